@@ -1,0 +1,264 @@
+//! The character cmdset: in-character commands of a puppeted character (Evennia's
+//! CharacterCmdSet), and the example world, built at load time.
+
+use mudhost_sdk::text::iter_to_str;
+use mudhost_sdk::{cmdset, host, CmdResult, Command, Invocation, LogLevel, Obj};
+
+// --- the world ----------------------------------------------------------------------------------
+
+const LIMBO_DESC: &str = "Welcome to |wmudhost|n's example world! This grey, featureless place is \
+Limbo, where every new character begins.\n\nA gravel path leads out to a |wgarden|n, and a narrow \
+stair winds up into a |wtower|n.";
+const GARDEN_DESC: &str = "Roses climb a crumbling wall and bees drone between the flower beds. \
+The gravel path leads back to |wlimbo|n.";
+const TOWER_DESC: &str = "A round room at the top of the tower. Through its narrow windows you see \
+the garden far below. The stair leads |wdown|n.";
+
+/// Build the example world once: Limbo (the start location) gets a description, two more rooms
+/// and exits between them are added. Safe to run again, even after a half-finished run: every
+/// step reuses what already exists, and `world_built` on Limbo skips it all.
+fn build_world() {
+    let limbo = Obj::start_location();
+    if limbo.attr("world_built").is_some() {
+        return;
+    }
+    check(limbo.set_attr("desc", LIMBO_DESC));
+    let garden = room("The Garden", GARDEN_DESC);
+    let tower = room("The Tower", TOWER_DESC);
+    exit(limbo, "garden", garden);
+    exit(limbo, "tower", tower);
+    exit(garden, "limbo", limbo);
+    exit(tower, "down", limbo);
+    thing("pebble", "A smooth grey pebble, still warm from the sun.", garden);
+    thing("book", "A heavy book titled |wThe Art of Hot Reloading|n.", tower);
+    check(limbo.set_attr("world_built", "1"));
+    host::log(LogLevel::Info, "example world built");
+}
+
+fn check(result: Result<(), String>) {
+    if let Err(e) = result {
+        host::log(LogLevel::Warn, format!("building the world: {e}"));
+    }
+}
+
+fn room(key: &str, desc: &str) -> Obj {
+    let room = Obj::search(key, None).into_iter().find(|o| o.is("room"));
+    let room = room.unwrap_or_else(|| Obj::create(key, "room", None));
+    check(room.set_attr("desc", desc));
+    room
+}
+
+fn exit(from: Obj, key: &str, to: Obj) {
+    let exit = Obj::search(key, Some(from)).into_iter().find(|o| o.is("exit"));
+    let exit = exit.unwrap_or_else(|| Obj::create(key, "exit", Some(from)));
+    check(exit.set_attr("destination", to.id().to_string()));
+}
+
+fn thing(key: &str, desc: &str, location: Obj) {
+    // Anywhere: a player may have carried it off.
+    if Obj::search(key, None).is_empty() {
+        check(Obj::create(key, "thing", Some(location)).set_attr("desc", desc));
+    }
+}
+
+// --- helpers ------------------------------------------------------------------------------------
+
+/// The character this session puppets (the cmdset is only active while puppeting).
+fn me(inv: &Invocation) -> Result<Obj, String> {
+    inv.puppet().ok_or_else(|| "You are not puppeting a character.".to_string())
+}
+
+/// Evennia's default description per kind.
+fn default_desc(obj: Obj) -> &'static str {
+    match obj.kind().as_deref() {
+        Some("room") => "This is a room.",
+        Some("character") => "This is a character.",
+        Some("exit") => "This is an exit.",
+        _ => "You see nothing special.",
+    }
+}
+
+/// Evennia's `return_appearance`: name, description, exits, characters and things inside.
+fn appearance(target: Obj, looker: Obj) -> String {
+    let mut text = format!("|c{}|n\n{}", target.name(), target.attr("desc").as_deref().unwrap_or(default_desc(target)));
+    let (mut exits, mut characters, mut things) = (vec![], vec![], vec![]);
+    for obj in target.contents().into_iter().filter(|o| *o != looker) {
+        match obj.kind().as_deref() {
+            Some("exit") => exits.push(obj.name()),
+            Some("character") => characters.push(obj.name()),
+            _ => things.push(obj.name()),
+        }
+    }
+    things.sort();
+    for (label, names) in [("Exits", exits), ("Characters", characters), ("You see", things)] {
+        if !names.is_empty() {
+            text += &format!("\n|w{label}:|n {}", iter_to_str(names));
+        }
+    }
+    text
+}
+
+// --- commands -----------------------------------------------------------------------------------
+
+/// Look at the room or at something.
+struct Look;
+impl Command for Look {
+    const KEY: &'static str = "look";
+    const ALIASES: &'static [&'static str] = &["l", "ls"];
+    const HELP: &'static str = "Look at location or object.\n\nUsage:\n  look\n  look <obj>\n\nObserves your location or objects in your vicinity.";
+    fn func(inv: &Invocation) -> CmdResult {
+        let me = me(inv)?;
+        let room = me.location();
+        let arg = inv.args_trimmed();
+        let target = match (arg.to_lowercase().as_str(), room) {
+            ("", Some(room)) | ("here", Some(room)) => room,
+            ("" | "here", None) => return Err("You have no location to look at!".into()),
+            ("me" | "self", _) => me,
+            _ => Obj::find(arg, &room.into_iter().chain([me]).collect::<Vec<_>>())?,
+        };
+        inv.msg(appearance(target, me));
+        Ok(())
+    }
+}
+
+/// Speak as your character.
+struct Say;
+impl Command for Say {
+    const KEY: &'static str = "say";
+    const ALIASES: &'static [&'static str] = &["\"", "'"];
+    const HELP: &'static str = "Speak as your character.\n\nUsage:\n  say <message>\n\nTalk to those in your current location.";
+    fn func(inv: &Invocation) -> CmdResult {
+        let me = me(inv)?;
+        let speech = inv.args_trimmed();
+        if speech.is_empty() {
+            return Err("Say what?".into());
+        }
+        me.msg(format!("You say, \"{speech}\""));
+        if let Some(room) = me.location() {
+            room.msg_contents(format!("{} says, \"{speech}\"", me.name()), &[me]);
+        }
+        Ok(())
+    }
+}
+
+/// Strike a pose.
+struct Pose;
+impl Command for Pose {
+    const KEY: &'static str = "pose";
+    const ALIASES: &'static [&'static str] = &[":", "emote"];
+    const HELP: &'static str = "Strike a pose.\n\nUsage:\n  pose <pose text>\n  pose's <pose text>\n\nExample:\n  pose is standing by the wall, smiling.\n   -> others will see:\n  Tom is standing by the wall, smiling.\n\nDescribe an action being taken. The pose text will\nautomatically begin with your name.";
+    fn func(inv: &Invocation) -> CmdResult {
+        let me = me(inv)?;
+        let pose = inv.args_trimmed();
+        if pose.is_empty() {
+            return Err("What do you want to do?".into());
+        }
+        let sep = if pose.starts_with(['\'', ',', ':']) { "" } else { " " };
+        let text = format!("{}{sep}{pose}", me.name());
+        match me.location() {
+            Some(room) => room.msg_contents(text, &[]),
+            None => me.msg(text),
+        }
+        Ok(())
+    }
+}
+
+/// Move through an exit.
+struct Go;
+impl Command for Go {
+    const KEY: &'static str = "go";
+    const ALIASES: &'static [&'static str] = &["move"];
+    const HELP: &'static str = "Move through an exit.\n\nUsage:\n  go <exit>\n\nThe exits of a room are listed when you look around.";
+    fn func(inv: &Invocation) -> CmdResult {
+        let me = me(inv)?;
+        let arg = inv.args_trimmed();
+        if arg.is_empty() {
+            return Err("Go where?".into());
+        }
+        let room = me.location().ok_or("You can't go that way.")?;
+        let exit = Obj::search(arg, Some(room)).into_iter().find(|o| o.is("exit")).ok_or("You can't go that way.")?;
+        let dest = exit.attr_obj("destination").filter(|d| d.exists()).ok_or("That exit leads nowhere.")?;
+        me.move_to(Some(dest))?;
+        let (name, from, to) = (me.name(), room.name(), dest.name());
+        room.msg_contents(format!("{name} is leaving {from}, heading for {to}."), &[me]);
+        dest.msg_contents(format!("{name} arrives to {to} from {from}."), &[me]);
+        inv.msg(appearance(dest, me));
+        Ok(())
+    }
+}
+
+/// Pick something up.
+struct Get;
+impl Command for Get {
+    const KEY: &'static str = "get";
+    const ALIASES: &'static [&'static str] = &["grab"];
+    const HELP: &'static str = "Pick up something.\n\nUsage:\n  get <obj>\n\nPicks up an object from your location and puts it in\nyour inventory.";
+    fn func(inv: &Invocation) -> CmdResult {
+        let me = me(inv)?;
+        let arg = inv.args_trimmed();
+        if arg.is_empty() {
+            return Err("Get what?".into());
+        }
+        let room = me.location().ok_or("You have nothing to pick up here.")?;
+        let obj = Obj::find(arg, &[room])?;
+        if obj == me {
+            return Err("You can't get yourself.".into());
+        }
+        if matches!(obj.kind().as_deref(), Some("character" | "exit" | "room")) {
+            return Err("You can't get that.".into());
+        }
+        obj.move_to(Some(me)).map_err(|_| "This can't be picked up.")?;
+        let name = obj.name();
+        inv.msg(format!("You pick up {name}."));
+        room.msg_contents(format!("{} picks up {name}.", me.name()), &[me]);
+        Ok(())
+    }
+}
+
+/// Drop something you carry.
+struct Drop;
+impl Command for Drop {
+    const KEY: &'static str = "drop";
+    const HELP: &'static str = "Drop something.\n\nUsage:\n  drop <obj>\n\nLets you drop an object from your inventory into the\nlocation you are currently in.";
+    fn func(inv: &Invocation) -> CmdResult {
+        let me = me(inv)?;
+        let arg = inv.args_trimmed();
+        if arg.is_empty() {
+            return Err("Drop what?".into());
+        }
+        let obj = match Obj::find_all(arg, &[me])[..] {
+            [] => return Err(format!("You aren't carrying {arg}.")),
+            [one] => one,
+            ref many => return Err(Obj::multimatch_text(arg, many)),
+        };
+        let room = me.location().ok_or("You have nowhere to drop it.")?;
+        obj.move_to(Some(room))?;
+        let name = obj.name();
+        inv.msg(format!("You drop {name}."));
+        room.msg_contents(format!("{} drops {name}.", me.name()), &[me]);
+        Ok(())
+    }
+}
+
+/// List what you carry.
+struct Inventory;
+impl Command for Inventory {
+    const KEY: &'static str = "inventory";
+    const ALIASES: &'static [&'static str] = &["inv", "i"];
+    const HELP: &'static str = "View inventory.\n\nUsage:\n  inventory\n  inv\n\nShows your inventory.";
+    fn func(inv: &Invocation) -> CmdResult {
+        let items = me(inv)?.contents();
+        if items.is_empty() {
+            return Err("You are not carrying anything.".into());
+        }
+        let lines: String = items.iter().map(|o| format!("\n {}", o.name())).collect();
+        inv.msg(format!("|wYou are carrying:|n{lines}"));
+        Ok(())
+    }
+}
+
+cmdset! {
+    key: "CharacterCmdSet", priority: 0, merge_type: Union,
+    at_load: build_world,
+    commands: [Look, Say, Pose, Go, Get, Drop, Inventory],
+}

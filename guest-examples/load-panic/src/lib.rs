@@ -1,0 +1,22 @@
+//! A cmdset module that panics while the host reads its metadata (`info`): the host must reject
+//! it at load, log why, and keep serving the previous version of the module, if any.
+
+use mudhost_sdk::{export_cmdset, CmdsetInfo, Guest, Invocation};
+
+struct LoadPanic;
+
+impl Guest for LoadPanic {
+    fn info() -> CmdsetInfo {
+        panic!("load-time panic")
+    }
+
+    fn at_load() {
+        panic!("load-time panic (at_load)")
+    }
+
+    fn execute(_inv: Invocation) {
+        unreachable!("never loaded")
+    }
+}
+
+export_cmdset!(LoadPanic);

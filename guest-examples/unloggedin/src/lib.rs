@@ -1,0 +1,106 @@
+//! The unlogged-in cmdset: what a client can do before logging in (Evennia's UnloggedinCmdSet).
+//! The host runs `__unloggedin_look_command` when a client connects.
+
+use mudhost_sdk::{args, cmdset, host, CmdResult, Command, Invocation};
+
+const CONNECTION_SCREEN: &str = "\
+|b==============================================================|n
+ Welcome to |gmudhost|n, an example game!
+
+ If you have an existing account, connect to it by typing:
+      |wconnect <username> <password>|n
+ If you need to create an account, type (without the <>'s):
+      |wcreate <username> <password>|n
+
+ If you have spaces in your username, enclose it in quotes.
+ Enter |whelp|n for more info. |wlook|n will re-show this screen.
+|b==============================================================|n";
+
+const HELP_TEXT: &str = "
+You are not yet logged into the game. Commands available at this point:
+
+  |wcreate|n - create a new account
+  |wconnect|n - connect with an existing account
+  |wlook|n - re-show the connection screen
+  |whelp|n - show this help
+  |wquit|n - abort the connection
+
+First create an account e.g. with |wcreate Anna c67jHL8p|n
+(If you have spaces in your name, use double quotes: |wcreate \"Anna the Barbarian\" c67jHL8p|n)
+Next you can connect to the game: |wconnect Anna c67jHL8p|n
+
+You can use the |wlook|n command if you want to see the connect screen again.
+";
+
+/// The connection screen.
+struct Look;
+impl Command for Look {
+    const KEY: &'static str = "__unloggedin_look_command";
+    const ALIASES: &'static [&'static str] = &["look", "l"];
+    const HELP: &'static str = "Show the connection screen.\n\nUsage:\n  look";
+    fn func(inv: &Invocation) -> CmdResult {
+        inv.msg(CONNECTION_SCREEN);
+        Ok(())
+    }
+}
+
+/// `<name> <password>`, or the usage text.
+fn name_and_password(inv: &Invocation, usage: &str) -> Result<(String, String), String> {
+    match <[String; 2]>::try_from(args::split_quoted(&inv.args)) {
+        Ok([name, password]) => Ok((name, password)),
+        Err(_) => Err(usage.to_string()),
+    }
+}
+
+/// Log in; the host reports success or failure itself.
+struct Connect;
+impl Command for Connect {
+    const KEY: &'static str = "connect";
+    const ALIASES: &'static [&'static str] = &["conn", "con", "co"];
+    const HELP: &'static str = "Connect to the game.\n\nUsage (at login screen):\n  connect <accountname> <password>\n  connect \"account name\" \"pass word\"\n\nUse the create command to first create an account before logging in.\nIf you have spaces in your name, enclose it in double quotes.";
+    fn func(inv: &Invocation) -> CmdResult {
+        let (name, password) = name_and_password(inv, "\n\r Usage (without <>): connect <name> <password>")?;
+        host::login(&name, &password).map_err(|e| format!("|R{e}|n"))
+    }
+}
+
+/// Create an account; the host reports success itself.
+struct Create;
+impl Command for Create {
+    const KEY: &'static str = "create";
+    const ALIASES: &'static [&'static str] = &["cre", "cr"];
+    const HELP: &'static str = "Create a new account.\n\nUsage (at login screen):\n  create <accountname> <password>\n  create \"account name\" \"pass word\"\n\nThis creates a new account.\nIf you have spaces in your name, enclose it in double quotes.";
+    fn func(inv: &Invocation) -> CmdResult {
+        let (name, password) = name_and_password(inv, "\n\r Usage (without <>): create <name> <password>")?;
+        host::create_account(&name, &password).map_err(|e| format!("|R{e}|n"))
+    }
+}
+
+/// Short help for new players.
+struct Help;
+impl Command for Help {
+    const KEY: &'static str = "help";
+    const ALIASES: &'static [&'static str] = &["h", "?"];
+    const HELP: &'static str = "Get help when in unconnected-in state.\n\nUsage:\n  help";
+    fn func(inv: &Invocation) -> CmdResult {
+        inv.msg(HELP_TEXT);
+        Ok(())
+    }
+}
+
+/// Leave before logging in.
+struct Quit;
+impl Command for Quit {
+    const KEY: &'static str = "quit";
+    const ALIASES: &'static [&'static str] = &["q", "qu"];
+    const HELP: &'static str = "Quit when in unlogged-in state.\n\nUsage:\n  quit\n\nWe maintain a different version of the quit command\nhere for unconnected accounts for the sake of simplicity.";
+    fn func(inv: &Invocation) -> CmdResult {
+        host::disconnect(inv.session.sessid, "Good bye! Disconnecting.");
+        Ok(())
+    }
+}
+
+cmdset! {
+    key: "UnloggedinCmdSet", priority: 0, merge_type: Union,
+    commands: [Look, Connect, Create, Help, Quit],
+}

@@ -1,0 +1,195 @@
+//! Game configuration: one TOML file, every key documented with its default, overridable by CLI
+//! flags. Relative paths are resolved against the folder holding the config file.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// Why configuration could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read config {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    /// The file is not valid TOML or has unknown / mistyped keys.
+    #[error("invalid config {path}: {source}")]
+    Parse { path: PathBuf, source: toml::de::Error },
+    /// A value is out of range.
+    #[error("invalid config value: {0}")]
+    Invalid(String),
+}
+
+/// Every setting of a game. Field docs are the reference; `mudhost init` writes them out.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Name shown to players. Default "mudhost".
+    pub server_name: String,
+    /// Websocket listener address. Default 127.0.0.1:4002.
+    pub ws_addr: SocketAddr,
+    /// Folder of `.wasm` modules, watched for changes. Default "modules".
+    pub modules_dir: PathBuf,
+    /// Folder for the database, sockets and the compile cache. Default "data".
+    pub data_dir: PathBuf,
+    /// Portal⇄server link: "unix" (a socket in data_dir) or "tcp:HOST:PORT". Default "unix".
+    pub link: String,
+
+    /// Evennia's MULTISESSION_MODE (0–3). Default 0.
+    pub multisession_mode: u8,
+    /// Create a character named after the account when the account is created. Default true.
+    pub auto_create_character_with_account: bool,
+    /// Puppet the last character on login. Default true.
+    pub auto_puppet_on_login: bool,
+    /// Maximum characters per account (0 = unlimited). Default 1.
+    pub max_nr_characters: u32,
+    /// Maximum puppets an account may hold at once (0 = unlimited). Default 1.
+    pub max_nr_simultaneous_puppets: u32,
+
+    /// Modules whose cmdsets an unlogged-in session has. Default ["unloggedin"].
+    pub cmdset_unloggedin: Vec<String>,
+    /// Modules whose cmdsets every logged-in session has. Default [].
+    pub cmdset_session: Vec<String>,
+    /// Modules whose cmdsets every account has. Default ["account"].
+    pub cmdset_account: Vec<String>,
+    /// Modules whose cmdsets every puppeted character has. Default ["character"].
+    pub cmdset_character: Vec<String>,
+
+    /// Show guest error details to the player after "An untrapped error occurred.". Default false.
+    pub in_game_errors: bool,
+    /// Tell players about server restarts (" Server restart initiated ..."). Default true.
+    pub broadcast_server_restart_messages: bool,
+    /// Text that is a keepalive, not a command. Default "idle".
+    pub idle_command: String,
+    /// Longest accepted input line in characters, every protocol (MAX_CHAR_LIMIT). Default 6000.
+    pub max_input_chars: usize,
+    /// Largest websocket frame accepted, in bytes. Default 65536.
+    pub max_frame_bytes: usize,
+    /// Seconds between websocket pings; a connection silent for two intervals is reaped.
+    /// Default 30.
+    pub ws_ping_secs: u64,
+    /// Outbound frames queued per session before a slow client is disconnected. Default 1024.
+    pub outbox_frames: usize,
+    /// Inputs the portal queues per session while the server is away; further input is refused
+    /// with a notice to the player. Default 200.
+    pub queued_inputs_per_session: usize,
+    /// Delay before restarting a crashed server, doubled per consecutive crash up to 10 s
+    /// (milliseconds). Default 200.
+    pub restart_backoff_ms: u64,
+
+    /// Wall-clock budget of one guest call in milliseconds. Default 50.
+    pub guest_deadline_ms: u64,
+    /// Linear-memory cap of one guest instance in MiB. Default 32.
+    pub guest_memory_mib: u64,
+
+    /// Argon2id memory cost in KiB (OWASP minimum 19456). Default 19456.
+    pub argon2_memory_kib: u32,
+    /// Argon2id iterations. Default 2.
+    pub argon2_iterations: u32,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            server_name: "mudhost".into(),
+            ws_addr: "127.0.0.1:4002".parse().expect("literal address"),
+            modules_dir: "modules".into(),
+            data_dir: "data".into(),
+            link: "unix".into(),
+            multisession_mode: 0,
+            auto_create_character_with_account: true,
+            auto_puppet_on_login: true,
+            max_nr_characters: 1,
+            max_nr_simultaneous_puppets: 1,
+            cmdset_unloggedin: vec!["unloggedin".into()],
+            cmdset_session: vec![],
+            cmdset_account: vec!["account".into()],
+            cmdset_character: vec!["character".into()],
+            in_game_errors: false,
+            broadcast_server_restart_messages: true,
+            idle_command: "idle".into(),
+            max_input_chars: 6000,
+            max_frame_bytes: 65536,
+            ws_ping_secs: 30,
+            outbox_frames: 1024,
+            queued_inputs_per_session: 200,
+            restart_backoff_ms: 200,
+            guest_deadline_ms: 50,
+            guest_memory_mib: 32,
+            argon2_memory_kib: 19456,
+            argon2_iterations: 2,
+        }
+    }
+}
+
+impl Config {
+    /// Load a config file (missing file → defaults) and resolve relative paths against its folder.
+    pub fn load(path: Option<&Path>) -> Result<Config, ConfigError> {
+        let Some(path) = path else {
+            return Ok(Config::default());
+        };
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| ConfigError::Read { path: path.into(), source })?;
+        let mut cfg: Config = toml::from_str(&text)
+            .map_err(|source| ConfigError::Parse { path: path.into(), source })?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        cfg.modules_dir = base.join(&cfg.modules_dir);
+        cfg.data_dir = base.join(&cfg.data_dir);
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    /// Check ranges that TOML types alone do not.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.multisession_mode > 3 {
+            return Err(ConfigError::Invalid("multisession_mode must be 0-3".into()));
+        }
+        if self.guest_deadline_ms == 0 || self.guest_memory_mib == 0 {
+            return Err(ConfigError::Invalid("guest limits must be positive".into()));
+        }
+        if self.max_input_chars == 0 || self.outbox_frames == 0 {
+            return Err(ConfigError::Invalid("input and outbox limits must be positive".into()));
+        }
+        Ok(())
+    }
+
+    /// The documented default config file that `mudhost init` writes.
+    pub fn default_file_text() -> String {
+        let body = toml::to_string(&Config::default()).expect("default config serialises");
+        format!(
+            "# mudhost game configuration. Every key is shown with its default value;\n\
+             # see host/src/config.rs for what each one does. Paths are relative to this file.\n\n{body}"
+        )
+    }
+
+    /// Path of the portal's control socket (`mudhost reload/stop/status` talk to it).
+    pub fn control_socket(&self) -> PathBuf {
+        self.data_dir.join("portal.sock")
+    }
+
+    /// Path of the SQLite database.
+    pub fn database_path(&self) -> PathBuf {
+        self.data_dir.join("game.sqlite3")
+    }
+
+    /// Folder of the compiled-module cache.
+    pub fn module_cache_dir(&self) -> PathBuf {
+        self.data_dir.join("module-cache")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_file_parses_back_to_the_defaults() {
+        let cfg: Config = toml::from_str(&Config::default_file_text()).unwrap();
+        assert_eq!(cfg, Config::default());
+    }
+
+    #[test]
+    fn unknown_keys_are_refused() {
+        assert!(toml::from_str::<Config>("no_such_key = 1").is_err());
+    }
+}

@@ -1,0 +1,22 @@
+//! mudhost: a MUD server host whose game logic is sandboxed WebAssembly components.
+//!
+//! Module map (see ARCHITECTURE.md for the path of one input and one output):
+//! - [`portal`]: the portal process — websocket listener, portal sessions and sessid allocation,
+//!   the session mirror and input queue, supervision of the server process, the control socket.
+//! - [`link`]: the portal ⇄ server protocol — typed messages and their framing.
+//! - [`server`]: the server process — session handler, accounts, puppeting, input functions,
+//!   command handler and the game loop.
+//! - [`cmd`]: cmdset merging and command parsing (pure logic).
+//! - [`wasm`]: the wasmtime engine, bindings, host imports, plugin registry and reload watcher.
+//! - [`store`]: the world store (SQLite).
+//! - [`config`]: the TOML configuration.
+//! - [`shutdown`]: the shutdown signal shared by the portal's tasks.
+
+pub mod cmd;
+pub mod config;
+pub mod link;
+pub mod portal;
+pub mod server;
+pub mod shutdown;
+pub mod store;
+pub mod wasm;

@@ -1,0 +1,324 @@
+//! The portal ⇄ server link: the typed messages each side sends and their framing.
+//!
+//! Frames are a 4-byte big-endian length followed by a MessagePack body (`rmp-serde`) holding one
+//! [`PortalMsg`] or [`ServerMsg`]. Every frame is written with a single `write_all`, so a server
+//! killed mid-write leaves at worst a truncated last frame, which the reader discards: the effects
+//! of an input and its acknowledgement travel in one frame and arrive together or not at all.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+
+use crate::config::Config;
+
+/// Version of the link protocol; both sides must agree exactly.
+pub const LINK_VERSION: u32 = 1;
+
+/// Largest frame either side accepts (a full session sync of thousands of sessions fits easily).
+pub const MAX_FRAME_BYTES: usize = 64 * 1024 * 1024;
+
+/// Portal-assigned session id.
+pub type Sessid = u64;
+
+/// One `[cmdname, args, kwargs]` message, inbound or outbound, independent of the wire protocol.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Msg {
+    /// Input function or output command name (`text`, `prompt`, `logged_in`, ...).
+    pub cmd: String,
+    /// Positional arguments.
+    pub args: Vec<Value>,
+    /// Keyword arguments.
+    pub kwargs: Map<String, Value>,
+}
+
+impl Msg {
+    /// A `text` message with one string argument.
+    pub fn text(text: impl Into<String>) -> Msg {
+        Msg { cmd: "text".into(), args: vec![Value::String(text.into())], kwargs: Map::new() }
+    }
+
+    /// An out-of-band message with the given arguments.
+    pub fn oob(cmd: impl Into<String>, args: Vec<Value>, kwargs: Map<String, Value>) -> Msg {
+        Msg { cmd: cmd.into(), args, kwargs }
+    }
+
+    /// The first argument as a string, if it is one.
+    pub fn first_str(&self) -> Option<&str> {
+        self.args.first().and_then(Value::as_str)
+    }
+}
+
+/// Everything about a session that must survive a server restart (Evennia's sync data, plus the
+/// session's ndb, which Evennia loses). The portal keeps a mirror of this for every session.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SessionData {
+    /// Portal-assigned id, never reused while the portal runs.
+    pub sessid: Sessid,
+    /// Client IP address.
+    pub address: String,
+    /// "websocket".
+    pub protocol_key: String,
+    /// ENCODING, SCREENREADER, NOCOLOR, CLIENTNAME, ... (Evennia's protocol_flags).
+    pub protocol_flags: BTreeMap<String, Value>,
+    /// Browser-session id from the websocket query string.
+    pub csessid: Option<String>,
+    /// Whether the session is logged in to an account.
+    pub logged_in: bool,
+    /// Account id when logged in.
+    pub uid: Option<u64>,
+    /// Account name when logged in.
+    pub uname: Option<String>,
+    /// Puppeted object id.
+    pub puid: Option<u64>,
+    /// Connection time, reset at login (unix ms).
+    pub conn_time: u64,
+    /// Last input of any kind, keepalives included (unix ms).
+    pub cmd_last: u64,
+    /// Last visible input (unix ms).
+    pub cmd_last_visible: u64,
+    /// Commands entered, keepalives excluded.
+    pub cmd_total: u64,
+    /// Session-level cmdset modules added at run time (persist across server restarts).
+    pub cmdset_storage: Vec<String>,
+    /// Per-session scratch data.
+    pub ndb: BTreeMap<String, String>,
+}
+
+/// Why a server process was started; decides what players are told.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum StartKind {
+    /// First start of this portal.
+    Cold,
+    /// Deliberate reload.
+    Reload,
+    /// Restart after the previous server died.
+    Crash,
+}
+
+/// Messages from the portal to the server.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum PortalMsg {
+    /// Answer to the server's hello: the game configuration and why this server was started.
+    Welcome { config: Box<Config>, start: StartKind },
+    /// Refusal of the server's hello (version mismatch); the server exits.
+    Refused { reason: String },
+    /// The full session table (Evennia's PSYNC). `fresh` lists sessions the server has never
+    /// seen (connected while it was away): they get the connect path, the rest `at-sync`.
+    SyncAll { sessions: Vec<SessionData>, fresh: Vec<Sessid> },
+    /// A new connection (PCONN).
+    Connect(SessionData),
+    /// The client went away (PDISCONN).
+    Disconnect { sessid: Sessid },
+    /// One inbound message; `seq` is acknowledged by the server once its effects are sent.
+    Input { sessid: Sessid, seq: u64, msg: Msg },
+    /// Restart the server deliberately (`mudhost reload`): flush and exit.
+    Reload { reason: String },
+    /// Shut down: tell players, flush and exit.
+    Shutdown { reason: String },
+}
+
+/// The atomic result of one game event: outputs, session syncs, disconnects and the inputs it
+/// completes. Sent as one frame so that a crash never separates an answer from its ack.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Effects {
+    /// Inputs whose processing is complete, as (sessid, seq).
+    pub acks: Vec<(Sessid, u64)>,
+    /// Outbound messages, in order.
+    pub outputs: Vec<(Sessid, Msg)>,
+    /// Sessions whose sync data changed (SSYNC).
+    pub syncs: Vec<SessionData>,
+    /// Sessions to close, with the reason shown to the player.
+    pub disconnects: Vec<(Sessid, String)>,
+}
+
+impl Effects {
+    /// True when there is nothing to send.
+    pub fn is_empty(&self) -> bool {
+        self.acks.is_empty()
+            && self.outputs.is_empty()
+            && self.syncs.is_empty()
+            && self.disconnects.is_empty()
+    }
+}
+
+/// Messages from the server to the portal.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum ServerMsg {
+    /// First frame: protocol version and process id.
+    Hello { version: u32, pid: u32 },
+    /// All sessions of the last `SyncAll` are restored; queued input may flow.
+    Synced,
+    /// Result of one game event.
+    Effects(Effects),
+    /// An admin asked for a reload from inside the game.
+    RequestReload { reason: String },
+    /// An admin asked for a shutdown from inside the game.
+    RequestShutdown { reason: String },
+}
+
+/// Where the portal listens for its server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LinkAddr {
+    /// A Unix socket path (default: `<data>/link.sock`).
+    Unix(PathBuf),
+    /// A TCP address, for a portal on another machine.
+    Tcp(String),
+}
+
+impl LinkAddr {
+    /// Parse `unix:PATH` or `tcp:HOST:PORT`.
+    pub fn parse(s: &str) -> Result<LinkAddr, LinkError> {
+        if let Some(p) = s.strip_prefix("unix:") {
+            Ok(LinkAddr::Unix(PathBuf::from(p)))
+        } else if let Some(a) = s.strip_prefix("tcp:") {
+            Ok(LinkAddr::Tcp(a.to_string()))
+        } else {
+            Err(LinkError::BadAddress(s.to_string()))
+        }
+    }
+}
+
+impl std::fmt::Display for LinkAddr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LinkAddr::Unix(p) => write!(f, "unix:{}", p.display()),
+            LinkAddr::Tcp(a) => write!(f, "tcp:{a}"),
+        }
+    }
+}
+
+/// Why a link operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum LinkError {
+    /// Socket error (includes the peer going away).
+    #[error("link i/o: {0}")]
+    Io(#[from] std::io::Error),
+    /// A frame larger than [`MAX_FRAME_BYTES`].
+    #[error("link frame of {0} bytes exceeds the limit")]
+    TooLarge(usize),
+    /// A frame that is not a valid message.
+    #[error("link frame does not decode: {0}")]
+    Decode(#[from] rmp_serde::decode::Error),
+    /// A message that cannot be encoded (a host bug).
+    #[error("link message does not encode: {0}")]
+    Encode(#[from] rmp_serde::encode::Error),
+    /// An unparsable link address.
+    #[error("link address must be unix:PATH or tcp:HOST:PORT, got {0:?}")]
+    BadAddress(String),
+}
+
+/// Encode one message as a complete frame (length prefix included).
+pub fn encode_frame<T: Serialize>(msg: &T) -> Result<Vec<u8>, LinkError> {
+    let mut buf = vec![0u8; 4];
+    rmp_serde::encode::write(&mut buf, msg)?;
+    let len = buf.len() - 4;
+    if len > MAX_FRAME_BYTES {
+        return Err(LinkError::TooLarge(len));
+    }
+    buf[..4].copy_from_slice(&(len as u32).to_be_bytes());
+    Ok(buf)
+}
+
+/// Write one message as a single frame.
+pub async fn write_frame<W, T>(w: &mut W, msg: &T) -> Result<(), LinkError>
+where
+    W: AsyncWrite + Unpin,
+    T: Serialize,
+{
+    let frame = encode_frame(msg)?;
+    w.write_all(&frame).await?;
+    Ok(())
+}
+
+/// Read one message; `Ok(None)` on a clean end of stream (a truncated last frame counts as end).
+pub async fn read_frame<R, T>(r: &mut R) -> Result<Option<T>, LinkError>
+where
+    R: AsyncRead + Unpin,
+    T: for<'de> Deserialize<'de>,
+{
+    let mut len = [0u8; 4];
+    match r.read_exact(&mut len).await {
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(None),
+        Err(e) => return Err(e.into()),
+    }
+    let len = u32::from_be_bytes(len) as usize;
+    if len > MAX_FRAME_BYTES {
+        return Err(LinkError::TooLarge(len));
+    }
+    let mut body = vec![0u8; len];
+    match r.read_exact(&mut body).await {
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(None),
+        Err(e) => return Err(e.into()),
+    }
+    Ok(Some(rmp_serde::from_slice(&body)?))
+}
+
+/// A connected link stream of either kind, boxed so both sides handle one type.
+pub type LinkStream = Box<dyn AsyncReadWrite>;
+
+/// A bidirectional async byte stream.
+pub trait AsyncReadWrite: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> AsyncReadWrite for T {}
+
+/// Connect to a portal's link address (used by the server process).
+pub async fn connect(addr: &LinkAddr) -> Result<LinkStream, LinkError> {
+    Ok(match addr {
+        LinkAddr::Unix(p) => Box::new(tokio::net::UnixStream::connect(p).await?),
+        LinkAddr::Tcp(a) => {
+            let s = tokio::net::TcpStream::connect(a).await?;
+            s.set_nodelay(true)?;
+            Box::new(s)
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_frame_round_trips_through_a_pipe() {
+        let (mut a, mut b) = tokio::io::duplex(1024);
+        let msg = PortalMsg::Input { sessid: 7, seq: 3, msg: Msg::text("look") };
+        write_frame(&mut a, &msg).await.unwrap();
+        let got: PortalMsg = read_frame(&mut b).await.unwrap().unwrap();
+        match got {
+            PortalMsg::Input { sessid: 7, seq: 3, msg } => assert_eq!(msg, Msg::text("look")),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_truncated_last_frame_reads_as_end_of_stream() {
+        let (mut a, mut b) = tokio::io::duplex(1024);
+        let frame = encode_frame(&ServerMsg::Synced).unwrap();
+        a.write_all(&frame[..frame.len() - 1]).await.unwrap();
+        drop(a);
+        let got: Option<ServerMsg> = read_frame(&mut b).await.unwrap();
+        assert!(got.is_none());
+    }
+
+    #[tokio::test]
+    async fn an_oversized_length_is_refused_without_allocating() {
+        let (mut a, mut b) = tokio::io::duplex(1024);
+        a.write_all(&u32::MAX.to_be_bytes()).await.unwrap();
+        let got: Result<Option<ServerMsg>, _> = read_frame(&mut b).await;
+        assert!(matches!(got, Err(LinkError::TooLarge(_))));
+    }
+
+    #[test]
+    fn session_data_with_json_flags_round_trips() {
+        let mut d = SessionData { sessid: 4, address: "127.0.0.1".into(), ..Default::default() };
+        d.protocol_flags.insert("SCREENWIDTH".into(), serde_json::json!({"0": 80}));
+        d.protocol_flags.insert("NOCOLOR".into(), Value::Bool(true));
+        d.ndb.insert("k".into(), "v".into());
+        let bytes = rmp_serde::to_vec(&d).unwrap();
+        let back: SessionData = rmp_serde::from_slice(&bytes).unwrap();
+        assert_eq!(back, d);
+    }
+}

@@ -1,0 +1,140 @@
+//! The `mudhost` command: CLI → config → tracing → run.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+use mudhost::config::Config;
+use mudhost::link::LinkAddr;
+
+/// A MUD server host whose game logic is sandboxed WebAssembly, reloaded live.
+#[derive(Parser)]
+#[command(name = "mudhost", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+/// Where the game lives; shared by every subcommand that needs it.
+#[derive(clap::Args, Clone, Default)]
+struct GameArgs {
+    /// Config file (TOML); relative paths in it are resolved against its folder.
+    #[arg(long, env = "MUDHOST_CONFIG")]
+    config: Option<PathBuf>,
+    /// Data folder (database, sockets, compile cache); overrides the config file.
+    #[arg(long)]
+    data: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the portal in the foreground; it starts and supervises the server (the default).
+    Start {
+        #[command(flatten)]
+        game: GameArgs,
+        /// Websocket listener address (port 0 picks a free port; the chosen one is printed).
+        #[arg(long)]
+        ws_addr: Option<SocketAddr>,
+        /// Folder of .wasm modules.
+        #[arg(long)]
+        modules: Option<PathBuf>,
+    },
+    /// Restart the server process of a running game; players stay connected.
+    Reload {
+        #[command(flatten)]
+        game: GameArgs,
+        /// Reason shown to players.
+        reason: Vec<String>,
+    },
+    /// Shut a running game down, telling players.
+    Stop {
+        #[command(flatten)]
+        game: GameArgs,
+        /// Reason shown to players.
+        reason: Vec<String>,
+    },
+    /// Show whether a game is running, its processes and sessions.
+    Status {
+        #[command(flatten)]
+        game: GameArgs,
+    },
+    /// Create a game folder with a documented config, modules/ and data/.
+    Init {
+        /// Folder to create.
+        dir: PathBuf,
+    },
+    /// Run the server process (started by the portal; not for direct use).
+    #[command(hide = true)]
+    Server {
+        /// The portal's link address, unix:PATH or tcp:HOST:PORT.
+        #[arg(long)]
+        link: String,
+    },
+}
+
+fn load_config(game: &GameArgs) -> anyhow::Result<Config> {
+    let mut cfg = Config::load(game.config.as_deref())?;
+    if let Some(d) = &game.data {
+        cfg.data_dir = d.clone();
+    }
+    Ok(cfg)
+}
+
+fn init_tracing(process: &'static str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+    tracing::debug!(process, "tracing ready");
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let command = cli.command.unwrap_or(Command::Start { game: GameArgs::default(), ws_addr: None, modules: None });
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    match command {
+        Command::Start { game, ws_addr, modules } => {
+            init_tracing("portal");
+            let mut cfg = load_config(&game)?;
+            if let Some(a) = ws_addr {
+                cfg.ws_addr = a;
+            }
+            if let Some(m) = modules {
+                cfg.modules_dir = m;
+            }
+            let span = tracing::info_span!("portal");
+            rt.block_on(tracing::Instrument::instrument(mudhost::portal::run(cfg), span))
+        }
+        Command::Server { link } => {
+            init_tracing("server");
+            let link = LinkAddr::parse(&link)?;
+            let span = tracing::info_span!("server");
+            rt.block_on(tracing::Instrument::instrument(mudhost::server::run(link), span))
+        }
+        Command::Reload { game, reason } => control(&rt, &game, &format!("reload {}", reason.join(" "))),
+        Command::Stop { game, reason } => control(&rt, &game, &format!("stop {}", reason.join(" "))),
+        Command::Status { game } => control(&rt, &game, "status"),
+        Command::Init { dir } => {
+            std::fs::create_dir_all(dir.join("modules"))?;
+            std::fs::create_dir_all(dir.join("data"))?;
+            let cfg = dir.join("mudhost.toml");
+            if !cfg.exists() {
+                std::fs::write(&cfg, Config::default_file_text()).context("writing mudhost.toml")?;
+            }
+            println!("game folder ready: {} (config {})", dir.display(), cfg.display());
+            Ok(())
+        }
+    }
+}
+
+fn control(rt: &tokio::runtime::Runtime, game: &GameArgs, line: &str) -> anyhow::Result<()> {
+    let cfg = load_config(game)?;
+    let answer = rt.block_on(mudhost::portal::control::request(&cfg.control_socket(), line.trim()))?;
+    println!("{answer}");
+    Ok(())
+}

@@ -1,0 +1,256 @@
+//! Websocket connections: the handshake (subprotocol, query string), then one task per
+//! connection that decodes inbound frames for the hub and writes the hub's output, with a bounded
+//! outbox, an input length limit, and a ping that reaps dead connections.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures_util::{SinkExt, StreamExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{mpsc, oneshot};
+use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
+use tokio_tungstenite::tungstenite::http::{HeaderValue, StatusCode};
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
+use tokio_tungstenite::tungstenite::{Error as WsError, Message};
+
+use super::hub::{HubEvent, Outbound};
+use super::wire::{self, V1_EVENNIA};
+use crate::config::Config;
+use crate::link::Msg;
+use crate::shutdown::Shutdown;
+
+/// Evennia's MAX_CHAR_LIMIT_WARNING.
+pub const TOO_LONG_TEXT: &str =
+    "You entered a string that was too long. Please break it up into multiple parts.";
+
+/// How long a client may take to finish the websocket handshake.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Accept connections until shutdown. Each connection task holds a clone of `alive`, so the
+/// portal can wait for all of them to finish.
+pub async fn serve(
+    listener: TcpListener,
+    cfg: Arc<Config>,
+    hub: mpsc::Sender<HubEvent>,
+    mut shutdown: Shutdown,
+    alive: mpsc::Sender<()>,
+) {
+    loop {
+        let (stream, peer) = tokio::select! {
+            r = listener.accept() => match r {
+                Ok(x) => x,
+                Err(e) => {
+                    // Out of file descriptors and similar: back off instead of spinning.
+                    tracing::warn!(cause = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            _ = shutdown.wait() => return,
+        };
+        let (cfg, hub, alive) = (cfg.clone(), hub.clone(), alive.clone());
+        tokio::spawn(async move {
+            connection(stream, peer, cfg, hub).await;
+            drop(alive);
+        });
+    }
+}
+
+#[derive(Default)]
+struct Handshake {
+    query: Option<String>,
+    subprotocol: String,
+}
+
+/// Choose the subprotocol: none offered → v1 (no echo); v1 offered → v1 (echoed); only unknown
+/// ones offered → refuse the handshake with a clear status text.
+fn choose_subprotocol(req: &Request, mut resp: Response, hs: &mut Handshake) -> Result<Response, ErrorResponse> {
+    hs.query = req.uri().query().map(str::to_owned);
+    let offered: Vec<String> = req
+        .headers()
+        .get_all("sec-websocket-protocol")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect();
+    hs.subprotocol = V1_EVENNIA.to_string();
+    if offered.is_empty() {
+        return Ok(resp);
+    }
+    if offered.iter().any(|p| p == V1_EVENNIA) {
+        resp.headers_mut().insert("sec-websocket-protocol", HeaderValue::from_static(V1_EVENNIA));
+        return Ok(resp);
+    }
+    let mut err = ErrorResponse::new(Some(format!(
+        "unsupported websocket subprotocol {offered:?}; this server speaks {V1_EVENNIA}"
+    )));
+    *err.status_mut() = StatusCode::BAD_REQUEST;
+    Err(err)
+}
+
+/// Evennia's positional query string `?<csessid>&<cuid>&<browser>`.
+fn parse_query(query: Option<&str>) -> (Option<String>, Option<String>) {
+    let Some(q) = query else { return (None, None) };
+    let mut parts = q.splitn(3, '&');
+    let csessid = parts.next().filter(|s| !s.is_empty() && *s != "false").map(str::to_owned);
+    let _cuid = parts.next();
+    let browser = parts.next().filter(|s| !s.is_empty()).map(str::to_owned);
+    (csessid, browser)
+}
+
+/// Why a connection loop ended, and what to tell the client.
+enum Ending {
+    /// The client closed or vanished.
+    ClientGone,
+    /// We close with this code and reason.
+    Close(CloseCode, String),
+}
+
+async fn connection(stream: TcpStream, peer: SocketAddr, cfg: Arc<Config>, hub: mpsc::Sender<HubEvent>) {
+    let _ = stream.set_nodelay(true);
+    let ws_cfg = WebSocketConfig::default()
+        .max_message_size(Some(cfg.max_frame_bytes))
+        .max_frame_size(Some(cfg.max_frame_bytes));
+    let mut hs = Handshake::default();
+    let accept = tokio_tungstenite::accept_hdr_async_with_config(
+        stream,
+        |req: &Request, resp: Response| choose_subprotocol(req, resp, &mut hs),
+        Some(ws_cfg),
+    );
+    let ws = match tokio::time::timeout(HANDSHAKE_TIMEOUT, accept).await {
+        Ok(Ok(ws)) => ws,
+        Ok(Err(e)) => {
+            tracing::debug!(%peer, cause = %e, "websocket handshake failed");
+            return;
+        }
+        Err(_) => {
+            tracing::debug!(%peer, "websocket handshake timed out");
+            return;
+        }
+    };
+    let (csessid, browser) = parse_query(hs.query.as_deref());
+    let (out_tx, mut out_rx) = mpsc::channel::<Outbound>(cfg.outbox_frames);
+    let (reply_tx, reply_rx) = oneshot::channel();
+    let connected = HubEvent::Connected {
+        address: peer.ip().to_string(),
+        csessid,
+        browser,
+        subprotocol: hs.subprotocol.clone(),
+        outbox: out_tx,
+        reply: reply_tx,
+    };
+    if hub.send(connected).await.is_err() {
+        return;
+    }
+    let Ok(sessid) = reply_rx.await else { return };
+    let span = tracing::info_span!("session", sessid);
+    let _enter = span.enter();
+    tracing::debug!(%peer, "websocket connected");
+
+    let (mut sink, mut frames) = ws.split();
+    let ping_every = Duration::from_secs(cfg.ws_ping_secs.max(1));
+    let mut ping = tokio::time::interval(ping_every);
+    ping.tick().await;
+    let mut last_heard = Instant::now();
+    let max_chars = cfg.max_input_chars;
+
+    let ending = loop {
+        tokio::select! {
+            frame = frames.next() => {
+                let decoded = match frame {
+                    Some(Ok(Message::Text(t))) => wire::decode_text(t.as_str()),
+                    Some(Ok(Message::Binary(b))) => wire::decode_binary(&b),
+                    Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => {
+                        last_heard = Instant::now();
+                        continue;
+                    }
+                    Some(Ok(Message::Close(_))) | None => break Ending::ClientGone,
+                    Some(Err(WsError::Utf8(_))) => {
+                        break Ending::Close(CloseCode::Invalid, "invalid UTF-8 in a text frame".into())
+                    }
+                    Some(Err(WsError::Capacity(e))) => {
+                        break Ending::Close(CloseCode::Size, format!("frame too large: {e}"))
+                    }
+                    Some(Err(e)) => {
+                        tracing::debug!(cause = %e, "websocket read error");
+                        break Ending::ClientGone;
+                    }
+                };
+                last_heard = Instant::now();
+                let reply = match decoded {
+                    Err(e) => {
+                        tracing::debug!(cause = %e, "malformed frame dropped");
+                        Some(e.to_string())
+                    }
+                    Ok(msg) if msg.cmd == "websocket_close" => {
+                        break Ending::Close(CloseCode::Normal, String::new())
+                    }
+                    Ok(msg) if wire::longest_string_arg(&msg) > max_chars => Some(TOO_LONG_TEXT.to_string()),
+                    Ok(msg) => {
+                        if hub.send(HubEvent::Input { sessid, msg }).await.is_err() {
+                            break Ending::ClientGone;
+                        }
+                        None
+                    }
+                };
+                if let Some(text) = reply {
+                    let frame = wire::encode_v1(&Msg::text(text), Default::default());
+                    if sink.send(Message::text(frame)).await.is_err() {
+                        break Ending::ClientGone;
+                    }
+                }
+            }
+            out = out_rx.recv() => match out {
+                Some(Outbound::Msg(msg, flags)) => {
+                    if sink.send(Message::text(wire::encode_v1(&msg, flags))).await.is_err() {
+                        break Ending::ClientGone;
+                    }
+                }
+                Some(Outbound::Close(reason)) => {
+                    if !reason.is_empty() {
+                        let _ = sink.send(Message::text(wire::encode_v1(&Msg::text(reason.clone()), Default::default()))).await;
+                    }
+                    break Ending::Close(CloseCode::Normal, reason);
+                }
+                // The hub dropped us: our outbox overflowed (a slow client).
+                None => break Ending::Close(CloseCode::Policy, "output queue overflow: client too slow".into()),
+            },
+            _ = ping.tick() => {
+                if last_heard.elapsed() > ping_every * 2 {
+                    tracing::info!("no answer to pings; reaping dead connection");
+                    break Ending::ClientGone;
+                }
+                if sink.send(Message::Ping(Default::default())).await.is_err() {
+                    break Ending::ClientGone;
+                }
+            }
+        }
+    };
+    if let Ending::Close(code, reason) = ending {
+        // A close reason is at most 123 bytes.
+        let mut end = reason.len().min(120);
+        while !reason.is_char_boundary(end) {
+            end -= 1;
+        }
+        let frame = CloseFrame { code, reason: reason[..end].to_string().into() };
+        let _ = tokio::time::timeout(Duration::from_secs(2), sink.send(Message::Close(Some(frame)))).await;
+    }
+    let _ = hub.send(HubEvent::Closed { sessid }).await;
+    tracing::debug!("websocket closed");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_query_string_is_positional() {
+        assert_eq!(parse_query(Some("abc&tab1&firefox")), (Some("abc".into()), Some("firefox".into())));
+        assert_eq!(parse_query(Some("false&tab1")), (None, None));
+        assert_eq!(parse_query(None), (None, None));
+    }
+}

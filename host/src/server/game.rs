@@ -1,0 +1,617 @@
+//! The game state owned by the game loop: sessions, the world store, and what the current event
+//! produced (outputs, syncs, disconnects, work to start off the loop). Host imports reach it
+//! through [`crate::wasm::HostCtx`]; the game loop in [`super::game_loop`] drives it.
+//!
+//! Texts are Evennia's (see EVENNIA-REFERENCE.md §6).
+
+use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::sync::Arc;
+
+use crate::config::Config;
+use crate::link::{Effects, Msg, SessionData, Sessid};
+use crate::store::{WorldStore, OWNER_ATTR};
+
+use super::now_ms;
+use super::session::SessionHandler;
+
+/// Most outbound messages one game event may produce; more are dropped with a log line so a
+/// runaway guest cannot flood memory.
+const MAX_OUTPUTS_PER_EVENT: usize = 20_000;
+
+/// Login throttle (Evennia's LOGIN_THROTTLE_LIMIT / _TIMEOUT).
+const LOGIN_THROTTLE_LIMIT: usize = 5;
+const LOGIN_THROTTLE_MS: u64 = 300_000;
+
+/// Work the game loop starts off-loop after the current guest call.
+#[derive(Debug)]
+pub enum Deferred {
+    /// Verify a password (argon2id) for a login; `account` None means the name is unknown and a
+    /// dummy hash is checked so both cases take the same time.
+    CheckPassword {
+        sessid: Sessid,
+        account: Option<u64>,
+        hash: Option<String>,
+        password: String,
+        ack: Option<(Sessid, u64)>,
+    },
+    /// Hash a new account's password.
+    HashPassword { sessid: Sessid, name: String, password: String, ack: Option<(Sessid, u64)> },
+    /// Ask the portal to restart the server.
+    Reload { reason: String },
+}
+
+/// A command the host runs on a session's behalf after the current call (connection screen,
+/// look after puppeting).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum QueuedCommand {
+    /// A system command by key, e.g. `__unloggedin_look_command`, falling back to `fallback`.
+    System { key: &'static str, fallback: &'static str },
+    /// A command line, as if typed.
+    Line(String),
+}
+
+/// All game state. Moved into a guest call's store and back, so no locks are needed.
+pub struct Game {
+    /// Configuration.
+    pub cfg: Arc<Config>,
+    /// Connected sessions.
+    pub sessions: SessionHandler,
+    /// Accounts and objects.
+    pub world: WorldStore,
+    /// Lines describing loaded modules and load errors (for the `modules` admin command).
+    pub module_report: Vec<String>,
+    /// Names of loaded modules (to validate session cmdset additions).
+    pub loaded_modules: BTreeSet<String>,
+    effects: Effects,
+    dirty: BTreeSet<Sessid>,
+    deferred: Vec<Deferred>,
+    queued: VecDeque<(Sessid, QueuedCommand)>,
+    /// Ack of the input being processed; moves into a deferred job that completes it later.
+    held_ack: Option<(Sessid, u64)>,
+    auth_pending: BTreeSet<Sessid>,
+    login_failures: HashMap<String, Vec<u64>>,
+    dropped_outputs: usize,
+}
+
+impl Game {
+    /// A game with no sessions over an opened world.
+    pub fn new(cfg: Arc<Config>, world: WorldStore) -> Game {
+        Game {
+            cfg,
+            sessions: SessionHandler::default(),
+            world,
+            module_report: vec![],
+            loaded_modules: BTreeSet::new(),
+            effects: Effects::default(),
+            dirty: BTreeSet::new(),
+            deferred: vec![],
+            queued: VecDeque::new(),
+            held_ack: None,
+            auth_pending: BTreeSet::new(),
+            login_failures: HashMap::new(),
+            dropped_outputs: 0,
+        }
+    }
+
+    // --- event bookkeeping (used by the game loop) ------------------------------------------
+
+    /// Start processing an input whose ack is `ack`.
+    pub fn hold_ack(&mut self, ack: (Sessid, u64)) {
+        self.held_ack = Some(ack);
+    }
+
+    /// Everything the current event produced, ready to send as one frame.
+    pub fn take_effects(&mut self) -> Effects {
+        if let Some(ack) = self.held_ack.take() {
+            self.effects.acks.push(ack);
+        }
+        let dirty = std::mem::take(&mut self.dirty);
+        for sessid in dirty {
+            if let Some(s) = self.sessions.get(sessid) {
+                self.effects.syncs.push(s.data.clone());
+            }
+        }
+        if self.dropped_outputs > 0 {
+            tracing::warn!(dropped = self.dropped_outputs, "outputs over the per-event cap were dropped");
+            self.dropped_outputs = 0;
+        }
+        std::mem::take(&mut self.effects)
+    }
+
+    /// Add an ack completed by a deferred job.
+    pub fn push_ack(&mut self, ack: Option<(Sessid, u64)>) {
+        if let Some(ack) = ack {
+            self.effects.acks.push(ack);
+        }
+    }
+
+    /// Work to start off the loop.
+    pub fn take_deferred(&mut self) -> Vec<Deferred> {
+        std::mem::take(&mut self.deferred)
+    }
+
+    /// The next command the host runs on a session's behalf.
+    pub fn next_queued(&mut self) -> Option<(Sessid, QueuedCommand)> {
+        self.queued.pop_front()
+    }
+
+    /// Queue a command to run for a session after the current call.
+    pub fn queue_command(&mut self, sessid: Sessid, cmd: QueuedCommand) {
+        self.queued.push_back((sessid, cmd));
+    }
+
+    /// Mark a session's sync data as changed.
+    pub fn touch(&mut self, sessid: Sessid) {
+        self.dirty.insert(sessid);
+    }
+
+    // --- output -----------------------------------------------------------------------------
+
+    /// Send one message to a session.
+    pub fn send(&mut self, sessid: Sessid, msg: Msg) {
+        if self.sessions.get(sessid).is_none() {
+            return;
+        }
+        if self.effects.outputs.len() >= MAX_OUTPUTS_PER_EVENT {
+            self.dropped_outputs += 1;
+            return;
+        }
+        self.effects.outputs.push((sessid, msg));
+    }
+
+    /// Send text to a session.
+    pub fn msg_session(&mut self, sessid: Sessid, text: &str) {
+        self.send(sessid, Msg::text(text));
+    }
+
+    /// Send text to every session of an account.
+    pub fn msg_account(&mut self, uid: u64, text: &str) {
+        let ids: Vec<_> = self.sessions.from_account(uid).map(|s| s.sessid()).collect();
+        for id in ids {
+            self.msg_session(id, text);
+        }
+    }
+
+    /// Send text to every session puppeting an object.
+    pub fn msg_object(&mut self, obj: u64, text: &str) {
+        let ids: Vec<_> = self.sessions.from_puppet(obj).map(|s| s.sessid()).collect();
+        for id in ids {
+            self.msg_session(id, text);
+        }
+    }
+
+    /// Send text to everything in `location` except `exclude`.
+    pub fn msg_contents(&mut self, location: u64, text: &str, exclude: &[u64]) {
+        let contents = self.world.object(location).map(|o| o.contents.clone()).unwrap_or_default();
+        for obj in contents.into_iter().filter(|o| !exclude.contains(o)) {
+            self.msg_object(obj, text);
+        }
+    }
+
+    /// Send text to every session, logged in or not.
+    pub fn announce_all(&mut self, text: &str) {
+        for id in self.sessions.ids() {
+            self.msg_session(id, text);
+        }
+    }
+
+    // --- session lifecycle ------------------------------------------------------------------
+
+    /// A new connection (Evennia's portal_connect): show the connection screen.
+    pub fn connect(&mut self, data: SessionData) {
+        let sessid = data.sessid;
+        tracing::info!(sessid, address = %data.address, "session connected");
+        self.sessions.insert(data);
+        self.queue_command(
+            sessid,
+            QueuedCommand::System { key: "__unloggedin_look_command", fallback: "look" },
+        );
+    }
+
+    /// Restore a session after a server restart (Evennia's at_sync): no hooks, no texts.
+    pub fn restore(&mut self, mut data: SessionData) {
+        if let Some(p) = data.puid {
+            if self.world.object(p).is_none() {
+                // The puppet was deleted while the server was away: the session goes OOC.
+                data.puid = None;
+                self.touch(data.sessid);
+            }
+        }
+        if data.logged_in && data.uid.and_then(|u| self.world.account(u)).is_none() {
+            data.logged_in = false;
+            data.uid = None;
+            data.uname = None;
+            data.puid = None;
+            self.touch(data.sessid);
+        }
+        self.sessions.insert(data);
+    }
+
+    /// Disconnect a session from the server side, telling the player `reason`.
+    pub fn disconnect(&mut self, sessid: Sessid, reason: &str) {
+        if self.sessions.get(sessid).is_none() {
+            return;
+        }
+        self.at_disconnect(sessid, reason);
+        self.effects.disconnects.push((sessid, reason.to_string()));
+    }
+
+    /// The client went away (PDISCONN).
+    pub fn portal_disconnect(&mut self, sessid: Sessid) {
+        if self.sessions.get(sessid).is_some() {
+            self.at_disconnect(sessid, "");
+        }
+    }
+
+    fn at_disconnect(&mut self, sessid: Sessid, reason: &str) {
+        let _ = self.unpuppet_quietly(sessid, " (connection lost)");
+        if let Some(s) = self.sessions.remove(sessid) {
+            self.dirty.remove(&sessid);
+            self.auth_pending.remove(&sessid);
+            if let (true, Some(name)) = (s.data.logged_in, &s.data.uname) {
+                let uid = s.data.uid.unwrap_or(0);
+                let left = self.sessions.from_account(uid).count();
+                tracing::info!(
+                    sessid,
+                    "Logged out: {name} {} ({left} sessions(s) remaining){}",
+                    s.data.address,
+                    if reason.is_empty() { String::new() } else { format!(" ({reason})") }
+                );
+            }
+        }
+    }
+
+    /// Set or delete a value on a session's ndb.
+    pub fn ndb_set(&mut self, sessid: Sessid, key: String, value: Option<String>) {
+        if let Some(s) = self.sessions.get_mut(sessid) {
+            match value {
+                Some(v) => s.data.ndb.insert(key, v),
+                None => s.data.ndb.remove(&key),
+            };
+            self.touch(sessid);
+        }
+    }
+
+    /// Add a loaded module's cmdset to a session (persists across server restarts).
+    pub fn session_cmdset_add(&mut self, sessid: Sessid, module: String) -> Result<(), String> {
+        if !self.loaded_modules.contains(&module) {
+            return Err(format!("No module named '{module}' is loaded."));
+        }
+        let s = self.sessions.get_mut(sessid).ok_or("No calling session.")?;
+        if !s.data.cmdset_storage.contains(&module) {
+            s.data.cmdset_storage.push(module);
+            self.touch(sessid);
+        }
+        Ok(())
+    }
+
+    /// Remove a cmdset added with [`Game::session_cmdset_add`].
+    pub fn session_cmdset_remove(&mut self, sessid: Sessid, module: &str) -> Result<(), String> {
+        let s = self.sessions.get_mut(sessid).ok_or("No calling session.")?;
+        let before = s.data.cmdset_storage.len();
+        s.data.cmdset_storage.retain(|m| m != module);
+        if s.data.cmdset_storage.len() == before {
+            return Err(format!("The session has no cmdset from '{module}'."));
+        }
+        self.touch(sessid);
+        Ok(())
+    }
+
+    // --- accounts -----------------------------------------------------------------------------
+
+    /// Validate a new account and start hashing its password off the loop.
+    pub fn request_create_account(
+        &mut self,
+        sessid: Sessid,
+        name: &str,
+        password: String,
+    ) -> Result<(), String> {
+        let name = name.trim();
+        let s = self.sessions.get(sessid).ok_or("No calling session.")?;
+        if s.data.logged_in {
+            return Err("You are already logged in.".into());
+        }
+        validate_account_name(name)?;
+        if password.chars().count() < 8 {
+            return Err("This password is too short. It must contain at least 8 characters.".into());
+        }
+        if self.world.account_by_name(name).is_some() {
+            return Err(format!("Sorry, there is already an account with the name '{name}'."));
+        }
+        let ack = self.held_ack.take();
+        self.deferred.push(Deferred::HashPassword { sessid, name: name.into(), password, ack });
+        Ok(())
+    }
+
+    /// A new account's password hash is ready: create the account (and its character).
+    pub fn finish_create_account(&mut self, sessid: Sessid, name: &str, hash: Result<String, String>) {
+        let hash = match hash {
+            Ok(h) => h,
+            Err(e) => {
+                tracing::error!(sessid, cause = %e, "password hashing failed");
+                self.msg_session(sessid, "|RAn error occurred. Please e-mail an admin if the problem persists.|n");
+                return;
+            }
+        };
+        if self.world.account_by_name(name).is_some() {
+            self.msg_session(sessid, &format!("|RSorry, there is already an account with the name '{name}'.|n"));
+            return;
+        }
+        let superuser = self.world.account_total() == 0;
+        let created = self.world.create_account(name, &hash, superuser, now_ms()).and_then(|uid| {
+            if self.cfg.auto_create_character_with_account {
+                self.create_character(uid, name)?;
+            }
+            Ok(uid)
+        });
+        match created {
+            Ok(uid) => {
+                tracing::info!(sessid, uid, account = name, superuser, "account created");
+                self.msg_session(
+                    sessid,
+                    &format!(
+                        "A new account '{name}' was created. Welcome!\n\nYou can now log with the command 'connect {name} <your password>'."
+                    ),
+                );
+            }
+            Err(e) => {
+                tracing::error!(sessid, cause = %e, "account creation failed");
+                self.msg_session(sessid, "|RAn error occurred. Please e-mail an admin if the problem persists.|n");
+            }
+        }
+    }
+
+    /// Create a character owned by an account; it waits out of the world until first puppeted.
+    fn create_character(&mut self, uid: u64, name: &str) -> Result<u64, crate::store::StoreError> {
+        let id = self.world.create_object(name, "character", None)?;
+        self.world.set_object_attr(id, OWNER_ATTR, Some(&uid.to_string()))?;
+        let start = self.world.start_location().to_string();
+        self.world.set_object_attr(id, "prelogout_location", Some(&start))?;
+        self.world.set_account_attr(uid, "_last_puppet", Some(&id.to_string()))?;
+        Ok(id)
+    }
+
+    /// Check quick refusals for a login, then start the password check off the loop.
+    pub fn request_login(&mut self, sessid: Sessid, name: &str, password: String) -> Result<(), String> {
+        let s = self.sessions.get(sessid).ok_or("No calling session.")?;
+        if s.data.logged_in {
+            return Err("You are already logged in.".into());
+        }
+        if self.auth_pending.contains(&sessid) {
+            return Err("Your previous login is still being checked.".into());
+        }
+        let address = s.data.address.clone();
+        if self.throttled(&address) {
+            return Err("Too many login failures; please try again in a few minutes.".into());
+        }
+        let (account, hash) = match self.world.account_by_name(name.trim()) {
+            Some(a) => (Some(a.id), Some(a.password_hash.clone())),
+            None => (None, None),
+        };
+        self.auth_pending.insert(sessid);
+        let ack = self.held_ack.take();
+        self.deferred.push(Deferred::CheckPassword { sessid, account, hash, password, ack });
+        Ok(())
+    }
+
+    fn throttled(&mut self, address: &str) -> bool {
+        let now = now_ms();
+        let Some(fails) = self.login_failures.get_mut(address) else { return false };
+        if fails.last().is_some_and(|&t| now.saturating_sub(t) >= LOGIN_THROTTLE_MS) {
+            self.login_failures.remove(address);
+            return false;
+        }
+        fails.len() >= LOGIN_THROTTLE_LIMIT
+    }
+
+    /// A password check finished.
+    pub fn finish_login(&mut self, sessid: Sessid, account: Option<u64>, ok: bool) {
+        self.auth_pending.remove(&sessid);
+        let Some(s) = self.sessions.get(sessid) else { return };
+        if s.data.logged_in {
+            return;
+        }
+        match account.filter(|_| ok) {
+            Some(uid) => self.login(sessid, uid),
+            None => {
+                let address = s.data.address.clone();
+                self.login_failures.entry(address).or_default().push(now_ms());
+                self.msg_session(sessid, "|RUsername and/or password is incorrect.|n");
+            }
+        }
+    }
+
+    /// Log a session in (Evennia's SessionHandler.login + Account.at_post_login).
+    pub fn login(&mut self, sessid: Sessid, uid: u64) {
+        let Some(name) = self.world.account(uid).map(|a| a.name.clone()) else { return };
+        let Some(s) = self.sessions.get_mut(sessid) else { return };
+        s.data.logged_in = true;
+        s.data.uid = Some(uid);
+        s.data.uname = Some(name.clone());
+        s.data.conn_time = now_ms();
+        s.data.puid = None;
+        let address = s.data.address.clone();
+        self.touch(sessid);
+        if self.cfg.multisession_mode == 0 {
+            let others: Vec<_> = self
+                .sessions
+                .from_account(uid)
+                .map(|s| s.sessid())
+                .filter(|&id| id != sessid)
+                .collect();
+            for other in others {
+                self.disconnect(other, "Logged in from elsewhere. Disconnecting.");
+            }
+        }
+        let total = self.sessions.from_account(uid).count();
+        tracing::info!(sessid, "Logged in: {name} {address} ({total} session(s) total)");
+        self.send(sessid, Msg::oob("logged_in", vec![], Default::default()));
+        let last = self
+            .world
+            .account(uid)
+            .and_then(|a| a.attrs.get("_last_puppet"))
+            .and_then(|v| v.parse::<u64>().ok())
+            .filter(|id| self.world.object(*id).is_some());
+        if !self.cfg.auto_puppet_on_login {
+            self.queue_command(sessid, QueuedCommand::Line("look".into()));
+        } else if let Some(obj) = last {
+            if let Err(e) = self.puppet(sessid, obj) {
+                self.msg_session(sessid, &e);
+            }
+        } else {
+            self.msg_account(uid, "The Character does not exist.");
+        }
+    }
+
+    // --- puppeting ----------------------------------------------------------------------------
+
+    /// Puppet `obj` with a session (Evennia's Account.puppet_object and Character hooks).
+    pub fn puppet(&mut self, sessid: Sessid, obj: u64) -> Result<(), String> {
+        let s = self.sessions.get(sessid).ok_or("Session not found")?;
+        let uid = s.data.uid.filter(|_| s.data.logged_in).ok_or("You are not logged in.")?;
+        let key = self.world.object(obj).ok_or("Object not found")?.key.clone();
+        if s.data.puid == Some(obj) {
+            self.msg_session(sessid, "You are already puppeting this object.");
+            return Ok(());
+        }
+        let superuser = self.world.account(uid).is_some_and(|a| a.is_superuser);
+        let owner = self.world.object(obj).and_then(|o| o.attrs.get(OWNER_ATTR).cloned());
+        if !superuser && owner != Some(uid.to_string()) {
+            return Err(format!("You don't have permission to puppet '{key}'."));
+        }
+        let holders: Vec<(Sessid, Option<u64>)> = self
+            .sessions
+            .from_puppet(obj)
+            .filter(|h| h.sessid() != sessid)
+            .map(|h| (h.sessid(), h.data.uid))
+            .collect();
+        if holders.iter().any(|(_, u)| *u != Some(uid)) {
+            return Err(format!("|c{key}|R is already puppeted by another Account."));
+        }
+        // Puppet limit: puppets held by the account's other sessions, not counting `obj`.
+        let limit = self.cfg.max_nr_simultaneous_puppets;
+        let held: BTreeSet<u64> = self
+            .sessions
+            .from_account(uid)
+            .filter(|h| h.sessid() != sessid)
+            .filter_map(|h| h.data.puid)
+            .filter(|&p| p != obj)
+            .collect();
+        if !superuser && limit > 0 && held.len() as u32 >= limit {
+            return Err(format!("You cannot control any more puppets (max {limit})"));
+        }
+        let already_in_world = !holders.is_empty();
+        if already_in_world {
+            if matches!(self.cfg.multisession_mode, 1 | 3) {
+                self.msg_session(sessid, &format!("Sharing |c{key}|n with another of your sessions."));
+                for (h, _) in &holders {
+                    self.msg_session(*h, &format!("|c{key}|n|G is now shared from another of your sessions.|n"));
+                }
+            } else {
+                self.msg_session(sessid, &format!("Taking over |c{key}|n from another of your sessions."));
+                for (h, _) in &holders {
+                    self.msg_session(*h, &format!("|c{key}|n|R is now acted from another of your sessions.|n"));
+                    if let Some(hs) = self.sessions.get_mut(*h) {
+                        hs.data.puid = None;
+                    }
+                    self.touch(*h);
+                }
+            }
+        }
+        // Leave the current puppet first.
+        if self.sessions.get(sessid).and_then(|s| s.data.puid).is_some() {
+            let _ = self.unpuppet_quietly(sessid, "");
+        }
+        // at_pre_puppet: come back to where the character logged out (or the start room).
+        if self.world.object(obj).and_then(|o| o.location).is_none() {
+            let back = self
+                .world
+                .object(obj)
+                .and_then(|o| o.attrs.get("prelogout_location"))
+                .and_then(|v| v.parse::<u64>().ok())
+                .filter(|l| self.world.object(*l).is_some())
+                .unwrap_or(self.world.start_location());
+            if let Err(e) = self.world.move_object(obj, Some(back)) {
+                tracing::warn!(obj, cause = %e, "could not restore the character's location");
+            }
+        }
+        if let Some(s) = self.sessions.get_mut(sessid) {
+            s.data.puid = Some(obj);
+        }
+        self.touch(sessid);
+        if let Err(e) = self.world.set_account_attr(uid, "_last_puppet", Some(&obj.to_string())) {
+            tracing::warn!(uid, cause = %e, "could not store _last_puppet");
+        }
+        // at_post_puppet
+        self.msg_session(sessid, &format!("\nYou become |c{key}|n.\n"));
+        self.queue_command(sessid, QueuedCommand::Line("look".into()));
+        if !already_in_world {
+            if let Some(loc) = self.world.object(obj).and_then(|o| o.location) {
+                self.msg_contents(loc, &format!("{key} has entered the game."), &[obj]);
+            }
+        }
+        Ok(())
+    }
+
+    /// Stop puppeting (the `ooc` command's host part).
+    pub fn unpuppet(&mut self, sessid: Sessid) -> Result<(), String> {
+        self.unpuppet_quietly(sessid, "")
+    }
+
+    /// Unpuppet; if this was the last session on the character, it leaves the world.
+    fn unpuppet_quietly(&mut self, sessid: Sessid, reason: &str) -> Result<(), String> {
+        let s = self.sessions.get_mut(sessid).ok_or("Session not found")?;
+        let obj = s.data.puid.take().ok_or("You are not puppeting anything.")?;
+        self.touch(sessid);
+        if self.sessions.from_puppet(obj).next().is_some() {
+            return Ok(());
+        }
+        let Some(o) = self.world.object(obj) else { return Ok(()) };
+        let (key, loc) = (o.key.clone(), o.location);
+        if let Some(loc) = loc {
+            self.msg_contents(loc, &format!("{key} has left the game{reason}."), &[obj]);
+            let res = self
+                .world
+                .set_object_attr(obj, "prelogout_location", Some(&loc.to_string()))
+                .and_then(|_| self.world.move_object(obj, None));
+            if let Err(e) = res {
+                tracing::warn!(obj, cause = %e, "could not store the character's location");
+            }
+        }
+        Ok(())
+    }
+
+    /// Unpuppet every session (server shutdown): characters leave the world cleanly.
+    pub fn unpuppet_all(&mut self) {
+        for id in self.sessions.ids() {
+            let _ = self.unpuppet_quietly(id, "");
+        }
+    }
+
+    // --- server -----------------------------------------------------------------------------
+
+    /// Ask for a server reload (superusers only).
+    pub fn request_reload(&mut self, sessid: Sessid, reason: String) -> Result<(), String> {
+        let superuser = self
+            .sessions
+            .get(sessid)
+            .and_then(|s| s.data.uid)
+            .and_then(|u| self.world.account(u))
+            .is_some_and(|a| a.is_superuser);
+        if !superuser {
+            return Err("Only a superuser may reload the server.".into());
+        }
+        self.deferred.push(Deferred::Reload { reason });
+        Ok(())
+    }
+}
+
+/// Account names: 2–30 characters of letters, digits and `.`, `_`, `-`.
+fn validate_account_name(name: &str) -> Result<(), String> {
+    let ok_chars = name.chars().all(|c| c.is_alphanumeric() || matches!(c, '.' | '_' | '-'));
+    let len = name.chars().count();
+    if !(2..=30).contains(&len) || !ok_chars {
+        return Err("Account names must be 2-30 characters long, using only letters, digits and . _ -".into());
+    }
+    Ok(())
+}

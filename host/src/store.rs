@@ -1,0 +1,506 @@
+//! The world store: accounts, objects and their attributes, kept in memory for the game loop and
+//! written through to SQLite (bundled, WAL). Each game event runs inside one transaction
+//! ([`WorldStore::begin`] / [`WorldStore::commit`]), so the writes a command made are durable when
+//! its effects leave the server.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use rusqlite::{params, Connection, OptionalExtension};
+
+/// Database failures. The game loop logs them; a guest sees a short error value.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// SQLite refused an operation.
+    #[error("database: {0}")]
+    Sql(#[from] rusqlite::Error),
+    /// The object does not exist.
+    #[error("no object #{0}")]
+    NoObject(u64),
+    /// The account does not exist.
+    #[error("no account {0}")]
+    NoAccount(u64),
+    /// A move that would put an object inside itself.
+    #[error("cannot move #{0} into itself or its own contents")]
+    MoveLoop(u64),
+}
+
+/// An object in the world (room, character, exit, thing).
+#[derive(Debug, Clone)]
+pub struct Object {
+    /// Database id.
+    pub id: u64,
+    /// Name.
+    pub key: String,
+    /// "room", "character", "exit" or any guest-chosen kind.
+    pub kind: String,
+    /// Container, if any.
+    pub location: Option<u64>,
+    /// Objects inside, in arrival order.
+    pub contents: Vec<u64>,
+    /// Persistent attributes.
+    pub attrs: HashMap<String, String>,
+}
+
+/// A player account.
+#[derive(Debug, Clone)]
+pub struct Account {
+    /// Database id.
+    pub id: u64,
+    /// Name as created (lookups ignore case).
+    pub name: String,
+    /// Argon2id PHC string.
+    pub password_hash: String,
+    /// May reload the server and use admin commands.
+    pub is_superuser: bool,
+    /// Persistent attributes.
+    pub attrs: HashMap<String, String>,
+}
+
+/// Attribute naming the account that owns a character.
+pub const OWNER_ATTR: &str = "owner_account";
+
+/// In-memory world backed by SQLite.
+pub struct WorldStore {
+    db: Connection,
+    objects: HashMap<u64, Object>,
+    accounts: HashMap<u64, Account>,
+    account_by_name: HashMap<String, u64>,
+    start_location: u64,
+    in_tx: bool,
+}
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS accounts (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE COLLATE NOCASE,
+    password_hash TEXT NOT NULL,
+    is_superuser INTEGER NOT NULL DEFAULT 0,
+    created_ms INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS objects (
+    id INTEGER PRIMARY KEY,
+    key TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    location INTEGER
+);
+CREATE TABLE IF NOT EXISTS attributes (
+    owner TEXT NOT NULL,       -- 'a' account, 'o' object
+    id INTEGER NOT NULL,
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (owner, id, key)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+";
+
+impl WorldStore {
+    /// Open (creating if needed) the database and load the world into memory. A new database
+    /// gets the starting room, "Limbo".
+    pub fn open(path: &Path) -> Result<WorldStore, StoreError> {
+        let db = Connection::open(path)?;
+        // WAL + NORMAL: a commit survives a process crash (not a power cut) without an fsync per
+        // command; the busy timeout covers a dying old server still holding the file.
+        db.execute_batch(
+            "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=OFF;",
+        )?;
+        db.busy_timeout(std::time::Duration::from_secs(10))?;
+        db.execute_batch(SCHEMA)?;
+        let mut store = WorldStore {
+            db,
+            objects: HashMap::new(),
+            accounts: HashMap::new(),
+            account_by_name: HashMap::new(),
+            start_location: 0,
+            in_tx: false,
+        };
+        store.load()?;
+        Ok(store)
+    }
+
+    fn load(&mut self) -> Result<(), StoreError> {
+        let mut objs: Vec<Object> = self
+            .db
+            .prepare("SELECT id, key, kind, location FROM objects ORDER BY id")?
+            .query_map([], |r| {
+                Ok(Object {
+                    id: r.get(0)?,
+                    key: r.get(1)?,
+                    kind: r.get(2)?,
+                    location: r.get(3)?,
+                    contents: vec![],
+                    attrs: HashMap::new(),
+                })
+            })?
+            .collect::<Result<_, _>>()?;
+        for o in objs.drain(..) {
+            self.objects.insert(o.id, o);
+        }
+        let ids: Vec<(u64, u64)> =
+            self.objects.values().filter_map(|o| o.location.map(|l| (l, o.id))).collect();
+        let mut ids = ids;
+        ids.sort_unstable_by_key(|&(_, id)| id);
+        for (loc, id) in ids {
+            match self.objects.get_mut(&loc) {
+                Some(l) => l.contents.push(id),
+                // A dangling location (container deleted outside the game): treat as nowhere.
+                None => self.objects.get_mut(&id).expect("id from the map").location = None,
+            }
+        }
+        let accounts: Vec<Account> = self
+            .db
+            .prepare("SELECT id, name, password_hash, is_superuser FROM accounts")?
+            .query_map([], |r| {
+                Ok(Account {
+                    id: r.get(0)?,
+                    name: r.get(1)?,
+                    password_hash: r.get(2)?,
+                    is_superuser: r.get(3)?,
+                    attrs: HashMap::new(),
+                })
+            })?
+            .collect::<Result<_, _>>()?;
+        for a in accounts {
+            self.account_by_name.insert(a.name.to_lowercase(), a.id);
+            self.accounts.insert(a.id, a);
+        }
+        let attrs: Vec<(String, u64, String, String)> = self
+            .db
+            .prepare("SELECT owner, id, key, value FROM attributes")?
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+            .collect::<Result<_, _>>()?;
+        for (owner, id, key, value) in attrs {
+            let map = match owner.as_str() {
+                "a" => self.accounts.get_mut(&id).map(|a| &mut a.attrs),
+                _ => self.objects.get_mut(&id).map(|o| &mut o.attrs),
+            };
+            if let Some(map) = map {
+                map.insert(key, value);
+            }
+        }
+        let start: Option<String> = self
+            .db
+            .query_row("SELECT value FROM meta WHERE key = 'start_location'", [], |r| r.get(0))
+            .optional()?;
+        match start.and_then(|s| s.parse().ok()).filter(|id| self.objects.contains_key(id)) {
+            Some(id) => self.start_location = id,
+            None => {
+                let id = self.create_object("Limbo", "room", None)?;
+                self.db.execute(
+                    "INSERT OR REPLACE INTO meta (key, value) VALUES ('start_location', ?1)",
+                    params![id.to_string()],
+                )?;
+                self.start_location = id;
+            }
+        }
+        Ok(())
+    }
+
+    /// Start the transaction of one game event.
+    pub fn begin(&mut self) -> Result<(), StoreError> {
+        if !self.in_tx {
+            self.db.execute_batch("BEGIN")?;
+            self.in_tx = true;
+        }
+        Ok(())
+    }
+
+    /// Commit the current game event's writes.
+    pub fn commit(&mut self) -> Result<(), StoreError> {
+        if self.in_tx {
+            self.in_tx = false;
+            self.db.execute_batch("COMMIT")?;
+        }
+        Ok(())
+    }
+
+    /// The room new characters start in.
+    pub fn start_location(&self) -> u64 {
+        self.start_location
+    }
+
+    // --- accounts -------------------------------------------------------------------------
+
+    /// Look an account up by name, ignoring case.
+    pub fn account_by_name(&self, name: &str) -> Option<&Account> {
+        self.account_by_name.get(&name.to_lowercase()).and_then(|id| self.accounts.get(id))
+    }
+
+    /// An account by id.
+    pub fn account(&self, id: u64) -> Option<&Account> {
+        self.accounts.get(&id)
+    }
+
+    /// Number of accounts (the first one created becomes the superuser).
+    pub fn account_total(&self) -> usize {
+        self.accounts.len()
+    }
+
+    /// Create an account with an already computed password hash.
+    pub fn create_account(
+        &mut self,
+        name: &str,
+        password_hash: &str,
+        is_superuser: bool,
+        now_ms: u64,
+    ) -> Result<u64, StoreError> {
+        self.db.execute(
+            "INSERT INTO accounts (name, password_hash, is_superuser, created_ms) VALUES (?1, ?2, ?3, ?4)",
+            params![name, password_hash, is_superuser, now_ms as i64],
+        )?;
+        let id = self.db.last_insert_rowid() as u64;
+        self.account_by_name.insert(name.to_lowercase(), id);
+        self.accounts.insert(
+            id,
+            Account {
+                id,
+                name: name.into(),
+                password_hash: password_hash.into(),
+                is_superuser,
+                attrs: HashMap::new(),
+            },
+        );
+        Ok(id)
+    }
+
+    /// Set (Some) or delete (None) an account attribute.
+    pub fn set_account_attr(
+        &mut self,
+        id: u64,
+        key: &str,
+        value: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let acct = self.accounts.get_mut(&id).ok_or(StoreError::NoAccount(id))?;
+        write_attr(&self.db, "a", id, key, value)?;
+        match value {
+            Some(v) => acct.attrs.insert(key.into(), v.into()),
+            None => acct.attrs.remove(key),
+        };
+        Ok(())
+    }
+
+    /// Characters owned by an account, by id order.
+    pub fn account_characters(&self, account: u64) -> Vec<u64> {
+        let owner = account.to_string();
+        let mut ids: Vec<u64> = self
+            .objects
+            .values()
+            .filter(|o| o.attrs.get(OWNER_ATTR) == Some(&owner))
+            .map(|o| o.id)
+            .collect();
+        ids.sort_unstable();
+        ids
+    }
+
+    // --- objects --------------------------------------------------------------------------
+
+    /// An object by id.
+    pub fn object(&self, id: u64) -> Option<&Object> {
+        self.objects.get(&id)
+    }
+
+    /// Create an object, optionally inside `location`.
+    pub fn create_object(
+        &mut self,
+        key: &str,
+        kind: &str,
+        location: Option<u64>,
+    ) -> Result<u64, StoreError> {
+        let location = location.filter(|l| self.objects.contains_key(l));
+        self.db.execute(
+            "INSERT INTO objects (key, kind, location) VALUES (?1, ?2, ?3)",
+            params![key, kind, location.map(|l| l as i64)],
+        )?;
+        let id = self.db.last_insert_rowid() as u64;
+        self.objects.insert(
+            id,
+            Object {
+                id,
+                key: key.into(),
+                kind: kind.into(),
+                location,
+                contents: vec![],
+                attrs: HashMap::new(),
+            },
+        );
+        if let Some(l) = location {
+            self.objects.get_mut(&l).expect("checked above").contents.push(id);
+        }
+        Ok(id)
+    }
+
+    /// Rename an object.
+    pub fn set_object_key(&mut self, id: u64, key: &str) -> Result<(), StoreError> {
+        let obj = self.objects.get_mut(&id).ok_or(StoreError::NoObject(id))?;
+        self.db.execute("UPDATE objects SET key = ?1 WHERE id = ?2", params![key, id as i64])?;
+        obj.key = key.into();
+        Ok(())
+    }
+
+    /// Move an object into `dest` (None = nowhere).
+    pub fn move_object(&mut self, id: u64, dest: Option<u64>) -> Result<(), StoreError> {
+        if !self.objects.contains_key(&id) {
+            return Err(StoreError::NoObject(id));
+        }
+        if let Some(d) = dest {
+            if !self.objects.contains_key(&d) {
+                return Err(StoreError::NoObject(d));
+            }
+            // Walk up from the destination: reaching `id` would make a containment cycle.
+            let mut cur = Some(d);
+            while let Some(c) = cur {
+                if c == id {
+                    return Err(StoreError::MoveLoop(id));
+                }
+                cur = self.objects.get(&c).and_then(|o| o.location);
+            }
+        }
+        self.db.execute(
+            "UPDATE objects SET location = ?1 WHERE id = ?2",
+            params![dest.map(|d| d as i64), id as i64],
+        )?;
+        let old = self.objects.get(&id).and_then(|o| o.location);
+        if let Some(o) = old.and_then(|o| self.objects.get_mut(&o)) {
+            o.contents.retain(|&c| c != id);
+        }
+        if let Some(d) = dest {
+            self.objects.get_mut(&d).expect("checked above").contents.push(id);
+        }
+        self.objects.get_mut(&id).expect("checked above").location = dest;
+        Ok(())
+    }
+
+    /// Delete an object; its contents move to its location.
+    pub fn delete_object(&mut self, id: u64) -> Result<(), StoreError> {
+        let obj = self.objects.get(&id).ok_or(StoreError::NoObject(id))?.clone();
+        for c in &obj.contents {
+            self.move_object(*c, obj.location)?;
+        }
+        self.move_object(id, None)?;
+        self.db.execute("DELETE FROM objects WHERE id = ?1", params![id as i64])?;
+        self.db.execute("DELETE FROM attributes WHERE owner = 'o' AND id = ?1", params![id as i64])?;
+        self.objects.remove(&id);
+        if id == self.start_location {
+            tracing::warn!(id, "the start location was deleted; new characters start nowhere");
+        }
+        Ok(())
+    }
+
+    /// Set (Some) or delete (None) an object attribute.
+    pub fn set_object_attr(
+        &mut self,
+        id: u64,
+        key: &str,
+        value: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let obj = self.objects.get_mut(&id).ok_or(StoreError::NoObject(id))?;
+        write_attr(&self.db, "o", id, key, value)?;
+        match value {
+            Some(v) => obj.attrs.insert(key.into(), v.into()),
+            None => obj.attrs.remove(key),
+        };
+        Ok(())
+    }
+
+    /// Objects whose key equals `key` (ignoring case), inside `location` or anywhere.
+    pub fn search(&self, key: &str, location: Option<u64>) -> Vec<u64> {
+        let key = key.trim().to_lowercase();
+        let matches = |o: &Object| o.key.to_lowercase() == key;
+        match location {
+            Some(l) => self
+                .objects
+                .get(&l)
+                .map(|l| {
+                    l.contents.iter().filter(|c| self.objects.get(c).is_some_and(matches)).copied().collect()
+                })
+                .unwrap_or_default(),
+            None => {
+                let mut v: Vec<u64> =
+                    self.objects.values().filter(|o| matches(o)).map(|o| o.id).collect();
+                v.sort_unstable();
+                v
+            }
+        }
+    }
+}
+
+fn write_attr(
+    db: &Connection,
+    owner: &str,
+    id: u64,
+    key: &str,
+    value: Option<&str>,
+) -> Result<(), StoreError> {
+    match value {
+        Some(v) => db.execute(
+            "INSERT OR REPLACE INTO attributes (owner, id, key, value) VALUES (?1, ?2, ?3, ?4)",
+            params![owner, id as i64, key, v],
+        )?,
+        None => db.execute(
+            "DELETE FROM attributes WHERE owner = ?1 AND id = ?2 AND key = ?3",
+            params![owner, id as i64, key],
+        )?,
+    };
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temp_store() -> (tempfile::TempDir, WorldStore) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = WorldStore::open(&dir.path().join("w.db")).unwrap();
+        (dir, store)
+    }
+
+    #[test]
+    fn a_new_database_has_limbo_as_start_location() {
+        let (_d, s) = temp_store();
+        let limbo = s.object(s.start_location()).unwrap();
+        assert_eq!((limbo.key.as_str(), limbo.kind.as_str()), ("Limbo", "room"));
+    }
+
+    #[test]
+    fn objects_attributes_and_accounts_survive_reopening() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("w.db");
+        let (room, ch, acct) = {
+            let mut s = WorldStore::open(&path).unwrap();
+            s.begin().unwrap();
+            let room = s.create_object("Garden", "room", None).unwrap();
+            let ch = s.create_object("Ann", "character", Some(room)).unwrap();
+            s.set_object_attr(ch, "desc", Some("tall")).unwrap();
+            let acct = s.create_account("Ann", "hash", true, 1).unwrap();
+            s.set_account_attr(acct, "_last_puppet", Some(&ch.to_string())).unwrap();
+            s.set_object_attr(ch, OWNER_ATTR, Some(&acct.to_string())).unwrap();
+            s.commit().unwrap();
+            (room, ch, acct)
+        };
+        let s = WorldStore::open(&path).unwrap();
+        assert_eq!(s.object(room).unwrap().contents, vec![ch]);
+        assert_eq!(s.object(ch).unwrap().attrs["desc"], "tall");
+        assert_eq!(s.account_by_name("ANN").unwrap().id, acct);
+        assert_eq!(s.account(acct).unwrap().attrs["_last_puppet"], ch.to_string());
+        assert_eq!(s.account_characters(acct), vec![ch]);
+    }
+
+    #[test]
+    fn moving_an_object_into_its_own_contents_is_refused() {
+        let (_d, mut s) = temp_store();
+        let bag = s.create_object("bag", "thing", None).unwrap();
+        let box_ = s.create_object("box", "thing", Some(bag)).unwrap();
+        assert!(matches!(s.move_object(bag, Some(box_)), Err(StoreError::MoveLoop(_))));
+    }
+
+    #[test]
+    fn deleting_a_room_moves_its_contents_out() {
+        let (_d, mut s) = temp_store();
+        let outer = s.create_object("outer", "room", None).unwrap();
+        let inner = s.create_object("inner", "room", Some(outer)).unwrap();
+        let thing = s.create_object("thing", "thing", Some(inner)).unwrap();
+        s.delete_object(inner).unwrap();
+        assert_eq!(s.object(thing).unwrap().location, Some(outer));
+        assert!(s.object(inner).is_none());
+    }
+}

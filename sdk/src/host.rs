@@ -1,0 +1,244 @@
+//! The host API: one function per import of `mudhost:game/host`, with the WIT names.
+//!
+//! Text parameters take anything string-like (`&str`, `String`, `format!(..)`). Ids are the raw WIT
+//! ids; [`Obj`](crate::Obj) and [`Account`](crate::Account) wrap the object and account functions
+//! as methods. A guest sees nothing of the host machine except through these functions.
+
+use crate::bindings::mudhost::game::host as raw;
+use crate::{AccountId, LogLevel, ObjectId, SessionInfo, Sessid};
+
+// --- output -------------------------------------------------------------------------------------
+
+/// Send text (Evennia colour markup allowed) to the session that entered the command.
+pub fn msg_caller(text: impl AsRef<str>) {
+    raw::msg_caller(text.as_ref())
+}
+
+/// Send text to one session.
+pub fn msg_session(session: Sessid, text: impl AsRef<str>) {
+    raw::msg_session(session, text.as_ref())
+}
+
+/// Send text to every session of an account.
+pub fn msg_account(account: AccountId, text: impl AsRef<str>) {
+    raw::msg_account(account, text.as_ref())
+}
+
+/// Send text to every session puppeting an object.
+pub fn msg_object(obj: ObjectId, text: impl AsRef<str>) {
+    raw::msg_object(obj, text.as_ref())
+}
+
+/// Send text to everything inside `location` except the objects in `exclude`.
+pub fn msg_contents(location: ObjectId, text: impl AsRef<str>, exclude: &[ObjectId]) {
+    raw::msg_contents(location, text.as_ref(), exclude)
+}
+
+/// Send text to every connected session, logged in or not.
+pub fn announce_all(text: impl AsRef<str>) {
+    raw::announce_all(text.as_ref())
+}
+
+/// Send an out-of-band command `[cmdname, args, kwargs]` (args/kwargs as JSON text) to a session.
+pub fn send_oob(session: Sessid, cmdname: &str, args_json: &str, kwargs_json: &str) -> Result<(), String> {
+    raw::send_oob(session, cmdname, args_json, kwargs_json)
+}
+
+// --- sessions -----------------------------------------------------------------------------------
+
+/// The session that entered the current command (fresh from the host, unlike `Invocation::session`).
+pub fn current_session() -> SessionInfo {
+    raw::current_session()
+}
+
+/// One session by id.
+pub fn get_session(session: Sessid) -> Option<SessionInfo> {
+    raw::get_session(session)
+}
+
+/// All sessions; unlogged-in ones only when asked.
+pub fn get_sessions(include_unloggedin: bool) -> Vec<SessionInfo> {
+    raw::get_sessions(include_unloggedin)
+}
+
+/// The logged-in sessions of an account.
+pub fn sessions_from_account(account: AccountId) -> Vec<SessionInfo> {
+    raw::sessions_from_account(account)
+}
+
+/// The sessions puppeting an object.
+pub fn sessions_from_puppet(obj: ObjectId) -> Vec<SessionInfo> {
+    raw::sessions_from_puppet(obj)
+}
+
+/// Number of distinct logged-in accounts.
+pub fn account_count() -> u32 {
+    raw::account_count()
+}
+
+/// Disconnect a session, telling it `reason`.
+pub fn disconnect(session: Sessid, reason: impl AsRef<str>) {
+    raw::disconnect(session, reason.as_ref())
+}
+
+// --- per-session scratch data -------------------------------------------------------------------
+
+/// Read a value from the calling session's `ndb` (kept across server restarts).
+pub fn ndb_get(key: &str) -> Option<String> {
+    raw::ndb_get(key)
+}
+
+/// Set (`Some`) or delete (`None`) a value on the calling session's `ndb`.
+pub fn ndb_set(key: &str, value: Option<&str>) {
+    raw::ndb_set(key, value)
+}
+
+// --- accounts and login -------------------------------------------------------------------------
+
+/// Start creating an account: name checks fail at once, the outcome is told to the session by the host.
+pub fn create_account(name: &str, password: &str) -> Result<(), String> {
+    raw::create_account(name, password)
+}
+
+/// Start logging the calling session in: quick refusals fail at once, the host reports the outcome.
+pub fn login(name: &str, password: &str) -> Result<(), String> {
+    raw::login(name, password)
+}
+
+/// An account's name.
+pub fn account_name(account: AccountId) -> Option<String> {
+    raw::account_name(account)
+}
+
+/// Characters owned by an account (objects whose `owner_account` attribute is its id).
+pub fn account_characters(account: AccountId) -> Vec<ObjectId> {
+    raw::account_characters(account)
+}
+
+/// Whether an account is a superuser.
+pub fn account_is_superuser(account: AccountId) -> bool {
+    raw::account_is_superuser(account)
+}
+
+/// Read a persistent account attribute.
+pub fn account_attr_get(account: AccountId, key: &str) -> Option<String> {
+    raw::account_attr_get(account, key)
+}
+
+/// Set (`Some`) or delete (`None`) a persistent account attribute.
+pub fn account_attr_set(account: AccountId, key: &str, value: Option<&str>) {
+    raw::account_attr_set(account, key, value)
+}
+
+// --- puppeting ----------------------------------------------------------------------------------
+
+/// Puppet an object with the calling session (Evennia's `puppet_object`); the host tells the player.
+pub fn puppet(obj: ObjectId) -> Result<(), String> {
+    raw::puppet(obj)
+}
+
+/// Stop puppeting (go OOC).
+pub fn unpuppet() -> Result<(), String> {
+    raw::unpuppet()
+}
+
+// --- objects ------------------------------------------------------------------------------------
+
+/// Create an object; `kind` is free text, the host knows "room", "character", "exit".
+pub fn object_create(key: &str, kind: &str, location: Option<ObjectId>) -> ObjectId {
+    raw::object_create(key, kind, location)
+}
+
+/// Whether an object exists.
+pub fn object_exists(obj: ObjectId) -> bool {
+    raw::object_exists(obj)
+}
+
+/// An object's key (name).
+pub fn object_key(obj: ObjectId) -> Option<String> {
+    raw::object_key(obj)
+}
+
+/// Rename an object.
+pub fn object_set_key(obj: ObjectId, key: &str) -> Result<(), String> {
+    raw::object_set_key(obj, key)
+}
+
+/// An object's kind ("room", "character", "exit", ...).
+pub fn object_kind(obj: ObjectId) -> Option<String> {
+    raw::object_kind(obj)
+}
+
+/// Where an object is.
+pub fn object_location(obj: ObjectId) -> Option<ObjectId> {
+    raw::object_location(obj)
+}
+
+/// What is inside an object.
+pub fn object_contents(obj: ObjectId) -> Vec<ObjectId> {
+    raw::object_contents(obj)
+}
+
+/// Move an object into `destination` (`None` = nowhere).
+pub fn object_move(obj: ObjectId, destination: Option<ObjectId>) -> Result<(), String> {
+    raw::object_move(obj, destination)
+}
+
+/// Objects whose key or alias equals `key` (case-insensitive), inside `location` or anywhere.
+pub fn object_search(key: &str, location: Option<ObjectId>) -> Vec<ObjectId> {
+    raw::object_search(key, location)
+}
+
+/// Delete an object; its contents move to its location.
+pub fn object_delete(obj: ObjectId) -> Result<(), String> {
+    raw::object_delete(obj)
+}
+
+/// Read a persistent object attribute.
+pub fn object_attr_get(obj: ObjectId, key: &str) -> Option<String> {
+    raw::object_attr_get(obj, key)
+}
+
+/// Set (`Some`) or delete (`None`) a persistent object attribute.
+pub fn object_attr_set(obj: ObjectId, key: &str, value: Option<&str>) -> Result<(), String> {
+    raw::object_attr_set(obj, key, value)
+}
+
+/// The room new characters start in (Evennia's START_LOCATION, "Limbo").
+pub fn start_location() -> ObjectId {
+    raw::start_location()
+}
+
+// --- cmdsets ------------------------------------------------------------------------------------
+
+/// Add a loaded cmdset module (by module name) to the calling session's cmdset stack.
+pub fn session_cmdset_add(module: &str) -> Result<(), String> {
+    raw::session_cmdset_add(module)
+}
+
+/// Remove a cmdset module from the calling session's cmdset stack.
+pub fn session_cmdset_remove(module: &str) -> Result<(), String> {
+    raw::session_cmdset_remove(module)
+}
+
+// --- server -------------------------------------------------------------------------------------
+
+/// Restart the server process (players stay connected). Superusers only.
+pub fn server_reload(reason: &str) -> Result<(), String> {
+    raw::server_reload(reason)
+}
+
+/// Loaded modules and load errors, one line each.
+pub fn module_report() -> Vec<String> {
+    raw::module_report()
+}
+
+/// Current time, unix milliseconds (the only clock a guest has).
+pub fn now_ms() -> u64 {
+    raw::now_ms()
+}
+
+/// Write a line to the server log, tagged with the module name.
+pub fn log(level: LogLevel, message: impl AsRef<str>) {
+    raw::log(level, message.as_ref())
+}

@@ -1,0 +1,250 @@
+//! Guest SDK for mudhost: write game commands in Rust, build them for `wasm32-wasip2`, drop the
+//! `.wasm` into the game's `modules/` folder.
+//!
+//! A module is one cmdset (Evennia's command set). Each command is a type implementing
+//! [`Command`]; [`cmdset!`] declares the set and exports it to the host:
+//!
+//! ```no_run
+//! use mudhost_sdk::{cmdset, CmdResult, Command, Invocation};
+//!
+//! struct Hello;
+//! impl Command for Hello {
+//!     const KEY: &'static str = "hello";
+//!     const ALIASES: &'static [&'static str] = &["hi"];
+//!     const HELP: &'static str = "Greet someone.\n\nUsage:\n  hello <name>";
+//!     fn func(inv: &Invocation) -> CmdResult {
+//!         let who = inv.args_trimmed();
+//!         if who.is_empty() { return Err("Hello whom?".into()); }
+//!         inv.msg(format!("|wHello, {who}!|n"));
+//!         Ok(())
+//!     }
+//! }
+//!
+//! cmdset! { key: "HelloCmdSet", priority: 0, merge_type: Union, commands: [Hello] }
+//! # fn main() {}
+//! ```
+//!
+//! Build it as a `cdylib` crate with
+//! `cargo build --profile guest --target wasm32-wasip2`; the module name the host uses is the file
+//! stem of the `.wasm`.
+//!
+//! The host API is in [`host`] (one typed function per WIT import) and, more conveniently, on the
+//! handles [`Obj`] and [`Account`] and on [`Invocation`] / [`SessionInfo`]. Pure helpers that game
+//! code often needs are in [`args`] (argument splitting as Evennia does it) and [`text`]
+//! (durations, lists, tables). The WIT contract is `wit/mudhost.wit`, version [`WIT_VERSION`].
+
+#![warn(missing_docs)]
+
+pub mod args;
+pub mod host;
+mod object;
+pub mod text;
+
+pub use object::{Account, Obj};
+
+/// The bindings generated from `wit/mudhost.wit`; guests never need them directly.
+#[doc(hidden)]
+#[allow(missing_docs, clippy::all)]
+pub mod bindings {
+    wit_bindgen::generate!({
+        path: "../wit",
+        world: "cmdset-module",
+        pub_export_macro: true,
+        export_macro_name: "__export_cmdset_raw",
+    });
+}
+
+pub use bindings::mudhost::game::types::{
+    AccountId, CmdsetInfo, CommandInfo, Invocation, LogLevel, MergeType, ObjectId, SessionInfo,
+    Sessid,
+};
+/// The raw `cmdset` export trait, for modules that do not use [`cmdset!`] (see [`export_cmdset!`]).
+pub use bindings::exports::mudhost::game::cmdset::Guest;
+
+/// Version of the `mudhost:game` WIT package this SDK was built against. The host refuses modules
+/// built against an incompatible version and names both versions.
+pub const WIT_VERSION: &str = "0.1.0";
+/// Version of this SDK crate.
+pub const SDK_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// What a command returns: `Err(text)` is sent to the calling session as is (colour markup
+/// allowed), like Evennia's `self.msg(...); return`.
+pub type CmdResult = Result<(), String>;
+
+/// One command, as Evennia's `Command` class: metadata in associated constants, logic in [`func`].
+///
+/// [`func`]: Command::func
+pub trait Command {
+    /// Main name, lower case (`"look"`). Keys starting with `__` are system commands.
+    const KEY: &'static str;
+    /// Other names (`&["l", "ls"]`).
+    const ALIASES: &'static [&'static str] = &[];
+    /// Help text; the first line is the summary shown in command lists.
+    const HELP: &'static str;
+    /// Lock string: `cmd:all()` (default), `cmd:superuser()`, `cmd:perm(Developer)`, `cmd:false()`.
+    const LOCKS: &'static str = "cmd:all()";
+    /// Regex the text after the command name must match; `None` = the host's default
+    /// `^[ /]|\n|$` (so `lookhere` is not `look`).
+    const ARG_REGEX: Option<&'static str> = None;
+    /// Help category.
+    const HELP_CATEGORY: &'static str = "general";
+
+    /// Run the command. `Err(text)` is sent to the caller.
+    fn func(inv: &Invocation) -> CmdResult;
+
+    /// The metadata the host reads at load time.
+    fn info() -> CommandInfo {
+        CommandInfo {
+            key: Self::KEY.into(),
+            aliases: Self::ALIASES.iter().map(|a| a.to_string()).collect(),
+            help: Self::HELP.into(),
+            arg_regex: Self::ARG_REGEX.map(Into::into),
+            locks: Self::LOCKS.into(),
+            help_category: Self::HELP_CATEGORY.into(),
+        }
+    }
+
+    /// Run [`func`](Command::func) and send an `Err` text to the caller.
+    fn run(inv: &Invocation) {
+        if let Err(text) = Self::func(inv) {
+            host::msg_caller(text);
+        }
+    }
+}
+
+impl Invocation {
+    /// The arguments with surrounding whitespace removed (`args` keeps Evennia's leading space).
+    pub fn args_trimmed(&self) -> &str {
+        self.args.trim()
+    }
+
+    /// Evennia's MuxCommand switches: `quit/all foo` → (`["all"]`, `"foo"`). See [`args::switches`].
+    pub fn switches(&self) -> (Vec<String>, &str) {
+        args::switches(&self.args)
+    }
+
+    /// Send text to the session that entered the command (Evennia's `self.msg`).
+    pub fn msg(&self, text: impl AsRef<str>) {
+        host::msg_caller(text);
+    }
+
+    /// The object the calling session puppets (the "caller" of an in-character command).
+    pub fn puppet(&self) -> Option<Obj> {
+        self.session.puppet_obj()
+    }
+
+    /// The calling session's account, if logged in.
+    pub fn account(&self) -> Option<Account> {
+        self.session.account_handle()
+    }
+}
+
+impl SessionInfo {
+    /// The object this session puppets, as a handle.
+    pub fn puppet_obj(&self) -> Option<Obj> {
+        self.puppet.map(Obj)
+    }
+
+    /// The account this session is logged in to, as a handle.
+    pub fn account_handle(&self) -> Option<Account> {
+        self.account.map(Account)
+    }
+}
+
+/// Export a type implementing [`Guest`] as this module's cmdset. [`cmdset!`] does this for you;
+/// use it directly only to hand-write `info` / `at_load` / `execute`.
+#[macro_export]
+macro_rules! export_cmdset {
+    ($ty:ident) => {
+        $crate::bindings::__export_cmdset_raw!($ty with_types_in $crate::bindings);
+    };
+}
+
+/// Declare this module's cmdset and export it.
+///
+/// ```ignore
+/// mudhost_sdk::cmdset! {
+///     key: "CharacterCmdSet", priority: 0, merge_type: Union,
+///     // optional, in this order: duplicates: bool, no_exits: bool, no_objs: bool,
+///     at_load: build_world,          // optional: fn(), run after every load (be idempotent)
+///     commands: [Look, Say, Pose],
+/// }
+/// ```
+///
+/// It defines `pub struct CmdSet` with `CmdSet::info()` and `CmdSet::commands()` (handy for a
+/// `help` command), implements the `cmdset` export by dispatching on the invocation's key, and
+/// exports it. `merge_type` is one of `Union`, `Intersect`, `Replace`, `Remove`.
+#[macro_export]
+macro_rules! cmdset {
+    (
+        key: $key:expr, priority: $priority:expr, merge_type: $merge:ident,
+        $(duplicates: $dup:expr,)?
+        $(no_exits: $no_exits:expr,)?
+        $(no_objs: $no_objs:expr,)?
+        $(at_load: $at_load:expr,)?
+        commands: [$($cmd:ty),* $(,)?] $(,)?
+    ) => {
+        /// This module's cmdset (generated by `mudhost_sdk::cmdset!`).
+        pub struct CmdSet;
+
+        impl CmdSet {
+            /// The metadata of every command in this set.
+            pub fn commands() -> ::std::vec::Vec<$crate::CommandInfo> {
+                ::std::vec![$(<$cmd as $crate::Command>::info()),*]
+            }
+
+            /// The cmdset's metadata, as sent to the host.
+            pub fn info() -> $crate::CmdsetInfo {
+                $crate::CmdsetInfo {
+                    key: ::std::string::String::from($key),
+                    priority: $priority,
+                    merge_type: $crate::MergeType::$merge,
+                    duplicates: $crate::cmdset!(@opt $($dup)?),
+                    no_exits: $crate::cmdset!(@opt $($no_exits)?),
+                    no_objs: $crate::cmdset!(@opt $($no_objs)?),
+                    commands: Self::commands(),
+                }
+            }
+        }
+
+        impl $crate::Guest for CmdSet {
+            fn info() -> $crate::CmdsetInfo {
+                CmdSet::info()
+            }
+
+            fn at_load() {
+                $(($at_load)();)?
+            }
+
+            fn execute(inv: $crate::Invocation) {
+                $(
+                    if inv.key == <$cmd as $crate::Command>::KEY {
+                        return <$cmd as $crate::Command>::run(&inv);
+                    }
+                )*
+                $crate::__unknown_command(&inv);
+            }
+        }
+
+        $crate::export_cmdset!(CmdSet);
+    };
+    (@opt) => { ::core::option::Option::None };
+    (@opt $v:expr) => { ::core::option::Option::Some($v) };
+}
+
+/// Called by [`cmdset!`] when the host asks for a key the set does not have (a host bug).
+#[doc(hidden)]
+pub fn __unknown_command(inv: &Invocation) {
+    host::log(LogLevel::Error, format!("execute: no command with key {:?}", inv.key));
+    host::msg_caller("An untrapped error occurred.");
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn wit_version_matches_the_wit_package() {
+        let wit = include_str!("../../wit/mudhost.wit");
+        let expected = format!("package mudhost:game@{};", super::WIT_VERSION);
+        assert!(wit.lines().any(|l| l.trim() == expected), "WIT_VERSION out of date");
+    }
+}
