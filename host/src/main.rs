@@ -89,6 +89,7 @@ fn init_tracing(process: &'static str) {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_target(false)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     tracing::debug!(process, "tracing ready");
 }

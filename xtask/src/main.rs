@@ -1,1 +1,120 @@
-fn main(){}
+//! Project task runner, so the README's two commands need nothing but rustup:
+//!
+//! - `cargo xtask run [-- mudhost start args]`: add the wasm32-wasip2 target, build the example
+//!   modules, create `game/` if missing, copy the modules in, start the host on ws://127.0.0.1:4002.
+//! - `cargo xtask test`: add the target, build the modules (including the misbehaving ones the
+//!   tests load), then run every test.
+//! - `cargo xtask guests`: only build the modules.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+/// Guest crates built for every game (the example game).
+const GAME_MODULES: &[&str] = &["unloggedin", "account", "character"];
+/// Guest crates only the tests load.
+const TEST_MODULES: &[&str] = &["trouble", "wrong-world", "load-panic"];
+/// The guest target.
+const TARGET: &str = "wasm32-wasip2";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (task, rest) = args.split_first().map(|(t, r)| (t.as_str(), r)).unwrap_or(("help", &[]));
+    let result = match task {
+        "guests" => build_guests(true).map(|_| ()),
+        "run" => run(rest),
+        "test" => test(rest),
+        _ => {
+            eprintln!("usage: cargo xtask <run|test|guests> [args]");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in the workspace").to_owned()
+}
+
+fn cargo() -> Command {
+    Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+}
+
+fn status(cmd: &mut Command) -> Result<(), String> {
+    let shown = format!("{cmd:?}");
+    let st = cmd.status().map_err(|e| format!("cannot run {shown}: {e}"))?;
+    if st.success() {
+        Ok(())
+    } else {
+        Err(format!("{shown} failed ({st})"))
+    }
+}
+
+/// The folder the guest `.wasm` files are built into.
+fn guest_out_dir() -> PathBuf {
+    root().join("target/wasm").join(TARGET).join("guest")
+}
+
+/// Install the target if missing and build the guests; returns the output folder.
+fn build_guests(with_test_modules: bool) -> Result<PathBuf, String> {
+    let installed = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).lines().any(|l| l.trim() == TARGET))
+        .unwrap_or(false);
+    if !installed {
+        status(Command::new("rustup").args(["target", "add", TARGET]))?;
+    }
+    let mut cmd = cargo();
+    cmd.current_dir(root())
+        .args(["build", "--profile", "guest", "--target", TARGET, "--target-dir", "target/wasm"]);
+    let crates = GAME_MODULES.iter().chain(if with_test_modules { TEST_MODULES } else { &[] });
+    for c in crates {
+        cmd.args(["-p", c]);
+    }
+    status(&mut cmd)?;
+    Ok(guest_out_dir())
+}
+
+/// The `.wasm` file a guest crate produces (cdylib names use underscores).
+fn wasm_file(out: &Path, krate: &str) -> PathBuf {
+    out.join(format!("{}.wasm", krate.replace('-', "_")))
+}
+
+fn run(rest: &[String]) -> Result<(), String> {
+    let out = build_guests(false)?;
+    let game = root().join("game");
+    if !game.join("mudhost.toml").exists() {
+        status(cargo().current_dir(root()).args(["run", "-p", "mudhost", "--", "init"]).arg(&game))?;
+    }
+    for m in GAME_MODULES {
+        let from = wasm_file(&out, m);
+        let to = game.join("modules").join(from.file_name().expect("a file"));
+        // Copy beside, then rename: a running host sees only the complete file.
+        let tmp = to.with_extension("wasm.tmp");
+        std::fs::copy(&from, &tmp).map_err(|e| format!("copying {}: {e}", from.display()))?;
+        std::fs::rename(&tmp, &to).map_err(|e| format!("installing {}: {e}", to.display()))?;
+    }
+    let mut cmd = cargo();
+    cmd.current_dir(root()).args(["run", "-p", "mudhost", "--", "start", "--config"]);
+    cmd.arg(game.join("mudhost.toml"));
+    cmd.args(rest);
+    status(&mut cmd)
+}
+
+fn test(rest: &[String]) -> Result<(), String> {
+    let out = build_guests(true)?;
+    let mut cmd = cargo();
+    // The host (unit and integration tests) and the SDK's native unit tests; guest crates are
+    // cdylibs for wasm32 and are exercised through the host's integration tests.
+    cmd.current_dir(root())
+        .env("MUDHOST_GUEST_DIR", &out)
+        .args(["test", "-p", "mudhost", "-p", "mudhost-sdk"]);
+    cmd.args(rest);
+    status(&mut cmd)
+}

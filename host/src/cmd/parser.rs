@@ -82,17 +82,23 @@ fn strip_prefixes(s: &str) -> &str {
     }
 }
 
+/// Names a player can type: a system command's `__key` cannot be, but its aliases can (the
+/// connection screen is `__unloggedin_look_command` with aliases `look` and `l`).
+fn typeable_names(cmd: &CommandDef) -> impl Iterator<Item = &str> {
+    cmd.names().filter(move |n| !(cmd.is_system() && *n == cmd.key))
+}
+
 /// Evennia's `build_matches`: every command whose longest fitting key/alias starts the input.
 fn build_matches(raw: &str, set: &CmdSet, include_prefixes: bool) -> Vec<Cand> {
     let string = if include_prefixes { raw } else { strip_prefixes(raw) };
     let search = string.to_lowercase();
     let strlen = string.chars().count();
     let mut out = Vec::new();
-    for cmd in set.commands.iter().filter(|c| !c.is_system()) {
+    for cmd in set.commands.iter() {
         // (name to test, name as defined); without prefixes Evennia keys the names by their
         // stripped form, a later name replacing an earlier one with the same stripped form.
         let mut names: Vec<(&str, &str)> = Vec::new();
-        for n in cmd.names() {
+        for n in typeable_names(cmd) {
             let test = if include_prefixes { n } else { n.trim_start_matches(IGNORE_PREFIXES) };
             match names.iter_mut().find(|(t, _)| *t == test) {
                 Some(slot) => slot.1 = n,
@@ -207,8 +213,8 @@ fn nomatch_text(input: &str, set: &CmdSet, can_use: &dyn Fn(&CommandDef) -> bool
     // System commands are left out (they cannot be typed); a name offered by several commands
     // (duplicate sets) is suggested once.
     let mut vocabulary: Vec<&str> = Vec::new();
-    for cmd in set.commands.iter().filter(|c| !c.is_system() && can_use(c)) {
-        for n in cmd.names() {
+    for cmd in set.commands.iter().filter(|c| can_use(c)) {
+        for n in typeable_names(cmd) {
             if !vocabulary.contains(&n) {
                 vocabulary.push(n);
             }
@@ -412,6 +418,16 @@ mod tests {
             ParseOutcome::NoMatch { system: Some(s), .. } => assert_eq!(s.key, CMD_NOMATCH),
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn a_system_command_is_reached_through_its_aliases() {
+        let set = set_of(&[cmd("__unloggedin_look_command", &["look", "l"])]);
+        match parse("look", &set, &anyone) {
+            ParseOutcome::Match(m) => assert_eq!(m.cmd.key, "__unloggedin_look_command"),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(parse("__unloggedin_look_command", &set, &anyone), ParseOutcome::NoMatch { .. }));
     }
 
     #[test]

@@ -1,0 +1,316 @@
+//! Shared helpers for the integration tests: start the real `mudhost` binary (portal + server) on
+//! a free port with a temporary game folder, and drive it with real websocket clients. Helpers
+//! wait for events (a frame, a process exit), never for fixed sleeps; every wait has a timeout
+//! so a broken host fails the test instead of hanging it.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{json, Value};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+/// How long any single wait may take before the test fails.
+pub const WAIT: Duration = Duration::from_secs(30);
+
+/// Where the guest modules were built (`cargo xtask test` sets MUDHOST_GUEST_DIR).
+pub fn guest_dir() -> PathBuf {
+    std::env::var_os("MUDHOST_GUEST_DIR").map(PathBuf::from).unwrap_or_else(|| {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/wasm/wasm32-wasip2/guest")
+    })
+}
+
+/// Path of a built guest module by module name (e.g. "character", "wrong_world").
+pub fn guest(name: &str) -> PathBuf {
+    let p = guest_dir().join(format!("{name}.wasm"));
+    assert!(p.exists(), "{} is missing: run the tests with `cargo xtask test`", p.display());
+    p
+}
+
+/// The example game's modules.
+pub const GAME: &[&str] = &["unloggedin", "account", "character"];
+
+/// A running host in a temporary game folder.
+pub struct Host {
+    pub dir: tempfile::TempDir,
+    pub url: String,
+    portal: Option<Child>,
+}
+
+impl Host {
+    /// Start a host with these modules and extra config lines (TOML, merged over test defaults).
+    pub fn start(modules: &[&str], extra_config: &str) -> Host {
+        let dir = tempfile::Builder::new().prefix("mh").tempdir().expect("temp dir");
+        std::fs::create_dir_all(dir.path().join("modules")).unwrap();
+        for m in modules {
+            std::fs::copy(guest(m), dir.path().join("modules").join(format!("{m}.wasm"))).unwrap();
+        }
+        let mut cfg: toml::Table = toml::from_str(
+            r#"
+            ws_addr = "127.0.0.1:0"
+            modules_dir = "modules"
+            data_dir = "data"
+            argon2_memory_kib = 64
+            argon2_iterations = 1
+            restart_backoff_ms = 50
+            "#,
+        )
+        .unwrap();
+        let extra: toml::Table = toml::from_str(extra_config).expect("extra config is TOML");
+        cfg.extend(extra);
+        std::fs::write(dir.path().join("mudhost.toml"), cfg.to_string()).unwrap();
+        let mut host = Host { dir, url: String::new(), portal: None };
+        host.launch();
+        host
+    }
+
+    /// Start the portal again on the same folder (after [`Host::stop`]).
+    pub fn launch(&mut self) {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.log_path())
+            .unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_mudhost"))
+            .arg("start")
+            .arg("--config")
+            .arg(self.config_path())
+            .env("RUST_LOG", std::env::var("MUDHOST_TEST_LOG").unwrap_or_else(|_| "info".into()))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::from(log))
+            .spawn()
+            .expect("start mudhost");
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(addr) = line.strip_prefix("mudhost portal listening on ws://") {
+                    let _ = tx.send(addr.to_string());
+                }
+            }
+        });
+        let addr = rx.recv_timeout(WAIT).unwrap_or_else(|_| panic!("portal did not start; log:\n{}", self.log()));
+        self.url = format!("ws://{addr}/");
+        self.portal = Some(child);
+    }
+
+    /// The game's config file.
+    pub fn config_path(&self) -> PathBuf {
+        self.dir.path().join("mudhost.toml")
+    }
+
+    /// The modules folder.
+    pub fn modules_dir(&self) -> PathBuf {
+        self.dir.path().join("modules")
+    }
+
+    /// The combined portal + server log file.
+    pub fn log_path(&self) -> PathBuf {
+        self.dir.path().join("host.log")
+    }
+
+    /// The log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.log_path()).unwrap_or_default()
+    }
+
+    /// Run `mudhost <args> --config <this game>` and return its stdout.
+    pub fn cli(&self, args: &[&str]) -> String {
+        let out = Command::new(env!("CARGO_BIN_EXE_mudhost"))
+            .args(args)
+            .arg("--config")
+            .arg(self.config_path())
+            .output()
+            .expect("run mudhost cli");
+        assert!(out.status.success(), "mudhost {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
+    /// The server process id, from `mudhost status` (waits until the server is up).
+    pub fn server_pid(&self) -> u32 {
+        let deadline = std::time::Instant::now() + WAIT;
+        loop {
+            let status = self.cli(&["status"]);
+            if let Some(rest) = status.split("server up (pid ").nth(1) {
+                return rest.split(')').next().unwrap().parse().unwrap();
+            }
+            assert!(std::time::Instant::now() < deadline, "server never came up: {status}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Ask the portal to stop (SIGTERM) and wait for it to exit; returns its exit status.
+    pub fn stop(&mut self) -> std::process::ExitStatus {
+        let mut child = self.portal.take().expect("portal running");
+        unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+        wait_exit(&mut child)
+    }
+
+    /// Wait for the portal to exit by itself (after `mudhost stop`).
+    pub fn wait_exit(&mut self) -> std::process::ExitStatus {
+        let mut child = self.portal.take().expect("portal running");
+        wait_exit(&mut child)
+    }
+
+    /// A connected client that has seen its connection screen.
+    pub async fn client(&self) -> Client {
+        let mut c = Client::connect(&self.url).await;
+        c.expect_text("connect").await;
+        c
+    }
+
+    /// A client logged in (creating the account) and puppeting its character.
+    pub async fn player(&self, name: &str) -> Client {
+        let mut c = self.client().await;
+        c.send_text(&format!("create {name} password123")).await;
+        c.expect_text("was created").await;
+        c.send_text(&format!("connect {name} password123")).await;
+        c.expect_oob("logged_in").await;
+        c.expect_text(&format!("You become {name}")).await;
+        c
+    }
+}
+
+fn wait_exit(child: &mut Child) -> std::process::ExitStatus {
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            return st;
+        }
+        assert!(std::time::Instant::now() < deadline, "process did not exit");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+impl Drop for Host {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.portal.take() {
+            // SIGKILL the portal; the server dies with it (PDEATHSIG).
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        if std::thread::panicking() {
+            eprintln!("---- host log ----\n{}", self.log());
+        }
+    }
+}
+
+/// A websocket client speaking the v1 webclient format.
+pub struct Client {
+    pub ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    /// Every frame received so far, decoded.
+    pub seen: Vec<Value>,
+}
+
+/// Text of an outbound `text` frame with the HTML markup removed.
+pub fn plain(html: &str) -> String {
+    let mut out = String::new();
+    let mut in_tag = false;
+    let html = html.replace("<br>", "\n");
+    for ch in html.chars() {
+        match ch {
+            '<' => in_tag = true,
+            '>' if in_tag => in_tag = false,
+            c if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    out.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", "\"").replace("&#x27;", "'").replace("&amp;", "&")
+}
+
+impl Client {
+    /// Connect (no subprotocol header: v1 by default).
+    pub async fn connect(url: &str) -> Client {
+        let (ws, _) = tokio::time::timeout(WAIT, tokio_tungstenite::connect_async(url))
+            .await
+            .expect("connect timed out")
+            .expect("websocket connect");
+        Client { ws, seen: vec![] }
+    }
+
+    /// Send a command line.
+    pub async fn send_text(&mut self, line: &str) {
+        self.send_json(json!(["text", [line], {}])).await;
+    }
+
+    /// Send any JSON value as a text frame.
+    pub async fn send_json(&mut self, v: Value) {
+        self.ws.send(Message::text(v.to_string())).await.expect("send");
+    }
+
+    /// Send a raw websocket message.
+    pub async fn send_raw(&mut self, m: Message) {
+        self.ws.send(m).await.expect("send raw");
+    }
+
+    /// The next decoded frame; None when the connection closed.
+    pub async fn next(&mut self) -> Option<Value> {
+        loop {
+            let msg = tokio::time::timeout(WAIT, self.ws.next()).await.expect("no frame within the wait");
+            match msg {
+                Some(Ok(Message::Text(t))) => {
+                    let v: Value = serde_json::from_str(t.as_str()).expect("server frames are JSON");
+                    self.seen.push(v.clone());
+                    return Some(v);
+                }
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return None,
+                Some(Ok(_)) => continue,
+            }
+        }
+    }
+
+    /// The next `text` frame's plain text; None when the connection closed.
+    pub async fn next_text(&mut self) -> Option<String> {
+        loop {
+            let v = self.next().await?;
+            if v[0] == "text" {
+                return Some(plain(v[1][0].as_str().unwrap_or("")));
+            }
+        }
+    }
+
+    /// Read until a text frame containing `needle`; returns that text.
+    pub async fn expect_text(&mut self, needle: &str) -> String {
+        let mut got = vec![];
+        loop {
+            match self.next_text().await {
+                Some(t) if t.contains(needle) => return t,
+                Some(t) => got.push(t),
+                None => panic!("connection closed while waiting for {needle:?}; got {got:?}"),
+            }
+        }
+    }
+
+    /// Read until an out-of-band frame named `cmd`; returns it.
+    pub async fn expect_oob(&mut self, cmd: &str) -> Value {
+        loop {
+            match self.next().await {
+                Some(v) if v[0] == cmd => return v,
+                Some(_) => {}
+                None => panic!("connection closed while waiting for {cmd:?}"),
+            }
+        }
+    }
+
+    /// Read until the server closes the connection; returns the texts seen before.
+    pub async fn expect_closed(&mut self) -> Vec<String> {
+        let mut texts = vec![];
+        while let Some(t) = self.next_text().await {
+            texts.push(t);
+        }
+        texts
+    }
+
+    /// Send a command and return the first text frame answering it.
+    pub async fn ask(&mut self, line: &str) -> String {
+        self.send_text(line).await;
+        self.next_text().await.expect("an answer")
+    }
+}
