@@ -22,7 +22,7 @@ pub const WAIT: Duration = Duration::from_secs(30);
 /// Where the guest modules were built (`cargo xtask test` sets MUDHOST_GUEST_DIR).
 pub fn guest_dir() -> PathBuf {
     std::env::var_os("MUDHOST_GUEST_DIR").map(PathBuf::from).unwrap_or_else(|| {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/wasm/wasm32-wasip2/guest")
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/wasm/modules")
     })
 }
 
@@ -174,6 +174,8 @@ impl Host {
         c.send_text(&format!("connect {name} password123")).await;
         c.expect_oob("logged_in").await;
         c.expect_text(&format!("You become {name}")).await;
+        // New characters start in Limbo; the host shows the room after puppeting.
+        c.expect_text("Limbo").await;
         c
     }
 }

@@ -55,12 +55,36 @@ fn status(cmd: &mut Command) -> Result<(), String> {
     }
 }
 
-/// The folder the guest `.wasm` files are built into.
-fn guest_out_dir() -> PathBuf {
+/// The folder cargo builds guest `.wasm` files into.
+fn cargo_out_dir() -> PathBuf {
     root().join("target/wasm").join(TARGET).join("guest")
 }
 
-/// Install the target if missing and build the guests; returns the output folder.
+/// The folder the finished modules are collected in (what the tests load).
+fn modules_out_dir() -> PathBuf {
+    root().join("target/wasm/modules")
+}
+
+fn cargo_build_guests(crates: &[&str], features: &[&str]) -> Result<(), String> {
+    let mut cmd = cargo();
+    cmd.current_dir(root())
+        .args(["build", "--profile", "guest", "--target", TARGET, "--target-dir", "target/wasm"]);
+    for c in crates {
+        cmd.args(["-p", c]);
+    }
+    for f in features {
+        cmd.args(["--features", f]);
+    }
+    status(&mut cmd)
+}
+
+fn collect(krate: &str, as_name: &str) -> Result<(), String> {
+    let from = cargo_out_dir().join(format!("{}.wasm", krate.replace('-', "_")));
+    let to = modules_out_dir().join(format!("{as_name}.wasm"));
+    std::fs::copy(&from, &to).map(|_| ()).map_err(|e| format!("copying {}: {e}", from.display()))
+}
+
+/// Install the target if missing, build the guests and collect them; returns the folder.
 fn build_guests(with_test_modules: bool) -> Result<PathBuf, String> {
     let installed = Command::new("rustup")
         .args(["target", "list", "--installed"])
@@ -70,20 +94,23 @@ fn build_guests(with_test_modules: bool) -> Result<PathBuf, String> {
     if !installed {
         status(Command::new("rustup").args(["target", "add", TARGET]))?;
     }
-    let mut cmd = cargo();
-    cmd.current_dir(root())
-        .args(["build", "--profile", "guest", "--target", TARGET, "--target-dir", "target/wasm"]);
-    let crates = GAME_MODULES.iter().chain(if with_test_modules { TEST_MODULES } else { &[] });
-    for c in crates {
-        cmd.args(["-p", c]);
+    std::fs::create_dir_all(modules_out_dir()).map_err(|e| e.to_string())?;
+    let mut crates: Vec<&str> = GAME_MODULES.to_vec();
+    if with_test_modules {
+        crates.extend(TEST_MODULES);
     }
-    status(&mut cmd)?;
-    Ok(guest_out_dir())
-}
-
-/// The `.wasm` file a guest crate produces (cdylib names use underscores).
-fn wasm_file(out: &Path, krate: &str) -> PathBuf {
-    out.join(format!("{}.wasm", krate.replace('-', "_")))
+    cargo_build_guests(&crates, &[])?;
+    for c in &crates {
+        collect(c, &c.replace('-', "_"))?;
+    }
+    if with_test_modules {
+        // A second build of `trouble` that answers "v2", for the hot-reload tests.
+        cargo_build_guests(&["trouble"], &["trouble/v2"])?;
+        collect("trouble", "trouble_v2")?;
+        // Restore the v1 build in cargo's folder so the next incremental build is a no-op.
+        cargo_build_guests(&["trouble"], &[])?;
+    }
+    Ok(modules_out_dir())
 }
 
 fn run(rest: &[String]) -> Result<(), String> {
@@ -93,8 +120,8 @@ fn run(rest: &[String]) -> Result<(), String> {
         status(cargo().current_dir(root()).args(["run", "-p", "mudhost", "--", "init"]).arg(&game))?;
     }
     for m in GAME_MODULES {
-        let from = wasm_file(&out, m);
-        let to = game.join("modules").join(from.file_name().expect("a file"));
+        let from = out.join(format!("{m}.wasm"));
+        let to = game.join("modules").join(format!("{m}.wasm"));
         // Copy beside, then rename: a running host sees only the complete file.
         let tmp = to.with_extension("wasm.tmp");
         std::fs::copy(&from, &tmp).map_err(|e| format!("copying {}: {e}", from.display()))?;

@@ -6,8 +6,9 @@ use std::hint::black_box;
 
 use mudhost_sdk::{cmdset, CmdResult, Command, Invocation};
 
-/// Changed by the hot-reload test to see which version of the module answers.
-const VERSION: &str = "v1";
+/// Which build of the module answers: the hot-reload tests swap a "v1" build for a "v2" one
+/// (built with `--features v2`).
+const VERSION: &str = if cfg!(feature = "v2") { "v2" } else { "v1" };
 
 /// Panics (the guest traps; the caller sees "An untrapped error occurred.").
 struct Panic;
@@ -86,7 +87,44 @@ impl Command for EchoBack {
     }
 }
 
+/// `ndbset <key> <value>`: store a value on the session's ndb.
+struct NdbSet;
+impl Command for NdbSet {
+    const KEY: &'static str = "ndbset";
+    const HELP: &'static str = "Store a value on this session's ndb.";
+    fn func(inv: &Invocation) -> CmdResult {
+        let (key, value) = inv.args_trimmed().split_once(' ').ok_or("Usage: ndbset <key> <value>")?;
+        mudhost_sdk::host::ndb_set(key, Some(value));
+        inv.msg(format!("ndb {key} = {value}"));
+        Ok(())
+    }
+}
+
+/// `ndbget <key>`: read a value from the session's ndb.
+struct NdbGet;
+impl Command for NdbGet {
+    const KEY: &'static str = "ndbget";
+    const HELP: &'static str = "Read a value from this session's ndb.";
+    fn func(inv: &Invocation) -> CmdResult {
+        let key = inv.args_trimmed();
+        let value = mudhost_sdk::host::ndb_get(key).unwrap_or_else(|| "<unset>".into());
+        inv.msg(format!("ndb {key} = {value}"));
+        Ok(())
+    }
+}
+
+/// `sessid`: the calling session's id.
+struct Sessid;
+impl Command for Sessid {
+    const KEY: &'static str = "sessid";
+    const HELP: &'static str = "Show this session's id.";
+    fn func(inv: &Invocation) -> CmdResult {
+        inv.msg(format!("sessid {}", mudhost_sdk::host::current_session().sessid));
+        Ok(())
+    }
+}
+
 cmdset! {
     key: "TroubleCmdSet", priority: 1, merge_type: Union,
-    commands: [Panic, Spin, Bomb, ReadFile, OkCmd, EchoBack],
+    commands: [Panic, Spin, Bomb, ReadFile, OkCmd, EchoBack, NdbSet, NdbGet, Sessid],
 }
