@@ -126,7 +126,10 @@ pub enum GuestError {
     /// The instance tried to grow memory past its cap.
     #[error("guest exceeded its memory cap")]
     Memory,
-    /// Any other trap (panic, unreachable, stack overflow...).
+    /// The guest panicked; the message is from its stderr.
+    #[error("guest panicked: {0}")]
+    Panic(String),
+    /// Any other trap (unreachable, stack overflow, ...).
     #[error("guest trapped: {0}")]
     Trap(String),
 }
@@ -188,19 +191,30 @@ fn new_store(
     (store, stderr)
 }
 
-/// Classify a wasmtime error from a guest call.
-fn classify(err: wasmtime::Error, limits: GuestLimits) -> GuestError {
+/// Classify a wasmtime error from a guest call, in one line (the wasm backtrace goes to the
+/// debug log). `stderr` is what the guest printed: a Rust panic message makes the reason.
+fn classify(err: wasmtime::Error, limits: GuestLimits, stderr: &str) -> GuestError {
+    tracing::debug!("guest call failed: {err:?}");
+    let grow_refused = err.chain().any(|c| c.to_string().contains("forcing trap when growing memory"));
     match err.downcast_ref::<Trap>() {
         Some(Trap::Interrupt) => GuestError::Deadline(limits.deadline),
-        Some(Trap::MemoryOutOfBounds) | Some(Trap::AllocationTooLarge) => GuestError::Memory,
-        _ if format!("{err:?}").contains("forcing trap when growing memory") => GuestError::Memory,
-        Some(t) => GuestError::Trap(format!("{t}: {}", root_message(&err))),
-        None => GuestError::Trap(root_message(&err)),
+        _ if grow_refused => GuestError::Memory,
+        _ if panic_message(stderr).is_some() => GuestError::Panic(panic_message(stderr).unwrap_or_default()),
+        Some(t) => GuestError::Trap(t.to_string()),
+        None => GuestError::Trap(first_line(&err.to_string())),
     }
 }
 
-fn root_message(err: &wasmtime::Error) -> String {
-    err.chain().map(|c| c.to_string()).collect::<Vec<_>>().join(": ")
+/// The message of a Rust panic printed to stderr ("thread '…' panicked at FILE:\nMESSAGE\nnote: …").
+fn panic_message(stderr: &str) -> Option<String> {
+    let mut lines = stderr.lines().skip_while(|l| !l.contains("panicked at"));
+    lines.next()?;
+    let msg: Vec<&str> = lines.take_while(|l| !l.starts_with("note:")).collect();
+    Some(msg.join(" ").trim().to_string()).filter(|m| !m.is_empty())
+}
+
+fn first_line(s: &str) -> String {
+    s.lines().next().unwrap_or("").chars().take(300).collect()
 }
 
 /// Link the host imports and WASI (with the empty context above) once per engine.

@@ -83,11 +83,18 @@ pub fn pad(text: &str, width: usize) -> String {
     format!("{text}{}", " ".repeat(fill))
 }
 
-/// A plain-text table in the style of Evennia's EvTable: a header row under a `~` rule.
+/// End a cell that uses colour markup with `|n`, so its colour stops at the cell's border.
+fn reset(cell: String) -> String {
+    if cell.contains('|') && !cell.ends_with("|n") { cell + "|n" } else { cell }
+}
+
+/// A plain-text table in the style of Evennia's EvTable: a header row under a `~` rule. A cell
+/// with colour markup gets a closing `|n`.
 ///
 /// ```
 /// let mut t = mudhost_sdk::text::Table::new(["|wsessid", "|wprotocol"]);
 /// t.row(["1", "websocket"]);
+/// assert_eq!(t.to_string().lines().nth(1), Some("| |wsessid|n | |wprotocol|n  |"));
 /// assert_eq!(t.to_string().lines().nth(3), Some("| 1      | websocket |"));
 /// ```
 #[derive(Clone, Debug, Default)]
@@ -120,7 +127,7 @@ impl std::fmt::Display for Table {
         };
         writeln!(f, "{}", rule("-"))?;
         for (i, row) in self.rows.iter().enumerate() {
-            let cells: Vec<String> = (0..ncols).map(|c| pad(&cell(row, c), widths[c])).collect();
+            let cells: Vec<String> = (0..ncols).map(|c| pad(&reset(cell(row, c)), widths[c])).collect();
             writeln!(f, "| {} |", cells.join(" | "))?;
             if i == 0 {
                 writeln!(f, "{}", rule("~"))?;

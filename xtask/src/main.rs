@@ -12,7 +12,7 @@ use std::process::{Command, ExitCode};
 /// Guest crates built for every game (the example game).
 const GAME_MODULES: &[&str] = &["unloggedin", "account", "character"];
 /// Guest crates only the tests load.
-const TEST_MODULES: &[&str] = &["trouble", "wrong-world", "load-panic"];
+const TEST_MODULES: &[&str] = &["trouble", "wrong-world", "load-panic", "wrong-version"];
 /// The guest target.
 const TARGET: &str = "wasm32-wasip2";
 

@@ -124,7 +124,21 @@ impl Command for Sessid {
     }
 }
 
+/// `counter`: increments a guest-side static and reports it. Every call gets a fresh instance,
+/// so the answer is always 1: guest memory cannot carry state from one call to the next.
+struct Counter;
+impl Command for Counter {
+    const KEY: &'static str = "counter";
+    const HELP: &'static str = "Count calls in guest memory (always 1: instances are per call).";
+    fn func(inv: &Invocation) -> CmdResult {
+        static CALLS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+        inv.msg(format!("counter {n}"));
+        Ok(())
+    }
+}
+
 cmdset! {
     key: "TroubleCmdSet", priority: 1, merge_type: Union,
-    commands: [Panic, Spin, Bomb, ReadFile, OkCmd, EchoBack, NdbSet, NdbGet, Sessid],
+    commands: [Panic, Spin, Bomb, ReadFile, OkCmd, EchoBack, NdbSet, NdbGet, Sessid, Counter],
 }

@@ -81,7 +81,7 @@ struct Help;
 impl Command for Help {
     const KEY: &'static str = "help";
     const ALIASES: &'static [&'static str] = &["h", "?"];
-    const HELP: &'static str = "Get help when in unconnected-in state.\n\nUsage:\n  help";
+    const HELP: &'static str = "Get help when not logged in.\n\nUsage:\n  help";
     fn func(inv: &Invocation) -> CmdResult {
         inv.msg(HELP_TEXT);
         Ok(())

@@ -391,11 +391,14 @@ impl PluginRegistry {
     ) -> (Game, Result<R, GuestError>) {
         let (mut store, stderr) = new_store(&self.engine, self.limits, game, caller, module.clone());
         let result = pre.instantiate(&mut store).and_then(|inst| f(&inst, &mut store));
-        let result = result.map_err(|e| classify(e, self.limits));
         let err_text = stderr.contents();
+        let err_text = String::from_utf8_lossy(&err_text);
         if !err_text.is_empty() {
-            tracing::warn!(module = %module, sessid = caller, "guest stderr: {}", String::from_utf8_lossy(&err_text).trim_end());
+            // One log line per call: the guest's own line breaks become " | ".
+            let flat = err_text.trim_end().replace('\n', " | ");
+            tracing::warn!(module = %module, sessid = caller, "guest stderr: {flat}");
         }
+        let result = result.map_err(|e| classify(e, self.limits, &err_text));
         (store.into_data().game, result)
     }
 }

@@ -1,0 +1,87 @@
+//! The sandbox: a guest that loops, eats memory, panics or probes the machine fails only its own
+//! call, within the deadline, and everyone else keeps being answered.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use support::Host;
+
+const MODULES: &[&str] = &["unloggedin", "account", "character", "trouble"];
+const CONFIG: &str = r#"
+cmdset_character = ["character", "trouble"]
+guest_deadline_ms = 50
+guest_memory_mib = 16
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn misbehaving_commands_fail_alone_and_within_the_deadline() {
+    let host = Host::start(MODULES, CONFIG);
+    let mut bad = host.player("Mallory").await;
+    let mut good = host.player("Grace").await;
+    bad.expect_text("Grace has entered the game.").await;
+
+    for cmd in ["spin", "bomb", "panic"] {
+        let started = Instant::now();
+        bad.send_text(cmd).await;
+        good.send_text("say still here").await;
+        // The two inputs come from different connections, so either may be handled first; the
+        // bad client must see exactly its error and Grace's line.
+        let mut got = vec![bad.next_text().await.unwrap(), bad.next_text().await.unwrap()];
+        got.sort();
+        assert_eq!(got, ["An untrapped error occurred.", "Grace says, \"still here\""], "{cmd}");
+        // Generous bound: the deadline is 50 ms; this only proves the call was cut off.
+        assert!(started.elapsed() < Duration::from_secs(5), "{cmd} took {:?}", started.elapsed());
+        assert_eq!(good.expect_text("You say").await, "You say, \"still here\"", "after {cmd}");
+        // The module is still loaded and works.
+        assert_eq!(bad.ask("ok").await, "trouble ok", "after {cmd}");
+    }
+    let log = host.log();
+    assert!(log.contains("deadline"), "spin is reported as a deadline:\n{log}");
+    assert!(log.contains("memory cap"), "bomb is reported as memory:\n{log}");
+}
+
+#[tokio::test]
+async fn a_guest_sees_no_files_environment_or_clock() {
+    let host = Host::start(MODULES, CONFIG);
+    let mut c = host.player("Probe").await;
+    let report = c.ask("readfile").await;
+    assert!(report.contains("file: error"), "{report}");
+    assert!(report.contains("env HOME: none"), "{report}");
+    assert!(report.contains("env vars: 0"), "{report}");
+}
+
+#[tokio::test]
+async fn guest_memory_does_not_carry_state_between_calls() {
+    let host = Host::start(MODULES, CONFIG);
+    let mut c = host.player("Counter").await;
+    for _ in 0..3 {
+        assert_eq!(c.ask("counter").await, "counter 1");
+    }
+}
+
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+#[tokio::test]
+async fn a_flood_of_traps_does_not_leak_memory() {
+    let host = Host::start(MODULES, CONFIG);
+    let mut c = host.player("Flood").await;
+    let pid = host.server_pid();
+    // Warm up pools and caches before measuring.
+    for _ in 0..50 {
+        c.send_text("panic").await;
+        c.expect_text("untrapped").await;
+    }
+    let before = rss_kib(pid);
+    for _ in 0..500 {
+        c.send_text("panic").await;
+        c.expect_text("untrapped").await;
+    }
+    let after = rss_kib(pid);
+    assert!(after < before + 16 * 1024, "RSS grew from {before} KiB to {after} KiB over 500 traps");
+    assert_eq!(c.ask("ok").await, "trouble ok");
+}
