@@ -49,6 +49,7 @@ async fn a_guest_sees_no_files_environment_or_clock() {
     assert!(report.contains("file: error"), "{report}");
     assert!(report.contains("env HOME: none"), "{report}");
     assert!(report.contains("env vars: 0"), "{report}");
+    assert!(report.contains("clock: 0"), "the wall clock is frozen at the epoch: {report}");
 }
 
 #[tokio::test]

@@ -19,6 +19,15 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 /// How long any single wait may take before the test fails.
 pub const WAIT: Duration = Duration::from_secs(30);
 
+/// The `mudhost` binary: `MUDHOST_BIN` if set (the load generator points it at a release
+/// build), else the one cargo built for these tests.
+pub fn mudhost_bin() -> PathBuf {
+    std::env::var_os("MUDHOST_BIN")
+        .map(PathBuf::from)
+        .or_else(|| option_env!("CARGO_BIN_EXE_mudhost").map(PathBuf::from))
+        .expect("set MUDHOST_BIN to the mudhost binary")
+}
+
 /// Where the guest modules were built (`cargo xtask test` sets MUDHOST_GUEST_DIR).
 pub fn guest_dir() -> PathBuf {
     std::env::var_os("MUDHOST_GUEST_DIR").map(PathBuf::from).unwrap_or_else(|| {
@@ -77,7 +86,7 @@ impl Host {
             .append(true)
             .open(self.log_path())
             .unwrap();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_mudhost"))
+        let mut child = Command::new(mudhost_bin())
             .arg("start")
             .arg("--config")
             .arg(self.config_path())
@@ -123,7 +132,7 @@ impl Host {
 
     /// Run `mudhost <args> --config <this game>` and return its stdout.
     pub fn cli(&self, args: &[&str]) -> String {
-        let out = Command::new(env!("CARGO_BIN_EXE_mudhost"))
+        let out = Command::new(mudhost_bin())
             .args(args)
             .arg("--config")
             .arg(self.config_path())
@@ -168,7 +177,15 @@ impl Host {
 
     /// A client logged in (creating the account) and puppeting its character.
     pub async fn player(&self, name: &str) -> Client {
-        let mut c = self.client().await;
+        Client::player(&self.url, name).await
+    }
+}
+
+impl Client {
+    /// Connect, create the account, log in, and wait until the character is puppeted.
+    pub async fn player(url: &str, name: &str) -> Client {
+        let mut c = Client::connect(url).await;
+        c.expect_text("connect").await;
         c.send_text(&format!("create {name} password123")).await;
         c.expect_text("was created").await;
         c.send_text(&format!("connect {name} password123")).await;

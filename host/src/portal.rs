@@ -34,6 +34,7 @@ pub const LISTENING_PREFIX: &str = "mudhost portal listening on ws://";
 /// Run the portal (and, through the supervisor, the server) until shutdown.
 pub async fn run(cfg: Config) -> anyhow::Result<()> {
     let cfg = Arc::new(cfg);
+    raise_fd_limit();
     std::fs::create_dir_all(&cfg.data_dir).context("creating the data folder")?;
     std::fs::create_dir_all(&cfg.modules_dir).context("creating the modules folder")?;
 
@@ -91,6 +92,21 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
     }
     tracing::info!("portal stopped");
     Ok(())
+}
+
+/// Raise the open-file soft limit to the hard limit: every client is a socket, and the common
+/// default soft limit (1024) would cap a game at about a thousand players.
+fn raise_fd_limit() {
+    let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: plain libc calls with a valid, initialised struct.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 && lim.rlim_cur < lim.rlim_max {
+            let wanted = libc::rlimit { rlim_cur: lim.rlim_max, rlim_max: lim.rlim_max };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &wanted) != 0 {
+                tracing::warn!("could not raise the open-file limit");
+            }
+        }
+    }
 }
 
 /// SIGINT / SIGTERM: shut down cleanly, telling players.

@@ -162,13 +162,24 @@ macro_rules! export_cmdset {
 
 /// Declare this module's cmdset and export it.
 ///
-/// ```ignore
+/// ```no_run
+/// # use mudhost_sdk::{CmdResult, Command, Invocation};
+/// # struct Look;
+/// # impl Command for Look {
+/// #     const KEY: &'static str = "look";
+/// #     const HELP: &'static str = "Look around.";
+/// #     fn func(_: &Invocation) -> CmdResult { Ok(()) }
+/// # }
+/// # type Say = Look; type Pose = Look;
+/// fn build_world() { /* create rooms unless they exist */ }
+///
 /// mudhost_sdk::cmdset! {
 ///     key: "CharacterCmdSet", priority: 0, merge_type: Union,
-///     // optional, in this order: duplicates: bool, no_exits: bool, no_objs: bool,
-///     at_load: build_world,          // optional: fn(), run after every load (be idempotent)
+///     no_exits: false,               // optional, in this order: duplicates, no_exits, no_objs
+///     at_load: build_world,          // optional: run after every load (must be idempotent)
 ///     commands: [Look, Say, Pose],
 /// }
+/// # fn main() { assert_eq!(CmdSet::info().no_exits, Some(false)); }
 /// ```
 ///
 /// It defines `pub struct CmdSet` with `CmdSet::info()` and `CmdSet::commands()` (handy for a

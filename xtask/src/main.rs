@@ -5,6 +5,8 @@
 //! - `cargo xtask test`: add the target, build the modules (including the misbehaving ones the
 //!   tests load), then run every test.
 //! - `cargo xtask guests`: only build the modules.
+//! - `cargo xtask bench [scenario args]`: release builds, then the load generator's scenarios
+//!   (restart, hot reload, throughput) and `cargo bench`. Figures are printed, never asserted.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -23,8 +25,9 @@ fn main() -> ExitCode {
         "guests" => build_guests(true).map(|_| ()),
         "run" => run(rest),
         "test" => test(rest),
+        "bench" => bench(rest),
         _ => {
-            eprintln!("usage: cargo xtask <run|test|guests> [args]");
+            eprintln!("usage: cargo xtask <run|test|guests|bench> [args]");
             return ExitCode::from(2);
         }
     };
@@ -144,4 +147,27 @@ fn test(rest: &[String]) -> Result<(), String> {
         .args(["test", "-p", "mudhost", "-p", "mudhost-sdk"]);
     cmd.args(rest);
     status(&mut cmd)
+}
+
+fn bench(rest: &[String]) -> Result<(), String> {
+    let out = build_guests(true)?;
+    status(cargo().current_dir(root()).args(["build", "--release", "-p", "mudhost", "-p", "mudhost-loadgen"]))?;
+    let bin = root().join("target/release/mudhost");
+    let loadgen = root().join("target/release/mudhost-loadgen");
+    let scenarios: Vec<Vec<String>> = if rest.is_empty() {
+        vec![
+            vec!["restart".into(), "1000".into()],
+            vec!["hotreload".into(), "200".into(), "20".into()],
+            vec!["throughput".into(), "1000".into(), "10".into()],
+        ]
+    } else {
+        vec![rest.to_vec()]
+    };
+    for s in scenarios {
+        status(Command::new(&loadgen).args(&s).env("MUDHOST_BIN", &bin).env("MUDHOST_GUEST_DIR", &out))?;
+    }
+    if rest.is_empty() {
+        status(cargo().current_dir(root()).env("MUDHOST_GUEST_DIR", &out).args(["bench", "-p", "mudhost"]))?;
+    }
+    Ok(())
 }

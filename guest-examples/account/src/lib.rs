@@ -259,7 +259,7 @@ impl Command for Help {
         }
         let c = commands
             .iter()
-            .find(|c| c.key == topic || c.aliases.iter().any(|a| *a == topic))
+            .find(|c| c.key == topic || c.aliases.contains(&topic))
             .ok_or_else(|| format!("No help entry found for '{}'.", inv.args_trimmed()))?;
         let aliases = if c.aliases.is_empty() { String::new() } else { format!(" (aliases: {})", c.aliases.join(", ")) };
         inv.msg(format!("{RULE}\n|cHelp for {}|n{aliases}\n\n{}\n{RULE}", c.key, c.help.trim_end()));

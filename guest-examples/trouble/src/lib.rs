@@ -60,7 +60,11 @@ impl Command for ReadFile {
         };
         let home = std::env::var("HOME").unwrap_or_else(|_| "none".into());
         let vars = std::env::vars().count();
-        inv.msg(format!("file: {file}\nenv HOME: {home}\nenv vars: {vars}"));
+        let clock = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(u64::MAX);
+        inv.msg(format!("file: {file}\nenv HOME: {home}\nenv vars: {vars}\nclock: {clock}"));
         Ok(())
     }
 }

@@ -1,0 +1,87 @@
+//! Per-command cost of the sandbox: a fresh `Store` + instance per call (what mudhost does), for
+//! a command that makes one host call (`ok` → msg-caller) and one that makes none visible
+//! (`counter`, one host call too, plus guest-side work). Prints the median of 7 rounds.
+//!
+//! Run with `cargo xtask bench` (builds the guest modules first) or
+//! `cargo bench -p mudhost --bench sandbox` after `cargo xtask guests`.
+
+use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use mudhost::config::Config;
+use mudhost::link::SessionData;
+use mudhost::server::game::Game;
+use mudhost::store::WorldStore;
+use mudhost::wasm::bindings::types::Invocation;
+use mudhost::wasm::host_api::session_info;
+use mudhost::wasm::registry::prepare;
+use mudhost::wasm::{self, GuestLimits, PluginRegistry};
+
+fn module_path(name: &str) -> PathBuf {
+    std::env::var_os("MUDHOST_GUEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/wasm/modules"))
+        .join(format!("{name}.wasm"))
+}
+
+fn main() {
+    let dir = tempfile::tempdir().unwrap();
+    let world = WorldStore::open(&dir.path().join("bench.db")).unwrap();
+    let mut game = Game::new(Arc::new(Config::default()), world);
+    let limits = GuestLimits { deadline: Duration::from_millis(50), memory_bytes: 32 << 20 };
+    let engine = wasm::new_engine(limits).unwrap();
+    let linker = wasm::new_linker(&engine).unwrap();
+    wasm::start_epoch_ticker(engine.clone(), Arc::new(AtomicBool::new(false)));
+    let mut registry = PluginRegistry::new(engine.clone(), linker.clone(), limits, dir.path().join("cache"));
+
+    let path = module_path("trouble");
+    let t = Instant::now();
+    let prepared = prepare(&engine, &linker, registry.cache_dir(), &path)
+        .unwrap_or_else(|e| panic!("{}: {e} (run `cargo xtask guests` first)", path.display()));
+    println!("compile trouble.wasm (cold): {:.1?}", t.elapsed());
+    let t = Instant::now();
+    let _again = prepare(&engine, &linker, registry.cache_dir(), &path).unwrap();
+    println!("load trouble.wasm from the compile cache: {:.1?}", t.elapsed());
+    let (g, ok) = registry.install(prepared, game);
+    game = g;
+    assert!(ok, "module installs");
+    let module = registry.get("trouble").cloned().unwrap();
+
+    game.sessions.insert(SessionData { sessid: 1, logged_in: true, ..Default::default() });
+    for key in ["ok", "counter"] {
+        let inv = Invocation {
+            key: key.into(),
+            cmdname: key.into(),
+            args: String::new(),
+            raw: key.into(),
+            session: session_info(game.sessions.get(1).unwrap()),
+            matches: vec![],
+        };
+        let mut run = |n: usize, mut game: Game| -> (Game, Duration) {
+            let t = Instant::now();
+            for _ in 0..n {
+                let (g, r) = registry.execute(&module, game, 1, &inv);
+                r.expect("call succeeds");
+                game = g;
+                let _ = game.take_effects();
+            }
+            (game, t.elapsed() / n as u32)
+        };
+        let (g, _) = run(2_000, game);
+        game = g;
+        let mut rounds = vec![];
+        for _ in 0..7 {
+            let (g, per) = run(10_000, game);
+            game = g;
+            rounds.push(per);
+        }
+        rounds.sort();
+        println!(
+            "fresh store + instantiate + `{key}` (1 host call): median {:.2?} per command ({:.0} commands/s on one core)",
+            rounds[3],
+            1.0 / rounds[3].as_secs_f64()
+        );
+    }
+}

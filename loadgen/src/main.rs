@@ -1,0 +1,227 @@
+//! Load generator: starts a real host (portal + server) from a release build and measures it
+//! with many websocket clients. Run through `cargo xtask bench`, which builds everything first.
+//!
+//! Scenarios:
+//! - `restart N`: N players logged in; the server is reloaded (and then SIGKILLed); reports the
+//!   time until every player has an answer again, and the portal's and server's RSS.
+//! - `hotreload N R`: N players send commands continuously while a module is replaced R times
+//!   (atomic rename, alternating two builds); reports file-landed → first-new-answer latency.
+//! - `throughput N SECS`: N players each send commands back to back; reports commands/s and
+//!   latency percentiles.
+
+#[path = "../../tests/support.rs"]
+mod support;
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use support::{Client, Host};
+
+const MODULES: &[&str] = &["unloggedin", "account", "character", "trouble"];
+const CONFIG: &str = r#"cmdset_character = ["character", "trouble"]"#;
+
+#[tokio::main]
+async fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let num = |i: usize, default: u64| args.get(i).and_then(|a| a.parse().ok()).unwrap_or(default);
+    match args.first().map(String::as_str) {
+        Some("restart") => restart(num(1, 1000) as usize).await,
+        Some("hotreload") => hotreload(num(1, 200) as usize, num(2, 20) as usize).await,
+        Some("throughput") => throughput(num(1, 1000) as usize, num(2, 10)).await,
+        _ => eprintln!("usage: mudhost-loadgen restart [N] | hotreload [N] [R] | throughput [N] [SECS]"),
+    }
+}
+
+/// Log N players in, 100 at a time.
+async fn players(url: &str, n: usize, prefix: &str) -> Vec<Client> {
+    let started = Instant::now();
+    let mut out = Vec::with_capacity(n);
+    for chunk in (0..n).collect::<Vec<_>>().chunks(100) {
+        let tasks: Vec<_> = chunk
+            .iter()
+            .map(|i| {
+                let (url, name) = (url.to_string(), format!("{prefix}{i}"));
+                tokio::spawn(async move { Client::player(&url, &name).await })
+            })
+            .collect();
+        for t in tasks {
+            out.push(t.await.expect("login task"));
+        }
+    }
+    println!("  {n} players logged in in {:.1?}", started.elapsed());
+    out
+}
+
+fn rss_mib(pid: u32) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let kib: f64 = status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0);
+    kib / 1024.0
+}
+
+fn portal_pid(host: &Host) -> u32 {
+    let status = host.cli(&["status"]);
+    status.split("portal pid ").nth(1).and_then(|r| r.split(';').next()).and_then(|p| p.parse().ok()).unwrap()
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+/// Send one tagged command from every client and wait for all answers; returns per-client times.
+async fn all_answer(clients: &mut Vec<Client>, tag: &str, since: Instant) -> Vec<Duration> {
+    for c in clients.iter_mut() {
+        c.send_text(&format!("echoback {tag}")).await;
+    }
+    let mut tasks = vec![];
+    for mut c in clients.drain(..) {
+        let want = format!("echoback v1: {tag}");
+        tasks.push(tokio::spawn(async move {
+            c.expect_text(&want).await;
+            (c, since.elapsed())
+        }));
+    }
+    let mut times = vec![];
+    for t in tasks {
+        let (c, d) = t.await.expect("client task");
+        clients.push(c);
+        times.push(d);
+    }
+    times.sort();
+    times
+}
+
+async fn restart(n: usize) {
+    println!("restart: {n} players");
+    let host = Host::start(MODULES, CONFIG);
+    let mut clients = players(&host.url, n, "R").await;
+    let (portal, server) = (portal_pid(&host), host.server_pid());
+    println!("  RSS before: portal {:.1} MiB, server {:.1} MiB", rss_mib(portal), rss_mib(server));
+    for kind in ["reload", "kill"] {
+        let old = host.server_pid();
+        let t0 = Instant::now();
+        if kind == "reload" {
+            host.cli(&["reload"]);
+        } else {
+            unsafe { libc::kill(old as i32, libc::SIGKILL) };
+        }
+        let times = all_answer(&mut clients, kind, t0).await;
+        let new = host.server_pid();
+        println!(
+            "  {kind}: all {n} answering again after {:.0?} (p50 {:.0?}); server pid {old} → {new}",
+            times.last().unwrap(),
+            percentile(&times, 0.5)
+        );
+        println!("  RSS after {kind}: portal {:.1} MiB, server {:.1} MiB", rss_mib(portal), rss_mib(new));
+    }
+}
+
+async fn hotreload(n: usize, reloads: usize) {
+    println!("hotreload: {n} players, {reloads} reloads");
+    let host = Host::start(MODULES, CONFIG);
+    let clients = players(&host.url, n, "H").await;
+    let stop = Arc::new(AtomicBool::new(false));
+    // The moment (µs since `origin`) a client first saw each version tag.
+    let origin = Instant::now();
+    let seen_v1 = Arc::new(AtomicU64::new(0));
+    let seen_v2 = Arc::new(AtomicU64::new(0));
+    let failures = Arc::new(AtomicU64::new(0));
+    let mut tasks = vec![];
+    for (i, mut c) in clients.into_iter().enumerate() {
+        let (stop, v1, v2, failures) = (stop.clone(), seen_v1.clone(), seen_v2.clone(), failures.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut k = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                c.send_text(&format!("echoback {i}-{k}")).await;
+                let t = loop {
+                    let t = c.next_text().await.expect("connected");
+                    if t.starts_with("echoback") || t.contains("error") || t.contains("not available") {
+                        break t;
+                    }
+                };
+                let at = origin.elapsed().as_micros() as u64;
+                match t.get(9..11) {
+                    Some("v1") => v1.store(at, Ordering::Relaxed),
+                    Some("v2") => v2.store(at, Ordering::Relaxed),
+                    _ => {
+                        failures.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+                k += 1;
+            }
+        }));
+    }
+    let mut latencies = vec![];
+    for r in 0..reloads {
+        let (src, flag) = if r % 2 == 0 { ("trouble_v2", &seen_v2) } else { ("trouble", &seen_v1) };
+        let tmp = host.dir.path().join("incoming.wasm.part");
+        std::fs::copy(support::guest(src), &tmp).unwrap();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let landed = origin.elapsed().as_micros() as u64;
+        std::fs::rename(&tmp, host.modules_dir().join("trouble.wasm")).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while flag.load(Ordering::Relaxed) < landed {
+            assert!(Instant::now() < deadline, "new version never answered");
+            tokio::time::sleep(Duration::from_micros(500)).await;
+        }
+        latencies.push(Duration::from_micros(flag.load(Ordering::Relaxed) - landed));
+    }
+    stop.store(true, Ordering::Relaxed);
+    for t in tasks {
+        let _ = t.await;
+    }
+    latencies.sort();
+    println!(
+        "  file landed → first answer by the new version: p50 {:.0?}, max {:.0?} (includes the {} ms debounce); failed commands {}",
+        percentile(&latencies, 0.5),
+        latencies.last().unwrap(),
+        150,
+        failures.load(Ordering::Relaxed)
+    );
+}
+
+async fn throughput(n: usize, secs: u64) {
+    println!("throughput: {n} players for {secs} s, each sending commands back to back");
+    let host = Host::start(MODULES, CONFIG);
+    let clients = players(&host.url, n, "T").await;
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut tasks = vec![];
+    for (i, mut c) in clients.into_iter().enumerate() {
+        let stop = stop.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut lat = vec![];
+            let mut k = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                let t0 = Instant::now();
+                c.send_text(&format!("echoback {i}-{k}")).await;
+                c.expect_text("echoback").await;
+                lat.push(t0.elapsed());
+                k += 1;
+            }
+            lat
+        }));
+    }
+    let start = Instant::now();
+    tokio::time::sleep(Duration::from_secs(secs)).await;
+    stop.store(true, Ordering::Relaxed);
+    let mut all = vec![];
+    for t in tasks {
+        all.extend(t.await.expect("client task"));
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+    all.sort();
+    println!(
+        "  {} commands in {elapsed:.1} s = {:.0} commands/s; latency p50 {:.1?}, p99 {:.1?}, max {:.1?}",
+        all.len(),
+        all.len() as f64 / elapsed,
+        percentile(&all, 0.5),
+        percentile(&all, 0.99),
+        all.last().unwrap()
+    );
+    println!("  server RSS {:.1} MiB, portal RSS {:.1} MiB", rss_mib(host.server_pid()), rss_mib(portal_pid(&host)));
+}
