@@ -223,3 +223,22 @@ async fn shutdown_tells_players_and_both_processes_exit_zero() {
     assert!(log.contains("server process exited"), "server exited 0:\n{log}");
     assert!(!log.contains("server process died"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clients_connecting_during_a_reload_get_the_screen() {
+    let host = Host::start(MODULES, "");
+    let mut early = host.player("Early").await;
+    let old = host.server_pid();
+    assert_eq!(host.cli(&["reload"]), "reloading");
+    // Connect while the old server is exiting and the new one starting.
+    let mut late = vec![];
+    for _ in 0..10 {
+        late.push(Client::connect(&host.url).await);
+    }
+    for c in late.iter_mut() {
+        let screen = c.expect_text("connect <username> <password>").await;
+        assert!(screen.contains("create <username> <password>"));
+    }
+    wait_new_server(&host, old);
+    early.expect_text("... Server restarted.").await;
+}

@@ -276,9 +276,8 @@ impl Command for Reload {
     const HELP_CATEGORY: &'static str = "system";
     fn func(inv: &Invocation) -> CmdResult {
         let reason = inv.args_trimmed().trim_end_matches('.');
+        // The portal tells every player " Server restart initiated ..." itself.
         host::server_reload(reason).map_err(|e| format!("|r{e}|n"))?;
-        let reason = if reason.is_empty() { String::new() } else { format!("(Reason: {reason}) ") };
-        host::announce_all(format!(" Server restart initiated {reason}..."));
         Ok(())
     }
 }

@@ -83,6 +83,15 @@ struct PortalSession {
 struct ServerLink {
     link_id: u64,
     tx: mpsc::UnboundedSender<PortalMsg>,
+    /// Told to reload or shut down: it reads nothing more, but its last effects still count.
+    leaving: bool,
+}
+
+/// A server that said hello while the previous link was still open.
+struct WaitingServer {
+    link_id: u64,
+    pid: u32,
+    tx: mpsc::UnboundedSender<PortalMsg>,
 }
 
 /// The hub's state.
@@ -91,6 +100,9 @@ pub struct Hub {
     sessions: BTreeMap<Sessid, PortalSession>,
     next_sessid: Sessid,
     server: Option<ServerLink>,
+    /// Handed the sessions only once the previous link has closed, so no late frame of the old
+    /// server can acknowledge input the new one has already been given.
+    waiting_server: Option<WaitingServer>,
     server_pid: Option<u32>,
     /// Sessions that closed while no server was connected; the next server cleans them up.
     departed: Vec<SessionData>,
@@ -119,6 +131,7 @@ impl Hub {
             sessions: BTreeMap::new(),
             next_sessid: 1,
             server: None,
+            waiting_server: None,
             server_pid: None,
             departed: vec![],
             next_start: StartKind::Cold,
@@ -170,7 +183,13 @@ impl Hub {
                     }
                 }
             }
-            HubEvent::ServerUp { link_id, pid, tx } => self.server_up(link_id, pid, tx),
+            HubEvent::ServerUp { link_id, pid, tx } => {
+                if self.server.is_some() {
+                    self.waiting_server = Some(WaitingServer { link_id, pid, tx });
+                } else {
+                    self.server_up(link_id, pid, tx);
+                }
+            }
             HubEvent::FromServer { link_id, msg } => {
                 if self.server.as_ref().is_some_and(|s| s.link_id == link_id) {
                     return self.from_server(msg);
@@ -185,6 +204,11 @@ impl Hub {
                         tracing::warn!("server link lost; queueing input until the server is back");
                         self.next_start = StartKind::Crash;
                     }
+                    if let Some(w) = self.waiting_server.take() {
+                        self.server_up(w.link_id, w.pid, w.tx);
+                    }
+                } else if self.waiting_server.as_ref().is_some_and(|w| w.link_id == link_id) {
+                    self.waiting_server = None;
                 }
             }
             HubEvent::ServerSpawned { pid } => {
@@ -215,9 +239,9 @@ impl Hub {
         false
     }
 
-    /// Send to the server if one is connected; false if not.
+    /// Send to the server if one is connected and not leaving; false if not.
     fn to_server(&self, msg: PortalMsg) -> bool {
-        self.server.as_ref().is_some_and(|s| s.tx.send(msg).is_ok())
+        self.server.as_ref().is_some_and(|s| !s.leaving && s.tx.send(msg).is_ok())
     }
 
     fn input(&mut self, sessid: Sessid, msg: Msg) {
@@ -232,7 +256,7 @@ impl Hub {
         s.next_seq += 1;
         s.pending.push_back((seq, msg.clone()));
         if s.announced {
-            if let Some(server) = &self.server {
+            if let Some(server) = self.server.as_ref().filter(|s| !s.leaving) {
                 let _ = server.tx.send(PortalMsg::Input { sessid, seq, msg });
             }
         }
@@ -262,7 +286,7 @@ impl Hub {
                 let _ = tx.send(PortalMsg::Input { sessid: s.data.sessid, seq: *seq, msg: msg.clone() });
             }
         }
-        self.server = Some(ServerLink { link_id, tx });
+        self.server = Some(ServerLink { link_id, tx, leaving: false });
         self.server_pid = Some(pid);
         self.next_start = StartKind::Crash;
     }
@@ -332,16 +356,17 @@ impl Hub {
         if self.stopping {
             return "shutting down; reload ignored".into();
         }
-        let Some(server) = &self.server else {
+        let Some(server) = self.server.as_mut().filter(|s| !s.leaving) else {
             return "the server is not connected; it is restarted automatically".into();
         };
+        let _ = server.tx.send(PortalMsg::Reload { reason: reason.into() });
+        server.leaving = true;
         if self.cfg.broadcast_server_restart_messages {
             let reason = if reason.is_empty() { String::new() } else { format!("(Reason: {reason}) ") };
             self.broadcast(&format!(" Server restart initiated {reason}..."));
         }
         tracing::info!(%reason, "server reload requested");
         let _ = self.supervisor.send(SupervisorCmd::ExpectExit);
-        let _ = server.tx.send(PortalMsg::Reload { reason: reason.into() });
         self.next_start = StartKind::Reload;
         "reloading".into()
     }
@@ -355,6 +380,9 @@ impl Hub {
         let extra = if reason.is_empty() { String::new() } else { format!("{reason}\n") };
         self.broadcast(&format!("\nServer is being SHUT DOWN!\n{extra}"));
         self.to_server(PortalMsg::Shutdown { reason: reason.into() });
+        if let Some(s) = self.server.as_mut() {
+            s.leaving = true;
+        }
         let _ = self.supervisor.send(SupervisorCmd::Stop);
     }
 
