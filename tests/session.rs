@@ -124,3 +124,32 @@ async fn a_trapping_guest_command_answers_only_its_caller() {
     assert_eq!(victim.expect_text("says").await, "Gwen says, \"fine\"");
     assert_eq!(victim.ask("ok").await, "trouble ok");
 }
+
+#[tokio::test]
+async fn idle_is_a_silent_keepalive_that_does_not_count_as_a_command() {
+    let host = Host::start(&["unloggedin", "account", "character", "trouble"], r#"cmdset_character = ["character", "trouble"]"#);
+    let mut c = host.player("Ida").await;
+    let before: u64 = c.ask("counters").await.trim_start_matches("cmd_total ").parse().unwrap();
+    c.send_text("idle").await;
+    c.send_text("idle").await;
+    // The first answer after the keepalives is the next command's: idle produced no output.
+    let after: u64 = c.ask("counters").await.trim_start_matches("cmd_total ").parse().unwrap();
+    assert_eq!(after, before + 1, "only the counters command itself was counted");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn password_hashing_does_not_hold_up_the_game_loop() {
+    // A deliberately expensive hash (64 MiB, 8 passes: hundreds of milliseconds).
+    let host = Host::start(support::GAME, "argon2_memory_kib = 65536\nargon2_iterations = 8");
+    let mut c = host.client().await;
+    c.send_text("create Hugo password123").await;
+    c.expect_text("was created").await;
+    // `look` is sent after `connect`, but answer order is the evidence: with hashing on the game
+    // loop, the login (and "You become Hugo.") would come first; off the loop, the look
+    // command is answered while the password is still being checked.
+    c.send_text("connect Hugo password123").await;
+    c.send_text("look").await;
+    let first = c.next_text().await.unwrap();
+    assert!(first.contains("connect <username>"), "look was answered first: {first}");
+    c.expect_text("You become Hugo.").await;
+}

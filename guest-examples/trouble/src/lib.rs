@@ -142,7 +142,19 @@ impl Command for Counter {
     }
 }
 
+/// `counters`: the calling session's command counter (Evennia's cmd_total).
+struct Counters;
+impl Command for Counters {
+    const KEY: &'static str = "counters";
+    const HELP: &'static str = "Show this session's command counter.";
+    fn func(inv: &Invocation) -> CmdResult {
+        let s = mudhost_sdk::host::current_session();
+        inv.msg(format!("cmd_total {}", s.cmd_total));
+        Ok(())
+    }
+}
+
 cmdset! {
     key: "TroubleCmdSet", priority: 1, merge_type: Union,
-    commands: [Panic, Spin, Bomb, ReadFile, OkCmd, EchoBack, NdbSet, NdbGet, Sessid, Counter],
+    commands: [Panic, Spin, Bomb, ReadFile, OkCmd, EchoBack, NdbSet, NdbGet, Sessid, Counter, Counters],
 }
