@@ -242,3 +242,27 @@ async fn clients_connecting_during_a_reload_get_the_screen() {
     wait_new_server(&host, old);
     early.expect_text("... Server restarted.").await;
 }
+
+#[tokio::test]
+async fn killing_the_portal_leaves_no_orphaned_server_and_no_damaged_data() {
+    let mut host = Host::start(MODULES, "");
+    {
+        let mut c = host.player("Orla").await;
+        c.send_text("go tower").await;
+        c.expect_text("The Tower").await;
+    }
+    let server = host.server_pid();
+    host.kill_portal();
+    let deadline = std::time::Instant::now() + support::WAIT;
+    while std::path::Path::new(&format!("/proc/{server}")).exists()
+        && !std::fs::read_to_string(format!("/proc/{server}/stat")).unwrap_or_default().contains(") Z ")
+    {
+        assert!(std::time::Instant::now() < deadline, "server {server} outlived its portal");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    host.launch();
+    let mut c = host.client().await;
+    c.send_text("connect Orla password123").await;
+    c.expect_text("You become Orla.").await;
+    assert!(c.ask("look").await.starts_with("The Tower"));
+}

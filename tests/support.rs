@@ -162,6 +162,13 @@ impl Host {
         wait_exit(&mut child)
     }
 
+    /// SIGKILL the portal (its server must die with it) and reap it.
+    pub fn kill_portal(&mut self) {
+        let mut child = self.portal.take().expect("portal running");
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+
     /// Wait for the portal to exit by itself (after `mudhost stop`).
     pub fn wait_exit(&mut self) -> std::process::ExitStatus {
         let mut child = self.portal.take().expect("portal running");
