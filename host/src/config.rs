@@ -88,6 +88,36 @@ pub struct Config {
     pub argon2_iterations: u32,
 }
 
+/// One line of documentation per key, in file order (kept in step with the struct by a test).
+const KEY_DOCS: &[(&str, &str)] = &[
+    ("server_name", "Name shown to players."),
+    ("ws_addr", "Websocket listener address."),
+    ("modules_dir", "Folder of `.wasm` modules, watched for changes."),
+    ("data_dir", "Folder for the database, sockets and the compile cache."),
+    ("link", "Portal⇄server link: \"unix\" (a socket in data_dir) or \"tcp:HOST:PORT\"."),
+    ("multisession_mode", "Evennia's MULTISESSION_MODE (0–3)."),
+    ("auto_create_character_with_account", "Create a character named after the account when the account is created."),
+    ("auto_puppet_on_login", "Puppet the last character on login."),
+    ("max_nr_characters", "Maximum characters per account (0 = unlimited)."),
+    ("max_nr_simultaneous_puppets", "Maximum puppets an account may hold at once (0 = unlimited)."),
+    ("cmdset_unloggedin", "Modules whose cmdsets an unlogged-in session has."),
+    ("cmdset_session", "Modules whose cmdsets every logged-in session has."),
+    ("cmdset_account", "Modules whose cmdsets every account has."),
+    ("cmdset_character", "Modules whose cmdsets every puppeted character has."),
+    ("in_game_errors", "Show guest error details to the player after \"An untrapped error occurred.\"."),
+    ("broadcast_server_restart_messages", "Tell players about server restarts (\" Server restart initiated ...\")."),
+    ("idle_command", "Text that is a keepalive, not a command."),
+    ("max_input_chars", "Longest accepted input line in characters, every protocol (MAX_CHAR_LIMIT)."),
+    ("max_frame_bytes", "Largest websocket frame accepted, in bytes."),
+    ("ws_ping_secs", "Seconds between websocket pings; a connection silent for two intervals is reaped."),
+    ("outbox_frames", "Outbound frames queued per session before a slow client is disconnected."),
+    ("queued_inputs_per_session", "Inputs the portal queues per session while the server is away; further input is refused with a notice to the player."),
+    ("restart_backoff_ms", "Delay before restarting a crashed server, doubled per consecutive crash up to 10 s (milliseconds)."),
+    ("guest_deadline_ms", "Wall-clock budget of one guest call in milliseconds."),
+    ("guest_memory_mib", "Linear-memory cap of one guest instance in MiB."),
+    ("argon2_memory_kib", "Argon2id memory cost in KiB (OWASP minimum 19456)."),
+    ("argon2_iterations", "Argon2id iterations."),];
+
 impl Default for Config {
     fn default() -> Self {
         Config {
@@ -153,13 +183,19 @@ impl Config {
         Ok(())
     }
 
-    /// The documented default config file that `mudhost init` writes.
+    /// The documented default config file that `mudhost init` writes: every key, its meaning
+    /// and its default value.
     pub fn default_file_text() -> String {
-        let body = toml::to_string(&Config::default()).expect("default config serialises");
-        format!(
-            "# mudhost game configuration. Every key is shown with its default value;\n\
-             # see host/src/config.rs for what each one does. Paths are relative to this file.\n\n{body}"
-        )
+        let defaults = toml::Table::try_from(Config::default()).expect("default config serialises");
+        let mut out = String::from(
+            "# mudhost game configuration. Every key is shown with its default value.\n\
+             # Paths are relative to this file. CLI flags (--ws-addr, --modules, --data) override it.\n",
+        );
+        for (key, doc) in KEY_DOCS {
+            let value = defaults.get(*key).map(|v| v.to_string()).unwrap_or_default();
+            out.push_str(&format!("\n# {doc}\n{key} = {value}\n"));
+        }
+        out
     }
 
     /// Path of the portal's control socket (`mudhost reload/stop/status` talk to it).
@@ -186,6 +222,17 @@ mod tests {
     fn the_default_file_parses_back_to_the_defaults() {
         let cfg: Config = toml::from_str(&Config::default_file_text()).unwrap();
         assert_eq!(cfg, Config::default());
+    }
+
+    #[test]
+    fn every_key_is_documented_in_the_default_file() {
+        let defaults = toml::Table::try_from(Config::default()).unwrap();
+        let documented: Vec<&str> = KEY_DOCS.iter().map(|(k, _)| *k).collect();
+        let mut keys: Vec<&str> = defaults.keys().map(String::as_str).collect();
+        keys.sort();
+        let mut sorted = documented.clone();
+        sorted.sort();
+        assert_eq!(keys, sorted);
     }
 
     #[test]
