@@ -5,4 +5,4 @@ wasmtime::component::bindgen!({
     world: "cmdset-module",
 });
 
-pub use mudhost::game::types;
+pub use self::mudhost::game::types;
