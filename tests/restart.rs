@@ -162,6 +162,24 @@ async fn a_client_connecting_while_the_server_is_away_gets_the_screen_when_it_is
     assert!(!help.contains("Welcome to"), "{help}");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hundred_clients_connecting_during_the_gap_all_get_the_screen() {
+    let host = Host::start(MODULES, r#"restart_backoff_ms = 1500"#);
+    let old = kill_server(&host);
+    let deadline = std::time::Instant::now() + support::WAIT;
+    while host.cli(&["status"]).contains(&format!("server up (pid {old})")) {
+        assert!(std::time::Instant::now() < deadline);
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let mut clients = vec![];
+    for _ in 0..100 {
+        clients.push(Client::connect(&host.url).await);
+    }
+    for c in clients.iter_mut() {
+        c.expect_text("connect <username> <password>").await;
+    }
+}
+
 #[tokio::test]
 async fn input_beyond_the_queue_bound_is_refused_with_a_notice_and_the_rest_delivered() {
     let host = Host::start(MODULES, &format!("{CHARACTER_WITH_TROUBLE}\nqueued_inputs_per_session = 5\nrestart_backoff_ms = 1500"));

@@ -153,3 +153,17 @@ async fn password_hashing_does_not_hold_up_the_game_loop() {
     assert!(first.contains("connect <username>"), "look was answered first: {first}");
     c.expect_text("You become Hugo.").await;
 }
+
+#[tokio::test]
+async fn a_connection_that_stops_answering_pings_is_reaped() {
+    let host = Host::start(GAME, "ws_ping_secs = 1");
+    let mut watcher = host.player("Wendy").await;
+    // Zed logs in, then his client goes silent: it never reads again, so it never answers a ping.
+    let zed = host.player("Zed").await;
+    watcher.expect_text("Zed has entered the game.").await;
+    let gone = watcher.expect_text("Zed has left the game").await;
+    assert_eq!(gone, "Zed has left the game (connection lost).");
+    drop(zed);
+    // Wendy, who does read (and so answers pings), is still connected.
+    assert!(watcher.ask("look").await.starts_with("Limbo"));
+}

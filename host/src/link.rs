@@ -311,6 +311,26 @@ mod tests {
         assert!(matches!(got, Err(LinkError::TooLarge(_))));
     }
 
+    #[tokio::test]
+    async fn garbage_frames_are_errors_not_panics() {
+        let mut x: u64 = 0x9e3779b97f4a7c15;
+        for len in 0..2000usize {
+            let mut body = Vec::with_capacity(len % 300);
+            for _ in 0..len % 300 {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                body.push((x >> 24) as u8);
+            }
+            let mut frame = (body.len() as u32).to_be_bytes().to_vec();
+            frame.extend(&body);
+            let mut r = &frame[..];
+            let _ = read_frame::<_, PortalMsg>(&mut r).await;
+            let mut r = &frame[..];
+            let _ = read_frame::<_, ServerMsg>(&mut r).await;
+        }
+    }
+
     #[test]
     fn session_data_with_json_flags_round_trips() {
         let mut d = SessionData { sessid: 4, address: "127.0.0.1".into(), ..Default::default() };

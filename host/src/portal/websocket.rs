@@ -27,6 +27,17 @@ pub const TOO_LONG_TEXT: &str =
 
 /// How long a client may take to finish the websocket handshake.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long one frame may take to go out: a client that stops reading is dropped, so its task
+/// and socket do not linger once the hub has given up on it.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Write one frame; false if the client is gone or too slow.
+async fn write<S>(sink: &mut S, msg: Message) -> bool
+where
+    S: futures_util::Sink<Message> + Unpin,
+{
+    matches!(tokio::time::timeout(WRITE_TIMEOUT, sink.send(msg)).await, Ok(Ok(())))
+}
 
 /// Accept connections until shutdown. Each connection task holds a clone of `alive`, so the
 /// portal can wait for all of them to finish.
@@ -133,7 +144,7 @@ async fn connection(stream: TcpStream, peer: SocketAddr, cfg: Arc<Config>, hub: 
         }
     };
     let (csessid, browser) = parse_query(hs.query.as_deref());
-    let (out_tx, mut out_rx) = mpsc::channel::<Outbound>(cfg.outbox_frames);
+    let (out_tx, out_rx) = mpsc::channel::<Outbound>(cfg.outbox_frames);
     let (reply_tx, reply_rx) = oneshot::channel();
     let connected = HubEvent::Connected {
         address: peer.ip().to_string(),
@@ -148,7 +159,18 @@ async fn connection(stream: TcpStream, peer: SocketAddr, cfg: Arc<Config>, hub: 
     }
     let Ok(sessid) = reply_rx.await else { return };
     let span = tracing::info_span!("session", sessid);
-    let _enter = span.enter();
+    tracing::Instrument::instrument(serve_session(ws, sessid, peer, cfg, hub, out_rx), span).await;
+}
+
+/// The connection's life after the handshake: frames in, outbox out, pings.
+async fn serve_session(
+    ws: tokio_tungstenite::WebSocketStream<TcpStream>,
+    sessid: crate::link::Sessid,
+    peer: SocketAddr,
+    cfg: Arc<Config>,
+    hub: mpsc::Sender<HubEvent>,
+    mut out_rx: mpsc::Receiver<Outbound>,
+) {
     tracing::debug!(%peer, "websocket connected");
 
     let (mut sink, mut frames) = ws.split();
@@ -199,20 +221,21 @@ async fn connection(stream: TcpStream, peer: SocketAddr, cfg: Arc<Config>, hub: 
                 };
                 if let Some(text) = reply {
                     let frame = wire::encode_v1(&Msg::text(text), Default::default());
-                    if sink.send(Message::text(frame)).await.is_err() {
+                    if !write(&mut sink, Message::text(frame)).await {
                         break Ending::ClientGone;
                     }
                 }
             }
             out = out_rx.recv() => match out {
                 Some(Outbound::Msg(msg, flags)) => {
-                    if sink.send(Message::text(wire::encode_v1(&msg, flags))).await.is_err() {
+                    if !write(&mut sink, Message::text(wire::encode_v1(&msg, flags))).await {
                         break Ending::ClientGone;
                     }
                 }
                 Some(Outbound::Close(reason)) => {
                     if !reason.is_empty() {
-                        let _ = sink.send(Message::text(wire::encode_v1(&Msg::text(reason.clone()), Default::default()))).await;
+                        let frame = wire::encode_v1(&Msg::text(reason.clone()), Default::default());
+                        write(&mut sink, Message::text(frame)).await;
                     }
                     break Ending::Close(CloseCode::Normal, reason);
                 }
@@ -224,7 +247,7 @@ async fn connection(stream: TcpStream, peer: SocketAddr, cfg: Arc<Config>, hub: 
                     tracing::info!("no answer to pings; reaping dead connection");
                     break Ending::ClientGone;
                 }
-                if sink.send(Message::Ping(Default::default())).await.is_err() {
+                if !write(&mut sink, Message::Ping(Default::default())).await {
                     break Ending::ClientGone;
                 }
             }
@@ -237,7 +260,7 @@ async fn connection(stream: TcpStream, peer: SocketAddr, cfg: Arc<Config>, hub: 
             end -= 1;
         }
         let frame = CloseFrame { code, reason: reason[..end].to_string().into() };
-        let _ = tokio::time::timeout(Duration::from_secs(2), sink.send(Message::Close(Some(frame)))).await;
+        write(&mut sink, Message::Close(Some(frame))).await;
     }
     let _ = hub.send(HubEvent::Closed { sessid }).await;
     tracing::debug!("websocket closed");

@@ -143,6 +143,30 @@ mod tests {
         assert_eq!(v[2], json!({"type": "look"}));
     }
 
+    /// A small deterministic generator, so the garbage below is the same on every run.
+    fn garbage(seed: u64, len: usize) -> Vec<u8> {
+        let mut x = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        (0..len)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                (x >> 24) as u8
+            })
+            .collect()
+    }
+
+    #[test]
+    fn garbage_never_panics_the_decoders() {
+        let shapes: &[&[u8]] = &[b"[", b"[\"text\",", b"{", b"\x93", b"\x91\xa4text", b"\xdd\xff\xff\xff\xff"];
+        for seed in 0..4000u64 {
+            let mut bytes = shapes[seed as usize % shapes.len()].to_vec();
+            bytes.extend(garbage(seed, (seed % 200) as usize));
+            let _ = decode_binary(&bytes);
+            let _ = decode_text(&String::from_utf8_lossy(&bytes));
+        }
+    }
+
     #[test]
     fn outbound_oob_passes_through() {
         let m = Msg::oob("logged_in", vec![], Map::new());

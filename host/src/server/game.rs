@@ -42,7 +42,7 @@ pub enum Deferred {
 
 /// A command the host runs on a session's behalf after the current call (connection screen,
 /// look after puppeting).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum QueuedCommand {
     /// A system command by key, e.g. `__unloggedin_look_command`, falling back to `fallback`.
     System { key: &'static str, fallback: &'static str },
@@ -130,9 +130,9 @@ impl Game {
         std::mem::take(&mut self.deferred)
     }
 
-    /// The next command the host runs on a session's behalf.
-    pub fn next_queued(&mut self) -> Option<(Sessid, QueuedCommand)> {
-        self.queued.pop_front()
+    /// The commands the host queued to run on sessions' behalf, in order.
+    pub fn take_queued(&mut self) -> Vec<(Sessid, QueuedCommand)> {
+        self.queued.drain(..).collect()
     }
 
     /// Queue a command to run for a session after the current call.

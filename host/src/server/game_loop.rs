@@ -45,9 +45,11 @@ pub enum Exit {
     LinkLost,
 }
 
-/// Most host-queued commands run after one event (connection screens, looks); guards against a
-/// guest that makes the host queue commands forever.
-const MAX_QUEUED_PER_EVENT: usize = 64;
+/// Rounds of host-queued commands run after one event. Everything the event itself queued runs
+/// (one connection screen per fresh session, one look per puppet); commands queued by those
+/// commands run in the next round, and a chain longer than this is cut off, so a guest cannot
+/// make the host queue commands forever.
+const MAX_QUEUED_ROUNDS: usize = 4;
 
 /// The game thread's state.
 pub struct GameLoop {
@@ -204,17 +206,27 @@ impl GameLoop {
         }
     }
 
-    /// Run the commands the host queued during this event (connection screens, looks).
+    /// Run the commands the host queued during this event (connection screens, looks), in
+    /// rounds; the same command for the same session runs once per round.
     fn run_queued(&mut self) {
-        for _ in 0..MAX_QUEUED_PER_EVENT {
-            let Some((sessid, cmd)) = self.game().next_queued() else { return };
-            match cmd {
-                QueuedCommand::System { key, fallback } => self.run_system_command(sessid, key, fallback),
-                QueuedCommand::Line(line) => self.run_command_line(sessid, &line),
+        for _ in 0..MAX_QUEUED_ROUNDS {
+            let mut batch = self.game().take_queued();
+            if batch.is_empty() {
+                return;
+            }
+            let mut seen = std::collections::HashSet::new();
+            batch.retain(|item| seen.insert(item.clone()));
+            for (sessid, cmd) in batch {
+                match cmd {
+                    QueuedCommand::System { key, fallback } => self.run_system_command(sessid, key, fallback),
+                    QueuedCommand::Line(line) => self.run_command_line(sessid, &line),
+                }
             }
         }
-        tracing::warn!("too many host-queued commands in one event; the rest were dropped");
-        while self.game().next_queued().is_some() {}
+        let dropped = self.game().take_queued().len();
+        if dropped > 0 {
+            tracing::warn!(dropped, "host-queued commands kept queueing more; the rest were dropped");
+        }
     }
 
     /// Start off-loop work the event asked for.
