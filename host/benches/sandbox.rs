@@ -59,7 +59,7 @@ fn main() {
             session: session_info(game.sessions.get(1).unwrap()),
             matches: vec![],
         };
-        let mut run = |n: usize, mut game: Game| -> (Game, Duration) {
+        let run = |n: usize, mut game: Game| -> (Game, Duration) {
             let t = Instant::now();
             for _ in 0..n {
                 let (g, r) = registry.execute(&module, game, 1, &inv);

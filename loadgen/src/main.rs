@@ -2,8 +2,8 @@
 //! with many websocket clients. Run through `cargo xtask bench`, which builds everything first.
 //!
 //! Scenarios:
-//! - `restart N`: N players logged in; the server is reloaded (and then SIGKILLed); reports the
-//!   time until every player has an answer again, and the portal's and server's RSS.
+//! - `restart N`: N players logged in; the server is SIGKILLed and reloaded, twice each; reports
+//!   the time until every player has an answer again, and the portal's and server's RSS.
 //! - `hotreload N R`: N players send commands continuously while a module is replaced R times
 //!   (atomic rename, alternating two builds); reports file-landed → first-new-answer latency.
 //! - `throughput N SECS`: N players each send commands back to back; reports commands/s and
@@ -102,7 +102,7 @@ async fn restart(n: usize) {
     let mut clients = players(&host.url, n, "R").await;
     let (portal, server) = (portal_pid(&host), host.server_pid());
     println!("  RSS before: portal {:.1} MiB, server {:.1} MiB", rss_mib(portal), rss_mib(server));
-    for kind in ["reload", "kill"] {
+    for kind in ["kill", "reload", "kill", "reload"] {
         let old = host.server_pid();
         let t0 = Instant::now();
         if kind == "reload" {
@@ -118,6 +118,10 @@ async fn restart(n: usize) {
             percentile(&times, 0.5)
         );
         println!("  RSS after {kind}: portal {:.1} MiB, server {:.1} MiB", rss_mib(portal), rss_mib(new));
+        // The host's own part: from the restart to every session restored, from its log.
+        let log = host.log();
+        let restored = log.lines().filter(|l| l.contains("sessions restored")).last().unwrap_or("");
+        println!("    host log: {}", restored.get(11..).unwrap_or(restored).trim());
     }
 }
 
