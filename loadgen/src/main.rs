@@ -120,7 +120,7 @@ async fn restart(n: usize) {
         println!("  RSS after {kind}: portal {:.1} MiB, server {:.1} MiB", rss_mib(portal), rss_mib(new));
         // The host's own part: from the restart to every session restored, from its log.
         let log = host.log();
-        let restored = log.lines().filter(|l| l.contains("sessions restored")).last().unwrap_or("");
+        let restored = log.lines().rfind(|l| l.contains("sessions restored")).unwrap_or("");
         println!("    host log: {}", restored.get(11..).unwrap_or(restored).trim());
     }
 }

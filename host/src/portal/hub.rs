@@ -192,7 +192,7 @@ impl Hub {
             }
             HubEvent::FromServer { link_id, msg } => {
                 if self.server.as_ref().is_some_and(|s| s.link_id == link_id) {
-                    return self.from_server(msg);
+                    return self.handle_server_msg(msg);
                 }
             }
             HubEvent::ServerDown { link_id } => {
@@ -291,7 +291,7 @@ impl Hub {
         self.next_start = StartKind::Crash;
     }
 
-    fn from_server(&mut self, msg: ServerMsg) -> bool {
+    fn handle_server_msg(&mut self, msg: ServerMsg) -> bool {
         match msg {
             ServerMsg::Effects(e) => self.apply(e),
             ServerMsg::Synced => {

@@ -77,6 +77,8 @@ struct Handshake {
 
 /// Choose the subprotocol: none offered → v1 (no echo); v1 offered → v1 (echoed); only unknown
 /// ones offered → refuse the handshake with a clear status text.
+// The error type is tungstenite's callback contract; it is built once per refused handshake.
+#[allow(clippy::result_large_err)]
 fn choose_subprotocol(req: &Request, mut resp: Response, hs: &mut Handshake) -> Result<Response, ErrorResponse> {
     hs.query = req.uri().query().map(str::to_owned);
     let offered: Vec<String> = req
@@ -131,6 +133,7 @@ async fn connection(stream: TcpStream, peer: SocketAddr, cfg: Arc<Config>, hub: 
         .max_message_size(Some(cfg.max_frame_bytes))
         .max_frame_size(Some(cfg.max_frame_bytes));
     let mut hs = Handshake::default();
+    #[allow(clippy::result_large_err)]
     let accept = tokio_tungstenite::accept_hdr_async_with_config(
         stream,
         |req: &Request, resp: Response| choose_subprotocol(req, resp, &mut hs),

@@ -80,7 +80,7 @@ pub fn watch(
                 }
             }
         })
-        .map_err(|e| notify::Error::io(e))?;
+        .map_err(notify::Error::io)?;
     Ok(ModuleWatcher { _watcher: watcher })
 }
 
