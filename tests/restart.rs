@@ -18,6 +18,15 @@ fn kill_server(host: &Host) -> u32 {
     pid
 }
 
+/// Wait until the portal has noticed that server `old` is gone.
+fn wait_server_gone(host: &Host, old: u32) {
+    let deadline = std::time::Instant::now() + support::WAIT;
+    while host.cli(&["status"]).contains(&format!("server up (pid {old})")) {
+        assert!(std::time::Instant::now() < deadline, "the portal never noticed the server died");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+}
+
 /// Wait until a server other than `old` is up.
 fn wait_new_server(host: &Host, old: u32) -> u32 {
     let deadline = std::time::Instant::now() + support::WAIT;
@@ -146,12 +155,7 @@ async fn a_client_connecting_while_the_server_is_away_gets_the_screen_when_it_is
     let host = Host::start(MODULES, r#"restart_backoff_ms = 1500"#);
     let mut early = host.client().await;
     let old = kill_server(&host);
-    // Wait until the portal has noticed the server is gone.
-    let deadline = std::time::Instant::now() + support::WAIT;
-    while host.cli(&["status"]).contains(&format!("server up (pid {old})")) {
-        assert!(std::time::Instant::now() < deadline);
-        std::thread::sleep(std::time::Duration::from_millis(5));
-    }
+    wait_server_gone(&host, old);
     let mut late = Client::connect(&host.url).await;
     late.send_text("look").await;
     let screen = late.expect_text("connect <username> <password>").await;
@@ -166,11 +170,7 @@ async fn a_client_connecting_while_the_server_is_away_gets_the_screen_when_it_is
 async fn a_hundred_clients_connecting_during_the_gap_all_get_the_screen() {
     let host = Host::start(MODULES, r#"restart_backoff_ms = 1500"#);
     let old = kill_server(&host);
-    let deadline = std::time::Instant::now() + support::WAIT;
-    while host.cli(&["status"]).contains(&format!("server up (pid {old})")) {
-        assert!(std::time::Instant::now() < deadline);
-        std::thread::sleep(std::time::Duration::from_millis(5));
-    }
+    wait_server_gone(&host, old);
     let mut clients = vec![];
     for _ in 0..100 {
         clients.push(Client::connect(&host.url).await);
@@ -185,11 +185,7 @@ async fn input_beyond_the_queue_bound_is_refused_with_a_notice_and_the_rest_deli
     let host = Host::start(MODULES, &format!("{CHARACTER_WITH_TROUBLE}\nqueued_inputs_per_session = 5\nrestart_backoff_ms = 1500"));
     let mut c = host.player("Quinn").await;
     let old = kill_server(&host);
-    let deadline = std::time::Instant::now() + support::WAIT;
-    while host.cli(&["status"]).contains(&format!("server up (pid {old})")) {
-        assert!(std::time::Instant::now() < deadline);
-        std::thread::sleep(std::time::Duration::from_millis(5));
-    }
+    wait_server_gone(&host, old);
     for i in 0..8 {
         c.send_text(&format!("echoback Quinn-{i}")).await;
     }
