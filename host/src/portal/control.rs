@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use anyhow::Context;
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::{mpsc, oneshot};
 
@@ -68,8 +68,6 @@ pub async fn request(socket: &Path, line: &str) -> anyhow::Result<String> {
     BufReader::new(stream).read_line(&mut answer).await?;
     Ok(answer.trim_end().to_string())
 }
-
-use tokio::io::AsyncReadExt as _;
 
 #[cfg(test)]
 mod tests {

@@ -4,7 +4,7 @@
 //!
 //! Texts are Evennia's (see EVENNIA-REFERENCE.md §6).
 
-use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
 use crate::config::Config;
@@ -65,7 +65,7 @@ pub struct Game {
     effects: Effects,
     dirty: BTreeSet<Sessid>,
     deferred: Vec<Deferred>,
-    queued: VecDeque<(Sessid, QueuedCommand)>,
+    queued: Vec<(Sessid, QueuedCommand)>,
     /// Ack of the input being processed; moves into a deferred job that completes it later.
     held_ack: Option<(Sessid, u64)>,
     auth_pending: BTreeSet<Sessid>,
@@ -85,7 +85,7 @@ impl Game {
             effects: Effects::default(),
             dirty: BTreeSet::new(),
             deferred: vec![],
-            queued: VecDeque::new(),
+            queued: Vec::new(),
             held_ack: None,
             auth_pending: BTreeSet::new(),
             login_failures: HashMap::new(),
@@ -132,12 +132,12 @@ impl Game {
 
     /// The commands the host queued to run on sessions' behalf, in order.
     pub fn take_queued(&mut self) -> Vec<(Sessid, QueuedCommand)> {
-        self.queued.drain(..).collect()
+        std::mem::take(&mut self.queued)
     }
 
     /// Queue a command to run for a session after the current call.
     pub fn queue_command(&mut self, sessid: Sessid, cmd: QueuedCommand) {
-        self.queued.push_back((sessid, cmd));
+        self.queued.push((sessid, cmd));
     }
 
     /// Mark a session's sync data as changed.
