@@ -55,6 +55,11 @@ pub struct Host {
 impl Host {
     /// Start a host with these modules and extra config lines (TOML, merged over test defaults).
     pub fn start(modules: &[&str], extra_config: &str) -> Host {
+        Host::start_prepared(modules, extra_config, |_| {})
+    }
+
+    /// As [`Host::start`], but `prepare` may change the game folder before the host starts.
+    pub fn start_prepared(modules: &[&str], extra_config: &str, prepare: impl FnOnce(&Path)) -> Host {
         let dir = tempfile::Builder::new().prefix("mh").tempdir().expect("temp dir");
         std::fs::create_dir_all(dir.path().join("modules")).unwrap();
         for m in modules {
@@ -74,6 +79,7 @@ impl Host {
         let extra: toml::Table = toml::from_str(extra_config).expect("extra config is TOML");
         cfg.extend(extra);
         std::fs::write(dir.path().join("mudhost.toml"), cfg.to_string()).unwrap();
+        prepare(dir.path());
         let mut host = Host { dir, url: String::new(), portal: None };
         host.launch();
         host

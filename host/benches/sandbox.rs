@@ -16,8 +16,7 @@ use mudhost::server::game::Game;
 use mudhost::store::WorldStore;
 use mudhost::wasm::bindings::types::Invocation;
 use mudhost::wasm::host_api::session_info;
-use mudhost::wasm::registry::prepare;
-use mudhost::wasm::{self, GuestLimits, PluginRegistry};
+use mudhost::wasm::{self, GuestLimits, GuestQuotas, PluginRegistry};
 
 fn module_path(name: &str) -> PathBuf {
     std::env::var_os("MUDHOST_GUEST_DIR")
@@ -34,15 +33,18 @@ fn main() {
     let engine = wasm::new_engine(limits).unwrap();
     let linker = wasm::new_linker(&engine).unwrap();
     wasm::start_epoch_ticker(engine.clone(), Arc::new(AtomicBool::new(false)));
-    let mut registry = PluginRegistry::new(engine.clone(), linker.clone(), limits, dir.path().join("cache"));
+    let mut registry =
+        PluginRegistry::new(engine.clone(), linker.clone(), limits, GuestQuotas::default(), dir.path().join("cache"));
 
     let path = module_path("trouble");
     let t = Instant::now();
-    let prepared = prepare(&engine, &linker, registry.cache_dir(), &path)
+    let prepared = registry
+        .loader()
+        .prepare(&path)
         .unwrap_or_else(|e| panic!("{}: {e} (run `cargo xtask guests` first)", path.display()));
     println!("compile trouble.wasm (cold): {:.1?}", t.elapsed());
     let t = Instant::now();
-    let _again = prepare(&engine, &linker, registry.cache_dir(), &path).unwrap();
+    let _again = registry.loader().prepare(&path).unwrap();
     println!("load trouble.wasm from the compile cache: {:.1?}", t.elapsed());
     let (g, ok) = registry.install(prepared, game);
     game = g;

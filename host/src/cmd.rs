@@ -5,9 +5,13 @@
 pub mod merge;
 pub mod parser;
 
-use std::sync::Arc;
+use std::collections::HashSet;
+use std::sync::{Arc, OnceLock};
 
 use regex::{Regex, RegexBuilder};
+
+/// Compiled-size cap of one command's `arg_regex` (bytes).
+const REGEX_SIZE_LIMIT: usize = 1 << 20;
 
 /// Evennia's cmdset merge types.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -122,17 +126,22 @@ impl CommandDef {
         if key.is_empty() {
             return Err("command key is empty".into());
         }
-        // Evennia's set_aliases: strip, lower-case, drop the key itself and duplicates.
+        // Evennia's set_aliases: strip, lower-case, drop the key itself and duplicates (a set, so
+        // a command with very many aliases costs linear time, not quadratic).
         let mut clean: Vec<String> = Vec::new();
+        let mut seen: HashSet<String> = HashSet::from([key.clone()]);
         for alias in aliases.iter().map(|a| a.trim().to_lowercase()) {
-            if !alias.is_empty() && alias != key && !clean.contains(&alias) {
+            if !alias.is_empty() && seen.insert(alias.clone()) {
                 clean.push(alias);
             }
         }
         let pattern = arg_regex.unwrap_or(DEFAULT_ARG_REGEX);
-        // Evennia compiles arg_regex with re.I.
+        // Evennia compiles arg_regex with re.I. The size limits bound the time and memory a
+        // module's pattern can cost at load (the regex crate's defaults are 10 MiB and more).
         let arg_regex = RegexBuilder::new(pattern)
             .case_insensitive(true)
+            .size_limit(REGEX_SIZE_LIMIT)
+            .dfa_size_limit(REGEX_SIZE_LIMIT)
             .build()
             .map_err(|e| format!("command {key:?}: bad arg_regex {pattern:?}: {e}"))?;
         Ok(CommandDef {
@@ -153,7 +162,8 @@ impl CommandDef {
 
     /// Evennia command equality: any overlap of key/aliases.
     pub fn same_as(&self, other: &CommandDef) -> bool {
-        self.names().any(|a| other.names().any(|b| a == b))
+        let mine: HashSet<&str> = self.names().collect();
+        other.names().any(|b| mine.contains(b))
     }
 
     /// system command: key starts with "__"
@@ -185,6 +195,32 @@ pub struct CmdSet {
     pub no_objs: Option<bool>,
     /// The commands, system commands included.
     pub commands: Vec<Arc<CommandDef>>,
+    /// Name lookup for the parser, built on first use (see [`parser::NameIndex`]). Never shared by
+    /// a clone: the clone's commands may be changed before it is parsed against.
+    pub index: IndexCell,
+}
+
+/// A lazily built [`parser::NameIndex`] whose clone starts empty.
+#[derive(Default)]
+pub struct IndexCell(OnceLock<parser::NameIndex>);
+
+impl IndexCell {
+    /// The index of `commands`, built now if it was not yet.
+    pub fn get_or_build(&self, commands: &[Arc<CommandDef>]) -> &parser::NameIndex {
+        self.0.get_or_init(|| parser::NameIndex::build(commands))
+    }
+}
+
+impl Clone for IndexCell {
+    fn clone(&self) -> Self {
+        IndexCell::default()
+    }
+}
+
+impl std::fmt::Debug for IndexCell {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.get().is_some() { "IndexCell(built)" } else { "IndexCell(empty)" })
+    }
 }
 
 impl CmdSet {
@@ -198,6 +234,7 @@ impl CmdSet {
             no_exits: None,
             no_objs: None,
             commands: Vec::new(),
+            index: IndexCell::default(),
         }
     }
 

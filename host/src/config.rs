@@ -81,6 +81,46 @@ pub struct Config {
     pub guest_deadline_ms: u64,
     /// Linear-memory cap of one guest instance in MiB. Default 32.
     pub guest_memory_mib: u64,
+    /// Text bytes one guest call may send to players in total (a text sent to N sessions counts
+    /// N times). Default 2097152 (2 MiB).
+    pub guest_output_bytes_per_call: usize,
+    /// Messages one guest call may send (one per recipient session). Default 5000.
+    pub guest_messages_per_call: usize,
+    /// Objects one guest call may create. Default 1000.
+    pub guest_objects_per_call: usize,
+    /// `create-account` and `login` requests one guest call may make (each starts a password
+    /// hash). Default 1.
+    pub guest_auth_requests_per_call: usize,
+    /// Log bytes one guest call may write (its `log` lines and stderr). Default 65536.
+    pub guest_log_bytes_per_call: usize,
+    /// Longest guest log line in bytes; longer lines are cut. Default 2048.
+    pub guest_log_line_bytes: usize,
+    /// Largest attribute value (account or object) a guest may store, bytes. Default 65536.
+    pub guest_attr_value_bytes: usize,
+    /// Largest ndb of one session (keys plus values), bytes. Default 65536.
+    pub guest_ndb_bytes_per_session: usize,
+    /// Longest name a host import accepts (object and account names, kinds, attribute and ndb
+    /// keys, module and command names, aliases), bytes. Default 256.
+    pub guest_name_bytes: usize,
+    /// Longest text one message may carry, bytes; longer texts are cut with a note. Also the
+    /// limit of send-oob JSON, passwords and reasons. Default 262144.
+    pub guest_text_bytes: usize,
+    /// Most items a list argument of a host import may hold (msg-contents exclusions). Default 10000.
+    pub guest_list_items: usize,
+    /// Deepest nesting of send-oob JSON arguments. Default 32.
+    pub guest_json_depth: usize,
+    /// Most commands one cmdset may declare. Default 1000.
+    pub guest_commands_per_cmdset: usize,
+    /// Most aliases one cmdset may declare, over all its commands. Default 5000.
+    pub guest_aliases_per_cmdset: usize,
+    /// Largest module file accepted, bytes. Default 16777216 (16 MiB).
+    pub guest_module_bytes: u64,
+    /// Watch the modules folder with file events (inotify). Turn off where events are missing or
+    /// broken, and rely on `module_poll_ms`. Default true.
+    pub module_events: bool,
+    /// Interval of the modules-folder poll that backs up file events (filesystems without change
+    /// events, replaced folders), milliseconds; 0 turns polling off. Default 2000.
+    pub module_poll_ms: u64,
 
     /// Argon2id memory cost in KiB (OWASP minimum 19456). Default 19456.
     pub argon2_memory_kib: u32,
@@ -115,6 +155,23 @@ const KEY_DOCS: &[(&str, &str)] = &[
     ("restart_backoff_ms", "Delay before restarting a crashed server, doubled per consecutive crash up to 10 s (milliseconds)."),
     ("guest_deadline_ms", "Wall-clock budget of one guest call in milliseconds."),
     ("guest_memory_mib", "Linear-memory cap of one guest instance in MiB."),
+    ("guest_output_bytes_per_call", "Text bytes one guest call may send to players in total (a text sent to N sessions counts N times)."),
+    ("guest_messages_per_call", "Messages one guest call may send (one per recipient session)."),
+    ("guest_objects_per_call", "Objects one guest call may create."),
+    ("guest_auth_requests_per_call", "`create-account` and `login` requests one guest call may make (each starts a password hash)."),
+    ("guest_log_bytes_per_call", "Log bytes one guest call may write (its `log` lines and stderr)."),
+    ("guest_log_line_bytes", "Longest guest log line in bytes; longer lines are cut."),
+    ("guest_attr_value_bytes", "Largest attribute value (account or object) a guest may store, bytes."),
+    ("guest_ndb_bytes_per_session", "Largest ndb of one session (keys plus values), bytes."),
+    ("guest_name_bytes", "Longest name a host import accepts (object and account names, kinds, attribute and ndb keys, module and command names, aliases), bytes."),
+    ("guest_text_bytes", "Longest text one message may carry, bytes; longer texts are cut with a note. Also the limit of send-oob JSON, passwords and reasons."),
+    ("guest_list_items", "Most items a list argument of a host import may hold (msg-contents exclusions)."),
+    ("guest_json_depth", "Deepest nesting of send-oob JSON arguments."),
+    ("guest_commands_per_cmdset", "Most commands one cmdset may declare."),
+    ("guest_aliases_per_cmdset", "Most aliases one cmdset may declare, over all its commands."),
+    ("guest_module_bytes", "Largest module file accepted, bytes."),
+    ("module_events", "Watch the modules folder with file events (inotify). Turn off where events are missing or broken, and rely on `module_poll_ms`."),
+    ("module_poll_ms", "Interval of the modules-folder poll that backs up file events (filesystems without change events, replaced folders), milliseconds; 0 turns polling off."),
     ("argon2_memory_kib", "Argon2id memory cost in KiB (OWASP minimum 19456)."),
     ("argon2_iterations", "Argon2id iterations."),];
 
@@ -146,6 +203,23 @@ impl Default for Config {
             restart_backoff_ms: 200,
             guest_deadline_ms: 50,
             guest_memory_mib: 32,
+            guest_output_bytes_per_call: 2 * 1024 * 1024,
+            guest_messages_per_call: 5000,
+            guest_objects_per_call: 1000,
+            guest_auth_requests_per_call: 1,
+            guest_log_bytes_per_call: 64 * 1024,
+            guest_log_line_bytes: 2048,
+            guest_attr_value_bytes: 64 * 1024,
+            guest_ndb_bytes_per_session: 64 * 1024,
+            guest_name_bytes: 256,
+            guest_text_bytes: 256 * 1024,
+            guest_list_items: 10_000,
+            guest_json_depth: 32,
+            guest_commands_per_cmdset: 1000,
+            guest_aliases_per_cmdset: 5000,
+            guest_module_bytes: 16 * 1024 * 1024,
+            module_events: true,
+            module_poll_ms: 2000,
             argon2_memory_kib: 19456,
             argon2_iterations: 2,
         }
@@ -176,6 +250,12 @@ impl Config {
         }
         if self.guest_deadline_ms == 0 || self.guest_memory_mib == 0 {
             return Err(ConfigError::Invalid("guest limits must be positive".into()));
+        }
+        if !self.module_events && self.module_poll_ms == 0 {
+            return Err(ConfigError::Invalid("module_events = false needs module_poll_ms > 0, or hot reload is off".into()));
+        }
+        if self.guest_name_bytes == 0 || self.guest_text_bytes == 0 || self.guest_log_line_bytes == 0 {
+            return Err(ConfigError::Invalid("guest name, text and log line limits must be positive".into()));
         }
         if self.max_input_chars == 0 || self.outbox_frames == 0 {
             return Err(ConfigError::Invalid("input and outbox limits must be positive".into()));

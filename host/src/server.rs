@@ -17,7 +17,7 @@ use tokio::sync::mpsc;
 
 use crate::link::{self, LinkAddr, PortalMsg, ServerMsg, LINK_VERSION};
 use crate::store::WorldStore;
-use crate::wasm::{self, GuestLimits, PluginRegistry};
+use crate::wasm::{self, GuestLimits, GuestQuotas, PluginRegistry};
 use game::Game;
 use game_loop::{Exit, GameEvent, GameLoop};
 
@@ -61,7 +61,8 @@ pub async fn run(link_addr: LinkAddr) -> anyhow::Result<()> {
     let linker = wasm::new_linker(&engine).context("linking the host API")?;
     let ticker_stop = Arc::new(AtomicBool::new(false));
     wasm::start_epoch_ticker(engine.clone(), ticker_stop.clone());
-    let mut plugins = PluginRegistry::new(engine, linker, limits, cfg.module_cache_dir());
+    let mut plugins =
+        PluginRegistry::new(engine, linker, limits, GuestQuotas::from_config(&cfg), cfg.module_cache_dir());
     game.world.begin()?;
     let mut game = plugins.load_dir(&cfg.modules_dir, game);
     game.world.commit()?;
@@ -100,7 +101,8 @@ pub async fn run(link_addr: LinkAddr) -> anyhow::Result<()> {
             }
         }
     });
-    let _watcher = wasm::watcher::watch(&cfg.modules_dir, &plugins, ev_tx.clone())
+    let poll = (cfg.module_poll_ms > 0).then(|| std::time::Duration::from_millis(cfg.module_poll_ms));
+    let _watcher = wasm::watcher::watch(&cfg.modules_dir, &plugins, ev_tx.clone(), cfg.module_events, poll)
         .map_err(|e| tracing::error!(dir = %cfg.modules_dir.display(), cause = %e, "cannot watch the modules folder; hot reload is off"))
         .ok();
 

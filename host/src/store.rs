@@ -361,7 +361,11 @@ impl WorldStore {
         )?;
         let old = self.objects.get(&id).and_then(|o| o.location);
         if let Some(o) = old.and_then(|o| self.objects.get_mut(&o)) {
-            o.contents.retain(|&c| c != id);
+            // Ids are unique in a contents list; searching from the end makes emptying a room
+            // from its last object (see `delete_object`) linear instead of quadratic.
+            if let Some(i) = o.contents.iter().rposition(|&c| c == id) {
+                o.contents.remove(i);
+            }
         }
         if let Some(d) = dest {
             self.objects.get_mut(&d).expect("checked above").contents.push(id);
@@ -373,7 +377,8 @@ impl WorldStore {
     /// Delete an object; its contents move to its location.
     pub fn delete_object(&mut self, id: u64) -> Result<(), StoreError> {
         let obj = self.objects.get(&id).ok_or(StoreError::NoObject(id))?.clone();
-        for c in &obj.contents {
+        // Last first: each move then removes the last entry of this object's contents, O(1).
+        for c in obj.contents.iter().rev() {
             self.move_object(*c, obj.location)?;
         }
         self.move_object(id, None)?;

@@ -8,8 +8,10 @@
 //! `host` imports implemented in [`host_api`].
 
 pub mod bindings;
+pub mod cache;
 pub mod host_api;
 pub mod registry;
+pub mod wasi;
 pub mod watcher;
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -24,6 +26,7 @@ use wasmtime::{
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
+use crate::config::Config;
 use crate::link::Sessid;
 use crate::server::game::Game;
 
@@ -52,6 +55,98 @@ impl GuestLimits {
         (self.deadline.as_millis() as u64).div_ceil(EPOCH_TICK.as_millis() as u64) + 1
     }
 }
+
+/// What one guest call may use of the host, and the sizes host imports accept. Every field is a
+/// config key (`guest_*`, see [`Config`]); per-call counters start at zero for every call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GuestQuotas {
+    /// Text bytes sent to players per call (a text to N sessions counts N times).
+    pub output_bytes_per_call: usize,
+    /// Messages sent per call (one per recipient session).
+    pub messages_per_call: usize,
+    /// Objects created per call.
+    pub objects_per_call: usize,
+    /// `create-account` / `login` requests per call.
+    pub auth_requests_per_call: usize,
+    /// Log bytes (log lines and stderr) per call.
+    pub log_bytes_per_call: usize,
+    /// Longest log line; longer ones are cut.
+    pub log_line_bytes: usize,
+    /// Largest attribute value.
+    pub attr_value_bytes: usize,
+    /// Largest ndb of one session (keys plus values).
+    pub ndb_bytes_per_session: usize,
+    /// Longest name, key, kind, module or command name.
+    pub name_bytes: usize,
+    /// Longest text of one message (longer is cut), send-oob JSON, password or reason.
+    pub text_bytes: usize,
+    /// Most items of a list argument.
+    pub list_items: usize,
+    /// Deepest send-oob JSON nesting.
+    pub json_depth: usize,
+    /// Most commands per cmdset.
+    pub commands_per_cmdset: usize,
+    /// Most aliases per cmdset, over all its commands.
+    pub aliases_per_cmdset: usize,
+    /// Largest module file, bytes.
+    pub module_bytes: u64,
+}
+
+impl GuestQuotas {
+    /// The quotas a config sets.
+    pub fn from_config(cfg: &Config) -> GuestQuotas {
+        GuestQuotas {
+            output_bytes_per_call: cfg.guest_output_bytes_per_call,
+            messages_per_call: cfg.guest_messages_per_call,
+            objects_per_call: cfg.guest_objects_per_call,
+            auth_requests_per_call: cfg.guest_auth_requests_per_call,
+            log_bytes_per_call: cfg.guest_log_bytes_per_call,
+            log_line_bytes: cfg.guest_log_line_bytes,
+            attr_value_bytes: cfg.guest_attr_value_bytes,
+            ndb_bytes_per_session: cfg.guest_ndb_bytes_per_session,
+            name_bytes: cfg.guest_name_bytes,
+            text_bytes: cfg.guest_text_bytes,
+            list_items: cfg.guest_list_items,
+            json_depth: cfg.guest_json_depth,
+            commands_per_cmdset: cfg.guest_commands_per_cmdset,
+            aliases_per_cmdset: cfg.guest_aliases_per_cmdset,
+            module_bytes: cfg.guest_module_bytes,
+        }
+    }
+}
+
+impl Default for GuestQuotas {
+    fn default() -> Self {
+        GuestQuotas::from_config(&Config::default())
+    }
+}
+
+/// What the current call has used so far, checked against [`GuestQuotas`].
+#[derive(Debug, Default, Clone, Copy)]
+pub struct CallUsage {
+    /// Text bytes queued for players.
+    pub output_bytes: usize,
+    /// Messages queued.
+    pub messages: usize,
+    /// Objects created.
+    pub objects: usize,
+    /// `create-account` / `login` requests made.
+    pub auth_requests: usize,
+    /// Log bytes written through `log`.
+    pub log_bytes: usize,
+}
+
+/// A host import refused a guest's request in a way that ends the call (the import has no error
+/// value to return). The message names the quota and its config key.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct QuotaExceeded(pub String);
+
+/// A guest called a WASI function that would block the game thread or read ambient state
+/// (sleep, poll, random); the call ends at once.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct Forbidden(pub String);
 
 /// Build the engine. Each knob says its default and why we differ.
 pub fn new_engine(limits: GuestLimits) -> anyhow::Result<Engine> {
@@ -106,6 +201,10 @@ pub struct HostCtx {
     pub caller: Sessid,
     /// Name of the module being called, for logs.
     pub module: Arc<str>,
+    /// The quotas of this call.
+    pub quotas: GuestQuotas,
+    /// What this call has used so far (a fresh context per call starts at zero).
+    pub used: CallUsage,
     wasi: WasiCtx,
     table: ResourceTable,
     limits: StoreLimits,
@@ -129,6 +228,15 @@ pub enum GuestError {
     /// The guest panicked; the message is from its stderr.
     #[error("guest panicked: {0}")]
     Panic(String),
+    /// The guest exited (`std::process::exit`, wasi:cli/exit) instead of returning.
+    #[error("guest called exit with status {0}")]
+    Exit(i32),
+    /// The guest went over a quota (output, objects, log, value sizes, ...).
+    #[error("guest over quota: {0}")]
+    Quota(String),
+    /// The guest called a function it may not use (sleep, poll, random).
+    #[error("guest called a forbidden function: {0}")]
+    Forbidden(String),
     /// Any other trap (unreachable, stack overflow, ...).
     #[error("guest trapped: {0}")]
     Trap(String),
@@ -156,28 +264,38 @@ impl wasmtime_wasi::HostMonotonicClock for FrozenMonotonicClock {
     }
 }
 
-/// Largest stderr a guest may write in one call before output is cut off (it goes to the log).
-const GUEST_STDERR_BYTES: usize = 16 * 1024;
+/// Text of the error a guest's stderr write gets once it is past its capacity (wasmtime-wasi's
+/// `MemoryOutputPipe`); recognised to report a log quota instead of a bare trap.
+const STDERR_FULL: &str = "write beyond capacity of MemoryOutputPipe";
 
-/// Make the store for one call: empty WASI context (no files, env, args, sockets; frozen
-/// clocks), stderr captured for the log, memory cap and deadline set.
+/// Make the store for one call: empty WASI context (no files, env, args, sockets or name lookup;
+/// frozen clocks), stderr captured for the log (up to the call's log quota), memory cap and
+/// deadline set.
 fn new_store(
     engine: &Engine,
     limits: GuestLimits,
+    quotas: GuestQuotas,
     game: Game,
     caller: Sessid,
     module: Arc<str>,
 ) -> (Store<HostCtx>, MemoryOutputPipe) {
-    let stderr = MemoryOutputPipe::new(GUEST_STDERR_BYTES);
+    let stderr = MemoryOutputPipe::new(quotas.log_bytes_per_call.max(1));
     let wasi = WasiCtx::builder()
         .stderr(stderr.clone())
         .wall_clock(FrozenWallClock)
         .monotonic_clock(FrozenMonotonicClock)
+        // Sockets are refused before an OS socket exists: creating thousands of them in one call
+        // would otherwise use up the server's file descriptors.
+        .allow_tcp(false)
+        .allow_udp(false)
+        .allow_ip_name_lookup(false)
         .build();
     let ctx = HostCtx {
         game,
         caller,
         module,
+        quotas,
+        used: CallUsage::default(),
         wasi,
         table: ResourceTable::new(),
         limits: StoreLimitsBuilder::new()
@@ -193,16 +311,53 @@ fn new_store(
 
 /// Classify a wasmtime error from a guest call, in one line (the wasm backtrace goes to the
 /// debug log). `stderr` is what the guest printed: a Rust panic message makes the reason.
-fn classify(err: wasmtime::Error, limits: GuestLimits, stderr: &str) -> GuestError {
+fn classify(err: wasmtime::Error, limits: GuestLimits, quotas: GuestQuotas, stderr: &str) -> GuestError {
     tracing::debug!("guest call failed: {err:?}");
     let grow_refused = err.chain().any(|c| c.to_string().contains("forcing trap when growing memory"));
+    let stderr_full = err.chain().any(|c| c.to_string().contains(STDERR_FULL));
+    if let Some(q) = err.downcast_ref::<QuotaExceeded>() {
+        return GuestError::Quota(q.0.clone());
+    }
+    if let Some(f) = err.downcast_ref::<Forbidden>() {
+        return GuestError::Forbidden(f.0.clone());
+    }
+    if let Some(exit) = err.downcast_ref::<wasmtime_wasi::I32Exit>() {
+        return GuestError::Exit(exit.0);
+    }
     match err.downcast_ref::<Trap>() {
         Some(Trap::Interrupt) => GuestError::Deadline(limits.deadline),
         _ if grow_refused => GuestError::Memory,
-        _ if panic_message(stderr).is_some() => GuestError::Panic(panic_message(stderr).unwrap_or_default()),
+        _ if stderr_full => GuestError::Quota(format!(
+            "stderr over guest_log_bytes_per_call ({} bytes)",
+            quotas.log_bytes_per_call
+        )),
+        _ if panic_message(stderr).is_some() => {
+            GuestError::Panic(escape_line(&panic_message(stderr).unwrap_or_default(), quotas.log_line_bytes))
+        }
         Some(t) => GuestError::Trap(t.to_string()),
-        None => GuestError::Trap(first_line(&err.to_string())),
+        None => GuestError::Trap(escape_line(&first_line(&err.to_string()), quotas.log_line_bytes)),
     }
+}
+
+/// Make guest text safe for one log line: line breaks and other control characters are
+/// escaped (so a guest cannot forge log lines), and the result is cut to `max` bytes.
+pub fn escape_line(text: &str, max: usize) -> String {
+    let mut out = String::with_capacity(text.len().min(max) + 8);
+    for ch in text.chars() {
+        let piece: String = match ch {
+            '\n' => "\\n".into(),
+            '\r' => "\\r".into(),
+            '\t' => "\\t".into(),
+            c if c.is_control() || c == '\u{2028}' || c == '\u{2029}' => format!("\\u{{{:x}}}", c as u32),
+            c => c.to_string(),
+        };
+        if out.len() + piece.len() > max {
+            out.push_str(" [cut]");
+            return out;
+        }
+        out.push_str(&piece);
+    }
+    out
 }
 
 /// The message of a Rust panic printed to stderr ("thread '…' panicked at FILE:\nMESSAGE\nnote: …").
@@ -217,10 +372,12 @@ fn first_line(s: &str) -> String {
     s.lines().next().unwrap_or("").chars().take(300).collect()
 }
 
-/// Link the host imports and WASI (with the empty context above) once per engine.
+/// Link the host imports and WASI (with the empty context above, blocking and ambient functions
+/// replaced by [`wasi::restrict`]) once per engine.
 pub fn new_linker(engine: &Engine) -> anyhow::Result<Linker<HostCtx>> {
     let mut linker = Linker::new(engine);
     wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
+    wasi::restrict(&mut linker)?;
     bindings::CmdsetModule::add_to_linker::<HostCtx, wasmtime::component::HasSelf<HostCtx>>(
         &mut linker,
         |c| c,

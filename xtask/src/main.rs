@@ -14,7 +14,7 @@ use std::process::{Command, ExitCode};
 /// Guest crates built for every game (the example game).
 const GAME_MODULES: &[&str] = &["unloggedin", "account", "character"];
 /// Guest crates only the tests load.
-const TEST_MODULES: &[&str] = &["trouble", "wrong-world", "load-panic", "wrong-version"];
+const TEST_MODULES: &[&str] = &["trouble", "wrong-world", "load-panic", "wrong-version", "hostile"];
 /// The guest target.
 const TARGET: &str = "wasm32-wasip2";
 
@@ -112,6 +112,12 @@ fn build_guests(with_test_modules: bool) -> Result<PathBuf, String> {
         collect("trouble", "trouble_v2")?;
         // Restore the v1 build in cargo's folder so the next incremental build is a no-op.
         cargo_build_guests(&["trouble"], &[])?;
+        // Load-time attacks of the hostile module: a sleeping `at-load`, a huge alias list.
+        cargo_build_guests(&["hostile"], &["hostile/sleepy-load"])?;
+        collect("hostile", "hostile_sleepy_load")?;
+        cargo_build_guests(&["hostile"], &["hostile/many-aliases"])?;
+        collect("hostile", "hostile_aliases")?;
+        cargo_build_guests(&["hostile"], &[])?;
     }
     Ok(modules_out_dir())
 }

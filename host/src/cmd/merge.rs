@@ -1,15 +1,21 @@
 //! Evennia's cmdset arithmetic (`evennia/commands/cmdset.py` `__add__`, and the stack merge in
 //! `cmdhandler.get_and_merge_cmdsets`).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
 use super::{CmdSet, CommandDef, MergeType};
 
-/// Whether `cmd` equals (shares a name with) any command in `set`.
-fn contains(set: &[Arc<CommandDef>], cmd: &CommandDef) -> bool {
-    set.iter().any(|c| c.same_as(cmd))
+/// Every name of a list of commands, for "does this set have a same-named command" in O(names)
+/// instead of a scan of the set per command (which made big cmdsets quadratic to merge).
+fn names_of(set: &[Arc<CommandDef>]) -> HashSet<&str> {
+    set.iter().flat_map(|c| c.names()).collect()
+}
+
+/// Whether `cmd` equals (shares a name with) any command whose names are in `names`.
+fn contains(names: &HashSet<&str>, cmd: &CommandDef) -> bool {
+    cmd.names().any(|n| names.contains(n))
 }
 
 /// Evennia's `B + A` with B = `lower` and A = `higher` (the set merged on top). The set with the
@@ -27,29 +33,39 @@ pub fn merge(lower: &CmdSet, higher: &CmdSet) -> CmdSet {
     // `duplicates` only matters between equal priorities (Evennia checks both conditions).
     let dup = win.duplicates == Some(true) && win.priority == lose.priority;
 
+    let win_names = names_of(&win_cmds);
     let mut commands: Vec<Arc<CommandDef>> = match win.merge_type {
         MergeType::Union => {
             let mut out = win_cmds.clone();
-            out.extend(lose_cmds.iter().filter(|c| dup || !contains(&win_cmds, c)).cloned());
+            out.extend(lose_cmds.iter().filter(|c| dup || !contains(&win_names, c)).cloned());
             out
         }
         MergeType::Intersect => {
+            // The first losing command bearing each name: "the first same-named command".
+            let mut first: HashMap<&str, usize> = HashMap::new();
+            for (i, c) in lose_cmds.iter().enumerate() {
+                for n in c.names() {
+                    first.entry(n).or_insert(i);
+                }
+            }
             let mut out = Vec::new();
-            for a in win_cmds.iter().filter(|a| contains(&lose_cmds, a)) {
+            for a in &win_cmds {
+                let Some(i) = a.names().filter_map(|n| first.get(n).copied()).min() else { continue };
                 out.push(a.clone());
                 if dup {
                     // With duplicates both versions are kept (the reference's documented rule).
-                    out.extend(lose_cmds.iter().find(|b| b.same_as(a)).cloned());
+                    out.push(lose_cmds[i].clone());
                 }
             }
             out
         }
         MergeType::Replace => win_cmds.clone(),
-        MergeType::Remove => lose_cmds.iter().filter(|c| !contains(&win_cmds, c)).cloned().collect(),
+        MergeType::Remove => lose_cmds.iter().filter(|c| !contains(&win_names, c)).cloned().collect(),
     };
     // Evennia re-adds the system commands after the set operation, so none of them is lost.
+    let win_sys_names = names_of(&win_sys);
     commands.extend(win_sys.iter().cloned());
-    commands.extend(lose_sys.iter().filter(|c| !contains(&win_sys, c)).cloned());
+    commands.extend(lose_sys.iter().filter(|c| !contains(&win_sys_names, c)).cloned());
 
     CmdSet {
         key: win.key.clone(),
@@ -59,6 +75,7 @@ pub fn merge(lower: &CmdSet, higher: &CmdSet) -> CmdSet {
         no_exits: win.no_exits.or(lose.no_exits),
         no_objs: win.no_objs.or(lose.no_objs),
         commands,
+        index: Default::default(),
     }
 }
 

@@ -1,7 +1,7 @@
 //! Evennia's command parser (`evennia/commands/cmdparser.py`) and the error texts the cmdhandler
 //! produces from its result, on an already-merged [`CmdSet`].
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, OnceLock};
 
 use regex::Regex;
@@ -88,42 +88,80 @@ fn typeable_names(cmd: &CommandDef) -> impl Iterator<Item = &str> {
     cmd.names().filter(move |n| !(cmd.is_system() && *n == cmd.key))
 }
 
+/// The names of a cmdset, indexed for the parser: every typeable name as defined, and every name
+/// with its ignore-prefixes stripped, each mapped to the commands (by position) bearing it.
+/// Parsing then looks up the prefixes of the input (at most the longest name's length of them)
+/// instead of testing every name of every command against it, so the cost of one input no longer
+/// grows with the number of aliases in the set.
+#[derive(Debug, Default)]
+pub struct NameIndex {
+    /// name → commands bearing it, with the name as defined.
+    exact: HashMap<String, Vec<(usize, String)>>,
+    /// name without ignore-prefixes → commands, with the last defined name of that stripped
+    /// form (Evennia keys the names by their stripped form, a later name replacing an earlier).
+    stripped: HashMap<String, Vec<(usize, String)>>,
+    /// Longest name in bytes: no longer prefix of the input can match.
+    max_len: usize,
+}
+
+impl NameIndex {
+    /// Index the typeable names of `commands`.
+    pub fn build(commands: &[Arc<CommandDef>]) -> NameIndex {
+        let mut index = NameIndex::default();
+        for (pos, cmd) in commands.iter().enumerate() {
+            let mut stripped: HashMap<&str, &str> = HashMap::new();
+            for n in typeable_names(cmd) {
+                index.exact.entry(n.to_string()).or_default().push((pos, n.to_string()));
+                index.max_len = index.max_len.max(n.len());
+                stripped.insert(n.trim_start_matches(IGNORE_PREFIXES), n);
+            }
+            for (test, raw) in stripped {
+                index.stripped.entry(test.to_string()).or_default().push((pos, raw.to_string()));
+            }
+        }
+        index
+    }
+}
+
 /// Evennia's `build_matches`: every command whose longest fitting key/alias starts the input.
 fn build_matches(raw: &str, set: &CmdSet, include_prefixes: bool) -> Vec<Cand> {
     let string = if include_prefixes { raw } else { strip_prefixes(raw) };
     let search = string.to_lowercase();
     let strlen = string.chars().count();
-    let mut out = Vec::new();
-    for cmd in set.commands.iter() {
-        // (name to test, name as defined); without prefixes Evennia keys the names by their
-        // stripped form, a later name replacing an earlier one with the same stripped form.
-        let mut names: Vec<(&str, &str)> = Vec::new();
-        for n in typeable_names(cmd) {
-            let test = if include_prefixes { n } else { n.trim_start_matches(IGNORE_PREFIXES) };
-            match names.iter_mut().find(|(t, _)| *t == test) {
-                Some(slot) => slot.1 = n,
-                None => names.push((test, n)),
-            }
-        }
-        // Longest first, so `look here` picks `look here` over `look` within one command.
-        names.sort_by_key(|(t, _)| std::cmp::Reverse(t.chars().count()));
-        let hit = names.into_iter().find(|(t, _)| {
+    let index = set.index.get_or_build(&set.commands);
+    let names = if include_prefixes { &index.exact } else { &index.stripped };
+    // Prefixes of the input, longest first, so each command keeps its longest fitting name.
+    let mut ends: Vec<usize> =
+        search.char_indices().map(|(i, c)| i + c.len_utf8()).take_while(|&e| e <= index.max_len).collect();
+    ends.reverse();
+    let mut found: HashMap<usize, Cand> = HashMap::new();
+    for end in ends {
+        let name = &search[..end];
+        let Some(bearers) = names.get(name) else { continue };
+        for (pos, raw_name) in bearers {
+            let cmd = &set.commands[*pos];
             // A name made only of prefixes cannot be typed once they are stripped.
-            !t.is_empty() && search.starts_with(t) && cmd.args_fit(&search[t.len()..])
-        });
-        if let Some((name, raw_name)) = hit {
+            if found.contains_key(pos) || name.is_empty() || !cmd.args_fit(&search[end..]) {
+                continue;
+            }
             let len = name.chars().count();
-            out.push(Cand {
-                cmdname: name.to_string(),
-                args: string.chars().skip(len).collect(),
-                cmd: cmd.clone(),
-                len,
-                ratio: 1.0 - (strlen as f64 - len as f64) / strlen as f64,
-                raw: raw_name.to_string(),
-            });
+            found.insert(
+                *pos,
+                Cand {
+                    cmdname: name.to_string(),
+                    args: string.chars().skip(len).collect(),
+                    cmd: cmd.clone(),
+                    len,
+                    ratio: 1.0 - (strlen as f64 - len as f64) / strlen as f64,
+                    raw: raw_name.clone(),
+                },
+            );
         }
     }
-    out
+    // In the set's order, as Evennia lists them.
+    let mut out: Vec<(usize, Cand)> = found.into_iter().collect();
+    out.sort_unstable_by_key(|(pos, _)| *pos);
+    out.into_iter().map(|(_, c)| c).collect()
 }
 
 /// Keep only the candidates with the highest `key`, in their original order (what Evennia's
@@ -213,9 +251,10 @@ fn nomatch_text(input: &str, set: &CmdSet, can_use: &dyn Fn(&CommandDef) -> bool
     // System commands are left out (they cannot be typed); a name offered by several commands
     // (duplicate sets) is suggested once.
     let mut vocabulary: Vec<&str> = Vec::new();
+    let mut seen: HashSet<&str> = HashSet::new();
     for cmd in set.commands.iter().filter(|c| can_use(c)) {
         for n in typeable_names(cmd) {
-            if !vocabulary.contains(&n) {
+            if seen.insert(n) {
                 vocabulary.push(n);
             }
         }

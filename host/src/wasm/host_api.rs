@@ -1,23 +1,133 @@
 //! The `host` imports guests call. Each is thin glue onto a [`Game`](crate::server::game::Game)
 //! method; a guest mistake comes back as an error value, never a trap.
+//!
+//! Every import is bounded ([`GuestQuotas`]): names, texts and lists it accepts have a size limit,
+//! and the call as a whole may send so many messages and bytes, create so many objects and log so
+//! much. Imports that return `result<_, string>` answer an over-quota request with an `Err`
+//! naming the quota; the others end the call with [`QuotaExceeded`] (the game loop then reports
+//! it like any other failed call). Host work per import is linear in its inputs or better.
+
+use std::collections::HashSet;
 
 use super::bindings::mudhost::game::host::Host;
 use super::bindings::types::{self, LogLevel, SessionInfo};
-use super::HostCtx;
+use super::{escape_line, GuestQuotas, HostCtx, QuotaExceeded};
+use crate::link::Sessid;
 use crate::server::session::ServerSession;
 
-/// Longest text a guest may send in one message (bytes); longer text is cut with a note.
-const MAX_GUEST_TEXT: usize = 256 * 1024;
+/// Result of an import that ends the call when the guest goes over a quota.
+type Trappable<T> = wasmtime::Result<T>;
 
-fn clamp(text: String) -> String {
-    if text.len() <= MAX_GUEST_TEXT {
+/// Cut a text to `max` bytes (at a character boundary) with a note, as one message may carry.
+fn clamp(text: String, max: usize) -> String {
+    if text.len() <= max {
         return text;
     }
-    let mut end = MAX_GUEST_TEXT;
+    let mut end = max;
     while !text.is_char_boundary(end) {
         end -= 1;
     }
     format!("{}\n[output truncated]", &text[..end])
+}
+
+/// The end-the-call error for a quota.
+fn over(what: String) -> wasmtime::Error {
+    wasmtime::Error::new(QuotaExceeded(what))
+}
+
+/// Nesting depth of a JSON text (brackets outside strings), without parsing it: a deeply nested
+/// text is refused before serde recurses into it.
+fn json_depth(text: &str) -> usize {
+    let (mut depth, mut max, mut in_str, mut escaped) = (0usize, 0usize, false, false);
+    for b in text.bytes() {
+        if in_str {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_str = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_str = true,
+            b'[' | b'{' => {
+                depth += 1;
+                max = max.max(depth);
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    max
+}
+
+impl HostCtx {
+    fn q(&self) -> GuestQuotas {
+        self.quotas
+    }
+
+    /// Refuse (end the call) a name over `guest_name_bytes`.
+    fn name(&self, what: &str, value: &str) -> Trappable<()> {
+        if value.len() > self.q().name_bytes {
+            return Err(over(format!("{what} is over guest_name_bytes ({} bytes)", self.q().name_bytes)));
+        }
+        Ok(())
+    }
+
+    /// Refuse (with an error value) a name over `guest_name_bytes`.
+    fn name_value(&self, what: &str, value: &str) -> Result<(), String> {
+        if value.len() > self.q().name_bytes {
+            return Err(format!("quota: {what} is over guest_name_bytes ({} bytes)", self.q().name_bytes));
+        }
+        Ok(())
+    }
+
+    /// Queue `text` for every session in `to`, counting messages and bytes against the call's
+    /// quotas first, so an over-quota call sends nothing of this batch.
+    fn deliver(&mut self, to: Vec<Sessid>, text: String) -> Trappable<()> {
+        let text = clamp(text, self.q().text_bytes);
+        let n = to.len();
+        let messages = self.used.messages.saturating_add(n);
+        let bytes = self.used.output_bytes.saturating_add(n.saturating_mul(text.len()));
+        if messages > self.q().messages_per_call {
+            return Err(over(format!(
+                "output over guest_messages_per_call ({} messages)",
+                self.q().messages_per_call
+            )));
+        }
+        if bytes > self.q().output_bytes_per_call {
+            return Err(over(format!(
+                "output over guest_output_bytes_per_call ({} bytes)",
+                self.q().output_bytes_per_call
+            )));
+        }
+        self.used.messages = messages;
+        self.used.output_bytes = bytes;
+        for id in to {
+            self.game.msg_session(id, &text);
+        }
+        Ok(())
+    }
+
+    /// Count one password-hashing request against the call's quota.
+    fn auth_request(&mut self) -> Result<(), String> {
+        if self.used.auth_requests >= self.q().auth_requests_per_call {
+            return Err(format!(
+                "quota: over guest_auth_requests_per_call ({} create-account/login per command)",
+                self.q().auth_requests_per_call
+            ));
+        }
+        self.used.auth_requests += 1;
+        Ok(())
+    }
+
+    /// The calling session's ndb size (keys plus values) if `key` were set to `value`.
+    fn ndb_size_after(&self, key: &str, value: &str) -> usize {
+        let Some(s) = self.game.sessions.get(self.caller) else { return 0 };
+        let others: usize = s.data.ndb.iter().filter(|(k, _)| *k != key).map(|(k, v)| k.len() + v.len()).sum();
+        others + key.len() + value.len()
+    }
 }
 
 /// Convert a session to its WIT view.
@@ -62,28 +172,41 @@ fn no_session() -> SessionInfo {
 impl types::Host for HostCtx {}
 
 impl Host for HostCtx {
-    fn msg_caller(&mut self, text: String) {
-        self.game.msg_session(self.caller, &clamp(text));
+    fn msg_caller(&mut self, text: String) -> Trappable<()> {
+        let to = self.game.sessions.get(self.caller).map(|s| s.sessid()).into_iter().collect();
+        self.deliver(to, text)
     }
 
-    fn msg_session(&mut self, session: u64, text: String) {
-        self.game.msg_session(session, &clamp(text));
+    fn msg_session(&mut self, session: u64, text: String) -> Trappable<()> {
+        let to = self.game.sessions.get(session).map(|s| s.sessid()).into_iter().collect();
+        self.deliver(to, text)
     }
 
-    fn msg_account(&mut self, account: u64, text: String) {
-        self.game.msg_account(account, &clamp(text));
+    fn msg_account(&mut self, account: u64, text: String) -> Trappable<()> {
+        let to = self.game.sessions.from_account(account).map(|s| s.sessid()).collect();
+        self.deliver(to, text)
     }
 
-    fn msg_object(&mut self, obj: u64, text: String) {
-        self.game.msg_object(obj, &clamp(text));
+    fn msg_object(&mut self, obj: u64, text: String) -> Trappable<()> {
+        let to = self.game.sessions.from_puppet(obj).map(|s| s.sessid()).collect();
+        self.deliver(to, text)
     }
 
-    fn msg_contents(&mut self, location: u64, text: String, exclude: Vec<u64>) {
-        self.game.msg_contents(location, &clamp(text), &exclude);
+    fn msg_contents(&mut self, location: u64, text: String, exclude: Vec<u64>) -> Trappable<()> {
+        if exclude.len() > self.q().list_items {
+            return Err(over(format!(
+                "msg-contents exclude list is over guest_list_items ({} items)",
+                self.q().list_items
+            )));
+        }
+        let exclude: HashSet<u64> = exclude.into_iter().collect();
+        let to = self.game.contents_recipients(location, &exclude);
+        self.deliver(to, text)
     }
 
-    fn announce_all(&mut self, text: String) {
-        self.game.announce_all(&clamp(text));
+    fn announce_all(&mut self, text: String) -> Trappable<()> {
+        let to = self.game.sessions.ids();
+        self.deliver(to, text)
     }
 
     fn send_oob(
@@ -92,178 +215,310 @@ impl Host for HostCtx {
         cmdname: String,
         args_json: String,
         kwargs_json: String,
-    ) -> Result<(), String> {
-        let args: Vec<serde_json::Value> =
-            serde_json::from_str(&args_json).map_err(|e| format!("args are not a JSON array: {e}"))?;
-        let kwargs: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&kwargs_json)
-            .map_err(|e| format!("kwargs are not a JSON object: {e}"))?;
+    ) -> Trappable<Result<(), String>> {
+        let q = self.q();
+        if cmdname.trim().is_empty() {
+            return Ok(Err("the out-of-band command name is empty".into()));
+        }
+        if let Err(e) = self.name_value("the out-of-band command name", &cmdname) {
+            return Ok(Err(e));
+        }
+        let size = args_json.len() + kwargs_json.len();
+        if size > q.text_bytes {
+            return Ok(Err(format!("quota: out-of-band arguments are over guest_text_bytes ({} bytes)", q.text_bytes)));
+        }
+        if json_depth(&args_json).max(json_depth(&kwargs_json)) > q.json_depth {
+            return Ok(Err(format!("quota: out-of-band arguments nest deeper than guest_json_depth ({})", q.json_depth)));
+        }
+        if self.used.messages + 1 > q.messages_per_call || self.used.output_bytes + size > q.output_bytes_per_call {
+            return Ok(Err(format!(
+                "quota: output over guest_messages_per_call ({}) or guest_output_bytes_per_call ({} bytes)",
+                q.messages_per_call, q.output_bytes_per_call
+            )));
+        }
+        let args: Vec<serde_json::Value> = match serde_json::from_str(&args_json) {
+            Ok(a) => a,
+            Err(e) => return Ok(Err(format!("args are not a JSON array: {e}"))),
+        };
+        let kwargs: serde_json::Map<String, serde_json::Value> = match serde_json::from_str(&kwargs_json) {
+            Ok(k) => k,
+            Err(e) => return Ok(Err(format!("kwargs are not a JSON object: {e}"))),
+        };
+        if self.game.sessions.get(session).is_some() {
+            self.used.messages += 1;
+            self.used.output_bytes += size;
+        }
         self.game.send(session, crate::link::Msg::oob(cmdname, args, kwargs));
+        Ok(Ok(()))
+    }
+
+    fn current_session(&mut self) -> Trappable<SessionInfo> {
+        Ok(self.game.sessions.get(self.caller).map(session_info).unwrap_or_else(no_session))
+    }
+
+    fn get_session(&mut self, session: u64) -> Trappable<Option<SessionInfo>> {
+        Ok(self.game.sessions.get(session).map(session_info))
+    }
+
+    fn get_sessions(&mut self, include_unloggedin: bool) -> Trappable<Vec<SessionInfo>> {
+        Ok(self.game.sessions.all(include_unloggedin).map(session_info).collect())
+    }
+
+    fn sessions_from_account(&mut self, account: u64) -> Trappable<Vec<SessionInfo>> {
+        Ok(self.game.sessions.from_account(account).map(session_info).collect())
+    }
+
+    fn sessions_from_puppet(&mut self, obj: u64) -> Trappable<Vec<SessionInfo>> {
+        Ok(self.game.sessions.from_puppet(obj).map(session_info).collect())
+    }
+
+    fn account_count(&mut self) -> Trappable<u32> {
+        Ok(self.game.sessions.account_count() as u32)
+    }
+
+    fn disconnect(&mut self, session: u64, reason: String) -> Trappable<()> {
+        let reason = clamp(reason, self.q().text_bytes);
+        self.game.disconnect(session, &reason);
         Ok(())
     }
 
-    fn current_session(&mut self) -> SessionInfo {
-        self.game.sessions.get(self.caller).map(session_info).unwrap_or_else(no_session)
+    fn ndb_get(&mut self, key: String) -> Trappable<Option<String>> {
+        self.name("an ndb key", &key)?;
+        Ok(self.game.sessions.get(self.caller).and_then(|s| s.data.ndb.get(&key).cloned()))
     }
 
-    fn get_session(&mut self, session: u64) -> Option<SessionInfo> {
-        self.game.sessions.get(session).map(session_info)
-    }
-
-    fn get_sessions(&mut self, include_unloggedin: bool) -> Vec<SessionInfo> {
-        self.game.sessions.all(include_unloggedin).map(session_info).collect()
-    }
-
-    fn sessions_from_account(&mut self, account: u64) -> Vec<SessionInfo> {
-        self.game.sessions.from_account(account).map(session_info).collect()
-    }
-
-    fn sessions_from_puppet(&mut self, obj: u64) -> Vec<SessionInfo> {
-        self.game.sessions.from_puppet(obj).map(session_info).collect()
-    }
-
-    fn account_count(&mut self) -> u32 {
-        self.game.sessions.account_count() as u32
-    }
-
-    fn disconnect(&mut self, session: u64, reason: String) {
-        self.game.disconnect(session, &reason);
-    }
-
-    fn ndb_get(&mut self, key: String) -> Option<String> {
-        self.game.sessions.get(self.caller).and_then(|s| s.data.ndb.get(&key).cloned())
-    }
-
-    fn ndb_set(&mut self, key: String, value: Option<String>) {
+    fn ndb_set(&mut self, key: String, value: Option<String>) -> Trappable<()> {
+        self.name("an ndb key", &key)?;
+        if let Some(v) = &value {
+            if self.ndb_size_after(&key, v) > self.q().ndb_bytes_per_session {
+                return Err(over(format!(
+                    "the session's ndb would be over guest_ndb_bytes_per_session ({} bytes)",
+                    self.q().ndb_bytes_per_session
+                )));
+            }
+        }
         self.game.ndb_set(self.caller, key, value);
+        Ok(())
     }
 
-    fn create_account(&mut self, name: String, password: String) -> Result<(), String> {
-        self.game.request_create_account(self.caller, &name, password)
+    fn create_account(&mut self, name: String, password: String) -> Trappable<Result<(), String>> {
+        if let Err(e) = self.auth_request() {
+            return Ok(Err(e));
+        }
+        if let Err(e) = self.name_value("the account name", &name) {
+            return Ok(Err(e));
+        }
+        if password.len() > self.q().text_bytes {
+            return Ok(Err(format!("quota: the password is over guest_text_bytes ({} bytes)", self.q().text_bytes)));
+        }
+        Ok(self.game.request_create_account(self.caller, &name, password))
     }
 
-    fn login(&mut self, name: String, password: String) -> Result<(), String> {
-        self.game.request_login(self.caller, &name, password)
+    fn login(&mut self, name: String, password: String) -> Trappable<Result<(), String>> {
+        if let Err(e) = self.auth_request() {
+            return Ok(Err(e));
+        }
+        if let Err(e) = self.name_value("the account name", &name) {
+            return Ok(Err(e));
+        }
+        if password.len() > self.q().text_bytes {
+            return Ok(Err(format!("quota: the password is over guest_text_bytes ({} bytes)", self.q().text_bytes)));
+        }
+        Ok(self.game.request_login(self.caller, &name, password))
     }
 
-    fn account_name(&mut self, account: u64) -> Option<String> {
-        self.game.world.account(account).map(|a| a.name.clone())
+    fn account_name(&mut self, account: u64) -> Trappable<Option<String>> {
+        Ok(self.game.world.account(account).map(|a| a.name.clone()))
     }
 
-    fn account_characters(&mut self, account: u64) -> Vec<u64> {
-        self.game.world.account_characters(account)
+    fn account_characters(&mut self, account: u64) -> Trappable<Vec<u64>> {
+        Ok(self.game.world.account_characters(account))
     }
 
-    fn account_is_superuser(&mut self, account: u64) -> bool {
-        self.game.world.account(account).is_some_and(|a| a.is_superuser)
+    fn account_is_superuser(&mut self, account: u64) -> Trappable<bool> {
+        Ok(self.game.world.account(account).is_some_and(|a| a.is_superuser))
     }
 
-    fn account_attr_get(&mut self, account: u64, key: String) -> Option<String> {
-        self.game.world.account(account).and_then(|a| a.attrs.get(&key).cloned())
+    fn account_attr_get(&mut self, account: u64, key: String) -> Trappable<Option<String>> {
+        self.name("an attribute key", &key)?;
+        Ok(self.game.world.account(account).and_then(|a| a.attrs.get(&key).cloned()))
     }
 
-    fn account_attr_set(&mut self, account: u64, key: String, value: Option<String>) {
+    fn account_attr_set(&mut self, account: u64, key: String, value: Option<String>) -> Trappable<()> {
+        self.name("an attribute key", &key)?;
+        if value.as_ref().is_some_and(|v| v.len() > self.q().attr_value_bytes) {
+            return Err(over(format!(
+                "an attribute value is over guest_attr_value_bytes ({} bytes)",
+                self.q().attr_value_bytes
+            )));
+        }
         if let Err(e) = self.game.world.set_account_attr(account, &key, value.as_deref()) {
             tracing::warn!(module = %self.module, account, cause = %e, "account-attr-set failed");
         }
+        Ok(())
     }
 
-    fn puppet(&mut self, obj: u64) -> Result<(), String> {
-        self.game.puppet(self.caller, obj)
+    fn puppet(&mut self, obj: u64) -> Trappable<Result<(), String>> {
+        Ok(self.game.puppet(self.caller, obj))
     }
 
-    fn unpuppet(&mut self) -> Result<(), String> {
-        self.game.unpuppet(self.caller)
+    fn unpuppet(&mut self) -> Trappable<Result<(), String>> {
+        Ok(self.game.unpuppet(self.caller))
     }
 
-    fn object_create(&mut self, key: String, kind: String, location: Option<u64>) -> u64 {
-        match self.game.world.create_object(&key, &kind, location) {
-            Ok(id) => id,
+    fn object_create(&mut self, key: String, kind: String, location: Option<u64>) -> Trappable<u64> {
+        self.name("an object key", &key)?;
+        self.name("an object kind", &kind)?;
+        if self.used.objects >= self.q().objects_per_call {
+            return Err(over(format!(
+                "objects created over guest_objects_per_call ({})",
+                self.q().objects_per_call
+            )));
+        }
+        Ok(match self.game.world.create_object(&key, &kind, location) {
+            Ok(id) => {
+                self.used.objects += 1;
+                id
+            }
             Err(e) => {
                 tracing::error!(module = %self.module, cause = %e, "object-create failed");
                 0
             }
+        })
+    }
+
+    fn object_exists(&mut self, obj: u64) -> Trappable<bool> {
+        Ok(self.game.world.object(obj).is_some())
+    }
+
+    fn object_key(&mut self, obj: u64) -> Trappable<Option<String>> {
+        Ok(self.game.world.object(obj).map(|o| o.key.clone()))
+    }
+
+    fn object_set_key(&mut self, obj: u64, key: String) -> Trappable<Result<(), String>> {
+        if let Err(e) = self.name_value("an object key", &key) {
+            return Ok(Err(e));
         }
+        Ok(self.game.world.set_object_key(obj, &key).map_err(|e| e.to_string()))
     }
 
-    fn object_exists(&mut self, obj: u64) -> bool {
-        self.game.world.object(obj).is_some()
+    fn object_kind(&mut self, obj: u64) -> Trappable<Option<String>> {
+        Ok(self.game.world.object(obj).map(|o| o.kind.clone()))
     }
 
-    fn object_key(&mut self, obj: u64) -> Option<String> {
-        self.game.world.object(obj).map(|o| o.key.clone())
+    fn object_location(&mut self, obj: u64) -> Trappable<Option<u64>> {
+        Ok(self.game.world.object(obj).and_then(|o| o.location))
     }
 
-    fn object_set_key(&mut self, obj: u64, key: String) -> Result<(), String> {
-        self.game.world.set_object_key(obj, &key).map_err(|e| e.to_string())
+    fn object_contents(&mut self, obj: u64) -> Trappable<Vec<u64>> {
+        Ok(self.game.world.object(obj).map(|o| o.contents.clone()).unwrap_or_default())
     }
 
-    fn object_kind(&mut self, obj: u64) -> Option<String> {
-        self.game.world.object(obj).map(|o| o.kind.clone())
+    fn object_move(&mut self, obj: u64, destination: Option<u64>) -> Trappable<Result<(), String>> {
+        Ok(self.game.world.move_object(obj, destination).map_err(|e| e.to_string()))
     }
 
-    fn object_location(&mut self, obj: u64) -> Option<u64> {
-        self.game.world.object(obj).and_then(|o| o.location)
+    fn object_search(&mut self, key: String, location: Option<u64>) -> Trappable<Vec<u64>> {
+        self.name("a search key", &key)?;
+        Ok(self.game.world.search(&key, location))
     }
 
-    fn object_contents(&mut self, obj: u64) -> Vec<u64> {
-        self.game.world.object(obj).map(|o| o.contents.clone()).unwrap_or_default()
-    }
-
-    fn object_move(&mut self, obj: u64, destination: Option<u64>) -> Result<(), String> {
-        self.game.world.move_object(obj, destination).map_err(|e| e.to_string())
-    }
-
-    fn object_search(&mut self, key: String, location: Option<u64>) -> Vec<u64> {
-        self.game.world.search(&key, location)
-    }
-
-    fn object_delete(&mut self, obj: u64) -> Result<(), String> {
+    fn object_delete(&mut self, obj: u64) -> Trappable<Result<(), String>> {
         if self.game.sessions.from_puppet(obj).next().is_some() {
-            return Err("That object is being puppeted.".into());
+            return Ok(Err("That object is being puppeted.".into()));
         }
-        self.game.world.delete_object(obj).map_err(|e| e.to_string())
+        Ok(self.game.world.delete_object(obj).map_err(|e| e.to_string()))
     }
 
-    fn object_attr_get(&mut self, obj: u64, key: String) -> Option<String> {
-        self.game.world.object(obj).and_then(|o| o.attrs.get(&key).cloned())
+    fn object_attr_get(&mut self, obj: u64, key: String) -> Trappable<Option<String>> {
+        self.name("an attribute key", &key)?;
+        Ok(self.game.world.object(obj).and_then(|o| o.attrs.get(&key).cloned()))
     }
 
-    fn object_attr_set(&mut self, obj: u64, key: String, value: Option<String>) -> Result<(), String> {
-        self.game.world.set_object_attr(obj, &key, value.as_deref()).map_err(|e| e.to_string())
+    fn object_attr_set(&mut self, obj: u64, key: String, value: Option<String>) -> Trappable<Result<(), String>> {
+        if let Err(e) = self.name_value("an attribute key", &key) {
+            return Ok(Err(e));
+        }
+        if value.as_ref().is_some_and(|v| v.len() > self.q().attr_value_bytes) {
+            return Ok(Err(format!(
+                "quota: the attribute value is over guest_attr_value_bytes ({} bytes)",
+                self.q().attr_value_bytes
+            )));
+        }
+        Ok(self.game.world.set_object_attr(obj, &key, value.as_deref()).map_err(|e| e.to_string()))
     }
 
-    fn start_location(&mut self) -> u64 {
-        self.game.world.start_location()
+    fn start_location(&mut self) -> Trappable<u64> {
+        Ok(self.game.world.start_location())
     }
 
-    fn session_cmdset_add(&mut self, module: String) -> Result<(), String> {
-        self.game.session_cmdset_add(self.caller, module)
+    fn session_cmdset_add(&mut self, module: String) -> Trappable<Result<(), String>> {
+        if let Err(e) = self.name_value("the module name", &module) {
+            return Ok(Err(e));
+        }
+        Ok(self.game.session_cmdset_add(self.caller, module))
     }
 
-    fn session_cmdset_remove(&mut self, module: String) -> Result<(), String> {
-        self.game.session_cmdset_remove(self.caller, &module)
+    fn session_cmdset_remove(&mut self, module: String) -> Trappable<Result<(), String>> {
+        if let Err(e) = self.name_value("the module name", &module) {
+            return Ok(Err(e));
+        }
+        Ok(self.game.session_cmdset_remove(self.caller, &module))
     }
 
-    fn server_reload(&mut self, reason: String) -> Result<(), String> {
-        self.game.request_reload(self.caller, reason)
+    fn server_reload(&mut self, reason: String) -> Trappable<Result<(), String>> {
+        if reason.len() > self.q().text_bytes {
+            return Ok(Err(format!("quota: the reason is over guest_text_bytes ({} bytes)", self.q().text_bytes)));
+        }
+        Ok(self.game.request_reload(self.caller, reason))
     }
 
-    fn module_report(&mut self) -> Vec<String> {
-        self.game.module_report.clone()
+    fn module_report(&mut self) -> Trappable<Vec<String>> {
+        Ok(self.game.module_report.clone())
     }
 
-    fn now_ms(&mut self) -> u64 {
-        crate::server::now_ms()
+    fn now_ms(&mut self) -> Trappable<u64> {
+        Ok(crate::server::now_ms())
     }
 
-    fn log(&mut self, level: LogLevel, message: String) {
-        let m = &*self.module;
+    fn log(&mut self, level: LogLevel, message: String) -> Trappable<()> {
+        // Escaped and cut before counting: the quota is on what reaches the log.
+        let line = escape_line(&message, self.q().log_line_bytes);
+        let used = self.used.log_bytes.saturating_add(line.len());
+        if used > self.q().log_bytes_per_call {
+            return Err(over(format!(
+                "log over guest_log_bytes_per_call ({} bytes)",
+                self.q().log_bytes_per_call
+            )));
+        }
+        self.used.log_bytes = used;
+        let (m, sessid) = (&*self.module, self.caller);
         match level {
-            LogLevel::Trace => tracing::trace!(module = m, "{message}"),
-            LogLevel::Debug => tracing::debug!(module = m, "{message}"),
-            LogLevel::Info => tracing::info!(module = m, "{message}"),
-            LogLevel::Warn => tracing::warn!(module = m, "{message}"),
-            LogLevel::Error => tracing::error!(module = m, "{message}"),
+            LogLevel::Trace => tracing::trace!(module = m, sessid, "guest: {line}"),
+            LogLevel::Debug => tracing::debug!(module = m, sessid, "guest: {line}"),
+            LogLevel::Info => tracing::info!(module = m, sessid, "guest: {line}"),
+            LogLevel::Warn => tracing::warn!(module = m, sessid, "guest: {line}"),
+            LogLevel::Error => tracing::error!(module = m, sessid, "guest: {line}"),
         }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_depth_counts_brackets_outside_strings() {
+        assert_eq!(json_depth("[]"), 1);
+        assert_eq!(json_depth("[[1], {\"a\": [2]}]"), 3);
+        assert_eq!(json_depth("[\"[[[[\", \"\\\"[[\"]"), 1);
+        assert_eq!(json_depth(&"[".repeat(1000)), 1000);
+    }
+
+    #[test]
+    fn clamp_cuts_at_a_character_boundary_with_a_note() {
+        assert_eq!(clamp("abc".into(), 3), "abc");
+        assert_eq!(clamp("aéb".into(), 2), "a\n[output truncated]");
     }
 }

@@ -8,8 +8,13 @@
 //!
 //! A module that fails any step is rejected with one log line naming the file, the step and the
 //! reason, and the previous version (if any) keeps serving.
+//!
+//! Module files are checked before they are read: only regular files (a symlink to one is fine)
+//! no larger than `guest_module_bytes`, opened without blocking (a FIFO named `x.wasm` must not
+//! hang the loader). The compile cache ([`super::cache`]) is verified before it is trusted.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -18,7 +23,10 @@ use wasmtime::component::{Component, Linker};
 use wasmtime::Engine;
 
 use super::bindings::{types as wit, CmdsetModulePre};
-use super::{new_store, classify, GuestError, GuestLimits, HostCtx, WIT_PACKAGE, WIT_VERSION};
+use super::cache::ModuleCache;
+use super::{
+    new_store, classify, escape_line, GuestError, GuestLimits, GuestQuotas, HostCtx, WIT_PACKAGE, WIT_VERSION,
+};
 use crate::cmd::{CmdSet, CommandDef, MergeType};
 use crate::link::Sessid;
 use crate::server::game::Game;
@@ -29,6 +37,9 @@ pub enum PluginError {
     /// The file could not be read.
     #[error("read failed: {0}")]
     Read(String),
+    /// Not a regular file, or larger than `guest_module_bytes`.
+    #[error("file refused: {0}")]
+    File(String),
     /// Not a valid component (truncated, not wasm, unsupported features).
     #[error("compile failed: {0}")]
     Compile(String),
@@ -59,6 +70,8 @@ pub struct Prepared {
     pub hash: String,
     /// Whether the compiled code came from the on-disk cache.
     pub from_cache: bool,
+    /// The compile-cache entry holding its code (kept when the cache is pruned).
+    pub cache_file: PathBuf,
     pre: CmdsetModulePre<HostCtx>,
 }
 
@@ -74,6 +87,8 @@ pub struct LoadedModule {
     pub from_cache: bool,
     /// The cmdset it provides.
     pub cmdset: Arc<CmdSet>,
+    /// The compile-cache entry holding its code.
+    pub cache_file: PathBuf,
     pre: CmdsetModulePre<HostCtx>,
 }
 
@@ -88,56 +103,106 @@ pub struct LoadStats {
     pub rejected: u64,
 }
 
+/// What step 1 of loading needs; cheap to clone, so the watcher thread has its own.
+#[derive(Clone)]
+pub struct Loader {
+    /// The engine modules are compiled for.
+    pub engine: Engine,
+    /// The linker they are checked and pre-instantiated against.
+    pub linker: Linker<HostCtx>,
+    /// The verified compile cache.
+    pub cache: ModuleCache,
+    /// Largest module file accepted.
+    pub max_module_bytes: u64,
+}
+
+impl Loader {
+    /// Step 1 of loading: check and read the file, compile it (or load it from the verified
+    /// cache), check the interface, pre-instantiate.
+    pub fn prepare(&self, path: &Path) -> Result<Prepared, PluginError> {
+        let name = module_name(path).ok_or_else(|| PluginError::Read("not a .wasm file".into()))?;
+        let bytes = read_module_file(path, self.max_module_bytes)?;
+        let digest = hex(&Sha256::digest(&bytes));
+        let (component, from_cache, cache_file) = self
+            .cache
+            .load_or_compile(&self.engine, &name, path, &digest, &bytes)
+            .map_err(|e| PluginError::Compile(short(&e)))?;
+        check_interface(&self.engine, &component)?;
+        let pre = self
+            .linker
+            .instantiate_pre(&component)
+            .map_err(|e| PluginError::Interface(short(&e)))?;
+        let pre = CmdsetModulePre::new(pre).map_err(|e| PluginError::Interface(short(&e)))?;
+        Ok(Prepared { name, path: path.to_owned(), hash: digest[..12].to_string(), from_cache, cache_file, pre })
+    }
+}
+
+/// Read a module file if it is a regular file (or a symlink to one) within `max` bytes. The file
+/// is opened non-blocking and checked again once open, so a FIFO or device swapped in between the
+/// two checks cannot block the loader either.
+pub fn read_module_file(path: &Path, max: u64) -> Result<Vec<u8>, PluginError> {
+    use std::os::unix::fs::OpenOptionsExt;
+    // `metadata` follows symlinks: a link to a regular file is accepted, a link to /dev/zero not.
+    let meta = std::fs::metadata(path).map_err(|e| PluginError::Read(e.to_string()))?;
+    check_file_meta(&meta, max)?;
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(path)
+        .map_err(|e| PluginError::Read(e.to_string()))?;
+    check_file_meta(&file.metadata().map_err(|e| PluginError::Read(e.to_string()))?, max)?;
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    // Read one byte past the limit, so a file that grew after the check is still refused.
+    (&mut file).take(max + 1).read_to_end(&mut bytes).map_err(|e| PluginError::Read(e.to_string()))?;
+    if bytes.len() as u64 > max {
+        return Err(PluginError::File(format!("larger than guest_module_bytes ({max} bytes)")));
+    }
+    Ok(bytes)
+}
+
+fn check_file_meta(meta: &std::fs::Metadata, max: u64) -> Result<(), PluginError> {
+    use std::os::unix::fs::FileTypeExt;
+    let ft = meta.file_type();
+    if !ft.is_file() {
+        let kind = if ft.is_fifo() {
+            "a FIFO"
+        } else if ft.is_char_device() || ft.is_block_device() {
+            "a device"
+        } else if ft.is_socket() {
+            "a socket"
+        } else if ft.is_dir() {
+            "a folder"
+        } else {
+            "not a regular file"
+        };
+        return Err(PluginError::File(format!("{kind}, not a regular file")));
+    }
+    if meta.len() > max {
+        return Err(PluginError::File(format!(
+            "{} bytes, larger than guest_module_bytes ({max} bytes)",
+            meta.len()
+        )));
+    }
+    Ok(())
+}
+
 /// Loaded modules by name, with their last load errors.
 pub struct PluginRegistry {
-    engine: Engine,
-    linker: Linker<HostCtx>,
+    loader: Loader,
     limits: GuestLimits,
-    cache_dir: PathBuf,
+    quotas: GuestQuotas,
     modules: BTreeMap<String, Arc<LoadedModule>>,
     errors: BTreeMap<String, String>,
     stats: LoadStats,
     generation: u64,
+    /// Set once the startup load is over: from then on every install or unload prunes the cache
+    /// (during the startup load, pruning would delete the entries of modules not yet loaded).
+    started: bool,
 }
 
 /// The module name of a `.wasm` path (its file stem), if it is one.
 pub fn module_name(path: &Path) -> Option<String> {
     (path.extension()? == "wasm").then(|| path.file_stem()?.to_str().map(str::to_owned))?
-}
-
-/// Step 1 of loading: read, compile (or load from cache), check the interface, pre-instantiate.
-pub fn prepare(
-    engine: &Engine,
-    linker: &Linker<HostCtx>,
-    cache_dir: &Path,
-    path: &Path,
-) -> Result<Prepared, PluginError> {
-    let name = module_name(path).ok_or_else(|| PluginError::Read("not a .wasm file".into()))?;
-    let bytes = std::fs::read(path).map_err(|e| PluginError::Read(e.to_string()))?;
-    let digest = hex(&Sha256::digest(&bytes));
-    let cached = cache_dir.join(format!("{digest}-wasmtime48.cwasm"));
-    // SAFETY: files in the cache folder are written only by `precompile_component` below, in the
-    // game's own data folder; wasmtime still checks they match this engine's configuration.
-    let from_cache = unsafe { Component::deserialize_file(engine, &cached) };
-    let (component, from_cache) = match from_cache {
-        Ok(c) => (c, true),
-        Err(_) => {
-            let code = engine
-                .precompile_component(&bytes)
-                .map_err(|e| PluginError::Compile(short(&e)))?;
-            write_cache(&cached, &code);
-            // SAFETY: `code` was produced by this engine a moment ago.
-            let c = unsafe { Component::deserialize(engine, &code) }
-                .map_err(|e| PluginError::Compile(short(&e)))?;
-            (c, false)
-        }
-    };
-    check_interface(engine, &component)?;
-    let pre = linker
-        .instantiate_pre(&component)
-        .map_err(|e| PluginError::Interface(short(&e)))?;
-    let pre = CmdsetModulePre::new(pre).map_err(|e| PluginError::Interface(short(&e)))?;
-    Ok(Prepared { name, path: path.to_owned(), hash: digest[..12].to_string(), from_cache, pre })
 }
 
 /// Refuse components that name another version of our package, with both versions in the
@@ -175,16 +240,8 @@ fn compatible(version: &str) -> bool {
     maj == hmaj && (hmaj != "0" || min == hmin)
 }
 
-fn write_cache(path: &Path, code: &[u8]) {
-    // Write beside and rename, so a crash never leaves a half-written cache entry.
-    let tmp = path.with_extension("tmp");
-    let res = std::fs::write(&tmp, code).and_then(|_| std::fs::rename(&tmp, path));
-    if let Err(e) = res {
-        tracing::warn!(path = %path.display(), cause = %e, "could not write the module cache");
-    }
-}
-
-fn hex(bytes: &[u8]) -> String {
+/// Lower-case hex of some bytes.
+pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
@@ -196,35 +253,45 @@ fn short(err: &wasmtime::Error) -> String {
 
 impl PluginRegistry {
     /// An empty registry using the given engine and linker.
-    pub fn new(engine: Engine, linker: Linker<HostCtx>, limits: GuestLimits, cache_dir: PathBuf) -> Self {
-        if let Err(e) = std::fs::create_dir_all(&cache_dir) {
-            tracing::warn!(dir = %cache_dir.display(), cause = %e, "cannot create the module cache folder");
-        }
+    pub fn new(
+        engine: Engine,
+        linker: Linker<HostCtx>,
+        limits: GuestLimits,
+        quotas: GuestQuotas,
+        cache_dir: PathBuf,
+    ) -> Self {
+        let cache = ModuleCache::new(cache_dir, &engine);
         PluginRegistry {
-            engine,
-            linker,
+            loader: Loader { engine, linker, cache, max_module_bytes: quotas.module_bytes },
             limits,
-            cache_dir,
+            quotas,
             modules: BTreeMap::new(),
             errors: BTreeMap::new(),
             stats: LoadStats::default(),
             generation: 0,
+            started: false,
         }
     }
 
-    /// The engine (for the epoch ticker and background compiles).
+    /// The engine (for the epoch ticker).
     pub fn engine(&self) -> &Engine {
-        &self.engine
+        &self.loader.engine
     }
 
-    /// The linker (for background compiles).
-    pub fn linker(&self) -> &Linker<HostCtx> {
-        &self.linker
+    /// What background compiles need (the watcher clones it).
+    pub fn loader(&self) -> &Loader {
+        &self.loader
     }
 
     /// The compile-cache folder.
     pub fn cache_dir(&self) -> &Path {
-        &self.cache_dir
+        self.loader.cache.dir()
+    }
+
+    /// Delete compile-cache entries no loaded module uses.
+    pub fn prune_cache(&self) {
+        let keep: BTreeSet<PathBuf> = self.modules.values().map(|m| m.cache_file.clone()).collect();
+        self.loader.cache.prune(&keep);
     }
 
     /// A loaded module by name.
@@ -268,7 +335,8 @@ impl PluginRegistry {
         let (game, info) = self.call_pre(&pre, &name, game, 0, |inst, store| {
             inst.mudhost_game_cmdset().call_info(store)
         });
-        let cmdset = match info.map_err(|e| e.to_string()).and_then(|i| build_cmdset(i, &name)) {
+        let quotas = self.quotas;
+        let cmdset = match info.map_err(|e| e.to_string()).and_then(|i| build_cmdset(i, &name, &quotas)) {
             Ok(c) => c,
             Err(e) => {
                 self.reject(&prepared.path, &PluginError::Metadata(e));
@@ -304,10 +372,14 @@ impl PluginRegistry {
                 hash: prepared.hash,
                 from_cache: prepared.from_cache,
                 cmdset: Arc::new(cmdset),
+                cache_file: prepared.cache_file,
                 pre,
             }),
         );
         self.generation += 1;
+        if self.started {
+            self.prune_cache();
+        }
         (game, true)
     }
 
@@ -318,6 +390,9 @@ impl PluginRegistry {
         if gone {
             self.generation += 1;
             tracing::info!(module = name, "module unloaded");
+            if self.started {
+                self.prune_cache();
+            }
         }
         gone
     }
@@ -333,11 +408,13 @@ impl PluginRegistry {
         };
         paths.sort();
         for path in paths {
-            match prepare(&self.engine, &self.linker, &self.cache_dir, &path) {
+            match self.loader.prepare(&path) {
                 Ok(p) => game = self.install(p, game).0,
                 Err(e) => self.reject(&path, &e),
             }
         }
+        self.prune_cache();
+        self.started = true;
         game
     }
 
@@ -389,29 +466,58 @@ impl PluginRegistry {
         caller: Sessid,
         f: impl FnOnce(&super::bindings::CmdsetModule, &mut wasmtime::Store<HostCtx>) -> wasmtime::Result<R>,
     ) -> (Game, Result<R, GuestError>) {
-        let (mut store, stderr) = new_store(&self.engine, self.limits, game, caller, module.clone());
+        let (mut store, stderr) =
+            new_store(&self.loader.engine, self.limits, self.quotas, game, caller, module.clone());
         let result = pre.instantiate(&mut store).and_then(|inst| f(&inst, &mut store));
         let err_text = stderr.contents();
         let err_text = String::from_utf8_lossy(&err_text);
         if !err_text.is_empty() {
-            // One log line per call: the guest's own line breaks become " | ".
+            // One log line per call: the guest's own line breaks become " | ", and anything else
+            // that could end or fake a log line is escaped.
             let flat = err_text.trim_end().replace('\n', " | ");
+            let flat = escape_line(&flat, self.quotas.log_line_bytes);
             tracing::warn!(module = %module, sessid = caller, "guest stderr: {flat}");
         }
-        let result = result.map_err(|e| classify(e, self.limits, &err_text));
+        let result = result.map_err(|e| classify(e, self.limits, self.quotas, &err_text));
         (store.into_data().game, result)
     }
 }
 
-/// Turn a module's metadata into a cmdset, validating every command.
-fn build_cmdset(info: wit::CmdsetInfo, module: &Arc<str>) -> Result<CmdSet, String> {
+/// Turn a module's metadata into a cmdset, validating every command against the cmdset quotas
+/// (a refusal names the limit and its config key).
+fn build_cmdset(info: wit::CmdsetInfo, module: &Arc<str>, q: &GuestQuotas) -> Result<CmdSet, String> {
     if info.key.trim().is_empty() {
         return Err("cmdset key is empty".into());
+    }
+    if info.key.len() > q.name_bytes {
+        return Err(format!("cmdset key is over guest_name_bytes ({} bytes)", q.name_bytes));
+    }
+    if info.commands.len() > q.commands_per_cmdset {
+        return Err(format!(
+            "{} commands, over guest_commands_per_cmdset ({})",
+            info.commands.len(),
+            q.commands_per_cmdset
+        ));
+    }
+    let aliases: usize = info.commands.iter().map(|c| c.aliases.len()).sum();
+    if aliases > q.aliases_per_cmdset {
+        return Err(format!("{aliases} aliases, over guest_aliases_per_cmdset ({})", q.aliases_per_cmdset));
     }
     let mut commands = Vec::with_capacity(info.commands.len());
     for c in info.commands {
         if c.key.trim().is_empty() {
             return Err("a command has an empty key".into());
+        }
+        if std::iter::once(&c.key).chain(&c.aliases).any(|n| n.len() > q.name_bytes) {
+            return Err(format!("command {:?}: a name is over guest_name_bytes ({} bytes)", short_name(&c.key), q.name_bytes));
+        }
+        if c.help.len() > q.text_bytes || c.arg_regex.as_ref().is_some_and(|r| r.len() > q.name_bytes) {
+            return Err(format!(
+                "command {:?}: help over guest_text_bytes ({} bytes) or arg_regex over guest_name_bytes ({} bytes)",
+                short_name(&c.key),
+                q.text_bytes,
+                q.name_bytes
+            ));
         }
         let def = CommandDef::new(
             &c.key,
@@ -438,7 +544,13 @@ fn build_cmdset(info: wit::CmdsetInfo, module: &Arc<str>) -> Result<CmdSet, Stri
         no_exits: info.no_exits,
         no_objs: info.no_objs,
         commands,
+        index: Default::default(),
     })
+}
+
+/// A name cut short for an error message.
+fn short_name(name: &str) -> String {
+    name.chars().take(40).collect()
 }
 
 #[cfg(test)]

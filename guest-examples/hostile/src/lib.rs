@@ -1,0 +1,282 @@
+//! Commands a careless or hostile game author might write, one per attack on the host: blocking
+//! (sleep), ambient randomness, exit, output and object floods, huge argument lists and values,
+//! log forging and floods, bad out-of-band messages. The host's `tests/hostile.rs` checks that each
+//! is cut off or refused and that other players are still answered promptly.
+//!
+//! Two other builds of this crate are load-time attacks: `--features sleepy-load` (an `at-load`
+//! that sleeps) and `--features many-aliases` (a cmdset with 150,000 aliases).
+
+use std::time::Duration;
+
+use mudhost_sdk::host;
+use mudhost_sdk::{CmdResult, Command, Invocation, LogLevel, Obj};
+
+/// A direct import of `wasi:random`, as a module reaching around std would use it.
+mod wasi_random {
+    wit_bindgen::generate!({
+        inline: "
+            package wasi:random@0.2.0;
+            interface random {
+                get-random-u64: func() -> u64;
+            }
+            world direct-random {
+                import random;
+            }
+        ",
+        world: "direct-random",
+    });
+}
+
+/// The first whitespace-separated argument as a number, or `default`.
+fn number(inv: &Invocation, default: u64) -> u64 {
+    inv.args_trimmed().split_whitespace().next().and_then(|n| n.parse().ok()).unwrap_or(default)
+}
+
+/// The n-th (0-based) argument as a number, or `default`.
+fn nth(inv: &Invocation, n: usize, default: u64) -> u64 {
+    inv.args_trimmed().split_whitespace().nth(n).and_then(|n| n.parse().ok()).unwrap_or(default)
+}
+
+/// `sleep <seconds>`: `std::thread::sleep` (a clock subscription blocked on through wasi:io/poll).
+struct Sleep;
+impl Command for Sleep {
+    const KEY: &'static str = "sleep";
+    const HELP: &'static str = "Sleep for N seconds (default 10).";
+    fn func(inv: &Invocation) -> CmdResult {
+        std::thread::sleep(Duration::from_secs(number(inv, 10)));
+        inv.msg("slept");
+        Ok(())
+    }
+}
+
+/// `random`: read wasi:random directly.
+struct Random;
+impl Command for Random {
+    const KEY: &'static str = "random";
+    const HELP: &'static str = "Read a random number from wasi:random.";
+    fn func(inv: &Invocation) -> CmdResult {
+        let n = wasi_random::wasi::random::random::get_random_u64();
+        inv.msg(format!("random {n}"));
+        Ok(())
+    }
+}
+
+/// `hashseed`: what std's `HashMap` seeding gets (wasi:random/insecure-seed).
+struct HashSeed;
+impl Command for HashSeed {
+    const KEY: &'static str = "hashseed";
+    const HELP: &'static str = "Hash a fixed value with a fresh std RandomState.";
+    fn func(inv: &Invocation) -> CmdResult {
+        use std::hash::BuildHasher;
+        let h = std::collections::hash_map::RandomState::new().hash_one("mudhost");
+        inv.msg(format!("hashseed {h}"));
+        Ok(())
+    }
+}
+
+/// `exit <code>`: `std::process::exit`.
+struct Exit;
+impl Command for Exit {
+    const KEY: &'static str = "exit";
+    const HELP: &'static str = "Exit the guest with a status code (default 3).";
+    fn func(inv: &Invocation) -> CmdResult {
+        std::process::exit(number(inv, 3) as i32)
+    }
+}
+
+/// `flood <count> <bytes>`: send `count` messages of `bytes` bytes to the caller.
+struct Flood;
+impl Command for Flood {
+    const KEY: &'static str = "flood";
+    const HELP: &'static str = "Send COUNT messages of BYTES bytes to yourself.";
+    fn func(inv: &Invocation) -> CmdResult {
+        let (count, bytes) = (nth(inv, 0, 100_000), nth(inv, 1, 10) as usize);
+        let text = "x".repeat(bytes);
+        for _ in 0..count {
+            inv.msg(&text);
+        }
+        inv.msg("flood done");
+        Ok(())
+    }
+}
+
+/// `exclude <n>`: msg-contents of the caller's room with an exclusion list of n ids.
+struct Exclude;
+impl Command for Exclude {
+    const KEY: &'static str = "exclude";
+    const HELP: &'static str = "Message your room, excluding N made-up ids.";
+    fn func(inv: &Invocation) -> CmdResult {
+        let n = number(inv, 3_000_000);
+        let room = inv.puppet().and_then(|p| p.location()).ok_or("You are nowhere.")?;
+        let exclude: Vec<u64> = (1_000_000_000..1_000_000_000 + n).collect();
+        host::msg_contents(room.0, "exclude: hello room", &exclude);
+        inv.msg("exclude done");
+        Ok(())
+    }
+}
+
+/// `spawn <n>`: create n objects in the caller's room.
+struct Spawn;
+impl Command for Spawn {
+    const KEY: &'static str = "spawn";
+    const HELP: &'static str = "Create N objects in your room.";
+    fn func(inv: &Invocation) -> CmdResult {
+        let n = number(inv, 100_000);
+        let room = inv.puppet().and_then(|p| p.location());
+        for i in 0..n {
+            Obj::create(&format!("pebble{i}"), "thing", room);
+        }
+        inv.msg(format!("spawned {n}"));
+        Ok(())
+    }
+}
+
+/// `bigattr <object|account> <bytes>`: store an attribute value of that size.
+struct BigAttr;
+impl Command for BigAttr {
+    const KEY: &'static str = "bigattr";
+    const HELP: &'static str = "Store an attribute of BYTES bytes on your character or account.";
+    fn func(inv: &Invocation) -> CmdResult {
+        let bytes = nth(inv, 1, 8 << 20) as usize;
+        let value = "v".repeat(bytes);
+        if inv.args_trimmed().starts_with("account") {
+            let account = inv.account().ok_or("No account.")?;
+            host::account_attr_set(account.0, "big", Some(&value));
+            inv.msg("bigattr account stored");
+        } else {
+            let me = inv.puppet().ok_or("No character.")?;
+            match host::object_attr_set(me.0, "big", Some(&value)) {
+                Ok(()) => inv.msg("bigattr object stored"),
+                Err(e) => inv.msg(format!("bigattr refused: {e}")),
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `ndbfill <bytes>`: store one ndb value of that size.
+struct NdbFill;
+impl Command for NdbFill {
+    const KEY: &'static str = "ndbfill";
+    const HELP: &'static str = "Store an ndb value of BYTES bytes.";
+    fn func(inv: &Invocation) -> CmdResult {
+        let value = "n".repeat(number(inv, 1 << 20) as usize);
+        host::ndb_set("fill", Some(&value));
+        inv.msg("ndbfill stored");
+        Ok(())
+    }
+}
+
+/// `logforge`: a log message with line breaks and terminal escapes that mimic a host line.
+struct LogForge;
+impl Command for LogForge {
+    const KEY: &'static str = "logforge";
+    const HELP: &'static str = "Log a message that tries to forge a second log line.";
+    fn func(inv: &Invocation) -> CmdResult {
+        host::log(
+            LogLevel::Info,
+            "innocent\n2026-01-01T00:00:00Z ERROR mudhost::server: FORGED superuser granted\x1b[2K",
+        );
+        inv.msg("logforge done");
+        Ok(())
+    }
+}
+
+/// `logflood <lines> <bytes>`: write many long log lines.
+struct LogFlood;
+impl Command for LogFlood {
+    const KEY: &'static str = "logflood";
+    const HELP: &'static str = "Write LINES log lines of BYTES bytes.";
+    fn func(inv: &Invocation) -> CmdResult {
+        let (lines, bytes) = (nth(inv, 0, 10_000), nth(inv, 1, 65_536) as usize);
+        let text = "L".repeat(bytes);
+        for _ in 0..lines {
+            host::log(LogLevel::Info, &text);
+        }
+        inv.msg("logflood done");
+        Ok(())
+    }
+}
+
+/// `oob <empty|deep|big>`: a bad out-of-band message; reports what the host answered.
+struct Oob;
+impl Command for Oob {
+    const KEY: &'static str = "oob";
+    const HELP: &'static str = "Send an out-of-band message with an empty name, deep JSON or huge JSON.";
+    fn func(inv: &Invocation) -> CmdResult {
+        let me = inv.session.sessid;
+        let result = match inv.args_trimmed() {
+            "empty" => host::send_oob(me, "", "[]", "{}"),
+            "deep" => host::send_oob(me, "deep", &format!("[{}{}]", "[".repeat(100), "]".repeat(100)), "{}"),
+            "big" => host::send_oob(me, "big", &format!("[\"{}\"]", "b".repeat(4 << 20)), "{}"),
+            _ => host::send_oob(me, "fine", "[1]", "{}"),
+        };
+        match result {
+            Ok(()) => inv.msg("oob sent"),
+            Err(e) => inv.msg(format!("oob refused: {e}")),
+        }
+        Ok(())
+    }
+}
+
+/// `hostile ok`: a cheap, well-behaved command.
+struct Fine;
+impl Command for Fine {
+    const KEY: &'static str = "fine";
+    const HELP: &'static str = "Answer \"hostile fine\".";
+    fn func(inv: &Invocation) -> CmdResult {
+        inv.msg("hostile fine");
+        Ok(())
+    }
+}
+
+/// The `sleepy-load` build's load hook.
+#[cfg(feature = "sleepy-load")]
+fn sleepy_load() {
+    std::thread::sleep(Duration::from_secs(3600));
+}
+
+#[cfg(feature = "sleepy-load")]
+fn at_load() {
+    sleepy_load()
+}
+
+#[cfg(not(feature = "sleepy-load"))]
+fn at_load() {}
+
+#[cfg(not(feature = "many-aliases"))]
+mudhost_sdk::cmdset! {
+    key: "HostileCmdSet", priority: 1, merge_type: Union,
+    at_load: at_load,
+    commands: [Sleep, Random, HashSeed, Exit, Flood, Exclude, Spawn, BigAttr, NdbFill, LogForge, LogFlood, Oob, Fine],
+}
+
+/// The `many-aliases` build: one command declaring 150,000 aliases.
+#[cfg(feature = "many-aliases")]
+struct ManyAliases;
+
+#[cfg(feature = "many-aliases")]
+impl mudhost_sdk::Guest for ManyAliases {
+    fn info() -> mudhost_sdk::CmdsetInfo {
+        let mut fine = <Fine as Command>::info();
+        fine.aliases = (0..150_000).map(|i| format!("alias{i}")).collect();
+        mudhost_sdk::CmdsetInfo {
+            key: "ManyAliasesCmdSet".into(),
+            priority: 1,
+            merge_type: mudhost_sdk::MergeType::Union,
+            duplicates: None,
+            no_exits: None,
+            no_objs: None,
+            commands: vec![fine],
+        }
+    }
+    fn at_load() {
+        at_load()
+    }
+    fn execute(inv: Invocation) {
+        <Fine as Command>::run(&inv)
+    }
+}
+
+#[cfg(feature = "many-aliases")]
+mudhost_sdk::export_cmdset!(ManyAliases);
