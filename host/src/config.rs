@@ -84,8 +84,11 @@ pub struct Config {
     /// Text bytes one guest call may send to players in total (a text sent to N sessions counts
     /// N times). Default 2097152 (2 MiB).
     pub guest_output_bytes_per_call: usize,
-    /// Messages one guest call may send (one per recipient session). Default 5000.
+    /// Messages one guest call may send (one per recipient session). Default 10000.
     pub guest_messages_per_call: usize,
+    /// Messages one guest call may send to any one session; kept below `outbox_frames` so a
+    /// module cannot get a player disconnected as a slow client by flooding them. Default 500.
+    pub guest_messages_per_session_per_call: usize,
     /// Objects one guest call may create. Default 1000.
     pub guest_objects_per_call: usize,
     /// `create-account` and `login` requests one guest call may make (each starts a password
@@ -157,6 +160,7 @@ const KEY_DOCS: &[(&str, &str)] = &[
     ("guest_memory_mib", "Linear-memory cap of one guest instance in MiB."),
     ("guest_output_bytes_per_call", "Text bytes one guest call may send to players in total (a text sent to N sessions counts N times)."),
     ("guest_messages_per_call", "Messages one guest call may send (one per recipient session)."),
+    ("guest_messages_per_session_per_call", "Messages one guest call may send to any one session; kept below `outbox_frames` so a module cannot get a player disconnected as a slow client by flooding them."),
     ("guest_objects_per_call", "Objects one guest call may create."),
     ("guest_auth_requests_per_call", "`create-account` and `login` requests one guest call may make (each starts a password hash)."),
     ("guest_log_bytes_per_call", "Log bytes one guest call may write (its `log` lines and stderr)."),
@@ -204,7 +208,8 @@ impl Default for Config {
             guest_deadline_ms: 50,
             guest_memory_mib: 32,
             guest_output_bytes_per_call: 2 * 1024 * 1024,
-            guest_messages_per_call: 5000,
+            guest_messages_per_call: 10_000,
+            guest_messages_per_session_per_call: 500,
             guest_objects_per_call: 1000,
             guest_auth_requests_per_call: 1,
             guest_log_bytes_per_call: 64 * 1024,

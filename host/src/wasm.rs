@@ -64,6 +64,8 @@ pub struct GuestQuotas {
     pub output_bytes_per_call: usize,
     /// Messages sent per call (one per recipient session).
     pub messages_per_call: usize,
+    /// Messages sent to any one session per call.
+    pub messages_per_session_per_call: usize,
     /// Objects created per call.
     pub objects_per_call: usize,
     /// `create-account` / `login` requests per call.
@@ -98,6 +100,7 @@ impl GuestQuotas {
         GuestQuotas {
             output_bytes_per_call: cfg.guest_output_bytes_per_call,
             messages_per_call: cfg.guest_messages_per_call,
+            messages_per_session_per_call: cfg.guest_messages_per_session_per_call,
             objects_per_call: cfg.guest_objects_per_call,
             auth_requests_per_call: cfg.guest_auth_requests_per_call,
             log_bytes_per_call: cfg.guest_log_bytes_per_call,
@@ -122,8 +125,10 @@ impl Default for GuestQuotas {
 }
 
 /// What the current call has used so far, checked against [`GuestQuotas`].
-#[derive(Debug, Default, Clone, Copy)]
+#[derive(Debug, Default, Clone)]
 pub struct CallUsage {
+    /// Messages queued per recipient session.
+    pub per_session: std::collections::HashMap<Sessid, usize>,
     /// Text bytes queued for players.
     pub output_bytes: usize,
     /// Messages queued.

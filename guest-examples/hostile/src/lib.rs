@@ -15,7 +15,7 @@ use mudhost_sdk::{CmdResult, Command, Invocation, LogLevel, Obj};
 mod wasi_random {
     wit_bindgen::generate!({
         inline: "
-            package wasi:random@0.2.0;
+            package wasi:random@0.2.3;
             interface random {
                 get-random-u64: func() -> u64;
             }

@@ -102,9 +102,16 @@ impl HostCtx {
                 self.q().output_bytes_per_call
             )));
         }
+        let per_session = self.q().messages_per_session_per_call;
+        if to.iter().any(|id| self.used.per_session.get(id).copied().unwrap_or(0) >= per_session) {
+            return Err(over(format!(
+                "output to one session over guest_messages_per_session_per_call ({per_session} messages)"
+            )));
+        }
         self.used.messages = messages;
         self.used.output_bytes = bytes;
         for id in to {
+            *self.used.per_session.entry(id).or_default() += 1;
             self.game.msg_session(id, &text);
         }
         Ok(())
@@ -244,9 +251,16 @@ impl Host for HostCtx {
             Ok(k) => k,
             Err(e) => return Ok(Err(format!("kwargs are not a JSON object: {e}"))),
         };
+        if self.used.per_session.get(&session).copied().unwrap_or(0) >= q.messages_per_session_per_call {
+            return Ok(Err(format!(
+                "quota: output to one session over guest_messages_per_session_per_call ({} messages)",
+                q.messages_per_session_per_call
+            )));
+        }
         if self.game.sessions.get(session).is_some() {
             self.used.messages += 1;
             self.used.output_bytes += size;
+            *self.used.per_session.entry(session).or_default() += 1;
         }
         self.game.send(session, crate::link::Msg::oob(cmdname, args, kwargs));
         Ok(Ok(()))
