@@ -243,3 +243,29 @@ impl CmdSet {
         self.commands.iter().find(|c| c.names().any(|n| n == name))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// 150,000 aliases (half of them repeated) are de-duplicated through a set: this took close
+    /// to a minute with a list scan per alias. Functional check, generous bound.
+    #[test]
+    fn a_command_with_very_many_aliases_is_built_in_linear_time() {
+        let aliases: Vec<String> = (0..150_000).map(|i| format!("A{}", i % 75_000)).collect();
+        let started = std::time::Instant::now();
+        let c = CommandDef::new("many", &aliases, "", "", None, "", "m".into()).unwrap();
+        assert_eq!(c.aliases.len(), 75_000);
+        assert_eq!(c.aliases[0], "a0");
+        assert!(started.elapsed() < std::time::Duration::from_secs(10), "{:?}", started.elapsed());
+    }
+
+    #[test]
+    fn an_arg_regex_too_big_to_compile_is_refused() {
+        // A Unicode class repeated 5000 times compiles to far more than the size limit.
+        match CommandDef::new("x", &[], "", "", Some(r"\w{5000}"), "", "m".into()) {
+            Err(e) => assert!(e.contains("bad arg_regex"), "{e}"),
+            Ok(_) => panic!("a huge arg_regex was accepted"),
+        }
+    }
+}

@@ -263,4 +263,21 @@ mod tests {
         let a2 = Arc::new((*a).clone());
         assert_ne!(ab, fingerprint(&[a2, b]));
     }
+
+    /// Merging two sets of 20,000 commands each compares names through sets, not command by
+    /// command (quadratic: 400 million comparisons). Functional check, generous bound.
+    #[test]
+    fn merging_big_sets_uses_name_sets() {
+        let a: Vec<Arc<CommandDef>> = (0..20_000).map(|i| cmd(&format!("a{i}"), &[&format!("x{i}")], "a")).collect();
+        let b: Vec<Arc<CommandDef>> = (0..20_000).map(|i| cmd(&format!("b{i}"), &[&format!("x{i}")], "b")).collect();
+        let started = std::time::Instant::now();
+        let low = set("B", 0, MergeType::Union, &b);
+        let high = set("A", 0, MergeType::Union, &a);
+        assert_eq!(merge(&low, &high).commands.len(), 20_000, "every b shares an alias with an a");
+        let mut inter = high.clone();
+        inter.merge_type = MergeType::Intersect;
+        inter.duplicates = Some(true);
+        assert_eq!(merge(&low, &inter).commands.len(), 40_000);
+        assert!(started.elapsed() < std::time::Duration::from_secs(10), "{:?}", started.elapsed());
+    }
 }

@@ -544,4 +544,21 @@ mod tests {
         assert_eq!((c.key.as_str(), c.aliases.as_slice()), ("look", ["l".to_string()].as_slice()));
         assert!(c.same_as(&CommandDef::new("l", &[], "", "", None, "", "m".into()).unwrap()));
     }
+
+    /// A functional check with a very generous bound: a cmdset with 150,000 aliases used to cost
+    /// seconds per input (every name tested against the input); prefix lookups make it cheap.
+    /// The bound only catches a return to scanning every name per input.
+    #[test]
+    fn many_aliases_parse_by_prefix_lookup() {
+        let aliases: Vec<String> = (0..150_000).map(|i| format!("alias{i}")).collect();
+        let refs: Vec<&str> = aliases.iter().map(String::as_str).collect();
+        let set = set_of(&[cmd("many", &refs), cmd("look", &["l"])]);
+        let started = std::time::Instant::now();
+        for i in 0..1000 {
+            let (name, args, _) = matched(&format!("alias{} x", i * 149), &set);
+            assert_eq!((name, args), (format!("alias{}", i * 149), " x".to_string()));
+            assert_eq!(matched("look", &set).0, "look");
+        }
+        assert!(started.elapsed() < std::time::Duration::from_secs(10), "{:?}", started.elapsed());
+    }
 }
