@@ -38,6 +38,8 @@ async fn attack_and_check(bad: &mut Client, good: &mut Client, attack: &str, exp
     let good_took = started.elapsed();
     let answer = bad.expect_text(expect).await;
     let bad_took = started.elapsed();
+    // Printed for docs/benchmarks.md (`--nocapture`); the asserts only use the generous bound.
+    eprintln!("measured: {attack:?}: healthy player answered in {good_took:?}, attacker in {bad_took:?}");
     assert!(good_took < BOUND, "{attack}: a healthy player waited {good_took:?} ({seen:?})");
     assert!(bad_took < BOUND, "{attack}: the attacker's answer took {bad_took:?}");
     answer
@@ -243,7 +245,9 @@ async fn bad_out_of_band_messages_are_refused() {
 #[tokio::test]
 async fn a_cmdset_over_the_alias_limit_is_refused_naming_the_limit() {
     let started = Instant::now();
-    let host = Host::start(&["unloggedin", "account", "character", "hostile_aliases"], "");
+    // Building 150,000 alias strings in `info` can itself run past the 50 ms deadline on a busy
+    // machine (the module is refused either way); a longer deadline makes it reach the check.
+    let host = Host::start(&["unloggedin", "account", "character", "hostile_aliases"], "guest_deadline_ms = 5000");
     let mut c = host.player("Aliased").await;
     assert!(started.elapsed() < Duration::from_secs(20), "startup took {:?}", started.elapsed());
     let line = log_line(&host.log(), "module rejected");
