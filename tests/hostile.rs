@@ -66,7 +66,9 @@ fn log_line(log: &str, needle: &str) -> String {
 /// The "command failed" log line of command `cmd`.
 fn failure(log: &str, cmd: &str) -> String {
     let tag = format!("cmd={cmd} ");
-    log.lines().find(|l| l.contains("command failed") && l.contains(&tag)).unwrap_or_default().to_string()
+    let line = log.lines().find(|l| l.contains("command failed") && l.contains(&tag)).unwrap_or_default();
+    eprintln!("log: {line}");
+    line.to_string()
 }
 
 async fn two_players(host: &Host, bad: &str, good: &str) -> (Client, Client) {
