@@ -245,6 +245,22 @@ async fn bad_out_of_band_messages_are_refused() {
 }
 
 #[tokio::test]
+async fn one_command_can_start_only_one_password_hash() {
+    let host = Host::start(MODULES, &format!("{CONFIG}\ncmdset_unloggedin = [\"unloggedin\", \"hostile\"]"));
+    let mut good = host.player("Patient").await;
+    let mut bad = host.client().await;
+    let started = Instant::now();
+    bad.send_text("masscreate 300").await;
+    good.send_text("look").await;
+    good.expect_text("Limbo").await;
+    assert!(started.elapsed() < BOUND, "a healthy player waited {:?}", started.elapsed());
+    let answer = bad.expect_text("masscreate").await;
+    assert!(answer.starts_with("masscreate accepted 1;"), "{answer}");
+    assert!(answer.contains("guest_auth_requests_per_call"), "{answer}");
+    bad.expect_text("A new account 'Mass0' was created").await;
+}
+
+#[tokio::test]
 async fn a_cmdset_over_the_alias_limit_is_refused_naming_the_limit() {
     let started = Instant::now();
     // Building 150,000 alias strings in `info` can itself run past the 50 ms deadline on a busy

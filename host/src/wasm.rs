@@ -389,3 +389,23 @@ pub fn new_linker(engine: &Engine) -> anyhow::Result<Linker<HostCtx>> {
     )?;
     Ok(linker)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn guest_text_for_the_log_is_escaped_and_cut() {
+        assert_eq!(escape_line("a\nb\r\tc", 100), "a\\nb\\r\\tc");
+        assert_eq!(escape_line("x\x1b[2Ky", 100), "x\\u{1b}[2Ky");
+        assert_eq!(escape_line("abcdef", 3), "abc [cut]");
+        assert_eq!(escape_line("ééé", 5), "éé [cut]");
+    }
+
+    #[test]
+    fn a_rust_panic_message_is_found_in_stderr() {
+        let stderr = "thread '<unnamed>' panicked at src/lib.rs:20:9:\ndeliberate panic\nnote: run with `RUST_BACKTRACE=1`";
+        assert_eq!(panic_message(stderr).as_deref(), Some("deliberate panic"));
+        assert_eq!(panic_message("just noise"), None);
+    }
+}

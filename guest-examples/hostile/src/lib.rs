@@ -219,7 +219,25 @@ impl Command for Oob {
     }
 }
 
-/// `hostile ok`: a cheap, well-behaved command.
+/// `masscreate <n>`: ask for n accounts in one command (each would start a password hash).
+struct MassCreate;
+impl Command for MassCreate {
+    const KEY: &'static str = "masscreate";
+    const HELP: &'static str = "Request N account creations in one command.";
+    fn func(inv: &Invocation) -> CmdResult {
+        let (mut accepted, mut refusal) = (0, String::new());
+        for i in 0..number(inv, 300) {
+            match host::create_account(&format!("Mass{i}"), "password123") {
+                Ok(()) => accepted += 1,
+                Err(e) => refusal = e,
+            }
+        }
+        inv.msg(format!("masscreate accepted {accepted}; last refusal: {refusal}"));
+        Ok(())
+    }
+}
+
+/// `fine`: a cheap, well-behaved command.
 struct Fine;
 impl Command for Fine {
     const KEY: &'static str = "fine";
@@ -248,7 +266,7 @@ fn at_load() {}
 mudhost_sdk::cmdset! {
     key: "HostileCmdSet", priority: 1, merge_type: Union,
     at_load: at_load,
-    commands: [Sleep, Random, HashSeed, Exit, Flood, Exclude, Spawn, BigAttr, NdbFill, LogForge, LogFlood, Oob, Fine],
+    commands: [Sleep, Random, HashSeed, Exit, Flood, Exclude, Spawn, BigAttr, NdbFill, LogForge, LogFlood, Oob, MassCreate, Fine],
 }
 
 /// The `many-aliases` build: one command declaring 150,000 aliases.
