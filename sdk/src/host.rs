@@ -3,6 +3,18 @@
 //! Text parameters take anything string-like (`&str`, `String`, `format!(..)`). Ids are the raw WIT
 //! ids; [`Obj`](crate::Obj) and [`Account`](crate::Account) wrap the object and account functions
 //! as methods. A guest sees nothing of the host machine except through these functions.
+//!
+//! # Limits
+//!
+//! Every function is bounded by the game's `guest_*` settings (see the config file `mudhost init`
+//! writes): the size of names, texts, JSON and lists it accepts; per command, the messages and
+//! bytes sent (in total and to one session), objects created, log bytes and account requests;
+//! attribute and ndb value sizes. A function returning `Result` answers an over-limit request with
+//! an `Err` naming the limit; any other function ends the command, which the player sees as
+//! "An untrapped error occurred." and the server log explains in one line.
+//!
+//! A module cannot wait: `std::thread::sleep`, polling and clock subscriptions end the command at
+//! once, as does reading `wasi:random` (std's `HashMap` still works, with a fixed seed).
 
 use crate::bindings::mudhost::game::host as raw;
 use crate::{AccountId, LogLevel, ObjectId, SessionInfo, Sessid};
@@ -88,7 +100,8 @@ pub fn ndb_get(key: &str) -> Option<String> {
     raw::ndb_get(key)
 }
 
-/// Set (`Some`) or delete (`None`) a value on the calling session's `ndb`.
+/// Set (`Some`) or delete (`None`) a value on the calling session's `ndb`. The whole ndb (keys
+/// plus values) is limited by `guest_ndb_bytes_per_session`; going over ends the command.
 pub fn ndb_set(key: &str, value: Option<&str>) {
     raw::ndb_set(key, value)
 }
@@ -238,7 +251,8 @@ pub fn now_ms() -> u64 {
     raw::now_ms()
 }
 
-/// Write a line to the server log, tagged with the module name.
+/// Write a line to the server log, tagged with the module name. Line breaks and control characters
+/// are escaped, long lines are cut, and one command may log `guest_log_bytes_per_call` bytes.
 pub fn log(level: LogLevel, message: impl AsRef<str>) {
     raw::log(level, message.as_ref())
 }
