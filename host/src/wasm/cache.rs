@@ -160,8 +160,21 @@ impl ModuleCache {
     }
 }
 
-/// Read and verify an entry; the artifact without its header.
+/// Largest cache entry read (compiled code is a few times larger than its module; modules are
+/// at most `guest_module_bytes`, 16 MiB by default).
+const MAX_ENTRY_BYTES: u64 = 512 * 1024 * 1024;
+
+/// Read and verify an entry; the artifact without its header. Entries are files this cache
+/// wrote, so anything else under an entry's name (a symlink, a FIFO, a huge file) is refused
+/// before it is opened.
 fn read_entry(path: &Path) -> Result<Vec<u8>, EntryError> {
+    match std::fs::symlink_metadata(path) {
+        Ok(m) if m.file_type().is_file() && m.len() <= MAX_ENTRY_BYTES => {}
+        Ok(m) if m.file_type().is_file() => return Err(EntryError::Corrupt(format!("{} bytes", m.len()))),
+        Ok(_) => return Err(EntryError::Corrupt("not a regular file".into())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(EntryError::Missing),
+        Err(e) => return Err(EntryError::Corrupt(format!("unreadable: {e}"))),
+    }
     let mut data = match std::fs::read(path) {
         Ok(d) => d,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(EntryError::Missing),
@@ -181,9 +194,6 @@ fn read_entry(path: &Path) -> Result<Vec<u8>, EntryError> {
 mod tests {
     use super::*;
 
-    /// The smallest valid component.
-    const EMPTY_COMPONENT: &str = "(component)";
-
     fn setup() -> (tempfile::TempDir, Engine, ModuleCache, Vec<u8>, String) {
         let dir = tempfile::tempdir().unwrap();
         let engine = Engine::default();
@@ -193,9 +203,8 @@ mod tests {
         (dir, engine, cache, bytes, digest)
     }
 
+    /// The smallest valid component, `(component)`: the magic, then version 0x0d and layer 1.
     fn wat_bytes() -> Vec<u8> {
-        // The binary encoding of `(component)`: magic, component version/layer.
-        let _ = EMPTY_COMPONENT;
         vec![0x00, 0x61, 0x73, 0x6d, 0x0d, 0x00, 0x01, 0x00]
     }
 
@@ -220,6 +229,19 @@ mod tests {
         let (_, hit, _) = cache.load_or_compile(&engine, "m", Path::new("m.wasm"), &digest, &bytes).unwrap();
         assert!(!hit, "a corrupt entry is not used");
         assert!(read_entry(&path).is_ok(), "the entry was rewritten");
+    }
+
+    #[test]
+    fn an_entry_replaced_by_a_link_to_a_device_is_not_read() {
+        let (_d, engine, cache, bytes, digest) = setup();
+        let path = cache.entry_path(&digest);
+        std::fs::create_dir_all(cache.dir()).unwrap();
+        std::os::unix::fs::symlink("/dev/zero", &path).unwrap();
+        assert!(matches!(read_entry(&path), Err(EntryError::Corrupt(_))));
+        // The link is replaced by a good entry (rename over it).
+        let (_, hit, _) = cache.load_or_compile(&engine, "m", Path::new("m.wasm"), &digest, &bytes).unwrap();
+        assert!(!hit);
+        assert!(read_entry(&path).is_ok());
     }
 
     #[test]
