@@ -50,11 +50,18 @@ pub struct Host {
     pub dir: tempfile::TempDir,
     pub url: String,
     portal: Option<Child>,
+    /// Extra environment for the portal (and so its server), e.g. `MUDHOST_FAILPOINT`.
+    pub env: Vec<(String, String)>,
 }
 
 impl Host {
     /// Start a host with these modules and extra config lines (TOML, merged over test defaults).
     pub fn start(modules: &[&str], extra_config: &str) -> Host {
+        Host::start_with_env(modules, extra_config, &[])
+    }
+
+    /// [`Host::start`] with extra environment variables for the host processes.
+    pub fn start_with_env(modules: &[&str], extra_config: &str, env: &[(&str, &str)]) -> Host {
         let dir = tempfile::Builder::new().prefix("mh").tempdir().expect("temp dir");
         std::fs::create_dir_all(dir.path().join("modules")).unwrap();
         for m in modules {
@@ -74,7 +81,8 @@ impl Host {
         let extra: toml::Table = toml::from_str(extra_config).expect("extra config is TOML");
         cfg.extend(extra);
         std::fs::write(dir.path().join("mudhost.toml"), cfg.to_string()).unwrap();
-        let mut host = Host { dir, url: String::new(), portal: None };
+        let env = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let mut host = Host { dir, url: String::new(), portal: None, env };
         host.launch();
         host
     }
@@ -91,6 +99,7 @@ impl Host {
             .arg("--config")
             .arg(self.config_path())
             .env("RUST_LOG", std::env::var("MUDHOST_TEST_LOG").unwrap_or_else(|_| "info".into()))
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::from(log))
