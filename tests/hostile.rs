@@ -400,7 +400,7 @@ async fn hot_reload_follows_a_modules_folder_renamed_into_place() {
 
 #[tokio::test]
 async fn hot_reload_follows_a_re_pointed_modules_symlink() {
-    let host = Host::start_prepared(TROUBLE, &format!("{TROUBLE_CONFIG}\nmodules_dir = \"live\""), |dir| {
+    let host = Host::start_prepared(TROUBLE, &format!("{TROUBLE_CONFIG}\nmodules_dir = \"live\""), &[], |dir| {
         let releases = dir.join("releases");
         std::fs::create_dir_all(&releases).unwrap();
         std::fs::rename(dir.join("modules"), releases.join("a")).unwrap();

@@ -142,16 +142,26 @@ async fn password_hashing_does_not_hold_up_the_game_loop() {
     // A deliberately expensive hash (64 MiB, 8 passes: hundreds of milliseconds).
     let host = Host::start(support::GAME, "argon2_memory_kib = 65536\nargon2_iterations = 8");
     let mut c = host.client().await;
+    let mut other = host.client().await;
     c.send_text("create Hugo password123").await;
     c.expect_text("was created").await;
-    // `look` is sent after `connect`, but answer order is the evidence: with hashing on the game
-    // loop, the login (and "You become Hugo.") would come first; off the loop, the look
-    // command is answered while the password is still being checked.
+    // While Hugo's password is being checked, another session's command is answered: with
+    // hashing on the game loop, it would wait for the login. (Hugo's own later input waits for
+    // his login, so that his inputs keep their order.)
     c.send_text("connect Hugo password123").await;
-    c.send_text("look").await;
-    let first = c.next_text().await.unwrap();
-    assert!(first.contains("connect <username>"), "look was answered first: {first}");
-    c.expect_text("You become Hugo.").await;
+    other.send_text("look").await;
+    // Both sockets are read at once, each noting when its frame arrived.
+    let (other_answered, hugo_logged_in) = tokio::join!(
+        async {
+            other.expect_text("connect <username>").await;
+            std::time::Instant::now()
+        },
+        async {
+            c.expect_text("You become Hugo.").await;
+            std::time::Instant::now()
+        }
+    );
+    assert!(other_answered < hugo_logged_in, "the other session waited for the password check");
 }
 
 #[tokio::test]

@@ -50,16 +50,29 @@ pub struct Host {
     pub dir: tempfile::TempDir,
     pub url: String,
     portal: Option<Child>,
+    /// Extra environment for the portal (and so its server), e.g. `MUDHOST_FAILPOINT`.
+    pub env: Vec<(String, String)>,
 }
 
 impl Host {
     /// Start a host with these modules and extra config lines (TOML, merged over test defaults).
     pub fn start(modules: &[&str], extra_config: &str) -> Host {
-        Host::start_prepared(modules, extra_config, |_| {})
+        Host::start_with_env(modules, extra_config, &[])
     }
 
-    /// As [`Host::start`], but `prepare` may change the game folder before the host starts.
-    pub fn start_prepared(modules: &[&str], extra_config: &str, prepare: impl FnOnce(&Path)) -> Host {
+    /// [`Host::start`] with extra environment variables for the host processes.
+    pub fn start_with_env(modules: &[&str], extra_config: &str, env: &[(&str, &str)]) -> Host {
+        Host::start_prepared(modules, extra_config, env, |_| {})
+    }
+
+    /// As [`Host::start_with_env`], but `prepare` may change the game folder before the host
+    /// starts.
+    pub fn start_prepared(
+        modules: &[&str],
+        extra_config: &str,
+        env: &[(&str, &str)],
+        prepare: impl FnOnce(&Path),
+    ) -> Host {
         let dir = tempfile::Builder::new().prefix("mh").tempdir().expect("temp dir");
         std::fs::create_dir_all(dir.path().join("modules")).unwrap();
         for m in modules {
@@ -80,7 +93,8 @@ impl Host {
         cfg.extend(extra);
         std::fs::write(dir.path().join("mudhost.toml"), cfg.to_string()).unwrap();
         prepare(dir.path());
-        let mut host = Host { dir, url: String::new(), portal: None };
+        let env = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let mut host = Host { dir, url: String::new(), portal: None, env };
         host.launch();
         host
     }
@@ -97,6 +111,7 @@ impl Host {
             .arg("--config")
             .arg(self.config_path())
             .env("RUST_LOG", std::env::var("MUDHOST_TEST_LOG").unwrap_or_else(|_| "info".into()))
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::from(log))

@@ -34,6 +34,9 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// Portal⇄server link: "unix" (a socket in data_dir) or "tcp:HOST:PORT". Default "unix".
     pub link: String,
+    /// Shared secret a server must present to join a TCP link (at least 16 characters; required
+    /// for TCP, unused for the Unix socket, which gets a random secret per start). Default "".
+    pub link_secret: String,
 
     /// Evennia's MULTISESSION_MODE (0–3). Default 0.
     pub multisession_mode: u8,
@@ -65,6 +68,9 @@ pub struct Config {
     pub max_input_chars: usize,
     /// Largest websocket frame accepted, in bytes. Default 65536.
     pub max_frame_bytes: usize,
+    /// Deepest nesting of lists/objects accepted in one client message (at most 128); deeper
+    /// input is refused with an error text. Default 32.
+    pub max_input_depth: usize,
     /// Seconds between websocket pings; a connection silent for two intervals is reaped.
     /// Default 30.
     pub ws_ping_secs: u64,
@@ -138,6 +144,7 @@ const KEY_DOCS: &[(&str, &str)] = &[
     ("modules_dir", "Folder of `.wasm` modules, watched for changes."),
     ("data_dir", "Folder for the database, sockets and the compile cache."),
     ("link", "Portal⇄server link: \"unix\" (a socket in data_dir) or \"tcp:HOST:PORT\"."),
+    ("link_secret", "Secret a server must present to join a TCP link (16+ characters; required for TCP)."),
     ("multisession_mode", "Evennia's MULTISESSION_MODE (0–3)."),
     ("auto_create_character_with_account", "Create a character named after the account when the account is created."),
     ("auto_puppet_on_login", "Puppet the last character on login."),
@@ -152,6 +159,7 @@ const KEY_DOCS: &[(&str, &str)] = &[
     ("idle_command", "Text that is a keepalive, not a command."),
     ("max_input_chars", "Longest accepted input line in characters, every protocol (MAX_CHAR_LIMIT)."),
     ("max_frame_bytes", "Largest websocket frame accepted, in bytes."),
+    ("max_input_depth", "Deepest nesting of lists/objects accepted in one client message (at most 128)."),
     ("ws_ping_secs", "Seconds between websocket pings; a connection silent for two intervals is reaped."),
     ("outbox_frames", "Outbound frames queued per session before a slow client is disconnected."),
     ("queued_inputs_per_session", "Inputs the portal queues per session while the server is away; further input is refused with a notice to the player."),
@@ -187,6 +195,7 @@ impl Default for Config {
             modules_dir: "modules".into(),
             data_dir: "data".into(),
             link: "unix".into(),
+            link_secret: String::new(),
             multisession_mode: 0,
             auto_create_character_with_account: true,
             auto_puppet_on_login: true,
@@ -201,6 +210,7 @@ impl Default for Config {
             idle_command: "idle".into(),
             max_input_chars: 6000,
             max_frame_bytes: 65536,
+            max_input_depth: 32,
             ws_ping_secs: 30,
             outbox_frames: 1024,
             queued_inputs_per_session: 200,
@@ -264,6 +274,12 @@ impl Config {
         }
         if self.max_input_chars == 0 || self.outbox_frames == 0 {
             return Err(ConfigError::Invalid("input and outbox limits must be positive".into()));
+        }
+        if !(1..=crate::link::MAX_INPUT_DEPTH).contains(&self.max_input_depth) {
+            return Err(ConfigError::Invalid(format!(
+                "max_input_depth must be 1-{}",
+                crate::link::MAX_INPUT_DEPTH
+            )));
         }
         Ok(())
     }

@@ -2,8 +2,15 @@
 //!
 //! Frames are a 4-byte big-endian length followed by a MessagePack body (`rmp-serde`) holding one
 //! [`PortalMsg`] or [`ServerMsg`]. Every frame is written with a single `write_all`, so a server
-//! killed mid-write leaves at worst a truncated last frame, which the reader discards: the effects
-//! of an input and its acknowledgement travel in one frame and arrive together or not at all.
+//! killed mid-write leaves at worst a truncated last frame, which the reader discards.
+//!
+//! Exactly-once delivery does not rest on frames, though: every [`ServerMsg::Effects`] frame is
+//! first committed to the server's outbox (in the same database transaction as the world changes
+//! and the input acks it carries) under an increasing id; the portal applies each id once and
+//! confirms it with [`PortalMsg::Applied`], and a new server resends every unconfirmed frame.
+//!
+//! Only our own server may join: the first frame, [`ServerMsg::Hello`], carries the link secret
+//! the portal handed its child privately (see `portal.rs`).
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -15,10 +22,28 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use crate::config::Config;
 
 /// Version of the link protocol; both sides must agree exactly.
-pub const LINK_VERSION: u32 = 1;
+pub const LINK_VERSION: u32 = 2;
 
-/// Largest frame either side accepts (a full session sync of thousands of sessions fits easily).
+/// Largest frame either side accepts. Senders split what could be larger (session hand-over,
+/// an event's effects) into several frames.
 pub const MAX_FRAME_BYTES: usize = 64 * 1024 * 1024;
+
+/// Largest frame a sender aims for when it splits a message (well under [`MAX_FRAME_BYTES`]).
+pub const TARGET_FRAME_BYTES: usize = 4 * 1024 * 1024;
+
+/// Largest first frame (`Hello`) accepted from a peer that has not yet proven who it is.
+pub const MAX_HELLO_BYTES: usize = 4096;
+
+/// Nesting depth the link decoder accepts. The portal refuses client input nested deeper than
+/// `max_input_depth` (default 32, at most [`MAX_INPUT_DEPTH`]), and a message adds only a few
+/// levels around it, so everything the portal accepts also decodes here.
+pub const MAX_LINK_DEPTH: usize = 256;
+
+/// Upper bound for the configurable input nesting depth (kept well under [`MAX_LINK_DEPTH`]).
+pub const MAX_INPUT_DEPTH: usize = 128;
+
+/// Environment variable through which the portal hands the link secret to its server child.
+pub const SECRET_ENV: &str = "MUDHOST_LINK_SECRET";
 
 /// Portal-assigned session id.
 pub type Sessid = u64;
@@ -101,19 +126,24 @@ pub enum StartKind {
 /// Messages from the portal to the server.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum PortalMsg {
-    /// Answer to the server's hello: the game configuration and why this server was started.
-    Welcome { config: Box<Config>, start: StartKind },
-    /// Refusal of the server's hello (version mismatch); the server exits.
+    /// Answer to the server's hello: the game configuration, why this server was started, and
+    /// the id of the last outbox frame the portal has applied (the server resends later ones).
+    Welcome { config: Box<Config>, start: StartKind, applied_outbox: u64 },
+    /// Refusal of the server's hello (version mismatch, wrong secret); the server exits.
     Refused { reason: String },
-    /// The full session table (Evennia's PSYNC). `fresh` lists sessions the server has never
-    /// seen (connected while it was away): they get the connect path, the rest `at-sync`.
-    SyncAll { sessions: Vec<SessionData>, fresh: Vec<Sessid> },
+    /// One part of the session table (Evennia's PSYNC), sent in parts of bounded size; `last`
+    /// marks the final part. `fresh` lists sessions of this part the server has never seen
+    /// (connected while it was away): they get the connect path, the rest `at-sync`.
+    SyncAll { sessions: Vec<SessionData>, fresh: Vec<Sessid>, last: bool },
     /// A new connection (PCONN).
     Connect(SessionData),
-    /// The client went away (PDISCONN).
-    Disconnect { sessid: Sessid },
-    /// One inbound message; `seq` is acknowledged by the server once its effects are sent.
+    /// The client went away (PDISCONN). It is ordered after the session's inputs and
+    /// acknowledged with `seq` like an input, so input queued before it is never lost.
+    Disconnect { sessid: Sessid, seq: u64 },
+    /// One inbound message; `seq` is acknowledged in the effects frame that answers it.
     Input { sessid: Sessid, seq: u64, msg: Msg },
+    /// The portal has applied every outbox frame up to this id; the server may forget them.
+    Applied { upto: u64 },
     /// Restart the server deliberately (`mudhost reload`): flush and exit.
     Reload { reason: String },
     /// Shut down: tell players, flush and exit.
@@ -144,15 +174,79 @@ impl Effects {
     }
 }
 
+impl Effects {
+    /// Split effects whose frame would exceed `target` bytes into several, each under it where
+    /// the items allow; acks and disconnects ride in the last part, so a session's input is
+    /// acknowledged only with (or after) all of its output. An item too large for any frame is
+    /// dropped with an error log: it could never be delivered.
+    pub fn split(self, target: usize) -> Vec<Effects> {
+        if encoded_len(&self) <= target {
+            return vec![self];
+        }
+        let mut parts = vec![];
+        let mut cur = Effects::default();
+        let mut size = 0;
+        let mut fits = |n: usize, cur: &mut Effects, parts: &mut Vec<Effects>| {
+            if size + n > target && !cur.is_empty() {
+                parts.push(std::mem::take(cur));
+                size = 0;
+            }
+            size += n;
+        };
+        for o in self.outputs {
+            let n = encoded_len(&o);
+            if n > MAX_FRAME_BYTES / 2 {
+                tracing::error!(sessid = o.0, bytes = n, "an output too large for the link was dropped");
+                continue;
+            }
+            fits(n, &mut cur, &mut parts);
+            cur.outputs.push(o);
+        }
+        for d in self.syncs {
+            let n = encoded_len(&d);
+            if n > MAX_FRAME_BYTES / 2 {
+                tracing::error!(sessid = d.sessid, bytes = n, "a session sync too large for the link was dropped");
+                continue;
+            }
+            fits(n, &mut cur, &mut parts);
+            cur.syncs.push(d);
+        }
+        cur.acks = self.acks;
+        cur.disconnects = self.disconnects;
+        parts.push(cur);
+        parts
+    }
+}
+
+/// Encoded size of a value in bytes (0 if it cannot be encoded).
+pub fn encoded_len<T: Serialize>(v: &T) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0 += b.len();
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut c = Count(0);
+    match rmp_serde::encode::write(&mut c, v) {
+        Ok(()) => c.0,
+        Err(_) => 0,
+    }
+}
+
 /// Messages from the server to the portal.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum ServerMsg {
-    /// First frame: protocol version and process id.
-    Hello { version: u32, pid: u32 },
+    /// First frame: protocol version, process id and the link secret.
+    Hello { version: u32, pid: u32, secret: String },
     /// All sessions of the last `SyncAll` are restored; queued input may flow.
     Synced,
-    /// Result of one game event.
-    Effects(Effects),
+    /// Result of one game event (or part of it), committed to the outbox under `id` first.
+    /// The portal applies each id once, in order, and ignores ids it has already applied.
+    Effects { id: u64, effects: Effects },
     /// An admin asked for a reload from inside the game.
     RequestReload { reason: String },
     /// An admin asked for a shutdown from inside the game.
@@ -239,6 +333,17 @@ where
     R: AsyncRead + Unpin,
     T: for<'de> Deserialize<'de>,
 {
+    read_frame_limited(r, MAX_FRAME_BYTES).await
+}
+
+/// [`read_frame`] with a smaller size limit (for the unauthenticated first frame). The body is
+/// read as it arrives instead of allocating the announced length up front, so a peer cannot make
+/// us reserve memory it never sends.
+pub async fn read_frame_limited<R, T>(r: &mut R, max: usize) -> Result<Option<T>, LinkError>
+where
+    R: AsyncRead + Unpin,
+    T: for<'de> Deserialize<'de>,
+{
     let mut len = [0u8; 4];
     match r.read_exact(&mut len).await {
         Ok(_) => {}
@@ -246,16 +351,51 @@ where
         Err(e) => return Err(e.into()),
     }
     let len = u32::from_be_bytes(len) as usize;
-    if len > MAX_FRAME_BYTES {
+    if len > max {
         return Err(LinkError::TooLarge(len));
     }
-    let mut body = vec![0u8; len];
-    match r.read_exact(&mut body).await {
-        Ok(_) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(None),
-        Err(e) => return Err(e.into()),
+    let mut body = Vec::with_capacity(len.min(64 * 1024));
+    let got = (&mut *r).take(len as u64).read_to_end(&mut body).await?;
+    if got < len {
+        return Ok(None);
     }
-    Ok(Some(rmp_serde::from_slice(&body)?))
+    Ok(Some(decode_body(&body)?))
+}
+
+/// Decode a frame body with the link's depth limit.
+pub fn decode_body<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, rmp_serde::decode::Error> {
+    let mut de = rmp_serde::Deserializer::from_read_ref(body);
+    de.set_max_depth(MAX_LINK_DEPTH);
+    T::deserialize(&mut de)
+}
+
+/// Nesting depth of a JSON value (a scalar is 0, `[]` is 1, `[[1]]` is 2).
+pub fn json_depth(v: &Value) -> usize {
+    // Iterative, so a deep value cannot overflow the stack while it is measured.
+    let mut max = 0;
+    let mut stack = vec![(v, 0usize)];
+    while let Some((v, d)) = stack.pop() {
+        match v {
+            Value::Array(a) => {
+                max = max.max(d + 1);
+                stack.extend(a.iter().map(|x| (x, d + 1)));
+            }
+            Value::Object(o) => {
+                max = max.max(d + 1);
+                stack.extend(o.values().map(|x| (x, d + 1)));
+            }
+            _ => {}
+        }
+    }
+    max
+}
+
+/// Nesting depth of a message's arguments (the deepest of args and kwargs, counting the list /
+/// object that holds them).
+pub fn msg_depth(msg: &Msg) -> usize {
+    let args = msg.args.iter().map(json_depth).max().unwrap_or(0);
+    let kwargs = msg.kwargs.values().map(json_depth).max().unwrap_or(0);
+    1 + args.max(kwargs)
 }
 
 /// A connected link stream of either kind, boxed so both sides handle one type.

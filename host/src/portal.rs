@@ -10,6 +10,7 @@ pub mod websocket;
 pub mod wire;
 
 use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -35,8 +36,16 @@ pub const LISTENING_PREFIX: &str = "mudhost portal listening on ws://";
 pub async fn run(cfg: Config) -> anyhow::Result<()> {
     let cfg = Arc::new(cfg);
     raise_fd_limit();
+    // Everything this process and its server create (database, sockets, cache) is private to
+    // the game's user; the data folder itself is 0700 even if it existed before.
+    // SAFETY: umask only changes this process's file-creation mask.
+    unsafe { libc::umask(0o077) };
     std::fs::create_dir_all(&cfg.data_dir).context("creating the data folder")?;
+    std::fs::set_permissions(&cfg.data_dir, std::fs::Permissions::from_mode(0o700))
+        .context("making the data folder private")?;
     std::fs::create_dir_all(&cfg.modules_dir).context("creating the modules folder")?;
+    let secret = link_secret(&cfg)?;
+    crate::server::inflight::reset(&cfg.data_dir).context("creating the in-flight marker")?;
 
     let control_path = cfg.control_socket();
     if control::request(&control_path, "status").await.is_ok() {
@@ -45,6 +54,7 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
     let _ = std::fs::remove_file(&control_path);
     let control_listener = UnixListener::bind(&control_path)
         .with_context(|| format!("binding the control socket {}", control_path.display()))?;
+    std::fs::set_permissions(&control_path, std::fs::Permissions::from_mode(0o600))?;
 
     let ws_listener = TcpListener::bind(cfg.ws_addr)
         .await
@@ -68,11 +78,12 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
     tokio::spawn(supervisor::supervise(
         exe,
         link_addr.clone(),
+        secret.clone(),
         Duration::from_millis(cfg.restart_backoff_ms),
         sup_rx,
         hub_tx.clone(),
     ));
-    tokio::spawn(link_listener.serve(hub_tx.clone(), shutdown.clone()));
+    tokio::spawn(link_listener.serve(hub_tx.clone(), shutdown.clone(), Arc::new(secret)));
     tokio::spawn(control::serve(control_listener, hub_tx.clone(), shutdown.clone()));
     tokio::spawn(stop_on_signals(hub_tx.clone(), shutdown.clone()));
     let (alive_tx, mut alive_rx) = mpsc::channel::<()>(1);
@@ -92,6 +103,34 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
     }
     tracing::info!("portal stopped");
     Ok(())
+}
+
+/// The link secret: for a TCP link the configured one (required: anything that can reach the
+/// port could otherwise pose as the server); for the Unix socket a random one per start.
+fn link_secret(cfg: &Config) -> anyhow::Result<String> {
+    if cfg.link != "unix" {
+        if cfg.link_secret.len() < 16 {
+            bail!("a TCP link needs `link_secret` (at least 16 characters) in the config: without it anything that can reach {} could join as the server", cfg.link);
+        }
+        return Ok(cfg.link_secret.clone());
+    }
+    let bytes: [u8; 32] = rand::random();
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// Compare two secrets in time independent of where they differ.
+fn same_secret(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Read (and clear) the input the server was running when it died, if any.
+pub fn inflight_marker(data_dir: &std::path::Path) -> Option<(crate::link::Sessid, u64)> {
+    let running = crate::server::inflight::read(data_dir);
+    if let Err(e) = crate::server::inflight::reset(data_dir) {
+        tracing::warn!(cause = %e, "cannot reset the in-flight marker");
+    }
+    running
 }
 
 /// Raise the open-file soft limit to the hard limit: every client is a socket, and the common
@@ -136,9 +175,9 @@ impl LinkListener {
         Ok(match addr {
             LinkAddr::Unix(p) => {
                 let _ = std::fs::remove_file(p);
-                LinkListener::Unix(
-                    UnixListener::bind(p).with_context(|| format!("binding the link socket {}", p.display()))?,
-                )
+                let l = UnixListener::bind(p).with_context(|| format!("binding the link socket {}", p.display()))?;
+                std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o600))?;
+                LinkListener::Unix(l)
             }
             LinkAddr::Tcp(a) => LinkListener::Tcp(
                 TcpListener::bind(a).await.with_context(|| format!("binding the link address {a}"))?,
@@ -146,48 +185,73 @@ impl LinkListener {
         })
     }
 
-    async fn accept(&self) -> std::io::Result<LinkStream> {
+    /// Accept one connection; also says who the peer is, for the log.
+    async fn accept(&self) -> std::io::Result<(LinkStream, String)> {
         Ok(match self {
-            LinkListener::Unix(l) => Box::new(l.accept().await?.0),
-            LinkListener::Tcp(l) => {
+            LinkListener::Unix(l) => {
                 let (s, _) = l.accept().await?;
+                let peer = match s.peer_cred() {
+                    Ok(c) => format!("unix peer pid {:?} uid {}", c.pid(), c.uid()),
+                    Err(_) => "unix peer".into(),
+                };
+                (Box::new(s), peer)
+            }
+            LinkListener::Tcp(l) => {
+                let (s, addr) = l.accept().await?;
                 s.set_nodelay(true)?;
-                Box::new(s)
+                (Box::new(s), addr.to_string())
             }
         })
     }
 
     /// Accept server connections, check their hello, and hand each link to the hub.
-    async fn serve(self, hub: mpsc::Sender<HubEvent>, mut shutdown: Shutdown) {
+    async fn serve(self, hub: mpsc::Sender<HubEvent>, mut shutdown: Shutdown, secret: Arc<String>) {
         static NEXT_LINK: AtomicU64 = AtomicU64::new(1);
         loop {
-            let stream = tokio::select! {
+            let (stream, peer) = tokio::select! {
                 r = self.accept() => match r {
                     Ok(s) => s,
-                    Err(e) => { tracing::warn!(cause = %e, "link accept failed"); continue }
+                    Err(e) => {
+                        // Out of file descriptors and similar: back off instead of spinning.
+                        tracing::warn!(cause = %e, "link accept failed");
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                        continue;
+                    }
                 },
                 _ = shutdown.wait() => return,
             };
             let link_id = NEXT_LINK.fetch_add(1, Ordering::Relaxed);
-            tokio::spawn(serve_link(stream, link_id, hub.clone()));
+            tokio::spawn(serve_link(stream, peer, link_id, hub.clone(), secret.clone()));
         }
     }
 }
 
 /// One server link: handshake, then a reader feeding the hub and a writer draining its channel.
-async fn serve_link(stream: LinkStream, link_id: u64, hub: mpsc::Sender<HubEvent>) {
+async fn serve_link(stream: LinkStream, peer: String, link_id: u64, hub: mpsc::Sender<HubEvent>, secret: Arc<String>) {
     let (mut rd, mut wr) = tokio::io::split(stream);
-    let hello = tokio::time::timeout(Duration::from_secs(10), link::read_frame::<_, ServerMsg>(&mut rd)).await;
+    // The first frame comes from a peer that has not proven anything yet: it must be a small
+    // Hello with the secret, or the connection learns nothing and is closed.
+    let hello = tokio::time::timeout(
+        Duration::from_secs(10),
+        link::read_frame_limited::<_, ServerMsg>(&mut rd, link::MAX_HELLO_BYTES),
+    )
+    .await;
     let pid = match hello {
-        Ok(Ok(Some(ServerMsg::Hello { version, pid }))) if version == LINK_VERSION => pid,
+        Ok(Ok(Some(ServerMsg::Hello { secret: s, .. }))) if !same_secret(&s, &secret) => {
+            tracing::error!(%peer, "link connection refused: wrong secret (not our server)");
+            let reason = "not authorised".to_string();
+            let _ = link::write_frame(&mut wr, &PortalMsg::Refused { reason }).await;
+            return;
+        }
+        Ok(Ok(Some(ServerMsg::Hello { version, pid, .. }))) if version == LINK_VERSION => pid,
         Ok(Ok(Some(ServerMsg::Hello { version, .. }))) => {
             let reason = format!("link version {version} does not match the portal's {LINK_VERSION}");
-            tracing::error!("{reason}");
+            tracing::error!(%peer, "{reason}");
             let _ = link::write_frame(&mut wr, &PortalMsg::Refused { reason }).await;
             return;
         }
         _ => {
-            tracing::warn!("a link connection did not say hello; closed");
+            tracing::warn!(%peer, "a link connection did not say hello; closed");
             return;
         }
     };
@@ -195,7 +259,10 @@ async fn serve_link(stream: LinkStream, link_id: u64, hub: mpsc::Sender<HubEvent
     tokio::spawn(async move {
         while let Some(msg) = rx.recv().await {
             if let Err(e) = link::write_frame(&mut wr, &msg).await {
-                tracing::debug!(cause = %e, "link write failed");
+                // The server cannot be told anything more; closing the link makes it exit (its
+                // reader ends) and the supervisor restart it.
+                tracing::error!(cause = %e, "link write to the server failed; closing the link");
+                let _ = tokio::io::AsyncWriteExt::shutdown(&mut wr).await;
                 break;
             }
         }

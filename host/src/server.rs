@@ -4,18 +4,22 @@
 
 pub mod accounts;
 pub mod cmdhandler;
+pub mod failpoint;
 pub mod game;
 pub mod game_loop;
+pub mod inflight;
 pub mod inputfuncs;
 pub mod session;
 
+use std::collections::HashMap;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use anyhow::{bail, Context};
+use tokio::io::AsyncWriteExt;
 use tokio::sync::mpsc;
 
-use crate::link::{self, LinkAddr, PortalMsg, ServerMsg, LINK_VERSION};
+use crate::link::{self, LinkAddr, PortalMsg, ServerMsg, Sessid, StartKind, LINK_VERSION};
 use crate::store::WorldStore;
 use crate::wasm::{self, GuestLimits, GuestQuotas, PluginRegistry};
 use game::Game;
@@ -36,13 +40,18 @@ const EVENT_QUEUE: usize = 4096;
 
 /// Run the server process until it is told to stop or loses the portal.
 pub async fn run(link_addr: LinkAddr) -> anyhow::Result<()> {
+    // The secret comes from the portal through the environment (never argv, which any local user
+    // can read); it is removed at once so that nothing this process starts inherits it.
+    let secret = std::env::var(link::SECRET_ENV).unwrap_or_default();
+    std::env::remove_var(link::SECRET_ENV);
     let stream = link::connect(&link_addr)
         .await
         .with_context(|| format!("connecting to the portal at {link_addr}"))?;
     let (mut rd, mut wr) = tokio::io::split(stream);
-    link::write_frame(&mut wr, &ServerMsg::Hello { version: LINK_VERSION, pid: std::process::id() }).await?;
-    let (cfg, start) = match link::read_frame::<_, PortalMsg>(&mut rd).await? {
-        Some(PortalMsg::Welcome { config, start }) => (Arc::new(*config), start),
+    let hello = ServerMsg::Hello { version: LINK_VERSION, pid: std::process::id(), secret };
+    link::write_frame(&mut wr, &hello).await?;
+    let (cfg, start, applied_outbox) = match link::read_frame::<_, PortalMsg>(&mut rd).await? {
+        Some(PortalMsg::Welcome { config, start, applied_outbox }) => (Arc::new(*config), start, applied_outbox),
         Some(PortalMsg::Refused { reason }) => bail!("the portal refused this server: {reason}"),
         Some(other) => bail!("unexpected first message from the portal: {other:?}"),
         None => bail!("the portal closed the link during the handshake"),
@@ -50,7 +59,32 @@ pub async fn run(link_addr: LinkAddr) -> anyhow::Result<()> {
     tracing::info!(?start, pid = std::process::id(), "server starting");
 
     std::fs::create_dir_all(&cfg.data_dir).context("creating the data folder")?;
-    let world = WorldStore::open(&cfg.database_path()).context("opening the database")?;
+    failpoint::init(&cfg.data_dir);
+    let mut world = WorldStore::open(&cfg.database_path()).context("opening the database")?;
+    // Frames the portal has not applied yet: resent first, and their acks tell which replayed
+    // inputs are already done. A cold start means a new portal: its sessions are all new, the
+    // old frames belong to nobody, and characters left in the world by a crash leave it.
+    let (resend, applied) = if start == StartKind::Cold {
+        world.begin()?;
+        world.outbox_clear()?;
+        let n = world.remove_stranded_characters()?;
+        world.commit()?;
+        if n > 0 {
+            tracing::info!(characters = n, "cold start: characters left in the world were moved out");
+        }
+        (vec![], HashMap::new())
+    } else {
+        world.begin()?;
+        world.outbox_prune(applied_outbox)?;
+        world.commit()?;
+        let frames = world.outbox_after(applied_outbox)?;
+        let applied = applied_seqs(&frames);
+        (frames, applied)
+    };
+    let outbox_next = world.outbox_max_id()?.max(applied_outbox) + 1;
+    if !resend.is_empty() {
+        tracing::info!(frames = resend.len(), "resending effects the portal has not applied");
+    }
     let mut game = Game::new(cfg.clone(), world);
 
     let limits = GuestLimits {
@@ -67,17 +101,25 @@ pub async fn run(link_addr: LinkAddr) -> anyhow::Result<()> {
     let mut game = plugins.load_dir(&cfg.modules_dir, game);
     game.world.commit()?;
 
-    let (out_tx, mut out_rx) = mpsc::channel::<ServerMsg>(OUT_QUEUE);
+    let (out_tx, mut out_rx) = mpsc::channel::<Vec<u8>>(OUT_QUEUE);
     let (ev_tx, ev_rx) = mpsc::channel::<GameEvent>(EVENT_QUEUE);
 
+    for (_, frame) in &resend {
+        wr.write_all(frame).await.context("resending the outbox")?;
+    }
     let writer = tokio::spawn(async move {
-        while let Some(msg) = out_rx.recv().await {
-            if let Err(e) = link::write_frame(&mut wr, &msg).await {
-                tracing::warn!(cause = %e, "link write failed");
-                break;
+        while let Some(frame) = out_rx.recv().await {
+            if frame.is_empty() {
+                // The game loop's signal that a failpoint fires once what came before is out.
+                let _ = wr.flush().await;
+                failpoint::die();
+            }
+            if let Err(e) = wr.write_all(&frame).await {
+                // A server that cannot reach the portal must not stay "up" and silent: exit, so
+                // the portal restarts it and replays whatever was not acknowledged.
+                game_loop::fatal(&format!("link write failed: {e}"));
             }
         }
-        use tokio::io::AsyncWriteExt;
         let _ = wr.flush().await;
     });
     let reader_tx = ev_tx.clone();
@@ -101,12 +143,26 @@ pub async fn run(link_addr: LinkAddr) -> anyhow::Result<()> {
             }
         }
     });
+    tokio::spawn(terminate_on_signals(ev_tx.clone()));
     let poll = (cfg.module_poll_ms > 0).then(|| std::time::Duration::from_millis(cfg.module_poll_ms));
     let _watcher = wasm::watcher::watch(&cfg.modules_dir, &plugins, ev_tx.clone(), cfg.module_events, poll)
         .map_err(|e| tracing::error!(dir = %cfg.modules_dir.display(), cause = %e, "cannot watch the modules folder; hot reload is off"))
         .ok();
 
-    let game_loop = GameLoop::new(game, plugins, out_tx, ev_tx, tokio::runtime::Handle::current());
+    let inflight = inflight::InflightMarker::open(&cfg.data_dir)
+        .map_err(|e| tracing::warn!(cause = %e, "no in-flight marker; poison input cannot be singled out"))
+        .ok();
+    let game_loop = GameLoop::new(
+        game,
+        plugins,
+        out_tx,
+        ev_tx,
+        tokio::runtime::Handle::current(),
+        applied,
+        outbox_next,
+        applied_outbox,
+        inflight,
+    );
     let (done_tx, done_rx) = tokio::sync::oneshot::channel();
     std::thread::Builder::new().name("game".into()).spawn(move || {
         let _ = done_tx.send(game_loop.run(ev_rx));
@@ -121,4 +177,37 @@ pub async fn run(link_addr: LinkAddr) -> anyhow::Result<()> {
         Exit::Shutdown => tracing::info!("server shut down"),
     }
     Ok(())
+}
+
+/// The newest acknowledged seq per session in a list of outbox frames.
+fn applied_seqs(frames: &[(u64, Vec<u8>)]) -> HashMap<Sessid, u64> {
+    let mut applied = HashMap::new();
+    for (id, frame) in frames {
+        match link::decode_body::<ServerMsg>(frame.get(4..).unwrap_or_default()) {
+            Ok(ServerMsg::Effects { effects, .. }) => {
+                for (sessid, seq) in effects.acks {
+                    let e = applied.entry(sessid).or_insert(0);
+                    *e = seq.max(*e);
+                }
+            }
+            Ok(_) => {}
+            Err(e) => tracing::error!(id, cause = %e, "an outbox frame does not decode"),
+        }
+    }
+    applied
+}
+
+/// SIGTERM / SIGINT reach the server directly (an admin, or PDEATHSIG when the portal dies):
+/// shut down as `mudhost stop` would — unpuppet everyone, commit, ask the portal to stop.
+async fn terminate_on_signals(events: mpsc::Sender<GameEvent>) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+        tracing::error!("cannot install signal handlers");
+        return;
+    };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+    let _ = events.send(GameEvent::Terminate).await;
 }

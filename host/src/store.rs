@@ -2,6 +2,14 @@
 //! written through to SQLite (bundled, WAL). Each game event runs inside one transaction
 //! ([`WorldStore::begin`] / [`WorldStore::commit`]), so the writes a command made are durable when
 //! its effects leave the server.
+//!
+//! A guest call runs inside a savepoint ([`WorldStore::savepoint`]): if the call fails, both the
+//! SQLite writes and the in-memory changes it made are undone ([`WorldStore::rollback_to`]), so a
+//! failed command changes nothing. In-memory changes are undone from an undo log that is kept
+//! only while a savepoint is open.
+//!
+//! The store also holds the server's **outbox**: every effects frame is stored in the same
+//! transaction as the world changes it reports, and deleted once the portal confirms it.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -68,7 +76,25 @@ pub struct WorldStore {
     account_by_name: HashMap<String, u64>,
     start_location: u64,
     in_tx: bool,
+    /// Inverse operations of the in-memory changes since the open savepoint (None: no savepoint).
+    undo: Option<Vec<Undo>>,
 }
+
+/// One in-memory change, recorded so that it can be reverted.
+enum Undo {
+    AccountCreated(u64),
+    AccountAttr { id: u64, key: String, old: Option<String> },
+    ObjectCreated(u64),
+    ObjectKey { id: u64, old: String },
+    /// The object was at `location`, at position `index` of its contents.
+    ObjectMoved { id: u64, location: Option<u64>, index: usize },
+    ObjectDeleted(Box<Object>),
+    ObjectAttr { id: u64, key: String, old: Option<String> },
+}
+
+/// An open savepoint; pass it back to [`WorldStore::release`] or [`WorldStore::rollback_to`].
+#[must_use]
+pub struct Savepoint(());
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS accounts (
@@ -92,6 +118,7 @@ CREATE TABLE IF NOT EXISTS attributes (
     PRIMARY KEY (owner, id, key)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS outbox (id INTEGER PRIMARY KEY, frame BLOB NOT NULL);
 ";
 
 impl WorldStore {
@@ -113,6 +140,7 @@ impl WorldStore {
             account_by_name: HashMap::new(),
             start_location: 0,
             in_tx: false,
+            undo: None,
         };
         store.load()?;
         Ok(store)
@@ -214,6 +242,143 @@ impl WorldStore {
         Ok(())
     }
 
+    /// Open a savepoint inside the current transaction (one at a time: guest calls do not nest).
+    pub fn savepoint(&mut self) -> Result<Savepoint, StoreError> {
+        debug_assert!(self.undo.is_none(), "savepoints do not nest");
+        self.db.prepare_cached("SAVEPOINT guest_call")?.execute([])?;
+        self.undo = Some(Vec::new());
+        Ok(Savepoint(()))
+    }
+
+    /// Keep everything done since the savepoint.
+    pub fn release(&mut self, _sp: Savepoint) -> Result<(), StoreError> {
+        self.undo = None;
+        self.db.prepare_cached("RELEASE guest_call")?.execute([])?;
+        Ok(())
+    }
+
+    /// Undo everything done since the savepoint, in the database and in memory.
+    pub fn rollback_to(&mut self, _sp: Savepoint) -> Result<(), StoreError> {
+        let undo = self.undo.take().unwrap_or_default();
+        for u in undo.into_iter().rev() {
+            self.revert(u);
+        }
+        self.db.prepare_cached("ROLLBACK TO guest_call")?.execute([])?;
+        self.db.prepare_cached("RELEASE guest_call")?.execute([])?;
+        Ok(())
+    }
+
+    fn record(&mut self, u: Undo) {
+        if let Some(log) = self.undo.as_mut() {
+            log.push(u);
+        }
+    }
+
+    fn revert(&mut self, u: Undo) {
+        match u {
+            Undo::AccountCreated(id) => {
+                if let Some(a) = self.accounts.remove(&id) {
+                    self.account_by_name.remove(&a.name.to_lowercase());
+                }
+            }
+            Undo::AccountAttr { id, key, old } => {
+                if let Some(a) = self.accounts.get_mut(&id) {
+                    match old {
+                        Some(v) => a.attrs.insert(key, v),
+                        None => a.attrs.remove(&key),
+                    };
+                }
+            }
+            Undo::ObjectCreated(id) => {
+                if let Some(o) = self.objects.remove(&id) {
+                    if let Some(l) = o.location.and_then(|l| self.objects.get_mut(&l)) {
+                        l.contents.retain(|&c| c != id);
+                    }
+                }
+            }
+            Undo::ObjectKey { id, old } => {
+                if let Some(o) = self.objects.get_mut(&id) {
+                    o.key = old;
+                }
+            }
+            Undo::ObjectMoved { id, location, index } => {
+                let now = self.objects.get(&id).and_then(|o| o.location);
+                if let Some(l) = now.and_then(|l| self.objects.get_mut(&l)) {
+                    l.contents.retain(|&c| c != id);
+                }
+                if let Some(l) = location.and_then(|l| self.objects.get_mut(&l)) {
+                    let at = index.min(l.contents.len());
+                    l.contents.insert(at, id);
+                }
+                if let Some(o) = self.objects.get_mut(&id) {
+                    o.location = location;
+                }
+            }
+            Undo::ObjectDeleted(o) => {
+                self.objects.insert(o.id, *o);
+            }
+            Undo::ObjectAttr { id, key, old } => {
+                if let Some(o) = self.objects.get_mut(&id) {
+                    match old {
+                        Some(v) => o.attrs.insert(key, v),
+                        None => o.attrs.remove(&key),
+                    };
+                }
+            }
+        }
+    }
+
+    // --- outbox -----------------------------------------------------------------------------
+
+    /// Store an effects frame under `id` (in the current transaction).
+    pub fn outbox_put(&mut self, id: u64, frame: &[u8]) -> Result<(), StoreError> {
+        self.db
+            .prepare_cached("INSERT OR REPLACE INTO outbox (id, frame) VALUES (?1, ?2)")?
+            .execute(params![id as i64, frame])?;
+        Ok(())
+    }
+
+    /// Frames with an id above `id`, in order.
+    pub fn outbox_after(&self, id: u64) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
+        let mut stmt = self.db.prepare("SELECT id, frame FROM outbox WHERE id > ?1 ORDER BY id")?;
+        let rows = stmt.query_map(params![id as i64], |r| Ok((r.get::<_, i64>(0)? as u64, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Forget frames up to and including `id` (the portal has applied them).
+    pub fn outbox_prune(&mut self, upto: u64) -> Result<(), StoreError> {
+        self.db.prepare_cached("DELETE FROM outbox WHERE id <= ?1")?.execute(params![upto as i64])?;
+        Ok(())
+    }
+
+    /// Forget every frame (a new portal knows none of their sessions).
+    pub fn outbox_clear(&mut self) -> Result<(), StoreError> {
+        self.db.execute("DELETE FROM outbox", [])?;
+        Ok(())
+    }
+
+    /// The highest frame id stored, 0 if none.
+    pub fn outbox_max_id(&self) -> Result<u64, StoreError> {
+        let id: Option<i64> = self.db.query_row("SELECT MAX(id) FROM outbox", [], |r| r.get(0))?;
+        Ok(id.unwrap_or(0) as u64)
+    }
+
+    /// Cold start (Evennia's at_server_cold_start cleanup): characters that were left in the world
+    /// because both processes died move out of it, remembering where they were. Returns how many.
+    pub fn remove_stranded_characters(&mut self) -> Result<usize, StoreError> {
+        let stranded: Vec<(u64, u64)> = self
+            .objects
+            .values()
+            .filter(|o| o.attrs.contains_key(OWNER_ATTR))
+            .filter_map(|o| o.location.map(|l| (o.id, l)))
+            .collect();
+        for &(id, loc) in &stranded {
+            self.set_object_attr(id, "prelogout_location", Some(&loc.to_string()))?;
+            self.move_object(id, None)?;
+        }
+        Ok(stranded.len())
+    }
+
     /// The room new characters start in.
     pub fn start_location(&self) -> u64 {
         self.start_location
@@ -249,6 +414,7 @@ impl WorldStore {
             params![name, password_hash, is_superuser, now_ms as i64],
         )?;
         let id = self.db.last_insert_rowid() as u64;
+        self.record(Undo::AccountCreated(id));
         self.account_by_name.insert(name.to_lowercase(), id);
         self.accounts.insert(
             id,
@@ -272,10 +438,11 @@ impl WorldStore {
     ) -> Result<(), StoreError> {
         let acct = self.accounts.get_mut(&id).ok_or(StoreError::NoAccount(id))?;
         write_attr(&self.db, "a", id, key, value)?;
-        match value {
+        let old = match value {
             Some(v) => acct.attrs.insert(key.into(), v.into()),
             None => acct.attrs.remove(key),
         };
+        self.record(Undo::AccountAttr { id, key: key.into(), old });
         Ok(())
     }
 
@@ -312,6 +479,7 @@ impl WorldStore {
             params![key, kind, location.map(|l| l as i64)],
         )?;
         let id = self.db.last_insert_rowid() as u64;
+        self.record(Undo::ObjectCreated(id));
         self.objects.insert(
             id,
             Object {
@@ -333,7 +501,8 @@ impl WorldStore {
     pub fn set_object_key(&mut self, id: u64, key: &str) -> Result<(), StoreError> {
         let obj = self.objects.get_mut(&id).ok_or(StoreError::NoObject(id))?;
         self.db.execute("UPDATE objects SET key = ?1 WHERE id = ?2", params![key, id as i64])?;
-        obj.key = key.into();
+        let old = std::mem::replace(&mut obj.key, key.into());
+        self.record(Undo::ObjectKey { id, old });
         Ok(())
     }
 
@@ -360,13 +529,16 @@ impl WorldStore {
             params![dest.map(|d| d as i64), id as i64],
         )?;
         let old = self.objects.get(&id).and_then(|o| o.location);
+        let mut index = 0;
         if let Some(o) = old.and_then(|o| self.objects.get_mut(&o)) {
             // Ids are unique in a contents list; searching from the end makes emptying a room
             // from its last object (see `delete_object`) linear instead of quadratic.
-            if let Some(i) = o.contents.iter().rposition(|&c| c == id) {
-                o.contents.remove(i);
+            if let Some(pos) = o.contents.iter().rposition(|&c| c == id) {
+                o.contents.remove(pos);
+                index = pos;
             }
         }
+        self.record(Undo::ObjectMoved { id, location: old, index });
         if let Some(d) = dest {
             self.objects.get_mut(&d).expect("checked above").contents.push(id);
         }
@@ -384,7 +556,9 @@ impl WorldStore {
         self.move_object(id, None)?;
         self.db.execute("DELETE FROM objects WHERE id = ?1", params![id as i64])?;
         self.db.execute("DELETE FROM attributes WHERE owner = 'o' AND id = ?1", params![id as i64])?;
-        self.objects.remove(&id);
+        if let Some(o) = self.objects.remove(&id) {
+            self.record(Undo::ObjectDeleted(Box::new(o)));
+        }
         if id == self.start_location {
             tracing::warn!(id, "the start location was deleted; new characters start nowhere");
         }
@@ -400,10 +574,11 @@ impl WorldStore {
     ) -> Result<(), StoreError> {
         let obj = self.objects.get_mut(&id).ok_or(StoreError::NoObject(id))?;
         write_attr(&self.db, "o", id, key, value)?;
-        match value {
+        let old = match value {
             Some(v) => obj.attrs.insert(key.into(), v.into()),
             None => obj.attrs.remove(key),
         };
+        self.record(Undo::ObjectAttr { id, key: key.into(), old });
         Ok(())
     }
 
@@ -496,6 +671,62 @@ mod tests {
         let bag = s.create_object("bag", "thing", None).unwrap();
         let box_ = s.create_object("box", "thing", Some(bag)).unwrap();
         assert!(matches!(s.move_object(bag, Some(box_)), Err(StoreError::MoveLoop(_))));
+    }
+
+    #[test]
+    fn a_rolled_back_savepoint_leaves_memory_and_database_as_they_were() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("w.db");
+        let mut s = WorldStore::open(&path).unwrap();
+        s.begin().unwrap();
+        let room = s.create_object("Hall", "room", None).unwrap();
+        let a = s.create_object("a", "thing", Some(room)).unwrap();
+        let b = s.create_object("b", "thing", Some(room)).unwrap();
+        let c = s.create_object("c", "thing", Some(room)).unwrap();
+        s.set_object_attr(a, "colour", Some("red")).unwrap();
+        let acct = s.create_account("Ann", "hash", false, 1).unwrap();
+        s.commit().unwrap();
+
+        s.begin().unwrap();
+        let sp = s.savepoint().unwrap();
+        s.set_object_attr(a, "colour", Some("blue")).unwrap();
+        s.set_object_attr(a, "size", Some("big")).unwrap();
+        s.set_object_key(b, "renamed").unwrap();
+        s.move_object(b, None).unwrap();
+        s.delete_object(room).unwrap();
+        let new = s.create_object("new", "thing", Some(c)).unwrap();
+        s.create_account("Bob", "hash", false, 2).unwrap();
+        s.set_account_attr(acct, "k", Some("v")).unwrap();
+        s.rollback_to(sp).unwrap();
+        s.commit().unwrap();
+
+        let check = |s: &WorldStore| {
+            assert_eq!(s.object(room).unwrap().contents, vec![a, b, c]);
+            assert_eq!(s.object(a).unwrap().attrs.get("colour").map(String::as_str), Some("red"));
+            assert!(!s.object(a).unwrap().attrs.contains_key("size"));
+            assert_eq!(s.object(b).unwrap().key, "b");
+            assert_eq!(s.object(b).unwrap().location, Some(room));
+            assert!(s.object(new).is_none());
+            assert!(s.object(c).unwrap().contents.is_empty());
+            assert!(s.account_by_name("bob").is_none());
+            assert!(!s.account(acct).unwrap().attrs.contains_key("k"));
+        };
+        check(&s);
+        drop(s);
+        check(&WorldStore::open(&path).unwrap());
+    }
+
+    #[test]
+    fn outbox_frames_are_kept_until_pruned() {
+        let (_d, mut s) = temp_store();
+        s.begin().unwrap();
+        s.outbox_put(1, b"one").unwrap();
+        s.outbox_put(2, b"two").unwrap();
+        s.commit().unwrap();
+        assert_eq!(s.outbox_after(0).unwrap(), vec![(1, b"one".to_vec()), (2, b"two".to_vec())]);
+        s.outbox_prune(1).unwrap();
+        assert_eq!(s.outbox_after(0).unwrap(), vec![(2, b"two".to_vec())]);
+        assert_eq!(s.outbox_max_id().unwrap(), 2);
     }
 
     #[test]

@@ -154,7 +154,57 @@ impl Command for Counters {
     }
 }
 
+/// `marktrap <value>`: sets the `mark` attribute on the caller's character, creates an object
+/// in its room, sets an ndb value, says so, then panics. A failed command must change nothing:
+/// afterwards `mark` and the ndb value are as before, no object exists, and the text never arrives.
+struct MarkTrap;
+impl Command for MarkTrap {
+    const KEY: &'static str = "marktrap";
+    const HELP: &'static str = "Change the world and send text, then panic (nothing may stick).";
+    fn func(inv: &Invocation) -> CmdResult {
+        let me = inv.puppet().ok_or("You have no character.")?;
+        let value = inv.args_trimmed();
+        me.set_attr("mark", value)?;
+        mudhost_sdk::Obj::create("leftover", "thing", me.location());
+        mudhost_sdk::host::ndb_set("mark", Some(value));
+        inv.msg(format!("mark set to {value}"));
+        mudhost_sdk::host::announce_all(format!("everyone: mark set to {value}"));
+        panic!("deliberate panic after changing things")
+    }
+}
+
+/// `markset <value>`: sets the `mark` attribute (the command that succeeds).
+struct MarkSet;
+impl Command for MarkSet {
+    const KEY: &'static str = "markset";
+    const HELP: &'static str = "Set the `mark` attribute on your character.";
+    fn func(inv: &Invocation) -> CmdResult {
+        let me = inv.puppet().ok_or("You have no character.")?;
+        me.set_attr("mark", inv.args_trimmed())?;
+        inv.msg(format!("mark set to {}", inv.args_trimmed()));
+        Ok(())
+    }
+}
+
+/// `markget`: the `mark` attribute, the ndb value and how many `leftover` objects exist.
+struct MarkGet;
+impl Command for MarkGet {
+    const KEY: &'static str = "markget";
+    const HELP: &'static str = "Show the `mark` attribute, ndb value and leftover objects.";
+    fn func(inv: &Invocation) -> CmdResult {
+        let me = inv.puppet().ok_or("You have no character.")?;
+        let mark = me.attr("mark").unwrap_or_else(|| "<unset>".into());
+        let ndb = mudhost_sdk::host::ndb_get("mark").unwrap_or_else(|| "<unset>".into());
+        let leftovers = mudhost_sdk::Obj::search("leftover", None).len();
+        inv.msg(format!("mark {mark}; ndb {ndb}; leftovers {leftovers}"));
+        Ok(())
+    }
+}
+
 cmdset! {
     key: "TroubleCmdSet", priority: 1, merge_type: Union,
-    commands: [Panic, Spin, Bomb, ReadFile, OkCmd, EchoBack, NdbSet, NdbGet, Sessid, Counter, Counters],
+    commands: [
+        Panic, Spin, Bomb, ReadFile, OkCmd, EchoBack, NdbSet, NdbGet, Sessid, Counter, Counters,
+        MarkTrap, MarkSet, MarkGet,
+    ],
 }

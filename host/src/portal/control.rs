@@ -33,10 +33,30 @@ pub async fn serve(listener: UnixListener, hub: mpsc::Sender<HubEvent>, mut shut
         let stream = tokio::select! {
             r = listener.accept() => match r {
                 Ok((s, _)) => s,
-                Err(e) => { tracing::warn!(cause = %e, "control socket accept failed"); continue }
+                Err(e) => {
+                    // Out of file descriptors and similar: back off instead of spinning.
+                    tracing::warn!(cause = %e, "control socket accept failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                    continue
+                }
             },
             _ = shutdown.wait() => return,
         };
+        // The socket is 0600 in a 0700 folder; the peer's uid is checked as well, so a socket
+        // made reachable by mistake still obeys only this user (and root).
+        // SAFETY: geteuid has no preconditions.
+        let me = unsafe { libc::geteuid() };
+        match stream.peer_cred() {
+            Ok(c) if c.uid() == me || c.uid() == 0 => {}
+            Ok(c) => {
+                tracing::warn!(uid = c.uid(), pid = ?c.pid(), "control request from another user refused");
+                continue;
+            }
+            Err(e) => {
+                tracing::warn!(cause = %e, "control request refused: peer unknown");
+                continue;
+            }
+        }
         let hub = hub.clone();
         tokio::spawn(async move {
             let (rd, mut wr) = stream.into_split();

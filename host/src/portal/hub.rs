@@ -7,6 +7,14 @@
 //! (a full outbox means a slow client, which is dropped) and messages to the server go into an
 //! unbounded channel whose size is bounded by construction — every input in it also sits in a
 //! session's bounded pending queue.
+//!
+//! Exactly once: each effects frame from the server has an outbox id; the hub applies ids in
+//! order, ignores any it has applied already (a new server resends what was not confirmed), and
+//! confirms them with `Applied`. A session whose client has gone stays in the table, closed,
+//! until the server has processed its queued input and then its disconnect.
+//!
+//! Poison input: when the server dies, the hub reads the in-flight marker (which input it was
+//! running). An input that was running at two crashes in a row is dropped and its player told.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
@@ -72,12 +80,24 @@ pub enum HubEvent {
 
 struct PortalSession {
     data: SessionData,
-    outbox: mpsc::Sender<Outbound>,
+    /// The connection's outbox; None once the client has gone.
+    outbox: Option<mpsc::Sender<Outbound>>,
     /// Whether the current server knows this session (else it is "fresh" at the next sync).
     announced: bool,
     /// Inputs not yet acknowledged by a server, in order; resent to a new server.
     pending: VecDeque<(u64, Msg)>,
     next_seq: u64,
+    /// The client has gone: the seq of its disconnect, which the server acknowledges after the
+    /// session's queued input; the session leaves the table then.
+    closed: Option<u64>,
+}
+
+impl PortalSession {
+    fn send(&self, msg: Msg) {
+        if let Some(o) = &self.outbox {
+            let _ = o.try_send(Outbound::Msg(msg, render_flags(&self.data)));
+        }
+    }
 }
 
 struct ServerLink {
@@ -104,9 +124,11 @@ pub struct Hub {
     /// server can acknowledge input the new one has already been given.
     waiting_server: Option<WaitingServer>,
     server_pid: Option<u32>,
-    /// Sessions that closed while no server was connected; the next server cleans them up.
-    departed: Vec<SessionData>,
     next_start: StartKind,
+    /// Newest outbox id applied; frames at or below it are duplicates.
+    applied_outbox: u64,
+    /// The input that was running when the server last died, if it died running one.
+    suspect: Option<(Sessid, u64)>,
     announce_restart: bool,
     supervisor: mpsc::UnboundedSender<SupervisorCmd>,
     shutdown: ShutdownTrigger,
@@ -114,6 +136,13 @@ pub struct Hub {
     server_starts: u64,
     stop_waiters: Vec<oneshot::Sender<String>>,
 }
+
+/// Text shown to a player whose input was running when the server died twice in a row.
+pub const POISON_TEXT: &str =
+    "Your last input was dropped: the server failed twice while running it. The game goes on.";
+
+/// Most sessions' data in one hand-over frame (the frames are also kept under a byte budget).
+const SYNC_CHUNK_SESSIONS: usize = 512;
 
 /// Text shown when a session's input queue is full.
 pub const QUEUE_FULL_TEXT: &str =
@@ -133,8 +162,9 @@ impl Hub {
             server: None,
             waiting_server: None,
             server_pid: None,
-            departed: vec![],
             next_start: StartKind::Cold,
+            applied_outbox: 0,
+            suspect: None,
             announce_restart: false,
             supervisor,
             shutdown,
@@ -153,7 +183,9 @@ impl Hub {
         }
         // Close every connection; their tasks flush the close frames.
         for (_, s) in std::mem::take(&mut self.sessions) {
-            let _ = s.outbox.try_send(Outbound::Close("Server shutting down.".into()));
+            if let Some(o) = s.outbox {
+                let _ = o.try_send(Outbound::Close("Server shutting down.".into()));
+            }
         }
         for w in self.stop_waiters.drain(..) {
             let _ = w.send("stopped".into());
@@ -171,18 +203,19 @@ impl Hub {
                 let announced = self.to_server(PortalMsg::Connect(data.clone()));
                 self.sessions.insert(
                     sessid,
-                    PortalSession { data, outbox, announced, pending: VecDeque::new(), next_seq: 1 },
+                    PortalSession {
+                        data,
+                        outbox: Some(outbox),
+                        announced,
+                        pending: VecDeque::new(),
+                        next_seq: 1,
+                        closed: None,
+                    },
                 );
                 let _ = reply.send(sessid);
             }
             HubEvent::Input { sessid, msg } => self.input(sessid, msg),
-            HubEvent::Closed { sessid } => {
-                if let Some(s) = self.sessions.remove(&sessid) {
-                    if s.announced && !self.to_server(PortalMsg::Disconnect { sessid }) {
-                        self.departed.push(s.data);
-                    }
-                }
-            }
+            HubEvent::Closed { sessid } => self.close(sessid),
             HubEvent::ServerUp { link_id, pid, tx } => {
                 if self.server.is_some() {
                     self.waiting_server = Some(WaitingServer { link_id, pid, tx });
@@ -199,10 +232,14 @@ impl Hub {
                 if self.server.as_ref().is_some_and(|s| s.link_id == link_id) {
                     // Sessions stay "announced": their data is restored from this mirror, so
                     // the next server must not show them the connection screen again.
+                    let leaving = self.server.as_ref().is_some_and(|s| s.leaving);
                     self.server = None;
                     if self.next_start != StartKind::Reload && !self.stopping {
                         tracing::warn!("server link lost; queueing input until the server is back");
                         self.next_start = StartKind::Crash;
+                    }
+                    if !leaving && !self.stopping {
+                        self.check_poison();
                     }
                     if let Some(w) = self.waiting_server.take() {
                         self.server_up(w.link_id, w.pid, w.tx);
@@ -244,12 +281,66 @@ impl Hub {
         self.server.as_ref().is_some_and(|s| !s.leaving && s.tx.send(msg).is_ok())
     }
 
+    /// The client has gone. A session no server has seen and with nothing queued just goes;
+    /// otherwise its disconnect queues behind its input, so that input still runs.
+    fn close(&mut self, sessid: Sessid) {
+        let Some(s) = self.sessions.get_mut(&sessid) else { return };
+        if s.closed.is_some() {
+            return;
+        }
+        s.outbox = None;
+        if !s.announced && s.pending.is_empty() {
+            self.sessions.remove(&sessid);
+            return;
+        }
+        let seq = s.next_seq;
+        s.next_seq += 1;
+        s.closed = Some(seq);
+        if s.announced {
+            self.to_server(PortalMsg::Disconnect { sessid, seq });
+        }
+    }
+
+    /// The server died while not asked to leave: if it was running the same input at this crash
+    /// and the one before, that input is poison — drop it and tell its player.
+    fn check_poison(&mut self) {
+        let running = super::inflight_marker(&self.cfg.data_dir);
+        let Some((sessid, seq)) = running else {
+            self.suspect = None;
+            return;
+        };
+        if self.suspect != Some((sessid, seq)) {
+            self.suspect = Some((sessid, seq));
+            tracing::warn!(sessid, seq, "the server died while running this input");
+            return;
+        }
+        self.suspect = None;
+        let Some(s) = self.sessions.get_mut(&sessid) else { return };
+        let Some(pos) = s.pending.iter().position(|(q, _)| *q == seq) else { return };
+        let (_, msg) = s.pending.remove(pos).expect("position is in range");
+        let digest = digest(&msg);
+        tracing::error!(
+            sessid,
+            seq,
+            digest = %digest,
+            cmd = %msg.cmd.chars().take(40).collect::<String>(),
+            "input dropped: the server died twice in a row while running it"
+        );
+        s.send(Msg::text(POISON_TEXT));
+        if s.closed == Some(seq) {
+            self.sessions.remove(&sessid);
+        }
+    }
+
     fn input(&mut self, sessid: Sessid, msg: Msg) {
         let cap = self.cfg.queued_inputs_per_session;
         let Some(s) = self.sessions.get_mut(&sessid) else { return };
+        if s.closed.is_some() {
+            return;
+        }
         if s.pending.len() >= cap {
             tracing::warn!(sessid, cap, "input queue full; input refused");
-            let _ = s.outbox.try_send(Outbound::Msg(Msg::text(QUEUE_FULL_TEXT), render_flags(&s.data)));
+            s.send(Msg::text(QUEUE_FULL_TEXT));
             return;
         }
         let seq = s.next_seq;
@@ -268,22 +359,35 @@ impl Hub {
         tracing::info!(pid, start = ?self.next_start, sessions = self.sessions.len(), "server connected");
         let start = self.next_start;
         self.announce_restart = start != StartKind::Cold && self.cfg.broadcast_server_restart_messages;
-        let _ = tx.send(PortalMsg::Welcome { config: Box::new((*self.cfg).clone()), start });
-        let departed = std::mem::take(&mut self.departed);
-        let fresh: Vec<Sessid> =
-            self.sessions.values().filter(|s| !s.announced).map(|s| s.data.sessid).collect();
-        let mut all: Vec<SessionData> = self.sessions.values().map(|s| s.data.clone()).collect();
-        all.extend(departed.iter().cloned());
-        // Sessions the previous server knew that are still connected are "restored"; the ones
-        // that connected in the gap are "fresh" and get their connection screen.
-        let _ = tx.send(PortalMsg::SyncAll { sessions: all, fresh });
-        for d in departed {
-            let _ = tx.send(PortalMsg::Disconnect { sessid: d.sessid });
+        let config = Box::new((*self.cfg).clone());
+        let _ = tx.send(PortalMsg::Welcome { config, start, applied_outbox: self.applied_outbox });
+        // Sessions the previous server knew are "restored"; the ones that connected in the gap
+        // are "fresh" and get their connection screen. Sent in parts of bounded size, so no
+        // number of sessions or size of their ndb makes the hand-over unsendable.
+        let mut chunk: Vec<SessionData> = vec![];
+        let mut fresh: Vec<Sessid> = vec![];
+        let mut bytes = 0;
+        for s in self.sessions.values() {
+            let n = crate::link::encoded_len(&s.data);
+            if !chunk.is_empty() && (chunk.len() >= SYNC_CHUNK_SESSIONS || bytes + n > crate::link::TARGET_FRAME_BYTES) {
+                let sessions = std::mem::take(&mut chunk);
+                let _ = tx.send(PortalMsg::SyncAll { sessions, fresh: std::mem::take(&mut fresh), last: false });
+                bytes = 0;
+            }
+            bytes += n;
+            if !s.announced {
+                fresh.push(s.data.sessid);
+            }
+            chunk.push(s.data.clone());
         }
+        let _ = tx.send(PortalMsg::SyncAll { sessions: chunk, fresh, last: true });
         for s in self.sessions.values_mut() {
             s.announced = true;
             for (seq, msg) in &s.pending {
                 let _ = tx.send(PortalMsg::Input { sessid: s.data.sessid, seq: *seq, msg: msg.clone() });
+            }
+            if let Some(seq) = s.closed {
+                let _ = tx.send(PortalMsg::Disconnect { sessid: s.data.sessid, seq });
             }
         }
         self.server = Some(ServerLink { link_id, tx, leaving: false });
@@ -293,7 +397,17 @@ impl Hub {
 
     fn handle_server_msg(&mut self, msg: ServerMsg) -> bool {
         match msg {
-            ServerMsg::Effects(e) => self.apply(e),
+            ServerMsg::Effects { id, effects } => {
+                if id <= self.applied_outbox {
+                    tracing::debug!(id, "effects frame already applied; ignored");
+                } else {
+                    self.apply(effects);
+                    self.applied_outbox = id;
+                    if let Some(server) = &self.server {
+                        let _ = server.tx.send(PortalMsg::Applied { upto: id });
+                    }
+                }
+            }
             ServerMsg::Synced => {
                 if std::mem::take(&mut self.announce_restart) {
                     self.broadcast(" ... Server restarted.");
@@ -312,8 +426,10 @@ impl Hub {
     fn apply(&mut self, e: Effects) {
         let mut slow = vec![];
         for (sessid, msg) in e.outputs {
-            let Some(s) = self.sessions.get(&sessid) else { continue };
-            match s.outbox.try_send(Outbound::Msg(msg, render_flags(&s.data))) {
+            let Some(outbox) = self.sessions.get(&sessid).and_then(|s| s.outbox.as_ref().map(|o| (o, &s.data))) else {
+                continue;
+            };
+            match outbox.0.try_send(Outbound::Msg(msg, render_flags(outbox.1))) {
                 Ok(()) => {}
                 Err(mpsc::error::TrySendError::Full(_)) => slow.push(sessid),
                 // The connection task has ended; its Closed event is on the way.
@@ -327,7 +443,9 @@ impl Hub {
         }
         for (sessid, reason) in e.disconnects {
             if let Some(s) = self.sessions.remove(&sessid) {
-                let _ = s.outbox.try_send(Outbound::Close(reason));
+                if let Some(o) = s.outbox {
+                    let _ = o.try_send(Outbound::Close(reason));
+                }
             }
         }
         for (sessid, seq) in e.acks {
@@ -335,20 +453,21 @@ impl Hub {
                 if let Some(pos) = s.pending.iter().position(|(q, _)| *q == seq) {
                     s.pending.remove(pos);
                 }
+                if s.closed == Some(seq) {
+                    self.sessions.remove(&sessid);
+                }
             }
         }
         for sessid in slow {
             // Dropping the outbox makes the connection task close the socket.
-            if self.sessions.remove(&sessid).is_some() {
-                tracing::warn!(sessid, "slow client: outbound queue full; disconnecting");
-                self.to_server(PortalMsg::Disconnect { sessid });
-            }
+            tracing::warn!(sessid, "slow client: outbound queue full; disconnecting");
+            self.close(sessid);
         }
     }
 
     fn broadcast(&self, text: &str) {
         for s in self.sessions.values() {
-            let _ = s.outbox.try_send(Outbound::Msg(Msg::text(text), render_flags(&s.data)));
+            s.send(Msg::text(text));
         }
     }
 
@@ -393,14 +512,22 @@ impl Hub {
             _ => "down".into(),
         };
         let queued: usize = self.sessions.values().map(|s| s.pending.len()).sum();
+        let open = self.sessions.values().filter(|s| s.closed.is_none()).count();
         format!(
             "portal pid {}; server {server}; sessions {}; queued inputs {queued}; server starts {}; next sessid {}",
             std::process::id(),
-            self.sessions.len(),
+            open,
             self.server_starts,
             self.next_sessid
         )
     }
+}
+
+/// A short digest of an input, for logs that must not repeat what a player typed.
+fn digest(msg: &Msg) -> String {
+    use sha2::{Digest, Sha256};
+    let bytes = rmp_serde::to_vec(msg).unwrap_or_default();
+    Sha256::digest(&bytes).iter().take(6).map(|b| format!("{b:02x}")).collect()
 }
 
 /// Render flags from a session's protocol flags.

@@ -31,6 +31,7 @@ const STABLE_RUN: Duration = Duration::from_secs(30);
 pub async fn supervise(
     exe: PathBuf,
     link: LinkAddr,
+    secret: String,
     base_backoff: Duration,
     mut cmds: mpsc::UnboundedReceiver<SupervisorCmd>,
     hub: mpsc::Sender<HubEvent>,
@@ -40,6 +41,9 @@ pub async fn supervise(
     loop {
         let mut cmd = Command::new(&exe);
         cmd.arg("server").arg("--link").arg(link.to_string()).stdin(Stdio::null()).kill_on_drop(true);
+        // The link secret goes through the environment, which only this user can read, never
+        // through argv, which every local user can see.
+        cmd.env(crate::link::SECRET_ENV, &secret);
         // Own process group: a Ctrl-C in the terminal reaches only the portal, which then shuts
         // the server down in order. PDEATHSIG: if the portal dies, the server is not orphaned.
         cmd.process_group(0);

@@ -186,13 +186,14 @@ async fn serve_session(
     ping.tick().await;
     let mut last_heard = Instant::now();
     let max_chars = cfg.max_input_chars;
+    let max_depth = cfg.max_input_depth;
 
     let ending = loop {
         tokio::select! {
             frame = frames.next() => {
                 let decoded = match frame {
-                    Some(Ok(Message::Text(t))) => wire::decode_text(t.as_str()),
-                    Some(Ok(Message::Binary(b))) => wire::decode_binary(&b),
+                    Some(Ok(Message::Text(t))) => wire::decode_text(t.as_str(), max_depth),
+                    Some(Ok(Message::Binary(b))) => wire::decode_binary(&b, max_depth),
                     Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => {
                         last_heard = Instant::now();
                         continue;

@@ -22,19 +22,49 @@ pub enum FrameError {
     /// cmdname not a string, or kwargs not an object.
     #[error("input dropped: {0}")]
     WrongType(&'static str),
+    /// Lists/objects nested deeper than the limit.
+    #[error("input dropped: the frame is nested deeper than {0} levels")]
+    TooDeep(usize),
 }
 
-/// Decode a v1 text frame.
-pub fn decode_text(text: &str) -> Result<Msg, FrameError> {
-    let value: Value = serde_json::from_str(text).map_err(|_| FrameError::NotParsable("JSON"))?;
-    normalise(value)
+/// Nesting the decoders themselves accept before the depth check (they recurse; this keeps the
+/// recursion shallow enough for any task stack, debug builds included).
+const DECODE_DEPTH: usize = crate::link::MAX_INPUT_DEPTH + 2;
+
+/// Decode a v1 text frame whose arguments nest at most `max_depth` levels.
+pub fn decode_text(text: &str, max_depth: usize) -> Result<Msg, FrameError> {
+    // serde_json stops at 128 levels by itself; deeper input is refused as too deep.
+    let value: Value = serde_json::from_str(text).map_err(|e| {
+        if e.to_string().contains("recursion limit") {
+            FrameError::TooDeep(max_depth)
+        } else {
+            FrameError::NotParsable("JSON")
+        }
+    })?;
+    checked(normalise(value)?, max_depth)
 }
 
-/// Decode a v1 binary frame (MessagePack of the same triple).
-pub fn decode_binary(bytes: &[u8]) -> Result<Msg, FrameError> {
-    let value: Value =
-        rmp_serde::from_slice(bytes).map_err(|_| FrameError::NotParsable("MessagePack"))?;
-    normalise(value)
+/// Decode a v1 binary frame (MessagePack of the same triple) nesting at most `max_depth` levels.
+pub fn decode_binary(bytes: &[u8], max_depth: usize) -> Result<Msg, FrameError> {
+    let mut de = rmp_serde::Deserializer::from_read_ref(bytes);
+    de.set_max_depth(DECODE_DEPTH);
+    let value = serde::Deserialize::deserialize(&mut de).map_err(|e: rmp_serde::decode::Error| {
+        if matches!(e, rmp_serde::decode::Error::DepthLimitExceeded) {
+            FrameError::TooDeep(max_depth)
+        } else {
+            FrameError::NotParsable("MessagePack")
+        }
+    })?;
+    checked(normalise(value)?, max_depth)
+}
+
+/// Refuse a message nested deeper than `max_depth`: everything accepted here must also cross
+/// the link to the server and back (the link codec accepts far more, see `link::MAX_LINK_DEPTH`).
+fn checked(msg: Msg, max_depth: usize) -> Result<Msg, FrameError> {
+    if crate::link::msg_depth(&msg) > max_depth {
+        return Err(FrameError::TooDeep(max_depth));
+    }
+    Ok(msg)
 }
 
 /// Turn a decoded frame into a message, normalising as Evennia does: a scalar `args` becomes a
@@ -102,7 +132,7 @@ mod tests {
 
     #[test]
     fn a_text_frame_decodes_to_a_message() {
-        let m = decode_text(r#"["text",["look"],{"cmdid":3}]"#).unwrap();
+        let m = decode_text(r#"["text",["look"],{"cmdid":3}]"#, 32).unwrap();
         assert_eq!(m.cmd, "text");
         assert_eq!(m.first_str(), Some("look"));
         assert_eq!(m.kwargs["cmdid"], json!(3));
@@ -110,25 +140,25 @@ mod tests {
 
     #[test]
     fn a_scalar_args_and_missing_kwargs_are_normalised() {
-        let m = decode_text(r#"["text","look"]"#).unwrap();
+        let m = decode_text(r#"["text","look"]"#, 32).unwrap();
         assert_eq!(m.args, vec![json!("look")]);
         assert!(m.kwargs.is_empty());
     }
 
     #[test]
     fn malformed_frames_are_refused_with_a_reason() {
-        assert_eq!(decode_text("look"), Err(FrameError::NotParsable("JSON")));
-        assert_eq!(decode_text(r#"{"a":1}"#), Err(FrameError::NotAnArray));
-        assert_eq!(decode_text("[]"), Err(FrameError::NotAnArray));
-        assert!(matches!(decode_text(r#"[1,[],{}]"#), Err(FrameError::WrongType(_))));
-        assert!(matches!(decode_text(r#"["text",[],5]"#), Err(FrameError::WrongType(_))));
-        assert!(decode_binary(&[0xc1, 0xff, 0x00]).is_err());
+        assert_eq!(decode_text("look", 32), Err(FrameError::NotParsable("JSON")));
+        assert_eq!(decode_text(r#"{"a":1}"#, 32), Err(FrameError::NotAnArray));
+        assert_eq!(decode_text("[]", 32), Err(FrameError::NotAnArray));
+        assert!(matches!(decode_text(r#"[1,[],{}]"#, 32), Err(FrameError::WrongType(_))));
+        assert!(matches!(decode_text(r#"["text",[],5]"#, 32), Err(FrameError::WrongType(_))));
+        assert!(decode_binary(&[0xc1, 0xff, 0x00], 32).is_err());
     }
 
     #[test]
     fn a_messagepack_binary_frame_decodes_like_json() {
         let bytes = rmp_serde::to_vec(&json!(["text", ["say hi"], {}])).unwrap();
-        assert_eq!(decode_binary(&bytes).unwrap().first_str(), Some("say hi"));
+        assert_eq!(decode_binary(&bytes, 32).unwrap().first_str(), Some("say hi"));
     }
 
     #[test]
@@ -162,9 +192,103 @@ mod tests {
         for seed in 0..4000u64 {
             let mut bytes = shapes[seed as usize % shapes.len()].to_vec();
             bytes.extend(garbage(seed, (seed % 200) as usize));
-            let _ = decode_binary(&bytes);
-            let _ = decode_text(&String::from_utf8_lossy(&bytes));
+            let _ = decode_binary(&bytes, 32);
+            let _ = decode_text(&String::from_utf8_lossy(&bytes), 32);
         }
+    }
+
+    /// `["text", [[[...]]], {}]` with `depth` list levels in args, as JSON and as MessagePack
+    /// (built as bytes: a deep `Value` would itself be deep to build, print and drop).
+    fn nested(depth: usize) -> (String, Vec<u8>) {
+        let json = format!("[\"text\",{}\"x\"{},{{}}]", "[".repeat(depth), "]".repeat(depth));
+        let mut mp = vec![0x93, 0xa4];
+        mp.extend(b"text");
+        mp.extend(std::iter::repeat_n(0x91u8, depth));
+        mp.extend([0xa1, b'x', 0x80]);
+        (json, mp)
+    }
+
+    #[test]
+    fn deeply_nested_frames_are_refused_as_too_deep_in_both_formats() {
+        for depth in [40, 200, 1000, 100_000] {
+            let (json, mp) = nested(depth);
+            assert_eq!(decode_text(&json, 32), Err(FrameError::TooDeep(32)), "json {depth}");
+            assert_eq!(decode_binary(&mp, 32), Err(FrameError::TooDeep(32)), "msgpack {depth}");
+        }
+        // kwargs nested 100 deep: {"deep": {"k": {"k": ... 1}}}
+        let mut mp = vec![0x93, 0xae];
+        mp.extend(b"client_options");
+        mp.push(0x90);
+        mp.extend([0x81, 0xa4]);
+        mp.extend(b"deep");
+        for _ in 0..100 {
+            mp.extend([0x81, 0xa1, b'k']);
+        }
+        mp.push(0x01);
+        assert_eq!(decode_binary(&mp, 32), Err(FrameError::TooDeep(32)));
+        let (json, mp) = nested(30);
+        assert!(decode_text(&json, 32).is_ok());
+        assert!(decode_binary(&mp, 32).is_ok());
+    }
+
+    /// Random values in the shape of client input, up to `depth` levels.
+    fn random_value(x: &mut u64, depth: usize) -> Value {
+        *x ^= *x << 13;
+        *x ^= *x >> 7;
+        *x ^= *x << 17;
+        match (*x % 7, depth) {
+            (0, _) => Value::Null,
+            (1, _) => json!(*x % 2 == 0),
+            (2, _) => json!(*x as i64),
+            (3, _) => json!((*x % 1000) as f64 / 7.0),
+            (4, _) | (_, 0) => json!(format!("s{}", *x % 97)),
+            (5, d) => Value::Array((0..(*x % 4)).map(|_| random_value(x, d - 1)).collect()),
+            (_, d) => Value::Object((0..(*x % 4)).map(|i| (format!("k{i}"), random_value(x, d - 1))).collect()),
+        }
+    }
+
+    #[test]
+    fn everything_the_wire_decoder_accepts_round_trips_the_link_codec() {
+        use crate::link::{decode_body, encode_frame, PortalMsg, ServerMsg, SessionData};
+        let mut x = 0x2545F4914F6CDD1Du64;
+        let mut accepted = 0;
+        for i in 0..3000 {
+            // Build frames right at (and around) the depth limit, in both wire formats.
+            let depth = 28 + i % 8;
+            let mut arg = random_value(&mut x, 3);
+            for _ in 0..depth {
+                arg = json!([arg]);
+            }
+            let frame = json!(["client_options", [arg.clone()], { "k": random_value(&mut x, 4) }]);
+            for msg in [
+                decode_text(&frame.to_string(), 32),
+                decode_binary(&rmp_serde::to_vec(&frame).unwrap(), 32),
+            ]
+            .into_iter()
+            .flatten()
+            {
+                accepted += 1;
+                let input = PortalMsg::Input { sessid: 1, seq: 2, msg: msg.clone() };
+                let bytes = encode_frame(&input).unwrap();
+                match decode_body::<PortalMsg>(&bytes[4..]).unwrap() {
+                    PortalMsg::Input { msg: back, .. } => assert_eq!(back, msg),
+                    other => panic!("{other:?}"),
+                }
+                // The server may store the kwargs in the session's flags and send them back.
+                let mut data = SessionData::default();
+                data.protocol_flags.extend(msg.kwargs.clone());
+                let e = crate::link::Effects { syncs: vec![data.clone()], outputs: vec![(1, msg.clone())], ..Default::default() };
+                let bytes = encode_frame(&ServerMsg::Effects { id: 1, effects: e }).unwrap();
+                match decode_body::<ServerMsg>(&bytes[4..]).unwrap() {
+                    ServerMsg::Effects { effects, .. } => {
+                        assert_eq!(effects.syncs[0], data);
+                        assert_eq!(effects.outputs[0].1, msg);
+                    }
+                    other => panic!("{other:?}"),
+                }
+            }
+        }
+        assert!(accepted > 1000, "the test must exercise accepted frames ({accepted})");
     }
 
     #[test]

@@ -99,7 +99,8 @@ impl GameLoop {
     }
 
     /// Call the command's module. A trap, timeout or memory blow-up gives the caller Evennia's
-    /// "An untrapped error occurred." and everyone else carries on.
+    /// "An untrapped error occurred." and everyone else carries on; the failed call changed
+    /// nothing (see `PluginRegistry::execute`).
     fn execute(
         &mut self,
         sessid: Sessid,
@@ -130,6 +131,9 @@ impl GameLoop {
         };
         self.put_game(game);
         if let Err(e) = result {
+            if matches!(e, crate::wasm::GuestError::Deadline(_)) {
+                self.overran = true;
+            }
             tracing::error!(sessid, module = %module.name, cmd = %cmd.key, cause = %e, "command failed");
             let game = self.game();
             let text = if game.cfg.in_game_errors {

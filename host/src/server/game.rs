@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use crate::config::Config;
 use crate::link::{Effects, Msg, SessionData, Sessid};
-use crate::store::{WorldStore, OWNER_ATTR};
+use crate::store::{Savepoint, WorldStore, OWNER_ATTR};
 
 use super::now_ms;
 use super::session::SessionHandler;
@@ -73,7 +73,74 @@ pub struct Game {
     dropped_outputs: usize,
 }
 
+/// What [`Game::checkpoint`] remembers, so that a failed guest call can be undone entirely.
+pub struct Checkpoint {
+    world: Option<Savepoint>,
+    outputs: usize,
+    disconnects: usize,
+    deferred: usize,
+    queued: usize,
+    held_ack: Option<(Sessid, u64)>,
+    auth_pending: BTreeSet<Sessid>,
+    dropped_outputs: usize,
+}
+
 impl Game {
+    /// Remember the state before a guest call: world (a database savepoint plus an undo log),
+    /// sessions (a journal), and everything the event has produced so far.
+    pub fn checkpoint(&mut self) -> Checkpoint {
+        let world = self
+            .world
+            .savepoint()
+            .map_err(|e| tracing::error!(cause = %e, "cannot open a savepoint; this call cannot be undone"))
+            .ok();
+        self.sessions.begin_journal();
+        Checkpoint {
+            world,
+            outputs: self.effects.outputs.len(),
+            disconnects: self.effects.disconnects.len(),
+            deferred: self.deferred.len(),
+            queued: self.queued.len(),
+            held_ack: self.held_ack,
+            auth_pending: self.auth_pending.clone(),
+            dropped_outputs: self.dropped_outputs,
+        }
+    }
+
+    /// The guest call succeeded: keep what it did.
+    pub fn keep(&mut self, cp: Checkpoint) {
+        self.sessions.commit_journal();
+        if let Some(sp) = cp.world {
+            if let Err(e) = self.world.release(sp) {
+                tracing::error!(cause = %e, "cannot release a savepoint");
+            }
+        }
+    }
+
+    /// The guest call failed: undo its world changes, session changes, output, disconnects and
+    /// requested work, as if it had never run.
+    pub fn undo(&mut self, cp: Checkpoint) {
+        self.sessions.rollback_journal();
+        if let Some(sp) = cp.world {
+            if let Err(e) = self.world.rollback_to(sp) {
+                tracing::error!(cause = %e, "cannot roll back a failed call's database writes");
+            }
+        }
+        self.effects.outputs.truncate(cp.outputs);
+        self.effects.disconnects.truncate(cp.disconnects);
+        self.deferred.truncate(cp.deferred);
+        self.queued.truncate(cp.queued);
+        self.held_ack = cp.held_ack;
+        self.auth_pending = cp.auth_pending;
+        self.dropped_outputs = cp.dropped_outputs;
+    }
+
+    /// Whether the ack of the input being processed is still held (false: a deferred job, such
+    /// as a password check, took it and completes the input later).
+    pub fn ack_is_held(&self) -> bool {
+        self.held_ack.is_some()
+    }
+
     /// A game with no sessions over an opened world.
     pub fn new(cfg: Arc<Config>, world: WorldStore) -> Game {
         Game {

@@ -1,20 +1,32 @@
 //! The game loop: one thread that owns the game and processes events in order, so commands never
 //! race over world state. Slow work (password hashing, module compiles) runs elsewhere and comes
-//! back as an event. Each event runs in one database transaction and ends with one
-//! [`ServerMsg::Effects`] frame carrying its outputs, syncs, disconnects and input acks.
+//! back as an event.
+//!
+//! Inputs are scheduled, not run on arrival: each session has its own queue, and the loop serves
+//! sessions round-robin, one input per session per round, so one client's flood cannot hold up
+//! everyone else. A session whose input is still being completed off the loop (a password check)
+//! is *busy*: its later inputs, and its disconnect, wait until it is done. A session whose
+//! commands keep running past the guest deadline is slowed down.
+//!
+//! Each unit of work (one input, or one other event) runs in one database transaction that also
+//! stores its effects frame in the outbox (see [`crate::link`]): the frame is sent only after the
+//! commit, and a new server resends what the portal has not confirmed, so every input is applied
+//! and answered exactly once whatever moment the server dies at.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
 
 use crate::cmd::CmdSet;
-use crate::link::{PortalMsg, ServerMsg, Sessid};
-use crate::wasm::registry::{Prepared, PluginError};
+use crate::link::{self, Effects, Msg, PortalMsg, ServerMsg, Sessid, TARGET_FRAME_BYTES};
+use crate::wasm::registry::{PluginError, Prepared};
 use crate::wasm::PluginRegistry;
 
 use super::accounts::PasswordHasher;
 use super::game::{Deferred, Game, QueuedCommand};
+use super::inflight::InflightMarker;
 
 /// Everything the game loop reacts to.
 pub enum GameEvent {
@@ -32,6 +44,8 @@ pub enum GameEvent {
     ModuleRemoved { name: String },
     /// The portal went away.
     LinkClosed,
+    /// The server process got SIGTERM/SIGINT: shut down cleanly.
+    Terminate,
 }
 
 /// Why the game loop stopped.
@@ -39,7 +53,7 @@ pub enum GameEvent {
 pub enum Exit {
     /// The portal asked for a reload.
     Reload,
-    /// The portal asked for a shutdown.
+    /// The portal asked for a shutdown, or the process was told to terminate.
     Shutdown,
     /// The link broke.
     LinkLost,
@@ -51,26 +65,84 @@ pub enum Exit {
 /// make the host queue commands forever.
 const MAX_QUEUED_ROUNDS: usize = 4;
 
+/// Confirmed outbox frames are deleted in batches of this many (one DELETE per batch).
+const PRUNE_BATCH: u64 = 64;
+
+/// Consecutive deadline overruns after which a session's commands are slowed.
+const OVERRUNS_BEFORE_SLOWING: u32 = 2;
+/// Longest pause imposed between two commands of a session that keeps overrunning.
+const MAX_SLOWDOWN: Duration = Duration::from_secs(2);
+
+/// What the player whose commands are slowed is told (once per streak).
+pub const SLOWED_TEXT: &str =
+    "Your commands keep running past their time limit; your next commands are delayed so that other players are not held up.";
+
+/// One unit of a session's queued work.
+enum Work {
+    Input { seq: u64, msg: Msg },
+    Disconnect { seq: u64 },
+}
+
+/// A session's queued work and scheduling state.
+#[derive(Default)]
+struct SessionQueue {
+    work: VecDeque<Work>,
+    /// An earlier input of this session is being completed off the loop.
+    busy: bool,
+    /// In the ready ring.
+    ready: bool,
+    /// Consecutive commands cut off at the deadline.
+    overruns: u32,
+    /// Not to be served before this moment (slowed for overrunning).
+    not_before: Option<Instant>,
+}
+
+/// The outbox's ids: the next to use, the last the portal confirmed, the last deleted.
+struct OutboxIds {
+    next: u64,
+    confirmed: u64,
+    pruned: u64,
+}
+
 /// The game thread's state.
 pub struct GameLoop {
     game: Option<Game>,
     pub(super) plugins: PluginRegistry,
     merged: HashMap<u64, (Vec<Arc<CmdSet>>, Arc<CmdSet>)>,
     merged_generation: u64,
-    out: mpsc::Sender<ServerMsg>,
+    out: mpsc::Sender<Vec<u8>>,
     events: mpsc::Sender<GameEvent>,
     rt: tokio::runtime::Handle,
     hasher: PasswordHasher,
+    outbox: OutboxIds,
+    /// Highest seq per session whose effects are already committed (from frames resent at
+    /// start-up): the portal's replay of those inputs is skipped.
+    applied: HashMap<Sessid, u64>,
+    queues: HashMap<Sessid, SessionQueue>,
+    /// Sessions with work to do, in service order.
+    ring: VecDeque<Sessid>,
+    inflight: Option<InflightMarker>,
+    /// Set by the command handler when a guest call overran its deadline.
+    pub(super) overran: bool,
+    /// A test failpoint to fire when the current unit of work commits.
+    failpoint: Option<super::failpoint::Kind>,
 }
 
 impl GameLoop {
-    /// A loop over a game whose modules are already loaded.
+    /// A loop over a game whose modules are already loaded. `applied` lists, per session, the
+    /// newest input whose effects were committed before this server started; `outbox_next` is
+    /// the next outbox id and `confirmed` the last one the portal has applied.
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         game: Game,
         plugins: PluginRegistry,
-        out: mpsc::Sender<ServerMsg>,
+        out: mpsc::Sender<Vec<u8>>,
         events: mpsc::Sender<GameEvent>,
         rt: tokio::runtime::Handle,
+        applied: HashMap<Sessid, u64>,
+        outbox_next: u64,
+        confirmed: u64,
+        inflight: Option<InflightMarker>,
     ) -> GameLoop {
         let hasher = PasswordHasher::new(game.cfg.argon2_memory_kib, game.cfg.argon2_iterations);
         let mut this = GameLoop {
@@ -82,6 +154,13 @@ impl GameLoop {
             events,
             rt,
             hasher,
+            outbox: OutboxIds { next: outbox_next, confirmed, pruned: 0 },
+            applied,
+            queues: HashMap::new(),
+            ring: VecDeque::new(),
+            inflight,
+            overran: false,
+            failpoint: None,
         };
         this.refresh_module_report();
         this
@@ -104,30 +183,186 @@ impl GameLoop {
 
     /// Process events until the portal asks us to stop or goes away.
     pub fn run(mut self, mut events: mpsc::Receiver<GameEvent>) -> Exit {
-        while let Some(event) = events.blocking_recv() {
-            if let Some(exit) = self.handle(event) {
-                return exit;
+        loop {
+            // Take in everything that has arrived: inputs join their session's queue, other
+            // events are handled at once.
+            loop {
+                match events.try_recv() {
+                    Ok(ev) => {
+                        if let Some(exit) = self.accept(ev) {
+                            return exit;
+                        }
+                    }
+                    Err(mpsc::error::TryRecvError::Empty) => break,
+                    Err(mpsc::error::TryRecvError::Disconnected) => return Exit::LinkLost,
+                }
+            }
+            let wait = match self.next_ready() {
+                Ok(sessid) => {
+                    self.serve(sessid);
+                    continue;
+                }
+                Err(wait) => wait,
+            };
+            let ev = match wait {
+                None => events.blocking_recv(),
+                Some(d) => match self.rt.block_on(tokio::time::timeout(d, events.recv())) {
+                    Ok(ev) => ev,
+                    Err(_) => continue,
+                },
+            };
+            match ev {
+                Some(ev) => {
+                    if let Some(exit) = self.accept(ev) {
+                        return exit;
+                    }
+                }
+                None => return Exit::LinkLost,
             }
         }
-        Exit::LinkLost
     }
 
-    /// Handle one event inside one transaction, then send its effects as one frame.
-    fn handle(&mut self, event: GameEvent) -> Option<Exit> {
-        if let Err(e) = self.game().world.begin() {
-            tracing::error!(cause = %e, "cannot start a database transaction");
+    /// Take in one event: queue session work, handle everything else now.
+    fn accept(&mut self, event: GameEvent) -> Option<Exit> {
+        match event {
+            GameEvent::Portal(PortalMsg::Input { sessid, seq, msg }) => {
+                self.enqueue(sessid, Work::Input { seq, msg });
+                None
+            }
+            GameEvent::Portal(PortalMsg::Disconnect { sessid, seq }) => {
+                self.enqueue(sessid, Work::Disconnect { seq });
+                None
+            }
+            GameEvent::Portal(PortalMsg::Applied { upto }) => {
+                self.outbox.confirmed = self.outbox.confirmed.max(upto);
+                None
+            }
+            other => self.handle(other),
         }
+    }
+
+    fn enqueue(&mut self, sessid: Sessid, work: Work) {
+        let q = self.queues.entry(sessid).or_default();
+        q.work.push_back(work);
+        if !q.busy && !q.ready {
+            q.ready = true;
+            self.ring.push_back(sessid);
+        }
+    }
+
+    /// The next session to serve, or how long to wait for one (None: until an event arrives).
+    fn next_ready(&mut self) -> Result<Sessid, Option<Duration>> {
+        let now = Instant::now();
+        let mut earliest: Option<Instant> = None;
+        for _ in 0..self.ring.len() {
+            let Some(sessid) = self.ring.pop_front() else { break };
+            let Some(q) = self.queues.get_mut(&sessid) else { continue };
+            if q.busy || q.work.is_empty() {
+                q.ready = false;
+                continue;
+            }
+            match q.not_before {
+                Some(t) if t > now => {
+                    earliest = Some(earliest.map_or(t, |e| e.min(t)));
+                    self.ring.push_back(sessid);
+                }
+                _ => return Ok(sessid),
+            }
+        }
+        Err(earliest.map(|t| t.saturating_duration_since(now)))
+    }
+
+    /// Run one unit of a session's work, then put the session back in the ring if it has more.
+    fn serve(&mut self, sessid: Sessid) {
+        let Some(work) = self.queues.get_mut(&sessid).and_then(|q| q.work.pop_front()) else { return };
+        let seq = match &work {
+            Work::Input { seq, .. } | Work::Disconnect { seq } => *seq,
+        };
+        let replayed = self.applied.get(&sessid).is_some_and(|&a| seq <= a);
+        if replayed {
+            // Its effects were committed before this server started and have been resent.
+            tracing::debug!(sessid, seq, "replayed input already applied; skipped");
+        } else {
+            self.begin();
+            if let Some(m) = self.inflight.as_mut() {
+                m.set(sessid, seq);
+            }
+            self.game().hold_ack((sessid, seq));
+            match work {
+                Work::Input { msg, .. } => {
+                    self.overran = false;
+                    self.failpoint = super::failpoint::for_input(&msg);
+                    self.input(sessid, msg);
+                    let deferred = !self.game().ack_is_held();
+                    self.after_input(sessid, deferred);
+                }
+                Work::Disconnect { .. } => {
+                    self.game().portal_disconnect(sessid);
+                    self.queues.remove(&sessid);
+                    self.applied.remove(&sessid);
+                }
+            }
+            self.finish(None);
+            if let Some(m) = self.inflight.as_mut() {
+                m.clear();
+            }
+        }
+        if let Some(q) = self.queues.get_mut(&sessid) {
+            if q.busy || q.work.is_empty() {
+                q.ready = false;
+            } else {
+                self.ring.push_back(sessid);
+            }
+        }
+    }
+
+    /// Bookkeeping after one input: busy while its ack is with a deferred job; slowed while its
+    /// commands keep overrunning.
+    fn after_input(&mut self, sessid: Sessid, deferred: bool) {
+        let overran = std::mem::take(&mut self.overran);
+        let deadline = Duration::from_millis(self.game().cfg.guest_deadline_ms.max(1));
+        let Some(q) = self.queues.get_mut(&sessid) else { return };
+        q.busy = deferred;
+        if !overran {
+            q.overruns = 0;
+            q.not_before = None;
+            return;
+        }
+        q.overruns += 1;
+        if q.overruns < OVERRUNS_BEFORE_SLOWING {
+            return;
+        }
+        let factor = 1u32 << (q.overruns - OVERRUNS_BEFORE_SLOWING).min(8);
+        let pause = (deadline * 2 * factor).min(MAX_SLOWDOWN);
+        q.not_before = Some(Instant::now() + pause);
+        let first = q.overruns == OVERRUNS_BEFORE_SLOWING;
+        if first {
+            tracing::warn!(sessid, pause_ms = pause.as_millis() as u64, "session keeps overrunning; slowed");
+            self.game().msg_session(sessid, SLOWED_TEXT);
+        }
+    }
+
+    /// The session's deferred work is done: it may be served again.
+    fn unbusy(&mut self, ack: Option<(Sessid, u64)>) {
+        let Some((sessid, _)) = ack else { return };
+        if let Some(q) = self.queues.get_mut(&sessid) {
+            q.busy = false;
+            if !q.work.is_empty() && !q.ready {
+                q.ready = true;
+                self.ring.push_back(sessid);
+            }
+        }
+    }
+
+    /// Handle one non-queued event inside one transaction, then send its effects.
+    fn handle(&mut self, event: GameEvent) -> Option<Exit> {
+        self.begin();
         let mut after: Option<ServerMsg> = None;
         let mut exit = None;
         match event {
             GameEvent::Portal(msg) => match msg {
                 PortalMsg::Connect(data) => self.game().connect(data),
-                PortalMsg::Disconnect { sessid } => self.game().portal_disconnect(sessid),
-                PortalMsg::Input { sessid, seq, msg } => {
-                    self.game().hold_ack((sessid, seq));
-                    self.input(sessid, msg);
-                }
-                PortalMsg::SyncAll { sessions, fresh } => {
+                PortalMsg::SyncAll { sessions, fresh, last } => {
                     let n = sessions.len();
                     for data in sessions {
                         if fresh.contains(&data.sessid) {
@@ -136,8 +371,10 @@ impl GameLoop {
                             self.game().restore(data);
                         }
                     }
-                    tracing::info!(sessions = n, fresh = fresh.len(), "sessions restored from the portal");
-                    after = Some(ServerMsg::Synced);
+                    tracing::info!(sessions = n, fresh = fresh.len(), last, "sessions restored from the portal");
+                    if last {
+                        after = Some(ServerMsg::Synced);
+                    }
                 }
                 PortalMsg::Reload { reason } => {
                     tracing::info!(%reason, "reloading: flushing and exiting");
@@ -151,16 +388,21 @@ impl GameLoop {
                 PortalMsg::Welcome { .. } | PortalMsg::Refused { .. } => {
                     tracing::warn!("unexpected handshake message after start-up; ignored");
                 }
+                PortalMsg::Input { .. } | PortalMsg::Disconnect { .. } | PortalMsg::Applied { .. } => {
+                    unreachable!("queued in accept()")
+                }
             },
             GameEvent::PasswordChecked { sessid, account, ok, ack } => {
                 let game = self.game();
                 game.push_ack(ack);
                 game.finish_login(sessid, account, ok);
+                self.unbusy(ack);
             }
             GameEvent::PasswordHashed { sessid, name, hash, ack } => {
                 let game = self.game();
                 game.push_ack(ack);
                 game.finish_create_account(sessid, &name, hash);
+                self.unbusy(ack);
             }
             GameEvent::ModuleReady(prepared)
                 if self.plugins.get(&prepared.name).is_some_and(|m| m.hash == prepared.hash) =>
@@ -183,26 +425,90 @@ impl GameLoop {
                 }
             }
             GameEvent::LinkClosed => exit = Some(Exit::LinkLost),
+            GameEvent::Terminate => {
+                tracing::info!("terminate signal: unpuppeting everyone and shutting down");
+                self.game().unpuppet_all();
+                after = Some(ServerMsg::RequestShutdown { reason: String::new() });
+                exit = Some(Exit::Shutdown);
+            }
         }
-        self.run_queued();
-        self.start_deferred();
-        if let Err(e) = self.game().world.commit() {
-            tracing::error!(cause = %e, "cannot commit the game event's writes");
-        }
-        let effects = self.game().take_effects();
-        if !effects.is_empty() {
-            self.send(ServerMsg::Effects(effects));
-        }
-        if let Some(msg) = after {
-            self.send(msg);
-        }
+        self.finish(after);
         exit
     }
 
-    /// Send to the portal; blocks if the link is backed up (backpressure, bounded channel).
-    fn send(&self, msg: ServerMsg) {
-        if self.out.blocking_send(msg).is_err() {
-            tracing::warn!("link writer gone; output dropped");
+    fn begin(&mut self) {
+        if let Err(e) = self.game().world.begin() {
+            fatal(&format!("cannot start a database transaction: {e}"));
+        }
+    }
+
+    /// End a unit of work: run host-queued commands, start deferred work, store the effects in
+    /// the outbox, commit, then send them (and `after`).
+    fn finish(&mut self, after: Option<ServerMsg>) {
+        self.run_queued();
+        self.start_deferred();
+        let effects = self.game().take_effects();
+        let frames = if effects.is_empty() { vec![] } else { self.store_effects(effects) };
+        if self.outbox.confirmed >= self.outbox.pruned + PRUNE_BATCH {
+            let upto = self.outbox.confirmed;
+            if let Err(e) = self.game().world.outbox_prune(upto) {
+                tracing::warn!(cause = %e, "cannot prune the outbox");
+            }
+            self.outbox.pruned = upto;
+        }
+        if let Err(e) = self.game().world.commit() {
+            // Memory and database may now disagree: only a restart (which reloads the world and
+            // gets the unacknowledged input replayed) is safe.
+            fatal(&format!("cannot commit a game event: {e}"));
+        }
+        match self.failpoint.take() {
+            Some(super::failpoint::Kind::AfterCommit | super::failpoint::Kind::Poison) => super::failpoint::die(),
+            Some(super::failpoint::Kind::TruncatedFrame) => {
+                if let Some(f) = frames.first() {
+                    self.send_frame(f[..f.len() / 2].to_vec());
+                }
+                // An empty frame tells the writer to die once the half frame is out.
+                self.send_frame(vec![]);
+                // Wait for the writer to end the process.
+                loop {
+                    std::thread::park();
+                }
+            }
+            None => {}
+        }
+        for frame in frames {
+            self.send_frame(frame);
+        }
+        if let Some(msg) = after {
+            match link::encode_frame(&msg) {
+                Ok(frame) => self.send_frame(frame),
+                Err(e) => fatal(&format!("cannot encode a link message: {e}")),
+            }
+        }
+    }
+
+    /// Encode an event's effects (in parts if large) and put them in the outbox.
+    fn store_effects(&mut self, effects: Effects) -> Vec<Vec<u8>> {
+        let mut frames = vec![];
+        for part in effects.split(TARGET_FRAME_BYTES) {
+            let id = self.outbox.next;
+            self.outbox.next += 1;
+            let frame = match link::encode_frame(&ServerMsg::Effects { id, effects: part }) {
+                Ok(f) => f,
+                Err(e) => fatal(&format!("cannot encode an effects frame: {e}")),
+            };
+            if let Err(e) = self.game().world.outbox_put(id, &frame) {
+                fatal(&format!("cannot store an effects frame in the outbox: {e}"));
+            }
+            frames.push(frame);
+        }
+        frames
+    }
+
+    /// Send a frame to the portal; blocks if the link is backed up (bounded channel).
+    fn send_frame(&self, frame: Vec<u8>) {
+        if self.out.blocking_send(frame).is_err() {
+            tracing::warn!("link writer gone; output dropped (it stays in the outbox)");
         }
     }
 
@@ -247,7 +553,10 @@ impl GameLoop {
                         let _ = events.blocking_send(GameEvent::PasswordHashed { sessid, name, hash, ack });
                     });
                 }
-                Deferred::Reload { reason } => self.send(ServerMsg::RequestReload { reason }),
+                Deferred::Reload { reason } => match link::encode_frame(&ServerMsg::RequestReload { reason }) {
+                    Ok(frame) => self.send_frame(frame),
+                    Err(e) => tracing::error!(cause = %e, "cannot encode a reload request"),
+                },
             }
         }
     }
@@ -280,6 +589,14 @@ impl GameLoop {
         self.merged.insert(key, (stack, merged.clone()));
         merged
     }
+}
+
+/// Stop the server process at once after an error it cannot continue from safely. The portal
+/// sees the link close, restarts the server, and replays every unacknowledged input; nothing
+/// uncommitted was ever sent, so nothing is lost or doubled.
+pub fn fatal(why: &str) -> ! {
+    tracing::error!("fatal: {why}; the server exits and the portal restarts it");
+    std::process::exit(70)
 }
 
 fn report_names(plugins: &PluginRegistry) -> std::collections::BTreeSet<String> {

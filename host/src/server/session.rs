@@ -35,16 +35,49 @@ impl ServerSession {
 #[derive(Debug, Default)]
 pub struct SessionHandler {
     sessions: BTreeMap<Sessid, ServerSession>,
+    /// While a guest call runs: each changed session as it was before its first change (None:
+    /// it did not exist), so a failed call can be undone.
+    journal: Option<BTreeMap<Sessid, Option<ServerSession>>>,
 }
 
 impl SessionHandler {
+    /// Start recording changes (a guest call begins).
+    pub fn begin_journal(&mut self) {
+        self.journal = Some(BTreeMap::new());
+    }
+
+    /// Keep the changes made since [`SessionHandler::begin_journal`].
+    pub fn commit_journal(&mut self) {
+        self.journal = None;
+    }
+
+    /// Undo the changes made since [`SessionHandler::begin_journal`].
+    pub fn rollback_journal(&mut self) {
+        for (sessid, before) in self.journal.take().unwrap_or_default() {
+            match before {
+                Some(s) => self.sessions.insert(sessid, s),
+                None => self.sessions.remove(&sessid),
+            };
+        }
+    }
+
+    fn remember(&mut self, sessid: Sessid) {
+        if let Some(j) = self.journal.as_mut() {
+            if !j.contains_key(&sessid) {
+                j.insert(sessid, self.sessions.get(&sessid).cloned());
+            }
+        }
+    }
+
     /// Add or replace a session.
     pub fn insert(&mut self, data: SessionData) {
+        self.remember(data.sessid);
         self.sessions.insert(data.sessid, ServerSession { data });
     }
 
     /// Remove a session.
     pub fn remove(&mut self, sessid: Sessid) -> Option<ServerSession> {
+        self.remember(sessid);
         self.sessions.remove(&sessid)
     }
 
@@ -55,6 +88,7 @@ impl SessionHandler {
 
     /// A session by id, mutably.
     pub fn get_mut(&mut self, sessid: Sessid) -> Option<&mut ServerSession> {
+        self.remember(sessid);
         self.sessions.get_mut(&sessid)
     }
 

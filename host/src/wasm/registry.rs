@@ -329,27 +329,34 @@ impl PluginRegistry {
 
     /// Step 2 of loading, on the game loop: read the metadata, run `at-load`, swap the module in.
     /// Returns the game (which `at-load` may have changed) and whether the module is now live.
-    pub fn install(&mut self, prepared: Prepared, game: Game) -> (Game, bool) {
+    ///
+    /// Both calls are one atomic step: a module that is rejected leaves nothing behind (objects
+    /// its `at-load` created, output it sent).
+    pub fn install(&mut self, prepared: Prepared, mut game: Game) -> (Game, bool) {
         let name: Arc<str> = prepared.name.as_str().into();
         let pre = prepared.pre.clone();
-        let (game, info) = self.call_pre(&pre, &name, game, 0, |inst, store| {
+        let cp = game.checkpoint();
+        let (mut game, info) = self.call_pre(&pre, &name, game, 0, |inst, store| {
             inst.mudhost_game_cmdset().call_info(store)
         });
         let quotas = self.quotas;
         let cmdset = match info.map_err(|e| e.to_string()).and_then(|i| build_cmdset(i, &name, &quotas)) {
             Ok(c) => c,
             Err(e) => {
+                game.undo(cp);
                 self.reject(&prepared.path, &PluginError::Metadata(e));
                 return (game, false);
             }
         };
-        let (game, hook) = self.call_pre(&pre, &name, game, 0, |inst, store| {
+        let (mut game, hook) = self.call_pre(&pre, &name, game, 0, |inst, store| {
             inst.mudhost_game_cmdset().call_at_load(store)
         });
         if let Err(e) = hook {
+            game.undo(cp);
             self.reject(&prepared.path, &PluginError::LoadHook(e.to_string()));
             return (game, false);
         }
+        game.keep(cp);
         if prepared.from_cache {
             self.stats.cache_hits += 1;
         } else {
@@ -444,17 +451,24 @@ impl PluginRegistry {
         lines
     }
 
-    /// Run one command of a loaded module for session `caller`.
+    /// Run one command of a loaded module for session `caller`. The call is atomic: if it fails
+    /// (trap, deadline, memory, quota), everything it changed is undone and its output dropped.
     pub fn execute(
         &self,
         module: &LoadedModule,
-        game: Game,
+        mut game: Game,
         caller: Sessid,
         inv: &wit::Invocation,
     ) -> (Game, Result<(), GuestError>) {
-        self.call_pre(&module.pre, &module.name, game, caller, |inst, store| {
+        let cp = game.checkpoint();
+        let (mut game, result) = self.call_pre(&module.pre, &module.name, game, caller, |inst, store| {
             inst.mudhost_game_cmdset().call_execute(store, inv)
-        })
+        });
+        match &result {
+            Ok(()) => game.keep(cp),
+            Err(_) => game.undo(cp),
+        }
+        (game, result)
     }
 
     /// Instantiate in a fresh store, call `f`, log guest stderr, and hand the game back.
