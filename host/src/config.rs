@@ -266,6 +266,11 @@ impl Config {
         if self.guest_deadline_ms == 0 || self.guest_memory_mib == 0 {
             return Err(ConfigError::Invalid("guest limits must be positive".into()));
         }
+        if self.guest_messages_per_session_per_call >= self.outbox_frames {
+            return Err(ConfigError::Invalid(
+                "guest_messages_per_session_per_call must be below outbox_frames, or one command could get a player disconnected as a slow client".into(),
+            ));
+        }
         if !self.module_events && self.module_poll_ms == 0 {
             return Err(ConfigError::Invalid("module_events = false needs module_poll_ms > 0, or hot reload is off".into()));
         }
@@ -334,6 +339,13 @@ mod tests {
         let mut sorted = documented.clone();
         sorted.sort();
         assert_eq!(keys, sorted);
+    }
+
+    #[test]
+    fn a_per_session_message_quota_at_or_above_the_outbox_is_refused() {
+        let cfg = Config { guest_messages_per_session_per_call: 1024, ..Config::default() };
+        assert!(cfg.validate().is_err());
+        assert!(Config::default().validate().is_ok());
     }
 
     #[test]
