@@ -100,7 +100,8 @@ pub struct Config {
     /// `create-account` and `login` requests one guest call may make (each starts a password
     /// hash). Default 1.
     pub guest_auth_requests_per_call: usize,
-    /// Log bytes one guest call may write (its `log` lines and stderr). Default 65536.
+    /// Log bytes one guest call may write through `log`; also the most stderr it may write (which
+    /// is logged as one line of at most `guest_log_line_bytes`). Default 65536.
     pub guest_log_bytes_per_call: usize,
     /// Longest guest log line in bytes; longer lines are cut. Default 2048.
     pub guest_log_line_bytes: usize,
@@ -171,7 +172,7 @@ const KEY_DOCS: &[(&str, &str)] = &[
     ("guest_messages_per_session_per_call", "Messages one guest call may send to any one session; kept below `outbox_frames` so a module cannot get a player disconnected as a slow client by flooding them."),
     ("guest_objects_per_call", "Objects one guest call may create."),
     ("guest_auth_requests_per_call", "`create-account` and `login` requests one guest call may make (each starts a password hash)."),
-    ("guest_log_bytes_per_call", "Log bytes one guest call may write (its `log` lines and stderr)."),
+    ("guest_log_bytes_per_call", "Log bytes one guest call may write through `log`; also the most stderr it may write (which is logged as one line of at most `guest_log_line_bytes`)."),
     ("guest_log_line_bytes", "Longest guest log line in bytes; longer lines are cut."),
     ("guest_attr_value_bytes", "Largest attribute value (account or object) a guest may store, bytes."),
     ("guest_ndb_bytes_per_session", "Largest ndb of one session (keys plus values), bytes."),

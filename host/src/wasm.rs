@@ -70,7 +70,7 @@ pub struct GuestQuotas {
     pub objects_per_call: usize,
     /// `create-account` / `login` requests per call.
     pub auth_requests_per_call: usize,
-    /// Log bytes (log lines and stderr) per call.
+    /// Log bytes written through `log` per call; also the stderr capacity of a call.
     pub log_bytes_per_call: usize,
     /// Longest log line; longer ones are cut.
     pub log_line_bytes: usize,
