@@ -237,6 +237,13 @@ async fn guest_log_lines_are_escaped_tagged_and_capped() {
     let grown = std::fs::metadata(host.log_path()).unwrap().len() - before;
     assert!(grown < 256 * 1024, "one command wrote {grown} bytes to the log");
     assert!(failure(&host.log(), "logflood").contains("guest_log_bytes_per_call"));
+
+    // stderr (where panic messages go) holds at most guest_log_bytes_per_call (further writes
+    // fail as a closed stream) and reaches the log as one cut line.
+    let before = std::fs::metadata(host.log_path()).unwrap().len();
+    attack_and_check(&mut bad, &mut good, "stderrflood 1048576", "stderrflood done").await;
+    let grown = std::fs::metadata(host.log_path()).unwrap().len() - before;
+    assert!(grown < 16 * 1024, "one command wrote {grown} bytes of stderr to the log");
 }
 
 #[tokio::test]

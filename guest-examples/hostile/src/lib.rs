@@ -198,6 +198,24 @@ impl Command for LogFlood {
     }
 }
 
+/// `stderrflood <bytes>`: print that much to stderr (where panic messages go).
+struct StderrFlood;
+impl Command for StderrFlood {
+    const KEY: &'static str = "stderrflood";
+    const HELP: &'static str = "Print BYTES bytes to stderr.";
+    fn func(inv: &Invocation) -> CmdResult {
+        use std::io::Write;
+        let chunk = "E".repeat(4096);
+        let mut err = std::io::stderr();
+        for _ in 0..number(inv, 1 << 20) / 4096 {
+            // Errors are ignored: only the host can stop this loop.
+            let _ = err.write_all(chunk.as_bytes());
+        }
+        inv.msg("stderrflood done");
+        Ok(())
+    }
+}
+
 /// `oob <empty|deep|big>`: a bad out-of-band message; reports what the host answered.
 struct Oob;
 impl Command for Oob {
@@ -266,7 +284,7 @@ fn at_load() {}
 mudhost_sdk::cmdset! {
     key: "HostileCmdSet", priority: 1, merge_type: Union,
     at_load: at_load,
-    commands: [Sleep, Random, HashSeed, Exit, Flood, Exclude, Spawn, BigAttr, NdbFill, LogForge, LogFlood, Oob, MassCreate, Fine],
+    commands: [Sleep, Random, HashSeed, Exit, Flood, Exclude, Spawn, BigAttr, NdbFill, LogForge, LogFlood, StderrFlood, Oob, MassCreate, Fine],
 }
 
 /// The `many-aliases` build: one command declaring 150,000 aliases.
