@@ -46,6 +46,8 @@ pub enum GameEvent {
     LinkClosed,
     /// The server process got SIGTERM/SIGINT: shut down cleanly.
     Terminate,
+    /// A timer the loop set (a slowed session is due); carries nothing.
+    Wake,
 }
 
 /// Why the game loop stopped.
@@ -71,7 +73,7 @@ const PRUNE_BATCH: u64 = 64;
 /// Consecutive deadline overruns after which a session's commands are slowed.
 const OVERRUNS_BEFORE_SLOWING: u32 = 2;
 /// Longest pause imposed between two commands of a session that keeps overrunning.
-const MAX_SLOWDOWN: Duration = Duration::from_secs(2);
+const MAX_SLOWDOWN: Duration = Duration::from_millis(500);
 
 /// What the player whose commands are slowed is told (once per streak).
 pub const SLOWED_TEXT: &str =
@@ -126,6 +128,8 @@ pub struct GameLoop {
     pub(super) overran: bool,
     /// A test failpoint to fire when the current unit of work commits.
     failpoint: Option<super::failpoint::Kind>,
+    /// When the pending `Wake` timer fires, if one is pending.
+    wake_at: Option<Instant>,
 }
 
 impl GameLoop {
@@ -161,6 +165,7 @@ impl GameLoop {
             inflight,
             overran: false,
             failpoint: None,
+            wake_at: None,
         };
         this.refresh_module_report();
         this
@@ -204,13 +209,10 @@ impl GameLoop {
                 }
                 Err(wait) => wait,
             };
-            let ev = match wait {
-                None => events.blocking_recv(),
-                Some(d) => match self.rt.block_on(tokio::time::timeout(d, events.recv())) {
-                    Ok(ev) => ev,
-                    Err(_) => continue,
-                },
-            };
+            if let Some(d) = wait {
+                self.wake_after(d);
+            }
+            let ev = events.blocking_recv();
             match ev {
                 Some(ev) => {
                     if let Some(exit) = self.accept(ev) {
@@ -220,6 +222,22 @@ impl GameLoop {
                 None => return Exit::LinkLost,
             }
         }
+    }
+
+    /// Make sure the loop wakes up within `d` (a slowed session becomes due): a timer task sends
+    /// a `Wake` event. (A timer awaited on this thread through `Handle::block_on` was measured to
+    /// wake up to 150 ms late, so the timer runs on the runtime and wakes the loop like any event.)
+    fn wake_after(&mut self, d: Duration) {
+        let due = Instant::now() + d;
+        if self.wake_at.is_some_and(|w| w <= due && w > Instant::now()) {
+            return;
+        }
+        self.wake_at = Some(due);
+        let events = self.events.clone();
+        self.rt.spawn(async move {
+            tokio::time::sleep(d).await;
+            let _ = events.send(GameEvent::Wake).await;
+        });
     }
 
     /// Take in one event: queue session work, handle everything else now.
@@ -235,6 +253,10 @@ impl GameLoop {
             }
             GameEvent::Portal(PortalMsg::Applied { upto }) => {
                 self.outbox.confirmed = self.outbox.confirmed.max(upto);
+                None
+            }
+            GameEvent::Wake => {
+                self.wake_at = None;
                 None
             }
             other => self.handle(other),
@@ -425,6 +447,7 @@ impl GameLoop {
                 }
             }
             GameEvent::LinkClosed => exit = Some(Exit::LinkLost),
+            GameEvent::Wake => {}
             GameEvent::Terminate => {
                 tracing::info!("terminate signal: unpuppeting everyone and shutting down");
                 self.game().unpuppet_all();
@@ -602,3 +625,4 @@ pub fn fatal(why: &str) -> ! {
 fn report_names(plugins: &PluginRegistry) -> std::collections::BTreeSet<String> {
     plugins.names().map(str::to_owned).collect()
 }
+
