@@ -68,7 +68,7 @@ pub enum Exit {
 const MAX_QUEUED_ROUNDS: usize = 4;
 
 /// Confirmed outbox frames are deleted in batches of this many (one DELETE per batch).
-const PRUNE_BATCH: u64 = 64;
+const PRUNE_BATCH: u64 = 32;
 
 /// Consecutive deadline overruns after which a session's commands are slowed.
 const OVERRUNS_BEFORE_SLOWING: u32 = 2;
