@@ -8,10 +8,11 @@
 //! is *busy*: its later inputs, and its disconnect, wait until it is done. A session whose
 //! commands keep running past the guest deadline is slowed down.
 //!
-//! Each unit of work (one input, or one other event) runs in one database transaction that also
-//! stores its effects frame in the outbox (see [`crate::link`]): the frame is sent only after the
-//! commit, and a new server resends what the portal has not confirmed, so every input is applied
-//! and answered exactly once whatever moment the server dies at.
+//! Work runs in batches: the inputs served in one pass (up to [`MAX_BATCH`], or until the batch has
+//! run [`BATCH_TIME`]) share one database transaction, which also stores their effects frame in
+//! the outbox (see [`crate::link`]); other events get a transaction each. A frame is sent only
+//! after its commit, and a new server resends what the portal has not confirmed, so every input
+//! is applied and answered exactly once whatever moment the server dies at.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
@@ -66,6 +67,11 @@ pub enum Exit {
 /// commands run in the next round, and a chain longer than this is cut off, so a guest cannot
 /// make the host queue commands forever.
 const MAX_QUEUED_ROUNDS: usize = 4;
+
+/// Most units of work (inputs) in one batch: one transaction, one effects frame.
+const MAX_BATCH: usize = 64;
+/// A batch takes no more units once it has run this long.
+const BATCH_TIME: Duration = Duration::from_millis(2);
 
 /// Confirmed outbox frames are deleted in batches of this many (one DELETE per batch).
 const PRUNE_BATCH: u64 = 32;
@@ -204,7 +210,7 @@ impl GameLoop {
             }
             let wait = match self.next_ready() {
                 Ok(sessid) => {
-                    self.serve(sessid);
+                    self.run_batch(sessid);
                     continue;
                 }
                 Err(wait) => wait,
@@ -294,7 +300,31 @@ impl GameLoop {
         Err(earliest.map(|t| t.saturating_duration_since(now)))
     }
 
-    /// Run one unit of a session's work, then put the session back in the ring if it has more.
+    /// Serve ready sessions, round-robin, in one transaction and one effects frame: a batch ends
+    /// after [`MAX_BATCH`] units, or once it has run for [`BATCH_TIME`] (so a slow command ends
+    /// the batch it is in and the answers before it go out). Under light load a batch is one
+    /// input; under heavy load the commit, the outbox write and the link write are shared.
+    fn run_batch(&mut self, first: Sessid) {
+        self.begin();
+        let started = Instant::now();
+        let mut next = Some(first);
+        let mut units = 0;
+        while let Some(sessid) = next {
+            self.serve(sessid);
+            units += 1;
+            if units >= MAX_BATCH || started.elapsed() >= BATCH_TIME {
+                break;
+            }
+            next = self.next_ready().ok();
+        }
+        self.commit_and_send(None);
+        if let Some(m) = self.inflight.as_mut() {
+            m.clear();
+        }
+    }
+
+    /// Run one unit of a session's work inside the current transaction, then put the session
+    /// back in the ring if it has more.
     fn serve(&mut self, sessid: Sessid) {
         let Some(work) = self.queues.get_mut(&sessid).and_then(|q| q.work.pop_front()) else { return };
         let seq = match &work {
@@ -305,7 +335,6 @@ impl GameLoop {
             // Its effects were committed before this server started and have been resent.
             tracing::debug!(sessid, seq, "replayed input already applied; skipped");
         } else {
-            self.begin();
             if let Some(m) = self.inflight.as_mut() {
                 m.set(sessid, seq);
             }
@@ -313,7 +342,9 @@ impl GameLoop {
             match work {
                 Work::Input { msg, .. } => {
                     self.overran = false;
-                    self.failpoint = super::failpoint::for_input(&msg);
+                    if let Some(kind) = super::failpoint::for_input(&msg) {
+                        self.failpoint = Some(kind);
+                    }
                     self.input(sessid, msg);
                     let deferred = !self.game().ack_is_held();
                     self.after_input(sessid, deferred);
@@ -324,10 +355,7 @@ impl GameLoop {
                     self.applied.remove(&sessid);
                 }
             }
-            self.finish(None);
-            if let Some(m) = self.inflight.as_mut() {
-                m.clear();
-            }
+            self.end_unit();
         }
         if let Some(q) = self.queues.get_mut(&sessid) {
             if q.busy || q.work.is_empty() {
@@ -455,7 +483,8 @@ impl GameLoop {
                 exit = Some(Exit::Shutdown);
             }
         }
-        self.finish(after);
+        self.end_unit();
+        self.commit_and_send(after);
         exit
     }
 
@@ -465,11 +494,16 @@ impl GameLoop {
         }
     }
 
-    /// End a unit of work: run host-queued commands, start deferred work, store the effects in
-    /// the outbox, commit, then send them (and `after`).
-    fn finish(&mut self, after: Option<ServerMsg>) {
+    /// End a unit of work: run host-queued commands (so a session's queued `look` comes before
+    /// its next input), start deferred work, and complete the input's ack.
+    fn end_unit(&mut self) {
         self.run_queued();
         self.start_deferred();
+        self.game().release_ack();
+    }
+
+    /// End a transaction: store its effects in the outbox, commit, then send them (and `after`).
+    fn commit_and_send(&mut self, after: Option<ServerMsg>) {
         let effects = self.game().take_effects();
         let frames = if effects.is_empty() { vec![] } else { self.store_effects(effects) };
         if self.outbox.confirmed >= self.outbox.pruned + PRUNE_BATCH {
