@@ -10,9 +10,14 @@
 //!   latency percentiles.
 //! - `fairness N R`: one player pipelines R runaway commands (each cut at the guest deadline)
 //!   while N healthy players keep sending cheap ones; reports the healthy players' latency.
+//! - `look N SECS`, `echo N SECS`, `say N SECS`: closed-loop clients against the host and against
+//!   the bare websocket server in the same run; reports commands/s, latency, CPU µs per command
+//!   of each process, RSS, and the ratio (see `perf.rs`).
+//! - `idle N`: N open connections; KiB per connection of the host and of the bare server.
 
 #[path = "../../tests/support.rs"]
 mod support;
+mod perf;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -32,7 +37,12 @@ async fn main() {
         Some("hotreload") => hotreload(num(1, 200) as usize, num(2, 20) as usize).await,
         Some("throughput") => throughput(num(1, 1000) as usize, num(2, 10)).await,
         Some("fairness") => fairness(num(1, 50) as usize, num(2, 200) as usize).await,
-        _ => eprintln!("usage: mudhost-loadgen restart [N] | hotreload [N] [R] | throughput [N] [SECS] | fairness [N] [R]"),
+        Some(w @ ("look" | "echo" | "say")) => {
+            let work = perf::Workload::parse(w).expect("matched above");
+            perf::compare(work, num(1, 50) as usize, num(2, 10) as f64).await
+        }
+        Some("idle") => perf::idle(num(1, 1000) as usize).await,
+        _ => eprintln!("usage: mudhost-loadgen restart [N] | hotreload [N] [R] | throughput [N] [SECS] | fairness [N] [R] | look|echo|say [N] [SECS] | idle [N]"),
     }
 }
 
