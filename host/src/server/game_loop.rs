@@ -357,9 +357,14 @@ impl GameLoop {
             }
             self.end_unit();
         }
+        let gone = self.game().sessions.get(sessid).is_none();
         if let Some(q) = self.queues.get_mut(&sessid) {
             if q.busy || q.work.is_empty() {
                 q.ready = false;
+                if gone && q.work.is_empty() && !q.busy {
+                    // Disconnected from the server side: nothing more will come for it.
+                    self.queues.remove(&sessid);
+                }
             } else {
                 self.ring.push_back(sessid);
             }
