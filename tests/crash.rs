@@ -302,3 +302,31 @@ async fn a_tcp_link_without_a_secret_refuses_to_start() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("link_secret"), "{}", String::from_utf8_lossy(&out.stderr));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oversized_effects_fail_the_guest_call_and_the_server_stays_up_and_truthful() {
+    let host = Host::start(&["unloggedin", "account", "character", "trouble"], "cmdset_character = [\"character\", \"trouble\"]");
+    let mut bad = host.player("Flooder").await;
+    let mut others = vec![];
+    for i in 0..3 {
+        others.push(host.player(&format!("Other{i}")).await);
+    }
+    let pid = host.server_pid();
+    for cmd in ["flood", "hoard"] {
+        bad.send_text(cmd).await;
+        assert_eq!(bad.expect_text("error").await, "An untrapped error occurred.", "{cmd}");
+        for o in others.iter_mut() {
+            o.send_text("say still here").await;
+            assert_eq!(o.expect_text("You say").await, "You say, \"still here\"", "after {cmd}");
+        }
+    }
+    assert!(!others[0].seen.iter().any(|v| v.to_string().contains("xxxxxxxx")), "no flood text reached anyone");
+    let status = host.cli(&["status"]);
+    assert!(status.contains(&format!("server up (pid {pid})")), "{status}");
+    assert!(status.contains("server starts 1;"), "{status}");
+    // A reload hands every session over (nothing oversized is left in them) and works.
+    host.cli(&["reload"]);
+    bad.expect_text("Server restarted").await;
+    assert_eq!(bad.ask("ndbget hoard0").await, "ndb hoard0 = <unset>");
+    assert_ne!(host.server_pid(), pid);
+}

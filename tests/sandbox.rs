@@ -86,3 +86,23 @@ async fn a_flood_of_traps_does_not_leak_memory() {
     assert!(after < before + 16 * 1024, "RSS grew from {before} KiB to {after} KiB over 500 traps");
     assert_eq!(c.ask("ok").await, "trouble ok");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_of_runaway_commands_is_slowed_and_other_players_stay_responsive() {
+    let host = Host::start(MODULES, CONFIG);
+    let mut spammer = host.player("Flooder").await;
+    let mut good = host.player("Patient").await;
+    // 40 runaway commands queued at once: served one after another they would hold the game
+    // loop for 40 × 50 ms = 2 s; served round-robin, another player waits for at most one.
+    for _ in 0..40 {
+        spammer.send_text("spin").await;
+    }
+    for i in 0..10 {
+        let t0 = Instant::now();
+        good.send_text(&format!("echoback {i}")).await;
+        assert_eq!(good.expect_text("echoback").await, format!("echoback v1: {i}"));
+        // Generous for a loaded CI machine; a queue served in arrival order takes ≥ 2 s.
+        assert!(t0.elapsed() < Duration::from_millis(1000), "answer {i} took {:?}", t0.elapsed());
+    }
+    spammer.expect_text("your next commands are delayed").await;
+}

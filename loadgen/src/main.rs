@@ -8,9 +8,16 @@
 //!   (atomic rename, alternating two builds); reports file-landed → first-new-answer latency.
 //! - `throughput N SECS`: N players each send commands back to back; reports commands/s and
 //!   latency percentiles.
+//! - `fairness N R`: one player pipelines R runaway commands (each cut at the guest deadline)
+//!   while N healthy players keep sending cheap ones; reports the healthy players' latency.
+//! - `look N SECS`, `echo N SECS`, `say N SECS`: closed-loop clients against the host and against
+//!   the bare websocket server in the same run; reports commands/s, latency, CPU µs per command
+//!   of each process, RSS, and the ratio (see `perf.rs`).
+//! - `idle N`: N open connections; KiB per connection of the host and of the bare server.
 
 #[path = "../../tests/support.rs"]
 mod support;
+mod perf;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -29,7 +36,13 @@ async fn main() {
         Some("restart") => restart(num(1, 1000) as usize).await,
         Some("hotreload") => hotreload(num(1, 200) as usize, num(2, 20) as usize).await,
         Some("throughput") => throughput(num(1, 1000) as usize, num(2, 10)).await,
-        _ => eprintln!("usage: mudhost-loadgen restart [N] | hotreload [N] [R] | throughput [N] [SECS]"),
+        Some("fairness") => fairness(num(1, 50) as usize, num(2, 200) as usize).await,
+        Some(w @ ("look" | "echo" | "say")) => {
+            let work = perf::Workload::parse(w).expect("matched above");
+            perf::compare(work, num(1, 50) as usize, num(2, 10) as f64).await
+        }
+        Some("idle") => perf::idle(num(1, 1000) as usize).await,
+        _ => eprintln!("usage: mudhost-loadgen restart [N] | hotreload [N] [R] | throughput [N] [SECS] | fairness [N] [R] | look|echo|say [N] [SECS] | idle [N]"),
     }
 }
 
@@ -228,4 +241,56 @@ async fn throughput(n: usize, secs: u64) {
         all.last().unwrap()
     );
     println!("  server RSS {:.1} MiB, portal RSS {:.1} MiB", rss_mib(host.server_pid()), rss_mib(portal_pid(&host)));
+}
+
+async fn fairness(n: usize, runaways: usize) {
+    println!("fairness: {n} healthy players while one pipelines {runaways} runaway commands (50 ms deadline each)");
+    let host = Host::start(MODULES, CONFIG);
+    let clients = players(&host.url, n, "F").await;
+    let mut spammer = Client::player(&host.url, "Spammer").await;
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut tasks = vec![];
+    for (i, mut c) in clients.into_iter().enumerate() {
+        let stop = stop.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut lat = vec![];
+            let mut k = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                let t0 = Instant::now();
+                c.send_text(&format!("echoback {i}-{k}")).await;
+                c.expect_text("echoback").await;
+                lat.push(t0.elapsed());
+                k += 1;
+                // A player types, reads and types again: ~10 commands a second each.
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            lat
+        }));
+    }
+    let t0 = Instant::now();
+    for _ in 0..runaways {
+        spammer.send_text("spin").await;
+    }
+    let mut cut = 0;
+    while cut < runaways {
+        match tokio::time::timeout(Duration::from_secs(120), spammer.next_text()).await {
+            Ok(Some(t)) if t.contains("untrapped error") => cut += 1,
+            Ok(Some(_)) => {}
+            _ => break,
+        }
+    }
+    let spam_time = t0.elapsed();
+    stop.store(true, Ordering::Relaxed);
+    let mut all = vec![];
+    for t in tasks {
+        all.extend(t.await.expect("client task"));
+    }
+    all.sort();
+    println!(
+        "  the {cut} runaway commands took {spam_time:.1?} to be cut; healthy: {} commands, latency p50 {:.1?}, p99 {:.1?}, max {:.1?}",
+        all.len(),
+        percentile(&all, 0.5),
+        percentile(&all, 0.99),
+        all.last().unwrap()
+    );
 }

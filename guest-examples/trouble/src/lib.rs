@@ -201,10 +201,41 @@ impl Command for MarkGet {
     }
 }
 
+/// `flood`: announces a 256 KiB text 300 times (75 MiB per session, more than a link frame can
+/// carry to a few hundred players). The host's output quota must refuse it.
+struct Flood;
+impl Command for Flood {
+    const KEY: &'static str = "flood";
+    const HELP: &'static str = "Announce 300 texts of 256 KiB each.";
+    fn func(_: &Invocation) -> CmdResult {
+        let text = "x".repeat(256 * 1024);
+        for _ in 0..300 {
+            mudhost_sdk::host::announce_all(&text);
+        }
+        Ok(())
+    }
+}
+
+/// `hoard`: stores 40 values of 1 MiB in the session's ndb (40 MiB that every restart would have
+/// to hand over). The host's ndb quota must refuse it.
+struct Hoard;
+impl Command for Hoard {
+    const KEY: &'static str = "hoard";
+    const HELP: &'static str = "Store 40 MiB in this session's ndb.";
+    fn func(inv: &Invocation) -> CmdResult {
+        let value = "y".repeat(1024 * 1024);
+        for i in 0..40 {
+            mudhost_sdk::host::ndb_set(&format!("hoard{i}"), Some(&value));
+        }
+        inv.msg("hoarded");
+        Ok(())
+    }
+}
+
 cmdset! {
     key: "TroubleCmdSet", priority: 1, merge_type: Union,
     commands: [
         Panic, Spin, Bomb, ReadFile, OkCmd, EchoBack, NdbSet, NdbGet, Sessid, Counter, Counters,
-        MarkTrap, MarkSet, MarkGet,
+        MarkTrap, MarkSet, MarkGet, Flood, Hoard,
     ],
 }

@@ -127,6 +127,8 @@ pub struct Hub {
     next_start: StartKind,
     /// Newest outbox id applied; frames at or below it are duplicates.
     applied_outbox: u64,
+    /// Newest outbox id confirmed to the server with `Applied`.
+    confirmed_outbox: u64,
     /// The input that was running when the server last died, if it died running one.
     suspect: Option<(Sessid, u64)>,
     announce_restart: bool,
@@ -140,6 +142,9 @@ pub struct Hub {
 /// Text shown to a player whose input was running when the server died twice in a row.
 pub const POISON_TEXT: &str =
     "Your last input was dropped: the server failed twice while running it. The game goes on.";
+
+/// Applied effects frames between two confirmations to the server.
+const CONFIRM_EVERY: u64 = 32;
 
 /// Most sessions' data in one hand-over frame (the frames are also kept under a byte budget).
 const SYNC_CHUNK_SESSIONS: usize = 512;
@@ -164,6 +169,7 @@ impl Hub {
             server_pid: None,
             next_start: StartKind::Cold,
             applied_outbox: 0,
+            confirmed_outbox: 0,
             suspect: None,
             announce_restart: false,
             supervisor,
@@ -403,8 +409,13 @@ impl Hub {
                 } else {
                     self.apply(effects);
                     self.applied_outbox = id;
-                    if let Some(server) = &self.server {
-                        let _ = server.tx.send(PortalMsg::Applied { upto: id });
+                    // Confirmations only let the server forget frames; sending one per batch
+                    // saves a message per event (a new server learns the exact id in Welcome).
+                    if id >= self.confirmed_outbox + CONFIRM_EVERY {
+                        self.confirmed_outbox = id;
+                        if let Some(server) = &self.server {
+                            let _ = server.tx.send(PortalMsg::Applied { upto: id });
+                        }
                     }
                 }
             }

@@ -167,6 +167,14 @@ impl Game {
         self.held_ack = Some(ack);
     }
 
+    /// The input being processed is complete: its ack joins the effects (unless a deferred job
+    /// took it to complete the input later).
+    pub fn release_ack(&mut self) {
+        if let Some(ack) = self.held_ack.take() {
+            self.effects.acks.push(ack);
+        }
+    }
+
     /// Everything the current event produced, ready to send as one frame.
     pub fn take_effects(&mut self) -> Effects {
         if let Some(ack) = self.held_ack.take() {
