@@ -179,6 +179,24 @@ async fn create_connect_and_say_sent_back_to_back_are_answered_in_order() {
     assert!(!seen.iter().any(|t| t.contains("incorrect")), "{seen:?}");
 }
 
+/// Wait until the portal no longer reports the server as up (it noticed a kill).
+fn wait_for_server_down(host: &Host) {
+    let deadline = Instant::now() + WAIT;
+    while host.cli(&["status"]).contains("server up") {
+        assert!(Instant::now() < deadline);
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// The player was told of the shutdown, the portal exited 0, and after a new start nobody's
+/// character (here `left`'s) is still in a room.
+async fn told_shut_down_and_nobody_left(host: &mut Host, p: &mut Client, left: &str) {
+    assert!(p.expect_closed().await.iter().any(|t| t.contains("SHUT DOWN")), "players are told");
+    assert!(host.wait_exit().success());
+    host.launch();
+    nobody_is_left_standing(host, left).await;
+}
+
 /// Nobody's character is left in a room: a newcomer looking around sees no one.
 async fn nobody_is_left_standing(host: &Host, left: &str) {
     let mut c = host.player("Newcomer").await;
@@ -193,16 +211,9 @@ async fn stop_right_after_a_server_kill_exits_cleanly_and_leaves_nobody_in_the_w
     let pid = host.server_pid();
     unsafe { libc::kill(pid as i32, libc::SIGKILL) };
     // The portal notices (status no longer says up) and then is told to stop during the gap.
-    let deadline = Instant::now() + WAIT;
-    while host.cli(&["status"]).contains("server up") {
-        assert!(Instant::now() < deadline);
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    wait_for_server_down(&host);
     assert_eq!(host.cli(&["stop"]), "stopped");
-    assert!(p.expect_closed().await.iter().any(|t| t.contains("SHUT DOWN")), "players are told");
-    assert!(host.wait_exit().success());
-    host.launch();
-    nobody_is_left_standing(&host, "Standing").await;
+    told_shut_down_and_nobody_left(&mut host, &mut p, "Standing").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -211,10 +222,7 @@ async fn stop_right_after_a_reload_exits_cleanly_and_leaves_nobody_in_the_world(
     let mut p = host.player("Reloader").await;
     host.cli(&["reload"]);
     assert_eq!(host.cli(&["stop"]), "stopped");
-    assert!(p.expect_closed().await.iter().any(|t| t.contains("SHUT DOWN")), "players are told");
-    assert!(host.wait_exit().success());
-    host.launch();
-    nobody_is_left_standing(&host, "Reloader").await;
+    told_shut_down_and_nobody_left(&mut host, &mut p, "Reloader").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -223,10 +231,7 @@ async fn sigterm_to_the_server_shuts_the_game_down_cleanly() {
     let mut p = host.player("Termed").await;
     let pid = host.server_pid();
     unsafe { libc::kill(pid as i32, libc::SIGTERM) };
-    assert!(p.expect_closed().await.iter().any(|t| t.contains("SHUT DOWN")), "players are told");
-    assert!(host.wait_exit().success());
-    host.launch();
-    nobody_is_left_standing(&host, "Termed").await;
+    told_shut_down_and_nobody_left(&mut host, &mut p, "Termed").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -273,11 +278,7 @@ async fn input_queued_during_a_gap_runs_even_if_its_client_has_gone() {
     let mut p = host.player("Leaver").await;
     let pid = host.server_pid();
     unsafe { libc::kill(pid as i32, libc::SIGKILL) };
-    let deadline = Instant::now() + WAIT;
-    while host.cli(&["status"]).contains("server up") {
-        assert!(Instant::now() < deadline);
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    wait_for_server_down(&host);
     p.send_text("markset queued").await;
     p.ws.close(None).await.unwrap();
     while p.ws.next().await.is_some() {}
