@@ -343,6 +343,29 @@ impl Client {
         texts
     }
 
+    /// Read until the server closes the connection; returns the texts seen before and the
+    /// close frame's reason (empty if the frame had none).
+    pub async fn expect_close_reason(&mut self) -> (Vec<String>, String) {
+        let mut texts = vec![];
+        loop {
+            let msg = tokio::time::timeout(WAIT, self.ws.next()).await.expect("no frame within the wait");
+            match msg {
+                Some(Ok(Message::Text(t))) => {
+                    let v: Value = serde_json::from_str(t.as_str()).expect("server frames are JSON");
+                    self.seen.push(v.clone());
+                    if v[0] == "text" {
+                        texts.push(plain(v[1][0].as_str().unwrap_or("")));
+                    }
+                }
+                Some(Ok(Message::Close(frame))) => {
+                    return (texts, frame.map(|f| f.reason.to_string()).unwrap_or_default());
+                }
+                None | Some(Err(_)) => return (texts, String::new()),
+                Some(Ok(_)) => {}
+            }
+        }
+    }
+
     /// Send a command and return the first text frame answering it.
     pub async fn ask(&mut self, line: &str) -> String {
         self.send_text(line).await;

@@ -184,6 +184,12 @@ impl Config {
         if self.multisession_mode > 3 {
             return Err(ConfigError::Invalid("multisession_mode must be 0-3".into()));
         }
+        // Evennia's launcher refuses this too: modes 0 and 1 have one puppet per account.
+        if self.multisession_mode < 2 && self.max_nr_simultaneous_puppets != 1 {
+            return Err(ConfigError::Invalid(
+                "multisession_mode 0 and 1 need max_nr_simultaneous_puppets = 1".into(),
+            ));
+        }
         if self.guest_deadline_ms == 0 || self.guest_memory_mib == 0 {
             return Err(ConfigError::Invalid("guest limits must be positive".into()));
         }

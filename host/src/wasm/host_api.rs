@@ -1,7 +1,7 @@
 //! The `host` imports guests call. Each is thin glue onto a [`Game`](crate::server::game::Game)
 //! method; a guest mistake comes back as an error value, never a trap.
 
-use super::bindings::mudhost::game::host::Host;
+use super::bindings::mudhost::game::host::{Host, MultisessionPolicy};
 use super::bindings::types::{self, LogLevel, SessionInfo};
 use super::HostCtx;
 use crate::server::session::ServerSession;
@@ -126,7 +126,11 @@ impl Host for HostCtx {
     }
 
     fn disconnect(&mut self, session: u64, reason: String) {
-        self.game.disconnect(session, &reason);
+        // No result to report through in this signature: a refusal is logged
+        // (`disconnect-session` reports it to the guest).
+        if let Err(e) = self.game.disconnect_checked(self.caller, session, &reason) {
+            tracing::warn!(module = %self.module, session, cause = %e, "disconnect refused");
+        }
     }
 
     fn ndb_get(&mut self, key: String) -> Option<String> {
@@ -265,5 +269,47 @@ impl Host for HostCtx {
             LogLevel::Warn => tracing::warn!(module = m, "{message}"),
             LogLevel::Error => tracing::error!(module = m, "{message}"),
         }
+    }
+    fn get_multisession_policy(&mut self) -> MultisessionPolicy {
+        let c = &self.game.cfg;
+        MultisessionPolicy {
+            mode: c.multisession_mode,
+            max_nr_characters: c.max_nr_characters,
+            max_nr_simultaneous_puppets: c.max_nr_simultaneous_puppets,
+            auto_create_character_with_account: c.auto_create_character_with_account,
+            auto_puppet_on_login: c.auto_puppet_on_login,
+        }
+    }
+
+    fn disconnect_session(&mut self, session: u64, reason: String) -> Result<(), String> {
+        self.game.disconnect_checked(self.caller, session, &reason)
+    }
+
+    fn disconnect_all(&mut self, reason: String) -> Result<(), String> {
+        self.game.disconnect_all(self.caller, &reason)
+    }
+
+    fn disconnect_duplicates(&mut self, reason: String) -> u32 {
+        self.game.disconnect_duplicates(self.caller, &reason)
+    }
+
+    fn all_connected_accounts(&mut self) -> Vec<u64> {
+        self.game.all_connected_accounts()
+    }
+
+    fn sessions_from_csessid(&mut self, csessid: String) -> Vec<SessionInfo> {
+        self.game.sessions.from_csessid(&csessid).map(session_info).collect()
+    }
+
+    fn character_create(&mut self, key: String, description: Option<String>) -> Result<u64, String> {
+        self.game.character_create(self.caller, &key, description.as_deref())
+    }
+
+    fn character_delete(&mut self, obj: u64) -> Result<(), String> {
+        self.game.character_delete(self.caller, obj)
+    }
+
+    fn session_data(&mut self, session: u64) -> Result<String, String> {
+        self.game.session_data(self.caller, session)
     }
 }
