@@ -270,6 +270,21 @@ impl Client {
         Client { ws, seen: vec![] }
     }
 
+    /// Connect from a chosen loopback address (127.x.y.z), so per-address throttles count
+    /// each test client apart. `url` may carry a query string (`?csessid&cuid&browser`).
+    pub async fn connect_from(url: &str, ip: &str) -> Client {
+        let hostport = url.trim_start_matches("ws://").split(['/', '?']).next().unwrap();
+        let server: std::net::SocketAddr = hostport.parse().expect("host:port in the url");
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.bind(format!("{ip}:0").parse().expect("an IPv4 address")).expect("bind the client socket");
+        let stream = tokio::time::timeout(WAIT, socket.connect(server)).await.expect("connect timed out").expect("tcp connect");
+        let (ws, _) = tokio::time::timeout(WAIT, tokio_tungstenite::client_async(url, MaybeTlsStream::Plain(stream)))
+            .await
+            .expect("handshake timed out")
+            .expect("websocket handshake");
+        Client { ws, seen: vec![] }
+    }
+
     /// Send a command line.
     pub async fn send_text(&mut self, line: &str) {
         self.send_json(json!(["text", [line], {}])).await;
