@@ -664,3 +664,40 @@ async fn a_server_reload_restores_every_session_property() {
     assert!(look_room(&mut c).await.starts_with("Limbo"));
     assert_eq!(c.ask("ndbget colour").await, "ndb colour = blue");
 }
+
+// --- idle timeout -------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn idle_sessions_are_disconnected_but_superusers_and_keepalives_stay() {
+    let host = start("idle_timeout_secs = 2");
+    let mut root = player(&host, "Root", "127.0.23.1").await;
+    let mut stranger = Client::connect_from(&host.url, "127.0.23.2").await;
+    stranger.expect_text("connect").await;
+    let mut ann = player(&host, "Ann", "127.0.23.3").await;
+    let mut keeper = Client::connect_from(&host.url, "127.0.23.4").await;
+    keeper.expect_text("connect").await;
+
+    // The keeper sends the keepalive every half second until the others are gone.
+    let keep = async {
+        let mut tick = tokio::time::interval(std::time::Duration::from_millis(500));
+        loop {
+            tick.tick().await;
+            keeper.send_text("idle").await;
+        }
+    };
+    let reaped = async {
+        let (_, reason) = stranger.expect_close_reason().await;
+        assert_eq!(reason, "idle timeout exceeded", "unlogged-in sessions time out too");
+        let (_, reason) = ann.expect_close_reason().await;
+        assert_eq!(reason, "idle timeout exceeded");
+    };
+    tokio::select! {
+        _ = keep => unreachable!(),
+        _ = reaped => {}
+    }
+    // The superuser, silent as long, is still served; so is the client that kept alive.
+    root.send_text("echoback here").await;
+    root.expect_text("echoback v1: here").await;
+    let screen = keeper.ask("look").await;
+    assert!(screen.contains("connect"), "{screen}");
+}

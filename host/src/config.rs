@@ -64,6 +64,10 @@ pub struct Config {
     pub broadcast_server_restart_messages: bool,
     /// Text that is a keepalive, not a command. Default "idle".
     pub idle_command: String,
+    /// Disconnect sessions (logged in or not) silent for this many seconds; superusers are
+    /// exempt (Evennia's IDLE_TIMEOUT, checked every min(60, half of it) seconds). 0 = off.
+    /// Default 0.
+    pub idle_timeout_secs: u64,
     /// Longest accepted input line in characters, every protocol (MAX_CHAR_LIMIT). Default 6000.
     pub max_input_chars: usize,
     /// Largest websocket frame accepted, in bytes. Default 65536.
@@ -114,6 +118,7 @@ const KEY_DOCS: &[(&str, &str)] = &[
     ("in_game_errors", "Show guest error details to the player after \"An untrapped error occurred.\"."),
     ("broadcast_server_restart_messages", "Tell players about server restarts (\" Server restart initiated ...\")."),
     ("idle_command", "Text that is a keepalive, not a command."),
+    ("idle_timeout_secs", "Disconnect sessions (logged in or not) silent for this many seconds; superusers are exempt (Evennia's IDLE_TIMEOUT, checked every min(60, half of it) seconds). 0 = off."),
     ("max_input_chars", "Longest accepted input line in characters, every protocol (MAX_CHAR_LIMIT)."),
     ("max_frame_bytes", "Largest websocket frame accepted, in bytes."),
     ("max_input_depth", "Deepest nesting of lists/objects accepted in one client message (at most 128)."),
@@ -147,6 +152,7 @@ impl Default for Config {
             in_game_errors: false,
             broadcast_server_restart_messages: true,
             idle_command: "idle".into(),
+            idle_timeout_secs: 0,
             max_input_chars: 6000,
             max_frame_bytes: 65536,
             max_input_depth: 32,

@@ -817,3 +817,29 @@ impl Game {
         serde_json::to_string(&t.data).map_err(|e| e.to_string())
     }
 }
+
+/// Evennia's reason for an idle-timeout disconnect.
+pub const IDLE_TIMEOUT_REASON: &str = "idle timeout exceeded";
+
+impl Game {
+    /// Disconnect every session, logged in or not, whose last input (keepalives included) is
+    /// older than `idle_timeout_secs`; superusers are exempt (Evennia's `noidletimeout` lock).
+    pub fn idle_sweep(&mut self) {
+        let timeout = self.cfg.idle_timeout_secs.saturating_mul(1000);
+        if timeout == 0 {
+            return;
+        }
+        let now = now_ms();
+        let idle: Vec<Sessid> = self
+            .sessions
+            .all(true)
+            .filter(|s| now.saturating_sub(s.data.cmd_last) > timeout)
+            .map(|s| s.sessid())
+            .filter(|&id| !self.is_admin(id))
+            .collect();
+        for id in idle {
+            tracing::info!(sessid = id, "idle timeout exceeded; disconnecting");
+            self.disconnect(id, IDLE_TIMEOUT_REASON);
+        }
+    }
+}

@@ -48,6 +48,8 @@ pub enum GameEvent {
     Terminate,
     /// A timer the loop set (a slowed session is due); carries nothing.
     Wake,
+    /// Time to disconnect sessions idle past `idle_timeout_secs`.
+    IdleSweep,
 }
 
 /// Why the game loop stopped.
@@ -448,6 +450,7 @@ impl GameLoop {
             }
             GameEvent::LinkClosed => exit = Some(Exit::LinkLost),
             GameEvent::Wake => {}
+            GameEvent::IdleSweep => self.game().idle_sweep(),
             GameEvent::Terminate => {
                 tracing::info!("terminate signal: unpuppeting everyone and shutting down");
                 self.game().unpuppet_all();
