@@ -701,3 +701,28 @@ async fn idle_sessions_are_disconnected_but_superusers_and_keepalives_stay() {
     let screen = keeper.ask("look").await;
     assert!(screen.contains("connect"), "{screen}");
 }
+
+// --- password -------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn password_checks_the_old_password_and_the_new_one_then_works_at_the_next_login() {
+    let host = start("");
+    create_root(&host).await;
+    let mut a = player(&host, "Ann", "127.0.24.1").await;
+    assert_eq!(a.ask("password password123").await, "Usage: password <oldpass> = <newpass>");
+    a.send_text("password wrong-one = better-secret").await;
+    assert_eq!(a.next_text().await.unwrap(), "The specified old password isn't correct.");
+    a.send_text("password password123 = short").await;
+    assert_eq!(a.next_text().await.unwrap(), "This password is too short. It must contain at least 8 characters.");
+    a.send_text("password password123 = better-secret").await;
+    assert_eq!(a.next_text().await.unwrap(), "Password changed.");
+    a.send_text("quit").await;
+    a.expect_close_reason().await;
+
+    let mut c = Client::connect_from(&host.url, "127.0.24.1").await;
+    c.expect_text("connect").await;
+    c.send_text("connect Ann password123").await;
+    assert_eq!(c.next_text().await.unwrap(), "Username and/or password is incorrect.");
+    c.send_text("connect Ann better-secret").await;
+    c.expect_text("You become Ann.").await;
+}

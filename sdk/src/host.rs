@@ -292,3 +292,8 @@ pub fn character_delete(obj: ObjectId) -> Result<(), String> {
 pub fn session_data(session: Sessid) -> Result<String, String> {
     raw::session_data(session)
 }
+
+/// Start changing the calling account's password; the host tells the player the outcome.
+pub fn account_set_password(old: &str, new: &str) -> Result<(), String> {
+    raw::account_set_password(old, new)
+}

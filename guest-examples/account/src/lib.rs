@@ -265,6 +265,21 @@ impl Command for Quit {
     }
 }
 
+/// Change the account's password; the host checks the old one and tells the outcome.
+struct Password;
+impl Command for Password {
+    const KEY: &'static str = "password";
+    const HELP: &'static str = "Change your password.\n\nUsage:\n  password <old password> = <new password>\n\nChanges your password. Make sure to pick a safe one.";
+    fn func(inv: &Invocation) -> CmdResult {
+        account(inv)?;
+        let (old, new) = args::split_eq(inv.args_trimmed());
+        match new {
+            Some(new) if !old.is_empty() => host::account_set_password(old, new).map_err(|e| format!("|r{e}|n")),
+            _ => Err("Usage: password <oldpass> = <newpass>".into()),
+        }
+    }
+}
+
 /// Whether the caller may use a command with this lock string (mirrors the host's lock check).
 fn may_use(locks: &str, superuser: bool) -> bool {
     match locks {
@@ -339,5 +354,5 @@ impl Command for Modules {
 
 cmdset! {
     key: "AccountCmdSet", priority: -10, merge_type: Union,
-    commands: [OocLook, Ooc, Ic, CharCreate, CharDelete, Sessions, Who, Quit, Help, Reload, Modules],
+    commands: [OocLook, Ooc, Ic, CharCreate, CharDelete, Password, Sessions, Who, Quit, Help, Reload, Modules],
 }

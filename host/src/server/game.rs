@@ -41,6 +41,17 @@ pub enum Deferred {
     },
     /// Hash a new account's password.
     HashPassword { sessid: Sessid, name: String, password: String, ack: Option<(Sessid, u64)> },
+    /// Check an account's old password and hash its new one (the `password` command).
+    /// `invalid` is the refusal of the new password, told only if the old one is right.
+    ChangePassword {
+        sessid: Sessid,
+        uid: u64,
+        hash: String,
+        old: String,
+        new: String,
+        invalid: Option<String>,
+        ack: Option<(Sessid, u64)>,
+    },
     /// Ask the portal to restart the server.
     Reload { reason: String },
 }
@@ -841,5 +852,37 @@ impl Game {
             tracing::info!(sessid = id, "idle timeout exceeded; disconnecting");
             self.disconnect(id, IDLE_TIMEOUT_REASON);
         }
+    }
+}
+
+impl Game {
+    /// Start changing the calling account's password (Evennia's `password` command): the old
+    /// password is checked and the new one hashed off the loop; the host tells the outcome.
+    pub fn request_password_change(&mut self, sessid: Sessid, old: String, new: String) -> Result<(), String> {
+        let uid = self.account_of(sessid).ok_or("You are not logged in.")?;
+        let hash = self.world.account(uid).ok_or("You are not logged in.")?.password_hash.clone();
+        let invalid = (new.chars().count() < 8)
+            .then(|| "This password is too short. It must contain at least 8 characters.".to_string());
+        let ack = self.held_ack.take();
+        self.deferred.push(Deferred::ChangePassword { sessid, uid, hash, old, new, invalid, ack });
+        Ok(())
+    }
+
+    /// The old password was checked and, if right, the new one hashed (`Err` is the text to tell).
+    pub fn finish_password_change(&mut self, sessid: Sessid, uid: u64, outcome: Result<String, String>) {
+        let text = match outcome {
+            Ok(hash) => match self.world.set_account_password(uid, &hash) {
+                Ok(()) => {
+                    tracing::info!(sessid, uid, "password changed");
+                    "Password changed.".to_string()
+                }
+                Err(e) => {
+                    tracing::error!(sessid, uid, cause = %e, "cannot store a new password");
+                    "|rAn error occurred. Please e-mail an admin if the problem persists.|n".to_string()
+                }
+            },
+            Err(text) => text,
+        };
+        self.msg_session(sessid, &text);
     }
 }

@@ -312,4 +312,8 @@ impl Host for HostCtx {
     fn session_data(&mut self, session: u64) -> Result<String, String> {
         self.game.session_data(self.caller, session)
     }
+
+    fn account_set_password(&mut self, old: String, new: String) -> Result<(), String> {
+        self.game.request_password_change(self.caller, old, new)
+    }
 }
