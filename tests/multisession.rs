@@ -610,6 +610,19 @@ async fn markup_literal_codes_give_newline_tab_space_and_pipe() {
     assert_eq!(rendered(&mut c, "a|/b|-c|_d||e|>f").await, "a<br>b    c d|e    f");
 }
 
+#[tokio::test]
+async fn markup_mxp_links_become_clickable_anchors() {
+    let (_h, mut c) = markup_client().await;
+    assert_eq!(
+        rendered(&mut c, "|lclook|ltLook around|le").await,
+        "<a id=\"mxplink\" href=\"#\" onclick=\"Evennia.msg(&quot;text&quot;,[&quot;look&quot;],{});return false;\">Look around</a>"
+    );
+    assert_eq!(
+        rendered(&mut c, "|luhttps://evennia.com|ltdocs|le").await,
+        "<a id=\"mxplink\" href=\"https://evennia.com\" target=\"_blank\">docs</a>"
+    );
+}
+
 // --- reload ---------------------------------------------------------------------------------------
 
 /// The session's data as the host keeps it (through the `session-data` host query).

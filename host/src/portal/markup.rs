@@ -44,6 +44,19 @@ pub fn to_html(text: &str, flags: RenderFlags) -> String {
             }
             escape_html(t, true, &mut out);
         }
+        // A span never crosses an anchor's edge, so the HTML stays well nested.
+        Event::LinkStart { url, target } => {
+            if open.take().is_some() {
+                out.push_str("</span>");
+            }
+            out.push_str(&link_open(url, target));
+        }
+        Event::LinkEnd => {
+            if open.take().is_some() {
+                out.push_str("</span>");
+            }
+            out.push_str("</a>");
+        }
     });
     if open.is_some() {
         out.push_str("</span>");
@@ -66,6 +79,8 @@ pub fn to_ansi(text: &str, flags: RenderFlags) -> String {
     let (mut applied, mut pending, mut coloured) = (String::new(), Style::default(), false);
     walk(text, |event| match event {
         Event::Style(style) => pending = style,
+        // Terminals get the link text only.
+        Event::LinkStart { .. } | Event::LinkEnd => {}
         Event::Text(t) => {
             let want = sgr(pending);
             if want != applied {
@@ -132,10 +147,13 @@ impl Style {
     }
 }
 
-/// What the parser reports: visible text, or the full style from now on.
+/// What the parser reports: visible text, the full style from now on, or the edges of an MXP
+/// link (`|lc cmd|lt text|le` runs a command when clicked, `|lu url|lt text|le` opens a page).
 enum Event<'a> {
     Text(&'a str),
     Style(Style),
+    LinkStart { url: bool, target: &'a str },
+    LinkEnd,
 }
 
 /// One recognised `|` code.
@@ -186,9 +204,34 @@ fn walk<'a>(text: &'a str, mut emit: impl FnMut(Event<'a>)) {
     let mut style = Style::default();
     let (mut run, mut i) = (0, 0); // run: start of text not yet emitted
                                    // `|` and every byte a code consumes are ASCII, so all slice points are char boundaries.
+    let mut in_link = false;
     while let Some(off) = bytes[i..].iter().position(|&b| b == b'|') {
         let bar = i + off;
         i = bar + 1;
+        // MXP links, only when complete (as Evennia's `\|lc(.*?)\|lt(.*?)\|le`); not nested.
+        let link = match &bytes[i..] {
+            [b'l', k @ (b'c' | b'u'), ..] if !in_link => text[i + 2..].find("|lt").and_then(|t| {
+                let lt = i + 2 + t;
+                text[lt + 3..].contains("|le").then_some((*k == b'u', &text[i + 2..lt], lt + 3))
+            }),
+            _ => None,
+        };
+        if let Some((url, target, after)) = link {
+            if run < bar {
+                emit(Event::Text(&text[run..bar]));
+            }
+            emit(Event::LinkStart { url, target });
+            (i, run, in_link) = (after, after, true);
+            continue;
+        }
+        if in_link && bytes[i..].starts_with(b"le") {
+            if run < bar {
+                emit(Event::Text(&text[run..bar]));
+            }
+            emit(Event::LinkEnd);
+            (i, run, in_link) = (i + 2, i + 2, false);
+            continue;
+        }
         let Some((len, code)) = code(&bytes[i..]) else {
             continue; // unknown code: the `|` stays part of the text run
         };
@@ -333,12 +376,33 @@ fn escape_html(text: &str, layout: bool, out: &mut String) {
     }
 }
 
+/// The opening anchor of an MXP link (Evennia's text2html): a command link sends
+/// `["text", [cmd], {}]` through the webclient, a URL link opens a new tab.
+fn link_open(url: bool, target: &str) -> String {
+    let mut attr = String::new();
+    escape_html(target, false, &mut attr);
+    if url {
+        format!("<a id=\"mxplink\" href=\"{attr}\" target=\"_blank\">")
+    } else {
+        // Inside a JS string inside an attribute: backslashes and quotes are escaped for JS.
+        let js = attr.replace('\\', "\\\\").replace("&quot;", "\\&quot;");
+        format!(
+            "<a id=\"mxplink\" href=\"#\" onclick=\"Evennia.msg(&quot;text&quot;,[&quot;{js}&quot;],{{}});return false;\">"
+        )
+    }
+}
+
 /// Turns the first bare http(s) URL of already-escaped HTML into a link.
 fn linkify(html: &str) -> String {
     // Our tags never contain "http", and escaped text has no raw `<`, `>` or `"`, so
     // stopping there (or at an entity's `&`) keeps the URL inside one text run.
     let stop = |c: char| c.is_whitespace() || matches!(c, '<' | '>' | '"' | '\'' | '&');
     for (start, _) in html.match_indices("http") {
+        // Not an attribute value, nor text already inside an (MXP) anchor.
+        let before = &html[..start];
+        if before.ends_with("=\"") || before.matches("<a ").count() > before.matches("</a>").count() {
+            continue;
+        }
         let rest = &html[start..];
         let scheme = match () {
             _ if rest.starts_with("https://") => 8,
@@ -519,6 +583,25 @@ mod tests {
     }
 
     #[test]
+    fn mxp_command_and_url_links_become_anchors_and_terminals_get_the_text() {
+        let cmd = "<a id=\"mxplink\" href=\"#\" onclick=\"Evennia.msg(&quot;text&quot;,[&quot;look me&quot;],{});return false;\">";
+        assert_eq!(html("see |lclook me|lt|rme|n|le now"), format!("see {cmd}{}</a> now", span("color-009", "me")));
+        assert_eq!(
+            html("|lchttp://x.y/a|lthttp://x.y/a|le"),
+            "<a id=\"mxplink\" href=\"#\" onclick=\"Evennia.msg(&quot;text&quot;,[&quot;http://x.y/a&quot;],{});return false;\">http://x.y/a</a>"
+        );
+        assert_eq!(
+            html("|luhttps://evennia.com|ltdocs|le"),
+            "<a id=\"mxplink\" href=\"https://evennia.com\" target=\"_blank\">docs</a>"
+        );
+        assert_eq!(html("|r|lcsay \"hi\"|ltx|le"), "<a id=\"mxplink\" href=\"#\" onclick=\"Evennia.msg(&quot;text&quot;,[&quot;say \\&quot;hi\\&quot;&quot;],{});return false;\">".to_owned() + &span("color-009", "x") + "</a>");
+        assert_eq!(ansi("|lclook|lt|rme|n|le"), "\x1b[0;91mme\x1b[0m");
+        assert_eq!(strip("a |lclook|ltb|le c"), "a b c");
+        // Incomplete links stay literal.
+        assert_eq!(html("|lclook|ltme"), "|lclook|ltme");
+    }
+
+    #[test]
     fn a_pipe_at_the_very_end_is_kept() {
         assert_eq!(html("end|"), "end|");
         assert_eq!(html("|"), "|");
@@ -564,6 +647,7 @@ mod tests {
     fn odd_inputs_never_panic_and_keep_spans_balanced() {
         let pieces = [
             "|", "[", "=", "0", "5", "9", "a", "z", "r", "R", "h", "H", "n", "u", "/", "-", ">", "!", "^", "*",
+            "lc", "lu", "lt", "le",
             "é", "漢", "😀", "\n", "\r", "<", "&", " ", "http://", "\u{0}",
         ];
         let check = |s: &str| {
@@ -574,6 +658,7 @@ mod tests {
                 "{s:?}"
             );
             assert!(!h.contains("\"></span>"), "empty span for {s:?}");
+            assert_eq!(h.matches("<a ").count(), h.matches("</a>").count(), "{s:?}");
             assert!(!strip(s).contains('\x1b'));
             let _ = ansi(s);
             for flags in [NOCOLOR, RAW, READER] {
