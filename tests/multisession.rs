@@ -634,6 +634,17 @@ async fn session_data(c: &mut Client) -> Value {
 
 #[tokio::test]
 async fn a_server_reload_restores_every_session_property() {
+    restores_every_session_property(false).await;
+}
+
+#[tokio::test]
+async fn a_server_crash_restores_every_session_property() {
+    restores_every_session_property(true).await;
+}
+
+/// Give a session a value for every property, restart the server (reload, or SIGKILL), and
+/// compare the host's data for the session before and after, field by field.
+async fn restores_every_session_property(crash: bool) {
     let host = start("");
     create_root(&host).await;
     create(&host, "Ann", "127.0.22.1").await;
@@ -657,8 +668,14 @@ async fn a_server_reload_restores_every_session_property() {
     assert_eq!(before["protocol_flags"]["SCREENWIDTH"], json!({"0": 120}));
     assert!(before["cmd_total"].as_u64().unwrap() >= 3, "connect, ndbset, sessadd");
 
-    assert_eq!(host.cli(&["reload"]), "reloading");
-    c.expect_text("... Server restarted.").await;
+    if crash {
+        let pid = host.server_pid();
+        unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+        // Input sent now waits in the portal and is run by the next server.
+    } else {
+        assert_eq!(host.cli(&["reload"]), "reloading");
+        c.expect_text("... Server restarted.").await;
+    }
     let after = session_data(&mut c).await;
     for field in [
         "sessid", "address", "protocol_key", "protocol_flags", "csessid", "logged_in", "uid", "uname", "puid",

@@ -76,7 +76,8 @@ pub fn account_count() -> u32 {
     raw::account_count()
 }
 
-/// Disconnect a session, telling it `reason`.
+/// Disconnect a session, telling it `reason`: own sessions, or any for a superuser (a refusal is
+/// only logged; [`disconnect_session`] returns it).
 pub fn disconnect(session: Sessid, reason: impl AsRef<str>) {
     raw::disconnect(session, reason.as_ref())
 }
