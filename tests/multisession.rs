@@ -756,3 +756,39 @@ async fn password_checks_the_old_password_and_the_new_one_then_works_at_the_next
     c.send_text("connect Ann better-secret").await;
     c.expect_text("You become Ann.").await;
 }
+
+// --- character creation and puppeting settings ------------------------------------------------
+
+#[tokio::test]
+async fn without_auto_create_and_auto_puppet_a_login_shows_the_ooc_screen_and_ic_enters() {
+    let host = start("auto_create_character_with_account = false\nauto_puppet_on_login = false");
+    create_root(&host).await;
+    create(&host, "Ann", "127.0.25.1").await;
+    let mut a = login(&host, "Ann", "127.0.25.1").await;
+    let screen = a.expect_text("Account Ann").await;
+    assert!(screen.contains("You don't have a character yet. Use charcreate."), "{screen}");
+    assert_eq!(a.ask("ic").await, "Usage: ic <character>");
+    a.send_text("charcreate Ann = The first of her name.").await;
+    a.expect_text("Created new character Ann").await;
+    a.send_text("ic Ann").await;
+    a.expect_text("You become Ann.").await;
+    assert!(look_room(&mut a).await.starts_with("Limbo"), "a new character starts in Limbo");
+    a.send_text("look me").await;
+    a.expect_text("The first of her name.").await;
+    a.send_text("quit").await;
+    a.expect_close_reason().await;
+
+    // The next login does not puppet: the OOC screen shows the character, free to play.
+    let mut a = login(&host, "Ann", "127.0.25.1").await;
+    let screen = a.expect_text("Account Ann").await;
+    assert!(screen.contains("Available character(s) (1/1, ic <name> to play):\n - Ann [Player]\n"), "{screen}");
+}
+
+#[tokio::test]
+async fn with_auto_puppet_but_no_character_the_login_says_the_character_does_not_exist() {
+    let host = start("auto_create_character_with_account = false");
+    create_root(&host).await;
+    create(&host, "Ann", "127.0.26.1").await;
+    let mut a = login(&host, "Ann", "127.0.26.1").await;
+    assert_eq!(a.next_text().await.unwrap(), "The Character does not exist.");
+}
