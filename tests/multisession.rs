@@ -301,6 +301,21 @@ async fn ic_with_a_wrong_name_is_refused() {
 }
 
 #[tokio::test]
+async fn a_superuser_may_ic_another_accounts_free_character_but_not_a_played_one() {
+    let host = start("multisession_mode = 2
+max_nr_simultaneous_puppets = 2");
+    let mut root = player(&host, "Root", "127.0.27.1").await;
+    create(&host, "Ann", "127.0.27.2").await;
+    let mut bob = player(&host, "Bob", "127.0.27.3").await;
+    root.send_text("ic Ann").await;
+    root.expect_text("You become Ann.").await;
+    root.send_text("ic Bob").await;
+    assert_eq!(root.expect_text("already puppeted").await, "Bob is already puppeted by another Account.");
+    bob.send_text("echoback still Bob").await;
+    bob.expect_text("echoback v1: still Bob").await;
+}
+
+#[tokio::test]
 async fn charcreate_over_the_limit_is_refused_but_a_superuser_has_no_limit() {
     let host = start("");
     create_root(&host).await;

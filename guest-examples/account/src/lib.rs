@@ -106,6 +106,14 @@ fn own_character(account: Account, name: &str) -> Result<Obj, String> {
     }
 }
 
+/// A character by key near the caller's puppet, else anywhere (for admins' `ic`).
+fn any_character(inv: &Invocation, name: &str) -> Option<Obj> {
+    let here = inv.puppet().and_then(|p| p.location());
+    let near = here.map(|room| Obj::search(name, Some(room))).unwrap_or_default();
+    let is_char = |o: &Obj| o.is("character");
+    near.into_iter().find(is_char).or_else(|| Obj::search(name, None).into_iter().find(is_char))
+}
+
 /// Stop puppeting and go out of character.
 struct Ooc;
 impl Command for Ooc {
@@ -136,7 +144,13 @@ impl Command for Ic {
             // `_last_puppet` is maintained by the host, as a decimal object id.
             account.attr("_last_puppet").as_deref().and_then(Obj::parse).ok_or("Usage: ic <character>")?
         } else {
-            own_character(account, arg)?
+            match own_character(account, arg) {
+                Ok(ch) => ch,
+                // Evennia lets builders and up puppet beyond their own characters: first what
+                // is around their puppet, then anywhere.
+                Err(e) if account.is_superuser() => any_character(inv, arg).ok_or(e)?,
+                Err(e) => return Err(e),
+            }
         };
         // Evennia remembers the choice even when the puppeting is refused.
         account.set_attr("_last_puppet", target.id().to_string());
