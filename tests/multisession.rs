@@ -341,6 +341,14 @@ async fn charcreate_over_the_limit_is_refused_but_a_superuser_has_no_limit() {
 }
 
 #[tokio::test]
+async fn a_guest_cannot_make_owned_characters_behind_the_character_limit() {
+    let host = start("");
+    create_root(&host).await;
+    let mut a = player(&host, "Ann", "127.0.28.1").await;
+    assert_eq!(a.ask("forgeowner").await, "refused: 'owner_account' is set by the host (character-create).");
+}
+
+#[tokio::test]
 async fn chardelete_removes_a_free_character_but_not_one_being_played() {
     let host = start("max_nr_characters = 2");
     create_root(&host).await;

@@ -111,7 +111,8 @@ pub fn account_name(account: AccountId) -> Option<String> {
     raw::account_name(account)
 }
 
-/// Characters owned by an account (objects whose `owner_account` attribute is its id).
+/// Characters owned by an account (objects whose `owner_account` attribute is its id; only the
+/// host sets that attribute, through [`character_create`]).
 pub fn account_characters(account: AccountId) -> Vec<ObjectId> {
     raw::account_characters(account)
 }

@@ -314,11 +314,30 @@ impl Command for SessAdd {
     }
 }
 
+/// `forgeowner`: try to make a character owned by the caller's account without the host's
+/// `character-create` (which enforces the character limit); reports the host's answer.
+struct ForgeOwner;
+impl Command for ForgeOwner {
+    const KEY: &'static str = "forgeowner";
+    const HELP: &'static str = "Try to create an owned character behind the host's back.";
+    fn func(inv: &Invocation) -> CmdResult {
+        let account = inv.account().ok_or("You are not logged in.")?;
+        let ch = mudhost_sdk::Obj::create("Forged", "character", None);
+        let result = ch.set_attr("owner_account", account.id().to_string());
+        let _ = ch.delete();
+        inv.msg(match result {
+            Ok(()) => "forged".to_string(),
+            Err(e) => format!("refused: {e}"),
+        });
+        Ok(())
+    }
+}
+
 cmdset! {
     key: "TroubleCmdSet", priority: 1, merge_type: Union,
     commands: [
         Panic, Spin, Bomb, ReadFile, OkCmd, EchoBack, NdbSet, NdbGet, Sessid, Counter, Counters,
         MarkTrap, MarkSet, MarkGet, SessData, Kick, KickAll, KickDups, Accounts, Csess,
-        Announce, TellAccount, SessAdd,
+        Announce, TellAccount, SessAdd, ForgeOwner,
     ],
 }

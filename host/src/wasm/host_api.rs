@@ -233,6 +233,11 @@ impl Host for HostCtx {
     }
 
     fn object_attr_set(&mut self, obj: u64, key: String, value: Option<String>) -> Result<(), String> {
+        // Ownership decides puppet rights and counts towards MAX_NR_CHARACTERS: only the host's
+        // character-create sets it.
+        if key == crate::store::OWNER_ATTR {
+            return Err(format!("'{key}' is set by the host (character-create)."));
+        }
         self.game.world.set_object_attr(obj, &key, value.as_deref()).map_err(|e| e.to_string())
     }
 
