@@ -267,4 +267,15 @@ mod tests {
     fn unknown_keys_are_refused() {
         assert!(toml::from_str::<Config>("no_such_key = 1").is_err());
     }
+
+    #[test]
+    fn modes_0_and_1_refuse_more_than_one_puppet_as_evennias_launcher_does() {
+        let with = |mode, puppets| Config { multisession_mode: mode, max_nr_simultaneous_puppets: puppets, ..Config::default() };
+        assert!(with(0, 1).validate().is_ok());
+        assert!(with(1, 2).validate().is_err());
+        assert!(with(0, 0).validate().is_err());
+        assert!(with(2, 0).validate().is_ok());
+        assert!(with(3, 5).validate().is_ok());
+        assert!(with(4, 1).validate().is_err());
+    }
 }
