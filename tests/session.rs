@@ -73,8 +73,10 @@ async fn a_wrong_password_is_refused_and_quit_closes_cleanly() {
     c.send_text("connect Dora wrongpassword").await;
     assert_eq!(c.next_text().await.unwrap(), "Username and/or password is incorrect.");
     c.send_text("quit").await;
-    let texts = c.expect_closed().await;
-    assert!(texts.iter().any(|t| t.contains("Good bye! Disconnecting.")), "{texts:?}");
+    // As in Evennia's websocket protocol, the reason is in the close frame, not a text.
+    let (texts, reason) = c.expect_close_reason().await;
+    assert_eq!(reason, "Good bye! Disconnecting.");
+    assert!(!texts.iter().any(|t| t.contains("Good bye")), "{texts:?}");
 }
 
 #[tokio::test]

@@ -282,6 +282,21 @@ impl Client {
         Client { ws, seen: vec![] }
     }
 
+    /// Connect from a chosen loopback address (127.x.y.z), so per-address throttles count
+    /// each test client apart. `url` may carry a query string (`?csessid&cuid&browser`).
+    pub async fn connect_from(url: &str, ip: &str) -> Client {
+        let hostport = url.trim_start_matches("ws://").split(['/', '?']).next().unwrap();
+        let server: std::net::SocketAddr = hostport.parse().expect("host:port in the url");
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.bind(format!("{ip}:0").parse().expect("an IPv4 address")).expect("bind the client socket");
+        let stream = tokio::time::timeout(WAIT, socket.connect(server)).await.expect("connect timed out").expect("tcp connect");
+        let (ws, _) = tokio::time::timeout(WAIT, tokio_tungstenite::client_async(url, MaybeTlsStream::Plain(stream)))
+            .await
+            .expect("handshake timed out")
+            .expect("websocket handshake");
+        Client { ws, seen: vec![] }
+    }
+
     /// Send a command line.
     pub async fn send_text(&mut self, line: &str) {
         self.send_json(json!(["text", [line], {}])).await;
@@ -353,6 +368,29 @@ impl Client {
             texts.push(t);
         }
         texts
+    }
+
+    /// Read until the server closes the connection; returns the texts seen before and the
+    /// close frame's reason (empty if the frame had none).
+    pub async fn expect_close_reason(&mut self) -> (Vec<String>, String) {
+        let mut texts = vec![];
+        loop {
+            let msg = tokio::time::timeout(WAIT, self.ws.next()).await.expect("no frame within the wait");
+            match msg {
+                Some(Ok(Message::Text(t))) => {
+                    let v: Value = serde_json::from_str(t.as_str()).expect("server frames are JSON");
+                    self.seen.push(v.clone());
+                    if v[0] == "text" {
+                        texts.push(plain(v[1][0].as_str().unwrap_or("")));
+                    }
+                }
+                Some(Ok(Message::Close(frame))) => {
+                    return (texts, frame.map(|f| f.reason.to_string()).unwrap_or_default());
+                }
+                None | Some(Err(_)) => return (texts, String::new()),
+                Some(Ok(_)) => {}
+            }
+        }
     }
 
     /// Send a command and return the first text frame answering it.

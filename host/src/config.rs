@@ -64,6 +64,10 @@ pub struct Config {
     pub broadcast_server_restart_messages: bool,
     /// Text that is a keepalive, not a command. Default "idle".
     pub idle_command: String,
+    /// Disconnect sessions (logged in or not) silent for this many seconds; superusers are
+    /// exempt (Evennia's IDLE_TIMEOUT, checked every min(60, half of it) seconds). 0 = off.
+    /// Default 0.
+    pub idle_timeout_secs: u64,
     /// Longest accepted input line in characters, every protocol (MAX_CHAR_LIMIT). Default 6000.
     pub max_input_chars: usize,
     /// Largest websocket frame accepted, in bytes. Default 65536.
@@ -158,6 +162,7 @@ const KEY_DOCS: &[(&str, &str)] = &[
     ("in_game_errors", "Show guest error details to the player after \"An untrapped error occurred.\"."),
     ("broadcast_server_restart_messages", "Tell players about server restarts (\" Server restart initiated ...\")."),
     ("idle_command", "Text that is a keepalive, not a command."),
+    ("idle_timeout_secs", "Disconnect sessions (logged in or not) silent for this many seconds; superusers are exempt (Evennia's IDLE_TIMEOUT, checked every min(60, half of it) seconds). 0 = off."),
     ("max_input_chars", "Longest accepted input line in characters, every protocol (MAX_CHAR_LIMIT)."),
     ("max_frame_bytes", "Largest websocket frame accepted, in bytes."),
     ("max_input_depth", "Deepest nesting of lists/objects accepted in one client message (at most 128)."),
@@ -209,6 +214,7 @@ impl Default for Config {
             in_game_errors: false,
             broadcast_server_restart_messages: true,
             idle_command: "idle".into(),
+            idle_timeout_secs: 0,
             max_input_chars: 6000,
             max_frame_bytes: 65536,
             max_input_depth: 32,
@@ -263,6 +269,12 @@ impl Config {
     pub fn validate(&self) -> Result<(), ConfigError> {
         if self.multisession_mode > 3 {
             return Err(ConfigError::Invalid("multisession_mode must be 0-3".into()));
+        }
+        // Evennia's launcher refuses this too: modes 0 and 1 have one puppet per account.
+        if self.multisession_mode < 2 && self.max_nr_simultaneous_puppets != 1 {
+            return Err(ConfigError::Invalid(
+                "multisession_mode 0 and 1 need max_nr_simultaneous_puppets = 1".into(),
+            ));
         }
         if self.guest_deadline_ms == 0 || self.guest_memory_mib == 0 {
             return Err(ConfigError::Invalid("guest limits must be positive".into()));
@@ -352,5 +364,16 @@ mod tests {
     #[test]
     fn unknown_keys_are_refused() {
         assert!(toml::from_str::<Config>("no_such_key = 1").is_err());
+    }
+
+    #[test]
+    fn modes_0_and_1_refuse_more_than_one_puppet_as_evennias_launcher_does() {
+        let with = |mode, puppets| Config { multisession_mode: mode, max_nr_simultaneous_puppets: puppets, ..Config::default() };
+        assert!(with(0, 1).validate().is_ok());
+        assert!(with(1, 2).validate().is_err());
+        assert!(with(0, 0).validate().is_err());
+        assert!(with(2, 0).validate().is_ok());
+        assert!(with(3, 5).validate().is_ok());
+        assert!(with(4, 1).validate().is_err());
     }
 }

@@ -144,6 +144,9 @@ pub async fn run(link_addr: LinkAddr) -> anyhow::Result<()> {
         }
     });
     tokio::spawn(terminate_on_signals(ev_tx.clone()));
+    if cfg.idle_timeout_secs > 0 {
+        tokio::spawn(idle_sweeps(cfg.idle_timeout_secs, ev_tx.clone()));
+    }
     let poll = (cfg.module_poll_ms > 0).then(|| std::time::Duration::from_millis(cfg.module_poll_ms));
     let _watcher = wasm::watcher::watch(&cfg.modules_dir, &plugins, ev_tx.clone(), cfg.module_events, poll)
         .map_err(|e| tracing::error!(dir = %cfg.modules_dir.display(), cause = %e, "cannot watch the modules folder; hot reload is off"))
@@ -210,4 +213,18 @@ async fn terminate_on_signals(events: mpsc::Sender<GameEvent>) {
         _ = int.recv() => {}
     }
     let _ = events.send(GameEvent::Terminate).await;
+}
+
+/// Ask the game loop to sweep idle sessions (Evennia's maintenance check of IDLE_TIMEOUT) every
+/// min(60, timeout / 2) seconds, so no session outlives the timeout by more than half of it.
+async fn idle_sweeps(timeout_secs: u64, events: mpsc::Sender<GameEvent>) {
+    let mut every = tokio::time::interval(std::time::Duration::from_secs((timeout_secs / 2).clamp(1, 60)));
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    every.tick().await;
+    loop {
+        every.tick().await;
+        if events.send(GameEvent::IdleSweep).await.is_err() {
+            return;
+        }
+    }
 }

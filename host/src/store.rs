@@ -84,6 +84,7 @@ pub struct WorldStore {
 enum Undo {
     AccountCreated(u64),
     AccountAttr { id: u64, key: String, old: Option<String> },
+    AccountPassword { id: u64, old: String },
     ObjectCreated(u64),
     ObjectKey { id: u64, old: String },
     /// The object was at `location`, at position `index` of its contents.
@@ -289,6 +290,11 @@ impl WorldStore {
                     };
                 }
             }
+            Undo::AccountPassword { id, old } => {
+                if let Some(a) = self.accounts.get_mut(&id) {
+                    a.password_hash = old;
+                }
+            }
             Undo::ObjectCreated(id) => {
                 if let Some(o) = self.objects.remove(&id) {
                     if let Some(l) = o.location.and_then(|l| self.objects.get_mut(&l)) {
@@ -443,6 +449,15 @@ impl WorldStore {
             None => acct.attrs.remove(key),
         };
         self.record(Undo::AccountAttr { id, key: key.into(), old });
+        Ok(())
+    }
+
+    /// Replace an account's password hash.
+    pub fn set_account_password(&mut self, id: u64, password_hash: &str) -> Result<(), StoreError> {
+        let acct = self.accounts.get_mut(&id).ok_or(StoreError::NoAccount(id))?;
+        self.db.execute("UPDATE accounts SET password_hash = ?1 WHERE id = ?2", params![password_hash, id as i64])?;
+        let old = std::mem::replace(&mut acct.password_hash, password_hash.into());
+        self.record(Undo::AccountPassword { id, old });
         Ok(())
     }
 

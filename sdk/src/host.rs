@@ -88,7 +88,8 @@ pub fn account_count() -> u32 {
     raw::account_count()
 }
 
-/// Disconnect a session, telling it `reason`.
+/// Disconnect a session, telling it `reason`: own sessions, or any for a superuser (a refusal is
+/// only logged; [`disconnect_session`] returns it).
 pub fn disconnect(session: Sessid, reason: impl AsRef<str>) {
     raw::disconnect(session, reason.as_ref())
 }
@@ -123,7 +124,8 @@ pub fn account_name(account: AccountId) -> Option<String> {
     raw::account_name(account)
 }
 
-/// Characters owned by an account (objects whose `owner_account` attribute is its id).
+/// Characters owned by an account (objects whose `owner_account` attribute is its id; only the
+/// host sets that attribute, through [`character_create`]).
 pub fn account_characters(account: AccountId) -> Vec<ObjectId> {
     raw::account_characters(account)
 }
@@ -255,4 +257,59 @@ pub fn now_ms() -> u64 {
 /// are escaped, long lines are cut, and one command may log `guest_log_bytes_per_call` bytes.
 pub fn log(level: LogLevel, message: impl AsRef<str>) {
     raw::log(level, message.as_ref())
+}
+
+// --- session handler and multisession policy ----------------------------------------------------
+
+/// The multisession settings the host applies (mode, character and puppet limits, auto-create
+/// and auto-puppet); limits of 0 mean unlimited.
+pub fn get_multisession_policy() -> crate::MultisessionPolicy {
+    raw::get_multisession_policy()
+}
+
+/// Disconnect a session, with a permission check (own account's sessions, or any for a
+/// superuser); the error says why not.
+pub fn disconnect_session(session: Sessid, reason: impl AsRef<str>) -> Result<(), String> {
+    raw::disconnect_session(session, reason.as_ref())
+}
+
+/// Disconnect every session (superusers only); an empty reason gives Evennia's default.
+pub fn disconnect_all(reason: impl AsRef<str>) -> Result<(), String> {
+    raw::disconnect_all(reason.as_ref())
+}
+
+/// Disconnect the calling account's other sessions; returns how many were closed.
+pub fn disconnect_duplicates(reason: impl AsRef<str>) -> u32 {
+    raw::disconnect_duplicates(reason.as_ref())
+}
+
+/// Accounts with at least one logged-in session.
+pub fn all_connected_accounts() -> Vec<AccountId> {
+    raw::all_connected_accounts()
+}
+
+/// Sessions opened from one browser session.
+pub fn sessions_from_csessid(csessid: &str) -> Vec<SessionInfo> {
+    raw::sessions_from_csessid(csessid)
+}
+
+/// Create a character for the calling account; the host enforces the character limit and
+/// unique names and returns Evennia's refusal texts.
+pub fn character_create(key: &str, description: Option<&str>) -> Result<ObjectId, String> {
+    raw::character_create(key, description)
+}
+
+/// Delete one of the calling account's characters (refused while it is played).
+pub fn character_delete(obj: ObjectId) -> Result<(), String> {
+    raw::character_delete(obj)
+}
+
+/// A session's full host-side data as JSON (own sessions, or any for a superuser).
+pub fn session_data(session: Sessid) -> Result<String, String> {
+    raw::session_data(session)
+}
+
+/// Start changing the calling account's password; the host tells the player the outcome.
+pub fn account_set_password(old: &str, new: &str) -> Result<(), String> {
+    raw::account_set_password(old, new)
 }

@@ -58,6 +58,8 @@ pub use bindings::mudhost::game::types::{
     AccountId, CmdsetInfo, CommandInfo, Invocation, LogLevel, MergeType, ObjectId, SessionInfo,
     Sessid,
 };
+/// The multisession settings the host applies (see [`host::get_multisession_policy`]).
+pub use bindings::mudhost::game::host::MultisessionPolicy;
 /// The raw `cmdset` export trait, for modules that do not use [`cmdset!`] (see [`export_cmdset!`]).
 pub use bindings::exports::mudhost::game::cmdset::Guest;
 

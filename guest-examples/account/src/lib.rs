@@ -28,28 +28,44 @@ fn ooc_screen(account: Account, me: u64) -> String {
     }
     text += "\n\n  |whelp|n - more commands\
              \n  |wcharcreate <name> [=description]|n - create new character\
+             \n  |wchardelete <name>|n - delete a character (cannot be undone!)\
              \n  |wic <name>|n - enter the game as character (|wooc|n to get back here)\
              \n  |wic|n - enter the game as latest character controlled.\n\n";
     let characters = account.characters();
     if characters.is_empty() {
         text += "You don't have a character yet. Use |wcharcreate|n.";
     } else {
-        text += &format!("Available character(s) ({}, |wic <name>|n to play):|n", characters.len());
+        let superuser = account.is_superuser();
+        let max = host::get_multisession_policy().max_nr_characters;
+        let max = if superuser || max == 0 { "unlimited".to_string() } else { max.to_string() };
+        // Characters get their account's permissions when created, as in Evennia.
+        let perms = if superuser { "Developer" } else { "Player" };
+        text += &format!("Available character(s) ({}/{max}, |wic <name>|n to play):|n", characters.len());
         for ch in characters {
             let name = ch.name();
             let holders = ch.sessions();
             if holders.is_empty() {
-                text += &format!("\n - {name}");
+                text += &format!("\n - {name} [{perms}]");
             }
             for holder in holders {
                 match sessions.iter().position(|s| s.sessid == holder.sessid) {
-                    Some(i) => text += &format!("\n - |G{name}|n (played by you in session {})", i + 1),
-                    None => text += &format!("\n - |R{name}|n (played by someone else)"),
+                    Some(i) => text += &format!("\n - |G{name}|n [{perms}] (played by you in session {})", i + 1),
+                    None => text += &format!("\n - |R{name}|n [{perms}] (played by someone else)"),
                 }
             }
         }
     }
-    format!("{text}\n\n{RULE}")
+    format!("{text}\n{RULE}")
+}
+
+/// What `look` and `ooc` show out of character: Evennia's short form when the account can only
+/// ever have its one character, else the OOC screen.
+fn ooc_look(account: Account, me: u64) -> String {
+    let policy = host::get_multisession_policy();
+    if policy.auto_puppet_on_login && policy.max_nr_characters == 1 && !account.characters().is_empty() {
+        return "You are out-of-character (OOC).\nUse |wic|n to get back into the game.".into();
+    }
+    ooc_screen(account, me)
 }
 
 /// OOC look (the character cmdset's `look` replaces it while in character).
@@ -65,7 +81,7 @@ impl Command for OocLook {
         }
         let arg = inv.args_trimmed();
         if arg.is_empty() {
-            inv.msg(ooc_screen(account, inv.session.sessid));
+            inv.msg(ooc_look(account, inv.session.sessid));
             return Ok(());
         }
         let ch = own_character(account, arg).map_err(|_| "You cannot see this Character.".to_string())?;
@@ -90,6 +106,14 @@ fn own_character(account: Account, name: &str) -> Result<Obj, String> {
     }
 }
 
+/// A character by key near the caller's puppet, else anywhere (for admins' `ic`).
+fn any_character(inv: &Invocation, name: &str) -> Option<Obj> {
+    let here = inv.puppet().and_then(|p| p.location());
+    let near = here.map(|room| Obj::search(name, Some(room))).unwrap_or_default();
+    let is_char = |o: &Obj| o.is("character");
+    near.into_iter().find(is_char).or_else(|| Obj::search(name, None).into_iter().find(is_char))
+}
+
 /// Stop puppeting and go out of character.
 struct Ooc;
 impl Command for Ooc {
@@ -102,7 +126,7 @@ impl Command for Ooc {
         };
         host::unpuppet().map_err(|e| format!("|rCould not unpuppet from |c{}|n: {e}", old.name()))?;
         inv.msg("\n|GYou go OOC.|n\n");
-        inv.msg(ooc_screen(account, inv.session.sessid));
+        inv.msg(ooc_look(account, inv.session.sessid));
         Ok(())
     }
 }
@@ -120,35 +144,61 @@ impl Command for Ic {
             // `_last_puppet` is maintained by the host, as a decimal object id.
             account.attr("_last_puppet").as_deref().and_then(Obj::parse).ok_or("Usage: ic <character>")?
         } else {
-            own_character(account, arg)?
+            match own_character(account, arg) {
+                Ok(ch) => ch,
+                // Evennia lets builders and up puppet beyond their own characters: first what
+                // is around their puppet, then anywhere.
+                Err(e) if account.is_superuser() => any_character(inv, arg).ok_or(e)?,
+                Err(e) => return Err(e),
+            }
         };
-        host::puppet(target.id()).map_err(|e| format!("|rYou cannot become |C{}|n: {e}", target.name()))
+        // Evennia remembers the choice even when the puppeting is refused.
+        account.set_attr("_last_puppet", target.id().to_string());
+        // The host applies the multisession policy and has told the player of any refusal.
+        let _ = host::puppet(target.id());
+        Ok(())
     }
 }
 
-/// Create a new character.
+/// Create a new character (the host applies MAX_NR_CHARACTERS).
 struct CharCreate;
 impl Command for CharCreate {
     const KEY: &'static str = "charcreate";
     const HELP: &'static str = "Create a new character.\n\nUsage:\n  charcreate <charname> [= desc]\n\nCreate a new character, optionally giving it a description. You\nmay use upper-case letters in the name - you will nevertheless\nalways be able to access your character using lower-case letters\nif you want.";
     fn func(inv: &Invocation) -> CmdResult {
-        let account = account(inv)?;
+        account(inv)?;
         let (key, desc) = args::split_eq(inv.args_trimmed());
         if key.is_empty() {
             return Err("Usage: charcreate <charname> [= description]".into());
         }
-        // Character names are unique game-wide, as Evennia checks them.
-        if Obj::search(key, None).into_iter().any(|o| o.is("character")) {
-            return Err(format!("|rA character named '|w{key}|r' already exists.|n"));
-        }
-        let ch = Obj::create(key, "character", Some(Obj::start_location()));
-        let desc = desc.filter(|d| !d.is_empty()).unwrap_or("This is a character.");
-        // The host finds an account's characters by this attribute.
-        if let Err(e) = ch.set_attr("owner_account", account.id().to_string()).and(ch.set_attr("desc", desc)) {
-            let _ = ch.delete();
-            return Err(format!("|rCould not create the character: {e}|n"));
-        }
+        host::character_create(key, desc)?;
         inv.msg(format!("Created new character {key}. Use |wic {key}|n to enter the game as this character."));
+        Ok(())
+    }
+}
+
+/// Delete one of your characters.
+struct CharDelete;
+impl Command for CharDelete {
+    const KEY: &'static str = "chardelete";
+    const HELP: &'static str = "Delete a character - this cannot be undone!\n\nUsage:\n  chardelete <charname>\n\nPermanently deletes one of your characters.";
+    fn func(inv: &Invocation) -> CmdResult {
+        let account = account(inv)?;
+        let name = inv.args_trimmed();
+        if name.is_empty() {
+            return Err("Usage: chardelete <charactername>".into());
+        }
+        let wanted = name.to_lowercase();
+        let found: Vec<Obj> =
+            account.characters().into_iter().filter(|c| c.key().is_some_and(|k| k.to_lowercase() == wanted)).collect();
+        let ch = match found[..] {
+            [] => return Err("You have no such character to delete.".into()),
+            [one] => one,
+            _ => return Err("Aborting - there are two characters with the same name. Ask an admin to delete the right one.".into()),
+        };
+        let key = ch.name();
+        host::character_delete(ch.id())?;
+        inv.msg(format!("Character '{key}' was permanently deleted."));
         Ok(())
     }
 }
@@ -212,10 +262,11 @@ impl Command for Quit {
         let sessions = sessions(account);
         if inv.switches().0.iter().any(|s| s == "all") {
             inv.msg("|RQuitting|n all sessions. Hope to see you soon again.");
+            // The text goes to this session only; the reason goes in every close frame.
             for s in sessions.iter().filter(|s| s.sessid != me) {
-                host::disconnect(s.sessid, "Quitting all sessions. Hope to see you soon again.");
+                host::disconnect_session(s.sessid, "quit/all")?;
             }
-            host::disconnect(me, "Quitting all sessions. Hope to see you soon again.");
+            host::disconnect_session(me, "quit/all")?;
             return Ok(());
         }
         inv.msg(match sessions.len() {
@@ -223,8 +274,23 @@ impl Command for Quit {
             2 => "|RQuitting|n. One session is still connected.".to_string(),
             n => format!("|RQuitting|n. {} sessions are still connected.", n - 1),
         });
-        host::disconnect(me, "Quitting. Hope to see you again, soon.");
+        host::disconnect_session(me, "quit")?;
         Ok(())
+    }
+}
+
+/// Change the account's password; the host checks the old one and tells the outcome.
+struct Password;
+impl Command for Password {
+    const KEY: &'static str = "password";
+    const HELP: &'static str = "Change your password.\n\nUsage:\n  password <old password> = <new password>\n\nChanges your password. Make sure to pick a safe one.";
+    fn func(inv: &Invocation) -> CmdResult {
+        account(inv)?;
+        let (old, new) = args::split_eq(inv.args_trimmed());
+        match new {
+            Some(new) if !old.is_empty() => host::account_set_password(old, new).map_err(|e| format!("|r{e}|n")),
+            _ => Err("Usage: password <oldpass> = <newpass>".into()),
+        }
     }
 }
 
@@ -302,5 +368,5 @@ impl Command for Modules {
 
 cmdset! {
     key: "AccountCmdSet", priority: -10, merge_type: Union,
-    commands: [OocLook, Ooc, Ic, CharCreate, Sessions, Who, Quit, Help, Reload, Modules],
+    commands: [OocLook, Ooc, Ic, CharCreate, CharDelete, Password, Sessions, Who, Quit, Help, Reload, Modules],
 }

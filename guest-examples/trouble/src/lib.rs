@@ -232,10 +232,143 @@ impl Command for Hoard {
     }
 }
 
+/// `sessdata [sessid]`: everything the host keeps about a session, as JSON (host query
+/// `session-data`), so tests can compare it field by field across a reload.
+struct SessData;
+impl Command for SessData {
+    const KEY: &'static str = "sessdata";
+    const HELP: &'static str = "Show a session's full host-side data as JSON.";
+    fn func(inv: &Invocation) -> CmdResult {
+        let id = inv.args_trimmed().parse().unwrap_or(inv.session.sessid);
+        inv.msg(format!("sessdata {}", mudhost_sdk::host::session_data(id)?));
+        Ok(())
+    }
+}
+
+/// `kick <sessid>`: disconnect a session through the permission-checked host call.
+struct Kick;
+impl Command for Kick {
+    const KEY: &'static str = "kick";
+    const HELP: &'static str = "Disconnect a session (own account's, or any for a superuser).";
+    fn func(inv: &Invocation) -> CmdResult {
+        let id = inv.args_trimmed().parse().map_err(|_| "Usage: kick <sessid>")?;
+        mudhost_sdk::host::disconnect_session(id, "kicked")?;
+        inv.msg(format!("kicked {id}"));
+        Ok(())
+    }
+}
+
+/// `kickall`: disconnect everyone (superusers only).
+struct KickAll;
+impl Command for KickAll {
+    const KEY: &'static str = "kickall";
+    const HELP: &'static str = "Disconnect every session.";
+    fn func(_: &Invocation) -> CmdResult {
+        mudhost_sdk::host::disconnect_all("")
+    }
+}
+
+/// `kickdups`: disconnect this account's other sessions.
+struct KickDups;
+impl Command for KickDups {
+    const KEY: &'static str = "kickdups";
+    const HELP: &'static str = "Disconnect this account's other sessions.";
+    fn func(inv: &Invocation) -> CmdResult {
+        inv.msg(format!("closed {}", mudhost_sdk::host::disconnect_duplicates("")));
+        Ok(())
+    }
+}
+
+/// `accounts`: names of the connected accounts, sorted.
+struct Accounts;
+impl Command for Accounts {
+    const KEY: &'static str = "accounts";
+    const HELP: &'static str = "List the connected accounts.";
+    fn func(inv: &Invocation) -> CmdResult {
+        let mut names: Vec<String> = mudhost_sdk::host::all_connected_accounts()
+            .into_iter()
+            .filter_map(mudhost_sdk::host::account_name)
+            .collect();
+        names.sort();
+        inv.msg(format!("accounts {}", names.join(",")));
+        Ok(())
+    }
+}
+
+/// `csess <csessid>`: the sessions of one browser session.
+struct Csess;
+impl Command for Csess {
+    const KEY: &'static str = "csess";
+    const HELP: &'static str = "List the sessions of a browser session.";
+    fn func(inv: &Invocation) -> CmdResult {
+        let ids: Vec<String> = mudhost_sdk::host::sessions_from_csessid(inv.args_trimmed())
+            .into_iter()
+            .map(|s| s.sessid.to_string())
+            .collect();
+        inv.msg(format!("csessid sessions {}", ids.join(",")));
+        Ok(())
+    }
+}
+
+/// `announce <text>`: to every session, logged in or not.
+struct Announce;
+impl Command for Announce {
+    const KEY: &'static str = "announce";
+    const HELP: &'static str = "Send a text to every connected session.";
+    fn func(inv: &Invocation) -> CmdResult {
+        mudhost_sdk::host::announce_all(inv.args_trimmed());
+        Ok(())
+    }
+}
+
+/// `tellaccount <text>`: to every session of the caller's account.
+struct TellAccount;
+impl Command for TellAccount {
+    const KEY: &'static str = "tellaccount";
+    const HELP: &'static str = "Send a text to every session of your account.";
+    fn func(inv: &Invocation) -> CmdResult {
+        let account = inv.account().ok_or("You are not logged in.")?;
+        account.msg(inv.args_trimmed());
+        Ok(())
+    }
+}
+
+/// `sessadd <module>`: add a loaded module's cmdset to this session.
+struct SessAdd;
+impl Command for SessAdd {
+    const KEY: &'static str = "sessadd";
+    const HELP: &'static str = "Add a module's cmdset to this session.";
+    fn func(inv: &Invocation) -> CmdResult {
+        mudhost_sdk::host::session_cmdset_add(inv.args_trimmed())?;
+        inv.msg(format!("session cmdset {}", inv.args_trimmed()));
+        Ok(())
+    }
+}
+
+/// `forgeowner`: try to make a character owned by the caller's account without the host's
+/// `character-create` (which enforces the character limit); reports the host's answer.
+struct ForgeOwner;
+impl Command for ForgeOwner {
+    const KEY: &'static str = "forgeowner";
+    const HELP: &'static str = "Try to create an owned character behind the host's back.";
+    fn func(inv: &Invocation) -> CmdResult {
+        let account = inv.account().ok_or("You are not logged in.")?;
+        let ch = mudhost_sdk::Obj::create("Forged", "character", None);
+        let result = ch.set_attr("owner_account", account.id().to_string());
+        let _ = ch.delete();
+        inv.msg(match result {
+            Ok(()) => "forged".to_string(),
+            Err(e) => format!("refused: {e}"),
+        });
+        Ok(())
+    }
+}
+
 cmdset! {
     key: "TroubleCmdSet", priority: 1, merge_type: Union,
     commands: [
         Panic, Spin, Bomb, ReadFile, OkCmd, EchoBack, NdbSet, NdbGet, Sessid, Counter, Counters,
-        MarkTrap, MarkSet, MarkGet, Flood, Hoard,
+        MarkTrap, MarkSet, MarkGet, Flood, Hoard, SessData, Kick, KickAll, KickDups, Accounts,
+        Csess, Announce, TellAccount, SessAdd, ForgeOwner,
     ],
 }

@@ -44,6 +44,19 @@ pub fn to_html(text: &str, flags: RenderFlags) -> String {
             }
             escape_html(t, true, &mut out);
         }
+        // A span never crosses an anchor's edge, so the HTML stays well nested.
+        Event::LinkStart { url, target } => {
+            if open.take().is_some() {
+                out.push_str("</span>");
+            }
+            out.push_str(&link_open(url, target));
+        }
+        Event::LinkEnd => {
+            if open.take().is_some() {
+                out.push_str("</span>");
+            }
+            out.push_str("</a>");
+        }
     });
     if open.is_some() {
         out.push_str("</span>");
@@ -66,6 +79,8 @@ pub fn to_ansi(text: &str, flags: RenderFlags) -> String {
     let (mut applied, mut pending, mut coloured) = (String::new(), Style::default(), false);
     walk(text, |event| match event {
         Event::Style(style) => pending = style,
+        // Terminals get the link text only.
+        Event::LinkStart { .. } | Event::LinkEnd => {}
         Event::Text(t) => {
             let want = sgr(pending);
             if want != applied {
@@ -96,47 +111,89 @@ pub fn strip(text: &str) -> String {
 
 const RESET: &str = "\x1b[0m";
 
-/// Current text style; colours are xterm indices, `None` is the client default.
+/// Current text style, modelled as Evennia's ANSI state: `fg`/`bg` are an ANSI colour 0–7 or an
+/// xterm index 16–255 (`None` is the client default), and `hilite` is separate, so `|!R` keeps
+/// the brightness in force and `|h`/`|H` work on any ANSI colour.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 struct Style {
     fg: Option<u8>,
     bg: Option<u8>,
+    hilite: bool,
     underline: bool,
+    blink: bool,
+    inverse: bool,
+    italic: bool,
+    strike: bool,
 }
 
-/// What the parser reports: visible text, or the full style from now on.
+impl Style {
+    /// The foreground as an xterm index: ANSI colours are 0–7, or 8–15 when hilited.
+    fn fg_index(self) -> u8 {
+        match self.fg {
+            Some(n) if n >= 16 => n,
+            n => n.unwrap_or(7) + if self.hilite { 8 } else { 0 },
+        }
+    }
+
+    /// The background as an xterm index (default black).
+    fn bg_index(self) -> u8 {
+        self.bg.unwrap_or(0)
+    }
+
+    /// Foreground and background after `|*` inverse (Evennia's webclient swaps the two).
+    fn shown(self) -> (u8, u8) {
+        let (fg, bg) = (self.fg_index(), self.bg_index());
+        if self.inverse { (bg, fg) } else { (fg, bg) }
+    }
+}
+
+/// What the parser reports: visible text, the full style from now on, or the edges of an MXP
+/// link (`|lc cmd|lt text|le` runs a command when clicked, `|lu url|lt text|le` opens a page).
 enum Event<'a> {
     Text(&'a str),
     Style(Style),
+    LinkStart { url: bool, target: &'a str },
+    LinkEnd,
 }
 
 /// One recognised `|` code.
 enum Code {
     Lit(&'static str),
-    Fg(u8),
+    /// An ANSI colour 0–7 with the brightness it sets (`|r` on, `|R` off, `|!R` unchanged).
+    Ansi(u8, Option<bool>),
+    /// An xterm colour 16–255.
+    Xterm(u8),
     Bg(u8),
     Underline,
+    Blink,
+    Inverse,
+    Italic,
+    Strike,
     Hilite,
     Unhilite,
     Reset,
-    Ignore,
 }
 
 impl Style {
     fn apply(&mut self, code: Code) {
         match code {
-            Code::Fg(n) => self.fg = Some(n),
-            Code::Bg(n) => self.bg = Some(n),
-            Code::Underline => self.underline = true,
-            // `|h` on the default colour gives bright white, as in a terminal.
-            Code::Hilite => self.fg = Some(self.fg.map_or(15, |n| if n < 8 { n + 8 } else { n })),
-            Code::Unhilite => {
-                if let Some(n @ 8..=15) = self.fg {
-                    self.fg = Some(n - 8);
+            Code::Ansi(n, hilite) => {
+                self.fg = Some(n);
+                if let Some(h) = hilite {
+                    self.hilite = h;
                 }
             }
+            Code::Xterm(n) => self.fg = Some(n),
+            Code::Bg(n) => self.bg = Some(n),
+            Code::Underline => self.underline = true,
+            Code::Blink => self.blink = true,
+            Code::Inverse => self.inverse = true,
+            Code::Italic => self.italic = true,
+            Code::Strike => self.strike = true,
+            Code::Hilite => self.hilite = true,
+            Code::Unhilite => self.hilite = false,
             Code::Reset => *self = Style::default(),
-            Code::Lit(_) | Code::Ignore => {}
+            Code::Lit(_) => {}
         }
     }
 }
@@ -147,9 +204,34 @@ fn walk<'a>(text: &'a str, mut emit: impl FnMut(Event<'a>)) {
     let mut style = Style::default();
     let (mut run, mut i) = (0, 0); // run: start of text not yet emitted
                                    // `|` and every byte a code consumes are ASCII, so all slice points are char boundaries.
+    let mut in_link = false;
     while let Some(off) = bytes[i..].iter().position(|&b| b == b'|') {
         let bar = i + off;
         i = bar + 1;
+        // MXP links, only when complete (as Evennia's `\|lc(.*?)\|lt(.*?)\|le`); not nested.
+        let link = match &bytes[i..] {
+            [b'l', k @ (b'c' | b'u'), ..] if !in_link => text[i + 2..].find("|lt").and_then(|t| {
+                let lt = i + 2 + t;
+                text[lt + 3..].contains("|le").then_some((*k == b'u', &text[i + 2..lt], lt + 3))
+            }),
+            _ => None,
+        };
+        if let Some((url, target, after)) = link {
+            if run < bar {
+                emit(Event::Text(&text[run..bar]));
+            }
+            emit(Event::LinkStart { url, target });
+            (i, run, in_link) = (after, after, true);
+            continue;
+        }
+        if in_link && bytes[i..].starts_with(b"le") {
+            if run < bar {
+                emit(Event::Text(&text[run..bar]));
+            }
+            emit(Event::LinkEnd);
+            (i, run, in_link) = (i + 2, i + 2, false);
+            continue;
+        }
         let Some((len, code)) = code(&bytes[i..]) else {
             continue; // unknown code: the `|` stays part of the text run
         };
@@ -184,42 +266,76 @@ fn code(rest: &[u8]) -> Option<(usize, Code)> {
         b'u' => one(Code::Underline),
         b'h' => one(Code::Hilite),
         b'H' => one(Code::Unhilite),
-        // Italic, strikethrough and inverse have no v1 webclient class, so they are dropped.
-        b'i' | b's' | b'*' => one(Code::Ignore),
-        b'[' => colour(&rest[1..]).map(|(n, c)| (n + 1, Code::Bg(c))),
-        _ => colour(rest).map(|(n, c)| (n, Code::Fg(c))),
+        b'^' => one(Code::Blink),
+        b'*' => one(Code::Inverse),
+        // Italic and strikethrough have no v1 webclient class; terminals get them.
+        b'i' => one(Code::Italic),
+        b's' => one(Code::Strike),
+        // `|!R`: the colour without touching the brightness in force.
+        b'!' => ansi_letter(*rest.get(1)?, b"XRGYBMCW").map(|n| (2, Code::Ansi(n, None))),
+        b'[' => background(&rest[1..]).map(|(n, c)| (n + 1, Code::Bg(c))),
+        c => {
+            if let Some(n) = ansi_letter(c, b"XRGYBMCW") {
+                return one(Code::Ansi(n, Some(false)));
+            }
+            if let Some(n) = ansi_letter(c, b"xrgybmcw") {
+                return one(Code::Ansi(n, Some(true)));
+            }
+            xterm(rest).map(|(n, c)| (n, Code::Xterm(c)))
+        }
     }
 }
 
-/// Parses a colour spec (letter, `=a`..`=z` greyscale or `rgb` cube digits) to an xterm index.
-fn colour(rest: &[u8]) -> Option<(usize, u8)> {
+/// The ANSI colour 0–7 a letter names in `set` (black, red, green, yellow, blue, magenta, cyan,
+/// white).
+fn ansi_letter(c: u8, set: &[u8; 8]) -> Option<u8> {
+    set.iter().position(|&x| x == c).map(|p| p as u8)
+}
+
+/// Parses an xterm colour spec (`=a`..`=z` greyscale or `rgb` cube digits) to its index, as
+/// Evennia's ansi.py: `=a` is black (16), `=b`..`=y` the 24 grey steps 232–255, `=z` white (231).
+fn xterm(rest: &[u8]) -> Option<(usize, u8)> {
     match *rest {
-        // 26 letters for 24 grey steps: the last ones clamp to 255.
-        [b'=', g @ b'a'..=b'z', ..] => Some((2, 232u8.saturating_add(g - b'a'))),
+        [b'=', b'a', ..] => Some((2, 16)),
+        [b'=', b'z', ..] => Some((2, 231)),
+        [b'=', g @ b'b'..=b'y', ..] => Some((2, 232 + (g - b'b'))),
         [r @ b'0'..=b'5', g @ b'0'..=b'5', b @ b'0'..=b'5', ..] => {
             Some((3, 16 + 36 * (r - b'0') + 6 * (g - b'0') + (b - b'0')))
         }
-        [c, ..] => {
-            let at = |set: &[u8]| set.iter().position(|&x| x == c).map(|p| p as u8);
-            // Uppercase are the normal colours 0–7, lowercase the bright ones 8–15.
-            let n = at(b"XRGYBMCW").or_else(|| at(b"xrgybmcw").map(|p| p + 8))?;
-            Some((1, n))
-        }
-        [] => None,
+        _ => None,
     }
 }
 
-/// v1 webclient classes for a style; default fg 7 / bg 0 need none.
+/// Parses a background spec after `|[`: uppercase letters are the ANSI backgrounds 0–7;
+/// lowercase ("bright") ones have no ANSI code, so Evennia maps them to xterm colours
+/// (`|[r` is `|[500`, `|[x` is `|[222`).
+fn background(rest: &[u8]) -> Option<(usize, u8)> {
+    let c = *rest.first()?;
+    if let Some(n) = ansi_letter(c, b"XRGYBMCW") {
+        return Some((1, n));
+    }
+    const BRIGHT: [u8; 8] = [102, 196, 46, 226, 21, 201, 51, 231]; // |[222 |[500 |[050 ... |[555
+    if let Some(n) = ansi_letter(c, b"xrgybmcw") {
+        return Some((1, BRIGHT[n as usize]));
+    }
+    xterm(rest)
+}
+
+/// v1 webclient classes for a style (Evennia's text2html); default fg 7 / bg 0 need none.
 fn classes(style: Style) -> Option<String> {
     let mut c = Vec::new();
-    if let Some(n) = style.fg.filter(|&n| n != 7) {
-        c.push(format!("color-{n:03}"));
+    let (fg, bg) = style.shown();
+    if fg != 7 {
+        c.push(format!("color-{fg:03}"));
     }
-    if let Some(n) = style.bg.filter(|&n| n != 0) {
-        c.push(format!("bgcolor-{n:03}"));
+    if bg != 0 {
+        c.push(format!("bgcolor-{bg:03}"));
     }
     if style.underline {
         c.push("underline".to_owned());
+    }
+    if style.blink {
+        c.push("blink".to_owned());
     }
     (!c.is_empty()).then(|| c.join(" "))
 }
@@ -232,10 +348,14 @@ fn sgr(style: Style) -> String {
         8..=15 => format!(";{}", base + 60 + n - 8),
         _ => format!(";{};5;{n}", base + 8),
     };
-    let mut s = style.fg.map_or_else(String::new, |n| param(n, 30));
+    // Only what differs from the terminal default is sent; inverse is the terminal's own.
+    let fg = style.fg_index();
+    let mut s = if style.fg.is_none() && fg == 7 { String::new() } else { param(fg, 30) };
     s += &style.bg.map_or_else(String::new, |n| param(n, 40));
-    if style.underline {
-        s += ";4";
+    for (on, code) in [(style.italic, ";3"), (style.underline, ";4"), (style.blink, ";5"), (style.inverse, ";7"), (style.strike, ";9")] {
+        if on {
+            s += code;
+        }
     }
     s
 }
@@ -256,12 +376,33 @@ fn escape_html(text: &str, layout: bool, out: &mut String) {
     }
 }
 
+/// The opening anchor of an MXP link (Evennia's text2html): a command link sends
+/// `["text", [cmd], {}]` through the webclient, a URL link opens a new tab.
+fn link_open(url: bool, target: &str) -> String {
+    let mut attr = String::new();
+    escape_html(target, false, &mut attr);
+    if url {
+        format!("<a id=\"mxplink\" href=\"{attr}\" target=\"_blank\">")
+    } else {
+        // Inside a JS string inside an attribute: backslashes and quotes are escaped for JS.
+        let js = attr.replace('\\', "\\\\").replace("&quot;", "\\&quot;");
+        format!(
+            "<a id=\"mxplink\" href=\"#\" onclick=\"Evennia.msg(&quot;text&quot;,[&quot;{js}&quot;],{{}});return false;\">"
+        )
+    }
+}
+
 /// Turns the first bare http(s) URL of already-escaped HTML into a link.
 fn linkify(html: &str) -> String {
     // Our tags never contain "http", and escaped text has no raw `<`, `>` or `"`, so
     // stopping there (or at an entity's `&`) keeps the URL inside one text run.
     let stop = |c: char| c.is_whitespace() || matches!(c, '<' | '>' | '"' | '\'' | '&');
     for (start, _) in html.match_indices("http") {
+        // Not an attribute value, nor text already inside an (MXP) anchor.
+        let before = &html[..start];
+        if before.ends_with("=\"") || before.matches("<a ").count() > before.matches("</a>").count() {
+            continue;
+        }
         let rest = &html[start..];
         let scheme = match () {
             _ if rest.starts_with("https://") => 8,
@@ -338,7 +479,9 @@ mod tests {
 
     #[test]
     fn backgrounds_become_bgcolor_classes() {
-        assert_eq!(html("|[bx"), span("bgcolor-012", "x"));
+        // Bright backgrounds have no ANSI code: Evennia maps `|[b` to `|[005`.
+        assert_eq!(html("|[bx"), span("bgcolor-021", "x"));
+        assert_eq!(html("|[rx|[xy"), span("bgcolor-196", "x") + &span("bgcolor-102", "y"));
         assert_eq!(html("|[Bx|[Xy"), span("bgcolor-004", "x") + "y");
     }
 
@@ -350,9 +493,10 @@ mod tests {
     }
 
     #[test]
-    fn greyscale_letters_map_to_232_and_up_clamped_at_255() {
-        assert_eq!(html("|=ax"), span("color-232", "x"));
-        assert_eq!(html("|[=zx"), span("bgcolor-255", "x"));
+    fn greyscale_a_is_black_b_to_y_are_232_to_255_and_z_is_white() {
+        assert_eq!(html("|=ax"), span("color-016", "x"));
+        assert_eq!(html("|=bx|=yy"), span("color-232", "x") + &span("color-255", "y"));
+        assert_eq!(html("|[=zx"), span("bgcolor-231", "x"));
         assert_eq!(html("|=Ax"), "|=Ax");
     }
 
@@ -361,6 +505,23 @@ mod tests {
         let expected = span("color-001", "x") + &span("color-009", "y") + &span("color-001", "z");
         assert_eq!(html("|Rx|hy|Hz"), expected);
         assert_eq!(html("|hx"), span("color-015", "x"));
+    }
+
+    #[test]
+    fn bang_codes_set_the_colour_and_keep_the_brightness() {
+        assert_eq!(html("|!Rx"), span("color-001", "x"));
+        assert_eq!(html("|r|!Gx"), span("color-010", "x"));
+        assert_eq!(html("|h|!Bx|H|!By"), span("color-012", "x") + &span("color-004", "y"));
+        assert_eq!(html("|!rx"), "|!rx");
+    }
+
+    #[test]
+    fn caret_blinks_and_star_inverts_foreground_and_background() {
+        assert_eq!(html("|^x"), span("blink", "x"));
+        assert_eq!(html("|*x"), span("color-000 bgcolor-007", "x"));
+        assert_eq!(html("|r|[B|*x"), span("color-004 bgcolor-009", "x"));
+        assert_eq!(html("|*|^|ux|ny"), span("color-000 bgcolor-007 underline blink", "x") + "y");
+        assert_eq!(ansi("|^|*x"), "\x1b[0;5;7mx\x1b[0m");
     }
 
     #[test]
@@ -422,6 +583,25 @@ mod tests {
     }
 
     #[test]
+    fn mxp_command_and_url_links_become_anchors_and_terminals_get_the_text() {
+        let cmd = "<a id=\"mxplink\" href=\"#\" onclick=\"Evennia.msg(&quot;text&quot;,[&quot;look me&quot;],{});return false;\">";
+        assert_eq!(html("see |lclook me|lt|rme|n|le now"), format!("see {cmd}{}</a> now", span("color-009", "me")));
+        assert_eq!(
+            html("|lchttp://x.y/a|lthttp://x.y/a|le"),
+            "<a id=\"mxplink\" href=\"#\" onclick=\"Evennia.msg(&quot;text&quot;,[&quot;http://x.y/a&quot;],{});return false;\">http://x.y/a</a>"
+        );
+        assert_eq!(
+            html("|luhttps://evennia.com|ltdocs|le"),
+            "<a id=\"mxplink\" href=\"https://evennia.com\" target=\"_blank\">docs</a>"
+        );
+        assert_eq!(html("|r|lcsay \"hi\"|ltx|le"), "<a id=\"mxplink\" href=\"#\" onclick=\"Evennia.msg(&quot;text&quot;,[&quot;say \\&quot;hi\\&quot;&quot;],{});return false;\">".to_owned() + &span("color-009", "x") + "</a>");
+        assert_eq!(ansi("|lclook|lt|rme|n|le"), "\x1b[0;91mme\x1b[0m");
+        assert_eq!(strip("a |lclook|ltb|le c"), "a b c");
+        // Incomplete links stay literal.
+        assert_eq!(html("|lclook|ltme"), "|lclook|ltme");
+    }
+
+    #[test]
     fn a_pipe_at_the_very_end_is_kept() {
         assert_eq!(html("end|"), "end|");
         assert_eq!(html("|"), "|");
@@ -438,14 +618,14 @@ mod tests {
     fn ansi_uses_30s_for_dark_90s_for_bright_and_resets_at_the_end() {
         assert_eq!(ansi("|Ra|rb"), "\x1b[0;31ma\x1b[0;91mb\x1b[0m");
         assert_eq!(ansi("|[B|ux|n y"), "\x1b[0;44;4mx\x1b[0m y\x1b[0m");
-        assert_eq!(ansi("|[ra"), "\x1b[0;101ma\x1b[0m");
+        assert_eq!(ansi("|[ra"), "\x1b[0;48;5;196ma\x1b[0m");
     }
 
     #[test]
     fn ansi_uses_256_colour_codes_beyond_16() {
         assert_eq!(
             ansi("|500a|[=ab"),
-            "\x1b[0;38;5;196ma\x1b[0;38;5;196;48;5;232mb\x1b[0m"
+            "\x1b[0;38;5;196ma\x1b[0;38;5;196;48;5;16mb\x1b[0m"
         );
     }
 
@@ -458,7 +638,7 @@ mod tests {
     #[test]
     fn strip_removes_codes_and_expands_literals() {
         assert_eq!(
-            strip("|r|[b|500|=a|u|h|H|i|s|*hi|n|/a|-b|_c|>d"),
+            strip("|r|[b|500|=a|u|h|H|i|s|*|^|!Rhi|n|/a|-b|_c|>d"),
             "hi\na\tb c    d"
         );
     }
@@ -466,7 +646,8 @@ mod tests {
     #[test]
     fn odd_inputs_never_panic_and_keep_spans_balanced() {
         let pieces = [
-            "|", "[", "=", "0", "5", "9", "a", "z", "r", "R", "h", "H", "n", "u", "/", "-", ">",
+            "|", "[", "=", "0", "5", "9", "a", "z", "r", "R", "h", "H", "n", "u", "/", "-", ">", "!", "^", "*",
+            "lc", "lu", "lt", "le",
             "é", "漢", "😀", "\n", "\r", "<", "&", " ", "http://", "\u{0}",
         ];
         let check = |s: &str| {
@@ -477,6 +658,7 @@ mod tests {
                 "{s:?}"
             );
             assert!(!h.contains("\"></span>"), "empty span for {s:?}");
+            assert_eq!(h.matches("<a ").count(), h.matches("</a>").count(), "{s:?}");
             assert!(!strip(s).contains('\x1b'));
             let _ = ansi(s);
             for flags in [NOCOLOR, RAW, READER] {

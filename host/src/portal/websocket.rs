@@ -240,13 +240,9 @@ async fn serve_session(
                         break Ending::ClientGone;
                     }
                 }
-                Some(Outbound::Close(reason)) => {
-                    if !reason.is_empty() {
-                        let frame = wire::encode_v1(&Msg::text(reason.clone()), Default::default());
-                        write(&mut sink, Message::text(frame)).await;
-                    }
-                    break Ending::Close(CloseCode::Normal, reason);
-                }
+                // As Evennia's websocket protocol: the reason goes only in the close frame (a
+                // text frame too would show e.g. a quit's goodbye twice).
+                Some(Outbound::Close(reason)) => break Ending::Close(CloseCode::Normal, reason),
                 // The hub dropped us: our outbox overflowed (a slow client).
                 None => break Ending::Close(CloseCode::Policy, "output queue overflow: client too slow".into()),
             },

@@ -18,6 +18,11 @@ use super::session::SessionHandler;
 /// runaway guest cannot flood memory.
 const MAX_OUTPUTS_PER_EVENT: usize = 20_000;
 
+/// Evennia's reason for closing the older sessions of an account (mode 0, or on request).
+pub const DUPLICATE_REASON: &str = "Logged in from elsewhere. Disconnecting.";
+/// Evennia's default reason of `disconnect_all_sessions`.
+pub const DISCONNECT_ALL_REASON: &str = "You have been disconnected.";
+
 /// Login throttle (Evennia's LOGIN_THROTTLE_LIMIT / _TIMEOUT).
 const LOGIN_THROTTLE_LIMIT: usize = 5;
 const LOGIN_THROTTLE_MS: u64 = 300_000;
@@ -36,6 +41,17 @@ pub enum Deferred {
     },
     /// Hash a new account's password.
     HashPassword { sessid: Sessid, name: String, password: String, ack: Option<(Sessid, u64)> },
+    /// Check an account's old password and hash its new one (the `password` command).
+    /// `invalid` is the refusal of the new password, told only if the old one is right.
+    ChangePassword {
+        sessid: Sessid,
+        uid: u64,
+        hash: String,
+        old: String,
+        new: String,
+        invalid: Option<String>,
+        ack: Option<(Sessid, u64)>,
+    },
     /// Ask the portal to restart the server.
     Reload { reason: String },
 }
@@ -322,19 +338,22 @@ impl Game {
         if self.sessions.get(sessid).is_none() {
             return;
         }
-        self.at_disconnect(sessid, reason);
+        // A server-side disconnect is deliberate (quit, takeover, admin): Evennia's room text
+        // has no "(connection lost)".
+        self.at_disconnect(sessid, reason, "");
         self.effects.disconnects.push((sessid, reason.to_string()));
     }
 
     /// The client went away (PDISCONN).
     pub fn portal_disconnect(&mut self, sessid: Sessid) {
         if self.sessions.get(sessid).is_some() {
-            self.at_disconnect(sessid, "");
+            self.at_disconnect(sessid, "", " (connection lost)");
         }
     }
 
-    fn at_disconnect(&mut self, sessid: Sessid, reason: &str) {
-        let _ = self.unpuppet_quietly(sessid, " (connection lost)");
+    /// `leave` is what the room hears after "X has left the game".
+    fn at_disconnect(&mut self, sessid: Sessid, reason: &str, leave: &str) {
+        let _ = self.unpuppet_quietly(sessid, leave);
         if let Some(s) = self.sessions.remove(sessid) {
             self.dirty.remove(&sessid);
             self.auth_pending.remove(&sessid);
@@ -457,7 +476,11 @@ impl Game {
         self.world.set_object_attr(id, OWNER_ATTR, Some(&uid.to_string()))?;
         let start = self.world.start_location().to_string();
         self.world.set_object_attr(id, "prelogout_location", Some(&start))?;
-        self.world.set_account_attr(uid, "_last_puppet", Some(&id.to_string()))?;
+        // Evennia: the first character becomes the one `ic` and auto-puppet return to.
+        let has_last = self.world.account(uid).is_some_and(|a| a.attrs.contains_key("_last_puppet"));
+        if !has_last {
+            self.world.set_account_attr(uid, "_last_puppet", Some(&id.to_string()))?;
+        }
         Ok(id)
     }
 
@@ -523,15 +546,7 @@ impl Game {
         let address = s.data.address.clone();
         self.touch(sessid);
         if self.cfg.multisession_mode == 0 {
-            let others: Vec<_> = self
-                .sessions
-                .from_account(uid)
-                .map(|s| s.sessid())
-                .filter(|&id| id != sessid)
-                .collect();
-            for other in others {
-                self.disconnect(other, "Logged in from elsewhere. Disconnecting.");
-            }
+            self.disconnect_duplicates(sessid, DUPLICATE_REASON);
         }
         let total = self.sessions.from_account(uid).count();
         tracing::info!(sessid, "Logged in: {name} {address} ({total} session(s) total)");
@@ -545,9 +560,8 @@ impl Game {
         if !self.cfg.auto_puppet_on_login {
             self.queue_command(sessid, QueuedCommand::Line("look".into()));
         } else if let Some(obj) = last {
-            if let Err(e) = self.puppet(sessid, obj) {
-                self.msg_session(sessid, &e);
-            }
+            // A refusal has already been told to the account's sessions.
+            let _ = self.puppet(sessid, obj);
         } else {
             self.msg_account(uid, "The Character does not exist.");
         }
@@ -555,19 +569,28 @@ impl Game {
 
     // --- puppeting ----------------------------------------------------------------------------
 
-    /// Puppet `obj` with a session (Evennia's Account.puppet_object and Character hooks).
+    /// Puppet `obj` with a session (Evennia's Account.puppet_object and Character hooks). This
+    /// is where the multisession policy is applied: take over (modes 0, 2) or share (1, 3) a
+    /// character another of the account's sessions holds, and MAX_NR_SIMULTANEOUS_PUPPETS.
+    ///
+    /// A refusal is sent, as in Evennia, to every session of the account, and also returned
+    /// (so callers must not show it again). `Err` without a message to anyone only for a
+    /// missing session or object (Evennia's RuntimeErrors, which the `ic` command words).
     pub fn puppet(&mut self, sessid: Sessid, obj: u64) -> Result<(), String> {
         let s = self.sessions.get(sessid).ok_or("Session not found")?;
         let uid = s.data.uid.filter(|_| s.data.logged_in).ok_or("You are not logged in.")?;
         let key = self.world.object(obj).ok_or("Object not found")?.key.clone();
+        let refuse = |game: &mut Game, text: String| {
+            game.msg_account(uid, &text);
+            Err(text)
+        };
         if s.data.puid == Some(obj) {
-            self.msg_session(sessid, "You are already puppeting this object.");
-            return Ok(());
+            return refuse(self, "You are already puppeting this object.".into());
         }
         let superuser = self.world.account(uid).is_some_and(|a| a.is_superuser);
         let owner = self.world.object(obj).and_then(|o| o.attrs.get(OWNER_ATTR).cloned());
         if !superuser && owner != Some(uid.to_string()) {
-            return Err(format!("You don't have permission to puppet '{key}'."));
+            return refuse(self, format!("You don't have permission to puppet '{key}'."));
         }
         let holders: Vec<(Sessid, Option<u64>)> = self
             .sessions
@@ -576,7 +599,7 @@ impl Game {
             .map(|h| (h.sessid(), h.data.uid))
             .collect();
         if holders.iter().any(|(_, u)| *u != Some(uid)) {
-            return Err(format!("|c{key}|R is already puppeted by another Account."));
+            return refuse(self, format!("|c{key}|R is already puppeted by another Account."));
         }
         // Puppet limit: puppets held by the account's other sessions, not counting `obj`.
         let limit = self.cfg.max_nr_simultaneous_puppets;
@@ -588,7 +611,7 @@ impl Game {
             .filter(|&p| p != obj)
             .collect();
         if !superuser && limit > 0 && held.len() as u32 >= limit {
-            return Err(format!("You cannot control any more puppets (max {limit})"));
+            return refuse(self, format!("You cannot control any more puppets (max {limit})"));
         }
         let already_in_world = !holders.is_empty();
         if already_in_world {
@@ -632,8 +655,8 @@ impl Game {
         if let Err(e) = self.world.set_account_attr(uid, "_last_puppet", Some(&obj.to_string())) {
             tracing::warn!(uid, cause = %e, "could not store _last_puppet");
         }
-        // at_post_puppet
-        self.msg_session(sessid, &format!("\nYou become |c{key}|n.\n"));
+        // at_post_puppet: Evennia's `self.msg`, so every session sharing the character hears it.
+        self.msg_object(obj, &format!("\nYou become |c{key}|n.\n"));
         self.queue_command(sessid, QueuedCommand::Line("look".into()));
         if !already_in_world {
             if let Some(loc) = self.world.object(obj).and_then(|o| o.location) {
@@ -704,4 +727,185 @@ fn validate_account_name(name: &str) -> Result<(), String> {
         return Err("Account names must be 2-30 characters long, using only letters, digits and . _ -".into());
     }
     Ok(())
+}
+
+/// Session-handler operations guests reach through the host API, each with its permission check,
+/// and the character rules of the multisession policy (MAX_NR_CHARACTERS).
+impl Game {
+    /// The account a session is logged in to.
+    fn account_of(&self, sessid: Sessid) -> Option<u64> {
+        self.sessions.get(sessid).filter(|s| s.data.logged_in).and_then(|s| s.data.uid)
+    }
+
+    /// Whether a session is logged in to a superuser (our only admin permission).
+    pub fn is_admin(&self, sessid: Sessid) -> bool {
+        self.account_of(sessid).and_then(|u| self.world.account(u)).is_some_and(|a| a.is_superuser)
+    }
+
+    /// Disconnect `target` on behalf of `caller`: a session may close itself or its own
+    /// account's sessions; another account's session needs an admin.
+    pub fn disconnect_checked(&mut self, caller: Sessid, target: Sessid, reason: &str) -> Result<(), String> {
+        let Some(t) = self.sessions.get(target) else {
+            return Err(format!("No session with id {target}."));
+        };
+        let own = target == caller
+            || (t.data.logged_in && t.data.uid.is_some() && t.data.uid == self.account_of(caller));
+        if !own && !self.is_admin(caller) {
+            return Err("You may not disconnect another account's session.".into());
+        }
+        self.disconnect(target, reason);
+        Ok(())
+    }
+
+    /// Disconnect every session (Evennia's disconnect_all_sessions); admins only.
+    pub fn disconnect_all(&mut self, caller: Sessid, reason: &str) -> Result<(), String> {
+        if !self.is_admin(caller) {
+            return Err("Only a superuser may disconnect everyone.".into());
+        }
+        let reason = if reason.is_empty() { DISCONNECT_ALL_REASON } else { reason };
+        for id in self.sessions.ids() {
+            self.disconnect(id, reason);
+        }
+        Ok(())
+    }
+
+    /// Disconnect the other logged-in sessions of `sessid`'s account (compared by sessid, not by
+    /// address as Evennia does); returns how many were closed.
+    pub fn disconnect_duplicates(&mut self, sessid: Sessid, reason: &str) -> u32 {
+        let Some(uid) = self.account_of(sessid) else { return 0 };
+        let reason = if reason.is_empty() { DUPLICATE_REASON } else { reason };
+        let others: Vec<_> =
+            self.sessions.from_account(uid).map(|s| s.sessid()).filter(|&id| id != sessid).collect();
+        for &other in &others {
+            self.disconnect(other, reason);
+        }
+        others.len() as u32
+    }
+
+    /// Accounts with at least one logged-in session (Evennia's all_connected_accounts).
+    pub fn all_connected_accounts(&self) -> Vec<u64> {
+        let ids: BTreeSet<u64> = self.sessions.all(false).filter_map(|s| s.data.uid).collect();
+        ids.into_iter().collect()
+    }
+
+    /// Create a character for the calling session's account (Evennia's charcreate and
+    /// create_character): names are unique among characters, MAX_NR_CHARACTERS applies to
+    /// everyone but superusers.
+    pub fn character_create(&mut self, sessid: Sessid, key: &str, desc: Option<&str>) -> Result<u64, String> {
+        let uid = self.account_of(sessid).ok_or("You are not logged in.")?;
+        let key = key.trim();
+        if key.is_empty() {
+            return Err("Usage: charcreate <charname> [= description]".into());
+        }
+        let max = self.cfg.max_nr_characters;
+        let count = self.world.account_characters(uid).len();
+        if max > 0 && !self.is_admin(sessid) && count >= max as usize {
+            return Err(format!("You may only have a maximum of {max} character{}.", if max == 1 { "" } else { "s" }));
+        }
+        let taken = self.world.search(key, None).into_iter().any(|id| {
+            self.world.object(id).is_some_and(|o| o.kind == "character" && o.key.eq_ignore_ascii_case(key))
+        });
+        if taken {
+            return Err(format!("|rA character named '|w{key}|r' already exists.|n"));
+        }
+        let desc = desc.map(str::trim).filter(|d| !d.is_empty()).unwrap_or("This is a character.");
+        let created = self.create_character(uid, key).and_then(|id| {
+            self.world.set_object_attr(id, "desc", Some(desc))?;
+            Ok(id)
+        });
+        created.map_err(|e| {
+            tracing::error!(sessid, cause = %e, "character creation failed");
+            "|rAn error occurred. Please e-mail an admin if the problem persists.|n".to_string()
+        })
+    }
+
+    /// Delete one of the calling account's characters; refused while anyone puppets it.
+    pub fn character_delete(&mut self, sessid: Sessid, obj: u64) -> Result<(), String> {
+        let uid = self.account_of(sessid).ok_or("You are not logged in.")?;
+        let o = self.world.object(obj).ok_or("That is not a valid character choice.")?;
+        let owned = o.kind == "character" && o.attrs.get(OWNER_ATTR) == Some(&uid.to_string());
+        if !owned && !self.is_admin(sessid) {
+            return Err("You do not have permission to delete this character.".into());
+        }
+        if self.sessions.from_puppet(obj).next().is_some() {
+            return Err("You cannot delete a character that is being played.".into());
+        }
+        self.world.delete_object(obj).map_err(|e| e.to_string())?;
+        let last = self.world.account(uid).and_then(|a| a.attrs.get("_last_puppet").cloned());
+        if last == Some(obj.to_string()) {
+            if let Err(e) = self.world.set_account_attr(uid, "_last_puppet", None) {
+                tracing::warn!(uid, cause = %e, "could not clear _last_puppet");
+            }
+        }
+        Ok(())
+    }
+
+    /// A session's full sync data as JSON: the caller's own account's sessions, or any for an
+    /// admin.
+    pub fn session_data(&self, caller: Sessid, target: Sessid) -> Result<String, String> {
+        let t = self.sessions.get(target).ok_or_else(|| format!("No session with id {target}."))?;
+        let own = target == caller || (t.data.uid.is_some() && t.data.uid == self.account_of(caller));
+        if !own && !self.is_admin(caller) {
+            return Err("You may only inspect your own sessions.".into());
+        }
+        serde_json::to_string(&t.data).map_err(|e| e.to_string())
+    }
+}
+
+/// Evennia's reason for an idle-timeout disconnect.
+pub const IDLE_TIMEOUT_REASON: &str = "idle timeout exceeded";
+
+impl Game {
+    /// Disconnect every session, logged in or not, whose last input (keepalives included) is
+    /// older than `idle_timeout_secs`; superusers are exempt (Evennia's `noidletimeout` lock).
+    pub fn idle_sweep(&mut self) {
+        let timeout = self.cfg.idle_timeout_secs.saturating_mul(1000);
+        if timeout == 0 {
+            return;
+        }
+        let now = now_ms();
+        let idle: Vec<Sessid> = self
+            .sessions
+            .all(true)
+            .filter(|s| now.saturating_sub(s.data.cmd_last) > timeout)
+            .map(|s| s.sessid())
+            .filter(|&id| !self.is_admin(id))
+            .collect();
+        for id in idle {
+            tracing::info!(sessid = id, "idle timeout exceeded; disconnecting");
+            self.disconnect(id, IDLE_TIMEOUT_REASON);
+        }
+    }
+}
+
+impl Game {
+    /// Start changing the calling account's password (Evennia's `password` command): the old
+    /// password is checked and the new one hashed off the loop; the host tells the outcome.
+    pub fn request_password_change(&mut self, sessid: Sessid, old: String, new: String) -> Result<(), String> {
+        let uid = self.account_of(sessid).ok_or("You are not logged in.")?;
+        let hash = self.world.account(uid).ok_or("You are not logged in.")?.password_hash.clone();
+        let invalid = (new.chars().count() < 8)
+            .then(|| "This password is too short. It must contain at least 8 characters.".to_string());
+        let ack = self.held_ack.take();
+        self.deferred.push(Deferred::ChangePassword { sessid, uid, hash, old, new, invalid, ack });
+        Ok(())
+    }
+
+    /// The old password was checked and, if right, the new one hashed (`Err` is the text to tell).
+    pub fn finish_password_change(&mut self, sessid: Sessid, uid: u64, outcome: Result<String, String>) {
+        let text = match outcome {
+            Ok(hash) => match self.world.set_account_password(uid, &hash) {
+                Ok(()) => {
+                    tracing::info!(sessid, uid, "password changed");
+                    "Password changed.".to_string()
+                }
+                Err(e) => {
+                    tracing::error!(sessid, uid, cause = %e, "cannot store a new password");
+                    "|rAn error occurred. Please e-mail an admin if the problem persists.|n".to_string()
+                }
+            },
+            Err(text) => text,
+        };
+        self.msg_session(sessid, &text);
+    }
 }

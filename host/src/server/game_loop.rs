@@ -49,6 +49,10 @@ pub enum GameEvent {
     Terminate,
     /// A timer the loop set (a slowed session is due); carries nothing.
     Wake,
+    /// Time to disconnect sessions idle past `idle_timeout_secs`.
+    IdleSweep,
+    /// A password change was checked (and the new password hashed): `Err` is the text to tell.
+    PasswordChanged { sessid: Sessid, uid: u64, outcome: Result<String, String>, ack: Option<(Sessid, u64)> },
 }
 
 /// Why the game loop stopped.
@@ -481,6 +485,13 @@ impl GameLoop {
             }
             GameEvent::LinkClosed => exit = Some(Exit::LinkLost),
             GameEvent::Wake => {}
+            GameEvent::IdleSweep => self.game().idle_sweep(),
+            GameEvent::PasswordChanged { sessid, uid, outcome, ack } => {
+                let game = self.game();
+                game.push_ack(ack);
+                game.finish_password_change(sessid, uid, outcome);
+                self.unbusy(ack);
+            }
             GameEvent::Terminate => {
                 tracing::info!("terminate signal: unpuppeting everyone and shutting down");
                 self.game().unpuppet_all();
@@ -613,6 +624,23 @@ impl GameLoop {
                     self.rt.spawn_blocking(move || {
                         let hash = hasher.hash(&password);
                         let _ = events.blocking_send(GameEvent::PasswordHashed { sessid, name, hash, ack });
+                    });
+                }
+                Deferred::ChangePassword { sessid, uid, hash, old, new, invalid, ack } => {
+                    let (events, hasher) = (self.events.clone(), self.hasher.clone());
+                    self.rt.spawn_blocking(move || {
+                        // Evennia's order: a wrong old password is reported before a bad new one.
+                        let outcome = if !hasher.verify(Some(&hash), &old) {
+                            Err("The specified old password isn't correct.".to_string())
+                        } else if let Some(why) = invalid {
+                            Err(why)
+                        } else {
+                            hasher.hash(&new).map_err(|e| {
+                                tracing::error!(sessid, cause = %e, "password hashing failed");
+                                "|rAn error occurred. Please e-mail an admin if the problem persists.|n".to_string()
+                            })
+                        };
+                        let _ = events.blocking_send(GameEvent::PasswordChanged { sessid, uid, outcome, ack });
                     });
                 }
                 Deferred::Reload { reason } => match link::encode_frame(&ServerMsg::RequestReload { reason }) {

@@ -23,6 +23,7 @@ const INPUTFUNCS: &[(&str, &str)] = &[
     ("get_client_options", "Read client flags."),
     ("get_inputfuncs", "List the input functions."),
     ("login", "Log in with kwargs name and password."),
+    ("websocket_close", "Close this connection."),
     ("default", "Anything else: logged."),
 ];
 
@@ -36,11 +37,11 @@ impl GameLoop {
         match cmd.as_str() {
             "text" => self.input_text(sessid, msg),
             "echo" => {
-                let text = format!(
-                    "Echo returns: {}, {}",
-                    Value::Array(msg.args),
-                    Value::Object(strip_options(msg.kwargs))
-                );
+                // Evennia formats Python values; only the portal's `options` is stripped.
+                let mut kwargs = msg.kwargs;
+                kwargs.remove("options");
+                let text =
+                    format!("Echo returns: {}, {}", py_repr(&Value::Array(msg.args)), py_repr(&Value::Object(kwargs)));
                 self.game().msg_session(sessid, &text);
             }
             "client_options" | "hello" | "supports_set" => self.client_options(sessid, msg.kwargs),
@@ -48,8 +49,10 @@ impl GameLoop {
             "get_inputfuncs" => {
                 let funcs: Map<String, Value> =
                     INPUTFUNCS.iter().map(|(k, v)| (k.to_string(), json!(v))).collect();
-                self.game().send(sessid, Msg::oob("get_inputfuncs", vec![Value::Object(funcs)], Map::new()));
+                self.game().send(sessid, Msg::oob("get_inputfuncs", vec![], funcs));
             }
+            // The portal closes the socket itself; this arm serves clients whose portal passes it on.
+            "websocket_close" => self.game().disconnect(sessid, ""),
             "login" => {
                 let get = |k: &str| msg.kwargs.get(k).and_then(Value::as_str).unwrap_or("").to_string();
                 let (name, password) = (get("name"), get("password"));
@@ -76,6 +79,10 @@ impl GameLoop {
     fn input_text(&mut self, sessid: Sessid, msg: Msg) {
         let Some(line) = msg.first_str().map(str::to_owned) else { return };
         let idle = line.trim() == self.game().cfg.idle_command || line.trim() == "idle";
+        // LOCALECHO: the client wants its own input back (the keepalive is not input).
+        if !idle && self.game().sessions.get(sessid).is_some_and(|s| s.flag("LOCALECHO")) {
+            self.game().msg_session(sessid, &line);
+        }
         if !idle {
             self.run_command_line(sessid, &line);
         }
@@ -110,8 +117,30 @@ impl GameLoop {
         }
         let mut errors = vec![];
         for (key, value) in kwargs {
-            let flag = match key.as_str() {
+            let flag = match key.to_lowercase().as_str() {
                 "client" => "CLIENTNAME".to_string(),
+                // Appended to a client name given in the same call, as Evennia does.
+                "version" => {
+                    if let Some(Value::String(name)) = s.data.protocol_flags.get("CLIENTNAME").cloned() {
+                        let v = value.as_str().map_or_else(|| value.to_string(), str::to_owned);
+                        s.data.protocol_flags.insert("CLIENTNAME".into(), Value::String(format!("{name} {v}")));
+                    }
+                    continue;
+                }
+                // The encoding is a name, not a flag (Evennia means to store it but never can).
+                "encoding" => match value.as_str().map(str::trim).filter(|e| valid_encoding(e)) {
+                    Some(e) => {
+                        s.data.protocol_flags.insert("ENCODING".into(), Value::String(e.to_string()));
+                        continue;
+                    }
+                    None => {
+                        let shown = value.as_str().map_or_else(|| value.to_string(), str::to_owned);
+                        errors.push(format!("The encoding '|w{shown}|n' is invalid. "));
+                        continue;
+                    }
+                },
+                // Mudlet's default sends, aimed at IRE games.
+                "char 1" | "char.skills 1" | "char.items 1" | "room 1" | "ire.rift 1" | "ire.composer 1" => continue,
                 "screenwidth" | "screenheight" => {
                     let n = value.as_u64().or_else(|| value.as_str().and_then(|v| v.parse().ok()));
                     if let Some(n) = n {
@@ -122,7 +151,9 @@ impl GameLoop {
                 "get" => continue,
                 k if CLIENT_OPTION_FLAGS.contains(&k.to_uppercase().as_str()) => k.to_uppercase(),
                 _ => {
-                    errors.push(key);
+                    errors.push(format!(
+                        "Inputfunc client_settings(Session {sessid}): Wrong/unrecognized input: {key}"
+                    ));
                     continue;
                 }
             };
@@ -130,8 +161,8 @@ impl GameLoop {
             s.data.protocol_flags.insert(flag, value);
         }
         game.touch(sessid);
-        for key in errors {
-            game.msg_session(sessid, &format!("Inputfunc client_settings(Session {sessid}): Wrong/unrecognized input: {key}"));
+        for text in errors {
+            game.msg_session(sessid, &text);
         }
     }
 }
@@ -150,5 +181,66 @@ fn truthy(v: &Value) -> bool {
         Value::Number(n) => n.as_f64().is_some_and(|f| f != 0.0),
         Value::String(s) => matches!(s.to_lowercase().as_str(), "true" | "on" | "1" | "yes"),
         _ => false,
+    }
+}
+
+/// Encodings a client may name: the ones a websocket client can mean (text frames are UTF-8,
+/// but the flag is the client's to report).
+fn valid_encoding(name: &str) -> bool {
+    const KNOWN: &[&str] =
+        &["utf-8", "utf8", "latin-1", "latin1", "iso-8859-1", "ascii", "us-ascii", "cp1252", "windows-1252", "utf-16"];
+    KNOWN.contains(&name.to_lowercase().as_str())
+}
+
+/// A JSON value as Python's `repr` prints it (Evennia's `echo` formats its arguments so).
+fn py_repr(v: &Value) -> String {
+    match v {
+        Value::Null => "None".into(),
+        Value::Bool(true) => "True".into(),
+        Value::Bool(false) => "False".into(),
+        Value::Number(n) => n.to_string(),
+        Value::String(s) => py_str(s),
+        Value::Array(items) => format!("[{}]", items.iter().map(py_repr).collect::<Vec<_>>().join(", ")),
+        Value::Object(map) => format!(
+            "{{{}}}",
+            map.iter().map(|(k, v)| format!("{}: {}", py_str(k), py_repr(v))).collect::<Vec<_>>().join(", ")
+        ),
+    }
+}
+
+/// Python's string repr: single quotes unless the text has one and no double quote.
+fn py_str(s: &str) -> String {
+    let quote = if s.contains('\'') && !s.contains('"') { '"' } else { '\'' };
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push(quote);
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c == quote => {
+                out.push('\\');
+                out.push(c);
+            }
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push(quote);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn echo_formats_values_as_python_does() {
+        assert_eq!(py_repr(&json!(["x"])), "['x']");
+        assert_eq!(py_repr(&json!({})), "{}");
+        assert_eq!(py_repr(&json!([1, true, null, "it's", "a\nb"])), "[1, True, None, \"it's\", 'a\\nb']");
+        assert_eq!(py_repr(&json!({"k": [false]})), "{'k': [False]}");
+        assert_eq!(py_repr(&json!("both ' and \"")), "'both \\' and \"'");
     }
 }

@@ -63,9 +63,7 @@ impl SessionHandler {
 
     fn remember(&mut self, sessid: Sessid) {
         if let Some(j) = self.journal.as_mut() {
-            if !j.contains_key(&sessid) {
-                j.insert(sessid, self.sessions.get(&sessid).cloned());
-            }
+            j.entry(sessid).or_insert_with(|| self.sessions.get(&sessid).cloned());
         }
     }
 

@@ -9,7 +9,7 @@
 
 use std::collections::HashSet;
 
-use super::bindings::mudhost::game::host::Host;
+use super::bindings::mudhost::game::host::{Host, MultisessionPolicy};
 use super::bindings::types::{self, LogLevel, SessionInfo};
 use super::{escape_line, GuestQuotas, HostCtx, QuotaExceeded};
 use crate::link::Sessid;
@@ -292,7 +292,11 @@ impl Host for HostCtx {
 
     fn disconnect(&mut self, session: u64, reason: String) -> Trappable<()> {
         let reason = clamp(reason, self.q().text_bytes);
-        self.game.disconnect(session, &reason);
+        // No result to report through in this signature: a refusal is logged
+        // (`disconnect-session` reports it to the guest).
+        if let Err(e) = self.game.disconnect_checked(self.caller, session, &reason) {
+            tracing::warn!(module = %self.module, session, cause = %e, "disconnect refused");
+        }
         Ok(())
     }
 
@@ -453,6 +457,11 @@ impl Host for HostCtx {
         if let Err(e) = self.name_value("an attribute key", &key) {
             return Ok(Err(e));
         }
+        // Ownership decides puppet rights and counts towards MAX_NR_CHARACTERS: only the host's
+        // character-create sets it.
+        if key == crate::store::OWNER_ATTR {
+            return Ok(Err(format!("'{key}' is set by the host (character-create).")));
+        }
         if value.as_ref().is_some_and(|v| v.len() > self.q().attr_value_bytes) {
             return Ok(Err(format!(
                 "quota: the attribute value is over guest_attr_value_bytes ({} bytes)",
@@ -515,6 +524,72 @@ impl Host for HostCtx {
             LogLevel::Error => tracing::error!(module = m, sessid, "guest: {line}"),
         }
         Ok(())
+    }
+
+    fn get_multisession_policy(&mut self) -> Trappable<MultisessionPolicy> {
+        let c = &self.game.cfg;
+        Ok(MultisessionPolicy {
+            mode: c.multisession_mode,
+            max_nr_characters: c.max_nr_characters,
+            max_nr_simultaneous_puppets: c.max_nr_simultaneous_puppets,
+            auto_create_character_with_account: c.auto_create_character_with_account,
+            auto_puppet_on_login: c.auto_puppet_on_login,
+        })
+    }
+
+    fn disconnect_session(&mut self, session: u64, reason: String) -> Trappable<Result<(), String>> {
+        let reason = clamp(reason, self.q().text_bytes);
+        Ok(self.game.disconnect_checked(self.caller, session, &reason))
+    }
+
+    fn disconnect_all(&mut self, reason: String) -> Trappable<Result<(), String>> {
+        let reason = clamp(reason, self.q().text_bytes);
+        Ok(self.game.disconnect_all(self.caller, &reason))
+    }
+
+    fn disconnect_duplicates(&mut self, reason: String) -> Trappable<u32> {
+        let reason = clamp(reason, self.q().text_bytes);
+        Ok(self.game.disconnect_duplicates(self.caller, &reason))
+    }
+
+    fn all_connected_accounts(&mut self) -> Trappable<Vec<u64>> {
+        Ok(self.game.all_connected_accounts())
+    }
+
+    fn sessions_from_csessid(&mut self, csessid: String) -> Trappable<Vec<SessionInfo>> {
+        self.name("a csessid", &csessid)?;
+        Ok(self.game.sessions.from_csessid(&csessid).map(session_info).collect())
+    }
+
+    fn character_create(&mut self, key: String, description: Option<String>) -> Trappable<Result<u64, String>> {
+        if let Err(e) = self.name_value("the character name", &key) {
+            return Ok(Err(e));
+        }
+        if description.as_ref().is_some_and(|d| d.len() > self.q().attr_value_bytes) {
+            return Ok(Err(format!(
+                "quota: the description is over guest_attr_value_bytes ({} bytes)",
+                self.q().attr_value_bytes
+            )));
+        }
+        Ok(self.game.character_create(self.caller, &key, description.as_deref()))
+    }
+
+    fn character_delete(&mut self, obj: u64) -> Trappable<Result<(), String>> {
+        Ok(self.game.character_delete(self.caller, obj))
+    }
+
+    fn session_data(&mut self, session: u64) -> Trappable<Result<String, String>> {
+        Ok(self.game.session_data(self.caller, session))
+    }
+
+    fn account_set_password(&mut self, old: String, new: String) -> Trappable<Result<(), String>> {
+        if let Err(e) = self.auth_request() {
+            return Ok(Err(e));
+        }
+        if old.len().max(new.len()) > self.q().text_bytes {
+            return Ok(Err(format!("quota: the password is over guest_text_bytes ({} bytes)", self.q().text_bytes)));
+        }
+        Ok(self.game.request_password_change(self.caller, old, new))
     }
 }
 
