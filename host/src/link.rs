@@ -239,6 +239,19 @@ where
     R: AsyncRead + Unpin,
     T: for<'de> Deserialize<'de>,
 {
+    read_frame_limited(r, MAX_FRAME_BYTES).await
+}
+
+/// Largest frame accepted before the peer has said Hello (a Hello is a few dozen bytes).
+pub const HELLO_MAX_BYTES: usize = 4096;
+
+/// [`read_frame`] with a smaller size cap. The body is read into a buffer that grows as bytes
+/// arrive, so a length prefix alone cannot make the reader allocate.
+pub async fn read_frame_limited<R, T>(r: &mut R, max: usize) -> Result<Option<T>, LinkError>
+where
+    R: AsyncRead + Unpin,
+    T: for<'de> Deserialize<'de>,
+{
     let mut len = [0u8; 4];
     match r.read_exact(&mut len).await {
         Ok(_) => {}
@@ -246,14 +259,13 @@ where
         Err(e) => return Err(e.into()),
     }
     let len = u32::from_be_bytes(len) as usize;
-    if len > MAX_FRAME_BYTES {
+    if len > max.min(MAX_FRAME_BYTES) {
         return Err(LinkError::TooLarge(len));
     }
-    let mut body = vec![0u8; len];
-    match r.read_exact(&mut body).await {
-        Ok(_) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(None),
-        Err(e) => return Err(e.into()),
+    let mut body = Vec::with_capacity(len.min(64 * 1024));
+    r.take(len as u64).read_to_end(&mut body).await?;
+    if body.len() < len {
+        return Ok(None);
     }
     Ok(Some(rmp_serde::from_slice(&body)?))
 }

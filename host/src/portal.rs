@@ -4,6 +4,7 @@
 
 pub mod control;
 pub mod hub;
+pub mod limits;
 pub mod markup;
 pub mod supervisor;
 pub mod websocket;
@@ -75,6 +76,9 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
     tokio::spawn(link_listener.serve(hub_tx.clone(), shutdown.clone()));
     tokio::spawn(control::serve(control_listener, hub_tx.clone(), shutdown.clone()));
     tokio::spawn(stop_on_signals(hub_tx.clone(), shutdown.clone()));
+    if let Some(every) = limits::idle_sweep_interval(&cfg) {
+        tokio::spawn(idle_sweeps(every, hub_tx.clone(), shutdown.clone()));
+    }
     let (alive_tx, mut alive_rx) = mpsc::channel::<()>(1);
     tokio::spawn(websocket::serve(ws_listener, cfg.clone(), hub_tx.clone(), shutdown.clone(), alive_tx));
     drop(hub_tx);
@@ -125,6 +129,22 @@ async fn stop_on_signals(hub: mpsc::Sender<HubEvent>, mut shutdown: Shutdown) {
     let _ = hub.send(HubEvent::Control { cmd: ControlCmd::Stop(String::new()), reply: None }).await;
 }
 
+/// Ask the hub for an idle sweep every `every` until shutdown.
+async fn idle_sweeps(every: Duration, hub: mpsc::Sender<HubEvent>, mut shutdown: Shutdown) {
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {
+                if hub.send(HubEvent::IdleSweep).await.is_err() {
+                    return;
+                }
+            }
+            _ = shutdown.wait() => return,
+        }
+    }
+}
+
 /// The listener the server process connects to.
 enum LinkListener {
     Unix(UnixListener),
@@ -160,11 +180,12 @@ impl LinkListener {
     /// Accept server connections, check their hello, and hand each link to the hub.
     async fn serve(self, hub: mpsc::Sender<HubEvent>, mut shutdown: Shutdown) {
         static NEXT_LINK: AtomicU64 = AtomicU64::new(1);
+        let mut backoff = websocket::AcceptBackoff::default();
         loop {
             let stream = tokio::select! {
                 r = self.accept() => match r {
-                    Ok(s) => s,
-                    Err(e) => { tracing::warn!(cause = %e, "link accept failed"); continue }
+                    Ok(s) => { backoff.reset(); s }
+                    Err(e) => { backoff.wait("link", &e).await; continue }
                 },
                 _ = shutdown.wait() => return,
             };
@@ -177,7 +198,12 @@ impl LinkListener {
 /// One server link: handshake, then a reader feeding the hub and a writer draining its channel.
 async fn serve_link(stream: LinkStream, link_id: u64, hub: mpsc::Sender<HubEvent>) {
     let (mut rd, mut wr) = tokio::io::split(stream);
-    let hello = tokio::time::timeout(Duration::from_secs(10), link::read_frame::<_, ServerMsg>(&mut rd)).await;
+    // Before Hello the peer is unknown: only a frame the size of a Hello is read.
+    let hello = tokio::time::timeout(
+        Duration::from_secs(10),
+        link::read_frame_limited::<_, ServerMsg>(&mut rd, link::HELLO_MAX_BYTES),
+    )
+    .await;
     let pid = match hello {
         Ok(Ok(Some(ServerMsg::Hello { version, pid }))) if version == LINK_VERSION => pid,
         Ok(Ok(Some(ServerMsg::Hello { version, .. }))) => {

@@ -8,6 +8,7 @@ pub mod game;
 pub mod game_loop;
 pub mod inputfuncs;
 pub mod session;
+pub mod throttle;
 
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
@@ -104,7 +105,7 @@ pub async fn run(link_addr: LinkAddr) -> anyhow::Result<()> {
         .map_err(|e| tracing::error!(dir = %cfg.modules_dir.display(), cause = %e, "cannot watch the modules folder; hot reload is off"))
         .ok();
 
-    let game_loop = GameLoop::new(game, plugins, out_tx, ev_tx, tokio::runtime::Handle::current());
+    let game_loop = GameLoop::new(game, plugins, out_tx, ev_tx);
     let (done_tx, done_rx) = tokio::sync::oneshot::channel();
     std::thread::Builder::new().name("game".into()).spawn(move || {
         let _ = done_tx.send(game_loop.run(ev_rx));

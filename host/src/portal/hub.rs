@@ -14,6 +14,7 @@ use std::sync::Arc;
 use serde_json::Value;
 use tokio::sync::{mpsc, oneshot};
 
+use super::limits::{self, Outbox};
 use super::markup::RenderFlags;
 use super::supervisor::SupervisorCmd;
 use crate::config::Config;
@@ -49,7 +50,7 @@ pub enum HubEvent {
         csessid: Option<String>,
         browser: Option<String>,
         subprotocol: String,
-        outbox: mpsc::Sender<Outbound>,
+        outbox: Outbox,
         reply: oneshot::Sender<Sessid>,
     },
     /// A decoded inbound message.
@@ -68,15 +69,19 @@ pub enum HubEvent {
     ServerStopped,
     /// An admin request; the reply is one line of text.
     Control { cmd: ControlCmd, reply: Option<oneshot::Sender<String>> },
+    /// Time to disconnect sessions idle beyond `idle_timeout_secs`.
+    IdleSweep,
 }
 
 struct PortalSession {
     data: SessionData,
-    outbox: mpsc::Sender<Outbound>,
+    outbox: Outbox,
     /// Whether the current server knows this session (else it is "fresh" at the next sync).
     announced: bool,
     /// Inputs not yet acknowledged by a server, in order; resent to a new server.
     pending: VecDeque<(u64, Msg)>,
+    /// Approximate bytes held in `pending` (bounded by `queued_input_bytes_per_session`).
+    pending_bytes: usize,
     next_seq: u64,
 }
 
@@ -171,7 +176,7 @@ impl Hub {
                 let announced = self.to_server(PortalMsg::Connect(data.clone()));
                 self.sessions.insert(
                     sessid,
-                    PortalSession { data, outbox, announced, pending: VecDeque::new(), next_seq: 1 },
+                    PortalSession { data, outbox, announced, pending: VecDeque::new(), pending_bytes: 0, next_seq: 1 },
                 );
                 let _ = reply.send(sessid);
             }
@@ -215,6 +220,7 @@ impl Hub {
                 self.server_pid = Some(pid);
                 self.server_starts += 1;
             }
+            HubEvent::IdleSweep => self.idle_sweep(),
             HubEvent::ServerStopped => {
                 self.server_pid = None;
                 return self.stopping;
@@ -252,6 +258,17 @@ impl Hub {
             let _ = s.outbox.try_send(Outbound::Msg(Msg::text(QUEUE_FULL_TEXT), render_flags(&s.data)));
             return;
         }
+        let size = limits::msg_bytes(&msg);
+        if s.pending_bytes + size > self.cfg.queued_input_bytes_per_session {
+            tracing::warn!(sessid, bytes = s.pending_bytes, "input byte budget exceeded; disconnecting");
+            self.drop_session(sessid, limits::INPUT_BUDGET_REASON);
+            return;
+        }
+        if !limits::is_keepalive(&msg, &self.cfg.idle_command) {
+            // The portal's own idea of activity, so the idle sweep is right while no server is up.
+            s.data.cmd_last_visible = now_ms();
+        }
+        s.pending_bytes += size;
         let seq = s.next_seq;
         s.next_seq += 1;
         s.pending.push_back((seq, msg.clone()));
@@ -333,7 +350,9 @@ impl Hub {
         for (sessid, seq) in e.acks {
             if let Some(s) = self.sessions.get_mut(&sessid) {
                 if let Some(pos) = s.pending.iter().position(|(q, _)| *q == seq) {
-                    s.pending.remove(pos);
+                    if let Some((_, msg)) = s.pending.remove(pos) {
+                        s.pending_bytes = s.pending_bytes.saturating_sub(limits::msg_bytes(&msg));
+                    }
                 }
             }
         }
@@ -343,6 +362,31 @@ impl Hub {
                 tracing::warn!(sessid, "slow client: outbound queue full; disconnecting");
                 self.to_server(PortalMsg::Disconnect { sessid });
             }
+        }
+    }
+
+    /// Disconnect a session on the portal's own initiative (a limit), telling the player why in
+    /// the close frame and the server (now, or the next one) that it is gone.
+    fn drop_session(&mut self, sessid: Sessid, reason: &str) {
+        let Some(s) = self.sessions.remove(&sessid) else { return };
+        let _ = s.outbox.try_send(Outbound::Close(reason.into()));
+        if s.announced && !self.to_server(PortalMsg::Disconnect { sessid }) {
+            self.departed.push(s.data);
+        }
+    }
+
+    /// Evennia's IDLE_TIMEOUT sweep over the session mirror.
+    fn idle_sweep(&mut self) {
+        let now = now_ms();
+        let idle: Vec<Sessid> = self
+            .sessions
+            .values()
+            .filter(|s| limits::idle_expired(&s.data, now, &self.cfg))
+            .map(|s| s.data.sessid)
+            .collect();
+        for sessid in idle {
+            tracing::info!(sessid, "idle timeout exceeded; disconnecting");
+            self.drop_session(sessid, limits::IDLE_REASON);
         }
     }
 

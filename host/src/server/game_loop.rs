@@ -13,7 +13,7 @@ use crate::link::{PortalMsg, ServerMsg, Sessid};
 use crate::wasm::registry::{Prepared, PluginError};
 use crate::wasm::PluginRegistry;
 
-use super::accounts::PasswordHasher;
+use super::accounts::HashPool;
 use super::game::{Deferred, Game, QueuedCommand};
 
 /// Everything the game loop reacts to.
@@ -59,8 +59,7 @@ pub struct GameLoop {
     merged_generation: u64,
     out: mpsc::Sender<ServerMsg>,
     events: mpsc::Sender<GameEvent>,
-    rt: tokio::runtime::Handle,
-    hasher: PasswordHasher,
+    hasher: HashPool,
 }
 
 impl GameLoop {
@@ -70,9 +69,9 @@ impl GameLoop {
         plugins: PluginRegistry,
         out: mpsc::Sender<ServerMsg>,
         events: mpsc::Sender<GameEvent>,
-        rt: tokio::runtime::Handle,
     ) -> GameLoop {
-        let hasher = PasswordHasher::new(game.cfg.argon2_memory_kib, game.cfg.argon2_iterations);
+        let cfg = &game.cfg;
+        let hasher = HashPool::new(cfg.hash_threads, cfg.hash_queue, cfg.argon2_memory_kib, cfg.argon2_iterations);
         let mut this = GameLoop {
             game: Some(game),
             plugins,
@@ -80,7 +79,6 @@ impl GameLoop {
             merged_generation: 0,
             out,
             events,
-            rt,
             hasher,
         };
         this.refresh_module_report();
@@ -234,22 +232,37 @@ impl GameLoop {
         for job in self.game().take_deferred() {
             match job {
                 Deferred::CheckPassword { sessid, account, hash, password, ack } => {
-                    let (events, hasher) = (self.events.clone(), self.hasher.clone());
-                    self.rt.spawn_blocking(move || {
+                    let events = self.events.clone();
+                    let job = Box::new(move |hasher: &mut super::accounts::PasswordHasher| {
                         let ok = hasher.verify(hash.as_deref(), &password);
                         let _ = events.blocking_send(GameEvent::PasswordChecked { sessid, account, ok, ack });
                     });
+                    if self.hasher.submit(job).is_err() {
+                        self.hashing_busy(sessid, true, ack);
+                    }
                 }
                 Deferred::HashPassword { sessid, name, password, ack } => {
-                    let (events, hasher) = (self.events.clone(), self.hasher.clone());
-                    self.rt.spawn_blocking(move || {
+                    let events = self.events.clone();
+                    let job = Box::new(move |hasher: &mut super::accounts::PasswordHasher| {
                         let hash = hasher.hash(&password);
                         let _ = events.blocking_send(GameEvent::PasswordHashed { sessid, name, hash, ack });
                     });
+                    if self.hasher.submit(job).is_err() {
+                        self.hashing_busy(sessid, false, ack);
+                    }
                 }
                 Deferred::Reload { reason } => self.send(ServerMsg::RequestReload { reason }),
             }
         }
+    }
+
+    /// The hashing queue refused a job: the request is answered at once ("busy, try again") and
+    /// its input acknowledged, as if the check had run.
+    fn hashing_busy(&mut self, sessid: Sessid, login: bool, ack: Option<(Sessid, u64)>) {
+        tracing::warn!(sessid, "password hashing queue full; request refused");
+        let game = self.game();
+        game.push_ack(ack);
+        game.hashing_busy(sessid, login);
     }
 
     /// Keep the admin report and the loaded-module list in the game up to date.
