@@ -318,3 +318,60 @@ async fn idle_sessions_are_disconnected_with_the_reason_and_the_exempt_account_i
     boss.send_text("echoback boss").await;
     boss.expect_text("echoback v1: boss").await;
 }
+
+#[tokio::test]
+async fn a_full_hashing_queue_answers_busy_at_once_and_a_retry_succeeds() {
+    // One slow hashing thread and room for one waiting job: a burst of creations overflows it.
+    let host = Host::start(GAME, "hash_threads = 1\nhash_queue = 1\nargon2_memory_kib = 32768\nargon2_iterations = 3");
+    let mut clients = vec![];
+    for _ in 0..8 {
+        clients.push(host.client().await);
+    }
+    for (i, c) in clients.iter_mut().enumerate() {
+        c.send_text(&format!("create Busy{i} password123")).await;
+    }
+    let mut busy = vec![];
+    let mut created = 0;
+    for (i, c) in clients.iter_mut().enumerate() {
+        let answer = loop {
+            let t = c.next_text().await.expect("an answer");
+            if t.contains("busy") || t.contains("was created") {
+                break t;
+            }
+        };
+        if answer.contains("was created") {
+            created += 1;
+        } else {
+            assert_eq!(answer, "The server is busy checking other logins. Please try again in a moment.");
+            busy.push(i);
+        }
+    }
+    assert!(created >= 1 && !busy.is_empty(), "created {created}, busy {busy:?}");
+    // Nothing was checked for the refused ones, so nothing counts against them: a retry works.
+    let i = busy[0];
+    assert!(attempt(&mut clients[i], &format!("create Busy{i} password123")).await.contains("was created"));
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_the_limits_see_the_forwarded_address() {
+    let host = Host::start(GAME, "trusted_proxies = [\"127.0.0.1\"]\nmax_connections_per_ip = 1\nconnection_rate_per_ip = 0");
+    let via_proxy = |xff: &str| ConnectOptions {
+        from: Some(ip("127.0.0.1")),
+        forwarded_for: Some(xff.to_string()),
+        ..Default::default()
+    };
+    // Two players behind the same proxy are two addresses ...
+    let mut a = Client::connect_with(&host.url, via_proxy("198.51.100.1")).await;
+    let mut b = Client::connect_with(&host.url, via_proxy("198.51.100.2")).await;
+    a.expect_text("connect").await;
+    b.expect_text("connect").await;
+    // ... and one of them cannot pass for another by writing the header itself.
+    let mut again = Client::connect_with(&host.url, via_proxy("203.0.113.9, 198.51.100.1")).await;
+    assert!(again.next_text().await.unwrap().starts_with("Too many connections from your address"));
+    // A client that is not the proxy is judged by its own address, whatever it claims.
+    let direct = ConnectOptions { from: Some(ip("127.0.0.5")), forwarded_for: Some("198.51.100.9".into()), ..Default::default() };
+    let mut d1 = Client::connect_with(&host.url, direct.clone()).await;
+    d1.expect_text("connect").await;
+    let mut d2 = Client::connect_with(&host.url, direct).await;
+    assert!(d2.next_text().await.unwrap().starts_with("Too many connections from your address"));
+}

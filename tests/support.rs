@@ -15,6 +15,7 @@ use std::time::Duration;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use tokio::net::{TcpSocket, TcpStream};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
@@ -276,6 +277,8 @@ pub struct ConnectOptions {
     pub from: Option<IpAddr>,
     /// Socket receive buffer in bytes (small: a client that reads slowly fills up fast).
     pub recv_buffer: Option<u32>,
+    /// An `X-Forwarded-For` header, as a reverse proxy would send it.
+    pub forwarded_for: Option<String>,
 }
 
 impl Client {
@@ -306,7 +309,11 @@ impl Client {
             sock.connect(addr).await
         };
         let stream = tokio::time::timeout(WAIT, connect).await.expect("connect timed out").expect("tcp connect");
-        let (ws, _) = tokio::time::timeout(WAIT, tokio_tungstenite::client_async(url, MaybeTlsStream::Plain(stream)))
+        let mut request = url.into_client_request().expect("a valid url");
+        if let Some(xff) = &opts.forwarded_for {
+            request.headers_mut().insert("x-forwarded-for", xff.parse().expect("a valid header value"));
+        }
+        let (ws, _) = tokio::time::timeout(WAIT, tokio_tungstenite::client_async(request, MaybeTlsStream::Plain(stream)))
             .await
             .expect("websocket handshake timed out")
             .expect("websocket connect");
