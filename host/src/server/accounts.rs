@@ -4,9 +4,12 @@
 //! Why a pool of our own: argon2id needs `argon2_memory_kib` of scratch memory per hash (19 MiB by
 //! default). One blocking task per request let a login storm run hundreds of hashes at once and
 //! left gigabytes in the allocator's per-thread arenas. Here each thread owns one scratch buffer,
-//! allocated once and reused for every hash, so memory is `threads × memory_kib` however many
-//! requests arrive; requests beyond the queue are refused at once ("busy, try again").
+//! reused for every hash while jobs keep coming and freed when the queue runs dry (a buffer this
+//! size is its own mapping, so freeing it gives the memory back to the OS). Memory is at most
+//! `threads × memory_kib` however many requests arrive; requests beyond the queue are refused at
+//! once ("busy, try again").
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -30,6 +33,8 @@ pub struct Busy(pub HashJob);
 pub struct HashPool {
     tx: SyncSender<HashJob>,
     threads: usize,
+    /// Jobs submitted and not yet taken by a thread.
+    queued: Arc<AtomicUsize>,
 }
 
 impl HashPool {
@@ -44,22 +49,27 @@ impl HashPool {
         let (tx, rx) = sync_channel::<HashJob>(queue.max(1));
         let rx = Arc::new(Mutex::new(rx));
         let dummy = Arc::new(OnceLock::new());
+        let queued = Arc::new(AtomicUsize::new(0));
         for i in 0..threads {
-            let (rx, dummy) = (rx.clone(), dummy.clone());
+            let (rx, dummy, queued) = (rx.clone(), dummy.clone(), queued.clone());
             let spawned = std::thread::Builder::new()
                 .name(format!("argon2-{i}"))
-                .spawn(move || worker(&rx, PasswordHasher::with_dummy(memory_kib, iterations, dummy)));
+                .spawn(move || worker(&rx, &queued, PasswordHasher::with_dummy(memory_kib, iterations, dummy)));
             if let Err(e) = spawned {
                 tracing::error!(cause = %e, "cannot start a password hashing thread");
             }
         }
-        HashPool { tx, threads }
+        HashPool { tx, threads, queued }
     }
 
     /// Queue a job without waiting; `Err(Busy)` when the queue is full.
     pub fn submit(&self, job: HashJob) -> Result<(), Busy> {
-        self.tx.try_send(job).map_err(|e| match e {
-            TrySendError::Full(j) | TrySendError::Disconnected(j) => Busy(j),
+        self.queued.fetch_add(1, Ordering::SeqCst);
+        self.tx.try_send(job).map_err(|e| {
+            self.queued.fetch_sub(1, Ordering::SeqCst);
+            match e {
+                TrySendError::Full(j) | TrySendError::Disconnected(j) => Busy(j),
+            }
         })
     }
 
@@ -69,14 +79,19 @@ impl HashPool {
     }
 }
 
-fn worker(rx: &Mutex<Receiver<HashJob>>, mut hasher: PasswordHasher) {
+fn worker(rx: &Mutex<Receiver<HashJob>>, queued: &AtomicUsize, mut hasher: PasswordHasher) {
     loop {
+        if queued.load(Ordering::SeqCst) == 0 {
+            // Nothing waiting: give the scratch memory back before sleeping.
+            hasher.release();
+        }
         // The lock is held only while waiting for the next job, not while hashing. Poisoning
         // would need a panic inside `recv`, which does not run user code.
         let job = match rx.lock().unwrap_or_else(|e| e.into_inner()).recv() {
             Ok(job) => job,
             Err(_) => return,
         };
+        queued.fetch_sub(1, Ordering::SeqCst);
         job(&mut hasher);
     }
 }
@@ -100,6 +115,16 @@ impl PasswordHasher {
         let params = Params::new(memory_kib.max(8), iterations.max(1), 1, Some(OUTPUT_LEN))
             .unwrap_or_else(|_| Params::default());
         PasswordHasher { params, blocks: Vec::new(), dummy }
+    }
+
+    /// Free the scratch buffer (the next hash allocates it again).
+    pub fn release(&mut self) {
+        self.blocks = Vec::new();
+    }
+
+    /// Whether the scratch buffer is currently allocated.
+    pub fn holds_buffer(&self) -> bool {
+        !self.blocks.is_empty()
     }
 
     fn argon(params: Params) -> Argon2<'static> {
@@ -239,5 +264,29 @@ mod tests {
         gate_tx.send(()).unwrap();
         let ok: usize = (0..2).map(|_| done_rx.recv_timeout(std::time::Duration::from_secs(10)).unwrap()).sum();
         assert_eq!(ok, 2);
+    }
+
+    #[test]
+    fn the_scratch_buffer_is_kept_between_hashes_and_freed_when_idle() {
+        let pool = HashPool::new(1, 4, 64, 1);
+        let (tx, rx) = std::sync::mpsc::channel::<bool>();
+        let t = tx.clone();
+        pool.submit(Box::new(move |h| {
+            h.hash("x").unwrap();
+            t.send(h.holds_buffer()).unwrap();
+        }))
+        .ok()
+        .unwrap();
+        assert!(rx.recv_timeout(std::time::Duration::from_secs(10)).unwrap(), "held right after a hash");
+        // Once the thread has found the queue empty, the buffer is gone.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let t = tx.clone();
+            pool.submit(Box::new(move |h| t.send(h.holds_buffer()).unwrap())).ok().unwrap();
+            if !rx.recv_timeout(std::time::Duration::from_secs(10)).unwrap() {
+                break;
+            }
+            assert!(std::time::Instant::now() < deadline, "the buffer was never freed");
+        }
     }
 }
