@@ -1,6 +1,7 @@
-//! Websocket connections: the handshake (subprotocol, query string), then one task per
-//! connection that decodes inbound frames for the hub and writes the hub's output, with a bounded
-//! outbox, an input length limit, and a ping that reaps dead connections.
+//! Websocket connections: the handshake (subprotocol, query string, forwarded address), the
+//! connection limits (`limits.rs`), then one task per connection that decodes inbound frames for
+//! the hub and writes the hub's output, with an outbox bounded in frames and bytes, a command
+//! rate, an input length limit, and a ping that reaps dead connections.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
