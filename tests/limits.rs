@@ -375,3 +375,21 @@ async fn behind_a_trusted_proxy_the_limits_see_the_forwarded_address() {
     let mut d2 = Client::connect_with(&host.url, direct).await;
     assert!(d2.next_text().await.unwrap().starts_with("Too many connections from your address"));
 }
+
+#[tokio::test]
+async fn unrecognised_input_is_logged_clipped_and_at_most_once_per_interval() {
+    let host = Host::start(GAME, "");
+    let mut c = host.client().await;
+    let before = host.log().len();
+    let junk: Vec<String> = (0..4000).map(|i| format!("x{i:08}")).collect();
+    for _ in 0..50 {
+        c.send_json(serde_json::json!(["no_such_inputfunc", junk, {}])).await;
+    }
+    // Inputs are handled in order: once this is answered, all fifty were handled.
+    c.send_text("look").await;
+    c.expect_text("connect").await;
+    let grown = host.log().len() - before;
+    // 50 × 52 KB were sent; one clipped line (and no summary yet) is logged.
+    assert!(grown < 4_000, "the log grew {grown} bytes");
+    assert_eq!(host.log().matches("Input command not recognized").count(), 1);
+}
