@@ -17,10 +17,11 @@
 //! running). An input that was running at two crashes in a row is dropped and its player told.
 
 use std::collections::{BTreeMap, VecDeque};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use serde_json::Value;
 use tokio::sync::{mpsc, oneshot};
+use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use super::limits::{self, Outbox};
 use super::markup::RenderFlags;
@@ -30,11 +31,38 @@ use crate::link::{Effects, Msg, PortalMsg, ServerMsg, SessionData, Sessid, Start
 use crate::server::now_ms;
 use crate::shutdown::ShutdownTrigger;
 
+/// One outbound message, shared by every connection it goes to, with its encoding made once: a
+/// room's broadcast is rendered and serialised once per distinct set of render flags, not once
+/// per player.
+#[derive(Debug)]
+pub struct OutMsg {
+    /// The message.
+    pub msg: Msg,
+    /// How its text is rendered.
+    pub flags: RenderFlags,
+    /// Approximate size in memory, for the outbox byte budget.
+    pub bytes: usize,
+    v1: OnceLock<Utf8Bytes>,
+}
+
+impl OutMsg {
+    /// A message to render with `flags`.
+    pub fn new(msg: Msg, flags: RenderFlags) -> Arc<OutMsg> {
+        let bytes = limits::msg_bytes(&msg);
+        Arc::new(OutMsg { msg, flags, bytes, v1: OnceLock::new() })
+    }
+
+    /// The Evennia v1 JSON frame, rendered by the first connection that asks.
+    pub fn v1_frame(&self) -> Utf8Bytes {
+        self.v1.get_or_init(|| super::wire::encode_v1(&self.msg, self.flags).into()).clone()
+    }
+}
+
 /// What a connection task is asked to do.
 #[derive(Debug)]
 pub enum Outbound {
-    /// Send a message, rendered with these flags.
-    Msg(Msg, RenderFlags),
+    /// Send a message.
+    Msg(Arc<OutMsg>),
     /// Tell the player `reason` (if not empty) and close.
     Close(String),
 }
@@ -98,7 +126,7 @@ struct PortalSession {
 impl PortalSession {
     fn send(&self, msg: Msg) {
         if let Some(o) = &self.outbox {
-            let _ = o.try_send(Outbound::Msg(msg, render_flags(&self.data)));
+            let _ = o.try_send(Outbound::Msg(OutMsg::new(msg, render_flags(&self.data))));
         }
     }
 }
@@ -447,11 +475,23 @@ impl Hub {
     /// Apply one event's effects: outputs, then syncs, then disconnects, then acks.
     fn apply(&mut self, e: Effects) {
         let mut slow = vec![];
+        // A broadcast arrives as the same message for each recipient in a row: they share one
+        // `OutMsg`, so it is rendered once.
+        let mut last: Option<Arc<OutMsg>> = None;
         for (sessid, msg) in e.outputs {
-            let Some(outbox) = self.sessions.get(&sessid).and_then(|s| s.outbox.as_ref().map(|o| (o, &s.data))) else {
+            let Some((outbox, data)) = self.sessions.get(&sessid).and_then(|s| s.outbox.as_ref().map(|o| (o, &s.data))) else {
                 continue;
             };
-            match outbox.0.try_send(Outbound::Msg(msg, render_flags(outbox.1))) {
+            let flags = render_flags(data);
+            let out = match &last {
+                Some(l) if l.flags == flags && l.msg == msg => l.clone(),
+                _ => {
+                    let out = OutMsg::new(msg, flags);
+                    last = Some(out.clone());
+                    out
+                }
+            };
+            match outbox.try_send(Outbound::Msg(out)) {
                 Ok(()) => {}
                 Err(mpsc::error::TrySendError::Full(_)) => slow.push(sessid),
                 // The connection task has ended; its Closed event is on the way.
