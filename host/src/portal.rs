@@ -4,6 +4,7 @@
 
 pub mod control;
 pub mod hub;
+pub mod limits;
 pub mod markup;
 pub mod supervisor;
 pub mod telnet;
@@ -99,10 +100,12 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
     tokio::spawn(control::serve(control_listener, hub_tx.clone(), shutdown.clone()));
     tokio::spawn(stop_on_signals(hub_tx.clone(), shutdown.clone()));
     let (alive_tx, mut alive_rx) = mpsc::channel::<()>(1);
+    let conn_limits = limits::ConnectionLimits::new(cfg.clone());
     if let Some(l) = telnet_listener {
-        tokio::spawn(telnet::serve(l, cfg.clone(), hub_tx.clone(), shutdown.clone(), alive_tx.clone()));
+        let (hub, down, alive) = (hub_tx.clone(), shutdown.clone(), alive_tx.clone());
+        tokio::spawn(telnet::serve(l, cfg.clone(), hub, down, alive, conn_limits.clone()));
     }
-    tokio::spawn(websocket::serve(ws_listener, cfg.clone(), hub_tx.clone(), shutdown.clone(), alive_tx));
+    tokio::spawn(websocket::serve(ws_listener, cfg.clone(), hub_tx.clone(), shutdown.clone(), alive_tx, conn_limits));
     drop(hub_tx);
 
     tracing::info!(%ws_addr, telnet = ?telnet_addr, link = %link_addr, "portal started");
@@ -225,16 +228,12 @@ impl LinkListener {
     /// Accept server connections, check their hello, and hand each link to the hub.
     async fn serve(self, hub: mpsc::Sender<HubEvent>, mut shutdown: Shutdown, secret: Arc<String>) {
         static NEXT_LINK: AtomicU64 = AtomicU64::new(1);
+        let mut backoff = websocket::AcceptBackoff::default();
         loop {
             let (stream, peer) = tokio::select! {
                 r = self.accept() => match r {
-                    Ok(s) => s,
-                    Err(e) => {
-                        // Out of file descriptors and similar: back off instead of spinning.
-                        tracing::warn!(cause = %e, "link accept failed");
-                        tokio::time::sleep(Duration::from_millis(100)).await;
-                        continue;
-                    }
+                    Ok(s) => { backoff.reset(); s }
+                    Err(e) => { backoff.wait("link", &e).await; continue }
                 },
                 _ = shutdown.wait() => return,
             };

@@ -31,6 +31,8 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, oneshot};
 
 use super::hub::{HubEvent, Outbound};
+use super::limits::{self, Admission, CommandRate, ConnectionLimits, OutboxReceiver, RateVerdict};
+use super::websocket::AcceptBackoff;
 use super::markup::{self, RenderFlags};
 use super::websocket::TOO_LONG_TEXT;
 use crate::config::Config;
@@ -50,31 +52,33 @@ const READ_CHUNK: usize = 4096;
 /// When the telnet listener started (MSSP's UPTIME, unix seconds).
 static STARTED: OnceLock<u64> = OnceLock::new();
 
-/// Accept telnet connections until shutdown. Each connection task holds a clone of `alive`.
+/// Accept telnet connections until shutdown. Each connection task holds a clone of `alive`;
+/// `limits` (shared with the websocket listener) admits, queues or refuses each connection.
 pub async fn serve(
     listener: TcpListener,
     cfg: Arc<Config>,
     hub: mpsc::Sender<HubEvent>,
     mut shutdown: Shutdown,
     alive: mpsc::Sender<()>,
+    limits: ConnectionLimits,
 ) {
     STARTED.get_or_init(|| crate::server::now_ms() / 1000);
+    let mut backoff = AcceptBackoff::default();
     loop {
         let (stream, peer) = tokio::select! {
             r = listener.accept() => match r {
-                Ok(x) => x,
+                Ok(x) => { backoff.reset(); x }
                 Err(e) => {
                     // Out of file descriptors and similar: back off instead of spinning.
-                    tracing::warn!(cause = %e, "telnet accept failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    backoff.wait("telnet", &e).await;
                     continue;
                 }
             },
             _ = shutdown.wait() => return,
         };
-        let (cfg, hub, alive) = (cfg.clone(), hub.clone(), alive.clone());
+        let (cfg, hub, alive, limits) = (cfg.clone(), hub.clone(), alive.clone(), limits.clone());
         tokio::spawn(async move {
-            connection(stream, peer, cfg, hub).await;
+            connection(stream, peer, cfg, hub, limits).await;
             drop(alive);
         });
     }
@@ -278,9 +282,35 @@ enum Ending {
     Close(String),
 }
 
-async fn connection(stream: TcpStream, peer: SocketAddr, cfg: Arc<Config>, hub: mpsc::Sender<HubEvent>) {
+async fn connection(
+    stream: TcpStream,
+    peer: SocketAddr,
+    cfg: Arc<Config>,
+    hub: mpsc::Sender<HubEvent>,
+    limits: ConnectionLimits,
+) {
     let _ = stream.set_nodelay(true);
-    let (mut rd, wr) = stream.into_split();
+    let (mut rd, mut wr) = stream.into_split();
+    // Telnet has no proxy header: the peer is the client.
+    let address = limits::client_address(peer, None, &cfg.trusted_proxies);
+    let _slot = match limits.admit(address) {
+        Admission::Refused(text) => {
+            tracing::info!(%peer, "telnet connection refused: {text}");
+            let _ = tokio::time::timeout(WRITE_TIMEOUT, wr.write_all(format!("{text}\r\n").as_bytes())).await;
+            return;
+        }
+        Admission::Admitted { wait, guard } => {
+            if !wait.is_zero() {
+                tracing::debug!(%address, ?wait, "telnet connection queued by the connection rate");
+                let text = limits::queued_text(&cfg.server_name, wait);
+                if tokio::time::timeout(WRITE_TIMEOUT, wr.write_all(format!("{text}\r\n").as_bytes())).await.is_err() {
+                    return;
+                }
+                tokio::time::sleep(wait).await;
+            }
+            guard
+        }
+    };
     let mut conn = Conn {
         neg: Negotiator::new(cfg.telnet_subnegotiation_bytes),
         out: Output { wr, zlib: None },
@@ -313,11 +343,11 @@ async fn connection(stream: TcpStream, peer: SocketAddr, cfg: Arc<Config>, hub: 
         early.inputs.truncate(cfg.queued_inputs_per_session);
     }
 
-    let (out_tx, out_rx) = mpsc::channel::<Outbound>(cfg.outbox_frames);
+    let (out_tx, out_rx) = limits::outbox(cfg.outbox_frames, cfg.outbox_bytes);
     let (reply_tx, reply_rx) = oneshot::channel();
     conn.reported = conn.neg.flags().clone();
     let connected = HubEvent::ConnectedTelnet {
-        address: peer.ip().to_string(),
+        address: address.to_string(),
         flags: conn.reported.clone(),
         outbox: out_tx,
         reply: reply_tx,
@@ -338,15 +368,26 @@ async fn serve_session(
     sessid: Sessid,
     peer: SocketAddr,
     early: Vec<Msg>,
-    mut out_rx: mpsc::Receiver<Outbound>,
+    mut out_rx: OutboxReceiver,
 ) {
     tracing::debug!(%peer, "telnet connected");
     let hub = conn.hub.clone();
+    let mut rate = CommandRate::new(conn.cfg.command_rate);
     let mut forward = early;
     let ending = 'session: loop {
         for msg in forward.drain(..) {
-            if hub.send(HubEvent::Input { sessid, msg }).await.is_err() {
-                break 'session Ending::ClientGone;
+            match rate.check() {
+                RateVerdict::Pass => {
+                    if hub.send(HubEvent::Input { sessid, msg }).await.is_err() {
+                        break 'session Ending::ClientGone;
+                    }
+                }
+                RateVerdict::DropAndWarn => {
+                    if !conn.text(limits::COMMAND_RATE_TEXT).await {
+                        break 'session Ending::ClientGone;
+                    }
+                }
+                RateVerdict::Drop => {}
             }
         }
         tokio::select! {
@@ -376,7 +417,7 @@ async fn serve_session(
                 }
                 Some(Outbound::Close(reason)) => break Ending::Close(reason),
                 // The hub dropped us: our outbox overflowed (a slow client).
-                None => break Ending::Close("output queue overflow: client too slow".into()),
+                None => break Ending::Close(limits::OUTPUT_BUDGET_REASON.into()),
             },
         }
     };
