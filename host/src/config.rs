@@ -86,7 +86,7 @@ pub struct Config {
     /// input is refused with an error text. Default 32.
     pub max_input_depth: usize,
     /// Seconds between websocket pings; a connection silent for two intervals is reaped.
-    /// Default 30.
+    /// Telnet connections get TCP keepalive probes at this interval. Default 30.
     pub ws_ping_secs: u64,
     /// Outbound frames queued per session before a slow client is disconnected. Default 1024.
     pub outbox_frames: usize,
@@ -222,7 +222,7 @@ const KEY_DOCS: &[(&str, &str)] = &[
     ("max_input_chars", "Longest accepted input line in characters, every protocol (MAX_CHAR_LIMIT)."),
     ("max_frame_bytes", "Largest websocket frame accepted, in bytes."),
     ("max_input_depth", "Deepest nesting of lists/objects accepted in one client message (at most 128)."),
-    ("ws_ping_secs", "Seconds between websocket pings; a connection silent for two intervals is reaped."),
+    ("ws_ping_secs", "Seconds between websocket pings; a connection silent for two intervals is reaped. Telnet connections get TCP keepalive probes at this interval (a vanished client is reaped after about three)."),
     ("outbox_frames", "Outbound frames queued per session before a slow client is disconnected."),
     ("queued_inputs_per_session", "Inputs the portal queues per session while the server is away; further input is refused with a notice to the player."),
     ("restart_backoff_ms", "Delay before restarting a crashed server, doubled per consecutive crash up to 10 s (milliseconds)."),

@@ -290,6 +290,13 @@ async fn connection(
     limits: ConnectionLimits,
 ) {
     let _ = stream.set_nodelay(true);
+    // Telnet has no ping: TCP keepalive probes a silent connection every `ws_ping_secs`, so a
+    // client that vanished (no FIN) is reaped after about three intervals.
+    let every = Duration::from_secs(cfg.ws_ping_secs.max(1));
+    let keepalive = socket2::TcpKeepalive::new().with_time(every).with_interval(every).with_retries(2);
+    if let Err(e) = socket2::SockRef::from(&stream).set_tcp_keepalive(&keepalive) {
+        tracing::debug!(cause = %e, "cannot turn TCP keepalive on");
+    }
     let (mut rd, mut wr) = stream.into_split();
     // Telnet has no proxy header: the peer is the client.
     let address = limits::client_address(peer, None, &cfg.trusted_proxies);
