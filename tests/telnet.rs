@@ -37,7 +37,9 @@ const GMCP: u8 = 201;
 
 const MODULES: &[&str] = &["unloggedin", "account", "character", "trouble"];
 // Test clients send back to back; the command rate is a limit of its own (tests/limits.rs).
-const CONFIG: &str = "cmdset_character = [\"character\", \"trouble\"]\ncommand_rate = 0";
+// Nothing here tests the guest deadline (tests/hostile.rs does): a generous one keeps a loaded
+// CI machine from failing a `look` and with it a telnet test.
+const CONFIG: &str = "cmdset_character = [\"character\", \"trouble\"]\ncommand_rate = 0\nguest_deadline_ms = 2000";
 
 /// What one test client says about itself.
 #[derive(Clone)]
