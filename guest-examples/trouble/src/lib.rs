@@ -379,11 +379,31 @@ impl Command for ForgeOwner {
     }
 }
 
+/// `oob <cmdname> <json>`: send this session an out-of-band message; a JSON object becomes the
+/// kwargs, anything else the args (a non-array wrapped in one).
+struct Oob;
+impl Command for Oob {
+    const KEY: &'static str = "oob";
+    const HELP: &'static str = "Send this session an out-of-band message: oob <cmdname> <json>.";
+    fn func(inv: &Invocation) -> CmdResult {
+        let args = inv.args_trimmed();
+        let (cmd, json) = args.split_once(' ').unwrap_or((args, ""));
+        let json = json.trim();
+        let (a, k) = match json.chars().next() {
+            None => ("[]".to_string(), "{}".to_string()),
+            Some('{') => ("[]".to_string(), json.to_string()),
+            Some('[') => (json.to_string(), "{}".to_string()),
+            Some(_) => (format!("[{json}]"), "{}".to_string()),
+        };
+        mudhost_sdk::host::send_oob(inv.session.sessid, cmd, &a, &k)
+    }
+}
+
 cmdset! {
     key: "TroubleCmdSet", priority: 1, merge_type: Union,
     commands: [
         Panic, Spin, Bomb, ReadFile, OkCmd, EchoBack, NdbSet, NdbGet, Sessid, Counter, Counters,
         MarkTrap, MarkSet, MarkGet, Flood, Hoard, Burst, SessData, Kick, KickAll, KickDups, Accounts,
-        Csess, Announce, TellAccount, SessAdd, ForgeOwner,
+        Csess, Announce, TellAccount, SessAdd, ForgeOwner, Oob,
     ],
 }

@@ -95,15 +95,16 @@ where
 }
 
 /// Accept connections until shutdown. Each connection task holds a clone of `alive`, so the
-/// portal can wait for all of them to finish.
+/// portal can wait for all of them to finish. `limits` is shared with the telnet listener: the
+/// connection caps count every protocol.
 pub async fn serve(
     listener: TcpListener,
     cfg: Arc<Config>,
     hub: mpsc::Sender<HubEvent>,
     mut shutdown: Shutdown,
     alive: mpsc::Sender<()>,
+    limits: ConnectionLimits,
 ) {
-    let limits = ConnectionLimits::new(cfg.clone());
     let mut backoff = AcceptBackoff::default();
     loop {
         let (stream, peer) = tokio::select! {
