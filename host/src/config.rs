@@ -357,8 +357,12 @@ impl Config {
         let mut cfg: Config =
             toml::from_str(text).map_err(|source| ConfigError::Parse { path: path.into(), source })?;
         let base = path.parent().unwrap_or(Path::new("."));
-        cfg.modules_dir = base.join(&cfg.modules_dir);
-        cfg.data_dir = base.join(&cfg.data_dir);
+        // Absolute, so file-event paths and the folder compare equal whatever the working
+        // directory (a relative modules folder made the watcher miss every event and rely on
+        // its poll).
+        let absolute = |p: PathBuf| std::path::absolute(&p).unwrap_or(p);
+        cfg.modules_dir = absolute(base.join(&cfg.modules_dir));
+        cfg.data_dir = absolute(base.join(&cfg.data_dir));
         cfg.validate()?;
         Ok(cfg)
     }
@@ -448,6 +452,14 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn folders_of_a_config_given_by_a_relative_path_are_absolute() {
+        // The module watcher compares file-event paths with the folder: both must be absolute.
+        let cfg = Config::parse("", Path::new("game/mudhost.toml")).unwrap();
+        assert!(cfg.modules_dir.is_absolute() && cfg.modules_dir.ends_with("game/modules"), "{:?}", cfg.modules_dir);
+        assert!(cfg.data_dir.is_absolute() && cfg.data_dir.ends_with("game/data"), "{:?}", cfg.data_dir);
+    }
 
     #[test]
     fn the_default_file_parses_back_to_the_defaults() {
