@@ -11,6 +11,7 @@ pub mod inflight;
 pub mod inputfuncs;
 pub mod plugins;
 pub mod session;
+pub mod throttle;
 
 use std::collections::HashMap;
 use std::sync::atomic::AtomicBool;
