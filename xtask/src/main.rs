@@ -18,7 +18,7 @@ const GAME_MODULES: &[&str] = &["unloggedin", "account", "character", "box"];
 const GAME_INPUT_HOOKS: &[&str] = &["nick", "spamguard"];
 const GAME_SESSION_CLASSES: &[&str] = &["chargen"];
 /// Guest crates only the tests load, by plugin kind.
-const TEST_MODULES: &[&str] = &["trouble", "wrong-world", "load-panic", "wrong-version", "hostile"];
+const TEST_MODULES: &[&str] = &["trouble", "wrong-world", "load-panic", "wrong-version", "hostile", "provtest"];
 const TEST_INPUT_HOOKS: &[&str] = &["hooktest"];
 const TEST_SESSION_CLASSES: &[&str] = &["classprobe"];
 /// The guest target.
@@ -125,6 +125,9 @@ fn build_guests(with_test_modules: bool) -> Result<PathBuf, String> {
         cargo_build_guests(&["hooktest"], &["hooktest/v2"])?;
         collect("hooktest", "hooktest_v2")?;
         cargo_build_guests(&["hooktest"], &[])?;
+        cargo_build_guests(&["provtest"], &["provtest/noexits"])?;
+        collect("provtest", "provtest_noexits")?;
+        cargo_build_guests(&["provtest"], &[])?;
         // A second build of `trouble` that answers "v2", for the hot-reload tests.
         cargo_build_guests(&["trouble"], &["trouble/v2"])?;
         collect("trouble", "trouble_v2")?;

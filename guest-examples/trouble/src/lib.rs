@@ -364,11 +364,67 @@ impl Command for ForgeOwner {
     }
 }
 
+/// `cmdsetop add|addtemp|remove|list <target> [module]`: change or show a provider's cmdset
+/// stack. Targets: `session`, `account`, `me` (the puppet), `here` (its location), `#<id>`, or
+/// the name of an object in the room.
+struct CmdsetOp;
+impl Command for CmdsetOp {
+    const KEY: &'static str = "cmdsetop";
+    const HELP: &'static str = "Change or show a provider's cmdset stack.";
+    fn func(inv: &Invocation) -> CmdResult {
+        use mudhost_sdk::{host, CmdsetHolder, Obj};
+        let words: Vec<&str> = inv.args_trimmed().split_whitespace().collect();
+        let (op, target, module) = match words.as_slice() {
+            [op, target] => (*op, *target, ""),
+            [op, target, module] => (*op, *target, *module),
+            _ => return Err("Usage: cmdsetop add|addtemp|remove|list <target> [module]".into()),
+        };
+        let me = inv.puppet();
+        let holder = match target {
+            "session" => CmdsetHolder::Session(inv.session.sessid),
+            "account" => CmdsetHolder::Account(inv.account().ok_or("not logged in")?.id()),
+            "me" => CmdsetHolder::Object(me.ok_or("no puppet")?.id()),
+            "here" => CmdsetHolder::Object(me.and_then(|m| m.location()).ok_or("no location")?.id()),
+            t => {
+                let obj = match Obj::parse(t) {
+                    Some(o) => o,
+                    None => Obj::find(t, &me.and_then(|m| m.location()).into_iter().collect::<Vec<_>>())?,
+                };
+                CmdsetHolder::Object(obj.id())
+            }
+        };
+        match op {
+            "add" => host::cmdset_add(holder, module, true)?,
+            "addtemp" => host::cmdset_add(holder, module, false)?,
+            "remove" => host::cmdset_remove(holder, module)?,
+            "list" => {
+                inv.msg(format!("cmdsets on {target}: [{}]", host::cmdset_list(holder).join(", ")));
+                return Ok(());
+            }
+            _ => return Err(format!("unknown op {op}")),
+        }
+        inv.msg(format!("cmdsetop {op} {target} {module}: ok"));
+        Ok(())
+    }
+}
+
+/// `buildertest`: only for Builders and above.
+struct BuilderTest;
+impl Command for BuilderTest {
+    const KEY: &'static str = "buildertest";
+    const HELP: &'static str = "A command locked to Builders and above.";
+    const LOCKS: &'static str = "cmd:perm(Builder)";
+    fn func(inv: &Invocation) -> CmdResult {
+        inv.msg("builder ok");
+        Ok(())
+    }
+}
+
 cmdset! {
     key: "TroubleCmdSet", priority: 1, merge_type: Union,
     commands: [
         Panic, Spin, Bomb, ReadFile, OkCmd, EchoBack, NdbSet, NdbGet, Sessid, Counter, Counters,
         MarkTrap, MarkSet, MarkGet, Flood, Hoard, SessData, Kick, KickAll, KickDups, Accounts,
-        Csess, Announce, TellAccount, SessAdd, ForgeOwner,
+        Csess, Announce, TellAccount, SessAdd, ForgeOwner, CmdsetOp, BuilderTest,
     ],
 }
