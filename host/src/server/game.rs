@@ -91,7 +91,7 @@ pub struct Game {
     dropped_outputs: usize,
     /// Session lifecycle events for the session class, run by the game loop after the call that
     /// caused them (only collected when a `session_class` is configured).
-    class_events: Vec<(Sessid, ClassEvent)>,
+    class_events: Vec<(Sessid, ClassEvent, usize)>,
     /// The merged cmdset of the command being run, for `caller-commands`.
     pub current_cmdset: Option<Arc<crate::cmd::CmdSet>>,
 }

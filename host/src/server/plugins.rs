@@ -112,8 +112,16 @@ impl GameLoop {
             if events.is_empty() {
                 break;
             }
-            for (sessid, event) in events {
+            // What a hook sends goes where its event happened; earlier hooks' output shifts the
+            // later positions.
+            let mut shift = 0;
+            for (sessid, event, at) in events {
+                let before = self.game().outputs_len();
                 self.class_event(&module, sessid, event);
+                let added = self.game().outputs_len().saturating_sub(before);
+                let to = (at + shift).max(self.out_mark);
+                self.game().move_outputs(before, to);
+                shift += added;
             }
         }
         self.game().take_class_events();

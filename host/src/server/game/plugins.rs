@@ -35,16 +35,29 @@ pub enum CmdsetHolder {
 }
 
 impl Game {
-    /// Queue a lifecycle event for the session class, if one is configured.
+    /// Queue a lifecycle event for the session class, if one is configured, with the place in
+    /// the event's output where it happened (what the hook sends goes there: an `at-login` text
+    /// comes before the puppeting texts that followed the login, as in Evennia).
     pub(super) fn class_event(&mut self, sessid: Sessid, event: ClassEvent) {
         if !self.cfg.session_class.is_empty() {
-            self.class_events.push((sessid, event));
+            let at = self.effects.outputs.len();
+            self.class_events.push((sessid, event, at));
         }
     }
 
-    /// The session-class events queued so far, oldest first.
-    pub fn take_class_events(&mut self) -> Vec<(Sessid, ClassEvent)> {
+    /// The session-class events queued so far, oldest first, with their output positions.
+    pub fn take_class_events(&mut self) -> Vec<(Sessid, ClassEvent, usize)> {
         std::mem::take(&mut self.class_events)
+    }
+
+    /// Move the outputs queued from position `from` on to position `to` (`to <= from`).
+    pub fn move_outputs(&mut self, from: usize, to: usize) {
+        let outputs = &mut self.effects.outputs;
+        if from >= outputs.len() || to >= from {
+            return;
+        }
+        let moved: Vec<_> = outputs.drain(from..).collect();
+        outputs.splice(to..to, moved);
     }
 
     /// Number of outbound messages the current event has queued.
