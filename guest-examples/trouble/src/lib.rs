@@ -408,6 +408,26 @@ impl Command for CmdsetOp {
     }
 }
 
+/// `spawnsets <n> <module>`: create n things in the room, each carrying the module's cmdset
+/// (not persistent), for the merge-cost benchmark.
+struct SpawnSets;
+impl Command for SpawnSets {
+    const KEY: &'static str = "spawnsets";
+    const HELP: &'static str = "Create things carrying a module's cmdset.";
+    fn func(inv: &Invocation) -> CmdResult {
+        use mudhost_sdk::{host, CmdsetHolder, Obj};
+        let (n, module) = inv.args_trimmed().split_once(' ').ok_or("Usage: spawnsets <n> <module>")?;
+        let n: usize = n.parse().map_err(|_| "n must be a number")?;
+        let room = inv.puppet().and_then(|p| p.location()).ok_or("no location")?;
+        for i in 0..n {
+            let thing = Obj::create(&format!("crate{i}"), "thing", Some(room));
+            host::cmdset_add(CmdsetHolder::Object(thing.id()), module.trim(), false)?;
+        }
+        inv.msg(format!("spawned {n}"));
+        Ok(())
+    }
+}
+
 /// `buildertest`: only for Builders and above.
 struct BuilderTest;
 impl Command for BuilderTest {
@@ -426,5 +446,6 @@ cmdset! {
         Panic, Spin, Bomb, ReadFile, OkCmd, EchoBack, NdbSet, NdbGet, Sessid, Counter, Counters,
         MarkTrap, MarkSet, MarkGet, Flood, Hoard, SessData, Kick, KickAll, KickDups, Accounts,
         Csess, Announce, TellAccount, SessAdd, ForgeOwner, CmdsetOp, BuilderTest,
+        SpawnSets,
     ],
 }
