@@ -39,7 +39,7 @@ fn ooc_screen(account: Account, me: u64) -> String {
         let max = host::get_multisession_policy().max_nr_characters;
         let max = if superuser || max == 0 { "unlimited".to_string() } else { max.to_string() };
         // Characters get their account's permissions when created, as in Evennia.
-        let perms = if superuser { "Developer" } else { "Player" };
+        let perms = host::account_permission(account.id()).unwrap_or_else(|| "Player".into());
         text += &format!("Available character(s) ({}/{max}, |wic <name>|n to play):|n", characters.len());
         for ch in characters {
             let name = ch.name();
