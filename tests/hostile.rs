@@ -16,7 +16,9 @@ use support::{guest, Client, Host, WAIT};
 const BOUND: Duration = Duration::from_secs(2);
 
 const MODULES: &[&str] = &["unloggedin", "account", "character", "hostile"];
-const CONFIG: &str = r#"cmdset_character = ["character", "hostile"]"#;
+/// The healthy players here send back to back (closed loop) to measure what the hostile module
+/// costs them, so the per-session command rate (tested in limits.rs) is off.
+const CONFIG: &str = "cmdset_character = [\"character\", \"hostile\"]\ncommand_rate = 0";
 
 const UNTRAPPED: &str = "An untrapped error occurred.";
 
@@ -398,7 +400,7 @@ async fn until_version(c: &mut Client, version: &str) {
 }
 
 const TROUBLE: &[&str] = &["unloggedin", "account", "character", "trouble"];
-const TROUBLE_CONFIG: &str = r#"cmdset_character = ["character", "trouble"]"#;
+const TROUBLE_CONFIG: &str = "cmdset_character = [\"character\", \"trouble\"]\ncommand_rate = 0";
 
 /// Copy every module of `host`'s folder into `to`, with `trouble` taken from `trouble`.
 fn copy_modules(from: &Path, to: &Path, trouble: &Path) {

@@ -213,7 +213,7 @@ const KEY_DOCS: &[(&str, &str)] = &[
     ("in_game_errors", "Show guest error details to the player after \"An untrapped error occurred.\"."),
     ("broadcast_server_restart_messages", "Tell players about server restarts (\" Server restart initiated ...\")."),
     ("idle_command", "Text that is a keepalive, not a command."),
-    ("idle_timeout_secs", "Disconnect sessions (logged in or not) silent for this many seconds; superusers are exempt (Evennia's IDLE_TIMEOUT, checked every min(60, half of it) seconds). 0 = off."),
+    ("idle_timeout_secs", "Disconnect sessions (logged in or not) without a command for this many seconds (the keepalive does not count); superusers are exempt (Evennia's IDLE_TIMEOUT, checked every min(60, half of it) seconds). 0 = off."),
     ("max_input_chars", "Longest accepted input line in characters, every protocol (MAX_CHAR_LIMIT)."),
     ("max_frame_bytes", "Largest websocket frame accepted, in bytes."),
     ("max_input_depth", "Deepest nesting of lists/objects accepted in one client message (at most 128)."),

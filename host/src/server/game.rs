@@ -902,8 +902,10 @@ impl Game {
 pub const IDLE_TIMEOUT_REASON: &str = "idle timeout exceeded";
 
 impl Game {
-    /// Disconnect every session, logged in or not, whose last input (keepalives included) is
-    /// older than `idle_timeout_secs`; superusers are exempt (Evennia's `noidletimeout` lock).
+    /// Disconnect every session, logged in or not, whose last visible command is older than
+    /// `idle_timeout_secs`: the keepalive (`idle_command`) keeps a connection open through
+    /// proxies but does not make a player active. Superusers are exempt (Evennia's
+    /// `noidletimeout` lock).
     pub fn idle_sweep(&mut self) {
         let timeout = self.cfg.idle_timeout_secs.saturating_mul(1000);
         if timeout == 0 {
@@ -913,7 +915,7 @@ impl Game {
         let idle: Vec<Sessid> = self
             .sessions
             .all(true)
-            .filter(|s| now.saturating_sub(s.data.cmd_last) > timeout)
+            .filter(|s| now.saturating_sub(s.data.cmd_last_visible) > timeout)
             .map(|s| s.sessid())
             .filter(|&id| !self.is_admin(id))
             .collect();
