@@ -71,10 +71,16 @@ impl Game {
         self.effects.outputs.split_off(from)
     }
 
-    /// Queue outbound messages already checked (by `data-out`) for a session.
+    /// Put back outbound messages of a session after `data-out`. Unlike [`Game::send`] this does
+    /// not require the session to still exist: messages queued before a disconnect in the same
+    /// event (a "Goodbye") are still delivered, as they would be without a session class.
     pub fn push_outputs(&mut self, sessid: Sessid, msgs: Vec<Msg>) {
         for m in msgs {
-            self.send(sessid, m);
+            if self.effects.outputs.len() >= super::MAX_OUTPUTS_PER_EVENT {
+                self.dropped_outputs += 1;
+                continue;
+            }
+            self.effects.outputs.push((sessid, m));
         }
     }
 
