@@ -13,7 +13,8 @@ use std::path::Path;
 use support::{Client, Host};
 
 /// The example game with the test commands and the box.
-const MODULES: &[&str] = &["unloggedin", "account", "character", "box", "trouble", "provtest", "provtest_noexits"];
+const MODULES: &[&str] =
+    &["unloggedin", "account", "character", "box", "trouble", "provtest", "provtest_noexits", "provtest_keymerge"];
 
 fn start(extra: &str) -> Host {
     Host::start(MODULES, &format!("cmdset_account = [\"account\", \"trouble\"]\n{extra}"))
@@ -134,6 +135,28 @@ async fn no_objs_hides_objects_commands_and_no_exits_hides_only_exits() {
     assert!(answer(&mut c, "open box", NOT_AVAILABLE).await.starts_with("Command 'open box'"));
     answer(&mut c, "cmdsetop remove session provtest", "cmdsetop").await;
     assert_eq!(answer(&mut c, "open box", "You").await, "You open the box.");
+}
+
+#[tokio::test]
+async fn priority_groups_and_key_mergetypes_apply_across_providers() {
+    let host = start("");
+    let mut c = player(&host, "Root", "127.10.6.1").await;
+    // A Union set lent by the room (priority 0, merged after the character's set in the same
+    // priority group): everything stays.
+    answer(&mut c, "cmdsetop addtemp here provtest_noexits", "cmdsetop").await;
+    assert_eq!(answer(&mut c, "say hi", "You say").await, "You say, \"hi\"");
+    answer(&mut c, "cmdsetop remove here provtest_noexits", "cmdsetop").await;
+    // Its key_mergetypes make it Replace the CharacterCmdSet inside the priority-0 group: the
+    // character's commands go; the account's (priority -10, merged below as Union) and the test
+    // module's (priority 1, merged on top) stay, and the account's `look` is no longer hidden by
+    // the character's (it answers as Evennia's OOC look does for a puppeting session).
+    answer(&mut c, "cmdsetop addtemp here provtest_keymerge", "cmdsetop").await;
+    assert_eq!(answer(&mut c, "provmark", "provmark").await, "provmark keymerge");
+    assert!(answer(&mut c, "say hi", "Command").await.starts_with("Command 'say hi' is not available."));
+    assert_eq!(answer(&mut c, "ok", "trouble").await, "trouble ok");
+    assert_eq!(answer(&mut c, "look", "You currently").await, "You currently have no ability to look around.");
+    answer(&mut c, "cmdsetop remove here provtest_keymerge", "cmdsetop").await;
+    assert_eq!(answer(&mut c, "say back", "You say").await, "You say, \"back\"");
 }
 
 #[tokio::test]

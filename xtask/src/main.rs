@@ -127,6 +127,8 @@ fn build_guests(with_test_modules: bool) -> Result<PathBuf, String> {
         cargo_build_guests(&["hooktest"], &[])?;
         cargo_build_guests(&["provtest"], &["provtest/noexits"])?;
         collect("provtest", "provtest_noexits")?;
+        cargo_build_guests(&["provtest"], &["provtest/keymerge"])?;
+        collect("provtest", "provtest_keymerge")?;
         cargo_build_guests(&["provtest"], &[])?;
         // A second build of `trouble` that answers "v2", for the hot-reload tests.
         cargo_build_guests(&["trouble"], &["trouble/v2"])?;
