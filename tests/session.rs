@@ -179,3 +179,19 @@ async fn a_connection_that_stops_answering_pings_is_reaped() {
     // Wendy, who does read (and so answers pings), is still connected.
     assert!(watcher.ask("look").await.starts_with("Limbo"));
 }
+
+#[tokio::test]
+async fn a_burst_of_output_bigger_than_a_write_batch_arrives_complete_and_in_order() {
+    // The connection writes what is queued in batches with one flush each; 500 messages from one
+    // call fill several batches, and none may be lost at a batch's edge.
+    let host = Host::start(&["unloggedin", "account", "character", "trouble"], r#"cmdset_character = ["character", "trouble"]"#);
+    let mut c = host.player("Burster").await;
+    for round in 0..3 {
+        c.send_text("burst 500").await;
+        for i in 0..500 {
+            let t = c.next_text().await.expect("connected");
+            assert_eq!(t, format!("burst {i}"), "round {round}");
+        }
+    }
+    assert_eq!(c.ask("echoback done").await, "echoback v1: done");
+}

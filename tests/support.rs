@@ -52,6 +52,8 @@ pub const GAME: &[&str] = &["unloggedin", "account", "character"];
 pub struct Host {
     pub dir: tempfile::TempDir,
     pub url: String,
+    /// The telnet listener's address (tests set `telnet_addr` to port 0; None if turned off).
+    pub telnet: Option<std::net::SocketAddr>,
     portal: Option<Child>,
     /// Extra environment for the portal (and so its server), e.g. `MUDHOST_FAILPOINT`.
     pub env: Vec<(String, String)>,
@@ -84,6 +86,7 @@ impl Host {
         let mut cfg: toml::Table = toml::from_str(
             r#"
             ws_addr = "127.0.0.1:0"
+            telnet_addr = "127.0.0.1:0"
             modules_dir = "modules"
             data_dir = "data"
             argon2_memory_kib = 64
@@ -97,7 +100,7 @@ impl Host {
         std::fs::write(dir.path().join("mudhost.toml"), cfg.to_string()).unwrap();
         prepare(dir.path());
         let env = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        let mut host = Host { dir, url: String::new(), portal: None, env };
+        let mut host = Host { dir, url: String::new(), telnet: None, portal: None, env };
         host.launch();
         host
     }
@@ -123,14 +126,21 @@ impl Host {
         let stdout = child.stdout.take().unwrap();
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
+            // The telnet line (if any) comes first, then the websocket one.
+            let mut telnet = None;
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(addr) = line.strip_prefix("mudhost portal listening on telnet://") {
+                    telnet = addr.parse().ok();
+                }
                 if let Some(addr) = line.strip_prefix("mudhost portal listening on ws://") {
-                    let _ = tx.send(addr.to_string());
+                    let _ = tx.send((addr.to_string(), telnet.take()));
                 }
             }
         });
-        let addr = rx.recv_timeout(WAIT).unwrap_or_else(|_| panic!("portal did not start; log:\n{}", self.log()));
+        let (addr, telnet) =
+            rx.recv_timeout(WAIT).unwrap_or_else(|_| panic!("portal did not start; log:\n{}", self.log()));
         self.url = format!("ws://{addr}/");
+        self.telnet = telnet;
         self.portal = Some(child);
     }
 

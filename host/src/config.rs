@@ -28,6 +28,16 @@ pub struct Config {
     pub server_name: String,
     /// Websocket listener address. Default 127.0.0.1:4002.
     pub ws_addr: SocketAddr,
+    /// Telnet listener address (MUD clients: Mudlet, tintin++, ...); empty turns telnet off.
+    /// Default "127.0.0.1:4000".
+    pub telnet_addr: String,
+    /// How long a new telnet connection waits for the client's answers (NAWS, TTYPE, ...)
+    /// before its session starts, so the first screen already fits the client (milliseconds).
+    /// Default 500.
+    pub telnet_handshake_ms: u64,
+    /// Largest telnet subnegotiation (GMCP message, terminal type, ...) accepted from a client,
+    /// in bytes; a longer one is discarded. Default 16384.
+    pub telnet_subnegotiation_bytes: usize,
     /// Folder of `.wasm` modules, watched for changes. Default "modules".
     pub modules_dir: PathBuf,
     /// Folder for the database, sockets and the compile cache. Default "data".
@@ -82,7 +92,7 @@ pub struct Config {
     /// input is refused with an error text. Default 32.
     pub max_input_depth: usize,
     /// Seconds between websocket pings; a connection silent for two intervals is reaped.
-    /// Default 30.
+    /// Telnet connections get TCP keepalive probes at this interval. Default 30.
     pub ws_ping_secs: u64,
     /// Outbound frames queued per session before a slow client is disconnected. Default 1024.
     pub outbox_frames: usize,
@@ -195,6 +205,9 @@ pub struct Config {
 const KEY_DOCS: &[(&str, &str)] = &[
     ("server_name", "Name shown to players."),
     ("ws_addr", "Websocket listener address."),
+    ("telnet_addr", "Telnet listener address (MUD clients: Mudlet, tintin++, ...); empty turns telnet off."),
+    ("telnet_handshake_ms", "How long a new telnet connection waits for the client's answers (NAWS, TTYPE, ...) before its session starts, so the first screen already fits the client (milliseconds)."),
+    ("telnet_subnegotiation_bytes", "Largest telnet subnegotiation (GMCP message, terminal type, ...) accepted from a client, in bytes; a longer one is discarded."),
     ("modules_dir", "Folder of `.wasm` modules, watched for changes."),
     ("data_dir", "Folder for the database, sockets and the compile cache."),
     ("link", "Portal⇄server link: \"unix\" (a socket in data_dir) or \"tcp:HOST:PORT\"."),
@@ -217,7 +230,7 @@ const KEY_DOCS: &[(&str, &str)] = &[
     ("max_input_chars", "Longest accepted input line in characters, every protocol (MAX_CHAR_LIMIT)."),
     ("max_frame_bytes", "Largest websocket frame accepted, in bytes."),
     ("max_input_depth", "Deepest nesting of lists/objects accepted in one client message (at most 128)."),
-    ("ws_ping_secs", "Seconds between websocket pings; a connection silent for two intervals is reaped."),
+    ("ws_ping_secs", "Seconds between websocket pings; a connection silent for two intervals is reaped. Telnet connections get TCP keepalive probes at this interval (a vanished client is reaped after about three)."),
     ("outbox_frames", "Outbound frames queued per session before a slow client is disconnected."),
     ("queued_inputs_per_session", "Inputs the portal queues per session while the server is away; further input is refused with a notice to the player."),
     ("restart_backoff_ms", "Delay before restarting a crashed server, doubled per consecutive crash up to 10 s (milliseconds)."),
@@ -266,6 +279,9 @@ impl Default for Config {
         Config {
             server_name: "mudhost".into(),
             ws_addr: "127.0.0.1:4002".parse().expect("literal address"),
+            telnet_addr: "127.0.0.1:4000".into(),
+            telnet_handshake_ms: 500,
+            telnet_subnegotiation_bytes: 16 * 1024,
             modules_dir: "modules".into(),
             data_dir: "data".into(),
             link: "unix".into(),
@@ -384,6 +400,15 @@ impl Config {
         }
         if self.max_input_chars == 0 || self.outbox_frames == 0 {
             return Err(ConfigError::Invalid("input and outbox limits must be positive".into()));
+        }
+        if !self.telnet_addr.trim().is_empty() && self.telnet_addr.trim().parse::<SocketAddr>().is_err() {
+            return Err(ConfigError::Invalid(format!(
+                "telnet_addr must be HOST:PORT (an IP address and a port) or empty, not {:?}",
+                self.telnet_addr
+            )));
+        }
+        if self.telnet_subnegotiation_bytes < 64 {
+            return Err(ConfigError::Invalid("telnet_subnegotiation_bytes must be at least 64".into()));
         }
         if !(1..=crate::link::MAX_INPUT_DEPTH).contains(&self.max_input_depth) {
             return Err(ConfigError::Invalid(format!(

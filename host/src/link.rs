@@ -45,6 +45,11 @@ pub const MAX_INPUT_DEPTH: usize = 128;
 /// Environment variable through which the portal hands the link secret to its server child.
 pub const SECRET_ENV: &str = "MUDHOST_LINK_SECRET";
 
+/// The input function through which the portal hands the server protocol flags a connection
+/// learned after its session started (Evennia's PCONNSYNC); its kwargs are merged into the
+/// session's flags. Clients cannot send it (the hub drops it from client input).
+pub const PORTAL_FLAGS_CMD: &str = "__portal_flags";
+
 /// Portal-assigned session id.
 pub type Sessid = u64;
 

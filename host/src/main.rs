@@ -97,7 +97,11 @@ fn init_tracing(process: &'static str) {
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let command = cli.command.unwrap_or(Command::Start { game: GameArgs::default(), ws_addr: None, modules: None });
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    // One thread per process for the async side: the portal's connection tasks, hub and link
+    // tasks (and the server's link reader and writer) then hand messages to each other without
+    // cross-thread wake-ups, which cost more CPU than the work itself. Blocking work never runs
+    // on it: the game loop, password hashing and the module watcher have threads of their own.
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     match command {
         Command::Start { game, ws_addr, modules } => {
             init_tracing("portal");

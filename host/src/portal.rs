@@ -7,6 +7,7 @@ pub mod hub;
 pub mod limits;
 pub mod markup;
 pub mod supervisor;
+pub mod telnet;
 pub mod websocket;
 pub mod wire;
 
@@ -61,6 +62,17 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("binding the websocket listener on {}", cfg.ws_addr))?;
     let ws_addr = ws_listener.local_addr()?;
+    let telnet_listener = match cfg.telnet_addr.trim() {
+        "" => None,
+        a => {
+            let addr: std::net::SocketAddr = a.parse().with_context(|| format!("telnet_addr {a:?}"))?;
+            let l = TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("binding the telnet listener on {addr}"))?;
+            Some(l)
+        }
+    };
+    let telnet_addr = telnet_listener.as_ref().map(|l| l.local_addr()).transpose()?;
 
     let link_addr = if cfg.link == "unix" {
         LinkAddr::Unix(cfg.data_dir.join("link.sock"))
@@ -88,10 +100,18 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
     tokio::spawn(control::serve(control_listener, hub_tx.clone(), shutdown.clone()));
     tokio::spawn(stop_on_signals(hub_tx.clone(), shutdown.clone()));
     let (alive_tx, mut alive_rx) = mpsc::channel::<()>(1);
-    tokio::spawn(websocket::serve(ws_listener, cfg.clone(), hub_tx.clone(), shutdown.clone(), alive_tx));
+    let conn_limits = limits::ConnectionLimits::new(cfg.clone());
+    if let Some(l) = telnet_listener {
+        let (hub, down, alive) = (hub_tx.clone(), shutdown.clone(), alive_tx.clone());
+        tokio::spawn(telnet::serve(l, cfg.clone(), hub, down, alive, conn_limits.clone()));
+    }
+    tokio::spawn(websocket::serve(ws_listener, cfg.clone(), hub_tx.clone(), shutdown.clone(), alive_tx, conn_limits));
     drop(hub_tx);
 
-    tracing::info!(%ws_addr, link = %link_addr, "portal started");
+    tracing::info!(%ws_addr, telnet = ?telnet_addr, link = %link_addr, "portal started");
+    if let Some(t) = telnet_addr {
+        println!("{}{t}", telnet::LISTENING_PREFIX);
+    }
     println!("{LISTENING_PREFIX}{ws_addr}");
     let _ = std::io::stdout().flush();
 

@@ -194,6 +194,15 @@ pub fn object_contents(obj: ObjectId) -> Vec<ObjectId> {
     raw::object_contents(obj)
 }
 
+/// One object of a container with its key and kind (see [`object_contents_briefs`]).
+pub use raw::ObjectBrief;
+
+/// The contents of `obj` with each one's key and kind, in one call: what a room description
+/// needs, without two calls per object in the room.
+pub fn object_contents_briefs(obj: ObjectId) -> Vec<ObjectBrief> {
+    raw::object_contents_briefs(obj)
+}
+
 /// Move an object into `destination` (`None` = nowhere).
 pub fn object_move(obj: ObjectId, destination: Option<ObjectId>) -> Result<(), String> {
     raw::object_move(obj, destination)

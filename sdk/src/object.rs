@@ -120,6 +120,12 @@ impl Obj {
         host::object_contents(self.0).into_iter().map(Obj).collect()
     }
 
+    /// The objects inside this one with their keys and kinds, in one host call (cheaper than
+    /// [`contents`](Obj::contents) followed by `name()` and `kind()` on each).
+    pub fn contents_briefs(self) -> Vec<host::ObjectBrief> {
+        host::object_contents_briefs(self.0)
+    }
+
     /// Move the object into `destination` (`None` = nowhere).
     pub fn move_to(self, destination: Option<Obj>) -> Result<(), String> {
         host::object_move(self.0, destination.map(|d| d.0))

@@ -2,8 +2,9 @@
 //!
 //! - `cargo xtask run [-- mudhost start args]`: add the wasm32-wasip2 target, build the example
 //!   modules, create `game/` if missing, copy the modules in, start the host on ws://127.0.0.1:4002.
-//! - `cargo xtask test`: add the target, build the modules (including the misbehaving ones the
-//!   tests load), then run every test.
+//! - `cargo xtask test`: install the system packages tests drive when missing
+//!   (`scripts/test-deps.sh`: tintin++), add the target, build the modules (including the
+//!   misbehaving ones the tests load), then run every test.
 //! - `cargo xtask guests`: only build the modules.
 //! - `cargo xtask bench [scenario args]`: release builds, then the load generator's scenarios
 //!   (restart, hot reload, throughput, logins) and `cargo bench`. Figures are printed, never asserted.
@@ -167,6 +168,8 @@ fn run(rest: &[String]) -> Result<(), String> {
 }
 
 fn test(rest: &[String]) -> Result<(), String> {
+    // System packages some tests drive (tintin++), installed when missing.
+    status(Command::new("bash").arg(root().join("scripts/test-deps.sh")))?;
     let out = build_guests(true)?;
     let mut cmd = cargo();
     // The host (unit and integration tests) and the SDK's native unit tests; guest crates are

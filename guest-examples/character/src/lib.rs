@@ -100,11 +100,12 @@ fn default_desc(obj: Obj) -> &'static str {
 fn appearance(target: Obj, looker: Obj) -> String {
     let mut text = format!("|c{}|n\n{}", target.name(), target.attr("desc").as_deref().unwrap_or(default_desc(target)));
     let (mut exits, mut characters, mut things) = (vec![], vec![], vec![]);
-    for obj in target.contents().into_iter().filter(|o| *o != looker) {
-        match obj.kind().as_deref() {
-            Some("exit") => exits.push(obj.name()),
-            Some("character") => characters.push(obj.name()),
-            _ => things.push(obj.name()),
+    // One host call for the whole room, not two per object in it.
+    for obj in target.contents_briefs().into_iter().filter(|o| o.id != looker.id()) {
+        match obj.kind.as_str() {
+            "exit" => exits.push(obj.key),
+            "character" => characters.push(obj.key),
+            _ => things.push(obj.key),
         }
     }
     things.sort();

@@ -232,6 +232,21 @@ impl Command for Hoard {
     }
 }
 
+/// `burst N`: sends the caller N numbered messages in one call (at most 500), so a connection
+/// gets more output at once than one write batch.
+struct Burst;
+impl Command for Burst {
+    const KEY: &'static str = "burst";
+    const HELP: &'static str = "Send yourself N numbered messages at once.";
+    fn func(inv: &Invocation) -> CmdResult {
+        let n: u32 = inv.args_trimmed().parse().map_err(|_| "Usage: burst <n>")?;
+        for i in 0..n.min(500) {
+            inv.msg(format!("burst {i}"));
+        }
+        Ok(())
+    }
+}
+
 /// `sessdata [sessid]`: everything the host keeps about a session, as JSON (host query
 /// `session-data`), so tests can compare it field by field across a reload.
 struct SessData;
@@ -440,12 +455,31 @@ impl Command for BuilderTest {
     }
 }
 
+/// `oob <cmdname> <json>`: send this session an out-of-band message; a JSON object becomes the
+/// kwargs, anything else the args (a non-array wrapped in one).
+struct Oob;
+impl Command for Oob {
+    const KEY: &'static str = "oob";
+    const HELP: &'static str = "Send this session an out-of-band message: oob <cmdname> <json>.";
+    fn func(inv: &Invocation) -> CmdResult {
+        let args = inv.args_trimmed();
+        let (cmd, json) = args.split_once(' ').unwrap_or((args, ""));
+        let json = json.trim();
+        let (a, k) = match json.chars().next() {
+            None => ("[]".to_string(), "{}".to_string()),
+            Some('{') => ("[]".to_string(), json.to_string()),
+            Some('[') => (json.to_string(), "{}".to_string()),
+            Some(_) => (format!("[{json}]"), "{}".to_string()),
+        };
+        mudhost_sdk::host::send_oob(inv.session.sessid, cmd, &a, &k)
+    }
+}
+
 cmdset! {
     key: "TroubleCmdSet", priority: 1, merge_type: Union,
     commands: [
         Panic, Spin, Bomb, ReadFile, OkCmd, EchoBack, NdbSet, NdbGet, Sessid, Counter, Counters,
-        MarkTrap, MarkSet, MarkGet, Flood, Hoard, SessData, Kick, KickAll, KickDups, Accounts,
-        Csess, Announce, TellAccount, SessAdd, ForgeOwner, CmdsetOp, BuilderTest,
-        SpawnSets,
+        MarkTrap, MarkSet, MarkGet, Flood, Hoard, Burst, SessData, Kick, KickAll, KickDups, Accounts,
+        Csess, Announce, TellAccount, SessAdd, ForgeOwner, Oob, CmdsetOp, BuilderTest, SpawnSets,
     ],
 }

@@ -9,6 +9,7 @@ const CONNECTION_SCREEN: &str = "\
 
  If you have an existing account, connect to it by typing:
       |wconnect <username> <password>|n
+ (or |wconnect <username>|n alone, and type the password when asked)
  If you need to create an account, type (without the <>'s):
       |wcreate <username> <password>|n
 
@@ -39,9 +40,39 @@ impl Command for Look {
     const ALIASES: &'static [&'static str] = &["look", "l"];
     const HELP: &'static str = "Show the connection screen.\n\nUsage:\n  look";
     fn func(inv: &Invocation) -> CmdResult {
+        if let Some(r) = pending_password(inv) {
+            return r;
+        }
         inv.msg(CONNECTION_SCREEN);
         Ok(())
     }
+}
+
+/// ndb key holding the account name while `connect <name>` waits for its password.
+const PENDING_LOGIN: &str = "login_name";
+
+/// Ask for a password: a prompt with Evennia's `echo: False` option, so a telnet client stops
+/// echoing what is typed (the portal answers with IAC WILL ECHO); the webclient shows a prompt.
+fn ask_password(inv: &Invocation, name: &str) -> CmdResult {
+    host::ndb_set(PENDING_LOGIN, Some(name));
+    host::send_oob(inv.session.sessid, "prompt", r#"["Password: "]"#, r#"{"options":{"echo":false}}"#)
+}
+
+/// While a password is asked for, whatever line comes next is the password, whichever command
+/// it would otherwise be: every command of this set hands its input here first.
+fn pending_password(inv: &Invocation) -> Option<CmdResult> {
+    let name = host::ndb_get(PENDING_LOGIN)?;
+    host::ndb_set(PENDING_LOGIN, None);
+    // Echo back on; the empty line also ends the line the player typed unseen.
+    if let Err(e) = host::send_oob(inv.session.sessid, "text", r#"[""]"#, r#"{"options":{"echo":true}}"#) {
+        return Some(Err(e));
+    }
+    let password = inv.raw.trim();
+    if password.is_empty() {
+        inv.msg("Login aborted.");
+        return Some(Ok(()));
+    }
+    Some(host::login(&name, password).map_err(|e| format!("|R{e}|n")))
 }
 
 /// `<name> <password>`, or the usage text.
@@ -59,6 +90,12 @@ impl Command for Connect {
     const ALIASES: &'static [&'static str] = &["conn", "con", "co"];
     const HELP: &'static str = "Connect to the game.\n\nUsage (at login screen):\n  connect <accountname> <password>\n  connect \"account name\" \"pass word\"\n\nUse the create command to first create an account before logging in.\nIf you have spaces in your name, enclose it in double quotes.";
     fn func(inv: &Invocation) -> CmdResult {
+        if let Some(r) = pending_password(inv) {
+            return r;
+        }
+        if let [name] = args::split_quoted(&inv.args).as_slice() {
+            return ask_password(inv, name);
+        }
         let (name, password) = name_and_password(inv, "\n\r Usage (without <>): connect <name> <password>")?;
         host::login(&name, &password).map_err(|e| format!("|R{e}|n"))
     }
@@ -71,6 +108,9 @@ impl Command for Create {
     const ALIASES: &'static [&'static str] = &["cre", "cr"];
     const HELP: &'static str = "Create a new account.\n\nUsage (at login screen):\n  create <accountname> <password>\n  create \"account name\" \"pass word\"\n\nThis creates a new account.\nIf you have spaces in your name, enclose it in double quotes.";
     fn func(inv: &Invocation) -> CmdResult {
+        if let Some(r) = pending_password(inv) {
+            return r;
+        }
         let (name, password) = name_and_password(inv, "\n\r Usage (without <>): create <name> <password>")?;
         host::create_account(&name, &password).map_err(|e| format!("|R{e}|n"))
     }
@@ -83,6 +123,9 @@ impl Command for Help {
     const ALIASES: &'static [&'static str] = &["h", "?"];
     const HELP: &'static str = "Get help when not logged in.\n\nUsage:\n  help";
     fn func(inv: &Invocation) -> CmdResult {
+        if let Some(r) = pending_password(inv) {
+            return r;
+        }
         inv.msg(HELP_TEXT);
         Ok(())
     }
@@ -95,12 +138,42 @@ impl Command for Quit {
     const ALIASES: &'static [&'static str] = &["q", "qu"];
     const HELP: &'static str = "Quit when in unlogged-in state.\n\nUsage:\n  quit\n\nWe maintain a different version of the quit command\nhere for unconnected accounts for the sake of simplicity.";
     fn func(inv: &Invocation) -> CmdResult {
+        if let Some(r) = pending_password(inv) {
+            return r;
+        }
         host::disconnect(inv.session.sessid, "Good bye! Disconnecting.");
+        Ok(())
+    }
+}
+
+/// Input matching no command: the password, if one is asked for, else Evennia's text.
+struct NoMatch;
+impl Command for NoMatch {
+    const KEY: &'static str = "__nomatch_command";
+    const HELP: &'static str = "Input that matches no command.";
+    fn func(inv: &Invocation) -> CmdResult {
+        if let Some(r) = pending_password(inv) {
+            return r;
+        }
+        inv.msg(format!("Command '{}' is not available. Type \"help\" for help.", inv.raw.trim()));
+        Ok(())
+    }
+}
+
+/// An empty line: aborts a password prompt, else nothing (as Evennia).
+struct NoInput;
+impl Command for NoInput {
+    const KEY: &'static str = "__noinput_command";
+    const HELP: &'static str = "An empty input line.";
+    fn func(inv: &Invocation) -> CmdResult {
+        if let Some(r) = pending_password(inv) {
+            return r;
+        }
         Ok(())
     }
 }
 
 cmdset! {
     key: "UnloggedinCmdSet", priority: 0, merge_type: Union,
-    commands: [Look, Connect, Create, Help, Quit],
+    commands: [Look, Connect, Create, Help, Quit, NoMatch, NoInput],
 }

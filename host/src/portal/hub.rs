@@ -17,24 +17,52 @@
 //! running). An input that was running at two crashes in a row is dropped and its player told.
 
 use std::collections::{BTreeMap, VecDeque};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use serde_json::Value;
 use tokio::sync::{mpsc, oneshot};
+use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use super::limits::{self, Outbox};
 use super::markup::RenderFlags;
 use super::supervisor::SupervisorCmd;
 use crate::config::Config;
-use crate::link::{Effects, Msg, PortalMsg, ServerMsg, SessionData, Sessid, StartKind};
+use crate::link::{Effects, Msg, PortalMsg, ServerMsg, SessionData, Sessid, StartKind, PORTAL_FLAGS_CMD};
 use crate::server::now_ms;
 use crate::shutdown::ShutdownTrigger;
+
+/// One outbound message, shared by every connection it goes to, with its encoding made once: a
+/// room's broadcast is rendered and serialised once per distinct set of render flags, not once
+/// per player.
+#[derive(Debug)]
+pub struct OutMsg {
+    /// The message.
+    pub msg: Msg,
+    /// How its text is rendered.
+    pub flags: RenderFlags,
+    /// Approximate size in memory, for the outbox byte budget.
+    pub bytes: usize,
+    v1: OnceLock<Utf8Bytes>,
+}
+
+impl OutMsg {
+    /// A message to render with `flags`.
+    pub fn new(msg: Msg, flags: RenderFlags) -> Arc<OutMsg> {
+        let bytes = limits::msg_bytes(&msg);
+        Arc::new(OutMsg { msg, flags, bytes, v1: OnceLock::new() })
+    }
+
+    /// The Evennia v1 JSON frame, rendered by the first connection that asks.
+    pub fn v1_frame(&self) -> Utf8Bytes {
+        self.v1.get_or_init(|| super::wire::encode_v1(&self.msg, self.flags).into()).clone()
+    }
+}
 
 /// What a connection task is asked to do.
 #[derive(Debug)]
 pub enum Outbound {
-    /// Send a message, rendered with these flags.
-    Msg(Msg, RenderFlags),
+    /// Send a message.
+    Msg(Arc<OutMsg>),
     /// Tell the player `reason` (if not empty) and close.
     Close(String),
 }
@@ -61,8 +89,21 @@ pub enum HubEvent {
         outbox: Outbox,
         reply: oneshot::Sender<Sessid>,
     },
+    /// A telnet connection finished its opening negotiation; `flags` are its protocol flags.
+    ConnectedTelnet {
+        address: String,
+        flags: BTreeMap<String, Value>,
+        outbox: Outbox,
+        reply: oneshot::Sender<Sessid>,
+    },
     /// A decoded inbound message.
     Input { sessid: Sessid, msg: Msg },
+    /// Protocol flags the connection learned after the session started (a telnet window
+    /// resize, a late terminal type): merged into the session's flags here and, in input
+    /// order, on the server.
+    Flags { sessid: Sessid, flags: BTreeMap<String, Value> },
+    /// How many accounts are logged in (MSSP's PLAYERS).
+    Players { reply: oneshot::Sender<usize> },
     /// A connection ended.
     Closed { sessid: Sessid },
     /// A server process connected and said hello.
@@ -98,7 +139,7 @@ struct PortalSession {
 impl PortalSession {
     fn send(&self, msg: Msg) {
         if let Some(o) = &self.outbox {
-            let _ = o.try_send(Outbound::Msg(msg, render_flags(&self.data)));
+            let _ = o.try_send(Outbound::Msg(OutMsg::new(msg, render_flags(&self.data))));
         }
     }
 }
@@ -207,24 +248,43 @@ impl Hub {
         match event {
             HubEvent::Connected { address, csessid, browser, subprotocol, outbox, reply } => {
                 let sessid = self.next_sessid;
-                self.next_sessid += 1;
                 let data = new_session_data(sessid, address, csessid, browser.as_deref(), &subprotocol);
-                let announced = self.to_server(PortalMsg::Connect(data.clone()));
-                self.sessions.insert(
-                    sessid,
-                    PortalSession {
-                        data,
-                        outbox: Some(outbox),
-                        announced,
-                        pending: VecDeque::new(),
-                        pending_bytes: 0,
-                        next_seq: 1,
-                        closed: None,
-                    },
-                );
+                self.connect(data, outbox);
                 let _ = reply.send(sessid);
             }
-            HubEvent::Input { sessid, msg } => self.input(sessid, msg),
+            HubEvent::ConnectedTelnet { address, flags, outbox, reply } => {
+                let sessid = self.next_sessid;
+                let now = now_ms();
+                let data = SessionData {
+                    sessid,
+                    address,
+                    protocol_key: "telnet".into(),
+                    protocol_flags: flags,
+                    conn_time: now,
+                    cmd_last: now,
+                    cmd_last_visible: now,
+                    ..Default::default()
+                };
+                self.connect(data, outbox);
+                let _ = reply.send(sessid);
+            }
+            HubEvent::Input { sessid, msg } => {
+                // Only the hub itself makes flag updates; a client cannot pose as the portal.
+                if msg.cmd.trim().eq_ignore_ascii_case(PORTAL_FLAGS_CMD) {
+                    return false;
+                }
+                self.input(sessid, msg)
+            }
+            HubEvent::Flags { sessid, flags } => self.flags(sessid, flags),
+            HubEvent::Players { reply } => {
+                let accounts: std::collections::BTreeSet<u64> = self
+                    .sessions
+                    .values()
+                    .filter(|s| s.closed.is_none() && s.data.logged_in)
+                    .filter_map(|s| s.data.uid)
+                    .collect();
+                let _ = reply.send(accounts.len());
+            }
             HubEvent::Closed { sessid } => self.close(sessid),
             HubEvent::ServerUp { link_id, pid, tx } => {
                 if self.server.is_some() {
@@ -284,6 +344,40 @@ impl Hub {
             }
         }
         false
+    }
+
+    /// A new session: allocate its sessid (the next one), tell the server, start its queue.
+    fn connect(&mut self, data: SessionData, outbox: Outbox) {
+        let sessid = self.next_sessid;
+        self.next_sessid += 1;
+        let announced = self.to_server(PortalMsg::Connect(data.clone()));
+        self.sessions.insert(
+            sessid,
+            PortalSession {
+                data,
+                outbox: Some(outbox),
+                announced,
+                pending: VecDeque::new(),
+                pending_bytes: 0,
+                next_seq: 1,
+                closed: None,
+            },
+        );
+    }
+
+    /// Merge flags the connection learned into the session's mirror now (so output renders
+    /// right at once), and queue them for the server like an input: they reach it in order, a
+    /// new server after a restart too, and its syncs carry them from then on.
+    fn flags(&mut self, sessid: Sessid, flags: BTreeMap<String, Value>) {
+        let Some(s) = self.sessions.get_mut(&sessid) else { return };
+        s.data.protocol_flags.extend(flags.clone());
+        // A full queue keeps the mirror's flags only (the player is not told about a resize);
+        // the next server gets them with the session table.
+        if s.pending.len() >= self.cfg.queued_inputs_per_session {
+            return;
+        }
+        let msg = Msg::oob(PORTAL_FLAGS_CMD, vec![], flags.into_iter().collect());
+        self.input(sessid, msg);
     }
 
     /// Send to the server if one is connected and not leaving; false if not.
@@ -447,11 +541,23 @@ impl Hub {
     /// Apply one event's effects: outputs, then syncs, then disconnects, then acks.
     fn apply(&mut self, e: Effects) {
         let mut slow = vec![];
+        // A broadcast arrives as the same message for each recipient in a row: they share one
+        // `OutMsg`, so it is rendered once.
+        let mut last: Option<Arc<OutMsg>> = None;
         for (sessid, msg) in e.outputs {
-            let Some(outbox) = self.sessions.get(&sessid).and_then(|s| s.outbox.as_ref().map(|o| (o, &s.data))) else {
+            let Some((outbox, data)) = self.sessions.get(&sessid).and_then(|s| s.outbox.as_ref().map(|o| (o, &s.data))) else {
                 continue;
             };
-            match outbox.0.try_send(Outbound::Msg(msg, render_flags(outbox.1))) {
+            let flags = render_flags(data);
+            let out = match &last {
+                Some(l) if l.flags == flags && l.msg == msg => l.clone(),
+                _ => {
+                    let out = OutMsg::new(msg, flags);
+                    last = Some(out.clone());
+                    out
+                }
+            };
+            match outbox.try_send(Outbound::Msg(out)) {
                 Ok(()) => {}
                 Err(mpsc::error::TrySendError::Full(_)) => slow.push(sessid),
                 // The connection task has ended; its Closed event is on the way.
@@ -461,6 +567,10 @@ impl Hub {
         for data in e.syncs {
             if let Some(s) = self.sessions.get_mut(&data.sessid) {
                 s.data = data;
+                // Flag updates the server has not run yet are newer than this sync.
+                for (_, msg) in s.pending.iter().filter(|(_, m)| m.cmd == PORTAL_FLAGS_CMD) {
+                    s.data.protocol_flags.extend(msg.kwargs.iter().map(|(k, v)| (k.clone(), v.clone())));
+                }
             }
         }
         for (sessid, reason) in e.disconnects {
@@ -563,10 +673,19 @@ fn digest(msg: &Msg) -> String {
     Sha256::digest(&bytes).iter().take(6).map(|b| format!("{b:02x}")).collect()
 }
 
-/// Render flags from a session's protocol flags.
+/// Render flags from a session's protocol flags. Colour depth as Evennia's telnet: until the
+/// terminal type is known (`TTYPE`), xterm 256 colours are assumed; after, ANSI / XTERM256 say.
 fn render_flags(d: &SessionData) -> RenderFlags {
     let flag = |n: &str| d.protocol_flags.get(n).and_then(Value::as_bool).unwrap_or(false);
-    RenderFlags { nocolor: flag("NOCOLOR"), raw: flag("RAW"), screenreader: flag("SCREENREADER") }
+    let known = flag("TTYPE");
+    let xterm256 = !known || flag("XTERM256");
+    let ansi = !known || flag("ANSI");
+    RenderFlags {
+        nocolor: flag("NOCOLOR") || !(xterm256 || ansi),
+        raw: flag("RAW"),
+        screenreader: flag("SCREENREADER"),
+        ansi16: !xterm256,
+    }
 }
 
 /// A new websocket session's data, with Evennia's websocket protocol flags.

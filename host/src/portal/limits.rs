@@ -257,7 +257,7 @@ fn value_bytes(v: &Value) -> usize {
 
 fn outbound_bytes(o: &Outbound) -> usize {
     match o {
-        Outbound::Msg(m, _) => msg_bytes(m),
+        Outbound::Msg(m) => m.bytes,
         Outbound::Close(reason) => 16 + reason.len(),
     }
 }
@@ -308,6 +308,13 @@ impl Outbox {
 }
 
 impl OutboxReceiver {
+    /// The next message if one is queued now.
+    pub fn try_recv(&mut self) -> Option<Outbound> {
+        let out = self.rx.try_recv().ok()?;
+        self.bytes.fetch_sub(outbound_bytes(&out), Ordering::Relaxed);
+        Some(out)
+    }
+
     /// The next message; None once every sender is gone and the queue is empty.
     pub async fn recv(&mut self) -> Option<Outbound> {
         let out = self.rx.recv().await?;
@@ -411,7 +418,7 @@ mod tests {
         let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
         rt.block_on(async {
             let (tx, mut rx) = outbox(100, 1000);
-            let big = || Outbound::Msg(Msg::text("x".repeat(600)), Default::default());
+            let big = || Outbound::Msg(super::super::hub::OutMsg::new(Msg::text("x".repeat(600)), Default::default()));
             assert!(tx.try_send(big()).is_ok());
             assert!(matches!(tx.try_send(big()), Err(TrySendError::Full(_))));
             assert!(tx.try_send(Outbound::Close("bye".into())).is_ok());

@@ -14,6 +14,9 @@ pub struct RenderFlags {
     pub raw: bool,
     /// Colour is noise to a screen reader, so it is dropped like `nocolor`.
     pub screenreader: bool,
+    /// The terminal has only the 16 ANSI colours (telnet clients without XTERM256): xterm
+    /// colours are sent as the nearest of those. HTML ignores it.
+    pub ansi16: bool,
 }
 
 /// Evennia markup → HTML (v1 webclient).
@@ -82,7 +85,7 @@ pub fn to_ansi(text: &str, flags: RenderFlags) -> String {
         // Terminals get the link text only.
         Event::LinkStart { .. } | Event::LinkEnd => {}
         Event::Text(t) => {
-            let want = sgr(pending);
+            let want = sgr(if flags.ansi16 { pending.to_ansi16() } else { pending });
             if want != applied {
                 // Every change starts with 0 so attributes switched off (underline) really go.
                 out.push_str(&format!("\x1b[0{want}m"));
@@ -138,6 +141,20 @@ impl Style {
     /// The background as an xterm index (default black).
     fn bg_index(self) -> u8 {
         self.bg.unwrap_or(0)
+    }
+
+    /// The same style with xterm colours 16–255 replaced by the nearest of the 16 ANSI ones.
+    fn to_ansi16(self) -> Style {
+        let mut s = self;
+        if let Some(n @ 16..) = self.fg {
+            let near = nearest_ansi16(n);
+            s.fg = Some(near % 8);
+            s.hilite = near >= 8;
+        }
+        if let Some(n @ 16..) = self.bg {
+            s.bg = Some(nearest_ansi16(n));
+        }
+        s
     }
 
     /// Foreground and background after `|*` inverse (Evennia's webclient swaps the two).
@@ -340,6 +357,38 @@ fn classes(style: Style) -> Option<String> {
     (!c.is_empty()).then(|| c.join(" "))
 }
 
+/// RGB of an xterm colour index (the 16 standard colours as xterm draws them, the 6×6×6 cube,
+/// the grey ramp).
+fn xterm_rgb(n: u8) -> (i32, i32, i32) {
+    const BASE: [(i32, i32, i32); 16] = [
+        (0, 0, 0), (205, 0, 0), (0, 205, 0), (205, 205, 0), (0, 0, 238), (205, 0, 205), (0, 205, 205), (229, 229, 229),
+        (127, 127, 127), (255, 0, 0), (0, 255, 0), (255, 255, 0), (92, 92, 255), (255, 0, 255), (0, 255, 255), (255, 255, 255),
+    ];
+    const LEVEL: [i32; 6] = [0, 95, 135, 175, 215, 255];
+    match n {
+        0..=15 => BASE[n as usize],
+        16..=231 => {
+            let i = (n - 16) as usize;
+            (LEVEL[i / 36], LEVEL[(i / 6) % 6], LEVEL[i % 6])
+        }
+        _ => {
+            let g = 8 + 10 * (n as i32 - 232);
+            (g, g, g)
+        }
+    }
+}
+
+/// The ANSI colour 0–15 closest (in RGB) to an xterm colour.
+fn nearest_ansi16(n: u8) -> u8 {
+    let (r, g, b) = xterm_rgb(n);
+    (0..16u8)
+        .min_by_key(|&c| {
+            let (cr, cg, cb) = xterm_rgb(c);
+            (r - cr).pow(2) + (g - cg).pow(2) + (b - cb).pow(2)
+        })
+        .unwrap_or(7)
+}
+
 /// SGR parameters for a style, each prefixed with `;` (empty for the default style).
 fn sgr(style: Style) -> String {
     // `base` is 30 (fg) or 40 (bg): bright adds 60, anything past 15 uses 38;5 / 48;5.
@@ -444,6 +493,7 @@ mod tests {
             nocolor,
             raw,
             screenreader,
+            ansi16: false,
         }
     }
 
@@ -627,6 +677,22 @@ mod tests {
             ansi("|500a|[=ab"),
             "\x1b[0;38;5;196ma\x1b[0;38;5;196;48;5;16mb\x1b[0m"
         );
+    }
+
+    #[test]
+    fn ansi16_sends_xterm_colours_as_the_nearest_ansi_colour() {
+        let a16 = RenderFlags { ansi16: true, ..RenderFlags::default() };
+        // |500 is pure red → bright red (91); |005 pure blue → blue (34: xterm draws it 0,0,238); |=a black → 30.
+        assert_eq!(to_ansi("|500a", a16), "\x1b[0;91ma\x1b[0m");
+        assert_eq!(to_ansi("|005a", a16), "\x1b[0;34ma\x1b[0m");
+        assert_eq!(to_ansi("|=aa", a16), "\x1b[0;30ma\x1b[0m");
+        assert_eq!(to_ansi("|[500a", a16), "\x1b[0;101ma\x1b[0m");
+        // ANSI colours are unchanged, and no 38;5 / 48;5 code is ever sent.
+        assert_eq!(to_ansi("|ra|Gb", a16), "\x1b[0;91ma\x1b[0;32mb\x1b[0m");
+        for n in 16..=255u8 {
+            let s = format!("|{}x", match n { 232.. => format!("={}", (b'b' + (n - 232)) as char), _ => { let i = n - 16; format!("{}{}{}", i / 36, (i / 6) % 6, i % 6) } });
+            assert!(!to_ansi(&s, a16).contains(";5;"), "{s}");
+        }
     }
 
     #[test]

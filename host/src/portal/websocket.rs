@@ -16,7 +16,7 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
-use super::hub::{HubEvent, Outbound};
+use super::hub::{HubEvent, OutMsg, Outbound};
 use super::limits::{self, Admission, CommandRate, ConnectionLimits, OutboxReceiver, RateVerdict};
 use super::wire::{self, V1_EVENNIA};
 use crate::config::Config;
@@ -32,25 +32,79 @@ const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long one frame may take to go out: a client that stops reading is dropped, so its task
 /// and socket do not linger once the hub has given up on it.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Most frames written before one flush.
+const WRITE_BATCH: usize = 64;
 
-/// Write one frame; false if the client is gone or too slow.
+/// Run one sink operation; false if the client is gone or too slow. Most complete at once
+/// (the socket has room): a timer is armed only for one that has to wait, since arming one per
+/// frame costs about as much as the write.
+async fn timed<F>(op: F) -> bool
+where
+    F: std::future::Future<Output = Result<(), WsError>>,
+{
+    let mut op = std::pin::pin!(op);
+    let first = std::future::poll_fn(|cx| match op.as_mut().poll(cx) {
+        std::task::Poll::Ready(r) => std::task::Poll::Ready(Some(r)),
+        std::task::Poll::Pending => std::task::Poll::Ready(None),
+    })
+    .await;
+    match first {
+        Some(r) => r.is_ok(),
+        None => matches!(tokio::time::timeout(WRITE_TIMEOUT, op).await, Ok(Ok(()))),
+    }
+}
+
+/// Write one frame and flush it; false if the client is gone or too slow.
 async fn write<S>(sink: &mut S, msg: Message) -> bool
 where
-    S: futures_util::Sink<Message> + Unpin,
+    S: futures_util::Sink<Message, Error = WsError> + Unpin,
 {
-    matches!(tokio::time::timeout(WRITE_TIMEOUT, sink.send(msg)).await, Ok(Ok(())))
+    timed(sink.send(msg)).await
+}
+
+/// Write `first` and everything else already queued, then flush once (one system call for a
+/// burst of output, such as a busy room). Returns the close reason if a close request was
+/// queued behind the messages; `Err` if the client is gone or too slow.
+async fn write_queued<S>(sink: &mut S, first: Arc<OutMsg>, queue: &mut OutboxReceiver) -> Result<Option<String>, ()>
+where
+    S: futures_util::Sink<Message, Error = WsError> + Unpin,
+{
+    let mut out = first;
+    let mut close = None;
+    // Bounded, so a connection whose queue refills as fast as it drains still flushes.
+    for written in 1.. {
+        if !timed(sink.feed(Message::Text(out.v1_frame()))).await {
+            return Err(());
+        }
+        if written >= WRITE_BATCH {
+            break;
+        }
+        match queue.try_recv() {
+            Some(Outbound::Msg(next)) => out = next,
+            Some(Outbound::Close(reason)) => {
+                close = Some(reason);
+                break;
+            }
+            None => break,
+        }
+    }
+    if !timed(sink.flush()).await {
+        return Err(());
+    }
+    Ok(close)
 }
 
 /// Accept connections until shutdown. Each connection task holds a clone of `alive`, so the
-/// portal can wait for all of them to finish.
+/// portal can wait for all of them to finish. `limits` is shared with the telnet listener: the
+/// connection caps count every protocol.
 pub async fn serve(
     listener: TcpListener,
     cfg: Arc<Config>,
     hub: mpsc::Sender<HubEvent>,
     mut shutdown: Shutdown,
     alive: mpsc::Sender<()>,
+    limits: ConnectionLimits,
 ) {
-    let limits = ConnectionLimits::new(cfg.clone());
     let mut backoff = AcceptBackoff::default();
     loop {
         let (stream, peer) = tokio::select! {
@@ -312,11 +366,11 @@ async fn serve_session(
                 }
             }
             out = out_rx.recv() => match out {
-                Some(Outbound::Msg(msg, flags)) => {
-                    if !write(&mut sink, Message::text(wire::encode_v1(&msg, flags))).await {
-                        break Ending::ClientGone;
-                    }
-                }
+                Some(Outbound::Msg(out)) => match write_queued(&mut sink, out, &mut out_rx).await {
+                    Ok(None) => {}
+                    Ok(Some(reason)) => break Ending::Close(CloseCode::Normal, reason),
+                    Err(()) => break Ending::ClientGone,
+                },
                 // As Evennia's websocket protocol: the reason goes only in the close frame (a
                 // text frame too would show e.g. a quit's goodbye twice).
                 Some(Outbound::Close(reason)) => break Ending::Close(CloseCode::Normal, reason),

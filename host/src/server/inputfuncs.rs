@@ -83,6 +83,14 @@ impl GameLoop {
             }
             "client_options" | "hello" | "supports_set" => self.client_options(sessid, msg.kwargs),
             "get_client_options" => self.client_options(sessid, Map::new()),
+            // Flags the portal learned late (telnet NAWS/TTYPE answers): merged as they are.
+            crate::link::PORTAL_FLAGS_CMD => {
+                let game = self.game();
+                if let Some(s) = game.sessions.get_mut(sessid) {
+                    s.data.protocol_flags.extend(msg.kwargs);
+                    game.touch(sessid);
+                }
+            }
             "get_inputfuncs" => {
                 let funcs: Map<String, Value> =
                     INPUTFUNCS.iter().map(|(k, v)| (k.to_string(), json!(v))).collect();

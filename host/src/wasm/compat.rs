@@ -1,7 +1,7 @@
 //! The `mudhost:game@0.1.0` host imports, for modules built against the previous WIT: each is the
 //! current import of the same name (same checks, same quotas), so an old module behaves exactly
 //! as it did. 0.1.0 is a subset of the current `host` interface with the same types, except the
-//! `multisession-policy` record, which is converted.
+//! records defined in `host` itself (`multisession-policy`, `object-brief`), which are converted.
 
 use super::bindings::mudhost::game::host::Host;
 use super::bindings::types::{LogLevel, SessionInfo};
@@ -114,6 +114,11 @@ impl v0_1::Host for HostCtx {
 
     fn object_create(&mut self, key: String, kind: String, location: Option<u64>) -> Trappable<u64> {
         <Self as Host>::object_create(self, key, kind, location)
+    }
+
+    fn object_contents_briefs(&mut self, obj: u64) -> Trappable<Vec<v0_1::ObjectBrief>> {
+        let briefs = <Self as Host>::object_contents_briefs(self, obj)?;
+        Ok(briefs.into_iter().map(|b| v0_1::ObjectBrief { id: b.id, key: b.key, kind: b.kind }).collect())
     }
 
     fn object_exists(&mut self, obj: u64) -> Trappable<bool> {

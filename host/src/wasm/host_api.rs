@@ -9,7 +9,7 @@
 
 use std::collections::HashSet;
 
-use super::bindings::mudhost::game::host::{Host, MultisessionPolicy};
+use super::bindings::mudhost::game::host::{Host, MultisessionPolicy, ObjectBrief};
 use super::bindings::types::{self, CmdsetHolder, CommandInfo, LogLevel, SessionInfo};
 use super::{escape_line, GuestQuotas, HostCtx, QuotaExceeded};
 use crate::link::Sessid;
@@ -432,6 +432,17 @@ impl Host for HostCtx {
 
     fn object_contents(&mut self, obj: u64) -> Trappable<Vec<u64>> {
         Ok(self.game.world.object(obj).map(|o| o.contents.clone()).unwrap_or_default())
+    }
+
+    fn object_contents_briefs(&mut self, obj: u64) -> Trappable<Vec<ObjectBrief>> {
+        let world = &self.game.world;
+        let Some(container) = world.object(obj) else { return Ok(vec![]) };
+        Ok(container
+            .contents
+            .iter()
+            .filter_map(|&id| world.object(id))
+            .map(|o| ObjectBrief { id: o.id, key: o.key.clone(), kind: o.kind.clone() })
+            .collect())
     }
 
     fn object_move(&mut self, obj: u64, destination: Option<u64>) -> Trappable<Result<(), String>> {
