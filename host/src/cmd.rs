@@ -26,66 +26,192 @@ pub enum MergeType {
     Remove,
 }
 
-/// Who may use a command (parsed from the lock string).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Evennia's PERMISSION_HIERARCHY (without Guest), lowest first: `perm(X)` passes a caller holding
+/// X or anything above it.
+pub const PERMISSION_HIERARCHY: &[&str] = &["Player", "Helper", "Builder", "Admin", "Developer"];
+
+/// The hierarchy name of a permission in any case and Evennia's plural form ("builders"), or None.
+pub fn permission_name(perm: &str) -> Option<&'static str> {
+    let p = perm.trim();
+    let singular = p.strip_suffix(['s', 'S']).unwrap_or(p);
+    PERMISSION_HIERARCHY.iter().copied().find(|h| h.eq_ignore_ascii_case(p) || h.eq_ignore_ascii_case(singular))
+}
+
+/// Rank of a permission in the hierarchy (None: not a hierarchy permission).
+fn permission_rank(perm: &str) -> Option<usize> {
+    let name = permission_name(perm)?;
+    PERMISSION_HIERARCHY.iter().position(|h| *h == name)
+}
+
+/// Who is asking, for lock checks.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LockCaller<'a> {
+    /// Superusers pass every lock (Evennia's superuser bypass).
+    pub superuser: bool,
+    /// The account's permission (None: not logged in).
+    pub permission: Option<&'a str>,
+}
+
+/// Who may use a command: the `cmd:` part of a lock string, parsed once at load (Evennia's lock
+/// functions `all`/`true`, `false`/`none`, `superuser`, `perm`/`pperm`, `perm_above`/`pperm_above`,
+/// combined with `and`, `or`, `not` and parentheses).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CmdLock {
-    /// Everybody (`cmd:all()`, no lock, or a lock we do not model).
+    /// Everybody.
     All,
-    /// Superusers only (`cmd:superuser()`, `cmd:perm(Developer)`, `cmd:perm(Admin)`).
-    Superuser,
-    /// Nobody but a superuser, who bypasses every lock as in Evennia (`cmd:false()`).
+    /// Nobody (but superusers, who bypass every lock).
     Never,
+    /// Superusers only.
+    Superuser,
+    /// The caller's permission is this one or higher (`above`: strictly higher).
+    Perm { perm: String, above: bool },
+    /// Negation.
+    Not(Box<CmdLock>),
+    /// Both.
+    And(Box<CmdLock>, Box<CmdLock>),
+    /// Either.
+    Or(Box<CmdLock>, Box<CmdLock>),
 }
 
 impl CmdLock {
-    /// Parse "cmd:all()" / "cmd:perm(Developer)" / "cmd:perm(Admin)" / "cmd:superuser()" /
-    /// "cmd:false()" / ""; anything unknown → All. Other access types (`call:…;cmd:…`) are skipped;
-    /// `a or b` takes the more permissive side and `a and b` the stricter, like Evennia's eval.
+    /// Parse the `cmd:` access type of a lock string ("cmd:perm(Builder) or superuser()"). No
+    /// `cmd` lock means everybody, as Evennia's Command metaclass adds "cmd:all()"; an unknown
+    /// lock function or a malformed expression means everybody too (the module author's lock is
+    /// logged at load by the caller if it wishes; a lock we cannot read must not lock players out
+    /// of a command by accident).
     pub fn parse(locks: &str) -> CmdLock {
         let Some(expr) = locks.split(';').find_map(|part| {
             let (kind, expr) = part.split_once(':')?;
             (kind.trim().eq_ignore_ascii_case("cmd")).then_some(expr)
         }) else {
-            // Evennia's Command metaclass prepends "cmd:all();" when no cmd lock is given.
             return CmdLock::All;
         };
-        // `and` binds tighter than `or`, as in the Python expression Evennia evaluates.
-        let expr = expr.to_ascii_lowercase();
-        let or_terms = split_words(&expr, "or");
-        let rank_of = |t: &str| split_words(t, "and").iter().map(|t| term_rank(t)).min().unwrap_or(2);
-        match or_terms.iter().map(|t| rank_of(t)).max().unwrap_or(2) {
-            0 => CmdLock::Never,
-            1 => CmdLock::Superuser,
+        let tokens = tokenize(expr);
+        let mut pos = 0;
+        match parse_or(&tokens, &mut pos) {
+            Some(lock) if pos == tokens.len() => lock,
             _ => CmdLock::All,
         }
     }
 
-    /// Whether a caller passes this lock. Superusers pass everything (Evennia's superuser bypass).
-    pub fn allows(self, is_superuser: bool) -> bool {
-        is_superuser || self == CmdLock::All
+    /// Whether a caller passes this lock. Superusers pass everything.
+    pub fn allows(&self, caller: &LockCaller) -> bool {
+        caller.superuser || self.eval(caller)
+    }
+
+    fn eval(&self, caller: &LockCaller) -> bool {
+        match self {
+            CmdLock::All => true,
+            CmdLock::Never => false,
+            CmdLock::Superuser => caller.superuser,
+            CmdLock::Perm { perm, above } => {
+                let Some(held) = caller.permission else { return false };
+                match (permission_rank(held), permission_rank(perm)) {
+                    (Some(h), Some(r)) => if *above { h > r } else { h >= r },
+                    // Not a hierarchy permission: held only if it is exactly that one.
+                    _ => !*above && held.eq_ignore_ascii_case(perm),
+                }
+            }
+            CmdLock::Not(a) => !a.eval(caller),
+            CmdLock::And(a, b) => a.eval(caller) && b.eval(caller),
+            CmdLock::Or(a, b) => a.eval(caller) || b.eval(caller),
+        }
     }
 }
 
-/// Split a lowercase lock expression on a whole-word boolean operator.
-fn split_words<'a>(expr: &'a str, op: &str) -> Vec<&'a str> {
-    let sep = format!(" {op} ");
-    expr.split(sep.as_str()).collect()
+/// Lock expression tokens: words, `(`, `)`, and function argument text.
+#[derive(Debug, PartialEq)]
+enum Tok {
+    Word(String),
+    Call(String, String),
+    Open,
+    Close,
 }
 
-/// Permissiveness of one lock function call: 0 = nobody, 1 = superusers, 2 = everybody.
-fn term_rank(term: &str) -> u8 {
-    let term: String = term.chars().filter(|c| !c.is_whitespace()).collect();
-    let (func, arg) = match term.split_once('(') {
-        Some((f, rest)) => (f, rest.trim_end_matches(')')),
-        None => (term.as_str(), ""),
-    };
-    match func {
-        "false" | "none" => 0,
-        "superuser" => 1,
-        "perm" | "pperm" if matches!(arg, "developer" | "developers" | "admin" | "admins") => 1,
-        "perm_above" | "pperm_above" if matches!(arg, "builder" | "builders" | "admin" | "admins") => 1,
-        _ => 2,
+fn tokenize(expr: &str) -> Vec<Tok> {
+    let mut out = vec![];
+    let chars: Vec<char> = expr.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if c.is_whitespace() {
+            i += 1;
+        } else if c == '(' {
+            out.push(Tok::Open);
+            i += 1;
+        } else if c == ')' {
+            out.push(Tok::Close);
+            i += 1;
+        } else {
+            let start = i;
+            while i < chars.len() && !chars[i].is_whitespace() && chars[i] != '(' && chars[i] != ')' {
+                i += 1;
+            }
+            let word: String = chars[start..i].iter().collect::<String>().to_ascii_lowercase();
+            // A word directly followed by "(" is a function call: take its argument text.
+            if i < chars.len() && chars[i] == '(' && !matches!(word.as_str(), "and" | "or" | "not") {
+                let close = chars[i..].iter().position(|&c| c == ')').map(|p| i + p);
+                let Some(close) = close else { return vec![Tok::Word("?".into())] };
+                let arg: String = chars[i + 1..close].iter().collect();
+                out.push(Tok::Call(word, arg.trim().trim_matches(|c| c == '"' || c == '\'').to_string()));
+                i = close + 1;
+            } else {
+                out.push(Tok::Word(word));
+            }
+        }
     }
+    out
+}
+
+fn parse_or(t: &[Tok], pos: &mut usize) -> Option<CmdLock> {
+    let mut left = parse_and(t, pos)?;
+    while matches!(t.get(*pos), Some(Tok::Word(w)) if w == "or") {
+        *pos += 1;
+        left = CmdLock::Or(Box::new(left), Box::new(parse_and(t, pos)?));
+    }
+    Some(left)
+}
+
+fn parse_and(t: &[Tok], pos: &mut usize) -> Option<CmdLock> {
+    let mut left = parse_not(t, pos)?;
+    while matches!(t.get(*pos), Some(Tok::Word(w)) if w == "and") {
+        *pos += 1;
+        left = CmdLock::And(Box::new(left), Box::new(parse_not(t, pos)?));
+    }
+    Some(left)
+}
+
+fn parse_not(t: &[Tok], pos: &mut usize) -> Option<CmdLock> {
+    match t.get(*pos)? {
+        Tok::Word(w) if w == "not" => {
+            *pos += 1;
+            Some(CmdLock::Not(Box::new(parse_not(t, pos)?)))
+        }
+        Tok::Open => {
+            *pos += 1;
+            let inner = parse_or(t, pos)?;
+            matches!(t.get(*pos), Some(Tok::Close)).then(|| *pos += 1)?;
+            Some(inner)
+        }
+        Tok::Call(func, arg) => {
+            *pos += 1;
+            Some(match func.as_str() {
+                "all" | "true" => CmdLock::All,
+                "false" | "none" => CmdLock::Never,
+                "superuser" => CmdLock::Superuser,
+                "perm" | "pperm" => CmdLock::Perm { perm: perm_arg(arg), above: false },
+                "perm_above" | "pperm_above" => CmdLock::Perm { perm: perm_arg(arg), above: true },
+                // A lock function this host does not model: treated as passing.
+                _ => CmdLock::All,
+            })
+        }
+        _ => None,
+    }
+}
+
+/// A permission argument in its hierarchy spelling when it is one ("builders" → "Builder").
+fn perm_arg(arg: &str) -> String {
+    permission_name(arg).map(str::to_string).unwrap_or_else(|| arg.trim().to_string())
 }
 
 /// The default `arg_regex` (Evennia's COMMAND_DEFAULT_ARG_REGEX): the name must be followed by a
@@ -107,6 +233,8 @@ pub struct CommandDef {
     pub arg_regex: Regex,
     /// Who may use the command.
     pub lock: CmdLock,
+    /// The lock string as the module gave it (for `caller-commands`).
+    pub locks: String,
     /// Which loaded module executes it.
     pub module: Arc<str>,
 }
@@ -151,6 +279,7 @@ impl CommandDef {
             help_category: help_category.to_string(),
             arg_regex,
             lock: CmdLock::parse(locks),
+            locks: locks.to_string(),
             module,
         })
     }
@@ -193,6 +322,8 @@ pub struct CmdSet {
     pub no_exits: Option<bool>,
     /// Hide commands of objects in the location; None passes the other set's value through.
     pub no_objs: Option<bool>,
+    /// Evennia's `key_mergetypes`: the merge type to use against a set with this key.
+    pub key_mergetypes: Vec<(String, MergeType)>,
     /// The commands, system commands included.
     pub commands: Vec<Arc<CommandDef>>,
     /// Name lookup for the parser, built on first use (see [`parser::NameIndex`]). Never shared by
@@ -233,6 +364,7 @@ impl CmdSet {
             duplicates: None,
             no_exits: None,
             no_objs: None,
+            key_mergetypes: Vec::new(),
             commands: Vec::new(),
             index: IndexCell::default(),
         }
@@ -258,6 +390,39 @@ mod tests {
         assert_eq!(c.aliases.len(), 75_000);
         assert_eq!(c.aliases[0], "a0");
         assert!(started.elapsed() < std::time::Duration::from_secs(10), "{:?}", started.elapsed());
+    }
+
+    fn caller(superuser: bool, permission: Option<&str>) -> LockCaller<'_> {
+        LockCaller { superuser, permission }
+    }
+
+    #[test]
+    fn perm_locks_follow_the_permission_hierarchy() {
+        let builder = CmdLock::parse("cmd:perm(Builder)");
+        assert!(!builder.allows(&caller(false, Some("Player"))));
+        assert!(!builder.allows(&caller(false, Some("Helper"))));
+        assert!(builder.allows(&caller(false, Some("Builder"))));
+        assert!(builder.allows(&caller(false, Some("Developer"))));
+        assert!(!builder.allows(&caller(false, None)), "not logged in holds nothing");
+        assert!(builder.allows(&caller(true, Some("Player"))), "superusers bypass locks");
+        let above = CmdLock::parse("cmd:perm_above(Builders)");
+        assert!(!above.allows(&caller(false, Some("builder"))));
+        assert!(above.allows(&caller(false, Some("Admin"))));
+    }
+
+    #[test]
+    fn lock_expressions_combine_with_and_or_not() {
+        assert!(!CmdLock::parse("cmd:false()").allows(&caller(false, Some("Developer"))));
+        assert!(CmdLock::parse("cmd:false()").allows(&caller(true, None)));
+        assert!(!CmdLock::parse("cmd:superuser()").allows(&caller(false, Some("Developer"))));
+        assert!(CmdLock::parse("").allows(&caller(false, None)));
+        assert!(CmdLock::parse("call:false();cmd:all()").allows(&caller(false, None)));
+        let l = CmdLock::parse("cmd: perm(Admin) or (perm(Helper) and not perm(Builder))");
+        assert!(l.allows(&caller(false, Some("Helper"))));
+        assert!(!l.allows(&caller(false, Some("Builder"))));
+        assert!(l.allows(&caller(false, Some("Admin"))));
+        assert!(!l.allows(&caller(false, Some("Player"))));
+        assert!(CmdLock::parse("cmd:perm(Builder").allows(&caller(false, None)), "malformed: open");
     }
 
     #[test]

@@ -67,6 +67,12 @@ pub struct Config {
     pub cmdset_account: Vec<String>,
     /// Modules whose cmdsets every puppeted character has. Default ["character"].
     pub cmdset_character: Vec<String>,
+    /// Input-hook modules (Evennia's INPUT_HOOKS), in order: each sees every inbound message
+    /// before the input functions, on the output of the one before. Default [].
+    pub input_hooks: Vec<String>,
+    /// The session-class module (Evennia's SERVER_SESSION_CLASS): its hooks run for every
+    /// session; "" = none. Default "".
+    pub session_class: String,
 
     /// Show guest error details to the player after "An untrapped error occurred.". Default false.
     pub in_game_errors: bool,
@@ -215,6 +221,8 @@ const KEY_DOCS: &[(&str, &str)] = &[
     ("cmdset_session", "Modules whose cmdsets every logged-in session has."),
     ("cmdset_account", "Modules whose cmdsets every account has."),
     ("cmdset_character", "Modules whose cmdsets every puppeted character has."),
+    ("input_hooks", "Input-hook modules, in order: each sees every inbound message before the input functions."),
+    ("session_class", "The session-class module whose hooks run for every session (\"\" = none)."),
     ("in_game_errors", "Show guest error details to the player after \"An untrapped error occurred.\"."),
     ("broadcast_server_restart_messages", "Tell players about server restarts (\" Server restart initiated ...\")."),
     ("idle_command", "Text that is a keepalive, not a command."),
@@ -287,6 +295,8 @@ impl Default for Config {
             cmdset_session: vec![],
             cmdset_account: vec!["account".into()],
             cmdset_character: vec!["character".into()],
+            input_hooks: vec![],
+            session_class: String::new(),
             in_game_errors: false,
             broadcast_server_restart_messages: true,
             idle_command: "idle".into(),

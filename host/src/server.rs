@@ -9,6 +9,7 @@ pub mod game;
 pub mod game_loop;
 pub mod inflight;
 pub mod inputfuncs;
+pub mod plugins;
 pub mod session;
 pub mod throttle;
 

@@ -11,10 +11,14 @@
 //! The store also holds the server's **outbox**: every effects frame is stored in the same
 //! transaction as the world changes it reports, and deleted once the portal confirms it.
 
+mod cmdsets;
+
 use std::collections::HashMap;
 use std::path::Path;
 
 use rusqlite::{params, Connection, OptionalExtension};
+
+pub use cmdsets::{Holder, StackEntry};
 
 /// Database failures. The game loop logs them; a guest sees a short error value.
 #[derive(Debug, thiserror::Error)]
@@ -61,6 +65,8 @@ pub struct Account {
     pub password_hash: String,
     /// May reload the server and use admin commands.
     pub is_superuser: bool,
+    /// Evennia permission (one of [`crate::cmd::PERMISSION_HIERARCHY`]), for `cmd:perm(...)` locks.
+    pub permission: String,
     /// Persistent attributes.
     pub attrs: HashMap<String, String>,
 }
@@ -78,6 +84,11 @@ pub struct WorldStore {
     in_tx: bool,
     /// Inverse operations of the in-memory changes since the open savepoint (None: no savepoint).
     undo: Option<Vec<Undo>>,
+    /// Cmdset stacks of accounts and objects (persistent entries are also in the `cmdsets` table).
+    stacks: HashMap<Holder, Vec<StackEntry>>,
+    /// Bumped whenever a cmdset stack changes or an object carrying one moves (see
+    /// [`WorldStore::cmdset_generation`]).
+    cmdset_gen: u64,
 }
 
 /// One in-memory change, recorded so that it can be reverted.
@@ -91,6 +102,9 @@ enum Undo {
     ObjectMoved { id: u64, location: Option<u64>, index: usize },
     ObjectDeleted(Box<Object>),
     ObjectAttr { id: u64, key: String, old: Option<String> },
+    AccountPermission { id: u64, old: String },
+    /// A cmdset stack as it was before a change (None: there was none).
+    Stack { holder: Holder, old: Option<Vec<StackEntry>> },
 }
 
 /// An open savepoint; pass it back to [`WorldStore::release`] or [`WorldStore::rollback_to`].
@@ -120,6 +134,13 @@ CREATE TABLE IF NOT EXISTS attributes (
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS outbox (id INTEGER PRIMARY KEY, frame BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS cmdsets (
+    holder TEXT NOT NULL,      -- 'a' account, 'o' object
+    id INTEGER NOT NULL,
+    pos INTEGER NOT NULL,      -- place in the stack, bottom first
+    module TEXT NOT NULL,
+    PRIMARY KEY (holder, id, module)
+) WITHOUT ROWID;
 ";
 
 impl WorldStore {
@@ -134,6 +155,7 @@ impl WorldStore {
         )?;
         db.busy_timeout(std::time::Duration::from_secs(10))?;
         db.execute_batch(SCHEMA)?;
+        cmdsets::migrate(&db)?;
         let mut store = WorldStore {
             db,
             objects: HashMap::new(),
@@ -142,8 +164,11 @@ impl WorldStore {
             start_location: 0,
             in_tx: false,
             undo: None,
+            stacks: HashMap::new(),
+            cmdset_gen: 0,
         };
         store.load()?;
+        store.load_stacks()?;
         Ok(store)
     }
 
@@ -178,13 +203,14 @@ impl WorldStore {
         }
         let accounts: Vec<Account> = self
             .db
-            .prepare("SELECT id, name, password_hash, is_superuser FROM accounts")?
+            .prepare("SELECT id, name, password_hash, is_superuser, permission FROM accounts")?
             .query_map([], |r| {
                 Ok(Account {
                     id: r.get(0)?,
                     name: r.get(1)?,
                     password_hash: r.get(2)?,
                     is_superuser: r.get(3)?,
+                    permission: r.get(4)?,
                     attrs: HashMap::new(),
                 })
             })?
@@ -331,6 +357,18 @@ impl WorldStore {
                     };
                 }
             }
+            Undo::AccountPermission { id, old } => {
+                if let Some(a) = self.accounts.get_mut(&id) {
+                    a.permission = old;
+                }
+            }
+            Undo::Stack { holder, old } => {
+                self.cmdset_gen += 1;
+                match old {
+                    Some(v) => self.stacks.insert(holder, v),
+                    None => self.stacks.remove(&holder),
+                };
+            }
         }
     }
 
@@ -421,9 +459,11 @@ impl WorldStore {
         is_superuser: bool,
         now_ms: u64,
     ) -> Result<u64, StoreError> {
+        // Evennia: the superuser is a Developer, everyone else starts as a Player.
+        let permission = if is_superuser { "Developer" } else { "Player" };
         self.db.execute(
-            "INSERT INTO accounts (name, password_hash, is_superuser, created_ms) VALUES (?1, ?2, ?3, ?4)",
-            params![name, password_hash, is_superuser, now_ms as i64],
+            "INSERT INTO accounts (name, password_hash, is_superuser, created_ms, permission) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![name, password_hash, is_superuser, now_ms as i64, permission],
         )?;
         let id = self.db.last_insert_rowid() as u64;
         self.record(Undo::AccountCreated(id));
@@ -435,6 +475,7 @@ impl WorldStore {
                 name: name.into(),
                 password_hash: password_hash.into(),
                 is_superuser,
+                permission: permission.into(),
                 attrs: HashMap::new(),
             },
         );
@@ -564,6 +605,10 @@ impl WorldStore {
             self.objects.get_mut(&d).expect("checked above").contents.push(id);
         }
         self.objects.get_mut(&id).expect("checked above").location = dest;
+        if self.stacks.contains_key(&Holder::Object(id)) {
+            // A cmdset carrier changed place: whose merged cmdsets it reaches changed.
+            self.cmdset_gen += 1;
+        }
         Ok(())
     }
 
@@ -577,6 +622,7 @@ impl WorldStore {
         self.move_object(id, None)?;
         self.db.execute("DELETE FROM objects WHERE id = ?1", params![id as i64])?;
         self.db.execute("DELETE FROM attributes WHERE owner = 'o' AND id = ?1", params![id as i64])?;
+        self.drop_stack(Holder::Object(id))?;
         if let Some(o) = self.objects.remove(&id) {
             self.record(Undo::ObjectDeleted(Box::new(o)));
         }

@@ -9,6 +9,7 @@
 
 pub mod bindings;
 pub mod cache;
+pub mod compat;
 pub mod host_api;
 pub mod registry;
 pub mod wasi;
@@ -33,7 +34,9 @@ use crate::server::game::Game;
 pub use registry::{LoadedModule, PluginRegistry};
 
 /// Version of the WIT package this host implements (`mudhost:game@…`).
-pub const WIT_VERSION: &str = "0.1.0";
+pub const WIT_VERSION: &str = "0.2.0";
+/// The previous version, still accepted for cmdset modules.
+pub const WIT_VERSION_COMPAT: &str = "0.1.0";
 /// The WIT package name, without version.
 pub const WIT_PACKAGE: &str = "mudhost:game";
 
@@ -386,7 +389,10 @@ pub fn new_linker(engine: &Engine) -> anyhow::Result<Linker<HostCtx>> {
     let mut linker = Linker::new(engine);
     wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
     wasi::restrict(&mut linker)?;
-    bindings::CmdsetModule::add_to_linker::<HostCtx, wasmtime::component::HasSelf<HostCtx>>(
+    // Both versions of `host`: a 0.1.0 module imports `mudhost:game/host@0.1.0`, a current one
+    // `…@0.2.0`; both reach the same implementation.
+    bindings::Plugins::add_to_linker::<HostCtx, wasmtime::component::HasSelf<HostCtx>>(&mut linker, |c| c)?;
+    bindings::v0_1::CmdsetModule::add_to_linker::<HostCtx, wasmtime::component::HasSelf<HostCtx>>(
         &mut linker,
         |c| c,
     )?;

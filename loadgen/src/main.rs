@@ -14,6 +14,12 @@
 //!   the bare websocket server in the same run; reports commands/s, latency, CPU µs per command
 //!   of each process, RSS, and the ratio (see `perf.rs`).
 //! - `idle N`: N open connections; KiB per connection of the host and of the bare server.
+//! - `roomsets K`: one player in a room holding 0, 10, 100, 1000 things that each carry a cmdset
+//!   (the `box` module's); at each size, K commands one after another; reports the server's CPU
+//!   µs and the wall time per command (the merged cmdset is cached per session until a provider
+//!   changes, so the cost must stay flat), and the first command after the room changed (a merge).
+//! - `hookcost K`: one player sends K commands one after another with no input hook, with
+//!   `spamguard`, and with `spamguard` + `nick`; reports the server's CPU µs per command.
 //! - `logins N`: N clients at once each create an account and log in, with the default argon2id
 //!   cost; reports failures and the server's RSS (baseline, peak sampled from /proc, after).
 
@@ -49,7 +55,9 @@ async fn main() {
         }
         Some("idle") => perf::idle(num(1, 1000) as usize).await,
         Some("logins") => logins(num(1, 200) as usize).await,
-        _ => eprintln!("usage: mudhost-loadgen restart [N] | hotreload [N] [R] | throughput [N] [SECS] | fairness [N] [R] | look|echo|say [N] [SECS] | idle [N] | logins [N]"),
+        Some("roomsets") => roomsets(num(1, 2000) as usize).await,
+        Some("hookcost") => hookcost(num(1, 2000) as usize).await,
+        _ => eprintln!("usage: mudhost-loadgen restart [N] | hotreload [N] [R] | throughput [N] [SECS] | fairness [N] [R] | look|echo|say [N] [SECS] | idle [N] | logins [N] | roomsets [K] | hookcost [K]"),
     }
 }
 
@@ -350,4 +358,67 @@ async fn logins(n: usize) {
         rss_mib(server),
         peak_threads.load(Ordering::Relaxed)
     );
+}
+
+async fn roomsets(k: usize) {
+    println!("roomsets: one player, {k} commands per room size; things in the room each carry a cmdset");
+    let mut modules = MODULES.to_vec();
+    modules.push("box");
+    let host = Host::start(&modules, CONFIG);
+    let mut c = players(&host.url, 1, "R").await.pop().expect("one player");
+    let pid = host.server_pid();
+    let mut spawned = 0;
+    for size in [0usize, 10, 100, 1000] {
+        while spawned < size {
+            let n = (size - spawned).min(500);
+            c.send_text(&format!("spawnsets {n} box")).await;
+            c.expect_text("spawned").await;
+            spawned += n;
+        }
+        // The first command after the room changed merges again (one object set per thing).
+        let t0 = Instant::now();
+        c.send_text("echoback first").await;
+        c.expect_text("echoback").await;
+        let first = t0.elapsed();
+        let (cpu0, t0) = (perf::cpu_us(pid), Instant::now());
+        for i in 0..k {
+            c.send_text(&format!("echoback {i}")).await;
+            c.expect_text("echoback").await;
+        }
+        let (cpu, wall) = (perf::cpu_us(pid) - cpu0, t0.elapsed());
+        println!(
+            "  {size:>5} cmdsets in the room: server CPU {:.1} µs/command, wall {:.1} µs/command; first command after the change {:.1?}",
+            cpu / k as f64,
+            wall.as_secs_f64() * 1e6 / k as f64,
+            first
+        );
+    }
+}
+
+async fn hookcost(k: usize) {
+    println!("hookcost: one player, {k} commands per configuration");
+    for hooks in [&[][..], &["spamguard"][..], &["spamguard", "nick"][..]] {
+        let mut modules = MODULES.to_vec();
+        modules.extend(hooks);
+        let list: Vec<String> = hooks.iter().map(|h| format!("{h:?}")).collect();
+        let host = Host::start(&modules, &format!("{CONFIG}\ninput_hooks = [{}]", list.join(", ")));
+        let mut c = players(&host.url, 1, "H").await.pop().expect("one player");
+        let pid = host.server_pid();
+        for i in 0..100 {
+            c.send_text(&format!("echoback warm{i}")).await;
+            c.expect_text("echoback").await;
+        }
+        let (cpu0, t0) = (perf::cpu_us(pid), Instant::now());
+        for i in 0..k {
+            c.send_text(&format!("echoback {i}")).await;
+            c.expect_text("echoback").await;
+        }
+        let (cpu, wall) = (perf::cpu_us(pid) - cpu0, t0.elapsed());
+        println!(
+            "  input_hooks = [{}]: server CPU {:.1} µs/command, wall {:.1} µs/command",
+            list.join(", "),
+            cpu / k as f64,
+            wall.as_secs_f64() * 1e6 / k as f64
+        );
+    }
 }

@@ -101,7 +101,7 @@ impl Run {
 }
 
 /// CPU time (user + system) of a process, µs.
-fn cpu_us(pid: u32) -> f64 {
+pub fn cpu_us(pid: u32) -> f64 {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
     // Fields after the `(comm)`, which may contain spaces: utime and stime are fields 14 and 15.
     let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");

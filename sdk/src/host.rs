@@ -322,3 +322,42 @@ pub fn session_data(session: Sessid) -> Result<String, String> {
 pub fn account_set_password(old: &str, new: &str) -> Result<(), String> {
     raw::account_set_password(old, new)
 }
+
+// --- cmdsets on every provider, permissions (WIT 0.2.0) --------------------------------------
+
+/// Add a loaded module's cmdset to a holder (session, account or object). A persistent one is
+/// stored and survives server restarts; adding one that is there already only changes that.
+pub fn cmdset_add(holder: crate::CmdsetHolder, module: &str, persistent: bool) -> Result<(), String> {
+    raw::cmdset_add(holder, module, persistent)
+}
+
+/// Remove a module's cmdset from a holder.
+pub fn cmdset_remove(holder: crate::CmdsetHolder, module: &str) -> Result<(), String> {
+    raw::cmdset_remove(holder, module)
+}
+
+/// The module names on a holder's cmdset stack, bottom first.
+pub fn cmdset_list(holder: crate::CmdsetHolder) -> Vec<String> {
+    raw::cmdset_list(holder)
+}
+
+/// Every command the calling session can use now (its merged cmdset from every provider, minus
+/// the commands whose lock it fails), for `help`.
+pub fn caller_commands() -> Vec<crate::CommandInfo> {
+    raw::caller_commands()
+}
+
+/// An account's permission (Player, Helper, Builder, Admin or Developer).
+pub fn account_permission(account: AccountId) -> Option<String> {
+    raw::account_permission(account)
+}
+
+/// Set an account's permission (the caller must be a superuser or a Developer).
+pub fn account_set_permission(account: AccountId, permission: &str) -> Result<(), String> {
+    raw::account_set_permission(account, permission)
+}
+
+/// An account by name (case-insensitive).
+pub fn account_search(name: &str) -> Option<AccountId> {
+    raw::account_search(name)
+}

@@ -1,8 +1,17 @@
 //! Guest SDK for mudhost: write game commands in Rust, build them for `wasm32-wasip2`, drop the
 //! `.wasm` into the game's `modules/` folder.
 //!
-//! A module is one cmdset (Evennia's command set). Each command is a type implementing
-//! [`Command`]; [`cmdset!`] declares the set and exports it to the host:
+//! A module is one of three plugin kinds, each with a trait and one macro:
+//!
+//! - a **cmdset** (Evennia's command set): each command is a type implementing [`Command`];
+//!   [`cmdset!`] declares the set and exports it;
+//! - an **input hook** (Evennia's INPUT_HOOKS): a type implementing [`InputHook`], exported with
+//!   [`input_hook!`] beside the module's cmdset (build with the SDK feature `input-hook`);
+//! - a **session class** (Evennia's SERVER_SESSION_CLASS): a type implementing [`SessionClass`],
+//!   exported with [`session_class!`] beside the module's cmdset, which is the per-session cmdset
+//!   the class adds to sessions (build with the SDK feature `session-class`).
+//!
+//! A cmdset module:
 //!
 //! ```no_run
 //! use mudhost_sdk::{cmdset, CmdResult, Command, Invocation};
@@ -42,22 +51,49 @@ pub mod text;
 
 pub use object::{Account, Obj};
 
-/// The bindings generated from `wit/mudhost.wit`; guests never need them directly.
+/// The bindings generated from `wit/mudhost.wit` for this module's world (chosen by the SDK
+/// features); guests never need them directly.
 #[doc(hidden)]
 #[allow(missing_docs, clippy::all)]
 pub mod bindings {
+    #[cfg(all(feature = "input-hook", feature = "session-class"))]
+    compile_error!("a module is one plugin kind: enable `input-hook` or `session-class`, not both");
+
+    #[cfg(not(any(feature = "input-hook", feature = "session-class")))]
     wit_bindgen::generate!({
         path: "../wit",
         world: "cmdset-module",
         pub_export_macro: true,
-        export_macro_name: "__export_cmdset_raw",
+        export_macro_name: "__export_raw",
+    });
+
+    #[cfg(all(feature = "input-hook", not(feature = "session-class")))]
+    wit_bindgen::generate!({
+        path: "../wit",
+        world: "input-hook-module",
+        pub_export_macro: true,
+        export_macro_name: "__export_raw",
+    });
+
+    #[cfg(all(feature = "session-class", not(feature = "input-hook")))]
+    wit_bindgen::generate!({
+        path: "../wit",
+        world: "session-class-module",
+        pub_export_macro: true,
+        export_macro_name: "__export_raw",
     });
 }
 
+mod hooks;
+
 pub use bindings::mudhost::game::types::{
-    AccountId, CmdsetInfo, CommandInfo, Invocation, LogLevel, MergeType, ObjectId, SessionInfo,
-    Sessid,
+    AccountId, CmdsetHolder, CmdsetInfo, CommandInfo, HookResult, Invocation, LogLevel, MergeType,
+    Message, ObjectId, SessionInfo, Sessid,
 };
+#[cfg(feature = "input-hook")]
+pub use hooks::InputHook;
+#[cfg(feature = "session-class")]
+pub use hooks::SessionClass;
 /// The multisession settings the host applies (see [`host::get_multisession_policy`]).
 pub use bindings::mudhost::game::host::MultisessionPolicy;
 /// The raw `cmdset` export trait, for modules that do not use [`cmdset!`] (see [`export_cmdset!`]).
@@ -65,7 +101,7 @@ pub use bindings::exports::mudhost::game::cmdset::Guest;
 
 /// Version of the `mudhost:game` WIT package this SDK was built against. The host refuses modules
 /// built against an incompatible version and names both versions.
-pub const WIT_VERSION: &str = "0.1.0";
+pub const WIT_VERSION: &str = "0.2.0";
 /// Version of this SDK crate.
 pub const SDK_VERSION: &str = env!("CARGO_PKG_VERSION");
 
@@ -153,13 +189,32 @@ impl SessionInfo {
     }
 }
 
-/// Export a type implementing [`Guest`] as this module's cmdset. [`cmdset!`] does this for you;
-/// use it directly only to hand-write `info` / `at_load` / `execute`.
+/// Export a type implementing [`Guest`] (and, for a hook module, the hook's export trait) as this
+/// module. [`cmdset!`] (cmdset modules), [`input_hook!`] and [`session_class!`] do this for you;
+/// use it directly only to hand-write the exports.
 #[macro_export]
 macro_rules! export_cmdset {
     ($ty:ident) => {
-        $crate::bindings::__export_cmdset_raw!($ty with_types_in $crate::bindings);
+        $crate::bindings::__export_raw!($ty with_types_in $crate::bindings);
     };
+}
+
+/// Used by [`cmdset!`]: a cmdset module is exported with its cmdset; a hook module is exported
+/// by its hook macro, which adds the hook's interface.
+#[doc(hidden)]
+#[cfg(not(any(feature = "input-hook", feature = "session-class")))]
+#[macro_export]
+macro_rules! __export_cmdset_module {
+    ($ty:ident) => {
+        $crate::export_cmdset!($ty);
+    };
+}
+
+#[doc(hidden)]
+#[cfg(any(feature = "input-hook", feature = "session-class"))]
+#[macro_export]
+macro_rules! __export_cmdset_module {
+    ($ty:ident) => {};
 }
 
 /// Declare this module's cmdset and export it.
@@ -186,7 +241,8 @@ macro_rules! export_cmdset {
 ///
 /// It defines `pub struct CmdSet` with `CmdSet::info()` and `CmdSet::commands()` (handy for a
 /// `help` command), implements the `cmdset` export by dispatching on the invocation's key, and
-/// exports it. `merge_type` is one of `Union`, `Intersect`, `Replace`, `Remove`.
+/// exports it. `merge_type` is one of `Union`, `Intersect`, `Replace`, `Remove`. An optional
+/// `key_mergetypes: [("OtherCmdSet", Replace)]` (after `at_load`) is Evennia's `key_mergetypes`.
 #[macro_export]
 macro_rules! cmdset {
     (
@@ -195,6 +251,7 @@ macro_rules! cmdset {
         $(no_exits: $no_exits:expr,)?
         $(no_objs: $no_objs:expr,)?
         $(at_load: $at_load:expr,)?
+        $(key_mergetypes: [$(($kmkey:expr, $kmtype:ident)),* $(,)?],)?
         commands: [$($cmd:ty),* $(,)?] $(,)?
     ) => {
         /// This module's cmdset (generated by `mudhost_sdk::cmdset!`).
@@ -229,6 +286,10 @@ macro_rules! cmdset {
                 $(($at_load)();)?
             }
 
+            fn key_mergetypes() -> ::std::vec::Vec<(::std::string::String, $crate::MergeType)> {
+                ::std::vec![$($((::std::string::String::from($kmkey), $crate::MergeType::$kmtype)),*)?]
+            }
+
             fn execute(inv: $crate::Invocation) {
                 $(
                     if inv.key == <$cmd as $crate::Command>::KEY {
@@ -239,7 +300,7 @@ macro_rules! cmdset {
             }
         }
 
-        $crate::export_cmdset!(CmdSet);
+        $crate::__export_cmdset_module!(CmdSet);
     };
     (@opt) => { ::core::option::Option::None };
     (@opt $v:expr) => { ::core::option::Option::Some($v) };

@@ -12,10 +12,16 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
-/// Guest crates built for every game (the example game).
-const GAME_MODULES: &[&str] = &["unloggedin", "account", "character"];
-/// Guest crates only the tests load.
-const TEST_MODULES: &[&str] = &["trouble", "wrong-world", "load-panic", "wrong-version", "hostile"];
+/// Guest crates built for every game (the example game): cmdset modules.
+const GAME_MODULES: &[&str] = &["unloggedin", "account", "character", "box"];
+/// Example hook modules. Each plugin kind is built in its own cargo run, because the SDK picks the
+/// module's WIT world by feature and cargo unifies features within one run.
+const GAME_INPUT_HOOKS: &[&str] = &["nick", "spamguard"];
+const GAME_SESSION_CLASSES: &[&str] = &["chargen"];
+/// Guest crates only the tests load, by plugin kind.
+const TEST_MODULES: &[&str] = &["trouble", "wrong-world", "load-panic", "wrong-version", "hostile", "provtest"];
+const TEST_INPUT_HOOKS: &[&str] = &["hooktest"];
+const TEST_SESSION_CLASSES: &[&str] = &["classprobe"];
 /// The guest target.
 const TARGET: &str = "wasm32-wasip2";
 
@@ -99,15 +105,32 @@ fn build_guests(with_test_modules: bool) -> Result<PathBuf, String> {
         status(Command::new("rustup").args(["target", "add", TARGET]))?;
     }
     std::fs::create_dir_all(modules_out_dir()).map_err(|e| e.to_string())?;
-    let mut crates: Vec<&str> = GAME_MODULES.to_vec();
-    if with_test_modules {
-        crates.extend(TEST_MODULES);
+    let kinds: [(&[&str], &[&str]); 3] = [
+        (GAME_MODULES, TEST_MODULES),
+        (GAME_INPUT_HOOKS, TEST_INPUT_HOOKS),
+        (GAME_SESSION_CLASSES, TEST_SESSION_CLASSES),
+    ];
+    for (game, test) in kinds {
+        let mut crates: Vec<&str> = game.to_vec();
+        if with_test_modules {
+            crates.extend(test);
+        }
+        cargo_build_guests(&crates, &[])?;
+        for c in &crates {
+            collect(c, &c.replace('-', "_"))?;
+        }
     }
-    cargo_build_guests(&crates, &[])?;
-    for c in &crates {
-        collect(c, &c.replace('-', "_"))?;
-    }
     if with_test_modules {
+        cargo_build_guests(&["hooktest"], &["hooktest/b"])?;
+        collect("hooktest", "hooktest_b")?;
+        cargo_build_guests(&["hooktest"], &["hooktest/v2"])?;
+        collect("hooktest", "hooktest_v2")?;
+        cargo_build_guests(&["hooktest"], &[])?;
+        cargo_build_guests(&["provtest"], &["provtest/noexits"])?;
+        collect("provtest", "provtest_noexits")?;
+        cargo_build_guests(&["provtest"], &["provtest/keymerge"])?;
+        collect("provtest", "provtest_keymerge")?;
+        cargo_build_guests(&["provtest"], &[])?;
         // A second build of `trouble` that answers "v2", for the hot-reload tests.
         cargo_build_guests(&["trouble"], &["trouble/v2"])?;
         collect("trouble", "trouble_v2")?;
@@ -129,7 +152,7 @@ fn run(rest: &[String]) -> Result<(), String> {
     if !game.join("mudhost.toml").exists() {
         status(cargo().current_dir(root()).args(["run", "-p", "mudhost", "--", "init"]).arg(&game))?;
     }
-    for m in GAME_MODULES {
+    for m in GAME_MODULES.iter().chain(GAME_INPUT_HOOKS).chain(GAME_SESSION_CLASSES) {
         let from = out.join(format!("{m}.wasm"));
         let to = game.join("modules").join(format!("{m}.wasm"));
         // Copy beside, then rename: a running host sees only the complete file.

@@ -39,7 +39,7 @@ fn ooc_screen(account: Account, me: u64) -> String {
         let max = host::get_multisession_policy().max_nr_characters;
         let max = if superuser || max == 0 { "unlimited".to_string() } else { max.to_string() };
         // Characters get their account's permissions when created, as in Evennia.
-        let perms = if superuser { "Developer" } else { "Player" };
+        let perms = host::account_permission(account.id()).unwrap_or_else(|| "Player".into());
         text += &format!("Available character(s) ({}/{max}, |wic <name>|n to play):|n", characters.len());
         for ch in characters {
             let name = ch.name();
@@ -294,15 +294,6 @@ impl Command for Password {
     }
 }
 
-/// Whether the caller may use a command with this lock string (mirrors the host's lock check).
-fn may_use(locks: &str, superuser: bool) -> bool {
-    match locks {
-        "cmd:false()" => false,
-        "cmd:superuser()" | "cmd:perm(Developer)" => superuser,
-        _ => true,
-    }
-}
-
 /// List commands, or show one command's help.
 struct Help;
 impl Command for Help {
@@ -310,9 +301,8 @@ impl Command for Help {
     const ALIASES: &'static [&'static str] = &["h", "?"];
     const HELP: &'static str = "View help on a command.\n\nUsage:\n  help\n  help <command>";
     fn func(inv: &Invocation) -> CmdResult {
-        let superuser = account(inv)?.is_superuser();
-        let mut commands: Vec<_> =
-            CmdSet::commands().into_iter().filter(|c| !c.key.starts_with("__") && may_use(&c.locks, superuser)).collect();
+        // Every command the caller can use now, from every provider (the host applies the locks).
+        let mut commands = host::caller_commands();
         commands.sort_by(|a, b| a.key.cmp(&b.key));
         let topic = inv.args_trimmed().to_lowercase();
         if topic.is_empty() {
@@ -348,6 +338,40 @@ impl Command for Reload {
     }
 }
 
+/// Grant an account a permission (Evennia's `perm`).
+struct Perm;
+impl Command for Perm {
+    const KEY: &'static str = "perm";
+    const ALIASES: &'static [&'static str] = &["setperm"];
+    const HELP: &'static str = "Set an account's permission.\n\nUsage:\n  perm <account>\n  perm <account> = <permission>\n\nPermissions, lowest first: Player, Helper, Builder, Admin, Developer.";
+    const LOCKS: &'static str = "cmd:perm(Developer)";
+    const HELP_CATEGORY: &'static str = "admin";
+    fn func(inv: &Invocation) -> CmdResult {
+        let args = inv.args_trimmed();
+        let (name, perm) = match args.split_once('=') {
+            Some((n, p)) => (n.trim(), Some(p.trim())),
+            None => (args, None),
+        };
+        if name.is_empty() {
+            return Err("Usage: perm <account> [= <permission>]".into());
+        }
+        let id = host::account_search(name).ok_or_else(|| format!("Could not find account '{name}'."))?;
+        let shown = host::account_name(id).unwrap_or_else(|| name.to_string());
+        match perm {
+            None => inv.msg(format!(
+                "Permissions on |w{shown}|n: {}",
+                host::account_permission(id).unwrap_or_else(|| "<None>".into())
+            )),
+            Some(p) => {
+                host::account_set_permission(id, p).map_err(|e| format!("|r{e}|n"))?;
+                let now = host::account_permission(id).unwrap_or_default();
+                inv.msg(format!("Permission '{now}' given to {shown} (the Account)."));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// List loaded game modules and load errors.
 struct Modules;
 impl Command for Modules {
@@ -368,5 +392,5 @@ impl Command for Modules {
 
 cmdset! {
     key: "AccountCmdSet", priority: -10, merge_type: Union,
-    commands: [OocLook, Ooc, Ic, CharCreate, CharDelete, Password, Sessions, Who, Quit, Help, Reload, Modules],
+    commands: [OocLook, Ooc, Ic, CharCreate, CharDelete, Password, Sessions, Who, Quit, Help, Reload, Modules, Perm],
 }

@@ -2,7 +2,7 @@
 //! CharacterCmdSet), and the example world, built at load time.
 
 use mudhost_sdk::text::iter_to_str;
-use mudhost_sdk::{cmdset, host, CmdResult, Command, Invocation, LogLevel, Obj};
+use mudhost_sdk::{cmdset, host, CmdResult, CmdsetHolder, Command, Invocation, LogLevel, Obj};
 
 // --- the world ----------------------------------------------------------------------------------
 
@@ -19,9 +19,27 @@ the garden far below. The stair leads |wdown|n.";
 /// step reuses what already exists, and `world_built` on Limbo skips it all.
 fn build_world() {
     let limbo = Obj::start_location();
-    if limbo.attr("world_built").is_some() {
-        return;
+    if limbo.attr("world_built").is_none() {
+        build_rooms(limbo);
     }
+    place_box();
+}
+
+/// The box in the garden carries the `box` module's cmdset (open box, close box, its own look):
+/// commands that come with an object, for whoever stands near it. The cmdset is stored with the
+/// box, so it stays after restarts; a game without the `box` module just has a plain box.
+fn place_box() {
+    if Obj::search("box", None).is_empty() {
+        if let Some(garden) = Obj::search("The Garden", None).into_iter().find(|o| o.is("room")) {
+            check(Obj::create("box", "thing", Some(garden)).set_attr("desc", "A wooden box with a hinged lid."));
+        }
+    }
+    for b in Obj::search("box", None).into_iter().filter(|o| o.is("thing")) {
+        check(host::cmdset_add(CmdsetHolder::Object(b.id()), "box", true));
+    }
+}
+
+fn build_rooms(limbo: Obj) {
     check(limbo.set_attr("desc", LIMBO_DESC));
     let garden = room("The Garden", GARDEN_DESC);
     let tower = room("The Tower", TOWER_DESC);

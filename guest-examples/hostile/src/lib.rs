@@ -306,6 +306,9 @@ impl mudhost_sdk::Guest for ManyAliases {
             commands: vec![fine],
         }
     }
+    fn key_mergetypes() -> Vec<(String, mudhost_sdk::MergeType)> {
+        vec![]
+    }
     fn at_load() {
         at_load()
     }

@@ -10,6 +10,9 @@ impl Guest for LoadPanic {
         panic!("load-time panic")
     }
 
+    fn key_mergetypes() -> Vec<(String, mudhost_sdk::MergeType)> {
+        vec![]
+    }
     fn at_load() {
         panic!("load-time panic (at_load)")
     }

@@ -379,6 +379,82 @@ impl Command for ForgeOwner {
     }
 }
 
+/// `cmdsetop add|addtemp|remove|list <target> [module]`: change or show a provider's cmdset
+/// stack. Targets: `session`, `account`, `me` (the puppet), `here` (its location), `#<id>`, or
+/// the name of an object in the room.
+struct CmdsetOp;
+impl Command for CmdsetOp {
+    const KEY: &'static str = "cmdsetop";
+    const HELP: &'static str = "Change or show a provider's cmdset stack.";
+    fn func(inv: &Invocation) -> CmdResult {
+        use mudhost_sdk::{host, CmdsetHolder, Obj};
+        let words: Vec<&str> = inv.args_trimmed().split_whitespace().collect();
+        let (op, target, module) = match words.as_slice() {
+            [op, target] => (*op, *target, ""),
+            [op, target, module] => (*op, *target, *module),
+            _ => return Err("Usage: cmdsetop add|addtemp|remove|list <target> [module]".into()),
+        };
+        let me = inv.puppet();
+        let holder = match target {
+            "session" => CmdsetHolder::Session(inv.session.sessid),
+            "account" => CmdsetHolder::Account(inv.account().ok_or("not logged in")?.id()),
+            "me" => CmdsetHolder::Object(me.ok_or("no puppet")?.id()),
+            "here" => CmdsetHolder::Object(me.and_then(|m| m.location()).ok_or("no location")?.id()),
+            t => {
+                let obj = match Obj::parse(t) {
+                    Some(o) => o,
+                    None => Obj::find(t, &me.and_then(|m| m.location()).into_iter().collect::<Vec<_>>())?,
+                };
+                CmdsetHolder::Object(obj.id())
+            }
+        };
+        match op {
+            "add" => host::cmdset_add(holder, module, true)?,
+            "addtemp" => host::cmdset_add(holder, module, false)?,
+            "remove" => host::cmdset_remove(holder, module)?,
+            "list" => {
+                inv.msg(format!("cmdsets on {target}: [{}]", host::cmdset_list(holder).join(", ")));
+                return Ok(());
+            }
+            _ => return Err(format!("unknown op {op}")),
+        }
+        inv.msg(format!("cmdsetop {op} {target} {module}: ok"));
+        Ok(())
+    }
+}
+
+/// `spawnsets <n> <module>`: create n things in the room, each carrying the module's cmdset
+/// (not persistent), for the merge-cost benchmark.
+struct SpawnSets;
+impl Command for SpawnSets {
+    const KEY: &'static str = "spawnsets";
+    const HELP: &'static str = "Create things carrying a module's cmdset.";
+    fn func(inv: &Invocation) -> CmdResult {
+        use mudhost_sdk::{host, CmdsetHolder, Obj};
+        let (n, module) = inv.args_trimmed().split_once(' ').ok_or("Usage: spawnsets <n> <module>")?;
+        let n: usize = n.parse().map_err(|_| "n must be a number")?;
+        let room = inv.puppet().and_then(|p| p.location()).ok_or("no location")?;
+        for i in 0..n {
+            let thing = Obj::create(&format!("crate{i}"), "thing", Some(room));
+            host::cmdset_add(CmdsetHolder::Object(thing.id()), module.trim(), false)?;
+        }
+        inv.msg(format!("spawned {n}"));
+        Ok(())
+    }
+}
+
+/// `buildertest`: only for Builders and above.
+struct BuilderTest;
+impl Command for BuilderTest {
+    const KEY: &'static str = "buildertest";
+    const HELP: &'static str = "A command locked to Builders and above.";
+    const LOCKS: &'static str = "cmd:perm(Builder)";
+    fn func(inv: &Invocation) -> CmdResult {
+        inv.msg("builder ok");
+        Ok(())
+    }
+}
+
 /// `oob <cmdname> <json>`: send this session an out-of-band message; a JSON object becomes the
 /// kwargs, anything else the args (a non-array wrapped in one).
 struct Oob;
@@ -404,6 +480,6 @@ cmdset! {
     commands: [
         Panic, Spin, Bomb, ReadFile, OkCmd, EchoBack, NdbSet, NdbGet, Sessid, Counter, Counters,
         MarkTrap, MarkSet, MarkGet, Flood, Hoard, Burst, SessData, Kick, KickAll, KickDups, Accounts,
-        Csess, Announce, TellAccount, SessAdd, ForgeOwner, Oob,
+        Csess, Announce, TellAccount, SessAdd, ForgeOwner, Oob, CmdsetOp, BuilderTest, SpawnSets,
     ],
 }

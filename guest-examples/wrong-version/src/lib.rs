@@ -1,4 +1,4 @@
-//! A module built against `mudhost:game@0.2.0`, which this host does not implement.
+//! A module built against `mudhost:game@0.9.0`, which this host does not implement.
 
 wit_bindgen::generate!({ path: "wit", world: "cmdset-module" });
 

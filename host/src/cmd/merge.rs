@@ -34,7 +34,10 @@ pub fn merge(lower: &CmdSet, higher: &CmdSet) -> CmdSet {
     let dup = win.duplicates == Some(true) && win.priority == lose.priority;
 
     let win_names = names_of(&win_cmds);
-    let mut commands: Vec<Arc<CommandDef>> = match win.merge_type {
+    // key_mergetypes: the winner may merge onto a set with a given key in another way.
+    let merge_type =
+        win.key_mergetypes.iter().find(|(k, _)| *k == lose.key).map_or(win.merge_type, |(_, m)| *m);
+    let mut commands: Vec<Arc<CommandDef>> = match merge_type {
         MergeType::Union => {
             let mut out = win_cmds.clone();
             out.extend(lose_cmds.iter().filter(|c| dup || !contains(&win_names, c)).cloned());
@@ -74,6 +77,7 @@ pub fn merge(lower: &CmdSet, higher: &CmdSet) -> CmdSet {
         duplicates: None,
         no_exits: win.no_exits.or(lose.no_exits),
         no_objs: win.no_objs.or(lose.no_objs),
+        key_mergetypes: win.key_mergetypes.clone(),
         commands,
         index: Default::default(),
     }
@@ -229,6 +233,16 @@ mod tests {
         let c = merge_stack(&stack);
         assert_eq!(names(&c), ["kick@ball", "look@char", "kick@char", "ooc@acc", "sessions@s"]);
         assert_eq!((c.key.as_str(), c.priority, c.duplicates), ("ball", 0, None));
+    }
+
+    #[test]
+    fn key_mergetypes_override_the_merge_type_against_that_key() {
+        let base = set("Base", 0, MergeType::Union, &[cmd("look", &[], "base"), cmd("get", &[], "base")]);
+        let other = set("Other", 0, MergeType::Union, &[cmd("look", &[], "other"), cmd("get", &[], "other")]);
+        let mut menu = set("Menu", 1, MergeType::Union, &[cmd("look", &[], "menu")]);
+        menu.key_mergetypes = vec![("Base".into(), MergeType::Replace)];
+        assert_eq!(names(&merge(&base, &menu)), ["look@menu"]);
+        assert_eq!(names(&merge(&other, &menu)), ["look@menu", "get@other"]);
     }
 
     #[test]

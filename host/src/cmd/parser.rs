@@ -307,7 +307,7 @@ pub fn string_suggestions<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cmd::{CmdLock, MergeType};
+    use crate::cmd::{CmdLock, LockCaller, MergeType};
 
     fn cmd_full(
         key: &str,
@@ -509,8 +509,8 @@ mod tests {
     #[test]
     fn lock_hides_superuser_commands() {
         let set = set_of(&[cmd_full("shutdown", &[], None, "cmd:perm(Developer)", "m"), cmd("look", &[])]);
-        let player = |c: &CommandDef| c.lock.allows(false);
-        let admin = |c: &CommandDef| c.lock.allows(true);
+        let player = |c: &CommandDef| c.lock.allows(&LockCaller { superuser: false, permission: Some("Player") });
+        let admin = |c: &CommandDef| c.lock.allows(&LockCaller { superuser: true, permission: Some("Developer") });
         match parse("shutdown", &set, &player) {
             // Hidden from suggestions too: the text must not reveal it.
             ParseOutcome::NoMatch { message, .. } => {
@@ -522,17 +522,20 @@ mod tests {
     }
 
     #[test]
-    fn lock_strings_parse_to_the_three_levels() {
+    fn lock_strings_parse_to_lock_expressions() {
         assert_eq!(CmdLock::parse(""), CmdLock::All);
         assert_eq!(CmdLock::parse("cmd:all()"), CmdLock::All);
-        assert_eq!(CmdLock::parse("cmd:perm(Admin)"), CmdLock::Superuser);
-        assert_eq!(CmdLock::parse("call:false();cmd: perm(Developer)"), CmdLock::Superuser);
+        assert_eq!(CmdLock::parse("cmd:perm(Admins)"), CmdLock::Perm { perm: "Admin".into(), above: false });
+        assert_eq!(
+            CmdLock::parse("call:false();cmd: pperm_above(developer)"),
+            CmdLock::Perm { perm: "Developer".into(), above: true }
+        );
         assert_eq!(CmdLock::parse("cmd:superuser()"), CmdLock::Superuser);
         assert_eq!(CmdLock::parse("cmd:false()"), CmdLock::Never);
-        assert_eq!(CmdLock::parse("cmd:perm(Builder)"), CmdLock::All);
-        assert_eq!(CmdLock::parse("cmd:perm(Admin) or all()"), CmdLock::All);
-        assert_eq!(CmdLock::parse("cmd:all() and perm(Admin)"), CmdLock::Superuser);
-        assert!(CmdLock::Never.allows(true) && !CmdLock::Never.allows(false));
+        assert_eq!(
+            CmdLock::parse("cmd:perm(Admin) or all()"),
+            CmdLock::Or(Box::new(CmdLock::Perm { perm: "Admin".into(), above: false }), Box::new(CmdLock::All))
+        );
     }
 
     #[test]

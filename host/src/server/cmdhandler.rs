@@ -1,10 +1,11 @@
 //! The command handler: collect a session's cmdsets from its providers (session, account,
-//! puppet), merge them (cached), parse the line, and run the matched command in its module.
+//! puppet, and the objects near the puppet), merge them (cached per session until a provider or
+//! a module changes), parse the line, and run the matched command in its module.
 
 use std::sync::Arc;
 
 use crate::cmd::parser::{self, ParseOutcome};
-use crate::cmd::{CmdSet, CommandDef};
+use crate::cmd::{CmdSet, CommandDef, LockCaller};
 use crate::link::Sessid;
 use crate::wasm::bindings::types::Invocation;
 use crate::wasm::host_api::session_info;
@@ -14,37 +15,54 @@ use super::game_loop::GameLoop;
 /// What a player sees when a guest command fails (Evennia's text).
 pub const UNTRAPPED_ERROR: &str = "An untrapped error occurred.";
 
+/// What a session's merged cmdset was computed from: while none of it changes, the merge is
+/// reused, so the cost of a command does not depend on how many cmdsets are around.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MergeKey {
+    /// [`crate::store::WorldStore::cmdset_generation`]: any provider stack changed, or a carrier
+    /// moved.
+    world: u64,
+    /// [`crate::wasm::PluginRegistry::generation`]: a module was (re)loaded or unloaded.
+    plugins: u64,
+    logged_in: bool,
+    account: Option<u64>,
+    puppet: Option<u64>,
+    /// The puppet's location: moving changes which objects lend their cmdsets.
+    location: Option<u64>,
+}
+
 impl GameLoop {
-    /// The module names on each provider of a session, in provider order.
-    fn cmdset_modules(&mut self, sessid: Sessid) -> Option<Vec<String>> {
+    fn merge_key(&mut self, sessid: Sessid) -> Option<MergeKey> {
+        let plugins = self.plugins.generation();
         let game = self.game();
         let s = game.sessions.get(sessid)?;
-        let cfg = &game.cfg;
-        let mut names: Vec<String> = Vec::new();
-        if s.data.logged_in {
-            names.extend(cfg.cmdset_session.iter().cloned());
-        } else {
-            names.extend(cfg.cmdset_unloggedin.iter().cloned());
-        }
-        names.extend(s.data.cmdset_storage.iter().cloned());
-        if s.data.logged_in {
-            names.extend(cfg.cmdset_account.iter().cloned());
-            if s.data.puid.is_some() {
-                names.extend(cfg.cmdset_character.iter().cloned());
-            }
-        }
-        Some(names)
+        let puppet = s.data.puid;
+        Some(MergeKey {
+            world: game.world.cmdset_generation(),
+            plugins,
+            logged_in: s.data.logged_in,
+            account: s.data.uid,
+            puppet,
+            location: puppet.and_then(|p| game.world.object(p)).and_then(|o| o.location),
+        })
     }
 
-    /// The session's merged cmdset; None when not even one of its modules is loaded.
-    fn session_cmdset(&mut self, sessid: Sessid) -> Option<Arc<CmdSet>> {
-        let names = self.cmdset_modules(sessid)?;
-        let stack: Vec<Arc<CmdSet>> =
-            names.iter().filter_map(|n| self.plugins.get(n)).map(|m| m.cmdset.clone()).collect();
-        if stack.is_empty() {
+    /// The session's merged cmdset from every provider (Evennia's get_and_merge_cmdsets); None
+    /// when not even one of its own modules is loaded.
+    pub(super) fn session_cmdset(&mut self, sessid: Sessid) -> Option<Arc<CmdSet>> {
+        let key = self.merge_key(sessid)?;
+        if let Some((k, set)) = self.session_merges.get(&sessid) {
+            if *k == key {
+                return Some(set.clone());
+            }
+        }
+        let providers = self.game().provider_modules(sessid)?;
+        let own: Vec<Arc<CmdSet>> =
+            providers.own.iter().filter_map(|n| self.plugins.get(n)).map(|m| m.cmdset.clone()).collect();
+        if own.is_empty() {
             let game = self.game();
             let logged_in = game.sessions.get(sessid).is_some_and(|s| s.data.logged_in);
-            let missing = names.join(", ");
+            let missing = providers.own.join(", ");
             let text = if logged_in {
                 format!("No commands are available right now (module {missing} is not loaded). Please try again shortly.")
             } else {
@@ -53,24 +71,45 @@ impl GameLoop {
             game.msg_session(sessid, &text);
             return None;
         }
-        Some(self.merged(stack))
-    }
-
-    fn is_superuser(&mut self, sessid: Sessid) -> bool {
-        let game = self.game();
-        game.sessions
-            .get(sessid)
-            .and_then(|s| s.data.uid)
-            .and_then(|u| game.world.account(u))
-            .is_some_and(|a| a.is_superuser)
+        let mut set = self.merged(own.clone());
+        let no_objs = set.no_objs == Some(true);
+        let no_exits = no_objs || set.no_exits == Some(true);
+        let lent: Vec<&String> = (if no_objs { &[][..] } else { &providers.objects[..] })
+            .iter()
+            .chain(if no_exits { &[][..] } else { &providers.exits[..] })
+            .collect();
+        if !lent.is_empty() {
+            let mut stack = own;
+            for name in lent {
+                let Some(m) = self.plugins.get(name) else { continue };
+                // Evennia merges objects' sets with duplicates on (unless a set says otherwise),
+                // so two objects' same-named commands stay apart (a multimatch, `look-2`).
+                let lent_set = if m.cmdset.duplicates.is_none() {
+                    Arc::new(CmdSet { duplicates: Some(true), ..(*m.cmdset).clone() })
+                } else {
+                    m.cmdset.clone()
+                };
+                stack.push(lent_set);
+            }
+            set = Arc::new(crate::cmd::merge::merge_stack(&stack));
+        }
+        if self.session_merges.len() > 2 * self.game().sessions.len() + 64 {
+            let live: std::collections::HashSet<Sessid> = self.game().sessions.ids().into_iter().collect();
+            self.session_merges.retain(|id, _| live.contains(id));
+        }
+        self.session_merges.insert(sessid, (key, set.clone()));
+        Some(set)
     }
 
     /// Run one command line for a session (Evennia's cmdhandler).
     pub fn run_command_line(&mut self, sessid: Sessid, line: &str) {
         let Some(set) = self.session_cmdset(sessid) else { return };
-        let superuser = self.is_superuser(sessid);
-        let can_use = |c: &CommandDef| c.lock.allows(superuser);
+        let (superuser, permission) = self.game().lock_caller(sessid);
+        let who = LockCaller { superuser, permission: permission.as_deref() };
+        let can_use = |c: &CommandDef| c.lock.allows(&who);
         let line = line.trim();
+        // `caller-commands` shows the command this merged set.
+        self.game().current_cmdset = Some(set.clone());
         match parser::parse(line, &set, &can_use) {
             ParseOutcome::NoInput(Some(cmd)) => self.execute(sessid, &cmd, &cmd.key, "", line, vec![]),
             ParseOutcome::NoInput(None) => {}
@@ -87,13 +126,18 @@ impl GameLoop {
                 self.game().msg_session(sessid, &message)
             }
         }
+        self.game().current_cmdset = None;
     }
 
     /// Run a system command by key (e.g. the connection screen), else `fallback` as a line.
     pub fn run_system_command(&mut self, sessid: Sessid, key: &str, fallback: &str) {
         let Some(set) = self.session_cmdset(sessid) else { return };
         match set.commands.iter().find(|c| c.key == key).cloned() {
-            Some(cmd) => self.execute(sessid, &cmd, key, "", key, vec![]),
+            Some(cmd) => {
+                self.game().current_cmdset = Some(set);
+                self.execute(sessid, &cmd, key, "", key, vec![]);
+                self.game().current_cmdset = None;
+            }
             None => self.run_command_line(sessid, fallback),
         }
     }

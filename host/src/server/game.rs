@@ -15,6 +15,10 @@ use super::now_ms;
 use super::session::SessionHandler;
 use super::throttle::{Throttles, CREATION_THROTTLE_TEXT, LOGIN_THROTTLE_TEXT};
 
+mod plugins;
+
+pub use plugins::{ClassEvent, CmdsetHolder, ProviderModules};
+
 /// Most outbound messages one game event may produce; more are dropped with a log line so a
 /// runaway guest cannot flood memory.
 const MAX_OUTPUTS_PER_EVENT: usize = 20_000;
@@ -85,6 +89,11 @@ pub struct Game {
     auth_pending: BTreeSet<Sessid>,
     throttles: Throttles,
     dropped_outputs: usize,
+    /// Session lifecycle events for the session class, run by the game loop after the call that
+    /// caused them (only collected when a `session_class` is configured).
+    class_events: Vec<(Sessid, ClassEvent, usize)>,
+    /// The merged cmdset of the command being run, for `caller-commands`.
+    pub current_cmdset: Option<Arc<crate::cmd::CmdSet>>,
 }
 
 /// What [`Game::checkpoint`] remembers, so that a failed guest call can be undone entirely.
@@ -97,6 +106,7 @@ pub struct Checkpoint {
     held_ack: Option<(Sessid, u64)>,
     auth_pending: BTreeSet<Sessid>,
     dropped_outputs: usize,
+    class_events: usize,
 }
 
 impl Game {
@@ -118,6 +128,7 @@ impl Game {
             held_ack: self.held_ack,
             auth_pending: self.auth_pending.clone(),
             dropped_outputs: self.dropped_outputs,
+            class_events: self.class_events.len(),
         }
     }
 
@@ -147,6 +158,7 @@ impl Game {
         self.held_ack = cp.held_ack;
         self.auth_pending = cp.auth_pending;
         self.dropped_outputs = cp.dropped_outputs;
+        self.class_events.truncate(cp.class_events);
     }
 
     /// Whether the ack of the input being processed is still held (false: a deferred job, such
@@ -172,6 +184,8 @@ impl Game {
             auth_pending: BTreeSet::new(),
             throttles,
             dropped_outputs: 0,
+            class_events: Vec::new(),
+            current_cmdset: None,
         }
     }
 
@@ -307,6 +321,7 @@ impl Game {
         let sessid = data.sessid;
         tracing::info!(sessid, address = %data.address, "session connected");
         self.sessions.insert(data);
+        self.class_event(sessid, ClassEvent::Sync);
         self.queue_command(
             sessid,
             QueuedCommand::System { key: "__unloggedin_look_command", fallback: "look" },
@@ -329,7 +344,9 @@ impl Game {
             data.puid = None;
             self.touch(data.sessid);
         }
+        let sessid = data.sessid;
         self.sessions.insert(data);
+        self.class_event(sessid, ClassEvent::Sync);
     }
 
     /// Disconnect a session from the server side, telling the player `reason`.
@@ -356,6 +373,7 @@ impl Game {
         if let Some(s) = self.sessions.remove(sessid) {
             self.dirty.remove(&sessid);
             self.auth_pending.remove(&sessid);
+            self.class_event(sessid, ClassEvent::Disconnect { session: Box::new(s.clone()), reason: reason.to_string() });
             if let (true, Some(name)) = (s.data.logged_in, &s.data.uname) {
                 let uid = s.data.uid.unwrap_or(0);
                 let left = self.sessions.from_account(uid).count();
@@ -389,6 +407,7 @@ impl Game {
         if !s.data.cmdset_storage.contains(&module) {
             s.data.cmdset_storage.push(module);
             self.touch(sessid);
+            self.world.bump_cmdset_generation();
         }
         Ok(())
     }
@@ -402,6 +421,7 @@ impl Game {
             return Err(format!("The session has no cmdset from '{module}'."));
         }
         self.touch(sessid);
+        self.world.bump_cmdset_generation();
         Ok(())
     }
 
@@ -575,6 +595,7 @@ impl Game {
         }
         let total = self.sessions.from_account(uid).count();
         tracing::info!(sessid, "Logged in: {name} {address} ({total} session(s) total)");
+        self.class_event(sessid, ClassEvent::Login);
         self.send(sessid, Msg::oob("logged_in", vec![], Default::default()));
         let last = self
             .world

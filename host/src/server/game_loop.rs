@@ -8,6 +8,10 @@
 //! is *busy*: its later inputs, and its disconnect, wait until it is done. A session whose
 //! commands keep running past the guest deadline is slowed down.
 //!
+//! Input hooks and the session class's `data-in` run where an input is dispatched
+//! ([`GameLoop::input`]); the session class's lifecycle hooks and `data-out` run at the end of
+//! each unit of work (`server/plugins.rs`).
+//!
 //! Work runs in batches: the inputs served in one pass (up to [`MAX_BATCH`], or until the batch has
 //! run [`BATCH_TIME`]) share one database transaction, which also stores their effects frame in
 //! the outbox (see [`crate::link`]); other events get a transaction each. A frame is sent only
@@ -122,6 +126,10 @@ pub struct GameLoop {
     pub(super) plugins: PluginRegistry,
     merged: HashMap<u64, (Vec<Arc<CmdSet>>, Arc<CmdSet>)>,
     merged_generation: u64,
+    /// Each session's merged cmdset and what it was computed from (see `cmdhandler`).
+    pub(super) session_merges: HashMap<Sessid, (super::cmdhandler::MergeKey, Arc<CmdSet>)>,
+    /// Outputs before this position have been through the session class's `data-out`.
+    pub(super) out_mark: usize,
     out: mpsc::Sender<Vec<u8>>,
     events: mpsc::Sender<GameEvent>,
     rt: tokio::runtime::Handle,
@@ -165,6 +173,8 @@ impl GameLoop {
             plugins,
             merged: HashMap::new(),
             merged_generation: 0,
+            session_merges: HashMap::new(),
+            out_mark: 0,
             out,
             events,
             rt,
@@ -515,6 +525,7 @@ impl GameLoop {
     /// its next input), start deferred work, and complete the input's ack.
     fn end_unit(&mut self) {
         self.run_queued();
+        self.run_session_class();
         self.start_deferred();
         self.game().release_ack();
     }
@@ -522,6 +533,7 @@ impl GameLoop {
     /// End a transaction: store its effects in the outbox, commit, then send them (and `after`).
     fn commit_and_send(&mut self, after: Option<ServerMsg>) {
         let effects = self.game().take_effects();
+        self.out_mark = 0;
         let frames = if effects.is_empty() { vec![] } else { self.store_effects(effects) };
         if self.outbox.confirmed >= self.outbox.pruned + PRUNE_BATCH {
             let upto = self.outbox.confirmed;

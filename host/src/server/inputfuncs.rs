@@ -54,8 +54,19 @@ const INPUTFUNCS: &[(&str, &str)] = &[
 ];
 
 impl GameLoop {
-    /// Dispatch one inbound message (Evennia's call_inputfuncs).
+    /// Handle one inbound message: the input hooks and the session class's `data-in` first (they
+    /// may rewrite, split or swallow it), then the input function of each resulting message.
     pub fn input(&mut self, sessid: Sessid, msg: Msg) {
+        if self.game().sessions.get(sessid).is_none() {
+            return;
+        }
+        for msg in self.data_in(sessid, msg) {
+            self.dispatch_input(sessid, msg);
+        }
+    }
+
+    /// Dispatch one inbound message (Evennia's call_inputfuncs).
+    fn dispatch_input(&mut self, sessid: Sessid, msg: Msg) {
         if self.game().sessions.get(sessid).is_none() {
             return;
         }

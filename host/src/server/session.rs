@@ -11,6 +11,9 @@ use crate::link::{SessionData, Sessid};
 pub struct ServerSession {
     /// The synced session data.
     pub data: SessionData,
+    /// Non-persistent cmdsets added at run time (module names, bottom first): unlike
+    /// `data.cmdset_storage` they are not handed over to the next server.
+    pub temp_cmdsets: Vec<String>,
 }
 
 impl PartialEq for ServerSession {
@@ -70,7 +73,7 @@ impl SessionHandler {
     /// Add or replace a session.
     pub fn insert(&mut self, data: SessionData) {
         self.remember(data.sessid);
-        self.sessions.insert(data.sessid, ServerSession { data });
+        self.sessions.insert(data.sessid, ServerSession { data, temp_cmdsets: Vec::new() });
     }
 
     /// Remove a session.

@@ -1,13 +1,40 @@
-//! Rust bindings for the `cmdset-module` world (the only `bindgen!` in the host).
+//! Rust bindings of the WIT: the current package (`mudhost:game@0.2.0`, all three plugin kinds)
+//! and the previous one (`mudhost:game@0.1.0`, cmdset modules only), so old modules keep working.
 //!
 //! Imports are trappable: a host function returns `wasmtime::Result<T>`, and an `Err` (a quota
 //! the guest went over, see [`super::QuotaExceeded`]) ends the guest call instead of being
 //! squeezed into a return value the WIT signature does not have.
+//!
+//! The current package is bound through one host-side world that imports `host` and exports all
+//! three plugin interfaces; a module exports only some of them, so the registry finds each export
+//! by name (`GuestIndices::new` on the module's pre-instance) rather than through a per-world
+//! struct. The 0.1.0 bindings share the current `types` (the records 0.1.0 uses are unchanged),
+//! and their `host` trait is implemented by delegating to the current one ([`super::compat`]).
 
 wasmtime::component::bindgen!({
     path: "../wit",
-    world: "cmdset-module",
+    inline: "
+        package mudhost:host-side;
+        world plugins {
+            import mudhost:game/host@0.2.0;
+            export mudhost:game/cmdset@0.2.0;
+            export mudhost:game/input-hook@0.2.0;
+            export mudhost:game/session-class@0.2.0;
+        }
+    ",
+    world: "plugins",
     imports: { default: trappable },
 });
 
+pub use self::exports::mudhost::game::{cmdset, input_hook, session_class};
 pub use self::mudhost::game::types;
+
+/// Bindings of `mudhost:game@0.1.0` (kept in `wit/compat/0.1.0/`).
+pub mod v0_1 {
+    wasmtime::component::bindgen!({
+        path: "../wit/compat/0.1.0",
+        world: "cmdset-module",
+        imports: { default: trappable },
+        with: { "mudhost:game/types@0.1.0": crate::wasm::bindings::types },
+    });
+}

@@ -10,10 +10,12 @@
 use std::collections::HashSet;
 
 use super::bindings::mudhost::game::host::{Host, MultisessionPolicy, ObjectBrief};
-use super::bindings::types::{self, LogLevel, SessionInfo};
+use super::bindings::types::{self, CmdsetHolder, CommandInfo, LogLevel, SessionInfo};
 use super::{escape_line, GuestQuotas, HostCtx, QuotaExceeded};
 use crate::link::Sessid;
+use crate::server::game::CmdsetHolder as GameHolder;
 use crate::server::session::ServerSession;
+use crate::store::Holder;
 
 /// Result of an import that ends the call when the guest goes over a quota.
 type Trappable<T> = wasmtime::Result<T>;
@@ -37,7 +39,7 @@ fn over(what: String) -> wasmtime::Error {
 
 /// Nesting depth of a JSON text (brackets outside strings), without parsing it: a deeply nested
 /// text is refused before serde recurses into it.
-fn json_depth(text: &str) -> usize {
+pub fn json_depth(text: &str) -> usize {
     let (mut depth, mut max, mut in_str, mut escaped) = (0usize, 0usize, false, false);
     for b in text.bytes() {
         if in_str {
@@ -601,6 +603,69 @@ impl Host for HostCtx {
             return Ok(Err(format!("quota: the password is over guest_text_bytes ({} bytes)", self.q().text_bytes)));
         }
         Ok(self.game.request_password_change(self.caller, old, new))
+    }
+
+    fn cmdset_add(&mut self, holder: CmdsetHolder, module: String, persistent: bool) -> Trappable<Result<(), String>> {
+        if let Err(e) = self.name_value("the module name", &module) {
+            return Ok(Err(e));
+        }
+        Ok(self.game.cmdset_add(game_holder(holder), &module, persistent))
+    }
+
+    fn cmdset_remove(&mut self, holder: CmdsetHolder, module: String) -> Trappable<Result<(), String>> {
+        if let Err(e) = self.name_value("the module name", &module) {
+            return Ok(Err(e));
+        }
+        Ok(self.game.cmdset_remove(game_holder(holder), &module))
+    }
+
+    fn cmdset_list(&mut self, holder: CmdsetHolder) -> Trappable<Vec<String>> {
+        Ok(self.game.cmdset_list(game_holder(holder)))
+    }
+
+    fn caller_commands(&mut self) -> Trappable<Vec<CommandInfo>> {
+        let Some(set) = self.game.current_cmdset.clone() else { return Ok(vec![]) };
+        let (superuser, permission) = self.game.lock_caller(self.caller);
+        let who = crate::cmd::LockCaller { superuser, permission: permission.as_deref() };
+        Ok(set
+            .commands
+            .iter()
+            .filter(|c| !c.is_system() && c.lock.allows(&who))
+            .map(|c| CommandInfo {
+                key: c.key.clone(),
+                aliases: c.aliases.clone(),
+                help: c.help.clone(),
+                arg_regex: Some(c.arg_regex.as_str().to_string())
+                    .filter(|r| r != crate::cmd::DEFAULT_ARG_REGEX),
+                locks: c.locks.clone(),
+                help_category: c.help_category.clone(),
+            })
+            .collect())
+    }
+
+    fn account_permission(&mut self, account: u64) -> Trappable<Option<String>> {
+        Ok(self.game.world.account(account).map(|a| a.permission.clone()))
+    }
+
+    fn account_set_permission(&mut self, account: u64, permission: String) -> Trappable<Result<(), String>> {
+        if let Err(e) = self.name_value("the permission", &permission) {
+            return Ok(Err(e));
+        }
+        Ok(self.game.set_account_permission(self.caller, account, &permission))
+    }
+
+    fn account_search(&mut self, name: String) -> Trappable<Option<u64>> {
+        self.name("an account name", &name)?;
+        Ok(self.game.world.account_by_name(&name).map(|a| a.id))
+    }
+}
+
+/// The game's name for a WIT cmdset holder.
+fn game_holder(h: CmdsetHolder) -> GameHolder {
+    match h {
+        CmdsetHolder::Session(id) => GameHolder::Session(id),
+        CmdsetHolder::Account(id) => GameHolder::World(Holder::Account(id)),
+        CmdsetHolder::Object(id) => GameHolder::World(Holder::Object(id)),
     }
 }
 

@@ -2,7 +2,8 @@
 //!
 //! Loading is two steps so the slow one can run off the game loop:
 //! 1. [`prepare`] (any thread): read the file, compile it or load it from the on-disk cache,
-//!    check it implements the cmdset world at a compatible WIT version, pre-instantiate.
+//!    check which plugin kind it is (cmdset, input hook, session class) and at which WIT version
+//!    (the current one, or 0.1.0 for cmdset modules), pre-instantiate.
 //! 2. [`PluginRegistry::install`] (game loop): a smoke call of `info` builds the cmdset, `at-load`
 //!    runs, and the module is swapped in between two commands.
 //!
@@ -22,10 +23,14 @@ use sha2::{Digest, Sha256};
 use wasmtime::component::{Component, Linker};
 use wasmtime::Engine;
 
-use super::bindings::{types as wit, CmdsetModulePre};
+use wasmtime::component::{Instance, InstancePre};
+use wasmtime::Store;
+
+use super::bindings::{self, types as wit};
 use super::cache::ModuleCache;
 use super::{
-    new_store, classify, escape_line, GuestError, GuestLimits, GuestQuotas, HostCtx, WIT_PACKAGE, WIT_VERSION,
+    classify, escape_line, new_store, GuestError, GuestLimits, GuestQuotas, HostCtx, WIT_PACKAGE, WIT_VERSION,
+    WIT_VERSION_COMPAT,
 };
 use crate::cmd::{CmdSet, CommandDef, MergeType};
 use crate::link::Sessid;
@@ -44,7 +49,7 @@ pub enum PluginError {
     #[error("compile failed: {0}")]
     Compile(String),
     /// Built against another WIT version.
-    #[error("interface check failed: built against WIT {WIT_PACKAGE}@{found}, but this host implements {WIT_PACKAGE}@{WIT_VERSION}")]
+    #[error("interface check failed: built against WIT {WIT_PACKAGE}@{found}, but this host implements {WIT_PACKAGE}@{WIT_VERSION} (and {WIT_PACKAGE}@{WIT_VERSION_COMPAT} for cmdset modules)")]
     Version {
         /// The version the module names.
         found: String,
@@ -72,7 +77,85 @@ pub struct Prepared {
     pub from_cache: bool,
     /// The compile-cache entry holding its code (kept when the cache is pruned).
     pub cache_file: PathBuf,
-    pre: CmdsetModulePre<HostCtx>,
+    exports: Exports,
+}
+
+/// What kind of plugin a module is (which world it implements).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ModuleKind {
+    /// A cmdset only (`cmdset-module`, current or 0.1.0).
+    Cmdset,
+    /// An input hook with its cmdset (`input-hook-module`).
+    InputHook,
+    /// A session class with its cmdset (`session-class-module`).
+    SessionClass,
+}
+
+/// The `cmdset` export of a module, at the WIT version the module was built against.
+#[derive(Clone)]
+enum CmdsetExport {
+    Current(bindings::cmdset::GuestIndices),
+    V0_1(bindings::v0_1::exports::mudhost::game::cmdset::GuestIndices),
+}
+
+/// A module's pre-instance and the exports the host calls, looked up once at load.
+#[derive(Clone)]
+struct Exports {
+    pre: InstancePre<HostCtx>,
+    cmdset: CmdsetExport,
+    hook: Option<bindings::input_hook::GuestIndices>,
+    class: Option<bindings::session_class::GuestIndices>,
+}
+
+impl Exports {
+    fn kind(&self) -> ModuleKind {
+        if self.class.is_some() {
+            ModuleKind::SessionClass
+        } else if self.hook.is_some() {
+            ModuleKind::InputHook
+        } else {
+            ModuleKind::Cmdset
+        }
+    }
+
+    fn version(&self) -> &'static str {
+        match self.cmdset {
+            CmdsetExport::Current(_) => WIT_VERSION,
+            CmdsetExport::V0_1(_) => WIT_VERSION_COMPAT,
+        }
+    }
+
+    fn info(&self, inst: &Instance, store: &mut Store<HostCtx>) -> wasmtime::Result<wit::CmdsetInfo> {
+        match &self.cmdset {
+            CmdsetExport::Current(ix) => ix.load(&mut *store, inst)?.call_info(store),
+            CmdsetExport::V0_1(ix) => ix.load(&mut *store, inst)?.call_info(store),
+        }
+    }
+
+    fn at_load(&self, inst: &Instance, store: &mut Store<HostCtx>) -> wasmtime::Result<()> {
+        match &self.cmdset {
+            CmdsetExport::Current(ix) => ix.load(&mut *store, inst)?.call_at_load(store),
+            CmdsetExport::V0_1(ix) => ix.load(&mut *store, inst)?.call_at_load(store),
+        }
+    }
+
+    fn key_mergetypes(
+        &self,
+        inst: &Instance,
+        store: &mut Store<HostCtx>,
+    ) -> wasmtime::Result<Vec<(String, wit::MergeType)>> {
+        match &self.cmdset {
+            CmdsetExport::Current(ix) => ix.load(&mut *store, inst)?.call_key_mergetypes(store),
+            CmdsetExport::V0_1(_) => Ok(vec![]),
+        }
+    }
+
+    fn execute(&self, inst: &Instance, store: &mut Store<HostCtx>, inv: &wit::Invocation) -> wasmtime::Result<()> {
+        match &self.cmdset {
+            CmdsetExport::Current(ix) => ix.load(&mut *store, inst)?.call_execute(store, inv),
+            CmdsetExport::V0_1(ix) => ix.load(&mut *store, inst)?.call_execute(store, inv),
+        }
+    }
 }
 
 /// A module serving commands.
@@ -89,7 +172,11 @@ pub struct LoadedModule {
     pub cmdset: Arc<CmdSet>,
     /// The compile-cache entry holding its code.
     pub cache_file: PathBuf,
-    pre: CmdsetModulePre<HostCtx>,
+    /// Which plugin kind it is.
+    pub kind: ModuleKind,
+    /// The WIT version it was built against.
+    pub version: &'static str,
+    exports: Exports,
 }
 
 /// Counters an admin (and a test) can read.
@@ -127,13 +214,42 @@ impl Loader {
             .cache
             .load_or_compile(&self.engine, &name, path, &digest, &bytes)
             .map_err(|e| PluginError::Compile(short(&e)))?;
-        check_interface(&self.engine, &component)?;
+        let version = check_interface(&self.engine, &component)?;
         let pre = self
             .linker
             .instantiate_pre(&component)
             .map_err(|e| PluginError::Interface(short(&e)))?;
-        let pre = CmdsetModulePre::new(pre).map_err(|e| PluginError::Interface(short(&e)))?;
-        Ok(Prepared { name, path: path.to_owned(), hash: digest[..12].to_string(), from_cache, cache_file, pre })
+        let iface = |e: wasmtime::Error| PluginError::Interface(short(&e));
+        let exports = if version == WIT_VERSION_COMPAT {
+            Exports {
+                cmdset: CmdsetExport::V0_1(
+                    bindings::v0_1::exports::mudhost::game::cmdset::GuestIndices::new(&pre).map_err(iface)?,
+                ),
+                hook: None,
+                class: None,
+                pre,
+            }
+        } else {
+            let has = |name: &str| {
+                let full = format!("{WIT_PACKAGE}/{name}@{WIT_VERSION}");
+                component.get_export_index(None, &full).is_some()
+            };
+            Exports {
+                cmdset: CmdsetExport::Current(bindings::cmdset::GuestIndices::new(&pre).map_err(iface)?),
+                hook: if has("input-hook") {
+                    Some(bindings::input_hook::GuestIndices::new(&pre).map_err(iface)?)
+                } else {
+                    None
+                },
+                class: if has("session-class") {
+                    Some(bindings::session_class::GuestIndices::new(&pre).map_err(iface)?)
+                } else {
+                    None
+                },
+                pre,
+            }
+        };
+        Ok(Prepared { name, path: path.to_owned(), hash: digest[..12].to_string(), from_cache, cache_file, exports })
     }
 }
 
@@ -205,38 +321,51 @@ pub fn module_name(path: &Path) -> Option<String> {
     (path.extension()? == "wasm").then(|| path.file_stem()?.to_str().map(str::to_owned))?
 }
 
-/// Refuse components that name another version of our package, with both versions in the
-/// message; refuse ones that do not export the cmdset interface at all.
-fn check_interface(engine: &Engine, component: &Component) -> Result<(), PluginError> {
+/// Which of our two WIT versions a component is built against ([`WIT_VERSION`] or
+/// [`WIT_VERSION_COMPAT`]). Refuse components that name any other version of our package (the
+/// message names the versions), mix versions, or do not export the cmdset interface at all.
+fn check_interface(engine: &Engine, component: &Component) -> Result<&'static str, PluginError> {
     let ty = component.component_type();
     let names = ty.imports(engine).map(|(n, _)| n).chain(ty.exports(engine).map(|(n, _)| n));
+    let mut found: Option<&'static str> = None;
     for name in names {
         let Some(rest) = name.strip_prefix(WIT_PACKAGE).and_then(|r| r.strip_prefix('/')) else {
             continue;
         };
         let version = rest.split_once('@').map_or("", |(_, v)| v);
-        if !compatible(version) {
+        let ours = if compatible(version, WIT_VERSION) {
+            WIT_VERSION
+        } else if compatible(version, WIT_VERSION_COMPAT) {
+            WIT_VERSION_COMPAT
+        } else {
             return Err(PluginError::Version { found: version.to_string() });
+        };
+        if found.is_some_and(|f| f != ours) {
+            return Err(PluginError::Interface(format!(
+                "mixes {WIT_PACKAGE}@{WIT_VERSION} and {WIT_PACKAGE}@{WIT_VERSION_COMPAT} interfaces"
+            )));
         }
+        found = Some(ours);
     }
-    if !ty.exports(engine).any(|(n, _)| n.starts_with(&format!("{WIT_PACKAGE}/cmdset"))) {
+    let version = found.unwrap_or(WIT_VERSION);
+    if !ty.exports(engine).any(|(n, _)| n.starts_with(&format!("{WIT_PACKAGE}/cmdset@"))) {
         let exported: Vec<&str> = ty.exports(engine).map(|(n, _)| n).collect();
         return Err(PluginError::Interface(format!(
             "does not export {WIT_PACKAGE}/cmdset@{WIT_VERSION} (exports: {})",
             if exported.is_empty() { "nothing".to_string() } else { exported.join(", ") }
         )));
     }
-    Ok(())
+    Ok(version)
 }
 
-/// Same major and, for 0.x versions, same minor: semver compatibility.
-fn compatible(version: &str) -> bool {
+/// Same major and, for 0.x versions, same minor: semver compatibility of `version` with `ours`.
+fn compatible(version: &str, ours: &str) -> bool {
     let parts = |v: &str| -> (String, String) {
         let mut it = v.split('.');
         (it.next().unwrap_or("").to_string(), it.next().unwrap_or("").to_string())
     };
     let (maj, min) = parts(version);
-    let (hmaj, hmin) = parts(WIT_VERSION);
+    let (hmaj, hmin) = parts(ours);
     maj == hmaj && (hmaj != "0" || min == hmin)
 }
 
@@ -334,13 +463,13 @@ impl PluginRegistry {
     /// its `at-load` created, output it sent).
     pub fn install(&mut self, prepared: Prepared, mut game: Game) -> (Game, bool) {
         let name: Arc<str> = prepared.name.as_str().into();
-        let pre = prepared.pre.clone();
+        let ex = prepared.exports.clone();
         let cp = game.checkpoint();
-        let (mut game, info) = self.call_pre(&pre, &name, game, 0, |inst, store| {
-            inst.mudhost_game_cmdset().call_info(store)
+        let (mut game, info) = self.call_pre(&ex.pre, &name, game, 0, |inst, store| {
+            Ok((ex.info(inst, store)?, ex.key_mergetypes(inst, store)?))
         });
         let quotas = self.quotas;
-        let cmdset = match info.map_err(|e| e.to_string()).and_then(|i| build_cmdset(i, &name, &quotas)) {
+        let cmdset = match info.map_err(|e| e.to_string()).and_then(|(i, k)| build_cmdset(i, k, &name, &quotas)) {
             Ok(c) => c,
             Err(e) => {
                 game.undo(cp);
@@ -348,9 +477,7 @@ impl PluginRegistry {
                 return (game, false);
             }
         };
-        let (mut game, hook) = self.call_pre(&pre, &name, game, 0, |inst, store| {
-            inst.mudhost_game_cmdset().call_at_load(store)
-        });
+        let (mut game, hook) = self.call_pre(&ex.pre, &name, game, 0, |inst, store| ex.at_load(inst, store));
         if let Err(e) = hook {
             game.undo(cp);
             self.reject(&prepared.path, &PluginError::LoadHook(e.to_string()));
@@ -366,6 +493,8 @@ impl PluginRegistry {
             module = %name,
             hash = %prepared.hash,
             source = if prepared.from_cache { "cache" } else { "compiled" },
+            kind = ?ex.kind(),
+            wit = ex.version(),
             cmdset = %cmdset.key,
             commands = cmdset.commands.len(),
             "module loaded"
@@ -380,7 +509,9 @@ impl PluginRegistry {
                 from_cache: prepared.from_cache,
                 cmdset: Arc::new(cmdset),
                 cache_file: prepared.cache_file,
-                pre,
+                kind: ex.kind(),
+                version: ex.version(),
+                exports: ex,
             }),
         );
         self.generation += 1;
@@ -431,11 +562,18 @@ impl PluginRegistry {
             .modules
             .values()
             .map(|m| {
+                let kind = match m.kind {
+                    ModuleKind::Cmdset => "",
+                    ModuleKind::InputHook => "input hook, ",
+                    ModuleKind::SessionClass => "session class, ",
+                };
                 format!(
-                    "{} {} ({}): cmdset {} prio {} with {} commands",
+                    "{} {} ({}{}, WIT {}): cmdset {} prio {} with {} commands",
                     m.name,
                     m.hash,
+                    kind,
                     if m.from_cache { "from cache" } else { "compiled" },
+                    m.version,
                     m.cmdset.key,
                     m.cmdset.priority,
                     m.cmdset.commands.len()
@@ -456,16 +594,63 @@ impl PluginRegistry {
     pub fn execute(
         &self,
         module: &LoadedModule,
-        mut game: Game,
+        game: Game,
         caller: Sessid,
         inv: &wit::Invocation,
     ) -> (Game, Result<(), GuestError>) {
-        let cp = game.checkpoint();
-        let (mut game, result) = self.call_pre(&module.pre, &module.name, game, caller, |inst, store| {
-            inst.mudhost_game_cmdset().call_execute(store, inv)
+        let ex = &module.exports;
+        self.call_atomic(module, game, caller, |inst, store| ex.execute(inst, store, inv))
+    }
+
+    /// An input hook's `data-in` (same sandbox, quotas and atomicity as a command). None when the
+    /// module is not an input hook.
+    /// `check` validates the answer inside the call, so an unusable answer undoes the call too.
+    pub fn hook_data_in<T>(
+        &self,
+        module: &LoadedModule,
+        game: Game,
+        caller: Sessid,
+        msg: &wit::Message,
+        session: &wit::SessionInfo,
+        check: impl FnOnce(wit::HookResult) -> Result<T, String>,
+    ) -> (Game, Option<Result<T, GuestError>>) {
+        let Some(ix) = module.exports.hook.clone() else { return (game, None) };
+        let (game, r) = self.call_atomic(module, game, caller, |inst, store| {
+            let r = ix.load(&mut *store, inst)?.call_data_in(store, msg, session)?;
+            check(r).map_err(|e| wasmtime::Error::new(super::QuotaExceeded(e)))
         });
+        (game, Some(r))
+    }
+
+    /// One call of a session class's hook (same sandbox, quotas and atomicity as a command).
+    /// None when the module is not a session class.
+    pub fn class_call<R>(
+        &self,
+        module: &LoadedModule,
+        game: Game,
+        caller: Sessid,
+        f: impl FnOnce(&bindings::session_class::Guest, &mut Store<HostCtx>) -> wasmtime::Result<R>,
+    ) -> (Game, Option<Result<R, GuestError>>) {
+        let Some(ix) = module.exports.class.clone() else { return (game, None) };
+        let (game, r) = self.call_atomic(module, game, caller, |inst, store| {
+            let guest = ix.load(&mut *store, inst)?;
+            f(&guest, store)
+        });
+        (game, Some(r))
+    }
+
+    /// A guest call inside a checkpoint: kept if it succeeds, undone entirely if it fails.
+    fn call_atomic<R>(
+        &self,
+        module: &LoadedModule,
+        mut game: Game,
+        caller: Sessid,
+        f: impl FnOnce(&Instance, &mut Store<HostCtx>) -> wasmtime::Result<R>,
+    ) -> (Game, Result<R, GuestError>) {
+        let cp = game.checkpoint();
+        let (mut game, result) = self.call_pre(&module.exports.pre, &module.name, game, caller, f);
         match &result {
-            Ok(()) => game.keep(cp),
+            Ok(_) => game.keep(cp),
             Err(_) => game.undo(cp),
         }
         (game, result)
@@ -474,11 +659,11 @@ impl PluginRegistry {
     /// Instantiate in a fresh store, call `f`, log guest stderr, and hand the game back.
     fn call_pre<R>(
         &self,
-        pre: &CmdsetModulePre<HostCtx>,
+        pre: &InstancePre<HostCtx>,
         module: &Arc<str>,
         game: Game,
         caller: Sessid,
-        f: impl FnOnce(&super::bindings::CmdsetModule, &mut wasmtime::Store<HostCtx>) -> wasmtime::Result<R>,
+        f: impl FnOnce(&Instance, &mut Store<HostCtx>) -> wasmtime::Result<R>,
     ) -> (Game, Result<R, GuestError>) {
         let (mut store, stderr) =
             new_store(&self.loader.engine, self.limits, self.quotas, game, caller, module.clone());
@@ -499,7 +684,18 @@ impl PluginRegistry {
 
 /// Turn a module's metadata into a cmdset, validating every command against the cmdset quotas
 /// (a refusal names the limit and its config key).
-fn build_cmdset(info: wit::CmdsetInfo, module: &Arc<str>, q: &GuestQuotas) -> Result<CmdSet, String> {
+fn build_cmdset(
+    info: wit::CmdsetInfo,
+    key_mergetypes: Vec<(String, wit::MergeType)>,
+    module: &Arc<str>,
+    q: &GuestQuotas,
+) -> Result<CmdSet, String> {
+    if key_mergetypes.len() > q.list_items || key_mergetypes.iter().any(|(k, _)| k.len() > q.name_bytes) {
+        return Err(format!(
+            "key-mergetypes over guest_list_items ({}) or a key over guest_name_bytes ({} bytes)",
+            q.list_items, q.name_bytes
+        ));
+    }
     if info.key.trim().is_empty() {
         return Err("cmdset key is empty".into());
     }
@@ -545,15 +741,17 @@ fn build_cmdset(info: wit::CmdsetInfo, module: &Arc<str>, q: &GuestQuotas) -> Re
         .map_err(|e| format!("command {:?}: {e}", c.key))?;
         commands.push(Arc::new(def));
     }
+    let merge_type = |m: wit::MergeType| match m {
+        wit::MergeType::Union => MergeType::Union,
+        wit::MergeType::Intersect => MergeType::Intersect,
+        wit::MergeType::Replace => MergeType::Replace,
+        wit::MergeType::Remove => MergeType::Remove,
+    };
     Ok(CmdSet {
         key: info.key,
         priority: info.priority,
-        merge_type: match info.merge_type {
-            wit::MergeType::Union => MergeType::Union,
-            wit::MergeType::Intersect => MergeType::Intersect,
-            wit::MergeType::Replace => MergeType::Replace,
-            wit::MergeType::Remove => MergeType::Remove,
-        },
+        merge_type: merge_type(info.merge_type),
+        key_mergetypes: key_mergetypes.into_iter().map(|(k, m)| (k, merge_type(m))).collect(),
         duplicates: info.duplicates,
         no_exits: info.no_exits,
         no_objs: info.no_objs,
@@ -573,11 +771,13 @@ mod tests {
 
     #[test]
     fn versions_are_compatible_by_semver_rules() {
-        assert!(compatible("0.1.0"));
-        assert!(compatible("0.1.7"));
-        assert!(!compatible("0.2.0"));
-        assert!(!compatible("1.1.0"));
-        assert!(!compatible(""));
+        assert!(compatible("0.2.0", WIT_VERSION));
+        assert!(compatible("0.2.7", WIT_VERSION));
+        assert!(compatible("0.1.3", WIT_VERSION_COMPAT));
+        assert!(!compatible("0.1.0", WIT_VERSION));
+        assert!(!compatible("0.3.0", WIT_VERSION));
+        assert!(!compatible("1.2.0", WIT_VERSION));
+        assert!(!compatible("", WIT_VERSION));
     }
 
     #[test]

@@ -1,0 +1,138 @@
+//! Example session class: character creation kept at session level, Evennia's motivating case
+//! for SERVER_SESSION_CLASS. In MULTISESSION_MODE 2 or 3 an account has several sessions, each
+//! puppeting its own character; when one of them starts `charcreate`, only *that* session gets
+//! the chargen cmdset and walks through name → description → confirm, ending up puppeting the
+//! new character. The account's other sessions are not touched.
+//!
+//! - `data-in`: a bare `charcreate` starts chargen in the session (`charcreate <name>` still goes
+//!   to the account command);
+//! - the module's cmdset (added to the session only) has `name`, `desc`, `confirm`, `abort`;
+//! - `data-out`: while chargen runs, the session's output ends with a `prompt` line showing the
+//!   step;
+//! - state lives in the session's ndb, so a server reload in the middle loses nothing.
+//!
+//! Configure with `session_class = "chargen"`.
+
+use mudhost_sdk::{cmdset, host, session_class, CmdResult, Command, HookResult, Invocation, Message, SessionClass, SessionInfo};
+
+/// This module's name (its file stem), which is how its cmdset is added to a session.
+const MODULE: &str = "chargen";
+const STEP: &str = "chargen.step";
+const NAME: &str = "chargen.name";
+const DESC: &str = "chargen.desc";
+
+fn step() -> Option<String> {
+    host::ndb_get(STEP)
+}
+
+fn set(key: &str, value: Option<&str>) {
+    host::ndb_set(key, value)
+}
+
+fn finish() {
+    for k in [STEP, NAME, DESC] {
+        set(k, None);
+    }
+    // It is there while chargen runs; if it is not, there is nothing to remove.
+    let _ = host::session_cmdset_remove(MODULE);
+}
+
+struct Chargen;
+impl SessionClass for Chargen {
+    fn data_in(msg: &Message, session: &SessionInfo) -> HookResult {
+        let Some(line) = msg.text_line() else { return HookResult::Pass };
+        if !line.trim().eq_ignore_ascii_case("charcreate") || !session.logged_in {
+            return HookResult::Pass;
+        }
+        if step().is_some() {
+            return HookResult::swallow_with("You are already creating a character (|wabort|n to stop).");
+        }
+        if let Err(e) = host::session_cmdset_add(MODULE) {
+            return HookResult::swallow_with(format!("|rCharacter creation is not available: {e}|n"));
+        }
+        set(STEP, Some("name"));
+        HookResult::swallow_with(
+            "|wCharacter creation|n (in this session only).\nChoose a name: |wname <name>|n (or |wabort|n).",
+        )
+    }
+
+    fn data_out(_session: &SessionInfo, mut messages: Vec<Message>) -> Vec<Message> {
+        if let Some(step) = step() {
+            messages.push(Message::new("prompt", vec![format!("[chargen: {step}]").into()], Default::default()));
+        }
+        messages
+    }
+}
+
+/// `name <name>`: the new character's name.
+struct Name;
+impl Command for Name {
+    const KEY: &'static str = "name";
+    const HELP: &'static str = "Character creation: choose the name.\n\nUsage:\n  name <name>";
+    const HELP_CATEGORY: &'static str = "chargen";
+    fn func(inv: &Invocation) -> CmdResult {
+        let name = inv.args_trimmed();
+        if name.is_empty() {
+            return Err("Usage: name <name>".into());
+        }
+        set(NAME, Some(name));
+        set(STEP, Some("description"));
+        inv.msg(format!("Name: |w{name}|n. Now describe your character: |wdesc <text>|n."));
+        Ok(())
+    }
+}
+
+/// `desc <text>`: the new character's description.
+struct Desc;
+impl Command for Desc {
+    const KEY: &'static str = "desc";
+    const HELP: &'static str = "Character creation: describe the character.\n\nUsage:\n  desc <text>";
+    const HELP_CATEGORY: &'static str = "chargen";
+    fn func(inv: &Invocation) -> CmdResult {
+        host::ndb_get(NAME).ok_or("Choose a name first: name <name>")?;
+        let desc = inv.args_trimmed();
+        if desc.is_empty() {
+            return Err("Usage: desc <text>".into());
+        }
+        set(DESC, Some(desc));
+        set(STEP, Some("confirm"));
+        let name = host::ndb_get(NAME).unwrap_or_default();
+        inv.msg(format!("|w{name}|n: {desc}\nType |wconfirm|n to create this character, or |wabort|n."));
+        Ok(())
+    }
+}
+
+/// `confirm`: create the character and puppet it.
+struct Confirm;
+impl Command for Confirm {
+    const KEY: &'static str = "confirm";
+    const HELP: &'static str = "Character creation: create the character and become it.\n\nUsage:\n  confirm";
+    const HELP_CATEGORY: &'static str = "chargen";
+    fn func(inv: &Invocation) -> CmdResult {
+        let (Some(name), Some(desc)) = (host::ndb_get(NAME), host::ndb_get(DESC)) else {
+            return Err("Choose a name and a description first.".into());
+        };
+        let id = host::character_create(&name, Some(&desc)).map_err(|e| format!("|r{e}|n"))?;
+        finish();
+        inv.msg(format!("Created new character {name}."));
+        // The host tells the player the outcome (and shows the room).
+        let _ = host::puppet(id);
+        Ok(())
+    }
+}
+
+/// `abort`: stop creating a character.
+struct Abort;
+impl Command for Abort {
+    const KEY: &'static str = "abort";
+    const HELP: &'static str = "Character creation: stop.\n\nUsage:\n  abort";
+    const HELP_CATEGORY: &'static str = "chargen";
+    fn func(inv: &Invocation) -> CmdResult {
+        finish();
+        inv.msg("Character creation aborted.");
+        Ok(())
+    }
+}
+
+cmdset! { key: "ChargenCmdSet", priority: 10, merge_type: Union, commands: [Name, Desc, Confirm, Abort] }
+session_class!(Chargen);

@@ -1,0 +1,231 @@
+//! The parts of the game state the plugin kinds need: cmdset stacks on every provider (session,
+//! account, object), account permissions for locks, the session-class lifecycle events, and access
+//! to the event's outputs for the session class's `data-out`.
+
+use crate::cmd::{permission_name, LockCaller};
+use crate::link::{Msg, Sessid};
+use crate::server::session::ServerSession;
+use crate::store::Holder;
+
+use super::Game;
+
+/// A session lifecycle event for the session class (Evennia's ServerSession hooks).
+#[derive(Debug, Clone)]
+pub enum ClassEvent {
+    /// Connected, or restored after a server restart (`at-sync`).
+    Sync,
+    /// Logged in (`at-login`).
+    Login,
+    /// Gone (`at-disconnect`): the session as it was, since it is no longer in the table.
+    Disconnect {
+        /// The session at the moment it was removed.
+        session: Box<ServerSession>,
+        /// The disconnect reason (may be empty).
+        reason: String,
+    },
+}
+
+/// A cmdset holder as the host API names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CmdsetHolder {
+    /// A connected session.
+    Session(Sessid),
+    /// An account or an object in the world store.
+    World(Holder),
+}
+
+impl Game {
+    /// Queue a lifecycle event for the session class, if one is configured, with the place in
+    /// the event's output where it happened (what the hook sends goes there: an `at-login` text
+    /// comes before the puppeting texts that followed the login, as in Evennia).
+    pub(super) fn class_event(&mut self, sessid: Sessid, event: ClassEvent) {
+        if !self.cfg.session_class.is_empty() {
+            let at = self.effects.outputs.len();
+            self.class_events.push((sessid, event, at));
+        }
+    }
+
+    /// The session-class events queued so far, oldest first, with their output positions.
+    pub fn take_class_events(&mut self) -> Vec<(Sessid, ClassEvent, usize)> {
+        std::mem::take(&mut self.class_events)
+    }
+
+    /// Move the outputs queued from position `from` on to position `to` (`to <= from`).
+    pub fn move_outputs(&mut self, from: usize, to: usize) {
+        let outputs = &mut self.effects.outputs;
+        if from >= outputs.len() || to >= from {
+            return;
+        }
+        let moved: Vec<_> = outputs.drain(from..).collect();
+        outputs.splice(to..to, moved);
+    }
+
+    /// Number of outbound messages the current event has queued.
+    pub fn outputs_len(&self) -> usize {
+        self.effects.outputs.len()
+    }
+
+    /// Take the outbound messages queued from position `from` on (for `data-out`).
+    pub fn split_outputs(&mut self, from: usize) -> Vec<(Sessid, Msg)> {
+        let from = from.min(self.effects.outputs.len());
+        self.effects.outputs.split_off(from)
+    }
+
+    /// Put back outbound messages of a session after `data-out`. Unlike [`Game::send`] this does
+    /// not require the session to still exist: messages queued before a disconnect in the same
+    /// event (a "Goodbye") are still delivered, as they would be without a session class.
+    pub fn push_outputs(&mut self, sessid: Sessid, msgs: Vec<Msg>) {
+        for m in msgs {
+            if self.effects.outputs.len() >= super::MAX_OUTPUTS_PER_EVENT {
+                self.dropped_outputs += 1;
+                continue;
+            }
+            self.effects.outputs.push((sessid, m));
+        }
+    }
+
+    /// Who a session is for lock checks: superuser flag and account permission.
+    pub fn lock_caller(&self, sessid: Sessid) -> (bool, Option<String>) {
+        let account = self.sessions.get(sessid).and_then(|s| s.data.uid).and_then(|u| self.world.account(u));
+        (account.is_some_and(|a| a.is_superuser), account.map(|a| a.permission.clone()))
+    }
+
+    /// The cmdset modules a session has from its providers, in Evennia's order, as
+    /// (module, is-an-object's) pairs: session (config, persistent, temporary), account (config,
+    /// stack), puppet (config, stack) and, unless `skip_objs`, the objects near the puppet
+    /// (things in its location, in its inventory, the location itself; exits only unless
+    /// `skip_exits`). Characters other than the puppet do not lend their cmdsets (Evennia's
+    /// `call:false()` on characters).
+    pub fn provider_modules(&self, sessid: Sessid) -> Option<ProviderModules> {
+        let s = self.sessions.get(sessid)?;
+        let cfg = &self.cfg;
+        let mut own: Vec<String> = Vec::new();
+        if !s.data.logged_in {
+            own.extend(cfg.cmdset_unloggedin.iter().cloned());
+            own.extend(s.data.cmdset_storage.iter().cloned());
+            own.extend(s.temp_cmdsets.iter().cloned());
+            return Some(ProviderModules { own, objects: vec![], exits: vec![] });
+        }
+        own.extend(cfg.cmdset_session.iter().cloned());
+        own.extend(s.data.cmdset_storage.iter().cloned());
+        own.extend(s.temp_cmdsets.iter().cloned());
+        own.extend(cfg.cmdset_account.iter().cloned());
+        if let Some(uid) = s.data.uid {
+            own.extend(self.world.cmdset_stack(Holder::Account(uid)).iter().map(|e| e.module.clone()));
+        }
+        let (mut objects, mut exits) = (vec![], vec![]);
+        if let Some(puid) = s.data.puid {
+            own.extend(cfg.cmdset_character.iter().cloned());
+            own.extend(self.world.cmdset_stack(Holder::Object(puid)).iter().map(|e| e.module.clone()));
+            let Some(puppet) = self.world.object(puid) else {
+                return Some(ProviderModules { own, objects, exits });
+            };
+            let location = puppet.location.and_then(|l| self.world.object(l));
+            let near = location
+                .iter()
+                .flat_map(|l| l.contents.iter())
+                .filter(|&&id| id != puid)
+                .chain(puppet.contents.iter())
+                .chain(location.map(|l| &l.id));
+            for &id in near {
+                if !self.world.carries_cmdsets(id) {
+                    continue;
+                }
+                let Some(obj) = self.world.object(id) else { continue };
+                let stack = self.world.cmdset_stack(Holder::Object(id)).iter().map(|e| e.module.clone());
+                match obj.kind.as_str() {
+                    "character" => {}
+                    "exit" => exits.extend(stack),
+                    _ => objects.extend(stack),
+                }
+            }
+        }
+        Some(ProviderModules { own, objects, exits })
+    }
+
+    /// A holder's stack, bottom first.
+    pub fn cmdset_list(&self, holder: CmdsetHolder) -> Vec<String> {
+        match holder {
+            CmdsetHolder::Session(id) => self
+                .sessions
+                .get(id)
+                .map(|s| s.data.cmdset_storage.iter().chain(&s.temp_cmdsets).cloned().collect())
+                .unwrap_or_default(),
+            CmdsetHolder::World(h) => self.world.cmdset_stack(h).iter().map(|e| e.module.clone()).collect(),
+        }
+    }
+
+    /// Put a module's cmdset on a holder's stack (the module need not be loaded yet: a world
+    /// built at load time may name a module that loads after it; an unloaded module's cmdset is
+    /// skipped when merging).
+    pub fn cmdset_add(&mut self, holder: CmdsetHolder, module: &str, persistent: bool) -> Result<(), String> {
+        if module.trim().is_empty() {
+            return Err("The module name is empty.".into());
+        }
+        match holder {
+            CmdsetHolder::Session(id) => {
+                let s = self.sessions.get_mut(id).ok_or_else(|| format!("No session {id}."))?;
+                s.data.cmdset_storage.retain(|m| m != module);
+                s.temp_cmdsets.retain(|m| m != module);
+                if persistent {
+                    s.data.cmdset_storage.push(module.to_string());
+                } else {
+                    s.temp_cmdsets.push(module.to_string());
+                }
+                self.touch(id);
+                self.world.bump_cmdset_generation();
+                Ok(())
+            }
+            CmdsetHolder::World(h) => self.world.cmdset_add(h, module, persistent).map(|_| ()).map_err(|e| e.to_string()),
+        }
+    }
+
+    /// Take a module's cmdset off a holder's stack.
+    pub fn cmdset_remove(&mut self, holder: CmdsetHolder, module: &str) -> Result<(), String> {
+        let removed = match holder {
+            CmdsetHolder::Session(id) => {
+                let s = self.sessions.get_mut(id).ok_or_else(|| format!("No session {id}."))?;
+                let before = s.data.cmdset_storage.len() + s.temp_cmdsets.len();
+                s.data.cmdset_storage.retain(|m| m != module);
+                s.temp_cmdsets.retain(|m| m != module);
+                let removed = s.data.cmdset_storage.len() + s.temp_cmdsets.len() != before;
+                if removed {
+                    self.touch(id);
+                    self.world.bump_cmdset_generation();
+                }
+                removed
+            }
+            CmdsetHolder::World(h) => self.world.cmdset_remove(h, module).map_err(|e| e.to_string())?,
+        };
+        if removed {
+            Ok(())
+        } else {
+            Err(format!("There is no cmdset from '{module}' there."))
+        }
+    }
+
+    /// Set an account's permission on behalf of `caller` (a superuser or a Developer).
+    pub fn set_account_permission(&mut self, caller: Sessid, account: u64, perm: &str) -> Result<(), String> {
+        let (superuser, held) = self.lock_caller(caller);
+        let developer = crate::cmd::CmdLock::parse("cmd:perm(Developer)")
+            .allows(&LockCaller { superuser, permission: held.as_deref() });
+        if !developer {
+            return Err("You don't have permission to change permissions.".into());
+        }
+        let name = permission_name(perm).ok_or_else(|| {
+            format!("'{perm}' is not a permission (one of {}).", crate::cmd::PERMISSION_HIERARCHY.join(", "))
+        })?;
+        self.world.set_account_permission(account, name).map_err(|e| e.to_string())
+    }
+}
+
+/// A session's cmdset modules by provider group (see [`Game::provider_modules`]).
+#[derive(Debug, Default, Clone)]
+pub struct ProviderModules {
+    /// Session, account and puppet sets, in order.
+    pub own: Vec<String>,
+    /// Sets of objects near the puppet (dropped when the merge says `no-objs`).
+    pub objects: Vec<String>,
+    /// Sets of exits in the location (dropped when the merge says `no-exits`).
+    pub exits: Vec<String>,
+}

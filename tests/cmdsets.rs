@@ -1,0 +1,232 @@
+//! Cmdsets from every provider (session, account, puppet, objects near the puppet), Evennia's
+//! merge rules across them (no-objs, no-exits, object sets as duplicates), persistence of
+//! provider stacks through restarts, locks by permission and the admin command that grants one,
+//! `help` from the merged cmdset, and a module built against WIT 0.1.0 serving beside current ones.
+//!
+//! Accounts are created from distinct loopback addresses, so per-address throttles never count
+//! one test's clients together.
+
+mod support;
+
+use std::path::Path;
+
+use support::{Client, Host};
+
+/// The example game with the test commands and the box.
+const MODULES: &[&str] =
+    &["unloggedin", "account", "character", "box", "trouble", "provtest", "provtest_noexits", "provtest_keymerge"];
+
+fn start(extra: &str) -> Host {
+    Host::start(MODULES, &format!("cmdset_account = [\"account\", \"trouble\"]\n{extra}"))
+}
+
+async fn create(host: &Host, name: &str, ip: &str) {
+    let mut c = Client::connect_from(&host.url, ip).await;
+    c.expect_text("connect").await;
+    c.send_text(&format!("create {name} password123")).await;
+    c.expect_text("was created").await;
+}
+
+async fn login(host: &Host, name: &str, ip: &str) -> Client {
+    let mut c = Client::connect_from(&host.url, ip).await;
+    c.expect_text("connect").await;
+    c.send_text(&format!("connect {name} password123")).await;
+    c.expect_oob("logged_in").await;
+    c
+}
+
+/// Create an account (the first one is the superuser) and play its character, in Limbo.
+async fn player(host: &Host, name: &str, ip: &str) -> Client {
+    create(host, name, ip).await;
+    let mut c = login(host, name, ip).await;
+    c.expect_text(&format!("You become {name}.")).await;
+    c.expect_text("Limbo").await;
+    c
+}
+
+/// Send a line and wait for the answer starting with `prefix` (skipping room chatter).
+async fn answer(c: &mut Client, line: &str, prefix: &str) -> String {
+    c.send_text(line).await;
+    c.expect_text(prefix).await
+}
+
+const NOT_AVAILABLE: &str = "Command '";
+
+#[tokio::test]
+async fn the_box_lends_its_commands_near_it_and_look_becomes_a_multimatch() {
+    let host = start("");
+    let mut c = player(&host, "Root", "127.10.0.1").await;
+    // In Limbo the box is far away: its commands do not exist for us.
+    assert!(answer(&mut c, "open box", NOT_AVAILABLE).await.starts_with("Command 'open box' is not available."));
+    answer(&mut c, "go garden", "The Garden").await;
+    // Two `look`s now: the character's and the box's (object sets merge as duplicates). As in
+    // Evennia's `_union`, the set merged later (the box's) wins the tie and its commands come
+    // first, so the box's look is `look-1` and the character's (with its aliases) `look-2`.
+    let multi = answer(&mut c, "look", "More than one match").await;
+    assert_eq!(multi, "More than one match for 'look' (please narrow target):\n look-1\n look-2 [l;ls]");
+    assert_eq!(answer(&mut c, "look-1", "The box").await, "The box is closed.");
+    assert_eq!(answer(&mut c, "open box", "You").await, "You open the box.");
+    assert_eq!(answer(&mut c, "look-1", "The box").await, "The box is open. It is empty.");
+    assert!(answer(&mut c, "look-2", "The Garden").await.starts_with("The Garden"));
+    // Carried along, the box still lends its commands; put down elsewhere, it does not.
+    answer(&mut c, "get box", "You pick up").await;
+    answer(&mut c, "go limbo", "Limbo").await;
+    assert_eq!(answer(&mut c, "close box", "You").await, "You close the box.");
+    answer(&mut c, "drop box", "You drop").await;
+    answer(&mut c, "go garden", "The Garden").await;
+    assert!(answer(&mut c, "open box", NOT_AVAILABLE).await.starts_with("Command 'open box' is not available"));
+}
+
+#[tokio::test]
+async fn session_account_and_object_stacks_are_providers_and_persistent_ones_survive_a_reload() {
+    let host = start("");
+    let mut root = player(&host, "Root", "127.10.1.1").await;
+    let mut bob = player(&host, "Bob", "127.10.1.2").await;
+    root.expect_text("Bob has entered the game.").await;
+
+    // On the account: every session of the account has it, here even in Limbo (the box's
+    // commands answer that no box is near, which shows they are merged).
+    answer(&mut bob, "cmdsetop add account box", "cmdsetop add").await;
+    assert_eq!(answer(&mut bob, "open box", "You").await, "You don't see a box here.");
+    assert!(answer(&mut root, "open box", NOT_AVAILABLE).await.starts_with("Command"), "only Bob's account");
+    // On an object in the room: everyone near it; on the room itself: everyone in it.
+    answer(&mut root, "cmdsetop add here provtest_noexits", "cmdsetop add").await;
+    assert_eq!(answer(&mut root, "provmark", "provmark").await, "provmark noexits");
+    assert_eq!(answer(&mut bob, "provmark", "provmark").await, "provmark noexits");
+    // A temporary one on the session.
+    answer(&mut root, "cmdsetop addtemp session box", "cmdsetop addtemp").await;
+    assert_eq!(answer(&mut root, "open box", "You").await, "You don't see a box here.");
+    assert_eq!(
+        answer(&mut root, "cmdsetop list here", "cmdsets on").await,
+        "cmdsets on here: [provtest_noexits]"
+    );
+    // A temporary one on the pebble... in the garden; and remove works.
+    answer(&mut bob, "cmdsetop remove account box", "cmdsetop remove").await;
+    assert!(answer(&mut bob, "open box", NOT_AVAILABLE).await.starts_with("Command"));
+    answer(&mut bob, "cmdsetop add account box", "cmdsetop add").await;
+
+    root.send_text("reload").await;
+    root.expect_text("Server restarted").await;
+    bob.expect_text("Server restarted").await;
+    // Persistent stacks (account, room) came back from the database; the session's
+    // temporary one did not.
+    assert_eq!(answer(&mut bob, "open box", "You").await, "You don't see a box here.");
+    assert_eq!(answer(&mut bob, "provmark", "provmark").await, "provmark noexits");
+    assert!(answer(&mut root, "open box", NOT_AVAILABLE).await.starts_with("Command"));
+}
+
+#[tokio::test]
+async fn no_objs_hides_objects_commands_and_no_exits_hides_only_exits() {
+    let host = start("");
+    let mut c = player(&host, "Root", "127.10.2.1").await;
+    // The exit `garden` in Limbo carries the box's cmdset: an exit's commands.
+    answer(&mut c, "cmdsetop add garden box", "cmdsetop add").await;
+    assert_eq!(answer(&mut c, "open box", "You").await, "You don't see a box here.");
+    // A session set saying no_exits drops the exit's set.
+    answer(&mut c, "cmdsetop addtemp session provtest_noexits", "cmdsetop").await;
+    assert!(answer(&mut c, "open box", NOT_AVAILABLE).await.starts_with("Command 'open box'"));
+    answer(&mut c, "cmdsetop remove session provtest_noexits", "cmdsetop").await;
+    assert_eq!(answer(&mut c, "open box", "You").await, "You don't see a box here.");
+    // In the garden, a session set saying no_objs drops the box's set (an ordinary object).
+    answer(&mut c, "go garden", "The Garden").await;
+    answer(&mut c, "cmdsetop addtemp session provtest", "cmdsetop").await;
+    assert_eq!(answer(&mut c, "provmark", "provmark").await, "provmark noobjs");
+    assert!(answer(&mut c, "look", "The Garden").await.starts_with("The Garden"), "no multimatch without the box");
+    assert!(answer(&mut c, "open box", NOT_AVAILABLE).await.starts_with("Command 'open box'"));
+    answer(&mut c, "cmdsetop remove session provtest", "cmdsetop").await;
+    assert_eq!(answer(&mut c, "open box", "You").await, "You open the box.");
+}
+
+#[tokio::test]
+async fn priority_groups_and_key_mergetypes_apply_across_providers() {
+    let host = start("");
+    let mut c = player(&host, "Root", "127.10.6.1").await;
+    // A Union set lent by the room (priority 0, merged after the character's set in the same
+    // priority group): everything stays.
+    answer(&mut c, "cmdsetop addtemp here provtest_noexits", "cmdsetop").await;
+    assert_eq!(answer(&mut c, "say hi", "You say").await, "You say, \"hi\"");
+    answer(&mut c, "cmdsetop remove here provtest_noexits", "cmdsetop").await;
+    // Its key_mergetypes make it Replace the CharacterCmdSet inside the priority-0 group: the
+    // character's commands go; the account's (priority -10, merged below as Union) and the test
+    // module's (priority 1, merged on top) stay, and the account's `look` is no longer hidden by
+    // the character's (it answers as Evennia's OOC look does for a puppeting session).
+    answer(&mut c, "cmdsetop addtemp here provtest_keymerge", "cmdsetop").await;
+    assert_eq!(answer(&mut c, "provmark", "provmark").await, "provmark keymerge");
+    assert!(answer(&mut c, "say hi", "Command").await.starts_with("Command 'say hi' is not available."));
+    assert_eq!(answer(&mut c, "ok", "trouble").await, "trouble ok");
+    assert_eq!(answer(&mut c, "look", "You currently").await, "You currently have no ability to look around.");
+    answer(&mut c, "cmdsetop remove here provtest_keymerge", "cmdsetop").await;
+    assert_eq!(answer(&mut c, "say back", "You say").await, "You say, \"back\"");
+}
+
+#[tokio::test]
+async fn locks_follow_the_account_permission_which_an_admin_grants_and_which_persists() {
+    let host = start("");
+    let mut root = player(&host, "Root", "127.10.3.1").await;
+    let mut bob = player(&host, "Bob", "127.10.3.2").await;
+    root.expect_text("Bob has entered the game.").await;
+    // A Player has neither the Builder command nor the admin command, nor sees them in help.
+    assert!(answer(&mut bob, "buildertest", NOT_AVAILABLE).await.starts_with("Command 'buildertest'"));
+    assert!(answer(&mut bob, "perm Root = Developer", NOT_AVAILABLE).await.starts_with("Command 'perm"));
+    let help = answer(&mut bob, "help", "---").await;
+    assert!(!help.contains("buildertest") && !help.contains("perm "), "{help}");
+    assert_eq!(answer(&mut root, "perm Bob", "Permissions").await, "Permissions on Bob: Player");
+    assert!(answer(&mut root, "perm Bob = Wizard", "'Wizard'").await.contains("is not a permission"));
+    assert_eq!(
+        answer(&mut root, "perm Bob = builder", "Permission").await,
+        "Permission 'Builder' given to Bob (the Account)."
+    );
+    assert_eq!(answer(&mut bob, "buildertest", "builder").await, "builder ok");
+    let help = answer(&mut bob, "help", "---").await;
+    assert!(help.contains("buildertest"), "{help}");
+    // Builder is below Developer: still no admin command.
+    assert!(answer(&mut bob, "perm Root = Player", NOT_AVAILABLE).await.starts_with("Command"));
+
+    root.send_text("reload").await;
+    bob.expect_text("Server restarted").await;
+    assert_eq!(answer(&mut bob, "buildertest", "builder").await, "builder ok");
+}
+
+#[tokio::test]
+async fn help_lists_commands_from_every_provider_the_caller_can_use() {
+    let host = start("");
+    let mut c = player(&host, "Root", "127.10.4.1").await;
+    let help = answer(&mut c, "help", "---").await;
+    // Account (help, who), character (look, say) and test module (ok) commands.
+    for key in ["help", "who", "look", "say", "ok"] {
+        assert!(help.contains(&format!("\n  {key} - ")), "{key} missing from:\n{help}");
+    }
+    assert!(!help.contains("open -"), "no box nearby");
+    answer(&mut c, "go garden", "The Garden").await;
+    let help = answer(&mut c, "help", "---").await;
+    assert!(help.contains("\n  open - Open the box."), "{help}");
+    assert!(answer(&mut c, "help open", "---").await.contains("Usage:\n  open box"));
+}
+
+/// Copy the 0.1.0 fixture into a game's modules folder.
+fn with_fixture(dir: &Path) {
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/legacy_0_1_0.wasm");
+    std::fs::copy(fixture, dir.join("modules/legacy_0_1_0.wasm")).unwrap();
+}
+
+#[tokio::test]
+async fn a_module_built_against_wit_0_1_0_loads_and_serves_beside_current_ones() {
+    let host = Host::start_prepared(
+        &["unloggedin", "account", "character", "box"],
+        r#"cmdset_character = ["character", "legacy_0_1_0"]"#,
+        &[],
+        with_fixture,
+    );
+    let mut c = player(&host, "Root", "127.10.5.1").await;
+    let report = answer(&mut c, "modules", "Modules:").await;
+    let line = report.lines().find(|l| l.starts_with("legacy_0_1_0 ")).unwrap_or_else(|| panic!("{report}"));
+    assert!(line.contains("WIT 0.1.0") && line.contains("LegacyCmdSet"), "{line}");
+    assert!(report.lines().any(|l| l.starts_with("character ") && l.contains("WIT 0.2.0")), "{report}");
+    // Its host calls (ndb, current session) work as they did, next to 0.2.0 commands.
+    let first = answer(&mut c, "oldping hi", "oldpong").await;
+    assert!(first.starts_with("oldpong 1 from session ") && first.ends_with(":hi"), "{first}");
+    assert!(answer(&mut c, "oldping", "oldpong").await.starts_with("oldpong 2 from session "));
+    assert!(answer(&mut c, "look", "Limbo").await.starts_with("Limbo"));
+    // Its commands are in the merged help too.
+    assert!(answer(&mut c, "help", "---").await.contains("\n  oldping - "));
+}
