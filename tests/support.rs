@@ -405,8 +405,10 @@ impl Client {
 
     /// The next decoded frame; None when the connection closed.
     pub async fn next(&mut self) -> Option<Value> {
+        // One deadline for the whole wait: the portal's pings must not keep restarting it.
+        let deadline = tokio::time::Instant::now() + WAIT;
         loop {
-            let msg = tokio::time::timeout(WAIT, self.ws.next()).await.expect("no frame within the wait");
+            let msg = tokio::time::timeout_at(deadline, self.ws.next()).await.expect("no frame within the wait");
             match msg {
                 Some(Ok(Message::Text(t))) => {
                     let v: Value = serde_json::from_str(t.as_str()).expect("server frames are JSON");
