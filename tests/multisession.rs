@@ -721,9 +721,14 @@ async fn restores_every_session_property(crash: bool) {
 // --- idle timeout -------------------------------------------------------------------------------
 
 #[tokio::test]
-async fn idle_sessions_are_disconnected_even_with_keepalives_but_superusers_stay() {
-    let host = start("idle_timeout_secs = 2");
+async fn idle_sessions_are_disconnected_even_with_keepalives_but_superusers_and_builders_stay() {
+    // Long enough that setting the players up on a loaded machine never looks idle to the sweep.
+    let host = start("idle_timeout_secs = 4");
     let mut root = player(&host, "Root", "127.0.23.1").await;
+    let mut builder = player(&host, "Bob", "127.0.23.5").await;
+    // Evennia's noidletimeout lock: Builder and above are exempt.
+    root.send_text("perm Bob = Builder").await;
+    root.expect_text("Permission 'Builder' given to Bob").await;
     let mut stranger = Client::connect_from(&host.url, "127.0.23.2").await;
     stranger.expect_text("connect").await;
     let mut ann = player(&host, "Ann", "127.0.23.3").await;
@@ -752,9 +757,11 @@ async fn idle_sessions_are_disconnected_even_with_keepalives_but_superusers_stay
     }
     let (_, reason) = keeper.expect_close_reason().await;
     assert_eq!(reason, "idle timeout exceeded", "keepalives do not count as commands");
-    // The superuser, silent as long, is still served.
+    // The superuser and the builder, silent as long, are still served.
     root.send_text("echoback here").await;
     root.expect_text("echoback v1: here").await;
+    builder.send_text("echoback builder").await;
+    builder.expect_text("echoback v1: builder").await;
 }
 
 // --- password -------------------------------------------------------------------------------------

@@ -904,8 +904,8 @@ pub const IDLE_TIMEOUT_REASON: &str = "idle timeout exceeded";
 impl Game {
     /// Disconnect every session, logged in or not, whose last visible command is older than
     /// `idle_timeout_secs`: the keepalive (`idle_command`) keeps a connection open through
-    /// proxies but does not make a player active. Superusers are exempt (Evennia's
-    /// `noidletimeout` lock).
+    /// proxies but does not make a player active. Superusers and accounts holding Builder or
+    /// above are exempt (Evennia's `noidletimeout` lock).
     pub fn idle_sweep(&mut self) {
         let timeout = self.cfg.idle_timeout_secs.saturating_mul(1000);
         if timeout == 0 {
@@ -917,12 +917,22 @@ impl Game {
             .all(true)
             .filter(|s| now.saturating_sub(s.data.cmd_last_visible) > timeout)
             .map(|s| s.sessid())
-            .filter(|&id| !self.is_admin(id))
+            .filter(|&id| !self.exempt_from_idle_timeout(id))
             .collect();
         for id in idle {
             tracing::info!(sessid = id, "idle timeout exceeded; disconnecting");
             self.disconnect(id, IDLE_TIMEOUT_REASON);
         }
+    }
+
+    /// Evennia's default `noidletimeout` lock, `perm(Builder)`: superusers and accounts holding
+    /// Builder or above never time out.
+    fn exempt_from_idle_timeout(&self, sessid: Sessid) -> bool {
+        let (superuser, permission) = self.lock_caller(sessid);
+        let logged_in = self.sessions.get(sessid).is_some_and(|s| s.data.logged_in);
+        logged_in
+            && crate::cmd::CmdLock::parse("cmd:perm(Builder)")
+                .allows(&crate::cmd::LockCaller { superuser, permission: permission.as_deref() })
     }
 }
 
