@@ -104,6 +104,10 @@ async fn replacing_a_module_under_load_loses_and_repeats_nothing() {
     let histories = twenty_clients_through(&host, || publish_by_rename(&host, &v1, "trouble"), "v1").await;
     assert_switched(&histories, "v2", "v1");
     assert!(!host.log().contains("module rejected"), "no half-written file was ever loaded");
+    // The previous build's compiled code was kept: going back to it compiles nothing.
+    let log = host.log();
+    let back = log.lines().filter(|l| l.contains("module loaded") && l.contains("module=trouble")).last().unwrap();
+    assert!(back.contains("source=\"cache\""), "{back}");
 }
 
 /// Wait until the log contains `needle`.

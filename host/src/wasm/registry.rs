@@ -314,6 +314,10 @@ pub struct PluginRegistry {
     /// Set once the startup load is over: from then on every install or unload prunes the cache
     /// (during the startup load, pruning would delete the entries of modules not yet loaded).
     started: bool,
+    /// The cache entry of each module's version before the loaded one: kept, so going back to
+    /// it (a rollback, a deploy that alternates two builds) loads from the cache instead of
+    /// compiling again.
+    previous: BTreeMap<String, PathBuf>,
 }
 
 /// The module name of a `.wasm` path (its file stem), if it is one.
@@ -399,6 +403,7 @@ impl PluginRegistry {
             stats: LoadStats::default(),
             generation: 0,
             started: false,
+            previous: BTreeMap::new(),
         }
     }
 
@@ -417,9 +422,11 @@ impl PluginRegistry {
         self.loader.cache.dir()
     }
 
-    /// Delete compile-cache entries no loaded module uses.
+    /// Delete compile-cache entries no loaded module uses (each module's previous version is
+    /// kept too).
     pub fn prune_cache(&self) {
-        let keep: BTreeSet<PathBuf> = self.modules.values().map(|m| m.cache_file.clone()).collect();
+        let keep: BTreeSet<PathBuf> =
+            self.modules.values().map(|m| m.cache_file.clone()).chain(self.previous.values().cloned()).collect();
         self.loader.cache.prune(&keep);
     }
 
@@ -500,6 +507,9 @@ impl PluginRegistry {
             "module loaded"
         );
         self.errors.remove(&*name);
+        if let Some(file) = self.modules.get(&*name).map(|m| m.cache_file.clone()).filter(|f| *f != prepared.cache_file) {
+            self.previous.insert(name.to_string(), file);
+        }
         self.modules.insert(
             name.to_string(),
             Arc::new(LoadedModule {
@@ -524,6 +534,7 @@ impl PluginRegistry {
     /// Unload a module (its file was deleted).
     pub fn unload(&mut self, name: &str) -> bool {
         let gone = self.modules.remove(name).is_some();
+        self.previous.remove(name);
         self.errors.remove(name);
         if gone {
             self.generation += 1;
