@@ -5,6 +5,8 @@
 //! - `cargo xtask test`: add the target, build the modules (including the misbehaving ones the
 //!   tests load), then run every test.
 //! - `cargo xtask guests`: only build the modules.
+//! - `cargo xtask deps`: install the system packages the tests drive (headless Chromium and its
+//!   WebDriver), when missing; `test` does this first.
 //! - `cargo xtask bench [scenario args]`: release builds, then the load generator's scenarios
 //!   (restart, hot reload, throughput) and `cargo bench`. Figures are printed, never asserted.
 
@@ -23,11 +25,12 @@ fn main() -> ExitCode {
     let (task, rest) = args.split_first().map(|(t, r)| (t.as_str(), r)).unwrap_or(("help", &[]));
     let result = match task {
         "guests" => build_guests(true).map(|_| ()),
+        "deps" => test_packages(),
         "run" => run(rest),
         "test" => test(rest),
         "bench" => bench(rest),
         _ => {
-            eprintln!("usage: cargo xtask <run|test|guests|bench> [args]");
+            eprintln!("usage: cargo xtask <run|test|guests|deps|bench> [args]");
             return ExitCode::from(2);
         }
     };
@@ -143,7 +146,43 @@ fn run(rest: &[String]) -> Result<(), String> {
     status(&mut cmd)
 }
 
+/// Debian packages the integration tests drive, each with a program that shows it is there.
+const TEST_PACKAGES: &[(&str, &str)] = &[("chromium", "chromium"), ("chromedriver", "chromium-driver")];
+
+fn on_path(program: &str) -> bool {
+    std::env::var_os("PATH")
+        .map(|paths| std::env::split_paths(&paths).any(|dir| dir.join(program).is_file()))
+        .unwrap_or(false)
+}
+
+/// Install the missing test packages with apt-get (CI runs as root); nothing to do when present.
+fn test_packages() -> Result<(), String> {
+    let missing: Vec<&str> = TEST_PACKAGES.iter().filter(|(prog, _)| !on_path(prog)).map(|(_, pkg)| *pkg).collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    eprintln!("xtask: installing {}", missing.join(" "));
+    let root = Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false);
+    let apt = |args: &[&str]| {
+        let mut cmd = if root { Command::new("apt-get") } else { Command::new("sudo") };
+        if !root {
+            cmd.args(["-n", "apt-get"]);
+        }
+        cmd.args(args).env("DEBIAN_FRONTEND", "noninteractive");
+        status(&mut cmd)
+    };
+    apt(&["update", "-q"])?;
+    let mut args = vec!["install", "-y", "-q", "--no-install-recommends"];
+    args.extend(&missing);
+    apt(&args)
+}
+
 fn test(rest: &[String]) -> Result<(), String> {
+    test_packages()?;
     let out = build_guests(true)?;
     let mut cmd = cargo();
     // The host (unit and integration tests) and the SDK's native unit tests; guest crates are

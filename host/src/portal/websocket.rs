@@ -1,5 +1,5 @@
-//! Websocket connections: the handshake (subprotocol, query string), then one task per
-//! connection that decodes inbound frames for the hub and writes the hub's output, with a bounded
+//! Websocket connections: plain HTTP requests routed to the web client (`http.rs`), the
+//! handshake (subprotocol, query string), then one task per connection that decodes inbound frames for the hub and writes the hub's output, with a bounded
 //! outbox, an input length limit, and a ping that reaps dead connections.
 
 use std::net::SocketAddr;
@@ -10,23 +10,22 @@ use futures_util::{SinkExt, StreamExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, oneshot};
 use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
-use tokio_tungstenite::tungstenite::http::{HeaderValue, StatusCode};
+use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
-use super::hub::{HubEvent, Outbound};
-use super::wire::{self, V1_EVENNIA};
+use super::http::{self, Routed};
+use super::hub::{HubEvent, Outbound, SHUTDOWN_TEXT};
+use super::subprotocol::Format;
+use super::wire;
 use crate::config::Config;
-use crate::link::Msg;
 use crate::shutdown::Shutdown;
 
 /// Evennia's MAX_CHAR_LIMIT_WARNING.
 pub const TOO_LONG_TEXT: &str =
     "You entered a string that was too long. Please break it up into multiple parts.";
 
-/// How long a client may take to finish the websocket handshake.
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long one frame may take to go out: a client that stops reading is dropped, so its task
 /// and socket do not linger once the hub has given up on it.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -72,12 +71,12 @@ pub async fn serve(
 #[derive(Default)]
 struct Handshake {
     query: Option<String>,
-    subprotocol: String,
+    format: Format,
 }
 
-/// Choose the subprotocol: none offered → v1 (no echo); v1 offered → v1 (echoed); only unknown
-/// ones offered → refuse the handshake with a clear status text.
-// The error type is tungstenite's callback contract; it is built once per refused handshake.
+/// Choose the subprotocol (`subprotocol.rs`): the first we speak in our order of preference,
+/// echoed; none offered, or none we speak → v1 with nothing echoed (as Evennia 6.1).
+// The error type is tungstenite's callback contract.
 #[allow(clippy::result_large_err)]
 fn choose_subprotocol(req: &Request, mut resp: Response, hs: &mut Handshake) -> Result<Response, ErrorResponse> {
     hs.query = req.uri().query().map(str::to_owned);
@@ -90,19 +89,16 @@ fn choose_subprotocol(req: &Request, mut resp: Response, hs: &mut Handshake) -> 
         .map(|s| s.trim().to_string())
         .filter(|s| !s.is_empty())
         .collect();
-    hs.subprotocol = V1_EVENNIA.to_string();
-    if offered.is_empty() {
-        return Ok(resp);
+    let (format, echo) = Format::negotiate(&offered);
+    hs.format = format;
+    match echo {
+        Some(name) => {
+            resp.headers_mut().insert("sec-websocket-protocol", HeaderValue::from_static(name));
+        }
+        None if !offered.is_empty() => tracing::info!(?offered, "no websocket subprotocol we speak offered; using v1"),
+        None => {}
     }
-    if offered.iter().any(|p| p == V1_EVENNIA) {
-        resp.headers_mut().insert("sec-websocket-protocol", HeaderValue::from_static(V1_EVENNIA));
-        return Ok(resp);
-    }
-    let mut err = ErrorResponse::new(Some(format!(
-        "unsupported websocket subprotocol {offered:?}; this server speaks {V1_EVENNIA}"
-    )));
-    *err.status_mut() = StatusCode::BAD_REQUEST;
-    Err(err)
+    Ok(resp)
 }
 
 /// Evennia's positional query string `?<csessid>&<cuid>&<browser>`.
@@ -125,6 +121,13 @@ enum Ending {
 
 async fn connection(stream: TcpStream, peer: SocketAddr, cfg: Arc<Config>, hub: mpsc::Sender<HubEvent>) {
     let _ = stream.set_nodelay(true);
+    // One deadline for the request head and the whole handshake: a client trickling bytes
+    // cannot hold its task (or its buffer) longer than that.
+    let deadline = tokio::time::Instant::now() + Duration::from_millis(cfg.handshake_timeout_ms);
+    let stream = match http::route(stream, &cfg, deadline).await {
+        Routed::Upgrade(stream) => stream,
+        Routed::Done => return,
+    };
     // Buffers start small and grow on demand up to the frame cap: the defaults (128 KiB read
     // buffer per connection) cost 160 MiB of portal memory at 1000 players.
     let ws_cfg = WebSocketConfig::default()
@@ -139,7 +142,7 @@ async fn connection(stream: TcpStream, peer: SocketAddr, cfg: Arc<Config>, hub: 
         |req: &Request, resp: Response| choose_subprotocol(req, resp, &mut hs),
         Some(ws_cfg),
     );
-    let ws = match tokio::time::timeout(HANDSHAKE_TIMEOUT, accept).await {
+    let ws = match tokio::time::timeout_at(deadline, accept).await {
         Ok(Ok(ws)) => ws,
         Ok(Err(e)) => {
             tracing::debug!(%peer, cause = %e, "websocket handshake failed");
@@ -157,7 +160,7 @@ async fn connection(stream: TcpStream, peer: SocketAddr, cfg: Arc<Config>, hub: 
         address: peer.ip().to_string(),
         csessid,
         browser,
-        subprotocol: hs.subprotocol.clone(),
+        subprotocol: hs.format.name().to_string(),
         outbox: out_tx,
         reply: reply_tx,
     };
@@ -166,12 +169,13 @@ async fn connection(stream: TcpStream, peer: SocketAddr, cfg: Arc<Config>, hub: 
     }
     let Ok(sessid) = reply_rx.await else { return };
     let span = tracing::info_span!("session", sessid);
-    tracing::Instrument::instrument(serve_session(ws, sessid, peer, cfg, hub, out_rx), span).await;
+    tracing::Instrument::instrument(serve_session(ws, hs.format, sessid, peer, cfg, hub, out_rx), span).await;
 }
 
 /// The connection's life after the handshake: frames in, outbox out, pings.
 async fn serve_session(
-    ws: tokio_tungstenite::WebSocketStream<TcpStream>,
+    ws: tokio_tungstenite::WebSocketStream<http::Replayed>,
+    format: Format,
     sessid: crate::link::Sessid,
     peer: SocketAddr,
     cfg: Arc<Config>,
@@ -192,8 +196,11 @@ async fn serve_session(
         tokio::select! {
             frame = frames.next() => {
                 let decoded = match frame {
-                    Some(Ok(Message::Text(t))) => wire::decode_text(t.as_str(), max_depth),
-                    Some(Ok(Message::Binary(b))) => wire::decode_binary(&b, max_depth),
+                    Some(Ok(m @ (Message::Text(_) | Message::Binary(_)))) => match format.decode(&m, max_depth) {
+                        Ok(None) => continue,
+                        Ok(Some(msg)) => Ok(msg),
+                        Err(e) => Err(e),
+                    },
                     Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => {
                         last_heard = Instant::now();
                         continue;
@@ -228,20 +235,22 @@ async fn serve_session(
                     }
                 };
                 if let Some(text) = reply {
-                    let frame = wire::encode_v1(&Msg::text(text), Default::default());
-                    if !write(&mut sink, Message::text(frame)).await {
+                    if !write(&mut sink, format.notice(text)).await {
                         break Ending::ClientGone;
                     }
                 }
             }
             out = out_rx.recv() => match out {
                 Some(Outbound::Msg(msg, flags)) => {
-                    if !write(&mut sink, Message::text(wire::encode_v1(&msg, flags))).await {
+                    let Some(frame) = format.encode(&msg, flags) else { continue };
+                    if !write(&mut sink, frame).await {
                         break Ending::ClientGone;
                     }
                 }
                 // As Evennia's websocket protocol: the reason goes only in the close frame (a
                 // text frame too would show e.g. a quit's goodbye twice).
+                // A portal shutting down is "going away" (1001), so clients know to come back.
+                Some(Outbound::Close(reason)) if reason == SHUTDOWN_TEXT => break Ending::Close(CloseCode::Away, reason),
                 Some(Outbound::Close(reason)) => break Ending::Close(CloseCode::Normal, reason),
                 // The hub dropped us: our outbox overflowed (a slow client).
                 None => break Ending::Close(CloseCode::Policy, "output queue overflow: client too slow".into()),
