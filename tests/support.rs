@@ -6,13 +6,16 @@
 #![allow(dead_code)]
 
 use std::io::{BufRead, BufReader};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
-use tokio::net::TcpStream;
+use tokio::net::{TcpSocket, TcpStream};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
@@ -210,9 +213,16 @@ impl Host {
 }
 
 impl Client {
-    /// Connect, create the account, log in, and wait until the character is puppeted.
+    /// Connect (from an address of its own), create the account, log in, and wait until the
+    /// character is puppeted.
     pub async fn player(url: &str, name: &str) -> Client {
-        let mut c = Client::connect(url).await;
+        let c = Client::connect(url).await;
+        c.become_player(name).await
+    }
+
+    /// On a fresh connection: create the account, log in, and wait until puppeted.
+    pub async fn become_player(self, name: &str) -> Client {
+        let mut c = self;
         c.expect_text("connect").await;
         c.send_text(&format!("create {name} password123")).await;
         c.expect_text("was created").await;
@@ -272,29 +282,100 @@ pub fn plain(html: &str) -> String {
     out.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", "\"").replace("&#x27;", "'").replace("&amp;", "&")
 }
 
+/// A loopback address no other client of this process has used (127.1.x.y): the host's
+/// per-address limits (connections, login and creation throttles) then see each test client as
+/// a player of its own, as real players on their own machines are.
+pub fn fresh_loopback() -> IpAddr {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    IpAddr::V4(Ipv4Addr::new(127, 1, ((n / 250) % 256) as u8, (n % 250 + 1) as u8))
+}
+
+/// How a test client opens its connection.
+#[derive(Debug, Clone, Default)]
+pub struct ConnectOptions {
+    /// Source address (a 127.x.y.z address; default: a fresh one).
+    pub from: Option<IpAddr>,
+    /// Socket receive buffer in bytes (small: a client that reads slowly fills up fast).
+    pub recv_buffer: Option<u32>,
+    /// An `X-Forwarded-For` header, as a reverse proxy would send it.
+    pub forwarded_for: Option<String>,
+}
+
+/// A client source address: an `IpAddr` or its text.
+pub trait SourceAddr {
+    /// The address.
+    fn ip(self) -> IpAddr;
+}
+
+impl SourceAddr for IpAddr {
+    fn ip(self) -> IpAddr {
+        self
+    }
+}
+
+impl SourceAddr for &str {
+    fn ip(self) -> IpAddr {
+        self.parse().expect("an IP address")
+    }
+}
+
 impl Client {
-    /// Connect (no subprotocol header: v1 by default).
+    /// Connect from a loopback address of its own (no subprotocol header: v1 by default).
     pub async fn connect(url: &str) -> Client {
-        let (ws, _) = tokio::time::timeout(WAIT, tokio_tungstenite::connect_async(url))
-            .await
-            .expect("connect timed out")
-            .expect("websocket connect");
-        Client { ws, seen: vec![] }
+        Client::connect_with(url, ConnectOptions::default()).await
     }
 
     /// Connect from a chosen loopback address (127.x.y.z), so per-address throttles count
     /// each test client apart. `url` may carry a query string (`?csessid&cuid&browser`).
-    pub async fn connect_from(url: &str, ip: &str) -> Client {
-        let hostport = url.trim_start_matches("ws://").split(['/', '?']).next().unwrap();
-        let server: std::net::SocketAddr = hostport.parse().expect("host:port in the url");
-        let socket = tokio::net::TcpSocket::new_v4().unwrap();
-        socket.bind(format!("{ip}:0").parse().expect("an IPv4 address")).expect("bind the client socket");
-        let stream = tokio::time::timeout(WAIT, socket.connect(server)).await.expect("connect timed out").expect("tcp connect");
-        let (ws, _) = tokio::time::timeout(WAIT, tokio_tungstenite::client_async(url, MaybeTlsStream::Plain(stream)))
+    pub async fn connect_from(url: &str, from: impl SourceAddr) -> Client {
+        Client::connect_with(url, ConnectOptions { from: Some(from.ip()), ..Default::default() }).await
+    }
+
+    /// Connect with options; panics if the websocket handshake fails.
+    pub async fn connect_with(url: &str, opts: ConnectOptions) -> Client {
+        let addr: SocketAddr = url
+            .trim_start_matches("ws://")
+            .split(['/', '?'])
+            .next()
+            .and_then(|hostport| hostport.parse().ok())
+            .expect("test urls are ws://IP:PORT/[?query]");
+        let from = opts.from.unwrap_or_else(fresh_loopback);
+        let connect = async {
+            let sock = TcpSocket::new_v4()?;
+            sock.bind(SocketAddr::new(from, 0))?;
+            if let Some(n) = opts.recv_buffer {
+                sock.set_recv_buffer_size(n)?;
+            }
+            sock.connect(addr).await
+        };
+        let stream = tokio::time::timeout(WAIT, connect).await.expect("connect timed out").expect("tcp connect");
+        let mut request = url.into_client_request().expect("a valid url");
+        if let Some(xff) = &opts.forwarded_for {
+            request.headers_mut().insert("x-forwarded-for", xff.parse().expect("a valid header value"));
+        }
+        let (ws, _) = tokio::time::timeout(WAIT, tokio_tungstenite::client_async(request, MaybeTlsStream::Plain(stream)))
             .await
-            .expect("handshake timed out")
-            .expect("websocket handshake");
+            .expect("websocket handshake timed out")
+            .expect("websocket connect");
         Client { ws, seen: vec![] }
+    }
+
+    /// Read until the connection closes; returns the close frame's reason ("" without one).
+    pub async fn close_reason(&mut self) -> String {
+        loop {
+            let msg = tokio::time::timeout(WAIT, self.ws.next()).await.expect("no close within the wait");
+            match msg {
+                Some(Ok(Message::Close(frame))) => return frame.map(|f| f.reason.to_string()).unwrap_or_default(),
+                Some(Ok(Message::Text(t))) => {
+                    if let Ok(v) = serde_json::from_str::<Value>(t.as_str()) {
+                        self.seen.push(v);
+                    }
+                }
+                Some(Ok(_)) => {}
+                None | Some(Err(_)) => return String::new(),
+            }
+        }
     }
 
     /// Send a command line.

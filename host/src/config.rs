@@ -1,7 +1,7 @@
 //! Game configuration: one TOML file, every key documented with its default, overridable by CLI
 //! flags. Relative paths are resolved against the folder holding the config file.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -146,6 +146,49 @@ pub struct Config {
     pub argon2_memory_kib: u32,
     /// Argon2id iterations. Default 2.
     pub argon2_iterations: u32,
+    /// Threads hashing passwords (0 = one per CPU core). Default 0.
+    pub hash_threads: usize,
+    /// Password checks waiting for a hashing thread; beyond it a login or account creation is
+    /// answered at once with "busy, try again". Default 1024.
+    pub hash_queue: usize,
+
+    /// Open websocket connections, all addresses together; beyond it a client is refused with
+    /// a message (0 = unlimited). Default 5000.
+    pub max_connections: usize,
+    /// Open websocket connections from one address (0 = unlimited). Default 100.
+    pub max_connections_per_ip: usize,
+    /// New connections per second from one address; faster ones are queued with Evennia's
+    /// "DoS protection is active" text (0 = unlimited). Default 5.
+    pub connection_rate_per_ip: u32,
+    /// Connections one address may open at once before the rate applies. Default 20.
+    pub connection_burst_per_ip: u32,
+    /// Inbound messages per session per second (Evennia's MAX_COMMAND_RATE, 0 = unlimited);
+    /// more are dropped with "You entered commands too fast. Wait a moment and try again.".
+    /// Default 80.
+    pub command_rate: u32,
+    /// Bytes of output queued for one connection before it is disconnected as too slow.
+    /// Default 2097152 (2 MiB).
+    pub outbox_bytes: usize,
+    /// Bytes of input the portal queues for one session; a client over it is disconnected.
+    /// Default 1048576 (1 MiB).
+    pub queued_input_bytes_per_session: usize,
+    /// Reverse proxies whose `X-Forwarded-For` header names the real client address. Default [].
+    pub trusted_proxies: Vec<IpAddr>,
+    /// Failed logins from one address before further attempts are refused (Evennia's
+    /// LOGIN_THROTTLE_LIMIT, 0 = off). Default 5.
+    pub login_throttle_limit: u32,
+    /// Seconds after the last failed login before an address may try again. Default 300.
+    pub login_throttle_timeout_secs: u64,
+    /// Accounts one address may create within the timeout (Evennia's CREATION_THROTTLE_LIMIT,
+    /// 0 = off). Default 2.
+    pub creation_throttle_limit: u32,
+    /// Seconds the creation throttle remembers an account creation. Default 600.
+    pub creation_throttle_timeout_secs: u64,
+    /// Characters of untrusted input quoted in one log line. Default 200.
+    pub log_input_chars: usize,
+    /// Seconds between summary lines for suppressed log lines about untrusted input; one
+    /// detailed line per interval. Default 10.
+    pub log_summary_secs: u64,
 }
 
 /// One line of documentation per key, in file order (kept in step with the struct by a test).
@@ -199,7 +242,24 @@ const KEY_DOCS: &[(&str, &str)] = &[
     ("module_events", "Watch the modules folder with file events (inotify). Turn off where events are missing or broken, and rely on `module_poll_ms`."),
     ("module_poll_ms", "Interval of the modules-folder poll that backs up file events (filesystems without change events, replaced folders), milliseconds; 0 turns polling off."),
     ("argon2_memory_kib", "Argon2id memory cost in KiB (OWASP minimum 19456)."),
-    ("argon2_iterations", "Argon2id iterations."),];
+    ("argon2_iterations", "Argon2id iterations."),
+    ("hash_threads", "Threads hashing passwords (0 = one per CPU core)."),
+    ("hash_queue", "Password checks waiting for a hashing thread; beyond it a login or account creation is answered at once with \"busy, try again\"."),
+    ("max_connections", "Open websocket connections, all addresses together; beyond it a client is refused with a message (0 = unlimited)."),
+    ("max_connections_per_ip", "Open websocket connections from one address (0 = unlimited)."),
+    ("connection_rate_per_ip", "New connections per second from one address; faster ones are queued with Evennia's \"DoS protection is active\" text (0 = unlimited)."),
+    ("connection_burst_per_ip", "Connections one address may open at once before the rate applies."),
+    ("command_rate", "Inbound messages per session per second (Evennia's MAX_COMMAND_RATE, 0 = unlimited); more are dropped with a warning."),
+    ("outbox_bytes", "Bytes of output queued for one connection before it is disconnected as too slow."),
+    ("queued_input_bytes_per_session", "Bytes of input the portal queues for one session; a client over it is disconnected."),
+    ("trusted_proxies", "Reverse proxies whose X-Forwarded-For header names the real client address."),
+    ("login_throttle_limit", "Failed logins from one address before further attempts are refused (0 = off)."),
+    ("login_throttle_timeout_secs", "Seconds after the last failed login before an address may try again."),
+    ("creation_throttle_limit", "Accounts one address may create within the timeout (0 = off)."),
+    ("creation_throttle_timeout_secs", "Seconds the creation throttle remembers an account creation."),
+    ("log_input_chars", "Characters of untrusted input quoted in one log line."),
+    ("log_summary_secs", "Seconds between summary lines for suppressed log lines about untrusted input."),
+];
 
 impl Default for Config {
     fn default() -> Self {
@@ -254,6 +314,22 @@ impl Default for Config {
             module_poll_ms: 2000,
             argon2_memory_kib: 19456,
             argon2_iterations: 2,
+            hash_threads: 0,
+            hash_queue: 1024,
+            max_connections: 5000,
+            max_connections_per_ip: 100,
+            connection_rate_per_ip: 5,
+            connection_burst_per_ip: 20,
+            command_rate: 80,
+            outbox_bytes: 2 * 1024 * 1024,
+            queued_input_bytes_per_session: 1024 * 1024,
+            trusted_proxies: vec![],
+            login_throttle_limit: 5,
+            login_throttle_timeout_secs: 300,
+            creation_throttle_limit: 2,
+            creation_throttle_timeout_secs: 600,
+            log_input_chars: 200,
+            log_summary_secs: 10,
         }
     }
 }
@@ -266,8 +342,14 @@ impl Config {
         };
         let text = std::fs::read_to_string(path)
             .map_err(|source| ConfigError::Read { path: path.into(), source })?;
-        let mut cfg: Config = toml::from_str(&text)
-            .map_err(|source| ConfigError::Parse { path: path.into(), source })?;
+        Config::parse(&text, path)
+    }
+
+    /// Parse the text of the config file at `path` (named in errors; relative paths are resolved
+    /// against its folder) and check its values.
+    pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        let mut cfg: Config =
+            toml::from_str(text).map_err(|source| ConfigError::Parse { path: path.into(), source })?;
         let base = path.parent().unwrap_or(Path::new("."));
         cfg.modules_dir = base.join(&cfg.modules_dir);
         cfg.data_dir = base.join(&cfg.data_dir);
@@ -312,6 +394,11 @@ impl Config {
                 "max_input_depth must be 1-{}",
                 crate::link::MAX_INPUT_DEPTH
             )));
+        }
+        if self.outbox_bytes == 0 || self.queued_input_bytes_per_session == 0 || self.hash_queue == 0 {
+            return Err(ConfigError::Invalid(
+                "outbox_bytes, queued_input_bytes_per_session and hash_queue must be positive".into(),
+            ));
         }
         Ok(())
     }

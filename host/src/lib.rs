@@ -10,11 +10,13 @@
 //! - [`wasm`]: the wasmtime engine, bindings, host imports, plugin registry and reload watcher.
 //! - [`store`]: the world store (SQLite).
 //! - [`config`]: the TOML configuration.
+//! - [`logline`]: clipped, rate-limited log lines about untrusted input.
 //! - [`shutdown`]: the shutdown signal shared by the portal's tasks.
 
 pub mod cmd;
 pub mod config;
 pub mod link;
+pub mod logline;
 pub mod portal;
 pub mod server;
 pub mod shutdown;

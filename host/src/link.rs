@@ -481,4 +481,23 @@ mod tests {
         let back: SessionData = rmp_serde::from_slice(&bytes).unwrap();
         assert_eq!(back, d);
     }
+
+    #[tokio::test]
+    async fn a_length_prefix_alone_allocates_nothing_and_the_hello_cap_holds() {
+        // Claims 60 MiB, sends 10 bytes: a truncated frame, read without reserving 60 MiB.
+        let mut frame = (60u32 * 1024 * 1024).to_be_bytes().to_vec();
+        frame.extend([0u8; 10]);
+        let mut r = &frame[..];
+        assert!(matches!(read_frame::<_, ServerMsg>(&mut r).await, Ok(None)));
+        // Before Hello only a small frame is read at all.
+        let hello = encode_frame(&ServerMsg::Hello { version: LINK_VERSION, pid: 1, secret: "s".into() }).unwrap();
+        let mut r = &hello[..];
+        assert!(matches!(read_frame_limited::<_, ServerMsg>(&mut r, MAX_HELLO_BYTES).await, Ok(Some(_))));
+        let big = encode_frame(&ServerMsg::RequestReload { reason: "x".repeat(MAX_HELLO_BYTES) }).unwrap();
+        let mut r = &big[..];
+        assert!(matches!(
+            read_frame_limited::<_, ServerMsg>(&mut r, MAX_HELLO_BYTES).await,
+            Err(LinkError::TooLarge(_))
+        ));
+    }
 }

@@ -5,6 +5,7 @@
 pub mod control;
 pub mod http;
 pub mod hub;
+pub mod limits;
 pub mod markup;
 pub mod subprotocol;
 pub mod supervisor;
@@ -214,16 +215,12 @@ impl LinkListener {
     /// Accept server connections, check their hello, and hand each link to the hub.
     async fn serve(self, hub: mpsc::Sender<HubEvent>, mut shutdown: Shutdown, secret: Arc<String>) {
         static NEXT_LINK: AtomicU64 = AtomicU64::new(1);
+        let mut backoff = websocket::AcceptBackoff::default();
         loop {
             let (stream, peer) = tokio::select! {
                 r = self.accept() => match r {
-                    Ok(s) => s,
-                    Err(e) => {
-                        // Out of file descriptors and similar: back off instead of spinning.
-                        tracing::warn!(cause = %e, "link accept failed");
-                        tokio::time::sleep(Duration::from_millis(100)).await;
-                        continue;
-                    }
+                    Ok(s) => { backoff.reset(); s }
+                    Err(e) => { backoff.wait("link", &e).await; continue }
                 },
                 _ = shutdown.wait() => return,
             };

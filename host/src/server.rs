@@ -10,6 +10,7 @@ pub mod game_loop;
 pub mod inflight;
 pub mod inputfuncs;
 pub mod session;
+pub mod throttle;
 
 use std::collections::HashMap;
 use std::sync::atomic::AtomicBool;

@@ -385,6 +385,12 @@ impl WorldStore {
         Ok(stranded.len())
     }
 
+    /// The database connection, for tables kept by other modules (the throttles); their writes
+    /// share the current event's transaction.
+    pub(crate) fn db(&self) -> &Connection {
+        &self.db
+    }
+
     /// The room new characters start in.
     pub fn start_location(&self) -> u64 {
         self.start_location

@@ -14,6 +14,8 @@
 //!   the bare websocket server in the same run; reports commands/s, latency, CPU µs per command
 //!   of each process, RSS, and the ratio (see `perf.rs`).
 //! - `idle N`: N open connections; KiB per connection of the host and of the bare server.
+//! - `logins N`: N clients at once each create an account and log in, with the default argon2id
+//!   cost; reports failures and the server's RSS (baseline, peak sampled from /proc, after).
 
 #[path = "../../tests/support.rs"]
 mod support;
@@ -26,7 +28,8 @@ use std::time::{Duration, Instant};
 use support::{Client, Host};
 
 const MODULES: &[&str] = &["unloggedin", "account", "character", "trouble"];
-const CONFIG: &str = r#"cmdset_character = ["character", "trouble"]"#;
+// Benchmark clients send commands back to back, faster than any player types: no command rate.
+const CONFIG: &str = "cmdset_character = [\"character\", \"trouble\"]\ncommand_rate = 0";
 
 #[tokio::main]
 async fn main() {
@@ -42,7 +45,8 @@ async fn main() {
             perf::compare(work, num(1, 50) as usize, num(2, 10) as f64).await
         }
         Some("idle") => perf::idle(num(1, 1000) as usize).await,
-        _ => eprintln!("usage: mudhost-loadgen restart [N] | hotreload [N] [R] | throughput [N] [SECS] | fairness [N] [R] | look|echo|say [N] [SECS] | idle [N]"),
+        Some("logins") => logins(num(1, 200) as usize).await,
+        _ => eprintln!("usage: mudhost-loadgen restart [N] | hotreload [N] [R] | throughput [N] [SECS] | fairness [N] [R] | look|echo|say [N] [SECS] | idle [N] | logins [N]"),
     }
 }
 
@@ -67,14 +71,18 @@ async fn players(url: &str, n: usize, prefix: &str) -> Vec<Client> {
 }
 
 fn rss_mib(pid: u32) -> f64 {
+    proc_status(pid, "VmRSS:") / 1024.0
+}
+
+/// A numeric field of /proc/PID/status (0 if the process is gone).
+fn proc_status(pid: u32, field: &str) -> f64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    let kib: f64 = status
+    status
         .lines()
-        .find(|l| l.starts_with("VmRSS:"))
+        .find(|l| l.starts_with(field))
         .and_then(|l| l.split_whitespace().nth(1))
         .and_then(|v| v.parse().ok())
-        .unwrap_or(0.0);
-    kib / 1024.0
+        .unwrap_or(0.0)
 }
 
 fn portal_pid(host: &Host) -> u32 {
@@ -292,5 +300,51 @@ async fn fairness(n: usize, runaways: usize) {
         percentile(&all, 0.5),
         percentile(&all, 0.99),
         all.last().unwrap()
+    );
+}
+
+async fn logins(n: usize) {
+    println!("logins: {n} clients at once, each creating an account and logging in (argon2id 19 MiB, t=2)");
+    // The game's real hashing cost, not the tests' cheap one.
+    let host = Host::start(MODULES, &format!("{CONFIG}\nargon2_memory_kib = 19456\nargon2_iterations = 2"));
+    let server = host.server_pid();
+    let baseline = rss_mib(server);
+    let stop = Arc::new(AtomicBool::new(false));
+    let peak_kib = Arc::new(AtomicU64::new(0));
+    let peak_threads = Arc::new(AtomicU64::new(0));
+    let sampler = {
+        let (stop, peak_kib, peak_threads) = (stop.clone(), peak_kib.clone(), peak_threads.clone());
+        tokio::spawn(async move {
+            while !stop.load(Ordering::Relaxed) {
+                peak_kib.fetch_max(proc_status(server, "VmRSS:") as u64, Ordering::Relaxed);
+                peak_threads.fetch_max(proc_status(server, "Threads:") as u64, Ordering::Relaxed);
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        })
+    };
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..n)
+        .map(|i| {
+            let url = host.url.clone();
+            tokio::spawn(async move { Client::player(&url, &format!("L{i}")).await })
+        })
+        .collect();
+    let mut failed = 0;
+    for t in tasks {
+        if t.await.is_err() {
+            failed += 1;
+        }
+    }
+    let took = started.elapsed();
+    stop.store(true, Ordering::Relaxed);
+    let _ = sampler.await;
+    // Give the allocator a moment, as an operator would look a little later.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    println!("  {} of {n} logged in in {took:.1?}; {failed} failed", n - failed);
+    println!(
+        "  server RSS: baseline {baseline:.1} MiB, peak {:.1} MiB, 2 s after {:.1} MiB; peak threads {}",
+        peak_kib.load(Ordering::Relaxed) as f64 / 1024.0,
+        rss_mib(server),
+        peak_threads.load(Ordering::Relaxed)
     );
 }

@@ -8,7 +8,7 @@
 //! - `cargo xtask deps`: install the system packages the tests drive (headless Chromium and its
 //!   WebDriver), when missing; `test` does this first.
 //! - `cargo xtask bench [scenario args]`: release builds, then the load generator's scenarios
-//!   (restart, hot reload, throughput) and `cargo bench`. Figures are printed, never asserted.
+//!   (restart, hot reload, throughput, logins) and `cargo bench`. Figures are printed, never asserted.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -191,7 +191,28 @@ fn test(rest: &[String]) -> Result<(), String> {
         .env("MUDHOST_GUEST_DIR", &out)
         .args(["test", "-p", "mudhost", "-p", "mudhost-sdk"]);
     cmd.args(rest);
-    status(&mut cmd)
+    status(&mut cmd)?;
+    fuzz_briefly()
+}
+
+/// Run each fuzz target for a short budget (MUDHOST_FUZZ_SECS, default 20; 0 skips) — only
+/// where the fuzz toolchain (nightly + cargo-fuzz) is installed, so the suite never needs nightly.
+fn fuzz_briefly() -> Result<(), String> {
+    let secs = std::env::var("MUDHOST_FUZZ_SECS").unwrap_or_else(|_| "20".into());
+    if secs == "0" {
+        return Ok(());
+    }
+    let present = Command::new("cargo")
+        .args(["+nightly", "fuzz", "--version"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !present {
+        eprintln!("xtask: no nightly cargo-fuzz here; fuzzing skipped");
+        return Ok(());
+    }
+    status(Command::new(root().join("scripts/fuzz.sh")).arg(&secs).current_dir(root()))
 }
 
 fn bench(rest: &[String]) -> Result<(), String> {
@@ -204,6 +225,7 @@ fn bench(rest: &[String]) -> Result<(), String> {
             vec!["restart".into(), "1000".into()],
             vec!["hotreload".into(), "200".into(), "20".into()],
             vec!["throughput".into(), "1000".into(), "10".into()],
+            vec!["logins".into(), "200".into()],
         ]
     } else {
         vec![rest.to_vec()]

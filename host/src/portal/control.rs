@@ -29,16 +29,12 @@ pub fn parse_request(line: &str) -> Option<ControlCmd> {
 
 /// Serve the control socket until shutdown.
 pub async fn serve(listener: UnixListener, hub: mpsc::Sender<HubEvent>, mut shutdown: Shutdown) {
+    let mut backoff = super::websocket::AcceptBackoff::default();
     loop {
         let stream = tokio::select! {
             r = listener.accept() => match r {
-                Ok((s, _)) => s,
-                Err(e) => {
-                    // Out of file descriptors and similar: back off instead of spinning.
-                    tracing::warn!(cause = %e, "control socket accept failed");
-                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-                    continue
-                }
+                Ok((s, _)) => { backoff.reset(); s }
+                Err(e) => { backoff.wait("control", &e).await; continue }
             },
             _ = shutdown.wait() => return,
         };

@@ -22,6 +22,7 @@ use std::sync::Arc;
 use serde_json::Value;
 use tokio::sync::{mpsc, oneshot};
 
+use super::limits::{self, Outbox};
 use super::markup::RenderFlags;
 use super::supervisor::SupervisorCmd;
 use crate::config::Config;
@@ -60,7 +61,7 @@ pub enum HubEvent {
         csessid: Option<String>,
         browser: Option<String>,
         subprotocol: String,
-        outbox: mpsc::Sender<Outbound>,
+        outbox: Outbox,
         reply: oneshot::Sender<Sessid>,
     },
     /// A decoded inbound message.
@@ -84,11 +85,13 @@ pub enum HubEvent {
 struct PortalSession {
     data: SessionData,
     /// The connection's outbox; None once the client has gone.
-    outbox: Option<mpsc::Sender<Outbound>>,
+    outbox: Option<Outbox>,
     /// Whether the current server knows this session (else it is "fresh" at the next sync).
     announced: bool,
     /// Inputs not yet acknowledged by a server, in order; resent to a new server.
     pending: VecDeque<(u64, Msg)>,
+    /// Approximate bytes held in `pending` (bounded by `queued_input_bytes_per_session`).
+    pending_bytes: usize,
     next_seq: u64,
     /// The client has gone: the seq of its disconnect, which the server acknowledges after the
     /// session's queued input; the session leaves the table then.
@@ -217,6 +220,7 @@ impl Hub {
                         outbox: Some(outbox),
                         announced,
                         pending: VecDeque::new(),
+                        pending_bytes: 0,
                         next_seq: 1,
                         closed: None,
                     },
@@ -352,6 +356,13 @@ impl Hub {
             s.send(Msg::text(QUEUE_FULL_TEXT));
             return;
         }
+        let size = limits::msg_bytes(&msg);
+        if s.pending_bytes + size > self.cfg.queued_input_bytes_per_session {
+            tracing::warn!(sessid, bytes = s.pending_bytes, "input byte budget exceeded; disconnecting");
+            self.drop_session(sessid, limits::INPUT_BUDGET_REASON);
+            return;
+        }
+        s.pending_bytes += size;
         let seq = s.next_seq;
         s.next_seq += 1;
         s.pending.push_back((seq, msg.clone()));
@@ -465,7 +476,9 @@ impl Hub {
         for (sessid, seq) in e.acks {
             if let Some(s) = self.sessions.get_mut(&sessid) {
                 if let Some(pos) = s.pending.iter().position(|(q, _)| *q == seq) {
-                    s.pending.remove(pos);
+                    if let Some((_, msg)) = s.pending.remove(pos) {
+                        s.pending_bytes = s.pending_bytes.saturating_sub(limits::msg_bytes(&msg));
+                    }
                 }
                 if s.closed == Some(seq) {
                     self.sessions.remove(&sessid);
@@ -477,6 +490,15 @@ impl Hub {
             tracing::warn!(sessid, "slow client: outbound queue full; disconnecting");
             self.close(sessid);
         }
+    }
+
+    /// Disconnect a session on the portal's own initiative (a limit), telling the player why in
+    /// the close frame and the server (now, or the next one) that it is gone.
+    fn drop_session(&mut self, sessid: Sessid, reason: &str) {
+        if let Some(o) = self.sessions.get(&sessid).and_then(|s| s.outbox.as_ref()) {
+            let _ = o.try_send(Outbound::Close(reason.into()));
+        }
+        self.close(sessid);
     }
 
     fn broadcast(&self, text: &str) {

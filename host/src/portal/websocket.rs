@@ -1,6 +1,8 @@
 //! Websocket connections: plain HTTP requests routed to the web client (`http.rs`), the
-//! handshake (subprotocol, query string), then one task per connection that decodes inbound frames for the hub and writes the hub's output, with a bounded
-//! outbox, an input length limit, and a ping that reaps dead connections.
+//! handshake (subprotocol, query string, forwarded address), the connection limits
+//! (`limits.rs`), then one task per connection that decodes inbound frames for the hub and
+//! writes the hub's output, with an outbox bounded in frames and bytes, a command rate, an input
+//! length limit, and a ping that reaps dead connections.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -17,6 +19,7 @@ use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
 use super::http::{self, Routed};
 use super::hub::{HubEvent, Outbound, SHUTDOWN_TEXT};
+use super::limits::{self, Admission, CommandRate, ConnectionLimits, OutboxReceiver, RateVerdict};
 use super::subprotocol::Format;
 use super::wire;
 use crate::config::Config;
@@ -47,24 +50,55 @@ pub async fn serve(
     mut shutdown: Shutdown,
     alive: mpsc::Sender<()>,
 ) {
+    let limits = ConnectionLimits::new(cfg.clone());
+    let mut backoff = AcceptBackoff::default();
     loop {
         let (stream, peer) = tokio::select! {
             r = listener.accept() => match r {
-                Ok(x) => x,
+                Ok(x) => { backoff.reset(); x }
                 Err(e) => {
                     // Out of file descriptors and similar: back off instead of spinning.
-                    tracing::warn!(cause = %e, "accept failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    backoff.wait("websocket", &e).await;
                     continue;
                 }
             },
             _ = shutdown.wait() => return,
         };
-        let (cfg, hub, alive) = (cfg.clone(), hub.clone(), alive.clone());
+        let (cfg, hub, alive, limits) = (cfg.clone(), hub.clone(), alive.clone(), limits.clone());
         tokio::spawn(async move {
-            connection(stream, peer, cfg, hub).await;
+            connection(stream, peer, cfg, hub, limits).await;
             drop(alive);
         });
+    }
+}
+
+/// Exponential backoff for accept loops that fail (out of file descriptors, ...): a failing
+/// accept returns at once, so retrying without a pause spins a core at 100 %.
+#[derive(Debug)]
+pub struct AcceptBackoff {
+    delay: Duration,
+}
+
+impl Default for AcceptBackoff {
+    fn default() -> Self {
+        AcceptBackoff { delay: Self::FIRST }
+    }
+}
+
+impl AcceptBackoff {
+    const FIRST: Duration = Duration::from_millis(10);
+    const MAX: Duration = Duration::from_secs(1);
+
+    /// Log the failure and sleep, twice as long as last time (up to a second).
+    pub async fn wait(&mut self, listener: &str, cause: &std::io::Error) {
+        tracing::warn!(listener, %cause, delay_ms = self.delay.as_millis() as u64, "accept failed; backing off");
+        tokio::time::sleep(self.delay).await;
+        self.delay = (self.delay * 2).min(Self::MAX);
+    }
+
+    /// An accept succeeded: the next failure starts from the shortest pause again.
+    pub fn reset(&mut self) {
+        self.delay = Self::FIRST;
     }
 }
 
@@ -72,6 +106,8 @@ pub async fn serve(
 struct Handshake {
     query: Option<String>,
     format: Format,
+    /// The `X-Forwarded-For` header (believed only from a trusted proxy).
+    forwarded_for: Option<String>,
 }
 
 /// Choose the subprotocol (`subprotocol.rs`): the first we speak in our order of preference,
@@ -80,6 +116,12 @@ struct Handshake {
 #[allow(clippy::result_large_err)]
 fn choose_subprotocol(req: &Request, mut resp: Response, hs: &mut Handshake) -> Result<Response, ErrorResponse> {
     hs.query = req.uri().query().map(str::to_owned);
+    // Several headers are one comma-separated list; the right-most entries are the nearest hops.
+    let forwarded: Vec<&str> =
+        req.headers().get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok()).collect();
+    if !forwarded.is_empty() {
+        hs.forwarded_for = Some(forwarded.join(","));
+    }
     let offered: Vec<String> = req
         .headers()
         .get_all("sec-websocket-protocol")
@@ -119,7 +161,13 @@ enum Ending {
     Close(CloseCode, String),
 }
 
-async fn connection(stream: TcpStream, peer: SocketAddr, cfg: Arc<Config>, hub: mpsc::Sender<HubEvent>) {
+async fn connection(
+    stream: TcpStream,
+    peer: SocketAddr,
+    cfg: Arc<Config>,
+    hub: mpsc::Sender<HubEvent>,
+    limits: ConnectionLimits,
+) {
     let _ = stream.set_nodelay(true);
     // One deadline for the request head and the whole handshake: a client trickling bytes
     // cannot hold its task (or its buffer) longer than that.
@@ -153,11 +201,34 @@ async fn connection(stream: TcpStream, peer: SocketAddr, cfg: Arc<Config>, hub: 
             return;
         }
     };
+    let address = limits::client_address(peer, hs.forwarded_for.as_deref(), &cfg.trusted_proxies);
+    let mut ws = ws;
+    let _slot = match limits.admit(address) {
+        Admission::Refused(text) => {
+            tracing::info!(%peer, %address, "connection refused: {text}");
+            if write(&mut ws, hs.format.notice(text)).await {
+                let close = CloseFrame { code: CloseCode::Again, reason: text.to_string().into() };
+                write(&mut ws, Message::Close(Some(close))).await;
+            }
+            return;
+        }
+        Admission::Admitted { wait, guard } => {
+            if !wait.is_zero() {
+                tracing::debug!(%address, ?wait, "connection queued by the connection rate");
+                let text = limits::queued_text(&cfg.server_name, wait);
+                if !write(&mut ws, hs.format.notice(text)).await {
+                    return;
+                }
+                tokio::time::sleep(wait).await;
+            }
+            guard
+        }
+    };
     let (csessid, browser) = parse_query(hs.query.as_deref());
-    let (out_tx, out_rx) = mpsc::channel::<Outbound>(cfg.outbox_frames);
+    let (out_tx, out_rx) = limits::outbox(cfg.outbox_frames, cfg.outbox_bytes);
     let (reply_tx, reply_rx) = oneshot::channel();
     let connected = HubEvent::Connected {
-        address: peer.ip().to_string(),
+        address: address.to_string(),
         csessid,
         browser,
         subprotocol: hs.format.name().to_string(),
@@ -180,7 +251,7 @@ async fn serve_session(
     peer: SocketAddr,
     cfg: Arc<Config>,
     hub: mpsc::Sender<HubEvent>,
-    mut out_rx: mpsc::Receiver<Outbound>,
+    mut out_rx: OutboxReceiver,
 ) {
     tracing::debug!(%peer, "websocket connected");
 
@@ -191,6 +262,7 @@ async fn serve_session(
     let mut last_heard = Instant::now();
     let max_chars = cfg.max_input_chars;
     let max_depth = cfg.max_input_depth;
+    let mut rate = CommandRate::new(cfg.command_rate);
 
     let ending = loop {
         tokio::select! {
@@ -218,16 +290,20 @@ async fn serve_session(
                     }
                 };
                 last_heard = Instant::now();
-                let reply = match decoded {
-                    Err(e) => {
+                let reply = match (rate.check(), decoded) {
+                    (RateVerdict::Drop, _) => continue,
+                    (RateVerdict::DropAndWarn, _) => Some(limits::COMMAND_RATE_TEXT.to_string()),
+                    (RateVerdict::Pass, Err(e)) => {
                         tracing::debug!(cause = %e, "malformed frame dropped");
                         Some(e.to_string())
                     }
-                    Ok(msg) if msg.cmd == "websocket_close" => {
+                    (RateVerdict::Pass, Ok(msg)) if msg.cmd == "websocket_close" => {
                         break Ending::Close(CloseCode::Normal, String::new())
                     }
-                    Ok(msg) if wire::longest_string_arg(&msg) > max_chars => Some(TOO_LONG_TEXT.to_string()),
-                    Ok(msg) => {
+                    (RateVerdict::Pass, Ok(msg)) if wire::longest_string_arg(&msg) > max_chars => {
+                        Some(TOO_LONG_TEXT.to_string())
+                    }
+                    (RateVerdict::Pass, Ok(msg)) => {
                         if hub.send(HubEvent::Input { sessid, msg }).await.is_err() {
                             break Ending::ClientGone;
                         }
@@ -253,7 +329,7 @@ async fn serve_session(
                 Some(Outbound::Close(reason)) if reason == SHUTDOWN_TEXT => break Ending::Close(CloseCode::Away, reason),
                 Some(Outbound::Close(reason)) => break Ending::Close(CloseCode::Normal, reason),
                 // The hub dropped us: our outbox overflowed (a slow client).
-                None => break Ending::Close(CloseCode::Policy, "output queue overflow: client too slow".into()),
+                None => break Ending::Close(CloseCode::Policy, limits::OUTPUT_BUDGET_REASON.into()),
             },
             _ = ping.tick() => {
                 if last_heard.elapsed() > ping_every * 2 {

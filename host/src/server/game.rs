@@ -4,7 +4,7 @@
 //!
 //! Texts are Evennia's (see EVENNIA-REFERENCE.md §6).
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use crate::config::Config;
@@ -13,6 +13,7 @@ use crate::store::{Savepoint, WorldStore, OWNER_ATTR};
 
 use super::now_ms;
 use super::session::SessionHandler;
+use super::throttle::{Throttles, CREATION_THROTTLE_TEXT, LOGIN_THROTTLE_TEXT};
 
 /// Most outbound messages one game event may produce; more are dropped with a log line so a
 /// runaway guest cannot flood memory.
@@ -23,9 +24,6 @@ pub const DUPLICATE_REASON: &str = "Logged in from elsewhere. Disconnecting.";
 /// Evennia's default reason of `disconnect_all_sessions`.
 pub const DISCONNECT_ALL_REASON: &str = "You have been disconnected.";
 
-/// Login throttle (Evennia's LOGIN_THROTTLE_LIMIT / _TIMEOUT).
-const LOGIN_THROTTLE_LIMIT: usize = 5;
-const LOGIN_THROTTLE_MS: u64 = 300_000;
 
 /// Work the game loop starts off-loop after the current guest call.
 #[derive(Debug)]
@@ -85,7 +83,7 @@ pub struct Game {
     /// Ack of the input being processed; moves into a deferred job that completes it later.
     held_ack: Option<(Sessid, u64)>,
     auth_pending: BTreeSet<Sessid>,
-    login_failures: HashMap<String, Vec<u64>>,
+    throttles: Throttles,
     dropped_outputs: usize,
 }
 
@@ -159,6 +157,7 @@ impl Game {
 
     /// A game with no sessions over an opened world.
     pub fn new(cfg: Arc<Config>, world: WorldStore) -> Game {
+        let throttles = Throttles::new(&cfg, &world);
         Game {
             cfg,
             sessions: SessionHandler::default(),
@@ -171,7 +170,7 @@ impl Game {
             queued: Vec::new(),
             held_ack: None,
             auth_pending: BTreeSet::new(),
-            login_failures: HashMap::new(),
+            throttles,
             dropped_outputs: 0,
         }
     }
@@ -427,6 +426,13 @@ impl Game {
         if self.world.account_by_name(name).is_some() {
             return Err(format!("Sorry, there is already an account with the name '{name}'."));
         }
+        let address = s.data.address.clone();
+        let now = now_ms();
+        if self.throttles.creation.check(&self.world, &address, now) {
+            return Err(CREATION_THROTTLE_TEXT.into());
+        }
+        // Counted now, so concurrent requests see it; taken back if the creation fails.
+        self.throttles.creation.record(&self.world, &address, now);
         let ack = self.held_ack.take();
         self.deferred.push(Deferred::HashPassword { sessid, name: name.into(), password, ack });
         Ok(())
@@ -434,17 +440,27 @@ impl Game {
 
     /// A new account's password hash is ready: create the account (and its character).
     pub fn finish_create_account(&mut self, sessid: Sessid, name: &str, hash: Result<String, String>) {
+        let created = self.create_account_from_hash(sessid, name, hash);
+        if !created {
+            if let Some(address) = self.sessions.get(sessid).map(|s| s.data.address.clone()) {
+                self.throttles.creation.forget_one(&self.world, &address);
+            }
+        }
+    }
+
+    /// The rest of [`Game::finish_create_account`]; true if the account was created.
+    fn create_account_from_hash(&mut self, sessid: Sessid, name: &str, hash: Result<String, String>) -> bool {
         let hash = match hash {
             Ok(h) => h,
             Err(e) => {
                 tracing::error!(sessid, cause = %e, "password hashing failed");
                 self.msg_session(sessid, "|RAn error occurred. Please e-mail an admin if the problem persists.|n");
-                return;
+                return false;
             }
         };
         if self.world.account_by_name(name).is_some() {
             self.msg_session(sessid, &format!("|RSorry, there is already an account with the name '{name}'.|n"));
-            return;
+            return false;
         }
         let superuser = self.world.account_total() == 0;
         let created = self.world.create_account(name, &hash, superuser, now_ms()).and_then(|uid| {
@@ -462,10 +478,12 @@ impl Game {
                         "A new account '{name}' was created. Welcome!\n\nYou can now log with the command 'connect {name} <your password>'."
                     ),
                 );
+                true
             }
             Err(e) => {
                 tracing::error!(sessid, cause = %e, "account creation failed");
                 self.msg_session(sessid, "|RAn error occurred. Please e-mail an admin if the problem persists.|n");
+                false
             }
         }
     }
@@ -494,9 +512,13 @@ impl Game {
             return Err("Your previous login is still being checked.".into());
         }
         let address = s.data.address.clone();
-        if self.throttled(&address) {
-            return Err("Too many login failures; please try again in a few minutes.".into());
+        let now = now_ms();
+        if self.throttles.login.check(&self.world, &address, now) {
+            return Err(LOGIN_THROTTLE_TEXT.into());
         }
+        // Counted as a failure before it is checked, so a burst of concurrent guesses checks at
+        // most the limit; a right password takes it back in `finish_login`.
+        self.throttles.login.record(&self.world, &address, now);
         let (account, hash) = match self.world.account_by_name(name.trim()) {
             Some(a) => (Some(a.id), Some(a.password_hash.clone())),
             None => (None, None),
@@ -507,16 +529,6 @@ impl Game {
         Ok(())
     }
 
-    fn throttled(&mut self, address: &str) -> bool {
-        let now = now_ms();
-        let Some(fails) = self.login_failures.get_mut(address) else { return false };
-        if fails.last().is_some_and(|&t| now.saturating_sub(t) >= LOGIN_THROTTLE_MS) {
-            self.login_failures.remove(address);
-            return false;
-        }
-        fails.len() >= LOGIN_THROTTLE_LIMIT
-    }
-
     /// A password check finished.
     pub fn finish_login(&mut self, sessid: Sessid, account: Option<u64>, ok: bool) {
         self.auth_pending.remove(&sessid);
@@ -524,14 +536,27 @@ impl Game {
         if s.data.logged_in {
             return;
         }
+        // The attempt was recorded as a failure when it was accepted (a session that left before
+        // its check finished keeps it so).
         match account.filter(|_| ok) {
-            Some(uid) => self.login(sessid, uid),
-            None => {
+            Some(uid) => {
                 let address = s.data.address.clone();
-                self.login_failures.entry(address).or_default().push(now_ms());
-                self.msg_session(sessid, "|RUsername and/or password is incorrect.|n");
+                self.throttles.login.forget_one(&self.world, &address);
+                self.login(sessid, uid);
             }
+            None => self.msg_session(sessid, "|RUsername and/or password is incorrect.|n"),
         }
+    }
+
+    /// The hashing queue was full: answer at once and undo the request's bookkeeping (its
+    /// pending mark and its throttle record), since nothing was checked.
+    pub fn hashing_busy(&mut self, sessid: Sessid, login: bool) {
+        self.auth_pending.remove(&sessid);
+        if let Some(address) = self.sessions.get(sessid).map(|s| s.data.address.clone()) {
+            let throttle = if login { self.throttles.login } else { self.throttles.creation };
+            throttle.forget_one(&self.world, &address);
+        }
+        self.msg_session(sessid, &format!("|R{}|n", super::accounts::BUSY_TEXT));
     }
 
     /// Log a session in (Evennia's SessionHandler.login + Account.at_post_login).

@@ -25,7 +25,7 @@ use crate::link::{self, Effects, Msg, PortalMsg, ServerMsg, Sessid, TARGET_FRAME
 use crate::wasm::registry::{PluginError, Prepared};
 use crate::wasm::PluginRegistry;
 
-use super::accounts::PasswordHasher;
+use super::accounts::HashPool;
 use super::game::{Deferred, Game, QueuedCommand};
 use super::inflight::InflightMarker;
 
@@ -125,7 +125,7 @@ pub struct GameLoop {
     out: mpsc::Sender<Vec<u8>>,
     events: mpsc::Sender<GameEvent>,
     rt: tokio::runtime::Handle,
-    hasher: PasswordHasher,
+    hasher: HashPool,
     outbox: OutboxIds,
     /// Highest seq per session whose effects are already committed (from frames resent at
     /// start-up): the portal's replay of those inputs is skipped.
@@ -158,7 +158,8 @@ impl GameLoop {
         confirmed: u64,
         inflight: Option<InflightMarker>,
     ) -> GameLoop {
-        let hasher = PasswordHasher::new(game.cfg.argon2_memory_kib, game.cfg.argon2_iterations);
+        let cfg = &game.cfg;
+        let hasher = HashPool::new(cfg.hash_threads, cfg.hash_queue, cfg.argon2_memory_kib, cfg.argon2_iterations);
         let mut this = GameLoop {
             game: Some(game),
             plugins,
@@ -613,22 +614,28 @@ impl GameLoop {
         for job in self.game().take_deferred() {
             match job {
                 Deferred::CheckPassword { sessid, account, hash, password, ack } => {
-                    let (events, hasher) = (self.events.clone(), self.hasher.clone());
-                    self.rt.spawn_blocking(move || {
+                    let events = self.events.clone();
+                    let job = Box::new(move |hasher: &mut super::accounts::PasswordHasher| {
                         let ok = hasher.verify(hash.as_deref(), &password);
                         let _ = events.blocking_send(GameEvent::PasswordChecked { sessid, account, ok, ack });
                     });
+                    if self.hasher.submit(job).is_err() {
+                        self.hashing_busy(sessid, true, ack);
+                    }
                 }
                 Deferred::HashPassword { sessid, name, password, ack } => {
-                    let (events, hasher) = (self.events.clone(), self.hasher.clone());
-                    self.rt.spawn_blocking(move || {
+                    let events = self.events.clone();
+                    let job = Box::new(move |hasher: &mut super::accounts::PasswordHasher| {
                         let hash = hasher.hash(&password);
                         let _ = events.blocking_send(GameEvent::PasswordHashed { sessid, name, hash, ack });
                     });
+                    if self.hasher.submit(job).is_err() {
+                        self.hashing_busy(sessid, false, ack);
+                    }
                 }
                 Deferred::ChangePassword { sessid, uid, hash, old, new, invalid, ack } => {
-                    let (events, hasher) = (self.events.clone(), self.hasher.clone());
-                    self.rt.spawn_blocking(move || {
+                    let events = self.events.clone();
+                    let job = Box::new(move |hasher: &mut super::accounts::PasswordHasher| {
                         // Evennia's order: a wrong old password is reported before a bad new one.
                         let outcome = if !hasher.verify(Some(&hash), &old) {
                             Err("The specified old password isn't correct.".to_string())
@@ -642,6 +649,13 @@ impl GameLoop {
                         };
                         let _ = events.blocking_send(GameEvent::PasswordChanged { sessid, uid, outcome, ack });
                     });
+                    if self.hasher.submit(job).is_err() {
+                        tracing::warn!(sessid, "password hashing queue full; password change refused");
+                        let game = self.game();
+                        game.push_ack(ack);
+                        game.msg_session(sessid, &format!("|R{}|n", super::accounts::BUSY_TEXT));
+                        self.unbusy(ack);
+                    }
                 }
                 Deferred::Reload { reason } => match link::encode_frame(&ServerMsg::RequestReload { reason }) {
                     Ok(frame) => self.send_frame(frame),
@@ -649,6 +663,16 @@ impl GameLoop {
                 },
             }
         }
+    }
+
+    /// The hashing queue refused a job: the request is answered at once ("busy, try again") and
+    /// its input acknowledged, as if the check had run.
+    fn hashing_busy(&mut self, sessid: Sessid, login: bool, ack: Option<(Sessid, u64)>) {
+        tracing::warn!(sessid, "password hashing queue full; request refused");
+        let game = self.game();
+        game.push_ack(ack);
+        game.hashing_busy(sessid, login);
+        self.unbusy(ack);
     }
 
     /// Keep the admin report and the loaded-module list in the game up to date.

@@ -1,12 +1,38 @@
 //! Input functions: what each inbound cmdname does (Evennia's inputfuncs). `text` runs a command
 //! line; the others answer out-of-band.
 
+use std::sync::Mutex;
+use std::time::Duration;
+
 use serde_json::{json, Map, Value};
 
+use crate::config::Config;
 use crate::link::{Msg, Sessid};
+use crate::logline::{clip, LogLimiter, LogVerdict};
 
 use super::game_loop::GameLoop;
 use super::now_ms;
+
+/// Rate limit of the "input command not recognized" log line: the input is the client's.
+static UNKNOWN_INPUT_LOG: Mutex<LogLimiter> = Mutex::new(LogLimiter::new());
+
+/// Log an unknown input function, clipped, at most one detailed line per `log_summary_secs`.
+fn log_unknown_input(cfg: &Config, sessid: Sessid, cmd: &str, msg: &Msg) {
+    let interval = Duration::from_secs(cfg.log_summary_secs);
+    // Poisoning needs a panic while holding the lock, which only does arithmetic.
+    let verdict = UNKNOWN_INPUT_LOG.lock().unwrap_or_else(|e| e.into_inner()).check(interval);
+    let LogVerdict::Log { suppressed } = verdict else { return };
+    if suppressed > 0 {
+        tracing::info!(suppressed, "unrecognised input commands not logged in the last {} s", cfg.log_summary_secs);
+    }
+    let n = cfg.log_input_chars;
+    let detail = clip(&format!("{:?}, {:?}", msg.args, msg.kwargs), n);
+    tracing::info!(
+        sessid,
+        "Session {sessid}: Input command not recognized:\n name: '{}'\n args, kwargs: {detail}",
+        clip(cmd, n)
+    );
+}
 
 /// Flags a client may read with `client_options` (Evennia's list).
 const CLIENT_OPTION_FLAGS: &[&str] = &[
@@ -61,12 +87,7 @@ impl GameLoop {
                 }
             }
             _ => {
-                tracing::info!(
-                    sessid,
-                    "Session {sessid}: Input command not recognized:\n name: '{cmd}'\n args, kwargs: {:?}, {:?}",
-                    msg.args,
-                    msg.kwargs
-                );
+                log_unknown_input(&self.game().cfg, sessid, &cmd, &msg);
                 let game = self.game();
                 if game.sessions.get(sessid).is_some_and(|s| s.flag("INPUTDEBUG")) {
                     game.msg_session(sessid, &format!("Input command not recognized: {cmd}"));

@@ -1,0 +1,423 @@
+//! What an anonymous client may cost the portal: connections (total, per address, and a rate per
+//! address), commands per second per session, bytes queued towards a connection, the real client
+//! address behind a trusted reverse proxy. (The idle timeout is the server's: `Game::idle_sweep`.)
+//!
+//! Texts are Evennia's where Evennia has them (EVENNIA-REFERENCE.md §limits).
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use tokio::sync::mpsc;
+use tokio::sync::mpsc::error::TrySendError;
+
+use super::hub::Outbound;
+use crate::config::Config;
+use crate::link::Msg;
+
+/// Evennia's COMMAND_RATE_WARNING.
+pub const COMMAND_RATE_TEXT: &str = "You entered commands too fast. Wait a moment and try again.";
+/// Told to a client refused because its address holds too many connections.
+pub const TOO_MANY_FROM_ADDRESS_TEXT: &str =
+    "Too many connections from your address. Close some of them and try again.";
+/// Told to a client refused because the game holds as many connections as it allows.
+pub const SERVER_FULL_TEXT: &str = "The server is full. Please try again later.";
+/// Close reason for a session whose queued input went over its byte budget.
+pub const INPUT_BUDGET_REASON: &str = "too much input queued: input byte budget exceeded";
+/// Close reason for a connection whose queued output went over its byte budget.
+pub const OUTPUT_BUDGET_REASON: &str = "output queue overflow: client too slow";
+
+/// Evennia's queued-connection text (sic: no space after the first full stop); `wait` is shown
+/// the way Python prints a float.
+pub fn queued_text(server_name: &str, wait: Duration) -> String {
+    let secs = (wait.as_secs_f64() * 10.0).ceil() / 10.0;
+    format!("{server_name} DoS protection is active.You are queued to connect in {secs:?} seconds ...")
+}
+
+// --- connections -------------------------------------------------------------------------------
+
+/// Per-address connection state: open connections and the rate bucket.
+struct Address {
+    open: usize,
+    /// Connections the address may still open at once; negative while connections are queued.
+    tokens: f64,
+    refilled: Instant,
+}
+
+struct Table {
+    total: usize,
+    addresses: HashMap<IpAddr, Address>,
+}
+
+/// Connection admission for the whole portal (shared by every connection task). A std mutex:
+/// it is never held across an await.
+#[derive(Clone)]
+pub struct ConnectionLimits {
+    cfg: Arc<Config>,
+    table: Arc<Mutex<Table>>,
+}
+
+/// The answer to a new connection.
+#[derive(Debug)]
+pub enum Admission {
+    /// Refused: tell the client this and close.
+    Refused(&'static str),
+    /// Admitted after `wait` (zero: at once); the guard gives the slot back when dropped.
+    Admitted { wait: Duration, guard: ConnectionGuard },
+}
+
+/// Holds one connection's slot; dropping it frees the slot.
+#[derive(Debug)]
+pub struct ConnectionGuard {
+    table: Arc<Mutex<Table>>,
+    ip: IpAddr,
+}
+
+impl std::fmt::Debug for Table {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Table {{ total: {}, addresses: {} }}", self.total, self.addresses.len())
+    }
+}
+
+/// Addresses remembered before idle ones (no connection, full bucket) are forgotten.
+const FORGET_ABOVE: usize = 4096;
+
+impl ConnectionLimits {
+    /// Limits from the config's connection keys.
+    pub fn new(cfg: Arc<Config>) -> ConnectionLimits {
+        ConnectionLimits { cfg, table: Arc::new(Mutex::new(Table { total: 0, addresses: HashMap::new() })) }
+    }
+
+    /// Admit (possibly after a wait) or refuse a connection from `ip`.
+    pub fn admit(&self, ip: IpAddr) -> Admission {
+        self.admit_at(ip, Instant::now())
+    }
+
+    fn admit_at(&self, ip: IpAddr, now: Instant) -> Admission {
+        let cfg = &self.cfg;
+        // Poisoning only follows a panic while holding the lock, which cannot leave the counts
+        // inconsistent (every critical section is plain arithmetic).
+        let mut t = self.table.lock().unwrap_or_else(|e| e.into_inner());
+        if cfg.max_connections > 0 && t.total >= cfg.max_connections {
+            return Admission::Refused(SERVER_FULL_TEXT);
+        }
+        if t.addresses.len() > FORGET_ABOVE {
+            let (rate, burst) = (cfg.connection_rate_per_ip as f64, cfg.connection_burst_per_ip.max(1) as f64);
+            t.addresses.retain(|_, a| {
+                a.open > 0 || a.tokens + now.duration_since(a.refilled).as_secs_f64() * rate < burst
+            });
+        }
+        let burst = cfg.connection_burst_per_ip.max(1) as f64;
+        let a = t.addresses.entry(ip).or_insert(Address { open: 0, tokens: burst, refilled: now });
+        if cfg.max_connections_per_ip > 0 && a.open >= cfg.max_connections_per_ip {
+            return Admission::Refused(TOO_MANY_FROM_ADDRESS_TEXT);
+        }
+        let mut wait = Duration::ZERO;
+        if cfg.connection_rate_per_ip > 0 {
+            let rate = cfg.connection_rate_per_ip as f64;
+            a.tokens = (a.tokens + now.duration_since(a.refilled).as_secs_f64() * rate).min(burst);
+            a.refilled = now;
+            a.tokens -= 1.0;
+            if a.tokens < 0.0 {
+                // Queued behind the connections already waiting: released in order, at the rate.
+                wait = Duration::from_secs_f64(-a.tokens / rate);
+            }
+        }
+        a.open += 1;
+        t.total += 1;
+        Admission::Admitted { wait, guard: ConnectionGuard { table: self.table.clone(), ip } }
+    }
+
+    /// Open connections: (all, from `ip`).
+    pub fn open(&self, ip: IpAddr) -> (usize, usize) {
+        let t = self.table.lock().unwrap_or_else(|e| e.into_inner());
+        (t.total, t.addresses.get(&ip).map_or(0, |a| a.open))
+    }
+}
+
+impl Drop for ConnectionGuard {
+    fn drop(&mut self) {
+        let mut t = self.table.lock().unwrap_or_else(|e| e.into_inner());
+        t.total = t.total.saturating_sub(1);
+        if let Some(a) = t.addresses.get_mut(&self.ip) {
+            a.open = a.open.saturating_sub(1);
+        }
+    }
+}
+
+/// The address throttles and logs should see: the peer itself, or — when the peer is a trusted
+/// reverse proxy — the right-most `X-Forwarded-For` entry that is not itself a trusted proxy
+/// (entries further left are written by the client and cannot be believed).
+pub fn client_address(peer: SocketAddr, forwarded_for: Option<&str>, trusted: &[IpAddr]) -> IpAddr {
+    let peer_ip = canonical(peer.ip());
+    if !trusted.iter().any(|t| canonical(*t) == peer_ip) {
+        return peer_ip;
+    }
+    let Some(header) = forwarded_for else { return peer_ip };
+    let mut found = peer_ip;
+    for entry in header.rsplit(',') {
+        let Some(ip) = parse_forwarded_entry(entry) else { break };
+        found = ip;
+        if !trusted.iter().any(|t| canonical(*t) == ip) {
+            break;
+        }
+    }
+    found
+}
+
+/// One `X-Forwarded-For` entry: an address, possibly `[v6]:port` or `v4:port`.
+fn parse_forwarded_entry(entry: &str) -> Option<IpAddr> {
+    let e = entry.trim();
+    if let Ok(ip) = e.parse::<IpAddr>() {
+        return Some(canonical(ip));
+    }
+    e.parse::<SocketAddr>().ok().map(|s| canonical(s.ip()))
+}
+
+/// IPv4-mapped IPv6 addresses count as their IPv4 address.
+fn canonical(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(IpAddr::V6(v6)),
+        v4 => v4,
+    }
+}
+
+// --- commands ----------------------------------------------------------------------------------
+
+/// Evennia's command rate: at most `rate` inbound messages per one-second window, the window
+/// restarting when more than a second has passed since it began.
+#[derive(Debug)]
+pub struct CommandRate {
+    rate: u32,
+    window: Instant,
+    count: u32,
+}
+
+/// What to do with one inbound message.
+#[derive(Debug, PartialEq, Eq)]
+pub enum RateVerdict {
+    /// Pass it on.
+    Pass,
+    /// Drop it and tell the player (the first drop of a window).
+    DropAndWarn,
+    /// Drop it silently (already warned in this window).
+    Drop,
+}
+
+impl CommandRate {
+    /// `rate` messages per second; 0 = unlimited.
+    pub fn new(rate: u32) -> CommandRate {
+        CommandRate { rate, window: Instant::now(), count: 0 }
+    }
+
+    /// Count one inbound message.
+    pub fn check(&mut self) -> RateVerdict {
+        self.check_at(Instant::now())
+    }
+
+    fn check_at(&mut self, now: Instant) -> RateVerdict {
+        if self.rate == 0 {
+            return RateVerdict::Pass;
+        }
+        if now.duration_since(self.window) > Duration::from_secs(1) {
+            self.window = now;
+            self.count = 0;
+        }
+        self.count += 1;
+        if self.count <= self.rate {
+            RateVerdict::Pass
+        } else if self.count == self.rate + 1 {
+            RateVerdict::DropAndWarn
+        } else {
+            RateVerdict::Drop
+        }
+    }
+}
+
+// --- bytes -------------------------------------------------------------------------------------
+
+/// Approximate bytes a message holds (and its encoded frame takes): strings by length, other
+/// values by a small constant. Cheap enough to run on every message.
+pub fn msg_bytes(msg: &Msg) -> usize {
+    16 + msg.cmd.len() + msg.args.iter().map(value_bytes).sum::<usize>()
+        + msg.kwargs.iter().map(|(k, v)| k.len() + value_bytes(v)).sum::<usize>()
+}
+
+fn value_bytes(v: &Value) -> usize {
+    match v {
+        Value::String(s) => s.len() + 2,
+        Value::Array(a) => 2 + a.iter().map(value_bytes).sum::<usize>(),
+        Value::Object(o) => 2 + o.iter().map(|(k, v)| k.len() + 3 + value_bytes(v)).sum::<usize>(),
+        _ => 8,
+    }
+}
+
+fn outbound_bytes(o: &Outbound) -> usize {
+    match o {
+        Outbound::Msg(m, _) => msg_bytes(m),
+        Outbound::Close(reason) => 16 + reason.len(),
+    }
+}
+
+/// The sending half of a connection's outbox: bounded by frames (the channel) and by bytes.
+#[derive(Debug, Clone)]
+pub struct Outbox {
+    tx: mpsc::Sender<Outbound>,
+    bytes: Arc<AtomicUsize>,
+    budget: usize,
+}
+
+/// The receiving half, owned by the connection task.
+#[derive(Debug)]
+pub struct OutboxReceiver {
+    rx: mpsc::Receiver<Outbound>,
+    bytes: Arc<AtomicUsize>,
+}
+
+/// A connection's outbox of at most `frames` messages and about `budget` bytes.
+pub fn outbox(frames: usize, budget: usize) -> (Outbox, OutboxReceiver) {
+    let (tx, rx) = mpsc::channel(frames.max(1));
+    let bytes = Arc::new(AtomicUsize::new(0));
+    (Outbox { tx, bytes: bytes.clone(), budget }, OutboxReceiver { rx, bytes })
+}
+
+impl Outbox {
+    /// Queue without waiting. Over the frame count or the byte budget is `Full` (a slow
+    /// client); a close request is always accepted while there is room for a frame, so a
+    /// client can be told why it is disconnected.
+    pub fn try_send(&self, out: Outbound) -> Result<(), TrySendError<Outbound>> {
+        let n = outbound_bytes(&out);
+        let is_close = matches!(out, Outbound::Close(_));
+        let before = self.bytes.fetch_add(n, Ordering::Relaxed);
+        if !is_close && before + n > self.budget {
+            self.bytes.fetch_sub(n, Ordering::Relaxed);
+            return Err(TrySendError::Full(out));
+        }
+        self.tx.try_send(out).inspect_err(|_| {
+            self.bytes.fetch_sub(n, Ordering::Relaxed);
+        })
+    }
+
+    /// Bytes queued and not yet taken by the connection task.
+    pub fn queued_bytes(&self) -> usize {
+        self.bytes.load(Ordering::Relaxed)
+    }
+}
+
+impl OutboxReceiver {
+    /// The next message; None once every sender is gone and the queue is empty.
+    pub async fn recv(&mut self) -> Option<Outbound> {
+        let out = self.rx.recv().await?;
+        self.bytes.fetch_sub(outbound_bytes(&out), Ordering::Relaxed);
+        Some(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg(f: impl FnOnce(&mut Config)) -> Arc<Config> {
+        let mut c = Config::default();
+        f(&mut c);
+        Arc::new(c)
+    }
+
+    #[test]
+    fn connections_beyond_the_per_address_cap_are_refused_and_freed_on_drop() {
+        let limits = ConnectionLimits::new(cfg(|c| {
+            c.max_connections_per_ip = 2;
+            c.connection_rate_per_ip = 0;
+        }));
+        let ip: IpAddr = "10.0.0.1".parse().unwrap();
+        let a = limits.admit(ip);
+        let b = limits.admit(ip);
+        assert!(matches!(limits.admit(ip), Admission::Refused(TOO_MANY_FROM_ADDRESS_TEXT)));
+        assert!(matches!(limits.admit("10.0.0.2".parse().unwrap()), Admission::Admitted { .. }));
+        drop(a);
+        assert!(matches!(limits.admit(ip), Admission::Admitted { .. }));
+        drop(b);
+    }
+
+    #[test]
+    fn the_total_cap_refuses_with_the_full_text() {
+        let limits = ConnectionLimits::new(cfg(|c| c.max_connections = 1));
+        let _a = limits.admit("10.0.0.1".parse().unwrap());
+        assert!(matches!(limits.admit("10.0.0.2".parse().unwrap()), Admission::Refused(SERVER_FULL_TEXT)));
+    }
+
+    #[test]
+    fn connections_over_the_rate_are_queued_in_order() {
+        let limits = ConnectionLimits::new(cfg(|c| {
+            c.connection_rate_per_ip = 2;
+            c.connection_burst_per_ip = 1;
+        }));
+        let ip: IpAddr = "10.0.0.1".parse().unwrap();
+        let now = Instant::now();
+        let waits: Vec<Duration> = (0..3)
+            .map(|_| match limits.admit_at(ip, now) {
+                Admission::Admitted { wait, guard } => {
+                    std::mem::forget(guard);
+                    wait
+                }
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(waits[0], Duration::ZERO);
+        assert_eq!(waits[1], Duration::from_millis(500));
+        assert_eq!(waits[2], Duration::from_secs(1));
+    }
+
+    #[test]
+    fn the_queued_text_is_evennias() {
+        assert_eq!(
+            queued_text("mudhost", Duration::from_millis(500)),
+            "mudhost DoS protection is active.You are queued to connect in 0.5 seconds ..."
+        );
+        assert!(queued_text("x", Duration::from_secs(2)).contains("in 2.0 seconds"));
+    }
+
+    #[test]
+    fn the_command_rate_drops_the_excess_and_warns_once_per_window() {
+        let mut r = CommandRate::new(3);
+        let t0 = Instant::now();
+        let v: Vec<_> = (0..5).map(|_| r.check_at(t0)).collect();
+        assert_eq!(v, [RateVerdict::Pass, RateVerdict::Pass, RateVerdict::Pass, RateVerdict::DropAndWarn, RateVerdict::Drop]);
+        assert_eq!(r.check_at(t0 + Duration::from_millis(1001)), RateVerdict::Pass);
+        assert_eq!(CommandRate::new(0).check_at(t0), RateVerdict::Pass);
+    }
+
+    #[test]
+    fn forwarded_for_is_believed_only_from_a_trusted_proxy() {
+        let proxy: IpAddr = "10.0.0.9".parse().unwrap();
+        let from_proxy: SocketAddr = "10.0.0.9:4000".parse().unwrap();
+        let direct: SocketAddr = "203.0.113.5:4000".parse().unwrap();
+        let xff = Some("1.2.3.4, 198.51.100.7");
+        assert_eq!(client_address(from_proxy, xff, &[proxy]), "198.51.100.7".parse::<IpAddr>().unwrap());
+        assert_eq!(client_address(direct, xff, &[proxy]), "203.0.113.5".parse::<IpAddr>().unwrap());
+        assert_eq!(client_address(from_proxy, None, &[proxy]), proxy);
+        // A chain of trusted proxies is skipped; garbage stops the walk at the last good entry.
+        let chain = Some("198.51.100.7, 10.0.0.9");
+        assert_eq!(client_address(from_proxy, chain, &[proxy]), "198.51.100.7".parse::<IpAddr>().unwrap());
+        assert_eq!(client_address(from_proxy, Some("nonsense"), &[proxy]), proxy);
+        assert_eq!(client_address(from_proxy, Some("[2001:db8::1]:55"), &[proxy]), "2001:db8::1".parse::<IpAddr>().unwrap());
+    }
+
+    #[test]
+    fn the_outbox_refuses_beyond_its_byte_budget_and_frees_on_receive() {
+        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        rt.block_on(async {
+            let (tx, mut rx) = outbox(100, 1000);
+            let big = || Outbound::Msg(Msg::text("x".repeat(600)), Default::default());
+            assert!(tx.try_send(big()).is_ok());
+            assert!(matches!(tx.try_send(big()), Err(TrySendError::Full(_))));
+            assert!(tx.try_send(Outbound::Close("bye".into())).is_ok());
+            rx.recv().await.unwrap();
+            assert!(tx.try_send(big()).is_ok());
+            assert!(tx.queued_bytes() > 600);
+        });
+    }
+}
