@@ -52,6 +52,8 @@ pub const GAME: &[&str] = &["unloggedin", "account", "character"];
 pub struct Host {
     pub dir: tempfile::TempDir,
     pub url: String,
+    /// The web client's address as the portal printed it (`http://host:port/`).
+    pub page_url: String,
     portal: Option<Child>,
     /// Extra environment for the portal (and so its server), e.g. `MUDHOST_FAILPOINT`.
     pub env: Vec<(String, String)>,
@@ -97,7 +99,7 @@ impl Host {
         std::fs::write(dir.path().join("mudhost.toml"), cfg.to_string()).unwrap();
         prepare(dir.path());
         let env = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        let mut host = Host { dir, url: String::new(), portal: None, env };
+        let mut host = Host { dir, url: String::new(), page_url: String::new(), portal: None, env };
         host.launch();
         host
     }
@@ -126,11 +128,14 @@ impl Host {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
                 if let Some(addr) = line.strip_prefix("mudhost portal listening on ws://") {
                     let _ = tx.send(addr.to_string());
+                } else if let Some(page) = line.strip_prefix("web client: ") {
+                    let _ = tx.send(page.to_string());
                 }
             }
         });
         let addr = rx.recv_timeout(WAIT).unwrap_or_else(|_| panic!("portal did not start; log:\n{}", self.log()));
         self.url = format!("ws://{addr}/");
+        self.page_url = rx.recv_timeout(WAIT).unwrap_or_else(|_| panic!("portal printed no web client address"));
         self.portal = Some(child);
     }
 
