@@ -269,8 +269,9 @@ async fn play(b: &Browser, host: &mut Host) {
     assert!(!shown.as_str().unwrap().contains("sekrit123"), "the password never shows: {shown}");
 
     // Colour: look's output carries the palette classes, and they paint.
+    // Each showing of the room ends with its exits: once after puppeting, once for `look`.
     type_line(b, "look").await;
-    wait_output(b, "Limbo", 2).await;
+    wait_output(b, "Exits:", 2).await;
     let colours = js(
         b,
         "return [...document.querySelectorAll('#output span[class*=\"color-\"]')]\
@@ -303,7 +304,7 @@ async fn play(b: &Browser, host: &mut Host) {
     // A recalled line is sent like a typed one.
     input.send_keys(&up).await.unwrap();
     input.send_keys(&String::from(char::from(Key::Enter))).await.unwrap();
-    wait_output(b, "Limbo", 3).await;
+    wait_output(b, "Exits:", 3).await;
 
     // Clicking the output keeps the keyboard on the input.
     b.find(Locator::Id("output")).await.unwrap().click().await.unwrap();
@@ -328,7 +329,11 @@ async fn play(b: &Browser, host: &mut Host) {
         b,
         "a phone-sized layout",
         "const r = document.getElementById('input').getBoundingClientRect();\
-         return document.documentElement.scrollWidth <= window.innerWidth && r.bottom <= window.innerHeight && r.width > 150",
+         const s = document.getElementById('status').getBoundingClientRect();\
+         const o = document.getElementById('output');\
+         return document.documentElement.scrollWidth <= window.innerWidth && r.bottom <= window.innerHeight\
+           && r.width > 150 && s.top >= 0 && window.scrollY === 0\
+           && o.scrollHeight - o.scrollTop - o.clientHeight < 40",
         WAIT,
     )
     .await;

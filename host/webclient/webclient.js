@@ -351,6 +351,17 @@
     }
   });
 
+  // A resize (a phone's keyboard opening, rotation) keeps the newest output in view if it was.
+  let stuck = true;
+  output.addEventListener("scroll", function () {
+    stuck = scrolledToBottom();
+  });
+  window.addEventListener("resize", function () {
+    if (stuck) {
+      output.scrollTop = output.scrollHeight;
+    }
+  });
+
   input.focus();
   connect();
 })();
