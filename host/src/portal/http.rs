@@ -120,7 +120,9 @@ pub async fn route(stream: TcpStream, cfg: &Config, deadline: Instant) -> Routed
         return Routed::Upgrade(tokio::io::join(Cursor::new(bytes).chain(reader), writer));
     }
     let resp = answer(&head, &cfg.server_name);
-    tracing::debug!(?peer, method = %head.method, path = %head.path, "web client request");
+    // The path is the client's text: clipped, like every quote of untrusted input.
+    let path = crate::logline::clip(&head.path, 200);
+    tracing::debug!(?peer, method = %crate::logline::clip(&head.method, 20), %path, "web client request");
     if tokio::time::timeout_at(deadline, async {
         writer.write_all(&resp).await?;
         writer.shutdown().await

@@ -137,7 +137,10 @@ fn choose_subprotocol(req: &Request, mut resp: Response, hs: &mut Handshake) -> 
         Some(name) => {
             resp.headers_mut().insert("sec-websocket-protocol", HeaderValue::from_static(name));
         }
-        None if !offered.is_empty() => tracing::info!(?offered, "no websocket subprotocol we speak offered; using v1"),
+        None if !offered.is_empty() => {
+            let offered = crate::logline::clip(&offered.join(", "), 200);
+            tracing::debug!(%offered, "no websocket subprotocol we speak offered; using v1");
+        }
         None => {}
     }
     Ok(resp)
