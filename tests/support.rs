@@ -54,6 +54,8 @@ pub struct Host {
     pub url: String,
     /// The telnet listener's address (tests set `telnet_addr` to port 0; None if turned off).
     pub telnet: Option<std::net::SocketAddr>,
+    /// The web client's address as the portal printed it (`http://host:port/`).
+    pub page_url: String,
     portal: Option<Child>,
     /// Extra environment for the portal (and so its server), e.g. `MUDHOST_FAILPOINT`.
     pub env: Vec<(String, String)>,
@@ -100,7 +102,7 @@ impl Host {
         std::fs::write(dir.path().join("mudhost.toml"), cfg.to_string()).unwrap();
         prepare(dir.path());
         let env = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        let mut host = Host { dir, url: String::new(), telnet: None, portal: None, env };
+        let mut host = Host { dir, url: String::new(), telnet: None, page_url: String::new(), portal: None, env };
         host.launch();
         host
     }
@@ -126,21 +128,27 @@ impl Host {
         let stdout = child.stdout.take().unwrap();
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
-            // The telnet line (if any) comes first, then the websocket one.
-            let mut telnet = None;
+            // The telnet line (if any) comes first, then the websocket one, then the page's.
+            let (mut telnet, mut ws) = (None, None);
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
                 if let Some(addr) = line.strip_prefix("mudhost portal listening on telnet://") {
                     telnet = addr.parse().ok();
                 }
                 if let Some(addr) = line.strip_prefix("mudhost portal listening on ws://") {
-                    let _ = tx.send((addr.to_string(), telnet.take()));
+                    ws = Some(addr.to_string());
+                } else if let Some(page) = line.strip_prefix("web client: ") {
+                    // The last of the three lines.
+                    if let Some(addr) = ws.take() {
+                        let _ = tx.send((addr, telnet.take(), page.to_string()));
+                    }
                 }
             }
         });
-        let (addr, telnet) =
+        let (addr, telnet, page) =
             rx.recv_timeout(WAIT).unwrap_or_else(|_| panic!("portal did not start; log:\n{}", self.log()));
         self.url = format!("ws://{addr}/");
         self.telnet = telnet;
+        self.page_url = page;
         self.portal = Some(child);
     }
 

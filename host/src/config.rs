@@ -94,6 +94,12 @@ pub struct Config {
     /// Seconds between websocket pings; a connection silent for two intervals is reaped.
     /// Telnet connections get TCP keepalive probes at this interval. Default 30.
     pub ws_ping_secs: u64,
+    /// Milliseconds a new connection on the websocket port has to send its whole request head
+    /// and finish the websocket handshake (or get its web client page). Default 10000.
+    pub handshake_timeout_ms: u64,
+    /// Largest HTTP request head (request line and headers) accepted on the websocket port, in
+    /// bytes; a longer one is answered 431 and closed. Default 8192.
+    pub http_head_bytes: usize,
     /// Outbound frames queued per session before a slow client is disconnected. Default 1024.
     pub outbox_frames: usize,
     /// Inputs the portal queues per session while the server is away; further input is refused
@@ -231,6 +237,8 @@ const KEY_DOCS: &[(&str, &str)] = &[
     ("max_frame_bytes", "Largest websocket frame accepted, in bytes."),
     ("max_input_depth", "Deepest nesting of lists/objects accepted in one client message (at most 128)."),
     ("ws_ping_secs", "Seconds between websocket pings; a connection silent for two intervals is reaped. Telnet connections get TCP keepalive probes at this interval (a vanished client is reaped after about three)."),
+    ("handshake_timeout_ms", "Milliseconds a new connection on the websocket port has to send its request head and finish the websocket handshake (or get its web client page)."),
+    ("http_head_bytes", "Largest HTTP request head (request line and headers) accepted on the websocket port, in bytes; a longer one is answered 431 and closed."),
     ("outbox_frames", "Outbound frames queued per session before a slow client is disconnected."),
     ("queued_inputs_per_session", "Inputs the portal queues per session while the server is away; further input is refused with a notice to the player."),
     ("restart_backoff_ms", "Delay before restarting a crashed server, doubled per consecutive crash up to 10 s (milliseconds)."),
@@ -305,6 +313,8 @@ impl Default for Config {
             max_frame_bytes: 65536,
             max_input_depth: 32,
             ws_ping_secs: 30,
+            handshake_timeout_ms: 10_000,
+            http_head_bytes: 8192,
             outbox_frames: 1024,
             queued_inputs_per_session: 200,
             restart_backoff_ms: 200,
@@ -401,6 +411,10 @@ impl Config {
         }
         if self.guest_name_bytes == 0 || self.guest_text_bytes == 0 || self.guest_log_line_bytes == 0 {
             return Err(ConfigError::Invalid("guest name, text and log line limits must be positive".into()));
+        }
+        // A request line alone needs a few hundred bytes; below that no browser gets the page.
+        if self.handshake_timeout_ms == 0 || self.http_head_bytes < 512 {
+            return Err(ConfigError::Invalid("handshake_timeout_ms must be positive and http_head_bytes at least 512".into()));
         }
         if self.max_input_chars == 0 || self.outbox_frames == 0 {
             return Err(ConfigError::Invalid("input and outbox limits must be positive".into()));

@@ -3,9 +3,11 @@
 //! supervision of the server process.
 
 pub mod control;
+pub mod http;
 pub mod hub;
 pub mod limits;
 pub mod markup;
+pub mod subprotocol;
 pub mod supervisor;
 pub mod telnet;
 pub mod websocket;
@@ -113,6 +115,11 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
         println!("{}{t}", telnet::LISTENING_PREFIX);
     }
     println!("{LISTENING_PREFIX}{ws_addr}");
+    // The same port serves the bundled web client; an unspecified bind address is reachable
+    // on loopback at least.
+    let page_ip = if ws_addr.ip().is_unspecified() { "127.0.0.1".to_string() } else { ws_addr.ip().to_string() };
+    let page_host = if ws_addr.is_ipv6() && !ws_addr.ip().is_unspecified() { format!("[{page_ip}]") } else { page_ip };
+    println!("web client: http://{page_host}:{}/", ws_addr.port());
     let _ = std::io::stdout().flush();
 
     let _ = hub_task.await;

@@ -3,9 +3,10 @@
 //! - `cargo xtask run [-- mudhost start args]`: add the wasm32-wasip2 target, build the example
 //!   modules, create `game/` if missing, copy the modules in, start the host on ws://127.0.0.1:4002.
 //! - `cargo xtask test`: install the system packages tests drive when missing
-//!   (`scripts/test-deps.sh`: tintin++), add the target, build the modules (including the
-//!   misbehaving ones the tests load), then run every test.
+//!   (`scripts/test-deps.sh`: tintin++, Chromium and its WebDriver), add the target, build the
+//!   modules (including the misbehaving ones the tests load), then run every test.
 //! - `cargo xtask guests`: only build the modules.
+//! - `cargo xtask deps`: only install the system packages the tests drive, when missing.
 //! - `cargo xtask bench [scenario args]`: release builds, then the load generator's scenarios
 //!   (restart, hot reload, throughput, logins) and `cargo bench`. Figures are printed, never asserted.
 
@@ -30,11 +31,12 @@ fn main() -> ExitCode {
     let (task, rest) = args.split_first().map(|(t, r)| (t.as_str(), r)).unwrap_or(("help", &[]));
     let result = match task {
         "guests" => build_guests(true).map(|_| ()),
+        "deps" => test_packages(),
         "run" => run(rest),
         "test" => test(rest),
         "bench" => bench(rest),
         _ => {
-            eprintln!("usage: cargo xtask <run|test|guests|bench> [args]");
+            eprintln!("usage: cargo xtask <run|test|guests|deps|bench> [args]");
             return ExitCode::from(2);
         }
     };
@@ -167,9 +169,14 @@ fn run(rest: &[String]) -> Result<(), String> {
     status(&mut cmd)
 }
 
+/// Install the system packages the tests drive when missing (`scripts/test-deps.sh`: tintin++,
+/// Chromium and its WebDriver); nothing to do when present.
+fn test_packages() -> Result<(), String> {
+    status(Command::new("bash").arg(root().join("scripts/test-deps.sh")))
+}
+
 fn test(rest: &[String]) -> Result<(), String> {
-    // System packages some tests drive (tintin++), installed when missing.
-    status(Command::new("bash").arg(root().join("scripts/test-deps.sh")))?;
+    test_packages()?;
     let out = build_guests(true)?;
     let mut cmd = cargo();
     // The host (unit and integration tests) and the SDK's native unit tests; guest crates are

@@ -58,6 +58,9 @@ impl OutMsg {
     }
 }
 
+/// The close reason every client gets when the portal shuts down.
+pub const SHUTDOWN_TEXT: &str = "Server shutting down.";
+
 /// What a connection task is asked to do.
 #[derive(Debug)]
 pub enum Outbound {
@@ -234,7 +237,7 @@ impl Hub {
         // Close every connection; their tasks flush the close frames.
         for (_, s) in std::mem::take(&mut self.sessions) {
             if let Some(o) = s.outbox {
-                let _ = o.try_send(Outbound::Close("Server shutting down.".into()));
+                let _ = o.try_send(Outbound::Close(SHUTDOWN_TEXT.into()));
             }
         }
         for w in self.stop_waiters.drain(..) {
@@ -706,7 +709,8 @@ fn new_session_data(
         ("NOCOLOR", false.into()),
         ("LOCALECHO", false.into()),
         ("UTF-8", true.into()),
-        ("OOB", true.into()),
+        // The terminal subprotocol has no out-of-band channel.
+        ("OOB", (subprotocol != super::subprotocol::TERMINAL_MUDSTANDARDS).into()),
         ("TRUECOLOR", true.into()),
         ("XTERM256", true.into()),
         ("ANSI", true.into()),

@@ -1,7 +1,8 @@
-//! Websocket connections: the handshake (subprotocol, query string, forwarded address), the
-//! connection limits (`limits.rs`), then one task per connection that decodes inbound frames for
-//! the hub and writes the hub's output, with an outbox bounded in frames and bytes, a command
-//! rate, an input length limit, and a ping that reaps dead connections.
+//! Websocket connections: plain HTTP requests routed to the web client (`http.rs`), the
+//! handshake (subprotocol, query string, forwarded address), the connection limits
+//! (`limits.rs`), then one task per connection that decodes inbound frames for the hub and
+//! writes the hub's output, with an outbox bounded in frames and bytes, a command rate, an input
+//! length limit, and a ping that reaps dead connections.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -11,24 +12,23 @@ use futures_util::{SinkExt, StreamExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, oneshot};
 use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
-use tokio_tungstenite::tungstenite::http::{HeaderValue, StatusCode};
+use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
-use super::hub::{HubEvent, OutMsg, Outbound};
+use super::http::{self, Routed};
+use super::hub::{HubEvent, OutMsg, Outbound, SHUTDOWN_TEXT};
 use super::limits::{self, Admission, CommandRate, ConnectionLimits, OutboxReceiver, RateVerdict};
-use super::wire::{self, V1_EVENNIA};
+use super::subprotocol::Format;
+use super::wire;
 use crate::config::Config;
-use crate::link::Msg;
 use crate::shutdown::Shutdown;
 
 /// Evennia's MAX_CHAR_LIMIT_WARNING.
 pub const TOO_LONG_TEXT: &str =
     "You entered a string that was too long. Please break it up into multiple parts.";
 
-/// How long a client may take to finish the websocket handshake.
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long one frame may take to go out: a client that stops reading is dropped, so its task
 /// and socket do not linger once the hub has given up on it.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -65,7 +65,12 @@ where
 /// Write `first` and everything else already queued, then flush once (one system call for a
 /// burst of output, such as a busy room). Returns the close reason if a close request was
 /// queued behind the messages; `Err` if the client is gone or too slow.
-async fn write_queued<S>(sink: &mut S, first: Arc<OutMsg>, queue: &mut OutboxReceiver) -> Result<Option<String>, ()>
+async fn write_queued<S>(
+    sink: &mut S,
+    format: Format,
+    first: Arc<OutMsg>,
+    queue: &mut OutboxReceiver,
+) -> Result<Option<String>, ()>
 where
     S: futures_util::Sink<Message, Error = WsError> + Unpin,
 {
@@ -73,8 +78,10 @@ where
     let mut close = None;
     // Bounded, so a connection whose queue refills as fast as it drains still flushes.
     for written in 1.. {
-        if !timed(sink.feed(Message::Text(out.v1_frame()))).await {
-            return Err(());
+        if let Some(frame) = format.encode(&out) {
+            if !timed(sink.feed(frame)).await {
+                return Err(());
+            }
         }
         if written >= WRITE_BATCH {
             break;
@@ -159,14 +166,14 @@ impl AcceptBackoff {
 #[derive(Default)]
 struct Handshake {
     query: Option<String>,
-    subprotocol: String,
+    format: Format,
     /// The `X-Forwarded-For` header (believed only from a trusted proxy).
     forwarded_for: Option<String>,
 }
 
-/// Choose the subprotocol: none offered → v1 (no echo); v1 offered → v1 (echoed); only unknown
-/// ones offered → refuse the handshake with a clear status text.
-// The error type is tungstenite's callback contract; it is built once per refused handshake.
+/// Choose the subprotocol (`subprotocol.rs`): the first we speak in our order of preference,
+/// echoed; none offered, or none we speak → v1 with nothing echoed (as Evennia 6.1).
+// The error type is tungstenite's callback contract.
 #[allow(clippy::result_large_err)]
 fn choose_subprotocol(req: &Request, mut resp: Response, hs: &mut Handshake) -> Result<Response, ErrorResponse> {
     hs.query = req.uri().query().map(str::to_owned);
@@ -185,19 +192,19 @@ fn choose_subprotocol(req: &Request, mut resp: Response, hs: &mut Handshake) -> 
         .map(|s| s.trim().to_string())
         .filter(|s| !s.is_empty())
         .collect();
-    hs.subprotocol = V1_EVENNIA.to_string();
-    if offered.is_empty() {
-        return Ok(resp);
+    let (format, echo) = Format::negotiate(&offered);
+    hs.format = format;
+    match echo {
+        Some(name) => {
+            resp.headers_mut().insert("sec-websocket-protocol", HeaderValue::from_static(name));
+        }
+        None if !offered.is_empty() => {
+            let offered = crate::logline::clip(&offered.join(", "), 200);
+            tracing::debug!(%offered, "no websocket subprotocol we speak offered; using v1");
+        }
+        None => {}
     }
-    if offered.iter().any(|p| p == V1_EVENNIA) {
-        resp.headers_mut().insert("sec-websocket-protocol", HeaderValue::from_static(V1_EVENNIA));
-        return Ok(resp);
-    }
-    let mut err = ErrorResponse::new(Some(format!(
-        "unsupported websocket subprotocol {offered:?}; this server speaks {V1_EVENNIA}"
-    )));
-    *err.status_mut() = StatusCode::BAD_REQUEST;
-    Err(err)
+    Ok(resp)
 }
 
 /// Evennia's positional query string `?<csessid>&<cuid>&<browser>`.
@@ -226,6 +233,13 @@ async fn connection(
     limits: ConnectionLimits,
 ) {
     let _ = stream.set_nodelay(true);
+    // One deadline for the request head and the whole handshake: a client trickling bytes
+    // cannot hold its task (or its buffer) longer than that.
+    let deadline = tokio::time::Instant::now() + Duration::from_millis(cfg.handshake_timeout_ms);
+    let stream = match http::route(stream, &cfg, deadline).await {
+        Routed::Upgrade(stream) => stream,
+        Routed::Done => return,
+    };
     // Buffers start small and grow on demand up to the frame cap: the defaults (128 KiB read
     // buffer per connection) cost 160 MiB of portal memory at 1000 players.
     let ws_cfg = WebSocketConfig::default()
@@ -240,7 +254,7 @@ async fn connection(
         |req: &Request, resp: Response| choose_subprotocol(req, resp, &mut hs),
         Some(ws_cfg),
     );
-    let ws = match tokio::time::timeout(HANDSHAKE_TIMEOUT, accept).await {
+    let ws = match tokio::time::timeout_at(deadline, accept).await {
         Ok(Ok(ws)) => ws,
         Ok(Err(e)) => {
             tracing::debug!(%peer, cause = %e, "websocket handshake failed");
@@ -256,8 +270,7 @@ async fn connection(
     let _slot = match limits.admit(address) {
         Admission::Refused(text) => {
             tracing::info!(%peer, %address, "connection refused: {text}");
-            let frame = wire::encode_v1(&Msg::text(text), Default::default());
-            if write(&mut ws, Message::text(frame)).await {
+            if write(&mut ws, hs.format.notice(text)).await {
                 let close = CloseFrame { code: CloseCode::Again, reason: text.to_string().into() };
                 write(&mut ws, Message::Close(Some(close))).await;
             }
@@ -267,8 +280,7 @@ async fn connection(
             if !wait.is_zero() {
                 tracing::debug!(%address, ?wait, "connection queued by the connection rate");
                 let text = limits::queued_text(&cfg.server_name, wait);
-                let frame = wire::encode_v1(&Msg::text(text), Default::default());
-                if !write(&mut ws, Message::text(frame)).await {
+                if !write(&mut ws, hs.format.notice(text)).await {
                     return;
                 }
                 tokio::time::sleep(wait).await;
@@ -283,7 +295,7 @@ async fn connection(
         address: address.to_string(),
         csessid,
         browser,
-        subprotocol: hs.subprotocol.clone(),
+        subprotocol: hs.format.name().to_string(),
         outbox: out_tx,
         reply: reply_tx,
     };
@@ -292,12 +304,13 @@ async fn connection(
     }
     let Ok(sessid) = reply_rx.await else { return };
     let span = tracing::info_span!("session", sessid);
-    tracing::Instrument::instrument(serve_session(ws, sessid, peer, cfg, hub, out_rx), span).await;
+    tracing::Instrument::instrument(serve_session(ws, hs.format, sessid, peer, cfg, hub, out_rx), span).await;
 }
 
 /// The connection's life after the handshake: frames in, outbox out, pings.
 async fn serve_session(
-    ws: tokio_tungstenite::WebSocketStream<TcpStream>,
+    ws: tokio_tungstenite::WebSocketStream<http::Replayed>,
+    format: Format,
     sessid: crate::link::Sessid,
     peer: SocketAddr,
     cfg: Arc<Config>,
@@ -319,8 +332,11 @@ async fn serve_session(
         tokio::select! {
             frame = frames.next() => {
                 let decoded = match frame {
-                    Some(Ok(Message::Text(t))) => wire::decode_text(t.as_str(), max_depth),
-                    Some(Ok(Message::Binary(b))) => wire::decode_binary(&b, max_depth),
+                    Some(Ok(m @ (Message::Text(_) | Message::Binary(_)))) => match format.decode(&m, max_depth) {
+                        Ok(None) => continue,
+                        Ok(Some(msg)) => Ok(msg),
+                        Err(e) => Err(e),
+                    },
                     Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => {
                         last_heard = Instant::now();
                         continue;
@@ -359,20 +375,22 @@ async fn serve_session(
                     }
                 };
                 if let Some(text) = reply {
-                    let frame = wire::encode_v1(&Msg::text(text), Default::default());
-                    if !write(&mut sink, Message::text(frame)).await {
+                    if !write(&mut sink, format.notice(text)).await {
                         break Ending::ClientGone;
                     }
                 }
             }
             out = out_rx.recv() => match out {
-                Some(Outbound::Msg(out)) => match write_queued(&mut sink, out, &mut out_rx).await {
+                Some(Outbound::Msg(out)) => match write_queued(&mut sink, format, out, &mut out_rx).await {
                     Ok(None) => {}
+                    Ok(Some(reason)) if reason == SHUTDOWN_TEXT => break Ending::Close(CloseCode::Away, reason),
                     Ok(Some(reason)) => break Ending::Close(CloseCode::Normal, reason),
                     Err(()) => break Ending::ClientGone,
                 },
                 // As Evennia's websocket protocol: the reason goes only in the close frame (a
                 // text frame too would show e.g. a quit's goodbye twice).
+                // A portal shutting down is "going away" (1001), so clients know to come back.
+                Some(Outbound::Close(reason)) if reason == SHUTDOWN_TEXT => break Ending::Close(CloseCode::Away, reason),
                 Some(Outbound::Close(reason)) => break Ending::Close(CloseCode::Normal, reason),
                 // The hub dropped us: our outbox overflowed (a slow client).
                 None => break Ending::Close(CloseCode::Policy, limits::OUTPUT_BUDGET_REASON.into()),

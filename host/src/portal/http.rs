@@ -1,0 +1,354 @@
+//! Plain HTTP on the websocket port: read one request head, bounded in bytes and time (a client
+//! that trickles bytes or sends an endless head is closed, never held), then either hand an
+//! upgrade request to the websocket handshake together with the bytes already read, or answer a
+//! `GET` with one of the bundled web client's files (embedded in the binary) and close.
+
+use std::io::Cursor;
+
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt, Chain, Join};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::TcpStream;
+use tokio::time::Instant;
+
+use crate::config::Config;
+
+/// A connection whose request head has been read, replayed to the websocket handshake: the
+/// buffered bytes first, then the rest of the socket.
+pub type Replayed = Join<Chain<Cursor<Vec<u8>>, OwnedReadHalf>, OwnedWriteHalf>;
+
+/// Most headers a request may carry (browsers send about 20).
+const MAX_HEADERS: usize = 64;
+
+/// What became of a new connection.
+pub enum Routed {
+    /// A websocket upgrade: do the handshake on this stream.
+    Upgrade(Replayed),
+    /// Answered (a page, an error) or dropped (timeout, bad bytes, gone); nothing more to do.
+    Done,
+}
+
+/// Why a request head could not be read.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+enum HeadError {
+    #[error("the client closed the connection")]
+    Closed,
+    #[error("the request head is larger than {0} bytes")]
+    TooLarge(usize),
+    #[error("the request head did not arrive in time")]
+    TimedOut,
+    #[error("reading the request failed: {0}")]
+    Io(String),
+}
+
+/// Read a request head (through the blank line) of at most `max` bytes, by `deadline`. Returns
+/// every byte read, which may run past the head.
+async fn read_head<R: AsyncRead + Unpin>(reader: &mut R, max: usize, deadline: Instant) -> Result<Vec<u8>, HeadError> {
+    let mut buf = Vec::with_capacity(1024.min(max));
+    let mut chunk = [0u8; 1024];
+    loop {
+        let n = match tokio::time::timeout_at(deadline, reader.read(&mut chunk)).await {
+            Err(_) => return Err(HeadError::TimedOut),
+            Ok(Err(e)) => return Err(HeadError::Io(e.to_string())),
+            Ok(Ok(0)) => return Err(HeadError::Closed),
+            Ok(Ok(n)) => n,
+        };
+        // Only the new bytes (and the three before them) can complete the blank line.
+        let from = buf.len().saturating_sub(3);
+        buf.extend_from_slice(&chunk[..n]);
+        if let Some(end) = find_blank_line(&buf[from..]) {
+            if from + end > max {
+                return Err(HeadError::TooLarge(max));
+            }
+            return Ok(buf);
+        }
+        if buf.len() > max {
+            return Err(HeadError::TooLarge(max));
+        }
+    }
+}
+
+/// Offset just past the first `\r\n\r\n`.
+fn find_blank_line(bytes: &[u8]) -> Option<usize> {
+    bytes.windows(4).position(|w| w == b"\r\n\r\n").map(|i| i + 4)
+}
+
+/// The parts of a request that routing needs.
+#[derive(Debug, PartialEq, Eq)]
+struct Head {
+    method: String,
+    path: String,
+    upgrade: bool,
+}
+
+/// Parse a complete request head; `None` if it is not HTTP/1.x.
+fn parse_head(bytes: &[u8]) -> Option<Head> {
+    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut req = httparse::Request::new(&mut headers);
+    match req.parse(bytes) {
+        Ok(httparse::Status::Complete(_)) => {}
+        _ => return None,
+    }
+    let upgrade = req.headers.iter().any(|h| {
+        h.name.eq_ignore_ascii_case("upgrade")
+            && std::str::from_utf8(h.value).is_ok_and(|v| v.split(',').any(|p| p.trim().eq_ignore_ascii_case("websocket")))
+    });
+    Some(Head { method: req.method?.to_owned(), path: req.path?.to_owned(), upgrade })
+}
+
+/// Read the head of a new connection and route it. Everything (head and any answer) must be
+/// done by `deadline`.
+pub async fn route(stream: TcpStream, cfg: &Config, deadline: Instant) -> Routed {
+    let peer = stream.peer_addr().ok();
+    let (mut reader, mut writer) = stream.into_split();
+    let bytes = match read_head(&mut reader, cfg.http_head_bytes, deadline).await {
+        Ok(b) => b,
+        Err(e) => {
+            tracing::debug!(?peer, cause = %e, "no request head");
+            if let HeadError::TooLarge(_) = e {
+                let resp = response(431, "Request Header Fields Too Large", "text/plain", b"request head too large\n", false);
+                let _ = tokio::time::timeout_at(deadline, writer.write_all(&resp)).await;
+            }
+            return Routed::Done;
+        }
+    };
+    let Some(head) = parse_head(&bytes) else {
+        let resp = response(400, "Bad Request", "text/plain", b"not an HTTP request\n", false);
+        let _ = tokio::time::timeout_at(deadline, writer.write_all(&resp)).await;
+        return Routed::Done;
+    };
+    if head.upgrade {
+        return Routed::Upgrade(tokio::io::join(Cursor::new(bytes).chain(reader), writer));
+    }
+    let resp = answer(&head, &cfg.server_name);
+    // The path is the client's text: clipped, like every quote of untrusted input.
+    let path = crate::logline::clip(&head.path, 200);
+    tracing::debug!(?peer, method = %crate::logline::clip(&head.method, 20), %path, "web client request");
+    if tokio::time::timeout_at(deadline, async {
+        writer.write_all(&resp).await?;
+        writer.shutdown().await
+    })
+    .await
+    .is_err()
+    {
+        tracing::debug!(?peer, "web client response not sent in time");
+    }
+    Routed::Done
+}
+
+/// The bundled web client's files.
+mod assets {
+    pub const INDEX_HTML: &str = include_str!("../../webclient/index.html");
+    pub const CLIENT_JS: &str = include_str!("../../webclient/webclient.js");
+    pub const CLIENT_CSS: &str = include_str!("../../webclient/webclient.css");
+}
+
+/// The whole HTTP response for a plain (non-upgrade) request.
+fn answer(head: &Head, server_name: &str) -> Vec<u8> {
+    let with_body = head.method != "HEAD";
+    if head.method != "GET" && head.method != "HEAD" {
+        let mut r = response(405, "Method Not Allowed", "text/plain", b"only GET and HEAD\n", true);
+        // Allow goes among the headers, before the blank line.
+        let at = find_blank_line(&r).expect("a response has a blank line") - 2;
+        r.splice(at..at, b"Allow: GET, HEAD\r\n".iter().copied());
+        return r;
+    }
+    let path = head.path.split(['?', '#']).next().unwrap_or("/");
+    match path {
+        "/" | "/index.html" | "/webclient" | "/webclient/" => {
+            let page = assets::INDEX_HTML.replace("{{SERVER_NAME}}", &escape_html(server_name));
+            response(200, "OK", "text/html; charset=utf-8", page.as_bytes(), with_body)
+        }
+        "/webclient.js" => response(200, "OK", "text/javascript; charset=utf-8", assets::CLIENT_JS.as_bytes(), with_body),
+        "/webclient.css" => response(200, "OK", "text/css; charset=utf-8", assets::CLIENT_CSS.as_bytes(), with_body),
+        "/colors.css" => response(200, "OK", "text/css; charset=utf-8", palette_css().as_bytes(), with_body),
+        _ => response(404, "Not Found", "text/plain", b"not found\n", with_body),
+    }
+}
+
+/// What the page may do: only its own scripts and styles, a websocket back to this host, links
+/// out. The MXP links the portal renders carry an inline `onclick`; the client script handles
+/// their clicks instead, so no inline script is ever allowed.
+const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self' ws: wss:; \
+                   img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+/// An HTTP/1.1 response that closes the connection.
+fn response(code: u16, reason: &str, content_type: &str, body: &[u8], with_body: bool) -> Vec<u8> {
+    let mut out = format!(
+        "HTTP/1.1 {code} {reason}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\
+         Cache-Control: no-cache\r\nX-Content-Type-Options: nosniff\r\nReferrer-Policy: no-referrer\r\n\
+         Content-Security-Policy: {CSP}\r\nConnection: close\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    if with_body {
+        out.extend_from_slice(body);
+    }
+    out
+}
+
+fn escape_html(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#x27;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The xterm-256 palette as the `color-NNN` / `bgcolor-NNN` classes the HTML renderer uses
+/// (`portal/markup.rs`), built once.
+fn palette_css() -> &'static str {
+    static CSS: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    CSS.get_or_init(|| {
+        let mut css = String::from("/* xterm-256 palette for the color-NNN / bgcolor-NNN classes */\n");
+        for n in 0..=255u8 {
+            let (r, g, b) = xterm_rgb(n);
+            css.push_str(&format!(
+                ".color-{n:03}{{color:#{r:02x}{g:02x}{b:02x}}}.bgcolor-{n:03}{{background-color:#{r:02x}{g:02x}{b:02x}}}\n"
+            ));
+        }
+        css
+    })
+}
+
+/// The RGB value of an xterm-256 colour index.
+fn xterm_rgb(n: u8) -> (u8, u8, u8) {
+    // The 16 system colours as xterm shows them, tuned a little so dark blue stays readable on
+    // the client's black background.
+    const BASE: [(u8, u8, u8); 16] = [
+        (0x00, 0x00, 0x00),
+        (0xcd, 0x00, 0x00),
+        (0x00, 0xcd, 0x00),
+        (0xcd, 0xcd, 0x00),
+        (0x3b, 0x5b, 0xee),
+        (0xcd, 0x00, 0xcd),
+        (0x00, 0xcd, 0xcd),
+        (0xe5, 0xe5, 0xe5),
+        (0x7f, 0x7f, 0x7f),
+        (0xff, 0x00, 0x00),
+        (0x00, 0xff, 0x00),
+        (0xff, 0xff, 0x00),
+        (0x5c, 0x8c, 0xff),
+        (0xff, 0x00, 0xff),
+        (0x00, 0xff, 0xff),
+        (0xff, 0xff, 0xff),
+    ];
+    match n {
+        0..=15 => BASE[n as usize],
+        16..=231 => {
+            let i = n - 16;
+            let level = |v: u8| if v == 0 { 0 } else { 55 + 40 * v };
+            (level(i / 36), level((i / 6) % 6), level(i % 6))
+        }
+        _ => {
+            let v = 8 + 10 * (n - 232);
+            (v, v, v)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn head(text: &str) -> Head {
+        parse_head(text.as_bytes()).expect("a request")
+    }
+
+    #[tokio::test]
+    async fn a_head_split_over_many_reads_is_read_whole_with_what_follows() {
+        let (mut client, mut server) = tokio::io::duplex(64);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let writer = tokio::spawn(async move {
+            for part in ["GET / HT", "TP/1.1\r\nHost: x\r", "\n\r", "\nrest"] {
+                client.write_all(part.as_bytes()).await.unwrap();
+                tokio::task::yield_now().await;
+            }
+            client
+        });
+        let bytes = read_head(&mut server, 8192, deadline).await.unwrap();
+        let _client = writer.await.unwrap();
+        assert!(bytes.starts_with(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
+        assert_eq!(parse_head(&bytes).unwrap().path, "/");
+    }
+
+    #[tokio::test]
+    async fn an_endless_head_is_refused_at_the_byte_limit() {
+        let (mut client, mut server) = tokio::io::duplex(4096);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        tokio::spawn(async move {
+            let _ = client.write_all(b"GET / HTTP/1.1\r\n").await;
+            loop {
+                if client.write_all(b"X-Junk: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n").await.is_err() {
+                    break;
+                }
+            }
+        });
+        assert_eq!(read_head(&mut server, 2048, deadline).await, Err(HeadError::TooLarge(2048)));
+    }
+
+    #[tokio::test]
+    async fn a_trickling_head_is_given_up_at_the_deadline() {
+        let (mut client, mut server) = tokio::io::duplex(64);
+        let deadline = Instant::now() + Duration::from_millis(300);
+        tokio::spawn(async move {
+            for _ in 0..100 {
+                if client.write_all(b"G").await.is_err() {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        });
+        assert_eq!(read_head(&mut server, 8192, deadline).await, Err(HeadError::TimedOut));
+    }
+
+    #[test]
+    fn upgrade_requests_are_told_from_page_requests() {
+        let up = head("GET /?abc HTTP/1.1\r\nHost: x\r\nUpgrade: WebSocket\r\nConnection: Upgrade\r\n\r\n");
+        assert!(up.upgrade);
+        let page = head("GET /index.html HTTP/1.1\r\nHost: x\r\n\r\n");
+        assert!(!page.upgrade);
+        assert!(parse_head(b"\x16\x03\x01garbage\r\n\r\n").is_none());
+    }
+
+    fn status_and_body(resp: &[u8]) -> (String, String) {
+        let text = String::from_utf8_lossy(resp).into_owned();
+        let (head, body) = text.split_once("\r\n\r\n").unwrap();
+        (head.lines().next().unwrap().to_owned(), body.to_owned())
+    }
+
+    #[test]
+    fn the_page_names_the_server_escaped_and_its_assets_are_served() {
+        let (status, body) = status_and_body(&answer(&head("GET / HTTP/1.1\r\n\r\n"), "<Moo & co>"));
+        assert_eq!(status, "HTTP/1.1 200 OK");
+        assert!(body.contains("&lt;Moo &amp; co&gt;"), "{body}");
+        assert!(!body.contains("{{SERVER_NAME}}"));
+        for path in ["/webclient.js", "/webclient.css", "/colors.css"] {
+            let (status, body) = status_and_body(&answer(&head(&format!("GET {path}?v=1 HTTP/1.1\r\n\r\n")), "m"));
+            assert_eq!(status, "HTTP/1.1 200 OK", "{path}");
+            assert!(!body.is_empty(), "{path}");
+        }
+        assert_eq!(status_and_body(&answer(&head("GET /nope HTTP/1.1\r\n\r\n"), "m")).0, "HTTP/1.1 404 Not Found");
+        let post = answer(&head("POST / HTTP/1.1\r\n\r\n"), "m");
+        assert_eq!(status_and_body(&post).0, "HTTP/1.1 405 Method Not Allowed");
+        assert!(String::from_utf8_lossy(&post).contains("\r\nAllow: GET, HEAD\r\n"));
+        let (status, body) = status_and_body(&answer(&head("HEAD / HTTP/1.1\r\n\r\n"), "m"));
+        assert_eq!((status.as_str(), body.as_str()), ("HTTP/1.1 200 OK", ""));
+    }
+
+    #[test]
+    fn the_palette_covers_every_class_the_renderer_emits() {
+        let css = palette_css();
+        assert!(css.contains(".color-009{color:#ff0000}"));
+        assert!(css.contains(".bgcolor-196{background-color:#ff0000}"));
+        assert!(css.contains(".color-255{color:#eeeeee}"));
+        assert_eq!(css.matches(".color-").count(), 256);
+    }
+}
