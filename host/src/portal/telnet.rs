@@ -32,7 +32,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::hub::{HubEvent, Outbound};
 use super::limits::{self, Admission, CommandRate, ConnectionLimits, OutboxReceiver, RateVerdict};
-use super::websocket::AcceptBackoff;
+use super::websocket::accept_until_shutdown;
 use super::markup::{self, RenderFlags};
 use super::websocket::TOO_LONG_TEXT;
 use crate::config::Config;
@@ -58,30 +58,15 @@ pub async fn serve(
     listener: TcpListener,
     cfg: Arc<Config>,
     hub: mpsc::Sender<HubEvent>,
-    mut shutdown: Shutdown,
+    shutdown: Shutdown,
     alive: mpsc::Sender<()>,
     limits: ConnectionLimits,
 ) {
     STARTED.get_or_init(|| crate::server::now_ms() / 1000);
-    let mut backoff = AcceptBackoff::default();
-    loop {
-        let (stream, peer) = tokio::select! {
-            r = listener.accept() => match r {
-                Ok(x) => { backoff.reset(); x }
-                Err(e) => {
-                    // Out of file descriptors and similar: back off instead of spinning.
-                    backoff.wait("telnet", &e).await;
-                    continue;
-                }
-            },
-            _ = shutdown.wait() => return,
-        };
-        let (cfg, hub, alive, limits) = (cfg.clone(), hub.clone(), alive.clone(), limits.clone());
-        tokio::spawn(async move {
-            connection(stream, peer, cfg, hub, limits).await;
-            drop(alive);
-        });
-    }
+    accept_until_shutdown("telnet", listener, shutdown, alive, move |stream, peer| {
+        connection(stream, peer, cfg.clone(), hub.clone(), limits.clone())
+    })
+    .await
 }
 
 /// The write side: raw or MCCP2-compressed.

@@ -108,10 +108,28 @@ pub async fn serve(
     listener: TcpListener,
     cfg: Arc<Config>,
     hub: mpsc::Sender<HubEvent>,
-    mut shutdown: Shutdown,
+    shutdown: Shutdown,
     alive: mpsc::Sender<()>,
     limits: ConnectionLimits,
 ) {
+    accept_until_shutdown("websocket", listener, shutdown, alive, move |stream, peer| {
+        connection(stream, peer, cfg.clone(), hub.clone(), limits.clone())
+    })
+    .await
+}
+
+/// Accept connections until shutdown, backing off while accept fails, and serve each in a task
+/// of its own that holds a clone of `alive` (so the portal can wait for all of them).
+pub async fn accept_until_shutdown<F, Fut>(
+    kind: &'static str,
+    listener: TcpListener,
+    mut shutdown: Shutdown,
+    alive: mpsc::Sender<()>,
+    serve_one: F,
+) where
+    F: Fn(TcpStream, SocketAddr) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
     let mut backoff = AcceptBackoff::default();
     loop {
         let (stream, peer) = tokio::select! {
@@ -119,15 +137,15 @@ pub async fn serve(
                 Ok(x) => { backoff.reset(); x }
                 Err(e) => {
                     // Out of file descriptors and similar: back off instead of spinning.
-                    backoff.wait("websocket", &e).await;
+                    backoff.wait(kind, &e).await;
                     continue;
                 }
             },
             _ = shutdown.wait() => return,
         };
-        let (cfg, hub, alive, limits) = (cfg.clone(), hub.clone(), alive.clone(), limits.clone());
+        let (task, alive) = (serve_one(stream, peer), alive.clone());
         tokio::spawn(async move {
-            connection(stream, peer, cfg, hub, limits).await;
+            task.await;
             drop(alive);
         });
     }
