@@ -20,30 +20,6 @@ fn start(extra: &str) -> Host {
     Host::start(MODULES, &format!("cmdset_account = [\"account\", \"trouble\"]\n{extra}"))
 }
 
-async fn create(host: &Host, name: &str, ip: &str) {
-    let mut c = Client::connect_from(&host.url, ip).await;
-    c.expect_text("connect").await;
-    c.send_text(&format!("create {name} password123")).await;
-    c.expect_text("was created").await;
-}
-
-async fn login(host: &Host, name: &str, ip: &str) -> Client {
-    let mut c = Client::connect_from(&host.url, ip).await;
-    c.expect_text("connect").await;
-    c.send_text(&format!("connect {name} password123")).await;
-    c.expect_oob("logged_in").await;
-    c
-}
-
-/// Create an account (the first one is the superuser) and play its character, in Limbo.
-async fn player(host: &Host, name: &str, ip: &str) -> Client {
-    create(host, name, ip).await;
-    let mut c = login(host, name, ip).await;
-    c.expect_text(&format!("You become {name}.")).await;
-    c.expect_text("Limbo").await;
-    c
-}
-
 /// Send a line and wait for the answer starting with `prefix` (skipping room chatter).
 async fn answer(c: &mut Client, line: &str, prefix: &str) -> String {
     c.send_text(line).await;
@@ -55,7 +31,7 @@ const NOT_AVAILABLE: &str = "Command '";
 #[tokio::test]
 async fn the_box_lends_its_commands_near_it_and_look_becomes_a_multimatch() {
     let host = start("");
-    let mut c = player(&host, "Root", "127.10.0.1").await;
+    let mut c = host.player_from("Root", "127.10.0.1").await;
     // In Limbo the box is far away: its commands do not exist for us.
     assert!(answer(&mut c, "open box", NOT_AVAILABLE).await.starts_with("Command 'open box' is not available."));
     answer(&mut c, "go garden", "The Garden").await;
@@ -80,8 +56,8 @@ async fn the_box_lends_its_commands_near_it_and_look_becomes_a_multimatch() {
 #[tokio::test]
 async fn session_account_and_object_stacks_are_providers_and_persistent_ones_survive_a_reload() {
     let host = start("");
-    let mut root = player(&host, "Root", "127.10.1.1").await;
-    let mut bob = player(&host, "Bob", "127.10.1.2").await;
+    let mut root = host.player_from("Root", "127.10.1.1").await;
+    let mut bob = host.player_from("Bob", "127.10.1.2").await;
     root.expect_text("Bob has entered the game.").await;
 
     // On the account: every session of the account has it, here even in Limbo (the box's
@@ -118,7 +94,7 @@ async fn session_account_and_object_stacks_are_providers_and_persistent_ones_sur
 #[tokio::test]
 async fn no_objs_hides_objects_commands_and_no_exits_hides_only_exits() {
     let host = start("");
-    let mut c = player(&host, "Root", "127.10.2.1").await;
+    let mut c = host.player_from("Root", "127.10.2.1").await;
     // The exit `garden` in Limbo carries the box's cmdset: an exit's commands.
     answer(&mut c, "cmdsetop add garden box", "cmdsetop add").await;
     assert_eq!(answer(&mut c, "open box", "You").await, "You don't see a box here.");
@@ -140,7 +116,7 @@ async fn no_objs_hides_objects_commands_and_no_exits_hides_only_exits() {
 #[tokio::test]
 async fn priority_groups_and_key_mergetypes_apply_across_providers() {
     let host = start("");
-    let mut c = player(&host, "Root", "127.10.6.1").await;
+    let mut c = host.player_from("Root", "127.10.6.1").await;
     // A Union set lent by the room (priority 0, merged after the character's set in the same
     // priority group): everything stays.
     answer(&mut c, "cmdsetop addtemp here provtest_noexits", "cmdsetop").await;
@@ -162,8 +138,8 @@ async fn priority_groups_and_key_mergetypes_apply_across_providers() {
 #[tokio::test]
 async fn locks_follow_the_account_permission_which_an_admin_grants_and_which_persists() {
     let host = start("");
-    let mut root = player(&host, "Root", "127.10.3.1").await;
-    let mut bob = player(&host, "Bob", "127.10.3.2").await;
+    let mut root = host.player_from("Root", "127.10.3.1").await;
+    let mut bob = host.player_from("Bob", "127.10.3.2").await;
     root.expect_text("Bob has entered the game.").await;
     // A Player has neither the Builder command nor the admin command, nor sees them in help.
     assert!(answer(&mut bob, "buildertest", NOT_AVAILABLE).await.starts_with("Command 'buildertest'"));
@@ -190,7 +166,7 @@ async fn locks_follow_the_account_permission_which_an_admin_grants_and_which_per
 #[tokio::test]
 async fn help_lists_commands_from_every_provider_the_caller_can_use() {
     let host = start("");
-    let mut c = player(&host, "Root", "127.10.4.1").await;
+    let mut c = host.player_from("Root", "127.10.4.1").await;
     let help = answer(&mut c, "help", "---").await;
     // Account (help, who), character (look, say) and test module (ok) commands.
     for key in ["help", "who", "look", "say", "ok"] {
@@ -217,7 +193,7 @@ async fn a_module_built_against_wit_0_1_0_loads_and_serves_beside_current_ones()
         &[],
         with_fixture,
     );
-    let mut c = player(&host, "Root", "127.10.5.1").await;
+    let mut c = host.player_from("Root", "127.10.5.1").await;
     let report = answer(&mut c, "modules", "Modules:").await;
     let line = report.lines().find(|l| l.starts_with("legacy_0_1_0 ")).unwrap_or_else(|| panic!("{report}"));
     assert!(line.contains("WIT 0.1.0") && line.contains("LegacyCmdSet"), "{line}");

@@ -18,35 +18,9 @@ fn start(extra: &str) -> Host {
     Host::start(MODULES, &format!("cmdset_account = [\"account\", \"trouble\"]\n{extra}"))
 }
 
-/// Create an account from `ip` (the client is dropped afterwards).
-async fn create(host: &Host, name: &str, ip: &str) {
-    let mut c = Client::connect_from(&host.url, ip).await;
-    c.expect_text("connect").await;
-    c.send_text(&format!("create {name} password123")).await;
-    c.expect_text("was created").await;
-}
-
 /// The first account is the superuser; creating it first leaves the others ordinary players.
 async fn create_root(host: &Host) {
-    create(host, "Root", "127.0.0.2").await;
-}
-
-/// A new session of an existing account, from `ip`, once the host says it is logged in.
-async fn login(host: &Host, name: &str, ip: &str) -> Client {
-    let mut c = Client::connect_from(&host.url, ip).await;
-    c.expect_text("connect").await;
-    c.send_text(&format!("connect {name} password123")).await;
-    c.expect_oob("logged_in").await;
-    c
-}
-
-/// Create an account and log in, puppeting its character (shown Limbo).
-async fn player(host: &Host, name: &str, ip: &str) -> Client {
-    create(host, name, ip).await;
-    let mut c = login(host, name, ip).await;
-    c.expect_text(&format!("You become {name}.")).await;
-    c.expect_text("Limbo").await;
-    c
+    host.create_from("Root", "127.0.0.2").await;
 }
 
 /// The session id of a client (through the test module's `sessid`).
@@ -73,11 +47,11 @@ async fn look_room(c: &mut Client) -> String {
 async fn mode_0_a_second_login_disconnects_the_first_with_evennias_reason() {
     let host = start("");
     create_root(&host).await;
-    let mut bob = player(&host, "Bob", "127.0.1.1").await;
-    let mut first = player(&host, "Ann", "127.0.1.2").await;
+    let mut bob = host.player_from("Bob", "127.0.1.1").await;
+    let mut first = host.player_from("Ann", "127.0.1.2").await;
     bob.expect_text("Ann has entered the game.").await;
 
-    let mut second = login(&host, "Ann", "127.0.1.3").await;
+    let mut second = host.login_from("Ann", "127.0.1.3").await;
     second.expect_text("You become Ann.").await;
     let (texts, reason) = first.expect_close_reason().await;
     assert_eq!(reason, "Logged in from elsewhere. Disconnecting.");
@@ -92,10 +66,10 @@ async fn mode_0_a_second_login_disconnects_the_first_with_evennias_reason() {
 async fn mode_1_two_sessions_share_one_character_and_both_hear_it_and_either_acts() {
     let host = start("multisession_mode = 1");
     create_root(&host).await;
-    let mut bob = player(&host, "Bob", "127.0.2.1").await;
-    let mut a = player(&host, "Ann", "127.0.2.2").await;
+    let mut bob = host.player_from("Bob", "127.0.2.1").await;
+    let mut a = host.player_from("Ann", "127.0.2.2").await;
     bob.expect_text("Ann has entered the game.").await;
-    let mut b = login(&host, "Ann", "127.0.2.3").await;
+    let mut b = host.login_from("Ann", "127.0.2.3").await;
     b.expect_text("Sharing Ann with another of your sessions.").await;
     a.expect_text("Ann is now shared from another of your sessions.").await;
 
@@ -117,12 +91,12 @@ async fn mode_1_two_sessions_share_one_character_and_both_hear_it_and_either_act
 async fn mode_2_ic_from_a_second_session_takes_over_and_another_character_plays_independently() {
     let host = start("multisession_mode = 2\nmax_nr_characters = 2\nmax_nr_simultaneous_puppets = 2");
     create_root(&host).await;
-    let mut bob = player(&host, "Bob", "127.0.3.1").await;
-    let mut a = player(&host, "Ann", "127.0.3.2").await;
+    let mut bob = host.player_from("Bob", "127.0.3.1").await;
+    let mut a = host.player_from("Ann", "127.0.3.2").await;
     bob.expect_text("Ann has entered the game.").await;
 
     // Auto-puppet on login takes the last character over from the first session.
-    let mut b = login(&host, "Ann", "127.0.3.3").await;
+    let mut b = host.login_from("Ann", "127.0.3.3").await;
     b.expect_text("Taking over Ann from another of your sessions.").await;
     b.expect_text("You become Ann.").await;
     a.expect_text("Ann is now acted from another of your sessions.").await;
@@ -153,8 +127,8 @@ async fn mode_2_ic_from_a_second_session_takes_over_and_another_character_plays_
 async fn mode_2_a_second_puppet_over_the_limit_is_refused_to_every_session() {
     let host = start("multisession_mode = 2\nmax_nr_characters = 2\nmax_nr_simultaneous_puppets = 1");
     create_root(&host).await;
-    let mut a = player(&host, "Ann", "127.0.4.1").await;
-    let mut b = login(&host, "Ann", "127.0.4.2").await;
+    let mut a = host.player_from("Ann", "127.0.4.1").await;
+    let mut b = host.login_from("Ann", "127.0.4.2").await;
     b.expect_text("Taking over Ann").await;
     a.expect_text("is now acted from another of your sessions.").await;
     a.send_text("charcreate Bea").await;
@@ -171,11 +145,11 @@ async fn mode_2_a_second_puppet_over_the_limit_is_refused_to_every_session() {
 async fn mode_3_two_sessions_share_a_character_while_a_third_plays_another() {
     let host = start("multisession_mode = 3\nmax_nr_characters = 2\nmax_nr_simultaneous_puppets = 2");
     create_root(&host).await;
-    let mut bob = player(&host, "Bob", "127.0.5.1").await;
-    let mut a = player(&host, "Ann", "127.0.5.2").await;
-    let mut b = login(&host, "Ann", "127.0.5.3").await;
+    let mut bob = host.player_from("Bob", "127.0.5.1").await;
+    let mut a = host.player_from("Ann", "127.0.5.2").await;
+    let mut b = host.login_from("Ann", "127.0.5.3").await;
     b.expect_text("Sharing Ann with another of your sessions.").await;
-    let mut c = login(&host, "Ann", "127.0.5.4").await;
+    let mut c = host.login_from("Ann", "127.0.5.4").await;
     c.expect_text("Sharing Ann with another of your sessions.").await;
     c.send_text("ooc").await;
     c.expect_text("You go OOC.").await;
@@ -208,9 +182,9 @@ async fn account_object_command_and_announce_messages_reach_the_right_sessions()
     create_root(&host).await;
     let mut stranger = Client::connect_from(&host.url, "127.0.6.9").await;
     stranger.expect_text("connect").await;
-    let mut bob = player(&host, "Bob", "127.0.6.1").await;
-    let mut a = player(&host, "Ann", "127.0.6.2").await;
-    let mut b = login(&host, "Ann", "127.0.6.3").await;
+    let mut bob = host.player_from("Bob", "127.0.6.1").await;
+    let mut a = host.player_from("Ann", "127.0.6.2").await;
+    let mut b = host.login_from("Ann", "127.0.6.3").await;
     b.expect_text("Sharing Ann").await;
 
     // Account message: every session of the account, nobody else.
@@ -242,8 +216,8 @@ async fn account_object_command_and_announce_messages_reach_the_right_sessions()
 async fn the_ooc_screen_lists_sessions_with_a_star_and_characters_with_count_and_permissions() {
     let host = start("multisession_mode = 3\nmax_nr_characters = 3\nmax_nr_simultaneous_puppets = 3");
     create_root(&host).await;
-    let mut a = player(&host, "Ann", "127.0.7.1").await;
-    let mut b = login(&host, "Ann", "127.0.7.2").await;
+    let mut a = host.player_from("Ann", "127.0.7.1").await;
+    let mut b = host.login_from("Ann", "127.0.7.2").await;
     b.expect_text("Sharing Ann").await;
     b.send_text("ooc").await;
     assert_eq!(b.expect_text("You go OOC.").await, "\nYou go OOC.\n");
@@ -274,8 +248,8 @@ async fn the_ooc_screen_lists_sessions_with_a_star_and_characters_with_count_and
 async fn with_one_character_ooc_shows_the_short_form_and_the_room_sees_a_plain_leave() {
     let host = start("");
     create_root(&host).await;
-    let mut bob = player(&host, "Bob", "127.0.8.1").await;
-    let mut a = player(&host, "Ann", "127.0.8.2").await;
+    let mut bob = host.player_from("Bob", "127.0.8.1").await;
+    let mut a = host.player_from("Ann", "127.0.8.2").await;
     bob.expect_text("Ann has entered the game.").await;
     a.send_text("ooc").await;
     a.expect_text("You go OOC.").await;
@@ -295,7 +269,7 @@ async fn with_one_character_ooc_shows_the_short_form_and_the_room_sees_a_plain_l
 async fn ic_with_a_wrong_name_is_refused() {
     let host = start("");
     create_root(&host).await;
-    let mut a = player(&host, "Ann", "127.0.9.1").await;
+    let mut a = host.player_from("Ann", "127.0.9.1").await;
     assert_eq!(a.ask("ic Nobody").await, "That is not a valid character choice.");
     assert_eq!(a.ask("ic Root").await, "That is not a valid character choice.", "not another account's character");
 }
@@ -304,9 +278,9 @@ async fn ic_with_a_wrong_name_is_refused() {
 async fn a_superuser_may_ic_another_accounts_free_character_but_not_a_played_one() {
     let host = start("multisession_mode = 2
 max_nr_simultaneous_puppets = 2");
-    let mut root = player(&host, "Root", "127.0.27.1").await;
-    create(&host, "Ann", "127.0.27.2").await;
-    let mut bob = player(&host, "Bob", "127.0.27.3").await;
+    let mut root = host.player_from("Root", "127.0.27.1").await;
+    host.create_from("Ann", "127.0.27.2").await;
+    let mut bob = host.player_from("Bob", "127.0.27.3").await;
     root.send_text("ic Ann").await;
     root.expect_text("You become Ann.").await;
     root.send_text("ic Bob").await;
@@ -319,12 +293,12 @@ max_nr_simultaneous_puppets = 2");
 async fn charcreate_over_the_limit_is_refused_but_a_superuser_has_no_limit() {
     let host = start("");
     create_root(&host).await;
-    let mut a = player(&host, "Ann", "127.0.10.2").await;
+    let mut a = host.player_from("Ann", "127.0.10.2").await;
     assert_eq!(a.ask("charcreate Extra").await, "You may only have a maximum of 1 character.");
 
     let host = start("max_nr_characters = 2");
-    let mut root = player(&host, "Root", "127.0.10.3").await;
-    let mut c = player(&host, "Cai", "127.0.10.4").await;
+    let mut root = host.player_from("Root", "127.0.10.3").await;
+    let mut c = host.player_from("Cai", "127.0.10.4").await;
     assert_eq!(c.ask("charcreate Root").await, "A character named 'Root' already exists.");
     c.send_text("charcreate Cid").await;
     c.expect_text("Created new character Cid").await;
@@ -344,7 +318,7 @@ async fn charcreate_over_the_limit_is_refused_but_a_superuser_has_no_limit() {
 async fn a_guest_cannot_make_owned_characters_behind_the_character_limit() {
     let host = start("");
     create_root(&host).await;
-    let mut a = player(&host, "Ann", "127.0.28.1").await;
+    let mut a = host.player_from("Ann", "127.0.28.1").await;
     assert_eq!(a.ask("forgeowner").await, "refused: 'owner_account' is set by the host (character-create).");
 }
 
@@ -352,7 +326,7 @@ async fn a_guest_cannot_make_owned_characters_behind_the_character_limit() {
 async fn chardelete_removes_a_free_character_but_not_one_being_played() {
     let host = start("max_nr_characters = 2");
     create_root(&host).await;
-    let mut a = player(&host, "Ann", "127.0.11.1").await;
+    let mut a = host.player_from("Ann", "127.0.11.1").await;
     a.send_text("charcreate Bea").await;
     a.expect_text("Created new character Bea").await;
     assert_eq!(a.ask("chardelete Ann").await, "You cannot delete a character that is being played.");
@@ -365,8 +339,8 @@ async fn chardelete_removes_a_free_character_but_not_one_being_played() {
 async fn quit_says_goodbye_once_and_counts_the_sessions_left() {
     let host = start("multisession_mode = 1");
     create_root(&host).await;
-    let mut a = player(&host, "Ann", "127.0.12.1").await;
-    let mut b = login(&host, "Ann", "127.0.12.2").await;
+    let mut a = host.player_from("Ann", "127.0.12.1").await;
+    let mut b = host.login_from("Ann", "127.0.12.2").await;
     b.expect_text("Sharing Ann").await;
     a.send_text("quit").await;
     let (texts, reason) = a.expect_close_reason().await;
@@ -382,10 +356,10 @@ async fn quit_says_goodbye_once_and_counts_the_sessions_left() {
 async fn quit_all_closes_every_session_of_the_account() {
     let host = start("multisession_mode = 1");
     create_root(&host).await;
-    let mut bob = player(&host, "Bob", "127.0.13.1").await;
-    let mut a = player(&host, "Ann", "127.0.13.2").await;
+    let mut bob = host.player_from("Bob", "127.0.13.1").await;
+    let mut a = host.player_from("Ann", "127.0.13.2").await;
     bob.expect_text("Ann has entered the game.").await;
-    let mut b = login(&host, "Ann", "127.0.13.3").await;
+    let mut b = host.login_from("Ann", "127.0.13.3").await;
     b.expect_text("Sharing Ann").await;
     a.send_text("quit/all").await;
     let (texts, reason) = a.expect_close_reason().await;
@@ -406,9 +380,9 @@ async fn quit_all_closes_every_session_of_the_account() {
 async fn who_lists_accounts_once_per_session_and_counts_unique_accounts() {
     let host = start("multisession_mode = 1");
     create_root(&host).await;
-    let mut bob = player(&host, "Bob", "127.0.14.1").await;
-    let _a = player(&host, "Ann", "127.0.14.2").await;
-    let mut b = login(&host, "Ann", "127.0.14.3").await;
+    let mut bob = host.player_from("Bob", "127.0.14.1").await;
+    let _a = host.player_from("Ann", "127.0.14.2").await;
+    let mut b = host.login_from("Ann", "127.0.14.3").await;
     b.expect_text("Sharing Ann").await;
     bob.send_text("who").await;
     let who = bob.expect_text("Accounts:").await;
@@ -422,10 +396,10 @@ async fn who_lists_accounts_once_per_session_and_counts_unique_accounts() {
 #[tokio::test]
 async fn disconnecting_needs_your_own_session_or_a_superuser_and_the_handler_queries_answer() {
     let host = start("multisession_mode = 1");
-    let mut root = player(&host, "Root", "127.0.15.1").await;
-    let mut bob = player(&host, "Bob", "127.0.15.2").await;
-    let mut a = player(&host, "Ann", "127.0.15.3").await;
-    let mut b = login(&host, "Ann", "127.0.15.4").await;
+    let mut root = host.player_from("Root", "127.0.15.1").await;
+    let mut bob = host.player_from("Bob", "127.0.15.2").await;
+    let mut a = host.player_from("Ann", "127.0.15.3").await;
+    let mut b = host.login_from("Ann", "127.0.15.4").await;
     b.expect_text("Sharing Ann").await;
     let mut browser = Client::connect_from(&format!("{}?tab-one&7&firefox", host.url), "127.0.15.5").await;
     browser.expect_text("connect").await;
@@ -538,8 +512,8 @@ async fn localecho_sends_each_command_line_back_before_its_answer() {
 async fn the_login_input_function_logs_in_and_websocket_close_disconnects() {
     let host = start("");
     create_root(&host).await;
-    create(&host, "Ann", "127.0.20.1").await;
-    let mut bob = player(&host, "Bob", "127.0.20.2").await;
+    host.create_from("Ann", "127.0.20.1").await;
+    let mut bob = host.player_from("Bob", "127.0.20.2").await;
     let mut c = Client::connect_from(&host.url, "127.0.20.1").await;
     c.expect_text("connect").await;
     c.send_json(json!(["login", [], {"name": "Ann", "password": "wrong-password"}])).await;
@@ -569,7 +543,7 @@ async fn rendered(c: &mut Client, markup: &str) -> String {
 
 async fn markup_client() -> (Host, Client) {
     let host = start("");
-    let c = player(&host, "Ann", "127.0.21.1").await;
+    let c = host.player_from("Ann", "127.0.21.1").await;
     (host, c)
 }
 
@@ -670,7 +644,7 @@ async fn a_server_crash_restores_every_session_property() {
 async fn restores_every_session_property(crash: bool) {
     let host = start("");
     create_root(&host).await;
-    create(&host, "Ann", "127.0.22.1").await;
+    host.create_from("Ann", "127.0.22.1").await;
     let mut c = Client::connect_from(&format!("{}?browser-key&1&firefox", host.url), "127.0.22.1").await;
     c.expect_text("connect").await;
     c.send_text("connect Ann password123").await;
@@ -724,15 +698,15 @@ async fn restores_every_session_property(crash: bool) {
 async fn idle_sessions_are_disconnected_even_with_keepalives_but_superusers_and_builders_stay() {
     // Long enough that setting the players up on a loaded machine never looks idle to the sweep.
     let host = start("idle_timeout_secs = 4");
-    let mut root = player(&host, "Root", "127.0.23.1").await;
-    let mut builder = player(&host, "Bob", "127.0.23.5").await;
+    let mut root = host.player_from("Root", "127.0.23.1").await;
+    let mut builder = host.player_from("Bob", "127.0.23.5").await;
     // Evennia's noidletimeout lock: Builder and above are exempt.
     root.send_text("perm Bob = Builder").await;
     root.expect_text("Permission 'Builder' given to Bob").await;
     let mut stranger = Client::connect_from(&host.url, "127.0.23.2").await;
     stranger.expect_text("connect").await;
-    let mut ann = player(&host, "Ann", "127.0.23.3").await;
-    let mut keeper = player(&host, "Keeper", "127.0.23.4").await;
+    let mut ann = host.player_from("Ann", "127.0.23.3").await;
+    let mut keeper = host.player_from("Keeper", "127.0.23.4").await;
 
     // The keeper sends only the keepalive, every half second: that keeps a proxy from closing
     // the connection, but it is not a command, so the keeper times out like the others.
@@ -770,7 +744,7 @@ async fn idle_sessions_are_disconnected_even_with_keepalives_but_superusers_and_
 async fn password_checks_the_old_password_and_the_new_one_then_works_at_the_next_login() {
     let host = start("");
     create_root(&host).await;
-    let mut a = player(&host, "Ann", "127.0.24.1").await;
+    let mut a = host.player_from("Ann", "127.0.24.1").await;
     assert_eq!(a.ask("password password123").await, "Usage: password <oldpass> = <newpass>");
     a.send_text("password wrong-one = better-secret").await;
     assert_eq!(a.next_text().await.unwrap(), "The specified old password isn't correct.");
@@ -795,8 +769,8 @@ async fn password_checks_the_old_password_and_the_new_one_then_works_at_the_next
 async fn without_auto_create_and_auto_puppet_a_login_shows_the_ooc_screen_and_ic_enters() {
     let host = start("auto_create_character_with_account = false\nauto_puppet_on_login = false");
     create_root(&host).await;
-    create(&host, "Ann", "127.0.25.1").await;
-    let mut a = login(&host, "Ann", "127.0.25.1").await;
+    host.create_from("Ann", "127.0.25.1").await;
+    let mut a = host.login_from("Ann", "127.0.25.1").await;
     let screen = a.expect_text("Account Ann").await;
     assert!(screen.contains("You don't have a character yet. Use charcreate."), "{screen}");
     assert_eq!(a.ask("ic").await, "Usage: ic <character>");
@@ -811,7 +785,7 @@ async fn without_auto_create_and_auto_puppet_a_login_shows_the_ooc_screen_and_ic
     a.expect_close_reason().await;
 
     // The next login does not puppet: the OOC screen shows the character, free to play.
-    let mut a = login(&host, "Ann", "127.0.25.1").await;
+    let mut a = host.login_from("Ann", "127.0.25.1").await;
     let screen = a.expect_text("Account Ann").await;
     assert!(screen.contains("Available character(s) (1/1, ic <name> to play):\n - Ann [Player]\n"), "{screen}");
 }
@@ -820,7 +794,7 @@ async fn without_auto_create_and_auto_puppet_a_login_shows_the_ooc_screen_and_ic
 async fn with_auto_puppet_but_no_character_the_login_says_the_character_does_not_exist() {
     let host = start("auto_create_character_with_account = false");
     create_root(&host).await;
-    create(&host, "Ann", "127.0.26.1").await;
-    let mut a = login(&host, "Ann", "127.0.26.1").await;
+    host.create_from("Ann", "127.0.26.1").await;
+    let mut a = host.login_from("Ann", "127.0.26.1").await;
     assert_eq!(a.next_text().await.unwrap(), "The Character does not exist.");
 }

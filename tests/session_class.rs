@@ -9,21 +9,6 @@ use support::{Client, Host};
 
 const GAME: &[&str] = &["unloggedin", "account", "character"];
 
-async fn create(host: &Host, name: &str, ip: &str) {
-    let mut c = Client::connect_from(&host.url, ip).await;
-    c.expect_text("connect").await;
-    c.send_text(&format!("create {name} password123")).await;
-    c.expect_text("was created").await;
-}
-
-async fn login(host: &Host, name: &str, ip: &str) -> Client {
-    let mut c = Client::connect_from(&host.url, ip).await;
-    c.expect_text("connect").await;
-    c.send_text(&format!("connect {name} password123")).await;
-    c.expect_oob("logged_in").await;
-    c
-}
-
 async fn answer(c: &mut Client, line: &str, prefix: &str) -> String {
     c.send_text(line).await;
     c.expect_text(prefix).await
@@ -86,11 +71,11 @@ async fn chargen_runs_in_one_session_only_and_ends_puppeting_the_new_character()
         "session_class = \"chargen\"\nmultisession_mode = 2\nmax_nr_characters = 3\n\
          max_nr_simultaneous_puppets = 3\nauto_puppet_on_login = false",
     );
-    create(&host, "Root", "127.30.1.9").await;
-    create(&host, "Ann", "127.30.1.1").await;
-    let mut a = login(&host, "Ann", "127.30.1.1").await;
+    host.create_from("Root", "127.30.1.9").await;
+    host.create_from("Ann", "127.30.1.1").await;
+    let mut a = host.login_from("Ann", "127.30.1.1").await;
     assert_eq!(answer(&mut a, "ic Ann", "You become").await.trim(), "You become Ann.");
-    let mut b = login(&host, "Ann", "127.30.1.2").await;
+    let mut b = host.login_from("Ann", "127.30.1.2").await;
 
     let started = answer(&mut b, "charcreate", "Character creation").await;
     assert!(started.contains("in this session only"), "{started}");
@@ -119,8 +104,8 @@ async fn chargen_state_survives_a_server_reload_mid_way() {
         &modules,
         "session_class = \"chargen\"\nmultisession_mode = 2\nmax_nr_characters = 3\nmax_nr_simultaneous_puppets = 3",
     );
-    create(&host, "Root", "127.30.2.9").await;
-    let mut root = login(&host, "Root", "127.30.2.9").await;
+    host.create_from("Root", "127.30.2.9").await;
+    let mut root = host.login_from("Root", "127.30.2.9").await;
     root.expect_text("You become Root.").await;
     root.send_text("charcreate").await;
     root.expect_text("Character creation").await;

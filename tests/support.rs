@@ -228,6 +228,33 @@ impl Host {
     pub async fn player(&self, name: &str) -> Client {
         Client::player(&self.url, name).await
     }
+
+    /// Create an account from `ip` (the first one is the superuser); the client is dropped.
+    pub async fn create_from(&self, name: &str, ip: &str) {
+        let mut c = Client::connect_from(&self.url, ip).await;
+        c.expect_text("connect").await;
+        c.send_text(&format!("create {name} password123")).await;
+        c.expect_text("was created").await;
+    }
+
+    /// A new session of an existing account from `ip`, once the host says it is logged in.
+    pub async fn login_from(&self, name: &str, ip: &str) -> Client {
+        let mut c = Client::connect_from(&self.url, ip).await;
+        c.expect_text("connect").await;
+        c.send_text(&format!("connect {name} password123")).await;
+        c.expect_oob("logged_in").await;
+        c
+    }
+
+    /// Create an account from `ip`, log in from there and wait until its character is puppeted
+    /// (new characters start in Limbo).
+    pub async fn player_from(&self, name: &str, ip: &str) -> Client {
+        self.create_from(name, ip).await;
+        let mut c = self.login_from(name, ip).await;
+        c.expect_text(&format!("You become {name}.")).await;
+        c.expect_text("Limbo").await;
+        c
+    }
 }
 
 impl Client {

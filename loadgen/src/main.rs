@@ -220,26 +220,32 @@ async fn hotreload(n: usize, reloads: usize) {
     );
 }
 
+/// Player `i` sends `echoback` and waits for the answer until `stop`, pausing `pause` between
+/// commands (none: back to back); returns each command's latency.
+async fn echo_until(mut c: Client, i: usize, stop: Arc<AtomicBool>, pause: Option<Duration>) -> Vec<Duration> {
+    let mut lat = vec![];
+    let mut k = 0u64;
+    while !stop.load(Ordering::Relaxed) {
+        let t0 = Instant::now();
+        c.send_text(&format!("echoback {i}-{k}")).await;
+        c.expect_text("echoback").await;
+        lat.push(t0.elapsed());
+        k += 1;
+        if let Some(p) = pause {
+            tokio::time::sleep(p).await;
+        }
+    }
+    lat
+}
+
 async fn throughput(n: usize, secs: u64) {
     println!("throughput: {n} players for {secs} s, each sending commands back to back");
     let host = Host::start(MODULES, CONFIG);
     let clients = players(&host.url, n, "T").await;
     let stop = Arc::new(AtomicBool::new(false));
     let mut tasks = vec![];
-    for (i, mut c) in clients.into_iter().enumerate() {
-        let stop = stop.clone();
-        tasks.push(tokio::spawn(async move {
-            let mut lat = vec![];
-            let mut k = 0u64;
-            while !stop.load(Ordering::Relaxed) {
-                let t0 = Instant::now();
-                c.send_text(&format!("echoback {i}-{k}")).await;
-                c.expect_text("echoback").await;
-                lat.push(t0.elapsed());
-                k += 1;
-            }
-            lat
-        }));
+    for (i, c) in clients.into_iter().enumerate() {
+        tasks.push(tokio::spawn(echo_until(c, i, stop.clone(), None)));
     }
     let start = Instant::now();
     tokio::time::sleep(Duration::from_secs(secs)).await;
@@ -268,22 +274,9 @@ async fn fairness(n: usize, runaways: usize) {
     let mut spammer = Client::player(&host.url, "Spammer").await;
     let stop = Arc::new(AtomicBool::new(false));
     let mut tasks = vec![];
-    for (i, mut c) in clients.into_iter().enumerate() {
-        let stop = stop.clone();
-        tasks.push(tokio::spawn(async move {
-            let mut lat = vec![];
-            let mut k = 0u64;
-            while !stop.load(Ordering::Relaxed) {
-                let t0 = Instant::now();
-                c.send_text(&format!("echoback {i}-{k}")).await;
-                c.expect_text("echoback").await;
-                lat.push(t0.elapsed());
-                k += 1;
-                // A player types, reads and types again: ~10 commands a second each.
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-            lat
-        }));
+    for (i, c) in clients.into_iter().enumerate() {
+        // A player types, reads and types again: ~10 commands a second each.
+        tasks.push(tokio::spawn(echo_until(c, i, stop.clone(), Some(Duration::from_millis(100)))));
     }
     let t0 = Instant::now();
     for _ in 0..runaways {

@@ -145,13 +145,7 @@ fn with_line_break(s: &str) -> String {
 
 /// Decode a `{"proto", "id", "data"}` envelope (a TEXT frame of `json.mudstandards.org`).
 fn decode_envelope(text: &str, max_depth: usize) -> Result<Option<Msg>, FrameError> {
-    let value: Value = serde_json::from_str(text).map_err(|e| {
-        if e.to_string().contains("recursion limit") {
-            FrameError::TooDeep(max_depth)
-        } else {
-            FrameError::NotParsable("JSON")
-        }
-    })?;
+    let value = wire::parse_json(text, max_depth)?;
     let Value::Object(mut env) = value else {
         return Err(FrameError::WrongType("a json.mudstandards.org text frame must be {\"proto\", \"id\", \"data\"}"));
     };
@@ -193,9 +187,9 @@ fn parse_data(data: &str, max_depth: usize) -> Result<Option<Value>, FrameError>
     if data.trim().is_empty() {
         return Ok(None);
     }
-    match serde_json::from_str::<Value>(data) {
+    match wire::parse_json(data, max_depth) {
         Ok(v) => Ok(Some(v)),
-        Err(e) if e.to_string().contains("recursion limit") => Err(FrameError::TooDeep(max_depth)),
+        Err(e @ FrameError::TooDeep(_)) => Err(e),
         Err(_) => Ok(Some(Value::String(data.to_owned()))),
     }
 }

@@ -31,17 +31,21 @@ pub enum FrameError {
 /// recursion shallow enough for any task stack, debug builds included).
 const DECODE_DEPTH: usize = crate::link::MAX_INPUT_DEPTH + 2;
 
-/// Decode a v1 text frame whose arguments nest at most `max_depth` levels.
-pub fn decode_text(text: &str, max_depth: usize) -> Result<Msg, FrameError> {
-    // serde_json stops at 128 levels by itself; deeper input is refused as too deep.
-    let value: Value = serde_json::from_str(text).map_err(|e| {
+/// Parse client JSON. serde_json stops at 128 levels by itself; deeper input is refused as too
+/// deep (reported against `max_depth`).
+pub fn parse_json(text: &str, max_depth: usize) -> Result<Value, FrameError> {
+    serde_json::from_str(text).map_err(|e| {
         if e.to_string().contains("recursion limit") {
             FrameError::TooDeep(max_depth)
         } else {
             FrameError::NotParsable("JSON")
         }
-    })?;
-    checked(normalise(value)?, max_depth)
+    })
+}
+
+/// Decode a v1 text frame whose arguments nest at most `max_depth` levels.
+pub fn decode_text(text: &str, max_depth: usize) -> Result<Msg, FrameError> {
+    checked(normalise(parse_json(text, max_depth)?)?, max_depth)
 }
 
 /// Decode a v1 binary frame (MessagePack of the same triple) nesting at most `max_depth` levels.

@@ -131,6 +131,19 @@ impl HostCtx {
         Ok(())
     }
 
+    /// The checks of every call that starts a password hash: the per-call auth quota, the
+    /// account name's size (when one is given) and each password's size.
+    fn auth_checks(&mut self, name: Option<&str>, passwords: &[&str]) -> Result<(), String> {
+        self.auth_request()?;
+        if let Some(name) = name {
+            self.name_value("the account name", name)?;
+        }
+        if passwords.iter().any(|p| p.len() > self.q().text_bytes) {
+            return Err(format!("quota: the password is over guest_text_bytes ({} bytes)", self.q().text_bytes));
+        }
+        Ok(())
+    }
+
     /// The calling session's ndb size (keys plus values) if `key` were set to `value`.
     fn ndb_size_after(&self, key: &str, value: &str) -> usize {
         let Some(s) = self.game.sessions.get(self.caller) else { return 0 };
@@ -322,27 +335,15 @@ impl Host for HostCtx {
     }
 
     fn create_account(&mut self, name: String, password: String) -> Trappable<Result<(), String>> {
-        if let Err(e) = self.auth_request() {
+        if let Err(e) = self.auth_checks(Some(&name), &[&password]) {
             return Ok(Err(e));
-        }
-        if let Err(e) = self.name_value("the account name", &name) {
-            return Ok(Err(e));
-        }
-        if password.len() > self.q().text_bytes {
-            return Ok(Err(format!("quota: the password is over guest_text_bytes ({} bytes)", self.q().text_bytes)));
         }
         Ok(self.game.request_create_account(self.caller, &name, password))
     }
 
     fn login(&mut self, name: String, password: String) -> Trappable<Result<(), String>> {
-        if let Err(e) = self.auth_request() {
+        if let Err(e) = self.auth_checks(Some(&name), &[&password]) {
             return Ok(Err(e));
-        }
-        if let Err(e) = self.name_value("the account name", &name) {
-            return Ok(Err(e));
-        }
-        if password.len() > self.q().text_bytes {
-            return Ok(Err(format!("quota: the password is over guest_text_bytes ({} bytes)", self.q().text_bytes)));
         }
         Ok(self.game.request_login(self.caller, &name, password))
     }
@@ -596,11 +597,8 @@ impl Host for HostCtx {
     }
 
     fn account_set_password(&mut self, old: String, new: String) -> Trappable<Result<(), String>> {
-        if let Err(e) = self.auth_request() {
+        if let Err(e) = self.auth_checks(None, &[&old, &new]) {
             return Ok(Err(e));
-        }
-        if old.len().max(new.len()) > self.q().text_bytes {
-            return Ok(Err(format!("quota: the password is over guest_text_bytes ({} bytes)", self.q().text_bytes)));
         }
         Ok(self.game.request_password_change(self.caller, old, new))
     }

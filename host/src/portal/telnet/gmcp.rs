@@ -6,6 +6,7 @@
 
 use serde_json::{Map, Value};
 
+use super::super::wire::{self, FrameError};
 use crate::link::Msg;
 
 /// Evennia's EVENNIA_TO_GMCP: outbound names that do not follow the general rule.
@@ -112,12 +113,11 @@ pub fn decode(payload: &[u8], max_depth: usize) -> Result<Msg, GmcpError> {
     }
     let (mut args, mut kwargs) = (vec![], Map::new());
     if !data.is_empty() {
-        match serde_json::from_str::<Value>(data) {
+        match wire::parse_json(data, max_depth) {
             Ok(Value::Object(o)) => kwargs = o.into_iter().filter(|(k, _)| !k.is_empty()).collect(),
             Ok(Value::Array(a)) => args = a,
             Ok(v) => args = vec![v],
-            // serde_json's own recursion limit: deeper than anything we accept.
-            Err(e) if e.to_string().contains("recursion limit") => return Err(GmcpError::TooDeep(max_depth)),
+            Err(FrameError::TooDeep(_)) => return Err(GmcpError::TooDeep(max_depth)),
             // Not JSON at all: Evennia passes the text on as the one argument.
             Err(_) => args = vec![Value::String(data.to_string())],
         }
