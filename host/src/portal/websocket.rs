@@ -170,9 +170,16 @@ impl AcceptBackoff {
 
     /// Log the failure and sleep, twice as long as last time (up to a second).
     pub async fn wait(&mut self, listener: &str, cause: &std::io::Error) {
-        tracing::warn!(listener, %cause, delay_ms = self.delay.as_millis() as u64, "accept failed; backing off");
-        tokio::time::sleep(self.delay).await;
+        let delay = self.next_delay();
+        tracing::warn!(listener, %cause, delay_ms = delay.as_millis() as u64, "accept failed; backing off");
+        tokio::time::sleep(delay).await;
+    }
+
+    /// The pause after this failure; the next one doubles it, up to [`Self::MAX`].
+    fn next_delay(&mut self) -> Duration {
+        let delay = self.delay;
         self.delay = (self.delay * 2).min(Self::MAX);
+        delay
     }
 
     /// An accept succeeded: the next failure starts from the shortest pause again.
@@ -446,5 +453,15 @@ mod tests {
         assert_eq!(parse_query(Some("abc&tab1&firefox")), (Some("abc".into()), Some("firefox".into())));
         assert_eq!(parse_query(Some("false&tab1")), (None, None));
         assert_eq!(parse_query(None), (None, None));
+    }
+
+    #[test]
+    fn failing_accepts_back_off_doubling_to_a_second_and_a_success_resets_it() {
+        // Without the pause a failing accept (out of file descriptors) spins a core at 100 %.
+        let mut backoff = AcceptBackoff::default();
+        let delays: Vec<u128> = (0..9).map(|_| backoff.next_delay().as_millis()).collect();
+        assert_eq!(delays, [10, 20, 40, 80, 160, 320, 640, 1000, 1000]);
+        backoff.reset();
+        assert_eq!(backoff.next_delay().as_millis(), 10);
     }
 }
