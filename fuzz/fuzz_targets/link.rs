@@ -14,7 +14,7 @@ fuzz_target!(|data: &[u8]| {
         let mut r = data;
         while let Ok(Some(_)) = link::read_frame::<_, ServerMsg>(&mut r).await {}
         let mut r = data;
-        let _ = link::read_frame_limited::<_, ServerMsg>(&mut r, link::HELLO_MAX_BYTES).await;
+        let _ = link::read_frame_limited::<_, ServerMsg>(&mut r, link::MAX_HELLO_BYTES).await;
     });
     let _ = rmp_serde::from_slice::<PortalMsg>(data);
     let _ = rmp_serde::from_slice::<ServerMsg>(data);
