@@ -6,7 +6,7 @@
 //! Accounts are created from distinct loopback addresses, so per-address throttles never count
 //! one test's clients together.
 
-mod support;
+use crate::support;
 
 use std::path::Path;
 

@@ -2,7 +2,7 @@
 //! at, a failed command changes nothing, poison input is quarantined, only our own server joins
 //! the link, one session's inputs keep their order, and stops are clean in any state.
 
-mod support;
+use crate::support;
 
 use std::os::unix::fs::PermissionsExt;
 use std::time::{Duration, Instant};

@@ -3,7 +3,7 @@
 //! (the message passes on unchanged and its partial effects are undone), hot reload of a hook
 //! under load; and the two example hooks, nick (through a server reload) and spamguard.
 
-mod support;
+use crate::support;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;

@@ -4,7 +4,7 @@
 //! Also: the compile cache is verified, module files are checked before they are read, and hot
 //! reload follows a replaced modules folder and works by polling alone.
 
-mod support;
+use crate::support;
 
 use std::path::Path;
 use std::time::{Duration, Instant};

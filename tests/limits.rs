@@ -1,7 +1,7 @@
 //! Anonymous clients cannot hurt the game: throttles, connection and command caps, byte budgets
 //! each seen from the players' side.
 
-mod support;
+use crate::support;
 
 use std::net::IpAddr;
 use std::time::{Duration, Instant};

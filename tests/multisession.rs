@@ -5,7 +5,7 @@
 //! Every account is created from its own loopback address, so per-address throttles never
 //! count one test's clients together.
 
-mod support;
+use crate::support;
 
 use serde_json::{json, Value};
 use support::{Client, Host};

@@ -2,7 +2,7 @@
 //! none twice; broken modules are rejected with one clear log line while the old version keeps
 //! serving; deleting a module unloads it; a warm cache means no recompiles.
 
-mod support;
+use crate::support;
 
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};

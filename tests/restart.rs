@@ -2,7 +2,7 @@
 //! reloads, input sent during the gap is delivered in order exactly once, sessions (ndb
 //! included) are restored, and sessids are never reused.
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeSet;
 

@@ -1,7 +1,7 @@
 //! The sandbox: a guest that loops, eats memory, panics or probes the machine fails only its own
 //! call, within the deadline, and everyone else keeps being answered.
 
-mod support;
+use crate::support;
 
 use std::time::{Duration, Instant};
 

@@ -1,7 +1,7 @@
 //! One input from websocket to a WASM cmdset and back: connection screen, accounts, login,
 //! puppeting, talking, persistence across a full restart, bad input, and a trapping guest.
 
-mod support;
+use crate::support;
 
 use futures_util::SinkExt;
 use serde_json::json;

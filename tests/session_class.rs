@@ -3,7 +3,7 @@
 //! session, its state kept in the session ndb through a server reload; and the chargen example in
 //! MULTISESSION_MODE 2, where only the session in chargen has the chargen commands and prompt.
 
-mod support;
+use crate::support;
 
 use support::{Client, Host};
 

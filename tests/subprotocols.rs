@@ -2,7 +2,7 @@
 //! and played through (login, OOB, colour), and a client offering only a protocol we do not
 //! speak getting Evennia's v1 JSON with nothing echoed.
 
-mod support;
+use crate::support;
 
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};

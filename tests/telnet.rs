@@ -4,7 +4,7 @@
 //! bounded memory against a hostile client, and a server reload that keeps telnet players
 //! connected with their input replayed.
 
-mod support;
+use crate::support;
 
 use std::net::SocketAddr;
 use std::time::Instant;

@@ -2,7 +2,7 @@
 //! `scripts/test-deps.sh`) connects over telnet, creates an account, logs in, plays `look` and
 //! `say`, and quits, driven by a tintin script whose actions answer what the game shows.
 
-mod support;
+use crate::support;
 
 use std::path::PathBuf;
 use std::process::{Command, Stdio};

@@ -4,7 +4,7 @@
 //! open the page, create an account with the password masked, `look` in colour, recall history,
 //! and reconnect after the portal restarts. Screenshots go to `target/test-artifacts/`.
 
-mod support;
+use crate::support;
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};

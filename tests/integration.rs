@@ -1,0 +1,22 @@
+//! The integration tests, built as one binary (one link of the host and its runtime instead of
+//! one per file). Each module starts the real host (portal and server processes) on free ports
+//! with a temporary game folder and talks to it over real connections; `support` has the shared
+//! helpers. Run one file's tests with `cargo test -p mudhost --test integration <module>::`.
+
+mod support;
+
+mod cmdsets;
+mod crash;
+mod hooks;
+mod hostile;
+mod limits;
+mod multisession;
+mod reload;
+mod restart;
+mod sandbox;
+mod session;
+mod session_class;
+mod subprotocols;
+mod telnet;
+mod tintin;
+mod webclient;
