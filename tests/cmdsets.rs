@@ -35,15 +35,16 @@ async fn the_box_lends_its_commands_near_it_and_look_becomes_a_multimatch() {
     // In Limbo the box is far away: its commands do not exist for us.
     assert!(answer(&mut c, "open box", NOT_AVAILABLE).await.starts_with("Command 'open box' is not available."));
     answer(&mut c, "go garden", "The Garden").await;
-    // Two `look`s now: the character's and the box's (object sets merge as duplicates). As in
-    // Evennia's `_union`, the set merged later (the box's) wins the tie and its commands come
-    // first, so the box's look is `look-1` and the character's (with its aliases) `look-2`.
+    // Two `look`s now: the character's and the box's (object sets merge as duplicates). The
+    // player's own commands are numbered first and a lent one names its object (Evennia's
+    // get_extra_info), so the character's look (with its aliases) is `look-1` and the box's
+    // `look-2`.
     let multi = answer(&mut c, "look", "More than one match").await;
-    assert_eq!(multi, "More than one match for 'look' (please narrow target):\n look-1\n look-2 [l;ls]");
-    assert_eq!(answer(&mut c, "look-1", "The box").await, "The box is closed.");
+    assert_eq!(multi, "More than one match for 'look' (please narrow target):\n look-1 [l;ls]\n look-2 (box)");
+    assert_eq!(answer(&mut c, "look-2", "The box").await, "The box is closed.");
     assert_eq!(answer(&mut c, "open box", "You").await, "You open the box.");
-    assert_eq!(answer(&mut c, "look-1", "The box").await, "The box is open. It is empty.");
-    assert!(answer(&mut c, "look-2", "The Garden").await.starts_with("The Garden"));
+    assert_eq!(answer(&mut c, "look-2", "The box").await, "The box is open. It is empty.");
+    assert!(answer(&mut c, "look-1", "The Garden").await.starts_with("The Garden"));
     // Carried along, the box still lends its commands; put down elsewhere, it does not.
     answer(&mut c, "get box", "You pick up").await;
     answer(&mut c, "go limbo", "Limbo").await;
@@ -111,6 +112,42 @@ async fn no_objs_hides_objects_commands_and_no_exits_hides_only_exits() {
     assert!(answer(&mut c, "open box", NOT_AVAILABLE).await.starts_with("Command 'open box'"));
     answer(&mut c, "cmdsetop remove session provtest", "cmdsetop").await;
     assert_eq!(answer(&mut c, "open box", "You").await, "You open the box.");
+}
+
+#[tokio::test]
+async fn every_exit_in_the_room_is_a_command_that_moves_you_unless_a_set_says_no_exits() {
+    let host = start("");
+    let mut root = host.player_from("Root", "127.10.7.1").await;
+    let mut bob = host.player_from("Bob", "127.10.7.2").await;
+    root.expect_text("Bob has entered the game.").await;
+    // Typing an exit's name moves you; the room you leave and the one you reach are told.
+    assert!(answer(&mut root, "garden", "The Garden").await.starts_with("The Garden"));
+    assert_eq!(bob.expect_text("Root is leaving").await, "Root is leaving Limbo, heading for The Garden.");
+    // The garden's exits, not Limbo's: `tower` is not here, `limbo` is.
+    assert!(answer(&mut root, "tower", NOT_AVAILABLE).await.starts_with("Command 'tower' is not available."));
+    assert!(answer(&mut root, "limbo", "Limbo").await.starts_with("Limbo"));
+    assert_eq!(bob.expect_text("Root arrives").await, "Root arrives to Limbo from The Garden.");
+    // Nothing may follow an exit's name (Evennia's `^$`); exits are not in `help`.
+    assert!(answer(&mut root, "garden now", NOT_AVAILABLE).await.starts_with("Command 'garden now' is not available."));
+    let help = answer(&mut root, "help", "---").await;
+    assert!(!help.contains("\n  garden"), "{help}");
+    // A set saying no_exits takes the exits' commands away; `go` still works.
+    answer(&mut root, "cmdsetop addtemp session provtest_noexits", "cmdsetop").await;
+    assert!(answer(&mut root, "garden", NOT_AVAILABLE).await.starts_with("Command 'garden' is not available."));
+    assert!(answer(&mut root, "go garden", "The Garden").await.starts_with("The Garden"));
+    answer(&mut root, "cmdsetop remove session provtest_noexits", "cmdsetop").await;
+    assert!(answer(&mut root, "limbo", "Limbo").await.starts_with("Limbo"));
+    // An exit made now is a command at once; one whose creation was undone is not.
+    assert!(answer(&mut root, "portal", NOT_AVAILABLE).await.starts_with("Command 'portal' is not available."));
+    assert_eq!(answer(&mut root, "mkexit portal", "exit").await, "exit portal made");
+    assert!(answer(&mut root, "portal", "Limbo").await.starts_with("Limbo"));
+    assert!(answer(&mut root, "mkexit hatch fail", "An untrapped").await.starts_with("An untrapped error occurred."));
+    assert!(answer(&mut root, "hatch", NOT_AVAILABLE).await.starts_with("Command 'hatch' is not available."));
+    // A set that replaces the character's (provtest_keymerge) takes `go` away, but not the exits:
+    // the game's `__exit_command` is a system command, and those survive every merge.
+    answer(&mut root, "cmdsetop addtemp here provtest_keymerge", "cmdsetop").await;
+    assert!(answer(&mut root, "go garden", NOT_AVAILABLE).await.starts_with("Command 'go garden' is not available."));
+    assert!(answer(&mut root, "garden", "The Garden").await.starts_with("The Garden"));
 }
 
 #[tokio::test]

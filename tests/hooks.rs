@@ -56,6 +56,45 @@ async fn a_hook_rewrites_splits_and_swallows_input_before_the_parser() {
 }
 
 #[tokio::test]
+async fn a_hook_sees_the_callers_merged_cmdset_as_a_command_does() {
+    let host = start(&["hooktest", "box"], r#"["hooktest"]"#, "");
+    // Before login: the login screen's commands.
+    let mut c = host.client().await;
+    let cmds = answer(&mut c, "mycmds", "your commands:").await;
+    assert!(cmds.split(' ').any(|k| k == "connect"), "{cmds}");
+    assert!(!cmds.split(' ').any(|k| k == "say"), "{cmds}");
+    // Puppeting in the garden: account, character and the box's commands, no system commands.
+    let mut c = player(&host, "Ann", "127.20.5.1").await;
+    answer(&mut c, "go garden", "The Garden").await;
+    let cmds = answer(&mut c, "mycmds", "your commands:").await;
+    for key in ["help", "look", "say", "open"] {
+        assert!(cmds.split(' ').any(|k| k == key), "{key} missing from {cmds}");
+    }
+    assert!(!cmds.contains("__"), "{cmds}");
+    assert!(!cmds.split(' ').any(|k| k == "connect"), "{cmds}");
+}
+
+#[tokio::test]
+async fn a_module_of_the_wrong_kind_or_a_missing_one_in_the_hook_config_is_skipped_with_a_warning() {
+    let host = Host::start(
+        &["unloggedin", "account", "character", "nick"],
+        "input_hooks = [\"character\", \"ghost\"]\nsession_class = \"nick\"\n",
+    );
+    // Play goes on: input passes through, output is not held back.
+    let mut c = player(&host, "Ann", "127.20.6.1").await;
+    assert_eq!(answer(&mut c, "say still here", "You say").await, "You say, \"still here\"");
+    // The admin is told what is skipped and why (the server log is the admin's channel here).
+    let log = host.log();
+    for warning in [
+        "input_hooks names 'character', which is a cmdset module, not an input hook: it is skipped as a hook",
+        "session_class is 'nick', which is an input hook, not a session class: no session class runs",
+        "input_hooks names 'ghost', but no module 'ghost' is loaded",
+    ] {
+        assert!(log.contains(warning), "no warning {warning:?} in:\n{log}");
+    }
+}
+
+#[tokio::test]
 async fn hooks_run_in_the_configured_order_each_on_the_output_of_the_one_before() {
     let host = start(&["hooktest", "hooktest_b"], r#"["hooktest", "hooktest_b"]"#, "");
     let mut c = player(&host, "Ann", "127.20.1.1").await;

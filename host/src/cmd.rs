@@ -237,7 +237,25 @@ pub struct CommandDef {
     pub locks: String,
     /// Which loaded module executes it.
     pub module: Arc<str>,
+    /// The object that lends it, for a command from a cmdset on an object near the caller or an
+    /// exit's command (Evennia's `cmd.obj`); None for the caller's own commands.
+    pub carrier: Option<Carrier>,
 }
+
+/// The object a lent command comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Carrier {
+    /// The object's id, given to the guest as `#id` (see [`CommandDef::lent_by`]).
+    pub id: u64,
+    /// Its name, shown in a multimatch list (" look-2 (box)").
+    pub name: String,
+    /// An exit's generated command: it runs the game's [`CMD_EXIT`] system command.
+    pub exit: bool,
+}
+
+/// The system command an exit's generated command runs (the game's traversal): Evennia's exits
+/// carry an ExitCmdSet whose command moves the caller; here the game supplies that behaviour once.
+pub const CMD_EXIT: &str = "__exit_command";
 
 impl CommandDef {
     /// Build from raw metadata; lower-cases key/aliases; a bad arg regex is an Err(String).
@@ -281,7 +299,40 @@ impl CommandDef {
             lock: CmdLock::parse(locks),
             locks: locks.to_string(),
             module,
+            carrier: None,
         })
+    }
+
+    /// A copy of this command lent by `carrier`.
+    pub fn lent_by(&self, carrier: Carrier) -> CommandDef {
+        CommandDef {
+            key: self.key.clone(),
+            aliases: self.aliases.clone(),
+            help: self.help.clone(),
+            help_category: self.help_category.clone(),
+            arg_regex: self.arg_regex.clone(),
+            lock: self.lock.clone(),
+            locks: self.locks.clone(),
+            module: self.module.clone(),
+            carrier: Some(carrier),
+        }
+    }
+
+    /// An exit's generated command (Evennia's ExitCmdSet command): the exit's name alone
+    /// (`arg_regex` `^$`), run by `module`'s [`CMD_EXIT`].
+    pub fn exit_command(exit_id: u64, exit_name: &str, module: Arc<str>) -> Option<CommandDef> {
+        let mut cmd = CommandDef::new(exit_name, &[], "", "", Some("^$"), "cmd:all()", module).ok()?;
+        if cmd.is_system() {
+            return None;
+        }
+        cmd.carrier = Some(Carrier { id: exit_id, name: exit_name.to_string(), exit: true });
+        Some(cmd)
+    }
+
+    /// Whether this is an exit's generated command (left out of help listings, as Evennia's
+    /// `auto_help=False`).
+    pub fn is_exit(&self) -> bool {
+        self.carrier.as_ref().is_some_and(|c| c.exit)
     }
 
     /// key and aliases

@@ -287,6 +287,10 @@ impl WorldStore {
     /// Undo everything done since the savepoint, in the database and in memory.
     pub fn rollback_to(&mut self, _sp: Savepoint) -> Result<(), StoreError> {
         let undo = self.undo.take().unwrap_or_default();
+        if !undo.is_empty() {
+            // What was undone may have moved, renamed or removed a carrier or an exit.
+            self.cmdset_gen += 1;
+        }
         for u in undo.into_iter().rev() {
             self.revert(u);
         }
@@ -555,6 +559,9 @@ impl WorldStore {
         );
         if let Some(l) = location {
             self.objects.get_mut(&l).expect("checked above").contents.push(id);
+            if kind == "exit" {
+                self.cmdset_gen += 1;
+            }
         }
         Ok(id)
     }
@@ -565,7 +572,17 @@ impl WorldStore {
         self.db.execute("UPDATE objects SET key = ?1 WHERE id = ?2", params![key, id as i64])?;
         let old = std::mem::replace(&mut obj.key, key.into());
         self.record(Undo::ObjectKey { id, old });
+        if self.lends_commands(id) {
+            // An exit's command is named after it; a lent command shows its object's name.
+            self.cmdset_gen += 1;
+        }
         Ok(())
+    }
+
+    /// Whether an object puts commands in the merged cmdsets of characters near it: it carries
+    /// a cmdset, or it is an exit (which gets a generated command).
+    fn lends_commands(&self, id: u64) -> bool {
+        self.stacks.contains_key(&Holder::Object(id)) || self.objects.get(&id).is_some_and(|o| o.kind == "exit")
     }
 
     /// Move an object into `dest` (None = nowhere).
@@ -605,8 +622,8 @@ impl WorldStore {
             self.objects.get_mut(&d).expect("checked above").contents.push(id);
         }
         self.objects.get_mut(&id).expect("checked above").location = dest;
-        if self.stacks.contains_key(&Holder::Object(id)) {
-            // A cmdset carrier changed place: whose merged cmdsets it reaches changed.
+        if self.lends_commands(id) {
+            // A cmdset carrier or an exit changed place: whose merged cmdsets it reaches changed.
             self.cmdset_gen += 1;
         }
         Ok(())

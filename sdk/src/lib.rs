@@ -175,6 +175,19 @@ impl Invocation {
     pub fn account(&self) -> Option<Account> {
         self.session.account_handle()
     }
+
+    /// The object that lent this command (Evennia's `self.obj`): the thing, room or exit whose
+    /// cmdset it comes from, or the exit being traversed in `__exit_command`. None for the
+    /// caller's own commands.
+    pub fn obj(&self) -> Option<Obj> {
+        if self.key == "__nomatch_command" || self.key == "__multimatch_command" {
+            return None;
+        }
+        match self.matches.as_slice() {
+            [one] if one.starts_with('#') => Obj::parse(one),
+            _ => None,
+        }
+    }
 }
 
 impl SessionInfo {

@@ -1,12 +1,17 @@
 //! Example cmdset carried by an object: the box in the garden (placed by the `character`
 //! module's world). Whoever stands near the box (in the garden, or carrying it) gets these
 //! commands merged into theirs; the box's `look` sits beside the character's, so a bare `look`
-//! asks which one is meant and `look-2` picks the box's (Evennia's multimatch).
+//! asks which one is meant (" look-2 (box)") and `look-2` picks the box's (Evennia's multimatch;
+//! the player's own commands are numbered first).
 
 use mudhost_sdk::{cmdset, CmdResult, Command, Invocation, Obj};
 
-/// The box near the caller: in the caller's inventory or location.
+/// The box whose commands these are (Evennia's `self.obj`), else (the set lent by something
+/// else, or added to a player) a box near the caller.
 fn the_box(inv: &Invocation) -> Result<Obj, String> {
+    if let Some(b) = inv.obj().filter(|o| o.is("thing")) {
+        return Ok(b);
+    }
     let me = inv.puppet().ok_or("You are not puppeting anything.")?;
     let places: Vec<Obj> = me.location().into_iter().chain([me]).collect();
     places

@@ -196,14 +196,34 @@ impl Command for Go {
         }
         let room = me.location().ok_or("You can't go that way.")?;
         let exit = Obj::search(arg, Some(room)).into_iter().find(|o| o.is("exit")).ok_or("You can't go that way.")?;
-        let dest = exit.attr_obj("destination").filter(|d| d.exists()).ok_or("That exit leads nowhere.")?;
-        me.move_to(Some(dest))?;
-        let (name, from, to) = (me.name(), room.name(), dest.name());
-        room.msg_contents(format!("{name} is leaving {from}, heading for {to}."), &[me]);
-        dest.msg_contents(format!("{name} arrives to {to} from {from}."), &[me]);
-        inv.msg(appearance(dest, me));
-        Ok(())
+        traverse(inv, me, exit)
     }
+}
+
+/// What typing an exit's name does (the host gives every exit in the room a command named after
+/// it, Evennia's ExitCmdSet, and runs this with the exit).
+struct TraverseExit;
+impl Command for TraverseExit {
+    const KEY: &'static str = "__exit_command";
+    const HELP: &'static str = "Move through the exit whose name you typed.";
+    fn func(inv: &Invocation) -> CmdResult {
+        let me = me(inv)?;
+        let exit = inv.obj().filter(|o| o.is("exit")).ok_or("You can't go that way.")?;
+        traverse(inv, me, exit)
+    }
+}
+
+/// Move `me` through `exit` (Evennia's `at_traverse` → `move_to`): the rooms are told, the
+/// mover sees where they arrived.
+fn traverse(inv: &Invocation, me: Obj, exit: Obj) -> CmdResult {
+    let room = me.location().ok_or("You can't go that way.")?;
+    let dest = exit.attr_obj("destination").filter(|d| d.exists()).ok_or("That exit leads nowhere.")?;
+    me.move_to(Some(dest))?;
+    let (name, from, to) = (me.name(), room.name(), dest.name());
+    room.msg_contents(format!("{name} is leaving {from}, heading for {to}."), &[me]);
+    dest.msg_contents(format!("{name} arrives to {to} from {from}."), &[me]);
+    inv.msg(appearance(dest, me));
+    Ok(())
 }
 
 /// Pick something up.
@@ -279,5 +299,5 @@ impl Command for Inventory {
 cmdset! {
     key: "CharacterCmdSet", priority: 0, merge_type: Union,
     at_load: build_world,
-    commands: [Look, Say, Pose, Go, Get, Drop, Inventory],
+    commands: [Look, Say, Pose, Go, TraverseExit, Get, Drop, Inventory],
 }

@@ -4,7 +4,8 @@
 //! - `secret ...` → swallowed with an answer; `quiet` → swallowed silently;
 //! - `boom` → sends "partial effect" and panics (the line must pass on unchanged, and the partial
 //!   effect be undone); `spin` → loops until the deadline;
-//! - `order1` → `order2`; an `echo` message gets "hooked" put before its arguments.
+//! - `order1` → `order2`; an `echo` message gets "hooked" put before its arguments;
+//! - `mycmds` → swallowed, answering the keys of the caller's merged cmdset (`caller-commands`).
 //!
 //! The `b` build (`hooktest_b`), for ordering: `order2` → `say order via b`, nothing else.
 
@@ -52,6 +53,11 @@ impl InputHook for Hook {
                 loop {}
             }
             "order1" => HookResult::Rewrite(msg.with_text("order2")),
+            "mycmds" => {
+                let mut keys: Vec<String> = host::caller_commands().into_iter().map(|c| c.key).collect();
+                keys.sort();
+                HookResult::swallow_with(format!("your commands: {}", keys.join(" ")))
+            }
             _ => HookResult::Pass,
         }
     }

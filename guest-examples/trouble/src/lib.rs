@@ -443,6 +443,29 @@ impl Command for SpawnSets {
     }
 }
 
+/// `mkexit <name> [fail]`: create an exit in the caller's room that leads back into it (for the
+/// exit-command tests); with `fail`, panic afterwards so the creation is undone.
+struct MkExit;
+impl Command for MkExit {
+    const KEY: &'static str = "mkexit";
+    const HELP: &'static str = "Create an exit leading back into this room.";
+    fn func(inv: &Invocation) -> CmdResult {
+        use mudhost_sdk::Obj;
+        let (name, fail) = match inv.args_trimmed().split_once(' ') {
+            Some((name, flag)) => (name, flag.trim() == "fail"),
+            None => (inv.args_trimmed(), false),
+        };
+        let room = inv.puppet().and_then(|p| p.location()).ok_or("no location")?;
+        let exit = Obj::create(name, "exit", Some(room));
+        exit.set_attr("destination", room.id().to_string())?;
+        if fail {
+            panic!("mkexit fails after creating the exit");
+        }
+        inv.msg(format!("exit {name} made"));
+        Ok(())
+    }
+}
+
 /// `buildertest`: only for Builders and above.
 struct BuilderTest;
 impl Command for BuilderTest {
@@ -481,5 +504,6 @@ cmdset! {
         Panic, Spin, Bomb, ReadFile, OkCmd, EchoBack, NdbSet, NdbGet, Sessid, Counter, Counters,
         MarkTrap, MarkSet, MarkGet, Flood, Hoard, Burst, SessData, Kick, KickAll, KickDups, Accounts,
         Csess, Announce, TellAccount, SessAdd, ForgeOwner, Oob, CmdsetOp, BuilderTest, SpawnSets,
+        MkExit,
     ],
 }

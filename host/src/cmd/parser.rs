@@ -197,6 +197,10 @@ pub fn parse(input: &str, set: &CmdSet, can_use: &dyn Fn(&CommandDef) -> bool) -
         matches = build_matches(raw, set, false);
     }
     matches.retain(|m| can_use(&m.cmd));
+    // The caller's own commands are numbered first, then those lent by objects around it (each
+    // group in merge order), so `look-1` is always the player's own `look` and the box's is
+    // `look-2`, however the sets were merged.
+    matches.sort_by_key(|m| m.cmd.carrier.is_some());
 
     if matches.len() > 1 {
         // Case-sensitive preference, only if it leaves something.
@@ -228,13 +232,17 @@ pub fn parse(input: &str, set: &CmdSet, can_use: &dyn Fn(&CommandDef) -> bool) -
         }
         _ => {
             // at_search_result with query = the first match's name and the default template
-            // " {name}-{number}{aliases}{info}"; commands have no extra info.
+            // " {name}-{number}{aliases}{info}"; a command's info is the object lending it
+            // (Evennia's Command.get_extra_info: " (box)" when `cmd.obj` is not the caller).
             let name = &matches[0].cmdname;
             let mut message = format!("More than one match for '{name}' (please narrow target):");
             for (i, m) in matches.iter().enumerate() {
                 message.push_str(&format!("\n {name}-{}", i + 1));
                 if !m.cmd.aliases.is_empty() {
                     message.push_str(&format!(" [{}]", m.cmd.aliases.join(";")));
+                }
+                if let Some(carrier) = &m.cmd.carrier {
+                    message.push_str(&format!(" ({})", carrier.name));
                 }
             }
             ParseOutcome::MultiMatch {
@@ -415,6 +423,30 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert!(matches!(parse("kick-3", &set, &anyone), ParseOutcome::NoMatch { .. }));
+    }
+
+    #[test]
+    fn lent_commands_are_numbered_after_the_callers_own_and_name_their_object() {
+        use crate::cmd::Carrier;
+        let boxed = Arc::new(cmd_full("look", &[], None, "", "box").lent_by(Carrier {
+            id: 7,
+            name: "box".into(),
+            exit: false,
+        }));
+        // The union of a lent set lists its commands first; the numbering does not follow that.
+        let set = set_of(&[boxed, cmd_full("look", &["l"], None, "", "character")]);
+        match parse("look", &set, &anyone) {
+            ParseOutcome::MultiMatch { system: None, message, .. } => assert_eq!(
+                message,
+                "More than one match for 'look' (please narrow target):\n look-1 [l]\n look-2 (box)"
+            ),
+            other => panic!("{other:?}"),
+        }
+        let module = |input: &str| match parse(input, &set, &anyone) {
+            ParseOutcome::Match(m) => m.cmd.module.to_string(),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!((module("look-1").as_str(), module("look-2").as_str()), ("character", "box"));
     }
 
     #[test]

@@ -5,12 +5,26 @@
 use std::sync::Arc;
 
 use crate::cmd::parser::{self, ParseOutcome};
-use crate::cmd::{CmdSet, CommandDef, LockCaller};
+use crate::cmd::{Carrier, CmdSet, CommandDef, LockCaller, CMD_EXIT};
 use crate::link::Sessid;
 use crate::wasm::bindings::types::Invocation;
 use crate::wasm::host_api::session_info;
 
 use super::game_loop::GameLoop;
+
+/// Priority of the exits' generated commands (Evennia's ExitCmdSet: above every default set).
+const EXIT_CMDSET_PRIORITY: i32 = 101;
+
+/// A cmdset lent by an object near the caller: its commands name the object, and (as Evennia
+/// merges objects' sets) `duplicates` is on unless the set says otherwise, so two objects'
+/// same-named commands stay apart (a multimatch, `look-2`).
+fn lent_cmdset(set: &CmdSet, carrier: &Carrier) -> CmdSet {
+    CmdSet {
+        duplicates: set.duplicates.or(Some(true)),
+        commands: set.commands.iter().map(|c| Arc::new(c.lent_by(carrier.clone()))).collect(),
+        ..set.clone()
+    }
+}
 
 /// What a player sees when a guest command fails (Evennia's text).
 pub const UNTRAPPED_ERROR: &str = "An untrapped error occurred.";
@@ -48,49 +62,68 @@ impl GameLoop {
     }
 
     /// The session's merged cmdset from every provider (Evennia's get_and_merge_cmdsets); None
-    /// when not even one of its own modules is loaded.
+    /// (and the player told why) when not even one of its own modules is loaded.
     pub(super) fn session_cmdset(&mut self, sessid: Sessid) -> Option<Arc<CmdSet>> {
+        match self.merged_cmdset(sessid)? {
+            Ok(set) => Some(set),
+            Err(missing) => {
+                let game = self.game();
+                let logged_in = game.sessions.get(sessid).is_some_and(|s| s.data.logged_in);
+                let missing = missing.join(", ");
+                let text = if logged_in {
+                    format!("No commands are available right now (module {missing} is not loaded). Please try again shortly.")
+                } else {
+                    format!("The login screen is not available right now (module {missing} is not loaded). Please try again shortly.")
+                };
+                game.msg_session(sessid, &text);
+                None
+            }
+        }
+    }
+
+    /// The session's merged cmdset, from the per-session cache or built now; `Err` names the
+    /// session's own modules when none of them is loaded; None for an unknown session.
+    pub(super) fn merged_cmdset(&mut self, sessid: Sessid) -> Option<Result<Arc<CmdSet>, Vec<String>>> {
         let key = self.merge_key(sessid)?;
         if let Some((k, set)) = self.session_merges.get(&sessid) {
             if *k == key {
-                return Some(set.clone());
+                return Some(Ok(set.clone()));
             }
         }
         let providers = self.game().provider_modules(sessid)?;
-        let own: Vec<Arc<CmdSet>> =
+        let mut stack: Vec<Arc<CmdSet>> =
             providers.own.iter().filter_map(|n| self.plugins.get(n)).map(|m| m.cmdset.clone()).collect();
-        if own.is_empty() {
-            let game = self.game();
-            let logged_in = game.sessions.get(sessid).is_some_and(|s| s.data.logged_in);
-            let missing = providers.own.join(", ");
-            let text = if logged_in {
-                format!("No commands are available right now (module {missing} is not loaded). Please try again shortly.")
-            } else {
-                format!("The login screen is not available right now (module {missing} is not loaded). Please try again shortly.")
-            };
-            game.msg_session(sessid, &text);
-            return None;
+        if stack.is_empty() {
+            return Some(Err(providers.own));
         }
-        let mut set = self.merged(own.clone());
+        let mut set = self.merged(stack.clone());
         let no_objs = set.no_objs == Some(true);
         let no_exits = no_objs || set.no_exits == Some(true);
-        let lent: Vec<&String> = (if no_objs { &[][..] } else { &providers.objects[..] })
+        let lent = (if no_objs { &[][..] } else { &providers.objects[..] })
             .iter()
-            .chain(if no_exits { &[][..] } else { &providers.exits[..] })
-            .collect();
-        if !lent.is_empty() {
-            let mut stack = own;
-            for name in lent {
-                let Some(m) = self.plugins.get(name) else { continue };
-                // Evennia merges objects' sets with duplicates on (unless a set says otherwise),
-                // so two objects' same-named commands stay apart (a multimatch, `look-2`).
-                let lent_set = if m.cmdset.duplicates.is_none() {
-                    Arc::new(CmdSet { duplicates: Some(true), ..(*m.cmdset).clone() })
-                } else {
-                    m.cmdset.clone()
-                };
-                stack.push(lent_set);
-            }
+            .chain(if no_exits { &[][..] } else { &providers.exits[..] });
+        for (name, carrier) in lent {
+            let Some(m) = self.plugins.get(name) else { continue };
+            stack.push(Arc::new(lent_cmdset(&m.cmdset, carrier)));
+        }
+        if stack.len() > 1 {
+            set = Arc::new(crate::cmd::merge::merge_stack(&stack));
+        }
+        // Each exit in the room gets a command named after it, run by the game's `__exit_command`.
+        if let Some(traverse) = set.get(CMD_EXIT).filter(|_| !no_exits && !providers.exit_objects.is_empty()) {
+            let module = traverse.module.clone();
+            let commands = providers
+                .exit_objects
+                .iter()
+                .filter_map(|(id, name)| CommandDef::exit_command(*id, name, module.clone()))
+                .map(Arc::new)
+                .collect();
+            stack.push(Arc::new(CmdSet {
+                priority: EXIT_CMDSET_PRIORITY,
+                duplicates: Some(true),
+                commands,
+                ..CmdSet::empty("ExitCmdSet")
+            }));
             set = Arc::new(crate::cmd::merge::merge_stack(&stack));
         }
         if self.session_merges.len() > 2 * self.game().sessions.len() + 64 {
@@ -98,7 +131,7 @@ impl GameLoop {
             self.session_merges.retain(|id, _| live.contains(id));
         }
         self.session_merges.insert(sessid, (key, set.clone()));
-        Some(set)
+        Some(Ok(set))
     }
 
     /// Run one command line for a session (Evennia's cmdhandler).
@@ -160,14 +193,13 @@ impl GameLoop {
             return;
         };
         let Some(session) = self.game().sessions.get(sessid).map(session_info) else { return };
-        let inv = Invocation {
-            key: cmd.key.clone(),
-            cmdname: cmdname.to_string(),
-            args: args.to_string(),
-            raw: raw.to_string(),
-            session,
-            matches,
+        // A lent command learns its object as `#id` (Evennia's `self.obj`); an exit's command runs
+        // the game's `__exit_command` with the exit.
+        let (key, matches) = match &cmd.carrier {
+            Some(c) => (if c.exit { CMD_EXIT.to_string() } else { cmd.key.clone() }, vec![format!("#{}", c.id)]),
+            None => (cmd.key.clone(), matches),
         };
+        let inv = Invocation { key, cmdname: cmdname.to_string(), args: args.to_string(), raw: raw.to_string(), session, matches };
         let game = self.take_game();
         let (game, result) = {
             let _span = tracing::info_span!("guest", sessid, module = %module.name, cmd = %cmd.key).entered();

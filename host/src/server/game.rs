@@ -92,7 +92,8 @@ pub struct Game {
     /// Session lifecycle events for the session class, run by the game loop after the call that
     /// caused them (only collected when a `session_class` is configured).
     class_events: Vec<(Sessid, ClassEvent, usize)>,
-    /// The merged cmdset of the command being run, for `caller-commands`.
+    /// The merged cmdset of the session a guest call runs for (a command, or a hook called for a
+    /// session), for `caller-commands`.
     pub current_cmdset: Option<Arc<crate::cmd::CmdSet>>,
 }
 

@@ -61,6 +61,7 @@ impl GameLoop {
         let wire = to_wire(&msg);
         let quotas = GuestQuotas::from_config(&self.game().cfg);
         let check = |r: HookResult| checked_result(r, &quotas);
+        self.expose_caller_cmdset(sessid);
         let game = self.take_game();
         let (game, result) = {
             let _span = tracing::info_span!("guest", sessid, module = %module.name, hook = "data-in").entered();
@@ -73,6 +74,7 @@ impl GameLoop {
             }
         };
         self.put_game(game);
+        self.game().current_cmdset = None;
         match result {
             None => vec![msg],
             Some(Ok(Outcome::Pass)) => vec![msg],
@@ -91,6 +93,13 @@ impl GameLoop {
                 vec![msg]
             }
         }
+    }
+
+    /// Let a hook about to be called for `sessid` see that session's merged cmdset through
+    /// `caller-commands`, as a command does (nothing when it has none; cleared after the call).
+    fn expose_caller_cmdset(&mut self, sessid: Sessid) {
+        let set = self.merged_cmdset(sessid).and_then(Result::ok);
+        self.game().current_cmdset = set;
     }
 
     /// After a unit of work: the session class's lifecycle hooks for what happened, then its
@@ -136,6 +145,7 @@ impl GameLoop {
             }
             ClassEvent::Disconnect { session, reason } => ("at-disconnect", session_info(&session), reason),
         };
+        self.expose_caller_cmdset(sessid);
         let game = self.take_game();
         let (game, result) = {
             let _span = tracing::info_span!("guest", sessid, module = %module.name, hook).entered();
@@ -146,6 +156,7 @@ impl GameLoop {
             })
         };
         self.put_game(game);
+        self.game().current_cmdset = None;
         if let Some(Err(e)) = result {
             tracing::error!(sessid, module = %module.name, hook, cause = %e, "session class hook failed");
         }
@@ -177,6 +188,7 @@ impl GameLoop {
                 continue;
             };
             let wire: Vec<Message> = msgs.iter().map(to_wire).collect();
+            self.expose_caller_cmdset(sessid);
             let game = self.take_game();
             let (game, result) = {
                 let _span = tracing::info_span!("guest", sessid, module = %module.name, hook = "data-out").entered();
@@ -186,6 +198,7 @@ impl GameLoop {
                 })
             };
             self.put_game(game);
+            self.game().current_cmdset = None;
             match result {
                 Some(Ok(out)) => self.game().push_outputs(sessid, out),
                 None => self.game().push_outputs(sessid, msgs),

@@ -628,7 +628,7 @@ impl Host for HostCtx {
         Ok(set
             .commands
             .iter()
-            .filter(|c| !c.is_system() && c.lock.allows(&who))
+            .filter(|c| !c.is_system() && !c.is_exit() && c.lock.allows(&who))
             .map(|c| CommandInfo {
                 key: c.key.clone(),
                 aliases: c.aliases.clone(),

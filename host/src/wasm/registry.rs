@@ -80,6 +80,30 @@ pub struct Prepared {
     exports: Exports,
 }
 
+/// Why a module cannot serve in the role the config gives it (named in `input_hooks` but not an
+/// input hook, or `session_class` but not a session class), for a warning to the admin: such a
+/// module still serves its cmdset, but its role is skipped.
+pub fn role_mismatch(cfg: &crate::config::Config, name: &str, kind: ModuleKind) -> Option<String> {
+    let what = |k: ModuleKind| match k {
+        ModuleKind::Cmdset => "a cmdset module",
+        ModuleKind::InputHook => "an input hook",
+        ModuleKind::SessionClass => "a session class",
+    };
+    if cfg.input_hooks.iter().any(|h| h == name) && kind != ModuleKind::InputHook {
+        return Some(format!(
+            "input_hooks names '{name}', which is {}, not an input hook: it is skipped as a hook",
+            what(kind)
+        ));
+    }
+    if cfg.session_class == name && kind != ModuleKind::SessionClass {
+        return Some(format!(
+            "session_class is '{name}', which is {}, not a session class: no session class runs",
+            what(kind)
+        ));
+    }
+    None
+}
+
 /// What kind of plugin a module is (which world it implements).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ModuleKind {
@@ -506,6 +530,9 @@ impl PluginRegistry {
             commands = cmdset.commands.len(),
             "module loaded"
         );
+        if let Some(problem) = role_mismatch(&game.cfg, &name, ex.kind()) {
+            tracing::warn!(module = %name, "{problem}");
+        }
         self.errors.remove(&*name);
         if let Some(file) = self.modules.get(&*name).map(|m| m.cache_file.clone()).filter(|f| *f != prepared.cache_file) {
             self.previous.insert(name.to_string(), file);
@@ -564,6 +591,15 @@ impl PluginRegistry {
         }
         self.prune_cache();
         self.started = true;
+        let cfg = &game.cfg;
+        let hooks = cfg.input_hooks.iter().map(|h| (h, "input_hooks"));
+        let class = (!cfg.session_class.is_empty()).then_some((&cfg.session_class, "session_class"));
+        for (name, key) in hooks.chain(class).filter(|(n, _)| !self.modules.contains_key(n.as_str())) {
+            tracing::warn!(
+                module = %name,
+                "{key} names '{name}', but no module '{name}' is loaded: it is skipped until {name}.wasm loads"
+            );
+        }
         game
     }
 

@@ -2,7 +2,7 @@
 //! account, object), account permissions for locks, the session-class lifecycle events, and access
 //! to the event's outputs for the session class's `data-out`.
 
-use crate::cmd::{permission_name, LockCaller};
+use crate::cmd::{permission_name, Carrier, LockCaller};
 use crate::link::{Msg, Sessid};
 use crate::server::session::ServerSession;
 use crate::store::Holder;
@@ -104,7 +104,7 @@ impl Game {
             own.extend(cfg.cmdset_unloggedin.iter().cloned());
             own.extend(s.data.cmdset_storage.iter().cloned());
             own.extend(s.temp_cmdsets.iter().cloned());
-            return Some(ProviderModules { own, objects: vec![], exits: vec![] });
+            return Some(ProviderModules { own, ..Default::default() });
         }
         own.extend(cfg.cmdset_session.iter().cloned());
         own.extend(s.data.cmdset_storage.iter().cloned());
@@ -113,12 +113,12 @@ impl Game {
         if let Some(uid) = s.data.uid {
             own.extend(self.world.cmdset_stack(Holder::Account(uid)).iter().map(|e| e.module.clone()));
         }
-        let (mut objects, mut exits) = (vec![], vec![]);
+        let (mut objects, mut exits, mut exit_objects) = (vec![], vec![], vec![]);
         if let Some(puid) = s.data.puid {
             own.extend(cfg.cmdset_character.iter().cloned());
             own.extend(self.world.cmdset_stack(Holder::Object(puid)).iter().map(|e| e.module.clone()));
             let Some(puppet) = self.world.object(puid) else {
-                return Some(ProviderModules { own, objects, exits });
+                return Some(ProviderModules { own, objects, exits, exit_objects });
             };
             let location = puppet.location.and_then(|l| self.world.object(l));
             let near = location
@@ -128,19 +128,24 @@ impl Game {
                 .chain(puppet.contents.iter())
                 .chain(location.map(|l| &l.id));
             for &id in near {
-                if !self.world.carries_cmdsets(id) {
+                let Some(obj) = self.world.object(id) else { continue };
+                let is_exit = obj.kind == "exit";
+                if is_exit && obj.location == puppet.location {
+                    exit_objects.push((id, obj.key.clone()));
+                }
+                if obj.kind == "character" || !self.world.carries_cmdsets(id) {
                     continue;
                 }
-                let Some(obj) = self.world.object(id) else { continue };
-                let stack = self.world.cmdset_stack(Holder::Object(id)).iter().map(|e| e.module.clone());
-                match obj.kind.as_str() {
-                    "character" => {}
-                    "exit" => exits.extend(stack),
-                    _ => objects.extend(stack),
+                let carrier = Carrier { id, name: obj.key.clone(), exit: false };
+                let stack = self.world.cmdset_stack(Holder::Object(id)).iter().map(|e| (e.module.clone(), carrier.clone()));
+                if is_exit {
+                    exits.extend(stack);
+                } else {
+                    objects.extend(stack);
                 }
             }
         }
-        Some(ProviderModules { own, objects, exits })
+        Some(ProviderModules { own, objects, exits, exit_objects })
     }
 
     /// A holder's stack, bottom first.
@@ -224,8 +229,12 @@ impl Game {
 pub struct ProviderModules {
     /// Session, account and puppet sets, in order.
     pub own: Vec<String>,
-    /// Sets of objects near the puppet (dropped when the merge says `no-objs`).
-    pub objects: Vec<String>,
-    /// Sets of exits in the location (dropped when the merge says `no-exits`).
-    pub exits: Vec<String>,
+    /// Sets of objects near the puppet, with the object lending each (dropped when the merge
+    /// says `no-objs`).
+    pub objects: Vec<(String, Carrier)>,
+    /// Sets carried by exits in the location (dropped when the merge says `no-exits`).
+    pub exits: Vec<(String, Carrier)>,
+    /// The exits in the puppet's location (id, name): each gets a generated command unless the
+    /// merge says `no-exits` (Evennia's ExitCmdSet).
+    pub exit_objects: Vec<(u64, String)>,
 }
