@@ -56,12 +56,24 @@ async fn a_guest_sees_no_files_environment_or_clock() {
 }
 
 #[tokio::test]
-async fn guest_memory_does_not_carry_state_between_calls() {
+async fn an_instance_lives_on_between_calls_until_one_fails_and_then_it_is_recreated() {
     let host = Host::start(MODULES, CONFIG);
     let mut c = host.player("Counter").await;
-    for _ in 0..3 {
-        assert_eq!(c.ask("counter").await, "counter 1");
+    // Successful calls share the module's instance: its memory (a static) lives on.
+    for n in 1..=3 {
+        assert_eq!(c.ask("counter").await, format!("counter {n}"));
     }
+    // A trap discards it (SPEC §9): the next call runs in a fresh instance, memory reset.
+    assert!(c.ask("panic").await.starts_with("An untrapped error occurred."));
+    assert_eq!(c.ask("counter").await, "counter 1");
+    // So does an overrun: the deadline interrupts the guest wherever it was.
+    assert_eq!(c.ask("counter").await, "counter 2");
+    assert!(c.ask("spin").await.starts_with("An untrapped error occurred."));
+    assert_eq!(c.ask("counter").await, "counter 1");
+    // Another player's calls run in the same instance: its state is the game's, as module
+    // globals are in Evennia.
+    let mut d = host.player("Other").await;
+    assert_eq!(d.ask("counter").await, "counter 2");
 }
 
 fn rss_kib(pid: u32) -> u64 {

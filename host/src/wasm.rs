@@ -159,12 +159,14 @@ pub struct Forbidden(pub String);
 /// Build the engine. Each knob says its default and why we differ.
 pub fn new_engine(limits: GuestLimits) -> anyhow::Result<Engine> {
     let mut pool = PoolingAllocationConfig::default();
-    // Calls are sequential on the game thread, plus a few for validation; the defaults (1000s)
-    // reserve far more address space than we need.
-    pool.total_component_instances(64);
-    pool.total_core_instances(512);
+    // Each loaded module keeps one instance between calls, plus one for a call on a module whose
+    // instance was discarded and a few for validation; the defaults (1000s) reserve far more
+    // address space than we need. If the pool runs out (very many modules), kept instances are
+    // let go (`PluginRegistry::call_kept`).
+    pool.total_component_instances(256);
+    pool.total_core_instances(1024);
     pool.total_memories(256);
-    pool.total_tables(512);
+    pool.total_tables(1024);
     // Slots must fit the per-instance cap; the store limiter enforces the exact value.
     pool.max_memory_size(limits.memory_bytes);
     // Keep the memory a call typically touches resident per slot: a finished call's pages are
@@ -203,18 +205,43 @@ pub fn start_epoch_ticker(engine: Engine, stop: Arc<AtomicBool>) {
         .expect("spawning a thread at startup");
 }
 
-/// Host state of one guest call: the game (moved in for the call and taken back afterwards, so
-/// host imports reach it without locks) plus the sandbox's own bookkeeping.
+/// The game inside a store: moved in for each call and taken back afterwards, so host imports
+/// reach it without locks. Empty between the calls of an instance kept for reuse; host imports
+/// run only during a call, so they always find it.
+pub struct GameSlot(Option<Game>);
+
+impl GameSlot {
+    /// Take the game back after a call.
+    fn take(&mut self) -> Game {
+        self.0.take().expect("the game is in the store after a call")
+    }
+}
+
+impl std::ops::Deref for GameSlot {
+    type Target = Game;
+    fn deref(&self) -> &Game {
+        self.0.as_ref().expect("the game is in the store during a call")
+    }
+}
+
+impl std::ops::DerefMut for GameSlot {
+    fn deref_mut(&mut self) -> &mut Game {
+        self.0.as_mut().expect("the game is in the store during a call")
+    }
+}
+
+/// Host state of a guest instance's store: the game during a call plus the sandbox's own
+/// bookkeeping, reset for every call.
 pub struct HostCtx {
-    /// The whole game state, owned by this call while it runs.
-    pub game: Game,
+    /// The whole game state, owned by the call that runs.
+    pub game: GameSlot,
     /// Session that entered the command (0 for module load hooks).
     pub caller: Sessid,
     /// Name of the module being called, for logs.
     pub module: Arc<str>,
     /// The quotas of this call.
     pub quotas: GuestQuotas,
-    /// What this call has used so far (a fresh context per call starts at zero).
+    /// What this call has used so far (zero at the start of every call).
     pub used: CallUsage,
     wasi: WasiCtx,
     table: ResourceTable,
@@ -302,7 +329,7 @@ fn new_store(
         .allow_ip_name_lookup(false)
         .build();
     let ctx = HostCtx {
-        game,
+        game: GameSlot(Some(game)),
         caller,
         module,
         quotas,
@@ -318,6 +345,66 @@ fn new_store(
     store.limiter(|c| &mut c.limits);
     store.set_epoch_deadline(limits.deadline_ticks());
     (store, stderr)
+}
+
+/// A module instance with its store, kept between calls while they succeed (SPEC §9: an
+/// instance is discarded and recreated after a trap). Reusing it saves making a store and an
+/// instance, and dropping them, on every call; guest memory (statics) lives on between calls,
+/// as a Python module's globals do in Evennia.
+pub struct LiveInstance {
+    store: Store<HostCtx>,
+    instance: wasmtime::component::Instance,
+    stderr: MemoryOutputPipe,
+}
+
+impl LiveInstance {
+    /// A new instance of `pre` holding `game` for its first call; on failure the game comes back
+    /// with the error.
+    pub fn new(
+        engine: &Engine,
+        pre: &wasmtime::component::InstancePre<HostCtx>,
+        limits: GuestLimits,
+        quotas: GuestQuotas,
+        game: Game,
+        caller: Sessid,
+        module: Arc<str>,
+    ) -> Result<LiveInstance, (Game, wasmtime::Error)> {
+        let (mut store, stderr) = new_store(engine, limits, quotas, game, caller, module);
+        match pre.instantiate(&mut store) {
+            Ok(instance) => Ok(LiveInstance { store, instance, stderr }),
+            Err(e) => Err((store.into_data().game.take(), e)),
+        }
+    }
+
+    /// Make a kept instance ready for another call: the game moves in, and the call gets its
+    /// own caller, quotas, usage counters and deadline.
+    pub fn enter(&mut self, game: Game, caller: Sessid, limits: GuestLimits, quotas: GuestQuotas) {
+        let ctx = self.store.data_mut();
+        ctx.game = GameSlot(Some(game));
+        ctx.caller = caller;
+        ctx.quotas = quotas;
+        ctx.used = CallUsage::default();
+        self.store.set_epoch_deadline(limits.deadline_ticks());
+    }
+
+    /// Run one call on the instance.
+    pub fn call<R>(
+        &mut self,
+        f: impl FnOnce(&wasmtime::component::Instance, &mut Store<HostCtx>) -> wasmtime::Result<R>,
+    ) -> wasmtime::Result<R> {
+        f(&self.instance, &mut self.store)
+    }
+
+    /// What the guest wrote to stderr since the instance was made (a kept instance has written
+    /// nothing: one that writes is not kept, so this is the last call's).
+    pub fn stderr(&self) -> String {
+        String::from_utf8_lossy(&self.stderr.contents()).into_owned()
+    }
+
+    /// Take the game back after a call.
+    pub fn leave(&mut self) -> Game {
+        self.store.data_mut().game.take()
+    }
 }
 
 /// Classify a wasmtime error from a guest call, in one line (the wasm backtrace goes to the

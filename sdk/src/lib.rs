@@ -41,6 +41,11 @@
 //! handles [`Obj`] and [`Account`] and on [`Invocation`] / [`SessionInfo`]. Pure helpers that game
 //! code often needs are in [`args`] (argument splitting as Evennia does it) and [`text`]
 //! (durations, lists, tables). The WIT contract is `wit/mudhost.wit`, version [`WIT_VERSION`].
+//!
+//! The host keeps a module's instance between calls while they succeed, so statics live on from
+//! one call to the next (like a Python module's globals in Evennia); a call that fails (a panic, a
+//! trap, the deadline, the memory cap, a quota) or a reload of the module starts a fresh instance.
+//! Keep what must last in attributes (`Obj::set_attr`), which are saved with the world.
 
 #![warn(missing_docs)]
 

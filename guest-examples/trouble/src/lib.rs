@@ -128,12 +128,13 @@ impl Command for Sessid {
     }
 }
 
-/// `counter`: increments a guest-side static and reports it. Every call gets a fresh instance,
-/// so the answer is always 1: guest memory cannot carry state from one call to the next.
+/// `counter`: increments a guest-side static and reports it. The host keeps a module's instance
+/// between successful calls, so it counts up; after a trap the instance is recreated and it
+/// starts again at 1.
 struct Counter;
 impl Command for Counter {
     const KEY: &'static str = "counter";
-    const HELP: &'static str = "Count calls in guest memory (always 1: instances are per call).";
+    const HELP: &'static str = "Count calls in guest memory (reset when the instance is recreated).";
     fn func(inv: &Invocation) -> CmdResult {
         static CALLS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
         let n = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;

@@ -1,8 +1,8 @@
 //! The two hook plugin kinds on the game loop: input hooks (Evennia's INPUT_HOOKS) and the session
 //! class (SERVER_SESSION_CLASS).
 //!
-//! Every call is an ordinary guest call: a fresh store per call (as commands), the same deadline,
-//! memory cap and quotas, inside a checkpoint. A hook that fails (trap, deadline, quota, or an
+//! Every call is an ordinary guest call: the module's kept instance (fresh after a failure, as for
+//! commands), the same deadline, memory cap and quotas, inside a checkpoint. A hook that fails (trap, deadline, quota, or an
 //! answer the host cannot use) is skipped: its effects are undone, the message goes on unchanged
 //! and the failure is logged. A broken hook never eats players' input or output.
 //!

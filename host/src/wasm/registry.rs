@@ -29,7 +29,7 @@ use wasmtime::Store;
 use super::bindings::{self, types as wit};
 use super::cache::ModuleCache;
 use super::{
-    classify, escape_line, new_store, GuestError, GuestLimits, GuestQuotas, HostCtx, WIT_PACKAGE, WIT_VERSION,
+    classify, escape_line, GuestError, LiveInstance, GuestLimits, GuestQuotas, HostCtx, WIT_PACKAGE, WIT_VERSION,
     WIT_VERSION_COMPAT,
 };
 use crate::cmd::{CmdSet, CommandDef, MergeType};
@@ -201,6 +201,8 @@ pub struct LoadedModule {
     /// The WIT version it was built against.
     pub version: &'static str,
     exports: Exports,
+    /// The instance kept from the last successful call (taken out while a call runs).
+    idle: std::sync::Mutex<Option<LiveInstance>>,
 }
 
 /// Counters an admin (and a test) can read.
@@ -549,6 +551,7 @@ impl PluginRegistry {
                 kind: ex.kind(),
                 version: ex.version(),
                 exports: ex,
+                idle: std::sync::Mutex::new(None),
             }),
         );
         self.generation += 1;
@@ -695,7 +698,7 @@ impl PluginRegistry {
         f: impl FnOnce(&Instance, &mut Store<HostCtx>) -> wasmtime::Result<R>,
     ) -> (Game, Result<R, GuestError>) {
         let cp = game.checkpoint();
-        let (mut game, result) = self.call_pre(&module.exports.pre, &module.name, game, caller, f);
+        let (mut game, result) = self.call_kept(module, game, caller, f);
         match &result {
             Ok(_) => game.keep(cp),
             Err(_) => game.undo(cp),
@@ -703,7 +706,8 @@ impl PluginRegistry {
         (game, result)
     }
 
-    /// Instantiate in a fresh store, call `f`, log guest stderr, and hand the game back.
+    /// Instantiate in a fresh store, call `f`, log guest stderr, and hand the game back (the
+    /// instance is dropped: for load-time calls, before the module is installed).
     fn call_pre<R>(
         &self,
         pre: &InstancePre<HostCtx>,
@@ -712,11 +716,75 @@ impl PluginRegistry {
         caller: Sessid,
         f: impl FnOnce(&Instance, &mut Store<HostCtx>) -> wasmtime::Result<R>,
     ) -> (Game, Result<R, GuestError>) {
-        let (mut store, stderr) =
-            new_store(&self.loader.engine, self.limits, self.quotas, game, caller, module.clone());
-        let result = pre.instantiate(&mut store).and_then(|inst| f(&inst, &mut store));
-        let err_text = stderr.contents();
-        let err_text = String::from_utf8_lossy(&err_text);
+        match LiveInstance::new(&self.loader.engine, pre, self.limits, self.quotas, game, caller, module.clone()) {
+            Ok(mut inst) => {
+                let result = inst.call(f);
+                let (game, result, _) = self.finish(&mut inst, module, caller, result);
+                (game, result)
+            }
+            Err((game, e)) => (game, Err(classify(e, self.limits, self.quotas, ""))),
+        }
+    }
+
+    /// Call `f` on the module's kept instance, or on a new one; keep the instance for the next
+    /// call only if this one succeeded without writing to stderr (a trap, deadline, memory or
+    /// quota failure discards it: the next call gets a fresh one).
+    fn call_kept<R>(
+        &self,
+        module: &LoadedModule,
+        game: Game,
+        caller: Sessid,
+        f: impl FnOnce(&Instance, &mut Store<HostCtx>) -> wasmtime::Result<R>,
+    ) -> (Game, Result<R, GuestError>) {
+        let kept = module.idle.lock().unwrap_or_else(|p| p.into_inner()).take();
+        let mut inst = match kept {
+            Some(mut inst) => {
+                inst.enter(game, caller, self.limits, self.quotas);
+                inst
+            }
+            None => {
+                let make = |game| {
+                    let (engine, pre) = (&self.loader.engine, &module.exports.pre);
+                    LiveInstance::new(engine, pre, self.limits, self.quotas, game, caller, module.name.clone())
+                };
+                match make(game) {
+                    Ok(inst) => inst,
+                    // The instance pool may be full of kept instances (a game with very many
+                    // modules): let them go and try once more.
+                    Err((game, _)) if self.release_kept_instances() > 0 => match make(game) {
+                        Ok(inst) => inst,
+                        Err((game, e)) => return (game, Err(classify(e, self.limits, self.quotas, ""))),
+                    },
+                    Err((game, e)) => return (game, Err(classify(e, self.limits, self.quotas, ""))),
+                }
+            }
+        };
+        let result = inst.call(f);
+        let (game, result, clean) = self.finish(&mut inst, &module.name, caller, result);
+        if result.is_ok() && clean {
+            *module.idle.lock().unwrap_or_else(|p| p.into_inner()) = Some(inst);
+        }
+        (game, result)
+    }
+
+    /// Drop every module's kept instance (their pool slots free up); returns how many.
+    fn release_kept_instances(&self) -> usize {
+        self.modules
+            .values()
+            .filter(|m| m.idle.lock().unwrap_or_else(|p| p.into_inner()).take().is_some())
+            .count()
+    }
+
+    /// After a call: log what the guest wrote to stderr (one line), classify a failure, and take
+    /// the game back. The flag says whether stderr stayed empty.
+    fn finish<R>(
+        &self,
+        inst: &mut LiveInstance,
+        module: &Arc<str>,
+        caller: Sessid,
+        result: wasmtime::Result<R>,
+    ) -> (Game, Result<R, GuestError>, bool) {
+        let err_text = inst.stderr();
         if !err_text.is_empty() {
             // One log line per call: the guest's own line breaks become " | ", and anything else
             // that could end or fake a log line is escaped.
@@ -725,7 +793,7 @@ impl PluginRegistry {
             tracing::warn!(module = %module, sessid = caller, "guest stderr: {flat}");
         }
         let result = result.map_err(|e| classify(e, self.limits, self.quotas, &err_text));
-        (store.into_data().game, result)
+        (inst.leave(), result, err_text.is_empty())
     }
 }
 
