@@ -311,15 +311,34 @@ pub enum LinkError {
 
 /// Encode one message as a complete frame (length prefix included).
 pub fn encode_frame<T: Serialize>(msg: &T) -> Result<Vec<u8>, LinkError> {
-    let mut buf = vec![0u8; 4];
-    rmp_serde::encode::write(&mut buf, msg)?;
-    let len = buf.len() - 4;
-    if len > MAX_FRAME_BYTES {
-        return Err(LinkError::TooLarge(len));
-    }
-    buf[..4].copy_from_slice(&(len as u32).to_be_bytes());
+    let mut buf = Vec::new();
+    encode_frame_into(&mut buf, msg)?;
     Ok(buf)
 }
+
+/// Append one message as a complete frame to `buf` (several frames queued together then go out
+/// in one write); on an error `buf` is as it was.
+pub fn encode_frame_into<T: Serialize>(buf: &mut Vec<u8>, msg: &T) -> Result<(), LinkError> {
+    let start = buf.len();
+    buf.extend_from_slice(&[0u8; 4]);
+    if let Err(e) = rmp_serde::encode::write(buf, msg) {
+        buf.truncate(start);
+        return Err(e.into());
+    }
+    let len = buf.len() - start - 4;
+    if len > MAX_FRAME_BYTES {
+        buf.truncate(start);
+        return Err(LinkError::TooLarge(len));
+    }
+    buf[start..start + 4].copy_from_slice(&(len as u32).to_be_bytes());
+    Ok(())
+}
+
+/// How many bytes of queued frames a link writer gathers into one write.
+pub const WRITE_BATCH_BYTES: usize = 256 * 1024;
+
+/// Read buffer of a link reader: frames that arrive together are taken in with one read.
+pub const READ_BUFFER_BYTES: usize = 64 * 1024;
 
 /// Write one message as a single frame.
 pub async fn write_frame<W, T>(w: &mut W, msg: &T) -> Result<(), LinkError>

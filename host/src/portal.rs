@@ -281,8 +281,25 @@ async fn serve_link(stream: LinkStream, peer: String, link_id: u64, hub: mpsc::S
     };
     let (tx, mut rx) = mpsc::unbounded_channel::<PortalMsg>();
     tokio::spawn(async move {
+        // Everything queued when the writer wakes goes out in one write (inputs of many players
+        // arriving together cost one system call, not one each).
+        let mut buf = Vec::new();
         while let Some(msg) = rx.recv().await {
-            if let Err(e) = link::write_frame(&mut wr, &msg).await {
+            buf.clear();
+            let mut next = Some(msg);
+            let mut result = Ok(());
+            while let Some(msg) = next.take() {
+                result = link::encode_frame_into(&mut buf, &msg);
+                if result.is_err() || buf.len() >= link::WRITE_BATCH_BYTES {
+                    break;
+                }
+                next = rx.try_recv().ok();
+            }
+            let result = match result {
+                Ok(()) => tokio::io::AsyncWriteExt::write_all(&mut wr, &buf).await.map_err(link::LinkError::from),
+                Err(e) => Err(e),
+            };
+            if let Err(e) = result {
                 // The server cannot be told anything more; closing the link makes it exit (its
                 // reader ends) and the supervisor restart it.
                 tracing::error!(cause = %e, "link write to the server failed; closing the link");
@@ -294,6 +311,8 @@ async fn serve_link(stream: LinkStream, peer: String, link_id: u64, hub: mpsc::S
     if hub.send(HubEvent::ServerUp { link_id, pid, tx }).await.is_err() {
         return;
     }
+    // From here on the peer is our server: read through a buffer.
+    let mut rd = tokio::io::BufReader::with_capacity(link::READ_BUFFER_BYTES, rd);
     loop {
         match link::read_frame::<_, ServerMsg>(&mut rd).await {
             Ok(Some(msg)) => {

@@ -110,20 +110,41 @@ pub async fn run(link_addr: LinkAddr) -> anyhow::Result<()> {
         wr.write_all(frame).await.context("resending the outbox")?;
     }
     let writer = tokio::spawn(async move {
-        while let Some(frame) = out_rx.recv().await {
-            if frame.is_empty() {
-                // The game loop's signal that a failpoint fires once what came before is out.
-                let _ = wr.flush().await;
-                failpoint::die();
+        // Frames queued when the writer wakes go out in one write.
+        let mut batch = Vec::new();
+        while let Some(first) = out_rx.recv().await {
+            let mut frame = Some(first);
+            let mut die = false;
+            batch.clear();
+            while let Some(f) = frame.take() {
+                if f.is_empty() {
+                    // The game loop's signal that a failpoint fires once what came before is out.
+                    die = true;
+                    break;
+                }
+                if batch.is_empty() {
+                    batch = f;
+                } else {
+                    batch.extend_from_slice(&f);
+                }
+                if batch.len() < link::WRITE_BATCH_BYTES {
+                    frame = out_rx.try_recv().ok();
+                }
             }
-            if let Err(e) = wr.write_all(&frame).await {
+            if let Err(e) = wr.write_all(&batch).await {
                 // A server that cannot reach the portal must not stay "up" and silent: exit, so
                 // the portal restarts it and replays whatever was not acknowledged.
                 game_loop::fatal(&format!("link write failed: {e}"));
             }
+            if die {
+                let _ = wr.flush().await;
+                failpoint::die();
+            }
         }
         let _ = wr.flush().await;
     });
+    // From here on the link carries many small frames: read through a buffer.
+    let mut rd = tokio::io::BufReader::with_capacity(link::READ_BUFFER_BYTES, rd);
     let reader_tx = ev_tx.clone();
     tokio::spawn(async move {
         loop {
