@@ -250,11 +250,16 @@ pub async fn idle(n: usize) {
 
     let host = Host::start(crate::MODULES, crate::CONFIG);
     let (portal, server) = (crate::portal_pid(&host), host.server_pid());
-    let base = crate::rss_mib(portal) + crate::rss_mib(server);
+    let (portal_base, server_base) = (crate::rss_mib(portal), crate::rss_mib(server));
     let mut held = vec![];
     for _ in 0..n {
         held.push(host.client().await);
     }
-    let kib = (crate::rss_mib(portal) + crate::rss_mib(server) - base) * 1024.0 / n as f64;
-    println!("  bare {bare_kib:.1} KiB/conn; mudhost {kib:.1} KiB/conn (portal + server); ratio {:.2}×", kib / bare_kib.max(0.001));
+    let per_conn = |now: f64, base: f64| (now - base) * 1024.0 / n as f64;
+    let (p, s) = (per_conn(crate::rss_mib(portal), portal_base), per_conn(crate::rss_mib(server), server_base));
+    let kib = p + s;
+    println!(
+        "  bare {bare_kib:.1} KiB/conn; mudhost {kib:.1} KiB/conn (portal {p:.1} + server {s:.1}); ratio {:.2}×",
+        kib / bare_kib.max(0.001)
+    );
 }
