@@ -11,7 +11,6 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
-use tokio_tungstenite::tungstenite::protocol::Role;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
 
@@ -173,44 +172,28 @@ async fn terminal_mudstandards_is_negotiated_and_plays_in_binary_ansi_frames_onl
 }
 
 #[tokio::test]
-async fn a_client_offering_only_an_unknown_subprotocol_gets_v1_json_and_no_echo() {
+async fn a_client_offering_only_unknown_subprotocols_is_refused_with_what_is_spoken() {
     let host = Host::start(GAME, "");
-    // By hand: tungstenite's client (like a browser) rightly fails a handshake whose answer
-    // names no protocol after it offered one, so the answer is read here and the socket then
-    // handed to tungstenite.
+    // By hand: the answer is an HTTP refusal, not a websocket.
     let mut tcp = tcp_from(&host, "127.21.0.3").await;
     let addr = host.url.trim_start_matches("ws://").trim_end_matches('/');
     let request = format!(
         "GET / HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
          Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\
-         Sec-WebSocket-Protocol: chat.example.org\r\n\r\n"
+         Sec-WebSocket-Protocol: chat.example.org, wamp.2.json\r\n\r\n"
     );
     tcp.write_all(request.as_bytes()).await.unwrap();
-    // Read the answer byte by byte, so no websocket frame after it is swallowed.
-    let mut head = Vec::new();
-    while !head.ends_with(b"\r\n\r\n") {
-        let mut byte = [0u8; 1];
-        let n = tokio::time::timeout(WAIT, tcp.read(&mut byte)).await.expect("answer in time").unwrap();
-        assert_eq!(n, 1, "connection closed during the handshake: {}", String::from_utf8_lossy(&head));
-        head.push(byte[0]);
+    let mut answer = Vec::new();
+    tokio::time::timeout(WAIT, tcp.read_to_end(&mut answer)).await.expect("answer and close in time").unwrap();
+    let answer = String::from_utf8_lossy(&answer).to_string();
+    assert!(answer.to_lowercase().starts_with("http/1.1 400"), "{answer}");
+    assert!(!answer.to_lowercase().contains("sec-websocket-accept"), "no upgrade: {answer}");
+    for spoken in ["json.mudstandards.org", "terminal.mudstandards.org", "v1.evennia.com"] {
+        assert!(answer.contains(spoken), "{spoken} missing from the refusal: {answer}");
     }
-    let head = String::from_utf8(head).unwrap().to_lowercase();
-    assert!(head.starts_with("http/1.1 101"), "{head}");
-    assert!(head.contains("sec-websocket-accept: s3pplmbitxaq9kygzzhzrbk+xoo="), "{head}");
-    assert!(!head.contains("sec-websocket-protocol"), "nothing is echoed: {head}");
-
-    let mut ws = WebSocketStream::from_raw_socket(tcp, Role::Client, None).await;
-    let first = next_frame(&mut ws).await;
-    let Message::Text(t) = first else { panic!("v1 sends text frames: {first:?}") };
-    let v: Value = serde_json::from_str(t.as_str()).unwrap();
-    assert_eq!(v[0], "text", "{v}");
-    assert!(v[1][0].as_str().unwrap().contains("connect"), "{v}");
-    ws.send(Message::text(json!(["echo", ["v1"], {}]).to_string())).await.unwrap();
-    loop {
-        let Message::Text(t) = next_frame(&mut ws).await else { continue };
-        let v: Value = serde_json::from_str(t.as_str()).unwrap();
-        if v[0] == "text" && v[1][0].as_str().unwrap().contains("Echo returns") {
-            break;
-        }
-    }
+    // Offering one we speak among unknown ones is fine: that one is chosen and echoed.
+    let (mut ws, chosen) = connect_offering(&host, "127.21.0.4", "chat.example.org, v1.evennia.com").await;
+    assert_eq!(chosen.as_deref(), Some("v1.evennia.com"));
+    let Message::Text(t) = next_frame(&mut ws).await else { panic!("v1 sends text frames") };
+    assert!(t.as_str().contains("connect"), "{t}");
 }

@@ -47,9 +47,18 @@ pub enum Format {
 const PREFERENCE: [(Format, &str); 3] =
     [(Format::Json, JSON_MUDSTANDARDS), (Format::Terminal, TERMINAL_MUDSTANDARDS), (Format::V1, V1_EVENNIA)];
 
+/// The body of the HTTP answer refusing a handshake that offered only subprotocols we do not
+/// speak.
+pub fn refusal_text() -> String {
+    format!(
+        "None of the offered websocket subprotocols is spoken here. Offer one of {JSON_MUDSTANDARDS}, \
+         {TERMINAL_MUDSTANDARDS} or {V1_EVENNIA}, or none (which means {V1_EVENNIA}).\n"
+    )
+}
+
 impl Format {
     /// Choose from the client's offered protocols: the format and the name to echo (none when
-    /// the client offered nothing, or nothing we speak).
+    /// the client offered nothing, or nothing we speak: such a handshake is refused).
     pub fn negotiate(offered: &[String]) -> (Format, Option<&'static str>) {
         PREFERENCE
             .iter()

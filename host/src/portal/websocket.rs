@@ -12,7 +12,7 @@ use futures_util::{SinkExt, StreamExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, oneshot};
 use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
-use tokio_tungstenite::tungstenite::http::HeaderValue;
+use tokio_tungstenite::tungstenite::http::{HeaderValue, StatusCode};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
@@ -20,7 +20,7 @@ use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use super::http::{self, Routed};
 use super::hub::{HubEvent, OutMsg, Outbound, SHUTDOWN_TEXT};
 use super::limits::{self, Admission, CommandRate, ConnectionLimits, OutboxReceiver, RateVerdict};
-use super::subprotocol::Format;
+use super::subprotocol::{self, Format};
 use super::wire;
 use crate::config::Config;
 use crate::shutdown::Shutdown;
@@ -200,7 +200,8 @@ struct Handshake {
 }
 
 /// Choose the subprotocol (`subprotocol.rs`): the first we speak in our order of preference,
-/// echoed; none offered, or none we speak → v1 with nothing echoed (as Evennia 6.1).
+/// echoed; none offered → v1 with nothing echoed; only ones we do not speak → the handshake is
+/// refused (HTTP 400 naming the ones we speak, SPEC §3).
 // The error type is tungstenite's callback contract.
 #[allow(clippy::result_large_err)]
 fn choose_subprotocol(req: &Request, mut resp: Response, hs: &mut Handshake) -> Result<Response, ErrorResponse> {
@@ -227,8 +228,13 @@ fn choose_subprotocol(req: &Request, mut resp: Response, hs: &mut Handshake) -> 
             resp.headers_mut().insert("sec-websocket-protocol", HeaderValue::from_static(name));
         }
         None if !offered.is_empty() => {
+            // SPEC §3: an offered-but-unknown protocol is refused cleanly (a client that asked
+            // for a protocol would misread any other), with what we do speak.
             let offered = crate::logline::clip(&offered.join(", "), 200);
-            tracing::debug!(%offered, "no websocket subprotocol we speak offered; using v1");
+            tracing::debug!(%offered, "no websocket subprotocol we speak offered; refused");
+            let mut refusal = ErrorResponse::new(Some(subprotocol::refusal_text()));
+            *refusal.status_mut() = StatusCode::BAD_REQUEST;
+            return Err(refusal);
         }
         None => {}
     }

@@ -767,8 +767,9 @@ impl PluginRegistry {
         (game, result)
     }
 
-    /// Drop every module's kept instance (their pool slots free up); returns how many.
-    fn release_kept_instances(&self) -> usize {
+    /// Drop every module's kept instance (their pool slots free up; the next call of each module
+    /// makes a fresh one); returns how many.
+    pub fn release_kept_instances(&self) -> usize {
         self.modules
             .values()
             .filter(|m| m.idle.lock().unwrap_or_else(|p| p.into_inner()).take().is_some())
