@@ -174,6 +174,57 @@ async fn connections_beyond_the_per_address_cap_are_refused_with_a_message_while
     }
 }
 
+/// A raw TCP connection to the websocket port from `from` that sends nothing.
+async fn silent_from(host: &Host, from: &str) -> tokio::net::TcpStream {
+    let addr: std::net::SocketAddr = host.url.trim_start_matches("ws://").trim_end_matches('/').parse().unwrap();
+    let sock = tokio::net::TcpSocket::new_v4().unwrap();
+    sock.bind(std::net::SocketAddr::new(ip(from), 0)).unwrap();
+    tokio::time::timeout(WAIT, sock.connect(addr)).await.expect("connect in time").expect("tcp connect")
+}
+
+/// Whether the portal closes this connection (EOF or reset) within the wait.
+async fn closed_by_portal(mut tcp: tokio::net::TcpStream) -> bool {
+    use tokio::io::AsyncReadExt;
+    let mut buf = [0u8; 64];
+    matches!(tokio::time::timeout(WAIT, tcp.read(&mut buf)).await, Ok(Ok(0) | Err(_)))
+}
+
+#[tokio::test]
+async fn connections_still_in_their_handshake_are_capped_per_address_and_in_total() {
+    // A long handshake deadline: without the caps, silent connections would hold their sockets
+    // for a minute each.
+    let host = Host::start(GAME, "max_handshakes_per_ip = 3\nmax_handshakes = 5\nhandshake_timeout_ms = 60000\n");
+    let mut silent = vec![];
+    for _ in 0..3 {
+        silent.push(silent_from(&host, "127.30.0.1").await);
+    }
+    // The fourth from that address is closed at once (well before the deadline) ...
+    let started = Instant::now();
+    assert!(closed_by_portal(silent_from(&host, "127.30.0.1").await).await, "the fourth stays open");
+    assert!(started.elapsed() < Duration::from_secs(30), "closed by the cap, not the deadline");
+    // ... while another address plays.
+    let _player = client_from(&host, "127.30.0.2").await;
+    // Two silent ones from a third address reach the total: a fourth address is closed at once.
+    silent.push(silent_from(&host, "127.30.0.3").await);
+    silent.push(silent_from(&host, "127.30.0.3").await);
+    assert!(closed_by_portal(silent_from(&host, "127.30.0.4").await).await, "over the total");
+    // A silent connection that gives up frees its place (as soon as the portal has seen it go:
+    // until then an attempt may still be closed at once, so attempts repeat within the wait).
+    drop(silent.pop());
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let tcp = silent_from(&host, "127.30.0.4").await;
+        if let Ok((mut ws, _)) = tokio_tungstenite::client_async(host.url.as_str(), tcp).await {
+            use futures_util::StreamExt;
+            let first = tokio::time::timeout(WAIT, ws.next()).await.expect("a first frame in time");
+            let text = first.expect("a frame").expect("a text frame").into_text().unwrap();
+            assert!(text.contains("connect"), "{text}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "the freed place was never given back");
+    }
+}
+
 #[tokio::test]
 async fn connections_faster_than_the_rate_are_queued_with_evennias_text() {
     let host = Host::start(GAME, "connection_rate_per_ip = 1\nconnection_burst_per_ip = 1");

@@ -173,6 +173,12 @@ pub struct Config {
     pub max_connections: usize,
     /// Open websocket connections from one address (0 = unlimited). Default 100.
     pub max_connections_per_ip: usize,
+    /// Connections on the websocket port still sending their request head or in the websocket
+    /// handshake (page requests included), all addresses together; beyond it a new connection
+    /// is closed at once (0 = unlimited). Default 2048.
+    pub max_handshakes: usize,
+    /// The same from one address (a trusted proxy is held only to the total). Default 16.
+    pub max_handshakes_per_ip: usize,
     /// New connections per second from one address; faster ones are queued with Evennia's
     /// "DoS protection is active" text (0 = unlimited). Default 5.
     pub connection_rate_per_ip: u32,
@@ -268,6 +274,8 @@ const KEY_DOCS: &[(&str, &str)] = &[
     ("hash_queue", "Password checks waiting for a hashing thread; beyond it a login or account creation is answered at once with \"busy, try again\"."),
     ("max_connections", "Open websocket connections, all addresses together; beyond it a client is refused with a message (0 = unlimited)."),
     ("max_connections_per_ip", "Open websocket connections from one address (0 = unlimited)."),
+    ("max_handshakes", "Connections on the websocket port still sending their request head or in the websocket handshake (page requests included), all addresses together; beyond it a new connection is closed at once (0 = unlimited)."),
+    ("max_handshakes_per_ip", "The same from one address; a trusted proxy is held only to the total (0 = unlimited)."),
     ("connection_rate_per_ip", "New connections per second from one address; faster ones are queued with Evennia's \"DoS protection is active\" text (0 = unlimited)."),
     ("connection_burst_per_ip", "Connections one address may open at once before the rate applies."),
     ("command_rate", "Inbound messages per session per second (Evennia's MAX_COMMAND_RATE, 0 = unlimited); more are dropped with a warning."),
@@ -344,6 +352,8 @@ impl Default for Config {
             hash_queue: 1024,
             max_connections: 5000,
             max_connections_per_ip: 100,
+            max_handshakes: 2048,
+            max_handshakes_per_ip: 16,
             connection_rate_per_ip: 5,
             connection_burst_per_ip: 20,
             command_rate: 80,

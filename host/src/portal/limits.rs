@@ -39,9 +39,10 @@ pub fn queued_text(server_name: &str, wait: Duration) -> String {
 
 // --- connections -------------------------------------------------------------------------------
 
-/// Per-address connection state: open connections and the rate bucket.
+/// Per-address connection state: open connections, handshakes in progress and the rate bucket.
 struct Address {
     open: usize,
+    handshaking: usize,
     /// Connections the address may still open at once; negative while connections are queued.
     tokens: f64,
     refilled: Instant,
@@ -49,6 +50,7 @@ struct Address {
 
 struct Table {
     total: usize,
+    handshakes: usize,
     addresses: HashMap<IpAddr, Address>,
 }
 
@@ -76,6 +78,29 @@ pub struct ConnectionGuard {
     ip: IpAddr,
 }
 
+/// Holds one handshake's place, from the accept until the connection is admitted (or its page
+/// is served, or it fails); dropping it frees the place.
+#[derive(Debug)]
+pub struct HandshakeGuard {
+    table: Arc<Mutex<Table>>,
+    ip: IpAddr,
+}
+
+impl Table {
+    /// Past [`FORGET_ABOVE`] addresses, forget those with nothing open, no handshake in progress
+    /// and a full rate bucket (they are as if never seen), so a flood from many addresses cannot
+    /// grow the table without bound.
+    fn forget_idle(&mut self, cfg: &Config, now: Instant) {
+        if self.addresses.len() <= FORGET_ABOVE {
+            return;
+        }
+        let (rate, burst) = (cfg.connection_rate_per_ip as f64, cfg.connection_burst_per_ip.max(1) as f64);
+        self.addresses.retain(|_, a| {
+            a.open > 0 || a.handshaking > 0 || a.tokens + now.duration_since(a.refilled).as_secs_f64() * rate < burst
+        });
+    }
+}
+
 impl std::fmt::Debug for Table {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "Table {{ total: {}, addresses: {} }}", self.total, self.addresses.len())
@@ -88,7 +113,35 @@ const FORGET_ABOVE: usize = 4096;
 impl ConnectionLimits {
     /// Limits from the config's connection keys.
     pub fn new(cfg: Arc<Config>) -> ConnectionLimits {
-        ConnectionLimits { cfg, table: Arc::new(Mutex::new(Table { total: 0, addresses: HashMap::new() })) }
+        ConnectionLimits {
+            cfg,
+            table: Arc::new(Mutex::new(Table { total: 0, handshakes: 0, addresses: HashMap::new() })),
+        }
+    }
+
+    /// A place for the handshake of a connection just accepted from `peer` (the TCP peer: the
+    /// forwarded address is not known before the request head), or None when the address or
+    /// the portal already has as many handshakes in progress as it allows: the connection is
+    /// then closed at once, so clients that connect and trickle (or send nothing) cannot hold
+    /// sockets beyond the caps while they wait for the handshake deadline.
+    pub fn begin_handshake(&self, peer: IpAddr) -> Option<HandshakeGuard> {
+        let cfg = &self.cfg;
+        let now = Instant::now();
+        let mut t = self.table.lock().unwrap_or_else(|e| e.into_inner());
+        if cfg.max_handshakes > 0 && t.handshakes >= cfg.max_handshakes {
+            return None;
+        }
+        t.forget_idle(cfg, now);
+        let burst = cfg.connection_burst_per_ip.max(1) as f64;
+        let a = t.addresses.entry(peer).or_insert(Address { open: 0, handshaking: 0, tokens: burst, refilled: now });
+        // A trusted proxy brings many clients' handshakes: only the total applies to it.
+        let capped = cfg.max_handshakes_per_ip > 0 && !cfg.trusted_proxies.contains(&peer);
+        if capped && a.handshaking >= cfg.max_handshakes_per_ip {
+            return None;
+        }
+        a.handshaking += 1;
+        t.handshakes += 1;
+        Some(HandshakeGuard { table: self.table.clone(), ip: peer })
     }
 
     /// Admit (possibly after a wait) or refuse a connection from `ip`.
@@ -104,14 +157,9 @@ impl ConnectionLimits {
         if cfg.max_connections > 0 && t.total >= cfg.max_connections {
             return Admission::Refused(SERVER_FULL_TEXT);
         }
-        if t.addresses.len() > FORGET_ABOVE {
-            let (rate, burst) = (cfg.connection_rate_per_ip as f64, cfg.connection_burst_per_ip.max(1) as f64);
-            t.addresses.retain(|_, a| {
-                a.open > 0 || a.tokens + now.duration_since(a.refilled).as_secs_f64() * rate < burst
-            });
-        }
+        t.forget_idle(cfg, now);
         let burst = cfg.connection_burst_per_ip.max(1) as f64;
-        let a = t.addresses.entry(ip).or_insert(Address { open: 0, tokens: burst, refilled: now });
+        let a = t.addresses.entry(ip).or_insert(Address { open: 0, handshaking: 0, tokens: burst, refilled: now });
         if cfg.max_connections_per_ip > 0 && a.open >= cfg.max_connections_per_ip {
             return Admission::Refused(TOO_MANY_FROM_ADDRESS_TEXT);
         }
@@ -135,6 +183,16 @@ impl ConnectionLimits {
     pub fn open(&self, ip: IpAddr) -> (usize, usize) {
         let t = self.table.lock().unwrap_or_else(|e| e.into_inner());
         (t.total, t.addresses.get(&ip).map_or(0, |a| a.open))
+    }
+}
+
+impl Drop for HandshakeGuard {
+    fn drop(&mut self) {
+        let mut t = self.table.lock().unwrap_or_else(|e| e.into_inner());
+        t.handshakes = t.handshakes.saturating_sub(1);
+        if let Some(a) = t.addresses.get_mut(&self.ip) {
+            a.handshaking = a.handshaking.saturating_sub(1);
+        }
     }
 }
 
@@ -347,6 +405,38 @@ mod tests {
         drop(a);
         assert!(matches!(limits.admit(ip), Admission::Admitted { .. }));
         drop(b);
+    }
+
+    #[test]
+    fn handshakes_in_progress_are_capped_per_address_and_in_total_except_a_trusted_proxy() {
+        let proxy: IpAddr = "10.0.0.9".parse().unwrap();
+        let limits = ConnectionLimits::new(cfg(|c| {
+            c.max_handshakes_per_ip = 2;
+            c.max_handshakes = 5;
+            c.trusted_proxies = vec![proxy];
+        }));
+        let ip: IpAddr = "10.0.0.1".parse().unwrap();
+        let a = limits.begin_handshake(ip).expect("first");
+        let _b = limits.begin_handshake(ip).expect("second");
+        assert!(limits.begin_handshake(ip).is_none(), "third from one address");
+        drop(a);
+        let _c = limits.begin_handshake(ip).expect("a finished handshake frees its place");
+        // The proxy passes the per-address cap but not the total (2 taken + 3).
+        let via_proxy: Vec<_> = (0..3).map(|_| limits.begin_handshake(proxy).expect("proxy")).collect();
+        assert!(limits.begin_handshake("10.0.0.2".parse().unwrap()).is_none(), "the total is reached");
+        drop(via_proxy);
+        assert!(limits.begin_handshake("10.0.0.2".parse().unwrap()).is_some());
+    }
+
+    #[test]
+    fn a_flood_from_many_addresses_does_not_grow_the_table_without_bound() {
+        let limits = ConnectionLimits::new(cfg(|_| {}));
+        for i in 0..(3 * FORGET_ABOVE as u32) {
+            let ip = IpAddr::V4(std::net::Ipv4Addr::from(0x0a00_0000 + i));
+            drop(limits.begin_handshake(ip).expect("under the caps"));
+        }
+        let t = limits.table.lock().unwrap();
+        assert!(t.addresses.len() <= FORGET_ABOVE + 1, "{} addresses remembered", t.addresses.len());
     }
 
     #[test]

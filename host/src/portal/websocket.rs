@@ -266,6 +266,10 @@ async fn connection(
     hub: mpsc::Sender<HubEvent>,
     limits: ConnectionLimits,
 ) {
+    let Some(handshaking) = limits.begin_handshake(peer.ip()) else {
+        tracing::debug!(%peer, "too many handshakes in progress from this address or in all; closed at once");
+        return;
+    };
     let _ = stream.set_nodelay(true);
     // One deadline for the request head and the whole handshake: a client trickling bytes
     // cannot hold its task (or its buffer) longer than that.
@@ -301,6 +305,7 @@ async fn connection(
             return;
         }
     };
+    drop(handshaking);
     let address = limits::client_address(peer, hs.forwarded_for.as_deref(), &cfg.trusted_proxies);
     let mut ws = ws;
     let _slot = match limits.admit(address) {
