@@ -751,10 +751,15 @@ impl PluginRegistry {
                     Ok(inst) => inst,
                     // The instance pool may be full of kept instances (a game with very many
                     // modules): let them go and try once more.
-                    Err((game, _)) if self.release_kept_instances() > 0 => match make(game) {
-                        Ok(inst) => inst,
-                        Err((game, e)) => return (game, Err(classify(e, self.limits, self.quotas, ""))),
-                    },
+                    Err((game, e))
+                        if e.chain().any(|c| c.is::<wasmtime::PoolConcurrencyLimitError>())
+                            && self.release_kept_instances() > 0 =>
+                    {
+                        match make(game) {
+                            Ok(inst) => inst,
+                            Err((game, e)) => return (game, Err(classify(e, self.limits, self.quotas, ""))),
+                        }
+                    }
                     Err((game, e)) => return (game, Err(classify(e, self.limits, self.quotas, ""))),
                 }
             }
