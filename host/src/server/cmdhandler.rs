@@ -26,6 +26,39 @@ fn lent_cmdset(set: &CmdSet, carrier: &Carrier) -> CmdSet {
     }
 }
 
+/// The sets objects lend (one per module and carrier) and the exits' generated sets (one per
+/// room and traversal module), built once and shared by every session near them, so sessions in
+/// one room merge to one shared set (`GameLoop::merged` caches by the sets' identity). Emptied
+/// whenever the world's cmdsets or the modules change (names, exits and stacks may have).
+#[derive(Default)]
+pub struct LentSets {
+    generation: (u64, u64),
+    sets: std::collections::HashMap<(LentBy, Arc<str>), Arc<CmdSet>>,
+}
+
+/// What a shared lent set belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum LentBy {
+    /// The set an object (thing, room or exit) lends, by its id.
+    Object(u64),
+    /// The generated commands of the exits in a room, by the room's id.
+    Exits(Option<u64>),
+}
+
+/// Entries kept before the shared lent sets are dropped and rebuilt as needed.
+const LENT_SETS_MAX: usize = 4096;
+
+impl LentSets {
+    /// The shared set for `by` and `module`, made by `make` if missing.
+    fn get(&mut self, generation: (u64, u64), by: LentBy, module: &Arc<str>, make: impl FnOnce() -> CmdSet) -> Arc<CmdSet> {
+        if self.generation != generation || self.sets.len() > LENT_SETS_MAX {
+            self.sets.clear();
+            self.generation = generation;
+        }
+        self.sets.entry((by, module.clone())).or_insert_with(|| Arc::new(make())).clone()
+    }
+}
+
 /// What a player sees when a guest command fails (Evennia's text).
 pub const UNTRAPPED_ERROR: &str = "An untrapped error occurred.";
 
@@ -96,35 +129,40 @@ impl GameLoop {
         if stack.is_empty() {
             return Some(Err(providers.own));
         }
+        // The session's own sets merge through the shared cache: sessions with the same
+        // providers share one merged set (and its name index) until objects lend them more.
         let mut set = self.merged(stack.clone());
+        let own_sets = stack.len();
         let no_objs = set.no_objs == Some(true);
         let no_exits = no_objs || set.no_exits == Some(true);
         let lent = (if no_objs { &[][..] } else { &providers.objects[..] })
             .iter()
             .chain(if no_exits { &[][..] } else { &providers.exits[..] });
+        let generation = (key.world, key.plugins);
         for (name, carrier) in lent {
             let Some(m) = self.plugins.get(name) else { continue };
-            stack.push(Arc::new(lent_cmdset(&m.cmdset, carrier)));
+            let by = LentBy::Object(carrier.id);
+            stack.push(self.lent_sets.get(generation, by, &m.name, || lent_cmdset(&m.cmdset, carrier)));
         }
-        if stack.len() > 1 {
-            set = Arc::new(crate::cmd::merge::merge_stack(&stack));
+        if stack.len() > own_sets {
+            set = self.merged(stack.clone());
         }
         // Each exit in the room gets a command named after it, run by the game's `__exit_command`.
         if let Some(traverse) = set.get(CMD_EXIT).filter(|_| !no_exits && !providers.exit_objects.is_empty()) {
             let module = traverse.module.clone();
-            let commands = providers
-                .exit_objects
-                .iter()
-                .filter_map(|(id, name)| CommandDef::exit_command(*id, name, module.clone()))
-                .map(Arc::new)
-                .collect();
-            stack.push(Arc::new(CmdSet {
+            let exits = &providers.exit_objects;
+            let exit_set = self.lent_sets.get(generation, LentBy::Exits(key.location), &module, || CmdSet {
                 priority: EXIT_CMDSET_PRIORITY,
                 duplicates: Some(true),
-                commands,
+                commands: exits
+                    .iter()
+                    .filter_map(|(id, name)| CommandDef::exit_command(*id, name, module.clone()))
+                    .map(Arc::new)
+                    .collect(),
                 ..CmdSet::empty("ExitCmdSet")
-            }));
-            set = Arc::new(crate::cmd::merge::merge_stack(&stack));
+            });
+            stack.push(exit_set);
+            set = self.merged(stack);
         }
         if self.session_merges.len() > 2 * self.game().sessions.len() + 64 {
             let live: std::collections::HashSet<Sessid> = self.game().sessions.ids().into_iter().collect();

@@ -128,6 +128,9 @@ pub struct GameLoop {
     merged_generation: u64,
     /// Each session's merged cmdset and what it was computed from (see `cmdhandler`).
     pub(super) session_merges: HashMap<Sessid, (super::cmdhandler::MergeKey, Arc<CmdSet>)>,
+    /// Sets lent by objects and the exits' generated sets, shared by every session near them
+    /// (see `cmdhandler::LentSets`).
+    pub(super) lent_sets: super::cmdhandler::LentSets,
     /// Outputs before this position have been through the session class's `data-out`.
     pub(super) out_mark: usize,
     out: mpsc::Sender<Vec<u8>>,
@@ -174,6 +177,7 @@ impl GameLoop {
             merged: HashMap::new(),
             merged_generation: 0,
             session_merges: HashMap::new(),
+            lent_sets: Default::default(),
             out_mark: 0,
             out,
             events,
