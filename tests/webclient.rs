@@ -65,12 +65,16 @@ async fn a_slow_or_oversized_request_head_is_cut_off_and_others_are_served_meanw
     let host = Host::start(GAME, "handshake_timeout_ms = 1500\nhttp_head_bytes = 4096");
     let addr = host.url.trim_start_matches("ws://").trim_end_matches('/').to_owned();
 
-    // Twenty clients trickle a header byte every 100 ms, for longer than the deadline allows.
+    // Twenty clients trickle a header byte every 100 ms, for longer than the deadline allows;
+    // each from an address of its own (from one address, those over `max_handshakes_per_ip`
+    // would be closed at once, which `limits.rs` tests).
     let mut trickles = vec![];
-    for _ in 0..20 {
-        let addr = addr.clone();
+    for i in 0..20u8 {
+        let addr: std::net::SocketAddr = addr.parse().unwrap();
         trickles.push(tokio::spawn(async move {
-            let mut tcp = TcpStream::connect(addr).await.unwrap();
+            let sock = tokio::net::TcpSocket::new_v4().unwrap();
+            sock.bind(std::net::SocketAddr::from(([127, 31, 0, i + 1], 0))).unwrap();
+            let mut tcp = sock.connect(addr).await.unwrap();
             tcp.write_all(b"GET / HTTP/1.1\r\nX-Slow: ").await.unwrap();
             let started = Instant::now();
             let mut buf = [0u8; 64];
