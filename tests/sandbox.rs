@@ -76,6 +76,23 @@ async fn an_instance_lives_on_between_calls_until_one_fails_and_then_it_is_recre
     assert_eq!(d.ask("counter").await, "counter 2");
 }
 
+#[tokio::test]
+async fn with_more_modules_than_the_instance_pool_kept_instances_are_let_go_and_every_call_is_served() {
+    // Two instances for four modules: at most two are kept, so a call on a third module finds
+    // the pool full; the kept ones are let go and made again when next needed.
+    let host = Host::start(MODULES, &format!("{CONFIG}guest_instance_pool = 2\n"));
+    let mut c = host.player("Pooled").await;
+    assert_eq!(c.ask("counter").await, "counter 1");
+    assert_eq!(c.ask("counter").await, "counter 2");
+    for _ in 0..3 {
+        // `look` (character) and `help` (account): at least one of them needs a new instance
+        // while `trouble`'s is kept, so that one is let go.
+        assert!(c.ask("look").await.contains("Limbo"));
+        assert!(c.ask("help").await.contains("help"));
+        assert_eq!(c.ask("counter").await, "counter 1", "trouble's instance was let go");
+    }
+}
+
 fn rss_kib(pid: u32) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
     let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();

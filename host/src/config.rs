@@ -113,6 +113,10 @@ pub struct Config {
     pub guest_deadline_ms: u64,
     /// Linear-memory cap of one guest instance in MiB. Default 32.
     pub guest_memory_mib: u64,
+    /// Guest instances alive at once: each loaded module keeps one between calls, and a call on
+    /// a module without one makes one. When all are taken, the kept ones are let go (made again
+    /// when next needed). Default 256.
+    pub guest_instance_pool: u32,
     /// Text bytes one guest call may send to players in total (a text sent to N sessions counts
     /// N times). Default 2097152 (2 MiB).
     pub guest_output_bytes_per_call: usize,
@@ -250,6 +254,7 @@ const KEY_DOCS: &[(&str, &str)] = &[
     ("restart_backoff_ms", "Delay before restarting a crashed server, doubled per consecutive crash up to 10 s (milliseconds)."),
     ("guest_deadline_ms", "Wall-clock budget of one guest call in milliseconds."),
     ("guest_memory_mib", "Linear-memory cap of one guest instance in MiB."),
+    ("guest_instance_pool", "Guest instances alive at once: each loaded module keeps one between calls, and a call on a module without one makes one. When all are taken, the kept ones are let go (made again when next needed)."),
     ("guest_output_bytes_per_call", "Text bytes one guest call may send to players in total (a text sent to N sessions counts N times)."),
     ("guest_messages_per_call", "Messages one guest call may send (one per recipient session)."),
     ("guest_messages_per_session_per_call", "Messages one guest call may send to any one session; kept below `outbox_frames` so a module cannot get a player disconnected as a slow client by flooding them."),
@@ -328,6 +333,7 @@ impl Default for Config {
             restart_backoff_ms: 200,
             guest_deadline_ms: 50,
             guest_memory_mib: 32,
+            guest_instance_pool: 256,
             guest_output_bytes_per_call: 2 * 1024 * 1024,
             guest_messages_per_call: 10_000,
             guest_messages_per_session_per_call: 500,
@@ -410,6 +416,10 @@ impl Config {
         }
         if self.guest_deadline_ms == 0 || self.guest_memory_mib == 0 {
             return Err(ConfigError::Invalid("guest limits must be positive".into()));
+        }
+        // One instance for a call, one for loading a module beside it.
+        if self.guest_instance_pool < 2 {
+            return Err(ConfigError::Invalid("guest_instance_pool must be at least 2".into()));
         }
         if self.guest_messages_per_session_per_call >= self.outbox_frames {
             return Err(ConfigError::Invalid(

@@ -92,6 +92,7 @@ pub async fn run(link_addr: LinkAddr) -> anyhow::Result<()> {
     let limits = GuestLimits {
         deadline: std::time::Duration::from_millis(cfg.guest_deadline_ms),
         memory_bytes: (cfg.guest_memory_mib * 1024 * 1024) as usize,
+        instances: cfg.guest_instance_pool,
     };
     let engine = wasm::new_engine(limits).context("creating the wasm engine")?;
     let linker = wasm::new_linker(&engine).context("linking the host API")?;

@@ -50,6 +50,8 @@ pub struct GuestLimits {
     pub deadline: Duration,
     /// Linear-memory cap of one instance, bytes.
     pub memory_bytes: usize,
+    /// Instances alive at once (the pooling allocator's size; `guest_instance_pool`).
+    pub instances: u32,
 }
 
 impl GuestLimits {
@@ -160,13 +162,15 @@ pub struct Forbidden(pub String);
 pub fn new_engine(limits: GuestLimits) -> anyhow::Result<Engine> {
     let mut pool = PoolingAllocationConfig::default();
     // Each loaded module keeps one instance between calls, plus one for a call on a module whose
-    // instance was discarded and a few for validation; the defaults (1000s) reserve far more
+    // instance was discarded or for loading a module; the defaults (1000s) reserve far more
     // address space than we need. If the pool runs out (very many modules), kept instances are
-    // let go (`PluginRegistry::call_kept`).
-    pool.total_component_instances(256);
-    pool.total_core_instances(1024);
-    pool.total_memories(256);
-    pool.total_tables(1024);
+    // let go (`PluginRegistry::instantiate`). A component instance has a few core instances and
+    // tables but one linear memory.
+    let instances = limits.instances.max(2);
+    pool.total_component_instances(instances);
+    pool.total_core_instances(instances * 4);
+    pool.total_memories(instances);
+    pool.total_tables(instances * 4);
     // Slots must fit the per-instance cap; the store limiter enforces the exact value.
     pool.max_memory_size(limits.memory_bytes);
     // Keep the memory a call typically touches resident per slot: a finished call's pages are

@@ -716,14 +716,13 @@ impl PluginRegistry {
         caller: Sessid,
         f: impl FnOnce(&Instance, &mut Store<HostCtx>) -> wasmtime::Result<R>,
     ) -> (Game, Result<R, GuestError>) {
-        match LiveInstance::new(&self.loader.engine, pre, self.limits, self.quotas, game, caller, module.clone()) {
-            Ok(mut inst) => {
-                let result = inst.call(f);
-                let (game, result, _) = self.finish(&mut inst, module, caller, result);
-                (game, result)
-            }
-            Err((game, e)) => (game, Err(classify(e, self.limits, self.quotas, ""))),
-        }
+        let mut inst = match self.instantiate(pre, module, game, caller) {
+            Ok(inst) => inst,
+            Err((game, e)) => return (game, Err(e)),
+        };
+        let result = inst.call(f);
+        let (game, result, _) = self.finish(&mut inst, module, caller, result);
+        (game, result)
     }
 
     /// Call `f` on the module's kept instance, or on a new one; keep the instance for the next
@@ -742,27 +741,10 @@ impl PluginRegistry {
                 inst.enter(game, caller, self.limits, self.quotas);
                 inst
             }
-            None => {
-                let make = |game| {
-                    let (engine, pre) = (&self.loader.engine, &module.exports.pre);
-                    LiveInstance::new(engine, pre, self.limits, self.quotas, game, caller, module.name.clone())
-                };
-                match make(game) {
-                    Ok(inst) => inst,
-                    // The instance pool may be full of kept instances (a game with very many
-                    // modules): let them go and try once more.
-                    Err((game, e))
-                        if e.chain().any(|c| c.is::<wasmtime::PoolConcurrencyLimitError>())
-                            && self.release_kept_instances() > 0 =>
-                    {
-                        match make(game) {
-                            Ok(inst) => inst,
-                            Err((game, e)) => return (game, Err(classify(e, self.limits, self.quotas, ""))),
-                        }
-                    }
-                    Err((game, e)) => return (game, Err(classify(e, self.limits, self.quotas, ""))),
-                }
-            }
+            None => match self.instantiate(&module.exports.pre, &module.name, game, caller) {
+                Ok(inst) => inst,
+                Err((game, e)) => return (game, Err(e)),
+            },
         };
         let result = inst.call(f);
         let (game, result, clean) = self.finish(&mut inst, &module.name, caller, result);
@@ -770,6 +752,29 @@ impl PluginRegistry {
             *module.idle.lock().unwrap_or_else(|p| p.into_inner()) = Some(inst);
         }
         (game, result)
+    }
+
+    /// A new instance of `pre` holding the game. If the instance pool (`guest_instance_pool`) is
+    /// full of kept instances — a game with more modules than the pool — they are let go and the
+    /// instantiation tried once more.
+    fn instantiate(
+        &self,
+        pre: &InstancePre<HostCtx>,
+        module: &Arc<str>,
+        game: Game,
+        caller: Sessid,
+    ) -> Result<LiveInstance, (Game, GuestError)> {
+        let make = |game| LiveInstance::new(&self.loader.engine, pre, self.limits, self.quotas, game, caller, module.clone());
+        let pool_full = |e: &wasmtime::Error| e.chain().any(|c| c.is::<wasmtime::PoolConcurrencyLimitError>());
+        let retried = match make(game) {
+            Ok(inst) => return Ok(inst),
+            Err((game, e)) if pool_full(&e) && self.release_kept_instances() > 0 => {
+                tracing::debug!(module = %module, "instance pool full; kept instances let go");
+                make(game)
+            }
+            Err(failed) => Err(failed),
+        };
+        retried.map_err(|(game, e)| (game, classify(e, self.limits, self.quotas, "")))
     }
 
     /// Drop every module's kept instance (their pool slots free up; the next call of each module
