@@ -161,8 +161,14 @@ impl GameLoop {
                     .collect(),
                 ..CmdSet::empty("ExitCmdSet")
             });
-            stack.push(exit_set);
-            set = self.merged(stack);
+            // The exits' set merges last when every other set's priority is below it (the usual
+            // case): on top of the merge so far, instead of merging the whole stack again.
+            set = if stack.iter().all(|s| s.priority < EXIT_CMDSET_PRIORITY) {
+                self.merged(vec![set, exit_set])
+            } else {
+                stack.push(exit_set);
+                self.merged(stack)
+            };
         }
         if self.session_merges.len() > 2 * self.game().sessions.len() + 64 {
             let live: std::collections::HashSet<Sessid> = self.game().sessions.ids().into_iter().collect();
