@@ -135,6 +135,28 @@ mod tests {
     }
 
     #[test]
+    fn a_top_priority_set_merged_onto_the_merge_so_far_gives_the_whole_stacks_result() {
+        // What the command handler relies on for the exits' set (priority 101): when every other
+        // set is below it, merging it last onto the merged rest equals merging the whole stack.
+        let lower = [
+            Arc::new(set("Account", -10, MergeType::Union, &[cmd("look", &[], "acc"), cmd("who", &[], "acc")])),
+            Arc::new(set("Character", 0, MergeType::Union, &[cmd("look", &["l"], "char"), cmd("go", &[], "char")])),
+            Arc::new(CmdSet {
+                duplicates: Some(true),
+                ..set("Box", 0, MergeType::Union, &[cmd("look", &[], "box"), cmd("open", &[], "box")])
+            }),
+            Arc::new(set("Hide", 5, MergeType::Remove, &[cmd("who", &[], "hide")])),
+        ];
+        let exits = Arc::new(CmdSet {
+            duplicates: Some(true),
+            ..set("ExitCmdSet", 101, MergeType::Union, &[cmd("garden", &[], "char"), cmd("look", &[], "char")])
+        });
+        let whole: Vec<Arc<CmdSet>> = lower.iter().cloned().chain([exits.clone()]).collect();
+        let so_far = Arc::new(merge_stack(&lower));
+        assert_eq!(names(&merge_stack(&[so_far, exits])), names(&merge_stack(&whole)));
+    }
+
+    #[test]
     fn equal_priority_union_lets_the_later_set_win() {
         let b = set("B", 0, MergeType::Union, &[cmd("look", &["l"], "b"), cmd("get", &[], "b")]);
         let a = set("A", 0, MergeType::Union, &[cmd("l", &[], "a"), cmd("drop", &[], "a")]);
