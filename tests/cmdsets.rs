@@ -127,6 +127,12 @@ async fn every_exit_in_the_room_is_a_command_that_moves_you_unless_a_set_says_no
     assert!(answer(&mut root, "tower", NOT_AVAILABLE).await.starts_with("Command 'tower' is not available."));
     assert!(answer(&mut root, "limbo", "Limbo").await.starts_with("Limbo"));
     assert_eq!(bob.expect_text("Root arrives").await, "Root arrives to Limbo from The Garden.");
+    // An exit's `aliases` attribute names more ways to take it (`tower` is also `up` and `u`,
+    // the tower's `down` also `d`).
+    assert!(answer(&mut root, "u", "The Tower").await.starts_with("The Tower"));
+    assert!(answer(&mut root, "d", "Limbo").await.starts_with("Limbo"));
+    assert!(answer(&mut root, "up", "The Tower").await.starts_with("The Tower"));
+    assert!(answer(&mut root, "down", "Limbo").await.starts_with("Limbo"));
     // Nothing may follow an exit's name (Evennia's `^$`); exits are not in `help`.
     assert!(answer(&mut root, "garden now", NOT_AVAILABLE).await.starts_with("Command 'garden now' is not available."));
     let help = answer(&mut root, "help", "---").await;

@@ -318,10 +318,10 @@ impl CommandDef {
         }
     }
 
-    /// An exit's generated command (Evennia's ExitCmdSet command): the exit's name alone
-    /// (`arg_regex` `^$`), run by `module`'s [`CMD_EXIT`].
-    pub fn exit_command(exit_id: u64, exit_name: &str, module: Arc<str>) -> Option<CommandDef> {
-        let mut cmd = CommandDef::new(exit_name, &[], "", "", Some("^$"), "cmd:all()", module).ok()?;
+    /// An exit's generated command (Evennia's ExitCmdSet command): the exit's name or one of
+    /// its aliases, alone (`arg_regex` `^$`), run by `module`'s [`CMD_EXIT`].
+    pub fn exit_command(exit_id: u64, exit_name: &str, aliases: &[String], module: Arc<str>) -> Option<CommandDef> {
+        let mut cmd = CommandDef::new(exit_name, aliases, "", "", Some("^$"), "cmd:all()", module).ok()?;
         if cmd.is_system() {
             return None;
         }

@@ -37,6 +37,10 @@ pub enum StoreError {
     MoveLoop(u64),
 }
 
+/// The attribute naming an exit's aliases, `;`-separated (Evennia's `@open north;n`): its
+/// generated command answers to them too.
+pub const EXIT_ALIASES_ATTR: &str = "aliases";
+
 /// An object in the world (room, character, exit, thing).
 #[derive(Debug, Clone)]
 pub struct Object {
@@ -662,7 +666,12 @@ impl WorldStore {
             Some(v) => obj.attrs.insert(key.into(), v.into()),
             None => obj.attrs.remove(key),
         };
+        let exit_aliases = key == EXIT_ALIASES_ATTR && obj.kind == "exit";
         self.record(Undo::ObjectAttr { id, key: key.into(), old });
+        if exit_aliases {
+            // An exit's command answers to its aliases too.
+            self.cmdset_gen += 1;
+        }
         Ok(())
     }
 

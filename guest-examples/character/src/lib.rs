@@ -43,10 +43,10 @@ fn build_rooms(limbo: Obj) {
     check(limbo.set_attr("desc", LIMBO_DESC));
     let garden = room("The Garden", GARDEN_DESC);
     let tower = room("The Tower", TOWER_DESC);
-    exit(limbo, "garden", garden);
-    exit(limbo, "tower", tower);
-    exit(garden, "limbo", limbo);
-    exit(tower, "down", limbo);
+    exit(limbo, "garden", &[], garden);
+    exit(limbo, "tower", &["up", "u"], tower);
+    exit(garden, "limbo", &[], limbo);
+    exit(tower, "down", &["d"], limbo);
     thing("pebble", "A smooth grey pebble, still warm from the sun.", garden);
     thing("book", "A heavy book titled |wThe Art of Hot Reloading|n.", tower);
     check(limbo.set_attr("world_built", "1"));
@@ -66,10 +66,15 @@ fn room(key: &str, desc: &str) -> Obj {
     room
 }
 
-fn exit(from: Obj, key: &str, to: Obj) {
+/// An exit named `key` (typed alone, or as one of `aliases`, it moves you: the host gives every
+/// exit a command, and its `aliases` attribute, `;`-separated, names more) from `from` to `to`.
+fn exit(from: Obj, key: &str, aliases: &[&str], to: Obj) {
     let exit = Obj::search(key, Some(from)).into_iter().find(|o| o.is("exit"));
     let exit = exit.unwrap_or_else(|| Obj::create(key, "exit", Some(from)));
     check(exit.set_attr("destination", to.id().to_string()));
+    if !aliases.is_empty() {
+        check(exit.set_attr("aliases", aliases.join(";")));
+    }
 }
 
 fn thing(key: &str, desc: &str, location: Obj) {

@@ -156,7 +156,7 @@ impl GameLoop {
                 duplicates: Some(true),
                 commands: exits
                     .iter()
-                    .filter_map(|(id, name)| CommandDef::exit_command(*id, name, module.clone()))
+                    .filter_map(|e| CommandDef::exit_command(e.id, &e.name, &e.aliases, module.clone()))
                     .map(Arc::new)
                     .collect(),
                 ..CmdSet::empty("ExitCmdSet")

@@ -234,4 +234,32 @@ mod tests {
         w.move_object(carrier, Some(room)).unwrap();
         assert_ne!(w.cmdset_generation(), gen);
     }
+
+    #[test]
+    fn an_exit_changes_the_generation_when_made_renamed_moved_or_given_aliases() {
+        // An exit lends a generated command named after it (and its aliases).
+        let dir = tempfile::tempdir().unwrap();
+        let mut w = WorldStore::open(&dir.path().join("w.db")).unwrap();
+        w.begin().unwrap();
+        let (room, other) = (w.create_object("room", "room", None).unwrap(), w.create_object("hall", "room", None).unwrap());
+        let mut gen = w.cmdset_generation();
+        let mut changed = |w: &WorldStore| {
+            let now = w.cmdset_generation();
+            std::mem::replace(&mut gen, now) != now
+        };
+        let exit = w.create_object("north", "exit", Some(room)).unwrap();
+        assert!(changed(&w), "made");
+        w.set_object_key(exit, "northwest").unwrap();
+        assert!(changed(&w), "renamed");
+        w.set_object_attr(exit, crate::store::EXIT_ALIASES_ATTR, Some("nw")).unwrap();
+        assert!(changed(&w), "given aliases");
+        w.set_object_attr(exit, "desc", Some("A draughty arch.")).unwrap();
+        assert!(!changed(&w), "another attribute changes no command");
+        w.move_object(exit, Some(other)).unwrap();
+        assert!(changed(&w), "moved");
+        let thing = w.create_object("stone", "thing", Some(room)).unwrap();
+        w.set_object_key(thing, "rock").unwrap();
+        w.set_object_attr(thing, crate::store::EXIT_ALIASES_ATTR, Some("r")).unwrap();
+        assert!(!changed(&w), "a plain thing lends nothing");
+    }
 }

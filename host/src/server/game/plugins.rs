@@ -131,7 +131,8 @@ impl Game {
                 let Some(obj) = self.world.object(id) else { continue };
                 let is_exit = obj.kind == "exit";
                 if is_exit && obj.location == puppet.location {
-                    exit_objects.push((id, obj.key.clone()));
+                    let aliases = obj.attrs.get(crate::store::EXIT_ALIASES_ATTR).map(|a| exit_aliases(a)).unwrap_or_default();
+                    exit_objects.push(ExitBrief { id, name: obj.key.clone(), aliases });
                 }
                 if obj.kind == "character" || !self.world.carries_cmdsets(id) {
                     continue;
@@ -234,7 +235,27 @@ pub struct ProviderModules {
     pub objects: Vec<(String, Carrier)>,
     /// Sets carried by exits in the location (dropped when the merge says `no-exits`).
     pub exits: Vec<(String, Carrier)>,
-    /// The exits in the puppet's location (id, name): each gets a generated command unless the
-    /// merge says `no-exits` (Evennia's ExitCmdSet).
-    pub exit_objects: Vec<(u64, String)>,
+    /// The exits in the puppet's location: each gets a generated command unless the merge says
+    /// `no-exits` (Evennia's ExitCmdSet).
+    pub exit_objects: Vec<ExitBrief>,
+}
+
+/// An exit as its generated command needs it.
+#[derive(Debug, Clone)]
+pub struct ExitBrief {
+    /// The exit's id.
+    pub id: u64,
+    /// Its name: the command's key.
+    pub name: String,
+    /// The names in its `aliases` attribute.
+    pub aliases: Vec<String>,
+}
+
+/// Aliases an exit's command takes at most from its `aliases` attribute.
+const MAX_EXIT_ALIASES: usize = 32;
+
+/// The `;`-separated names of an exit's `aliases` attribute (blanks dropped, at most
+/// [`MAX_EXIT_ALIASES`]).
+fn exit_aliases(attr: &str) -> Vec<String> {
+    attr.split(';').map(str::trim).filter(|a| !a.is_empty()).take(MAX_EXIT_ALIASES).map(str::to_owned).collect()
 }
