@@ -178,6 +178,14 @@ impl GameLoop {
         Some(Ok(set))
     }
 
+    /// Let the guest call about to run for `sessid` (a command or a hook) see that session's
+    /// merged cmdset through `caller-commands` (nothing when it has none). `put_game` clears it
+    /// when the call is over.
+    pub(super) fn expose_caller_cmdset(&mut self, sessid: Sessid) {
+        let set = self.merged_cmdset(sessid).and_then(Result::ok);
+        self.game().current_cmdset = set;
+    }
+
     /// Run one command line for a session (Evennia's cmdhandler).
     pub fn run_command_line(&mut self, sessid: Sessid, line: &str) {
         let Some(set) = self.session_cmdset(sessid) else { return };
@@ -185,8 +193,6 @@ impl GameLoop {
         let who = LockCaller { superuser, permission: permission.as_deref() };
         let can_use = |c: &CommandDef| c.lock.allows(&who);
         let line = line.trim();
-        // `caller-commands` shows the command this merged set.
-        self.game().current_cmdset = Some(set.clone());
         match parser::parse(line, &set, &can_use) {
             ParseOutcome::NoInput(Some(cmd)) => self.execute(sessid, &cmd, &cmd.key, "", line, vec![]),
             ParseOutcome::NoInput(None) => {}
@@ -203,18 +209,13 @@ impl GameLoop {
                 self.game().msg_session(sessid, &message)
             }
         }
-        self.game().current_cmdset = None;
     }
 
     /// Run a system command by key (e.g. the connection screen), else `fallback` as a line.
     pub fn run_system_command(&mut self, sessid: Sessid, key: &str, fallback: &str) {
         let Some(set) = self.session_cmdset(sessid) else { return };
         match set.commands.iter().find(|c| c.key == key).cloned() {
-            Some(cmd) => {
-                self.game().current_cmdset = Some(set);
-                self.execute(sessid, &cmd, key, "", key, vec![]);
-                self.game().current_cmdset = None;
-            }
+            Some(cmd) => self.execute(sessid, &cmd, key, "", key, vec![]),
             None => self.run_command_line(sessid, fallback),
         }
     }
@@ -244,6 +245,7 @@ impl GameLoop {
             None => (cmd.key.clone(), matches),
         };
         let inv = Invocation { key, cmdname: cmdname.to_string(), args: args.to_string(), raw: raw.to_string(), session, matches };
+        self.expose_caller_cmdset(sessid);
         let game = self.take_game();
         let (game, result) = {
             let _span = tracing::info_span!("guest", sessid, module = %module.name, cmd = %cmd.key).entered();

@@ -206,8 +206,10 @@ impl GameLoop {
         self.game.take().expect("the game is only absent during a guest call")
     }
 
-    /// Return the game after a guest call.
-    pub(super) fn put_game(&mut self, game: Game) {
+    /// Return the game after a guest call; what was exposed to that call alone (the caller's
+    /// merged cmdset, see `expose_caller_cmdset`) is cleared.
+    pub(super) fn put_game(&mut self, mut game: Game) {
+        game.current_cmdset = None;
         self.game = Some(game);
     }
 

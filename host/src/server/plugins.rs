@@ -74,7 +74,6 @@ impl GameLoop {
             }
         };
         self.put_game(game);
-        self.game().current_cmdset = None;
         match result {
             None => vec![msg],
             Some(Ok(Outcome::Pass)) => vec![msg],
@@ -93,13 +92,6 @@ impl GameLoop {
                 vec![msg]
             }
         }
-    }
-
-    /// Let a hook about to be called for `sessid` see that session's merged cmdset through
-    /// `caller-commands`, as a command does (nothing when it has none; cleared after the call).
-    fn expose_caller_cmdset(&mut self, sessid: Sessid) {
-        let set = self.merged_cmdset(sessid).and_then(Result::ok);
-        self.game().current_cmdset = set;
     }
 
     /// After a unit of work: the session class's lifecycle hooks for what happened, then its
@@ -156,7 +148,6 @@ impl GameLoop {
             })
         };
         self.put_game(game);
-        self.game().current_cmdset = None;
         if let Some(Err(e)) = result {
             tracing::error!(sessid, module = %module.name, hook, cause = %e, "session class hook failed");
         }
@@ -198,8 +189,7 @@ impl GameLoop {
                 })
             };
             self.put_game(game);
-            self.game().current_cmdset = None;
-            match result {
+                match result {
                 Some(Ok(out)) => self.game().push_outputs(sessid, out),
                 None => self.game().push_outputs(sessid, msgs),
                 Some(Err(e)) => {
