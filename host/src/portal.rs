@@ -286,20 +286,16 @@ async fn serve_link(stream: LinkStream, peer: String, link_id: u64, hub: mpsc::S
         let mut buf = Vec::new();
         while let Some(msg) = rx.recv().await {
             buf.clear();
-            let mut next = Some(msg);
-            let mut result = Ok(());
-            while let Some(msg) = next.take() {
-                result = link::encode_frame_into(&mut buf, &msg);
-                if result.is_err() || buf.len() >= link::WRITE_BATCH_BYTES {
-                    break;
-                }
-                next = rx.try_recv().ok();
+            let mut encoded = link::encode_frame_into(&mut buf, &msg);
+            while encoded.is_ok() && buf.len() < link::WRITE_BATCH_BYTES {
+                let Ok(msg) = rx.try_recv() else { break };
+                encoded = link::encode_frame_into(&mut buf, &msg);
             }
-            let result = match result {
+            let written = match encoded {
                 Ok(()) => tokio::io::AsyncWriteExt::write_all(&mut wr, &buf).await.map_err(link::LinkError::from),
                 Err(e) => Err(e),
             };
-            if let Err(e) = result {
+            if let Err(e) = written {
                 // The server cannot be told anything more; closing the link makes it exit (its
                 // reader ends) and the supervisor restart it.
                 tracing::error!(cause = %e, "link write to the server failed; closing the link");

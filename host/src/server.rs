@@ -111,26 +111,15 @@ pub async fn run(link_addr: LinkAddr) -> anyhow::Result<()> {
         wr.write_all(frame).await.context("resending the outbox")?;
     }
     let writer = tokio::spawn(async move {
-        // Frames queued when the writer wakes go out in one write.
-        let mut batch = Vec::new();
-        while let Some(first) = out_rx.recv().await {
-            let mut frame = Some(first);
-            let mut die = false;
-            batch.clear();
-            while let Some(f) = frame.take() {
-                if f.is_empty() {
-                    // The game loop's signal that a failpoint fires once what came before is out.
-                    die = true;
-                    break;
-                }
-                if batch.is_empty() {
-                    batch = f;
-                } else {
-                    batch.extend_from_slice(&f);
-                }
-                if batch.len() < link::WRITE_BATCH_BYTES {
-                    frame = out_rx.try_recv().ok();
-                }
+        // Frames queued when the writer wakes go out in one write (appended to the first).
+        while let Some(mut batch) = out_rx.recv().await {
+            // An empty frame is the game loop's signal that a failpoint fires once what came
+            // before it is out.
+            let mut die = batch.is_empty();
+            while !die && batch.len() < link::WRITE_BATCH_BYTES {
+                let Ok(frame) = out_rx.try_recv() else { break };
+                die = frame.is_empty();
+                batch.extend_from_slice(&frame);
             }
             if let Err(e) = wr.write_all(&batch).await {
                 // A server that cannot reach the portal must not stay "up" and silent: exit, so
