@@ -563,7 +563,8 @@ impl WorldStore {
         );
         if let Some(l) = location {
             self.objects.get_mut(&l).expect("checked above").contents.push(id);
-            if kind == "exit" {
+            if self.lends_commands(id) {
+                // A new exit in a room: its generated command joins the room's merged cmdsets.
                 self.cmdset_gen += 1;
             }
         }

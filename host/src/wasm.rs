@@ -362,7 +362,8 @@ pub struct LiveInstance {
 }
 
 impl LiveInstance {
-    /// A new instance of `pre` holding `game` for its first call; on failure the game comes back
+    /// A new instance of `pre` holding `game` for its first call (the game is in the store while
+    /// instantiating: a start function may call host imports); on failure the game comes back
     /// with the error.
     pub fn new(
         engine: &Engine,
@@ -372,11 +373,11 @@ impl LiveInstance {
         game: Game,
         caller: Sessid,
         module: Arc<str>,
-    ) -> Result<LiveInstance, (Game, wasmtime::Error)> {
+    ) -> Result<LiveInstance, Box<(Game, wasmtime::Error)>> {
         let (mut store, stderr) = new_store(engine, limits, quotas, game, caller, module);
         match pre.instantiate(&mut store) {
             Ok(instance) => Ok(LiveInstance { store, instance, stderr }),
-            Err(e) => Err((store.into_data().game.take(), e)),
+            Err(e) => Err(Box::new((store.into_data().game.take(), e))),
         }
     }
 

@@ -87,6 +87,14 @@ pub struct HandshakeGuard {
 }
 
 impl Table {
+    /// The state of `ip` (new: nothing open, a full rate bucket), after forgetting idle addresses
+    /// if the table is over its size.
+    fn address(&mut self, ip: IpAddr, cfg: &Config, now: Instant) -> &mut Address {
+        self.forget_idle(cfg, now);
+        let burst = cfg.connection_burst_per_ip.max(1) as f64;
+        self.addresses.entry(ip).or_insert(Address { open: 0, handshaking: 0, tokens: burst, refilled: now })
+    }
+
     /// Past [`FORGET_ABOVE`] addresses, forget those with nothing open, no handshake in progress
     /// and a full rate bucket (they are as if never seen), so a flood from many addresses cannot
     /// grow the table without bound.
@@ -131,9 +139,7 @@ impl ConnectionLimits {
         if cfg.max_handshakes > 0 && t.handshakes >= cfg.max_handshakes {
             return None;
         }
-        t.forget_idle(cfg, now);
-        let burst = cfg.connection_burst_per_ip.max(1) as f64;
-        let a = t.addresses.entry(peer).or_insert(Address { open: 0, handshaking: 0, tokens: burst, refilled: now });
+        let a = t.address(peer, cfg, now);
         // A trusted proxy brings many clients' handshakes: only the total applies to it.
         let capped = cfg.max_handshakes_per_ip > 0 && !cfg.trusted_proxies.contains(&peer);
         if capped && a.handshaking >= cfg.max_handshakes_per_ip {
@@ -157,9 +163,8 @@ impl ConnectionLimits {
         if cfg.max_connections > 0 && t.total >= cfg.max_connections {
             return Admission::Refused(SERVER_FULL_TEXT);
         }
-        t.forget_idle(cfg, now);
         let burst = cfg.connection_burst_per_ip.max(1) as f64;
-        let a = t.addresses.entry(ip).or_insert(Address { open: 0, handshaking: 0, tokens: burst, refilled: now });
+        let a = t.address(ip, cfg, now);
         if cfg.max_connections_per_ip > 0 && a.open >= cfg.max_connections_per_ip {
             return Admission::Refused(TOO_MANY_FROM_ADDRESS_TEXT);
         }

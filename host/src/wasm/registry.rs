@@ -718,7 +718,7 @@ impl PluginRegistry {
     ) -> (Game, Result<R, GuestError>) {
         let mut inst = match self.instantiate(pre, module, game, caller) {
             Ok(inst) => inst,
-            Err((game, e)) => return (game, Err(e)),
+            Err(failed) => return (failed.0, Err(failed.1)),
         };
         let result = inst.call(f);
         let (game, result, _) = self.finish(&mut inst, module, caller, result);
@@ -743,7 +743,7 @@ impl PluginRegistry {
             }
             None => match self.instantiate(&module.exports.pre, &module.name, game, caller) {
                 Ok(inst) => inst,
-                Err((game, e)) => return (game, Err(e)),
+                Err(failed) => return (failed.0, Err(failed.1)),
             },
         };
         let result = inst.call(f);
@@ -763,18 +763,21 @@ impl PluginRegistry {
         module: &Arc<str>,
         game: Game,
         caller: Sessid,
-    ) -> Result<LiveInstance, (Game, GuestError)> {
+    ) -> Result<LiveInstance, Box<(Game, GuestError)>> {
         let make = |game| LiveInstance::new(&self.loader.engine, pre, self.limits, self.quotas, game, caller, module.clone());
         let pool_full = |e: &wasmtime::Error| e.chain().any(|c| c.is::<wasmtime::PoolConcurrencyLimitError>());
         let retried = match make(game) {
             Ok(inst) => return Ok(inst),
-            Err((game, e)) if pool_full(&e) && self.release_kept_instances() > 0 => {
+            Err(failed) if pool_full(&failed.1) && self.release_kept_instances() > 0 => {
                 tracing::debug!(module = %module, "instance pool full; kept instances let go");
-                make(game)
+                make(failed.0)
             }
             Err(failed) => Err(failed),
         };
-        retried.map_err(|(game, e)| (game, classify(e, self.limits, self.quotas, "")))
+        retried.map_err(|failed| {
+            let (game, e) = *failed;
+            Box::new((game, classify(e, self.limits, self.quotas, "")))
+        })
     }
 
     /// Drop every module's kept instance (their pool slots free up; the next call of each module
