@@ -248,16 +248,29 @@ pub async fn idle(n: usize) {
     drop(held);
     drop(echo);
 
-    let host = Host::start(crate::MODULES, crate::CONFIG);
+    // The default total cap (5,000) is an operator's choice; this measures up to the fd limit.
+    let host = Host::start(crate::MODULES, &format!("{}\nmax_connections = 0", crate::CONFIG));
     let (portal, server) = (crate::portal_pid(&host), host.server_pid());
+    let hold: Option<u64> = std::env::var("MUDHOST_IDLE_HOLD_SECS").ok().and_then(|s| s.parse().ok());
+    if let Some(hold) = hold {
+        println!("  waiting {hold} s before connecting: portal pid {portal}, server pid {server}");
+        tokio::time::sleep(Duration::from_secs(hold)).await;
+    }
+    // One client first, so the baseline includes what the first connection sets up once (the
+    // connection screen's module instance, lazily built tables): the figure is per connection.
+    let mut held = vec![host.client().await];
     let (portal_base, server_base) = (crate::rss_mib(portal), crate::rss_mib(server));
-    let mut held = vec![];
     for _ in 0..n {
         held.push(host.client().await);
     }
     let per_conn = |now: f64, base: f64| (now - base) * 1024.0 / n as f64;
     let (p, s) = (per_conn(crate::rss_mib(portal), portal_base), per_conn(crate::rss_mib(server), server_base));
     let kib = p + s;
+    // For profiling (`heaptrack -p`): time to attach before, and to look while they are held.
+    if let Some(hold) = hold {
+        println!("  holding {n} connections for {hold} s");
+        tokio::time::sleep(Duration::from_secs(hold)).await;
+    }
     println!(
         "  bare {bare_kib:.1} KiB/conn; mudhost {kib:.1} KiB/conn (portal {p:.1} + server {s:.1}); ratio {:.2}×",
         kib / bare_kib.max(0.001)

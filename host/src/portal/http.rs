@@ -3,18 +3,67 @@
 //! upgrade request to the websocket handshake together with the bytes already read, or answer a
 //! `GET` with one of the bundled web client's files (embedded in the binary) and close.
 
-use std::io::Cursor;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt, Chain, Join};
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 
 use crate::config::Config;
 
 /// A connection whose request head has been read, replayed to the websocket handshake: the
-/// buffered bytes first, then the rest of the socket.
-pub type Replayed = Join<Chain<Cursor<Vec<u8>>, OwnedReadHalf>, OwnedWriteHalf>;
+/// buffered bytes first, then the rest of the socket. The buffer is freed once replayed, so an
+/// open connection does not keep its request head for its whole life.
+pub struct Replayed {
+    /// Bytes read before the handshake and not yet replayed.
+    head: Option<Box<[u8]>>,
+    /// How much of `head` has been replayed.
+    pos: usize,
+    stream: TcpStream,
+}
+
+impl AsyncRead for Replayed {
+    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<std::io::Result<()>> {
+        let this = &mut *self;
+        if let Some(head) = &this.head {
+            let n = (head.len() - this.pos).min(buf.remaining());
+            buf.put_slice(&head[this.pos..this.pos + n]);
+            this.pos += n;
+            if this.pos == head.len() {
+                this.head = None;
+            }
+            return Poll::Ready(Ok(()));
+        }
+        Pin::new(&mut this.stream).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for Replayed {
+    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.stream).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.stream).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.stream.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.stream).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.stream).poll_shutdown(cx)
+    }
+}
 
 /// Most headers a request may carry (browsers send about 20).
 const MAX_HEADERS: usize = 64;
@@ -97,35 +146,34 @@ fn parse_head(bytes: &[u8]) -> Option<Head> {
 
 /// Read the head of a new connection and route it. Everything (head and any answer) must be
 /// done by `deadline`.
-pub async fn route(stream: TcpStream, cfg: &Config, deadline: Instant) -> Routed {
+pub async fn route(mut stream: TcpStream, cfg: &Config, deadline: Instant) -> Routed {
     let peer = stream.peer_addr().ok();
-    let (mut reader, mut writer) = stream.into_split();
-    let bytes = match read_head(&mut reader, cfg.http_head_bytes, deadline).await {
+    let bytes = match read_head(&mut stream, cfg.http_head_bytes, deadline).await {
         Ok(b) => b,
         Err(e) => {
             tracing::debug!(?peer, cause = %e, "no request head");
             if let HeadError::TooLarge(_) = e {
                 let resp = response(431, "Request Header Fields Too Large", "text/plain", b"request head too large\n", false);
-                let _ = tokio::time::timeout_at(deadline, writer.write_all(&resp)).await;
+                let _ = tokio::time::timeout_at(deadline, stream.write_all(&resp)).await;
             }
             return Routed::Done;
         }
     };
     let Some(head) = parse_head(&bytes) else {
         let resp = response(400, "Bad Request", "text/plain", b"not an HTTP request\n", false);
-        let _ = tokio::time::timeout_at(deadline, writer.write_all(&resp)).await;
+        let _ = tokio::time::timeout_at(deadline, stream.write_all(&resp)).await;
         return Routed::Done;
     };
     if head.upgrade {
-        return Routed::Upgrade(tokio::io::join(Cursor::new(bytes).chain(reader), writer));
+        return Routed::Upgrade(Replayed { head: (!bytes.is_empty()).then(|| bytes.into_boxed_slice()), pos: 0, stream });
     }
     let resp = answer(&head, &cfg.server_name);
     // The path is the client's text: clipped, like every quote of untrusted input.
     let path = crate::logline::clip(&head.path, 200);
     tracing::debug!(?peer, method = %crate::logline::clip(&head.method, 20), %path, "web client request");
     if tokio::time::timeout_at(deadline, async {
-        writer.write_all(&resp).await?;
-        writer.shutdown().await
+        stream.write_all(&resp).await?;
+        stream.shutdown().await
     })
     .await
     .is_err()

@@ -4,14 +4,12 @@
 //!
 //! Texts are Evennia's where Evennia has them (EVENNIA-REFERENCE.md §limits).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::net::{IpAddr, SocketAddr};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use tokio::sync::mpsc;
 use tokio::sync::mpsc::error::TrySendError;
 
 use super::hub::Outbound;
@@ -325,64 +323,150 @@ fn outbound_bytes(o: &Outbound) -> usize {
     }
 }
 
-/// The sending half of a connection's outbox: bounded by frames (the channel) and by bytes.
-#[derive(Debug, Clone)]
-pub struct Outbox {
-    tx: mpsc::Sender<Outbound>,
-    bytes: Arc<AtomicUsize>,
+/// A connection's outbox: the hub queues rendered messages, the connection task takes them.
+/// Bounded by frames and by bytes. It is a queue under a lock with a wake-up rather than a
+/// channel: every open connection has one, and a channel's fixed blocks (32 slots, padded
+/// counters) were the largest part of an idle connection after its buffers.
+#[derive(Debug)]
+struct OutboxShared {
+    state: Mutex<OutboxState>,
+    /// Wakes the connection task when a message is queued or the hub lets go.
+    ready: tokio::sync::Notify,
+    frames: usize,
     budget: usize,
+}
+
+#[derive(Debug, Default)]
+struct OutboxState {
+    queue: VecDeque<Outbound>,
+    /// Approximate bytes in `queue`.
+    bytes: usize,
+    /// The hub has dropped its end: once drained, the connection is to close.
+    sender_gone: bool,
+    /// The connection task has gone: nothing more is taken.
+    receiver_gone: bool,
+}
+
+/// Queues this long or longer give their memory back once drained.
+const OUTBOX_SHRINK_AT: usize = 32;
+
+/// The sending half of a connection's outbox, owned by the hub.
+#[derive(Debug)]
+pub struct Outbox {
+    shared: Arc<OutboxShared>,
 }
 
 /// The receiving half, owned by the connection task.
 #[derive(Debug)]
 pub struct OutboxReceiver {
-    rx: mpsc::Receiver<Outbound>,
-    bytes: Arc<AtomicUsize>,
+    shared: Arc<OutboxShared>,
 }
 
 /// A connection's outbox of at most `frames` messages and about `budget` bytes.
 pub fn outbox(frames: usize, budget: usize) -> (Outbox, OutboxReceiver) {
-    let (tx, rx) = mpsc::channel(frames.max(1));
-    let bytes = Arc::new(AtomicUsize::new(0));
-    (Outbox { tx, bytes: bytes.clone(), budget }, OutboxReceiver { rx, bytes })
+    let shared = Arc::new(OutboxShared {
+        state: Mutex::new(OutboxState::default()),
+        ready: tokio::sync::Notify::new(),
+        frames: frames.max(1),
+        budget,
+    });
+    (Outbox { shared: shared.clone() }, OutboxReceiver { shared })
+}
+
+impl OutboxShared {
+    fn lock(&self) -> std::sync::MutexGuard<'_, OutboxState> {
+        // The state is consistent after every statement: a panic elsewhere cannot break it.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
 }
 
 impl Outbox {
     /// Queue without waiting. Over the frame count or the byte budget is `Full` (a slow
     /// client); a close request is always accepted while there is room for a frame, so a
-    /// client can be told why it is disconnected.
+    /// client can be told why it is disconnected. `Closed` once the connection task is gone.
     pub fn try_send(&self, out: Outbound) -> Result<(), TrySendError<Outbound>> {
         let n = outbound_bytes(&out);
         let is_close = matches!(out, Outbound::Close(_));
-        let before = self.bytes.fetch_add(n, Ordering::Relaxed);
-        if !is_close && before + n > self.budget {
-            self.bytes.fetch_sub(n, Ordering::Relaxed);
-            return Err(TrySendError::Full(out));
+        {
+            let mut st = self.shared.lock();
+            if st.receiver_gone {
+                return Err(TrySendError::Closed(out));
+            }
+            if st.queue.len() >= self.shared.frames || (!is_close && st.bytes + n > self.shared.budget) {
+                return Err(TrySendError::Full(out));
+            }
+            st.queue.push_back(out);
+            st.bytes += n;
         }
-        self.tx.try_send(out).inspect_err(|_| {
-            self.bytes.fetch_sub(n, Ordering::Relaxed);
-        })
+        self.shared.ready.notify_one();
+        Ok(())
     }
 
     /// Bytes queued and not yet taken by the connection task.
     pub fn queued_bytes(&self) -> usize {
-        self.bytes.load(Ordering::Relaxed)
+        self.shared.lock().bytes
     }
 }
 
+impl Drop for Outbox {
+    fn drop(&mut self) {
+        self.shared.lock().sender_gone = true;
+        self.shared.ready.notify_one();
+    }
+}
+
+/// What the connection task found in its outbox.
+enum Taken {
+    Msg(Outbound),
+    Empty,
+    /// Empty, and the hub has let go.
+    Ended,
+}
+
 impl OutboxReceiver {
-    /// The next message if one is queued now.
-    pub fn try_recv(&mut self) -> Option<Outbound> {
-        let out = self.rx.try_recv().ok()?;
-        self.bytes.fetch_sub(outbound_bytes(&out), Ordering::Relaxed);
-        Some(out)
+    fn take(&self) -> Taken {
+        let mut st = self.shared.lock();
+        match st.queue.pop_front() {
+            Some(out) => {
+                st.bytes -= outbound_bytes(&out);
+                if st.queue.is_empty() && st.queue.capacity() >= OUTBOX_SHRINK_AT {
+                    st.queue = VecDeque::new();
+                }
+                Taken::Msg(out)
+            }
+            None if st.sender_gone => Taken::Ended,
+            None => Taken::Empty,
+        }
     }
 
-    /// The next message; None once every sender is gone and the queue is empty.
+    /// The next message if one is queued now.
+    pub fn try_recv(&mut self) -> Option<Outbound> {
+        match self.take() {
+            Taken::Msg(out) => Some(out),
+            Taken::Empty | Taken::Ended => None,
+        }
+    }
+
+    /// The next message; None once the hub has let go and the queue is empty. Cancel-safe: a
+    /// message leaves the queue only when this returns it.
     pub async fn recv(&mut self) -> Option<Outbound> {
-        let out = self.rx.recv().await?;
-        self.bytes.fetch_sub(outbound_bytes(&out), Ordering::Relaxed);
-        Some(out)
+        loop {
+            match self.take() {
+                Taken::Msg(out) => return Some(out),
+                Taken::Ended => return None,
+                // A wake-up sent between `take` and here is kept as a permit, so none is lost.
+                Taken::Empty => self.shared.ready.notified().await,
+            }
+        }
+    }
+}
+
+impl Drop for OutboxReceiver {
+    fn drop(&mut self) {
+        let mut st = self.shared.lock();
+        st.receiver_gone = true;
+        st.queue.clear();
+        st.bytes = 0;
     }
 }
 
@@ -520,6 +604,39 @@ mod tests {
             rx.recv().await.unwrap();
             assert!(tx.try_send(big()).is_ok());
             assert!(tx.queued_bytes() > 600);
+        });
+    }
+
+    #[test]
+    fn the_outbox_is_bounded_in_frames_drains_after_the_hub_lets_go_and_refuses_once_the_connection_is_gone() {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async {
+            let text = |t: &str| Outbound::Msg(super::super::hub::OutMsg::new(Msg::text(t), Default::default()));
+            let (tx, mut rx) = outbox(2, 1 << 20);
+            assert!(tx.try_send(text("one")).is_ok());
+            assert!(tx.try_send(text("two")).is_ok());
+            // The frame bound holds for close requests too.
+            assert!(matches!(tx.try_send(Outbound::Close("bye".into())), Err(TrySendError::Full(_))));
+            // A receiver waiting on an empty outbox is woken by a send from another task.
+            assert!(rx.try_recv().is_some() && rx.try_recv().is_some() && rx.try_recv().is_none());
+            let waiting = tokio::spawn(async move {
+                let got = rx.recv().await;
+                (rx, got)
+            });
+            tokio::task::yield_now().await;
+            assert!(tx.try_send(text("three")).is_ok());
+            let (mut rx, got) = waiting.await.unwrap();
+            assert!(matches!(got, Some(Outbound::Msg(m)) if m.msg == Msg::text("three")));
+            // What was queued before the hub let go is still delivered, then the end.
+            assert!(tx.try_send(text("four")).is_ok());
+            drop(tx);
+            assert!(matches!(rx.recv().await, Some(Outbound::Msg(m)) if m.msg == Msg::text("four")));
+            assert!(rx.recv().await.is_none());
+            // Once the connection task is gone, sends are refused as closed and hold nothing.
+            let (tx, rx) = outbox(8, 1 << 20);
+            drop(rx);
+            assert!(matches!(tx.try_send(text("late")), Err(TrySendError::Closed(_))));
+            assert_eq!(tx.queued_bytes(), 0);
         });
     }
 }

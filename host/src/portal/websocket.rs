@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use futures_util::{SinkExt, StreamExt};
+use futures_util::{FutureExt, SinkExt, StreamExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, oneshot};
 use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
@@ -61,6 +61,9 @@ where
 {
     timed(sink.send(msg)).await
 }
+
+/// Most bytes one read from a client takes (and the read buffer's starting size).
+const READ_BUFFER_BYTES: usize = 512;
 
 /// Frames gathered before tungstenite writes them out without waiting for a flush.
 const WRITE_BUFFER_BYTES: usize = 64 * 1024;
@@ -146,11 +149,10 @@ pub async fn accept_until_shutdown<F, Fut>(
             },
             _ = shutdown.wait() => return,
         };
-        let (task, alive) = (serve_one(stream, peer), alive.clone());
-        tokio::spawn(async move {
-            task.await;
-            drop(alive);
-        });
+        // `map`, not an `async` block awaiting `task`: such a block can hold the future twice
+        // (captured and being awaited), doubling every connection's task.
+        let alive = alive.clone();
+        tokio::spawn(serve_one(stream, peer).map(move |()| drop(alive)));
     }
 }
 
@@ -266,24 +268,51 @@ async fn connection(
     hub: mpsc::Sender<HubEvent>,
     limits: ConnectionLimits,
 ) {
+    // The handshake's state (request head, handshake machine, timers) is large and short-lived:
+    // boxed, it is freed when the session starts instead of sizing every connection's task.
+    let Some(opened) = Box::pin(open(stream, peer, &cfg, &hub, &limits)).await else { return };
+    serve_session(opened, peer, cfg, hub).await;
+}
+
+/// A websocket session that has been admitted and announced to the hub.
+struct Opened {
+    ws: tokio_tungstenite::WebSocketStream<http::Replayed>,
+    format: Format,
+    sessid: crate::link::Sessid,
+    outbox: OutboxReceiver,
+    /// The connection's place under the connection caps, held for its life.
+    _slot: limits::ConnectionGuard,
+}
+
+/// The request head, the websocket handshake, admission and the hub's welcome; None if the
+/// connection ended on the way (refused, timed out, gone).
+async fn open(
+    stream: TcpStream,
+    peer: SocketAddr,
+    cfg: &Config,
+    hub: &mpsc::Sender<HubEvent>,
+    limits: &ConnectionLimits,
+) -> Option<Opened> {
     let Some(handshaking) = limits.begin_handshake(peer.ip()) else {
         tracing::debug!(%peer, "too many handshakes in progress from this address or in all; closed at once");
-        return;
+        return None;
     };
     let _ = stream.set_nodelay(true);
     // One deadline for the request head and the whole handshake: a client trickling bytes
     // cannot hold its task (or its buffer) longer than that.
     let deadline = tokio::time::Instant::now() + Duration::from_millis(cfg.handshake_timeout_ms);
-    let stream = match http::route(stream, &cfg, deadline).await {
+    let stream = match http::route(stream, cfg, deadline).await {
         Routed::Upgrade(stream) => stream,
-        Routed::Done => return,
+        Routed::Done => return None,
     };
     // Buffers start small and grow on demand up to the frame cap: the defaults (128 KiB read
-    // buffer per connection) cost 160 MiB of portal memory at 1000 players. Written frames
-    // gather in the write buffer (it grows only as far as a burst needs) until `write_queued`
-    // flushes: one system call per burst instead of one per frame.
+    // buffer per connection) cost 160 MiB of portal memory at 1000 players, and even 4 KiB is
+    // the largest item of an idle connection. Clients send short frames (a command line); a
+    // longer one is read in more, smaller reads. Written frames gather in the write buffer (it
+    // grows only as far as a burst needs) until `write_queued` flushes: one system call per
+    // burst instead of one per frame.
     let ws_cfg = WebSocketConfig::default()
-        .read_buffer_size(4096)
+        .read_buffer_size(READ_BUFFER_BYTES)
         .write_buffer_size(WRITE_BUFFER_BYTES)
         .max_message_size(Some(cfg.max_frame_bytes))
         .max_frame_size(Some(cfg.max_frame_bytes));
@@ -294,35 +323,34 @@ async fn connection(
         |req: &Request, resp: Response| choose_subprotocol(req, resp, &mut hs),
         Some(ws_cfg),
     );
-    let ws = match tokio::time::timeout_at(deadline, accept).await {
+    let mut ws = match tokio::time::timeout_at(deadline, accept).await {
         Ok(Ok(ws)) => ws,
         Ok(Err(e)) => {
             tracing::debug!(%peer, cause = %e, "websocket handshake failed");
-            return;
+            return None;
         }
         Err(_) => {
             tracing::debug!(%peer, "websocket handshake timed out");
-            return;
+            return None;
         }
     };
     drop(handshaking);
     let address = limits::client_address(peer, hs.forwarded_for.as_deref(), &cfg.trusted_proxies);
-    let mut ws = ws;
-    let _slot = match limits.admit(address) {
+    let slot = match limits.admit(address) {
         Admission::Refused(text) => {
             tracing::info!(%peer, %address, "connection refused: {text}");
             if write(&mut ws, hs.format.notice(text)).await {
                 let close = CloseFrame { code: CloseCode::Again, reason: text.to_string().into() };
                 write(&mut ws, Message::Close(Some(close))).await;
             }
-            return;
+            return None;
         }
         Admission::Admitted { wait, guard } => {
             if !wait.is_zero() {
                 tracing::debug!(%address, ?wait, "connection queued by the connection rate");
                 let text = limits::queued_text(&cfg.server_name, wait);
                 if !write(&mut ws, hs.format.notice(text)).await {
-                    return;
+                    return None;
                 }
                 tokio::time::sleep(wait).await;
             }
@@ -340,25 +368,17 @@ async fn connection(
         outbox: out_tx,
         reply: reply_tx,
     };
-    if hub.send(connected).await.is_err() {
-        return;
-    }
-    let Ok(sessid) = reply_rx.await else { return };
-    let span = tracing::info_span!("session", sessid);
-    tracing::Instrument::instrument(serve_session(ws, hs.format, sessid, peer, cfg, hub, out_rx), span).await;
+    hub.send(connected).await.ok()?;
+    let sessid = reply_rx.await.ok()?;
+    Some(Opened { ws, format: hs.format, sessid, outbox: out_rx, _slot: slot })
 }
 
-/// The connection's life after the handshake: frames in, outbox out, pings.
-async fn serve_session(
-    ws: tokio_tungstenite::WebSocketStream<http::Replayed>,
-    format: Format,
-    sessid: crate::link::Sessid,
-    peer: SocketAddr,
-    cfg: Arc<Config>,
-    hub: mpsc::Sender<HubEvent>,
-    mut out_rx: OutboxReceiver,
-) {
-    tracing::debug!(%peer, "websocket connected");
+/// The connection's life after the handshake: frames in, outbox out, pings. Its log lines
+/// carry the session id as a field rather than through a span, which would be held (and
+/// stored by the subscriber) for the connection's whole life.
+async fn serve_session(opened: Opened, peer: SocketAddr, cfg: Arc<Config>, hub: mpsc::Sender<HubEvent>) {
+    let Opened { ws, format, sessid, outbox: mut out_rx, _slot } = opened;
+    tracing::debug!(%peer, sessid, "websocket connected");
 
     let (mut sink, mut frames) = ws.split();
     let ping_every = Duration::from_secs(cfg.ws_ping_secs.max(1));
@@ -390,7 +410,7 @@ async fn serve_session(
                         break Ending::Close(CloseCode::Size, format!("frame too large: {e}"))
                     }
                     Some(Err(e)) => {
-                        tracing::debug!(cause = %e, "websocket read error");
+                        tracing::debug!(sessid, cause = %e, "websocket read error");
                         break Ending::ClientGone;
                     }
                 };
@@ -399,7 +419,7 @@ async fn serve_session(
                     (RateVerdict::Drop, _) => continue,
                     (RateVerdict::DropAndWarn, _) => Some(limits::COMMAND_RATE_TEXT.to_string()),
                     (RateVerdict::Pass, Err(e)) => {
-                        tracing::debug!(cause = %e, "malformed frame dropped");
+                        tracing::debug!(sessid, cause = %e, "malformed frame dropped");
                         Some(e.to_string())
                     }
                     (RateVerdict::Pass, Ok(msg)) if msg.cmd == "websocket_close" => {
@@ -438,7 +458,7 @@ async fn serve_session(
             },
             _ = ping.tick() => {
                 if last_heard.elapsed() > ping_every * 2 {
-                    tracing::info!("no answer to pings; reaping dead connection");
+                    tracing::info!(sessid, "no answer to pings; reaping dead connection");
                     break Ending::ClientGone;
                 }
                 if !write(&mut sink, Message::Ping(Default::default())).await {
@@ -457,7 +477,7 @@ async fn serve_session(
         write(&mut sink, Message::Close(Some(frame))).await;
     }
     let _ = hub.send(HubEvent::Closed { sessid }).await;
-    tracing::debug!("websocket closed");
+    tracing::debug!(sessid, "websocket closed");
 }
 
 #[cfg(test)]
