@@ -27,7 +27,7 @@ use super::limits::{self, Outbox};
 use super::markup::RenderFlags;
 use super::supervisor::SupervisorCmd;
 use crate::config::Config;
-use crate::link::{Effects, Msg, PortalMsg, ServerMsg, SessionData, Sessid, StartKind, PORTAL_FLAGS_CMD};
+use crate::link::{Effects, Msg, PortalMsg, ProtocolFlags, ServerMsg, SessionData, Sessid, StartKind, PORTAL_FLAGS_CMD};
 use crate::server::now_ms;
 use crate::shutdown::ShutdownTrigger;
 
@@ -262,7 +262,7 @@ impl Hub {
                     sessid,
                     address,
                     protocol_key: "telnet".into(),
-                    protocol_flags: flags,
+                    protocol_flags: flags.into_iter().collect(),
                     conn_time: now,
                     cmd_last: now,
                     cmd_last_visible: now,
@@ -700,7 +700,7 @@ fn new_session_data(
     subprotocol: &str,
 ) -> SessionData {
     let now = now_ms();
-    let mut flags = BTreeMap::new();
+    let mut flags = ProtocolFlags::default();
     for (k, v) in [
         ("ENCODING", Value::from("utf-8")),
         ("SCREENREADER", false.into()),
@@ -716,10 +716,10 @@ fn new_session_data(
         ("ANSI", true.into()),
         ("ISTYPING", true.into()),
     ] {
-        flags.insert(k.to_string(), v);
+        flags.insert(k, v);
     }
     flags.insert(
-        "CLIENTNAME".into(),
+        "CLIENTNAME",
         Value::from(format!("Evennia Webclient (websocket:{} [{subprotocol}])", browser.unwrap_or(""))),
     );
     SessionData {

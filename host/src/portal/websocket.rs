@@ -261,17 +261,21 @@ enum Ending {
     Close(CloseCode, String),
 }
 
-async fn connection(
+fn connection(
     stream: TcpStream,
     peer: SocketAddr,
     cfg: Arc<Config>,
     hub: mpsc::Sender<HubEvent>,
     limits: ConnectionLimits,
-) {
+) -> impl std::future::Future<Output = ()> + Send {
     // The handshake's state (request head, handshake machine, timers) is large and short-lived:
-    // boxed, it is freed when the session starts instead of sizing every connection's task.
-    let Some(opened) = Box::pin(open(stream, peer, &cfg, &hub, &limits)).await else { return };
-    serve_session(opened, peer, cfg, hub).await;
+    // boxed (`open`), it is freed when the session starts. Chained with `then`, not awaited in
+    // an `async` body, which would keep room for the opened connection beside the session's
+    // future: the task is the size of the session loop and no more.
+    open(stream, peer, cfg.clone(), hub.clone(), limits).then(move |opened| match opened {
+        Some(opened) => futures_util::future::Either::Left(serve_session(opened, peer, cfg, hub)),
+        None => futures_util::future::Either::Right(std::future::ready(())),
+    })
 }
 
 /// A websocket session that has been admitted and announced to the hub.
@@ -286,7 +290,17 @@ struct Opened {
 
 /// The request head, the websocket handshake, admission and the hub's welcome; None if the
 /// connection ended on the way (refused, timed out, gone).
-async fn open(
+fn open(
+    stream: TcpStream,
+    peer: SocketAddr,
+    cfg: Arc<Config>,
+    hub: mpsc::Sender<HubEvent>,
+    limits: ConnectionLimits,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = Option<Opened>> + Send>> {
+    Box::pin(async move { opening(stream, peer, &cfg, &hub, &limits).await })
+}
+
+async fn opening(
     stream: TcpStream,
     peer: SocketAddr,
     cfg: &Config,
@@ -375,7 +389,9 @@ async fn open(
 
 /// The connection's life after the handshake: frames in, outbox out, pings. Its log lines
 /// carry the session id as a field rather than through a span, which would be held (and
-/// stored by the subscriber) for the connection's whole life.
+/// stored by the subscriber) for the connection's whole life. Every wait inside the loop (a
+/// write, a full hub queue) is boxed: an idle connection's task is sized by what it holds
+/// while waiting for input, not by the largest thing it might do.
 async fn serve_session(opened: Opened, peer: SocketAddr, cfg: Arc<Config>, hub: mpsc::Sender<HubEvent>) {
     let Opened { ws, format, sessid, outbox: mut out_rx, _slot } = opened;
     tracing::debug!(%peer, sessid, "websocket connected");
@@ -429,20 +445,29 @@ async fn serve_session(opened: Opened, peer: SocketAddr, cfg: Arc<Config>, hub: 
                         Some(TOO_LONG_TEXT.to_string())
                     }
                     (RateVerdict::Pass, Ok(msg)) => {
-                        if hub.send(HubEvent::Input { sessid, msg }).await.is_err() {
-                            break Ending::ClientGone;
+                        // Waiting for room in the hub's queue is rare: boxed when it happens.
+                        match hub.try_send(HubEvent::Input { sessid, msg }) {
+                            Ok(()) => {}
+                            Err(mpsc::error::TrySendError::Full(event)) => {
+                                let waiting = Box::pin(hub.send(event));
+                                if waiting.await.is_err() {
+                                    break Ending::ClientGone;
+                                }
+                            }
+                            Err(mpsc::error::TrySendError::Closed(_)) => break Ending::ClientGone,
                         }
                         None
                     }
                 };
                 if let Some(text) = reply {
-                    if !write(&mut sink, format.notice(text)).await {
+                    let writing = Box::pin(write(&mut sink, format.notice(text)));
+                    if !writing.await {
                         break Ending::ClientGone;
                     }
                 }
             }
             out = out_rx.recv() => match out {
-                Some(Outbound::Msg(out)) => match write_queued(&mut sink, format, out, &mut out_rx).await {
+                Some(Outbound::Msg(out)) => match Box::pin(write_queued(&mut sink, format, out, &mut out_rx)).await {
                     Ok(None) => {}
                     Ok(Some(reason)) if reason == SHUTDOWN_TEXT => break Ending::Close(CloseCode::Away, reason),
                     Ok(Some(reason)) => break Ending::Close(CloseCode::Normal, reason),
@@ -461,7 +486,8 @@ async fn serve_session(opened: Opened, peer: SocketAddr, cfg: Arc<Config>, hub: 
                     tracing::info!(sessid, "no answer to pings; reaping dead connection");
                     break Ending::ClientGone;
                 }
-                if !write(&mut sink, Message::Ping(Default::default())).await {
+                let pinging = Box::pin(write(&mut sink, Message::Ping(Default::default())));
+                if !pinging.await {
                     break Ending::ClientGone;
                 }
             }
@@ -474,9 +500,11 @@ async fn serve_session(opened: Opened, peer: SocketAddr, cfg: Arc<Config>, hub: 
             end -= 1;
         }
         let frame = CloseFrame { code, reason: reason[..end].to_string().into() };
-        write(&mut sink, Message::Close(Some(frame))).await;
+        let closing = Box::pin(write(&mut sink, Message::Close(Some(frame))));
+        closing.await;
     }
-    let _ = hub.send(HubEvent::Closed { sessid }).await;
+    let closed = Box::pin(hub.send(HubEvent::Closed { sessid }));
+    let _ = closed.await;
     tracing::debug!(sessid, "websocket closed");
 }
 

@@ -149,8 +149,8 @@ impl GameLoop {
                 .data
                 .protocol_flags
                 .iter()
-                .filter(|(k, _)| CLIENT_OPTION_FLAGS.contains(&k.as_str()))
-                .map(|(k, v)| (k.clone(), v.clone()))
+                .filter(|(k, _)| CLIENT_OPTION_FLAGS.contains(k))
+                .map(|(k, v)| (k.to_string(), v.clone()))
                 .collect();
             game.send(sessid, Msg::oob("client_options", vec![], flags));
             return;
@@ -163,14 +163,14 @@ impl GameLoop {
                 "version" => {
                     if let Some(Value::String(name)) = s.data.protocol_flags.get("CLIENTNAME").cloned() {
                         let v = value.as_str().map_or_else(|| value.to_string(), str::to_owned);
-                        s.data.protocol_flags.insert("CLIENTNAME".into(), Value::String(format!("{name} {v}")));
+                        s.data.protocol_flags.insert("CLIENTNAME", Value::String(format!("{name} {v}")));
                     }
                     continue;
                 }
                 // The encoding is a name, not a flag (Evennia means to store it but never can).
                 "encoding" => match value.as_str().map(str::trim).filter(|e| valid_encoding(e)) {
                     Some(e) => {
-                        s.data.protocol_flags.insert("ENCODING".into(), Value::String(e.to_string()));
+                        s.data.protocol_flags.insert("ENCODING", Value::String(e.to_string()));
                         continue;
                     }
                     None => {

@@ -168,7 +168,7 @@ pub fn session_info(s: &ServerSession) -> SessionInfo {
         cmd_last: d.cmd_last,
         cmd_last_visible: d.cmd_last_visible,
         cmd_total: d.cmd_total,
-        protocol_flags: d.protocol_flags.iter().map(|(k, v)| (k.clone(), v.to_string())).collect(),
+        protocol_flags: d.protocol_flags.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
     }
 }
 
