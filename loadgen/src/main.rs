@@ -10,9 +10,10 @@
 //!   latency percentiles.
 //! - `fairness N R`: one player pipelines R runaway commands (each cut at the guest deadline)
 //!   while N healthy players keep sending cheap ones; reports the healthy players' latency.
-//! - `look N SECS`, `echo N SECS`, `say N SECS`: closed-loop clients against the host and against
-//!   the bare websocket server in the same run; reports commands/s, latency, CPU µs per command
-//!   of each process, RSS, and the ratio (see `perf.rs`).
+//! - `look N SECS [RATE]`, `echo …`, `say …`: clients against the host and against the bare
+//!   websocket server in the same run, closed loop or (with RATE) open loop at RATE commands/s
+//!   in all; reports commands/s, latency, CPU µs per command of each process, RSS, and the
+//!   ratio (see `perf.rs`).
 //! - `idle N`: N open connections; KiB per connection of the host and of the bare server.
 //! - `roomsets K`: one player in a room holding 0, 10, 100, 1000 things that each carry a cmdset
 //!   (the `box` module's); at each size, K commands one after another; reports the server's CPU
@@ -51,13 +52,17 @@ async fn main() {
         Some("fairness") => fairness(num(1, 50) as usize, num(2, 200) as usize).await,
         Some(w @ ("look" | "echo" | "say")) => {
             let work = perf::Workload::parse(w).expect("matched above");
-            perf::compare(work, num(1, 50) as usize, num(2, 10) as f64).await
+            let pacing = match num(3, 0) {
+                0 => perf::Pacing::ClosedLoop,
+                rate => perf::Pacing::Rate(rate as f64),
+            };
+            perf::compare(work, num(1, 50) as usize, num(2, 10) as f64, pacing).await
         }
         Some("idle") => perf::idle(num(1, 1000) as usize).await,
         Some("logins") => logins(num(1, 200) as usize).await,
         Some("roomsets") => roomsets(num(1, 2000) as usize).await,
         Some("hookcost") => hookcost(num(1, 2000) as usize).await,
-        _ => eprintln!("usage: mudhost-loadgen restart [N] | hotreload [N] [R] | throughput [N] [SECS] | fairness [N] [R] | look|echo|say [N] [SECS] | idle [N] | logins [N] | roomsets [K] | hookcost [K]"),
+        _ => eprintln!("usage: mudhost-loadgen restart [N] | hotreload [N] [R] | throughput [N] [SECS] | fairness [N] [R] | look|echo|say [N] [SECS] [RATE] | idle [N] | logins [N] | roomsets [K] | hookcost [K]"),
     }
 }
 

@@ -11,7 +11,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use futures_util::{SinkExt, StreamExt};
 use serde_json::json;
+use tokio_tungstenite::tungstenite::Message;
 
 use crate::support::{Client, Host};
 
@@ -37,22 +39,41 @@ impl Workload {
         }
     }
 
-    async fn send(self, c: &mut Client, k: u64) {
-        match self {
-            Workload::Look => c.send_text("look").await,
-            Workload::Echo => c.send_json(json!(["echo", [format!("x{k}")], {}])).await,
-            Workload::Say => c.send_text(&format!("say hello {k}")).await,
-        }
+    /// The frame for command number `k`.
+    fn frame(self, k: u64) -> Message {
+        let msg = match self {
+            Workload::Look => json!(["text", ["look"], {}]),
+            Workload::Echo => json!(["echo", [format!("x{k}")], {}]),
+            Workload::Say => json!(["text", [format!("say hello {k}")], {}]),
+        };
+        Message::text(msg.to_string())
     }
 
-    /// Whether a received text is the answer to this client's own command.
-    fn is_answer(self, text: &str) -> bool {
+    /// Whether a received frame (raw, as sent) is the answer to this client's own command.
+    /// Checked on the raw text, without decoding: 200 clients in a room receive 200 frames
+    /// per say, and a generator that parses each one is what the run would measure.
+    fn is_answer(self, frame: &str) -> bool {
         match self {
-            Workload::Look => text.contains("Limbo"),
-            Workload::Echo => text.starts_with("Echo returns"),
-            Workload::Say => text.starts_with("You say"),
+            Workload::Look => frame.contains("Limbo"),
+            Workload::Echo => frame.contains("Echo returns"),
+            Workload::Say => frame.contains("You say"),
         }
     }
+}
+
+/// A benchmark client's websocket, used raw (see [`Workload::is_answer`]).
+type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// Read until this client's own answer; false if the connection ended.
+async fn await_answer(ws: &mut Ws, work: Workload) -> bool {
+    while let Some(frame) = ws.next().await {
+        match frame {
+            Ok(Message::Text(t)) if work.is_answer(t.as_str()) => return true,
+            Ok(Message::Close(_)) | Err(_) => return false,
+            Ok(_) => {}
+        }
+    }
+    false
 }
 
 /// Result of one measured run.
@@ -113,31 +134,35 @@ pub fn cpu_us(pid: u32) -> f64 {
     ticks / hz * 1e6
 }
 
-/// Run `clients` closed-loop clients for `secs` after a 1 s warm-up, measuring `pids`.
-async fn measure(clients: Vec<Client>, work: Workload, secs: f64, pids: &[(String, u32)]) -> Run {
+/// How clients send: closed loop (send, wait for the answer, repeat) or open loop at a fixed
+/// total rate (each client on its own schedule, latency counted from the scheduled send time,
+/// so a host that falls behind is charged for the queue it builds).
+#[derive(Debug, Clone, Copy)]
+pub enum Pacing {
+    ClosedLoop,
+    /// Commands per second, all clients together.
+    Rate(f64),
+}
+
+/// Run `clients` for `secs` after a 1 s warm-up, measuring `pids`.
+async fn measure(clients: Vec<Client>, work: Workload, pacing: Pacing, secs: f64, pids: &[(String, u32)]) -> Run {
     let stop = Arc::new(AtomicBool::new(false));
     let measuring = Arc::new(AtomicBool::new(false));
+    let n = clients.len();
     let mut tasks = vec![];
-    for (i, mut c) in clients.into_iter().enumerate() {
+    for (i, c) in clients.into_iter().enumerate() {
         let (stop, measuring) = (stop.clone(), measuring.clone());
+        let ws = c.ws;
         tasks.push(tokio::spawn(async move {
-            let mut lat = vec![];
-            let mut k = i as u64 * 1_000_000;
-            while !stop.load(Ordering::Relaxed) {
-                let t0 = Instant::now();
-                work.send(&mut c, k).await;
-                loop {
-                    let t = c.next_text().await.expect("connected");
-                    if work.is_answer(&t) {
-                        break;
-                    }
+            match pacing {
+                Pacing::ClosedLoop => closed_loop(ws, work, i, stop, measuring).await,
+                Pacing::Rate(rate) => {
+                    let every = Duration::from_secs_f64(n as f64 / rate);
+                    // Spread the clients' schedules over one period.
+                    let first = tokio::time::Instant::now() + every.mul_f64(i as f64 / n as f64);
+                    open_loop(ws, work, i, first, every, stop, measuring).await
                 }
-                if measuring.load(Ordering::Relaxed) {
-                    lat.push(t0.elapsed());
-                }
-                k += 1;
             }
-            lat
         }));
     }
     tokio::time::sleep(Duration::from_secs(1)).await;
@@ -157,6 +182,65 @@ async fn measure(clients: Vec<Client>, work: Workload, secs: f64, pids: &[(Strin
     latencies.sort();
     let cpu = pids.iter().zip(before.iter().zip(&after)).map(|((n, _), (b, a))| (n.clone(), a - b)).collect();
     Run { commands: latencies.len(), secs: elapsed, cpu_us: cpu, latencies, rss_mib }
+}
+
+/// Send, wait for the answer, repeat; the latencies of commands answered while measuring.
+async fn closed_loop(mut ws: Ws, work: Workload, i: usize, stop: Arc<AtomicBool>, measuring: Arc<AtomicBool>) -> Vec<Duration> {
+    let mut lat = vec![];
+    let mut k = i as u64 * 1_000_000;
+    while !stop.load(Ordering::Relaxed) {
+        let t0 = Instant::now();
+        if ws.send(work.frame(k)).await.is_err() || !await_answer(&mut ws, work).await {
+            panic!("client {i}: connection lost");
+        }
+        if measuring.load(Ordering::Relaxed) {
+            lat.push(t0.elapsed());
+        }
+        k += 1;
+    }
+    lat
+}
+
+/// Send on a fixed schedule whatever the answers do; answers come back in order, each charged
+/// from its command's scheduled time.
+async fn open_loop(
+    mut ws: Ws,
+    work: Workload,
+    i: usize,
+    first: tokio::time::Instant,
+    every: Duration,
+    stop: Arc<AtomicBool>,
+    measuring: Arc<AtomicBool>,
+) -> Vec<Duration> {
+    let mut lat = vec![];
+    let mut k = i as u64 * 1_000_000;
+    let mut next = first;
+    // Scheduled send times of the commands not yet answered, and whether each counts.
+    let mut waiting = std::collections::VecDeque::new();
+    while !stop.load(Ordering::Relaxed) || !waiting.is_empty() {
+        tokio::select! {
+            _ = tokio::time::sleep_until(next), if !stop.load(Ordering::Relaxed) => {
+                waiting.push_back((next, measuring.load(Ordering::Relaxed)));
+                ws.send(work.frame(k)).await.unwrap_or_else(|e| panic!("client {i}: {e}"));
+                k += 1;
+                next += every;
+            }
+            frame = ws.next() => match frame {
+                Some(Ok(Message::Text(t))) if work.is_answer(t.as_str()) => {
+                    if let Some((sent, counts)) = waiting.pop_front() {
+                        if counts {
+                            lat.push(tokio::time::Instant::now() - sent);
+                        }
+                    }
+                }
+                Some(Ok(Message::Close(_)) | Err(_)) | None => panic!("client {i}: connection lost"),
+                Some(Ok(_)) => {}
+            },
+            // Stopping: answers still owed are waited for only so long.
+            _ = tokio::time::sleep(Duration::from_secs(10)), if stop.load(Ordering::Relaxed) => break,
+        }
+    }
+    lat
 }
 
 /// The bare websocket server, built from ../shared/bench/echo-server into target/echo-server.
@@ -212,21 +296,28 @@ impl Drop for EchoServer {
 }
 
 /// One scenario against the host and against the bare server; prints both and the ratio.
-pub async fn compare(work: Workload, n: usize, secs: f64) {
-    println!("{work:?}: {n} clients, {secs} s window (closed loop: send, wait for the answer, repeat)");
+pub async fn compare(work: Workload, n: usize, secs: f64, pacing: Pacing) {
+    match pacing {
+        Pacing::ClosedLoop => {
+            println!("{work:?}: {n} clients, {secs} s window (closed loop: send, wait for the answer, repeat)")
+        }
+        Pacing::Rate(r) => println!(
+            "{work:?}: {n} clients, {secs} s window (open loop: {r:.0} commands/s in all on a fixed schedule, latency from the scheduled time)"
+        ),
+    }
     let echo = EchoServer::start();
     let mut clients = vec![];
     for i in 0..n {
         clients.push(echo.client(&format!("E{i}")).await);
     }
-    let bare = measure(clients, work, secs, &[("bare".into(), echo.child.id())]).await;
+    let bare = measure(clients, work, pacing, secs, &[("bare".into(), echo.child.id())]).await;
     bare.print("bare");
     drop(echo);
 
     let host = Host::start(crate::MODULES, crate::CONFIG);
     let clients = crate::players(&host.url, n, "P").await;
     let pids = [("portal".to_string(), crate::portal_pid(&host)), ("server".to_string(), host.server_pid())];
-    let run = measure(clients, work, secs, &pids).await;
+    let run = measure(clients, work, pacing, secs, &pids).await;
     run.print("mudhost");
     println!(
         "  ratio mudhost/bare: CPU per command {:.1}×, throughput {:.2}×",
