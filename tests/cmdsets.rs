@@ -222,6 +222,32 @@ async fn help_lists_commands_from_every_provider_the_caller_can_use() {
     assert!(answer(&mut c, "help open", "---").await.contains("Usage:\n  open box"));
 }
 
+/// The example character module as built against WIT 0.2.0, before 0.2.1 added
+/// `object-contents-packed`: it lists a room with `object-contents-briefs`.
+#[tokio::test]
+async fn a_module_built_against_wit_0_2_0_serves_on_this_host_beside_current_ones() {
+    let host = Host::start_prepared(
+        &["unloggedin", "account", "box"],
+        r#"cmdset_character = ["character_0_2_0"]"#,
+        &[],
+        |dir| {
+            let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/character_0_2_0.wasm");
+            std::fs::copy(fixture, dir.join("modules/character_0_2_0.wasm")).unwrap();
+        },
+    );
+    let mut root = host.player_from("Root", "127.10.5.3").await;
+    let mut bob = host.player_from("Bob", "127.10.5.4").await;
+    let report = answer(&mut root, "modules", "Modules:").await;
+    let line = report.lines().find(|l| l.starts_with("character_0_2_0 ")).unwrap_or_else(|| panic!("{report}"));
+    assert!(line.contains("WIT 0.2.0"), "{line}");
+    assert!(report.lines().any(|l| l.starts_with("box ") && l.contains("WIT 0.2.1")), "{report}");
+    // Its look lists the room through the 0.2.0 import; its exits move you.
+    let limbo = answer(&mut root, "look", "Limbo").await;
+    assert!(limbo.contains("Exits: garden and tower") && limbo.contains("Characters: Bob"), "{limbo}");
+    assert!(answer(&mut root, "garden", "The Garden").await.contains("You see: box and pebble"));
+    assert_eq!(bob.expect_text("Root is leaving").await, "Root is leaving Limbo, heading for The Garden.");
+}
+
 /// Copy the 0.1.0 fixture into a game's modules folder.
 fn with_fixture(dir: &Path) {
     let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/legacy_0_1_0.wasm");
@@ -240,8 +266,8 @@ async fn a_module_built_against_wit_0_1_0_loads_and_serves_beside_current_ones()
     let report = answer(&mut c, "modules", "Modules:").await;
     let line = report.lines().find(|l| l.starts_with("legacy_0_1_0 ")).unwrap_or_else(|| panic!("{report}"));
     assert!(line.contains("WIT 0.1.0") && line.contains("LegacyCmdSet"), "{line}");
-    assert!(report.lines().any(|l| l.starts_with("character ") && l.contains("WIT 0.2.0")), "{report}");
-    // Its host calls (ndb, current session) work as they did, next to 0.2.0 commands.
+    assert!(report.lines().any(|l| l.starts_with("character ") && l.contains("WIT 0.2.1")), "{report}");
+    // Its host calls (ndb, current session) work as they did, next to current commands.
     let first = answer(&mut c, "oldping hi", "oldpong").await;
     assert!(first.starts_with("oldpong 1 from session ") && first.ends_with(":hi"), "{first}");
     assert!(answer(&mut c, "oldping", "oldpong").await.starts_with("oldpong 2 from session "));

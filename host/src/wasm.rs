@@ -34,7 +34,7 @@ use crate::server::game::Game;
 pub use registry::{LoadedModule, PluginRegistry};
 
 /// Version of the WIT package this host implements (`mudhost:game@…`).
-pub const WIT_VERSION: &str = "0.2.0";
+pub const WIT_VERSION: &str = "0.2.1";
 /// The previous version, still accepted for cmdset modules.
 pub const WIT_VERSION_COMPAT: &str = "0.1.0";
 /// The WIT package name, without version.
@@ -482,7 +482,7 @@ pub fn new_linker(engine: &Engine) -> anyhow::Result<Linker<HostCtx>> {
     wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
     wasi::restrict(&mut linker)?;
     // Both versions of `host`: a 0.1.0 module imports `mudhost:game/host@0.1.0`, a current one
-    // `…@0.2.0`; both reach the same implementation.
+    // `…@0.2.1` (or `…@0.2.0`, matched by semver); both reach the same implementation.
     bindings::Plugins::add_to_linker::<HostCtx, wasmtime::component::HasSelf<HostCtx>>(&mut linker, |c| c)?;
     bindings::v0_1::CmdsetModule::add_to_linker::<HostCtx, wasmtime::component::HasSelf<HostCtx>>(
         &mut linker,

@@ -1,5 +1,6 @@
-//! Rust bindings of the WIT: the current package (`mudhost:game@0.2.0`, all three plugin kinds)
-//! and the previous one (`mudhost:game@0.1.0`, cmdset modules only), so old modules keep working.
+//! Rust bindings of the WIT: the current package (`mudhost:game@0.2.1`, all three plugin kinds;
+//! wasmtime matches a 0.2.0 module's imports and exports to these by semver) and the previous
+//! one (`mudhost:game@0.1.0`, cmdset modules only), so old modules keep working.
 //!
 //! Imports are trappable: a host function returns `wasmtime::Result<T>`, and an `Err` (a quota
 //! the guest went over, see [`super::QuotaExceeded`]) ends the guest call instead of being
@@ -16,10 +17,10 @@ wasmtime::component::bindgen!({
     inline: "
         package mudhost:host-side;
         world plugins {
-            import mudhost:game/host@0.2.0;
-            export mudhost:game/cmdset@0.2.0;
-            export mudhost:game/input-hook@0.2.0;
-            export mudhost:game/session-class@0.2.0;
+            import mudhost:game/host@0.2.1;
+            export mudhost:game/cmdset@0.2.1;
+            export mudhost:game/input-hook@0.2.1;
+            export mudhost:game/session-class@0.2.1;
         }
     ",
     world: "plugins",

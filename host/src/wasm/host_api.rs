@@ -9,7 +9,7 @@
 
 use std::collections::HashSet;
 
-use super::bindings::mudhost::game::host::{Host, MultisessionPolicy, ObjectBrief};
+use super::bindings::mudhost::game::host::{ContentsPacked, Host, MultisessionPolicy, ObjectBrief};
 use super::bindings::types::{self, CmdsetHolder, CommandInfo, LogLevel, SessionInfo};
 use super::{escape_line, GuestQuotas, HostCtx, QuotaExceeded};
 use crate::link::Sessid;
@@ -438,12 +438,36 @@ impl Host for HostCtx {
     fn object_contents_briefs(&mut self, obj: u64) -> Trappable<Vec<ObjectBrief>> {
         let world = &self.game.world;
         let Some(container) = world.object(obj) else { return Ok(vec![]) };
-        Ok(container
-            .contents
-            .iter()
-            .filter_map(|&id| world.object(id))
-            .map(|o| ObjectBrief { id: o.id, key: o.key.clone(), kind: o.kind.clone() })
-            .collect())
+        let mut briefs = Vec::with_capacity(container.contents.len());
+        briefs.extend(
+            container
+                .contents
+                .iter()
+                .filter_map(|&id| world.object(id))
+                .map(|o| ObjectBrief { id: o.id, key: o.key.clone(), kind: o.kind.clone() }),
+        );
+        Ok(briefs)
+    }
+
+    fn object_contents_packed(&mut self, obj: u64) -> Trappable<ContentsPacked> {
+        let world = &self.game.world;
+        let Some(container) = world.object(obj) else {
+            return Ok(ContentsPacked { ids: vec![], text: String::new(), ends: vec![] });
+        };
+        let objects = || container.contents.iter().filter_map(|&id| world.object(id));
+        let n = container.contents.len();
+        let (mut ids, mut ends) = (Vec::with_capacity(n), Vec::with_capacity(2 * n));
+        let mut text = String::with_capacity(objects().map(|o| o.key.len() + o.kind.len()).sum());
+        for o in objects() {
+            ids.push(o.id);
+            // Keys and kinds are bounded by `guest_name_bytes`, and a room by what the store
+            // holds: far from 4 GiB, but an offset past it is clamped rather than wrapped.
+            text.push_str(&o.key);
+            ends.push(u32::try_from(text.len()).unwrap_or(u32::MAX));
+            text.push_str(&o.kind);
+            ends.push(u32::try_from(text.len()).unwrap_or(u32::MAX));
+        }
+        Ok(ContentsPacked { ids, text, ends })
     }
 
     fn object_move(&mut self, obj: u64, destination: Option<u64>) -> Trappable<Result<(), String>> {

@@ -129,6 +129,8 @@ struct Exports {
     cmdset: CmdsetExport,
     hook: Option<bindings::input_hook::GuestIndices>,
     class: Option<bindings::session_class::GuestIndices>,
+    /// The WIT version the component names.
+    built_against: String,
 }
 
 impl Exports {
@@ -142,11 +144,8 @@ impl Exports {
         }
     }
 
-    fn version(&self) -> &'static str {
-        match self.cmdset {
-            CmdsetExport::Current(_) => WIT_VERSION,
-            CmdsetExport::V0_1(_) => WIT_VERSION_COMPAT,
-        }
+    fn version(&self) -> &str {
+        &self.built_against
     }
 
     fn info(&self, inst: &Instance, store: &mut Store<HostCtx>) -> wasmtime::Result<wit::CmdsetInfo> {
@@ -198,8 +197,9 @@ pub struct LoadedModule {
     pub cache_file: PathBuf,
     /// Which plugin kind it is.
     pub kind: ModuleKind,
-    /// The WIT version it was built against.
-    pub version: &'static str,
+    /// The WIT version it was built against (as the component names it: 0.2.0 for a module
+    /// built before 0.2.1, which this host serves as 0.2.1).
+    pub version: String,
     exports: Exports,
     /// The instance kept from the last successful call (taken out while a call runs).
     idle: std::sync::Mutex<Option<LiveInstance>>,
@@ -240,7 +240,7 @@ impl Loader {
             .cache
             .load_or_compile(&self.engine, &name, path, &digest, &bytes)
             .map_err(|e| PluginError::Compile(short(&e)))?;
-        let version = check_interface(&self.engine, &component)?;
+        let (version, built_against) = check_interface(&self.engine, &component)?;
         let pre = self
             .linker
             .instantiate_pre(&component)
@@ -254,6 +254,7 @@ impl Loader {
                 hook: None,
                 class: None,
                 pre,
+                built_against,
             }
         } else {
             let has = |name: &str| {
@@ -273,6 +274,7 @@ impl Loader {
                     None
                 },
                 pre,
+                built_against,
             }
         };
         Ok(Prepared { name, path: path.to_owned(), hash: digest[..12].to_string(), from_cache, cache_file, exports })
@@ -351,13 +353,15 @@ pub fn module_name(path: &Path) -> Option<String> {
     (path.extension()? == "wasm").then(|| path.file_stem()?.to_str().map(str::to_owned))?
 }
 
-/// Which of our two WIT versions a component is built against ([`WIT_VERSION`] or
-/// [`WIT_VERSION_COMPAT`]). Refuse components that name any other version of our package (the
-/// message names the versions), mix versions, or do not export the cmdset interface at all.
-fn check_interface(engine: &Engine, component: &Component) -> Result<&'static str, PluginError> {
+/// Which of our two WIT versions a component is served as ([`WIT_VERSION`] or
+/// [`WIT_VERSION_COMPAT`]), and the version it names (compatible with that one). Refuse
+/// components that name any other version of our package (the message names the versions), mix
+/// versions, or do not export the cmdset interface at all.
+fn check_interface(engine: &Engine, component: &Component) -> Result<(&'static str, String), PluginError> {
     let ty = component.component_type();
     let names = ty.imports(engine).map(|(n, _)| n).chain(ty.exports(engine).map(|(n, _)| n));
     let mut found: Option<&'static str> = None;
+    let mut named: Option<&str> = None;
     for name in names {
         let Some(rest) = name.strip_prefix(WIT_PACKAGE).and_then(|r| r.strip_prefix('/')) else {
             continue;
@@ -376,8 +380,10 @@ fn check_interface(engine: &Engine, component: &Component) -> Result<&'static st
             )));
         }
         found = Some(ours);
+        named = Some(version);
     }
     let version = found.unwrap_or(WIT_VERSION);
+    let named = named.unwrap_or(version).to_string();
     if !ty.exports(engine).any(|(n, _)| n.starts_with(&format!("{WIT_PACKAGE}/cmdset@"))) {
         let exported: Vec<&str> = ty.exports(engine).map(|(n, _)| n).collect();
         return Err(PluginError::Interface(format!(
@@ -385,7 +391,7 @@ fn check_interface(engine: &Engine, component: &Component) -> Result<&'static st
             if exported.is_empty() { "nothing".to_string() } else { exported.join(", ") }
         )));
     }
-    Ok(version)
+    Ok((version, named))
 }
 
 /// Same major and, for 0.x versions, same minor: semver compatibility of `version` with `ours`.
@@ -549,7 +555,7 @@ impl PluginRegistry {
                 cmdset: Arc::new(cmdset),
                 cache_file: prepared.cache_file,
                 kind: ex.kind(),
-                version: ex.version(),
+                version: ex.version().to_string(),
                 exports: ex,
                 idle: std::sync::Mutex::new(None),
             }),
