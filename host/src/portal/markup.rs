@@ -64,7 +64,7 @@ pub fn to_html(text: &str, flags: RenderFlags) -> String {
     if open.is_some() {
         out.push_str("</span>");
     }
-    linkify(&out)
+    linkify(out)
 }
 
 /// Evennia markup → ANSI escapes (xterm256), with a trailing reset if any colour was emitted.
@@ -411,18 +411,25 @@ fn sgr(style: Style) -> String {
 
 /// Escapes `&<>"`; with `layout`, also `\n` → `<br>`, tab → 4 spaces, `\r` dropped (so `\r\n` is one break).
 fn escape_html(text: &str, layout: bool, out: &mut String) {
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\n' if layout => out.push_str("<br>"),
-            '\t' if layout => out.push_str("    "),
-            '\r' if layout => {}
-            c => out.push(c),
-        }
+    // Copied in runs between the bytes that need escaping (all ASCII, so never inside a
+    // multi-byte character): most text has none, and one copy beats a push per character.
+    let mut run = 0;
+    for (i, b) in text.bytes().enumerate() {
+        let escaped = match b {
+            b'&' => "&amp;",
+            b'<' => "&lt;",
+            b'>' => "&gt;",
+            b'"' => "&quot;",
+            b'\n' if layout => "<br>",
+            b'\t' if layout => "    ",
+            b'\r' if layout => "",
+            _ => continue,
+        };
+        out.push_str(&text[run..i]);
+        out.push_str(escaped);
+        run = i + 1;
     }
+    out.push_str(&text[run..]);
 }
 
 /// The opening anchor of an MXP link (Evennia's text2html): a command link sends
@@ -442,7 +449,7 @@ fn link_open(url: bool, target: &str) -> String {
 }
 
 /// Turns the first bare http(s) URL of already-escaped HTML into a link.
-fn linkify(html: &str) -> String {
+fn linkify(html: String) -> String {
     // Our tags never contain "http", and escaped text has no raw `<`, `>` or `"`, so
     // stopping there (or at an entity's `&`) keeps the URL inside one text run.
     let stop = |c: char| c.is_whitespace() || matches!(c, '<' | '>' | '"' | '\'' | '&');
@@ -469,7 +476,7 @@ fn linkify(html: &str) -> String {
             );
         }
     }
-    html.to_owned()
+    html
 }
 
 #[cfg(test)]
