@@ -17,6 +17,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use rusqlite::{params, Connection, OptionalExtension};
+use rustc_hash::FxHashMap;
 
 pub use cmdsets::{Holder, StackEntry};
 
@@ -81,8 +82,8 @@ pub const OWNER_ATTR: &str = "owner_account";
 /// In-memory world backed by SQLite.
 pub struct WorldStore {
     db: Connection,
-    objects: HashMap<u64, Object>,
-    accounts: HashMap<u64, Account>,
+    objects: FxHashMap<u64, Object>,
+    accounts: FxHashMap<u64, Account>,
     account_by_name: HashMap<String, u64>,
     start_location: u64,
     in_tx: bool,
@@ -162,8 +163,8 @@ impl WorldStore {
         cmdsets::migrate(&db)?;
         let mut store = WorldStore {
             db,
-            objects: HashMap::new(),
-            accounts: HashMap::new(),
+            objects: FxHashMap::default(),
+            accounts: FxHashMap::default(),
             account_by_name: HashMap::new(),
             start_location: 0,
             in_tx: false,

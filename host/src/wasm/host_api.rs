@@ -454,11 +454,11 @@ impl Host for HostCtx {
         let Some(container) = world.object(obj) else {
             return Ok(ContentsPacked { ids: vec![], text: String::new(), ends: vec![] });
         };
-        let objects = || container.contents.iter().filter_map(|&id| world.object(id));
         let n = container.contents.len();
         let (mut ids, mut ends) = (Vec::with_capacity(n), Vec::with_capacity(2 * n));
-        let mut text = String::with_capacity(objects().map(|o| o.key.len() + o.kind.len()).sum());
-        for o in objects() {
+        // A guess (a short key and kind each) instead of a second pass over the objects.
+        let mut text = String::with_capacity(16 * n);
+        for o in container.contents.iter().filter_map(|&id| world.object(id)) {
             ids.push(o.id);
             // Keys and kinds are bounded by `guest_name_bytes`, and a room by what the store
             // holds: far from 4 GiB, but an offset past it is clamped rather than wrapped.
