@@ -73,6 +73,41 @@ async fn a_truncated_effects_frame_still_applies_and_answers_get_exactly_once() 
     pebble_is_taken_exactly_once("truncated-frame").await;
 }
 
+/// A command that changes nothing (`look`) sends its frame without storing it in the outbox:
+/// killed between its commit and its send (or half-way through the frame), its answer is not in
+/// any outbox, so the portal's unacknowledged input is what brings it back. Answered once,
+/// before what was typed after it.
+async fn look_is_answered_exactly_once(kind: &str) {
+    let host = Host::start_with_env(GAME, "", &[("MUDHOST_FAILPOINT", &format!("{kind}:look here"))]);
+    let mut p = host.player("Looker").await;
+    // A command that writes first, so the outbox is not empty around the read-only one.
+    p.send_text("go garden").await;
+    p.expect_text("pebble").await;
+    let pid = host.server_pid();
+    p.send_text("look here").await;
+    p.send_text("inventory").await;
+    let seen = texts_until(&mut p, "You are ").await;
+    assert_ne!(wait_for_new_server(&host, pid), pid);
+    let looks = seen.iter().filter(|t| t.starts_with("The Garden")).count();
+    assert_eq!(looks, 1, "answered exactly once: {seen:?}");
+    // Before the answer to what was typed after it (the restart notice may come first).
+    let look_at = seen.iter().position(|t| t.starts_with("The Garden"));
+    assert!(look_at < Some(seen.len() - 1), "in order: {seen:?}");
+    // Nothing more arrives for it afterwards, and the game goes on.
+    assert!(p.ask("inventory").await.starts_with("You are "));
+    assert!(host.log().contains("failpoint: the server dies now"), "the failpoint fired");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kill_between_commit_and_send_of_a_command_that_changed_nothing_answers_it_once() {
+    look_is_answered_exactly_once("after-commit").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_truncated_frame_of_a_command_that_changed_nothing_still_answers_it_once() {
+    look_is_answered_exactly_once("truncated-frame").await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deeply_nested_frames_are_refused_at_the_portal_and_the_server_stays_up() {
     let host = Host::start(GAME, "");

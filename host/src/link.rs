@@ -257,6 +257,34 @@ pub struct Effects {
     pub syncs: Vec<SessionData>,
     /// Sessions to close, with the reason shown to the player.
     pub disconnects: Vec<(Sessid, String)>,
+    /// Sessions whose command counters alone changed (a command ran): the counters, without the
+    /// whole sync data. Last, and empty when absent, so frames stored before it decode.
+    #[serde(default)]
+    pub counters: Vec<SessionCounters>,
+}
+
+/// A session's command counters (see [`SessionData`]), sent on their own after a command that
+/// changed nothing else of the session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionCounters {
+    pub sessid: Sessid,
+    pub cmd_last: u64,
+    pub cmd_last_visible: u64,
+    pub cmd_total: u64,
+}
+
+impl SessionCounters {
+    /// The counters of a session's data.
+    pub fn of(d: &SessionData) -> SessionCounters {
+        SessionCounters { sessid: d.sessid, cmd_last: d.cmd_last, cmd_last_visible: d.cmd_last_visible, cmd_total: d.cmd_total }
+    }
+
+    /// Set them in a session's data.
+    pub fn apply_to(self, d: &mut SessionData) {
+        d.cmd_last = self.cmd_last;
+        d.cmd_last_visible = self.cmd_last_visible;
+        d.cmd_total = self.cmd_total;
+    }
 }
 
 impl Effects {
@@ -266,6 +294,7 @@ impl Effects {
             && self.outputs.is_empty()
             && self.syncs.is_empty()
             && self.disconnects.is_empty()
+            && self.counters.is_empty()
     }
 }
 
@@ -308,6 +337,7 @@ impl Effects {
         }
         cur.acks = self.acks;
         cur.disconnects = self.disconnects;
+        cur.counters = self.counters;
         parts.push(cur);
         parts
     }
@@ -607,6 +637,28 @@ mod tests {
         assert_eq!(back.iter().collect::<Vec<_>>(), [("A", &Value::Bool(true)), ("B", &Value::Bool(false))]);
         // A map header claiming four billion entries allocates for at most a handful.
         assert!(rmp_serde::from_slice::<ProtocolFlags>(&[0xdf, 0xff, 0xff, 0xff, 0xff]).is_err());
+    }
+
+    #[test]
+    fn effects_stored_before_the_counters_field_still_decode() {
+        // The layout before `counters`: the same struct less its last field.
+        #[derive(Serialize)]
+        struct EffectsBefore {
+            acks: Vec<(Sessid, u64)>,
+            outputs: Vec<(Sessid, Msg)>,
+            syncs: Vec<SessionData>,
+            disconnects: Vec<(Sessid, String)>,
+        }
+        let old = EffectsBefore { acks: vec![(3, 9)], outputs: vec![(3, Msg::text("hi"))], syncs: vec![], disconnects: vec![] };
+        let back: Effects = rmp_serde::from_slice(&rmp_serde::to_vec(&old).unwrap()).unwrap();
+        assert_eq!(back.acks, [(3, 9)]);
+        assert!(back.counters.is_empty());
+        // And the counters round-trip.
+        let c = SessionCounters { sessid: 3, cmd_last: 10, cmd_last_visible: 8, cmd_total: 5 };
+        let e = Effects { counters: vec![c], ..Default::default() };
+        let back: Effects = rmp_serde::from_slice(&rmp_serde::to_vec(&e).unwrap()).unwrap();
+        assert_eq!(back.counters, [c]);
+        assert!(!e.is_empty());
     }
 
     #[test]

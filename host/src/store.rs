@@ -87,6 +87,8 @@ pub struct WorldStore {
     account_by_name: HashMap<String, u64>,
     start_location: u64,
     in_tx: bool,
+    /// The connection's change counter when the current transaction began.
+    changes_at_begin: u64,
     /// Inverse operations of the in-memory changes since the open savepoint (None: no savepoint).
     undo: Option<Vec<Undo>>,
     /// Cmdset stacks of accounts and objects (persistent entries are also in the `cmdsets` table).
@@ -168,6 +170,7 @@ impl WorldStore {
             account_by_name: HashMap::new(),
             start_location: 0,
             in_tx: false,
+            changes_at_begin: 0,
             undo: None,
             stacks: HashMap::new(),
             cmdset_gen: 0,
@@ -261,8 +264,15 @@ impl WorldStore {
         if !self.in_tx {
             self.db.execute_batch("BEGIN")?;
             self.in_tx = true;
+            self.changes_at_begin = self.db.total_changes();
         }
         Ok(())
+    }
+
+    /// Whether the current transaction has written anything (rows inserted, updated or deleted,
+    /// even if a rolled-back guest call undid them). Outside a transaction: true, the safe answer.
+    pub fn written_in_transaction(&self) -> bool {
+        !self.in_tx || self.db.total_changes() != self.changes_at_begin
     }
 
     /// Commit the current game event's writes.
@@ -727,6 +737,23 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = WorldStore::open(&dir.path().join("w.db")).unwrap();
         (dir, store)
+    }
+
+    #[test]
+    fn a_transaction_knows_whether_it_wrote_even_if_a_savepoint_undid_it() {
+        let (_d, mut s) = temp_store();
+        s.begin().unwrap();
+        let limbo = s.start_location();
+        assert!(!s.written_in_transaction(), "reads write nothing");
+        assert!(s.object(limbo).is_some());
+        s.commit().unwrap();
+        s.begin().unwrap();
+        let sp = s.savepoint().unwrap();
+        s.create_object("rock", "thing", Some(limbo)).unwrap();
+        s.rollback_to(sp).unwrap();
+        assert!(s.written_in_transaction(), "an undone write still counts: the safe answer");
+        s.commit().unwrap();
+        assert!(s.written_in_transaction(), "outside a transaction: the safe answer");
     }
 
     #[test]

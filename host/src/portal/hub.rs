@@ -576,6 +576,11 @@ impl Hub {
                 }
             }
         }
+        for c in e.counters {
+            if let Some(s) = self.sessions.get_mut(&c.sessid) {
+                c.apply_to(&mut s.data);
+            }
+        }
         for (sessid, reason) in e.disconnects {
             if let Some(s) = self.sessions.remove(&sessid) {
                 if let Some(o) = s.outbox {

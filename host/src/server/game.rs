@@ -82,6 +82,8 @@ pub struct Game {
     pub loaded_modules: BTreeSet<String>,
     effects: Effects,
     dirty: BTreeSet<Sessid>,
+    /// Sessions whose command counters alone changed in the current event.
+    counted: BTreeSet<Sessid>,
     deferred: Vec<Deferred>,
     queued: Vec<(Sessid, QueuedCommand)>,
     /// Ack of the input being processed; moves into a deferred job that completes it later.
@@ -179,6 +181,7 @@ impl Game {
             loaded_modules: BTreeSet::new(),
             effects: Effects::default(),
             dirty: BTreeSet::new(),
+            counted: BTreeSet::new(),
             deferred: vec![],
             queued: Vec::new(),
             held_ack: None,
@@ -211,6 +214,11 @@ impl Game {
             self.effects.acks.push(ack);
         }
         let dirty = std::mem::take(&mut self.dirty);
+        for sessid in std::mem::take(&mut self.counted) {
+            if let Some(s) = self.sessions.get(sessid).filter(|_| !dirty.contains(&sessid)) {
+                self.effects.counters.push(crate::link::SessionCounters::of(&s.data));
+            }
+        }
         for sessid in dirty {
             if let Some(s) = self.sessions.get(sessid) {
                 self.effects.syncs.push(s.data.clone());
@@ -248,6 +256,12 @@ impl Game {
     /// Mark a session's sync data as changed.
     pub fn touch(&mut self, sessid: Sessid) {
         self.dirty.insert(sessid);
+    }
+
+    /// Mark a session's command counters as changed: sent on their own, unless something else
+    /// of the session changed in the same event (then its whole sync data goes).
+    pub fn touch_counters(&mut self, sessid: Sessid) {
+        self.counted.insert(sessid);
     }
 
     // --- output -----------------------------------------------------------------------------
@@ -373,6 +387,7 @@ impl Game {
         let _ = self.unpuppet_quietly(sessid, leave);
         if let Some(s) = self.sessions.remove(sessid) {
             self.dirty.remove(&sessid);
+            self.counted.remove(&sessid);
             self.auth_pending.remove(&sessid);
             self.class_event(sessid, ClassEvent::Disconnect { session: Box::new(s.clone()), reason: reason.to_string() });
             if let (true, Some(name)) = (s.data.logged_in, &s.data.uname) {

@@ -113,12 +113,28 @@ struct SessionQueue {
     not_before: Option<Instant>,
 }
 
-/// The outbox's ids: the next to use, the last the portal confirmed, the last deleted.
+/// The outbox's ids: the next to use, the last the portal confirmed, the last deleted; and the
+/// frames sent without being stored.
+///
+/// A transaction that wrote nothing to the world (a `look`, a `say`: output and acks only) sends
+/// its frames without storing them: if the server dies before the portal has them, the portal
+/// still holds the inputs unacknowledged and the next server runs them again, which is safe
+/// because they changed nothing. They are kept here until the portal confirms them, and the
+/// next transaction that does write stores them first, in order: a stored frame acknowledging a
+/// later input of a session must never be resent without the frames before it, or the new server
+/// would take that session's earlier inputs for applied.
 struct OutboxIds {
     next: u64,
     confirmed: u64,
     pruned: u64,
+    unstored: std::collections::VecDeque<(u64, Vec<u8>)>,
+    unstored_bytes: usize,
 }
+
+/// Frames (or bytes) sent unstored beyond which they are stored at once, whatever the portal's
+/// confirmations do.
+const MAX_UNSTORED_FRAMES: usize = 256;
+const MAX_UNSTORED_BYTES: usize = 4 << 20;
 
 /// The game thread's state.
 pub struct GameLoop {
@@ -183,7 +199,13 @@ impl GameLoop {
             events,
             rt,
             hasher,
-            outbox: OutboxIds { next: outbox_next, confirmed, pruned: 0 },
+            outbox: OutboxIds {
+                next: outbox_next,
+                confirmed,
+                pruned: 0,
+                unstored: Default::default(),
+                unstored_bytes: 0,
+            },
             applied,
             queues: HashMap::new(),
             ring: VecDeque::new(),
@@ -579,22 +601,65 @@ impl GameLoop {
         }
     }
 
-    /// Encode an event's effects (in parts if large) and put them in the outbox.
+    /// Encode an event's effects (in parts if large) and put them in the outbox, or keep them
+    /// aside unstored when the transaction wrote nothing else (see [`OutboxIds`]). Encoded
+    /// whole first: almost every event fits one frame, and measuring before encoding would
+    /// encode twice.
     fn store_effects(&mut self, effects: Effects) -> Vec<Vec<u8>> {
-        let mut frames = vec![];
-        for part in effects.split(TARGET_FRAME_BYTES) {
+        let msg = ServerMsg::Effects { id: self.outbox.next, effects };
+        let whole = Self::encode_effects(&msg);
+        let parts = match msg {
+            ServerMsg::Effects { effects, .. } if whole.len() > TARGET_FRAME_BYTES => effects.split(TARGET_FRAME_BYTES),
+            _ => vec![],
+        };
+        let frames = if parts.is_empty() {
+            vec![whole]
+        } else {
+            let first = self.outbox.next;
+            (first..)
+                .zip(parts)
+                .map(|(id, part)| Self::encode_effects(&ServerMsg::Effects { id, effects: part }))
+                .collect()
+        };
+        let confirmed = self.outbox.confirmed;
+        while self.outbox.unstored.front().is_some_and(|(id, _)| *id <= confirmed) {
+            if let Some((_, f)) = self.outbox.unstored.pop_front() {
+                self.outbox.unstored_bytes -= f.len();
+            }
+        }
+        let store = self.game().world.written_in_transaction()
+            || self.outbox.unstored.len() >= MAX_UNSTORED_FRAMES
+            || self.outbox.unstored_bytes >= MAX_UNSTORED_BYTES;
+        if store {
+            for (id, frame) in std::mem::take(&mut self.outbox.unstored) {
+                self.put_in_outbox(id, &frame);
+            }
+            self.outbox.unstored_bytes = 0;
+        }
+        for frame in &frames {
             let id = self.outbox.next;
             self.outbox.next += 1;
-            let frame = match link::encode_frame(&ServerMsg::Effects { id, effects: part }) {
-                Ok(f) => f,
-                Err(e) => fatal(&format!("cannot encode an effects frame: {e}")),
-            };
-            if let Err(e) = self.game().world.outbox_put(id, &frame) {
-                fatal(&format!("cannot store an effects frame in the outbox: {e}"));
+            if store {
+                self.put_in_outbox(id, frame);
+            } else {
+                self.outbox.unstored_bytes += frame.len();
+                self.outbox.unstored.push_back((id, frame.clone()));
             }
-            frames.push(frame);
         }
         frames
+    }
+
+    fn put_in_outbox(&mut self, id: u64, frame: &[u8]) {
+        if let Err(e) = self.game().world.outbox_put(id, frame) {
+            fatal(&format!("cannot store an effects frame in the outbox: {e}"));
+        }
+    }
+
+    fn encode_effects(msg: &ServerMsg) -> Vec<u8> {
+        match link::encode_frame(msg) {
+            Ok(f) => f,
+            Err(e) => fatal(&format!("cannot encode an effects frame: {e}")),
+        }
     }
 
     /// Send a frame to the portal; blocks if the link is backed up (bounded channel).

@@ -134,7 +134,7 @@ impl GameLoop {
                 s.data.cmd_total += 1;
                 s.data.cmd_last_visible = now;
             }
-            game.touch(sessid);
+            game.touch_counters(sessid);
         }
     }
 
