@@ -14,11 +14,11 @@ pub mod session;
 pub mod throttle;
 
 use std::collections::HashMap;
+use std::io::Write;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use anyhow::{bail, Context};
-use tokio::io::AsyncWriteExt;
 use tokio::sync::mpsc;
 
 use crate::link::{self, LinkAddr, PortalMsg, ServerMsg, Sessid, StartKind, LINK_VERSION};
@@ -35,8 +35,6 @@ pub fn now_ms() -> u64 {
         .unwrap_or(0)
 }
 
-/// Frames queued towards the portal before the game loop waits (backpressure).
-const OUT_QUEUE: usize = 1024;
 /// Events queued towards the game loop before the link reader waits.
 const EVENT_QUEUE: usize = 4096;
 
@@ -46,12 +44,11 @@ pub async fn run(link_addr: LinkAddr) -> anyhow::Result<()> {
     // can read); it is removed at once so that nothing this process starts inherits it.
     let secret = std::env::var(link::SECRET_ENV).unwrap_or_default();
     std::env::remove_var(link::SECRET_ENV);
-    let stream = link::connect(&link_addr)
+    let (mut rd, mut wr) = link::connect_server(&link_addr)
         .await
         .with_context(|| format!("connecting to the portal at {link_addr}"))?;
-    let (mut rd, mut wr) = tokio::io::split(stream);
     let hello = ServerMsg::Hello { version: LINK_VERSION, pid: std::process::id(), secret };
-    link::write_frame(&mut wr, &hello).await?;
+    wr.write_all(&link::encode_frame(&hello)?).context("saying hello to the portal")?;
     let (cfg, start, applied_outbox) = match link::read_frame::<_, PortalMsg>(&mut rd).await? {
         Some(PortalMsg::Welcome { config, start, applied_outbox }) => (Arc::new(*config), start, applied_outbox),
         Some(PortalMsg::Refused { reason }) => bail!("the portal refused this server: {reason}"),
@@ -104,35 +101,11 @@ pub async fn run(link_addr: LinkAddr) -> anyhow::Result<()> {
     let mut game = plugins.load_dir(&cfg.modules_dir, game);
     game.world.commit()?;
 
-    let (out_tx, mut out_rx) = mpsc::channel::<Vec<u8>>(OUT_QUEUE);
     let (ev_tx, ev_rx) = mpsc::channel::<GameEvent>(EVENT_QUEUE);
 
     for (_, frame) in &resend {
-        wr.write_all(frame).await.context("resending the outbox")?;
+        wr.write_all(frame).context("resending the outbox")?;
     }
-    let writer = tokio::spawn(async move {
-        // Frames queued when the writer wakes go out in one write (appended to the first).
-        while let Some(mut batch) = out_rx.recv().await {
-            // An empty frame is the game loop's signal that a failpoint fires once what came
-            // before it is out.
-            let mut die = batch.is_empty();
-            while !die && batch.len() < link::WRITE_BATCH_BYTES {
-                let Ok(frame) = out_rx.try_recv() else { break };
-                die = frame.is_empty();
-                batch.extend_from_slice(&frame);
-            }
-            if let Err(e) = wr.write_all(&batch).await {
-                // A server that cannot reach the portal must not stay "up" and silent: exit, so
-                // the portal restarts it and replays whatever was not acknowledged.
-                game_loop::fatal(&format!("link write failed: {e}"));
-            }
-            if die {
-                let _ = wr.flush().await;
-                failpoint::die();
-            }
-        }
-        let _ = wr.flush().await;
-    });
     // From here on the link carries many small frames: read through a buffer.
     let mut rd = tokio::io::BufReader::with_capacity(link::READ_BUFFER_BYTES, rd);
     let reader_tx = ev_tx.clone();
@@ -171,7 +144,7 @@ pub async fn run(link_addr: LinkAddr) -> anyhow::Result<()> {
     let game_loop = GameLoop::new(
         game,
         plugins,
-        out_tx,
+        wr,
         ev_tx,
         tokio::runtime::Handle::current(),
         applied,
@@ -183,9 +156,8 @@ pub async fn run(link_addr: LinkAddr) -> anyhow::Result<()> {
     std::thread::Builder::new().name("game".into()).spawn(move || {
         let _ = done_tx.send(game_loop.run(ev_rx));
     })?;
+    // The game loop writes its frames itself, synchronously: when it ends, they are out.
     let exit = done_rx.await.unwrap_or(Exit::LinkLost);
-    // The game loop has dropped its sender: the writer drains what is queued, then ends.
-    let _ = writer.await;
     ticker_stop.store(true, std::sync::atomic::Ordering::Relaxed);
     match exit {
         Exit::LinkLost => tracing::warn!("the portal went away; server exiting"),

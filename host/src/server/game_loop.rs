@@ -149,7 +149,8 @@ pub struct GameLoop {
     pub(super) lent_sets: super::cmdhandler::LentSets,
     /// Outputs before this position have been through the session class's `data-out`.
     pub(super) out_mark: usize,
-    out: mpsc::Sender<Vec<u8>>,
+    /// The link towards the portal, written from this thread.
+    out: link::LinkWriter,
     events: mpsc::Sender<GameEvent>,
     rt: tokio::runtime::Handle,
     hasher: HashPool,
@@ -177,7 +178,7 @@ impl GameLoop {
     pub fn new(
         game: Game,
         plugins: PluginRegistry,
-        out: mpsc::Sender<Vec<u8>>,
+        out: link::LinkWriter,
         events: mpsc::Sender<GameEvent>,
         rt: tokio::runtime::Handle,
         applied: HashMap<Sessid, u64>,
@@ -579,25 +580,25 @@ impl GameLoop {
             Some(super::failpoint::Kind::AfterCommit | super::failpoint::Kind::Poison) => super::failpoint::die(),
             Some(super::failpoint::Kind::TruncatedFrame) => {
                 if let Some(f) = frames.first() {
-                    self.send_frame(f[..f.len() / 2].to_vec());
+                    self.send_frame(&f[..f.len() / 2]);
                 }
-                // An empty frame tells the writer to die once the half frame is out.
-                self.send_frame(vec![]);
-                // Wait for the writer to end the process.
-                loop {
-                    std::thread::park();
-                }
+                super::failpoint::die();
             }
             None => {}
         }
+        // Everything for the portal in one write.
+        let mut frames = frames.into_iter();
+        let mut batch = frames.next().unwrap_or_default();
         for frame in frames {
-            self.send_frame(frame);
+            batch.extend_from_slice(&frame);
         }
         if let Some(msg) = after {
-            match link::encode_frame(&msg) {
-                Ok(frame) => self.send_frame(frame),
-                Err(e) => fatal(&format!("cannot encode a link message: {e}")),
+            if let Err(e) = link::encode_frame_into(&mut batch, &msg) {
+                fatal(&format!("cannot encode a link message: {e}"));
             }
+        }
+        if !batch.is_empty() {
+            self.send_frame(&batch);
         }
     }
 
@@ -662,10 +663,13 @@ impl GameLoop {
         }
     }
 
-    /// Send a frame to the portal; blocks if the link is backed up (bounded channel).
-    fn send_frame(&self, frame: Vec<u8>) {
-        if self.out.blocking_send(frame).is_err() {
-            tracing::warn!("link writer gone; output dropped (it stays in the outbox)");
+    /// Send frames to the portal; waits while the link is backed up. A server that cannot reach
+    /// the portal must not stay "up" and silent: it exits, so the portal restarts it and replays
+    /// whatever was not acknowledged.
+    fn send_frame(&mut self, frames: &[u8]) {
+        use std::io::Write;
+        if let Err(e) = self.out.write_all(frames) {
+            fatal(&format!("link write failed: {e}"));
         }
     }
 
@@ -741,7 +745,7 @@ impl GameLoop {
                     }
                 }
                 Deferred::Reload { reason } => match link::encode_frame(&ServerMsg::RequestReload { reason }) {
-                    Ok(frame) => self.send_frame(frame),
+                    Ok(frame) => self.send_frame(&frame),
                     Err(e) => tracing::error!(cause = %e, "cannot encode a reload request"),
                 },
             }
