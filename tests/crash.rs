@@ -40,27 +40,36 @@ fn wait_for_new_server(host: &Host, old_pid: u32) -> u32 {
     }
 }
 
-/// Walk to the garden, fail-point the `get pebble`, and check it was applied and answered once.
-async fn pebble_is_taken_exactly_once(kind: &str) {
-    let host = Host::start_with_env(GAME, "", &[("MUDHOST_FAILPOINT", &format!("{kind}:get pebble"))]);
-    let mut p = host.player("Picker").await;
+/// Walk to the garden (a command that writes, so the outbox is not empty around the one under
+/// test), then send `line`, which the failpoint `kind` kills the server on, and `inventory`.
+/// Returns the host, the player and the texts up to the inventory's answer, once a new server
+/// is up.
+async fn kill_on(kind: &str, line: &str) -> (Host, Client, Vec<String>) {
+    let host = Host::start_with_env(GAME, "", &[("MUDHOST_FAILPOINT", &format!("{kind}:{line}"))]);
+    let mut p = host.player("Walker").await;
     p.send_text("go garden").await;
     p.expect_text("pebble").await;
     let pid = host.server_pid();
-    p.send_text("get pebble").await;
+    p.send_text(line).await;
     p.send_text("inventory").await;
+    let seen = texts_until(&mut p, "You are ").await;
+    assert_ne!(wait_for_new_server(&host, pid), pid);
+    assert!(host.log().contains("failpoint: the server dies now"), "the failpoint fired");
+    (host, p, seen)
+}
+
+/// Fail-point the `get pebble` and check it was applied and answered once.
+async fn pebble_is_taken_exactly_once(kind: &str) {
     // The server dies after committing `get pebble` and before (or while) sending its answer.
     // The answer arrives once, from the outbox of the next server, and the replayed input is
     // not run again (it would answer "Could not find 'pebble'.").
-    let seen = texts_until(&mut p, "You are carrying").await;
-    assert_ne!(wait_for_new_server(&host, pid), pid);
+    let (_host, mut p, seen) = kill_on(kind, "get pebble").await;
     let picked = seen.iter().filter(|t| t.contains("You pick up pebble")).count();
     assert_eq!(picked, 1, "answered exactly once: {seen:?}");
     assert!(!seen.iter().any(|t| t.contains("Could not find")), "not applied twice: {seen:?}");
-    assert!(seen.last().unwrap().contains("pebble"), "the pebble is carried: {seen:?}");
+    assert!(seen.last().unwrap().contains("You are carrying") && seen.last().unwrap().contains("pebble"), "the pebble is carried: {seen:?}");
     // And nothing more arrives for `get pebble` afterwards.
     assert_eq!(p.ask("inventory").await.matches("pebble").count(), 1);
-    assert!(host.log().contains("failpoint: the server dies now"), "the failpoint fired");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -78,16 +87,7 @@ async fn a_truncated_effects_frame_still_applies_and_answers_get_exactly_once() 
 /// any outbox, so the portal's unacknowledged input is what brings it back. Answered once,
 /// before what was typed after it.
 async fn look_is_answered_exactly_once(kind: &str) {
-    let host = Host::start_with_env(GAME, "", &[("MUDHOST_FAILPOINT", &format!("{kind}:look here"))]);
-    let mut p = host.player("Looker").await;
-    // A command that writes first, so the outbox is not empty around the read-only one.
-    p.send_text("go garden").await;
-    p.expect_text("pebble").await;
-    let pid = host.server_pid();
-    p.send_text("look here").await;
-    p.send_text("inventory").await;
-    let seen = texts_until(&mut p, "You are ").await;
-    assert_ne!(wait_for_new_server(&host, pid), pid);
+    let (_host, mut p, seen) = kill_on(kind, "look here").await;
     let looks = seen.iter().filter(|t| t.starts_with("The Garden")).count();
     assert_eq!(looks, 1, "answered exactly once: {seen:?}");
     // Before the answer to what was typed after it (the restart notice may come first).
@@ -95,7 +95,6 @@ async fn look_is_answered_exactly_once(kind: &str) {
     assert!(look_at < Some(seen.len() - 1), "in order: {seen:?}");
     // Nothing more arrives for it afterwards, and the game goes on.
     assert!(p.ask("inventory").await.starts_with("You are "));
-    assert!(host.log().contains("failpoint: the server dies now"), "the failpoint fired");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

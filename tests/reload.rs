@@ -106,7 +106,7 @@ async fn replacing_a_module_under_load_loses_and_repeats_nothing() {
     assert!(!host.log().contains("module rejected"), "no half-written file was ever loaded");
     // The previous build's compiled code was kept: going back to it compiles nothing.
     let log = host.log();
-    let back = log.lines().filter(|l| l.contains("module loaded") && l.contains("module=trouble")).next_back().unwrap();
+    let back = log.lines().rfind(|l| l.contains("module loaded") && l.contains("module=trouble")).unwrap();
     assert!(back.contains("source=\"cache\""), "{back}");
 }
 

@@ -242,7 +242,7 @@ mod tests {
         *x ^= *x << 17;
         match (*x % 7, depth) {
             (0, _) => Value::Null,
-            (1, _) => json!(*x % 2 == 0),
+            (1, _) => json!(x.is_multiple_of(2)),
             (2, _) => json!(*x as i64),
             (3, _) => json!((*x % 1000) as f64 / 7.0),
             (4, _) | (_, 0) => json!(format!("s{}", *x % 97)),
