@@ -64,7 +64,7 @@ impl GameLoop {
         self.expose_caller_cmdset(sessid);
         let game = self.take_game();
         let (game, result) = {
-            let _span = tracing::info_span!("guest", sessid, module = %module.name, hook = "data-in").entered();
+            let _span = tracing::debug_span!("guest", sessid, module = %module.name, hook = "data-in").entered();
             match kind {
                 DataIn::Hook => self.plugins.hook_data_in(module, game, sessid, &wire, &session, check),
                 DataIn::Class => self.plugins.class_call(module, game, sessid, |g, store| {
@@ -140,7 +140,7 @@ impl GameLoop {
         self.expose_caller_cmdset(sessid);
         let game = self.take_game();
         let (game, result) = {
-            let _span = tracing::info_span!("guest", sessid, module = %module.name, hook).entered();
+            let _span = tracing::debug_span!("guest", sessid, module = %module.name, hook).entered();
             self.plugins.class_call(module, game, sessid, |g, store| match hook {
                 "at-sync" => g.call_at_sync(store, &session),
                 "at-login" => g.call_at_login(store, &session),
@@ -182,7 +182,7 @@ impl GameLoop {
             self.expose_caller_cmdset(sessid);
             let game = self.take_game();
             let (game, result) = {
-                let _span = tracing::info_span!("guest", sessid, module = %module.name, hook = "data-out").entered();
+                let _span = tracing::debug_span!("guest", sessid, module = %module.name, hook = "data-out").entered();
                 self.plugins.class_call(module, game, sessid, |g, store| {
                     let out = g.call_data_out(&mut *store, &session, &wire)?;
                     checked_list(out, &quotas).map_err(|e| wasmtime::Error::new(crate::wasm::QuotaExceeded(e)))
