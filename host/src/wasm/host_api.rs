@@ -168,7 +168,23 @@ pub fn session_info(s: &ServerSession) -> SessionInfo {
         cmd_last: d.cmd_last,
         cmd_last_visible: d.cmd_last_visible,
         cmd_total: d.cmd_total,
-        protocol_flags: d.protocol_flags.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        protocol_flags: d.protocol_flags.iter().map(|(k, v)| (k.to_string(), flag_json(v))).collect(),
+    }
+}
+
+/// A flag's value as JSON text. Flags are mostly booleans and short plain strings, built into
+/// every invocation: those skip the general serializer.
+fn flag_json(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::Bool(b) => (if *b { "true" } else { "false" }).to_string(),
+        serde_json::Value::String(s) if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\' && b < 0x7f) => {
+            let mut out = String::with_capacity(s.len() + 2);
+            out.push('"');
+            out.push_str(s);
+            out.push('"');
+            out
+        }
+        other => other.to_string(),
     }
 }
 
@@ -694,6 +710,23 @@ fn game_holder(h: CmdsetHolder) -> GameHolder {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn flag_values_are_the_json_the_serializer_writes() {
+        for v in [
+            serde_json::json!(true),
+            serde_json::json!(false),
+            serde_json::json!("utf-8"),
+            serde_json::json!("Evennia Webclient (websocket: [v1.evennia.com])"),
+            serde_json::json!("quote \" and backslash \\"),
+            serde_json::json!("tab\tand é"),
+            serde_json::json!({"0": 80}),
+            serde_json::json!(null),
+            serde_json::json!(12),
+        ] {
+            assert_eq!(flag_json(&v), v.to_string(), "{v:?}");
+        }
+    }
 
     #[test]
     fn json_depth_counts_brackets_outside_strings() {
