@@ -125,14 +125,19 @@ pub struct SessionData {
 pub struct ProtocolFlags(Vec<(Box<str>, Value)>);
 
 impl ProtocolFlags {
+    /// Where the flag is (`Ok`), or where it would go (`Err`).
+    fn find(&self, name: &str) -> Result<usize, usize> {
+        self.0.binary_search_by(|(k, _)| (**k).cmp(name))
+    }
+
     /// The flag's value, if set.
     pub fn get(&self, name: &str) -> Option<&Value> {
-        self.0.binary_search_by(|(k, _)| (**k).cmp(name)).ok().map(|i| &self.0[i].1)
+        self.find(name).ok().map(|i| &self.0[i].1)
     }
 
     /// Set a flag, replacing its value if it was set.
     pub fn insert(&mut self, name: impl Into<String> + AsRef<str>, value: Value) {
-        match self.0.binary_search_by(|(k, _)| (**k).cmp(name.as_ref())) {
+        match self.find(name.as_ref()) {
             Ok(i) => self.0[i].1 = value,
             Err(i) => {
                 // Flags are set a few at a time: room for exactly one more, not a doubling.
@@ -145,16 +150,6 @@ impl ProtocolFlags {
     /// The flags in name order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &Value)> {
         self.0.iter().map(|(k, v)| (&**k, v))
-    }
-
-    /// How many flags are set.
-    pub fn len(&self) -> usize {
-        self.0.len()
-    }
-
-    /// Whether no flag is set.
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
     }
 }
 

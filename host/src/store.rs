@@ -547,6 +547,11 @@ impl WorldStore {
         self.objects.get(&id)
     }
 
+    /// The objects inside `container`, in its contents order.
+    pub fn contents<'a>(&'a self, container: &'a Object) -> impl Iterator<Item = &'a Object> + 'a {
+        container.contents.iter().filter_map(|&id| self.object(id))
+    }
+
     /// Create an object, optionally inside `location`.
     pub fn create_object(
         &mut self,

@@ -54,12 +54,13 @@ where
     }
 }
 
-/// Write one frame and flush it; false if the client is gone or too slow.
-async fn write<S>(sink: &mut S, msg: Message) -> bool
+/// Write one frame and flush it; false if the client is gone or too slow. Boxed: a connection
+/// task that awaits it is then sized by what it holds while idle, not by a write's state.
+fn write<'a, S>(sink: &'a mut S, msg: Message) -> std::pin::Pin<Box<dyn std::future::Future<Output = bool> + Send + 'a>>
 where
-    S: futures_util::Sink<Message, Error = WsError> + Unpin,
+    S: futures_util::Sink<Message, Error = WsError> + Unpin + Send,
 {
-    timed(sink.send(msg)).await
+    Box::pin(timed(sink.send(msg)))
 }
 
 /// Most bytes one read from a client takes (and the read buffer's starting size).
@@ -390,8 +391,8 @@ async fn opening(
 /// The connection's life after the handshake: frames in, outbox out, pings. Its log lines
 /// carry the session id as a field rather than through a span, which would be held (and
 /// stored by the subscriber) for the connection's whole life. Every wait inside the loop (a
-/// write, a full hub queue) is boxed: an idle connection's task is sized by what it holds
-/// while waiting for input, not by the largest thing it might do.
+/// write, see [`write`]; a full hub queue) is boxed: an idle connection's task is sized by what
+/// it holds while waiting for input, not by the largest thing it might do.
 async fn serve_session(opened: Opened, peer: SocketAddr, cfg: Arc<Config>, hub: mpsc::Sender<HubEvent>) {
     let Opened { ws, format, sessid, outbox: mut out_rx, _slot } = opened;
     tracing::debug!(%peer, sessid, "websocket connected");
@@ -460,8 +461,7 @@ async fn serve_session(opened: Opened, peer: SocketAddr, cfg: Arc<Config>, hub: 
                     }
                 };
                 if let Some(text) = reply {
-                    let writing = Box::pin(write(&mut sink, format.notice(text)));
-                    if !writing.await {
+                    if !write(&mut sink, format.notice(text)).await {
                         break Ending::ClientGone;
                     }
                 }
@@ -486,8 +486,7 @@ async fn serve_session(opened: Opened, peer: SocketAddr, cfg: Arc<Config>, hub: 
                     tracing::info!(sessid, "no answer to pings; reaping dead connection");
                     break Ending::ClientGone;
                 }
-                let pinging = Box::pin(write(&mut sink, Message::Ping(Default::default())));
-                if !pinging.await {
+                if !write(&mut sink, Message::Ping(Default::default())).await {
                     break Ending::ClientGone;
                 }
             }
@@ -500,8 +499,7 @@ async fn serve_session(opened: Opened, peer: SocketAddr, cfg: Arc<Config>, hub: 
             end -= 1;
         }
         let frame = CloseFrame { code, reason: reason[..end].to_string().into() };
-        let closing = Box::pin(write(&mut sink, Message::Close(Some(frame))));
-        closing.await;
+        write(&mut sink, Message::Close(Some(frame))).await;
     }
     let closed = Box::pin(hub.send(HubEvent::Closed { sessid }));
     let _ = closed.await;

@@ -609,18 +609,12 @@ impl GameLoop {
     fn store_effects(&mut self, effects: Effects) -> Vec<Vec<u8>> {
         let msg = ServerMsg::Effects { id: self.outbox.next, effects };
         let whole = Self::encode_effects(&msg);
-        let parts = match msg {
-            ServerMsg::Effects { effects, .. } if whole.len() > TARGET_FRAME_BYTES => effects.split(TARGET_FRAME_BYTES),
-            _ => vec![],
-        };
-        let frames = if parts.is_empty() {
-            vec![whole]
-        } else {
-            let first = self.outbox.next;
-            (first..)
-                .zip(parts)
+        let frames = match msg {
+            ServerMsg::Effects { effects, .. } if whole.len() > TARGET_FRAME_BYTES => (self.outbox.next..)
+                .zip(effects.split(TARGET_FRAME_BYTES))
                 .map(|(id, part)| Self::encode_effects(&ServerMsg::Effects { id, effects: part }))
-                .collect()
+                .collect(),
+            _ => vec![whole],
         };
         let confirmed = self.outbox.confirmed;
         while self.outbox.unstored.front().is_some_and(|(id, _)| *id <= confirmed) {

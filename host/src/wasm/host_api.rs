@@ -455,13 +455,7 @@ impl Host for HostCtx {
         let world = &self.game.world;
         let Some(container) = world.object(obj) else { return Ok(vec![]) };
         let mut briefs = Vec::with_capacity(container.contents.len());
-        briefs.extend(
-            container
-                .contents
-                .iter()
-                .filter_map(|&id| world.object(id))
-                .map(|o| ObjectBrief { id: o.id, key: o.key.clone(), kind: o.kind.clone() }),
-        );
+        briefs.extend(world.contents(container).map(|o| ObjectBrief { id: o.id, key: o.key.clone(), kind: o.kind.clone() }));
         Ok(briefs)
     }
 
@@ -474,7 +468,7 @@ impl Host for HostCtx {
         let (mut ids, mut ends) = (Vec::with_capacity(n), Vec::with_capacity(2 * n));
         // A guess (a short key and kind each) instead of a second pass over the objects.
         let mut text = String::with_capacity(16 * n);
-        for o in container.contents.iter().filter_map(|&id| world.object(id)) {
+        for o in world.contents(container) {
             ids.push(o.id);
             // Keys and kinds are bounded by `guest_name_bytes`, and a room by what the store
             // holds: far from 4 GiB, but an offset past it is clamped rather than wrapped.
