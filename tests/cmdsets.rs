@@ -13,8 +13,16 @@ use std::path::Path;
 use support::{Client, Host};
 
 /// The example game with the test commands and the box.
-const MODULES: &[&str] =
-    &["unloggedin", "account", "character", "box", "trouble", "provtest", "provtest_noexits", "provtest_keymerge"];
+const MODULES: &[&str] = &[
+    "unloggedin",
+    "account",
+    "character",
+    "box",
+    "trouble",
+    "provtest",
+    "provtest_noexits",
+    "provtest_keymerge",
+];
 
 fn start(extra: &str) -> Host {
     Host::start(MODULES, &format!("cmdset_account = [\"account\", \"trouble\"]\n{extra}"))
@@ -33,14 +41,19 @@ async fn the_box_lends_its_commands_near_it_and_look_becomes_a_multimatch() {
     let host = start("");
     let mut c = host.player_from("Root", "127.10.0.1").await;
     // In Limbo the box is far away: its commands do not exist for us.
-    assert!(answer(&mut c, "open box", NOT_AVAILABLE).await.starts_with("Command 'open box' is not available."));
+    assert!(answer(&mut c, "open box", NOT_AVAILABLE)
+        .await
+        .starts_with("Command 'open box' is not available."));
     answer(&mut c, "go garden", "The Garden").await;
     // Two `look`s now: the character's and the box's (object sets merge as duplicates). The
     // player's own commands are numbered first and a lent one names its object (Evennia's
     // get_extra_info), so the character's look (with its aliases) is `look-1` and the box's
     // `look-2`.
     let multi = answer(&mut c, "look", "More than one match").await;
-    assert_eq!(multi, "More than one match for 'look' (please narrow target):\n look-1 [l;ls]\n look-2 (box)");
+    assert_eq!(
+        multi,
+        "More than one match for 'look' (please narrow target):\n look-1 [l;ls]\n look-2 (box)"
+    );
     assert_eq!(answer(&mut c, "look-2", "The box").await, "The box is closed.");
     assert_eq!(answer(&mut c, "open box", "You").await, "You open the box.");
     assert_eq!(answer(&mut c, "look-2", "The box").await, "The box is open. It is empty.");
@@ -51,7 +64,9 @@ async fn the_box_lends_its_commands_near_it_and_look_becomes_a_multimatch() {
     assert_eq!(answer(&mut c, "close box", "You").await, "You close the box.");
     answer(&mut c, "drop box", "You drop").await;
     answer(&mut c, "go garden", "The Garden").await;
-    assert!(answer(&mut c, "open box", NOT_AVAILABLE).await.starts_with("Command 'open box' is not available"));
+    assert!(answer(&mut c, "open box", NOT_AVAILABLE)
+        .await
+        .starts_with("Command 'open box' is not available"));
 }
 
 #[tokio::test]
@@ -65,7 +80,10 @@ async fn session_account_and_object_stacks_are_providers_and_persistent_ones_sur
     // commands answer that no box is near, which shows they are merged).
     answer(&mut bob, "cmdsetop add account box", "cmdsetop add").await;
     assert_eq!(answer(&mut bob, "open box", "You").await, "You don't see a box here.");
-    assert!(answer(&mut root, "open box", NOT_AVAILABLE).await.starts_with("Command"), "only Bob's account");
+    assert!(
+        answer(&mut root, "open box", NOT_AVAILABLE).await.starts_with("Command"),
+        "only Bob's account"
+    );
     // On an object in the room: everyone near it; on the room itself: everyone in it.
     answer(&mut root, "cmdsetop add here provtest_noexits", "cmdsetop add").await;
     assert_eq!(answer(&mut root, "provmark", "provmark").await, "provmark noexits");
@@ -108,7 +126,10 @@ async fn no_objs_hides_objects_commands_and_no_exits_hides_only_exits() {
     answer(&mut c, "go garden", "The Garden").await;
     answer(&mut c, "cmdsetop addtemp session provtest", "cmdsetop").await;
     assert_eq!(answer(&mut c, "provmark", "provmark").await, "provmark noobjs");
-    assert!(answer(&mut c, "look", "The Garden").await.starts_with("The Garden"), "no multimatch without the box");
+    assert!(
+        answer(&mut c, "look", "The Garden").await.starts_with("The Garden"),
+        "no multimatch without the box"
+    );
     assert!(answer(&mut c, "open box", NOT_AVAILABLE).await.starts_with("Command 'open box'"));
     answer(&mut c, "cmdsetop remove session provtest", "cmdsetop").await;
     assert_eq!(answer(&mut c, "open box", "You").await, "You open the box.");
@@ -122,9 +143,14 @@ async fn every_exit_in_the_room_is_a_command_that_moves_you_unless_a_set_says_no
     root.expect_text("Bob has entered the game.").await;
     // Typing an exit's name moves you; the room you leave and the one you reach are told.
     assert!(answer(&mut root, "garden", "The Garden").await.starts_with("The Garden"));
-    assert_eq!(bob.expect_text("Root is leaving").await, "Root is leaving Limbo, heading for The Garden.");
+    assert_eq!(
+        bob.expect_text("Root is leaving").await,
+        "Root is leaving Limbo, heading for The Garden."
+    );
     // The garden's exits, not Limbo's: `tower` is not here, `limbo` is.
-    assert!(answer(&mut root, "tower", NOT_AVAILABLE).await.starts_with("Command 'tower' is not available."));
+    assert!(answer(&mut root, "tower", NOT_AVAILABLE)
+        .await
+        .starts_with("Command 'tower' is not available."));
     assert!(answer(&mut root, "limbo", "Limbo").await.starts_with("Limbo"));
     assert_eq!(bob.expect_text("Root arrives").await, "Root arrives to Limbo from The Garden.");
     // An exit's `aliases` attribute names more ways to take it (`tower` is also `up` and `u`,
@@ -134,25 +160,37 @@ async fn every_exit_in_the_room_is_a_command_that_moves_you_unless_a_set_says_no
     assert!(answer(&mut root, "up", "The Tower").await.starts_with("The Tower"));
     assert!(answer(&mut root, "down", "Limbo").await.starts_with("Limbo"));
     // Nothing may follow an exit's name (Evennia's `^$`); exits are not in `help`.
-    assert!(answer(&mut root, "garden now", NOT_AVAILABLE).await.starts_with("Command 'garden now' is not available."));
+    assert!(answer(&mut root, "garden now", NOT_AVAILABLE)
+        .await
+        .starts_with("Command 'garden now' is not available."));
     let help = answer(&mut root, "help", "---").await;
     assert!(!help.contains("\n  garden"), "{help}");
     // A set saying no_exits takes the exits' commands away; `go` still works.
     answer(&mut root, "cmdsetop addtemp session provtest_noexits", "cmdsetop").await;
-    assert!(answer(&mut root, "garden", NOT_AVAILABLE).await.starts_with("Command 'garden' is not available."));
+    assert!(answer(&mut root, "garden", NOT_AVAILABLE)
+        .await
+        .starts_with("Command 'garden' is not available."));
     assert!(answer(&mut root, "go garden", "The Garden").await.starts_with("The Garden"));
     answer(&mut root, "cmdsetop remove session provtest_noexits", "cmdsetop").await;
     assert!(answer(&mut root, "limbo", "Limbo").await.starts_with("Limbo"));
     // An exit made now is a command at once; one whose creation was undone is not.
-    assert!(answer(&mut root, "portal", NOT_AVAILABLE).await.starts_with("Command 'portal' is not available."));
+    assert!(answer(&mut root, "portal", NOT_AVAILABLE)
+        .await
+        .starts_with("Command 'portal' is not available."));
     assert_eq!(answer(&mut root, "mkexit portal", "exit").await, "exit portal made");
     assert!(answer(&mut root, "portal", "Limbo").await.starts_with("Limbo"));
-    assert!(answer(&mut root, "mkexit hatch fail", "An untrapped").await.starts_with("An untrapped error occurred."));
-    assert!(answer(&mut root, "hatch", NOT_AVAILABLE).await.starts_with("Command 'hatch' is not available."));
+    assert!(answer(&mut root, "mkexit hatch fail", "An untrapped")
+        .await
+        .starts_with("An untrapped error occurred."));
+    assert!(answer(&mut root, "hatch", NOT_AVAILABLE)
+        .await
+        .starts_with("Command 'hatch' is not available."));
     // A set that replaces the character's (provtest_keymerge) takes `go` away, but not the exits:
     // the game's `__exit_command` is a system command, and those survive every merge.
     answer(&mut root, "cmdsetop addtemp here provtest_keymerge", "cmdsetop").await;
-    assert!(answer(&mut root, "go garden", NOT_AVAILABLE).await.starts_with("Command 'go garden' is not available."));
+    assert!(answer(&mut root, "go garden", NOT_AVAILABLE)
+        .await
+        .starts_with("Command 'go garden' is not available."));
     assert!(answer(&mut root, "garden", "The Garden").await.starts_with("The Garden"));
 }
 
@@ -171,9 +209,14 @@ async fn priority_groups_and_key_mergetypes_apply_across_providers() {
     // the character's (it answers as Evennia's OOC look does for a puppeting session).
     answer(&mut c, "cmdsetop addtemp here provtest_keymerge", "cmdsetop").await;
     assert_eq!(answer(&mut c, "provmark", "provmark").await, "provmark keymerge");
-    assert!(answer(&mut c, "say hi", "Command").await.starts_with("Command 'say hi' is not available."));
+    assert!(answer(&mut c, "say hi", "Command")
+        .await
+        .starts_with("Command 'say hi' is not available."));
     assert_eq!(answer(&mut c, "ok", "trouble").await, "trouble ok");
-    assert_eq!(answer(&mut c, "look", "You currently").await, "You currently have no ability to look around.");
+    assert_eq!(
+        answer(&mut c, "look", "You currently").await,
+        "You currently have no ability to look around."
+    );
     answer(&mut c, "cmdsetop remove here provtest_keymerge", "cmdsetop").await;
     assert_eq!(answer(&mut c, "say back", "You say").await, "You say, \"back\"");
 }
@@ -185,12 +228,18 @@ async fn locks_follow_the_account_permission_which_an_admin_grants_and_which_per
     let mut bob = host.player_from("Bob", "127.10.3.2").await;
     root.expect_text("Bob has entered the game.").await;
     // A Player has neither the Builder command nor the admin command, nor sees them in help.
-    assert!(answer(&mut bob, "buildertest", NOT_AVAILABLE).await.starts_with("Command 'buildertest'"));
-    assert!(answer(&mut bob, "perm Root = Developer", NOT_AVAILABLE).await.starts_with("Command 'perm"));
+    assert!(answer(&mut bob, "buildertest", NOT_AVAILABLE)
+        .await
+        .starts_with("Command 'buildertest'"));
+    assert!(answer(&mut bob, "perm Root = Developer", NOT_AVAILABLE)
+        .await
+        .starts_with("Command 'perm"));
     let help = answer(&mut bob, "help", "---").await;
     assert!(!help.contains("buildertest") && !help.contains("perm "), "{help}");
     assert_eq!(answer(&mut root, "perm Bob", "Permissions").await, "Permissions on Bob: Player");
-    assert!(answer(&mut root, "perm Bob = Wizard", "'Wizard'").await.contains("is not a permission"));
+    assert!(answer(&mut root, "perm Bob = Wizard", "'Wizard'")
+        .await
+        .contains("is not a permission"));
     assert_eq!(
         answer(&mut root, "perm Bob = builder", "Permission").await,
         "Permission 'Builder' given to Bob (the Account)."
@@ -231,21 +280,31 @@ async fn a_module_built_against_wit_0_2_0_serves_on_this_host_beside_current_one
         r#"cmdset_character = ["character_0_2_0"]"#,
         &[],
         |dir| {
-            let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/character_0_2_0.wasm");
+            let fixture = Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../tests/fixtures/character_0_2_0.wasm");
             std::fs::copy(fixture, dir.join("modules/character_0_2_0.wasm")).unwrap();
         },
     );
     let mut root = host.player_from("Root", "127.10.5.3").await;
     let mut bob = host.player_from("Bob", "127.10.5.4").await;
     let report = answer(&mut root, "modules", "Modules:").await;
-    let line = report.lines().find(|l| l.starts_with("character_0_2_0 ")).unwrap_or_else(|| panic!("{report}"));
+    let line = report
+        .lines()
+        .find(|l| l.starts_with("character_0_2_0 "))
+        .unwrap_or_else(|| panic!("{report}"));
     assert!(line.contains("WIT 0.2.0"), "{line}");
     assert!(report.lines().any(|l| l.starts_with("box ") && l.contains("WIT 0.2.1")), "{report}");
     // Its look lists the room through the 0.2.0 import; its exits move you.
     let limbo = answer(&mut root, "look", "Limbo").await;
-    assert!(limbo.contains("Exits: garden and tower") && limbo.contains("Characters: Bob"), "{limbo}");
+    assert!(
+        limbo.contains("Exits: garden and tower") && limbo.contains("Characters: Bob"),
+        "{limbo}"
+    );
     assert!(answer(&mut root, "garden", "The Garden").await.contains("You see: box and pebble"));
-    assert_eq!(bob.expect_text("Root is leaving").await, "Root is leaving Limbo, heading for The Garden.");
+    assert_eq!(
+        bob.expect_text("Root is leaving").await,
+        "Root is leaving Limbo, heading for The Garden."
+    );
 }
 
 /// Copy the 0.1.0 fixture into a game's modules folder.
@@ -264,9 +323,15 @@ async fn a_module_built_against_wit_0_1_0_loads_and_serves_beside_current_ones()
     );
     let mut c = host.player_from("Root", "127.10.5.1").await;
     let report = answer(&mut c, "modules", "Modules:").await;
-    let line = report.lines().find(|l| l.starts_with("legacy_0_1_0 ")).unwrap_or_else(|| panic!("{report}"));
+    let line = report
+        .lines()
+        .find(|l| l.starts_with("legacy_0_1_0 "))
+        .unwrap_or_else(|| panic!("{report}"));
     assert!(line.contains("WIT 0.1.0") && line.contains("LegacyCmdSet"), "{line}");
-    assert!(report.lines().any(|l| l.starts_with("character ") && l.contains("WIT 0.2.1")), "{report}");
+    assert!(
+        report.lines().any(|l| l.starts_with("character ") && l.contains("WIT 0.2.1")),
+        "{report}"
+    );
     // Its host calls (ndb, current session) work as they did, next to current commands.
     let first = answer(&mut c, "oldping hi", "oldpong").await;
     assert!(first.starts_with("oldpong 1 from session ") && first.ends_with(":hi"), "{first}");

@@ -15,7 +15,10 @@ use tokio_tungstenite::tungstenite::Message;
 async fn texts_until(c: &mut Client, needle: &str) -> Vec<String> {
     let mut seen = vec![];
     loop {
-        let t = c.next_text().await.unwrap_or_else(|| panic!("closed while waiting for {needle:?}: {seen:?}"));
+        let t = c
+            .next_text()
+            .await
+            .unwrap_or_else(|| panic!("closed while waiting for {needle:?}: {seen:?}"));
         let done = t.contains(needle);
         seen.push(t);
         if done {
@@ -67,7 +70,11 @@ async fn pebble_is_taken_exactly_once(kind: &str) {
     let picked = seen.iter().filter(|t| t.contains("You pick up pebble")).count();
     assert_eq!(picked, 1, "answered exactly once: {seen:?}");
     assert!(!seen.iter().any(|t| t.contains("Could not find")), "not applied twice: {seen:?}");
-    assert!(seen.last().unwrap().contains("You are carrying") && seen.last().unwrap().contains("pebble"), "the pebble is carried: {seen:?}");
+    assert!(
+        seen.last().unwrap().contains("You are carrying")
+            && seen.last().unwrap().contains("pebble"),
+        "the pebble is carried: {seen:?}"
+    );
     // And nothing more arrives for `get pebble` afterwards.
     assert_eq!(p.ask("inventory").await.matches("pebble").count(), 1);
 }
@@ -134,7 +141,12 @@ async fn deeply_nested_frames_are_refused_at_the_portal_and_the_server_stays_up(
     bad.send_raw(Message::binary(opts_frame)).await;
     bad.expect_text("nested deeper than 32").await;
     // The same in JSON, past serde_json's own recursion limit.
-    bad.send_raw(Message::text(format!("[\"text\",{}\"x\"{}]", "[".repeat(5000), "]".repeat(5000)))).await;
+    bad.send_raw(Message::text(format!(
+        "[\"text\",{}\"x\"{}]",
+        "[".repeat(5000),
+        "]".repeat(5000)
+    )))
+    .await;
     bad.expect_text("nested deeper than 32").await;
 
     // The server keeps its pid for 10 s while everyone is answered.
@@ -182,10 +194,17 @@ async fn a_rogue_process_with_a_forged_hello_is_refused_and_learns_nothing() {
     };
     rogue.write_all(&mudhost::link::encode_frame(&hello).unwrap()).await.unwrap();
     let mut got = vec![];
-    tokio::time::timeout(WAIT, rogue.read_to_end(&mut got)).await.expect("the portal closes the link").unwrap();
+    tokio::time::timeout(WAIT, rogue.read_to_end(&mut got))
+        .await
+        .expect("the portal closes the link")
+        .unwrap();
     let reply: mudhost::link::PortalMsg = mudhost::link::decode_body(&got[4..]).unwrap();
     assert!(matches!(reply, mudhost::link::PortalMsg::Refused { .. }), "{reply:?}");
-    assert_eq!(got.len(), 4 + u32::from_be_bytes(got[..4].try_into().unwrap()) as usize, "only the refusal");
+    assert_eq!(
+        got.len(),
+        4 + u32::from_be_bytes(got[..4].try_into().unwrap()) as usize,
+        "only the refusal"
+    );
 
     // A frame too large for a hello is cut off before it is read.
     let mut rogue = tokio::net::UnixStream::connect(data.join("link.sock")).await.unwrap();
@@ -207,7 +226,9 @@ async fn create_connect_and_say_sent_back_to_back_are_answered_in_order() {
         c.send_text(line).await;
     }
     let seen = texts_until(&mut c, "You say, \"hi\"").await;
-    let pos = |needle: &str| seen.iter().position(|t| t.contains(needle)).unwrap_or_else(|| panic!("{needle}: {seen:?}"));
+    let pos = |needle: &str| {
+        seen.iter().position(|t| t.contains(needle)).unwrap_or_else(|| panic!("{needle}: {seen:?}"))
+    };
     assert!(pos("was created") < pos("You become Quick"), "{seen:?}");
     assert!(pos("You become Quick") < pos("You say"), "{seen:?}");
     assert!(!seen.iter().any(|t| t.contains("incorrect")), "{seen:?}");
@@ -270,7 +291,10 @@ async fn sigterm_to_the_server_shuts_the_game_down_cleanly() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_command_that_changes_things_and_then_traps_changes_nothing() {
-    let host = Host::start(&["unloggedin", "account", "character", "trouble"], "cmdset_character = [\"character\", \"trouble\"]");
+    let host = Host::start(
+        &["unloggedin", "account", "character", "trouble"],
+        "cmdset_character = [\"character\", \"trouble\"]",
+    );
     let mut p = host.player("Atom").await;
     let mut other = host.player("Witness").await;
     p.expect_text("Witness has entered the game.").await;
@@ -279,7 +303,11 @@ async fn a_command_that_changes_things_and_then_traps_changes_nothing() {
     // object all vanish: the player sees only the error.
     assert_eq!(p.ask("marktrap after").await, "An untrapped error occurred.");
     assert_eq!(p.ask("markget").await, "mark before; ndb <unset>; leftovers 0");
-    assert_eq!(other.ask("say anything?").await, "You say, \"anything?\"", "no announce reached others");
+    assert_eq!(
+        other.ask("say anything?").await,
+        "You say, \"anything?\"",
+        "no announce reached others"
+    );
     assert!(!other.seen.iter().any(|v| v.to_string().contains("mark set to after")));
     // And it survives a restart the same way (the database was rolled back too).
     host.cli(&["reload"]);
@@ -301,14 +329,23 @@ async fn input_that_kills_the_server_twice_is_dropped_and_the_game_goes_on() {
     assert_eq!(other.expect_text("You say").await, "You say, \"fine\"");
     assert_ne!(host.server_pid(), pid);
     let log = host.log();
-    assert!(log.contains("input dropped: the server died twice in a row while running it"), "{log}");
+    assert!(
+        log.contains("input dropped: the server died twice in a row while running it"),
+        "{log}"
+    );
     assert!(log.contains("digest="), "the drop is logged with a digest");
-    assert!(!log.contains("say poison\" ") && !log.lines().any(|l| l.contains("dropped") && l.contains("poison")));
+    assert!(
+        !log.contains("say poison\" ")
+            && !log.lines().any(|l| l.contains("dropped") && l.contains("poison"))
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn input_queued_during_a_gap_runs_even_if_its_client_has_gone() {
-    let host = Host::start(&["unloggedin", "account", "character", "trouble"], "cmdset_character = [\"character\", \"trouble\"]\nrestart_backoff_ms = 1500");
+    let host = Host::start(
+        &["unloggedin", "account", "character", "trouble"],
+        "cmdset_character = [\"character\", \"trouble\"]\nrestart_backoff_ms = 1500",
+    );
     let mut p = host.player("Leaver").await;
     let pid = host.server_pid();
     unsafe { libc::kill(pid as i32, libc::SIGKILL) };
@@ -328,19 +365,30 @@ async fn input_queued_during_a_gap_runs_even_if_its_client_has_gone() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_tcp_link_without_a_secret_refuses_to_start() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("mudhost.toml"), "ws_addr = \"127.0.0.1:0\"\nlink = \"tcp:127.0.0.1:0\"\n").unwrap();
+    std::fs::write(
+        dir.path().join("mudhost.toml"),
+        "ws_addr = \"127.0.0.1:0\"\nlink = \"tcp:127.0.0.1:0\"\n",
+    )
+    .unwrap();
     let out = std::process::Command::new(support::mudhost_bin())
         .args(["start", "--config"])
         .arg(dir.path().join("mudhost.toml"))
         .output()
         .unwrap();
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("link_secret"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("link_secret"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn oversized_effects_fail_the_guest_call_and_the_server_stays_up_and_truthful() {
-    let host = Host::start(&["unloggedin", "account", "character", "trouble"], "cmdset_character = [\"character\", \"trouble\"]");
+    let host = Host::start(
+        &["unloggedin", "account", "character", "trouble"],
+        "cmdset_character = [\"character\", \"trouble\"]",
+    );
     let mut bad = host.player("Flooder").await;
     let mut others = vec![];
     for i in 0..3 {
@@ -355,7 +403,10 @@ async fn oversized_effects_fail_the_guest_call_and_the_server_stays_up_and_truth
             assert_eq!(o.expect_text("You say").await, "You say, \"still here\"", "after {cmd}");
         }
     }
-    assert!(!others[0].seen.iter().any(|v| v.to_string().contains("xxxxxxxx")), "no flood text reached anyone");
+    assert!(
+        !others[0].seen.iter().any(|v| v.to_string().contains("xxxxxxxx")),
+        "no flood text reached anyone"
+    );
     let status = host.cli(&["status"]);
     assert!(status.contains(&format!("server up (pid {pid})")), "{status}");
     assert!(status.contains("server starts 1;"), "{status}");

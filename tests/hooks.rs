@@ -75,7 +75,8 @@ async fn a_hook_sees_the_callers_merged_cmdset_as_a_command_does() {
 }
 
 #[tokio::test]
-async fn a_module_of_the_wrong_kind_or_a_missing_one_in_the_hook_config_is_skipped_with_a_warning() {
+async fn a_module_of_the_wrong_kind_or_a_missing_one_in_the_hook_config_is_skipped_with_a_warning()
+{
     let host = Host::start(
         &["unloggedin", "account", "character", "nick"],
         "input_hooks = [\"character\", \"ghost\"]\nsession_class = \"nick\"\n",
@@ -106,7 +107,9 @@ async fn hooks_run_in_the_configured_order_each_on_the_output_of_the_one_before(
     let host = start(&["hooktest", "hooktest_b"], r#"["hooktest_b", "hooktest"]"#, "");
     let mut c = player(&host, "Ann", "127.20.1.2").await;
     // Reversed, b sees order1 (passes) before hooktest makes it order2, which nobody handles.
-    assert!(answer(&mut c, "order1", "Command").await.starts_with("Command 'order2' is not available."));
+    assert!(answer(&mut c, "order1", "Command")
+        .await
+        .starts_with("Command 'order2' is not available."));
 }
 
 #[tokio::test]
@@ -141,7 +144,11 @@ async fn hi_loop(mut c: Client, stop: Arc<AtomicBool>) -> Vec<String> {
             "You say, \"hello v2\"" => "v2",
             other => panic!("unexpected {other:?}"),
         };
-        assert_eq!(c.expect_text("You say").await, format!("You say, \"n{i}\""), "answered once, in order");
+        assert_eq!(
+            c.expect_text("You say").await,
+            format!("You say, \"n{i}\""),
+            "answered once, in order"
+        );
         versions.push(version.to_string());
         i += 1;
         if stopping && i >= 5 {
@@ -199,7 +206,10 @@ async fn nick_expands_a_typed_word_and_the_nick_survives_a_server_reload() {
     c.send_text("reload").await;
     c.expect_text("Server restarted").await;
     assert_eq!(answer(&mut c, "gg", "You say").await, "You say, \"good game\"");
-    assert_eq!(answer(&mut c, "nick/delete gg", "Nick").await, "Nick 'gg' (say good game) was cleared.");
+    assert_eq!(
+        answer(&mut c, "nick/delete gg", "Nick").await,
+        "Nick 'gg' (say good game) was cleared."
+    );
     assert!(answer(&mut c, "gg", "Command").await.starts_with("Command 'gg' is not available."));
 }
 

@@ -32,7 +32,12 @@ async fn timed(c: &mut Client, line: &str, needle: &str) -> (String, Duration) {
 
 /// Attack with `attack` from `bad` while `good` looks around: `bad` must get `expect` and `good`
 /// its room, both within [`BOUND`].
-async fn attack_and_check(bad: &mut Client, good: &mut Client, attack: &str, expect: &str) -> String {
+async fn attack_and_check(
+    bad: &mut Client,
+    good: &mut Client,
+    attack: &str,
+    expect: &str,
+) -> String {
     let started = Instant::now();
     bad.send_text(attack).await;
     good.send_text("look").await;
@@ -41,7 +46,9 @@ async fn attack_and_check(bad: &mut Client, good: &mut Client, attack: &str, exp
     let answer = bad.expect_text(expect).await;
     let bad_took = started.elapsed();
     // Printed for docs/benchmarks.md (`--nocapture`); the asserts only use the generous bound.
-    eprintln!("measured: {attack:?}: healthy player answered in {good_took:?}, attacker in {bad_took:?}");
+    eprintln!(
+        "measured: {attack:?}: healthy player answered in {good_took:?}, attacker in {bad_took:?}"
+    );
     assert!(good_took < BOUND, "{attack}: a healthy player waited {good_took:?} ({seen:?})");
     assert!(bad_took < BOUND, "{attack}: the attacker's answer took {bad_took:?}");
     answer
@@ -68,7 +75,8 @@ fn log_line(log: &str, needle: &str) -> String {
 /// The "command failed" log line of command `cmd`.
 fn failure(log: &str, cmd: &str) -> String {
     let tag = format!("cmd={cmd} ");
-    let line = log.lines().find(|l| l.contains("command failed") && l.contains(&tag)).unwrap_or_default();
+    let line =
+        log.lines().find(|l| l.contains("command failed") && l.contains(&tag)).unwrap_or_default();
     eprintln!("log: {line}");
     line.to_string()
 }
@@ -150,7 +158,8 @@ async fn a_huge_exclusion_list_is_refused_and_a_fair_one_works() {
     // either way the call is cut and nobody waits for it.
     attack_and_check(&mut bad, &mut good, "exclude 3000000", UNTRAPPED).await;
     let log = host.log();
-    let last = log.lines().filter(|l| l.contains("command failed") && l.contains("cmd=exclude ")).nth(1);
+    let last =
+        log.lines().filter(|l| l.contains("command failed") && l.contains("cmd=exclude ")).nth(1);
     let last = last.unwrap_or_default();
     assert!(last.contains("guest_list_items") || last.contains("deadline"), "{last}");
     bad.send_text("exclude 10000").await;
@@ -229,7 +238,10 @@ async fn oversized_attribute_and_ndb_values_are_refused() {
     let host = Host::start(MODULES, &format!("{CONFIG}\nguest_deadline_ms = 1000"));
     let (mut bad, mut good) = two_players(&host, "Hoarder", "Neighbour").await;
     let answer = attack_and_check(&mut bad, &mut good, "bigattr object 8388608", "bigattr").await;
-    assert!(answer.starts_with("bigattr refused: quota:") && answer.contains("guest_attr_value_bytes"), "{answer}");
+    assert!(
+        answer.starts_with("bigattr refused: quota:") && answer.contains("guest_attr_value_bytes"),
+        "{answer}"
+    );
     attack_and_check(&mut bad, &mut good, "bigattr account 8388608", UNTRAPPED).await;
     assert!(failure(&host.log(), "bigattr").contains("guest_attr_value_bytes"));
     attack_and_check(&mut bad, &mut good, "ndbfill 1048576", UNTRAPPED).await;
@@ -246,9 +258,15 @@ async fn guest_log_lines_are_escaped_tagged_and_capped() {
     attack_and_check(&mut bad, &mut good, "logforge", "logforge done").await;
     let log = wait_for_log(&host, "innocent");
     let line = log_line(&log, "innocent");
-    assert!(line.contains("module=\"hostile\"") || line.contains("module=hostile"), "tagged: {line}");
+    assert!(
+        line.contains("module=\"hostile\"") || line.contains("module=hostile"),
+        "tagged: {line}"
+    );
     assert!(line.contains("innocent\\n2026-01-01T00:00:00Z ERROR"), "escaped: {line}");
-    assert!(!log.lines().any(|l| l.starts_with("2026-01-01T00:00:00Z")), "a forged line reached the log");
+    assert!(
+        !log.lines().any(|l| l.starts_with("2026-01-01T00:00:00Z")),
+        "a forged line reached the log"
+    );
     assert!(!log.contains('\x1b'), "terminal escapes reach the log");
 
     let before = std::fs::metadata(host.log_path()).unwrap().len();
@@ -283,7 +301,10 @@ async fn bad_out_of_band_messages_are_refused() {
 
 #[tokio::test]
 async fn one_command_can_start_only_one_password_hash() {
-    let host = Host::start(MODULES, &format!("{CONFIG}\ncmdset_unloggedin = [\"unloggedin\", \"hostile\"]"));
+    let host = Host::start(
+        MODULES,
+        &format!("{CONFIG}\ncmdset_unloggedin = [\"unloggedin\", \"hostile\"]"),
+    );
     let mut good = host.player("Patient").await;
     let mut bad = host.client().await;
     let started = Instant::now();
@@ -302,11 +323,17 @@ async fn a_cmdset_over_the_alias_limit_is_refused_naming_the_limit() {
     let started = Instant::now();
     // Building 150,000 alias strings in `info` can itself run past the 50 ms deadline on a busy
     // machine (the module is refused either way); a longer deadline makes it reach the check.
-    let host = Host::start(&["unloggedin", "account", "character", "hostile_aliases"], "guest_deadline_ms = 5000");
+    let host = Host::start(
+        &["unloggedin", "account", "character", "hostile_aliases"],
+        "guest_deadline_ms = 5000",
+    );
     let mut c = host.player("Aliased").await;
     assert!(started.elapsed() < Duration::from_secs(20), "startup took {:?}", started.elapsed());
     let line = log_line(&host.log(), "module rejected");
-    assert!(line.contains("hostile_aliases") && line.contains("guest_aliases_per_cmdset"), "{line}");
+    assert!(
+        line.contains("hostile_aliases") && line.contains("guest_aliases_per_cmdset"),
+        "{line}"
+    );
     let (_, took) = timed(&mut c, "look", "Limbo").await;
     assert!(took < BOUND);
 }
@@ -343,7 +370,10 @@ async fn a_corrupted_cache_entry_is_recompiled_and_logged() {
     assert_eq!(timed(&mut c, "fine", "hostile").await.0, "hostile fine");
     let log = host.log()[before..].to_string();
     let line = log_line(&log, "failed its check");
-    assert!(line.contains("module=") && line.contains("file=") && line.contains(".cwasm"), "{line}");
+    assert!(
+        line.contains("module=") && line.contains("file=") && line.contains(".cwasm"),
+        "{line}"
+    );
     assert_eq!(log.matches("failed its check").count(), MODULES.len(), "{log}");
     assert_eq!(log.matches("source=\"compiled\"").count(), MODULES.len(), "recompiled:\n{log}");
 }
@@ -354,7 +384,11 @@ async fn unused_cache_entries_are_pruned() {
     host.player("Pruner").await;
     assert!(host.stop().success());
     std::fs::remove_file(host.modules_dir().join("hostile.wasm")).unwrap();
-    let stale = host.dir.path().join("data/module-cache").join(format!("{}-0000000000000000.cwasm", "ab".repeat(32)));
+    let stale = host
+        .dir
+        .path()
+        .join("data/module-cache")
+        .join(format!("{}-0000000000000000.cwasm", "ab".repeat(32)));
     std::fs::write(&stale, b"stale").unwrap();
     host.launch();
     host.client().await;
@@ -375,7 +409,11 @@ async fn fifos_devices_and_oversized_files_are_refused_without_blocking() {
     huge.set_len(17 * 1024 * 1024).unwrap();
     drop(huge);
     // Hot reload sees them (file events or the poll) and refuses each.
-    for (file, why) in [("fifo.wasm", "a FIFO"), ("zero.wasm", "a device"), ("huge.wasm", "larger than guest_module_bytes")] {
+    for (file, why) in [
+        ("fifo.wasm", "a FIFO"),
+        ("zero.wasm", "a device"),
+        ("huge.wasm", "larger than guest_module_bytes"),
+    ] {
         let log = wait_for_log(&host, why);
         let line = log_line(&log, why);
         assert!(line.contains("file refused") && line.contains(file), "{line}");
@@ -437,13 +475,18 @@ async fn hot_reload_follows_a_modules_folder_renamed_into_place() {
 
 #[tokio::test]
 async fn hot_reload_follows_a_re_pointed_modules_symlink() {
-    let host = Host::start_prepared(TROUBLE, &format!("{TROUBLE_CONFIG}\nmodules_dir = \"live\""), &[], |dir| {
-        let releases = dir.join("releases");
-        std::fs::create_dir_all(&releases).unwrap();
-        std::fs::rename(dir.join("modules"), releases.join("a")).unwrap();
-        copy_modules(&releases.join("a"), &releases.join("b"), &guest("trouble_v2"));
-        std::os::unix::fs::symlink("releases/a", dir.join("live")).unwrap();
-    });
+    let host = Host::start_prepared(
+        TROUBLE,
+        &format!("{TROUBLE_CONFIG}\nmodules_dir = \"live\""),
+        &[],
+        |dir| {
+            let releases = dir.join("releases");
+            std::fs::create_dir_all(&releases).unwrap();
+            std::fs::rename(dir.join("modules"), releases.join("a")).unwrap();
+            copy_modules(&releases.join("a"), &releases.join("b"), &guest("trouble_v2"));
+            std::os::unix::fs::symlink("releases/a", dir.join("live")).unwrap();
+        },
+    );
     let mut c = host.player("Linker").await;
     until_version(&mut c, "v1").await;
     // The usual atomic switch: a new link beside, renamed over the old one.
@@ -459,11 +502,18 @@ async fn hot_reload_follows_a_re_pointed_modules_symlink() {
 
 #[tokio::test]
 async fn polling_alone_finds_a_changed_module() {
-    let host = Host::start(TROUBLE, &format!("{TROUBLE_CONFIG}\nmodule_events = false\nmodule_poll_ms = 200"));
+    let host = Host::start(
+        TROUBLE,
+        &format!("{TROUBLE_CONFIG}\nmodule_events = false\nmodule_poll_ms = 200"),
+    );
     let mut c = host.player("Poller").await;
     until_version(&mut c, "v1").await;
     // An in-place overwrite: the poll must wait for the file to be quiet, then load it once.
-    std::fs::write(host.modules_dir().join("trouble.wasm"), std::fs::read(guest("trouble_v2")).unwrap()).unwrap();
+    std::fs::write(
+        host.modules_dir().join("trouble.wasm"),
+        std::fs::read(guest("trouble_v2")).unwrap(),
+    )
+    .unwrap();
     until_version(&mut c, "v2").await;
     std::fs::remove_file(host.modules_dir().join("trouble.wasm")).unwrap();
     wait_for_log(&host, "module unloaded");

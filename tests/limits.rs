@@ -6,14 +6,14 @@ use crate::support;
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
-
 use support::{Client, ConnectOptions, Host, GAME, WAIT};
 
 const MODULES: &[&str] = &["unloggedin", "account", "character", "trouble"];
 const WITH_TROUBLE: &str = r#"cmdset_character = ["character", "trouble"]"#;
 
 const LOGIN_THROTTLE: &str = "Too many login failures; please try again in a few minutes.";
-const CREATION_THROTTLE: &str = "You are creating too many accounts. Please log into an existing account.";
+const CREATION_THROTTLE: &str =
+    "You are creating too many accounts. Please log into an existing account.";
 const COMMAND_RATE: &str = "You entered commands too fast. Wait a moment and try again.";
 
 fn ip(s: &str) -> IpAddr {
@@ -32,8 +32,12 @@ async fn attempt(c: &mut Client, line: &str) -> String {
     c.send_text(line).await;
     loop {
         let t = c.next_text().await.expect("an answer");
-        if t.contains("incorrect") || t.contains("Too many") || t.contains("creating too many")
-            || t.contains("was created") || t.contains("You become") || t.contains("busy")
+        if t.contains("incorrect")
+            || t.contains("Too many")
+            || t.contains("creating too many")
+            || t.contains("was created")
+            || t.contains("You become")
+            || t.contains("busy")
         {
             return t;
         }
@@ -44,7 +48,12 @@ async fn attempt(c: &mut Client, line: &str) -> String {
 fn portal_status(host: &Host) -> (u32, usize) {
     let status = host.cli(&["status"]);
     let field = |name: &str| -> usize {
-        status.split(name).nth(1).and_then(|r| r.split(';').next()).and_then(|v| v.trim().parse().ok()).unwrap()
+        status
+            .split(name)
+            .nth(1)
+            .and_then(|r| r.split(';').next())
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap()
     };
     (field("portal pid ") as u32, field("sessions "))
 }
@@ -75,12 +84,16 @@ async fn wait_new_server(host: &Host, old: u32) {
 }
 
 #[tokio::test]
-async fn the_sixth_wrong_password_from_one_address_gets_the_throttle_text_even_with_the_right_password() {
+async fn the_sixth_wrong_password_from_one_address_gets_the_throttle_text_even_with_the_right_password(
+) {
     let host = Host::start(GAME, "");
     let mut c = client_from(&host, "127.3.0.1").await;
     assert!(attempt(&mut c, "create Vic password123").await.contains("was created"));
     for _ in 0..5 {
-        assert_eq!(attempt(&mut c, "connect Vic wrongpass").await, "Username and/or password is incorrect.");
+        assert_eq!(
+            attempt(&mut c, "connect Vic wrongpass").await,
+            "Username and/or password is incorrect."
+        );
     }
     assert_eq!(attempt(&mut c, "connect Vic password123").await, LOGIN_THROTTLE);
     // A new connection from the same address is held back too; another address is not.
@@ -131,13 +144,19 @@ async fn concurrent_guesses_check_at_most_the_limit_and_the_throttle_survives_a_
     host.cli(&["reload"]);
     wait_new_server(&host, old).await;
     let mut after = client_from(&host, "127.3.1.2").await;
-    assert_eq!(attempt(&mut after, "connect Wren password123").await, LOGIN_THROTTLE, "kept across the reload");
+    assert_eq!(
+        attempt(&mut after, "connect Wren password123").await,
+        LOGIN_THROTTLE,
+        "kept across the reload"
+    );
 }
 
 #[tokio::test]
 async fn creating_accounts_is_throttled_per_address_with_evennias_text() {
     let host = Host::start(GAME, "");
-    for (i, want) in ["was created", "was created", CREATION_THROTTLE, CREATION_THROTTLE].iter().enumerate() {
+    for (i, want) in
+        ["was created", "was created", CREATION_THROTTLE, CREATION_THROTTLE].iter().enumerate()
+    {
         let mut c = client_from(&host, "127.3.2.1").await;
         let got = attempt(&mut c, &format!("create Maker{i} password123")).await;
         assert!(got.contains(want), "account {} from one address: {got:?}", i + 1);
@@ -147,7 +166,8 @@ async fn creating_accounts_is_throttled_per_address_with_evennias_text() {
 }
 
 #[tokio::test]
-async fn connections_beyond_the_per_address_cap_are_refused_with_a_message_while_another_address_connects() {
+async fn connections_beyond_the_per_address_cap_are_refused_with_a_message_while_another_address_connects(
+) {
     let host = Host::start(GAME, "max_connections_per_ip = 3\nconnection_rate_per_ip = 0");
     let mut held = vec![];
     for _ in 0..3 {
@@ -176,10 +196,14 @@ async fn connections_beyond_the_per_address_cap_are_refused_with_a_message_while
 
 /// A raw TCP connection to the websocket port from `from` that sends nothing.
 async fn silent_from(host: &Host, from: &str) -> tokio::net::TcpStream {
-    let addr: std::net::SocketAddr = host.url.trim_start_matches("ws://").trim_end_matches('/').parse().unwrap();
+    let addr: std::net::SocketAddr =
+        host.url.trim_start_matches("ws://").trim_end_matches('/').parse().unwrap();
     let sock = tokio::net::TcpSocket::new_v4().unwrap();
     sock.bind(std::net::SocketAddr::new(ip(from), 0)).unwrap();
-    tokio::time::timeout(WAIT, sock.connect(addr)).await.expect("connect in time").expect("tcp connect")
+    tokio::time::timeout(WAIT, sock.connect(addr))
+        .await
+        .expect("connect in time")
+        .expect("tcp connect")
 }
 
 /// Whether the portal closes this connection (EOF or reset) within the wait.
@@ -193,14 +217,20 @@ async fn closed_by_portal(mut tcp: tokio::net::TcpStream) -> bool {
 async fn connections_still_in_their_handshake_are_capped_per_address_and_in_total() {
     // A long handshake deadline: without the caps, silent connections would hold their sockets
     // for a minute each.
-    let host = Host::start(GAME, "max_handshakes_per_ip = 3\nmax_handshakes = 5\nhandshake_timeout_ms = 60000\n");
+    let host = Host::start(
+        GAME,
+        "max_handshakes_per_ip = 3\nmax_handshakes = 5\nhandshake_timeout_ms = 60000\n",
+    );
     let mut silent = vec![];
     for _ in 0..3 {
         silent.push(silent_from(&host, "127.30.0.1").await);
     }
     // The fourth from that address is closed at once (well before the deadline) ...
     let started = Instant::now();
-    assert!(closed_by_portal(silent_from(&host, "127.30.0.1").await).await, "the fourth stays open");
+    assert!(
+        closed_by_portal(silent_from(&host, "127.30.0.1").await).await,
+        "the fourth stays open"
+    );
     assert!(started.elapsed() < Duration::from_secs(30), "closed by the cap, not the deadline");
     // ... while another address plays.
     let _player = client_from(&host, "127.30.0.2").await;
@@ -242,7 +272,8 @@ async fn connections_faster_than_the_rate_are_queued_with_evennias_text() {
 }
 
 #[tokio::test]
-async fn a_command_flood_is_throttled_with_evennias_text_while_another_client_is_answered_promptly() {
+async fn a_command_flood_is_throttled_with_evennias_text_while_another_client_is_answered_promptly()
+{
     let host = Host::start(MODULES, WITH_TROUBLE);
     let mut bystander = host.player("Bea").await;
     let mut flooder = host.client().await;
@@ -264,10 +295,13 @@ async fn a_command_flood_is_throttled_with_evennias_text_while_another_client_is
 async fn a_client_that_never_reads_is_disconnected_and_portal_memory_stays_bounded() {
     // The talker speaks faster than the command rate allows: that limit is not the one tested.
     let host = Host::start(GAME, "outbox_bytes = 262144\ncommand_rate = 0");
-    let sleeper = Client::connect_with(&host.url, ConnectOptions { recv_buffer: Some(4096), ..Default::default() })
-        .await
-        .become_player("Sleepy")
-        .await;
+    let sleeper = Client::connect_with(
+        &host.url,
+        ConnectOptions { recv_buffer: Some(4096), ..Default::default() },
+    )
+    .await
+    .become_player("Sleepy")
+    .await;
     let mut talker = host.player("Talky").await;
     let (portal, sessions) = portal_status(&host);
     assert_eq!(sessions, 2);
@@ -300,7 +334,12 @@ async fn a_client_that_never_reads_is_disconnected_and_portal_memory_stays_bound
 
 #[tokio::test]
 async fn input_queued_during_a_gap_is_bounded_in_bytes_and_the_client_is_told_why_it_is_dropped() {
-    let host = Host::start(MODULES, &format!("{WITH_TROUBLE}\nrestart_backoff_ms = 3000\nqueued_input_bytes_per_session = 65536"));
+    let host = Host::start(
+        MODULES,
+        &format!(
+            "{WITH_TROUBLE}\nrestart_backoff_ms = 3000\nqueued_input_bytes_per_session = 65536"
+        ),
+    );
     let mut hog = host.player("Hog").await;
     let mut calm = host.player("Calm").await;
     let (portal, _) = portal_status(&host);
@@ -317,7 +356,13 @@ async fn input_queued_during_a_gap_is_bounded_in_bytes_and_the_client_is_told_wh
     for _ in 0..30 {
         // The portal drops the hog part way through: a send may fail after that.
         let frame = serde_json::json!(["text", [format!("echoback {big}")], {}]).to_string();
-        if futures_util::SinkExt::send(&mut hog.ws, tokio_tungstenite::tungstenite::Message::text(frame)).await.is_err() {
+        if futures_util::SinkExt::send(
+            &mut hog.ws,
+            tokio_tungstenite::tungstenite::Message::text(frame),
+        )
+        .await
+        .is_err()
+        {
             break;
         }
     }
@@ -349,7 +394,10 @@ async fn two_hundred_simultaneous_logins_all_succeed() {
 #[tokio::test]
 async fn a_full_hashing_queue_answers_busy_at_once_and_a_retry_succeeds() {
     // One slow hashing thread and room for one waiting job: a burst of creations overflows it.
-    let host = Host::start(GAME, "hash_threads = 1\nhash_queue = 1\nargon2_memory_kib = 32768\nargon2_iterations = 3");
+    let host = Host::start(
+        GAME,
+        "hash_threads = 1\nhash_queue = 1\nargon2_memory_kib = 32768\nargon2_iterations = 3",
+    );
     let mut clients = vec![];
     for _ in 0..8 {
         clients.push(host.client().await);
@@ -369,19 +417,27 @@ async fn a_full_hashing_queue_answers_busy_at_once_and_a_retry_succeeds() {
         if answer.contains("was created") {
             created += 1;
         } else {
-            assert_eq!(answer, "The server is busy checking other logins. Please try again in a moment.");
+            assert_eq!(
+                answer,
+                "The server is busy checking other logins. Please try again in a moment."
+            );
             busy.push(i);
         }
     }
     assert!(created >= 1 && !busy.is_empty(), "created {created}, busy {busy:?}");
     // Nothing was checked for the refused ones, so nothing counts against them: a retry works.
     let i = busy[0];
-    assert!(attempt(&mut clients[i], &format!("create Busy{i} password123")).await.contains("was created"));
+    assert!(attempt(&mut clients[i], &format!("create Busy{i} password123"))
+        .await
+        .contains("was created"));
 }
 
 #[tokio::test]
 async fn behind_a_trusted_proxy_the_limits_see_the_forwarded_address() {
-    let host = Host::start(GAME, "trusted_proxies = [\"127.0.0.1\"]\nmax_connections_per_ip = 1\nconnection_rate_per_ip = 0");
+    let host = Host::start(
+        GAME,
+        "trusted_proxies = [\"127.0.0.1\"]\nmax_connections_per_ip = 1\nconnection_rate_per_ip = 0",
+    );
     let via_proxy = |xff: &str| ConnectOptions {
         from: Some(ip("127.0.0.1")),
         forwarded_for: Some(xff.to_string()),
@@ -396,7 +452,11 @@ async fn behind_a_trusted_proxy_the_limits_see_the_forwarded_address() {
     let mut again = Client::connect_with(&host.url, via_proxy("203.0.113.9, 198.51.100.1")).await;
     assert!(again.next_text().await.unwrap().starts_with("Too many connections from your address"));
     // A client that is not the proxy is judged by its own address, whatever it claims.
-    let direct = ConnectOptions { from: Some(ip("127.0.0.5")), forwarded_for: Some("198.51.100.9".into()), ..Default::default() };
+    let direct = ConnectOptions {
+        from: Some(ip("127.0.0.5")),
+        forwarded_for: Some("198.51.100.9".into()),
+        ..Default::default()
+    };
     let mut d1 = Client::connect_with(&host.url, direct.clone()).await;
     d1.expect_text("connect").await;
     let mut d2 = Client::connect_with(&host.url, direct).await;

@@ -35,7 +35,10 @@ async fn look_room(c: &mut Client) -> String {
     c.send_text("look").await;
     loop {
         let t = c.next_text().await.expect("connected");
-        if ["Limbo", "The Garden", "The Tower"].iter().any(|room| t.starts_with(&format!("{room}\n"))) {
+        if ["Limbo", "The Garden", "The Tower"]
+            .iter()
+            .any(|room| t.starts_with(&format!("{room}\n")))
+        {
             return t;
         }
     }
@@ -55,7 +58,10 @@ async fn mode_0_a_second_login_disconnects_the_first_with_evennias_reason() {
     second.expect_text("You become Ann.").await;
     let (texts, reason) = first.expect_close_reason().await;
     assert_eq!(reason, "Logged in from elsewhere. Disconnecting.");
-    assert!(!texts.iter().any(|t| t.contains("Logged in from elsewhere")), "reason only in the close frame: {texts:?}");
+    assert!(
+        !texts.iter().any(|t| t.contains("Logged in from elsewhere")),
+        "reason only in the close frame: {texts:?}"
+    );
     // A deliberate leave: no "(connection lost)".
     assert_eq!(bob.expect_text("Ann has left").await, "Ann has left the game.");
     bob.expect_text("Ann has entered the game.").await;
@@ -89,7 +95,8 @@ async fn mode_1_two_sessions_share_one_character_and_both_hear_it_and_either_act
 
 #[tokio::test]
 async fn mode_2_ic_from_a_second_session_takes_over_and_another_character_plays_independently() {
-    let host = start("multisession_mode = 2\nmax_nr_characters = 2\nmax_nr_simultaneous_puppets = 2");
+    let host =
+        start("multisession_mode = 2\nmax_nr_characters = 2\nmax_nr_simultaneous_puppets = 2");
     create_root(&host).await;
     let mut bob = host.player_from("Bob", "127.0.3.1").await;
     let mut a = host.player_from("Ann", "127.0.3.2").await;
@@ -125,7 +132,8 @@ async fn mode_2_ic_from_a_second_session_takes_over_and_another_character_plays_
 
 #[tokio::test]
 async fn mode_2_a_second_puppet_over_the_limit_is_refused_to_every_session() {
-    let host = start("multisession_mode = 2\nmax_nr_characters = 2\nmax_nr_simultaneous_puppets = 1");
+    let host =
+        start("multisession_mode = 2\nmax_nr_characters = 2\nmax_nr_simultaneous_puppets = 1");
     create_root(&host).await;
     let mut a = host.player_from("Ann", "127.0.4.1").await;
     let mut b = host.login_from("Ann", "127.0.4.2").await;
@@ -143,7 +151,8 @@ async fn mode_2_a_second_puppet_over_the_limit_is_refused_to_every_session() {
 
 #[tokio::test]
 async fn mode_3_two_sessions_share_a_character_while_a_third_plays_another() {
-    let host = start("multisession_mode = 3\nmax_nr_characters = 2\nmax_nr_simultaneous_puppets = 2");
+    let host =
+        start("multisession_mode = 3\nmax_nr_characters = 2\nmax_nr_simultaneous_puppets = 2");
     create_root(&host).await;
     let mut bob = host.player_from("Bob", "127.0.5.1").await;
     let mut a = host.player_from("Ann", "127.0.5.2").await;
@@ -214,7 +223,8 @@ async fn account_object_command_and_announce_messages_reach_the_right_sessions()
 
 #[tokio::test]
 async fn the_ooc_screen_lists_sessions_with_a_star_and_characters_with_count_and_permissions() {
-    let host = start("multisession_mode = 3\nmax_nr_characters = 3\nmax_nr_simultaneous_puppets = 3");
+    let host =
+        start("multisession_mode = 3\nmax_nr_characters = 3\nmax_nr_simultaneous_puppets = 3");
     create_root(&host).await;
     let mut a = host.player_from("Ann", "127.0.7.1").await;
     let mut b = host.login_from("Ann", "127.0.7.2").await;
@@ -226,7 +236,12 @@ async fn the_ooc_screen_lists_sessions_with_a_star_and_characters_with_count_and
     let lines: Vec<&str> = screen.lines().collect();
     assert_eq!(lines[0], rule);
     assert_eq!(lines[1], "Account Ann (you are Out-of-Character)");
-    assert!(screen.contains("Connected session(s):\n  1 websocket (127.0.7.1)\n* 2 websocket (127.0.7.2)\n"), "{screen}");
+    assert!(
+        screen.contains(
+            "Connected session(s):\n  1 websocket (127.0.7.1)\n* 2 websocket (127.0.7.2)\n"
+        ),
+        "{screen}"
+    );
     assert!(screen.contains("charcreate <name> [=description] - create new character"), "{screen}");
     assert!(
         screen.contains("Available character(s) (1/3, ic <name> to play):\n - Ann [Player] (played by you in session 1)\n"),
@@ -271,20 +286,29 @@ async fn ic_with_a_wrong_name_is_refused() {
     create_root(&host).await;
     let mut a = host.player_from("Ann", "127.0.9.1").await;
     assert_eq!(a.ask("ic Nobody").await, "That is not a valid character choice.");
-    assert_eq!(a.ask("ic Root").await, "That is not a valid character choice.", "not another account's character");
+    assert_eq!(
+        a.ask("ic Root").await,
+        "That is not a valid character choice.",
+        "not another account's character"
+    );
 }
 
 #[tokio::test]
 async fn a_superuser_may_ic_another_accounts_free_character_but_not_a_played_one() {
-    let host = start("multisession_mode = 2
-max_nr_simultaneous_puppets = 2");
+    let host = start(
+        "multisession_mode = 2
+max_nr_simultaneous_puppets = 2",
+    );
     let mut root = host.player_from("Root", "127.0.27.1").await;
     host.create_from("Ann", "127.0.27.2").await;
     let mut bob = host.player_from("Bob", "127.0.27.3").await;
     root.send_text("ic Ann").await;
     root.expect_text("You become Ann.").await;
     root.send_text("ic Bob").await;
-    assert_eq!(root.expect_text("already puppeted").await, "Bob is already puppeted by another Account.");
+    assert_eq!(
+        root.expect_text("already puppeted").await,
+        "Bob is already puppeted by another Account."
+    );
     bob.send_text("echoback still Bob").await;
     bob.expect_text("echoback v1: still Bob").await;
 }
@@ -319,7 +343,10 @@ async fn a_guest_cannot_make_owned_characters_behind_the_character_limit() {
     let host = start("");
     create_root(&host).await;
     let mut a = host.player_from("Ann", "127.0.28.1").await;
-    assert_eq!(a.ask("forgeowner").await, "refused: 'owner_account' is set by the host (character-create).");
+    assert_eq!(
+        a.ask("forgeowner").await,
+        "refused: 'owner_account' is set by the host (character-create)."
+    );
 }
 
 #[tokio::test]
@@ -329,7 +356,10 @@ async fn chardelete_removes_a_free_character_but_not_one_being_played() {
     let mut a = host.player_from("Ann", "127.0.11.1").await;
     a.send_text("charcreate Bea").await;
     a.expect_text("Created new character Bea").await;
-    assert_eq!(a.ask("chardelete Ann").await, "You cannot delete a character that is being played.");
+    assert_eq!(
+        a.ask("chardelete Ann").await,
+        "You cannot delete a character that is being played."
+    );
     assert_eq!(a.ask("chardelete Nobody").await, "You have no such character to delete.");
     assert_eq!(a.ask("chardelete Bea").await, "Character 'Bea' was permanently deleted.");
     assert_eq!(a.ask("ic Bea").await, "That is not a valid character choice.");
@@ -401,13 +431,17 @@ async fn disconnecting_needs_your_own_session_or_a_superuser_and_the_handler_que
     let mut a = host.player_from("Ann", "127.0.15.3").await;
     let mut b = host.login_from("Ann", "127.0.15.4").await;
     b.expect_text("Sharing Ann").await;
-    let mut browser = Client::connect_from(&format!("{}?tab-one&7&firefox", host.url), "127.0.15.5").await;
+    let mut browser =
+        Client::connect_from(&format!("{}?tab-one&7&firefox", host.url), "127.0.15.5").await;
     browser.expect_text("connect").await;
 
     // Earlier texts (room arrivals, sharing) may still be unread, so each answer is looked for.
     let a_id = sessid(&mut a).await;
     bob.send_text(&format!("kick {a_id}")).await;
-    assert_eq!(bob.expect_text("disconnect").await, "You may not disconnect another account's session.");
+    assert_eq!(
+        bob.expect_text("disconnect").await,
+        "You may not disconnect another account's session."
+    );
     a.send_text("accounts").await;
     assert_eq!(a.expect_text("accounts ").await, "accounts Ann,Bob,Root");
     a.send_text("csess tab-one").await;
@@ -454,7 +488,8 @@ async fn get_inputfuncs_lists_the_input_functions_in_kwargs() {
     c.send_json(json!(["get_inputfuncs", [], {}])).await;
     let v = c.expect_oob("get_inputfuncs").await;
     assert_eq!(v[1], json!([]));
-    for name in ["text", "echo", "client_options", "get_client_options", "get_inputfuncs", "login"] {
+    for name in ["text", "echo", "client_options", "get_client_options", "get_inputfuncs", "login"]
+    {
         assert!(v[2][name].is_string(), "{name} missing in {v}");
     }
 }
@@ -554,7 +589,10 @@ fn span(class: &str, text: &str) -> String {
 #[tokio::test]
 async fn markup_letters_are_bright_lowercase_and_normal_uppercase_colours() {
     let (_h, mut c) = markup_client().await;
-    assert_eq!(rendered(&mut c, "|rA|RB|wC|WD").await, span("color-009", "A") + &span("color-001", "B") + &span("color-015", "C") + "D");
+    assert_eq!(
+        rendered(&mut c, "|rA|RB|wC|WD").await,
+        span("color-009", "A") + &span("color-001", "B") + &span("color-015", "C") + "D"
+    );
 }
 
 #[tokio::test]
@@ -562,14 +600,20 @@ async fn markup_backgrounds_uppercase_are_ansi_and_lowercase_map_to_xterm() {
     let (_h, mut c) = markup_client().await;
     assert_eq!(
         rendered(&mut c, "|[BA|[bB|[rC|[xD").await,
-        span("bgcolor-004", "A") + &span("bgcolor-021", "B") + &span("bgcolor-196", "C") + &span("bgcolor-102", "D")
+        span("bgcolor-004", "A")
+            + &span("bgcolor-021", "B")
+            + &span("bgcolor-196", "C")
+            + &span("bgcolor-102", "D")
     );
 }
 
 #[tokio::test]
 async fn markup_xterm_cube_codes_colour_foreground_and_background() {
     let (_h, mut c) = markup_client().await;
-    assert_eq!(rendered(&mut c, "|500A|[005B").await, span("color-196", "A") + &span("color-196 bgcolor-021", "B"));
+    assert_eq!(
+        rendered(&mut c, "|500A|[005B").await,
+        span("color-196", "A") + &span("color-196 bgcolor-021", "B")
+    );
 }
 
 #[tokio::test]
@@ -577,7 +621,10 @@ async fn markup_greyscale_runs_from_black_through_232_255_to_white() {
     let (_h, mut c) = markup_client().await;
     assert_eq!(
         rendered(&mut c, "|=aA|=bB|=yC|=zD|[=bE").await,
-        span("color-016", "A") + &span("color-232", "B") + &span("color-255", "C") + &span("color-231", "D")
+        span("color-016", "A")
+            + &span("color-232", "B")
+            + &span("color-255", "C")
+            + &span("color-231", "D")
             + &span("color-231 bgcolor-232", "E")
     );
 }
@@ -596,7 +643,9 @@ async fn markup_underline_blink_and_inverse_become_classes() {
     let (_h, mut c) = markup_client().await;
     assert_eq!(
         rendered(&mut c, "|uA|n|^B|n|*C|n|r|[B|*D").await,
-        span("underline", "A") + &span("blink", "B") + &span("color-000 bgcolor-007", "C")
+        span("underline", "A")
+            + &span("blink", "B")
+            + &span("color-000 bgcolor-007", "C")
             + &span("color-004 bgcolor-009", "D")
     );
 }
@@ -645,7 +694,8 @@ async fn restores_every_session_property(crash: bool) {
     let host = start("");
     create_root(&host).await;
     host.create_from("Ann", "127.0.22.1").await;
-    let mut c = Client::connect_from(&format!("{}?browser-key&1&firefox", host.url), "127.0.22.1").await;
+    let mut c =
+        Client::connect_from(&format!("{}?browser-key&1&firefox", host.url), "127.0.22.1").await;
     c.expect_text("connect").await;
     c.send_text("connect Ann password123").await;
     c.expect_text("You become Ann.").await;
@@ -653,7 +703,10 @@ async fn restores_every_session_property(crash: bool) {
     c.expect_text("ndb colour = blue").await;
     c.send_text("sessadd trouble").await;
     c.expect_text("session cmdset trouble").await;
-    c.send_json(json!(["client_options", [], {"client": "tester", "version": "1.2", "screenwidth": 120}])).await;
+    c.send_json(
+        json!(["client_options", [], {"client": "tester", "version": "1.2", "screenwidth": 120}]),
+    )
+    .await;
     let before = session_data(&mut c).await;
     // The values set above are really there, so the comparison below means something.
     assert_eq!(before["csessid"], json!("browser-key"));
@@ -675,8 +728,18 @@ async fn restores_every_session_property(crash: bool) {
     }
     let after = session_data(&mut c).await;
     for field in [
-        "sessid", "address", "protocol_key", "protocol_flags", "csessid", "logged_in", "uid", "uname", "puid",
-        "conn_time", "cmdset_storage", "ndb",
+        "sessid",
+        "address",
+        "protocol_key",
+        "protocol_flags",
+        "csessid",
+        "logged_in",
+        "uid",
+        "uname",
+        "puid",
+        "conn_time",
+        "cmdset_storage",
+        "ndb",
     ] {
         assert_eq!(after[field], before[field], "{field} survives the reload");
     }
@@ -716,7 +779,11 @@ async fn idle_sessions_are_disconnected_even_with_keepalives_but_superusers_and_
             tick.tick().await;
             // The portal may close the connection at any moment: a failed send is expected.
             let frame = serde_json::json!(["text", ["idle"], {}]).to_string();
-            let _ = futures_util::SinkExt::send(&mut keeper.ws, tokio_tungstenite::tungstenite::Message::text(frame)).await;
+            let _ = futures_util::SinkExt::send(
+                &mut keeper.ws,
+                tokio_tungstenite::tungstenite::Message::text(frame),
+            )
+            .await;
         }
     };
     let reaped = async {
@@ -749,7 +816,10 @@ async fn password_checks_the_old_password_and_the_new_one_then_works_at_the_next
     a.send_text("password wrong-one = better-secret").await;
     assert_eq!(a.next_text().await.unwrap(), "The specified old password isn't correct.");
     a.send_text("password password123 = short").await;
-    assert_eq!(a.next_text().await.unwrap(), "This password is too short. It must contain at least 8 characters.");
+    assert_eq!(
+        a.next_text().await.unwrap(),
+        "This password is too short. It must contain at least 8 characters."
+    );
     a.send_text("password password123 = better-secret").await;
     assert_eq!(a.next_text().await.unwrap(), "Password changed.");
     a.send_text("quit").await;
@@ -787,7 +857,10 @@ async fn without_auto_create_and_auto_puppet_a_login_shows_the_ooc_screen_and_ic
     // The next login does not puppet: the OOC screen shows the character, free to play.
     let mut a = host.login_from("Ann", "127.0.25.1").await;
     let screen = a.expect_text("Account Ann").await;
-    assert!(screen.contains("Available character(s) (1/1, ic <name> to play):\n - Ann [Player]\n"), "{screen}");
+    assert!(
+        screen.contains("Available character(s) (1/1, ic <name> to play):\n - Ann [Player]\n"),
+        "{screen}"
+    );
 }
 
 #[tokio::test]

@@ -13,7 +13,8 @@ use support::{guest, Client, Host};
 const MODULES: &[&str] = &["unloggedin", "account", "character", "trouble"];
 // The clients here send commands back to back, faster than a player can type: the command
 // rate (a limit tested in tests/limits.rs) is off for them.
-const CHARACTER_WITH_TROUBLE: &str = "cmdset_character = [\"character\", \"trouble\"]\ncommand_rate = 0";
+const CHARACTER_WITH_TROUBLE: &str =
+    "cmdset_character = [\"character\", \"trouble\"]\ncommand_rate = 0";
 
 /// Publish a module by writing it beside the folder and renaming it into place.
 fn publish_by_rename(host: &Host, src: &Path, name: &str) {
@@ -24,7 +25,8 @@ fn publish_by_rename(host: &Host, src: &Path, name: &str) {
 
 /// Overwrite a module file in place (truncate + write).
 fn overwrite_in_place(host: &Host, src: &Path, name: &str) {
-    std::fs::write(host.modules_dir().join(format!("{name}.wasm")), std::fs::read(src).unwrap()).unwrap();
+    std::fs::write(host.modules_dir().join(format!("{name}.wasm")), std::fs::read(src).unwrap())
+        .unwrap();
 }
 
 /// One client's loop: send `echoback`, wait for its answer, record the version; stop when told.
@@ -54,7 +56,11 @@ async fn echo_loop(mut c: Client, name: String, stop: Arc<AtomicBool>) -> Vec<St
 }
 
 /// Run 20 clients while `swap` replaces the module; returns each client's version history.
-async fn twenty_clients_through(host: &Host, swap: impl FnOnce(), wait_for: &str) -> Vec<Vec<String>> {
+async fn twenty_clients_through(
+    host: &Host,
+    swap: impl FnOnce(),
+    wait_for: &str,
+) -> Vec<Vec<String>> {
     let stop = Arc::new(AtomicBool::new(false));
     let mut tasks = vec![];
     for i in 0..20 {
@@ -97,16 +103,19 @@ fn assert_switched(histories: &[Vec<String>], from: &str, to: &str) {
 async fn replacing_a_module_under_load_loses_and_repeats_nothing() {
     let host = Host::start(MODULES, CHARACTER_WITH_TROUBLE);
     let v2 = guest("trouble_v2");
-    let histories = twenty_clients_through(&host, || overwrite_in_place(&host, &v2, "trouble"), "v2").await;
+    let histories =
+        twenty_clients_through(&host, || overwrite_in_place(&host, &v2, "trouble"), "v2").await;
     assert_switched(&histories, "v1", "v2");
 
     let v1 = guest("trouble");
-    let histories = twenty_clients_through(&host, || publish_by_rename(&host, &v1, "trouble"), "v1").await;
+    let histories =
+        twenty_clients_through(&host, || publish_by_rename(&host, &v1, "trouble"), "v1").await;
     assert_switched(&histories, "v2", "v1");
     assert!(!host.log().contains("module rejected"), "no half-written file was ever loaded");
     // The previous build's compiled code was kept: going back to it compiles nothing.
     let log = host.log();
-    let back = log.lines().rfind(|l| l.contains("module loaded") && l.contains("module=trouble")).unwrap();
+    let back =
+        log.lines().rfind(|l| l.contains("module loaded") && l.contains("module=trouble")).unwrap();
     assert!(back.contains("source=\"cache\""), "{back}");
 }
 
@@ -198,6 +207,10 @@ async fn a_restart_with_a_warm_cache_does_not_recompile() {
     host.client().await;
     let log = host.log();
     let second = &log[first.len()..];
-    assert_eq!(second.matches("source=\"cache\"").count(), 4, "second start uses the cache:\n{second}");
+    assert_eq!(
+        second.matches("source=\"cache\"").count(),
+        4,
+        "second start uses the cache:\n{second}"
+    );
     assert_eq!(second.matches("source=\"compiled\"").count(), 0);
 }

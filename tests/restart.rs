@@ -45,7 +45,8 @@ fn wait_new_server(host: &Host, old: u32) -> u32 {
 async fn expect_echoes_in_order(c: &mut Client, who: &str, n: usize) {
     let mut got = vec![];
     while got.len() < n {
-        let t = c.next_text().await.unwrap_or_else(|| panic!("{who} was disconnected; got {got:?}"));
+        let t =
+            c.next_text().await.unwrap_or_else(|| panic!("{who} was disconnected; got {got:?}"));
         if let Some(tag) = t.strip_prefix("echoback v1: ") {
             got.push(tag.to_string());
         }
@@ -117,7 +118,8 @@ async fn players_survive(kind: Restart) {
     admin.expect_text("... Server restarted.").await;
     // Nobody was shown the login screen again.
     for (name, c) in players.iter() {
-        let screens = c.seen.iter().filter(|v| v.to_string().contains("connect &lt;username")).count();
+        let screens =
+            c.seen.iter().filter(|v| v.to_string().contains("connect &lt;username")).count();
         assert_eq!(screens, 1, "{name} saw the connection screen only at connect");
         // Restored sessions get no puppet hooks: the one "You become" is the login's.
         let become_texts = c.seen.iter().filter(|v| v.to_string().contains("You become")).count();
@@ -183,7 +185,12 @@ async fn a_hundred_clients_connecting_during_the_gap_all_get_the_screen() {
 
 #[tokio::test]
 async fn input_beyond_the_queue_bound_is_refused_with_a_notice_and_the_rest_delivered() {
-    let host = Host::start(MODULES, &format!("{CHARACTER_WITH_TROUBLE}\nqueued_inputs_per_session = 5\nrestart_backoff_ms = 1500"));
+    let host = Host::start(
+        MODULES,
+        &format!(
+            "{CHARACTER_WITH_TROUBLE}\nqueued_inputs_per_session = 5\nrestart_backoff_ms = 1500"
+        ),
+    );
     let mut c = host.player("Quinn").await;
     let old = kill_server(&host);
     wait_server_gone(&host, old);
@@ -270,7 +277,9 @@ async fn killing_the_portal_leaves_no_orphaned_server_and_no_damaged_data() {
     host.kill_portal();
     let deadline = std::time::Instant::now() + support::WAIT;
     while std::path::Path::new(&format!("/proc/{server}")).exists()
-        && !std::fs::read_to_string(format!("/proc/{server}/stat")).unwrap_or_default().contains(") Z ")
+        && !std::fs::read_to_string(format!("/proc/{server}/stat"))
+            .unwrap_or_default()
+            .contains(") Z ")
     {
         assert!(std::time::Instant::now() < deadline, "server {server} outlived its portal");
         std::thread::sleep(std::time::Duration::from_millis(10));

@@ -22,7 +22,8 @@ async fn misbehaving_commands_fail_alone_and_within_the_deadline() {
     // A deadline the memory bomb cannot outlast on a loaded machine: it must reach the memory
     // cap (filling 1 MiB at a time) before the clock cuts it off, or it is reported as a
     // deadline instead.
-    let host = Host::start(MODULES, &CONFIG.replace("guest_deadline_ms = 50", "guest_deadline_ms = 1000"));
+    let host =
+        Host::start(MODULES, &CONFIG.replace("guest_deadline_ms = 50", "guest_deadline_ms = 1000"));
     let mut bad = host.player("Mallory").await;
     let mut good = host.player("Grace").await;
     bad.expect_text("Grace has entered the game.").await;
@@ -80,7 +81,8 @@ async fn an_instance_lives_on_between_calls_until_one_fails_and_then_it_is_recre
 }
 
 #[tokio::test]
-async fn with_more_modules_than_the_instance_pool_kept_instances_are_let_go_and_every_call_is_served() {
+async fn with_more_modules_than_the_instance_pool_kept_instances_are_let_go_and_every_call_is_served(
+) {
     // Two instances for four modules: at most two are kept, so a call on a third module finds
     // the pool full; the kept ones are let go and made again when next needed.
     let host = Host::start(MODULES, &format!("{CONFIG}guest_instance_pool = 2\n"));

@@ -111,7 +111,10 @@ async fn malformed_frames_never_crash_the_host_or_disturb_another_session() {
 
 #[tokio::test]
 async fn a_trapping_guest_command_answers_only_its_caller() {
-    let host = Host::start(&["unloggedin", "account", "character", "trouble"], r#"cmdset_character = ["character", "trouble"]"#);
+    let host = Host::start(
+        &["unloggedin", "account", "character", "trouble"],
+        r#"cmdset_character = ["character", "trouble"]"#,
+    );
     let mut victim = host.player("Finn").await;
     let mut other = host.player("Gwen").await;
     victim.expect_text("Gwen has entered the game.").await;
@@ -129,7 +132,10 @@ async fn a_trapping_guest_command_answers_only_its_caller() {
 
 #[tokio::test]
 async fn idle_is_a_silent_keepalive_that_does_not_count_as_a_command() {
-    let host = Host::start(&["unloggedin", "account", "character", "trouble"], r#"cmdset_character = ["character", "trouble"]"#);
+    let host = Host::start(
+        &["unloggedin", "account", "character", "trouble"],
+        r#"cmdset_character = ["character", "trouble"]"#,
+    );
     let mut c = host.player("Ida").await;
     let before: u64 = c.ask("counters").await.trim_start_matches("cmd_total ").parse().unwrap();
     c.send_text("idle").await;
@@ -184,7 +190,10 @@ async fn a_connection_that_stops_answering_pings_is_reaped() {
 async fn a_burst_of_output_bigger_than_a_write_batch_arrives_complete_and_in_order() {
     // The connection writes what is queued in batches with one flush each; 500 messages from one
     // call fill several batches, and none may be lost at a batch's edge.
-    let host = Host::start(&["unloggedin", "account", "character", "trouble"], r#"cmdset_character = ["character", "trouble"]"#);
+    let host = Host::start(
+        &["unloggedin", "account", "character", "trouble"],
+        r#"cmdset_character = ["character", "trouble"]"#,
+    );
     let mut c = host.player("Burster").await;
     for round in 0..3 {
         c.send_text("burst 500").await;

@@ -37,7 +37,10 @@ async fn the_session_class_sees_sync_login_and_disconnect_and_its_ndb_state_surv
 
     // data-in: `shout` is the class's; data-out: the tag names the receiving session.
     assert_eq!(answer(&mut a, "shout hi", "You say").await, "You say, \"HI!\"");
-    assert_eq!(answer(&mut a, "say [tagme]", "You say").await, format!("You say, \"[tagged for session {sessid}]\""));
+    assert_eq!(
+        answer(&mut a, "say [tagme]", "You say").await,
+        format!("You say, \"[tagged for session {sessid}]\"")
+    );
 
     // A second session of the account; when it goes, the first hears of it.
     let mut b = Client::connect_from(&host.url, "127.30.0.2").await;
@@ -45,20 +48,34 @@ async fn the_session_class_sees_sync_login_and_disconnect_and_its_ndb_state_surv
     b.send_text("connect Ann password123").await;
     b.expect_text("probe: at-login Ann").await;
     let b_id = {
-        let t = b.seen.iter().filter_map(|f| f[1][0].as_str()).find(|t| t.contains("probe: at-sync")).map(str::to_owned);
+        let t = b
+            .seen
+            .iter()
+            .filter_map(|f| f[1][0].as_str())
+            .find(|t| t.contains("probe: at-sync"))
+            .map(str::to_owned);
         t.expect("b saw its at-sync").trim_end_matches(')').rsplit(' ').next().unwrap().to_string()
     };
     b.send_text("quit").await;
     // Output queued before the disconnect still arrives through data-out.
     let texts = b.expect_closed().await;
-    assert!(texts.iter().any(|t| t.starts_with("Quitting. One session is still connected.")), "{texts:?}");
-    assert_eq!(a.expect_text("probe: at-disconnect").await, format!("probe: at-disconnect of session {b_id}"));
+    assert!(
+        texts.iter().any(|t| t.starts_with("Quitting. One session is still connected.")),
+        "{texts:?}"
+    );
+    assert_eq!(
+        a.expect_text("probe: at-disconnect").await,
+        format!("probe: at-disconnect of session {b_id}")
+    );
 
     // Ann is the superuser (the first account): reload; the class's count lives in the ndb.
     a.send_text("reload").await;
     // The restored session's at-sync comes in the server's first frame, before the portal's
     // "Server restarted".
-    assert_eq!(a.expect_text("probe: at-sync").await, format!("probe: at-sync 2 (session {sessid})"));
+    assert_eq!(
+        a.expect_text("probe: at-sync").await,
+        format!("probe: at-sync 2 (session {sessid})")
+    );
     a.expect_text("Server restarted").await;
     assert_eq!(answer(&mut a, "shout again", "You say").await, "You say, \"AGAIN!\"");
 }
@@ -81,8 +98,13 @@ async fn chargen_runs_in_one_session_only_and_ends_puppeting_the_new_character()
     assert!(started.contains("in this session only"), "{started}");
     assert_eq!(b.expect_oob("prompt").await[1][0], "[chargen: name]");
     // The other session of the same account has no chargen commands and no prompt.
-    assert!(answer(&mut a, "name Zed", "Command").await.starts_with("Command 'name Zed' is not available."));
-    assert_eq!(answer(&mut b, "name Bea", "Name").await, "Name: Bea. Now describe your character: desc <text>.");
+    assert!(answer(&mut a, "name Zed", "Command")
+        .await
+        .starts_with("Command 'name Zed' is not available."));
+    assert_eq!(
+        answer(&mut b, "name Bea", "Name").await,
+        "Name: Bea. Now describe your character: desc <text>."
+    );
     assert_eq!(b.expect_oob("prompt").await[1][0], "[chargen: description]");
     b.send_text("desc A busy bee.").await;
     b.expect_text("Type confirm").await;
@@ -91,7 +113,9 @@ async fn chargen_runs_in_one_session_only_and_ends_puppeting_the_new_character()
     assert_eq!(b.expect_text("Created new character").await, "Created new character Bea.");
     b.expect_text("You become Bea.").await;
     // Chargen is over: its commands are gone from b too.
-    assert!(answer(&mut b, "confirm", "Command").await.starts_with("Command 'confirm' is not available."));
+    assert!(answer(&mut b, "confirm", "Command")
+        .await
+        .starts_with("Command 'confirm' is not available."));
     // a still plays Ann and never saw a chargen prompt.
     assert_eq!(answer(&mut a, "say still here", "You say").await, "You say, \"still here\"");
     assert!(!got_prompt(&a), "{:?}", a.seen);
@@ -115,7 +139,10 @@ async fn chargen_state_survives_a_server_reload_mid_way() {
     root.expect_text("Server restarted").await;
     // The chargen cmdset (on the session) and the answers so far (in its ndb) came back.
     root.send_text("desc Quiet.").await;
-    assert_eq!(root.expect_text("Cy").await, "Cy: Quiet.\nType confirm to create this character, or abort.");
+    assert_eq!(
+        root.expect_text("Cy").await,
+        "Cy: Quiet.\nType confirm to create this character, or abort."
+    );
     root.send_text("confirm").await;
     root.expect_text("You become Cy.").await;
 }

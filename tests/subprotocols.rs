@@ -17,14 +17,22 @@ use tokio_tungstenite::WebSocketStream;
 /// A TCP connection to the host from a chosen loopback address (the creation throttle counts
 /// per address).
 async fn tcp_from(host: &Host, ip: &str) -> TcpStream {
-    let addr: std::net::SocketAddr = host.url.trim_start_matches("ws://").trim_end_matches('/').parse().unwrap();
+    let addr: std::net::SocketAddr =
+        host.url.trim_start_matches("ws://").trim_end_matches('/').parse().unwrap();
     let socket = TcpSocket::new_v4().unwrap();
     socket.bind(format!("{ip}:0").parse().unwrap()).unwrap();
-    tokio::time::timeout(WAIT, socket.connect(addr)).await.expect("connect timed out").expect("tcp connect")
+    tokio::time::timeout(WAIT, socket.connect(addr))
+        .await
+        .expect("connect timed out")
+        .expect("tcp connect")
 }
 
 /// A websocket client that offered `protocol`; returns it and the protocol the server chose.
-async fn connect_offering(host: &Host, ip: &str, protocol: &str) -> (WebSocketStream<TcpStream>, Option<String>) {
+async fn connect_offering(
+    host: &Host,
+    ip: &str,
+    protocol: &str,
+) -> (WebSocketStream<TcpStream>, Option<String>) {
     let mut req = host.url.as_str().into_client_request().unwrap();
     req.headers_mut().insert("Sec-WebSocket-Protocol", HeaderValue::from_str(protocol).unwrap());
     let stream = tcp_from(host, ip).await;
@@ -32,7 +40,8 @@ async fn connect_offering(host: &Host, ip: &str, protocol: &str) -> (WebSocketSt
         .await
         .expect("handshake timed out")
         .expect("websocket handshake");
-    let chosen = resp.headers().get("sec-websocket-protocol").map(|v| v.to_str().unwrap().to_owned());
+    let chosen =
+        resp.headers().get("sec-websocket-protocol").map(|v| v.to_str().unwrap().to_owned());
     (ws, chosen)
 }
 
@@ -40,7 +49,8 @@ async fn connect_offering(host: &Host, ip: &str, protocol: &str) -> (WebSocketSt
 async fn next_frame(ws: &mut WebSocketStream<TcpStream>) -> Message {
     let deadline = tokio::time::Instant::now() + WAIT;
     loop {
-        match tokio::time::timeout_at(deadline, ws.next()).await.expect("no frame within the wait") {
+        match tokio::time::timeout_at(deadline, ws.next()).await.expect("no frame within the wait")
+        {
             Some(Ok(m @ (Message::Text(_) | Message::Binary(_)))) => return m,
             Some(Ok(_)) => continue,
             other => panic!("connection ended: {other:?}"),
@@ -54,7 +64,10 @@ async fn expect_ansi(ws: &mut WebSocketStream<TcpStream>, needle: &str) -> (Stri
     let (mut texts, mut seen) = (vec![], vec![]);
     let deadline = std::time::Instant::now() + WAIT;
     loop {
-        assert!(std::time::Instant::now() < deadline, "no {needle:?} within {WAIT:?}; got {seen:?} and {texts:?}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no {needle:?} within {WAIT:?}; got {seen:?} and {texts:?}"
+        );
         match next_frame(ws).await {
             Message::Binary(b) => {
                 let s = String::from_utf8(b.to_vec()).expect("ANSI text is UTF-8");
@@ -93,7 +106,8 @@ async fn expect_envelope(ws: &mut WebSocketStream<TcpStream>, proto: &str, id: &
     loop {
         assert!(std::time::Instant::now() < deadline, "no {proto} {id} envelope within {WAIT:?}");
         if let Message::Text(t) = next_frame(ws).await {
-            let v: Value = serde_json::from_str(t.as_str()).expect("text frames are JSON envelopes");
+            let v: Value =
+                serde_json::from_str(t.as_str()).expect("text frames are JSON envelopes");
             if v["proto"] == proto && v["id"] == id {
                 return v;
             }
@@ -130,7 +144,8 @@ async fn json_mudstandards_is_negotiated_and_plays_with_ansi_text_and_gmcp_envel
     let ask = json!({"proto": "gmcp", "id": "Core.Supports.Get", "data": ""});
     ws.send(Message::text(ask.to_string())).await.unwrap();
     let flags = expect_envelope(&mut ws, "gmcp", "Core.Supports.Get").await;
-    let data: Value = serde_json::from_str(flags["data"].as_str().unwrap()).expect("GMCP data is JSON");
+    let data: Value =
+        serde_json::from_str(flags["data"].as_str().unwrap()).expect("GMCP data is JSON");
     assert_eq!(data["ANSI"], true, "the client's flags come back: {data}");
 
     // Any other proto names an input function, with data as its JSON arguments.
@@ -138,7 +153,6 @@ async fn json_mudstandards_is_negotiated_and_plays_with_ansi_text_and_gmcp_envel
     ws.send(Message::text(echo.to_string())).await.unwrap();
     let (answer, _) = expect_ansi(&mut ws, "Echo returns").await;
     assert!(answer.contains("'hi'"), "{answer:?}");
-
 
     // A malformed envelope is answered, not fatal.
     ws.send(Message::text("[\"text\",[\"look\"],{}]")).await.unwrap();
@@ -184,7 +198,10 @@ async fn a_client_offering_only_unknown_subprotocols_is_refused_with_what_is_spo
     );
     tcp.write_all(request.as_bytes()).await.unwrap();
     let mut answer = Vec::new();
-    tokio::time::timeout(WAIT, tcp.read_to_end(&mut answer)).await.expect("answer and close in time").unwrap();
+    tokio::time::timeout(WAIT, tcp.read_to_end(&mut answer))
+        .await
+        .expect("answer and close in time")
+        .unwrap();
     let answer = String::from_utf8_lossy(&answer).to_string();
     assert!(answer.to_lowercase().starts_with("http/1.1 400"), "{answer}");
     assert!(!answer.to_lowercase().contains("sec-websocket-accept"), "no upgrade: {answer}");
@@ -192,7 +209,8 @@ async fn a_client_offering_only_unknown_subprotocols_is_refused_with_what_is_spo
         assert!(answer.contains(spoken), "{spoken} missing from the refusal: {answer}");
     }
     // Offering one we speak among unknown ones is fine: that one is chosen and echoed.
-    let (mut ws, chosen) = connect_offering(&host, "127.21.0.4", "chat.example.org, v1.evennia.com").await;
+    let (mut ws, chosen) =
+        connect_offering(&host, "127.21.0.4", "chat.example.org, v1.evennia.com").await;
     assert_eq!(chosen.as_deref(), Some("v1.evennia.com"));
     let Message::Text(t) = next_frame(&mut ws).await else { panic!("v1 sends text frames") };
     assert!(t.as_str().contains("connect"), "{t}");

@@ -7,9 +7,9 @@
 
 use std::io::{BufRead, BufReader};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
@@ -33,9 +33,9 @@ pub fn mudhost_bin() -> PathBuf {
 
 /// Where the guest modules were built (`cargo xtask test` sets MUDHOST_GUEST_DIR).
 pub fn guest_dir() -> PathBuf {
-    std::env::var_os("MUDHOST_GUEST_DIR").map(PathBuf::from).unwrap_or_else(|| {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/wasm/modules")
-    })
+    std::env::var_os("MUDHOST_GUEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/wasm/modules"))
 }
 
 /// Path of a built guest module by module name (e.g. "character", "wrong_world").
@@ -102,18 +102,22 @@ impl Host {
         std::fs::write(dir.path().join("mudhost.toml"), cfg.to_string()).unwrap();
         prepare(dir.path());
         let env = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        let mut host = Host { dir, url: String::new(), telnet: None, page_url: String::new(), portal: None, env };
+        let mut host = Host {
+            dir,
+            url: String::new(),
+            telnet: None,
+            page_url: String::new(),
+            portal: None,
+            env,
+        };
         host.launch();
         host
     }
 
     /// Start the portal again on the same folder (after [`Host::stop`]).
     pub fn launch(&mut self) {
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(self.log_path())
-            .unwrap();
+        let log =
+            std::fs::OpenOptions::new().create(true).append(true).open(self.log_path()).unwrap();
         let mut child = Command::new(mudhost_bin())
             .arg("start")
             .arg("--config")
@@ -144,8 +148,9 @@ impl Host {
                 }
             }
         });
-        let (addr, telnet, page) =
-            rx.recv_timeout(WAIT).unwrap_or_else(|_| panic!("portal did not start; log:\n{}", self.log()));
+        let (addr, telnet, page) = rx
+            .recv_timeout(WAIT)
+            .unwrap_or_else(|_| panic!("portal did not start; log:\n{}", self.log()));
         self.url = format!("ws://{addr}/");
         self.telnet = telnet;
         self.page_url = page;
@@ -180,7 +185,11 @@ impl Host {
             .arg(self.config_path())
             .output()
             .expect("run mudhost cli");
-        assert!(out.status.success(), "mudhost {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "mudhost {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8_lossy(&out.stdout).trim().to_string()
     }
 
@@ -324,7 +333,11 @@ pub fn plain(html: &str) -> String {
             _ => {}
         }
     }
-    out.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", "\"").replace("&#x27;", "'").replace("&amp;", "&")
+    out.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#x27;", "'")
+        .replace("&amp;", "&")
 }
 
 /// A loopback address no other client of this process has used (127.1.x.y): the host's
@@ -374,7 +387,8 @@ impl Client {
     /// Connect from a chosen loopback address (127.x.y.z), so per-address throttles count
     /// each test client apart. `url` may carry a query string (`?csessid&cuid&browser`).
     pub async fn connect_from(url: &str, from: impl SourceAddr) -> Client {
-        Client::connect_with(url, ConnectOptions { from: Some(from.ip()), ..Default::default() }).await
+        Client::connect_with(url, ConnectOptions { from: Some(from.ip()), ..Default::default() })
+            .await
     }
 
     /// Connect with options; panics if the websocket handshake fails.
@@ -394,24 +408,35 @@ impl Client {
             }
             sock.connect(addr).await
         };
-        let stream = tokio::time::timeout(WAIT, connect).await.expect("connect timed out").expect("tcp connect");
+        let stream = tokio::time::timeout(WAIT, connect)
+            .await
+            .expect("connect timed out")
+            .expect("tcp connect");
         let mut request = url.into_client_request().expect("a valid url");
         if let Some(xff) = &opts.forwarded_for {
-            request.headers_mut().insert("x-forwarded-for", xff.parse().expect("a valid header value"));
+            request
+                .headers_mut()
+                .insert("x-forwarded-for", xff.parse().expect("a valid header value"));
         }
-        let (ws, _) = tokio::time::timeout(WAIT, tokio_tungstenite::client_async(request, MaybeTlsStream::Plain(stream)))
-            .await
-            .expect("websocket handshake timed out")
-            .expect("websocket connect");
+        let (ws, _) = tokio::time::timeout(
+            WAIT,
+            tokio_tungstenite::client_async(request, MaybeTlsStream::Plain(stream)),
+        )
+        .await
+        .expect("websocket handshake timed out")
+        .expect("websocket connect");
         Client { ws, seen: vec![] }
     }
 
     /// Read until the connection closes; returns the close frame's reason ("" without one).
     pub async fn close_reason(&mut self) -> String {
         loop {
-            let msg = tokio::time::timeout(WAIT, self.ws.next()).await.expect("no close within the wait");
+            let msg =
+                tokio::time::timeout(WAIT, self.ws.next()).await.expect("no close within the wait");
             match msg {
-                Some(Ok(Message::Close(frame))) => return frame.map(|f| f.reason.to_string()).unwrap_or_default(),
+                Some(Ok(Message::Close(frame))) => {
+                    return frame.map(|f| f.reason.to_string()).unwrap_or_default()
+                }
                 Some(Ok(Message::Text(t))) => {
                     if let Ok(v) = serde_json::from_str::<Value>(t.as_str()) {
                         self.seen.push(v);
@@ -443,10 +468,13 @@ impl Client {
         // One deadline for the whole wait: the portal's pings must not keep restarting it.
         let deadline = tokio::time::Instant::now() + WAIT;
         loop {
-            let msg = tokio::time::timeout_at(deadline, self.ws.next()).await.expect("no frame within the wait");
+            let msg = tokio::time::timeout_at(deadline, self.ws.next())
+                .await
+                .expect("no frame within the wait");
             match msg {
                 Some(Ok(Message::Text(t))) => {
-                    let v: Value = serde_json::from_str(t.as_str()).expect("server frames are JSON");
+                    let v: Value =
+                        serde_json::from_str(t.as_str()).expect("server frames are JSON");
                     self.seen.push(v.clone());
                     return Some(v);
                 }
@@ -503,10 +531,12 @@ impl Client {
     pub async fn expect_close_reason(&mut self) -> (Vec<String>, String) {
         let mut texts = vec![];
         loop {
-            let msg = tokio::time::timeout(WAIT, self.ws.next()).await.expect("no frame within the wait");
+            let msg =
+                tokio::time::timeout(WAIT, self.ws.next()).await.expect("no frame within the wait");
             match msg {
                 Some(Ok(Message::Text(t))) => {
-                    let v: Value = serde_json::from_str(t.as_str()).expect("server frames are JSON");
+                    let v: Value =
+                        serde_json::from_str(t.as_str()).expect("server frames are JSON");
                     self.seen.push(v.clone());
                     if v[0] == "text" {
                         texts.push(plain(v[1][0].as_str().unwrap_or("")));

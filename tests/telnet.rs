@@ -39,7 +39,8 @@ const MODULES: &[&str] = &["unloggedin", "account", "character", "trouble"];
 // Test clients send back to back; the command rate is a limit of its own (tests/limits.rs).
 // Nothing here tests the guest deadline (tests/hostile.rs does): a generous one keeps a loaded
 // CI machine from failing a `look` and with it a telnet test.
-const CONFIG: &str = "cmdset_character = [\"character\", \"trouble\"]\ncommand_rate = 0\nguest_deadline_ms = 2000";
+const CONFIG: &str =
+    "cmdset_character = [\"character\", \"trouble\"]\ncommand_rate = 0\nguest_deadline_ms = 2000";
 
 /// What one test client says about itself.
 #[derive(Clone)]
@@ -69,7 +70,15 @@ impl Caps {
     }
 
     fn plain() -> Caps {
-        Caps { ttype: vec![], naws: None, gmcp: false, mccp: false, eor: false, sga: false, rest: false }
+        Caps {
+            ttype: vec![],
+            naws: None,
+            gmcp: false,
+            mccp: false,
+            eor: false,
+            sga: false,
+            rest: false,
+        }
     }
 }
 
@@ -114,7 +123,10 @@ impl Telnet {
     async fn connect(addr: SocketAddr, from: &str, caps: Caps) -> Telnet {
         let socket = tokio::net::TcpSocket::new_v4().unwrap();
         socket.bind(format!("{from}:0").parse().unwrap()).expect("bind a loopback source address");
-        let stream = tokio::time::timeout(WAIT, socket.connect(addr)).await.expect("connect timed out").expect("connect");
+        let stream = tokio::time::timeout(WAIT, socket.connect(addr))
+            .await
+            .expect("connect timed out")
+            .expect("connect");
         Telnet {
             stream,
             caps,
@@ -149,7 +161,10 @@ impl Telnet {
         let mut buf = vec![0u8; 65536];
         let Ok(n) = tokio::time::timeout(WAIT, self.stream.read(&mut buf)).await else {
             let text = self.text();
-            panic!("nothing received within the wait; text after the cursor: {:?}", text.get(self.text_cursor..).unwrap_or(""));
+            panic!(
+                "nothing received within the wait; text after the cursor: {:?}",
+                text.get(self.text_cursor..).unwrap_or("")
+            );
         };
         let n = match n {
             Ok(0) | Err(_) => return false,
@@ -162,7 +177,8 @@ impl Telnet {
                 let mut out = Vec::with_capacity(rest.len() * 8 + 1024);
                 loop {
                     let before = z.total_in();
-                    z.decompress_vec(rest, &mut out, FlushDecompress::Sync).expect("valid zlib stream");
+                    z.decompress_vec(rest, &mut out, FlushDecompress::Sync)
+                        .expect("valid zlib stream");
                     rest = &rest[(z.total_in() - before) as usize..];
                     if rest.is_empty() {
                         break;
@@ -254,7 +270,9 @@ impl Telnet {
                     }
                     None => out.extend([IAC, WONT, NAWS]),
                 },
-                Item::Cmd(DO, TTYPE) => out.extend([IAC, if self.caps.ttype.is_empty() { WONT } else { WILL }, TTYPE]),
+                Item::Cmd(DO, TTYPE) => {
+                    out.extend([IAC, if self.caps.ttype.is_empty() { WONT } else { WILL }, TTYPE])
+                }
                 Item::Cmd(DO, opt) => out.extend([IAC, WONT, opt]),
                 Item::Sub(TTYPE, v) if v == [1] => {
                     let i = self.ttype_next.min(self.caps.ttype.len().saturating_sub(1));
@@ -292,7 +310,10 @@ impl Telnet {
                 self.text_cursor += p + needle.len();
                 return seen;
             }
-            assert!(self.read_some().await, "connection closed while waiting for {needle:?}; got {rest:?}");
+            assert!(
+                self.read_some().await,
+                "connection closed while waiting for {needle:?}; got {rest:?}"
+            );
         }
     }
 
@@ -310,10 +331,14 @@ impl Telnet {
             let text = self.text();
             let rest = text.get(start..).unwrap_or("");
             if needles.iter().all(|n| rest.contains(n)) {
-                self.text_cursor = start + needles.iter().map(|n| rest.find(n).unwrap() + n.len()).max().unwrap();
+                self.text_cursor =
+                    start + needles.iter().map(|n| rest.find(n).unwrap() + n.len()).max().unwrap();
                 return;
             }
-            assert!(self.read_some().await, "connection closed while waiting for {needles:?}; got {rest:?}");
+            assert!(
+                self.read_some().await,
+                "connection closed while waiting for {needles:?}; got {rest:?}"
+            );
         }
     }
 
@@ -330,13 +355,20 @@ impl Telnet {
     /// Read until a GMCP message whose package is `package`; returns its data as JSON (or Null).
     async fn expect_gmcp(&mut self, package: &str) -> Value {
         let i = self
-            .expect_item(package, |i| matches!(i, Item::Sub(GMCP, d) if d.starts_with(package.as_bytes())))
+            .expect_item(
+                package,
+                |i| matches!(i, Item::Sub(GMCP, d) if d.starts_with(package.as_bytes())),
+            )
             .await;
         let Item::Sub(_, d) = self.items[i].clone() else { unreachable!() };
         self.cursor = i + 1;
         let text = String::from_utf8(d).unwrap();
         let data = text[package.len()..].trim();
-        if data.is_empty() { Value::Null } else { serde_json::from_str(data).expect("GMCP data is JSON") }
+        if data.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(data).expect("GMCP data is JSON")
+        }
     }
 
     /// `sessdata` (trouble module): this session's host-side data.
@@ -395,9 +427,19 @@ fn flag(data: &Value, name: &str) -> Value {
 #[tokio::test]
 async fn the_portal_offers_every_option_and_naws_and_ttype_reach_the_session_flags() {
     let host = Host::start(MODULES, CONFIG);
-    let mut c = Telnet::connect(host.telnet.expect("telnet is on"), "127.0.10.1", Caps::full()).await;
+    let mut c =
+        Telnet::connect(host.telnet.expect("telnet is on"), "127.0.10.1", Caps::full()).await;
     c.play("Tessa").await;
-    for (cmd, opt) in [(WILL, SGA), (WILL, EOR), (WILL, GMCP), (WILL, MCCP2), (WILL, MSSP), (WILL, CHARSET), (DO, NAWS), (DO, TTYPE)] {
+    for (cmd, opt) in [
+        (WILL, SGA),
+        (WILL, EOR),
+        (WILL, GMCP),
+        (WILL, MCCP2),
+        (WILL, MSSP),
+        (WILL, CHARSET),
+        (DO, NAWS),
+        (DO, TTYPE),
+    ] {
         assert!(c.items.contains(&Item::Cmd(cmd, opt)), "the portal did not send {cmd} {opt}");
     }
     let mut request = vec![1];
@@ -414,7 +456,17 @@ async fn the_portal_offers_every_option_and_naws_and_ttype_reach_the_session_fla
     assert_eq!(flag(&data, "CLIENTNAME"), "MUDLET 4.17");
     assert_eq!(flag(&data, "TERM"), "xterm-256color");
     // MTTS 2381 = SSL 2048 + TRUECOLOR 256 + SCREENREADER 64 + XTERM256 8 + UTF-8 4 + ANSI 1.
-    for f in ["TTYPE", "ANSI", "XTERM256", "TRUECOLOR", "UTF-8", "SCREENREADER", "SSL", "OOB", "NOGOAHEAD"] {
+    for f in [
+        "TTYPE",
+        "ANSI",
+        "XTERM256",
+        "TRUECOLOR",
+        "UTF-8",
+        "SCREENREADER",
+        "SSL",
+        "OOB",
+        "NOGOAHEAD",
+    ] {
         assert_eq!(flag(&data, f), true, "flag {f}");
     }
     assert_eq!(flag(&data, "ENCODING"), "utf-8");
@@ -466,13 +518,20 @@ async fn a_password_asked_for_is_not_echoed_and_the_prompt_ends_with_eor_or_ga()
     c.line("connect Pia").await;
     let will_echo = c.expect_item("IAC WILL ECHO", |i| *i == Item::Cmd(WILL, ECHO)).await;
     c.expect_text("Password:").await;
-    let prompt_end = c.items.iter().position(|i| *i == Item::Iac(EOR_CMD)).expect("the prompt ends with IAC EOR");
+    let prompt_end = c
+        .items
+        .iter()
+        .position(|i| *i == Item::Iac(EOR_CMD))
+        .expect("the prompt ends with IAC EOR");
     let password_at = c.data.len();
     assert!(will_echo < prompt_end);
     c.line("hunter2secret").await;
     c.expect_item("IAC WONT ECHO", |i| *i == Item::Cmd(WONT, ECHO)).await;
     c.expect_text("You become Pia").await;
-    assert!(!String::from_utf8_lossy(&c.data[password_at..]).contains("hunter2secret"), "the password came back");
+    assert!(
+        !String::from_utf8_lossy(&c.data[password_at..]).contains("hunter2secret"),
+        "the password came back"
+    );
 
     // Without EOR and SGA the prompt ends with GA; an empty line aborts the prompt.
     let caps = Caps { eor: false, sga: false, ..Caps::full() };
@@ -521,7 +580,9 @@ async fn gmcp_goes_both_ways() {
 #[tokio::test]
 async fn mccp2_output_decompresses_to_the_same_text_and_mssp_reports_the_server() {
     let host = Host::start(MODULES, CONFIG);
-    let mut z = Telnet::connect(host.telnet.unwrap(), "127.0.14.1", Caps { mccp: true, ..Caps::full() }).await;
+    let mut z =
+        Telnet::connect(host.telnet.unwrap(), "127.0.14.1", Caps { mccp: true, ..Caps::full() })
+            .await;
     let mut p = Telnet::connect(host.telnet.unwrap(), "127.0.14.2", Caps::full()).await;
     let zt = z.expect_text("connect <username>").await;
     let pt = p.expect_text("connect <username>").await;
@@ -612,7 +673,8 @@ fn rss_kib(pid: u32) -> u64 {
 async fn a_hostile_client_cannot_grow_the_portals_memory() {
     let host = Host::start(MODULES, CONFIG);
     let status = host.cli(&["status"]);
-    let portal: u32 = status.split("portal pid ").nth(1).unwrap().split(';').next().unwrap().parse().unwrap();
+    let portal: u32 =
+        status.split("portal pid ").nth(1).unwrap().split(';').next().unwrap().parse().unwrap();
     let mut c = Telnet::connect(host.telnet.unwrap(), "127.0.16.1", Caps::full()).await;
     c.play("Hostile").await;
     let before = rss_kib(portal);
@@ -648,7 +710,12 @@ async fn a_server_reload_keeps_telnet_players_connected_with_their_input_replaye
     // Typed while the server is away: queued in the portal and run by the new server.
     c.line("say during the reload").await;
     c.line("echoback after the reload").await;
-    c.expect_all(&["Server restarted", "You say, \"during the reload\"", "echoback v1: after the reload"]).await;
+    c.expect_all(&[
+        "Server restarted",
+        "You say, \"during the reload\"",
+        "echoback v1: after the reload",
+    ])
+    .await;
     let data = c.sessdata().await;
     assert_eq!(data["sessid"], before);
     assert_eq!(flag(&data, "CLIENTNAME"), "MUDLET 4.17", "flags survive the reload");

@@ -15,9 +15,9 @@ fn tintin() -> PathBuf {
     let on_path = std::env::var_os("PATH")
         .map(|p| std::env::split_paths(&p).map(|d| d.join("tt++")).find(|p| p.is_file()))
         .unwrap_or_default();
-    on_path
-        .or_else(|| Some(PathBuf::from("/usr/games/tt++")).filter(|p| p.is_file()))
-        .expect("tintin++ is not installed: run `bash scripts/test-deps.sh` (cargo xtask test does)")
+    on_path.or_else(|| Some(PathBuf::from("/usr/games/tt++")).filter(|p| p.is_file())).expect(
+        "tintin++ is not installed: run `bash scripts/test-deps.sh` (cargo xtask test does)",
+    )
 }
 
 #[test]
@@ -49,7 +49,8 @@ fn tintin_creates_an_account_logs_in_looks_says_and_quits() {
     // tintin++ needs a terminal with a size (it stops without one, and crashes on a 0x0 one):
     // `script` (util-linux) gives it a pseudo-terminal, sized first. Its stdin stays open
     // (piped, held below) so no end-of-input reaches tintin++.
-    let inner = format!("stty rows 24 cols 100; exec {} -G {}", tintin().display(), script.display());
+    let inner =
+        format!("stty rows 24 cols 100; exec {} -G {}", tintin().display(), script.display());
     let mut child = Command::new("script")
         .args(["-qec", &inner, "/dev/null"])
         .current_dir(host.dir.path())
@@ -73,8 +74,18 @@ fn tintin_creates_an_account_logs_in_looks_says_and_quits() {
         std::thread::sleep(Duration::from_millis(50));
     };
     let seen = std::fs::read_to_string(&log).unwrap_or_default();
-    assert!(status.is_some(), "tintin++ did not finish; it saw:\n{seen}\nhost log:\n{}", host.log());
-    for needle in ["Welcome to mudhost", "was created", "You become Tintin", "You say, \"hello from tintin\"", "Quitting. Hope to see you again, soon."] {
+    assert!(
+        status.is_some(),
+        "tintin++ did not finish; it saw:\n{seen}\nhost log:\n{}",
+        host.log()
+    );
+    for needle in [
+        "Welcome to mudhost",
+        "was created",
+        "You become Tintin",
+        "You say, \"hello from tintin\"",
+        "Quitting. Hope to see you again, soon.",
+    ] {
         assert!(seen.contains(needle), "tintin++ never saw {needle:?}; it saw:\n{seen}");
     }
     // The room is shown when the character is puppeted and again for `look`.

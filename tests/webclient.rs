@@ -11,8 +11,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use fantoccini::key::Key;
-use futures_util::FutureExt;
 use fantoccini::{Client as Browser, ClientBuilder, Locator};
+use futures_util::FutureExt;
 use serde_json::{json, Value};
 use support::{Client, Host, GAME, WAIT};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -37,14 +37,22 @@ async fn http_get(host: &Host, path: &str) -> String {
 async fn the_page_and_its_assets_are_served_on_the_websocket_port_and_the_address_is_printed() {
     let host = Host::start(GAME, "server_name = \"Test <MUD>\"");
     let port = host.url.trim_end_matches('/').rsplit(':').next().unwrap().to_owned();
-    assert_eq!(host.page_url, format!("http://127.0.0.1:{port}/"), "the portal prints the page's address");
+    assert_eq!(
+        host.page_url,
+        format!("http://127.0.0.1:{port}/"),
+        "the portal prints the page's address"
+    );
 
     let page = http_get(&host, "/").await;
     assert!(page.starts_with("HTTP/1.1 200 OK\r\n"), "{page}");
     assert!(page.contains("Content-Type: text/html; charset=utf-8"), "{page}");
     assert!(page.contains("<title>Test &lt;MUD&gt;</title>"), "the server name, escaped: {page}");
     assert!(page.contains("aria-live"), "{page}");
-    for (path, kind) in [("/webclient.js", "text/javascript"), ("/webclient.css", "text/css"), ("/colors.css", "text/css")] {
+    for (path, kind) in [
+        ("/webclient.js", "text/javascript"),
+        ("/webclient.css", "text/css"),
+        ("/colors.css", "text/css"),
+    ] {
         let resp = http_get(&host, path).await;
         assert!(resp.starts_with("HTTP/1.1 200 OK\r\n"), "{path}: {resp}");
         assert!(resp.contains(&format!("Content-Type: {kind}")), "{path}: {resp}");
@@ -158,11 +166,16 @@ impl Driver {
         .map(|s| s.to_string())
         .chain([format!("--user-data-dir={}", self.profile.path().display())])
         .collect::<Vec<_>>();
-        caps.insert("goog:chromeOptions".into(), json!({ "args": args, "binary": "/usr/bin/chromium" }));
+        caps.insert(
+            "goog:chromeOptions".into(),
+            json!({ "args": args, "binary": "/usr/bin/chromium" }),
+        );
         let connector = hyper_util::client::legacy::connect::HttpConnector::new();
         tokio::time::timeout(
             Duration::from_secs(60),
-            ClientBuilder::new(connector).capabilities(caps).connect(&format!("http://127.0.0.1:{}", self.port)),
+            ClientBuilder::new(connector)
+                .capabilities(caps)
+                .connect(&format!("http://127.0.0.1:{}", self.port)),
         )
         .await
         .expect("chromium did not start in time")
@@ -192,7 +205,10 @@ async fn wait_until(b: &Browser, what: &str, script: &str, within: Duration) {
         if Instant::now() > deadline {
             let output = js(b, "return document.getElementById('output').innerText").await;
             let state = js(b, "return document.getElementById('connection').textContent").await;
-            panic!("timed out waiting for {what}; state {state}; output:\n{}", output.as_str().unwrap_or(""));
+            panic!(
+                "timed out waiting for {what}; state {state}; output:\n{}",
+                output.as_str().unwrap_or("")
+            );
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -230,9 +246,13 @@ async fn screenshot(b: &Browser, name: &str) {
 }
 
 #[tokio::test]
-async fn chromium_opens_the_page_creates_an_account_plays_in_colour_recalls_history_and_reconnects_after_a_restart() {
+async fn chromium_opens_the_page_creates_an_account_plays_in_colour_recalls_history_and_reconnects_after_a_restart(
+) {
     let port = free_port();
-    let mut host = Host::start(GAME, &format!("ws_addr = \"127.0.0.1:{port}\"\nserver_name = \"Web Test MUD\""));
+    let mut host = Host::start(
+        GAME,
+        &format!("ws_addr = \"127.0.0.1:{port}\"\nserver_name = \"Web Test MUD\""),
+    );
     let driver = Driver::start();
     let b = driver.browser().await;
     let result = std::panic::AssertUnwindSafe(play(&b, &mut host)).catch_unwind().await;
@@ -250,25 +270,47 @@ async fn play(b: &Browser, host: &mut Host) {
     b.goto(&host.page_url).await.unwrap();
     assert_eq!(b.title().await.unwrap(), "Web Test MUD");
     wait_output(b, "connect <username> <password>", 1).await;
-    wait_until(b, "connected state", "return document.getElementById('connection').dataset.state === 'connected'", WAIT).await;
+    wait_until(
+        b,
+        "connected state",
+        "return document.getElementById('connection').dataset.state === 'connected'",
+        WAIT,
+    )
+    .await;
     let status = js(b, "return document.getElementById('status').innerText").await;
     assert!(status.as_str().unwrap().contains("Web Test MUD"), "status line: {status}");
-    assert_eq!(js(b, "return document.getElementById('output').getAttribute('aria-live')").await, json!("polite"));
-    assert_eq!(js(b, "return document.activeElement.id").await, json!("input"), "focus starts on the input");
+    assert_eq!(
+        js(b, "return document.getElementById('output').getAttribute('aria-live')").await,
+        json!("polite")
+    );
+    assert_eq!(
+        js(b, "return document.activeElement.id").await,
+        json!("input"),
+        "focus starts on the input"
+    );
 
     // The password of a login command is read masked.
     let input = b.find(Locator::Id("input")).await.unwrap();
     input.send_keys("create Webby sekrit123").await.unwrap();
     assert_eq!(js(b, "return document.getElementById('input').type").await, json!("password"));
     assert_eq!(input_value(b).await, "sekrit123");
-    assert_eq!(js(b, "return document.getElementById('pwprefix').textContent").await, json!("create Webby "));
+    assert_eq!(
+        js(b, "return document.getElementById('pwprefix').textContent").await,
+        json!("create Webby ")
+    );
     input.send_keys(&String::from(char::from(Key::Enter))).await.unwrap();
     wait_output(b, "A new account 'Webby' was created", 1).await;
     assert_eq!(js(b, "return document.getElementById('input').type").await, json!("text"));
 
     type_line(b, "connect Webby sekrit123").await;
     wait_output(b, "You become Webby", 1).await;
-    wait_until(b, "logged_in in the status", "return document.getElementById('connection').textContent.includes('logged in')", WAIT).await;
+    wait_until(
+        b,
+        "logged_in in the status",
+        "return document.getElementById('connection').textContent.includes('logged in')",
+        WAIT,
+    )
+    .await;
     let shown = js(b, "return document.body.innerText").await;
     assert!(!shown.as_str().unwrap().contains("sekrit123"), "the password never shows: {shown}");
 
@@ -316,11 +358,23 @@ async fn play(b: &Browser, host: &mut Host) {
 
     // The portal restarts on the same port: the page notices, retries, and gets a new screen.
     assert!(host.stop().success());
-    wait_until(b, "the reconnecting state", "return document.getElementById('connection').dataset.state !== 'connected'", WAIT).await;
+    wait_until(
+        b,
+        "the reconnecting state",
+        "return document.getElementById('connection').dataset.state !== 'connected'",
+        WAIT,
+    )
+    .await;
     wait_output(b, "The connection was closed or lost.", 1).await;
     host.launch();
     wait_output(b, "connect <username> <password>", 2).await;
-    wait_until(b, "connected again", "return document.getElementById('connection').dataset.state === 'connected'", WAIT).await;
+    wait_until(
+        b,
+        "connected again",
+        "return document.getElementById('connection').dataset.state === 'connected'",
+        WAIT,
+    )
+    .await;
     type_line(b, "connect Webby sekrit123").await;
     wait_output(b, "You become Webby", 2).await;
     type_line(b, "say back again").await;

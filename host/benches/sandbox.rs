@@ -30,12 +30,18 @@ fn main() {
     let dir = tempfile::tempdir().unwrap();
     let world = WorldStore::open(&dir.path().join("bench.db")).unwrap();
     let mut game = Game::new(Arc::new(Config::default()), world);
-    let limits = GuestLimits { deadline: Duration::from_millis(50), memory_bytes: 32 << 20, instances: 256 };
+    let limits =
+        GuestLimits { deadline: Duration::from_millis(50), memory_bytes: 32 << 20, instances: 256 };
     let engine = wasm::new_engine(limits).unwrap();
     let linker = wasm::new_linker(&engine).unwrap();
     wasm::start_epoch_ticker(engine.clone(), Arc::new(AtomicBool::new(false)));
-    let mut registry =
-        PluginRegistry::new(engine.clone(), linker.clone(), limits, GuestQuotas::default(), dir.path().join("cache"));
+    let mut registry = PluginRegistry::new(
+        engine.clone(),
+        linker.clone(),
+        limits,
+        GuestQuotas::default(),
+        dir.path().join("cache"),
+    );
 
     let path = module_path("trouble");
     let t = Instant::now();

@@ -34,7 +34,10 @@ pub const PERMISSION_HIERARCHY: &[&str] = &["Player", "Helper", "Builder", "Admi
 pub fn permission_name(perm: &str) -> Option<&'static str> {
     let p = perm.trim();
     let singular = p.strip_suffix(['s', 'S']).unwrap_or(p);
-    PERMISSION_HIERARCHY.iter().copied().find(|h| h.eq_ignore_ascii_case(p) || h.eq_ignore_ascii_case(singular))
+    PERMISSION_HIERARCHY
+        .iter()
+        .copied()
+        .find(|h| h.eq_ignore_ascii_case(p) || h.eq_ignore_ascii_case(singular))
 }
 
 /// Rank of a permission in the hierarchy (None: not a hierarchy permission).
@@ -107,7 +110,13 @@ impl CmdLock {
             CmdLock::Perm { perm, above } => {
                 let Some(held) = caller.permission else { return false };
                 match (permission_rank(held), permission_rank(perm)) {
-                    (Some(h), Some(r)) => if *above { h > r } else { h >= r },
+                    (Some(h), Some(r)) => {
+                        if *above {
+                            h > r
+                        } else {
+                            h >= r
+                        }
+                    }
                     // Not a hierarchy permission: held only if it is exactly that one.
                     _ => !*above && held.eq_ignore_ascii_case(perm),
                 }
@@ -144,16 +153,21 @@ fn tokenize(expr: &str) -> Vec<Tok> {
             i += 1;
         } else {
             let start = i;
-            while i < chars.len() && !chars[i].is_whitespace() && chars[i] != '(' && chars[i] != ')' {
+            while i < chars.len() && !chars[i].is_whitespace() && chars[i] != '(' && chars[i] != ')'
+            {
                 i += 1;
             }
             let word: String = chars[start..i].iter().collect::<String>().to_ascii_lowercase();
             // A word directly followed by "(" is a function call: take its argument text.
-            if i < chars.len() && chars[i] == '(' && !matches!(word.as_str(), "and" | "or" | "not") {
+            if i < chars.len() && chars[i] == '(' && !matches!(word.as_str(), "and" | "or" | "not")
+            {
                 let close = chars[i..].iter().position(|&c| c == ')').map(|p| i + p);
                 let Some(close) = close else { return vec![Tok::Word("?".into())] };
                 let arg: String = chars[i + 1..close].iter().collect();
-                out.push(Tok::Call(word, arg.trim().trim_matches(|c| c == '"' || c == '\'').to_string()));
+                out.push(Tok::Call(
+                    word,
+                    arg.trim().trim_matches(|c| c == '"' || c == '\'').to_string(),
+                ));
                 i = close + 1;
             } else {
                 out.push(Tok::Word(word));
@@ -320,8 +334,14 @@ impl CommandDef {
 
     /// An exit's generated command (Evennia's ExitCmdSet command): the exit's name or one of
     /// its aliases, alone (`arg_regex` `^$`), run by `module`'s [`CMD_EXIT`].
-    pub fn exit_command(exit_id: u64, exit_name: &str, aliases: &[String], module: Arc<str>) -> Option<CommandDef> {
-        let mut cmd = CommandDef::new(exit_name, aliases, "", "", Some("^$"), "cmd:all()", module).ok()?;
+    pub fn exit_command(
+        exit_id: u64,
+        exit_name: &str,
+        aliases: &[String],
+        module: Arc<str>,
+    ) -> Option<CommandDef> {
+        let mut cmd =
+            CommandDef::new(exit_name, aliases, "", "", Some("^$"), "cmd:all()", module).ok()?;
         if cmd.is_system() {
             return None;
         }

@@ -390,8 +390,8 @@ impl Config {
     /// Parse the text of the config file at `path` (named in errors; relative paths are resolved
     /// against its folder) and check its values.
     pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
-        let mut cfg: Config =
-            toml::from_str(text).map_err(|source| ConfigError::Parse { path: path.into(), source })?;
+        let mut cfg: Config = toml::from_str(text)
+            .map_err(|source| ConfigError::Parse { path: path.into(), source })?;
         let base = path.parent().unwrap_or(Path::new("."));
         // Absolute, so file-event paths and the folder compare equal whatever the working
         // directory (a relative modules folder made the watcher miss every event and rely on
@@ -427,26 +427,39 @@ impl Config {
             ));
         }
         if !self.module_events && self.module_poll_ms == 0 {
-            return Err(ConfigError::Invalid("module_events = false needs module_poll_ms > 0, or hot reload is off".into()));
+            return Err(ConfigError::Invalid(
+                "module_events = false needs module_poll_ms > 0, or hot reload is off".into(),
+            ));
         }
-        if self.guest_name_bytes == 0 || self.guest_text_bytes == 0 || self.guest_log_line_bytes == 0 {
-            return Err(ConfigError::Invalid("guest name, text and log line limits must be positive".into()));
+        if self.guest_name_bytes == 0
+            || self.guest_text_bytes == 0
+            || self.guest_log_line_bytes == 0
+        {
+            return Err(ConfigError::Invalid(
+                "guest name, text and log line limits must be positive".into(),
+            ));
         }
         // A request line alone needs a few hundred bytes; below that no browser gets the page.
         if self.handshake_timeout_ms == 0 || self.http_head_bytes < 512 {
-            return Err(ConfigError::Invalid("handshake_timeout_ms must be positive and http_head_bytes at least 512".into()));
+            return Err(ConfigError::Invalid(
+                "handshake_timeout_ms must be positive and http_head_bytes at least 512".into(),
+            ));
         }
         if self.max_input_chars == 0 || self.outbox_frames == 0 {
             return Err(ConfigError::Invalid("input and outbox limits must be positive".into()));
         }
-        if !self.telnet_addr.trim().is_empty() && self.telnet_addr.trim().parse::<SocketAddr>().is_err() {
+        if !self.telnet_addr.trim().is_empty()
+            && self.telnet_addr.trim().parse::<SocketAddr>().is_err()
+        {
             return Err(ConfigError::Invalid(format!(
                 "telnet_addr must be HOST:PORT (an IP address and a port) or empty, not {:?}",
                 self.telnet_addr
             )));
         }
         if self.telnet_subnegotiation_bytes < 64 {
-            return Err(ConfigError::Invalid("telnet_subnegotiation_bytes must be at least 64".into()));
+            return Err(ConfigError::Invalid(
+                "telnet_subnegotiation_bytes must be at least 64".into(),
+            ));
         }
         if !(1..=crate::link::MAX_INPUT_DEPTH).contains(&self.max_input_depth) {
             return Err(ConfigError::Invalid(format!(
@@ -454,9 +467,13 @@ impl Config {
                 crate::link::MAX_INPUT_DEPTH
             )));
         }
-        if self.outbox_bytes == 0 || self.queued_input_bytes_per_session == 0 || self.hash_queue == 0 {
+        if self.outbox_bytes == 0
+            || self.queued_input_bytes_per_session == 0
+            || self.hash_queue == 0
+        {
             return Err(ConfigError::Invalid(
-                "outbox_bytes, queued_input_bytes_per_session and hash_queue must be positive".into(),
+                "outbox_bytes, queued_input_bytes_per_session and hash_queue must be positive"
+                    .into(),
             ));
         }
         Ok(())
@@ -501,8 +518,16 @@ mod tests {
     fn folders_of_a_config_given_by_a_relative_path_are_absolute() {
         // The module watcher compares file-event paths with the folder: both must be absolute.
         let cfg = Config::parse("", Path::new("game/mudhost.toml")).unwrap();
-        assert!(cfg.modules_dir.is_absolute() && cfg.modules_dir.ends_with("game/modules"), "{:?}", cfg.modules_dir);
-        assert!(cfg.data_dir.is_absolute() && cfg.data_dir.ends_with("game/data"), "{:?}", cfg.data_dir);
+        assert!(
+            cfg.modules_dir.is_absolute() && cfg.modules_dir.ends_with("game/modules"),
+            "{:?}",
+            cfg.modules_dir
+        );
+        assert!(
+            cfg.data_dir.is_absolute() && cfg.data_dir.ends_with("game/data"),
+            "{:?}",
+            cfg.data_dir
+        );
     }
 
     #[test]
@@ -536,7 +561,11 @@ mod tests {
 
     #[test]
     fn modes_0_and_1_refuse_more_than_one_puppet_as_evennias_launcher_does() {
-        let with = |mode, puppets| Config { multisession_mode: mode, max_nr_simultaneous_puppets: puppets, ..Config::default() };
+        let with = |mode, puppets| Config {
+            multisession_mode: mode,
+            max_nr_simultaneous_puppets: puppets,
+            ..Config::default()
+        };
         assert!(with(0, 1).validate().is_ok());
         assert!(with(1, 2).validate().is_err());
         assert!(with(0, 0).validate().is_err());

@@ -183,10 +183,14 @@ impl<'de> Deserialize<'de> for ProtocolFlags {
             fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
                 f.write_str("a map of protocol flags")
             }
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<ProtocolFlags, A::Error> {
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ProtocolFlags, A::Error> {
                 // The size hint is the sender's claim: capped, so a hostile frame cannot make
                 // it allocate ahead of the entries it really carries.
-                let mut entries: Vec<(Box<str>, Value)> = Vec::with_capacity(map.size_hint().unwrap_or(0).min(64));
+                let mut entries: Vec<(Box<str>, Value)> =
+                    Vec::with_capacity(map.size_hint().unwrap_or(0).min(64));
                 while let Some((k, v)) = map.next_entry::<String, Value>()? {
                     entries.push((k.into_boxed_str(), v));
                 }
@@ -271,7 +275,12 @@ pub struct SessionCounters {
 impl SessionCounters {
     /// The counters of a session's data.
     pub fn of(d: &SessionData) -> SessionCounters {
-        SessionCounters { sessid: d.sessid, cmd_last: d.cmd_last, cmd_last_visible: d.cmd_last_visible, cmd_total: d.cmd_total }
+        SessionCounters {
+            sessid: d.sessid,
+            cmd_last: d.cmd_last,
+            cmd_last_visible: d.cmd_last_visible,
+            cmd_total: d.cmd_total,
+        }
     }
 
     /// Set them in a session's data.
@@ -315,7 +324,11 @@ impl Effects {
         for o in self.outputs {
             let n = encoded_len(&o);
             if n > MAX_FRAME_BYTES / 2 {
-                tracing::error!(sessid = o.0, bytes = n, "an output too large for the link was dropped");
+                tracing::error!(
+                    sessid = o.0,
+                    bytes = n,
+                    "an output too large for the link was dropped"
+                );
                 continue;
             }
             fits(n, &mut cur, &mut parts);
@@ -324,7 +337,11 @@ impl Effects {
         for d in self.syncs {
             let n = encoded_len(&d);
             if n > MAX_FRAME_BYTES / 2 {
-                tracing::error!(sessid = d.sessid, bytes = n, "a session sync too large for the link was dropped");
+                tracing::error!(
+                    sessid = d.sessid,
+                    bytes = n,
+                    "a session sync too large for the link was dropped"
+                );
                 continue;
             }
             fits(n, &mut cur, &mut parts);
@@ -502,7 +519,9 @@ where
 }
 
 /// Decode a frame body with the link's depth limit.
-pub fn decode_body<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, rmp_serde::decode::Error> {
+pub fn decode_body<T: for<'de> Deserialize<'de>>(
+    body: &[u8],
+) -> Result<T, rmp_serde::decode::Error> {
     let mut de = rmp_serde::Deserializer::from_read_ref(body);
     de.set_max_depth(MAX_LINK_DEPTH);
     T::deserialize(&mut de)
@@ -575,7 +594,8 @@ impl std::io::Write for LinkWriter {
             match err.kind() {
                 std::io::ErrorKind::Interrupted => continue,
                 std::io::ErrorKind::WouldBlock => {
-                    let mut pfd = libc::pollfd { fd: self.fd.as_raw_fd(), events: libc::POLLOUT, revents: 0 };
+                    let mut pfd =
+                        libc::pollfd { fd: self.fd.as_raw_fd(), events: libc::POLLOUT, revents: 0 };
                     // SAFETY: one valid pollfd; -1 waits until the socket has room or fails.
                     if unsafe { libc::poll(&mut pfd, 1, -1) } < 0 {
                         let err = std::io::Error::last_os_error();
@@ -676,7 +696,8 @@ mod tests {
         assert_eq!(flags.get("NOCOLOR"), Some(&Value::Bool(true)));
         assert_eq!(flags.get("XTERM256"), None);
         // Encoded exactly as the map it replaced (frames already in a server's outbox decode).
-        let as_map: BTreeMap<String, Value> = flags.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
+        let as_map: BTreeMap<String, Value> =
+            flags.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
         assert_eq!(rmp_serde::to_vec(&flags).unwrap(), rmp_serde::to_vec(&as_map).unwrap());
         // A map naming a flag twice (hand-made: maps cannot) keeps the later value.
         let mut twice = vec![0x83];
@@ -685,7 +706,10 @@ mod tests {
             twice.extend(rmp_serde::to_vec(&v).unwrap());
         }
         let back: ProtocolFlags = rmp_serde::from_slice(&twice).unwrap();
-        assert_eq!(back.iter().collect::<Vec<_>>(), [("A", &Value::Bool(true)), ("B", &Value::Bool(false))]);
+        assert_eq!(
+            back.iter().collect::<Vec<_>>(),
+            [("A", &Value::Bool(true)), ("B", &Value::Bool(false))]
+        );
         // A map header claiming four billion entries allocates for at most a handful.
         assert!(rmp_serde::from_slice::<ProtocolFlags>(&[0xdf, 0xff, 0xff, 0xff, 0xff]).is_err());
     }
@@ -700,7 +724,12 @@ mod tests {
             syncs: Vec<SessionData>,
             disconnects: Vec<(Sessid, String)>,
         }
-        let old = EffectsBefore { acks: vec![(3, 9)], outputs: vec![(3, Msg::text("hi"))], syncs: vec![], disconnects: vec![] };
+        let old = EffectsBefore {
+            acks: vec![(3, 9)],
+            outputs: vec![(3, Msg::text("hi"))],
+            syncs: vec![],
+            disconnects: vec![],
+        };
         let back: Effects = rmp_serde::from_slice(&rmp_serde::to_vec(&old).unwrap()).unwrap();
         assert_eq!(back.acks, [(3, 9)]);
         assert!(back.counters.is_empty());
@@ -731,10 +760,16 @@ mod tests {
         let mut r = &frame[..];
         assert!(matches!(read_frame::<_, ServerMsg>(&mut r).await, Ok(None)));
         // Before Hello only a small frame is read at all.
-        let hello = encode_frame(&ServerMsg::Hello { version: LINK_VERSION, pid: 1, secret: "s".into() }).unwrap();
+        let hello =
+            encode_frame(&ServerMsg::Hello { version: LINK_VERSION, pid: 1, secret: "s".into() })
+                .unwrap();
         let mut r = &hello[..];
-        assert!(matches!(read_frame_limited::<_, ServerMsg>(&mut r, MAX_HELLO_BYTES).await, Ok(Some(_))));
-        let big = encode_frame(&ServerMsg::RequestReload { reason: "x".repeat(MAX_HELLO_BYTES) }).unwrap();
+        assert!(matches!(
+            read_frame_limited::<_, ServerMsg>(&mut r, MAX_HELLO_BYTES).await,
+            Ok(Some(_))
+        ));
+        let big = encode_frame(&ServerMsg::RequestReload { reason: "x".repeat(MAX_HELLO_BYTES) })
+            .unwrap();
         let mut r = &big[..];
         assert!(matches!(
             read_frame_limited::<_, ServerMsg>(&mut r, MAX_HELLO_BYTES).await,

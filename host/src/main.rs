@@ -96,7 +96,11 @@ fn init_tracing(process: &'static str) {
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    let command = cli.command.unwrap_or(Command::Start { game: GameArgs::default(), ws_addr: None, modules: None });
+    let command = cli.command.unwrap_or(Command::Start {
+        game: GameArgs::default(),
+        ws_addr: None,
+        modules: None,
+    });
     // One thread per process for the async side: the portal's connection tasks, hub and link
     // tasks (and the server's link reader and writer) then hand messages to each other without
     // cross-thread wake-ups, which cost more CPU than the work itself. Blocking work never runs
@@ -121,15 +125,20 @@ fn main() -> anyhow::Result<()> {
             let span = tracing::info_span!("server");
             rt.block_on(tracing::Instrument::instrument(mudhost::server::run(link), span))
         }
-        Command::Reload { game, reason } => control(&rt, &game, &format!("reload {}", reason.join(" "))),
-        Command::Stop { game, reason } => control(&rt, &game, &format!("stop {}", reason.join(" "))),
+        Command::Reload { game, reason } => {
+            control(&rt, &game, &format!("reload {}", reason.join(" ")))
+        }
+        Command::Stop { game, reason } => {
+            control(&rt, &game, &format!("stop {}", reason.join(" ")))
+        }
         Command::Status { game } => control(&rt, &game, "status"),
         Command::Init { dir } => {
             std::fs::create_dir_all(dir.join("modules"))?;
             std::fs::create_dir_all(dir.join("data"))?;
             let cfg = dir.join("mudhost.toml");
             if !cfg.exists() {
-                std::fs::write(&cfg, Config::default_file_text()).context("writing mudhost.toml")?;
+                std::fs::write(&cfg, Config::default_file_text())
+                    .context("writing mudhost.toml")?;
             }
             println!("game folder ready: {} (config {})", dir.display(), cfg.display());
             Ok(())
@@ -139,7 +148,8 @@ fn main() -> anyhow::Result<()> {
 
 fn control(rt: &tokio::runtime::Runtime, game: &GameArgs, line: &str) -> anyhow::Result<()> {
     let cfg = load_config(game)?;
-    let answer = rt.block_on(mudhost::portal::control::request(&cfg.control_socket(), line.trim()))?;
+    let answer =
+        rt.block_on(mudhost::portal::control::request(&cfg.control_socket(), line.trim()))?;
     println!("{answer}");
     Ok(())
 }

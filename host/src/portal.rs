@@ -67,7 +67,8 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
     let telnet_listener = match cfg.telnet_addr.trim() {
         "" => None,
         a => {
-            let addr: std::net::SocketAddr = a.parse().with_context(|| format!("telnet_addr {a:?}"))?;
+            let addr: std::net::SocketAddr =
+                a.parse().with_context(|| format!("telnet_addr {a:?}"))?;
             let l = TcpListener::bind(addr)
                 .await
                 .with_context(|| format!("binding the telnet listener on {addr}"))?;
@@ -107,7 +108,14 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
         let (hub, down, alive) = (hub_tx.clone(), shutdown.clone(), alive_tx.clone());
         tokio::spawn(telnet::serve(l, cfg.clone(), hub, down, alive, conn_limits.clone()));
     }
-    tokio::spawn(websocket::serve(ws_listener, cfg.clone(), hub_tx.clone(), shutdown.clone(), alive_tx, conn_limits));
+    tokio::spawn(websocket::serve(
+        ws_listener,
+        cfg.clone(),
+        hub_tx.clone(),
+        shutdown.clone(),
+        alive_tx,
+        conn_limits,
+    ));
     drop(hub_tx);
 
     tracing::info!(%ws_addr, telnet = ?telnet_addr, link = %link_addr, "portal started");
@@ -117,8 +125,16 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
     println!("{LISTENING_PREFIX}{ws_addr}");
     // The same port serves the bundled web client; an unspecified bind address is reachable
     // on loopback at least.
-    let page_ip = if ws_addr.ip().is_unspecified() { "127.0.0.1".to_string() } else { ws_addr.ip().to_string() };
-    let page_host = if ws_addr.is_ipv6() && !ws_addr.ip().is_unspecified() { format!("[{page_ip}]") } else { page_ip };
+    let page_ip = if ws_addr.ip().is_unspecified() {
+        "127.0.0.1".to_string()
+    } else {
+        ws_addr.ip().to_string()
+    };
+    let page_host = if ws_addr.is_ipv6() && !ws_addr.ip().is_unspecified() {
+        format!("[{page_ip}]")
+    } else {
+        page_ip
+    };
     println!("web client: http://{page_host}:{}/", ws_addr.port());
     let _ = std::io::stdout().flush();
 
@@ -179,7 +195,9 @@ fn raise_fd_limit() {
 /// SIGINT / SIGTERM: shut down cleanly, telling players.
 async fn stop_on_signals(hub: mpsc::Sender<HubEvent>, mut shutdown: Shutdown) {
     use tokio::signal::unix::{signal, SignalKind};
-    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+    let (Ok(mut term), Ok(mut int)) =
+        (signal(SignalKind::terminate()), signal(SignalKind::interrupt()))
+    else {
         tracing::error!("cannot install signal handlers");
         return;
     };
@@ -203,12 +221,15 @@ impl LinkListener {
         Ok(match addr {
             LinkAddr::Unix(p) => {
                 let _ = std::fs::remove_file(p);
-                let l = UnixListener::bind(p).with_context(|| format!("binding the link socket {}", p.display()))?;
+                let l = UnixListener::bind(p)
+                    .with_context(|| format!("binding the link socket {}", p.display()))?;
                 std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o600))?;
                 LinkListener::Unix(l)
             }
             LinkAddr::Tcp(a) => LinkListener::Tcp(
-                TcpListener::bind(a).await.with_context(|| format!("binding the link address {a}"))?,
+                TcpListener::bind(a)
+                    .await
+                    .with_context(|| format!("binding the link address {a}"))?,
             ),
         })
     }
@@ -251,7 +272,13 @@ impl LinkListener {
 }
 
 /// One server link: handshake, then a reader feeding the hub and a writer draining its channel.
-async fn serve_link(stream: LinkStream, peer: String, link_id: u64, hub: mpsc::Sender<HubEvent>, secret: Arc<String>) {
+async fn serve_link(
+    stream: LinkStream,
+    peer: String,
+    link_id: u64,
+    hub: mpsc::Sender<HubEvent>,
+    secret: Arc<String>,
+) {
     let (mut rd, mut wr) = tokio::io::split(stream);
     // The first frame comes from a peer that has not proven anything yet: it must be a small
     // Hello with the secret, or the connection learns nothing and is closed.
@@ -269,7 +296,8 @@ async fn serve_link(stream: LinkStream, peer: String, link_id: u64, hub: mpsc::S
         }
         Ok(Ok(Some(ServerMsg::Hello { version, pid, .. }))) if version == LINK_VERSION => pid,
         Ok(Ok(Some(ServerMsg::Hello { version, .. }))) => {
-            let reason = format!("link version {version} does not match the portal's {LINK_VERSION}");
+            let reason =
+                format!("link version {version} does not match the portal's {LINK_VERSION}");
             tracing::error!(%peer, "{reason}");
             let _ = link::write_frame(&mut wr, &PortalMsg::Refused { reason }).await;
             return;
@@ -292,7 +320,9 @@ async fn serve_link(stream: LinkStream, peer: String, link_id: u64, hub: mpsc::S
                 encoded = link::encode_frame_into(&mut buf, &msg);
             }
             let written = match encoded {
-                Ok(()) => tokio::io::AsyncWriteExt::write_all(&mut wr, &buf).await.map_err(link::LinkError::from),
+                Ok(()) => tokio::io::AsyncWriteExt::write_all(&mut wr, &buf)
+                    .await
+                    .map_err(link::LinkError::from),
                 Err(e) => Err(e),
             };
             if let Err(e) = written {

@@ -50,7 +50,9 @@ pub async fn run(link_addr: LinkAddr) -> anyhow::Result<()> {
     let hello = ServerMsg::Hello { version: LINK_VERSION, pid: std::process::id(), secret };
     wr.write_all(&link::encode_frame(&hello)?).context("saying hello to the portal")?;
     let (cfg, start, applied_outbox) = match link::read_frame::<_, PortalMsg>(&mut rd).await? {
-        Some(PortalMsg::Welcome { config, start, applied_outbox }) => (Arc::new(*config), start, applied_outbox),
+        Some(PortalMsg::Welcome { config, start, applied_outbox }) => {
+            (Arc::new(*config), start, applied_outbox)
+        }
         Some(PortalMsg::Refused { reason }) => bail!("the portal refused this server: {reason}"),
         Some(other) => bail!("unexpected first message from the portal: {other:?}"),
         None => bail!("the portal closed the link during the handshake"),
@@ -69,7 +71,10 @@ pub async fn run(link_addr: LinkAddr) -> anyhow::Result<()> {
         let n = world.remove_stranded_characters()?;
         world.commit()?;
         if n > 0 {
-            tracing::info!(characters = n, "cold start: characters left in the world were moved out");
+            tracing::info!(
+                characters = n,
+                "cold start: characters left in the world were moved out"
+            );
         }
         (vec![], HashMap::new())
     } else {
@@ -95,8 +100,13 @@ pub async fn run(link_addr: LinkAddr) -> anyhow::Result<()> {
     let linker = wasm::new_linker(&engine).context("linking the host API")?;
     let ticker_stop = Arc::new(AtomicBool::new(false));
     wasm::start_epoch_ticker(engine.clone(), ticker_stop.clone());
-    let mut plugins =
-        PluginRegistry::new(engine, linker, limits, GuestQuotas::from_config(&cfg), cfg.module_cache_dir());
+    let mut plugins = PluginRegistry::new(
+        engine,
+        linker,
+        limits,
+        GuestQuotas::from_config(&cfg),
+        cfg.module_cache_dir(),
+    );
     game.world.begin()?;
     let mut game = plugins.load_dir(&cfg.modules_dir, game);
     game.world.commit()?;
@@ -133,7 +143,8 @@ pub async fn run(link_addr: LinkAddr) -> anyhow::Result<()> {
     if cfg.idle_timeout_secs > 0 {
         tokio::spawn(idle_sweeps(cfg.idle_timeout_secs, ev_tx.clone()));
     }
-    let poll = (cfg.module_poll_ms > 0).then(|| std::time::Duration::from_millis(cfg.module_poll_ms));
+    let poll =
+        (cfg.module_poll_ms > 0).then(|| std::time::Duration::from_millis(cfg.module_poll_ms));
     let _watcher = wasm::watcher::watch(&cfg.modules_dir, &plugins, ev_tx.clone(), cfg.module_events, poll)
         .map_err(|e| tracing::error!(dir = %cfg.modules_dir.display(), cause = %e, "cannot watch the modules folder; hot reload is off"))
         .ok();
@@ -189,7 +200,9 @@ fn applied_seqs(frames: &[(u64, Vec<u8>)]) -> HashMap<Sessid, u64> {
 /// shut down as `mudhost stop` would — unpuppet everyone, commit, ask the portal to stop.
 async fn terminate_on_signals(events: mpsc::Sender<GameEvent>) {
     use tokio::signal::unix::{signal, SignalKind};
-    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+    let (Ok(mut term), Ok(mut int)) =
+        (signal(SignalKind::terminate()), signal(SignalKind::interrupt()))
+    else {
         tracing::error!("cannot install signal handlers");
         return;
     };
@@ -203,7 +216,8 @@ async fn terminate_on_signals(events: mpsc::Sender<GameEvent>) {
 /// Ask the game loop to sweep idle sessions (Evennia's maintenance check of IDLE_TIMEOUT) every
 /// min(60, timeout / 2) seconds, so no session outlives the timeout by more than half of it.
 async fn idle_sweeps(timeout_secs: u64, events: mpsc::Sender<GameEvent>) {
-    let mut every = tokio::time::interval(std::time::Duration::from_secs((timeout_secs / 2).clamp(1, 60)));
+    let mut every =
+        tokio::time::interval(std::time::Duration::from_secs((timeout_secs / 2).clamp(1, 60)));
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     every.tick().await;
     loop {

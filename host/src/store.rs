@@ -101,17 +101,41 @@ pub struct WorldStore {
 /// One in-memory change, recorded so that it can be reverted.
 enum Undo {
     AccountCreated(u64),
-    AccountAttr { id: u64, key: String, old: Option<String> },
-    AccountPassword { id: u64, old: String },
+    AccountAttr {
+        id: u64,
+        key: String,
+        old: Option<String>,
+    },
+    AccountPassword {
+        id: u64,
+        old: String,
+    },
     ObjectCreated(u64),
-    ObjectKey { id: u64, old: String },
+    ObjectKey {
+        id: u64,
+        old: String,
+    },
     /// The object was at `location`, at position `index` of its contents.
-    ObjectMoved { id: u64, location: Option<u64>, index: usize },
+    ObjectMoved {
+        id: u64,
+        location: Option<u64>,
+        index: usize,
+    },
     ObjectDeleted(Box<Object>),
-    ObjectAttr { id: u64, key: String, old: Option<String> },
-    AccountPermission { id: u64, old: String },
+    ObjectAttr {
+        id: u64,
+        key: String,
+        old: Option<String>,
+    },
+    AccountPermission {
+        id: u64,
+        old: String,
+    },
     /// A cmdset stack as it was before a change (None: there was none).
-    Stack { holder: Holder, old: Option<Vec<StackEntry>> },
+    Stack {
+        holder: Holder,
+        old: Option<Vec<StackEntry>>,
+    },
 }
 
 /// An open savepoint; pass it back to [`WorldStore::release`] or [`WorldStore::rollback_to`].
@@ -404,13 +428,16 @@ impl WorldStore {
     /// Frames with an id above `id`, in order.
     pub fn outbox_after(&self, id: u64) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
         let mut stmt = self.db.prepare("SELECT id, frame FROM outbox WHERE id > ?1 ORDER BY id")?;
-        let rows = stmt.query_map(params![id as i64], |r| Ok((r.get::<_, i64>(0)? as u64, r.get(1)?)))?;
+        let rows =
+            stmt.query_map(params![id as i64], |r| Ok((r.get::<_, i64>(0)? as u64, r.get(1)?)))?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
     /// Forget frames up to and including `id` (the portal has applied them).
     pub fn outbox_prune(&mut self, upto: u64) -> Result<(), StoreError> {
-        self.db.prepare_cached("DELETE FROM outbox WHERE id <= ?1")?.execute(params![upto as i64])?;
+        self.db
+            .prepare_cached("DELETE FROM outbox WHERE id <= ?1")?
+            .execute(params![upto as i64])?;
         Ok(())
     }
 
@@ -521,7 +548,10 @@ impl WorldStore {
     /// Replace an account's password hash.
     pub fn set_account_password(&mut self, id: u64, password_hash: &str) -> Result<(), StoreError> {
         let acct = self.accounts.get_mut(&id).ok_or(StoreError::NoAccount(id))?;
-        self.db.execute("UPDATE accounts SET password_hash = ?1 WHERE id = ?2", params![password_hash, id as i64])?;
+        self.db.execute(
+            "UPDATE accounts SET password_hash = ?1 WHERE id = ?2",
+            params![password_hash, id as i64],
+        )?;
         let old = std::mem::replace(&mut acct.password_hash, password_hash.into());
         self.record(Undo::AccountPassword { id, old });
         Ok(())
@@ -603,7 +633,8 @@ impl WorldStore {
     /// Whether an object puts commands in the merged cmdsets of characters near it: it carries
     /// a cmdset, or it is an exit (which gets a generated command).
     fn lends_commands(&self, id: u64) -> bool {
-        self.stacks.contains_key(&Holder::Object(id)) || self.objects.get(&id).is_some_and(|o| o.kind == "exit")
+        self.stacks.contains_key(&Holder::Object(id))
+            || self.objects.get(&id).is_some_and(|o| o.kind == "exit")
     }
 
     /// Move an object into `dest` (None = nowhere).
@@ -659,7 +690,8 @@ impl WorldStore {
         }
         self.move_object(id, None)?;
         self.db.execute("DELETE FROM objects WHERE id = ?1", params![id as i64])?;
-        self.db.execute("DELETE FROM attributes WHERE owner = 'o' AND id = ?1", params![id as i64])?;
+        self.db
+            .execute("DELETE FROM attributes WHERE owner = 'o' AND id = ?1", params![id as i64])?;
         self.drop_stack(Holder::Object(id))?;
         if let Some(o) = self.objects.remove(&id) {
             self.record(Undo::ObjectDeleted(Box::new(o)));
@@ -701,7 +733,11 @@ impl WorldStore {
                 .objects
                 .get(&l)
                 .map(|l| {
-                    l.contents.iter().filter(|c| self.objects.get(c).is_some_and(matches)).copied().collect()
+                    l.contents
+                        .iter()
+                        .filter(|c| self.objects.get(c).is_some_and(matches))
+                        .copied()
+                        .collect()
                 })
                 .unwrap_or_default(),
             None => {

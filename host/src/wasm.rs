@@ -414,9 +414,15 @@ impl LiveInstance {
 
 /// Classify a wasmtime error from a guest call, in one line (the wasm backtrace goes to the
 /// debug log). `stderr` is what the guest printed: a Rust panic message makes the reason.
-fn classify(err: wasmtime::Error, limits: GuestLimits, quotas: GuestQuotas, stderr: &str) -> GuestError {
+fn classify(
+    err: wasmtime::Error,
+    limits: GuestLimits,
+    quotas: GuestQuotas,
+    stderr: &str,
+) -> GuestError {
     tracing::debug!("guest call failed: {err:?}");
-    let grow_refused = err.chain().any(|c| c.to_string().contains("forcing trap when growing memory"));
+    let grow_refused =
+        err.chain().any(|c| c.to_string().contains("forcing trap when growing memory"));
     let stderr_full = err.chain().any(|c| c.to_string().contains(STDERR_FULL));
     if let Some(q) = err.downcast_ref::<QuotaExceeded>() {
         return GuestError::Quota(q.0.clone());
@@ -434,9 +440,10 @@ fn classify(err: wasmtime::Error, limits: GuestLimits, quotas: GuestQuotas, stde
             "stderr over guest_log_bytes_per_call ({} bytes)",
             quotas.log_bytes_per_call
         )),
-        _ if panic_message(stderr).is_some() => {
-            GuestError::Panic(escape_line(&panic_message(stderr).unwrap_or_default(), quotas.log_line_bytes))
-        }
+        _ if panic_message(stderr).is_some() => GuestError::Panic(escape_line(
+            &panic_message(stderr).unwrap_or_default(),
+            quotas.log_line_bytes,
+        )),
         Some(t) => GuestError::Trap(t.to_string()),
         None => GuestError::Trap(escape_line(&first_line(&err.to_string()), quotas.log_line_bytes)),
     }
@@ -451,7 +458,9 @@ pub fn escape_line(text: &str, max: usize) -> String {
             '\n' => "\\n".into(),
             '\r' => "\\r".into(),
             '\t' => "\\t".into(),
-            c if c.is_control() || c == '\u{2028}' || c == '\u{2029}' => format!("\\u{{{:x}}}", c as u32),
+            c if c.is_control() || c == '\u{2028}' || c == '\u{2029}' => {
+                format!("\\u{{{:x}}}", c as u32)
+            }
             c => c.to_string(),
         };
         if out.len() + piece.len() > max {
@@ -483,7 +492,10 @@ pub fn new_linker(engine: &Engine) -> anyhow::Result<Linker<HostCtx>> {
     wasi::restrict(&mut linker)?;
     // Both versions of `host`: a 0.1.0 module imports `mudhost:game/host@0.1.0`, a current one
     // `…@0.2.1` (or `…@0.2.0`, matched by semver); both reach the same implementation.
-    bindings::Plugins::add_to_linker::<HostCtx, wasmtime::component::HasSelf<HostCtx>>(&mut linker, |c| c)?;
+    bindings::Plugins::add_to_linker::<HostCtx, wasmtime::component::HasSelf<HostCtx>>(
+        &mut linker,
+        |c| c,
+    )?;
     bindings::v0_1::CmdsetModule::add_to_linker::<HostCtx, wasmtime::component::HasSelf<HostCtx>>(
         &mut linker,
         |c| c,

@@ -24,9 +24,9 @@
 //! - `logins N`: N clients at once each create an account and log in, with the default argon2id
 //!   cost; reports failures and the server's RSS (baseline, peak sampled from /proc, after).
 
+mod perf;
 #[path = "../../tests/support.rs"]
 mod support;
-mod perf;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -39,7 +39,8 @@ const MODULES: &[&str] = &["unloggedin", "account", "character", "trouble"];
 const BASE_CONFIG: &str = "cmdset_character = [\"character\", \"trouble\"]\ncommand_rate = 0";
 /// And a deadline a busy shared machine cannot turn into failed commands (a failed command has
 /// no answer to wait for). The fairness scenario keeps the default deadline: it is what it measures.
-const CONFIG: &str = "cmdset_character = [\"character\", \"trouble\"]\ncommand_rate = 0\nguest_deadline_ms = 2000";
+const CONFIG: &str =
+    "cmdset_character = [\"character\", \"trouble\"]\ncommand_rate = 0\nguest_deadline_ms = 2000";
 
 #[tokio::main]
 async fn main() {
@@ -103,7 +104,12 @@ fn proc_status(pid: u32, field: &str) -> f64 {
 
 fn portal_pid(host: &Host) -> u32 {
     let status = host.cli(&["status"]);
-    status.split("portal pid ").nth(1).and_then(|r| r.split(';').next()).and_then(|p| p.parse().ok()).unwrap()
+    status
+        .split("portal pid ")
+        .nth(1)
+        .and_then(|r| r.split(';').next())
+        .and_then(|p| p.parse().ok())
+        .unwrap()
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -154,7 +160,11 @@ async fn restart(n: usize) {
             times.last().unwrap(),
             percentile(&times, 0.5)
         );
-        println!("  RSS after {kind}: portal {:.1} MiB, server {:.1} MiB", rss_mib(portal), rss_mib(new));
+        println!(
+            "  RSS after {kind}: portal {:.1} MiB, server {:.1} MiB",
+            rss_mib(portal),
+            rss_mib(new)
+        );
         // The host's own part: from the restart to every session restored, from its log.
         let log = host.log();
         let restored = log.lines().rfind(|l| l.contains("sessions restored")).unwrap_or("");
@@ -174,14 +184,18 @@ async fn hotreload(n: usize, reloads: usize) {
     let failures = Arc::new(AtomicU64::new(0));
     let mut tasks = vec![];
     for (i, mut c) in clients.into_iter().enumerate() {
-        let (stop, v1, v2, failures) = (stop.clone(), seen_v1.clone(), seen_v2.clone(), failures.clone());
+        let (stop, v1, v2, failures) =
+            (stop.clone(), seen_v1.clone(), seen_v2.clone(), failures.clone());
         tasks.push(tokio::spawn(async move {
             let mut k = 0u64;
             while !stop.load(Ordering::Relaxed) {
                 c.send_text(&format!("echoback {i}-{k}")).await;
                 let t = loop {
                     let t = c.next_text().await.expect("connected");
-                    if t.starts_with("echoback") || t.contains("error") || t.contains("not available") {
+                    if t.starts_with("echoback")
+                        || t.contains("error")
+                        || t.contains("not available")
+                    {
                         break t;
                     }
                 };
@@ -227,7 +241,12 @@ async fn hotreload(n: usize, reloads: usize) {
 
 /// Player `i` sends `echoback` and waits for the answer until `stop`, pausing `pause` between
 /// commands (none: back to back); returns each command's latency.
-async fn echo_until(mut c: Client, i: usize, stop: Arc<AtomicBool>, pause: Option<Duration>) -> Vec<Duration> {
+async fn echo_until(
+    mut c: Client,
+    i: usize,
+    stop: Arc<AtomicBool>,
+    pause: Option<Duration>,
+) -> Vec<Duration> {
     let mut lat = vec![];
     let mut k = 0u64;
     while !stop.load(Ordering::Relaxed) {
@@ -269,7 +288,11 @@ async fn throughput(n: usize, secs: u64) {
         percentile(&all, 0.99),
         all.last().unwrap()
     );
-    println!("  server RSS {:.1} MiB, portal RSS {:.1} MiB", rss_mib(host.server_pid()), rss_mib(portal_pid(&host)));
+    println!(
+        "  server RSS {:.1} MiB, portal RSS {:.1} MiB",
+        rss_mib(host.server_pid()),
+        rss_mib(portal_pid(&host))
+    );
 }
 
 async fn fairness(n: usize, runaways: usize) {
@@ -314,7 +337,10 @@ async fn fairness(n: usize, runaways: usize) {
 async fn logins(n: usize) {
     println!("logins: {n} clients at once, each creating an account and logging in (argon2id 19 MiB, t=2)");
     // The game's real hashing cost, not the tests' cheap one.
-    let host = Host::start(MODULES, &format!("{CONFIG}\nargon2_memory_kib = 19456\nargon2_iterations = 2"));
+    let host = Host::start(
+        MODULES,
+        &format!("{CONFIG}\nargon2_memory_kib = 19456\nargon2_iterations = 2"),
+    );
     let server = host.server_pid();
     let baseline = rss_mib(server);
     let stop = Arc::new(AtomicBool::new(false));
@@ -358,7 +384,9 @@ async fn logins(n: usize) {
 }
 
 async fn roomsets(k: usize) {
-    println!("roomsets: one player, {k} commands per room size; things in the room each carry a cmdset");
+    println!(
+        "roomsets: one player, {k} commands per room size; things in the room each carry a cmdset"
+    );
     let mut modules = MODULES.to_vec();
     modules.push("box");
     let host = Host::start(&modules, CONFIG);

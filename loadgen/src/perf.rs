@@ -62,7 +62,8 @@ impl Workload {
 }
 
 /// A benchmark client's websocket, used raw (see [`Workload::is_answer`]).
-type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 /// Read until this client's own answer; false if the connection ended.
 async fn await_answer(ws: &mut Ws, work: Workload) -> bool {
@@ -145,7 +146,13 @@ pub enum Pacing {
 }
 
 /// Run `clients` for `secs` after a 1 s warm-up, measuring `pids`.
-async fn measure(clients: Vec<Client>, work: Workload, pacing: Pacing, secs: f64, pids: &[(String, u32)]) -> Run {
+async fn measure(
+    clients: Vec<Client>,
+    work: Workload,
+    pacing: Pacing,
+    secs: f64,
+    pids: &[(String, u32)],
+) -> Run {
     let stop = Arc::new(AtomicBool::new(false));
     let measuring = Arc::new(AtomicBool::new(false));
     let n = clients.len();
@@ -180,12 +187,22 @@ async fn measure(clients: Vec<Client>, work: Workload, pacing: Pacing, secs: f64
         latencies.extend(t.await.expect("client task"));
     }
     latencies.sort();
-    let cpu = pids.iter().zip(before.iter().zip(&after)).map(|((n, _), (b, a))| (n.clone(), a - b)).collect();
+    let cpu = pids
+        .iter()
+        .zip(before.iter().zip(&after))
+        .map(|((n, _), (b, a))| (n.clone(), a - b))
+        .collect();
     Run { commands: latencies.len(), secs: elapsed, cpu_us: cpu, latencies, rss_mib }
 }
 
 /// Send, wait for the answer, repeat; the latencies of commands answered while measuring.
-async fn closed_loop(mut ws: Ws, work: Workload, i: usize, stop: Arc<AtomicBool>, measuring: Arc<AtomicBool>) -> Vec<Duration> {
+async fn closed_loop(
+    mut ws: Ws,
+    work: Workload,
+    i: usize,
+    stop: Arc<AtomicBool>,
+    measuring: Arc<AtomicBool>,
+) -> Vec<Duration> {
     let mut lat = vec![];
     let mut k = i as u64 * 1_000_000;
     while !stop.load(Ordering::Relaxed) {
@@ -267,7 +284,12 @@ impl EchoServer {
             let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
             l.local_addr().unwrap().port()
         };
-        let child = Command::new(bin).arg(port.to_string()).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+        let child = Command::new(bin)
+            .arg(port.to_string())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
         let url = format!("ws://127.0.0.1:{port}/");
         EchoServer { child, url }
     }
@@ -277,7 +299,9 @@ impl EchoServer {
         let mut c = loop {
             match tokio_tungstenite::connect_async(&self.url).await {
                 Ok((ws, _)) => break Client { ws, seen: vec![] },
-                Err(_) if Instant::now() < deadline => tokio::time::sleep(Duration::from_millis(20)).await,
+                Err(_) if Instant::now() < deadline => {
+                    tokio::time::sleep(Duration::from_millis(20)).await
+                }
                 Err(e) => panic!("echo server: {e}"),
             }
         };
@@ -316,7 +340,10 @@ pub async fn compare(work: Workload, n: usize, secs: f64, pacing: Pacing) {
 
     let host = Host::start(crate::MODULES, crate::CONFIG);
     let clients = crate::players(&host.url, n, "P").await;
-    let pids = [("portal".to_string(), crate::portal_pid(&host)), ("server".to_string(), host.server_pid())];
+    let pids = [
+        ("portal".to_string(), crate::portal_pid(&host)),
+        ("server".to_string(), host.server_pid()),
+    ];
     let run = measure(clients, work, pacing, secs, &pids).await;
     run.print("mudhost");
     println!(
@@ -342,7 +369,8 @@ pub async fn idle(n: usize) {
     // The default total cap (5,000) is an operator's choice; this measures up to the fd limit.
     let host = Host::start(crate::MODULES, &format!("{}\nmax_connections = 0", crate::CONFIG));
     let (portal, server) = (crate::portal_pid(&host), host.server_pid());
-    let hold: Option<u64> = std::env::var("MUDHOST_IDLE_HOLD_SECS").ok().and_then(|s| s.parse().ok());
+    let hold: Option<u64> =
+        std::env::var("MUDHOST_IDLE_HOLD_SECS").ok().and_then(|s| s.parse().ok());
     if let Some(hold) = hold {
         println!("  waiting {hold} s before connecting: portal pid {portal}, server pid {server}");
         tokio::time::sleep(Duration::from_secs(hold)).await;
@@ -355,7 +383,10 @@ pub async fn idle(n: usize) {
         held.push(host.client().await);
     }
     let per_conn = |now: f64, base: f64| (now - base) * 1024.0 / n as f64;
-    let (p, s) = (per_conn(crate::rss_mib(portal), portal_base), per_conn(crate::rss_mib(server), server_base));
+    let (p, s) = (
+        per_conn(crate::rss_mib(portal), portal_base),
+        per_conn(crate::rss_mib(server), server_base),
+    );
     let kib = p + s;
     // For profiling (`heaptrack -p`): time to attach before, and to look while they are held.
     if let Some(hold) = hold {

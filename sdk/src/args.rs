@@ -89,7 +89,10 @@ mod tests {
     #[test]
     fn switches_are_read_only_right_after_the_command_name() {
         assert_eq!(switches("/all"), (vec!["all".to_string()], ""));
-        assert_eq!(switches("/All/quiet  some text "), (vec!["all".into(), "quiet".into()], "some text"));
+        assert_eq!(
+            switches("/All/quiet  some text "),
+            (vec!["all".into(), "quiet".into()], "some text")
+        );
         assert_eq!(switches(" /all"), (vec![], "/all"));
         assert_eq!(switches(" hello"), (vec![], "hello"));
         assert_eq!(switches("/"), (vec![], "/"));

@@ -15,7 +15,11 @@ use crate::SessionInfo;
 
 impl Message {
     /// A message with JSON arguments (`args` an array, `kwargs` an object).
-    pub fn new(cmdname: impl Into<String>, args: Vec<Value>, kwargs: Map<String, Value>) -> Message {
+    pub fn new(
+        cmdname: impl Into<String>,
+        args: Vec<Value>,
+        kwargs: Map<String, Value>,
+    ) -> Message {
         Message {
             cmdname: cmdname.into(),
             args: Value::Array(args).to_string(),
@@ -43,7 +47,11 @@ impl Message {
             Some(first) => *first = Value::String(line.into()),
             None => args.push(Value::String(line.into())),
         }
-        Message { cmdname: self.cmdname.clone(), args: Value::Array(args).to_string(), kwargs: self.kwargs.clone() }
+        Message {
+            cmdname: self.cmdname.clone(),
+            args: Value::Array(args).to_string(),
+            kwargs: self.kwargs.clone(),
+        }
     }
 
     /// The arguments, parsed (empty if they are not a JSON array).

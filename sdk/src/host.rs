@@ -17,7 +17,7 @@
 //! once, as does reading `wasi:random` (std's `HashMap` still works, with a fixed seed).
 
 use crate::bindings::mudhost::game::host as raw;
-use crate::{AccountId, LogLevel, ObjectId, SessionInfo, Sessid};
+use crate::{AccountId, LogLevel, ObjectId, Sessid, SessionInfo};
 
 // --- output -------------------------------------------------------------------------------------
 
@@ -52,7 +52,12 @@ pub fn announce_all(text: impl AsRef<str>) {
 }
 
 /// Send an out-of-band command `[cmdname, args, kwargs]` (args/kwargs as JSON text) to a session.
-pub fn send_oob(session: Sessid, cmdname: &str, args_json: &str, kwargs_json: &str) -> Result<(), String> {
+pub fn send_oob(
+    session: Sessid,
+    cmdname: &str,
+    args_json: &str,
+    kwargs_json: &str,
+) -> Result<(), String> {
     raw::send_oob(session, cmdname, args_json, kwargs_json)
 }
 
@@ -350,7 +355,11 @@ pub fn account_set_password(old: &str, new: &str) -> Result<(), String> {
 
 /// Add a loaded module's cmdset to a holder (session, account or object). A persistent one is
 /// stored and survives server restarts; adding one that is there already only changes that.
-pub fn cmdset_add(holder: crate::CmdsetHolder, module: &str, persistent: bool) -> Result<(), String> {
+pub fn cmdset_add(
+    holder: crate::CmdsetHolder,
+    module: &str,
+    persistent: bool,
+) -> Result<(), String> {
     raw::cmdset_add(holder, module, persistent)
 }
 

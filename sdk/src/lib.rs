@@ -91,18 +91,18 @@ pub mod bindings {
 
 mod hooks;
 
+/// The raw `cmdset` export trait, for modules that do not use [`cmdset!`] (see [`export_cmdset!`]).
+pub use bindings::exports::mudhost::game::cmdset::Guest;
+/// The multisession settings the host applies (see [`host::get_multisession_policy`]).
+pub use bindings::mudhost::game::host::MultisessionPolicy;
 pub use bindings::mudhost::game::types::{
     AccountId, CmdsetHolder, CmdsetInfo, CommandInfo, HookResult, Invocation, LogLevel, MergeType,
-    Message, ObjectId, SessionInfo, Sessid,
+    Message, ObjectId, Sessid, SessionInfo,
 };
 #[cfg(feature = "input-hook")]
 pub use hooks::InputHook;
 #[cfg(feature = "session-class")]
 pub use hooks::SessionClass;
-/// The multisession settings the host applies (see [`host::get_multisession_policy`]).
-pub use bindings::mudhost::game::host::MultisessionPolicy;
-/// The raw `cmdset` export trait, for modules that do not use [`cmdset!`] (see [`export_cmdset!`]).
-pub use bindings::exports::mudhost::game::cmdset::Guest;
 
 /// Version of the `mudhost:game` WIT package this SDK was built against. The host refuses modules
 /// built against an incompatible version and names both versions.

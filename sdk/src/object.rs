@@ -63,7 +63,8 @@ impl Obj {
     /// Evennia's answer to an ambiguous search: "More than one match for '{query}' (please narrow
     /// target):" and one ` {key}-{n}` line per candidate.
     pub fn multimatch_text(query: &str, candidates: &[Obj]) -> String {
-        let mut text = format!("More than one match for '{}' (please narrow target):", query.trim());
+        let mut text =
+            format!("More than one match for '{}' (please narrow target):", query.trim());
         for (i, obj) in candidates.iter().enumerate() {
             text += &format!("\n {}-{}", obj.name(), i + 1);
         }

@@ -37,7 +37,11 @@ where
 
 /// `""` for one, `"s"` otherwise: `format!("{n} account{}", plural(n))`.
 pub fn plural(n: usize) -> &'static str {
-    if n == 1 { "" } else { "s" }
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
 }
 
 /// Width of `text` as shown to the player: Evennia colour markup (`|w`, `|[r`, `|500`, `|=a`,
@@ -59,11 +63,15 @@ pub fn display_width(text: &str) -> usize {
         let code_len = if c == '|' || c == '/' || c == '-' || c == '_' {
             width += 1; // `||`, newline, tab, space: one visible character
             1
-        } else if c.is_ascii_digit() && chars[j..].iter().take(3).filter(|c| ('0'..='5').contains(c)).count() == 3 {
+        } else if c.is_ascii_digit()
+            && chars[j..].iter().take(3).filter(|c| ('0'..='5').contains(c)).count() == 3
+        {
             3
         } else if c == '=' && chars.get(j + 1).is_some_and(|c| c.is_ascii_lowercase()) {
             2
-        } else if c == '#' && chars[j + 1..].iter().take(6).filter(|c| c.is_ascii_hexdigit()).count() == 6 {
+        } else if c == '#'
+            && chars[j + 1..].iter().take(6).filter(|c| c.is_ascii_hexdigit()).count() == 6
+        {
             7
         } else if c.is_ascii_alphabetic() || c == '*' || c == '^' {
             1
@@ -85,7 +93,11 @@ pub fn pad(text: &str, width: usize) -> String {
 
 /// End a cell that uses colour markup with `|n`, so its colour stops at the cell's border.
 fn reset(cell: String) -> String {
-    if cell.contains('|') && !cell.ends_with("|n") { cell + "|n" } else { cell }
+    if cell.contains('|') && !cell.ends_with("|n") {
+        cell + "|n"
+    } else {
+        cell
+    }
 }
 
 /// A plain-text table in the style of Evennia's EvTable: a header row under a `~` rule. A cell
@@ -119,15 +131,17 @@ impl std::fmt::Display for Table {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let ncols = self.rows[0].len();
         let cell = |row: &Vec<String>, c: usize| row.get(c).cloned().unwrap_or_default();
-        let widths: Vec<usize> =
-            (0..ncols).map(|c| self.rows.iter().map(|r| display_width(&cell(r, c))).max().unwrap_or(0)).collect();
+        let widths: Vec<usize> = (0..ncols)
+            .map(|c| self.rows.iter().map(|r| display_width(&cell(r, c))).max().unwrap_or(0))
+            .collect();
         let rule = |ch: &str| {
             let parts: Vec<String> = widths.iter().map(|w| ch.repeat(w + 2)).collect();
             format!("+{}+", parts.join("+"))
         };
         writeln!(f, "{}", rule("-"))?;
         for (i, row) in self.rows.iter().enumerate() {
-            let cells: Vec<String> = (0..ncols).map(|c| pad(&reset(cell(row, c)), widths[c])).collect();
+            let cells: Vec<String> =
+                (0..ncols).map(|c| pad(&reset(cell(row, c)), widths[c])).collect();
             writeln!(f, "| {} |", cells.join(" | "))?;
             if i == 0 {
                 writeln!(f, "{}", rule("~"))?;

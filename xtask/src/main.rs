@@ -20,7 +20,8 @@ const GAME_MODULES: &[&str] = &["unloggedin", "account", "character", "box"];
 const GAME_INPUT_HOOKS: &[&str] = &["nick", "spamguard"];
 const GAME_SESSION_CLASSES: &[&str] = &["chargen"];
 /// Guest crates only the tests load, by plugin kind.
-const TEST_MODULES: &[&str] = &["trouble", "wrong-world", "load-panic", "wrong-version", "hostile", "provtest"];
+const TEST_MODULES: &[&str] =
+    &["trouble", "wrong-world", "load-panic", "wrong-version", "hostile", "provtest"];
 const TEST_INPUT_HOOKS: &[&str] = &["hooktest"];
 const TEST_SESSION_CLASSES: &[&str] = &["classprobe"];
 /// The guest target.
@@ -79,8 +80,15 @@ fn modules_out_dir() -> PathBuf {
 
 fn cargo_build_guests(crates: &[&str], features: &[&str]) -> Result<(), String> {
     let mut cmd = cargo();
-    cmd.current_dir(root())
-        .args(["build", "--profile", "guest", "--target", TARGET, "--target-dir", "target/wasm"]);
+    cmd.current_dir(root()).args([
+        "build",
+        "--profile",
+        "guest",
+        "--target",
+        TARGET,
+        "--target-dir",
+        "target/wasm",
+    ]);
     for c in crates {
         cmd.args(["-p", c]);
     }
@@ -152,7 +160,9 @@ fn run(rest: &[String]) -> Result<(), String> {
     let out = build_guests(false)?;
     let game = root().join("game");
     if !game.join("mudhost.toml").exists() {
-        status(cargo().current_dir(root()).args(["run", "-p", "mudhost", "--", "init"]).arg(&game))?;
+        status(
+            cargo().current_dir(root()).args(["run", "-p", "mudhost", "--", "init"]).arg(&game),
+        )?;
     }
     for m in GAME_MODULES.iter().chain(GAME_INPUT_HOOKS).chain(GAME_SESSION_CLASSES) {
         let from = out.join(format!("{m}.wasm"));
@@ -181,9 +191,13 @@ fn test(rest: &[String]) -> Result<(), String> {
     let mut cmd = cargo();
     // The host (unit and integration tests) and the SDK's native unit tests; guest crates are
     // cdylibs for wasm32 and are exercised through the host's integration tests.
-    cmd.current_dir(root())
-        .env("MUDHOST_GUEST_DIR", &out)
-        .args(["test", "-p", "mudhost", "-p", "mudhost-sdk"]);
+    cmd.current_dir(root()).env("MUDHOST_GUEST_DIR", &out).args([
+        "test",
+        "-p",
+        "mudhost",
+        "-p",
+        "mudhost-sdk",
+    ]);
     cmd.args(rest);
     status(&mut cmd)?;
     fuzz_briefly()
@@ -219,7 +233,14 @@ fn fuzz_briefly() -> Result<(), String> {
 
 fn bench(rest: &[String]) -> Result<(), String> {
     let out = build_guests(true)?;
-    status(cargo().current_dir(root()).args(["build", "--release", "-p", "mudhost", "-p", "mudhost-loadgen"]))?;
+    status(cargo().current_dir(root()).args([
+        "build",
+        "--release",
+        "-p",
+        "mudhost",
+        "-p",
+        "mudhost-loadgen",
+    ]))?;
     let bin = root().join("target/release/mudhost");
     let loadgen = root().join("target/release/mudhost-loadgen");
     let scenarios: Vec<Vec<String>> = if rest.is_empty() {
@@ -233,10 +254,17 @@ fn bench(rest: &[String]) -> Result<(), String> {
         vec![rest.to_vec()]
     };
     for s in scenarios {
-        status(Command::new(&loadgen).args(&s).env("MUDHOST_BIN", &bin).env("MUDHOST_GUEST_DIR", &out))?;
+        status(
+            Command::new(&loadgen).args(&s).env("MUDHOST_BIN", &bin).env("MUDHOST_GUEST_DIR", &out),
+        )?;
     }
     if rest.is_empty() {
-        status(cargo().current_dir(root()).env("MUDHOST_GUEST_DIR", &out).args(["bench", "-p", "mudhost"]))?;
+        status(
+            cargo()
+                .current_dir(root())
+                .env("MUDHOST_GUEST_DIR", &out)
+                .args(["bench", "-p", "mudhost"]),
+        )?;
     }
     Ok(())
 }

@@ -21,9 +21,13 @@ fn sessions(account: Account) -> Vec<SessionInfo> {
 /// Evennia's `Account.at_look`: the OOC screen with sessions and characters.
 fn ooc_screen(account: Account, me: u64) -> String {
     let sessions = sessions(account);
-    let mut text = format!("{RULE}\nAccount |g{}|n (you are Out-of-Character)\n\n|wConnected session(s):|n", account.name());
+    let mut text = format!(
+        "{RULE}\nAccount |g{}|n (you are Out-of-Character)\n\n|wConnected session(s):|n",
+        account.name()
+    );
     for (i, s) in sessions.iter().enumerate() {
-        let marker = if s.sessid == me { format!("|w* {}|n", i + 1) } else { format!("  {}", i + 1) };
+        let marker =
+            if s.sessid == me { format!("|w* {}|n", i + 1) } else { format!("  {}", i + 1) };
         text += &format!("\n{marker} {} ({})", s.protocol_key, s.address);
     }
     text += "\n\n  |whelp|n - more commands\
@@ -40,7 +44,10 @@ fn ooc_screen(account: Account, me: u64) -> String {
         let max = if superuser || max == 0 { "unlimited".to_string() } else { max.to_string() };
         // Characters get their account's permissions when created, as in Evennia.
         let perms = host::account_permission(account.id()).unwrap_or_else(|| "Player".into());
-        text += &format!("Available character(s) ({}/{max}, |wic <name>|n to play):|n", characters.len());
+        text += &format!(
+            "Available character(s) ({}/{max}, |wic <name>|n to play):|n",
+            characters.len()
+        );
         for ch in characters {
             let name = ch.name();
             let holders = ch.sessions();
@@ -49,7 +56,12 @@ fn ooc_screen(account: Account, me: u64) -> String {
             }
             for holder in holders {
                 match sessions.iter().position(|s| s.sessid == holder.sessid) {
-                    Some(i) => text += &format!("\n - |G{name}|n [{perms}] (played by you in session {})", i + 1),
+                    Some(i) => {
+                        text += &format!(
+                            "\n - |G{name}|n [{perms}] (played by you in session {})",
+                            i + 1
+                        )
+                    }
                     None => text += &format!("\n - |R{name}|n [{perms}] (played by someone else)"),
                 }
             }
@@ -62,7 +74,10 @@ fn ooc_screen(account: Account, me: u64) -> String {
 /// ever have its one character, else the OOC screen.
 fn ooc_look(account: Account, me: u64) -> String {
     let policy = host::get_multisession_policy();
-    if policy.auto_puppet_on_login && policy.max_nr_characters == 1 && !account.characters().is_empty() {
+    if policy.auto_puppet_on_login
+        && policy.max_nr_characters == 1
+        && !account.characters().is_empty()
+    {
         return "You are out-of-character (OOC).\nUse |wic|n to get back into the game.".into();
     }
     ooc_screen(account, me)
@@ -84,7 +99,8 @@ impl Command for OocLook {
             inv.msg(ooc_look(account, inv.session.sessid));
             return Ok(());
         }
-        let ch = own_character(account, arg).map_err(|_| "You cannot see this Character.".to_string())?;
+        let ch = own_character(account, arg)
+            .map_err(|_| "You cannot see this Character.".to_string())?;
         let desc = ch.attr("desc").unwrap_or_else(|| "This is a character.".into());
         inv.msg(format!("|c{}|n\n{desc}", ch.name()));
         Ok(())
@@ -94,8 +110,11 @@ impl Command for OocLook {
 /// One of the account's characters by key, case-insensitively.
 fn own_character(account: Account, name: &str) -> Result<Obj, String> {
     let wanted = name.to_lowercase();
-    let found: Vec<Obj> =
-        account.characters().into_iter().filter(|c| c.key().is_some_and(|k| k.to_lowercase() == wanted)).collect();
+    let found: Vec<Obj> = account
+        .characters()
+        .into_iter()
+        .filter(|c| c.key().is_some_and(|k| k.to_lowercase() == wanted))
+        .collect();
     match found[..] {
         [] => Err("That is not a valid character choice.".into()),
         [one] => Ok(one),
@@ -124,7 +143,8 @@ impl Command for Ooc {
         let Some(old) = inv.puppet() else {
             return Err("You are already OOC.".into());
         };
-        host::unpuppet().map_err(|e| format!("|rCould not unpuppet from |c{}|n: {e}", old.name()))?;
+        host::unpuppet()
+            .map_err(|e| format!("|rCould not unpuppet from |c{}|n: {e}", old.name()))?;
         inv.msg("\n|GYou go OOC.|n\n");
         inv.msg(ooc_look(account, inv.session.sessid));
         Ok(())
@@ -142,7 +162,11 @@ impl Command for Ic {
         let arg = inv.args_trimmed();
         let target = if arg.is_empty() {
             // `_last_puppet` is maintained by the host, as a decimal object id.
-            account.attr("_last_puppet").as_deref().and_then(Obj::parse).ok_or("Usage: ic <character>")?
+            account
+                .attr("_last_puppet")
+                .as_deref()
+                .and_then(Obj::parse)
+                .ok_or("Usage: ic <character>")?
         } else {
             match own_character(account, arg) {
                 Ok(ch) => ch,
@@ -172,7 +196,9 @@ impl Command for CharCreate {
             return Err("Usage: charcreate <charname> [= description]".into());
         }
         host::character_create(key, desc)?;
-        inv.msg(format!("Created new character {key}. Use |wic {key}|n to enter the game as this character."));
+        inv.msg(format!(
+            "Created new character {key}. Use |wic {key}|n to enter the game as this character."
+        ));
         Ok(())
     }
 }
@@ -189,8 +215,11 @@ impl Command for CharDelete {
             return Err("Usage: chardelete <charactername>".into());
         }
         let wanted = name.to_lowercase();
-        let found: Vec<Obj> =
-            account.characters().into_iter().filter(|c| c.key().is_some_and(|k| k.to_lowercase() == wanted)).collect();
+        let found: Vec<Obj> = account
+            .characters()
+            .into_iter()
+            .filter(|c| c.key().is_some_and(|k| k.to_lowercase() == wanted))
+            .collect();
         let ch = match found[..] {
             [] => return Err("You have no such character to delete.".into()),
             [one] => one,
@@ -209,7 +238,8 @@ impl Command for Sessions {
     const KEY: &'static str = "sessions";
     const HELP: &'static str = "Check your connected session(s).\n\nUsage:\n  sessions\n\nLists the sessions currently connected to your account.";
     fn func(inv: &Invocation) -> CmdResult {
-        let mut table = Table::new(["|wsessid", "|wprotocol", "|whost", "|wpuppet/character", "|wlocation"]);
+        let mut table =
+            Table::new(["|wsessid", "|wprotocol", "|whost", "|wpuppet/character", "|wlocation"]);
         for s in sessions(account(inv)?) {
             let puppet = s.puppet_obj();
             table.row([
@@ -230,12 +260,14 @@ struct Who;
 impl Command for Who {
     const KEY: &'static str = "who";
     const ALIASES: &'static [&'static str] = &["doing"];
-    const HELP: &'static str = "List who is currently online.\n\nUsage:\n  who\n  doing\n\nShows who is currently online.";
+    const HELP: &'static str =
+        "List who is currently online.\n\nUsage:\n  who\n  doing\n\nShows who is currently online.";
     fn func(inv: &Invocation) -> CmdResult {
         let now = host::now_ms();
         let secs_since = |t: u64| now.saturating_sub(t) / 1000;
         let mut sessions = host::get_sessions(false);
-        sessions.sort_by_key(|s| (s.account_name.clone().unwrap_or_default().to_lowercase(), s.sessid));
+        sessions
+            .sort_by_key(|s| (s.account_name.clone().unwrap_or_default().to_lowercase(), s.sessid));
         let mut table = Table::new(["|wAccount name", "|wOn for", "|wIdle"]);
         for s in &sessions {
             table.row([
@@ -288,7 +320,9 @@ impl Command for Password {
         account(inv)?;
         let (old, new) = args::split_eq(inv.args_trimmed());
         match new {
-            Some(new) if !old.is_empty() => host::account_set_password(old, new).map_err(|e| format!("|r{e}|n")),
+            Some(new) if !old.is_empty() => {
+                host::account_set_password(old, new).map_err(|e| format!("|r{e}|n"))
+            }
             _ => Err("Usage: password <oldpass> = <newpass>".into()),
         }
     }
@@ -317,8 +351,16 @@ impl Command for Help {
             .iter()
             .find(|c| c.key == topic || c.aliases.contains(&topic))
             .ok_or_else(|| format!("No help entry found for '{}'.", inv.args_trimmed()))?;
-        let aliases = if c.aliases.is_empty() { String::new() } else { format!(" (aliases: {})", c.aliases.join(", ")) };
-        inv.msg(format!("{RULE}\n|cHelp for {}|n{aliases}\n\n{}\n{RULE}", c.key, c.help.trim_end()));
+        let aliases = if c.aliases.is_empty() {
+            String::new()
+        } else {
+            format!(" (aliases: {})", c.aliases.join(", "))
+        };
+        inv.msg(format!(
+            "{RULE}\n|cHelp for {}|n{aliases}\n\n{}\n{RULE}",
+            c.key,
+            c.help.trim_end()
+        ));
         Ok(())
     }
 }
@@ -355,7 +397,8 @@ impl Command for Perm {
         if name.is_empty() {
             return Err("Usage: perm <account> [= <permission>]".into());
         }
-        let id = host::account_search(name).ok_or_else(|| format!("Could not find account '{name}'."))?;
+        let id = host::account_search(name)
+            .ok_or_else(|| format!("Could not find account '{name}'."))?;
         let shown = host::account_name(id).unwrap_or_else(|| name.to_string());
         match perm {
             None => inv.msg(format!(

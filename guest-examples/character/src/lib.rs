@@ -11,7 +11,8 @@ Limbo, where every new character begins.\n\nA gravel path leads out to a |wgarde
 stair winds up into a |wtower|n.";
 const GARDEN_DESC: &str = "Roses climb a crumbling wall and bees drone between the flower beds. \
 The gravel path leads back to |wlimbo|n.";
-const TOWER_DESC: &str = "A round room at the top of the tower. Through its narrow windows you see \
+const TOWER_DESC: &str =
+    "A round room at the top of the tower. Through its narrow windows you see \
 the garden far below. The stair leads |wdown|n.";
 
 /// Build the example world once: Limbo (the start location) gets a description, two more rooms
@@ -31,7 +32,10 @@ fn build_world() {
 fn place_box() {
     if Obj::search("box", None).is_empty() {
         if let Some(garden) = Obj::search("The Garden", None).into_iter().find(|o| o.is("room")) {
-            check(Obj::create("box", "thing", Some(garden)).set_attr("desc", "A wooden box with a hinged lid."));
+            check(
+                Obj::create("box", "thing", Some(garden))
+                    .set_attr("desc", "A wooden box with a hinged lid."),
+            );
         }
     }
     for b in Obj::search("box", None).into_iter().filter(|o| o.is("thing")) {
@@ -103,7 +107,11 @@ fn default_desc(obj: Obj) -> &'static str {
 
 /// Evennia's `return_appearance`: name, description, exits, characters and things inside.
 fn appearance(target: Obj, looker: Obj) -> String {
-    let mut text = format!("|c{}|n\n{}", target.name(), target.attr("desc").as_deref().unwrap_or(default_desc(target)));
+    let mut text = format!(
+        "|c{}|n\n{}",
+        target.name(),
+        target.attr("desc").as_deref().unwrap_or(default_desc(target))
+    );
     let (mut exits, mut characters, mut things) = (vec![], vec![], vec![]);
     // One host call for the whole room, not two per object in it.
     for obj in target.contents_briefs().into_iter().filter(|o| o.id != looker.id()) {
@@ -200,7 +208,10 @@ impl Command for Go {
             return Err("Go where?".into());
         }
         let room = me.location().ok_or("You can't go that way.")?;
-        let exit = Obj::search(arg, Some(room)).into_iter().find(|o| o.is("exit")).ok_or("You can't go that way.")?;
+        let exit = Obj::search(arg, Some(room))
+            .into_iter()
+            .find(|o| o.is("exit"))
+            .ok_or("You can't go that way.")?;
         traverse(inv, me, exit)
     }
 }
@@ -222,7 +233,8 @@ impl Command for TraverseExit {
 /// mover sees where they arrived.
 fn traverse(inv: &Invocation, me: Obj, exit: Obj) -> CmdResult {
     let room = me.location().ok_or("You can't go that way.")?;
-    let dest = exit.attr_obj("destination").filter(|d| d.exists()).ok_or("That exit leads nowhere.")?;
+    let dest =
+        exit.attr_obj("destination").filter(|d| d.exists()).ok_or("That exit leads nowhere.")?;
     me.move_to(Some(dest))?;
     let (name, from, to) = (me.name(), room.name(), dest.name());
     room.msg_contents(format!("{name} is leaving {from}, heading for {to}."), &[me]);
@@ -289,7 +301,8 @@ struct Inventory;
 impl Command for Inventory {
     const KEY: &'static str = "inventory";
     const ALIASES: &'static [&'static str] = &["inv", "i"];
-    const HELP: &'static str = "View inventory.\n\nUsage:\n  inventory\n  inv\n\nShows your inventory.";
+    const HELP: &'static str =
+        "View inventory.\n\nUsage:\n  inventory\n  inv\n\nShows your inventory.";
     fn func(inv: &Invocation) -> CmdResult {
         let items = me(inv)?.contents();
         if items.is_empty() {

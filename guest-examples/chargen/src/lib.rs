@@ -13,7 +13,10 @@
 //!
 //! Configure with `session_class = "chargen"`.
 
-use mudhost_sdk::{cmdset, host, session_class, CmdResult, Command, HookResult, Invocation, Message, SessionClass, SessionInfo};
+use mudhost_sdk::{
+    cmdset, host, session_class, CmdResult, Command, HookResult, Invocation, Message, SessionClass,
+    SessionInfo,
+};
 
 /// This module's name (its file stem), which is how its cmdset is added to a session.
 const MODULE: &str = "chargen";
@@ -45,10 +48,14 @@ impl SessionClass for Chargen {
             return HookResult::Pass;
         }
         if step().is_some() {
-            return HookResult::swallow_with("You are already creating a character (|wabort|n to stop).");
+            return HookResult::swallow_with(
+                "You are already creating a character (|wabort|n to stop).",
+            );
         }
         if let Err(e) = host::session_cmdset_add(MODULE) {
-            return HookResult::swallow_with(format!("|rCharacter creation is not available: {e}|n"));
+            return HookResult::swallow_with(format!(
+                "|rCharacter creation is not available: {e}|n"
+            ));
         }
         set(STEP, Some("name"));
         HookResult::swallow_with(
@@ -58,7 +65,11 @@ impl SessionClass for Chargen {
 
     fn data_out(_session: &SessionInfo, mut messages: Vec<Message>) -> Vec<Message> {
         if let Some(step) = step() {
-            messages.push(Message::new("prompt", vec![format!("[chargen: {step}]").into()], Default::default()));
+            messages.push(Message::new(
+                "prompt",
+                vec![format!("[chargen: {step}]").into()],
+                Default::default(),
+            ));
         }
         messages
     }
@@ -86,7 +97,8 @@ impl Command for Name {
 struct Desc;
 impl Command for Desc {
     const KEY: &'static str = "desc";
-    const HELP: &'static str = "Character creation: describe the character.\n\nUsage:\n  desc <text>";
+    const HELP: &'static str =
+        "Character creation: describe the character.\n\nUsage:\n  desc <text>";
     const HELP_CATEGORY: &'static str = "chargen";
     fn func(inv: &Invocation) -> CmdResult {
         host::ndb_get(NAME).ok_or("Choose a name first: name <name>")?;
@@ -97,7 +109,9 @@ impl Command for Desc {
         set(DESC, Some(desc));
         set(STEP, Some("confirm"));
         let name = host::ndb_get(NAME).unwrap_or_default();
-        inv.msg(format!("|w{name}|n: {desc}\nType |wconfirm|n to create this character, or |wabort|n."));
+        inv.msg(format!(
+            "|w{name}|n: {desc}\nType |wconfirm|n to create this character, or |wabort|n."
+        ));
         Ok(())
     }
 }
@@ -106,7 +120,8 @@ impl Command for Desc {
 struct Confirm;
 impl Command for Confirm {
     const KEY: &'static str = "confirm";
-    const HELP: &'static str = "Character creation: create the character and become it.\n\nUsage:\n  confirm";
+    const HELP: &'static str =
+        "Character creation: create the character and become it.\n\nUsage:\n  confirm";
     const HELP_CATEGORY: &'static str = "chargen";
     fn func(inv: &Invocation) -> CmdResult {
         let (Some(name), Some(desc)) = (host::ndb_get(NAME), host::ndb_get(DESC)) else {

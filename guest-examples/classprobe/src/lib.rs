@@ -19,18 +19,26 @@ impl SessionClass for Probe {
     }
 
     fn at_login(session: &SessionInfo) {
-        host::msg_caller(format!("probe: at-login {}", session.account_name.clone().unwrap_or_default()));
+        host::msg_caller(format!(
+            "probe: at-login {}",
+            session.account_name.clone().unwrap_or_default()
+        ));
     }
 
     fn at_disconnect(session: &SessionInfo, _reason: &str) {
         if let Some(account) = session.account {
-            host::msg_account(account, format!("probe: at-disconnect of session {}", session.sessid));
+            host::msg_account(
+                account,
+                format!("probe: at-disconnect of session {}", session.sessid),
+            );
         }
     }
 
     fn data_in(msg: &Message, _session: &SessionInfo) -> HookResult {
         match msg.text_line().as_deref().map(str::trim).and_then(|l| l.strip_prefix("shout ")) {
-            Some(rest) => HookResult::Rewrite(msg.with_text(format!("say {}!", rest.to_uppercase()))),
+            Some(rest) => {
+                HookResult::Rewrite(msg.with_text(format!("say {}!", rest.to_uppercase())))
+            }
             None => HookResult::Pass,
         }
     }
@@ -39,9 +47,9 @@ impl SessionClass for Probe {
         messages
             .into_iter()
             .map(|m| match m.text_line() {
-                Some(t) if t.contains("[tagme]") => {
-                    m.with_text(t.replace("[tagme]", &format!("[tagged for session {}]", session.sessid)))
-                }
+                Some(t) if t.contains("[tagme]") => m.with_text(
+                    t.replace("[tagme]", &format!("[tagged for session {}]", session.sessid)),
+                ),
                 _ => m,
             })
             .collect()

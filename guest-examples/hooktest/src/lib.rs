@@ -41,20 +41,24 @@ impl InputHook for Hook {
         match word {
             "hi" if cfg!(feature = "v2") => HookResult::rewrite_text("say hello v2"),
             "hi" => HookResult::rewrite_text("say hello"),
-            "multi" => HookResult::Split(rest.split(';').map(|p| Message::text(format!("say {}", p.trim()))).collect()),
+            "multi" => HookResult::Split(
+                rest.split(';').map(|p| Message::text(format!("say {}", p.trim()))).collect(),
+            ),
             "secret" => HookResult::swallow_with("The hook swallowed that."),
             "quiet" => HookResult::Swallow(None),
             "boom" => {
                 host::msg_caller("partial effect");
                 panic!("hook boom")
             }
-            "spin" => {
+            "spin" =>
+            {
                 #[allow(clippy::empty_loop)]
                 loop {}
             }
             "order1" => HookResult::Rewrite(msg.with_text("order2")),
             "mycmds" => {
-                let mut keys: Vec<String> = host::caller_commands().into_iter().map(|c| c.key).collect();
+                let mut keys: Vec<String> =
+                    host::caller_commands().into_iter().map(|c| c.key).collect();
                 keys.sort();
                 HookResult::swallow_with(format!("your commands: {}", keys.join(" ")))
             }

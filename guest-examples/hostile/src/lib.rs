@@ -220,12 +220,18 @@ impl Command for StderrFlood {
 struct Oob;
 impl Command for Oob {
     const KEY: &'static str = "oob";
-    const HELP: &'static str = "Send an out-of-band message with an empty name, deep JSON or huge JSON.";
+    const HELP: &'static str =
+        "Send an out-of-band message with an empty name, deep JSON or huge JSON.";
     fn func(inv: &Invocation) -> CmdResult {
         let me = inv.session.sessid;
         let result = match inv.args_trimmed() {
             "empty" => host::send_oob(me, "", "[]", "{}"),
-            "deep" => host::send_oob(me, "deep", &format!("[{}{}]", "[".repeat(100), "]".repeat(100)), "{}"),
+            "deep" => host::send_oob(
+                me,
+                "deep",
+                &format!("[{}{}]", "[".repeat(100), "]".repeat(100)),
+                "{}",
+            ),
             "big" => host::send_oob(me, "big", &format!("[\"{}\"]", "b".repeat(4 << 20)), "{}"),
             _ => host::send_oob(me, "fine", "[1]", "{}"),
         };

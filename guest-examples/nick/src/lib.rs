@@ -7,7 +7,10 @@
 //! `cmdset_account = ["account", "nick"]`) for its commands.
 
 use mudhost_sdk::text::Table;
-use mudhost_sdk::{cmdset, input_hook, Account, CmdResult, Command, HookResult, InputHook, Invocation, Message, SessionInfo};
+use mudhost_sdk::{
+    cmdset, input_hook, Account, CmdResult, Command, HookResult, InputHook, Invocation, Message,
+    SessionInfo,
+};
 use serde_json::{Map, Value};
 
 /// The account attribute holding the nicks: a JSON object, nick → replacement.
@@ -45,7 +48,8 @@ impl InputHook for Expand {
         }
         let nicks = load(account);
         let Some(Value::String(replacement)) = nicks.get(&word) else { return HookResult::Pass };
-        let expanded = if rest.is_empty() { replacement.clone() } else { format!("{replacement} {rest}") };
+        let expanded =
+            if rest.is_empty() { replacement.clone() } else { format!("{replacement} {rest}") };
         HookResult::Rewrite(msg.with_text(expanded))
     }
 }
@@ -67,7 +71,12 @@ impl Command for Nick {
             }
             let mut table = Table::new(["#", "Type", "Nick match", "Replacement"]);
             for (i, (k, v)) in nicks.iter().enumerate() {
-                table.row([(i + 1).to_string(), "inputline".into(), k.clone(), v.as_str().unwrap_or("").into()]);
+                table.row([
+                    (i + 1).to_string(),
+                    "inputline".into(),
+                    k.clone(),
+                    v.as_str().unwrap_or("").into(),
+                ]);
             }
             inv.msg(format!("|wDefined Nicks:|n\n{table}"));
             return Ok(());
@@ -77,13 +86,17 @@ impl Command for Nick {
             return match nicks.remove(&key) {
                 Some(old) => {
                     save(account, &nicks)?;
-                    inv.msg(format!("Nick '|w{key}|n' ({}) was cleared.", old.as_str().unwrap_or("")));
+                    inv.msg(format!(
+                        "Nick '|w{key}|n' ({}) was cleared.",
+                        old.as_str().unwrap_or("")
+                    ));
                     Ok(())
                 }
                 None => Err(format!("No nick '{key}' found to delete.")),
             };
         }
-        let (key, replacement) = args.split_once('=').ok_or("Usage: nick <string> = [<replacement>]")?;
+        let (key, replacement) =
+            args.split_once('=').ok_or("Usage: nick <string> = [<replacement>]")?;
         let key = key.trim().to_lowercase();
         let replacement = replacement.trim();
         if key.is_empty() || key.contains(char::is_whitespace) {

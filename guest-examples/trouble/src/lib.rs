@@ -52,7 +52,8 @@ impl Command for Bomb {
 struct ReadFile;
 impl Command for ReadFile {
     const KEY: &'static str = "readfile";
-    const HELP: &'static str = "Try to read /etc/passwd and the environment; report what came back.";
+    const HELP: &'static str =
+        "Try to read /etc/passwd and the environment; report what came back.";
     fn func(inv: &Invocation) -> CmdResult {
         let file = match std::fs::read_to_string("/etc/passwd") {
             Ok(text) => format!("read {} bytes", text.len()),
@@ -97,7 +98,8 @@ impl Command for NdbSet {
     const KEY: &'static str = "ndbset";
     const HELP: &'static str = "Store a value on this session's ndb.";
     fn func(inv: &Invocation) -> CmdResult {
-        let (key, value) = inv.args_trimmed().split_once(' ').ok_or("Usage: ndbset <key> <value>")?;
+        let (key, value) =
+            inv.args_trimmed().split_once(' ').ok_or("Usage: ndbset <key> <value>")?;
         mudhost_sdk::host::ndb_set(key, Some(value));
         inv.msg(format!("ndb {key} = {value}"));
         Ok(())
@@ -134,7 +136,8 @@ impl Command for Sessid {
 struct Counter;
 impl Command for Counter {
     const KEY: &'static str = "counter";
-    const HELP: &'static str = "Count calls in guest memory (reset when the instance is recreated).";
+    const HELP: &'static str =
+        "Count calls in guest memory (reset when the instance is recreated).";
     fn func(inv: &Invocation) -> CmdResult {
         static CALLS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
         let n = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
@@ -400,11 +403,16 @@ impl Command for CmdsetOp {
             "session" => CmdsetHolder::Session(inv.session.sessid),
             "account" => CmdsetHolder::Account(inv.account().ok_or("not logged in")?.id()),
             "me" => CmdsetHolder::Object(me.ok_or("no puppet")?.id()),
-            "here" => CmdsetHolder::Object(me.and_then(|m| m.location()).ok_or("no location")?.id()),
+            "here" => {
+                CmdsetHolder::Object(me.and_then(|m| m.location()).ok_or("no location")?.id())
+            }
             t => {
                 let obj = match Obj::parse(t) {
                     Some(o) => o,
-                    None => Obj::find(t, &me.and_then(|m| m.location()).into_iter().collect::<Vec<_>>())?,
+                    None => Obj::find(
+                        t,
+                        &me.and_then(|m| m.location()).into_iter().collect::<Vec<_>>(),
+                    )?,
                 };
                 CmdsetHolder::Object(obj.id())
             }
@@ -432,7 +440,8 @@ impl Command for SpawnSets {
     const HELP: &'static str = "Create things carrying a module's cmdset.";
     fn func(inv: &Invocation) -> CmdResult {
         use mudhost_sdk::{host, CmdsetHolder, Obj};
-        let (n, module) = inv.args_trimmed().split_once(' ').ok_or("Usage: spawnsets <n> <module>")?;
+        let (n, module) =
+            inv.args_trimmed().split_once(' ').ok_or("Usage: spawnsets <n> <module>")?;
         let n: usize = n.parse().map_err(|_| "n must be a number")?;
         let room = inv.puppet().and_then(|p| p.location()).ok_or("no location")?;
         for i in 0..n {

@@ -55,7 +55,12 @@ const PENDING_LOGIN: &str = "login_name";
 /// echoing what is typed (the portal answers with IAC WILL ECHO); the webclient shows a prompt.
 fn ask_password(inv: &Invocation, name: &str) -> CmdResult {
     host::ndb_set(PENDING_LOGIN, Some(name));
-    host::send_oob(inv.session.sessid, "prompt", r#"["Password: "]"#, r#"{"options":{"echo":false}}"#)
+    host::send_oob(
+        inv.session.sessid,
+        "prompt",
+        r#"["Password: "]"#,
+        r#"{"options":{"echo":false}}"#,
+    )
 }
 
 /// While a password is asked for, whatever line comes next is the password, whichever command
@@ -64,7 +69,9 @@ fn pending_password(inv: &Invocation) -> Option<CmdResult> {
     let name = host::ndb_get(PENDING_LOGIN)?;
     host::ndb_set(PENDING_LOGIN, None);
     // Echo back on; the empty line also ends the line the player typed unseen.
-    if let Err(e) = host::send_oob(inv.session.sessid, "text", r#"[""]"#, r#"{"options":{"echo":true}}"#) {
+    if let Err(e) =
+        host::send_oob(inv.session.sessid, "text", r#"[""]"#, r#"{"options":{"echo":true}}"#)
+    {
         return Some(Err(e));
     }
     let password = inv.raw.trim();
@@ -96,7 +103,8 @@ impl Command for Connect {
         if let [name] = args::split_quoted(&inv.args).as_slice() {
             return ask_password(inv, name);
         }
-        let (name, password) = name_and_password(inv, "\n\r Usage (without <>): connect <name> <password>")?;
+        let (name, password) =
+            name_and_password(inv, "\n\r Usage (without <>): connect <name> <password>")?;
         host::login(&name, &password).map_err(|e| format!("|R{e}|n"))
     }
 }
@@ -111,7 +119,8 @@ impl Command for Create {
         if let Some(r) = pending_password(inv) {
             return r;
         }
-        let (name, password) = name_and_password(inv, "\n\r Usage (without <>): create <name> <password>")?;
+        let (name, password) =
+            name_and_password(inv, "\n\r Usage (without <>): create <name> <password>")?;
         host::create_account(&name, &password).map_err(|e| format!("|R{e}|n"))
     }
 }

@@ -24,7 +24,8 @@ fn contains(names: &HashSet<&str>, cmd: &CommandDef) -> bool {
 /// every merge type, the winner's version first. `no_exits`/`no_objs` are the winner's unless None,
 /// then the loser's; `duplicates` never propagates (None).
 pub fn merge(lower: &CmdSet, higher: &CmdSet) -> CmdSet {
-    let (win, lose) = if lower.priority <= higher.priority { (higher, lower) } else { (lower, higher) };
+    let (win, lose) =
+        if lower.priority <= higher.priority { (higher, lower) } else { (lower, higher) };
     let split = |s: &CmdSet| -> (Vec<Arc<CommandDef>>, Vec<Arc<CommandDef>>) {
         s.commands.iter().cloned().partition(|c| !c.is_system())
     };
@@ -53,7 +54,9 @@ pub fn merge(lower: &CmdSet, higher: &CmdSet) -> CmdSet {
             }
             let mut out = Vec::new();
             for a in &win_cmds {
-                let Some(i) = a.names().filter_map(|n| first.get(n).copied()).min() else { continue };
+                let Some(i) = a.names().filter_map(|n| first.get(n).copied()).min() else {
+                    continue;
+                };
                 out.push(a.clone());
                 if dup {
                     // With duplicates both versions are kept (the reference's documented rule).
@@ -63,7 +66,9 @@ pub fn merge(lower: &CmdSet, higher: &CmdSet) -> CmdSet {
             out
         }
         MergeType::Replace => win_cmds.clone(),
-        MergeType::Remove => lose_cmds.iter().filter(|c| !contains(&win_names, c)).cloned().collect(),
+        MergeType::Remove => {
+            lose_cmds.iter().filter(|c| !contains(&win_names, c)).cloned().collect()
+        }
     };
     // Evennia re-adds the system commands after the set operation, so none of them is lost.
     let win_sys_names = names_of(&win_sys);
@@ -139,17 +144,37 @@ mod tests {
         // What the command handler relies on for the exits' set (priority 101): when every other
         // set is below it, merging it last onto the merged rest equals merging the whole stack.
         let lower = [
-            Arc::new(set("Account", -10, MergeType::Union, &[cmd("look", &[], "acc"), cmd("who", &[], "acc")])),
-            Arc::new(set("Character", 0, MergeType::Union, &[cmd("look", &["l"], "char"), cmd("go", &[], "char")])),
+            Arc::new(set(
+                "Account",
+                -10,
+                MergeType::Union,
+                &[cmd("look", &[], "acc"), cmd("who", &[], "acc")],
+            )),
+            Arc::new(set(
+                "Character",
+                0,
+                MergeType::Union,
+                &[cmd("look", &["l"], "char"), cmd("go", &[], "char")],
+            )),
             Arc::new(CmdSet {
                 duplicates: Some(true),
-                ..set("Box", 0, MergeType::Union, &[cmd("look", &[], "box"), cmd("open", &[], "box")])
+                ..set(
+                    "Box",
+                    0,
+                    MergeType::Union,
+                    &[cmd("look", &[], "box"), cmd("open", &[], "box")],
+                )
             }),
             Arc::new(set("Hide", 5, MergeType::Remove, &[cmd("who", &[], "hide")])),
         ];
         let exits = Arc::new(CmdSet {
             duplicates: Some(true),
-            ..set("ExitCmdSet", 101, MergeType::Union, &[cmd("garden", &[], "char"), cmd("look", &[], "char")])
+            ..set(
+                "ExitCmdSet",
+                101,
+                MergeType::Union,
+                &[cmd("garden", &[], "char"), cmd("look", &[], "char")],
+            )
         });
         let whole: Vec<Arc<CmdSet>> = lower.iter().cloned().chain([exits.clone()]).collect();
         let so_far = Arc::new(merge_stack(&lower));
@@ -192,9 +217,18 @@ mod tests {
             "B",
             0,
             MergeType::Union,
-            &[cmd("look", &[], "b"), cmd("__nomatch_command", &[], "b"), cmd("__noinput_command", &[], "b")],
+            &[
+                cmd("look", &[], "b"),
+                cmd("__nomatch_command", &[], "b"),
+                cmd("__noinput_command", &[], "b"),
+            ],
         );
-        let a = set("A", 1, MergeType::Replace, &[cmd("menu", &[], "a"), cmd("__noinput_command", &[], "a")]);
+        let a = set(
+            "A",
+            1,
+            MergeType::Replace,
+            &[cmd("menu", &[], "a"), cmd("__noinput_command", &[], "a")],
+        );
         let c = merge(&b, &a);
         assert_eq!(names(&c), ["menu@a", "__noinput_command@a", "__nomatch_command@b"]);
     }
@@ -245,13 +279,22 @@ mod tests {
         // Session (-20), account (-10), puppet (0) and a room object (0, duplicates like Evennia
         // treats object sets): the object's `kick` sits beside the puppet's after grouping.
         let session = set("sessions", -20, MergeType::Union, &[cmd("sessions", &[], "s")]);
-        let account =
-            set("account", -10, MergeType::Union, &[cmd("look", &[], "acc"), cmd("ooc", &[], "acc")]);
-        let puppet =
-            set("character", 0, MergeType::Union, &[cmd("look", &[], "char"), cmd("kick", &[], "char")]);
+        let account = set(
+            "account",
+            -10,
+            MergeType::Union,
+            &[cmd("look", &[], "acc"), cmd("ooc", &[], "acc")],
+        );
+        let puppet = set(
+            "character",
+            0,
+            MergeType::Union,
+            &[cmd("look", &[], "char"), cmd("kick", &[], "char")],
+        );
         let mut ball = set("ball", 0, MergeType::Union, &[cmd("kick", &[], "ball")]);
         ball.duplicates = Some(true);
-        let stack: Vec<Arc<CmdSet>> = [session, account, puppet, ball].into_iter().map(Arc::new).collect();
+        let stack: Vec<Arc<CmdSet>> =
+            [session, account, puppet, ball].into_iter().map(Arc::new).collect();
         let c = merge_stack(&stack);
         assert_eq!(names(&c), ["kick@ball", "look@char", "kick@char", "ooc@acc", "sessions@s"]);
         assert_eq!((c.key.as_str(), c.priority, c.duplicates), ("ball", 0, None));
@@ -259,8 +302,14 @@ mod tests {
 
     #[test]
     fn key_mergetypes_override_the_merge_type_against_that_key() {
-        let base = set("Base", 0, MergeType::Union, &[cmd("look", &[], "base"), cmd("get", &[], "base")]);
-        let other = set("Other", 0, MergeType::Union, &[cmd("look", &[], "other"), cmd("get", &[], "other")]);
+        let base =
+            set("Base", 0, MergeType::Union, &[cmd("look", &[], "base"), cmd("get", &[], "base")]);
+        let other = set(
+            "Other",
+            0,
+            MergeType::Union,
+            &[cmd("look", &[], "other"), cmd("get", &[], "other")],
+        );
         let mut menu = set("Menu", 1, MergeType::Union, &[cmd("look", &[], "menu")]);
         menu.key_mergetypes = vec![("Base".into(), MergeType::Replace)];
         assert_eq!(names(&merge(&base, &menu)), ["look@menu"]);
@@ -304,8 +353,10 @@ mod tests {
     /// command (quadratic: 400 million comparisons). Functional check, generous bound.
     #[test]
     fn merging_big_sets_uses_name_sets() {
-        let a: Vec<Arc<CommandDef>> = (0..20_000).map(|i| cmd(&format!("a{i}"), &[&format!("x{i}")], "a")).collect();
-        let b: Vec<Arc<CommandDef>> = (0..20_000).map(|i| cmd(&format!("b{i}"), &[&format!("x{i}")], "b")).collect();
+        let a: Vec<Arc<CommandDef>> =
+            (0..20_000).map(|i| cmd(&format!("a{i}"), &[&format!("x{i}")], "a")).collect();
+        let b: Vec<Arc<CommandDef>> =
+            (0..20_000).map(|i| cmd(&format!("b{i}"), &[&format!("x{i}")], "b")).collect();
         let started = std::time::Instant::now();
         let low = set("B", 0, MergeType::Union, &b);
         let high = set("A", 0, MergeType::Union, &a);

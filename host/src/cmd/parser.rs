@@ -131,8 +131,11 @@ fn build_matches(raw: &str, set: &CmdSet, include_prefixes: bool) -> Vec<Cand> {
     let index = set.index.get_or_build(&set.commands);
     let names = if include_prefixes { &index.exact } else { &index.stripped };
     // Prefixes of the input, longest first, so each command keeps its longest fitting name.
-    let mut ends: Vec<usize> =
-        search.char_indices().map(|(i, c)| i + c.len_utf8()).take_while(|&e| e <= index.max_len).collect();
+    let mut ends: Vec<usize> = search
+        .char_indices()
+        .map(|(i, c)| i + c.len_utf8())
+        .take_while(|&e| e <= index.max_len)
+        .collect();
     ends.reverse();
     let mut found: HashMap<usize, Cand> = HashMap::new();
     for end in ends {
@@ -167,7 +170,9 @@ fn build_matches(raw: &str, set: &CmdSet, include_prefixes: bool) -> Vec<Cand> {
 /// Keep only the candidates with the highest `key`, in their original order (what Evennia's
 /// stable sort followed by `matches[-count:]` does).
 fn keep_best<K: PartialOrd + Copy>(cands: Vec<Cand>, key: impl Fn(&Cand) -> K) -> Vec<Cand> {
-    let Some(best) = cands.iter().map(&key).reduce(|a, b| if b > a { b } else { a }) else { return cands };
+    let Some(best) = cands.iter().map(&key).reduce(|a, b| if b > a { b } else { a }) else {
+        return cands;
+    };
     cands.into_iter().filter(|c| key(c) == best).collect()
 }
 
@@ -216,8 +221,11 @@ pub fn parse(input: &str, set: &CmdSet, can_use: &dyn Fn(&CommandDef) -> bool) -
     }
     if matches.len() > 1 {
         if let Some(i) = index {
-            matches =
-                if (1..=matches.len()).contains(&i) { vec![matches.swap_remove(i - 1)] } else { vec![] };
+            matches = if (1..=matches.len()).contains(&i) {
+                vec![matches.swap_remove(i - 1)]
+            } else {
+                vec![]
+            };
         }
     }
 
@@ -228,7 +236,12 @@ pub fn parse(input: &str, set: &CmdSet, can_use: &dyn Fn(&CommandDef) -> bool) -
         },
         1 => {
             let m = matches.pop().expect("one match");
-            ParseOutcome::Match(Matched { cmd: m.cmd, cmdname: m.cmdname, args: m.args, raw: m.raw })
+            ParseOutcome::Match(Matched {
+                cmd: m.cmd,
+                cmdname: m.cmdname,
+                args: m.args,
+                raw: m.raw,
+            })
         }
         _ => {
             // at_search_result with query = the first match's name and the default template
@@ -271,7 +284,10 @@ fn nomatch_text(input: &str, set: &CmdSet, can_use: &dyn Fn(&CommandDef) -> bool
     if suggestions.is_empty() {
         format!("Command '{input}' is not available. Type \"help\" for help.")
     } else {
-        format!("Command '{input}' is not available. Maybe you meant {}?", quoted_list(&suggestions))
+        format!(
+            "Command '{input}' is not available. Maybe you meant {}?",
+            quoted_list(&suggestions)
+        )
     }
 }
 
@@ -290,8 +306,9 @@ pub fn string_similarity(a: &str, b: &str) -> f64 {
     let mut counts: HashMap<char, (f64, f64)> = HashMap::new();
     a.chars().for_each(|c| counts.entry(c).or_default().0 += 1.0);
     b.chars().for_each(|c| counts.entry(c).or_default().1 += 1.0);
-    let (dot, na, nb) =
-        counts.values().fold((0.0, 0.0, 0.0), |(d, x, y), (p, q)| (d + p * q, x + p * p, y + q * q));
+    let (dot, na, nb) = counts
+        .values()
+        .fold((0.0, 0.0, 0.0), |(d, x, y), (p, q)| (d + p * q, x + p * p, y + q * q));
     if na == 0.0 || nb == 0.0 {
         0.0
     } else {
@@ -307,7 +324,8 @@ pub fn string_suggestions<'a>(
     cutoff: f64,
     maxnum: usize,
 ) -> Vec<&'a str> {
-    let mut scored: Vec<(f64, &str)> = vocabulary.iter().map(|w| (string_similarity(input, w), *w)).collect();
+    let mut scored: Vec<(f64, &str)> =
+        vocabulary.iter().map(|w| (string_similarity(input, w), *w)).collect();
     scored.sort_by(|x, y| y.0.total_cmp(&x.0));
     scored.into_iter().filter(|(s, _)| *s >= cutoff).take(maxnum).map(|(_, w)| w).collect()
 }
@@ -325,7 +343,9 @@ mod tests {
         module: &str,
     ) -> Arc<CommandDef> {
         let aliases: Vec<String> = aliases.iter().map(|s| s.to_string()).collect();
-        Arc::new(CommandDef::new(key, &aliases, "", "general", arg_regex, locks, module.into()).unwrap())
+        Arc::new(
+            CommandDef::new(key, &aliases, "", "general", arg_regex, locks, module.into()).unwrap(),
+        )
     }
 
     fn cmd(key: &str, aliases: &[&str]) -> Arc<CommandDef> {
@@ -350,7 +370,9 @@ mod tests {
 
     fn message(input: &str, set: &CmdSet) -> String {
         match parse(input, set, &anyone) {
-            ParseOutcome::NoMatch { message, .. } | ParseOutcome::MultiMatch { message, .. } => message,
+            ParseOutcome::NoMatch { message, .. } | ParseOutcome::MultiMatch { message, .. } => {
+                message
+            }
             other => panic!("{input:?}: expected an error, got {other:?}"),
         }
     }
@@ -373,7 +395,10 @@ mod tests {
 
     #[test]
     fn args_keep_the_leading_space_and_the_original_case() {
-        assert_eq!(matched("SAY Hello There", &basic()), ("say".into(), " Hello There".into(), "say".into()));
+        assert_eq!(
+            matched("SAY Hello There", &basic()),
+            ("say".into(), " Hello There".into(), "say".into())
+        );
     }
 
     #[test]
@@ -463,8 +488,10 @@ mod tests {
     #[test]
     fn case_sensitive_prefix_beats_a_longer_name() {
         // Both match `lOok` case-insensitively; only `l` matches as typed, so it wins over `lo`.
-        let set =
-            set_of(&[cmd_full("l", &[], Some(".*"), "", "m"), cmd_full("lo", &[], Some(".*"), "", "m")]);
+        let set = set_of(&[
+            cmd_full("l", &[], Some(".*"), "", "m"),
+            cmd_full("lo", &[], Some(".*"), "", "m"),
+        ]);
         assert_eq!(matched("lOok", &set), ("l".into(), "Ook".into(), "l".into()));
         // Typed in lower case both pass that test and the longer name wins.
         assert_eq!(matched("look", &set), ("lo".into(), "ok".into(), "lo".into()));
@@ -498,7 +525,10 @@ mod tests {
             ParseOutcome::Match(m) => assert_eq!(m.cmd.key, "__unloggedin_look_command"),
             other => panic!("{other:?}"),
         }
-        assert!(matches!(parse("__unloggedin_look_command", &set, &anyone), ParseOutcome::NoMatch { .. }));
+        assert!(matches!(
+            parse("__unloggedin_look_command", &set, &anyone),
+            ParseOutcome::NoMatch { .. }
+        ));
     }
 
     #[test]
@@ -510,12 +540,18 @@ mod tests {
 
     #[test]
     fn unknown_input_gets_evennia_text() {
-        assert_eq!(message("xyzzy", &basic()), "Command 'xyzzy' is not available. Type \"help\" for help.");
+        assert_eq!(
+            message("xyzzy", &basic()),
+            "Command 'xyzzy' is not available. Type \"help\" for help."
+        );
     }
 
     #[test]
     fn suggestions_offered_for_near_miss() {
-        assert_eq!(message("loko", &basic()), "Command 'loko' is not available. Maybe you meant \"look\"?");
+        assert_eq!(
+            message("loko", &basic()),
+            "Command 'loko' is not available. Maybe you meant \"look\"?"
+        );
         let set = set_of(&[cmd("inventory", &["inv", "i"]), cmd("invite", &[])]);
         assert_eq!(
             message("invnt", &set),
@@ -540,9 +576,16 @@ mod tests {
 
     #[test]
     fn lock_hides_superuser_commands() {
-        let set = set_of(&[cmd_full("shutdown", &[], None, "cmd:perm(Developer)", "m"), cmd("look", &[])]);
-        let player = |c: &CommandDef| c.lock.allows(&LockCaller { superuser: false, permission: Some("Player") });
-        let admin = |c: &CommandDef| c.lock.allows(&LockCaller { superuser: true, permission: Some("Developer") });
+        let set = set_of(&[
+            cmd_full("shutdown", &[], None, "cmd:perm(Developer)", "m"),
+            cmd("look", &[]),
+        ]);
+        let player = |c: &CommandDef| {
+            c.lock.allows(&LockCaller { superuser: false, permission: Some("Player") })
+        };
+        let admin = |c: &CommandDef| {
+            c.lock.allows(&LockCaller { superuser: true, permission: Some("Developer") })
+        };
         match parse("shutdown", &set, &player) {
             // Hidden from suggestions too: the text must not reveal it.
             ParseOutcome::NoMatch { message, .. } => {
@@ -557,7 +600,10 @@ mod tests {
     fn lock_strings_parse_to_lock_expressions() {
         assert_eq!(CmdLock::parse(""), CmdLock::All);
         assert_eq!(CmdLock::parse("cmd:all()"), CmdLock::All);
-        assert_eq!(CmdLock::parse("cmd:perm(Admins)"), CmdLock::Perm { perm: "Admin".into(), above: false });
+        assert_eq!(
+            CmdLock::parse("cmd:perm(Admins)"),
+            CmdLock::Perm { perm: "Admin".into(), above: false }
+        );
         assert_eq!(
             CmdLock::parse("call:false();cmd: pperm_above(developer)"),
             CmdLock::Perm { perm: "Developer".into(), above: true }
@@ -566,16 +612,26 @@ mod tests {
         assert_eq!(CmdLock::parse("cmd:false()"), CmdLock::Never);
         assert_eq!(
             CmdLock::parse("cmd:perm(Admin) or all()"),
-            CmdLock::Or(Box::new(CmdLock::Perm { perm: "Admin".into(), above: false }), Box::new(CmdLock::All))
+            CmdLock::Or(
+                Box::new(CmdLock::Perm { perm: "Admin".into(), above: false }),
+                Box::new(CmdLock::All)
+            )
         );
     }
 
     #[test]
     fn bad_arg_regex_is_an_error_and_names_are_lower_cased() {
         assert!(CommandDef::new("x", &[], "", "", Some("(unclosed"), "", "m".into()).is_err());
-        let c =
-            CommandDef::new("LOOK", &["L".into(), "look".into(), "l".into()], "", "", None, "", "m".into())
-                .unwrap();
+        let c = CommandDef::new(
+            "LOOK",
+            &["L".into(), "look".into(), "l".into()],
+            "",
+            "",
+            None,
+            "",
+            "m".into(),
+        )
+        .unwrap();
         assert_eq!((c.key.as_str(), c.aliases.as_slice()), ("look", ["l".to_string()].as_slice()));
         assert!(c.same_as(&CommandDef::new("l", &[], "", "", None, "", "m".into()).unwrap()));
     }

@@ -76,9 +76,9 @@ pub async fn serve(listener: UnixListener, hub: mpsc::Sender<HubEvent>, mut shut
 
 /// Send one request to a running portal and return its answer.
 pub async fn request(socket: &Path, line: &str) -> anyhow::Result<String> {
-    let mut stream = UnixStream::connect(socket)
-        .await
-        .with_context(|| format!("no portal is running for this game (cannot reach {})", socket.display()))?;
+    let mut stream = UnixStream::connect(socket).await.with_context(|| {
+        format!("no portal is running for this game (cannot reach {})", socket.display())
+    })?;
     stream.write_all(format!("{line}\n").as_bytes()).await?;
     let mut answer = String::new();
     BufReader::new(stream).read_line(&mut answer).await?;
@@ -91,7 +91,9 @@ mod tests {
 
     #[test]
     fn requests_parse_with_optional_reasons() {
-        assert!(matches!(parse_request("reload new code\n"), Some(ControlCmd::Reload(r)) if r == "new code"));
+        assert!(
+            matches!(parse_request("reload new code\n"), Some(ControlCmd::Reload(r)) if r == "new code")
+        );
         assert!(matches!(parse_request("stop"), Some(ControlCmd::Stop(r)) if r.is_empty()));
         assert!(matches!(parse_request("status"), Some(ControlCmd::Status)));
         assert!(parse_request("explode").is_none());

@@ -24,7 +24,11 @@ pub struct Replayed {
 }
 
 impl AsyncRead for Replayed {
-    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<std::io::Result<()>> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
         let this = &mut *self;
         if let Some(head) = &this.head {
             let n = (head.len() - this.pos).min(buf.remaining());
@@ -40,7 +44,11 @@ impl AsyncRead for Replayed {
 }
 
 impl AsyncWrite for Replayed {
-    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
         Pin::new(&mut self.stream).poll_write(cx, buf)
     }
 
@@ -91,7 +99,11 @@ enum HeadError {
 
 /// Read a request head (through the blank line) of at most `max` bytes, by `deadline`. Returns
 /// every byte read, which may run past the head.
-async fn read_head<R: AsyncRead + Unpin>(reader: &mut R, max: usize, deadline: Instant) -> Result<Vec<u8>, HeadError> {
+async fn read_head<R: AsyncRead + Unpin>(
+    reader: &mut R,
+    max: usize,
+    deadline: Instant,
+) -> Result<Vec<u8>, HeadError> {
     let mut buf = Vec::with_capacity(1024.min(max));
     let mut chunk = [0u8; 1024];
     loop {
@@ -139,7 +151,8 @@ fn parse_head(bytes: &[u8]) -> Option<Head> {
     }
     let upgrade = req.headers.iter().any(|h| {
         h.name.eq_ignore_ascii_case("upgrade")
-            && std::str::from_utf8(h.value).is_ok_and(|v| v.split(',').any(|p| p.trim().eq_ignore_ascii_case("websocket")))
+            && std::str::from_utf8(h.value)
+                .is_ok_and(|v| v.split(',').any(|p| p.trim().eq_ignore_ascii_case("websocket")))
     });
     Some(Head { method: req.method?.to_owned(), path: req.path?.to_owned(), upgrade })
 }
@@ -153,7 +166,13 @@ pub async fn route(mut stream: TcpStream, cfg: &Config, deadline: Instant) -> Ro
         Err(e) => {
             tracing::debug!(?peer, cause = %e, "no request head");
             if let HeadError::TooLarge(_) = e {
-                let resp = response(431, "Request Header Fields Too Large", "text/plain", b"request head too large\n", false);
+                let resp = response(
+                    431,
+                    "Request Header Fields Too Large",
+                    "text/plain",
+                    b"request head too large\n",
+                    false,
+                );
                 let _ = tokio::time::timeout_at(deadline, stream.write_all(&resp)).await;
             }
             return Routed::Done;
@@ -165,7 +184,11 @@ pub async fn route(mut stream: TcpStream, cfg: &Config, deadline: Instant) -> Ro
         return Routed::Done;
     };
     if head.upgrade {
-        return Routed::Upgrade(Replayed { head: (!bytes.is_empty()).then(|| bytes.into_boxed_slice()), pos: 0, stream });
+        return Routed::Upgrade(Replayed {
+            head: (!bytes.is_empty()).then(|| bytes.into_boxed_slice()),
+            pos: 0,
+            stream,
+        });
     }
     let resp = answer(&head, &cfg.server_name);
     // The path is the client's text: clipped, like every quote of untrusted input.
@@ -206,9 +229,19 @@ fn answer(head: &Head, server_name: &str) -> Vec<u8> {
             let page = assets::INDEX_HTML.replace("{{SERVER_NAME}}", &escape_html(server_name));
             response(200, "OK", "text/html; charset=utf-8", page.as_bytes(), with_body)
         }
-        "/webclient.js" => response(200, "OK", "text/javascript; charset=utf-8", assets::CLIENT_JS.as_bytes(), with_body),
-        "/webclient.css" => response(200, "OK", "text/css; charset=utf-8", assets::CLIENT_CSS.as_bytes(), with_body),
-        "/colors.css" => response(200, "OK", "text/css; charset=utf-8", palette_css().as_bytes(), with_body),
+        "/webclient.js" => response(
+            200,
+            "OK",
+            "text/javascript; charset=utf-8",
+            assets::CLIENT_JS.as_bytes(),
+            with_body,
+        ),
+        "/webclient.css" => {
+            response(200, "OK", "text/css; charset=utf-8", assets::CLIENT_CSS.as_bytes(), with_body)
+        }
+        "/colors.css" => {
+            response(200, "OK", "text/css; charset=utf-8", palette_css().as_bytes(), with_body)
+        }
         _ => response(404, "Not Found", "text/plain", b"not found\n", with_body),
     }
 }
@@ -334,7 +367,11 @@ mod tests {
         tokio::spawn(async move {
             let _ = client.write_all(b"GET / HTTP/1.1\r\n").await;
             loop {
-                if client.write_all(b"X-Junk: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n").await.is_err() {
+                if client
+                    .write_all(b"X-Junk: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n")
+                    .await
+                    .is_err()
+                {
                     break;
                 }
             }
@@ -359,7 +396,9 @@ mod tests {
 
     #[test]
     fn upgrade_requests_are_told_from_page_requests() {
-        let up = head("GET /?abc HTTP/1.1\r\nHost: x\r\nUpgrade: WebSocket\r\nConnection: Upgrade\r\n\r\n");
+        let up = head(
+            "GET /?abc HTTP/1.1\r\nHost: x\r\nUpgrade: WebSocket\r\nConnection: Upgrade\r\n\r\n",
+        );
         assert!(up.upgrade);
         let page = head("GET /index.html HTTP/1.1\r\nHost: x\r\n\r\n");
         assert!(!page.upgrade);
@@ -374,16 +413,21 @@ mod tests {
 
     #[test]
     fn the_page_names_the_server_escaped_and_its_assets_are_served() {
-        let (status, body) = status_and_body(&answer(&head("GET / HTTP/1.1\r\n\r\n"), "<Moo & co>"));
+        let (status, body) =
+            status_and_body(&answer(&head("GET / HTTP/1.1\r\n\r\n"), "<Moo & co>"));
         assert_eq!(status, "HTTP/1.1 200 OK");
         assert!(body.contains("&lt;Moo &amp; co&gt;"), "{body}");
         assert!(!body.contains("{{SERVER_NAME}}"));
         for path in ["/webclient.js", "/webclient.css", "/colors.css"] {
-            let (status, body) = status_and_body(&answer(&head(&format!("GET {path}?v=1 HTTP/1.1\r\n\r\n")), "m"));
+            let (status, body) =
+                status_and_body(&answer(&head(&format!("GET {path}?v=1 HTTP/1.1\r\n\r\n")), "m"));
             assert_eq!(status, "HTTP/1.1 200 OK", "{path}");
             assert!(!body.is_empty(), "{path}");
         }
-        assert_eq!(status_and_body(&answer(&head("GET /nope HTTP/1.1\r\n\r\n"), "m")).0, "HTTP/1.1 404 Not Found");
+        assert_eq!(
+            status_and_body(&answer(&head("GET /nope HTTP/1.1\r\n\r\n"), "m")).0,
+            "HTTP/1.1 404 Not Found"
+        );
         let post = answer(&head("POST / HTTP/1.1\r\n\r\n"), "m");
         assert_eq!(status_and_body(&post).0, "HTTP/1.1 405 Method Not Allowed");
         assert!(String::from_utf8_lossy(&post).contains("\r\nAllow: GET, HEAD\r\n"));

@@ -27,7 +27,10 @@ use super::limits::{self, Outbox};
 use super::markup::RenderFlags;
 use super::supervisor::SupervisorCmd;
 use crate::config::Config;
-use crate::link::{Effects, Msg, PortalMsg, ProtocolFlags, ServerMsg, SessionData, Sessid, StartKind, PORTAL_FLAGS_CMD};
+use crate::link::{
+    Effects, Msg, PortalMsg, ProtocolFlags, ServerMsg, Sessid, SessionData, StartKind,
+    PORTAL_FLAGS_CMD,
+};
 use crate::server::now_ms;
 use crate::shutdown::ShutdownTrigger;
 
@@ -251,7 +254,8 @@ impl Hub {
         match event {
             HubEvent::Connected { address, csessid, browser, subprotocol, outbox, reply } => {
                 let sessid = self.next_sessid;
-                let data = new_session_data(sessid, address, csessid, browser.as_deref(), &subprotocol);
+                let data =
+                    new_session_data(sessid, address, csessid, browser.as_deref(), &subprotocol);
                 self.connect(data, outbox);
                 let _ = reply.send(sessid);
             }
@@ -452,7 +456,11 @@ impl Hub {
         }
         let size = limits::msg_bytes(&msg);
         if s.pending_bytes + size > self.cfg.queued_input_bytes_per_session {
-            tracing::warn!(sessid, bytes = s.pending_bytes, "input byte budget exceeded; disconnecting");
+            tracing::warn!(
+                sessid,
+                bytes = s.pending_bytes,
+                "input byte budget exceeded; disconnecting"
+            );
             self.drop_session(sessid, limits::INPUT_BUDGET_REASON);
             return;
         }
@@ -472,7 +480,8 @@ impl Hub {
     fn server_up(&mut self, link_id: u64, pid: u32, tx: mpsc::UnboundedSender<PortalMsg>) {
         tracing::info!(pid, start = ?self.next_start, sessions = self.sessions.len(), "server connected");
         let start = self.next_start;
-        self.announce_restart = start != StartKind::Cold && self.cfg.broadcast_server_restart_messages;
+        self.announce_restart =
+            start != StartKind::Cold && self.cfg.broadcast_server_restart_messages;
         let config = Box::new((*self.cfg).clone());
         let _ = tx.send(PortalMsg::Welcome { config, start, applied_outbox: self.applied_outbox });
         // Sessions the previous server knew are "restored"; the ones that connected in the gap
@@ -483,9 +492,16 @@ impl Hub {
         let mut bytes = 0;
         for s in self.sessions.values() {
             let n = crate::link::encoded_len(&s.data);
-            if !chunk.is_empty() && (chunk.len() >= SYNC_CHUNK_SESSIONS || bytes + n > crate::link::TARGET_FRAME_BYTES) {
+            if !chunk.is_empty()
+                && (chunk.len() >= SYNC_CHUNK_SESSIONS
+                    || bytes + n > crate::link::TARGET_FRAME_BYTES)
+            {
                 let sessions = std::mem::take(&mut chunk);
-                let _ = tx.send(PortalMsg::SyncAll { sessions, fresh: std::mem::take(&mut fresh), last: false });
+                let _ = tx.send(PortalMsg::SyncAll {
+                    sessions,
+                    fresh: std::mem::take(&mut fresh),
+                    last: false,
+                });
                 bytes = 0;
             }
             bytes += n;
@@ -498,7 +514,11 @@ impl Hub {
         for s in self.sessions.values_mut() {
             s.announced = true;
             for (seq, msg) in &s.pending {
-                let _ = tx.send(PortalMsg::Input { sessid: s.data.sessid, seq: *seq, msg: msg.clone() });
+                let _ = tx.send(PortalMsg::Input {
+                    sessid: s.data.sessid,
+                    seq: *seq,
+                    msg: msg.clone(),
+                });
             }
             if let Some(seq) = s.closed {
                 let _ = tx.send(PortalMsg::Disconnect { sessid: s.data.sessid, seq });
@@ -548,7 +568,9 @@ impl Hub {
         // `OutMsg`, so it is rendered once.
         let mut last: Option<Arc<OutMsg>> = None;
         for (sessid, msg) in e.outputs {
-            let Some((outbox, data)) = self.sessions.get(&sessid).and_then(|s| s.outbox.as_ref().map(|o| (o, &s.data))) else {
+            let Some((outbox, data)) =
+                self.sessions.get(&sessid).and_then(|s| s.outbox.as_ref().map(|o| (o, &s.data)))
+            else {
                 continue;
             };
             let flags = render_flags(data);
@@ -572,7 +594,9 @@ impl Hub {
                 s.data = data;
                 // Flag updates the server has not run yet are newer than this sync.
                 for (_, msg) in s.pending.iter().filter(|(_, m)| m.cmd == PORTAL_FLAGS_CMD) {
-                    s.data.protocol_flags.extend(msg.kwargs.iter().map(|(k, v)| (k.clone(), v.clone())));
+                    s.data
+                        .protocol_flags
+                        .extend(msg.kwargs.iter().map(|(k, v)| (k.clone(), v.clone())));
                 }
             }
         }
@@ -632,7 +656,8 @@ impl Hub {
         let _ = server.tx.send(PortalMsg::Reload { reason: reason.into() });
         server.leaving = true;
         if self.cfg.broadcast_server_restart_messages {
-            let reason = if reason.is_empty() { String::new() } else { format!("(Reason: {reason}) ") };
+            let reason =
+                if reason.is_empty() { String::new() } else { format!("(Reason: {reason}) ") };
             self.broadcast(&format!(" Server restart initiated {reason}..."));
         }
         tracing::info!(%reason, "server reload requested");
@@ -725,7 +750,10 @@ fn new_session_data(
     }
     flags.insert(
         "CLIENTNAME",
-        Value::from(format!("Evennia Webclient (websocket:{} [{subprotocol}])", browser.unwrap_or(""))),
+        Value::from(format!(
+            "Evennia Webclient (websocket:{} [{subprotocol}])",
+            browser.unwrap_or("")
+        )),
     );
     SessionData {
         sessid,

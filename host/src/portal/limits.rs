@@ -32,7 +32,9 @@ pub const OUTPUT_BUDGET_REASON: &str = "output queue overflow: client too slow";
 /// the way Python prints a float.
 pub fn queued_text(server_name: &str, wait: Duration) -> String {
     let secs = (wait.as_secs_f64() * 10.0).ceil() / 10.0;
-    format!("{server_name} DoS protection is active.You are queued to connect in {secs:?} seconds ...")
+    format!(
+        "{server_name} DoS protection is active.You are queued to connect in {secs:?} seconds ..."
+    )
 }
 
 // --- connections -------------------------------------------------------------------------------
@@ -90,7 +92,12 @@ impl Table {
     fn address(&mut self, ip: IpAddr, cfg: &Config, now: Instant) -> &mut Address {
         self.forget_idle(cfg, now);
         let burst = cfg.connection_burst_per_ip.max(1) as f64;
-        self.addresses.entry(ip).or_insert(Address { open: 0, handshaking: 0, tokens: burst, refilled: now })
+        self.addresses.entry(ip).or_insert(Address {
+            open: 0,
+            handshaking: 0,
+            tokens: burst,
+            refilled: now,
+        })
     }
 
     /// Past [`FORGET_ABOVE`] addresses, forget those with nothing open, no handshake in progress
@@ -100,9 +107,12 @@ impl Table {
         if self.addresses.len() <= FORGET_ABOVE {
             return;
         }
-        let (rate, burst) = (cfg.connection_rate_per_ip as f64, cfg.connection_burst_per_ip.max(1) as f64);
+        let (rate, burst) =
+            (cfg.connection_rate_per_ip as f64, cfg.connection_burst_per_ip.max(1) as f64);
         self.addresses.retain(|_, a| {
-            a.open > 0 || a.handshaking > 0 || a.tokens + now.duration_since(a.refilled).as_secs_f64() * rate < burst
+            a.open > 0
+                || a.handshaking > 0
+                || a.tokens + now.duration_since(a.refilled).as_secs_f64() * rate < burst
         });
     }
 }
@@ -121,7 +131,11 @@ impl ConnectionLimits {
     pub fn new(cfg: Arc<Config>) -> ConnectionLimits {
         ConnectionLimits {
             cfg,
-            table: Arc::new(Mutex::new(Table { total: 0, handshakes: 0, addresses: HashMap::new() })),
+            table: Arc::new(Mutex::new(Table {
+                total: 0,
+                handshakes: 0,
+                addresses: HashMap::new(),
+            })),
         }
     }
 
@@ -303,7 +317,8 @@ impl CommandRate {
 /// Approximate bytes a message holds (and its encoded frame takes): strings by length, other
 /// values by a small constant. Cheap enough to run on every message.
 pub fn msg_bytes(msg: &Msg) -> usize {
-    16 + msg.cmd.len() + msg.args.iter().map(value_bytes).sum::<usize>()
+    16 + msg.cmd.len()
+        + msg.args.iter().map(value_bytes).sum::<usize>()
         + msg.kwargs.iter().map(|(k, v)| k.len() + value_bytes(v)).sum::<usize>()
 }
 
@@ -392,7 +407,9 @@ impl Outbox {
             if st.receiver_gone {
                 return Err(TrySendError::Closed(out));
             }
-            if st.queue.len() >= self.shared.frames || (!is_close && st.bytes + n > self.shared.budget) {
+            if st.queue.len() >= self.shared.frames
+                || (!is_close && st.bytes + n > self.shared.budget)
+            {
                 return Err(TrySendError::Full(out));
             }
             st.queue.push_back(out);
@@ -511,8 +528,12 @@ mod tests {
         drop(a);
         let _c = limits.begin_handshake(ip).expect("a finished handshake frees its place");
         // The proxy passes the per-address cap but not the total (2 taken + 3).
-        let via_proxy: Vec<_> = (0..3).map(|_| limits.begin_handshake(proxy).expect("proxy")).collect();
-        assert!(limits.begin_handshake("10.0.0.2".parse().unwrap()).is_none(), "the total is reached");
+        let via_proxy: Vec<_> =
+            (0..3).map(|_| limits.begin_handshake(proxy).expect("proxy")).collect();
+        assert!(
+            limits.begin_handshake("10.0.0.2".parse().unwrap()).is_none(),
+            "the total is reached"
+        );
         drop(via_proxy);
         assert!(limits.begin_handshake("10.0.0.2".parse().unwrap()).is_some());
     }
@@ -525,14 +546,21 @@ mod tests {
             drop(limits.begin_handshake(ip).expect("under the caps"));
         }
         let t = limits.table.lock().unwrap();
-        assert!(t.addresses.len() <= FORGET_ABOVE + 1, "{} addresses remembered", t.addresses.len());
+        assert!(
+            t.addresses.len() <= FORGET_ABOVE + 1,
+            "{} addresses remembered",
+            t.addresses.len()
+        );
     }
 
     #[test]
     fn the_total_cap_refuses_with_the_full_text() {
         let limits = ConnectionLimits::new(cfg(|c| c.max_connections = 1));
         let _a = limits.admit("10.0.0.1".parse().unwrap());
-        assert!(matches!(limits.admit("10.0.0.2".parse().unwrap()), Admission::Refused(SERVER_FULL_TEXT)));
+        assert!(matches!(
+            limits.admit("10.0.0.2".parse().unwrap()),
+            Admission::Refused(SERVER_FULL_TEXT)
+        ));
     }
 
     #[test]
@@ -571,7 +599,16 @@ mod tests {
         let mut r = CommandRate::new(3);
         let t0 = Instant::now();
         let v: Vec<_> = (0..5).map(|_| r.check_at(t0)).collect();
-        assert_eq!(v, [RateVerdict::Pass, RateVerdict::Pass, RateVerdict::Pass, RateVerdict::DropAndWarn, RateVerdict::Drop]);
+        assert_eq!(
+            v,
+            [
+                RateVerdict::Pass,
+                RateVerdict::Pass,
+                RateVerdict::Pass,
+                RateVerdict::DropAndWarn,
+                RateVerdict::Drop
+            ]
+        );
         assert_eq!(r.check_at(t0 + Duration::from_millis(1001)), RateVerdict::Pass);
         assert_eq!(CommandRate::new(0).check_at(t0), RateVerdict::Pass);
     }
@@ -582,14 +619,23 @@ mod tests {
         let from_proxy: SocketAddr = "10.0.0.9:4000".parse().unwrap();
         let direct: SocketAddr = "203.0.113.5:4000".parse().unwrap();
         let xff = Some("1.2.3.4, 198.51.100.7");
-        assert_eq!(client_address(from_proxy, xff, &[proxy]), "198.51.100.7".parse::<IpAddr>().unwrap());
+        assert_eq!(
+            client_address(from_proxy, xff, &[proxy]),
+            "198.51.100.7".parse::<IpAddr>().unwrap()
+        );
         assert_eq!(client_address(direct, xff, &[proxy]), "203.0.113.5".parse::<IpAddr>().unwrap());
         assert_eq!(client_address(from_proxy, None, &[proxy]), proxy);
         // A chain of trusted proxies is skipped; garbage stops the walk at the last good entry.
         let chain = Some("198.51.100.7, 10.0.0.9");
-        assert_eq!(client_address(from_proxy, chain, &[proxy]), "198.51.100.7".parse::<IpAddr>().unwrap());
+        assert_eq!(
+            client_address(from_proxy, chain, &[proxy]),
+            "198.51.100.7".parse::<IpAddr>().unwrap()
+        );
         assert_eq!(client_address(from_proxy, Some("nonsense"), &[proxy]), proxy);
-        assert_eq!(client_address(from_proxy, Some("[2001:db8::1]:55"), &[proxy]), "2001:db8::1".parse::<IpAddr>().unwrap());
+        assert_eq!(
+            client_address(from_proxy, Some("[2001:db8::1]:55"), &[proxy]),
+            "2001:db8::1".parse::<IpAddr>().unwrap()
+        );
     }
 
     #[test]
@@ -597,7 +643,12 @@ mod tests {
         let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
         rt.block_on(async {
             let (tx, mut rx) = outbox(100, 1000);
-            let big = || Outbound::Msg(super::super::hub::OutMsg::new(Msg::text("x".repeat(600)), Default::default()));
+            let big = || {
+                Outbound::Msg(super::super::hub::OutMsg::new(
+                    Msg::text("x".repeat(600)),
+                    Default::default(),
+                ))
+            };
             assert!(tx.try_send(big()).is_ok());
             assert!(matches!(tx.try_send(big()), Err(TrySendError::Full(_))));
             assert!(tx.try_send(Outbound::Close("bye".into())).is_ok());
@@ -608,15 +659,21 @@ mod tests {
     }
 
     #[test]
-    fn the_outbox_is_bounded_in_frames_drains_after_the_hub_lets_go_and_refuses_once_the_connection_is_gone() {
+    fn the_outbox_is_bounded_in_frames_drains_after_the_hub_lets_go_and_refuses_once_the_connection_is_gone(
+    ) {
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         rt.block_on(async {
-            let text = |t: &str| Outbound::Msg(super::super::hub::OutMsg::new(Msg::text(t), Default::default()));
+            let text = |t: &str| {
+                Outbound::Msg(super::super::hub::OutMsg::new(Msg::text(t), Default::default()))
+            };
             let (tx, mut rx) = outbox(2, 1 << 20);
             assert!(tx.try_send(text("one")).is_ok());
             assert!(tx.try_send(text("two")).is_ok());
             // The frame bound holds for close requests too.
-            assert!(matches!(tx.try_send(Outbound::Close("bye".into())), Err(TrySendError::Full(_))));
+            assert!(matches!(
+                tx.try_send(Outbound::Close("bye".into())),
+                Err(TrySendError::Full(_))
+            ));
             // A receiver waiting on an empty outbox is woken by a send from another task.
             assert!(rx.try_recv().is_some() && rx.try_recv().is_some() && rx.try_recv().is_none());
             let waiting = tokio::spawn(async move {
@@ -630,7 +687,9 @@ mod tests {
             // What was queued before the hub let go is still delivered, then the end.
             assert!(tx.try_send(text("four")).is_ok());
             drop(tx);
-            assert!(matches!(rx.recv().await, Some(Outbound::Msg(m)) if m.msg == Msg::text("four")));
+            assert!(
+                matches!(rx.recv().await, Some(Outbound::Msg(m)) if m.msg == Msg::text("four"))
+            );
             assert!(rx.recv().await.is_none());
             // Once the connection task is gone, sends are refused as closed and hold nothing.
             let (tx, rx) = outbox(8, 1 << 20);

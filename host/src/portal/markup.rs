@@ -160,7 +160,11 @@ impl Style {
     /// Foreground and background after `|*` inverse (Evennia's webclient swaps the two).
     fn shown(self) -> (u8, u8) {
         let (fg, bg) = (self.fg_index(), self.bg_index());
-        if self.inverse { (bg, fg) } else { (fg, bg) }
+        if self.inverse {
+            (bg, fg)
+        } else {
+            (fg, bg)
+        }
     }
 }
 
@@ -361,8 +365,22 @@ fn classes(style: Style) -> Option<String> {
 /// the grey ramp).
 fn xterm_rgb(n: u8) -> (i32, i32, i32) {
     const BASE: [(i32, i32, i32); 16] = [
-        (0, 0, 0), (205, 0, 0), (0, 205, 0), (205, 205, 0), (0, 0, 238), (205, 0, 205), (0, 205, 205), (229, 229, 229),
-        (127, 127, 127), (255, 0, 0), (0, 255, 0), (255, 255, 0), (92, 92, 255), (255, 0, 255), (0, 255, 255), (255, 255, 255),
+        (0, 0, 0),
+        (205, 0, 0),
+        (0, 205, 0),
+        (205, 205, 0),
+        (0, 0, 238),
+        (205, 0, 205),
+        (0, 205, 205),
+        (229, 229, 229),
+        (127, 127, 127),
+        (255, 0, 0),
+        (0, 255, 0),
+        (255, 255, 0),
+        (92, 92, 255),
+        (255, 0, 255),
+        (0, 255, 255),
+        (255, 255, 255),
     ];
     const LEVEL: [i32; 6] = [0, 95, 135, 175, 215, 255];
     match n {
@@ -401,7 +419,13 @@ fn sgr(style: Style) -> String {
     let fg = style.fg_index();
     let mut s = if style.fg.is_none() && fg == 7 { String::new() } else { param(fg, 30) };
     s += &style.bg.map_or_else(String::new, |n| param(n, 40));
-    for (on, code) in [(style.italic, ";3"), (style.underline, ";4"), (style.blink, ";5"), (style.inverse, ";7"), (style.strike, ";9")] {
+    for (on, code) in [
+        (style.italic, ";3"),
+        (style.underline, ";4"),
+        (style.blink, ";5"),
+        (style.inverse, ";7"),
+        (style.strike, ";9"),
+    ] {
         if on {
             s += code;
         }
@@ -456,7 +480,8 @@ fn linkify(html: String) -> String {
     for (start, _) in html.match_indices("http") {
         // Not an attribute value, nor text already inside an (MXP) anchor.
         let before = &html[..start];
-        if before.ends_with("=\"") || before.matches("<a ").count() > before.matches("</a>").count() {
+        if before.ends_with("=\"") || before.matches("<a ").count() > before.matches("</a>").count()
+        {
             continue;
         }
         let rest = &html[start..];
@@ -496,12 +521,7 @@ mod tests {
     }
 
     const fn flags(nocolor: bool, raw: bool, screenreader: bool) -> RenderFlags {
-        RenderFlags {
-            nocolor,
-            raw,
-            screenreader,
-            ansi16: false,
-        }
+        RenderFlags { nocolor, raw, screenreader, ansi16: false }
     }
 
     const NOCOLOR: RenderFlags = flags(true, false, false);
@@ -527,10 +547,7 @@ mod tests {
     #[test]
     fn uppercase_letters_are_the_dark_colours() {
         assert_eq!(html("|Rx"), span("color-001", "x"));
-        assert_eq!(
-            html("|Xx|xy"),
-            span("color-000", "x") + &span("color-008", "y")
-        );
+        assert_eq!(html("|Xx|xy"), span("color-000", "x") + &span("color-008", "y"));
         assert_eq!(html("|Ww|wb"), "w".to_owned() + &span("color-015", "b"));
     }
 
@@ -583,10 +600,7 @@ mod tests {
 
     #[test]
     fn fg_bg_and_underline_share_one_span() {
-        assert_eq!(
-            html("|r|[B|ux"),
-            span("color-009 bgcolor-004 underline", "x")
-        );
+        assert_eq!(html("|r|[B|ux"), span("color-009 bgcolor-004 underline", "x"));
     }
 
     #[test]
@@ -642,7 +656,10 @@ mod tests {
     #[test]
     fn mxp_command_and_url_links_become_anchors_and_terminals_get_the_text() {
         let cmd = "<a id=\"mxplink\" href=\"#\" onclick=\"Evennia.msg(&quot;text&quot;,[&quot;look me&quot;],{});return false;\">";
-        assert_eq!(html("see |lclook me|lt|rme|n|le now"), format!("see {cmd}{}</a> now", span("color-009", "me")));
+        assert_eq!(
+            html("see |lclook me|lt|rme|n|le now"),
+            format!("see {cmd}{}</a> now", span("color-009", "me"))
+        );
         assert_eq!(
             html("|lchttp://x.y/a|lthttp://x.y/a|le"),
             "<a id=\"mxplink\" href=\"#\" onclick=\"Evennia.msg(&quot;text&quot;,[&quot;http://x.y/a&quot;],{});return false;\">http://x.y/a</a>"
@@ -680,10 +697,7 @@ mod tests {
 
     #[test]
     fn ansi_uses_256_colour_codes_beyond_16() {
-        assert_eq!(
-            ansi("|500a|[=ab"),
-            "\x1b[0;38;5;196ma\x1b[0;38;5;196;48;5;16mb\x1b[0m"
-        );
+        assert_eq!(ansi("|500a|[=ab"), "\x1b[0;38;5;196ma\x1b[0;38;5;196;48;5;16mb\x1b[0m");
     }
 
     #[test]
@@ -697,7 +711,16 @@ mod tests {
         // ANSI colours are unchanged, and no 38;5 / 48;5 code is ever sent.
         assert_eq!(to_ansi("|ra|Gb", a16), "\x1b[0;91ma\x1b[0;32mb\x1b[0m");
         for n in 16..=255u8 {
-            let s = format!("|{}x", match n { 232.. => format!("={}", (b'b' + (n - 232)) as char), _ => { let i = n - 16; format!("{}{}{}", i / 36, (i / 6) % 6, i % 6) } });
+            let s = format!(
+                "|{}x",
+                match n {
+                    232.. => format!("={}", (b'b' + (n - 232)) as char),
+                    _ => {
+                        let i = n - 16;
+                        format!("{}{}{}", i / 36, (i / 6) % 6, i % 6)
+                    }
+                }
+            );
             assert!(!to_ansi(&s, a16).contains(";5;"), "{s}");
         }
     }
@@ -710,26 +733,19 @@ mod tests {
 
     #[test]
     fn strip_removes_codes_and_expands_literals() {
-        assert_eq!(
-            strip("|r|[b|500|=a|u|h|H|i|s|*|^|!Rhi|n|/a|-b|_c|>d"),
-            "hi\na\tb c    d"
-        );
+        assert_eq!(strip("|r|[b|500|=a|u|h|H|i|s|*|^|!Rhi|n|/a|-b|_c|>d"), "hi\na\tb c    d");
     }
 
     #[test]
     fn odd_inputs_never_panic_and_keep_spans_balanced() {
         let pieces = [
-            "|", "[", "=", "0", "5", "9", "a", "z", "r", "R", "h", "H", "n", "u", "/", "-", ">", "!", "^", "*",
-            "lc", "lu", "lt", "le",
-            "é", "漢", "😀", "\n", "\r", "<", "&", " ", "http://", "\u{0}",
+            "|", "[", "=", "0", "5", "9", "a", "z", "r", "R", "h", "H", "n", "u", "/", "-", ">",
+            "!", "^", "*", "lc", "lu", "lt", "le", "é", "漢", "😀", "\n", "\r", "<", "&", " ",
+            "http://", "\u{0}",
         ];
         let check = |s: &str| {
             let h = html(s);
-            assert_eq!(
-                h.matches("<span").count(),
-                h.matches("</span>").count(),
-                "{s:?}"
-            );
+            assert_eq!(h.matches("<span").count(), h.matches("</span>").count(), "{s:?}");
             assert!(!h.contains("\"></span>"), "empty span for {s:?}");
             assert_eq!(h.matches("<a ").count(), h.matches("</a>").count(), "{s:?}");
             assert!(!strip(s).contains('\x1b'));

@@ -44,8 +44,11 @@ pub enum Format {
 
 /// Server preference order, as Evennia's default WEBSOCKET_SUBPROTOCOLS (without gmcp, which
 /// we do not speak): the first of these the client offered wins.
-const PREFERENCE: [(Format, &str); 3] =
-    [(Format::Json, JSON_MUDSTANDARDS), (Format::Terminal, TERMINAL_MUDSTANDARDS), (Format::V1, V1_EVENNIA)];
+const PREFERENCE: [(Format, &str); 3] = [
+    (Format::Json, JSON_MUDSTANDARDS),
+    (Format::Terminal, TERMINAL_MUDSTANDARDS),
+    (Format::V1, V1_EVENNIA),
+];
 
 /// The body of the HTTP answer refusing a handshake that offered only subprotocols we do not
 /// speak.
@@ -106,16 +109,19 @@ impl Format {
                 if msg.cmd == "options" {
                     return None;
                 }
-                let text = || msg.args.first().and_then(Value::as_str).map(|s| markup::to_ansi(s, flags));
+                let text =
+                    || msg.args.first().and_then(Value::as_str).map(|s| markup::to_ansi(s, flags));
                 match msg.cmd.as_str() {
                     "text" => Some(Message::binary(with_line_break(&text()?).into_bytes())),
-                    "prompt" if self == Format::Json => {
-                        Some(Message::text(json!({"proto": "prompt", "id": "", "data": text()?}).to_string()))
-                    }
+                    "prompt" if self == Format::Json => Some(Message::text(
+                        json!({"proto": "prompt", "id": "", "data": text()?}).to_string(),
+                    )),
                     "prompt" => Some(Message::binary(text()?.into_bytes())),
                     _ if self == Format::Json => {
                         let (package, data) = encode_gmcp(msg);
-                        Some(Message::text(json!({"proto": "gmcp", "id": package, "data": data}).to_string()))
+                        Some(Message::text(
+                            json!({"proto": "gmcp", "id": package, "data": data}).to_string(),
+                        ))
                     }
                     _ => None,
                 }
@@ -125,7 +131,8 @@ impl Format {
 
     /// A notice from the portal itself (an error reply, a limit's text) in this format.
     pub fn notice(self, text: impl Into<String>) -> Message {
-        self.encode(&OutMsg::new(Msg::text(text.into()), RenderFlags::default())).expect("every format carries text")
+        self.encode(&OutMsg::new(Msg::text(text.into()), RenderFlags::default()))
+            .expect("every format carries text")
     }
 }
 
@@ -156,7 +163,9 @@ fn with_line_break(s: &str) -> String {
 fn decode_envelope(text: &str, max_depth: usize) -> Result<Option<Msg>, FrameError> {
     let value = wire::parse_json(text, max_depth)?;
     let Value::Object(mut env) = value else {
-        return Err(FrameError::WrongType("a json.mudstandards.org text frame must be {\"proto\", \"id\", \"data\"}"));
+        return Err(FrameError::WrongType(
+            "a json.mudstandards.org text frame must be {\"proto\", \"id\", \"data\"}",
+        ));
     };
     let Some(Value::String(proto)) = env.remove("proto") else {
         return Err(FrameError::WrongType("proto must be a string"));
@@ -175,11 +184,15 @@ fn decode_envelope(text: &str, max_depth: usize) -> Result<Option<Msg>, FrameErr
     let msg = match proto.as_str() {
         "gmcp" => decode_gmcp(id.trim(), &data, max_depth)?,
         "text" => text_line(&data),
-        "websocket_close" => Some(Msg { cmd: "websocket_close".into(), args: vec![], kwargs: Map::new() }),
+        "websocket_close" => {
+            Some(Msg { cmd: "websocket_close".into(), args: vec![], kwargs: Map::new() })
+        }
         _ => {
             let name = if id.is_empty() { proto } else { id };
             if name.trim().is_empty() {
-                return Err(FrameError::WrongType("an envelope needs a proto or an id naming the input function"));
+                return Err(FrameError::WrongType(
+                    "an envelope needs a proto or an id naming the input function",
+                ));
             }
             let (args, kwargs) = split_payload(parse_data(&data, max_depth)?);
             Some(Msg { cmd: name.trim().to_owned(), args, kwargs })
@@ -290,9 +303,16 @@ mod tests {
     #[test]
     fn negotiation_follows_the_server_preference_and_falls_back_to_v1_without_echo() {
         assert_eq!(Format::negotiate(&offered(&[])), (Format::V1, None));
-        assert_eq!(Format::negotiate(&offered(&["v1.evennia.com"])), (Format::V1, Some(V1_EVENNIA)));
         assert_eq!(
-            Format::negotiate(&offered(&["v1.evennia.com", "terminal.mudstandards.org", "json.mudstandards.org"])),
+            Format::negotiate(&offered(&["v1.evennia.com"])),
+            (Format::V1, Some(V1_EVENNIA))
+        );
+        assert_eq!(
+            Format::negotiate(&offered(&[
+                "v1.evennia.com",
+                "terminal.mudstandards.org",
+                "json.mudstandards.org"
+            ])),
             (Format::Json, Some(JSON_MUDSTANDARDS))
         );
         assert_eq!(
@@ -307,15 +327,28 @@ mod tests {
         let f = Format::Terminal;
         let m = f.decode(&Message::binary(b"  look here \r\n".to_vec()), 32).unwrap().unwrap();
         assert_eq!((m.cmd.as_str(), m.first_str()), ("text", Some("look here")));
-        assert_eq!(f.decode(&Message::text("say hi"), 32).unwrap().unwrap().first_str(), Some("say hi"));
+        assert_eq!(
+            f.decode(&Message::text("say hi"), 32).unwrap().unwrap().first_str(),
+            Some("say hi")
+        );
         assert_eq!(f.decode(&Message::binary(b" \r\n".to_vec()), 32), Ok(None));
         assert!(f.decode(&Message::binary(vec![0xff, 0xfe]), 32).is_err());
-        let out = f.encode(&OutMsg::new(Msg::text("|rRed|n\nnext"), RenderFlags::default())).unwrap();
+        let out =
+            f.encode(&OutMsg::new(Msg::text("|rRed|n\nnext"), RenderFlags::default())).unwrap();
         // `|r` is Evennia's bright red; the renderer ends coloured text with a reset.
         assert_eq!(out, Message::binary(b"\x1b[0;91mRed\x1b[0m\r\nnext\x1b[0m\r\n".to_vec()));
-        assert_eq!(f.encode(&OutMsg::new(Msg::oob("logged_in", vec![], Map::new()), RenderFlags::default())), None);
+        assert_eq!(
+            f.encode(&OutMsg::new(
+                Msg::oob("logged_in", vec![], Map::new()),
+                RenderFlags::default()
+            )),
+            None
+        );
         let prompt = Msg { cmd: "prompt".into(), args: vec![json!("HP> ")], kwargs: Map::new() };
-        assert_eq!(f.encode(&OutMsg::new(prompt.clone(), RenderFlags::default())), Some(Message::binary(b"HP> ".to_vec())));
+        assert_eq!(
+            f.encode(&OutMsg::new(prompt.clone(), RenderFlags::default())),
+            Some(Message::binary(b"HP> ".to_vec()))
+        );
     }
 
     #[test]
@@ -326,7 +359,9 @@ mod tests {
         assert_eq!((m.cmd.as_str(), m.first_str()), ("text", Some("look")));
         let m = dec(r#"{"proto":"gmcp","id":"Core.Supports.Get","data":""}"#).unwrap().unwrap();
         assert_eq!(m.cmd, "client_options");
-        let m = dec(r#"{"proto":"gmcp","id":"Char.Skills.Get","data":"{\"group\":\"x\"}"}"#).unwrap().unwrap();
+        let m = dec(r#"{"proto":"gmcp","id":"Char.Skills.Get","data":"{\"group\":\"x\"}"}"#)
+            .unwrap()
+            .unwrap();
         assert_eq!((m.cmd.as_str(), &m.kwargs["group"]), ("char_skills_get", &json!("x")));
         let m = dec(r#"{"proto":"gmcp","id":"Core.Echo","data":"[1,2]"}"#).unwrap().unwrap();
         assert_eq!((m.cmd.as_str(), m.args.clone()), ("echo", vec![json!(1), json!(2)]));
@@ -358,11 +393,21 @@ mod tests {
         let mut kw = Map::new();
         kw.insert("options".into(), json!({}));
         // As Evennia: an underscore splits the name into packages.
-        assert_eq!(env(&Msg::oob("logged_in", vec![], kw)), json!({"proto":"gmcp","id":"Logged.In","data":""}));
-        assert_eq!(env(&Msg::oob("ping", vec![], Map::new())), json!({"proto":"gmcp","id":"Core.Ping","data":""}));
+        assert_eq!(
+            env(&Msg::oob("logged_in", vec![], kw)),
+            json!({"proto":"gmcp","id":"Logged.In","data":""})
+        );
+        assert_eq!(
+            env(&Msg::oob("ping", vec![], Map::new())),
+            json!({"proto":"gmcp","id":"Core.Ping","data":""})
+        );
         let v = env(&Msg::oob("char_vitals", vec![json!({"hp": 3})], Map::new()));
         assert_eq!(v, json!({"proto":"gmcp","id":"Char.Vitals","data":"{\"hp\":3}"}));
-        let v = env(&Msg::oob("client_options", vec![], [("a".to_string(), json!(1))].into_iter().collect()));
+        let v = env(&Msg::oob(
+            "client_options",
+            vec![],
+            [("a".to_string(), json!(1))].into_iter().collect(),
+        ));
         assert_eq!(v, json!({"proto":"gmcp","id":"Core.Supports.Get","data":"{\"a\":1}"}));
         let prompt = Msg { cmd: "prompt".into(), args: vec![json!("> ")], kwargs: Map::new() };
         assert_eq!(env(&prompt), json!({"proto":"prompt","id":"","data":"> "}));

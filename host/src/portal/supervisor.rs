@@ -40,7 +40,11 @@ pub async fn supervise(
     let mut stopping = false;
     loop {
         let mut cmd = Command::new(&exe);
-        cmd.arg("server").arg("--link").arg(link.to_string()).stdin(Stdio::null()).kill_on_drop(true);
+        cmd.arg("server")
+            .arg("--link")
+            .arg(link.to_string())
+            .stdin(Stdio::null())
+            .kill_on_drop(true);
         // The link secret goes through the environment, which only this user can read, never
         // through argv, which every local user can see.
         cmd.env(crate::link::SECRET_ENV, &secret);
@@ -108,7 +112,11 @@ pub async fn supervise(
         if started.elapsed() > STABLE_RUN {
             backoff = base_backoff;
         }
-        tracing::warn!(pid, backoff_ms = backoff.as_millis() as u64, "server exited unexpectedly; restarting");
+        tracing::warn!(
+            pid,
+            backoff_ms = backoff.as_millis() as u64,
+            "server exited unexpectedly; restarting"
+        );
         tokio::select! {
             _ = tokio::time::sleep(backoff) => {}
             cmd = cmds.recv() => if matches!(cmd, Some(SupervisorCmd::Stop) | None) {

@@ -32,8 +32,8 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::hub::{HubEvent, Outbound};
 use super::limits::{self, Admission, CommandRate, ConnectionLimits, OutboxReceiver, RateVerdict};
-use super::websocket::accept_until_shutdown;
 use super::markup::{self, RenderFlags};
+use super::websocket::accept_until_shutdown;
 use super::websocket::TOO_LONG_TEXT;
 use crate::config::Config;
 use crate::link::{Msg, Sessid};
@@ -161,7 +161,9 @@ impl Conn {
                 }
                 Event::Gmcp(payload) => {
                     match gmcp::decode(&payload, self.cfg.max_input_depth) {
-                        Ok(msg) if super::wire::longest_string_arg(&msg) > self.cfg.max_input_chars => {
+                        Ok(msg)
+                            if super::wire::longest_string_arg(&msg) > self.cfg.max_input_chars =>
+                        {
                             if !self.text(TOO_LONG_TEXT).await {
                                 return false;
                             }
@@ -216,8 +218,11 @@ impl Conn {
     /// The negotiated flags that changed since the last report.
     fn changed_flags(&mut self) -> BTreeMap<String, Value> {
         let now = self.neg.flags();
-        let changed: BTreeMap<String, Value> =
-            now.iter().filter(|(k, v)| self.reported.get(*k) != Some(*v)).map(|(k, v)| (k.clone(), v.clone())).collect();
+        let changed: BTreeMap<String, Value> = now
+            .iter()
+            .filter(|(k, v)| self.reported.get(*k) != Some(*v))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
         self.reported = now.clone();
         changed
     }
@@ -278,7 +283,8 @@ async fn connection(
     // Telnet has no ping: TCP keepalive probes a silent connection every `ws_ping_secs`, so a
     // client that vanished (no FIN) is reaped after about three intervals.
     let every = Duration::from_secs(cfg.ws_ping_secs.max(1));
-    let keepalive = socket2::TcpKeepalive::new().with_time(every).with_interval(every).with_retries(2);
+    let keepalive =
+        socket2::TcpKeepalive::new().with_time(every).with_interval(every).with_retries(2);
     if let Err(e) = socket2::SockRef::from(&stream).set_tcp_keepalive(&keepalive) {
         tracing::debug!(cause = %e, "cannot turn TCP keepalive on");
     }
@@ -288,14 +294,22 @@ async fn connection(
     let _slot = match limits.admit(address) {
         Admission::Refused(text) => {
             tracing::info!(%peer, "telnet connection refused: {text}");
-            let _ = tokio::time::timeout(WRITE_TIMEOUT, wr.write_all(format!("{text}\r\n").as_bytes())).await;
+            let _ =
+                tokio::time::timeout(WRITE_TIMEOUT, wr.write_all(format!("{text}\r\n").as_bytes()))
+                    .await;
             return;
         }
         Admission::Admitted { wait, guard } => {
             if !wait.is_zero() {
                 tracing::debug!(%address, ?wait, "telnet connection queued by the connection rate");
                 let text = limits::queued_text(&cfg.server_name, wait);
-                if tokio::time::timeout(WRITE_TIMEOUT, wr.write_all(format!("{text}\r\n").as_bytes())).await.is_err() {
+                if tokio::time::timeout(
+                    WRITE_TIMEOUT,
+                    wr.write_all(format!("{text}\r\n").as_bytes()),
+                )
+                .await
+                .is_err()
+                {
                     return;
                 }
                 tokio::time::sleep(wait).await;
@@ -349,7 +363,11 @@ async fn connection(
     }
     let Ok(sessid) = reply_rx.await else { return };
     let span = tracing::info_span!("session", sessid);
-    tracing::Instrument::instrument(serve_session(conn, rd, buf, sessid, peer, early.inputs, out_rx), span).await;
+    tracing::Instrument::instrument(
+        serve_session(conn, rd, buf, sessid, peer, early.inputs, out_rx),
+        span,
+    )
+    .await;
 }
 
 /// The connection's life once it is a session: bytes in, outbox out.

@@ -56,7 +56,10 @@ where
 
 /// Write one frame and flush it; false if the client is gone or too slow. Boxed: a connection
 /// task that awaits it is then sized by what it holds while idle, not by a write's state.
-fn write<'a, S>(sink: &'a mut S, msg: Message) -> std::pin::Pin<Box<dyn std::future::Future<Output = bool> + Send + 'a>>
+fn write<'a, S>(
+    sink: &'a mut S,
+    msg: Message,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = bool> + Send + 'a>>
 where
     S: futures_util::Sink<Message, Error = WsError> + Unpin + Send,
 {
@@ -207,7 +210,11 @@ struct Handshake {
 /// refused (HTTP 400 naming the ones we speak, SPEC §3).
 // The error type is tungstenite's callback contract.
 #[allow(clippy::result_large_err)]
-fn choose_subprotocol(req: &Request, mut resp: Response, hs: &mut Handshake) -> Result<Response, ErrorResponse> {
+fn choose_subprotocol(
+    req: &Request,
+    mut resp: Response,
+    hs: &mut Handshake,
+) -> Result<Response, ErrorResponse> {
     hs.query = req.uri().query().map(str::to_owned);
     // Several headers are one comma-separated list; the right-most entries are the nearest hops.
     let forwarded: Vec<&str> =
@@ -393,7 +400,12 @@ async fn opening(
 /// stored by the subscriber) for the connection's whole life. Every wait inside the loop (a
 /// write, see [`write`]; a full hub queue) is boxed: an idle connection's task is sized by what
 /// it holds while waiting for input, not by the largest thing it might do.
-async fn serve_session(opened: Opened, peer: SocketAddr, cfg: Arc<Config>, hub: mpsc::Sender<HubEvent>) {
+async fn serve_session(
+    opened: Opened,
+    peer: SocketAddr,
+    cfg: Arc<Config>,
+    hub: mpsc::Sender<HubEvent>,
+) {
     let Opened { ws, format, sessid, outbox: mut out_rx, _slot } = opened;
     tracing::debug!(%peer, sessid, "websocket connected");
 
@@ -512,7 +524,10 @@ mod tests {
 
     #[test]
     fn the_query_string_is_positional() {
-        assert_eq!(parse_query(Some("abc&tab1&firefox")), (Some("abc".into()), Some("firefox".into())));
+        assert_eq!(
+            parse_query(Some("abc&tab1&firefox")),
+            (Some("abc".into()), Some("firefox".into()))
+        );
         assert_eq!(parse_query(Some("false&tab1")), (None, None));
         assert_eq!(parse_query(None), (None, None));
     }

@@ -52,13 +52,14 @@ pub fn decode_text(text: &str, max_depth: usize) -> Result<Msg, FrameError> {
 pub fn decode_binary(bytes: &[u8], max_depth: usize) -> Result<Msg, FrameError> {
     let mut de = rmp_serde::Deserializer::from_read_ref(bytes);
     de.set_max_depth(DECODE_DEPTH);
-    let value = serde::Deserialize::deserialize(&mut de).map_err(|e: rmp_serde::decode::Error| {
-        if matches!(e, rmp_serde::decode::Error::DepthLimitExceeded) {
-            FrameError::TooDeep(max_depth)
-        } else {
-            FrameError::NotParsable("MessagePack")
-        }
-    })?;
+    let value =
+        serde::Deserialize::deserialize(&mut de).map_err(|e: rmp_serde::decode::Error| {
+            if matches!(e, rmp_serde::decode::Error::DepthLimitExceeded) {
+                FrameError::TooDeep(max_depth)
+            } else {
+                FrameError::NotParsable("MessagePack")
+            }
+        })?;
     checked(normalise(value)?, max_depth)
 }
 
@@ -192,7 +193,8 @@ mod tests {
 
     #[test]
     fn garbage_never_panics_the_decoders() {
-        let shapes: &[&[u8]] = &[b"[", b"[\"text\",", b"{", b"\x93", b"\x91\xa4text", b"\xdd\xff\xff\xff\xff"];
+        let shapes: &[&[u8]] =
+            &[b"[", b"[\"text\",", b"{", b"\x93", b"\x91\xa4text", b"\xdd\xff\xff\xff\xff"];
         for seed in 0..4000u64 {
             let mut bytes = shapes[seed as usize % shapes.len()].to_vec();
             bytes.extend(garbage(seed, (seed % 200) as usize));
@@ -247,7 +249,9 @@ mod tests {
             (3, _) => json!((*x % 1000) as f64 / 7.0),
             (4, _) | (_, 0) => json!(format!("s{}", *x % 97)),
             (5, d) => Value::Array((0..(*x % 4)).map(|_| random_value(x, d - 1)).collect()),
-            (_, d) => Value::Object((0..(*x % 4)).map(|i| (format!("k{i}"), random_value(x, d - 1))).collect()),
+            (_, d) => Value::Object(
+                (0..(*x % 4)).map(|i| (format!("k{i}"), random_value(x, d - 1))).collect(),
+            ),
         }
     }
 
@@ -281,7 +285,11 @@ mod tests {
                 // The server may store the kwargs in the session's flags and send them back.
                 let mut data = SessionData::default();
                 data.protocol_flags.extend(msg.kwargs.clone());
-                let e = crate::link::Effects { syncs: vec![data.clone()], outputs: vec![(1, msg.clone())], ..Default::default() };
+                let e = crate::link::Effects {
+                    syncs: vec![data.clone()],
+                    outputs: vec![(1, msg.clone())],
+                    ..Default::default()
+                };
                 let bytes = encode_frame(&ServerMsg::Effects { id: 1, effects: e }).unwrap();
                 match decode_body::<ServerMsg>(&bytes[4..]).unwrap() {
                     ServerMsg::Effects { effects, .. } => {

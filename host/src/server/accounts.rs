@@ -17,7 +17,8 @@ use argon2::password_hash::{Output, ParamsString, PasswordHash, PasswordVerifier
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 
 /// Told to a player whose login or account creation found the hashing queue full.
-pub const BUSY_TEXT: &str = "The server is busy checking other logins. Please try again in a moment.";
+pub const BUSY_TEXT: &str =
+    "The server is busy checking other logins. Please try again in a moment.";
 
 /// Length of the hash we store (argon2's default output length).
 const OUTPUT_LEN: usize = Params::DEFAULT_OUTPUT_LEN;
@@ -52,9 +53,10 @@ impl HashPool {
         let queued = Arc::new(AtomicUsize::new(0));
         for i in 0..threads {
             let (rx, dummy, queued) = (rx.clone(), dummy.clone(), queued.clone());
-            let spawned = std::thread::Builder::new()
-                .name(format!("argon2-{i}"))
-                .spawn(move || worker(&rx, &queued, PasswordHasher::with_dummy(memory_kib, iterations, dummy)));
+            let spawned =
+                std::thread::Builder::new().name(format!("argon2-{i}")).spawn(move || {
+                    worker(&rx, &queued, PasswordHasher::with_dummy(memory_kib, iterations, dummy))
+                });
             if let Err(e) = spawned {
                 tracing::error!(cause = %e, "cannot start a password hashing thread");
             }
@@ -111,7 +113,11 @@ impl PasswordHasher {
         PasswordHasher::with_dummy(memory_kib, iterations, Arc::new(OnceLock::new()))
     }
 
-    fn with_dummy(memory_kib: u32, iterations: u32, dummy: Arc<OnceLock<String>>) -> PasswordHasher {
+    fn with_dummy(
+        memory_kib: u32,
+        iterations: u32,
+        dummy: Arc<OnceLock<String>>,
+    ) -> PasswordHasher {
         let params = Params::new(memory_kib.max(8), iterations.max(1), 1, Some(OUTPUT_LEN))
             .unwrap_or_else(|_| Params::default());
         PasswordHasher { params, blocks: Vec::new(), dummy }
@@ -137,7 +143,12 @@ impl PasswordHasher {
         if self.blocks.len() != need {
             self.blocks = vec![Block::new(); need];
         }
-        Self::argon(self.params.clone()).hash_password_into_with_memory(password, salt, out, &mut self.blocks[..])
+        Self::argon(self.params.clone()).hash_password_into_with_memory(
+            password,
+            salt,
+            out,
+            &mut self.blocks[..],
+        )
     }
 
     /// Hash a password into a PHC string.
@@ -187,7 +198,9 @@ impl PasswordHasher {
         parsed.algorithm == Algorithm::Argon2id.ident()
             && parsed.version == Some(Version::V0x13.into())
             && Params::try_from(parsed).is_ok_and(|p| {
-                p.m_cost() == self.params.m_cost() && p.t_cost() == self.params.t_cost() && p.p_cost() == 1
+                p.m_cost() == self.params.m_cost()
+                    && p.t_cost() == self.params.t_cost()
+                    && p.p_cost() == 1
             })
             && parsed.hash.is_some_and(|h| h.len() == OUTPUT_LEN)
     }
@@ -224,7 +237,8 @@ mod tests {
     fn our_hashes_are_standard_phc_strings_both_ways() {
         let mut h = PasswordHasher::new(64, 2);
         let ours = h.hash("pw12345678").unwrap();
-        let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, Params::new(64, 2, 1, None).unwrap());
+        let argon =
+            Argon2::new(Algorithm::Argon2id, Version::V0x13, Params::new(64, 2, 1, None).unwrap());
         assert!(argon.verify_password(b"pw12345678", &PasswordHash::new(&ours).unwrap()).is_ok());
         let salt = SaltString::encode_b64(&[7u8; 16]).unwrap();
         let theirs = argon.hash_password(b"pw12345678", &salt).unwrap().to_string();
@@ -257,12 +271,15 @@ mod tests {
                 done.send(usize::from(h.verify(Some(&phc), "x"))).unwrap();
             })) {
                 Ok(()) => queued += 1,
-                Err(_) => assert!(std::time::Instant::now() < deadline, "the worker never took a job"),
+                Err(_) => {
+                    assert!(std::time::Instant::now() < deadline, "the worker never took a job")
+                }
             }
         }
         assert!(pool.submit(Box::new(|_| {})).is_err(), "a third waiting job must be refused");
         gate_tx.send(()).unwrap();
-        let ok: usize = (0..2).map(|_| done_rx.recv_timeout(std::time::Duration::from_secs(10)).unwrap()).sum();
+        let ok: usize =
+            (0..2).map(|_| done_rx.recv_timeout(std::time::Duration::from_secs(10)).unwrap()).sum();
         assert_eq!(ok, 2);
     }
 
@@ -277,7 +294,10 @@ mod tests {
         }))
         .ok()
         .unwrap();
-        assert!(rx.recv_timeout(std::time::Duration::from_secs(10)).unwrap(), "held right after a hash");
+        assert!(
+            rx.recv_timeout(std::time::Duration::from_secs(10)).unwrap(),
+            "held right after a hash"
+        );
         // Once the thread has found the queue empty, the buffer is gone.
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
         loop {

@@ -50,7 +50,13 @@ const LENT_SETS_MAX: usize = 4096;
 
 impl LentSets {
     /// The shared set for `by` and `module`, made by `make` if missing.
-    fn get(&mut self, generation: (u64, u64), by: LentBy, module: &Arc<str>, make: impl FnOnce() -> CmdSet) -> Arc<CmdSet> {
+    fn get(
+        &mut self,
+        generation: (u64, u64),
+        by: LentBy,
+        module: &Arc<str>,
+        make: impl FnOnce() -> CmdSet,
+    ) -> Arc<CmdSet> {
         if self.generation != generation || self.sets.len() > LENT_SETS_MAX {
             self.sets.clear();
             self.generation = generation;
@@ -116,7 +122,10 @@ impl GameLoop {
 
     /// The session's merged cmdset, from the per-session cache or built now; `Err` names the
     /// session's own modules when none of them is loaded; None for an unknown session.
-    pub(super) fn merged_cmdset(&mut self, sessid: Sessid) -> Option<Result<Arc<CmdSet>, Vec<String>>> {
+    pub(super) fn merged_cmdset(
+        &mut self,
+        sessid: Sessid,
+    ) -> Option<Result<Arc<CmdSet>, Vec<String>>> {
         let key = self.merge_key(sessid)?;
         if let Some((k, set)) = self.session_merges.get(&sessid) {
             if *k == key {
@@ -124,8 +133,12 @@ impl GameLoop {
             }
         }
         let providers = self.game().provider_modules(sessid)?;
-        let mut stack: Vec<Arc<CmdSet>> =
-            providers.own.iter().filter_map(|n| self.plugins.get(n)).map(|m| m.cmdset.clone()).collect();
+        let mut stack: Vec<Arc<CmdSet>> = providers
+            .own
+            .iter()
+            .filter_map(|n| self.plugins.get(n))
+            .map(|m| m.cmdset.clone())
+            .collect();
         if stack.is_empty() {
             return Some(Err(providers.own));
         }
@@ -142,25 +155,32 @@ impl GameLoop {
         for (name, carrier) in lent {
             let Some(m) = self.plugins.get(name) else { continue };
             let by = LentBy::Object(carrier.id);
-            stack.push(self.lent_sets.get(generation, by, &m.name, || lent_cmdset(&m.cmdset, carrier)));
+            stack.push(
+                self.lent_sets.get(generation, by, &m.name, || lent_cmdset(&m.cmdset, carrier)),
+            );
         }
         if stack.len() > own_sets {
             set = self.merged(stack.clone());
         }
         // Each exit in the room gets a command named after it, run by the game's `__exit_command`.
-        if let Some(traverse) = set.get(CMD_EXIT).filter(|_| !no_exits && !providers.exit_objects.is_empty()) {
+        if let Some(traverse) =
+            set.get(CMD_EXIT).filter(|_| !no_exits && !providers.exit_objects.is_empty())
+        {
             let module = traverse.module.clone();
             let exits = &providers.exit_objects;
-            let exit_set = self.lent_sets.get(generation, LentBy::Exits(key.location), &module, || CmdSet {
-                priority: EXIT_CMDSET_PRIORITY,
-                duplicates: Some(true),
-                commands: exits
-                    .iter()
-                    .filter_map(|e| CommandDef::exit_command(e.id, &e.name, &e.aliases, module.clone()))
-                    .map(Arc::new)
-                    .collect(),
-                ..CmdSet::empty("ExitCmdSet")
-            });
+            let exit_set =
+                self.lent_sets.get(generation, LentBy::Exits(key.location), &module, || CmdSet {
+                    priority: EXIT_CMDSET_PRIORITY,
+                    duplicates: Some(true),
+                    commands: exits
+                        .iter()
+                        .filter_map(|e| {
+                            CommandDef::exit_command(e.id, &e.name, &e.aliases, module.clone())
+                        })
+                        .map(Arc::new)
+                        .collect(),
+                    ..CmdSet::empty("ExitCmdSet")
+                });
             // The exits' set merges last when every other set's priority is below it (the usual
             // case): on top of the merge so far, instead of merging the whole stack again.
             set = if stack.iter().all(|s| s.priority < EXIT_CMDSET_PRIORITY) {
@@ -171,7 +191,8 @@ impl GameLoop {
             };
         }
         if self.session_merges.len() > 2 * self.game().sessions.len() + 64 {
-            let live: std::collections::HashSet<Sessid> = self.game().sessions.ids().into_iter().collect();
+            let live: std::collections::HashSet<Sessid> =
+                self.game().sessions.ids().into_iter().collect();
             self.session_merges.retain(|id, _| live.contains(id));
         }
         self.session_merges.insert(sessid, (key, set.clone()));
@@ -194,13 +215,19 @@ impl GameLoop {
         let can_use = |c: &CommandDef| c.lock.allows(&who);
         let line = line.trim();
         match parser::parse(line, &set, &can_use) {
-            ParseOutcome::NoInput(Some(cmd)) => self.execute(sessid, &cmd, &cmd.key, "", line, vec![]),
+            ParseOutcome::NoInput(Some(cmd)) => {
+                self.execute(sessid, &cmd, &cmd.key, "", line, vec![])
+            }
             ParseOutcome::NoInput(None) => {}
-            ParseOutcome::Match(m) => self.execute(sessid, &m.cmd, &m.cmdname, &m.args, line, vec![]),
+            ParseOutcome::Match(m) => {
+                self.execute(sessid, &m.cmd, &m.cmdname, &m.args, line, vec![])
+            }
             ParseOutcome::NoMatch { system: Some(cmd), .. } => {
                 self.execute(sessid, &cmd, &cmd.key, line, line, vec![])
             }
-            ParseOutcome::NoMatch { system: None, message } => self.game().msg_session(sessid, &message),
+            ParseOutcome::NoMatch { system: None, message } => {
+                self.game().msg_session(sessid, &message)
+            }
             ParseOutcome::MultiMatch { system: Some(cmd), candidates, .. } => {
                 let keys = candidates.iter().map(|c| c.key.clone()).collect();
                 self.execute(sessid, &cmd, &cmd.key, line, line, keys)
@@ -234,24 +261,37 @@ impl GameLoop {
     ) {
         // Clone the Arc so a module swapped in by this very command cannot pull it from under us.
         let Some(module) = self.plugins.get(&cmd.module).cloned() else {
-            self.game().msg_session(sessid, &format!("Command '{cmdname}' is not available right now."));
+            self.game()
+                .msg_session(sessid, &format!("Command '{cmdname}' is not available right now."));
             return;
         };
         let Some(session) = self.game().sessions.get(sessid).map(session_info) else { return };
         // A lent command learns its object as `#id` (Evennia's `self.obj`); an exit's command runs
         // the game's `__exit_command` with the exit.
         let (key, matches) = match &cmd.carrier {
-            Some(c) => (if c.exit { CMD_EXIT.to_string() } else { cmd.key.clone() }, vec![format!("#{}", c.id)]),
+            Some(c) => (
+                if c.exit { CMD_EXIT.to_string() } else { cmd.key.clone() },
+                vec![format!("#{}", c.id)],
+            ),
             None => (cmd.key.clone(), matches),
         };
-        let inv = Invocation { key, cmdname: cmdname.to_string(), args: args.to_string(), raw: raw.to_string(), session, matches };
+        let inv = Invocation {
+            key,
+            cmdname: cmdname.to_string(),
+            args: args.to_string(),
+            raw: raw.to_string(),
+            session,
+            matches,
+        };
         self.expose_caller_cmdset(sessid);
         let game = self.take_game();
         let (game, result) = {
             // A debug span: building one per call at the default level cost ≈ 3 % of a command
             // (the subscriber formats its fields). What a guest logs carries its module and
             // session itself, and a failed call is logged with its command below.
-            let _span = tracing::debug_span!("guest", sessid, module = %module.name, cmd = %cmd.key).entered();
+            let _span =
+                tracing::debug_span!("guest", sessid, module = %module.name, cmd = %cmd.key)
+                    .entered();
             self.plugins.execute(&module, game, sessid, &inv)
         };
         self.put_game(game);

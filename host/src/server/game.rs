@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use crate::config::Config;
-use crate::link::{Effects, Msg, SessionData, Sessid};
+use crate::link::{Effects, Msg, Sessid, SessionData};
 use crate::store::{Savepoint, WorldStore, OWNER_ATTR};
 
 use super::now_ms;
@@ -27,7 +27,6 @@ const MAX_OUTPUTS_PER_EVENT: usize = 20_000;
 pub const DUPLICATE_REASON: &str = "Logged in from elsewhere. Disconnecting.";
 /// Evennia's default reason of `disconnect_all_sessions`.
 pub const DISCONNECT_ALL_REASON: &str = "You have been disconnected.";
-
 
 /// Work the game loop starts off-loop after the current guest call.
 #[derive(Debug)]
@@ -225,7 +224,10 @@ impl Game {
             }
         }
         if self.dropped_outputs > 0 {
-            tracing::warn!(dropped = self.dropped_outputs, "outputs over the per-event cap were dropped");
+            tracing::warn!(
+                dropped = self.dropped_outputs,
+                "outputs over the per-event cap were dropped"
+            );
             self.dropped_outputs = 0;
         }
         std::mem::take(&mut self.effects)
@@ -310,12 +312,17 @@ impl Game {
     /// The sessions puppeting an object inside `location` that is not in `exclude`. Only puppeted
     /// objects receive text, so one pass over the sessions does it: the cost does not grow with
     /// the room's contents or the exclusion list (a scan of the contents per session did).
-    pub fn contents_recipients(&self, location: u64, exclude: &std::collections::HashSet<u64>) -> Vec<Sessid> {
+    pub fn contents_recipients(
+        &self,
+        location: u64,
+        exclude: &std::collections::HashSet<u64>,
+    ) -> Vec<Sessid> {
         self.sessions
             .all(true)
             .filter(|s| {
                 s.data.puid.is_some_and(|p| {
-                    !exclude.contains(&p) && self.world.object(p).is_some_and(|o| o.location == Some(location))
+                    !exclude.contains(&p)
+                        && self.world.object(p).is_some_and(|o| o.location == Some(location))
                 })
             })
             .map(|s| s.sessid())
@@ -389,7 +396,10 @@ impl Game {
             self.dirty.remove(&sessid);
             self.counted.remove(&sessid);
             self.auth_pending.remove(&sessid);
-            self.class_event(sessid, ClassEvent::Disconnect { session: Box::new(s.clone()), reason: reason.to_string() });
+            self.class_event(
+                sessid,
+                ClassEvent::Disconnect { session: Box::new(s.clone()), reason: reason.to_string() },
+            );
             if let (true, Some(name)) = (s.data.logged_in, &s.data.uname) {
                 let uid = s.data.uid.unwrap_or(0);
                 let left = self.sessions.from_account(uid).count();
@@ -475,7 +485,12 @@ impl Game {
     }
 
     /// A new account's password hash is ready: create the account (and its character).
-    pub fn finish_create_account(&mut self, sessid: Sessid, name: &str, hash: Result<String, String>) {
+    pub fn finish_create_account(
+        &mut self,
+        sessid: Sessid,
+        name: &str,
+        hash: Result<String, String>,
+    ) {
         let created = self.create_account_from_hash(sessid, name, hash);
         if !created {
             if let Some(address) = self.sessions.get(sessid).map(|s| s.data.address.clone()) {
@@ -485,17 +500,28 @@ impl Game {
     }
 
     /// The rest of [`Game::finish_create_account`]; true if the account was created.
-    fn create_account_from_hash(&mut self, sessid: Sessid, name: &str, hash: Result<String, String>) -> bool {
+    fn create_account_from_hash(
+        &mut self,
+        sessid: Sessid,
+        name: &str,
+        hash: Result<String, String>,
+    ) -> bool {
         let hash = match hash {
             Ok(h) => h,
             Err(e) => {
                 tracing::error!(sessid, cause = %e, "password hashing failed");
-                self.msg_session(sessid, "|RAn error occurred. Please e-mail an admin if the problem persists.|n");
+                self.msg_session(
+                    sessid,
+                    "|RAn error occurred. Please e-mail an admin if the problem persists.|n",
+                );
                 return false;
             }
         };
         if self.world.account_by_name(name).is_some() {
-            self.msg_session(sessid, &format!("|RSorry, there is already an account with the name '{name}'.|n"));
+            self.msg_session(
+                sessid,
+                &format!("|RSorry, there is already an account with the name '{name}'.|n"),
+            );
             return false;
         }
         let superuser = self.world.account_total() == 0;
@@ -518,7 +544,10 @@ impl Game {
             }
             Err(e) => {
                 tracing::error!(sessid, cause = %e, "account creation failed");
-                self.msg_session(sessid, "|RAn error occurred. Please e-mail an admin if the problem persists.|n");
+                self.msg_session(
+                    sessid,
+                    "|RAn error occurred. Please e-mail an admin if the problem persists.|n",
+                );
                 false
             }
         }
@@ -531,7 +560,8 @@ impl Game {
         let start = self.world.start_location().to_string();
         self.world.set_object_attr(id, "prelogout_location", Some(&start))?;
         // Evennia: the first character becomes the one `ic` and auto-puppet return to.
-        let has_last = self.world.account(uid).is_some_and(|a| a.attrs.contains_key("_last_puppet"));
+        let has_last =
+            self.world.account(uid).is_some_and(|a| a.attrs.contains_key("_last_puppet"));
         if !has_last {
             self.world.set_account_attr(uid, "_last_puppet", Some(&id.to_string()))?;
         }
@@ -539,7 +569,12 @@ impl Game {
     }
 
     /// Check quick refusals for a login, then start the password check off the loop.
-    pub fn request_login(&mut self, sessid: Sessid, name: &str, password: String) -> Result<(), String> {
+    pub fn request_login(
+        &mut self,
+        sessid: Sessid,
+        name: &str,
+        password: String,
+    ) -> Result<(), String> {
         let s = self.sessions.get(sessid).ok_or("No calling session.")?;
         if s.data.logged_in {
             return Err("You are already logged in.".into());
@@ -678,14 +713,26 @@ impl Game {
         let already_in_world = !holders.is_empty();
         if already_in_world {
             if matches!(self.cfg.multisession_mode, 1 | 3) {
-                self.msg_session(sessid, &format!("Sharing |c{key}|n with another of your sessions."));
+                self.msg_session(
+                    sessid,
+                    &format!("Sharing |c{key}|n with another of your sessions."),
+                );
                 for (h, _) in &holders {
-                    self.msg_session(*h, &format!("|c{key}|n|G is now shared from another of your sessions.|n"));
+                    self.msg_session(
+                        *h,
+                        &format!("|c{key}|n|G is now shared from another of your sessions.|n"),
+                    );
                 }
             } else {
-                self.msg_session(sessid, &format!("Taking over |c{key}|n from another of your sessions."));
+                self.msg_session(
+                    sessid,
+                    &format!("Taking over |c{key}|n from another of your sessions."),
+                );
                 for (h, _) in &holders {
-                    self.msg_session(*h, &format!("|c{key}|n|R is now acted from another of your sessions.|n"));
+                    self.msg_session(
+                        *h,
+                        &format!("|c{key}|n|R is now acted from another of your sessions.|n"),
+                    );
                     if let Some(hs) = self.sessions.get_mut(*h) {
                         hs.data.puid = None;
                     }
@@ -786,7 +833,10 @@ fn validate_account_name(name: &str) -> Result<(), String> {
     let ok_chars = name.chars().all(|c| c.is_alphanumeric() || matches!(c, '.' | '_' | '-'));
     let len = name.chars().count();
     if !(2..=30).contains(&len) || !ok_chars {
-        return Err("Account names must be 2-30 characters long, using only letters, digits and . _ -".into());
+        return Err(
+            "Account names must be 2-30 characters long, using only letters, digits and . _ -"
+                .into(),
+        );
     }
     Ok(())
 }
@@ -806,7 +856,12 @@ impl Game {
 
     /// Disconnect `target` on behalf of `caller`: a session may close itself or its own
     /// account's sessions; another account's session needs an admin.
-    pub fn disconnect_checked(&mut self, caller: Sessid, target: Sessid, reason: &str) -> Result<(), String> {
+    pub fn disconnect_checked(
+        &mut self,
+        caller: Sessid,
+        target: Sessid,
+        reason: &str,
+    ) -> Result<(), String> {
         let Some(t) = self.sessions.get(target) else {
             return Err(format!("No session with id {target}."));
         };
@@ -836,8 +891,12 @@ impl Game {
     pub fn disconnect_duplicates(&mut self, sessid: Sessid, reason: &str) -> u32 {
         let Some(uid) = self.account_of(sessid) else { return 0 };
         let reason = if reason.is_empty() { DUPLICATE_REASON } else { reason };
-        let others: Vec<_> =
-            self.sessions.from_account(uid).map(|s| s.sessid()).filter(|&id| id != sessid).collect();
+        let others: Vec<_> = self
+            .sessions
+            .from_account(uid)
+            .map(|s| s.sessid())
+            .filter(|&id| id != sessid)
+            .collect();
         for &other in &others {
             self.disconnect(other, reason);
         }
@@ -853,7 +912,12 @@ impl Game {
     /// Create a character for the calling session's account (Evennia's charcreate and
     /// create_character): names are unique among characters, MAX_NR_CHARACTERS applies to
     /// everyone but superusers.
-    pub fn character_create(&mut self, sessid: Sessid, key: &str, desc: Option<&str>) -> Result<u64, String> {
+    pub fn character_create(
+        &mut self,
+        sessid: Sessid,
+        key: &str,
+        desc: Option<&str>,
+    ) -> Result<u64, String> {
         let uid = self.account_of(sessid).ok_or("You are not logged in.")?;
         let key = key.trim();
         if key.is_empty() {
@@ -862,10 +926,15 @@ impl Game {
         let max = self.cfg.max_nr_characters;
         let count = self.world.account_characters(uid).len();
         if max > 0 && !self.is_admin(sessid) && count >= max as usize {
-            return Err(format!("You may only have a maximum of {max} character{}.", if max == 1 { "" } else { "s" }));
+            return Err(format!(
+                "You may only have a maximum of {max} character{}.",
+                if max == 1 { "" } else { "s" }
+            ));
         }
         let taken = self.world.search(key, None).into_iter().any(|id| {
-            self.world.object(id).is_some_and(|o| o.kind == "character" && o.key.eq_ignore_ascii_case(key))
+            self.world
+                .object(id)
+                .is_some_and(|o| o.kind == "character" && o.key.eq_ignore_ascii_case(key))
         });
         if taken {
             return Err(format!("|rA character named '|w{key}|r' already exists.|n"));
@@ -906,7 +975,8 @@ impl Game {
     /// admin.
     pub fn session_data(&self, caller: Sessid, target: Sessid) -> Result<String, String> {
         let t = self.sessions.get(target).ok_or_else(|| format!("No session with id {target}."))?;
-        let own = target == caller || (t.data.uid.is_some() && t.data.uid == self.account_of(caller));
+        let own =
+            target == caller || (t.data.uid.is_some() && t.data.uid == self.account_of(caller));
         if !own && !self.is_admin(caller) {
             return Err("You may only inspect your own sessions.".into());
         }
@@ -955,18 +1025,29 @@ impl Game {
 impl Game {
     /// Start changing the calling account's password (Evennia's `password` command): the old
     /// password is checked and the new one hashed off the loop; the host tells the outcome.
-    pub fn request_password_change(&mut self, sessid: Sessid, old: String, new: String) -> Result<(), String> {
+    pub fn request_password_change(
+        &mut self,
+        sessid: Sessid,
+        old: String,
+        new: String,
+    ) -> Result<(), String> {
         let uid = self.account_of(sessid).ok_or("You are not logged in.")?;
         let hash = self.world.account(uid).ok_or("You are not logged in.")?.password_hash.clone();
-        let invalid = (new.chars().count() < 8)
-            .then(|| "This password is too short. It must contain at least 8 characters.".to_string());
+        let invalid = (new.chars().count() < 8).then(|| {
+            "This password is too short. It must contain at least 8 characters.".to_string()
+        });
         let ack = self.held_ack.take();
         self.deferred.push(Deferred::ChangePassword { sessid, uid, hash, old, new, invalid, ack });
         Ok(())
     }
 
     /// The old password was checked and, if right, the new one hashed (`Err` is the text to tell).
-    pub fn finish_password_change(&mut self, sessid: Sessid, uid: u64, outcome: Result<String, String>) {
+    pub fn finish_password_change(
+        &mut self,
+        sessid: Sessid,
+        uid: u64,
+        outcome: Result<String, String>,
+    ) {
         let text = match outcome {
             Ok(hash) => match self.world.set_account_password(uid, &hash) {
                 Ok(()) => {
@@ -975,7 +1056,8 @@ impl Game {
                 }
                 Err(e) => {
                     tracing::error!(sessid, uid, cause = %e, "cannot store a new password");
-                    "|rAn error occurred. Please e-mail an admin if the problem persists.|n".to_string()
+                    "|rAn error occurred. Please e-mail an admin if the problem persists.|n"
+                        .to_string()
                 }
             },
             Err(text) => text,

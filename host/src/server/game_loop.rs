@@ -40,7 +40,12 @@ pub enum GameEvent {
     /// A login's password check finished.
     PasswordChecked { sessid: Sessid, account: Option<u64>, ok: bool, ack: Option<(Sessid, u64)> },
     /// A new account's password hash is ready.
-    PasswordHashed { sessid: Sessid, name: String, hash: Result<String, String>, ack: Option<(Sessid, u64)> },
+    PasswordHashed {
+        sessid: Sessid,
+        name: String,
+        hash: Result<String, String>,
+        ack: Option<(Sessid, u64)>,
+    },
     /// A module file changed and compiled; install it between two commands.
     ModuleReady(Box<Prepared>),
     /// A module file changed but failed to compile or check.
@@ -56,7 +61,12 @@ pub enum GameEvent {
     /// Time to disconnect sessions idle past `idle_timeout_secs`.
     IdleSweep,
     /// A password change was checked (and the new password hashed): `Err` is the text to tell.
-    PasswordChanged { sessid: Sessid, uid: u64, outcome: Result<String, String>, ack: Option<(Sessid, u64)> },
+    PasswordChanged {
+        sessid: Sessid,
+        uid: u64,
+        outcome: Result<String, String>,
+        ack: Option<(Sessid, u64)>,
+    },
 }
 
 /// Why the game loop stopped.
@@ -187,7 +197,12 @@ impl GameLoop {
         inflight: Option<InflightMarker>,
     ) -> GameLoop {
         let cfg = &game.cfg;
-        let hasher = HashPool::new(cfg.hash_threads, cfg.hash_queue, cfg.argon2_memory_kib, cfg.argon2_iterations);
+        let hasher = HashPool::new(
+            cfg.hash_threads,
+            cfg.hash_queue,
+            cfg.argon2_memory_kib,
+            cfg.argon2_iterations,
+        );
         let mut this = GameLoop {
             game: Some(game),
             plugins,
@@ -370,7 +385,9 @@ impl GameLoop {
     /// Run one unit of a session's work inside the current transaction, then put the session
     /// back in the ring if it has more.
     fn serve(&mut self, sessid: Sessid) {
-        let Some(work) = self.queues.get_mut(&sessid).and_then(|q| q.work.pop_front()) else { return };
+        let Some(work) = self.queues.get_mut(&sessid).and_then(|q| q.work.pop_front()) else {
+            return;
+        };
         let seq = match &work {
             Work::Input { seq, .. } | Work::Disconnect { seq } => *seq,
         };
@@ -436,7 +453,11 @@ impl GameLoop {
         q.not_before = Some(Instant::now() + pause);
         let first = q.overruns == OVERRUNS_BEFORE_SLOWING;
         if first {
-            tracing::warn!(sessid, pause_ms = pause.as_millis() as u64, "session keeps overrunning; slowed");
+            tracing::warn!(
+                sessid,
+                pause_ms = pause.as_millis() as u64,
+                "session keeps overrunning; slowed"
+            );
             self.game().msg_session(sessid, SLOWED_TEXT);
         }
     }
@@ -470,7 +491,12 @@ impl GameLoop {
                             self.game().restore(data);
                         }
                     }
-                    tracing::info!(sessions = n, fresh = fresh.len(), last, "sessions restored from the portal");
+                    tracing::info!(
+                        sessions = n,
+                        fresh = fresh.len(),
+                        last,
+                        "sessions restored from the portal"
+                    );
                     if last {
                         after = Some(ServerMsg::Synced);
                     }
@@ -487,7 +513,9 @@ impl GameLoop {
                 PortalMsg::Welcome { .. } | PortalMsg::Refused { .. } => {
                     tracing::warn!("unexpected handshake message after start-up; ignored");
                 }
-                PortalMsg::Input { .. } | PortalMsg::Disconnect { .. } | PortalMsg::Applied { .. } => {
+                PortalMsg::Input { .. }
+                | PortalMsg::Disconnect { .. }
+                | PortalMsg::Applied { .. } => {
                     unreachable!("queued in accept()")
                 }
             },
@@ -577,7 +605,9 @@ impl GameLoop {
             fatal(&format!("cannot commit a game event: {e}"));
         }
         match self.failpoint.take() {
-            Some(super::failpoint::Kind::AfterCommit | super::failpoint::Kind::Poison) => super::failpoint::die(),
+            Some(super::failpoint::Kind::AfterCommit | super::failpoint::Kind::Poison) => {
+                super::failpoint::die()
+            }
             Some(super::failpoint::Kind::TruncatedFrame) => {
                 if let Some(f) = frames.first() {
                     self.send_frame(&f[..f.len() / 2]);
@@ -610,7 +640,9 @@ impl GameLoop {
         let msg = ServerMsg::Effects { id: self.outbox.next, effects };
         let whole = Self::encode_effects(&msg);
         let frames = match msg {
-            ServerMsg::Effects { effects, .. } if whole.len() > TARGET_FRAME_BYTES => (self.outbox.next..)
+            ServerMsg::Effects { effects, .. } if whole.len() > TARGET_FRAME_BYTES => (self
+                .outbox
+                .next..)
                 .zip(effects.split(TARGET_FRAME_BYTES))
                 .map(|(id, part)| Self::encode_effects(&ServerMsg::Effects { id, effects: part }))
                 .collect(),
@@ -679,14 +711,19 @@ impl GameLoop {
             batch.retain(|item| seen.insert(item.clone()));
             for (sessid, cmd) in batch {
                 match cmd {
-                    QueuedCommand::System { key, fallback } => self.run_system_command(sessid, key, fallback),
+                    QueuedCommand::System { key, fallback } => {
+                        self.run_system_command(sessid, key, fallback)
+                    }
                     QueuedCommand::Line(line) => self.run_command_line(sessid, &line),
                 }
             }
         }
         let dropped = self.game().take_queued().len();
         if dropped > 0 {
-            tracing::warn!(dropped, "host-queued commands kept queueing more; the rest were dropped");
+            tracing::warn!(
+                dropped,
+                "host-queued commands kept queueing more; the rest were dropped"
+            );
         }
     }
 
@@ -698,7 +735,12 @@ impl GameLoop {
                     let events = self.events.clone();
                     let job = Box::new(move |hasher: &mut super::accounts::PasswordHasher| {
                         let ok = hasher.verify(hash.as_deref(), &password);
-                        let _ = events.blocking_send(GameEvent::PasswordChecked { sessid, account, ok, ack });
+                        let _ = events.blocking_send(GameEvent::PasswordChecked {
+                            sessid,
+                            account,
+                            ok,
+                            ack,
+                        });
                     });
                     if self.hasher.submit(job).is_err() {
                         self.hashing_busy(sessid, true, ack);
@@ -708,7 +750,12 @@ impl GameLoop {
                     let events = self.events.clone();
                     let job = Box::new(move |hasher: &mut super::accounts::PasswordHasher| {
                         let hash = hasher.hash(&password);
-                        let _ = events.blocking_send(GameEvent::PasswordHashed { sessid, name, hash, ack });
+                        let _ = events.blocking_send(GameEvent::PasswordHashed {
+                            sessid,
+                            name,
+                            hash,
+                            ack,
+                        });
                     });
                     if self.hasher.submit(job).is_err() {
                         self.hashing_busy(sessid, false, ack);
@@ -728,20 +775,30 @@ impl GameLoop {
                                 "|rAn error occurred. Please e-mail an admin if the problem persists.|n".to_string()
                             })
                         };
-                        let _ = events.blocking_send(GameEvent::PasswordChanged { sessid, uid, outcome, ack });
+                        let _ = events.blocking_send(GameEvent::PasswordChanged {
+                            sessid,
+                            uid,
+                            outcome,
+                            ack,
+                        });
                     });
                     if self.hasher.submit(job).is_err() {
-                        tracing::warn!(sessid, "password hashing queue full; password change refused");
+                        tracing::warn!(
+                            sessid,
+                            "password hashing queue full; password change refused"
+                        );
                         let game = self.game();
                         game.push_ack(ack);
                         game.msg_session(sessid, &format!("|R{}|n", super::accounts::BUSY_TEXT));
                         self.unbusy(ack);
                     }
                 }
-                Deferred::Reload { reason } => match link::encode_frame(&ServerMsg::RequestReload { reason }) {
-                    Ok(frame) => self.send_frame(&frame),
-                    Err(e) => tracing::error!(cause = %e, "cannot encode a reload request"),
-                },
+                Deferred::Reload { reason } => {
+                    match link::encode_frame(&ServerMsg::RequestReload { reason }) {
+                        Ok(frame) => self.send_frame(&frame),
+                        Err(e) => tracing::error!(cause = %e, "cannot encode a reload request"),
+                    }
+                }
             }
         }
     }
@@ -773,7 +830,8 @@ impl GameLoop {
         }
         let key = crate::cmd::merge::fingerprint(&stack);
         if let Some((sets, merged)) = self.merged.get(&key) {
-            if sets.len() == stack.len() && sets.iter().zip(&stack).all(|(a, b)| Arc::ptr_eq(a, b)) {
+            if sets.len() == stack.len() && sets.iter().zip(&stack).all(|(a, b)| Arc::ptr_eq(a, b))
+            {
                 return merged.clone();
             }
         }
@@ -797,4 +855,3 @@ pub fn fatal(why: &str) -> ! {
 fn report_names(plugins: &PluginRegistry) -> std::collections::BTreeSet<String> {
     plugins.names().map(str::to_owned).collect()
 }
-

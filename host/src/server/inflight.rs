@@ -22,7 +22,8 @@ pub struct InflightMarker {
 impl InflightMarker {
     /// Map the marker file in `data_dir` (the portal creates it).
     pub fn open(data_dir: &Path) -> std::io::Result<InflightMarker> {
-        let file = std::fs::OpenOptions::new().read(true).write(true).open(data_dir.join(FILE_NAME))?;
+        let file =
+            std::fs::OpenOptions::new().read(true).write(true).open(data_dir.join(FILE_NAME))?;
         if file.metadata()?.len() < SIZE as u64 {
             file.set_len(SIZE as u64)?;
         }

@@ -23,7 +23,11 @@ fn log_unknown_input(cfg: &Config, sessid: Sessid, cmd: &str, msg: &Msg) {
     let verdict = UNKNOWN_INPUT_LOG.lock().unwrap_or_else(|e| e.into_inner()).check(interval);
     let LogVerdict::Log { suppressed } = verdict else { return };
     if suppressed > 0 {
-        tracing::info!(suppressed, "unrecognised input commands not logged in the last {} s", cfg.log_summary_secs);
+        tracing::info!(
+            suppressed,
+            "unrecognised input commands not logged in the last {} s",
+            cfg.log_summary_secs
+        );
     }
     let n = cfg.log_input_chars;
     let detail = clip(&format!("{:?}, {:?}", msg.args, msg.kwargs), n);
@@ -36,8 +40,21 @@ fn log_unknown_input(cfg: &Config, sessid: Sessid, cmd: &str, msg: &Msg) {
 
 /// Flags a client may read with `client_options` (Evennia's list).
 const CLIENT_OPTION_FLAGS: &[&str] = &[
-    "ANSI", "XTERM256", "MXP", "UTF-8", "SCREENREADER", "ENCODING", "MCCP", "SCREENHEIGHT",
-    "SCREENWIDTH", "AUTORESIZE", "INPUTDEBUG", "RAW", "NOCOLOR", "NOGOAHEAD", "LOCALECHO",
+    "ANSI",
+    "XTERM256",
+    "MXP",
+    "UTF-8",
+    "SCREENREADER",
+    "ENCODING",
+    "MCCP",
+    "SCREENHEIGHT",
+    "SCREENWIDTH",
+    "AUTORESIZE",
+    "INPUTDEBUG",
+    "RAW",
+    "NOCOLOR",
+    "NOGOAHEAD",
+    "LOCALECHO",
     "ISTYPING",
 ];
 
@@ -77,8 +94,11 @@ impl GameLoop {
                 // Evennia formats Python values; only the portal's `options` is stripped.
                 let mut kwargs = msg.kwargs;
                 kwargs.remove("options");
-                let text =
-                    format!("Echo returns: {}, {}", py_repr(&Value::Array(msg.args)), py_repr(&Value::Object(kwargs)));
+                let text = format!(
+                    "Echo returns: {}, {}",
+                    py_repr(&Value::Array(msg.args)),
+                    py_repr(&Value::Object(kwargs))
+                );
                 self.game().msg_session(sessid, &text);
             }
             "client_options" | "hello" | "supports_set" => self.client_options(sessid, msg.kwargs),
@@ -99,7 +119,8 @@ impl GameLoop {
             // The portal closes the socket itself; this arm serves clients whose portal passes it on.
             "websocket_close" => self.game().disconnect(sessid, ""),
             "login" => {
-                let get = |k: &str| msg.kwargs.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+                let get =
+                    |k: &str| msg.kwargs.get(k).and_then(Value::as_str).unwrap_or("").to_string();
                 let (name, password) = (get("name"), get("password"));
                 if let Err(e) = self.game().request_login(sessid, &name, password) {
                     self.game().msg_session(sessid, &format!("|R{e}|n"));
@@ -161,9 +182,13 @@ impl GameLoop {
                 "client" => "CLIENTNAME".to_string(),
                 // Appended to a client name given in the same call, as Evennia does.
                 "version" => {
-                    if let Some(Value::String(name)) = s.data.protocol_flags.get("CLIENTNAME").cloned() {
+                    if let Some(Value::String(name)) =
+                        s.data.protocol_flags.get("CLIENTNAME").cloned()
+                    {
                         let v = value.as_str().map_or_else(|| value.to_string(), str::to_owned);
-                        s.data.protocol_flags.insert("CLIENTNAME", Value::String(format!("{name} {v}")));
+                        s.data
+                            .protocol_flags
+                            .insert("CLIENTNAME", Value::String(format!("{name} {v}")));
                     }
                     continue;
                 }
@@ -180,7 +205,8 @@ impl GameLoop {
                     }
                 },
                 // Mudlet's default sends, aimed at IRE games.
-                "char 1" | "char.skills 1" | "char.items 1" | "room 1" | "ire.rift 1" | "ire.composer 1" => continue,
+                "char 1" | "char.skills 1" | "char.items 1" | "room 1" | "ire.rift 1"
+                | "ire.composer 1" => continue,
                 "screenwidth" | "screenheight" => {
                     let n = value.as_u64().or_else(|| value.as_str().and_then(|v| v.parse().ok()));
                     if let Some(n) = n {
@@ -227,8 +253,18 @@ fn truthy(v: &Value) -> bool {
 /// Encodings a client may name: the ones a websocket client can mean (text frames are UTF-8,
 /// but the flag is the client's to report).
 fn valid_encoding(name: &str) -> bool {
-    const KNOWN: &[&str] =
-        &["utf-8", "utf8", "latin-1", "latin1", "iso-8859-1", "ascii", "us-ascii", "cp1252", "windows-1252", "utf-16"];
+    const KNOWN: &[&str] = &[
+        "utf-8",
+        "utf8",
+        "latin-1",
+        "latin1",
+        "iso-8859-1",
+        "ascii",
+        "us-ascii",
+        "cp1252",
+        "windows-1252",
+        "utf-16",
+    ];
     KNOWN.contains(&name.to_lowercase().as_str())
 }
 
@@ -240,10 +276,15 @@ fn py_repr(v: &Value) -> String {
         Value::Bool(false) => "False".into(),
         Value::Number(n) => n.to_string(),
         Value::String(s) => py_str(s),
-        Value::Array(items) => format!("[{}]", items.iter().map(py_repr).collect::<Vec<_>>().join(", ")),
+        Value::Array(items) => {
+            format!("[{}]", items.iter().map(py_repr).collect::<Vec<_>>().join(", "))
+        }
         Value::Object(map) => format!(
             "{{{}}}",
-            map.iter().map(|(k, v)| format!("{}: {}", py_str(k), py_repr(v))).collect::<Vec<_>>().join(", ")
+            map.iter()
+                .map(|(k, v)| format!("{}: {}", py_str(k), py_repr(v)))
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
     }
 }
@@ -263,7 +304,9 @@ fn py_str(s: &str) -> String {
                 out.push('\\');
                 out.push(c);
             }
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+                out.push_str(&format!("\\x{:02x}", c as u32))
+            }
             c => out.push(c),
         }
     }
@@ -279,7 +322,10 @@ mod tests {
     fn echo_formats_values_as_python_does() {
         assert_eq!(py_repr(&json!(["x"])), "['x']");
         assert_eq!(py_repr(&json!({})), "{}");
-        assert_eq!(py_repr(&json!([1, true, null, "it's", "a\nb"])), "[1, True, None, \"it's\", 'a\\nb']");
+        assert_eq!(
+            py_repr(&json!([1, true, null, "it's", "a\nb"])),
+            "[1, True, None, \"it's\", 'a\\nb']"
+        );
         assert_eq!(py_repr(&json!({"k": [false]})), "{'k': [False]}");
         assert_eq!(py_repr(&json!("both ' and \"")), "'both \\' and \"'");
     }

@@ -56,17 +56,29 @@ impl GameLoop {
     }
 
     /// One hook on one message.
-    fn data_in_one(&mut self, module: &Arc<LoadedModule>, kind: DataIn, sessid: Sessid, msg: Msg) -> Vec<Msg> {
-        let Some(session) = self.game().sessions.get(sessid).map(session_info) else { return vec![msg] };
+    fn data_in_one(
+        &mut self,
+        module: &Arc<LoadedModule>,
+        kind: DataIn,
+        sessid: Sessid,
+        msg: Msg,
+    ) -> Vec<Msg> {
+        let Some(session) = self.game().sessions.get(sessid).map(session_info) else {
+            return vec![msg];
+        };
         let wire = to_wire(&msg);
         let quotas = GuestQuotas::from_config(&self.game().cfg);
         let check = |r: HookResult| checked_result(r, &quotas);
         self.expose_caller_cmdset(sessid);
         let game = self.take_game();
         let (game, result) = {
-            let _span = tracing::debug_span!("guest", sessid, module = %module.name, hook = "data-in").entered();
+            let _span =
+                tracing::debug_span!("guest", sessid, module = %module.name, hook = "data-in")
+                    .entered();
             match kind {
-                DataIn::Hook => self.plugins.hook_data_in(module, game, sessid, &wire, &session, check),
+                DataIn::Hook => {
+                    self.plugins.hook_data_in(module, game, sessid, &wire, &session, check)
+                }
                 DataIn::Class => self.plugins.class_call(module, game, sessid, |g, store| {
                     let r = g.call_data_in(&mut *store, &wire, &session)?;
                     check(r).map_err(|e| wasmtime::Error::new(crate::wasm::QuotaExceeded(e)))
@@ -133,14 +145,21 @@ impl GameLoop {
         let (hook, session, reason) = match event {
             ClassEvent::Sync | ClassEvent::Login => {
                 let Some(info) = self.game().sessions.get(sessid).map(session_info) else { return };
-                (if matches!(event, ClassEvent::Sync) { "at-sync" } else { "at-login" }, info, String::new())
+                (
+                    if matches!(event, ClassEvent::Sync) { "at-sync" } else { "at-login" },
+                    info,
+                    String::new(),
+                )
             }
-            ClassEvent::Disconnect { session, reason } => ("at-disconnect", session_info(&session), reason),
+            ClassEvent::Disconnect { session, reason } => {
+                ("at-disconnect", session_info(&session), reason)
+            }
         };
         self.expose_caller_cmdset(sessid);
         let game = self.take_game();
         let (game, result) = {
-            let _span = tracing::debug_span!("guest", sessid, module = %module.name, hook).entered();
+            let _span =
+                tracing::debug_span!("guest", sessid, module = %module.name, hook).entered();
             self.plugins.class_call(module, game, sessid, |g, store| match hook {
                 "at-sync" => g.call_at_sync(store, &session),
                 "at-login" => g.call_at_login(store, &session),
@@ -182,14 +201,17 @@ impl GameLoop {
             self.expose_caller_cmdset(sessid);
             let game = self.take_game();
             let (game, result) = {
-                let _span = tracing::debug_span!("guest", sessid, module = %module.name, hook = "data-out").entered();
+                let _span =
+                    tracing::debug_span!("guest", sessid, module = %module.name, hook = "data-out")
+                        .entered();
                 self.plugins.class_call(module, game, sessid, |g, store| {
                     let out = g.call_data_out(&mut *store, &session, &wire)?;
-                    checked_list(out, &quotas).map_err(|e| wasmtime::Error::new(crate::wasm::QuotaExceeded(e)))
+                    checked_list(out, &quotas)
+                        .map_err(|e| wasmtime::Error::new(crate::wasm::QuotaExceeded(e)))
                 })
             };
             self.put_game(game);
-                match result {
+            match result {
                 Some(Ok(out)) => self.game().push_outputs(sessid, out),
                 None => self.game().push_outputs(sessid, msgs),
                 Some(Err(e)) => {
@@ -225,7 +247,10 @@ fn to_wire(m: &Msg) -> Message {
 fn from_wire(m: Message, q: &GuestQuotas) -> Result<Msg, String> {
     let cmd = m.cmdname.trim().to_string();
     if cmd.is_empty() || cmd.len() > q.name_bytes {
-        return Err(format!("a message's cmdname is empty or over guest_name_bytes ({} bytes)", q.name_bytes));
+        return Err(format!(
+            "a message's cmdname is empty or over guest_name_bytes ({} bytes)",
+            q.name_bytes
+        ));
     }
     if m.args.len() + m.kwargs.len() > q.text_bytes {
         return Err(format!("a message is over guest_text_bytes ({} bytes)", q.text_bytes));
@@ -233,11 +258,19 @@ fn from_wire(m: Message, q: &GuestQuotas) -> Result<Msg, String> {
     if json_depth(&m.args).max(json_depth(&m.kwargs)) > q.json_depth {
         return Err(format!("a message is nested deeper than guest_json_depth ({})", q.json_depth));
     }
-    let args = match serde_json::from_str::<Value>(if m.args.trim().is_empty() { "[]" } else { &m.args }) {
+    let args = match serde_json::from_str::<Value>(if m.args.trim().is_empty() {
+        "[]"
+    } else {
+        &m.args
+    }) {
         Ok(Value::Array(a)) => a,
         _ => return Err("a message's args are not a JSON array".into()),
     };
-    let kwargs = match serde_json::from_str::<Value>(if m.kwargs.trim().is_empty() { "{}" } else { &m.kwargs }) {
+    let kwargs = match serde_json::from_str::<Value>(if m.kwargs.trim().is_empty() {
+        "{}"
+    } else {
+        &m.kwargs
+    }) {
         Ok(Value::Object(o)) => o,
         _ => return Err("a message's kwargs are not a JSON object".into()),
     };
@@ -260,7 +293,10 @@ fn checked_result(r: HookResult, q: &GuestQuotas) -> Result<Outcome, String> {
         HookResult::Split(list) => Outcome::Messages(checked_list(list, q)?),
         HookResult::Swallow(answer) => {
             if answer.as_ref().is_some_and(|a| a.len() > q.text_bytes) {
-                return Err(format!("the answer is over guest_text_bytes ({} bytes)", q.text_bytes));
+                return Err(format!(
+                    "the answer is over guest_text_bytes ({} bytes)",
+                    q.text_bytes
+                ));
             }
             Outcome::Swallow(answer)
         }

@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::link::{SessionData, Sessid};
+use crate::link::{Sessid, SessionData};
 
 /// One connected session as the server sees it. Everything that must survive a server restart is
 /// in `data`, which the portal mirrors.
@@ -127,7 +127,11 @@ impl SessionHandler {
 
     /// Number of distinct logged-in accounts.
     pub fn account_count(&self) -> usize {
-        self.sessions.values().filter_map(|s| s.data.uid.filter(|_| s.data.logged_in)).collect::<BTreeSet<_>>().len()
+        self.sessions
+            .values()
+            .filter_map(|s| s.data.uid.filter(|_| s.data.logged_in))
+            .collect::<BTreeSet<_>>()
+            .len()
     }
 
     /// Every session id.

@@ -14,7 +14,8 @@ use crate::store::WorldStore;
 /// Evennia's login throttle text.
 pub const LOGIN_THROTTLE_TEXT: &str = "Too many login failures; please try again in a few minutes.";
 /// Evennia's creation throttle text.
-pub const CREATION_THROTTLE_TEXT: &str = "You are creating too many accounts. Please log into an existing account.";
+pub const CREATION_THROTTLE_TEXT: &str =
+    "You are creating too many accounts. Please log into an existing account.";
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS throttle (
@@ -121,7 +122,9 @@ impl Throttle {
             )
             .optional();
         let res = newest.and_then(|id| match id {
-            Some(id) => db.execute("DELETE FROM throttle WHERE rowid = ?1", params![id]).map(|_| ()),
+            Some(id) => {
+                db.execute("DELETE FROM throttle WHERE rowid = ?1", params![id]).map(|_| ())
+            }
             None => Ok(()),
         });
         if let Err(e) = res {
@@ -130,9 +133,10 @@ impl Throttle {
     }
 
     fn clear(&self, world: &WorldStore, address: &str) {
-        if let Err(e) =
-            world.db().execute("DELETE FROM throttle WHERE kind = ?1 AND address = ?2", params![self.kind, address])
-        {
+        if let Err(e) = world.db().execute(
+            "DELETE FROM throttle WHERE kind = ?1 AND address = ?2",
+            params![self.kind, address],
+        ) {
             tracing::error!(cause = %e, kind = self.kind, "cannot clear a throttle record");
         }
     }

@@ -92,7 +92,9 @@ impl WorldStore {
 
     fn holder_exists(&self, holder: Holder) -> Result<(), StoreError> {
         match holder {
-            Holder::Account(id) if !self.accounts.contains_key(&id) => Err(StoreError::NoAccount(id)),
+            Holder::Account(id) if !self.accounts.contains_key(&id) => {
+                Err(StoreError::NoAccount(id))
+            }
             Holder::Object(id) if !self.objects.contains_key(&id) => Err(StoreError::NoObject(id)),
             _ => Ok(()),
         }
@@ -100,7 +102,12 @@ impl WorldStore {
 
     /// Put a module's cmdset on top of a holder's stack. Adding one that is there already changes
     /// only its persistence. Returns false if nothing changed.
-    pub fn cmdset_add(&mut self, holder: Holder, module: &str, persistent: bool) -> Result<bool, StoreError> {
+    pub fn cmdset_add(
+        &mut self,
+        holder: Holder,
+        module: &str,
+        persistent: bool,
+    ) -> Result<bool, StoreError> {
         self.holder_exists(holder)?;
         let old = self.stacks.get(&holder).cloned();
         let mut stack = old.clone().unwrap_or_default();
@@ -135,15 +142,21 @@ impl WorldStore {
 
     /// Replace a stack in memory and in the database (its persistent entries), recording the old
     /// one for undo.
-    fn set_stack(&mut self, holder: Holder, old: Option<Vec<StackEntry>>, stack: Vec<StackEntry>) -> Result<(), StoreError> {
+    fn set_stack(
+        &mut self,
+        holder: Holder,
+        old: Option<Vec<StackEntry>>,
+        stack: Vec<StackEntry>,
+    ) -> Result<(), StoreError> {
         let (kind, id) = holder.tag();
         let was_persistent = old.iter().flatten().any(|e| e.persistent);
         if was_persistent || stack.iter().any(|e| e.persistent) {
             self.db
                 .prepare_cached("DELETE FROM cmdsets WHERE holder = ?1 AND id = ?2")?
                 .execute(params![kind, id as i64])?;
-            let mut insert =
-                self.db.prepare_cached("INSERT INTO cmdsets (holder, id, pos, module) VALUES (?1, ?2, ?3, ?4)")?;
+            let mut insert = self.db.prepare_cached(
+                "INSERT INTO cmdsets (holder, id, pos, module) VALUES (?1, ?2, ?3, ?4)",
+            )?;
             for (pos, e) in stack.iter().enumerate().filter(|(_, e)| e.persistent) {
                 insert.execute(params![kind, id as i64, pos as i64, e.module])?;
             }
@@ -161,7 +174,10 @@ impl WorldStore {
     /// Set an account's permission (already validated against the hierarchy).
     pub fn set_account_permission(&mut self, id: u64, permission: &str) -> Result<(), StoreError> {
         let acct = self.accounts.get_mut(&id).ok_or(StoreError::NoAccount(id))?;
-        self.db.execute("UPDATE accounts SET permission = ?1 WHERE id = ?2", params![permission, id as i64])?;
+        self.db.execute(
+            "UPDATE accounts SET permission = ?1 WHERE id = ?2",
+            params![permission, id as i64],
+        )?;
         let old = std::mem::replace(&mut acct.permission, permission.into());
         self.record(Undo::AccountPermission { id, old });
         // Locks are checked per command, but a cached merge must not outlive the change either.
@@ -187,11 +203,13 @@ mod tests {
             assert!(w.cmdset_add(Holder::Object(box_id), "glow", false).unwrap());
             assert!(!w.cmdset_add(Holder::Object(box_id), "box", true).unwrap(), "already there");
             w.commit().unwrap();
-            let names: Vec<&str> = w.cmdset_stack(Holder::Object(box_id)).iter().map(|e| e.module.as_str()).collect();
+            let names: Vec<&str> =
+                w.cmdset_stack(Holder::Object(box_id)).iter().map(|e| e.module.as_str()).collect();
             assert_eq!(names, ["box", "glow"]);
         }
         let w = WorldStore::open(&path).unwrap();
-        let names: Vec<&str> = w.cmdset_stack(Holder::Object(box_id)).iter().map(|e| e.module.as_str()).collect();
+        let names: Vec<&str> =
+            w.cmdset_stack(Holder::Object(box_id)).iter().map(|e| e.module.as_str()).collect();
         assert_eq!(names, ["box"]);
     }
 
@@ -212,7 +230,8 @@ mod tests {
         w.rollback_to(sp).unwrap();
         w.commit().unwrap();
         assert!(w.cmdset_generation() > gen, "merges computed during the call are stale");
-        let names: Vec<&str> = w.cmdset_stack(Holder::Object(a)).iter().map(|e| e.module.as_str()).collect();
+        let names: Vec<&str> =
+            w.cmdset_stack(Holder::Object(a)).iter().map(|e| e.module.as_str()).collect();
         assert_eq!(names, ["one"]);
         drop(w);
         let w = WorldStore::open(&path).unwrap();
@@ -241,7 +260,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut w = WorldStore::open(&dir.path().join("w.db")).unwrap();
         w.begin().unwrap();
-        let (room, other) = (w.create_object("room", "room", None).unwrap(), w.create_object("hall", "room", None).unwrap());
+        let (room, other) = (
+            w.create_object("room", "room", None).unwrap(),
+            w.create_object("hall", "room", None).unwrap(),
+        );
         let mut gen = w.cmdset_generation();
         let mut changed = |w: &WorldStore| {
             let now = w.cmdset_generation();

@@ -146,15 +146,22 @@ impl ModuleCache {
             let name = entry.file_name();
             let name = name.to_string_lossy();
             // Only our own files: entries and temporaries of entries.
-            if !(name.ends_with(&format!(".{EXT}")) || name.contains(&format!(".{EXT}.")) || name.ends_with(".tmp")) {
+            if !(name.ends_with(&format!(".{EXT}"))
+                || name.contains(&format!(".{EXT}."))
+                || name.ends_with(".tmp"))
+            {
                 continue;
             }
             if keep.contains(&path) {
                 continue;
             }
             match std::fs::remove_file(&path) {
-                Ok(()) => tracing::debug!(file = %path.display(), "pruned an unused compile cache entry"),
-                Err(e) => tracing::warn!(file = %path.display(), cause = %e, "could not prune a compile cache entry"),
+                Ok(()) => {
+                    tracing::debug!(file = %path.display(), "pruned an unused compile cache entry")
+                }
+                Err(e) => {
+                    tracing::warn!(file = %path.display(), cause = %e, "could not prune a compile cache entry")
+                }
             }
         }
     }
@@ -170,7 +177,9 @@ const MAX_ENTRY_BYTES: u64 = 512 * 1024 * 1024;
 fn read_entry(path: &Path) -> Result<Vec<u8>, EntryError> {
     match std::fs::symlink_metadata(path) {
         Ok(m) if m.file_type().is_file() && m.len() <= MAX_ENTRY_BYTES => {}
-        Ok(m) if m.file_type().is_file() => return Err(EntryError::Corrupt(format!("{} bytes", m.len()))),
+        Ok(m) if m.file_type().is_file() => {
+            return Err(EntryError::Corrupt(format!("{} bytes", m.len())))
+        }
         Ok(_) => return Err(EntryError::Corrupt("not a regular file".into())),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(EntryError::Missing),
         Err(e) => return Err(EntryError::Corrupt(format!("unreadable: {e}"))),
@@ -211,22 +220,26 @@ mod tests {
     #[test]
     fn a_second_load_comes_from_the_cache() {
         let (_d, engine, cache, bytes, digest) = setup();
-        let (_, hit, path) = cache.load_or_compile(&engine, "m", Path::new("m.wasm"), &digest, &bytes).unwrap();
+        let (_, hit, path) =
+            cache.load_or_compile(&engine, "m", Path::new("m.wasm"), &digest, &bytes).unwrap();
         assert!(!hit && path.exists());
-        let (_, hit, _) = cache.load_or_compile(&engine, "m", Path::new("m.wasm"), &digest, &bytes).unwrap();
+        let (_, hit, _) =
+            cache.load_or_compile(&engine, "m", Path::new("m.wasm"), &digest, &bytes).unwrap();
         assert!(hit);
     }
 
     #[test]
     fn a_corrupted_entry_is_recompiled_and_rewritten() {
         let (_d, engine, cache, bytes, digest) = setup();
-        let (_, _, path) = cache.load_or_compile(&engine, "m", Path::new("m.wasm"), &digest, &bytes).unwrap();
+        let (_, _, path) =
+            cache.load_or_compile(&engine, "m", Path::new("m.wasm"), &digest, &bytes).unwrap();
         let mut data = std::fs::read(&path).unwrap();
         let last = data.len() - 1;
         data[last] ^= 0xff;
         std::fs::write(&path, &data).unwrap();
         assert!(matches!(read_entry(&path), Err(EntryError::Corrupt(_))));
-        let (_, hit, _) = cache.load_or_compile(&engine, "m", Path::new("m.wasm"), &digest, &bytes).unwrap();
+        let (_, hit, _) =
+            cache.load_or_compile(&engine, "m", Path::new("m.wasm"), &digest, &bytes).unwrap();
         assert!(!hit, "a corrupt entry is not used");
         assert!(read_entry(&path).is_ok(), "the entry was rewritten");
     }
@@ -239,7 +252,8 @@ mod tests {
         std::os::unix::fs::symlink("/dev/zero", &path).unwrap();
         assert!(matches!(read_entry(&path), Err(EntryError::Corrupt(_))));
         // The link is replaced by a good entry (rename over it).
-        let (_, hit, _) = cache.load_or_compile(&engine, "m", Path::new("m.wasm"), &digest, &bytes).unwrap();
+        let (_, hit, _) =
+            cache.load_or_compile(&engine, "m", Path::new("m.wasm"), &digest, &bytes).unwrap();
         assert!(!hit);
         assert!(read_entry(&path).is_ok());
     }
@@ -256,7 +270,8 @@ mod tests {
     #[test]
     fn pruning_keeps_only_the_entries_in_use() {
         let (_d, engine, cache, bytes, digest) = setup();
-        let (_, _, used) = cache.load_or_compile(&engine, "m", Path::new("m.wasm"), &digest, &bytes).unwrap();
+        let (_, _, used) =
+            cache.load_or_compile(&engine, "m", Path::new("m.wasm"), &digest, &bytes).unwrap();
         let stale = cache.dir().join(format!("{}-{}.{EXT}", "00".repeat(32), cache.fingerprint));
         std::fs::write(&stale, b"old").unwrap();
         let other = cache.dir().join("README");

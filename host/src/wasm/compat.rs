@@ -36,7 +36,13 @@ impl v0_1::Host for HostCtx {
         <Self as Host>::announce_all(self, text)
     }
 
-    fn send_oob(&mut self, session: u64, cmdname: String, args_json: String, kwargs_json: String) -> Trappable<Result<(), String>> {
+    fn send_oob(
+        &mut self,
+        session: u64,
+        cmdname: String,
+        args_json: String,
+        kwargs_json: String,
+    ) -> Trappable<Result<(), String>> {
         <Self as Host>::send_oob(self, session, cmdname, args_json, kwargs_json)
     }
 
@@ -100,7 +106,12 @@ impl v0_1::Host for HostCtx {
         <Self as Host>::account_attr_get(self, account, key)
     }
 
-    fn account_attr_set(&mut self, account: u64, key: String, value: Option<String>) -> Trappable<()> {
+    fn account_attr_set(
+        &mut self,
+        account: u64,
+        key: String,
+        value: Option<String>,
+    ) -> Trappable<()> {
         <Self as Host>::account_attr_set(self, account, key, value)
     }
 
@@ -112,13 +123,21 @@ impl v0_1::Host for HostCtx {
         <Self as Host>::unpuppet(self)
     }
 
-    fn object_create(&mut self, key: String, kind: String, location: Option<u64>) -> Trappable<u64> {
+    fn object_create(
+        &mut self,
+        key: String,
+        kind: String,
+        location: Option<u64>,
+    ) -> Trappable<u64> {
         <Self as Host>::object_create(self, key, kind, location)
     }
 
     fn object_contents_briefs(&mut self, obj: u64) -> Trappable<Vec<v0_1::ObjectBrief>> {
         let briefs = <Self as Host>::object_contents_briefs(self, obj)?;
-        Ok(briefs.into_iter().map(|b| v0_1::ObjectBrief { id: b.id, key: b.key, kind: b.kind }).collect())
+        Ok(briefs
+            .into_iter()
+            .map(|b| v0_1::ObjectBrief { id: b.id, key: b.key, kind: b.kind })
+            .collect())
     }
 
     fn object_exists(&mut self, obj: u64) -> Trappable<bool> {
@@ -161,7 +180,12 @@ impl v0_1::Host for HostCtx {
         <Self as Host>::object_attr_get(self, obj, key)
     }
 
-    fn object_attr_set(&mut self, obj: u64, key: String, value: Option<String>) -> Trappable<Result<(), String>> {
+    fn object_attr_set(
+        &mut self,
+        obj: u64,
+        key: String,
+        value: Option<String>,
+    ) -> Trappable<Result<(), String>> {
         <Self as Host>::object_attr_set(self, obj, key, value)
     }
 
@@ -204,7 +228,11 @@ impl v0_1::Host for HostCtx {
         })
     }
 
-    fn disconnect_session(&mut self, session: u64, reason: String) -> Trappable<Result<(), String>> {
+    fn disconnect_session(
+        &mut self,
+        session: u64,
+        reason: String,
+    ) -> Trappable<Result<(), String>> {
         <Self as Host>::disconnect_session(self, session, reason)
     }
 
@@ -224,7 +252,11 @@ impl v0_1::Host for HostCtx {
         <Self as Host>::sessions_from_csessid(self, csessid)
     }
 
-    fn character_create(&mut self, key: String, description: Option<String>) -> Trappable<Result<u64, String>> {
+    fn character_create(
+        &mut self,
+        key: String,
+        description: Option<String>,
+    ) -> Trappable<Result<u64, String>> {
         <Self as Host>::character_create(self, key, description)
     }
 

@@ -72,7 +72,10 @@ impl HostCtx {
     /// Refuse (end the call) a name over `guest_name_bytes`.
     fn name(&self, what: &str, value: &str) -> Trappable<()> {
         if value.len() > self.q().name_bytes {
-            return Err(over(format!("{what} is over guest_name_bytes ({} bytes)", self.q().name_bytes)));
+            return Err(over(format!(
+                "{what} is over guest_name_bytes ({} bytes)",
+                self.q().name_bytes
+            )));
         }
         Ok(())
     }
@@ -80,7 +83,10 @@ impl HostCtx {
     /// Refuse (with an error value) a name over `guest_name_bytes`.
     fn name_value(&self, what: &str, value: &str) -> Result<(), String> {
         if value.len() > self.q().name_bytes {
-            return Err(format!("quota: {what} is over guest_name_bytes ({} bytes)", self.q().name_bytes));
+            return Err(format!(
+                "quota: {what} is over guest_name_bytes ({} bytes)",
+                self.q().name_bytes
+            ));
         }
         Ok(())
     }
@@ -139,7 +145,10 @@ impl HostCtx {
             self.name_value("the account name", name)?;
         }
         if passwords.iter().any(|p| p.len() > self.q().text_bytes) {
-            return Err(format!("quota: the password is over guest_text_bytes ({} bytes)", self.q().text_bytes));
+            return Err(format!(
+                "quota: the password is over guest_text_bytes ({} bytes)",
+                self.q().text_bytes
+            ));
         }
         Ok(())
     }
@@ -147,7 +156,8 @@ impl HostCtx {
     /// The calling session's ndb size (keys plus values) if `key` were set to `value`.
     fn ndb_size_after(&self, key: &str, value: &str) -> usize {
         let Some(s) = self.game.sessions.get(self.caller) else { return 0 };
-        let others: usize = s.data.ndb.iter().filter(|(k, _)| *k != key).map(|(k, v)| k.len() + v.len()).sum();
+        let others: usize =
+            s.data.ndb.iter().filter(|(k, _)| *k != key).map(|(k, v)| k.len() + v.len()).sum();
         others + key.len() + value.len()
     }
 }
@@ -168,7 +178,11 @@ pub fn session_info(s: &ServerSession) -> SessionInfo {
         cmd_last: d.cmd_last,
         cmd_last_visible: d.cmd_last_visible,
         cmd_total: d.cmd_total,
-        protocol_flags: d.protocol_flags.iter().map(|(k, v)| (k.to_string(), flag_json(v))).collect(),
+        protocol_flags: d
+            .protocol_flags
+            .iter()
+            .map(|(k, v)| (k.to_string(), flag_json(v)))
+            .collect(),
     }
 }
 
@@ -177,7 +191,9 @@ pub fn session_info(s: &ServerSession) -> SessionInfo {
 fn flag_json(v: &serde_json::Value) -> String {
     match v {
         serde_json::Value::Bool(b) => (if *b { "true" } else { "false" }).to_string(),
-        serde_json::Value::String(s) if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\' && b < 0x7f) => {
+        serde_json::Value::String(s)
+            if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\' && b < 0x7f) =>
+        {
             let mut out = String::with_capacity(s.len() + 2);
             out.push('"');
             out.push_str(s);
@@ -263,12 +279,20 @@ impl Host for HostCtx {
         }
         let size = args_json.len() + kwargs_json.len();
         if size > q.text_bytes {
-            return Ok(Err(format!("quota: out-of-band arguments are over guest_text_bytes ({} bytes)", q.text_bytes)));
+            return Ok(Err(format!(
+                "quota: out-of-band arguments are over guest_text_bytes ({} bytes)",
+                q.text_bytes
+            )));
         }
         if json_depth(&args_json).max(json_depth(&kwargs_json)) > q.json_depth {
-            return Ok(Err(format!("quota: out-of-band arguments nest deeper than guest_json_depth ({})", q.json_depth)));
+            return Ok(Err(format!(
+                "quota: out-of-band arguments nest deeper than guest_json_depth ({})",
+                q.json_depth
+            )));
         }
-        if self.used.messages + 1 > q.messages_per_call || self.used.output_bytes + size > q.output_bytes_per_call {
+        if self.used.messages + 1 > q.messages_per_call
+            || self.used.output_bytes + size > q.output_bytes_per_call
+        {
             return Ok(Err(format!(
                 "quota: output over guest_messages_per_call ({}) or guest_output_bytes_per_call ({} bytes)",
                 q.messages_per_call, q.output_bytes_per_call
@@ -278,11 +302,14 @@ impl Host for HostCtx {
             Ok(a) => a,
             Err(e) => return Ok(Err(format!("args are not a JSON array: {e}"))),
         };
-        let kwargs: serde_json::Map<String, serde_json::Value> = match serde_json::from_str(&kwargs_json) {
-            Ok(k) => k,
-            Err(e) => return Ok(Err(format!("kwargs are not a JSON object: {e}"))),
-        };
-        if self.used.per_session.get(&session).copied().unwrap_or(0) >= q.messages_per_session_per_call {
+        let kwargs: serde_json::Map<String, serde_json::Value> =
+            match serde_json::from_str(&kwargs_json) {
+                Ok(k) => k,
+                Err(e) => return Ok(Err(format!("kwargs are not a JSON object: {e}"))),
+            };
+        if self.used.per_session.get(&session).copied().unwrap_or(0)
+            >= q.messages_per_session_per_call
+        {
             return Ok(Err(format!(
                 "quota: output to one session over guest_messages_per_session_per_call ({} messages)",
                 q.messages_per_session_per_call
@@ -381,7 +408,12 @@ impl Host for HostCtx {
         Ok(self.game.world.account(account).and_then(|a| a.attrs.get(&key).cloned()))
     }
 
-    fn account_attr_set(&mut self, account: u64, key: String, value: Option<String>) -> Trappable<()> {
+    fn account_attr_set(
+        &mut self,
+        account: u64,
+        key: String,
+        value: Option<String>,
+    ) -> Trappable<()> {
         self.name("an attribute key", &key)?;
         if value.as_ref().is_some_and(|v| v.len() > self.q().attr_value_bytes) {
             return Err(over(format!(
@@ -403,7 +435,12 @@ impl Host for HostCtx {
         Ok(self.game.unpuppet(self.caller))
     }
 
-    fn object_create(&mut self, key: String, kind: String, location: Option<u64>) -> Trappable<u64> {
+    fn object_create(
+        &mut self,
+        key: String,
+        kind: String,
+        location: Option<u64>,
+    ) -> Trappable<u64> {
         self.name("an object key", &key)?;
         self.name("an object kind", &kind)?;
         if self.used.objects >= self.q().objects_per_call {
@@ -455,7 +492,11 @@ impl Host for HostCtx {
         let world = &self.game.world;
         let Some(container) = world.object(obj) else { return Ok(vec![]) };
         let mut briefs = Vec::with_capacity(container.contents.len());
-        briefs.extend(world.contents(container).map(|o| ObjectBrief { id: o.id, key: o.key.clone(), kind: o.kind.clone() }));
+        briefs.extend(world.contents(container).map(|o| ObjectBrief {
+            id: o.id,
+            key: o.key.clone(),
+            kind: o.kind.clone(),
+        }));
         Ok(briefs)
     }
 
@@ -501,7 +542,12 @@ impl Host for HostCtx {
         Ok(self.game.world.object(obj).and_then(|o| o.attrs.get(&key).cloned()))
     }
 
-    fn object_attr_set(&mut self, obj: u64, key: String, value: Option<String>) -> Trappable<Result<(), String>> {
+    fn object_attr_set(
+        &mut self,
+        obj: u64,
+        key: String,
+        value: Option<String>,
+    ) -> Trappable<Result<(), String>> {
         if let Err(e) = self.name_value("an attribute key", &key) {
             return Ok(Err(e));
         }
@@ -539,7 +585,10 @@ impl Host for HostCtx {
 
     fn server_reload(&mut self, reason: String) -> Trappable<Result<(), String>> {
         if reason.len() > self.q().text_bytes {
-            return Ok(Err(format!("quota: the reason is over guest_text_bytes ({} bytes)", self.q().text_bytes)));
+            return Ok(Err(format!(
+                "quota: the reason is over guest_text_bytes ({} bytes)",
+                self.q().text_bytes
+            )));
         }
         Ok(self.game.request_reload(self.caller, reason))
     }
@@ -585,7 +634,11 @@ impl Host for HostCtx {
         })
     }
 
-    fn disconnect_session(&mut self, session: u64, reason: String) -> Trappable<Result<(), String>> {
+    fn disconnect_session(
+        &mut self,
+        session: u64,
+        reason: String,
+    ) -> Trappable<Result<(), String>> {
         let reason = clamp(reason, self.q().text_bytes);
         Ok(self.game.disconnect_checked(self.caller, session, &reason))
     }
@@ -609,7 +662,11 @@ impl Host for HostCtx {
         Ok(self.game.sessions.from_csessid(&csessid).map(session_info).collect())
     }
 
-    fn character_create(&mut self, key: String, description: Option<String>) -> Trappable<Result<u64, String>> {
+    fn character_create(
+        &mut self,
+        key: String,
+        description: Option<String>,
+    ) -> Trappable<Result<u64, String>> {
         if let Err(e) = self.name_value("the character name", &key) {
             return Ok(Err(e));
         }
@@ -637,14 +694,23 @@ impl Host for HostCtx {
         Ok(self.game.request_password_change(self.caller, old, new))
     }
 
-    fn cmdset_add(&mut self, holder: CmdsetHolder, module: String, persistent: bool) -> Trappable<Result<(), String>> {
+    fn cmdset_add(
+        &mut self,
+        holder: CmdsetHolder,
+        module: String,
+        persistent: bool,
+    ) -> Trappable<Result<(), String>> {
         if let Err(e) = self.name_value("the module name", &module) {
             return Ok(Err(e));
         }
         Ok(self.game.cmdset_add(game_holder(holder), &module, persistent))
     }
 
-    fn cmdset_remove(&mut self, holder: CmdsetHolder, module: String) -> Trappable<Result<(), String>> {
+    fn cmdset_remove(
+        &mut self,
+        holder: CmdsetHolder,
+        module: String,
+    ) -> Trappable<Result<(), String>> {
         if let Err(e) = self.name_value("the module name", &module) {
             return Ok(Err(e));
         }
@@ -679,7 +745,11 @@ impl Host for HostCtx {
         Ok(self.game.world.account(account).map(|a| a.permission.clone()))
     }
 
-    fn account_set_permission(&mut self, account: u64, permission: String) -> Trappable<Result<(), String>> {
+    fn account_set_permission(
+        &mut self,
+        account: u64,
+        permission: String,
+    ) -> Trappable<Result<(), String>> {
         if let Err(e) = self.name_value("the permission", &permission) {
             return Ok(Err(e));
         }

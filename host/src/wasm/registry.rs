@@ -29,8 +29,8 @@ use wasmtime::Store;
 use super::bindings::{self, types as wit};
 use super::cache::ModuleCache;
 use super::{
-    classify, escape_line, GuestError, LiveInstance, GuestLimits, GuestQuotas, HostCtx, WIT_PACKAGE, WIT_VERSION,
-    WIT_VERSION_COMPAT,
+    classify, escape_line, GuestError, GuestLimits, GuestQuotas, HostCtx, LiveInstance,
+    WIT_PACKAGE, WIT_VERSION, WIT_VERSION_COMPAT,
 };
 use crate::cmd::{CmdSet, CommandDef, MergeType};
 use crate::link::Sessid;
@@ -148,7 +148,11 @@ impl Exports {
         &self.built_against
     }
 
-    fn info(&self, inst: &Instance, store: &mut Store<HostCtx>) -> wasmtime::Result<wit::CmdsetInfo> {
+    fn info(
+        &self,
+        inst: &Instance,
+        store: &mut Store<HostCtx>,
+    ) -> wasmtime::Result<wit::CmdsetInfo> {
         match &self.cmdset {
             CmdsetExport::Current(ix) => ix.load(&mut *store, inst)?.call_info(store),
             CmdsetExport::V0_1(ix) => ix.load(&mut *store, inst)?.call_info(store),
@@ -173,7 +177,12 @@ impl Exports {
         }
     }
 
-    fn execute(&self, inst: &Instance, store: &mut Store<HostCtx>, inv: &wit::Invocation) -> wasmtime::Result<()> {
+    fn execute(
+        &self,
+        inst: &Instance,
+        store: &mut Store<HostCtx>,
+        inv: &wit::Invocation,
+    ) -> wasmtime::Result<()> {
         match &self.cmdset {
             CmdsetExport::Current(ix) => ix.load(&mut *store, inst)?.call_execute(store, inv),
             CmdsetExport::V0_1(ix) => ix.load(&mut *store, inst)?.call_execute(store, inv),
@@ -249,7 +258,8 @@ impl Loader {
         let exports = if version == WIT_VERSION_COMPAT {
             Exports {
                 cmdset: CmdsetExport::V0_1(
-                    bindings::v0_1::exports::mudhost::game::cmdset::GuestIndices::new(&pre).map_err(iface)?,
+                    bindings::v0_1::exports::mudhost::game::cmdset::GuestIndices::new(&pre)
+                        .map_err(iface)?,
                 ),
                 hook: None,
                 class: None,
@@ -262,7 +272,9 @@ impl Loader {
                 component.get_export_index(None, &full).is_some()
             };
             Exports {
-                cmdset: CmdsetExport::Current(bindings::cmdset::GuestIndices::new(&pre).map_err(iface)?),
+                cmdset: CmdsetExport::Current(
+                    bindings::cmdset::GuestIndices::new(&pre).map_err(iface)?,
+                ),
                 hook: if has("input-hook") {
                     Some(bindings::input_hook::GuestIndices::new(&pre).map_err(iface)?)
                 } else {
@@ -277,7 +289,14 @@ impl Loader {
                 built_against,
             }
         };
-        Ok(Prepared { name, path: path.to_owned(), hash: digest[..12].to_string(), from_cache, cache_file, exports })
+        Ok(Prepared {
+            name,
+            path: path.to_owned(),
+            hash: digest[..12].to_string(),
+            from_cache,
+            cache_file,
+            exports,
+        })
     }
 }
 
@@ -297,7 +316,10 @@ pub fn read_module_file(path: &Path, max: u64) -> Result<Vec<u8>, PluginError> {
     check_file_meta(&file.metadata().map_err(|e| PluginError::Read(e.to_string()))?, max)?;
     let mut bytes = Vec::with_capacity(meta.len() as usize);
     // Read one byte past the limit, so a file that grew after the check is still refused.
-    (&mut file).take(max + 1).read_to_end(&mut bytes).map_err(|e| PluginError::Read(e.to_string()))?;
+    (&mut file)
+        .take(max + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| PluginError::Read(e.to_string()))?;
     if bytes.len() as u64 > max {
         return Err(PluginError::File(format!("larger than guest_module_bytes ({max} bytes)")));
     }
@@ -357,7 +379,10 @@ pub fn module_name(path: &Path) -> Option<String> {
 /// [`WIT_VERSION_COMPAT`]), and the version it names (compatible with that one). Refuse
 /// components that name any other version of our package (the message names the versions), mix
 /// versions, or do not export the cmdset interface at all.
-fn check_interface(engine: &Engine, component: &Component) -> Result<(&'static str, String), PluginError> {
+fn check_interface(
+    engine: &Engine,
+    component: &Component,
+) -> Result<(&'static str, String), PluginError> {
     let ty = component.component_type();
     let names = ty.imports(engine).map(|(n, _)| n).chain(ty.exports(engine).map(|(n, _)| n));
     let mut found: Option<&'static str> = None;
@@ -457,8 +482,12 @@ impl PluginRegistry {
     /// Delete compile-cache entries no loaded module uses (each module's previous version is
     /// kept too).
     pub fn prune_cache(&self) {
-        let keep: BTreeSet<PathBuf> =
-            self.modules.values().map(|m| m.cache_file.clone()).chain(self.previous.values().cloned()).collect();
+        let keep: BTreeSet<PathBuf> = self
+            .modules
+            .values()
+            .map(|m| m.cache_file.clone())
+            .chain(self.previous.values().cloned())
+            .collect();
         self.loader.cache.prune(&keep);
     }
 
@@ -508,7 +537,10 @@ impl PluginRegistry {
             Ok((ex.info(inst, store)?, ex.key_mergetypes(inst, store)?))
         });
         let quotas = self.quotas;
-        let cmdset = match info.map_err(|e| e.to_string()).and_then(|(i, k)| build_cmdset(i, k, &name, &quotas)) {
+        let cmdset = match info
+            .map_err(|e| e.to_string())
+            .and_then(|(i, k)| build_cmdset(i, k, &name, &quotas))
+        {
             Ok(c) => c,
             Err(e) => {
                 game.undo(cp);
@@ -516,7 +548,8 @@ impl PluginRegistry {
                 return (game, false);
             }
         };
-        let (mut game, hook) = self.call_pre(&ex.pre, &name, game, 0, |inst, store| ex.at_load(inst, store));
+        let (mut game, hook) =
+            self.call_pre(&ex.pre, &name, game, 0, |inst, store| ex.at_load(inst, store));
         if let Err(e) = hook {
             game.undo(cp);
             self.reject(&prepared.path, &PluginError::LoadHook(e.to_string()));
@@ -542,7 +575,12 @@ impl PluginRegistry {
             tracing::warn!(module = %name, "{problem}");
         }
         self.errors.remove(&*name);
-        if let Some(file) = self.modules.get(&*name).map(|m| m.cache_file.clone()).filter(|f| *f != prepared.cache_file) {
+        if let Some(file) = self
+            .modules
+            .get(&*name)
+            .map(|m| m.cache_file.clone())
+            .filter(|f| *f != prepared.cache_file)
+        {
             self.previous.insert(name.to_string(), file);
         }
         self.modules.insert(
@@ -585,7 +623,10 @@ impl PluginRegistry {
     /// Load every `.wasm` in a folder synchronously (startup), in name order.
     pub fn load_dir(&mut self, dir: &Path, mut game: Game) -> Game {
         let mut paths: Vec<PathBuf> = match std::fs::read_dir(dir) {
-            Ok(rd) => rd.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| module_name(p).is_some()).collect(),
+            Ok(rd) => rd
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| module_name(p).is_some())
+                .collect(),
             Err(e) => {
                 tracing::error!(dir = %dir.display(), cause = %e, "cannot read the modules folder");
                 vec![]
@@ -602,8 +643,11 @@ impl PluginRegistry {
         self.started = true;
         let cfg = &game.cfg;
         let hooks = cfg.input_hooks.iter().map(|h| (h, "input_hooks"));
-        let class = (!cfg.session_class.is_empty()).then_some((&cfg.session_class, "session_class"));
-        for (name, key) in hooks.chain(class).filter(|(n, _)| !self.modules.contains_key(n.as_str())) {
+        let class =
+            (!cfg.session_class.is_empty()).then_some((&cfg.session_class, "session_class"));
+        for (name, key) in
+            hooks.chain(class).filter(|(n, _)| !self.modules.contains_key(n.as_str()))
+        {
             tracing::warn!(
                 module = %name,
                 "{key} names '{name}', but no module '{name}' is loaded: it is skipped until {name}.wasm loads"
@@ -770,8 +814,19 @@ impl PluginRegistry {
         game: Game,
         caller: Sessid,
     ) -> Result<LiveInstance, Box<(Game, GuestError)>> {
-        let make = |game| LiveInstance::new(&self.loader.engine, pre, self.limits, self.quotas, game, caller, module.clone());
-        let pool_full = |e: &wasmtime::Error| e.chain().any(|c| c.is::<wasmtime::PoolConcurrencyLimitError>());
+        let make = |game| {
+            LiveInstance::new(
+                &self.loader.engine,
+                pre,
+                self.limits,
+                self.quotas,
+                game,
+                caller,
+                module.clone(),
+            )
+        };
+        let pool_full =
+            |e: &wasmtime::Error| e.chain().any(|c| c.is::<wasmtime::PoolConcurrencyLimitError>());
         let retried = match make(game) {
             Ok(inst) => return Ok(inst),
             Err(failed) if pool_full(&failed.1) && self.release_kept_instances() > 0 => {
@@ -825,7 +880,9 @@ fn build_cmdset(
     module: &Arc<str>,
     q: &GuestQuotas,
 ) -> Result<CmdSet, String> {
-    if key_mergetypes.len() > q.list_items || key_mergetypes.iter().any(|(k, _)| k.len() > q.name_bytes) {
+    if key_mergetypes.len() > q.list_items
+        || key_mergetypes.iter().any(|(k, _)| k.len() > q.name_bytes)
+    {
         return Err(format!(
             "key-mergetypes over guest_list_items ({}) or a key over guest_name_bytes ({} bytes)",
             q.list_items, q.name_bytes
@@ -846,7 +903,10 @@ fn build_cmdset(
     }
     let aliases: usize = info.commands.iter().map(|c| c.aliases.len()).sum();
     if aliases > q.aliases_per_cmdset {
-        return Err(format!("{aliases} aliases, over guest_aliases_per_cmdset ({})", q.aliases_per_cmdset));
+        return Err(format!(
+            "{aliases} aliases, over guest_aliases_per_cmdset ({})",
+            q.aliases_per_cmdset
+        ));
     }
     let mut commands = Vec::with_capacity(info.commands.len());
     for c in info.commands {
@@ -854,9 +914,15 @@ fn build_cmdset(
             return Err("a command has an empty key".into());
         }
         if std::iter::once(&c.key).chain(&c.aliases).any(|n| n.len() > q.name_bytes) {
-            return Err(format!("command {:?}: a name is over guest_name_bytes ({} bytes)", short_name(&c.key), q.name_bytes));
+            return Err(format!(
+                "command {:?}: a name is over guest_name_bytes ({} bytes)",
+                short_name(&c.key),
+                q.name_bytes
+            ));
         }
-        if c.help.len() > q.text_bytes || c.arg_regex.as_ref().is_some_and(|r| r.len() > q.name_bytes) {
+        if c.help.len() > q.text_bytes
+            || c.arg_regex.as_ref().is_some_and(|r| r.len() > q.name_bytes)
+        {
             return Err(format!(
                 "command {:?}: help over guest_text_bytes ({} bytes) or arg_regex over guest_name_bytes ({} bytes)",
                 short_name(&c.key),

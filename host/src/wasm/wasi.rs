@@ -63,7 +63,12 @@ fn replace_all(linker: &mut Linker<HostCtx>) -> wasmtime::Result<()> {
 }
 
 /// Define `iface.func` as a function that fails the call with `message`.
-fn refuse(linker: &mut Linker<HostCtx>, iface: &str, func: &str, message: String) -> wasmtime::Result<()> {
+fn refuse(
+    linker: &mut Linker<HostCtx>,
+    iface: &str,
+    func: &str,
+    message: String,
+) -> wasmtime::Result<()> {
     let mut inst = linker.instance(&format!("{iface}@{WASI_P2_VERSION}"))?;
     inst.func_new(func, move |_, _, _, _| Err(wasmtime::Error::new(Forbidden(message.clone()))))?;
     Ok(())

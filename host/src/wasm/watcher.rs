@@ -75,7 +75,10 @@ fn dir_identity(dir: &Path) -> Option<(u64, u64)> {
 /// The `.wasm` files in a folder now.
 fn module_files(dir: &Path) -> Vec<PathBuf> {
     match std::fs::read_dir(dir) {
-        Ok(rd) => rd.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| module_name(p).is_some()).collect(),
+        Ok(rd) => rd
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| module_name(p).is_some())
+            .collect(),
         Err(_) => vec![],
     }
 }
@@ -123,7 +126,9 @@ pub fn watch(
     }
     let stop = Arc::new(AtomicBool::new(false));
     let thread_stop = stop.clone();
-    std::thread::Builder::new().name("module-watcher".into()).spawn(move || state.run(rx, poll, thread_stop))?;
+    std::thread::Builder::new()
+        .name("module-watcher".into())
+        .spawn(move || state.run(rx, poll, thread_stop))?;
     Ok(ModuleWatcher { stop })
 }
 
@@ -150,7 +155,8 @@ impl State {
         while !stop.load(Ordering::Relaxed) {
             let now = Instant::now();
             let wake = self.pending.values().map(|(t, _)| *t).chain(next_poll).min();
-            let wait = wake.map(|t| t.saturating_duration_since(now)).unwrap_or(Duration::from_secs(3600));
+            let wait =
+                wake.map(|t| t.saturating_duration_since(now)).unwrap_or(Duration::from_secs(3600));
             match rx.recv_timeout(wait) {
                 Ok(Msg::Fs(Ok(event))) => self.note_event(event),
                 Ok(Msg::Fs(Err(e))) => tracing::warn!(cause = %e, "module watcher error"),
@@ -201,8 +207,12 @@ impl State {
             }
         }
         let present: std::collections::HashSet<&PathBuf> = present.iter().collect();
-        let gone: Vec<PathBuf> =
-            self.known.keys().filter(|p| !present.contains(p) && !self.pending.contains_key(*p)).cloned().collect();
+        let gone: Vec<PathBuf> = self
+            .known
+            .keys()
+            .filter(|p| !present.contains(p) && !self.pending.contains_key(*p))
+            .cloned()
+            .collect();
         for path in gone {
             self.pending.insert(path, (due, None));
         }

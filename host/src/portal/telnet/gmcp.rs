@@ -154,10 +154,16 @@ mod tests {
     #[test]
     fn outbound_data_is_args_kwargs_or_both() {
         assert_eq!(encode(&msg("ping", json!([]), json!({}))), "Core.Ping");
-        assert_eq!(encode(&msg("char_vitals", json!([]), json!({"hp": 10}))), r#"Char.Vitals {"hp":10}"#);
+        assert_eq!(
+            encode(&msg("char_vitals", json!([]), json!({"hp": 10}))),
+            r#"Char.Vitals {"hp":10}"#
+        );
         assert_eq!(encode(&msg("char_name", json!(["Anna"]), json!({}))), r#"Char.Name "Anna""#);
         assert_eq!(encode(&msg("char_list", json!([1, 2]), json!({}))), "Char.List [1,2]");
-        assert_eq!(encode(&msg("x_y", json!([1]), json!({"a": true, "options": {}}))), r#"X.Y [1,{"a":true}]"#);
+        assert_eq!(
+            encode(&msg("x_y", json!([1]), json!({"a": true, "options": {}}))),
+            r#"X.Y [1,{"a":true}]"#
+        );
     }
 
     #[test]
@@ -168,7 +174,10 @@ mod tests {
         let m = decode(br#"Core.Supports.Set ["Char 1", "Room 1"]"#, 32).unwrap();
         assert_eq!((m.cmd.as_str(), m.args.len()), ("supports_set", 2));
         let m = decode(b"Char.Ping", 32).unwrap();
-        assert_eq!((m.cmd.as_str(), m.args.is_empty(), m.kwargs.is_empty()), ("char_ping", true, true));
+        assert_eq!(
+            (m.cmd.as_str(), m.args.is_empty(), m.kwargs.is_empty()),
+            ("char_ping", true, true)
+        );
         let m = decode(b"Char.Say hello there", 32).unwrap();
         assert_eq!(m.args, [json!("hello there")]);
         assert_eq!(decode(b"  ", 32), Err(GmcpError::Empty));

@@ -111,7 +111,10 @@ mod tests {
 
     #[test]
     fn every_line_ending_variant_ends_exactly_one_line() {
-        assert_eq!(lines(b"a\r\nb\nc\rd\n\re\r\0f\r\n", 100), [text("a"), text("b"), text("c"), text("d"), text("e"), text("f")]);
+        assert_eq!(
+            lines(b"a\r\nb\nc\rd\n\re\r\0f\r\n", 100),
+            [text("a"), text("b"), text("c"), text("d"), text("e"), text("f")]
+        );
         // An empty line is still a line (Evennia's "no input" command).
         assert_eq!(lines(b"\r\n\r\n", 100), [text(""), text("")]);
     }
@@ -138,7 +141,10 @@ mod tests {
     #[test]
     fn control_bytes_are_dropped_and_invalid_utf8_is_replaced() {
         assert_eq!(lines(b"a\x01\x1bb\tc\n", 100), [text("ab\tc")]);
-        assert_eq!(lines(b"caf\xc3\n\xff\xfe\n", 100), [text("caf\u{FFFD}"), text("\u{FFFD}\u{FFFD}")]);
+        assert_eq!(
+            lines(b"caf\xc3\n\xff\xfe\n", 100),
+            [text("caf\u{FFFD}"), text("\u{FFFD}\u{FFFD}")]
+        );
     }
 
     #[test]

@@ -42,8 +42,17 @@ const MTTS: &[(u32, &str)] = &[
 ];
 
 /// Clients Evennia knows to draw xterm 256 colours by their TTYPE name alone.
-const XTERM256_CLIENTS: &[&str] =
-    &["ATLANTIS", "CMUD", "KILDCLIENT", "MUDLET", "MUSHCLIENT", "PUTTY", "BEIP", "POTATO", "TINYFUGUE"];
+const XTERM256_CLIENTS: &[&str] = &[
+    "ATLANTIS",
+    "CMUD",
+    "KILDCLIENT",
+    "MUDLET",
+    "MUSHCLIENT",
+    "PUTTY",
+    "BEIP",
+    "POTATO",
+    "TINYFUGUE",
+];
 
 /// What the connection must do after bytes from the client were parsed, in order.
 #[derive(Debug, Clone, PartialEq)]
@@ -217,7 +226,10 @@ impl Negotiator {
         if events.is_empty() {
             self.unproductive += data.len();
             if self.unproductive > self.max_subnegotiation {
-                tracing::debug!(bytes = self.unproductive, "unfinished telnet subnegotiation over the limit; discarded");
+                tracing::debug!(
+                    bytes = self.unproductive,
+                    "unfinished telnet subnegotiation over the limit; discarded"
+                );
                 let table = self.parser.options.clone();
                 self.parser = Parser::with_support(table);
                 self.unproductive = 0;
@@ -283,7 +295,10 @@ impl Negotiator {
                 self.set_flag("MCCP", json!(false), out);
             }
             (DO, MSSP) => out.push(Event::SendMssp),
-            (DO, CHARSET) => out.push(Event::Send(Self::subnegotiation(CHARSET, &[&[CHARSET_REQUEST][..], b";UTF-8"].concat()))),
+            (DO, CHARSET) => out.push(Event::Send(Self::subnegotiation(
+                CHARSET,
+                &[&[CHARSET_REQUEST][..], b";UTF-8"].concat(),
+            ))),
             (WILL, TTYPE) => out.push(Event::Send(Self::subnegotiation(TTYPE, &[TTYPE_SEND]))),
             (WONT, TTYPE) => {
                 self.ttype_done = true;
@@ -351,7 +366,8 @@ impl Negotiator {
                 out.push(Event::Send(Self::subnegotiation(TTYPE, &[TTYPE_SEND])));
             }
             2 => {
-                let xterm256 = upper.ends_with("-256COLOR") || (upper.ends_with("XTERM") && !upper.ends_with("-COLOR"));
+                let xterm256 = upper.ends_with("-256COLOR")
+                    || (upper.ends_with("XTERM") && !upper.ends_with("-COLOR"));
                 if xterm256 {
                     self.set_flag("ANSI", json!(true), out);
                     self.set_flag("XTERM256", json!(true), out);
@@ -390,7 +406,10 @@ mod tests {
     }
 
     fn sent(events: &[Event]) -> Vec<Vec<u8>> {
-        events.iter().filter_map(|e| if let Event::Send(b) = e { Some(b.clone()) } else { None }).collect()
+        events
+            .iter()
+            .filter_map(|e| if let Event::Send(b) = e { Some(b.clone()) } else { None })
+            .collect()
     }
 
     #[test]
@@ -442,7 +461,10 @@ mod tests {
         }
         // After the discard the stream is plain data again.
         let ev = feed(&mut n, b"look\r\n");
-        assert!(ev.iter().any(|e| matches!(e, Event::Data(d) if d.ends_with(b"look\r\n"))), "{ev:?}");
+        assert!(
+            ev.iter().any(|e| matches!(e, Event::Data(d) if d.ends_with(b"look\r\n"))),
+            "{ev:?}"
+        );
         // And GMCP still works.
         let ev = feed(&mut n, &[&[IAC, SB, GMCP][..], b"Core.Ping", &[IAC, SE]].concat());
         assert_eq!(ev, [Event::Gmcp(Bytes::from_static(b"Core.Ping"))]);
@@ -465,7 +487,8 @@ mod tests {
         let ev = feed(&mut n, &[IAC, DO, MCCP2, IAC, DO, MSSP, IAC, DO, CHARSET]);
         assert!(ev.contains(&Event::StartCompression));
         assert!(ev.contains(&Event::SendMssp));
-        assert!(sent(&ev).contains(&[&[IAC, SB, CHARSET, CHARSET_REQUEST][..], b";UTF-8", &[IAC, SE]].concat()));
+        assert!(sent(&ev)
+            .contains(&[&[IAC, SB, CHARSET, CHARSET_REQUEST][..], b";UTF-8", &[IAC, SE]].concat()));
         feed(&mut n, &[&[IAC, SB, CHARSET, CHARSET_ACCEPTED][..], b"UTF-8", &[IAC, SE]].concat());
         assert_eq!(n.flags()["UTF-8"], true);
         assert_eq!(

@@ -86,7 +86,8 @@ impl Game {
 
     /// Who a session is for lock checks: superuser flag and account permission.
     pub fn lock_caller(&self, sessid: Sessid) -> (bool, Option<String>) {
-        let account = self.sessions.get(sessid).and_then(|s| s.data.uid).and_then(|u| self.world.account(u));
+        let account =
+            self.sessions.get(sessid).and_then(|s| s.data.uid).and_then(|u| self.world.account(u));
         (account.is_some_and(|a| a.is_superuser), account.map(|a| a.permission.clone()))
     }
 
@@ -111,12 +112,16 @@ impl Game {
         own.extend(s.temp_cmdsets.iter().cloned());
         own.extend(cfg.cmdset_account.iter().cloned());
         if let Some(uid) = s.data.uid {
-            own.extend(self.world.cmdset_stack(Holder::Account(uid)).iter().map(|e| e.module.clone()));
+            own.extend(
+                self.world.cmdset_stack(Holder::Account(uid)).iter().map(|e| e.module.clone()),
+            );
         }
         let (mut objects, mut exits, mut exit_objects) = (vec![], vec![], vec![]);
         if let Some(puid) = s.data.puid {
             own.extend(cfg.cmdset_character.iter().cloned());
-            own.extend(self.world.cmdset_stack(Holder::Object(puid)).iter().map(|e| e.module.clone()));
+            own.extend(
+                self.world.cmdset_stack(Holder::Object(puid)).iter().map(|e| e.module.clone()),
+            );
             let Some(puppet) = self.world.object(puid) else {
                 return Some(ProviderModules { own, objects, exits, exit_objects });
             };
@@ -131,14 +136,22 @@ impl Game {
                 let Some(obj) = self.world.object(id) else { continue };
                 let is_exit = obj.kind == "exit";
                 if is_exit && obj.location == puppet.location {
-                    let aliases = obj.attrs.get(crate::store::EXIT_ALIASES_ATTR).map(|a| exit_aliases(a)).unwrap_or_default();
+                    let aliases = obj
+                        .attrs
+                        .get(crate::store::EXIT_ALIASES_ATTR)
+                        .map(|a| exit_aliases(a))
+                        .unwrap_or_default();
                     exit_objects.push(ExitBrief { id, name: obj.key.clone(), aliases });
                 }
                 if obj.kind == "character" || !self.world.carries_cmdsets(id) {
                     continue;
                 }
                 let carrier = Carrier { id, name: obj.key.clone(), exit: false };
-                let stack = self.world.cmdset_stack(Holder::Object(id)).iter().map(|e| (e.module.clone(), carrier.clone()));
+                let stack = self
+                    .world
+                    .cmdset_stack(Holder::Object(id))
+                    .iter()
+                    .map(|e| (e.module.clone(), carrier.clone()));
                 if is_exit {
                     exits.extend(stack);
                 } else {
@@ -157,14 +170,21 @@ impl Game {
                 .get(id)
                 .map(|s| s.data.cmdset_storage.iter().chain(&s.temp_cmdsets).cloned().collect())
                 .unwrap_or_default(),
-            CmdsetHolder::World(h) => self.world.cmdset_stack(h).iter().map(|e| e.module.clone()).collect(),
+            CmdsetHolder::World(h) => {
+                self.world.cmdset_stack(h).iter().map(|e| e.module.clone()).collect()
+            }
         }
     }
 
     /// Put a module's cmdset on a holder's stack (the module need not be loaded yet: a world
     /// built at load time may name a module that loads after it; an unloaded module's cmdset is
     /// skipped when merging).
-    pub fn cmdset_add(&mut self, holder: CmdsetHolder, module: &str, persistent: bool) -> Result<(), String> {
+    pub fn cmdset_add(
+        &mut self,
+        holder: CmdsetHolder,
+        module: &str,
+        persistent: bool,
+    ) -> Result<(), String> {
         if module.trim().is_empty() {
             return Err("The module name is empty.".into());
         }
@@ -182,7 +202,9 @@ impl Game {
                 self.world.bump_cmdset_generation();
                 Ok(())
             }
-            CmdsetHolder::World(h) => self.world.cmdset_add(h, module, persistent).map(|_| ()).map_err(|e| e.to_string()),
+            CmdsetHolder::World(h) => {
+                self.world.cmdset_add(h, module, persistent).map(|_| ()).map_err(|e| e.to_string())
+            }
         }
     }
 
@@ -201,7 +223,9 @@ impl Game {
                 }
                 removed
             }
-            CmdsetHolder::World(h) => self.world.cmdset_remove(h, module).map_err(|e| e.to_string())?,
+            CmdsetHolder::World(h) => {
+                self.world.cmdset_remove(h, module).map_err(|e| e.to_string())?
+            }
         };
         if removed {
             Ok(())
@@ -211,7 +235,12 @@ impl Game {
     }
 
     /// Set an account's permission on behalf of `caller` (a superuser or a Developer).
-    pub fn set_account_permission(&mut self, caller: Sessid, account: u64, perm: &str) -> Result<(), String> {
+    pub fn set_account_permission(
+        &mut self,
+        caller: Sessid,
+        account: u64,
+        perm: &str,
+    ) -> Result<(), String> {
         let (superuser, held) = self.lock_caller(caller);
         let developer = crate::cmd::CmdLock::parse("cmd:perm(Developer)")
             .allows(&LockCaller { superuser, permission: held.as_deref() });
@@ -219,7 +248,10 @@ impl Game {
             return Err("You don't have permission to change permissions.".into());
         }
         let name = permission_name(perm).ok_or_else(|| {
-            format!("'{perm}' is not a permission (one of {}).", crate::cmd::PERMISSION_HIERARCHY.join(", "))
+            format!(
+                "'{perm}' is not a permission (one of {}).",
+                crate::cmd::PERMISSION_HIERARCHY.join(", ")
+            )
         })?;
         self.world.set_account_permission(account, name).map_err(|e| e.to_string())
     }
@@ -257,5 +289,10 @@ const MAX_EXIT_ALIASES: usize = 32;
 /// The `;`-separated names of an exit's `aliases` attribute (blanks dropped, at most
 /// [`MAX_EXIT_ALIASES`]).
 fn exit_aliases(attr: &str) -> Vec<String> {
-    attr.split(';').map(str::trim).filter(|a| !a.is_empty()).take(MAX_EXIT_ALIASES).map(str::to_owned).collect()
+    attr.split(';')
+        .map(str::trim)
+        .filter(|a| !a.is_empty())
+        .take(MAX_EXIT_ALIASES)
+        .map(str::to_owned)
+        .collect()
 }
