@@ -13,6 +13,9 @@
 //! - [`logline`]: clipped, rate-limited log lines about untrusted input.
 //! - [`shutdown`]: the shutdown signal shared by the portal's tasks.
 
+#![deny(unsafe_op_in_unsafe_fn)]
+#![warn(clippy::undocumented_unsafe_blocks)]
+
 pub mod cmd;
 pub mod config;
 pub mod link;

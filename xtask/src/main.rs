@@ -187,6 +187,7 @@ fn test_packages() -> Result<(), String> {
 
 fn test(rest: &[String]) -> Result<(), String> {
     test_packages()?;
+    lint()?;
     let out = build_guests(true)?;
     let mut cmd = cargo();
     // The host (unit and integration tests) and the SDK's native unit tests; guest crates are
@@ -201,6 +202,27 @@ fn test(rest: &[String]) -> Result<(), String> {
     cmd.args(rest);
     status(&mut cmd)?;
     fuzz_briefly()
+}
+
+/// The code is formatted and lint-free: `cargo fmt --check` over the workspace and `cargo clippy
+/// --all-targets -D warnings` over the host, the SDK, the task runner and the load generator.
+fn lint() -> Result<(), String> {
+    status(cargo().current_dir(root()).args(["fmt", "--all", "--check"]))?;
+    status(cargo().current_dir(root()).args([
+        "clippy",
+        "-p",
+        "mudhost",
+        "-p",
+        "mudhost-sdk",
+        "-p",
+        "xtask",
+        "-p",
+        "mudhost-loadgen",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]))
 }
 
 /// Run each fuzz target for a short budget (MUDHOST_FUZZ_SECS, default 20; 0 skips) — only
