@@ -100,16 +100,14 @@ pub async fn run(link_addr: LinkAddr) -> anyhow::Result<()> {
     let linker = wasm::new_linker(&engine).context("linking the host API")?;
     let ticker_stop = Arc::new(AtomicBool::new(false));
     wasm::start_epoch_ticker(engine.clone(), ticker_stop.clone());
-    let mut plugins = PluginRegistry::new(
+    let plugins = PluginRegistry::new(
         engine,
         linker,
         limits,
         GuestQuotas::from_config(&cfg),
         cfg.module_cache_dir(),
     );
-    game.world.begin()?;
-    let mut game = plugins.load_dir(&cfg.modules_dir, game);
-    game.world.commit()?;
+    let (plugins, game) = load_modules(plugins, game).await?;
 
     let (ev_tx, ev_rx) = mpsc::channel::<GameEvent>(EVENT_QUEUE);
 
@@ -176,6 +174,33 @@ pub async fn run(link_addr: LinkAddr) -> anyhow::Result<()> {
         Exit::Shutdown => tracing::info!("server shut down"),
     }
     Ok(())
+}
+
+/// Load every module in the folder (each one's `info` and `at-load` guest calls) on a thread of
+/// its own, as a hot load runs them on the game thread: wasmtime-wasi's blocking host code (a
+/// guest's stderr flush, as a panic message makes) starts a runtime of its own, which cannot be
+/// done on this thread, which drives tokio. So a module that panics, writes to stderr, sleeps or
+/// spins at a start is rejected with a hot load's one-line error, under the same deadline and
+/// memory cap, and the game serves.
+async fn load_modules(
+    mut plugins: PluginRegistry,
+    mut game: Game,
+) -> anyhow::Result<(PluginRegistry, Game)> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .name("load".into())
+        .spawn(move || {
+            let loaded = (|| -> anyhow::Result<(PluginRegistry, Game)> {
+                game.world.begin()?;
+                let dir = game.cfg.modules_dir.clone();
+                let mut game = plugins.load_dir(&dir, game);
+                game.world.commit()?;
+                Ok((plugins, game))
+            })();
+            let _ = tx.send(loaded);
+        })
+        .context("starting the module loading thread")?;
+    rx.await.context("the module loading thread panicked")?
 }
 
 /// The newest acknowledged seq per session in a list of outbox frames.

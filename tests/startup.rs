@@ -1,0 +1,76 @@
+//! Starting and stopping the game as a whole: broken modules in the folder at a start, one portal
+//! per game, stops during a restart gap, a server that fails while starting, panics, and the
+//! operator's commands (`init`, `status`).
+
+use crate::support;
+
+use std::time::{Duration, Instant};
+
+use support::{Client, Host, GAME, WAIT};
+
+/// Wait until the log has `n` lines containing every one of `needles`; returns those lines.
+fn wait_log_lines(host: &Host, needles: &[&str], n: usize) -> Vec<String> {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let log = host.log();
+        let lines: Vec<String> = log
+            .lines()
+            .filter(|l| needles.iter().all(|n| l.contains(n)))
+            .map(str::to_string)
+            .collect();
+        if lines.len() >= n {
+            return lines;
+        }
+        assert!(Instant::now() < deadline, "log never had {n} lines with {needles:?}:\n{log}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Wait until a server other than `old` is up; returns its pid.
+fn wait_new_server(host: &Host, old: u32) -> u32 {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let pid = host.server_pid();
+        if pid != old {
+            return pid;
+        }
+        assert!(Instant::now() < deadline, "no new server");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[tokio::test]
+async fn a_module_panicking_or_sleeping_at_load_does_not_crash_loop_the_server_at_any_start() {
+    // In the folder from the first start: one module panics (writing its message to stderr)
+    // while its metadata is read, one sleeps in `at-load`.
+    let modules = [GAME, &["load_panic", "hostile_sleepy_load"]].concat();
+    let host = Host::start(&modules, "");
+    let panic_rejected = ["module rejected", "load_panic", "guest panicked: load-time panic"];
+    let sleep_rejected = ["module rejected", "hostile_sleepy_load", "would wait"];
+
+    // Cold start: both are rejected with the hot load's one-line errors and the game serves.
+    let mut c = host.player("Pat").await;
+    wait_log_lines(&host, &panic_rejected, 1);
+    wait_log_lines(&host, &sleep_rejected, 1);
+    assert!(c.ask("look").await.starts_with("Limbo"));
+
+    // Reload: the new server rejects them again and serves.
+    let old = host.server_pid();
+    assert_eq!(host.cli(&["reload"]), "reloading");
+    c.expect_text("... Server restarted.").await;
+    wait_new_server(&host, old);
+    wait_log_lines(&host, &panic_rejected, 2);
+    assert!(c.ask("look").await.starts_with("Limbo"));
+
+    // Crash restart: the same.
+    let old = host.server_pid();
+    unsafe { libc::kill(old as i32, libc::SIGKILL) };
+    c.expect_text("... Server restarted.").await;
+    wait_new_server(&host, old);
+    wait_log_lines(&host, &panic_rejected, 3);
+    wait_log_lines(&host, &sleep_rejected, 3);
+    assert!(c.ask("look").await.starts_with("Limbo"));
+    let mut late = Client::connect(&host.url).await;
+    late.expect_text("connect <username> <password>").await;
+    assert_eq!(host.log().matches("server process started").count(), 3, "{}", host.log());
+}
