@@ -74,3 +74,75 @@ async fn a_module_panicking_or_sleeping_at_load_does_not_crash_loop_the_server_a
     late.expect_text("connect <username> <password>").await;
     assert_eq!(host.log().matches("server process started").count(), 3, "{}", host.log());
 }
+
+/// Run a second `mudhost start` on `host`'s game; it must exit by itself within the wait.
+/// Returns its exit status and stderr.
+fn second_start(host: &Host) -> (std::process::ExitStatus, String) {
+    let mut child = std::process::Command::new(support::mudhost_bin())
+        .arg("start")
+        .arg("--config")
+        .arg(host.config_path())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run mudhost start");
+    let deadline = Instant::now() + WAIT;
+    let status = loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            break st;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("a second portal started on a running game:\n{}", host.log());
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+    (status, err)
+}
+
+/// Modification time of a file in the game's data folder, to the nanosecond.
+fn mtime(host: &Host, name: &str) -> std::time::SystemTime {
+    std::fs::metadata(host.dir.path().join("data").join(name)).unwrap().modified().unwrap()
+}
+
+#[tokio::test]
+async fn a_refused_second_start_does_not_touch_the_running_games_files() {
+    let host = Host::start(GAME, "");
+    let mut c = host.player("Rosa").await;
+    let server = host.server_pid();
+    // The game is idle: nothing writes the in-flight marker the server has mapped.
+    let marker = mtime(&host, "inflight");
+    for _ in 0..5 {
+        let (status, err) = second_start(&host);
+        assert!(!status.success(), "refused with a non-zero exit");
+        assert!(err.contains("a portal is already running"), "{err}");
+        assert_eq!(mtime(&host, "inflight"), marker, "the in-flight marker was rewritten");
+    }
+    // Refused starts while commands run do not take the server down either.
+    for i in 0..10 {
+        c.send_text("look").await;
+        second_start(&host);
+        assert!(c.expect_text("Limbo").await.starts_with("Limbo"), "round {i}");
+    }
+    assert_eq!(host.server_pid(), server, "the server was never restarted");
+}
+
+#[tokio::test]
+async fn a_second_portal_is_refused_even_when_the_control_socket_was_deleted() {
+    let host = Host::start(GAME, "");
+    let mut c = host.player("Ivo").await;
+    let server = host.server_pid();
+    std::fs::remove_file(host.dir.path().join("data/portal.sock")).unwrap();
+    let (status, err) = second_start(&host);
+    assert!(!status.success(), "refused with a non-zero exit");
+    assert!(err.contains("a portal is already running"), "{err}");
+    // The first portal still owns its link: its next server (after a crash) joins it and the
+    // player is served as before, in the same room.
+    unsafe { libc::kill(server as i32, libc::SIGKILL) };
+    c.expect_text("... Server restarted.").await;
+    assert!(c.ask("look").await.starts_with("Limbo"));
+}

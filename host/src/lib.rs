@@ -12,10 +12,12 @@
 //! - [`config`]: the TOML configuration.
 //! - [`logline`]: clipped, rate-limited log lines about untrusted input.
 //! - [`shutdown`]: the shutdown signal shared by the portal's tasks.
+//! - [`lockfile`]: the exclusive locks that keep one portal per game and one server per database.
 
 pub mod cmd;
 pub mod config;
 pub mod link;
+pub mod lockfile;
 pub mod logline;
 pub mod portal;
 pub mod server;

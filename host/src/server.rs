@@ -61,6 +61,13 @@ pub async fn run(link_addr: LinkAddr) -> anyhow::Result<()> {
 
     std::fs::create_dir_all(&cfg.data_dir).context("creating the data folder")?;
     failpoint::init(&cfg.data_dir);
+    // One server per database, whatever the portals: held until this process ends.
+    let lock_path = cfg.database_path().with_extension("sqlite3.lock");
+    let _db_lock = crate::lockfile::try_lock(&lock_path)
+        .with_context(|| format!("locking {}", lock_path.display()))?
+        .with_context(|| {
+            format!("another server is using the database (it holds {})", lock_path.display())
+        })?;
     let mut world = WorldStore::open(&cfg.database_path()).context("opening the database")?;
     // Frames the portal has not applied yet: resent first, and their acks tell which replayed
     // inputs are already done. A cold start means a new portal: its sessions are all new, the
