@@ -146,3 +146,30 @@ async fn a_second_portal_is_refused_even_when_the_control_socket_was_deleted() {
     c.expect_text("... Server restarted.").await;
     assert!(c.ask("look").await.starts_with("Limbo"));
 }
+
+#[tokio::test]
+async fn a_stop_while_the_next_server_is_starting_stops_the_game_with_no_play_after_shut_down() {
+    // Every server takes a second and a half to say hello, so the stop below comes while the
+    // next server process exists but has not joined the link.
+    let mut host = Host::start_with_env(GAME, "", &[("MUDHOST_FAILPOINT", "slow-start:1500")]);
+    let mut c = host.player("Stan").await;
+    let old = host.server_pid();
+    unsafe { libc::kill(old as i32, libc::SIGKILL) };
+    let deadline = Instant::now() + WAIT;
+    while !host.cli(&["status"]).contains("server starting (pid")
+        || host.cli(&["status"]).contains(&format!("(pid {old})"))
+    {
+        assert!(Instant::now() < deadline, "no server was restarted");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let stopping = Instant::now();
+    assert_eq!(host.cli(&["stop"]), "stopped");
+    c.expect_text("Server is being SHUT DOWN!").await;
+    // Input after the notice is never run: no server takes the sessions over.
+    c.send_text("look").await;
+    let after = c.expect_closed().await;
+    assert!(!after.iter().any(|t| t.contains("Limbo")), "played after SHUT DOWN: {after:?}");
+    assert!(host.wait_exit().success(), "the portal exits 0");
+    let took = stopping.elapsed();
+    assert!(took < Duration::from_secs(10), "the stop took {took:?}");
+}

@@ -44,6 +44,7 @@ pub async fn run(link_addr: LinkAddr) -> anyhow::Result<()> {
     // can read); it is removed at once so that nothing this process starts inherits it.
     let secret = std::env::var(link::SECRET_ENV).unwrap_or_default();
     std::env::remove_var(link::SECRET_ENV);
+    failpoint::slow_start().await;
     let (mut rd, mut wr) = link::connect_server(&link_addr)
         .await
         .with_context(|| format!("connecting to the portal at {link_addr}"))?;

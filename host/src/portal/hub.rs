@@ -478,6 +478,14 @@ impl Hub {
     /// A new server said hello: give it the configuration, the session table, and every input it
     /// has not acknowledged, in order.
     fn server_up(&mut self, link_id: u64, pid: u32, tx: mpsc::UnboundedSender<PortalMsg>) {
+        // A stop came while this server was starting (a restart gap): it gets nothing to play
+        // with and exits at once, instead of serving until the supervisor's grace runs out.
+        if self.stopping {
+            tracing::info!(pid, "a server joined during shutdown; refused");
+            let reason = "the game is shutting down".to_string();
+            let _ = tx.send(PortalMsg::Refused { reason });
+            return;
+        }
         tracing::info!(pid, start = ?self.next_start, sessions = self.sessions.len(), "server connected");
         let start = self.next_start;
         self.announce_restart =

@@ -8,7 +8,9 @@
 //!   and before its effects frame is sent;
 //! - `truncated-frame`: the same, but after sending the first half of the frame;
 //! - `poison`: die as soon as the input starts running, every time (no marker): an input that
-//!   kills every server it reaches, for the quarantine test.
+//!   kills every server it reaches, for the quarantine test;
+//! - `slow-start:MS`: every server waits MS milliseconds before it says hello (a slow start, so
+//!   a test can act while a server process exists but has not joined the link).
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -46,6 +48,7 @@ pub fn init(data_dir: &Path) {
             "after-commit" => Kind::AfterCommit,
             "truncated-frame" => Kind::TruncatedFrame,
             "poison" => Kind::Poison,
+            "slow-start" => return None,
             _ => {
                 tracing::warn!(%spec, "unknown failpoint ignored");
                 return None;
@@ -58,6 +61,18 @@ pub fn init(data_dir: &Path) {
         tracing::warn!(?kind, %text, "failpoint armed");
         Some(Armed { kind, text: text.to_string(), marker })
     });
+}
+
+/// `slow-start:MS`: wait before saying hello. Read before anything else, as the server starts.
+pub async fn slow_start() {
+    let Some(ms) = std::env::var(ENV)
+        .ok()
+        .and_then(|s| s.strip_prefix("slow-start:").and_then(|ms| ms.parse::<u64>().ok()))
+    else {
+        return;
+    };
+    tracing::warn!(ms, "failpoint: slow start");
+    tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
 }
 
 /// The failpoint to fire for this input, if it is the one (and it has not fired yet).
