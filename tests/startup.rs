@@ -173,3 +173,33 @@ async fn a_stop_while_the_next_server_is_starting_stops_the_game_with_no_play_af
     let took = stopping.elapsed();
     assert!(took < Duration::from_secs(10), "the stop took {took:?}");
 }
+
+#[tokio::test]
+async fn a_panic_on_the_game_thread_exits_non_zero_with_a_clear_line_and_the_game_goes_on() {
+    let host = Host::start_with_env(GAME, "", &[("MUDHOST_FAILPOINT", "panic:look")]);
+    let mut c = host.player("Pia").await;
+    let old = host.server_pid();
+    c.send_text("look").await;
+    // The server died on it (non-zero), came back, and ran the input once.
+    c.expect_text("... Server restarted.").await;
+    assert!(c.expect_text("Limbo").await.starts_with("Limbo"));
+    wait_new_server(&host, old);
+    let died = wait_log_lines(&host, &["server process died", &format!("pid={old}")], 1);
+    assert!(died[0].contains("exit status: 101"), "{died:?}");
+    let log = host.log();
+    let panic = log.lines().find(|l| l.contains("ERROR") && l.contains("panic: failpoint"));
+    assert!(panic.is_some_and(|l| l.contains("thread=\"game\"")), "{log}");
+    assert!(!log.contains("the portal went away"), "{log}");
+}
+
+#[tokio::test]
+async fn a_panic_in_the_portals_hub_exits_non_zero_with_a_clear_line() {
+    let mut host = Host::start_with_env(GAME, "", &[("MUDHOST_FAILPOINT", "portal-panic:boom")]);
+    let mut c = host.player("Hal").await;
+    c.send_text("boom").await;
+    let status = host.wait_exit();
+    assert!(!status.success(), "the portal exited {status}");
+    let log = host.log();
+    assert!(log.contains("panic: failpoint: a deliberate panic in the portal's hub"), "{log}");
+    assert!(log.contains("the portal's hub panicked"), "{log}");
+}

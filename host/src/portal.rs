@@ -61,6 +61,7 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
                 lock_path.display()
             )
         })?;
+    crate::server::failpoint::init(&cfg.data_dir);
     std::fs::set_permissions(&cfg.data_dir, std::fs::Permissions::from_mode(0o700))
         .context("making the data folder private")?;
     std::fs::create_dir_all(&cfg.modules_dir).context("creating the modules folder")?;
@@ -154,7 +155,13 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
     println!("web client: http://{page_host}:{}/", ws_addr.port());
     let _ = std::io::stdout().flush();
 
-    let _ = hub_task.await;
+    // The hub is the portal: if it panicked, the game is gone, and a service manager must see
+    // a failure, not a clean stop.
+    if let Err(e) = hub_task.await {
+        if e.is_panic() {
+            bail!("the portal's hub panicked (see the panic line above); portal exiting");
+        }
+    }
     // Every connection task holds an `alive` sender; recv() ends when the last one is gone.
     let _ = tokio::time::timeout(DRAIN_TIMEOUT, alive_rx.recv()).await;
     let _ = std::fs::remove_file(&control_path);

@@ -97,7 +97,7 @@ pub async fn run(link_addr: LinkAddr) -> anyhow::Result<()> {
     if !resend.is_empty() {
         tracing::info!(frames = resend.len(), "resending effects the portal has not applied");
     }
-    let mut game = Game::new(cfg.clone(), world);
+    let game = Game::new(cfg.clone(), world);
 
     let limits = GuestLimits {
         deadline: std::time::Duration::from_millis(cfg.guest_deadline_ms),
@@ -174,7 +174,10 @@ pub async fn run(link_addr: LinkAddr) -> anyhow::Result<()> {
         let _ = done_tx.send(game_loop.run(ev_rx));
     })?;
     // The game loop writes its frames itself, synchronously: when it ends, they are out.
-    let exit = done_rx.await.unwrap_or(Exit::LinkLost);
+    // The game thread ends only by returning an exit reason; without one it panicked (the
+    // panic hook normally ends the process first), which is a failure, never "the portal went
+    // away".
+    let exit = done_rx.await.map_err(|_| anyhow::anyhow!("the game thread panicked"))?;
     ticker_stop.store(true, std::sync::atomic::Ordering::Relaxed);
     match exit {
         Exit::LinkLost => tracing::warn!("the portal went away; server exiting"),

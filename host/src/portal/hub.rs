@@ -444,6 +444,7 @@ impl Hub {
     }
 
     fn input(&mut self, sessid: Sessid, msg: Msg) {
+        crate::server::failpoint::portal_input(&msg);
         let cap = self.cfg.queued_inputs_per_session;
         let Some(s) = self.sessions.get_mut(&sessid) else { return };
         if s.closed.is_some() {
