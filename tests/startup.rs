@@ -203,3 +203,54 @@ async fn a_panic_in_the_portals_hub_exits_non_zero_with_a_clear_line() {
     assert!(log.contains("panic: failpoint: a deliberate panic in the portal's hub"), "{log}");
     assert!(log.contains("the portal's hub panicked"), "{log}");
 }
+
+#[test]
+fn init_writes_a_config_only_its_user_can_read() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let game = dir.path().join("game");
+    let out = std::process::Command::new(support::mudhost_bin())
+        .arg("init")
+        .arg(&game)
+        .output()
+        .expect("run mudhost init");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let mode = std::fs::metadata(game.join("mudhost.toml")).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600, "mudhost.toml is {:o}", mode & 0o777);
+}
+
+#[tokio::test]
+async fn status_against_a_wedged_portal_fails_with_a_clear_error_instead_of_hanging() {
+    let host = Host::start(GAME, "control_timeout_ms = 1000");
+    let status = host.cli(&["status"]);
+    let portal: i32 =
+        status.split("portal pid ").nth(1).unwrap().split(';').next().unwrap().parse().unwrap();
+    // A wedged portal: its control socket still accepts (the kernel does), nothing answers.
+    unsafe { libc::kill(portal, libc::SIGSTOP) };
+    let started = Instant::now();
+    let out = std::process::Command::new(support::mudhost_bin())
+        .args(["status", "--config"])
+        .arg(host.config_path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = out.id();
+    let waited = std::thread::spawn(move || out.wait_with_output().unwrap());
+    let deadline = Instant::now() + WAIT;
+    while !waited.is_finished() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    if !waited.is_finished() {
+        unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+    }
+    unsafe { libc::kill(portal, libc::SIGCONT) };
+    let out = waited.join().unwrap();
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(10), "status hung for {took:?}");
+    assert!(!out.status.success(), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("did not answer") && err.contains("control_timeout_ms"), "{err}");
+    // The portal, woken, answers again.
+    assert!(host.cli(&["status"]).contains("server up"));
+}

@@ -163,7 +163,16 @@ fn main() -> anyhow::Result<()> {
             std::fs::create_dir_all(dir.join("data"))?;
             let cfg = dir.join("mudhost.toml");
             if !cfg.exists() {
-                std::fs::write(&cfg, Config::default_file_text())
+                // Private to the game's user from the start: the file may come to hold a TCP
+                // `link_secret`.
+                use std::io::Write;
+                use std::os::unix::fs::OpenOptionsExt;
+                std::fs::OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .mode(0o600)
+                    .open(&cfg)
+                    .and_then(|mut f| f.write_all(Config::default_file_text().as_bytes()))
                     .context("writing mudhost.toml")?;
             }
             println!("game folder ready: {} (config {})", dir.display(), cfg.display());
@@ -174,8 +183,12 @@ fn main() -> anyhow::Result<()> {
 
 fn control(rt: &tokio::runtime::Runtime, game: &GameArgs, line: &str) -> anyhow::Result<()> {
     let cfg = load_config(game)?;
-    let answer =
-        rt.block_on(mudhost::portal::control::request(&cfg.control_socket(), line.trim()))?;
+    let timeout = std::time::Duration::from_millis(cfg.control_timeout_ms);
+    let answer = rt.block_on(mudhost::portal::control::request(
+        &cfg.control_socket(),
+        line.trim(),
+        timeout,
+    ))?;
     println!("{answer}");
     Ok(())
 }

@@ -69,7 +69,8 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
     crate::server::inflight::reset(&cfg.data_dir).context("creating the in-flight marker")?;
 
     let control_path = cfg.control_socket();
-    if control::request(&control_path, "status").await.is_ok() {
+    let ask = Duration::from_millis(cfg.control_timeout_ms);
+    if control::request(&control_path, "status", ask).await.is_ok() {
         bail!("a portal is already running for {}", cfg.data_dir.display());
     }
     let _ = std::fs::remove_file(&control_path);
