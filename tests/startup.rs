@@ -254,3 +254,28 @@ async fn status_against_a_wedged_portal_fails_with_a_clear_error_instead_of_hang
     // The portal, woken, answers again.
     assert!(host.cli(&["status"]).contains("server up"));
 }
+
+#[tokio::test]
+async fn a_client_connecting_while_servers_fail_to_start_gets_the_connection_screen_later() {
+    let host = Host::start(GAME, "");
+    let mut early = host.client().await;
+    // From the next start on, the database cannot be opened (a folder stands in its place).
+    let db = host.dir.path().join("data/game.sqlite3");
+    for f in ["game.sqlite3", "game.sqlite3-wal", "game.sqlite3-shm"] {
+        let _ = std::fs::remove_file(host.dir.path().join("data").join(f));
+    }
+    std::fs::create_dir(&db).unwrap();
+    let failed = "Error: opening the database";
+    let old = host.server_pid();
+    unsafe { libc::kill(old as i32, libc::SIGKILL) };
+    let before = wait_log_lines(&host, &[failed], 1).len();
+    let mut late = Client::connect(&host.url).await;
+    // Servers that said hello after `late` connected, and then failed.
+    wait_log_lines(&host, &[failed], before + 2);
+    std::fs::remove_dir(&db).unwrap();
+    // A server that can serve shows `late` its screen, unasked.
+    let screen = late.expect_text("connect <username> <password>").await;
+    assert!(screen.contains("create <username> <password>"), "{screen}");
+    early.send_text("look").await;
+    early.expect_text("connect <username> <password>").await;
+}
