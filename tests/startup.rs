@@ -279,3 +279,41 @@ async fn a_client_connecting_while_servers_fail_to_start_gets_the_connection_scr
     early.send_text("look").await;
     early.expect_text("connect <username> <password>").await;
 }
+
+/// Try to take the exclusive lock on `path` from this process; the open file holds it.
+fn try_flock(path: &std::path::Path) -> Option<std::fs::File> {
+    use std::os::unix::io::AsRawFd;
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)
+        .unwrap();
+    let r = unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+    (r == 0).then_some(f)
+}
+
+#[tokio::test]
+async fn a_server_finding_its_database_locked_by_another_is_refused_and_the_game_resumes_after() {
+    let host = Host::start(GAME, "restart_backoff_ms = 1000");
+    let mut c = host.player("Lou").await;
+    let lock = host.dir.path().join("data/game.sqlite3.lock");
+    assert!(try_flock(&lock).is_none(), "the running server holds its database's lock");
+    let old = host.server_pid();
+    unsafe { libc::kill(old as i32, libc::SIGKILL) };
+    // Another process takes the database while no server runs.
+    let deadline = Instant::now() + WAIT;
+    let held = loop {
+        if let Some(f) = try_flock(&lock) {
+            break f;
+        }
+        assert!(Instant::now() < deadline, "the dead server's lock was never released");
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    wait_log_lines(&host, &["another server is using the database"], 1);
+    c.send_text("look").await;
+    drop(held);
+    // The input waited in the portal and runs once a server can open the database.
+    assert!(c.expect_text("Limbo").await.starts_with("Limbo"));
+}
