@@ -16,6 +16,7 @@ mod restart;
 mod sandbox;
 mod session;
 mod session_class;
+mod startup;
 mod subprotocols;
 mod telnet;
 mod tintin;

@@ -108,6 +108,9 @@ pub struct Config {
     /// Delay before restarting a crashed server, doubled per consecutive crash up to 10 s
     /// (milliseconds). Default 200.
     pub restart_backoff_ms: u64,
+    /// How long `mudhost status` / `stop` / `reload` wait for the portal's answer before
+    /// failing with an error (milliseconds; a stop waits for the game to close). Default 30000.
+    pub control_timeout_ms: u64,
 
     /// Wall-clock budget of one guest call in milliseconds. Default 50.
     pub guest_deadline_ms: u64,
@@ -252,6 +255,7 @@ const KEY_DOCS: &[(&str, &str)] = &[
     ("outbox_frames", "Outbound frames queued per session before a slow client is disconnected."),
     ("queued_inputs_per_session", "Inputs the portal queues per session while the server is away; further input is refused with a notice to the player."),
     ("restart_backoff_ms", "Delay before restarting a crashed server, doubled per consecutive crash up to 10 s (milliseconds)."),
+    ("control_timeout_ms", "Milliseconds `mudhost status`, `stop` and `reload` wait for the portal's answer before failing with an error (a stop answers once the game has closed)."),
     ("guest_deadline_ms", "Wall-clock budget of one guest call in milliseconds."),
     ("guest_memory_mib", "Linear-memory cap of one guest instance in MiB."),
     ("guest_instance_pool", "Guest instances alive at once: each loaded module keeps one between calls, and a call on a module without one makes one. When all are taken, the kept ones are let go (made again when next needed)."),
@@ -331,6 +335,7 @@ impl Default for Config {
             outbox_frames: 1024,
             queued_inputs_per_session: 200,
             restart_backoff_ms: 200,
+            control_timeout_ms: 30_000,
             guest_deadline_ms: 50,
             guest_memory_mib: 32,
             guest_instance_pool: 256,

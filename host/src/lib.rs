@@ -12,6 +12,7 @@
 //! - [`config`]: the TOML configuration.
 //! - [`logline`]: clipped, rate-limited log lines about untrusted input.
 //! - [`shutdown`]: the shutdown signal shared by the portal's tasks.
+//! - [`lockfile`]: the exclusive locks that keep one portal per game and one server per database.
 
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(clippy::undocumented_unsafe_blocks)]
@@ -19,6 +20,7 @@
 pub mod cmd;
 pub mod config;
 pub mod link;
+pub mod lockfile;
 pub mod logline;
 pub mod portal;
 pub mod server;

@@ -94,8 +94,34 @@ fn init_tracing(process: &'static str) {
     tracing::debug!(process, "tracing ready");
 }
 
+/// Log every panic as one error line (thread, place, message) before the default report. In
+/// the server a panic anywhere also ends the process at once with status 101: its state lives
+/// in the database and the portal, which restarts it, so continuing with a dead thread (the game
+/// loop, the link reader) would only leave a server that looks up and serves nothing.
+fn install_panic_hook(exit_on_panic: bool) {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let thread = std::thread::current().name().unwrap_or("unnamed").to_string();
+        let place = info.location().map(|l| l.to_string()).unwrap_or_default();
+        let message = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "(no message)".into());
+        tracing::error!(thread, place, "panic: {message}");
+        default(info);
+        if exit_on_panic {
+            // SAFETY: _exit ends the process without running anything else; nothing here
+            // needs unwinding (the database is committed or rolled back by SQLite itself).
+            unsafe { libc::_exit(101) };
+        }
+    }));
+}
+
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    install_panic_hook(matches!(cli.command, Some(Command::Server { .. })));
     let command = cli.command.unwrap_or(Command::Start {
         game: GameArgs::default(),
         ws_addr: None,
@@ -137,7 +163,16 @@ fn main() -> anyhow::Result<()> {
             std::fs::create_dir_all(dir.join("data"))?;
             let cfg = dir.join("mudhost.toml");
             if !cfg.exists() {
-                std::fs::write(&cfg, Config::default_file_text())
+                // Private to the game's user from the start: the file may come to hold a TCP
+                // `link_secret`.
+                use std::io::Write;
+                use std::os::unix::fs::OpenOptionsExt;
+                std::fs::OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .mode(0o600)
+                    .open(&cfg)
+                    .and_then(|mut f| f.write_all(Config::default_file_text().as_bytes()))
                     .context("writing mudhost.toml")?;
             }
             println!("game folder ready: {} (config {})", dir.display(), cfg.display());
@@ -148,8 +183,12 @@ fn main() -> anyhow::Result<()> {
 
 fn control(rt: &tokio::runtime::Runtime, game: &GameArgs, line: &str) -> anyhow::Result<()> {
     let cfg = load_config(game)?;
-    let answer =
-        rt.block_on(mudhost::portal::control::request(&cfg.control_socket(), line.trim()))?;
+    let timeout = std::time::Duration::from_millis(cfg.control_timeout_ms);
+    let answer = rt.block_on(mudhost::portal::control::request(
+        &cfg.control_socket(),
+        line.trim(),
+        timeout,
+    ))?;
     println!("{answer}");
     Ok(())
 }

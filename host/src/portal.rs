@@ -33,6 +33,9 @@ const HUB_QUEUE: usize = 8192;
 /// How long to wait for connections to flush their close frames at shutdown.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(3);
 
+/// The lock file in the data folder that the running portal holds.
+pub const LOCK_FILE: &str = "portal.lock";
+
 /// The line printed on stdout once the websocket listener is bound (tests read the port from it).
 pub const LISTENING_PREFIX: &str = "mudhost portal listening on ws://";
 
@@ -45,6 +48,20 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
     // SAFETY: umask only changes this process's file-creation mask.
     unsafe { libc::umask(0o077) };
     std::fs::create_dir_all(&cfg.data_dir).context("creating the data folder")?;
+    // One portal per game, checked before anything in the folder is touched: a second portal
+    // would reset the in-flight marker the live server has mapped, rebind its link socket and
+    // clear its outbox. The lock is held until this process ends.
+    let lock_path = cfg.data_dir.join(LOCK_FILE);
+    let _portal_lock = crate::lockfile::try_lock(&lock_path)
+        .with_context(|| format!("locking {}", lock_path.display()))?
+        .with_context(|| {
+            format!(
+                "a portal is already running for {} (it holds {}); use `mudhost status`",
+                cfg.data_dir.display(),
+                lock_path.display()
+            )
+        })?;
+    crate::server::failpoint::init(&cfg.data_dir);
     std::fs::set_permissions(&cfg.data_dir, std::fs::Permissions::from_mode(0o700))
         .context("making the data folder private")?;
     std::fs::create_dir_all(&cfg.modules_dir).context("creating the modules folder")?;
@@ -52,7 +69,8 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
     crate::server::inflight::reset(&cfg.data_dir).context("creating the in-flight marker")?;
 
     let control_path = cfg.control_socket();
-    if control::request(&control_path, "status").await.is_ok() {
+    let ask = Duration::from_millis(cfg.control_timeout_ms);
+    if control::request(&control_path, "status", ask).await.is_ok() {
         bail!("a portal is already running for {}", cfg.data_dir.display());
     }
     let _ = std::fs::remove_file(&control_path);
@@ -138,7 +156,13 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
     println!("web client: http://{page_host}:{}/", ws_addr.port());
     let _ = std::io::stdout().flush();
 
-    let _ = hub_task.await;
+    // The hub is the portal: if it panicked, the game is gone, and a service manager must see
+    // a failure, not a clean stop.
+    if let Err(e) = hub_task.await {
+        if e.is_panic() {
+            bail!("the portal's hub panicked (see the panic line above); portal exiting");
+        }
+    }
     // Every connection task holds an `alive` sender; recv() ends when the last one is gone.
     let _ = tokio::time::timeout(DRAIN_TIMEOUT, alive_rx.recv()).await;
     let _ = std::fs::remove_file(&control_path);

@@ -44,6 +44,7 @@ pub async fn run(link_addr: LinkAddr) -> anyhow::Result<()> {
     // can read); it is removed at once so that nothing this process starts inherits it.
     let secret = std::env::var(link::SECRET_ENV).unwrap_or_default();
     std::env::remove_var(link::SECRET_ENV);
+    failpoint::slow_start().await;
     let (mut rd, mut wr) = link::connect_server(&link_addr)
         .await
         .with_context(|| format!("connecting to the portal at {link_addr}"))?;
@@ -61,6 +62,13 @@ pub async fn run(link_addr: LinkAddr) -> anyhow::Result<()> {
 
     std::fs::create_dir_all(&cfg.data_dir).context("creating the data folder")?;
     failpoint::init(&cfg.data_dir);
+    // One server per database, whatever the portals: held until this process ends.
+    let lock_path = cfg.database_path().with_extension("sqlite3.lock");
+    let _db_lock = crate::lockfile::try_lock(&lock_path)
+        .with_context(|| format!("locking {}", lock_path.display()))?
+        .with_context(|| {
+            format!("another server is using the database (it holds {})", lock_path.display())
+        })?;
     let mut world = WorldStore::open(&cfg.database_path()).context("opening the database")?;
     // Frames the portal has not applied yet: resent first, and their acks tell which replayed
     // inputs are already done. A cold start means a new portal: its sessions are all new, the
@@ -89,7 +97,7 @@ pub async fn run(link_addr: LinkAddr) -> anyhow::Result<()> {
     if !resend.is_empty() {
         tracing::info!(frames = resend.len(), "resending effects the portal has not applied");
     }
-    let mut game = Game::new(cfg.clone(), world);
+    let game = Game::new(cfg.clone(), world);
 
     let limits = GuestLimits {
         deadline: std::time::Duration::from_millis(cfg.guest_deadline_ms),
@@ -100,16 +108,14 @@ pub async fn run(link_addr: LinkAddr) -> anyhow::Result<()> {
     let linker = wasm::new_linker(&engine).context("linking the host API")?;
     let ticker_stop = Arc::new(AtomicBool::new(false));
     wasm::start_epoch_ticker(engine.clone(), ticker_stop.clone());
-    let mut plugins = PluginRegistry::new(
+    let plugins = PluginRegistry::new(
         engine,
         linker,
         limits,
         GuestQuotas::from_config(&cfg),
         cfg.module_cache_dir(),
     );
-    game.world.begin()?;
-    let mut game = plugins.load_dir(&cfg.modules_dir, game);
-    game.world.commit()?;
+    let (plugins, game) = load_modules(plugins, game).await?;
 
     let (ev_tx, ev_rx) = mpsc::channel::<GameEvent>(EVENT_QUEUE);
 
@@ -168,7 +174,10 @@ pub async fn run(link_addr: LinkAddr) -> anyhow::Result<()> {
         let _ = done_tx.send(game_loop.run(ev_rx));
     })?;
     // The game loop writes its frames itself, synchronously: when it ends, they are out.
-    let exit = done_rx.await.unwrap_or(Exit::LinkLost);
+    // The game thread ends only by returning an exit reason; without one it panicked (the
+    // panic hook normally ends the process first), which is a failure, never "the portal went
+    // away".
+    let exit = done_rx.await.map_err(|_| anyhow::anyhow!("the game thread panicked"))?;
     ticker_stop.store(true, std::sync::atomic::Ordering::Relaxed);
     match exit {
         Exit::LinkLost => tracing::warn!("the portal went away; server exiting"),
@@ -176,6 +185,33 @@ pub async fn run(link_addr: LinkAddr) -> anyhow::Result<()> {
         Exit::Shutdown => tracing::info!("server shut down"),
     }
     Ok(())
+}
+
+/// Load every module in the folder (each one's `info` and `at-load` guest calls) on a thread of
+/// its own, as a hot load runs them on the game thread: wasmtime-wasi's blocking host code (a
+/// guest's stderr flush, as a panic message makes) starts a runtime of its own, which cannot be
+/// done on this thread, which drives tokio. So a module that panics, writes to stderr, sleeps or
+/// spins at a start is rejected with a hot load's one-line error, under the same deadline and
+/// memory cap, and the game serves.
+async fn load_modules(
+    mut plugins: PluginRegistry,
+    mut game: Game,
+) -> anyhow::Result<(PluginRegistry, Game)> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .name("load".into())
+        .spawn(move || {
+            let loaded = (|| -> anyhow::Result<(PluginRegistry, Game)> {
+                game.world.begin()?;
+                let dir = game.cfg.modules_dir.clone();
+                let mut game = plugins.load_dir(&dir, game);
+                game.world.commit()?;
+                Ok((plugins, game))
+            })();
+            let _ = tx.send(loaded);
+        })
+        .context("starting the module loading thread")?;
+    rx.await.context("the module loading thread panicked")?
 }
 
 /// The newest acknowledged seq per session in a list of outbox frames.

@@ -8,7 +8,7 @@
 //! - `cargo xtask guests`: only build the modules.
 //! - `cargo xtask deps`: only install the system packages the tests drive, when missing.
 //! - `cargo xtask bench [scenario args]`: release builds, then the load generator's scenarios
-//!   (restart, hot reload, throughput, logins) and `cargo bench`. Figures are printed, never asserted.
+//!   (restart, hot reload, throughput, logins, the crash soak) and `cargo bench`. Figures are printed, never asserted.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -271,6 +271,7 @@ fn bench(rest: &[String]) -> Result<(), String> {
             vec!["hotreload".into(), "200".into(), "20".into()],
             vec!["throughput".into(), "1000".into(), "10".into()],
             vec!["logins".into(), "200".into()],
+            vec!["soak".into(), "100".into(), "10".into()],
         ]
     } else {
         vec![rest.to_vec()]

@@ -2,6 +2,7 @@
 //! line (`reload [reason]`, `stop [reason]`, `status`) and read one line back.
 
 use std::path::Path;
+use std::time::Duration;
 
 use anyhow::Context;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
@@ -74,15 +75,25 @@ pub async fn serve(listener: UnixListener, hub: mpsc::Sender<HubEvent>, mut shut
     }
 }
 
-/// Send one request to a running portal and return its answer.
-pub async fn request(socket: &Path, line: &str) -> anyhow::Result<String> {
-    let mut stream = UnixStream::connect(socket).await.with_context(|| {
-        format!("no portal is running for this game (cannot reach {})", socket.display())
-    })?;
-    stream.write_all(format!("{line}\n").as_bytes()).await?;
-    let mut answer = String::new();
-    BufReader::new(stream).read_line(&mut answer).await?;
-    Ok(answer.trim_end().to_string())
+/// Send one request to a running portal and return its answer, or fail once `timeout` has
+/// passed (a wedged portal must not hang the command).
+pub async fn request(socket: &Path, line: &str, timeout: Duration) -> anyhow::Result<String> {
+    let exchange = async {
+        let mut stream = UnixStream::connect(socket).await.with_context(|| {
+            format!("no portal is running for this game (cannot reach {})", socket.display())
+        })?;
+        stream.write_all(format!("{line}\n").as_bytes()).await?;
+        let mut answer = String::new();
+        BufReader::new(stream).read_line(&mut answer).await?;
+        anyhow::Ok(answer.trim_end().to_string())
+    };
+    tokio::time::timeout(timeout, exchange).await.map_err(|_| {
+        anyhow::anyhow!(
+            "the portal at {} did not answer {line:?} within {} ms (control_timeout_ms); it may be wedged",
+            socket.display(),
+            timeout.as_millis()
+        )
+    })?
 }
 
 #[cfg(test)]

@@ -16,7 +16,7 @@
 //! Poison input: when the server dies, the hub reads the in-flight marker (which input it was
 //! running). An input that was running at two crashes in a row is dropped and its player told.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::{Arc, OnceLock};
 
 use serde_json::Value;
@@ -155,6 +155,10 @@ struct ServerLink {
     tx: mpsc::UnboundedSender<PortalMsg>,
     /// Told to reload or shut down: it reads nothing more, but its last effects still count.
     leaving: bool,
+    /// Sessions this server was told are new (fresh in the hand-over, or `Connect`) that have
+    /// not been sent anything by it yet: if it dies first (a server failing while it starts),
+    /// they are new again to the next server, which shows them the connection screen.
+    unconfirmed: BTreeSet<Sessid>,
 }
 
 /// A server that said hello while the previous link was still open.
@@ -310,7 +314,12 @@ impl Hub {
                     // Sessions stay "announced": their data is restored from this mirror, so
                     // the next server must not show them the connection screen again.
                     let leaving = self.server.as_ref().is_some_and(|s| s.leaving);
-                    self.server = None;
+                    let unconfirmed = self.server.take().map(|s| s.unconfirmed).unwrap_or_default();
+                    for sessid in unconfirmed {
+                        if let Some(s) = self.sessions.get_mut(&sessid) {
+                            s.announced = false;
+                        }
+                    }
                     if self.next_start != StartKind::Reload && !self.stopping {
                         tracing::warn!("server link lost; queueing input until the server is back");
                         self.next_start = StartKind::Crash;
@@ -358,6 +367,11 @@ impl Hub {
         let sessid = self.next_sessid;
         self.next_sessid += 1;
         let announced = self.to_server(PortalMsg::Connect(data.clone()));
+        if announced {
+            if let Some(server) = self.server.as_mut() {
+                server.unconfirmed.insert(sessid);
+            }
+        }
         self.sessions.insert(
             sessid,
             PortalSession {
@@ -444,6 +458,7 @@ impl Hub {
     }
 
     fn input(&mut self, sessid: Sessid, msg: Msg) {
+        crate::server::failpoint::portal_input(&msg);
         let cap = self.cfg.queued_inputs_per_session;
         let Some(s) = self.sessions.get_mut(&sessid) else { return };
         if s.closed.is_some() {
@@ -478,6 +493,14 @@ impl Hub {
     /// A new server said hello: give it the configuration, the session table, and every input it
     /// has not acknowledged, in order.
     fn server_up(&mut self, link_id: u64, pid: u32, tx: mpsc::UnboundedSender<PortalMsg>) {
+        // A stop came while this server was starting (a restart gap): it gets nothing to play
+        // with and exits at once, instead of serving until the supervisor's grace runs out.
+        if self.stopping {
+            tracing::info!(pid, "a server joined during shutdown; refused");
+            let reason = "the game is shutting down".to_string();
+            let _ = tx.send(PortalMsg::Refused { reason });
+            return;
+        }
         tracing::info!(pid, start = ?self.next_start, sessions = self.sessions.len(), "server connected");
         let start = self.next_start;
         self.announce_restart =
@@ -489,6 +512,7 @@ impl Hub {
         // number of sessions or size of their ndb makes the hand-over unsendable.
         let mut chunk: Vec<SessionData> = vec![];
         let mut fresh: Vec<Sessid> = vec![];
+        let mut unconfirmed = BTreeSet::new();
         let mut bytes = 0;
         for s in self.sessions.values() {
             let n = crate::link::encoded_len(&s.data);
@@ -507,6 +531,7 @@ impl Hub {
             bytes += n;
             if !s.announced {
                 fresh.push(s.data.sessid);
+                unconfirmed.insert(s.data.sessid);
             }
             chunk.push(s.data.clone());
         }
@@ -524,7 +549,7 @@ impl Hub {
                 let _ = tx.send(PortalMsg::Disconnect { sessid: s.data.sessid, seq });
             }
         }
-        self.server = Some(ServerLink { link_id, tx, leaving: false });
+        self.server = Some(ServerLink { link_id, tx, leaving: false, unconfirmed });
         self.server_pid = Some(pid);
         self.next_start = StartKind::Crash;
     }
@@ -567,6 +592,14 @@ impl Hub {
         // A broadcast arrives as the same message for each recipient in a row: they share one
         // `OutMsg`, so it is rendered once.
         let mut last: Option<Arc<OutMsg>> = None;
+        if let Some(server) = self.server.as_mut().filter(|s| !s.unconfirmed.is_empty()) {
+            // Anything this server did for the session (shown it something, ran its input,
+            // changed its data) means it knows the session.
+            let touched = e.outputs.iter().map(|(id, _)| *id).chain(e.acks.iter().map(|a| a.0));
+            for sessid in touched.chain(e.syncs.iter().map(|d| d.sessid)) {
+                server.unconfirmed.remove(&sessid);
+            }
+        }
         for (sessid, msg) in e.outputs {
             let Some((outbox, data)) =
                 self.sessions.get(&sessid).and_then(|s| s.outbox.as_ref().map(|o| (o, &s.data)))

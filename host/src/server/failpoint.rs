@@ -8,7 +8,11 @@
 //!   and before its effects frame is sent;
 //! - `truncated-frame`: the same, but after sending the first half of the frame;
 //! - `poison`: die as soon as the input starts running, every time (no marker): an input that
-//!   kills every server it reaches, for the quarantine test.
+//!   kills every server it reaches, for the quarantine test;
+//! - `panic`: a Rust panic on the game thread as the input starts (once);
+//! - `portal-panic`: a Rust panic in the portal's hub as it queues the input (every time);
+//! - `slow-start:MS`: every server waits MS milliseconds before it says hello (a slow start, so
+//!   a test can act while a server process exists but has not joined the link).
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -29,8 +33,18 @@ pub enum Kind {
     Poison,
 }
 
+/// What an armed failpoint does: one of the game loop's [`Kind`]s, or a panic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum What {
+    Loop(Kind),
+    /// A panic on the game thread at the start of the input, once.
+    Panic,
+    /// A panic in the portal's hub when it queues the input, every time.
+    PortalPanic,
+}
+
 struct Armed {
-    kind: Kind,
+    kind: What,
     text: String,
     marker: PathBuf,
 }
@@ -43,21 +57,36 @@ pub fn init(data_dir: &Path) {
         let spec = std::env::var(ENV).ok()?;
         let (kind, text) = spec.split_once(':')?;
         let kind = match kind {
-            "after-commit" => Kind::AfterCommit,
-            "truncated-frame" => Kind::TruncatedFrame,
-            "poison" => Kind::Poison,
+            "after-commit" => What::Loop(Kind::AfterCommit),
+            "truncated-frame" => What::Loop(Kind::TruncatedFrame),
+            "poison" => What::Loop(Kind::Poison),
+            "panic" => What::Panic,
+            "portal-panic" => What::PortalPanic,
+            "slow-start" => return None,
             _ => {
                 tracing::warn!(%spec, "unknown failpoint ignored");
                 return None;
             }
         };
         let marker = data_dir.join("failpoint.fired");
-        if marker.exists() && kind != Kind::Poison {
+        if marker.exists() && !matches!(kind, What::Loop(Kind::Poison) | What::PortalPanic) {
             return None;
         }
         tracing::warn!(?kind, %text, "failpoint armed");
         Some(Armed { kind, text: text.to_string(), marker })
     });
+}
+
+/// `slow-start:MS`: wait before saying hello. Read before anything else, as the server starts.
+pub async fn slow_start() {
+    let Some(ms) = std::env::var(ENV)
+        .ok()
+        .and_then(|s| s.strip_prefix("slow-start:").and_then(|ms| ms.parse::<u64>().ok()))
+    else {
+        return;
+    };
+    tracing::warn!(ms, "failpoint: slow start");
+    tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
 }
 
 /// The failpoint to fire for this input, if it is the one (and it has not fired yet).
@@ -66,14 +95,30 @@ pub fn for_input(msg: &Msg) -> Option<Kind> {
     if msg.cmd != "text" || msg.first_str() != Some(armed.text.as_str()) {
         return None;
     }
-    if armed.kind == Kind::Poison {
-        die();
+    match armed.kind {
+        What::Loop(Kind::Poison) => die(),
+        What::PortalPanic => return None,
+        _ => {}
     }
     if armed.marker.exists() {
         return None;
     }
     let _ = std::fs::write(&armed.marker, b"fired");
-    Some(armed.kind)
+    match armed.kind {
+        What::Loop(kind) => Some(kind),
+        _ => panic!("failpoint: a deliberate panic on the game thread"),
+    }
+}
+
+/// `portal-panic`: panic in the portal's hub if `msg` is the failpoint's input.
+pub fn portal_input(msg: &Msg) {
+    let Some(armed) = ARMED.get().and_then(|a| a.as_ref()) else { return };
+    if armed.kind == What::PortalPanic
+        && msg.cmd == "text"
+        && msg.first_str() == Some(armed.text.as_str())
+    {
+        panic!("failpoint: a deliberate panic in the portal's hub");
+    }
 }
 
 /// Die the way a `kill -9` would: no unwinding, no flushing, no goodbye.
