@@ -594,4 +594,16 @@ mod tests {
         assert!(with(3, 5).validate().is_ok());
         assert!(with(4, 1).validate().is_err());
     }
+
+    #[test]
+    fn session_flag_limits_too_small_for_a_clients_own_flags_are_refused() {
+        let with = |value, total| Config {
+            session_flag_value_bytes: value,
+            session_flag_bytes: total,
+            ..Config::default()
+        };
+        assert!(with(256, 4096).validate().is_ok());
+        assert!(with(31, 4096).validate().is_err());
+        assert!(with(256, 1023).validate().is_err());
+    }
 }

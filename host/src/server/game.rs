@@ -365,8 +365,12 @@ impl Game {
     // --- session lifecycle ------------------------------------------------------------------
 
     /// A new connection (Evennia's portal_connect): show the connection screen.
-    pub fn connect(&mut self, data: SessionData) {
+    pub fn connect(&mut self, mut data: SessionData) {
         let sessid = data.sessid;
+        let cap = self.cfg.session_flag_value_bytes;
+        if super::inputfuncs::bound_flags(&mut data.protocol_flags, cap) {
+            self.touch(sessid);
+        }
         tracing::info!(sessid, address = %data.address, "session connected");
         self.last_visible.insert(sessid, Instant::now());
         self.sessions.insert(data);
@@ -394,6 +398,12 @@ impl Game {
             self.touch(data.sessid);
         }
         let sessid = data.sessid;
+        if super::inputfuncs::bound_flags(
+            &mut data.protocol_flags,
+            self.cfg.session_flag_value_bytes,
+        ) {
+            self.touch(sessid);
+        }
         // Idle since: the wall-clock idleness handed over, but never more than the timeout (a
         // clock step during the restart cannot make it longer than a session idle all along).
         let timeout = Duration::from_secs(self.cfg.idle_timeout_secs);

@@ -289,6 +289,24 @@ fn bounded_flag(value: Value, max: usize) -> Value {
     }
 }
 
+/// Cut every flag value of a session handed to the server (a new connection, a hand-over) to
+/// `max` bytes; true if one was cut. The portal fills them from what a client sent (its
+/// browser string, its terminal type), so they are bounded like the ones a client sets.
+pub(super) fn bound_flags(flags: &mut crate::link::ProtocolFlags, max: usize) -> bool {
+    let cut: Vec<(String, Value)> = flags
+        .iter()
+        .filter_map(|(k, v)| {
+            let b = bounded_flag(v.clone(), max);
+            (b != *v).then(|| (k.to_string(), b))
+        })
+        .collect();
+    let changed = !cut.is_empty();
+    for (k, v) in cut {
+        flags.insert(k, v);
+    }
+    changed
+}
+
 /// Bytes a session's protocol flags take (names and encoded values).
 fn flags_bytes(flags: &crate::link::ProtocolFlags) -> usize {
     flags.iter().map(|(k, v)| k.len() + crate::link::encoded_len(v)).sum()
