@@ -36,6 +36,12 @@ async fn answer(c: &mut Client, line: &str, needles: &[&str]) -> String {
     texts_until(c, needles).await.pop().expect("at least one text")
 }
 
+/// The texts until the connection closes, within one deadline (a crash-looping server's restart
+/// notices must not extend it).
+async fn closed(c: &mut Client) -> Vec<String> {
+    tokio::time::timeout(WAIT * 2, c.expect_closed()).await.expect("closed in time")
+}
+
 /// The pid of the server the portal reports as up, if one is.
 fn server_up(host: &Host) -> Option<u32> {
     let status = host.cli(&["status"]);
@@ -113,7 +119,7 @@ async fn a_crash_after_committing_quit_leaves_no_ghost_in_who() {
     let mut witness = host.player("Witness").await;
     let pid = host.server_pid();
     quitter.send_text("quit").await;
-    let texts = quitter.expect_closed().await;
+    let texts = closed(&mut quitter).await;
     assert_eq!(texts.iter().filter(|t| t.contains("Quitting")).count(), 1, "{texts:?}");
     wait_for_new_server(&host, pid);
     assert_fired(&host);
@@ -193,6 +199,42 @@ async fn a_login_completion_that_kills_the_server_twice_is_dropped_and_its_playe
     let mut other = host.client().await;
     assert!(answer(&mut other, "create Fine password123", &["was created"]).await.contains("Fine"));
     assert!(host.log().contains("dropped: the server died twice in a row while running it"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hand_over_that_kills_the_server_twice_closes_that_session_and_the_game_goes_on() {
+    let host = failpoint_host("poison-unit:restore", "");
+    let mut p = host.player("Handed").await;
+    let pid = host.server_pid();
+    // Every server from now on dies restoring this session: after two, the portal closes it.
+    unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+    let texts = closed(&mut p).await;
+    assert!(
+        texts.iter().any(|t| t.contains("the server failed twice while handling it")),
+        "the player is told: {texts:?}"
+    );
+    let mut newcomer = host.client().await;
+    assert!(answer(&mut newcomer, "create Newer password123", &["was created"])
+        .await
+        .contains("Newer"));
+    assert!(host
+        .log()
+        .contains("session dropped: the server died twice in a row while running it"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_disconnect_that_kills_the_server_twice_closes_that_session_and_the_game_goes_on() {
+    let host = failpoint_host("poison-unit:sweep", "idle_timeout_secs = 2");
+    // The first account is a superuser, exempt from the idle timeout: it stays and watches.
+    let mut admin = host.player("Watcher").await;
+    let mut idler = host.player("Idler").await;
+    let texts = closed(&mut idler).await;
+    assert!(
+        texts.iter().any(|t| t.contains("the server failed twice while handling it")),
+        "the player is told: {texts:?}"
+    );
+    let who = answer(&mut admin, "who", &["logged in"]).await;
+    assert!(who.contains("Watcher") && !who.contains("Idler"), "{who}");
 }
 
 // --- throttles count an attempt once ----------------------------------------------------------
@@ -295,7 +337,7 @@ async fn a_forward_step_of_the_wall_clock_does_not_kick_active_players() {
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
     // Idleness still counts: a silent player is disconnected.
-    let texts = p.expect_closed().await;
+    let texts = closed(&mut p).await;
     assert!(!texts.iter().any(|t| t.contains("You say")), "{texts:?}");
 }
 
