@@ -7,6 +7,7 @@ mod support;
 
 mod cmdsets;
 mod crash;
+mod crash_state;
 mod hooks;
 mod hostile;
 mod limits;

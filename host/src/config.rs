@@ -84,6 +84,16 @@ pub struct Config {
     /// exempt (Evennia's IDLE_TIMEOUT, checked every min(60, half of it) seconds). 0 = off.
     /// Default 0.
     pub idle_timeout_secs: u64,
+    /// Longest protocol flag value a session keeps (`CLIENTNAME`, a terminal type, ...), bytes;
+    /// a longer value is cut. Default 256.
+    pub session_flag_value_bytes: usize,
+    /// Most bytes of protocol flags (names and values) one session keeps; a client option or
+    /// flag update that would exceed it is refused. Default 4096.
+    pub session_flag_bytes: usize,
+    /// How long a game event's database write waits for a lock another process holds (an
+    /// operator's `sqlite3`, a VACUUM) before the event is abandoned: the server exits and the
+    /// portal replays the event on the next one (milliseconds). Default 250.
+    pub db_busy_timeout_ms: u64,
     /// Longest accepted input line in characters, every protocol (MAX_CHAR_LIMIT). Default 6000.
     pub max_input_chars: usize,
     /// Largest websocket frame accepted, in bytes. Default 65536.
@@ -246,6 +256,9 @@ const KEY_DOCS: &[(&str, &str)] = &[
     ("broadcast_server_restart_messages", "Tell players about server restarts (\" Server restart initiated ...\")."),
     ("idle_command", "Text that is a keepalive, not a command."),
     ("idle_timeout_secs", "Disconnect sessions (logged in or not) without a command for this many seconds (the keepalive does not count); superusers are exempt (Evennia's IDLE_TIMEOUT, checked every min(60, half of it) seconds). 0 = off."),
+    ("session_flag_value_bytes", "Longest protocol flag value a session keeps (CLIENTNAME, terminal type, ...), bytes; longer values are cut."),
+    ("session_flag_bytes", "Most bytes of protocol flags (names and values) one session keeps; an update that would exceed it is refused."),
+    ("db_busy_timeout_ms", "Milliseconds a game event's database write waits for a lock held by another process (sqlite3, VACUUM) before the event is abandoned: the server exits and the portal replays it."),
     ("max_input_chars", "Longest accepted input line in characters, every protocol (MAX_CHAR_LIMIT)."),
     ("max_frame_bytes", "Largest websocket frame accepted, in bytes."),
     ("max_input_depth", "Deepest nesting of lists/objects accepted in one client message (at most 128)."),
@@ -326,6 +339,9 @@ impl Default for Config {
             broadcast_server_restart_messages: true,
             idle_command: "idle".into(),
             idle_timeout_secs: 0,
+            session_flag_value_bytes: 256,
+            session_flag_bytes: 4096,
+            db_busy_timeout_ms: 250,
             max_input_chars: 6000,
             max_frame_bytes: 65536,
             max_input_depth: 32,
@@ -448,6 +464,11 @@ impl Config {
         if self.handshake_timeout_ms == 0 || self.http_head_bytes < 512 {
             return Err(ConfigError::Invalid(
                 "handshake_timeout_ms must be positive and http_head_bytes at least 512".into(),
+            ));
+        }
+        if self.session_flag_value_bytes < 32 || self.session_flag_bytes < 1024 {
+            return Err(ConfigError::Invalid(
+                "session_flag_value_bytes must be at least 32 and session_flag_bytes at least 1024 (a client's own flags need that much)".into(),
             ));
         }
         if self.max_input_chars == 0 || self.outbox_frames == 0 {
@@ -577,5 +598,17 @@ mod tests {
         assert!(with(2, 0).validate().is_ok());
         assert!(with(3, 5).validate().is_ok());
         assert!(with(4, 1).validate().is_err());
+    }
+
+    #[test]
+    fn session_flag_limits_too_small_for_a_clients_own_flags_are_refused() {
+        let with = |value, total| Config {
+            session_flag_value_bytes: value,
+            session_flag_bytes: total,
+            ..Config::default()
+        };
+        assert!(with(256, 4096).validate().is_ok());
+        assert!(with(31, 4096).validate().is_err());
+        assert!(with(256, 1023).validate().is_err());
     }
 }

@@ -260,6 +260,11 @@ pub struct Effects {
     /// whole sync data. Last, and empty when absent, so frames stored before it decode.
     #[serde(default)]
     pub counters: Vec<SessionCounters>,
+    /// A reload a command asked for (its reason): part of the command's effects, so it happens
+    /// exactly once, as its answer arrives — never for a run a crash undid, never lost with
+    /// a frame that is resent. Last, and absent when none.
+    #[serde(default)]
+    pub reload: Option<String>,
 }
 
 /// A session's command counters (see [`SessionData`]), sent on their own after a command that
@@ -299,6 +304,7 @@ impl Effects {
             && self.syncs.is_empty()
             && self.disconnects.is_empty()
             && self.counters.is_empty()
+            && self.reload.is_none()
     }
 }
 
@@ -350,6 +356,7 @@ impl Effects {
         cur.acks = self.acks;
         cur.disconnects = self.disconnects;
         cur.counters = self.counters;
+        cur.reload = self.reload;
         parts.push(cur);
         parts
     }

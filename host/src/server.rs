@@ -10,10 +10,10 @@ pub mod game_loop;
 pub mod inflight;
 pub mod inputfuncs;
 pub mod plugins;
+pub mod resent;
 pub mod session;
 pub mod throttle;
 
-use std::collections::HashMap;
 use std::io::Write;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
@@ -21,18 +21,19 @@ use std::sync::Arc;
 use anyhow::{bail, Context};
 use tokio::sync::mpsc;
 
-use crate::link::{self, LinkAddr, PortalMsg, ServerMsg, Sessid, StartKind, LINK_VERSION};
+use crate::link::{self, LinkAddr, PortalMsg, ServerMsg, StartKind, LINK_VERSION};
 use crate::store::WorldStore;
 use crate::wasm::{self, GuestLimits, GuestQuotas, PluginRegistry};
 use game::Game;
 use game_loop::{Exit, GameEvent, GameLoop};
 
-/// Milliseconds since the Unix epoch.
+/// Milliseconds since the Unix epoch (plus the test offset of `failpoint::clock_offset_ms`).
 pub fn now_ms() -> u64 {
-    std::time::SystemTime::now()
+    let wall = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
+        .unwrap_or(0);
+    wall.saturating_add_signed(failpoint::clock_offset_ms())
 }
 
 /// Events queued towards the game loop before the link reader waits.
@@ -73,7 +74,7 @@ pub async fn run(link_addr: LinkAddr) -> anyhow::Result<()> {
     // Frames the portal has not applied yet: resent first, and their acks tell which replayed
     // inputs are already done. A cold start means a new portal: its sessions are all new, the
     // old frames belong to nobody, and characters left in the world by a crash leave it.
-    let (resend, applied) = if start == StartKind::Cold {
+    let (resend, resent) = if start == StartKind::Cold {
         world.begin()?;
         world.outbox_clear()?;
         let n = world.remove_stranded_characters()?;
@@ -84,14 +85,14 @@ pub async fn run(link_addr: LinkAddr) -> anyhow::Result<()> {
                 "cold start: characters left in the world were moved out"
             );
         }
-        (vec![], HashMap::new())
+        (vec![], resent::Resent::default())
     } else {
         world.begin()?;
         world.outbox_prune(applied_outbox)?;
         world.commit()?;
         let frames = world.outbox_after(applied_outbox)?;
-        let applied = applied_seqs(&frames);
-        (frames, applied)
+        let resent = resent::Resent::from_frames(&frames);
+        (frames, resent)
     };
     let outbox_next = world.outbox_max_id()?.max(applied_outbox) + 1;
     if !resend.is_empty() {
@@ -164,7 +165,7 @@ pub async fn run(link_addr: LinkAddr) -> anyhow::Result<()> {
         wr,
         ev_tx,
         tokio::runtime::Handle::current(),
-        applied,
+        resent,
         outbox_next,
         applied_outbox,
         inflight,
@@ -212,24 +213,6 @@ async fn load_modules(
         })
         .context("starting the module loading thread")?;
     rx.await.context("the module loading thread panicked")?
-}
-
-/// The newest acknowledged seq per session in a list of outbox frames.
-fn applied_seqs(frames: &[(u64, Vec<u8>)]) -> HashMap<Sessid, u64> {
-    let mut applied = HashMap::new();
-    for (id, frame) in frames {
-        match link::decode_body::<ServerMsg>(frame.get(4..).unwrap_or_default()) {
-            Ok(ServerMsg::Effects { effects, .. }) => {
-                for (sessid, seq) in effects.acks {
-                    let e = applied.entry(sessid).or_insert(0);
-                    *e = seq.max(*e);
-                }
-            }
-            Ok(_) => {}
-            Err(e) => tracing::error!(id, cause = %e, "an outbox frame does not decode"),
-        }
-    }
-    applied
 }
 
 /// SIGTERM / SIGINT reach the server directly (an admin, or PDEATHSIG when the portal dies):

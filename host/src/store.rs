@@ -8,15 +8,22 @@
 //! failed command changes nothing. In-memory changes are undone from an undo log that is kept
 //! only while a savepoint is open.
 //!
+//! A busy, full or failing database spoils the transaction it happens in (see [`Db`]): the
+//! failed write changed nothing, but the event's other changes must not commit without it, and
+//! after SQLite rolls a transaction back on its own (SQLITE_FULL, SQLITE_IOERR) no later write
+//! may run outside a transaction and commit alone. [`WorldStore::commit`] then refuses, and the
+//! game loop exits so that the portal replays the event on a fresh server.
+//!
 //! The store also holds the server's **outbox**: every effects frame is stored in the same
 //! transaction as the world changes it reports, and deleted once the portal confirms it.
 
 mod cmdsets;
 
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::path::Path;
 
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection, ErrorCode, OptionalExtension, Params};
 use rustc_hash::FxHashMap;
 
 pub use cmdsets::{Holder, StackEntry};
@@ -36,6 +43,104 @@ pub enum StoreError {
     /// A move that would put an object inside itself.
     #[error("cannot move #{0} into itself or its own contents")]
     MoveLoop(u64),
+    /// The transaction was spoiled by a database failure and was rolled back.
+    #[error("the transaction was rolled back: {0}")]
+    Spoiled(String),
+}
+
+/// The game's database connection, remembering failures that spoil the current transaction.
+/// Writes go through its `execute*` methods; reads use the connection directly.
+pub struct Db {
+    conn: Connection,
+    /// Why the current transaction cannot commit, if something spoiled it.
+    spoiled: RefCell<Option<String>>,
+    /// A game event's transaction is open.
+    in_tx: Cell<bool>,
+}
+
+impl std::ops::Deref for Db {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
+        &self.conn
+    }
+}
+
+impl Db {
+    /// Run one write statement.
+    pub fn execute<P: Params>(&self, sql: &str, params: P) -> rusqlite::Result<usize> {
+        self.guard();
+        let r = self.conn.execute(sql, params);
+        self.check(&r);
+        r
+    }
+
+    /// Run one write statement through the statement cache.
+    pub fn execute_cached<P: Params>(&self, sql: &str, params: P) -> rusqlite::Result<usize> {
+        self.guard();
+        let r = self.conn.prepare_cached(sql).and_then(|mut st| st.execute(params));
+        self.check(&r);
+        r
+    }
+
+    /// Run statements without parameters.
+    pub fn execute_batch(&self, sql: &str) -> rusqlite::Result<()> {
+        self.guard();
+        let r = self.conn.execute_batch(sql);
+        self.check(&r);
+        r
+    }
+
+    /// Before a write: if SQLite rolled the event's transaction back on its own, the write
+    /// must not run outside one (it would commit alone, without its event's ack).
+    fn guard(&self) {
+        if self.in_tx.get() && self.conn.is_autocommit() {
+            self.spoil("the database rolled the transaction back".into());
+        }
+    }
+
+    fn check<T>(&self, r: &rusqlite::Result<T>) {
+        let Err(e) = r else { return };
+        if spoils(e) {
+            self.spoil(e.to_string());
+        }
+        self.guard();
+    }
+
+    /// Mark the current transaction spoiled; if SQLite ended it, open another, which will be
+    /// rolled back too, so that nothing written from now on commits.
+    fn spoil(&self, why: String) {
+        if !self.in_tx.get() {
+            return;
+        }
+        if self.spoiled.borrow().is_none() {
+            tracing::error!(cause = %why, "a database failure spoils the current event; it will not commit");
+            *self.spoiled.borrow_mut() = Some(why);
+        }
+        if self.conn.is_autocommit() {
+            if let Err(e) = self.conn.execute_batch("BEGIN") {
+                tracing::error!(cause = %e, "cannot reopen a transaction after a database failure");
+            }
+        }
+    }
+}
+
+/// Failures of the database itself (not of one statement's data): busy or locked by another
+/// process, full, failing, read-only, corrupt.
+fn spoils(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(
+            ErrorCode::DatabaseBusy
+                | ErrorCode::DatabaseLocked
+                | ErrorCode::DiskFull
+                | ErrorCode::SystemIoFailure
+                | ErrorCode::DatabaseCorrupt
+                | ErrorCode::NotADatabase
+                | ErrorCode::ReadOnly
+                | ErrorCode::CannotOpen
+                | ErrorCode::OutOfMemory
+        )
+    )
 }
 
 /// The attribute naming an exit's aliases, `;`-separated (Evennia's `@open north;n`): its
@@ -81,7 +186,7 @@ pub const OWNER_ATTR: &str = "owner_account";
 
 /// In-memory world backed by SQLite.
 pub struct WorldStore {
-    db: Connection,
+    db: Db,
     objects: FxHashMap<u64, Object>,
     accounts: FxHashMap<u64, Account>,
     account_by_name: HashMap<String, u64>,
@@ -187,6 +292,7 @@ impl WorldStore {
         db.busy_timeout(std::time::Duration::from_secs(10))?;
         db.execute_batch(SCHEMA)?;
         cmdsets::migrate(&db)?;
+        let db = Db { conn: db, spoiled: RefCell::new(None), in_tx: Cell::new(false) };
         let mut store = WorldStore {
             db,
             objects: FxHashMap::default(),
@@ -288,8 +394,17 @@ impl WorldStore {
         if !self.in_tx {
             self.db.execute_batch("BEGIN")?;
             self.in_tx = true;
+            self.db.in_tx.set(true);
+            self.db.spoiled.replace(None);
             self.changes_at_begin = self.db.total_changes();
         }
+        Ok(())
+    }
+
+    /// How long a write waits for a lock another process holds before it fails (and spoils
+    /// its event).
+    pub fn set_busy_timeout(&mut self, wait: std::time::Duration) -> Result<(), StoreError> {
+        self.db.conn.busy_timeout(wait)?;
         Ok(())
     }
 
@@ -299,10 +414,19 @@ impl WorldStore {
         !self.in_tx || self.db.total_changes() != self.changes_at_begin
     }
 
-    /// Commit the current game event's writes.
+    /// Commit the current game event's writes; a spoiled transaction is rolled back instead
+    /// and reported as [`StoreError::Spoiled`].
     pub fn commit(&mut self) -> Result<(), StoreError> {
         if self.in_tx {
+            self.db.guard();
             self.in_tx = false;
+            self.db.in_tx.set(false);
+            if let Some(why) = self.db.spoiled.take() {
+                if !self.db.conn.is_autocommit() {
+                    let _ = self.db.conn.execute_batch("ROLLBACK");
+                }
+                return Err(StoreError::Spoiled(why));
+            }
             self.db.execute_batch("COMMIT")?;
         }
         Ok(())
@@ -311,7 +435,7 @@ impl WorldStore {
     /// Open a savepoint inside the current transaction (one at a time: guest calls do not nest).
     pub fn savepoint(&mut self) -> Result<Savepoint, StoreError> {
         debug_assert!(self.undo.is_none(), "savepoints do not nest");
-        self.db.prepare_cached("SAVEPOINT guest_call")?.execute([])?;
+        self.db.execute_cached("SAVEPOINT guest_call", [])?;
         self.undo = Some(Vec::new());
         Ok(Savepoint(()))
     }
@@ -319,12 +443,21 @@ impl WorldStore {
     /// Keep everything done since the savepoint.
     pub fn release(&mut self, _sp: Savepoint) -> Result<(), StoreError> {
         self.undo = None;
-        self.db.prepare_cached("RELEASE guest_call")?.execute([])?;
+        self.db.execute_cached("RELEASE guest_call", [])?;
         Ok(())
     }
 
-    /// Undo everything done since the savepoint, in the database and in memory.
+    /// Undo everything done since the savepoint, in the database and then in memory. If the
+    /// database cannot roll back, the transaction is spoiled (it will not commit), and memory
+    /// is reverted all the same.
     pub fn rollback_to(&mut self, _sp: Savepoint) -> Result<(), StoreError> {
+        let sql = self
+            .db
+            .execute_cached("ROLLBACK TO guest_call", [])
+            .and_then(|_| self.db.execute_cached("RELEASE guest_call", []));
+        if let Err(e) = &sql {
+            self.db.spoil(format!("a failed call's writes cannot be rolled back: {e}"));
+        }
         let undo = self.undo.take().unwrap_or_default();
         if !undo.is_empty() {
             // What was undone may have moved, renamed or removed a carrier or an exit.
@@ -333,8 +466,7 @@ impl WorldStore {
         for u in undo.into_iter().rev() {
             self.revert(u);
         }
-        self.db.prepare_cached("ROLLBACK TO guest_call")?.execute([])?;
-        self.db.prepare_cached("RELEASE guest_call")?.execute([])?;
+        sql?;
         Ok(())
     }
 
@@ -419,9 +551,10 @@ impl WorldStore {
 
     /// Store an effects frame under `id` (in the current transaction).
     pub fn outbox_put(&mut self, id: u64, frame: &[u8]) -> Result<(), StoreError> {
-        self.db
-            .prepare_cached("INSERT OR REPLACE INTO outbox (id, frame) VALUES (?1, ?2)")?
-            .execute(params![id as i64, frame])?;
+        self.db.execute_cached(
+            "INSERT OR REPLACE INTO outbox (id, frame) VALUES (?1, ?2)",
+            params![id as i64, frame],
+        )?;
         Ok(())
     }
 
@@ -435,9 +568,7 @@ impl WorldStore {
 
     /// Forget frames up to and including `id` (the portal has applied them).
     pub fn outbox_prune(&mut self, upto: u64) -> Result<(), StoreError> {
-        self.db
-            .prepare_cached("DELETE FROM outbox WHERE id <= ?1")?
-            .execute(params![upto as i64])?;
+        self.db.execute_cached("DELETE FROM outbox WHERE id <= ?1", params![upto as i64])?;
         Ok(())
     }
 
@@ -471,7 +602,7 @@ impl WorldStore {
 
     /// The database connection, for tables kept by other modules (the throttles); their writes
     /// share the current event's transaction.
-    pub(crate) fn db(&self) -> &Connection {
+    pub(crate) fn db(&self) -> &Db {
         &self.db
     }
 
@@ -751,7 +882,7 @@ impl WorldStore {
 }
 
 fn write_attr(
-    db: &Connection,
+    db: &Db,
     owner: &str,
     id: u64,
     key: &str,
@@ -778,6 +909,52 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = WorldStore::open(&dir.path().join("w.db")).unwrap();
         (dir, store)
+    }
+
+    #[test]
+    fn a_write_failing_for_a_full_database_spoils_its_transaction_and_nothing_commits_alone() {
+        let (dir, mut s) = temp_store();
+        let limbo = s.start_location();
+        s.begin().unwrap();
+        // A full disk: the database may not grow by a single page.
+        let pages: i64 = s.db.query_row("PRAGMA page_count", [], |r| r.get(0)).unwrap();
+        s.db.query_row(&format!("PRAGMA max_page_count = {pages}"), [], |_| Ok(())).unwrap();
+        let sp = s.savepoint().unwrap();
+        let big = "x".repeat(1 << 20);
+        assert!(s.set_object_attr(limbo, "big", Some(&big)).is_err());
+        let _ = s.rollback_to(sp);
+        // Later calls of the same event: whatever they write must not commit on its own.
+        if let Ok(sp) = s.savepoint() {
+            let _ = s.set_object_attr(limbo, "after", Some("1"));
+            let _ = s.release(sp);
+        }
+        assert!(
+            matches!(s.commit(), Err(StoreError::Spoiled(_))),
+            "a spoiled event does not commit"
+        );
+        // The next event starts clean.
+        s.begin().unwrap();
+        s.commit().unwrap();
+        drop(s);
+        let s = WorldStore::open(&dir.path().join("w.db")).unwrap();
+        let attrs = &s.object(limbo).unwrap().attrs;
+        assert!(!attrs.contains_key("big") && !attrs.contains_key("after"), "{attrs:?}");
+    }
+
+    #[test]
+    fn a_write_while_another_connection_holds_the_lock_spoils_its_transaction() {
+        let (dir, mut s) = temp_store();
+        s.set_busy_timeout(std::time::Duration::from_millis(10)).unwrap();
+        let limbo = s.start_location();
+        let other = Connection::open(dir.path().join("w.db")).unwrap();
+        other.execute_batch("BEGIN EXCLUSIVE").unwrap();
+        s.begin().unwrap();
+        assert!(s.set_object_attr(limbo, "k", Some("v")).is_err(), "busy");
+        assert!(matches!(s.commit(), Err(StoreError::Spoiled(_))));
+        other.execute_batch("COMMIT").unwrap();
+        s.begin().unwrap();
+        s.set_object_attr(limbo, "k", Some("v")).unwrap();
+        s.commit().unwrap();
     }
 
     #[test]

@@ -21,10 +21,11 @@
 //!   changes, so the cost must stay flat), and the first command after the room changed (a merge).
 //! - `hookcost K`: one player sends K commands one after another with no input hook, with
 //!   `spamguard`, and with `spamguard` + `nick`; reports the server's CPU µs per command.
-//! - `soak N KILLS`: N players run `ooc`/`ic`/`drop`/`get`/`say`/`client_options` while the
-//!   server is SIGKILLed KILLS times at random moments; reports answers lost / twice / showing a
-//!   wrong state, ghosts and missing players in `who`, and tokens the database puts elsewhere
-//!   than their player last saw them.
+//! - `soak N R K`: N players each run R rounds of `say`, `ooc`, `ic`, `get`/`drop pebble` and
+//!   `client_options` while the server is SIGKILLed K times at random moments; then every
+//!   answer must have arrived exactly once, and each player's view (in character, carrying the
+//!   pebble or not) must match the server's session table (`look`, `who`: no ghosts) and the
+//!   database (`inventory`, the garden). Fails (non-zero exit) on any difference.
 //! - `logins N`: N clients at once each create an account and log in, with the default argon2id
 //!   cost; reports failures and the server's RSS (baseline, peak sampled from /proc, after).
 
@@ -65,10 +66,10 @@ async fn main() {
         }
         Some("idle") => perf::idle(num(1, 1000) as usize).await,
         Some("logins") => logins(num(1, 200) as usize).await,
+        Some("soak") => soak(num(1, 100) as usize, num(2, 30) as usize, num(3, 10) as usize).await,
         Some("roomsets") => roomsets(num(1, 2000) as usize).await,
         Some("hookcost") => hookcost(num(1, 2000) as usize).await,
-        Some("soak") => soak(num(1, 100) as usize, num(2, 10) as usize).await,
-        _ => eprintln!("usage: mudhost-loadgen restart [N] | hotreload [N] [R] | throughput [N] [SECS] | fairness [N] [R] | look|echo|say [N] [SECS] [RATE] | idle [N] | logins [N] | roomsets [K] | hookcost [K] | soak [N] [KILLS]"),
+        _ => eprintln!("usage: mudhost-loadgen restart [N] | hotreload [N] [R] | throughput [N] [SECS] | fairness [N] [R] | look|echo|say [N] [SECS] [RATE] | idle [N] | logins [N] | soak [N] [R] [K] | roomsets [K] | hookcost [K]"),
     }
 }
 
@@ -453,242 +454,154 @@ async fn hookcost(k: usize) {
     }
 }
 
-/// What the soak found, summed over every client.
-#[derive(Default)]
-struct SoakTally {
-    /// Commands answered exactly once, as expected.
-    ok: u64,
-    /// Commands whose answer never came.
-    lost: u64,
-    /// Commands answered more than once.
-    twice: u64,
-    /// Answers that say the server's state disagrees with what the player was shown ("You are
-    /// already OOC.", "You have no location…", a wrong client option, an untrapped error).
-    wrong: u64,
-    /// Players whose connection closed during the soak.
-    closed: u64,
+/// What one soak player believes after its script, from the answers it got.
+struct SoakView {
+    name: String,
+    client: Client,
+    carrying: bool,
+    /// Answers that arrived twice, or never (described).
+    errors: Vec<String>,
 }
 
-/// Small deterministic generator for the kill points (no dependency for one number).
-fn xorshift(state: &mut u64) -> u64 {
-    *state ^= *state << 13;
-    *state ^= *state >> 7;
-    *state ^= *state << 17;
-    *state
-}
-
-/// `soak N KILLS`: N players run `ooc` / `ic` / `drop` / `get` / `say` / `client_options` in
-/// rounds while the server is SIGKILLed KILLS times at random moments. Every command's answer
-/// must arrive exactly once; then `who` (the server's session table) must list exactly the N
-/// accounts, and after a clean stop the database must put each player's token where that player
-/// last saw it (carried). Counts are printed, never asserted.
-async fn soak(n: usize, kills: usize) {
-    println!("soak: {n} players, {kills} server kills at random moments");
-    let mut host = Host::start(MODULES, CONFIG);
-    drop(players(&host.url, n, "S").await);
-    // Each player gets a token of its own, carried, written while the game is stopped.
-    host.stop();
-    let db = host.dir.path().join("data/game.sqlite3");
-    let sql: String = (0..n)
-        .map(|i| format!("INSERT INTO objects (key, kind, location) SELECT 'token{i}', 'thing', id FROM objects WHERE key = 'S{i}' AND kind = 'character';"))
-        .collect();
-    let out = std::process::Command::new("sqlite3").arg(&db).arg(&sql).output().expect("sqlite3");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    host.launch();
-    let mut clients = vec![];
-    for i in 0..n {
-        let mut c = Client::connect(&host.url).await;
-        c.expect_text("connect").await;
-        c.send_text(&format!("connect S{i} password123")).await;
-        c.expect_text(&format!("You become S{i}.")).await;
-        clients.push(c);
+/// Read texts until one contains `needle` (or one of `or`); all texts seen, inclusive.
+async fn soak_until(c: &mut Client, needle: &str, or: &[&str]) -> Vec<String> {
+    let mut seen = vec![];
+    loop {
+        let t = c.next_text().await.unwrap_or_else(|| panic!("closed waiting for {needle}"));
+        let done = t.contains(needle) || or.iter().any(|o| t.contains(o));
+        seen.push(t);
+        if done {
+            return seen;
+        }
     }
-    let stop = Arc::new(AtomicBool::new(false));
+}
+
+/// One soak player's script; every answer it waits for is counted at the end.
+async fn soak_player(mut c: Client, name: String, rounds: usize) -> SoakView {
+    let mut texts = vec![];
+    let mut carrying = false;
+    for r in 0..rounds {
+        let tag = format!("{name}-{r}");
+        c.send_text(&format!("say {tag}")).await;
+        texts.extend(soak_until(&mut c, &format!("You say, \"{tag}\""), &[]).await);
+        c.send_text("ooc").await;
+        texts.extend(soak_until(&mut c, "You go OOC", &[]).await);
+        c.send_text("ic").await;
+        texts.extend(soak_until(&mut c, &format!("You become {name}"), &[]).await);
+        if carrying {
+            c.send_text("drop pebble").await;
+            texts.extend(soak_until(&mut c, "You drop pebble", &[]).await);
+            carrying = false;
+        } else {
+            c.send_text("get pebble").await;
+            let seen = soak_until(&mut c, "You pick up pebble", &["Could not find"]).await;
+            carrying = seen.last().is_some_and(|t| t.contains("You pick up pebble"));
+            texts.extend(seen);
+        }
+        c.send_json(serde_json::json!(["client_options", [], {"version": format!("r{r}")}])).await;
+    }
+    // Everything sent before this has been answered when its answer arrives.
+    let end = format!("{name}-end");
+    c.send_text(&format!("say {end}")).await;
+    texts.extend(soak_until(&mut c, &format!("You say, \"{end}\""), &[]).await);
+    let count = |needle: &str| texts.iter().filter(|t| t.contains(needle)).count();
+    let mut errors = vec![];
+    for r in 0..rounds {
+        let n = count(&format!("You say, \"{name}-{r}\""));
+        if n != 1 {
+            errors.push(format!("{name}: say {r} answered {n} times"));
+        }
+    }
+    for (needle, want) in [("You go OOC", rounds), (&format!("You become {name}.") as &str, rounds)]
+    {
+        let n = count(needle);
+        if n != want {
+            errors.push(format!("{name}: {needle:?} {n} times for {want} commands"));
+        }
+    }
+    let held = count("You pick up pebble") as i64 - count("You drop pebble") as i64;
+    if held != carrying as i64 {
+        errors.push(format!("{name}: picked up minus dropped is {held}"));
+    }
+    SoakView { name, client: c, carrying, errors }
+}
+
+/// Players run a script of state-changing commands while the server is killed at random moments;
+/// afterwards their views are checked against the session table and the database.
+async fn soak(n: usize, rounds: usize, kills: usize) {
+    println!("soak: {n} players, {rounds} rounds each, {kills} server kills");
+    let host = Host::start(MODULES, CONFIG);
+    let mut clients = players(&host.url, n, "K").await;
+    for c in clients.iter_mut() {
+        c.send_text("go garden").await;
+        soak_until(c, "The Garden", &[]).await;
+    }
     let started = Instant::now();
-    let mut tasks = vec![];
-    for (i, c) in clients.into_iter().enumerate() {
-        tasks.push(tokio::spawn(soak_player(c, i, stop.clone())));
-    }
-    let mut seed = (std::process::id() as u64) << 20 | 0x9e37;
+    let tasks: Vec<_> = clients
+        .into_iter()
+        .enumerate()
+        .map(|(i, c)| tokio::spawn(soak_player(c, format!("K{i}"), rounds)))
+        .collect();
+    // Kill at pseudo-random moments (a fixed-seed xorshift: reproducible runs).
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
     for k in 0..kills {
-        tokio::time::sleep(Duration::from_millis(1000 + xorshift(&mut seed) % 2000)).await;
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        tokio::time::sleep(Duration::from_millis(50 + seed % 700)).await;
+        if tasks.iter().all(|t| t.is_finished()) {
+            println!("  the players finished after {k} kills");
+            break;
+        }
         let pid = host.server_pid();
         unsafe { libc::kill(pid as i32, libc::SIGKILL) };
-        println!("  kill {}: server pid {pid} at {:.1?}", k + 1, started.elapsed());
+        while host.server_pid() == pid {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
-    tokio::time::sleep(Duration::from_secs(3)).await;
-    stop.store(true, Ordering::Relaxed);
-    let mut tally = SoakTally::default();
-    let mut rounds = 0;
-    let mut clients = vec![];
+    let mut views = vec![];
     for t in tasks {
-        let (c, t, r) = t.await.expect("soak player");
-        tally.ok += t.ok;
-        tally.lost += t.lost;
-        tally.twice += t.twice;
-        tally.wrong += t.wrong;
-        tally.closed += t.closed;
-        rounds += r;
-        clients.push(c);
+        views.push(t.await.expect("soak player"));
     }
-    // The server's session table against the players' view: every player, nobody else.
-    clients[0].send_text("who").await;
-    let who = clients[0].expect_text("unique account").await;
-    // "N unique accounts logged in." ("One" for one): the server's own count.
-    let listed: usize = who
-        .lines()
-        .find(|l| l.contains("unique account"))
-        .and_then(|l| l.split_whitespace().next())
-        .map(|w| if w == "One" { 1 } else { w.parse().unwrap_or(0) })
-        .unwrap_or(0);
-    println!("  who: {}", who.lines().last().unwrap_or(""));
-    let ghosts = listed.saturating_sub(n);
-    let missing = n.saturating_sub(listed);
-    // The database against the players' view, after a clean stop: each token carried by its
-    // player (every round ends with `get`).
-    host.stop();
-    let out = std::process::Command::new("sqlite3")
-        .arg(&db)
-        .arg("SELECT t.key, IFNULL(c.key, '-') FROM objects t LEFT JOIN objects c ON t.location = c.id WHERE t.key LIKE 'token%';")
-        .output()
-        .expect("sqlite3");
-    let rows = String::from_utf8_lossy(&out.stdout).into_owned();
-    let mut db_wrong = 0;
-    let mut tokens = 0;
-    for line in rows.lines() {
-        let (token, holder) = line.split_once('|').unwrap_or((line, ""));
-        tokens += 1;
-        if token.strip_prefix("token") != holder.strip_prefix('S') {
-            db_wrong += 1;
+    println!("  scripts done in {:.1?}", started.elapsed());
+    let mut errors: Vec<String> = views.iter().flat_map(|v| v.errors.clone()).collect();
+    // Each view against the server's session table and the database.
+    let mut carriers = 0;
+    // Others' texts arrive meanwhile: each answer is told apart by what it says.
+    let places = ["The Garden", "no location", "out-of-character", "Out-of-Character", "Limbo"];
+    for v in views.iter_mut() {
+        v.client.send_text("look").await;
+        let look = soak_until(&mut v.client, places[0], &places[1..]).await.pop().unwrap();
+        if !look.starts_with("The Garden") {
+            errors.push(format!("{}: believes it is in the garden, look says {look:?}", v.name));
         }
+        v.client.send_text("inventory").await;
+        let inv = soak_until(&mut v.client, "You are ", &[]).await.pop().unwrap();
+        if inv.contains("pebble") != v.carrying {
+            errors.push(format!("{}: carrying {} but inventory says {inv:?}", v.name, v.carrying));
+        }
+        carriers += v.carrying as usize;
     }
-    db_wrong += n.saturating_sub(tokens);
+    let observer = &mut views[0].client;
+    observer.send_text("who").await;
+    let who = soak_until(observer, "logged in.", &[]).await.pop().unwrap();
+    let want = format!("{n} unique accounts logged in");
+    if !who.contains(&want) {
+        errors.push(format!("who does not list exactly the {n} players (ghosts?): {who}"));
+    }
+    observer.send_text("look").await;
+    let garden = soak_until(observer, places[0], &places[1..]).await.pop().unwrap();
+    if carriers > 1 || (carriers == 0) != garden.contains("pebble") {
+        errors.push(format!("{carriers} players carry the pebble; the garden: {garden:?}"));
+    }
+    let twice = errors.iter().filter(|e| e.contains(" times")).count();
     println!(
-        "  {rounds} rounds, {} commands: {} answered once, {} lost, {} twice, {} wrong state, {} connections closed; who: {listed} listed ({ghosts} ghosts, {missing} missing); database: {db_wrong} tokens not where their player saw them ({tokens} found)",
-        tally.ok + tally.lost + tally.twice,
-        tally.ok,
-        tally.lost,
-        tally.twice,
-        tally.wrong,
-        tally.closed
+        "  {} differences ({twice} answers lost or doubled); server starts: {}",
+        errors.len(),
+        host.cli(&["status"])
     );
-}
-
-/// The next JSON frame within `deadline`: `Err(())` when the wait ran out, `Ok(None)` when the
-/// connection closed. (`Client::next` fails the whole run after its own wait; a soak counts.)
-async fn soak_frame(
-    c: &mut Client,
-    deadline: tokio::time::Instant,
-) -> Result<Option<serde_json::Value>, ()> {
-    use futures_util::StreamExt;
-    use tokio_tungstenite::tungstenite::Message;
-    loop {
-        match tokio::time::timeout_at(deadline, c.ws.next()).await.map_err(|_| ())? {
-            Some(Ok(Message::Text(t))) => {
-                return Ok(serde_json::from_str(t.as_str()).ok());
-            }
-            Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return Ok(None),
-            Some(Ok(_)) => {}
-        }
+    for e in errors.iter().take(20) {
+        println!("    {e}");
     }
-}
-
-/// A frame as the soak compares it: a text's plain text, anything else as upper-case JSON.
-fn soak_text(v: &serde_json::Value) -> String {
-    if v[0] == "text" {
-        support::plain(v[1][0].as_str().unwrap_or(""))
-    } else {
-        v.to_string().to_uppercase()
-    }
-}
-
-/// One soak player: rounds of `ooc`, `ic`, `drop`, `get`, `say`, `client_options` (set, then
-/// get), each closed by an `echoback` marker, until `stop`.
-async fn soak_player(mut c: Client, i: usize, stop: Arc<AtomicBool>) -> (Client, SoakTally, u64) {
-    let mut tally = SoakTally::default();
-    let mut round = 0u64;
-    while !stop.load(Ordering::Relaxed) {
-        round += 1;
-        let width = 100 + round;
-        let steps: Vec<(serde_json::Value, String)> = vec![
-            (serde_json::json!(["text", ["ooc"], {}]), "You go OOC.".into()),
-            (serde_json::json!(["text", [format!("ic S{i}")], {}]), format!("You become S{i}.")),
-            (
-                serde_json::json!(["text", [format!("drop token{i}")], {}]),
-                format!("You drop token{i}."),
-            ),
-            (
-                serde_json::json!(["text", [format!("get token{i}")], {}]),
-                format!("You pick up token{i}."),
-            ),
-            (
-                serde_json::json!(["text", [format!("say r{round}")], {}]),
-                format!("You say, \"r{round}\""),
-            ),
-            (serde_json::json!(["client_options", [], {"screenwidth": width}]), String::new()),
-            (
-                serde_json::json!(["client_options", [], {}]),
-                format!("\"SCREENWIDTH\":{{\"0\":{width}}}"),
-            ),
-        ];
-        let mut seen: Vec<String> = vec![];
-        for (msg, want) in &steps {
-            c.send_json(msg.clone()).await;
-            if want.is_empty() {
-                continue;
-            }
-            // Read until the expected answer (or give up on it after a generous wait).
-            let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-            loop {
-                match soak_frame(&mut c, deadline).await {
-                    Ok(Some(v)) => {
-                        let s = soak_text(&v);
-                        let hit = s.contains(want.as_str());
-                        seen.push(s);
-                        if hit {
-                            break;
-                        }
-                    }
-                    Ok(None) => {
-                        tally.closed += 1;
-                        return (c, tally, round);
-                    }
-                    Err(_) => break,
-                }
-            }
-        }
-        let marker = format!("echoback v1: end {i}-{round}");
-        c.send_text(&format!("echoback end {i}-{round}")).await;
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-        loop {
-            match soak_frame(&mut c, deadline).await {
-                Ok(Some(v)) if soak_text(&v).contains(&marker) => break,
-                Ok(Some(v)) => seen.push(soak_text(&v)),
-                Ok(None) => {
-                    tally.closed += 1;
-                    return (c, tally, round);
-                }
-                Err(()) => break,
-            }
-        }
-        for (_, want) in steps.iter().filter(|(_, w)| !w.is_empty()) {
-            match seen.iter().filter(|s| s.contains(want.as_str())).count() {
-                0 => tally.lost += 1,
-                1 => tally.ok += 1,
-                _ => tally.twice += 1,
-            }
-        }
-        tally.wrong += seen
-            .iter()
-            .filter(|s| {
-                s.contains("already OOC")
-                    || s.contains("no location")
-                    || s.contains("untrapped error")
-                    || s.contains("aren't carrying")
-                    || (s.contains("SCREENWIDTH")
-                        && !s.contains(&format!("\"SCREENWIDTH\":{{\"0\":{width}}}")))
-            })
-            .count() as u64;
-    }
-    (c, tally, round)
+    assert!(errors.is_empty(), "soak: {} differences", errors.len());
 }

@@ -271,7 +271,7 @@ fn bench(rest: &[String]) -> Result<(), String> {
             vec!["hotreload".into(), "200".into(), "20".into()],
             vec!["throughput".into(), "1000".into(), "10".into()],
             vec!["logins".into(), "200".into()],
-            vec!["soak".into(), "100".into(), "10".into()],
+            vec!["soak".into(), "100".into(), "30".into(), "10".into()],
         ]
     } else {
         vec![rest.to_vec()]

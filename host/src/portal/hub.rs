@@ -13,8 +13,10 @@
 //! confirms them with `Applied`. A session whose client has gone stays in the table, closed,
 //! until the server has processed its queued input and then its disconnect.
 //!
-//! Poison input: when the server dies, the hub reads the in-flight marker (which input it was
-//! running). An input that was running at two crashes in a row is dropped and its player told.
+//! Poison input: when the server dies, the hub reads the in-flight marker (which unit of work it
+//! was running). An input that was running at two crashes in a row is dropped and its player
+//! told; a disconnect is applied here alone; work on a session that has no input (its
+//! connection, its hand-over, an idle sweep) drops the session, whose player is told.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::{Arc, OnceLock};
@@ -196,6 +198,14 @@ pub struct Hub {
 /// Text shown to a player whose input was running when the server died twice in a row.
 pub const POISON_TEXT: &str =
     "Your last input was dropped: the server failed twice while running it. The game goes on.";
+
+/// Text shown to a player whose session was closed because work on it (its connection screen,
+/// its hand-over, an idle check) made the server fail twice in a row.
+pub const SESSION_POISON_TEXT: &str =
+    "Your session was closed: the server failed twice while handling it. Please connect again.";
+
+/// The close reason of such a session.
+pub const SESSION_POISON_REASON: &str = "the server failed twice while handling this session";
 
 /// Applied effects frames between two confirmations to the server.
 const CONFIRM_EVERY: u64 = 32;
@@ -426,8 +436,10 @@ impl Hub {
         }
     }
 
-    /// The server died while not asked to leave: if it was running the same input at this crash
-    /// and the one before, that input is poison — drop it and tell its player.
+    /// The server died while not asked to leave: if it was running the same unit of work at this
+    /// crash and the one before, that unit is poison — drop it and tell its player. A unit is an
+    /// input, a disconnect (`seq` is the session's closing seq) or a deferred completion
+    /// (marked as its input), or work on the session itself (`seq` 0).
     fn check_poison(&mut self) {
         let running = super::inflight_marker(&self.cfg.data_dir);
         let Some((sessid, seq)) = running else {
@@ -441,6 +453,24 @@ impl Hub {
         }
         self.suspect = None;
         let Some(s) = self.sessions.get_mut(&sessid) else { return };
+        if seq == 0 || s.closed == Some(seq) {
+            // Its disconnect, or work on the session itself: the session goes, here alone (the
+            // next server is handed the table without it).
+            let what = if seq == 0 { "work on the session" } else { "its disconnect" };
+            tracing::error!(
+                sessid,
+                seq,
+                what,
+                "session dropped: the server died twice in a row while running it"
+            );
+            if let Some(s) = self.sessions.remove(&sessid) {
+                s.send(Msg::text(SESSION_POISON_TEXT));
+                if let Some(o) = s.outbox {
+                    let _ = o.try_send(Outbound::Close(SESSION_POISON_REASON.into()));
+                }
+            }
+            return;
+        }
         let Some(pos) = s.pending.iter().position(|(q, _)| *q == seq) else { return };
         let (_, msg) = s.pending.remove(pos).expect("position is in range");
         let digest = digest(&msg);
@@ -586,7 +616,8 @@ impl Hub {
         false
     }
 
-    /// Apply one event's effects: outputs, then syncs, then disconnects, then acks.
+    /// Apply one event's effects: outputs, then syncs, then disconnects, then acks, then the
+    /// reload a command asked for.
     fn apply(&mut self, e: Effects) {
         let mut slow = vec![];
         // A broadcast arrives as the same message for each recipient in a row: they share one
@@ -661,6 +692,9 @@ impl Hub {
             // Dropping the outbox makes the connection task close the socket.
             tracing::warn!(sessid, "slow client: outbound queue full; disconnecting");
             self.close(sessid);
+        }
+        if let Some(reason) = e.reload {
+            self.reload(&reason);
         }
     }
 

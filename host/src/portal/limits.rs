@@ -1,6 +1,6 @@
 //! What an anonymous client may cost the portal: connections (total, per address, and a rate per
 //! address), commands per second per session, bytes queued towards a connection, the real client
-//! address behind a trusted reverse proxy. (The idle timeout is the server's: `Game::idle_sweep`.)
+//! address behind a trusted reverse proxy. (The idle timeout is the server's: `Game::idle_sessions`.)
 //!
 //! Texts are Evennia's where Evennia has them (EVENNIA-REFERENCE.md §limits).
 

@@ -104,9 +104,18 @@ fn normalise(value: Value) -> Result<Msg, FrameError> {
     Ok(Msg { cmd, args, kwargs })
 }
 
-/// Longest string argument in a message, in characters (for the input length limit).
+/// Longest string argument or keyword value in a message, in characters (for the input length
+/// limit).
 pub fn longest_string_arg(msg: &Msg) -> usize {
-    msg.args.iter().filter_map(Value::as_str).map(|s| s.chars().count()).max().unwrap_or(0)
+    // Keyword arguments too (`client_options {"version": ...}`): a client must not get past the
+    // length limit by moving its text into a keyword.
+    msg.args
+        .iter()
+        .chain(msg.kwargs.values())
+        .filter_map(Value::as_str)
+        .map(|s| s.chars().count())
+        .max()
+        .unwrap_or(0)
 }
 
 /// Encode an outbound message as a v1 JSON text frame. `text` and `prompt` have their first

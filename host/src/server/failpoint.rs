@@ -5,14 +5,24 @@
 //!
 //! Kinds:
 //! - `after-commit`: die after the input's transaction (world changes, outbox frame) committed
-//!   and before its effects frame is sent;
+//!   and before its effects frame is sent. For an input completed off the loop (a login's
+//!   password check), "its transaction" is the completion's, which commits its effects and ack;
 //! - `truncated-frame`: the same, but after sending the first half of the frame;
+//! - `during-check`: die while the input's off-loop work (a password check) is running, before
+//!   its completion is applied;
 //! - `poison`: die as soon as the input starts running, every time (no marker): an input that
 //!   kills every server it reaches, for the quarantine test;
 //! - `panic`: a Rust panic on the game thread as the input starts (once);
 //! - `portal-panic`: a Rust panic in the portal's hub as it queues the input (every time);
 //! - `slow-start:MS`: every server waits MS milliseconds before it says hello (a slow start, so
 //!   a test can act while a server process exists but has not joined the link).
+//! - `poison-unit:UNIT`: die every time the game loop starts a unit of work of that kind
+//!   (`disconnect`, `login` — a login's completion —, `connect`, `restore`, `sweep`), for the
+//!   quarantine of work that is not a text input.
+//!
+//! `MUDHOST_CLOCK_OFFSET_FILE=PATH` is the test seam of the wall clock: the host adds the number
+//! of milliseconds written in that file (read at each reading of the clock) to the time it reads,
+//! so a test can step the wall clock forwards or backwards under a running game.
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -31,6 +41,25 @@ pub enum Kind {
     TruncatedFrame,
     /// At the start of the input, every time.
     Poison,
+    /// While the input's password check runs off the loop.
+    DuringCheck,
+    /// At the start of every unit of this kind.
+    PoisonUnit(Unit),
+}
+
+/// Kinds of work the game loop runs that are not text inputs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unit {
+    /// A client went away.
+    Disconnect,
+    /// A login's password check finished.
+    Login,
+    /// A new connection.
+    Connect,
+    /// A session handed over by the portal (`SyncAll`).
+    Restore,
+    /// A session disconnected by the idle sweep.
+    Sweep,
 }
 
 /// What an armed failpoint does: one of the game loop's [`Kind`]s, or a panic.
@@ -60,6 +89,18 @@ pub fn init(data_dir: &Path) {
             "after-commit" => What::Loop(Kind::AfterCommit),
             "truncated-frame" => What::Loop(Kind::TruncatedFrame),
             "poison" => What::Loop(Kind::Poison),
+            "during-check" => What::Loop(Kind::DuringCheck),
+            "poison-unit" => What::Loop(Kind::PoisonUnit(match text {
+                "disconnect" => Unit::Disconnect,
+                "login" => Unit::Login,
+                "connect" => Unit::Connect,
+                "restore" => Unit::Restore,
+                "sweep" => Unit::Sweep,
+                _ => {
+                    tracing::warn!(%spec, "unknown failpoint unit ignored");
+                    return None;
+                }
+            })),
             "panic" => What::Panic,
             "portal-panic" => What::PortalPanic,
             "slow-start" => return None,
@@ -69,7 +110,11 @@ pub fn init(data_dir: &Path) {
             }
         };
         let marker = data_dir.join("failpoint.fired");
-        if marker.exists() && !matches!(kind, What::Loop(Kind::Poison) | What::PortalPanic) {
+        let every_time = matches!(
+            kind,
+            What::Loop(Kind::Poison | Kind::PoisonUnit(_)) | What::PortalPanic
+        );
+        if marker.exists() && !every_time {
             return None;
         }
         tracing::warn!(?kind, %text, "failpoint armed");
@@ -92,7 +137,10 @@ pub async fn slow_start() {
 /// The failpoint to fire for this input, if it is the one (and it has not fired yet).
 pub fn for_input(msg: &Msg) -> Option<Kind> {
     let armed = ARMED.get()?.as_ref()?;
-    if msg.cmd != "text" || msg.first_str() != Some(armed.text.as_str()) {
+    if matches!(armed.kind, What::Loop(Kind::PoisonUnit(_)))
+        || msg.cmd != "text"
+        || msg.first_str() != Some(armed.text.as_str())
+    {
         return None;
     }
     match armed.kind {
@@ -120,6 +168,27 @@ pub fn portal_input(msg: &Msg) {
         panic!("failpoint: a deliberate panic in the portal's hub");
     }
 }
+
+/// Die here if a `poison-unit` failpoint names this kind of unit.
+pub fn for_unit(unit: Unit) {
+    let Some(Some(armed)) = ARMED.get() else { return };
+    if armed.kind == What::Loop(Kind::PoisonUnit(unit)) {
+        die();
+    }
+}
+
+/// The test offset of the wall clock in milliseconds (see the module docs); 0 without the
+/// variable, which is read once.
+pub fn clock_offset_ms() -> i64 {
+    static FILE: OnceLock<Option<PathBuf>> = OnceLock::new();
+    let Some(path) = FILE.get_or_init(|| std::env::var_os(CLOCK_ENV).map(PathBuf::from)) else {
+        return 0;
+    };
+    std::fs::read_to_string(path).ok().and_then(|t| t.trim().parse().ok()).unwrap_or(0)
+}
+
+/// Environment variable naming the file of the wall clock's test offset.
+pub const CLOCK_ENV: &str = "MUDHOST_CLOCK_OFFSET_FILE";
 
 /// Die the way a `kill -9` would: no unwinding, no flushing, no goodbye.
 pub fn die() -> ! {

@@ -4,8 +4,9 @@
 //!
 //! Texts are Evennia's (see EVENNIA-REFERENCE.md §6).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use crate::config::Config;
 use crate::link::{Effects, Msg, Sessid, SessionData};
@@ -88,7 +89,15 @@ pub struct Game {
     /// Ack of the input being processed; moves into a deferred job that completes it later.
     held_ack: Option<(Sessid, u64)>,
     auth_pending: BTreeSet<Sessid>,
+    /// Login and creation attempts accepted for checking and not completed yet, per session.
+    /// A throttle counts them with its stored records; each is stored (or not) with its
+    /// completion, in the transaction that acknowledges its input, so a crash in between
+    /// neither loses nor doubles it (the replayed input makes it again).
+    attempts: BTreeMap<Sessid, Attempt>,
     throttles: Throttles,
+    /// When each session last ran a visible command, on the monotonic clock: idleness must
+    /// not follow steps of the wall clock (`cmd_last_visible` is wall time, for guests).
+    last_visible: HashMap<Sessid, Instant>,
     dropped_outputs: usize,
     /// Session lifecycle events for the session class, run by the game loop after the call that
     /// caused them (only collected when a `session_class` is configured).
@@ -96,6 +105,13 @@ pub struct Game {
     /// The merged cmdset of the session a guest call runs for (a command, or a hook called for a
     /// session), for `caller-commands`.
     pub current_cmdset: Option<Arc<crate::cmd::CmdSet>>,
+}
+
+/// A login or account creation being checked off the loop (see `Game::attempts`).
+#[derive(Debug, Clone)]
+struct Attempt {
+    login: bool,
+    address: String,
 }
 
 /// What [`Game::checkpoint`] remembers, so that a failed guest call can be undone entirely.
@@ -107,6 +123,7 @@ pub struct Checkpoint {
     queued: usize,
     held_ack: Option<(Sessid, u64)>,
     auth_pending: BTreeSet<Sessid>,
+    attempts: BTreeMap<Sessid, Attempt>,
     dropped_outputs: usize,
     class_events: usize,
 }
@@ -129,6 +146,7 @@ impl Game {
             queued: self.queued.len(),
             held_ack: self.held_ack,
             auth_pending: self.auth_pending.clone(),
+            attempts: self.attempts.clone(),
             dropped_outputs: self.dropped_outputs,
             class_events: self.class_events.len(),
         }
@@ -159,6 +177,7 @@ impl Game {
         self.queued.truncate(cp.queued);
         self.held_ack = cp.held_ack;
         self.auth_pending = cp.auth_pending;
+        self.attempts = cp.attempts;
         self.dropped_outputs = cp.dropped_outputs;
         self.class_events.truncate(cp.class_events);
     }
@@ -185,7 +204,9 @@ impl Game {
             queued: Vec::new(),
             held_ack: None,
             auth_pending: BTreeSet::new(),
+            attempts: BTreeMap::new(),
             throttles,
+            last_visible: HashMap::new(),
             dropped_outputs: 0,
             class_events: Vec::new(),
             current_cmdset: None,
@@ -238,6 +259,11 @@ impl Game {
         if let Some(ack) = ack {
             self.effects.acks.push(ack);
         }
+    }
+
+    /// Ask the portal for a reload with the current event's effects (see [`Effects::reload`]).
+    pub fn request_reload_effect(&mut self, reason: String) {
+        self.effects.reload = Some(reason);
     }
 
     /// Work to start off the loop.
@@ -339,9 +365,14 @@ impl Game {
     // --- session lifecycle ------------------------------------------------------------------
 
     /// A new connection (Evennia's portal_connect): show the connection screen.
-    pub fn connect(&mut self, data: SessionData) {
+    pub fn connect(&mut self, mut data: SessionData) {
         let sessid = data.sessid;
+        let cap = self.cfg.session_flag_value_bytes;
+        if super::inputfuncs::bound_flags(&mut data.protocol_flags, cap) {
+            self.touch(sessid);
+        }
         tracing::info!(sessid, address = %data.address, "session connected");
+        self.last_visible.insert(sessid, Instant::now());
         self.sessions.insert(data);
         self.class_event(sessid, ClassEvent::Sync);
         self.queue_command(
@@ -367,8 +398,25 @@ impl Game {
             self.touch(data.sessid);
         }
         let sessid = data.sessid;
+        if super::inputfuncs::bound_flags(
+            &mut data.protocol_flags,
+            self.cfg.session_flag_value_bytes,
+        ) {
+            self.touch(sessid);
+        }
+        // Idle since: the wall-clock idleness handed over, but never more than the timeout (a
+        // clock step during the restart cannot make it longer than a session idle all along).
+        let timeout = Duration::from_secs(self.cfg.idle_timeout_secs);
+        let idle = Duration::from_millis(now_ms().saturating_sub(data.cmd_last_visible));
+        let now = Instant::now();
+        self.last_visible.insert(sessid, now.checked_sub(idle.min(timeout)).unwrap_or(now));
         self.sessions.insert(data);
         self.class_event(sessid, ClassEvent::Sync);
+    }
+
+    /// A session ran a visible command (not the keepalive): it is not idle.
+    pub fn seen_active(&mut self, sessid: Sessid) {
+        self.last_visible.insert(sessid, Instant::now());
     }
 
     /// Disconnect a session from the server side, telling the player `reason`.
@@ -392,6 +440,7 @@ impl Game {
     /// `leave` is what the room hears after "X has left the game".
     fn at_disconnect(&mut self, sessid: Sessid, reason: &str, leave: &str) {
         let _ = self.unpuppet_quietly(sessid, leave);
+        self.last_visible.remove(&sessid);
         if let Some(s) = self.sessions.remove(sessid) {
             self.dirty.remove(&sessid);
             self.counted.remove(&sessid);
@@ -473,12 +522,12 @@ impl Game {
             return Err(format!("Sorry, there is already an account with the name '{name}'."));
         }
         let address = s.data.address.clone();
-        let now = now_ms();
-        if self.throttles.creation.check(&self.world, &address, now) {
+        let pending = self.attempts_from(false, &address);
+        if self.throttles.creation.check(&self.world, &address, now_ms(), pending) {
             return Err(CREATION_THROTTLE_TEXT.into());
         }
-        // Counted now, so concurrent requests see it; taken back if the creation fails.
-        self.throttles.creation.record(&self.world, &address, now);
+        // Counted from now on, so concurrent requests see it; stored if the account is created.
+        self.attempts.insert(sessid, Attempt { login: false, address });
         let ack = self.held_ack.take();
         self.deferred.push(Deferred::HashPassword { sessid, name: name.into(), password, ack });
         Ok(())
@@ -491,12 +540,16 @@ impl Game {
         name: &str,
         hash: Result<String, String>,
     ) {
+        let attempt = self.attempts.remove(&sessid);
         let created = self.create_account_from_hash(sessid, name, hash);
-        if !created {
-            if let Some(address) = self.sessions.get(sessid).map(|s| s.data.address.clone()) {
-                self.throttles.creation.forget_one(&self.world, &address);
-            }
+        if let Some(a) = attempt.filter(|_| created) {
+            self.throttles.creation.record(&self.world, &a.address, now_ms());
         }
+    }
+
+    /// Attempts of this kind from `address` accepted for checking and not completed yet.
+    fn attempts_from(&self, login: bool, address: &str) -> u32 {
+        self.attempts.values().filter(|a| a.login == login && a.address == address).count() as u32
     }
 
     /// The rest of [`Game::finish_create_account`]; true if the account was created.
@@ -583,13 +636,13 @@ impl Game {
             return Err("Your previous login is still being checked.".into());
         }
         let address = s.data.address.clone();
-        let now = now_ms();
-        if self.throttles.login.check(&self.world, &address, now) {
+        let pending = self.attempts_from(true, &address);
+        if self.throttles.login.check(&self.world, &address, now_ms(), pending) {
             return Err(LOGIN_THROTTLE_TEXT.into());
         }
-        // Counted as a failure before it is checked, so a burst of concurrent guesses checks at
-        // most the limit; a right password takes it back in `finish_login`.
-        self.throttles.login.record(&self.world, &address, now);
+        // Counted as a failure from now on, so a burst of concurrent guesses checks at most the
+        // limit; stored as one in `finish_login` if the password is wrong.
+        self.attempts.insert(sessid, Attempt { login: true, address });
         let (account, hash) = match self.world.account_by_name(name.trim()) {
             Some(a) => (Some(a.id), Some(a.password_hash.clone())),
             None => (None, None),
@@ -603,30 +656,27 @@ impl Game {
     /// A password check finished.
     pub fn finish_login(&mut self, sessid: Sessid, account: Option<u64>, ok: bool) {
         self.auth_pending.remove(&sessid);
+        let attempt = self.attempts.remove(&sessid);
+        let uid = account.filter(|_| ok);
+        if let Some(a) = attempt.filter(|_| uid.is_none()) {
+            // Stored with the completion (a session that left before its check finished too).
+            self.throttles.login.record(&self.world, &a.address, now_ms());
+        }
         let Some(s) = self.sessions.get(sessid) else { return };
         if s.data.logged_in {
             return;
         }
-        // The attempt was recorded as a failure when it was accepted (a session that left before
-        // its check finished keeps it so).
-        match account.filter(|_| ok) {
-            Some(uid) => {
-                let address = s.data.address.clone();
-                self.throttles.login.forget_one(&self.world, &address);
-                self.login(sessid, uid);
-            }
+        match uid {
+            Some(uid) => self.login(sessid, uid),
             None => self.msg_session(sessid, "|RUsername and/or password is incorrect.|n"),
         }
     }
 
     /// The hashing queue was full: answer at once and undo the request's bookkeeping (its
-    /// pending mark and its throttle record), since nothing was checked.
-    pub fn hashing_busy(&mut self, sessid: Sessid, login: bool) {
+    /// pending mark and its throttle attempt), since nothing was checked.
+    pub fn hashing_busy(&mut self, sessid: Sessid) {
         self.auth_pending.remove(&sessid);
-        if let Some(address) = self.sessions.get(sessid).map(|s| s.data.address.clone()) {
-            let throttle = if login { self.throttles.login } else { self.throttles.creation };
-            throttle.forget_one(&self.world, &address);
-        }
+        self.attempts.remove(&sessid);
         self.msg_session(sessid, &format!("|R{}|n", super::accounts::BUSY_TEXT));
     }
 
@@ -988,27 +1038,27 @@ impl Game {
 pub const IDLE_TIMEOUT_REASON: &str = "idle timeout exceeded";
 
 impl Game {
-    /// Disconnect every session, logged in or not, whose last visible command is older than
-    /// `idle_timeout_secs`: the keepalive (`idle_command`) keeps a connection open through
-    /// proxies but does not make a player active. Superusers and accounts holding Builder or
-    /// above are exempt (Evennia's `noidletimeout` lock).
-    pub fn idle_sweep(&mut self) {
-        let timeout = self.cfg.idle_timeout_secs.saturating_mul(1000);
-        if timeout == 0 {
-            return;
+    /// Sessions, logged in or not, whose last visible command is older than
+    /// `idle_timeout_secs` on the monotonic clock: the keepalive (`idle_command`) keeps a
+    /// connection open through proxies but does not make a player active. Superusers and
+    /// accounts holding Builder or above are exempt (Evennia's `noidletimeout` lock).
+    pub fn idle_sessions(&self) -> Vec<Sessid> {
+        let timeout = Duration::from_secs(self.cfg.idle_timeout_secs);
+        if timeout.is_zero() {
+            return vec![];
         }
-        let now = now_ms();
-        let idle: Vec<Sessid> = self
-            .sessions
+        self.sessions
             .all(true)
-            .filter(|s| now.saturating_sub(s.data.cmd_last_visible) > timeout)
             .map(|s| s.sessid())
+            .filter(|id| self.last_visible.get(id).is_some_and(|t| t.elapsed() > timeout))
             .filter(|&id| !self.exempt_from_idle_timeout(id))
-            .collect();
-        for id in idle {
-            tracing::info!(sessid = id, "idle timeout exceeded; disconnecting");
-            self.disconnect(id, IDLE_TIMEOUT_REASON);
-        }
+            .collect()
+    }
+
+    /// Disconnect a session found idle by [`Game::idle_sessions`].
+    pub fn idle_disconnect(&mut self, sessid: Sessid) {
+        tracing::info!(sessid, "idle timeout exceeded; disconnecting");
+        self.disconnect(sessid, IDLE_TIMEOUT_REASON);
     }
 
     /// Evennia's default `noidletimeout` lock, `perm(Builder)`: superusers and accounts holding

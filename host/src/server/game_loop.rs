@@ -168,22 +168,31 @@ pub struct GameLoop {
     /// Highest seq per session whose effects are already committed (from frames resent at
     /// start-up): the portal's replay of those inputs is skipped.
     applied: HashMap<Sessid, u64>,
+    /// The session changes of the frames resent at start-up, applied to the handed-over
+    /// sessions (`SyncAll`), which the portal sent before it had applied those frames.
+    resent: super::resent::Resent,
     queues: HashMap<Sessid, SessionQueue>,
     /// Sessions with work to do, in service order.
     ring: VecDeque<Sessid>,
     inflight: Option<InflightMarker>,
+    /// The unit of work marked in flight: `(sessid, seq)` of an input, a disconnect or a
+    /// deferred completion, `(sessid, 0)` for work on a session without an input, `(0, 0)` none.
+    marked: (Sessid, u64),
     /// Set by the command handler when a guest call overran its deadline.
     pub(super) overran: bool,
     /// A test failpoint to fire when the current unit of work commits.
     failpoint: Option<super::failpoint::Kind>,
+    /// A test failpoint of an input whose completion was deferred (a password check): fired
+    /// when that completion arrives (`during-check`) or commits (`after-commit`).
+    completion_failpoint: Option<((Sessid, u64), super::failpoint::Kind)>,
     /// When the pending `Wake` timer fires, if one is pending.
     wake_at: Option<Instant>,
 }
 
 impl GameLoop {
-    /// A loop over a game whose modules are already loaded. `applied` lists, per session, the
-    /// newest input whose effects were committed before this server started; `outbox_next` is
-    /// the next outbox id and `confirmed` the last one the portal has applied.
+    /// A loop over a game whose modules are already loaded. `resent` is what the frames resent
+    /// at start-up committed (acks and session changes); `outbox_next` is the next outbox id and
+    /// `confirmed` the last one the portal has applied.
     #[allow(clippy::too_many_arguments)]
     pub fn new(
         game: Game,
@@ -191,7 +200,7 @@ impl GameLoop {
         out: link::LinkWriter,
         events: mpsc::Sender<GameEvent>,
         rt: tokio::runtime::Handle,
-        applied: HashMap<Sessid, u64>,
+        mut resent: super::resent::Resent,
         outbox_next: u64,
         confirmed: u64,
         inflight: Option<InflightMarker>,
@@ -203,6 +212,12 @@ impl GameLoop {
             cfg.argon2_memory_kib,
             cfg.argon2_iterations,
         );
+        let applied = std::mem::take(&mut resent.applied);
+        let busy_timeout = Duration::from_millis(cfg.db_busy_timeout_ms);
+        let mut game = game;
+        if let Err(e) = game.world.set_busy_timeout(busy_timeout) {
+            tracing::warn!(cause = %e, "cannot set the database busy timeout");
+        }
         let mut this = GameLoop {
             game: Some(game),
             plugins,
@@ -223,11 +238,14 @@ impl GameLoop {
                 unstored_bytes: 0,
             },
             applied,
+            resent,
             queues: HashMap::new(),
             ring: VecDeque::new(),
             inflight,
+            marked: (0, 0),
             overran: false,
             failpoint: None,
+            completion_failpoint: None,
             wake_at: None,
         };
         this.refresh_module_report();
@@ -377,9 +395,34 @@ impl GameLoop {
             next = self.next_ready().ok();
         }
         self.commit_and_send(None);
-        if let Some(m) = self.inflight.as_mut() {
-            m.clear();
+        self.mark(0, 0);
+    }
+
+    /// Mark the unit of work being run in the in-flight file (see `marked`), so that work that
+    /// kills the server twice in a row is singled out and dropped by the portal.
+    pub(super) fn mark(&mut self, sessid: Sessid, seq: u64) {
+        if self.marked == (sessid, seq) {
+            return;
         }
+        self.marked = (sessid, seq);
+        if let Some(m) = self.inflight.as_mut() {
+            if sessid == 0 {
+                m.clear();
+            } else {
+                m.set(sessid, seq);
+            }
+        }
+    }
+
+    /// Mark work done for `sessid` inside the current unit (a queued command, a session-class
+    /// hook): the unit's own mark if it is the same session, else the session itself. Returns
+    /// the mark to restore afterwards.
+    pub(super) fn mark_for(&mut self, sessid: Sessid) -> (Sessid, u64) {
+        let unit = self.marked;
+        if unit.0 != sessid {
+            self.mark(sessid, 0);
+        }
+        unit
     }
 
     /// Run one unit of a session's work inside the current transaction, then put the session
@@ -396,9 +439,7 @@ impl GameLoop {
             // Its effects were committed before this server started and have been resent.
             tracing::debug!(sessid, seq, "replayed input already applied; skipped");
         } else {
-            if let Some(m) = self.inflight.as_mut() {
-                m.set(sessid, seq);
-            }
+            self.mark(sessid, seq);
             self.game().hold_ack((sessid, seq));
             match work {
                 Work::Input { msg, .. } => {
@@ -408,9 +449,15 @@ impl GameLoop {
                     }
                     self.input(sessid, msg);
                     let deferred = !self.game().ack_is_held();
+                    if deferred {
+                        if let Some(kind) = self.failpoint.take() {
+                            self.completion_failpoint = Some(((sessid, seq), kind));
+                        }
+                    }
                     self.after_input(sessid, deferred);
                 }
                 Work::Disconnect { .. } => {
+                    super::failpoint::for_unit(super::failpoint::Unit::Disconnect);
                     self.game().portal_disconnect(sessid);
                     self.queues.remove(&sessid);
                     self.applied.remove(&sessid);
@@ -481,13 +528,20 @@ impl GameLoop {
         let mut exit = None;
         match event {
             GameEvent::Portal(msg) => match msg {
-                PortalMsg::Connect(data) => self.game().connect(data),
+                PortalMsg::Connect(data) => {
+                    self.mark(data.sessid, 0);
+                    super::failpoint::for_unit(super::failpoint::Unit::Connect);
+                    self.game().connect(data)
+                }
                 PortalMsg::SyncAll { sessions, fresh, last } => {
                     let n = sessions.len();
                     for data in sessions {
+                        self.mark(data.sessid, 0);
                         if fresh.contains(&data.sessid) {
+                            super::failpoint::for_unit(super::failpoint::Unit::Connect);
                             self.game().connect(data);
-                        } else {
+                        } else if let Some(data) = self.resent.bring_up_to_date(data) {
+                            super::failpoint::for_unit(super::failpoint::Unit::Restore);
                             self.game().restore(data);
                         }
                     }
@@ -520,12 +574,17 @@ impl GameLoop {
                 }
             },
             GameEvent::PasswordChecked { sessid, account, ok, ack } => {
+                self.mark_completion(sessid, ack);
+                super::failpoint::for_unit(super::failpoint::Unit::Login);
+                self.completion_failpoint_for(ack);
                 let game = self.game();
                 game.push_ack(ack);
                 game.finish_login(sessid, account, ok);
                 self.unbusy(ack);
             }
             GameEvent::PasswordHashed { sessid, name, hash, ack } => {
+                self.mark_completion(sessid, ack);
+                self.completion_failpoint_for(ack);
                 let game = self.game();
                 game.push_ack(ack);
                 game.finish_create_account(sessid, &name, hash);
@@ -553,8 +612,16 @@ impl GameLoop {
             }
             GameEvent::LinkClosed => exit = Some(Exit::LinkLost),
             GameEvent::Wake => {}
-            GameEvent::IdleSweep => self.game().idle_sweep(),
+            GameEvent::IdleSweep => {
+                for id in self.game().idle_sessions() {
+                    self.mark(id, 0);
+                    super::failpoint::for_unit(super::failpoint::Unit::Sweep);
+                    self.game().idle_disconnect(id);
+                }
+            }
             GameEvent::PasswordChanged { sessid, uid, outcome, ack } => {
+                self.mark_completion(sessid, ack);
+                self.completion_failpoint_for(ack);
                 let game = self.game();
                 game.push_ack(ack);
                 game.finish_password_change(sessid, uid, outcome);
@@ -569,7 +636,28 @@ impl GameLoop {
         }
         self.end_unit();
         self.commit_and_send(after);
+        self.mark(0, 0);
         exit
+    }
+
+    /// Mark a deferred completion in flight as its input: the same input at two crashes, be it
+    /// the input itself or its completion, is poison.
+    fn mark_completion(&mut self, sessid: Sessid, ack: Option<(Sessid, u64)>) {
+        let (s, seq) = ack.unwrap_or((sessid, 0));
+        self.mark(s, seq);
+    }
+
+    /// A deferred completion arrived: fire its input's test failpoint, if it has one.
+    fn completion_failpoint_for(&mut self, ack: Option<(Sessid, u64)>) {
+        let Some((of, kind)) = self.completion_failpoint else { return };
+        if ack != Some(of) {
+            return;
+        }
+        self.completion_failpoint = None;
+        match kind {
+            super::failpoint::Kind::DuringCheck => super::failpoint::die(),
+            kind => self.failpoint = Some(kind),
+        }
     }
 
     fn begin(&mut self) {
@@ -601,13 +689,17 @@ impl GameLoop {
         }
         if let Err(e) = self.game().world.commit() {
             // Memory and database may now disagree: only a restart (which reloads the world and
-            // gets the unacknowledged input replayed) is safe.
+            // gets the unacknowledged input replayed) is safe. A busy, full or failing database
+            // is not the fault of the work being run: it is unmarked, so that its replay after
+            // the restart is not taken for poison and dropped.
+            self.mark(0, 0);
             fatal(&format!("cannot commit a game event: {e}"));
         }
         match self.failpoint.take() {
             Some(super::failpoint::Kind::AfterCommit | super::failpoint::Kind::Poison) => {
                 super::failpoint::die()
             }
+            Some(super::failpoint::Kind::DuringCheck | super::failpoint::Kind::PoisonUnit(_)) => {}
             Some(super::failpoint::Kind::TruncatedFrame) => {
                 if let Some(f) = frames.first() {
                     self.send_frame(&f[..f.len() / 2]);
@@ -632,22 +724,11 @@ impl GameLoop {
         }
     }
 
-    /// Encode an event's effects (in parts if large) and put them in the outbox, or keep them
-    /// aside unstored when the transaction wrote nothing else (see [`OutboxIds`]). Encoded
-    /// whole first: almost every event fits one frame, and measuring before encoding would
-    /// encode twice.
+    /// Encode an event's effects (in parts if large, [`encode_effects_frames`]) and put them in
+    /// the outbox, or keep them aside unstored when the transaction wrote nothing else (see
+    /// [`OutboxIds`]).
     fn store_effects(&mut self, effects: Effects) -> Vec<Vec<u8>> {
-        let msg = ServerMsg::Effects { id: self.outbox.next, effects };
-        let whole = Self::encode_effects(&msg);
-        let frames = match msg {
-            ServerMsg::Effects { effects, .. } if whole.len() > TARGET_FRAME_BYTES => (self
-                .outbox
-                .next..)
-                .zip(effects.split(TARGET_FRAME_BYTES))
-                .map(|(id, part)| Self::encode_effects(&ServerMsg::Effects { id, effects: part }))
-                .collect(),
-            _ => vec![whole],
-        };
+        let frames = encode_effects_frames(self.outbox.next, effects);
         let confirmed = self.outbox.confirmed;
         while self.outbox.unstored.front().is_some_and(|(id, _)| *id <= confirmed) {
             if let Some((_, f)) = self.outbox.unstored.pop_front() {
@@ -682,13 +763,6 @@ impl GameLoop {
         }
     }
 
-    fn encode_effects(msg: &ServerMsg) -> Vec<u8> {
-        match link::encode_frame(msg) {
-            Ok(f) => f,
-            Err(e) => fatal(&format!("cannot encode an effects frame: {e}")),
-        }
-    }
-
     /// Send frames to the portal; waits while the link is backed up. A server that cannot reach
     /// the portal must not stay "up" and silent: it exits, so the portal restarts it and replays
     /// whatever was not acknowledged.
@@ -710,12 +784,14 @@ impl GameLoop {
             let mut seen = std::collections::HashSet::new();
             batch.retain(|item| seen.insert(item.clone()));
             for (sessid, cmd) in batch {
+                let unit = self.mark_for(sessid);
                 match cmd {
                     QueuedCommand::System { key, fallback } => {
                         self.run_system_command(sessid, key, fallback)
                     }
                     QueuedCommand::Line(line) => self.run_command_line(sessid, &line),
                 }
+                self.mark(unit.0, unit.1);
             }
         }
         let dropped = self.game().take_queued().len();
@@ -743,7 +819,7 @@ impl GameLoop {
                         });
                     });
                     if self.hasher.submit(job).is_err() {
-                        self.hashing_busy(sessid, true, ack);
+                        self.hashing_busy(sessid, ack);
                     }
                 }
                 Deferred::HashPassword { sessid, name, password, ack } => {
@@ -758,7 +834,7 @@ impl GameLoop {
                         });
                     });
                     if self.hasher.submit(job).is_err() {
-                        self.hashing_busy(sessid, false, ack);
+                        self.hashing_busy(sessid, ack);
                     }
                 }
                 Deferred::ChangePassword { sessid, uid, hash, old, new, invalid, ack } => {
@@ -793,23 +869,20 @@ impl GameLoop {
                         self.unbusy(ack);
                     }
                 }
-                Deferred::Reload { reason } => {
-                    match link::encode_frame(&ServerMsg::RequestReload { reason }) {
-                        Ok(frame) => self.send_frame(&frame),
-                        Err(e) => tracing::error!(cause = %e, "cannot encode a reload request"),
-                    }
-                }
+                // Part of the command's effects, stored and sent with them: asking at once would
+                // reload before the command commits, and again when a crash replays it.
+                Deferred::Reload { reason } => self.game().request_reload_effect(reason),
             }
         }
     }
 
     /// The hashing queue refused a job: the request is answered at once ("busy, try again") and
     /// its input acknowledged, as if the check had run.
-    fn hashing_busy(&mut self, sessid: Sessid, login: bool, ack: Option<(Sessid, u64)>) {
+    fn hashing_busy(&mut self, sessid: Sessid, ack: Option<(Sessid, u64)>) {
         tracing::warn!(sessid, "password hashing queue full; request refused");
         let game = self.game();
         game.push_ack(ack);
-        game.hashing_busy(sessid, login);
+        game.hashing_busy(sessid);
         self.unbusy(ack);
     }
 
@@ -844,6 +917,33 @@ impl GameLoop {
     }
 }
 
+/// Encode an event's effects as frames with consecutive outbox ids from `first_id`: one frame if
+/// it fits [`TARGET_FRAME_BYTES`], else parts (see [`Effects::split`]), so that no amount of
+/// output or session data makes a frame the link refuses. Encoded whole first: almost every
+/// event fits one frame, and measuring before encoding would encode twice. A part that still
+/// cannot be encoded is dropped with an error line, never a fatal exit.
+pub fn encode_effects_frames(first_id: u64, effects: Effects) -> Vec<Vec<u8>> {
+    let msg = ServerMsg::Effects { id: first_id, effects };
+    let whole = link::encode_frame(&msg);
+    let ServerMsg::Effects { effects, .. } = msg else { unreachable!("built above") };
+    match whole {
+        Ok(frame) if frame.len() <= TARGET_FRAME_BYTES => return vec![frame],
+        Ok(_) => {}
+        Err(e) => tracing::warn!(cause = %e, "an effects frame is too large for one frame; split"),
+    }
+    let mut frames = vec![];
+    for part in effects.split(TARGET_FRAME_BYTES) {
+        let id = first_id + frames.len() as u64;
+        match link::encode_frame(&ServerMsg::Effects { id, effects: part }) {
+            Ok(f) => frames.push(f),
+            Err(e) => {
+                tracing::error!(cause = %e, "a part of an effects frame cannot be encoded; dropped")
+            }
+        }
+    }
+    frames
+}
+
 /// Stop the server process at once after an error it cannot continue from safely. The portal
 /// sees the link close, restarts the server, and replays every unacknowledged input; nothing
 /// uncommitted was ever sent, so nothing is lost or doubled.
@@ -854,4 +954,36 @@ pub fn fatal(why: &str) -> ! {
 
 fn report_names(plugins: &PluginRegistry) -> std::collections::BTreeSet<String> {
     plugins.names().map(str::to_owned).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn effects_larger_than_a_link_frame_are_split_not_fatal() {
+        // 40 outputs of 2 MiB: 80 MiB, more than a link frame may carry.
+        let text = "x".repeat(2 << 20);
+        let effects = Effects {
+            acks: vec![(1, 7)],
+            outputs: (0..40).map(|_| (1, Msg::text(text.clone()))).collect(),
+            ..Default::default()
+        };
+        let frames = encode_effects_frames(10, effects);
+        assert!(frames.len() > 1);
+        let mut outputs = 0;
+        for (i, f) in frames.iter().enumerate() {
+            assert!(f.len() - 4 <= link::MAX_FRAME_BYTES);
+            match link::decode_body::<ServerMsg>(&f[4..]).unwrap() {
+                ServerMsg::Effects { id, effects } => {
+                    assert_eq!(id, 10 + i as u64, "consecutive ids");
+                    outputs += effects.outputs.len();
+                    let last = i == frames.len() - 1;
+                    assert_eq!(effects.acks.is_empty(), !last, "the ack rides in the last part");
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        assert_eq!(outputs, 40, "nothing was lost");
+    }
 }

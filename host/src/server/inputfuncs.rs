@@ -106,8 +106,20 @@ impl GameLoop {
             // Flags the portal learned late (telnet NAWS/TTYPE answers): merged as they are.
             crate::link::PORTAL_FLAGS_CMD => {
                 let game = self.game();
+                let (value_cap, total_cap) =
+                    (game.cfg.session_flag_value_bytes, game.cfg.session_flag_bytes);
                 if let Some(s) = game.sessions.get_mut(sessid) {
-                    s.data.protocol_flags.extend(msg.kwargs);
+                    let before = s.data.protocol_flags.clone();
+                    s.data.protocol_flags.extend(
+                        msg.kwargs.into_iter().map(|(k, v)| (k, bounded_flag(v, value_cap))),
+                    );
+                    if flags_bytes(&s.data.protocol_flags) > total_cap {
+                        tracing::warn!(
+                            sessid,
+                            "protocol flags over session_flag_bytes; update dropped"
+                        );
+                        s.data.protocol_flags = before;
+                    }
                     game.touch(sessid);
                 }
             }
@@ -154,6 +166,7 @@ impl GameLoop {
             if !idle {
                 s.data.cmd_total += 1;
                 s.data.cmd_last_visible = now;
+                game.seen_active(sessid);
             }
             game.touch_counters(sessid);
         }
@@ -164,6 +177,8 @@ impl GameLoop {
         let kwargs = strip_options(kwargs);
         let get = kwargs.is_empty() || kwargs.get("get").is_some_and(truthy);
         let game = self.game();
+        let (value_cap, total_cap) =
+            (game.cfg.session_flag_value_bytes, game.cfg.session_flag_bytes);
         let Some(s) = game.sessions.get_mut(sessid) else { return };
         if get {
             let flags: Map<String, Value> = s
@@ -177,6 +192,7 @@ impl GameLoop {
             return;
         }
         let mut errors = vec![];
+        let before = s.data.protocol_flags.clone();
         for (key, value) in kwargs {
             let flag = match key.to_lowercase().as_str() {
                 "client" => "CLIENTNAME".to_string(),
@@ -186,9 +202,8 @@ impl GameLoop {
                         s.data.protocol_flags.get("CLIENTNAME").cloned()
                     {
                         let v = value.as_str().map_or_else(|| value.to_string(), str::to_owned);
-                        s.data
-                            .protocol_flags
-                            .insert("CLIENTNAME", Value::String(format!("{name} {v}")));
+                        let named = bounded_flag(Value::String(format!("{name} {v}")), value_cap);
+                        s.data.protocol_flags.insert("CLIENTNAME", named);
                     }
                     continue;
                 }
@@ -223,14 +238,78 @@ impl GameLoop {
                     continue;
                 }
             };
-            let value = if flag == "CLIENTNAME" { value } else { Value::Bool(truthy(&value)) };
+            let value = if flag == "CLIENTNAME" {
+                bounded_flag(value, value_cap)
+            } else {
+                Value::Bool(truthy(&value))
+            };
             s.data.protocol_flags.insert(flag, value);
+        }
+        if flags_bytes(&s.data.protocol_flags) > total_cap {
+            s.data.protocol_flags = before;
+            errors.push(FLAGS_FULL_TEXT.to_string());
         }
         game.touch(sessid);
         for text in errors {
             game.msg_session(sessid, &text);
         }
     }
+}
+
+/// What a client is told when its options would make its session's flags larger than
+/// `session_flag_bytes`.
+pub const FLAGS_FULL_TEXT: &str =
+    "Your client options were not changed: they would take more room than a session may keep.";
+
+/// A protocol flag value as a session keeps it (Evennia keeps short strings): a string is cut
+/// to `max` bytes at a character boundary; a list or map longer than that as JSON becomes its
+/// cut JSON text.
+fn bounded_flag(value: Value, max: usize) -> Value {
+    let cut = |mut text: String| {
+        if text.len() > max {
+            let mut end = max;
+            while !text.is_char_boundary(end) {
+                end -= 1;
+            }
+            text.truncate(end);
+        }
+        Value::String(text)
+    };
+    match value {
+        Value::String(text) => cut(text),
+        Value::Array(_) | Value::Object(_) => {
+            let text = value.to_string();
+            if text.len() <= max {
+                value
+            } else {
+                cut(text)
+            }
+        }
+        scalar => scalar,
+    }
+}
+
+/// Cut every flag value of a session handed to the server (a new connection, a hand-over) to
+/// `max` bytes; true if one was cut. The portal fills them from what a client sent (its
+/// browser string, its terminal type), so they are bounded like the ones a client sets.
+pub(super) fn bound_flags(flags: &mut crate::link::ProtocolFlags, max: usize) -> bool {
+    let cut: Vec<(String, Value)> = flags
+        .iter()
+        .filter_map(|(k, v)| {
+            let b = bounded_flag(v.clone(), max);
+            (b != *v).then(|| (k.to_string(), b))
+        })
+        .collect();
+    let changed = !cut.is_empty();
+    for (k, v) in cut {
+        flags.insert(k, v);
+    }
+    changed
+}
+
+/// Bytes a session's protocol flags take (names and encoded values).
+fn flags_bytes(flags: &crate::link::ProtocolFlags) -> usize {
+    flags.iter().map(|(k, v)| k.len() + crate::link::encoded_len(v)).sum()
 }
 
 /// Drop the `options` and `cmdid` kwargs the webclient adds to everything.
@@ -317,6 +396,16 @@ fn py_str(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn flag_values_are_cut_at_a_character_boundary_and_small_structures_kept() {
+        assert_eq!(bounded_flag(json!("ab"), 4), json!("ab"));
+        assert_eq!(bounded_flag(json!("abcdef"), 4), json!("abcd"));
+        assert_eq!(bounded_flag(json!("aéé"), 4), json!("aé"), "é is two bytes");
+        assert_eq!(bounded_flag(json!({"0": 80}), 32), json!({"0": 80}));
+        assert_eq!(bounded_flag(json!([1, 2, 3, 4, 5]), 4), json!("[1,2"));
+        assert_eq!(bounded_flag(json!(true), 1), json!(true));
+    }
 
     #[test]
     fn echo_formats_values_as_python_does() {

@@ -130,7 +130,9 @@ impl GameLoop {
             let mut shift = 0;
             for (sessid, event, at) in events {
                 let before = self.game().outputs_len();
+                let unit = self.mark_for(sessid);
                 self.class_event(&module, sessid, event);
+                self.mark(unit.0, unit.1);
                 let added = self.game().outputs_len().saturating_sub(before);
                 let to = (at + shift).max(self.out_mark);
                 self.game().move_outputs(before, to);

@@ -1,12 +1,18 @@
 //! Login and account-creation throttles per client address (Evennia's LOGIN_THROTTLE and
 //! CREATION_THROTTLE), kept in the game database so a server restart does not reset them.
 //!
-//! Atomic by construction: the game loop handles one event at a time, and an attempt is recorded
-//! *when it is accepted for checking*, not when its (off-loop) password check finishes. A burst
-//! of concurrent guesses therefore finds the earlier ones already counted, and at most `limit`
-//! of them are ever checked. A login that turns out right takes its record back.
+//! Atomic by construction: the game loop handles one event at a time, and an attempt counts
+//! *from when it is accepted for checking* (the game keeps it as pending, see `Game::attempts`),
+//! so a burst of concurrent guesses finds the earlier ones already counted and at most `limit`
+//! of them are ever checked. It is stored only with its completion (a wrong password, a created
+//! account), in the transaction that acknowledges its input: a crash while the password is
+//! being checked replays the input, which counts it again in memory, never twice in the table.
+//!
+//! Records carry wall-clock times (they must outlive a restart). A record dated in the future
+//! (the clock stepped back) is moved to now, so it expires `timeout` after the step at the
+//! latest instead of holding the address until the clock catches up.
 
-use rusqlite::{params, OptionalExtension};
+use rusqlite::params;
 
 use crate::config::Config;
 use crate::store::WorldStore;
@@ -65,13 +71,18 @@ impl Throttles {
 }
 
 impl Throttle {
-    /// Evennia's `Throttle.check`: whether `address` is held back now. Records whose newest is
-    /// older than the timeout are cleared. A database error lets the attempt through (logged):
-    /// the password check still protects the account.
-    pub fn check(&self, world: &WorldStore, address: &str, now_ms: u64) -> bool {
+    /// Evennia's `Throttle.check`: whether `address` is held back now, counting its stored
+    /// records and `pending` attempts still being checked. Records whose newest is older than
+    /// the timeout are cleared. A database error lets the attempt through (logged): the
+    /// password check still protects the account.
+    pub fn check(&self, world: &WorldStore, address: &str, now_ms: u64, pending: u32) -> bool {
         if self.limit == 0 {
             return false;
         }
+        if pending >= self.limit {
+            return true;
+        }
+        self.undo_backward_step(world, now_ms);
         let db = world.db();
         let row: rusqlite::Result<(u32, Option<u64>)> = db.query_row(
             "SELECT COUNT(*), MAX(at_ms) FROM throttle WHERE kind = ?1 AND address = ?2",
@@ -83,7 +94,7 @@ impl Throttle {
                 self.clear(world, address);
                 false
             }
-            Ok((count, _)) => count >= self.limit,
+            Ok((count, _)) => count.saturating_add(pending) >= self.limit,
             Err(e) => {
                 tracing::error!(cause = %e, kind = self.kind, "throttle check failed");
                 false
@@ -96,6 +107,7 @@ impl Throttle {
         if self.limit == 0 {
             return;
         }
+        self.undo_backward_step(world, now_ms);
         let db = world.db();
         let res = db
             .execute("INSERT INTO throttle (kind, address, at_ms) VALUES (?1, ?2, ?3)", params![self.kind, address, now_ms])
@@ -111,24 +123,13 @@ impl Throttle {
         }
     }
 
-    /// Take back the newest record of `address` (the attempt turned out fine or never ran).
-    pub fn forget_one(&self, world: &WorldStore, address: &str) {
-        let db = world.db();
-        let newest: rusqlite::Result<Option<i64>> = db
-            .query_row(
-                "SELECT rowid FROM throttle WHERE kind = ?1 AND address = ?2 ORDER BY at_ms DESC, rowid DESC LIMIT 1",
-                params![self.kind, address],
-                |r| r.get(0),
-            )
-            .optional();
-        let res = newest.and_then(|id| match id {
-            Some(id) => {
-                db.execute("DELETE FROM throttle WHERE rowid = ?1", params![id]).map(|_| ())
-            }
-            None => Ok(()),
-        });
-        if let Err(e) = res {
-            tracing::error!(cause = %e, kind = self.kind, "cannot update a throttle record");
+    /// Records dated after `now_ms` (the wall clock stepped back) are dated now.
+    fn undo_backward_step(&self, world: &WorldStore, now_ms: u64) {
+        if let Err(e) = world.db().execute(
+            "UPDATE throttle SET at_ms = ?2 WHERE kind = ?1 AND at_ms > ?2",
+            params![self.kind, now_ms],
+        ) {
+            tracing::error!(cause = %e, kind = self.kind, "cannot update throttle records");
         }
     }
 
@@ -156,32 +157,45 @@ mod tests {
         let w = world(&dir);
         let t = Throttles::new(&Config::default(), &w).login;
         for i in 0..5 {
-            assert!(!t.check(&w, "1.2.3.4", 1000 + i));
+            assert!(!t.check(&w, "1.2.3.4", 1000 + i, 0));
             t.record(&w, "1.2.3.4", 1000 + i);
         }
-        assert!(t.check(&w, "1.2.3.4", 2000));
-        assert!(!t.check(&w, "5.6.7.8", 2000), "another address is not held back");
-        assert!(t.check(&w, "1.2.3.4", 1004 + 299_999));
-        assert!(!t.check(&w, "1.2.3.4", 1004 + 300_000), "cleared after the timeout");
-        assert!(!t.check(&w, "1.2.3.4", 1004 + 300_001));
+        assert!(t.check(&w, "1.2.3.4", 2000, 0));
+        assert!(!t.check(&w, "5.6.7.8", 2000, 0), "another address is not held back");
+        assert!(t.check(&w, "1.2.3.4", 1004 + 299_999, 0));
+        assert!(!t.check(&w, "1.2.3.4", 1004 + 300_000, 0), "cleared after the timeout");
+        assert!(!t.check(&w, "1.2.3.4", 1004 + 300_001, 0));
     }
 
     #[test]
-    fn a_forgotten_attempt_no_longer_counts_and_records_survive_reopening() {
+    fn attempts_being_checked_count_with_the_stored_records_which_survive_reopening() {
         let dir = tempfile::tempdir().unwrap();
         {
             let w = world(&dir);
             let t = Throttles::new(&Config::default(), &w).creation;
             t.record(&w, "a", 10);
-            t.record(&w, "a", 11);
-            assert!(t.check(&w, "a", 12));
-            t.forget_one(&w, "a");
-            assert!(!t.check(&w, "a", 12));
+            assert!(!t.check(&w, "a", 12, 0));
+            assert!(t.check(&w, "a", 12, 1), "one stored and one pending reach the limit of 2");
             t.record(&w, "a", 13);
         }
         let w = world(&dir);
         let t = Throttles::new(&Config::default(), &w).creation;
-        assert!(t.check(&w, "a", 14), "the records were kept in the database");
+        assert!(t.check(&w, "a", 14, 0), "the records were kept in the database");
+    }
+
+    #[test]
+    fn a_backward_step_of_the_wall_clock_does_not_keep_records_alive() {
+        let dir = tempfile::tempdir().unwrap();
+        let w = world(&dir);
+        let t = Throttles::new(&Config::default(), &w).login;
+        let later = 50_000_000;
+        for i in 0..5 {
+            t.record(&w, "a", later + i);
+        }
+        // The clock steps back by about half a day: still held back right after the step...
+        assert!(t.check(&w, "a", 1_000, 0));
+        // ...and free once the timeout has passed since the step, not since the future.
+        assert!(!t.check(&w, "a", 1_000 + 300_000, 0));
     }
 
     #[test]
@@ -193,6 +207,6 @@ mod tests {
         for i in 0..10 {
             t.record(&w, "a", i);
         }
-        assert!(!t.check(&w, "a", 10));
+        assert!(!t.check(&w, "a", 10, 5));
     }
 }

@@ -151,14 +151,15 @@ impl WorldStore {
         let (kind, id) = holder.tag();
         let was_persistent = old.iter().flatten().any(|e| e.persistent);
         if was_persistent || stack.iter().any(|e| e.persistent) {
-            self.db
-                .prepare_cached("DELETE FROM cmdsets WHERE holder = ?1 AND id = ?2")?
-                .execute(params![kind, id as i64])?;
-            let mut insert = self.db.prepare_cached(
-                "INSERT INTO cmdsets (holder, id, pos, module) VALUES (?1, ?2, ?3, ?4)",
+            self.db.execute_cached(
+                "DELETE FROM cmdsets WHERE holder = ?1 AND id = ?2",
+                params![kind, id as i64],
             )?;
             for (pos, e) in stack.iter().enumerate().filter(|(_, e)| e.persistent) {
-                insert.execute(params![kind, id as i64, pos as i64, e.module])?;
+                self.db.execute_cached(
+                    "INSERT INTO cmdsets (holder, id, pos, module) VALUES (?1, ?2, ?3, ?4)",
+                    params![kind, id as i64, pos as i64, e.module],
+                )?;
             }
         }
         self.record(Undo::Stack { holder, old });
