@@ -11,6 +11,7 @@ mod hooks;
 mod hostile;
 mod limits;
 mod multisession;
+mod output_safety;
 mod reload;
 mod restart;
 mod sandbox;

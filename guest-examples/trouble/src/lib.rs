@@ -508,12 +508,28 @@ impl Command for Oob {
     }
 }
 
+/// `links`: the game itself emits MXP URL links, with a `javascript:`, a `data:` and an https
+/// target (only the last may become a link).
+struct Links;
+impl Command for Links {
+    const KEY: &'static str = "links";
+    const HELP: &'static str = "Show MXP URL links with several schemes.";
+    fn func(inv: &Invocation) -> CmdResult {
+        inv.msg(
+            "links: |lujavascript:alert(document.cookie)|ltjs|le \
+             |ludata:text/html,<script>alert(1)</script>|ltdata|le \
+             |luhttps://evennia.com|ltdocs|le",
+        );
+        Ok(())
+    }
+}
+
 cmdset! {
     key: "TroubleCmdSet", priority: 1, merge_type: Union,
     commands: [
         Panic, Spin, Bomb, ReadFile, OkCmd, EchoBack, NdbSet, NdbGet, Sessid, Counter, Counters,
         MarkTrap, MarkSet, MarkGet, Flood, Hoard, Burst, SessData, Kick, KickAll, KickDups, Accounts,
         Csess, Announce, TellAccount, SessAdd, ForgeOwner, Oob, CmdsetOp, BuilderTest, SpawnSets,
-        MkExit,
+        MkExit, Links,
     ],
 }
