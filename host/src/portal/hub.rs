@@ -179,11 +179,7 @@ struct OthersBudget {
 
 impl OthersBudget {
     fn new(cfg: &Config) -> OthersBudget {
-        OthersBudget {
-            tokens: cfg.others_output_burst_bytes as f64,
-            refilled: Instant::now(),
-            told: None,
-        }
+        OthersBudget { tokens: others_burst(cfg), refilled: Instant::now(), told: None }
     }
 
     /// Take `bytes` from the bucket; false (nothing taken) if it does not hold them.
@@ -192,7 +188,7 @@ impl OthersBudget {
         if rate == 0.0 {
             return true;
         }
-        let burst = cfg.others_output_burst_bytes as f64;
+        let burst = others_burst(cfg);
         let elapsed = now.saturating_duration_since(self.refilled).as_secs_f64();
         self.tokens = (self.tokens + elapsed * rate).min(burst);
         self.refilled = now;
@@ -211,6 +207,12 @@ impl OthersBudget {
         self.told = Some(now);
         true
     }
+}
+
+/// The burst of others' output a session may receive: the configured one, but never more than
+/// half its outbox, so others' output alone cannot get a player disconnected as a slow client.
+fn others_burst(cfg: &Config) -> f64 {
+    cfg.others_output_burst_bytes.min(cfg.outbox_bytes / 2) as f64
 }
 
 /// Told to a player when output caused by others is dropped (`others_output_bytes_per_sec`).
@@ -900,5 +902,52 @@ fn new_session_data(
         cmd_last: now,
         cmd_last_visible: now,
         ..Default::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn every_string_a_client_sends_is_cleaned_at_any_depth_keys_included() {
+        let mut msg = Msg {
+            cmd: "text".into(),
+            args: vec![json!("say |lcquit|ltx|le\x1b[2J"), json!([{"a\u{9b}": ["b|"]}]), json!(3)],
+            kwargs: [("k\x07".to_string(), json!({"n": "\u{9d}0;t"}))].into_iter().collect(),
+        };
+        sanitize_client_msg(&mut msg);
+        assert_eq!(
+            msg.args,
+            [json!("say ||lcquit||ltx||le[2J"), json!([{"a": ["b||"]}]), json!(3)]
+        );
+        assert_eq!(msg.kwargs.get("k"), Some(&json!({"n": "0;t"})));
+    }
+
+    #[test]
+    fn others_output_passes_within_the_burst_then_at_the_rate() {
+        let cfg = Config {
+            others_output_bytes_per_sec: 1000,
+            others_output_burst_bytes: 4000,
+            ..Config::default()
+        };
+        let mut b = OthersBudget::new(&cfg);
+        let t0 = b.refilled;
+        assert!(b.take(3000, &cfg, t0));
+        assert!(!b.take(3000, &cfg, t0), "over the burst");
+        assert!(b.take(1000, &cfg, t0));
+        assert!(!b.take(500, &cfg, t0 + Duration::from_millis(400)));
+        assert!(b.take(500, &cfg, t0 + Duration::from_millis(500)), "refilled at the rate");
+        // Never more than the burst, however long the pause.
+        assert!(!b.take(4001, &cfg, t0 + Duration::from_secs(100)));
+        // Told at most once per interval.
+        assert!(b.tell(t0) && !b.tell(t0 + Duration::from_secs(1)));
+        assert!(b.tell(t0 + DROP_NOTICE_EVERY));
+        // 0 = unlimited; the burst never exceeds half the outbox.
+        let off = Config { others_output_bytes_per_sec: 0, ..cfg.clone() };
+        assert!(OthersBudget::new(&off).take(usize::MAX, &off, t0));
+        let small = Config { outbox_bytes: 2000, ..cfg };
+        assert!(!OthersBudget::new(&small).take(1001, &small, t0));
     }
 }
