@@ -259,16 +259,17 @@ async fn a_players_link_markup_reaches_others_as_text_and_the_game_links_only_ht
     let html = expect_html(&mut victim, "Mallory says").await;
     assert_eq!(support::plain(&html), "Mallory says, \"|\"");
 
-    // The game's own URL links: only the https one becomes a link.
+    // The game's own links: the command link, and of the URL links only the https one.
     victim.send_text("links").await;
     let html = expect_html(&mut victim, "links:").await;
-    assert_eq!(html.matches("<a ").count(), 1, "{html}");
+    assert_eq!(html.matches("<a ").count(), 2, "{html}");
+    assert!(html.contains("[&quot;look&quot;]"), "{html}");
     assert!(
         html.contains("<a id=\"mxplink\" href=\"https://evennia.com\" target=\"_blank\">docs</a>"),
         "{html}"
     );
     assert!(!html.contains("href=\"javascript:") && !html.contains("href=\"data:"), "{html}");
-    assert_eq!(support::plain(&html), "links: js data docs");
+    assert_eq!(support::plain(&html), "links: Look around js data docs");
 }
 
 #[tokio::test]

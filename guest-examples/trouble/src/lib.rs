@@ -508,15 +508,16 @@ impl Command for Oob {
     }
 }
 
-/// `links`: the game itself emits MXP URL links, with a `javascript:`, a `data:` and an https
-/// target (only the last may become a link).
+/// `links`: the game itself emits MXP links: a command link, and URL links with a
+/// `javascript:`, a `data:` and an https target (only the last of those may become a link).
 struct Links;
 impl Command for Links {
     const KEY: &'static str = "links";
-    const HELP: &'static str = "Show MXP URL links with several schemes.";
+    const HELP: &'static str = "Show an MXP command link and URL links with several schemes.";
     fn func(inv: &Invocation) -> CmdResult {
         inv.msg(
-            "links: |lujavascript:alert(document.cookie)|ltjs|le \
+            "links: |lclook|ltLook around|le \
+             |lujavascript:alert(document.cookie)|ltjs|le \
              |ludata:text/html,<script>alert(1)</script>|ltdata|le \
              |luhttps://evennia.com|ltdocs|le",
         );
