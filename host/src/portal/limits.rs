@@ -679,6 +679,26 @@ mod tests {
     }
 
     #[test]
+    fn the_outbox_counts_bytes_as_sent_so_colour_codes_cannot_slip_past_it() {
+        // 5,990 characters of alternating colour codes, as a flooding player would say them.
+        let flood =
+            super::super::hub::OutMsg::new(Msg::text("|rx|gx".repeat(998)), Default::default());
+        let (html, ansi) = (flood.sent_bytes(Rendering::Html), flood.sent_bytes(Rendering::Ansi));
+        eprintln!("{} bytes of markup: {html} bytes of HTML frame, {ansi} of ANSI", flood.bytes);
+        assert!(html > 10 * flood.bytes && ansi > 2 * flood.bytes, "{html} {ansi}");
+        let (tx, mut rx) = outbox(1000, 100_000, Rendering::Html);
+        assert!(tx.try_send(Outbound::Msg(flood.clone())).is_ok());
+        assert!(matches!(tx.try_send(Outbound::Msg(flood.clone())), Err(TrySendError::Full(_))));
+        assert_eq!(tx.queued_bytes(), html);
+        assert!(rx.try_recv().is_some());
+        assert_eq!(tx.queued_bytes(), 0);
+        // A terminal's outbox counts the (shorter) ANSI text instead.
+        let (tx, _rx) = outbox(1000, 100_000, Rendering::Ansi);
+        assert!(tx.try_send(Outbound::Msg(flood.clone())).is_ok());
+        assert_eq!(tx.queued_bytes(), ansi);
+    }
+
+    #[test]
     fn the_outbox_is_bounded_in_frames_drains_after_the_hub_lets_go_and_refuses_once_the_connection_is_gone(
     ) {
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
