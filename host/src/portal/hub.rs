@@ -897,7 +897,7 @@ fn new_session_data(
         address,
         protocol_key: "websocket".into(),
         protocol_flags: flags,
-        csessid,
+        csessid: csessid.map(|c| markup::neutralize_client_text(&c).into_owned()),
         conn_time: now,
         cmd_last: now,
         cmd_last_visible: now,
