@@ -525,12 +525,25 @@ impl Command for Links {
     }
 }
 
+/// `rename <name>`: renames the caller's character (the host checks the name).
+struct Rename;
+impl Command for Rename {
+    const KEY: &'static str = "rename";
+    const HELP: &'static str = "Rename your character.";
+    fn func(inv: &Invocation) -> CmdResult {
+        let me = inv.puppet().ok_or("You have no character.")?;
+        me.set_key(inv.args_trimmed())?;
+        inv.msg(format!("renamed to {}", inv.args_trimmed()));
+        Ok(())
+    }
+}
+
 cmdset! {
     key: "TroubleCmdSet", priority: 1, merge_type: Union,
     commands: [
         Panic, Spin, Bomb, ReadFile, OkCmd, EchoBack, NdbSet, NdbGet, Sessid, Counter, Counters,
         MarkTrap, MarkSet, MarkGet, Flood, Hoard, Burst, SessData, Kick, KickAll, KickDups, Accounts,
         Csess, Announce, TellAccount, SessAdd, ForgeOwner, Oob, CmdsetOp, BuilderTest, SpawnSets,
-        MkExit, Links,
+        MkExit, Links, Rename,
     ],
 }
