@@ -318,14 +318,25 @@ async fn a_web_player_reading_slowly_stays_connected_beside_a_colour_code_floode
     // A small receive buffer: what the reader does not take stays in the portal.
     let opts = ConnectOptions { recv_buffer: Some(16 * 1024), ..Default::default() };
     let victim = Client::connect_with(&host.url, opts).await.become_player("Vic").await;
-    let flooder = host.player("Flo").await;
+    // The flooder plays over telnet: its own echo (ANSI, a quarter of the HTML) is cheap for a
+    // test client to read as fast as it comes, so the flooder itself keeps up.
+    let mut flooder = RawTelnet::connect(host.telnet.expect("telnet listener")).await;
+    flooder.expect(b"connect").await;
+    flooder.send(b"create Flo secret123").await;
+    flooder.expect(b"was created").await;
+    flooder.send(b"connect Flo secret123").await;
+    flooder.expect(b"Limbo").await;
 
-    // 5,990 characters of alternating colour codes: about 62 KB of HTML per message.
+    // 5,990 characters of alternating colour codes: about 68 KB of HTML per message.
     let flood = format!("say {}", "|rx|gx".repeat(998));
     assert!(flood.len() < 6000);
-    let (mut flood_tx, mut flood_rx) = flooder.ws.split();
-    // The flooder reads its own echo as fast as it comes.
-    let drain = tokio::spawn(async move { while let Some(Ok(_)) = flood_rx.next().await {} });
+    let (mut flood_rx, mut flood_tx) = flooder.stream.into_split();
+    let drain = tokio::spawn(async move {
+        let mut buf = vec![0u8; 64 * 1024];
+        while let Ok(n @ 1..) = flood_rx.read(&mut buf).await {
+            let _ = n;
+        }
+    });
 
     // The victim reads at about 200 KB/s until it hears its own `say` after the flood.
     let (mut victim_tx, mut victim_rx) = victim.ws.split();
@@ -361,8 +372,8 @@ async fn a_web_player_reading_slowly_stays_connected_beside_a_colour_code_floode
     // second): six seconds, or longer on a busy machine.
     let started = tokio::time::Instant::now();
     for sent in 1..=480u64 {
-        let msg = Message::text(json!(["text", [flood.as_str()], {}]).to_string());
-        flood_tx.send(msg).await.expect("the flooder is still connected");
+        let line = format!("{flood}\r\n");
+        flood_tx.write_all(line.as_bytes()).await.expect("the flooder is still connected");
         tokio::time::sleep_until(started + Duration::from_millis(sent * 1000 / 80)).await;
     }
     victim_tx
