@@ -12,6 +12,7 @@ mod hooks;
 mod hostile;
 mod limits;
 mod multisession;
+mod output_safety;
 mod reload;
 mod restart;
 mod sandbox;

@@ -293,8 +293,12 @@ async fn a_command_flood_is_throttled_with_evennias_text_while_another_client_is
 
 #[tokio::test]
 async fn a_client_that_never_reads_is_disconnected_and_portal_memory_stays_bounded() {
-    // The talker speaks faster than the command rate allows: that limit is not the one tested.
-    let host = Host::start(GAME, "outbox_bytes = 262144\ncommand_rate = 0");
+    // The talker speaks faster than the command rate allows, and the sleeper takes all of it
+    // (no budget for output others cause): those limits are not the ones tested.
+    let host = Host::start(
+        GAME,
+        "outbox_bytes = 262144\ncommand_rate = 0\nothers_output_bytes_per_sec = 0",
+    );
     let sleeper = Client::connect_with(
         &host.url,
         ConnectOptions { recv_buffer: Some(4096), ..Default::default() },

@@ -205,9 +205,20 @@ pub struct Config {
     /// more are dropped with "You entered commands too fast. Wait a moment and try again.".
     /// Default 80.
     pub command_rate: u32,
-    /// Bytes of output queued for one connection before it is disconnected as too slow.
-    /// Default 2097152 (2 MiB).
+    /// Bytes of output queued for one connection before it is disconnected as too slow,
+    /// counted as sent (rendered HTML or ANSI). Default 2097152 (2 MiB).
     pub outbox_bytes: usize,
+    /// Bytes per second (as sent: rendered HTML or ANSI) of output caused by other sessions'
+    /// input that one session receives; beyond it and the burst, such output is dropped and
+    /// the player told, so one speaker cannot push a room's players over `outbox_bytes`
+    /// (0 = unlimited). Default 65536.
+    pub others_output_bytes_per_sec: usize,
+    /// Bytes of such output a session may receive at once before the rate applies (at most
+    /// half of `outbox_bytes` is used, so others' output alone never fills an outbox).
+    /// Default 262144.
+    pub others_output_burst_bytes: usize,
+    /// Longest account or character name, in characters. Default 30.
+    pub max_name_chars: usize,
     /// Bytes of input the portal queues for one session; a client over it is disconnected.
     /// Default 1048576 (1 MiB).
     pub queued_input_bytes_per_session: usize,
@@ -301,7 +312,10 @@ const KEY_DOCS: &[(&str, &str)] = &[
     ("connection_rate_per_ip", "New connections per second from one address; faster ones are queued with Evennia's \"DoS protection is active\" text (0 = unlimited)."),
     ("connection_burst_per_ip", "Connections one address may open at once before the rate applies."),
     ("command_rate", "Inbound messages per session per second (Evennia's MAX_COMMAND_RATE, 0 = unlimited); more are dropped with a warning."),
-    ("outbox_bytes", "Bytes of output queued for one connection before it is disconnected as too slow."),
+    ("outbox_bytes", "Bytes of output queued for one connection before it is disconnected as too slow, counted as sent (rendered HTML or ANSI)."),
+    ("others_output_bytes_per_sec", "Bytes per second (as sent) of output caused by other sessions' input that one session receives; beyond it and the burst such output is dropped and the player told (0 = unlimited)."),
+    ("others_output_burst_bytes", "Bytes of such output a session may receive at once before the rate applies (at most half of outbox_bytes is used, so others' output alone never fills an outbox)."),
+    ("max_name_chars", "Longest account or character name, in characters."),
     ("queued_input_bytes_per_session", "Bytes of input the portal queues for one session; a client over it is disconnected."),
     ("trusted_proxies", "Reverse proxies whose X-Forwarded-For header names the real client address."),
     ("login_throttle_limit", "Failed logins from one address before further attempts are refused (0 = off)."),
@@ -385,6 +399,9 @@ impl Default for Config {
             connection_burst_per_ip: 20,
             command_rate: 80,
             outbox_bytes: 2 * 1024 * 1024,
+            others_output_bytes_per_sec: 64 * 1024,
+            others_output_burst_bytes: 256 * 1024,
+            max_name_chars: 30,
             queued_input_bytes_per_session: 1024 * 1024,
             trusted_proxies: vec![],
             login_throttle_limit: 5,
@@ -473,6 +490,14 @@ impl Config {
         }
         if self.max_input_chars == 0 || self.outbox_frames == 0 {
             return Err(ConfigError::Invalid("input and outbox limits must be positive".into()));
+        }
+        if self.others_output_bytes_per_sec > 0 && self.others_output_burst_bytes == 0 {
+            return Err(ConfigError::Invalid(
+                "others_output_burst_bytes must be positive while others_output_bytes_per_sec is, or no other player's output would ever arrive".into(),
+            ));
+        }
+        if self.max_name_chars < 2 {
+            return Err(ConfigError::Invalid("max_name_chars must be at least 2".into()));
         }
         if !self.telnet_addr.trim().is_empty()
             && self.telnet_addr.trim().parse::<SocketAddr>().is_err()
@@ -578,6 +603,19 @@ mod tests {
         let cfg = Config { guest_messages_per_session_per_call: 1024, ..Config::default() };
         assert!(cfg.validate().is_err());
         assert!(Config::default().validate().is_ok());
+    }
+
+    #[test]
+    fn an_empty_others_output_burst_and_too_short_a_name_limit_are_refused() {
+        let cfg = Config { others_output_burst_bytes: 0, ..Config::default() };
+        assert!(cfg.validate().is_err());
+        let off = Config {
+            others_output_bytes_per_sec: 0,
+            others_output_burst_bytes: 0,
+            ..Config::default()
+        };
+        assert!(off.validate().is_ok());
+        assert!(Config { max_name_chars: 1, ..Config::default() }.validate().is_err());
     }
 
     #[test]

@@ -179,7 +179,7 @@ pub fn object_key(obj: ObjectId) -> Option<String> {
     raw::object_key(obj)
 }
 
-/// Rename an object.
+/// Rename an object (a character under the same name rules as [`character_create`]).
 pub fn object_set_key(obj: ObjectId, key: &str) -> Result<(), String> {
     raw::object_set_key(obj, key)
 }
@@ -330,8 +330,9 @@ pub fn sessions_from_csessid(csessid: &str) -> Vec<SessionInfo> {
     raw::sessions_from_csessid(csessid)
 }
 
-/// Create a character for the calling account; the host enforces the character limit and
-/// unique names and returns Evennia's refusal texts.
+/// Create a character for the calling account; the host enforces the character limit, unique
+/// names and the name rules (letters, digits, single spaces and `' - . _`, no markup or control
+/// characters, at most `max_name_chars`) and returns the refusal text to show the player.
 pub fn character_create(key: &str, description: Option<&str>) -> Result<ObjectId, String> {
     raw::character_create(key, description)
 }

@@ -508,12 +508,42 @@ impl Command for Oob {
     }
 }
 
+/// `links`: the game itself emits MXP links: a command link, and URL links with a
+/// `javascript:`, a `data:` and an https target (only the last of those may become a link).
+struct Links;
+impl Command for Links {
+    const KEY: &'static str = "links";
+    const HELP: &'static str = "Show an MXP command link and URL links with several schemes.";
+    fn func(inv: &Invocation) -> CmdResult {
+        inv.msg(
+            "links: |lclook|ltLook around|le \
+             |lujavascript:alert(document.cookie)|ltjs|le \
+             |ludata:text/html,<script>alert(1)</script>|ltdata|le \
+             |luhttps://evennia.com|ltdocs|le",
+        );
+        Ok(())
+    }
+}
+
+/// `rename <name>`: renames the caller's character (the host checks the name).
+struct Rename;
+impl Command for Rename {
+    const KEY: &'static str = "rename";
+    const HELP: &'static str = "Rename your character.";
+    fn func(inv: &Invocation) -> CmdResult {
+        let me = inv.puppet().ok_or("You have no character.")?;
+        me.set_key(inv.args_trimmed())?;
+        inv.msg(format!("renamed to {}", inv.args_trimmed()));
+        Ok(())
+    }
+}
+
 cmdset! {
     key: "TroubleCmdSet", priority: 1, merge_type: Union,
     commands: [
         Panic, Spin, Bomb, ReadFile, OkCmd, EchoBack, NdbSet, NdbGet, Sessid, Counter, Counters,
         MarkTrap, MarkSet, MarkGet, Flood, Hoard, Burst, SessData, Kick, KickAll, KickDups, Accounts,
         Csess, Announce, TellAccount, SessAdd, ForgeOwner, Oob, CmdsetOp, BuilderTest, SpawnSets,
-        MkExit,
+        MkExit, Links, Rename,
     ],
 }

@@ -18,15 +18,17 @@
 //! told; a disconnect is applied here alone; work on a session that has no input (its
 //! connection, its hand-over, an idle sweep) drops the session, whose player is told.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use tokio::sync::{mpsc, oneshot};
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use super::limits::{self, Outbox};
-use super::markup::RenderFlags;
+use super::markup::{self, RenderFlags};
 use super::supervisor::SupervisorCmd;
 use crate::config::Config;
 use crate::link::{
@@ -45,21 +47,41 @@ pub struct OutMsg {
     pub msg: Msg,
     /// How its text is rendered.
     pub flags: RenderFlags,
-    /// Approximate size in memory, for the outbox byte budget.
+    /// Approximate size in memory (and as JSON or GMCP, for messages that are not text).
     pub bytes: usize,
     v1: OnceLock<Utf8Bytes>,
+    ansi: OnceLock<String>,
 }
 
 impl OutMsg {
     /// A message to render with `flags`.
     pub fn new(msg: Msg, flags: RenderFlags) -> Arc<OutMsg> {
         let bytes = limits::msg_bytes(&msg);
-        Arc::new(OutMsg { msg, flags, bytes, v1: OnceLock::new() })
+        Arc::new(OutMsg { msg, flags, bytes, v1: OnceLock::new(), ansi: OnceLock::new() })
     }
 
     /// The Evennia v1 JSON frame, rendered by the first connection that asks.
     pub fn v1_frame(&self) -> Utf8Bytes {
         self.v1.get_or_init(|| super::wire::encode_v1(&self.msg, self.flags).into()).clone()
+    }
+
+    /// The first argument, when it is a string, rendered as ANSI (`text` and `prompt` on
+    /// terminals), by the first connection that asks.
+    pub fn ansi_text(&self) -> Option<&str> {
+        let text = self.msg.args.first()?.as_str()?;
+        Some(self.ansi.get_or_init(|| super::markup::to_ansi(text, self.flags)).as_str())
+    }
+
+    /// Bytes this message takes as a connection with `rendering` sends it (rendering it if
+    /// no connection has yet): what outbox budgets count.
+    pub fn sent_bytes(&self, rendering: limits::Rendering) -> usize {
+        match rendering {
+            limits::Rendering::Html => self.v1_frame().len(),
+            limits::Rendering::Ansi if matches!(self.msg.cmd.as_str(), "text" | "prompt") => {
+                self.ansi_text().map_or(self.bytes, |t| t.len() + 16)
+            }
+            limits::Rendering::Ansi => self.bytes,
+        }
     }
 }
 
@@ -142,7 +164,65 @@ struct PortalSession {
     /// The client has gone: the seq of its disconnect, which the server acknowledges after the
     /// session's queued input; the session leaves the table then.
     closed: Option<u64>,
+    /// What output caused by other sessions it may still receive.
+    others: OthersBudget,
 }
+
+/// A session's allowance for output that other sessions' input causes (`others_output_*`): a
+/// token bucket of bytes as sent (rendered), so however colourful or long what others say,
+/// a player's connection is asked to carry no more than it can be expected to read.
+#[derive(Debug)]
+struct OthersBudget {
+    tokens: f64,
+    refilled: Instant,
+    /// When the player was last told output was dropped.
+    told: Option<Instant>,
+}
+
+impl OthersBudget {
+    fn new(cfg: &Config) -> OthersBudget {
+        OthersBudget { tokens: others_burst(cfg), refilled: Instant::now(), told: None }
+    }
+
+    /// Take `bytes` from the bucket; false (nothing taken) if it does not hold them.
+    fn take(&mut self, bytes: usize, cfg: &Config, now: Instant) -> bool {
+        let rate = cfg.others_output_bytes_per_sec as f64;
+        if rate == 0.0 {
+            return true;
+        }
+        let burst = others_burst(cfg);
+        let elapsed = now.saturating_duration_since(self.refilled).as_secs_f64();
+        self.tokens = (self.tokens + elapsed * rate).min(burst);
+        self.refilled = now;
+        if self.tokens < bytes as f64 {
+            return false;
+        }
+        self.tokens -= bytes as f64;
+        true
+    }
+
+    /// Whether to tell the player about a drop now (at most once per [`DROP_NOTICE_EVERY`]).
+    fn tell(&mut self, now: Instant) -> bool {
+        if self.told.is_some_and(|t| now.saturating_duration_since(t) < DROP_NOTICE_EVERY) {
+            return false;
+        }
+        self.told = Some(now);
+        true
+    }
+}
+
+/// The burst of others' output a session may receive: the configured one, but never more than
+/// half its outbox, so others' output alone cannot get a player disconnected as a slow client.
+fn others_burst(cfg: &Config) -> f64 {
+    cfg.others_output_burst_bytes.min(cfg.outbox_bytes / 2) as f64
+}
+
+/// Told to a player when output caused by others is dropped (`others_output_bytes_per_sec`).
+pub const OTHERS_OUTPUT_DROPPED_TEXT: &str =
+    "Some output was dropped: other players' messages arrived faster than your connection may receive them.";
+
+/// Shortest time between two [`OTHERS_OUTPUT_DROPPED_TEXT`] notices to one session.
+const DROP_NOTICE_EVERY: Duration = Duration::from_secs(10);
 
 impl PortalSession {
     fn send(&self, msg: Msg) {
@@ -273,7 +353,8 @@ impl Hub {
                 self.connect(data, outbox);
                 let _ = reply.send(sessid);
             }
-            HubEvent::ConnectedTelnet { address, flags, outbox, reply } => {
+            HubEvent::ConnectedTelnet { address, mut flags, outbox, reply } => {
+                flags.values_mut().for_each(sanitize_client_value);
                 let sessid = self.next_sessid;
                 let now = now_ms();
                 let data = SessionData {
@@ -289,14 +370,18 @@ impl Hub {
                 self.connect(data, outbox);
                 let _ = reply.send(sessid);
             }
-            HubEvent::Input { sessid, msg } => {
+            HubEvent::Input { sessid, mut msg } => {
                 // Only the hub itself makes flag updates; a client cannot pose as the portal.
                 if msg.cmd.trim().eq_ignore_ascii_case(PORTAL_FLAGS_CMD) {
                     return false;
                 }
+                sanitize_client_msg(&mut msg);
                 self.input(sessid, msg)
             }
-            HubEvent::Flags { sessid, flags } => self.flags(sessid, flags),
+            HubEvent::Flags { sessid, mut flags } => {
+                flags.values_mut().for_each(sanitize_client_value);
+                self.flags(sessid, flags)
+            }
             HubEvent::Players { reply } => {
                 let accounts: std::collections::BTreeSet<u64> = self
                     .sessions
@@ -392,6 +477,7 @@ impl Hub {
                 pending_bytes: 0,
                 next_seq: 1,
                 closed: None,
+                others: OthersBudget::new(&self.cfg),
             },
         );
     }
@@ -631,13 +717,16 @@ impl Hub {
                 server.unconfirmed.remove(&sessid);
             }
         }
+        // Output to a session whose input this frame does not complete was caused by someone
+        // (or something) else: it is held to the session's `others_output` budget. (Output to
+        // a session whose input is in the frame is taken as its own; a frame split for size
+        // carries its acks in its last part, so earlier parts count as others'.)
+        let own: BTreeSet<Sessid> = e.acks.iter().map(|(s, _)| *s).collect();
+        let now = Instant::now();
         for (sessid, msg) in e.outputs {
-            let Some((outbox, data)) =
-                self.sessions.get(&sessid).and_then(|s| s.outbox.as_ref().map(|o| (o, &s.data)))
-            else {
-                continue;
-            };
-            let flags = render_flags(data);
+            let Some(s) = self.sessions.get_mut(&sessid) else { continue };
+            let Some(outbox) = s.outbox.as_ref() else { continue };
+            let flags = render_flags(&s.data);
             let out = match &last {
                 Some(l) if l.flags == flags && l.msg == msg => l.clone(),
                 _ => {
@@ -646,6 +735,20 @@ impl Hub {
                     out
                 }
             };
+            if !own.contains(&sessid)
+                && !s.others.take(out.sent_bytes(outbox.rendering()), &self.cfg, now)
+            {
+                if s.others.tell(now) {
+                    tracing::debug!(sessid, "output caused by others over the budget; dropped");
+                    let notice = OutMsg::new(Msg::text(OTHERS_OUTPUT_DROPPED_TEXT), flags);
+                    if let Err(mpsc::error::TrySendError::Full(_)) =
+                        outbox.try_send(Outbound::Msg(notice))
+                    {
+                        slow.push(sessid);
+                    }
+                }
+                continue;
+            }
             match outbox.try_send(Outbound::Msg(out)) {
                 Ok(()) => {}
                 Err(mpsc::error::TrySendError::Full(_)) => slow.push(sessid),
@@ -766,6 +869,40 @@ impl Hub {
     }
 }
 
+/// Every string of a client's message — arguments and keyword names and values, at any depth —
+/// made safe to keep and to show other players (`markup::neutralize_client_text`): no control
+/// character, and no markup that could form a link. Done here, where the input of every
+/// protocol meets, before it is queued: what the server (and a replay after a crash) sees is
+/// already clean, whatever a command or hook later concatenates it with.
+fn sanitize_client_msg(msg: &mut Msg) {
+    msg.args.iter_mut().for_each(sanitize_client_value);
+    sanitize_client_map(&mut msg.kwargs);
+}
+
+/// One value of a client message, made safe as [`sanitize_client_msg`] says.
+fn sanitize_client_value(v: &mut Value) {
+    match v {
+        Value::String(s) => {
+            if let Cow::Owned(clean) = markup::neutralize_client_text(s) {
+                *s = clean;
+            }
+        }
+        Value::Array(a) => a.iter_mut().for_each(sanitize_client_value),
+        Value::Object(o) => sanitize_client_map(o),
+        _ => {}
+    }
+}
+
+fn sanitize_client_map(map: &mut serde_json::Map<String, Value>) {
+    if map.keys().any(|k| matches!(markup::neutralize_client_text(k), Cow::Owned(_))) {
+        *map = std::mem::take(map)
+            .into_iter()
+            .map(|(k, v)| (markup::neutralize_client_text(&k).into_owned(), v))
+            .collect();
+    }
+    map.values_mut().for_each(sanitize_client_value);
+}
+
 /// A short digest of an input, for logs that must not repeat what a player typed.
 fn digest(msg: &Msg) -> String {
     use sha2::{Digest, Sha256};
@@ -819,7 +956,7 @@ fn new_session_data(
         "CLIENTNAME",
         Value::from(format!(
             "Evennia Webclient (websocket:{} [{subprotocol}])",
-            browser.unwrap_or("")
+            markup::neutralize_client_text(browser.unwrap_or(""))
         )),
     );
     SessionData {
@@ -827,10 +964,57 @@ fn new_session_data(
         address,
         protocol_key: "websocket".into(),
         protocol_flags: flags,
-        csessid,
+        csessid: csessid.map(|c| markup::neutralize_client_text(&c).into_owned()),
         conn_time: now,
         cmd_last: now,
         cmd_last_visible: now,
         ..Default::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn every_string_a_client_sends_is_cleaned_at_any_depth_keys_included() {
+        let mut msg = Msg {
+            cmd: "text".into(),
+            args: vec![json!("say |lcquit|ltx|le\x1b[2J"), json!([{"a\u{9b}": ["b|"]}]), json!(3)],
+            kwargs: [("k\x07".to_string(), json!({"n": "\u{9d}0;t"}))].into_iter().collect(),
+        };
+        sanitize_client_msg(&mut msg);
+        assert_eq!(
+            msg.args,
+            [json!("say ||lcquit||ltx||le[2J"), json!([{"a": ["b||"]}]), json!(3)]
+        );
+        assert_eq!(msg.kwargs.get("k"), Some(&json!({"n": "0;t"})));
+    }
+
+    #[test]
+    fn others_output_passes_within_the_burst_then_at_the_rate() {
+        let cfg = Config {
+            others_output_bytes_per_sec: 1000,
+            others_output_burst_bytes: 4000,
+            ..Config::default()
+        };
+        let mut b = OthersBudget::new(&cfg);
+        let t0 = b.refilled;
+        assert!(b.take(3000, &cfg, t0));
+        assert!(!b.take(3000, &cfg, t0), "over the burst");
+        assert!(b.take(1000, &cfg, t0));
+        assert!(!b.take(500, &cfg, t0 + Duration::from_millis(400)));
+        assert!(b.take(500, &cfg, t0 + Duration::from_millis(500)), "refilled at the rate");
+        // Never more than the burst, however long the pause.
+        assert!(!b.take(4001, &cfg, t0 + Duration::from_secs(100)));
+        // Told at most once per interval.
+        assert!(b.tell(t0) && !b.tell(t0 + Duration::from_secs(1)));
+        assert!(b.tell(t0 + DROP_NOTICE_EVERY));
+        // 0 = unlimited; the burst never exceeds half the outbox.
+        let off = Config { others_output_bytes_per_sec: 0, ..cfg.clone() };
+        assert!(OthersBudget::new(&off).take(usize::MAX, &off, t0));
+        let small = Config { outbox_bytes: 2000, ..cfg };
+        assert!(!OthersBudget::new(&small).take(1001, &small, t0));
     }
 }

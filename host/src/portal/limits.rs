@@ -331,9 +331,20 @@ fn value_bytes(v: &Value) -> usize {
     }
 }
 
-fn outbound_bytes(o: &Outbound) -> usize {
+/// What a connection sends for a message: the v1 format's HTML in JSON, or ANSI text (telnet
+/// and the mudstandards formats). Outbox budgets count bytes as sent, since rendering can make
+/// a text many times longer (a colour code per character is about 11× in HTML).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rendering {
+    /// The v1 webclient frame.
+    Html,
+    /// ANSI text.
+    Ansi,
+}
+
+fn outbound_bytes(o: &Outbound, rendering: Rendering) -> usize {
     match o {
-        Outbound::Msg(m) => m.bytes,
+        Outbound::Msg(m) => m.sent_bytes(rendering),
         Outbound::Close(reason) => 16 + reason.len(),
     }
 }
@@ -349,12 +360,13 @@ struct OutboxShared {
     ready: tokio::sync::Notify,
     frames: usize,
     budget: usize,
+    rendering: Rendering,
 }
 
 #[derive(Debug, Default)]
 struct OutboxState {
     queue: VecDeque<Outbound>,
-    /// Approximate bytes in `queue`.
+    /// Bytes in `queue`, as they will be sent.
     bytes: usize,
     /// The hub has dropped its end: once drained, the connection is to close.
     sender_gone: bool,
@@ -377,13 +389,15 @@ pub struct OutboxReceiver {
     shared: Arc<OutboxShared>,
 }
 
-/// A connection's outbox of at most `frames` messages and about `budget` bytes.
-pub fn outbox(frames: usize, budget: usize) -> (Outbox, OutboxReceiver) {
+/// A connection's outbox of at most `frames` messages and `budget` bytes as the connection
+/// sends them (`rendering`).
+pub fn outbox(frames: usize, budget: usize, rendering: Rendering) -> (Outbox, OutboxReceiver) {
     let shared = Arc::new(OutboxShared {
         state: Mutex::new(OutboxState::default()),
         ready: tokio::sync::Notify::new(),
         frames: frames.max(1),
         budget,
+        rendering,
     });
     (Outbox { shared: shared.clone() }, OutboxReceiver { shared })
 }
@@ -400,7 +414,8 @@ impl Outbox {
     /// client); a close request is always accepted while there is room for a frame, so a
     /// client can be told why it is disconnected. `Closed` once the connection task is gone.
     pub fn try_send(&self, out: Outbound) -> Result<(), TrySendError<Outbound>> {
-        let n = outbound_bytes(&out);
+        // Rendered here if not yet (once per message, shared by every connection it goes to).
+        let n = outbound_bytes(&out, self.shared.rendering);
         let is_close = matches!(out, Outbound::Close(_));
         {
             let mut st = self.shared.lock();
@@ -422,6 +437,11 @@ impl Outbox {
     /// Bytes queued and not yet taken by the connection task.
     pub fn queued_bytes(&self) -> usize {
         self.shared.lock().bytes
+    }
+
+    /// How the connection renders what it is sent.
+    pub fn rendering(&self) -> Rendering {
+        self.shared.rendering
     }
 }
 
@@ -445,7 +465,7 @@ impl OutboxReceiver {
         let mut st = self.shared.lock();
         match st.queue.pop_front() {
             Some(out) => {
-                st.bytes -= outbound_bytes(&out);
+                st.bytes -= outbound_bytes(&out, self.shared.rendering);
                 if st.queue.is_empty() && st.queue.capacity() >= OUTBOX_SHRINK_AT {
                     st.queue = VecDeque::new();
                 }
@@ -642,7 +662,7 @@ mod tests {
     fn the_outbox_refuses_beyond_its_byte_budget_and_frees_on_receive() {
         let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
         rt.block_on(async {
-            let (tx, mut rx) = outbox(100, 1000);
+            let (tx, mut rx) = outbox(100, 1000, Rendering::Ansi);
             let big = || {
                 Outbound::Msg(super::super::hub::OutMsg::new(
                     Msg::text("x".repeat(600)),
@@ -659,6 +679,26 @@ mod tests {
     }
 
     #[test]
+    fn the_outbox_counts_bytes_as_sent_so_colour_codes_cannot_slip_past_it() {
+        // 5,990 characters of alternating colour codes, as a flooding player would say them.
+        let flood =
+            super::super::hub::OutMsg::new(Msg::text("|rx|gx".repeat(998)), Default::default());
+        let (html, ansi) = (flood.sent_bytes(Rendering::Html), flood.sent_bytes(Rendering::Ansi));
+        eprintln!("{} bytes of markup: {html} bytes of HTML frame, {ansi} of ANSI", flood.bytes);
+        assert!(html > 10 * flood.bytes && ansi > 2 * flood.bytes, "{html} {ansi}");
+        let (tx, mut rx) = outbox(1000, 100_000, Rendering::Html);
+        assert!(tx.try_send(Outbound::Msg(flood.clone())).is_ok());
+        assert!(matches!(tx.try_send(Outbound::Msg(flood.clone())), Err(TrySendError::Full(_))));
+        assert_eq!(tx.queued_bytes(), html);
+        assert!(rx.try_recv().is_some());
+        assert_eq!(tx.queued_bytes(), 0);
+        // A terminal's outbox counts the (shorter) ANSI text instead.
+        let (tx, _rx) = outbox(1000, 100_000, Rendering::Ansi);
+        assert!(tx.try_send(Outbound::Msg(flood.clone())).is_ok());
+        assert_eq!(tx.queued_bytes(), ansi);
+    }
+
+    #[test]
     fn the_outbox_is_bounded_in_frames_drains_after_the_hub_lets_go_and_refuses_once_the_connection_is_gone(
     ) {
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
@@ -666,7 +706,7 @@ mod tests {
             let text = |t: &str| {
                 Outbound::Msg(super::super::hub::OutMsg::new(Msg::text(t), Default::default()))
             };
-            let (tx, mut rx) = outbox(2, 1 << 20);
+            let (tx, mut rx) = outbox(2, 1 << 20, Rendering::Ansi);
             assert!(tx.try_send(text("one")).is_ok());
             assert!(tx.try_send(text("two")).is_ok());
             // The frame bound holds for close requests too.
@@ -692,7 +732,7 @@ mod tests {
             );
             assert!(rx.recv().await.is_none());
             // Once the connection task is gone, sends are refused as closed and hold nothing.
-            let (tx, rx) = outbox(8, 1 << 20);
+            let (tx, rx) = outbox(8, 1 << 20, Rendering::Ansi);
             drop(rx);
             assert!(matches!(tx.try_send(text("late")), Err(TrySendError::Closed(_))));
             assert_eq!(tx.queued_bytes(), 0);

@@ -21,7 +21,7 @@ use serde_json::{json, Map, Value};
 use tokio_tungstenite::tungstenite::Message;
 
 use super::hub::OutMsg;
-use super::markup::{self, RenderFlags};
+use super::markup::RenderFlags;
 use super::wire::{self, FrameError, V1_EVENNIA};
 use crate::link::Msg;
 
@@ -101,7 +101,7 @@ impl Format {
 
     /// Encode an outbound message; `None` if this format has no way to carry it.
     pub fn encode(self, out: &OutMsg) -> Option<Message> {
-        let (msg, flags) = (&out.msg, out.flags);
+        let msg = &out.msg;
         match self {
             // Shared by every v1 connection the message goes to: rendered once.
             Format::V1 => Some(Message::Text(out.v1_frame())),
@@ -109,8 +109,8 @@ impl Format {
                 if msg.cmd == "options" {
                     return None;
                 }
-                let text =
-                    || msg.args.first().and_then(Value::as_str).map(|s| markup::to_ansi(s, flags));
+                // Rendered once per message, shared with every terminal it goes to.
+                let text = || out.ansi_text().map(str::to_owned);
                 match msg.cmd.as_str() {
                     "text" => Some(Message::binary(with_line_break(&text()?).into_bytes())),
                     "prompt" if self == Format::Json => Some(Message::text(

@@ -30,7 +30,7 @@ use tokio::net::tcp::OwnedWriteHalf;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, oneshot};
 
-use super::hub::{HubEvent, Outbound};
+use super::hub::{HubEvent, OutMsg, Outbound};
 use super::limits::{self, Admission, CommandRate, ConnectionLimits, OutboxReceiver, RateVerdict};
 use super::markup::{self, RenderFlags};
 use super::websocket::accept_until_shutdown;
@@ -228,7 +228,8 @@ impl Conn {
     }
 
     /// Render one outbound message for the terminal.
-    fn render(&mut self, msg: &Msg, flags: RenderFlags) -> Vec<u8> {
+    fn render(&mut self, sent: &OutMsg) -> Vec<u8> {
+        let msg = &sent.msg;
         let mut out = vec![];
         // Evennia's `options={"echo": False}` on a text: the client stops echoing (a password
         // follows); `True` gives it back.
@@ -238,8 +239,9 @@ impl Conn {
         }
         match msg.cmd.as_str() {
             "text" | "prompt" => {
+                // Rendered once per message (the outbox budget already needed its size).
                 let text = match msg.args.first() {
-                    Some(Value::String(s)) => markup::to_ansi(s, flags),
+                    Some(Value::String(_)) => sent.ansi_text().unwrap_or_default().to_owned(),
                     Some(Value::Null) | None => String::new(),
                     Some(v) => v.to_string(),
                 };
@@ -349,7 +351,8 @@ async fn connection(
         early.inputs.truncate(cfg.queued_inputs_per_session);
     }
 
-    let (out_tx, out_rx) = limits::outbox(cfg.outbox_frames, cfg.outbox_bytes);
+    let (out_tx, out_rx) =
+        limits::outbox(cfg.outbox_frames, cfg.outbox_bytes, limits::Rendering::Ansi);
     let (reply_tx, reply_rx) = oneshot::channel();
     conn.reported = conn.neg.flags().clone();
     let connected = HubEvent::ConnectedTelnet {
@@ -421,7 +424,7 @@ async fn serve_session(
             out = out_rx.recv() => match out {
                 Some(Outbound::Msg(out)) => {
                     // Rendered per connection: it depends on what this client negotiated.
-                    let bytes = conn.render(&out.msg, out.flags);
+                    let bytes = conn.render(&out);
                     if !conn.out.send(&bytes).await {
                         break Ending::ClientGone;
                     }

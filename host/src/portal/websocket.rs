@@ -380,7 +380,9 @@ async fn opening(
         }
     };
     let (csessid, browser) = parse_query(hs.query.as_deref());
-    let (out_tx, out_rx) = limits::outbox(cfg.outbox_frames, cfg.outbox_bytes);
+    let rendering =
+        if hs.format == Format::V1 { limits::Rendering::Html } else { limits::Rendering::Ansi };
+    let (out_tx, out_rx) = limits::outbox(cfg.outbox_frames, cfg.outbox_bytes, rendering);
     let (reply_tx, reply_rx) = oneshot::channel();
     let connected = HubEvent::Connected {
         address: address.to_string(),

@@ -514,7 +514,7 @@ impl Game {
         if s.data.logged_in {
             return Err("You are already logged in.".into());
         }
-        validate_account_name(name)?;
+        validate_account_name(name, self.cfg.max_name_chars)?;
         if password.chars().count() < 8 {
             return Err("This password is too short. It must contain at least 8 characters.".into());
         }
@@ -878,15 +878,35 @@ impl Game {
     }
 }
 
-/// Account names: 2–30 characters of letters, digits and `.`, `_`, `-`.
-fn validate_account_name(name: &str) -> Result<(), String> {
+/// Account names: 2 to `max` characters of letters, digits and `.`, `_`, `-` (so no markup,
+/// control character, space or line break can reach a message that names the account).
+fn validate_account_name(name: &str, max: usize) -> Result<(), String> {
     let ok_chars = name.chars().all(|c| c.is_alphanumeric() || matches!(c, '.' | '_' | '-'));
     let len = name.chars().count();
-    if !(2..=30).contains(&len) || !ok_chars {
-        return Err(
-            "Account names must be 2-30 characters long, using only letters, digits and . _ -"
-                .into(),
-        );
+    if !(2..=max).contains(&len) || !ok_chars {
+        return Err(format!(
+            "Account names must be 2-{max} characters long, using only letters, digits and . _ -"
+        ));
+    }
+    Ok(())
+}
+
+/// Character names, checked wherever a character is created or renamed: 1 to `max`
+/// printable characters — letters, digits, single spaces between words and `'`, `-`, `.`,
+/// `_` — starting with a letter or digit. Every message that names a character carries its
+/// name, so a name holding markup (`|r`, `|l` links), a line break or a control character
+/// would let a player forge lines ("[Admin] Gandalf says ...") in others' output.
+pub fn validate_character_name(name: &str, max: usize) -> Result<(), String> {
+    let len = name.chars().count();
+    let starts_well = name.chars().next().is_some_and(char::is_alphanumeric);
+    let ok_chars =
+        name.chars().all(|c| c.is_alphanumeric() || matches!(c, ' ' | '\'' | '-' | '.' | '_'))
+            && !name.contains("  ")
+            && !name.ends_with(' ');
+    if !(1..=max).contains(&len) || !starts_well || !ok_chars {
+        return Err(format!(
+            "|rCharacter names must be 1-{max} characters long, starting with a letter or digit and using only letters, digits, single spaces and ' - . _|n"
+        ));
     }
     Ok(())
 }
@@ -973,6 +993,7 @@ impl Game {
         if key.is_empty() {
             return Err("Usage: charcreate <charname> [= description]".into());
         }
+        validate_character_name(key, self.cfg.max_name_chars)?;
         let max = self.cfg.max_nr_characters;
         let count = self.world.account_characters(uid).len();
         if max > 0 && !self.is_admin(sessid) && count >= max as usize {

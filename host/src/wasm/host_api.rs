@@ -473,6 +473,13 @@ impl Host for HostCtx {
         if let Err(e) = self.name_value("an object key", &key) {
             return Ok(Err(e));
         }
+        // A character is renamed under the rules it was created with.
+        if self.game.world.object(obj).is_some_and(|o| o.kind == "character") {
+            let max = self.game.cfg.max_name_chars;
+            if let Err(e) = crate::server::game::validate_character_name(&key, max) {
+                return Ok(Err(e));
+            }
+        }
         Ok(self.game.world.set_object_key(obj, &key).map_err(|e| e.to_string()))
     }
 

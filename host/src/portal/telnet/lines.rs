@@ -1,8 +1,9 @@
 //! Telnet input lines: bytes in, complete lines out. Every line ending clients send (`\r\n`,
 //! `\n`, `\r`, `\n\r`, `\r\0`) ends one line; backspace and DEL erase the last character (for
-//! clients in character mode); other control bytes are dropped; invalid UTF-8 becomes U+FFFD;
-//! a line longer than the limit is discarded as it arrives (the buffer never holds more than
-//! the limit) and reported once, at its end.
+//! clients in character mode); other control bytes are dropped (C1 controls, which arrive as
+//! two-byte UTF-8, are removed with every client string in `portal/hub.rs`); invalid UTF-8
+//! becomes U+FFFD; a line longer than the limit is discarded as it arrives (the buffer never
+//! holds more than the limit) and reported once, at its end.
 
 /// One finished input line.
 #[derive(Debug, Clone, PartialEq, Eq)]
