@@ -472,7 +472,7 @@ impl Game {
         if self.world.account_by_name(name).is_some() {
             return Err(format!("Sorry, there is already an account with the name '{name}'."));
         }
-        let address = s.data.address.clone();
+        let address = self.cfg.address_group_text(&s.data.address);
         let now = now_ms();
         if self.throttles.creation.check(&self.world, &address, now) {
             return Err(CREATION_THROTTLE_TEXT.into());
@@ -493,7 +493,9 @@ impl Game {
     ) {
         let created = self.create_account_from_hash(sessid, name, hash);
         if !created {
-            if let Some(address) = self.sessions.get(sessid).map(|s| s.data.address.clone()) {
+            if let Some(address) =
+                self.sessions.get(sessid).map(|s| self.cfg.address_group_text(&s.data.address))
+            {
                 self.throttles.creation.forget_one(&self.world, &address);
             }
         }
@@ -582,18 +584,24 @@ impl Game {
         if self.auth_pending.contains(&sessid) {
             return Err("Your previous login is still being checked.".into());
         }
-        let address = s.data.address.clone();
+        let address = self.cfg.address_group_text(&s.data.address);
         let now = now_ms();
         if self.throttles.login.check(&self.world, &address, now) {
             return Err(LOGIN_THROTTLE_TEXT.into());
         }
-        // Counted as a failure before it is checked, so a burst of concurrent guesses checks at
-        // most the limit; a right password takes it back in `finish_login`.
-        self.throttles.login.record(&self.world, &address, now);
         let (account, hash) = match self.world.account_by_name(name.trim()) {
             Some(a) => (Some(a.id), Some(a.password_hash.clone())),
             None => (None, None),
         };
+        // Guesses at one account from many addresses are held back too.
+        if let Some(uid) = account {
+            if self.throttles.login_account.check(&self.world, &account_key(uid), now) {
+                return Err(LOGIN_THROTTLE_TEXT.into());
+            }
+        }
+        // Counted as a failure before it is checked, so a burst of concurrent guesses checks at
+        // most the limit; a right password takes it back in `finish_login`.
+        self.throttles.login.record(&self.world, &address, now);
         self.auth_pending.insert(sessid);
         let ack = self.held_ack.take();
         self.deferred.push(Deferred::CheckPassword { sessid, account, hash, password, ack });
@@ -611,11 +619,17 @@ impl Game {
         // its check finished keeps it so).
         match account.filter(|_| ok) {
             Some(uid) => {
-                let address = s.data.address.clone();
+                let address = self.cfg.address_group_text(&s.data.address);
                 self.throttles.login.forget_one(&self.world, &address);
                 self.login(sessid, uid);
             }
-            None => self.msg_session(sessid, "|RUsername and/or password is incorrect.|n"),
+            None => {
+                // The account's own count: failures only (a busy answer checked nothing).
+                if let Some(uid) = account {
+                    self.throttles.login_account.record(&self.world, &account_key(uid), now_ms());
+                }
+                self.msg_session(sessid, "|RUsername and/or password is incorrect.|n")
+            }
         }
     }
 
@@ -623,7 +637,9 @@ impl Game {
     /// pending mark and its throttle record), since nothing was checked.
     pub fn hashing_busy(&mut self, sessid: Sessid, login: bool) {
         self.auth_pending.remove(&sessid);
-        if let Some(address) = self.sessions.get(sessid).map(|s| s.data.address.clone()) {
+        if let Some(address) =
+            self.sessions.get(sessid).map(|s| self.cfg.address_group_text(&s.data.address))
+        {
             let throttle = if login { self.throttles.login } else { self.throttles.creation };
             throttle.forget_one(&self.world, &address);
         }
@@ -1064,4 +1080,9 @@ impl Game {
         };
         self.msg_session(sessid, &text);
     }
+}
+
+/// The per-account login throttle's key for account `uid` (apart from addresses by the `#`).
+fn account_key(uid: u64) -> String {
+    format!("#{uid}")
 }

@@ -3,8 +3,9 @@
 //! back as an event.
 //!
 //! Inputs are scheduled, not run on arrival: each session has its own queue, and the loop serves
-//! sessions round-robin, one input per session per round, so one client's flood cannot hold up
-//! everyone else. A session whose input is still being completed off the loop (a password check)
+//! address groups round-robin and, within a group, its sessions round-robin, one input per turn
+//! ([`FairRing`]), so one client's flood — or one address's hundred flooding sessions — cannot
+//! hold up everyone else. A session whose input is still being completed off the loop (a password check)
 //! is *busy*: its later inputs, and its disconnect, wait until it is done. A session whose
 //! commands keep running past the guest deadline is slowed down.
 //!
@@ -121,6 +122,50 @@ struct SessionQueue {
     overruns: u32,
     /// Not to be served before this moment (slowed for overrunning).
     not_before: Option<Instant>,
+    /// The session's address group (`Config::address_group`): whose turns it shares.
+    group: String,
+}
+
+/// Ready sessions in service order, fair across address groups first: each turn goes to the
+/// group at the front, to its first session; the group then goes to the back (if it has more
+/// ready sessions), and so does the session within its group. An address with a hundred
+/// sessions gets one turn per round, as an address with one does.
+#[derive(Default)]
+struct FairRing {
+    order: VecDeque<String>,
+    groups: HashMap<String, VecDeque<Sessid>>,
+    len: usize,
+}
+
+impl FairRing {
+    fn push_back(&mut self, group: &str, sessid: Sessid) {
+        let members = match self.groups.get_mut(group) {
+            Some(m) => m,
+            None => {
+                self.order.push_back(group.to_string());
+                self.groups.entry(group.to_string()).or_default()
+            }
+        };
+        members.push_back(sessid);
+        self.len += 1;
+    }
+
+    fn pop_front(&mut self) -> Option<Sessid> {
+        let group = self.order.pop_front()?;
+        let members = self.groups.get_mut(&group)?;
+        let sessid = members.pop_front();
+        if members.is_empty() {
+            self.groups.remove(&group);
+        } else {
+            self.order.push_back(group);
+        }
+        self.len -= usize::from(sessid.is_some());
+        sessid
+    }
+
+    fn len(&self) -> usize {
+        self.len
+    }
 }
 
 /// The outbox's ids: the next to use, the last the portal confirmed, the last deleted; and the
@@ -170,7 +215,7 @@ pub struct GameLoop {
     applied: HashMap<Sessid, u64>,
     queues: HashMap<Sessid, SessionQueue>,
     /// Sessions with work to do, in service order.
-    ring: VecDeque<Sessid>,
+    ring: FairRing,
     inflight: Option<InflightMarker>,
     /// Set by the command handler when a guest call overran its deadline.
     pub(super) overran: bool,
@@ -224,7 +269,7 @@ impl GameLoop {
             },
             applied,
             queues: HashMap::new(),
-            ring: VecDeque::new(),
+            ring: FairRing::default(),
             inflight,
             overran: false,
             failpoint: None,
@@ -329,11 +374,20 @@ impl GameLoop {
     }
 
     fn enqueue(&mut self, sessid: Sessid, work: Work) {
-        let q = self.queues.entry(sessid).or_default();
+        if !self.queues.contains_key(&sessid) {
+            let game = self.game();
+            let group = game
+                .sessions
+                .get(sessid)
+                .map(|s| game.cfg.address_group_text(&s.data.address))
+                .unwrap_or_default();
+            self.queues.insert(sessid, SessionQueue { group, ..Default::default() });
+        }
+        let Some(q) = self.queues.get_mut(&sessid) else { return };
         q.work.push_back(work);
         if !q.busy && !q.ready {
             q.ready = true;
-            self.ring.push_back(sessid);
+            self.ring.push_back(&q.group, sessid);
         }
     }
 
@@ -351,7 +405,7 @@ impl GameLoop {
             match q.not_before {
                 Some(t) if t > now => {
                     earliest = Some(earliest.map_or(t, |e| e.min(t)));
-                    self.ring.push_back(sessid);
+                    self.ring.push_back(&q.group, sessid);
                 }
                 _ => return Ok(sessid),
             }
@@ -427,7 +481,7 @@ impl GameLoop {
                     self.queues.remove(&sessid);
                 }
             } else {
-                self.ring.push_back(sessid);
+                self.ring.push_back(&q.group, sessid);
             }
         }
     }
@@ -469,7 +523,7 @@ impl GameLoop {
             q.busy = false;
             if !q.work.is_empty() && !q.ready {
                 q.ready = true;
-                self.ring.push_back(sessid);
+                self.ring.push_back(&q.group, sessid);
             }
         }
     }
