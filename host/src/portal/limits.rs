@@ -449,8 +449,9 @@ impl InboundBudget {
             self.over_since = None;
             return InboundVerdict::Pass;
         }
+        // Over by more than the flood allowance in one go, or over for that long: a flood.
         let since = *self.over_since.get_or_insert(now);
-        if now.duration_since(since) >= self.flood_after {
+        if pause >= self.flood_after || now.duration_since(since) >= self.flood_after {
             InboundVerdict::Flood
         } else {
             InboundVerdict::Pause(pause)

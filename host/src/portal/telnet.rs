@@ -495,7 +495,16 @@ async fn serve_session(
         }
         let _ = conn.out.stop_compression().await;
         let _ = tokio::time::timeout(WRITE_TIMEOUT, conn.out.wr.shutdown()).await;
+        let _ = hub.send(HubEvent::Closed { sessid }).await;
+        // Read (and drop) what the client still sends until it closes too, briefly: a socket
+        // closed with unread input is reset, and the reset can overtake the text saying why.
+        let drained = async { while matches!(rd.read(&mut buf).await, Ok(n) if n > 0) {} };
+        let _ = tokio::time::timeout(CLOSE_LINGER, drained).await;
+    } else {
+        let _ = hub.send(HubEvent::Closed { sessid }).await;
     }
-    let _ = hub.send(HubEvent::Closed { sessid }).await;
     tracing::debug!("telnet closed");
 }
+
+/// How long a connection we close waits for the client to close its side.
+const CLOSE_LINGER: Duration = Duration::from_secs(1);

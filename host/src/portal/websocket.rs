@@ -602,12 +602,31 @@ async fn serve_session(
             end -= 1;
         }
         let frame = CloseFrame { code, reason: reason[..end].to_string().into() };
-        write(&mut sink, Message::Close(Some(frame))).await;
+        let sent = write(&mut sink, Message::Close(Some(frame))).await;
+        let closed = Box::pin(hub.send(HubEvent::Closed { sessid }));
+        let _ = closed.await;
+        if sent {
+            // Wait (briefly) for the client's close: a socket closed with unread input is
+            // reset, and a reset can reach a client still sending (a flooder) before the
+            // close frame that says why.
+            let drained = async {
+                while let Some(Ok(m)) = frames.next().await {
+                    if m.is_close() {
+                        break;
+                    }
+                }
+            };
+            let _ = tokio::time::timeout(CLOSE_LINGER, Box::pin(drained)).await;
+        }
+    } else {
+        let closed = Box::pin(hub.send(HubEvent::Closed { sessid }));
+        let _ = closed.await;
     }
-    let closed = Box::pin(hub.send(HubEvent::Closed { sessid }));
-    let _ = closed.await;
     tracing::debug!(sessid, "websocket closed");
 }
+
+/// How long a connection we close waits for the client's side of the close.
+const CLOSE_LINGER: Duration = Duration::from_secs(1);
 
 #[cfg(test)]
 mod tests {
