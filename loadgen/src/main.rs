@@ -35,12 +35,13 @@ use std::time::{Duration, Instant};
 use support::{Client, Host};
 
 const MODULES: &[&str] = &["unloggedin", "account", "character", "trouble"];
-/// Benchmark clients send commands back to back, faster than any player types: no command rate.
-const BASE_CONFIG: &str = "cmdset_character = [\"character\", \"trouble\"]\ncommand_rate = 0";
+/// Benchmark clients send commands back to back, faster than any player types: no command rate,
+/// no inbound budget (each client is on an address of its own, so per-address limits are moot).
+const BASE_CONFIG: &str = "cmdset_character = [\"character\", \"trouble\"]\ncommand_rate = 0\ncommand_rate_per_ip = 0\ninbound_frames_per_sec = 0\ninbound_frames_per_sec_per_ip = 0\ninbound_bytes_per_sec = 0\ninbound_bytes_per_sec_per_ip = 0";
 /// And a deadline a busy shared machine cannot turn into failed commands (a failed command has
 /// no answer to wait for). The fairness scenario keeps the default deadline: it is what it measures.
 const CONFIG: &str =
-    "cmdset_character = [\"character\", \"trouble\"]\ncommand_rate = 0\nguest_deadline_ms = 2000";
+    "cmdset_character = [\"character\", \"trouble\"]\ncommand_rate = 0\nguest_deadline_ms = 2000\ncommand_rate_per_ip = 0\ninbound_frames_per_sec = 0\ninbound_frames_per_sec_per_ip = 0\ninbound_bytes_per_sec = 0\ninbound_bytes_per_sec_per_ip = 0";
 
 #[tokio::main]
 async fn main() {
