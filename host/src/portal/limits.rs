@@ -857,7 +857,13 @@ mod tests {
             c.connection_rate_per_ip = 0;
             c.ipv4_prefix_len = 24;
         }));
-        let admitted = |ip: &str| matches!(limits.admit(ip.parse().unwrap()), Admission::Admitted { guard, .. } if { std::mem::forget(guard); true });
+        let admitted = |ip: &str| match limits.admit(ip.parse().unwrap()) {
+            Admission::Admitted { guard, .. } => {
+                std::mem::forget(guard);
+                true
+            }
+            Admission::Refused(_) => false,
+        };
         assert!(admitted("2001:db8::1") && admitted("2001:db8::ffff:2"));
         assert!(!admitted("2001:db8::3:3:3"), "the same /64");
         assert!(admitted("2001:db8:0:1::1"), "another /64");
@@ -885,15 +891,17 @@ mod tests {
         // A burst of two seconds' worth passes; the next frame waits a tenth of a second.
         assert_eq!(b.charge_at(100, 20, t0), InboundVerdict::Pass);
         assert_eq!(b.charge_at(6, 1, t0), InboundVerdict::Pause(Duration::from_millis(100)));
-        // Its address's budget (30 burst, 20 used) holds back the second connection too.
-        assert_eq!(b2.charge_at(6, 10, t0), InboundVerdict::Pass);
+        // Its address's budget (30 burst, 21 used) holds back the second connection too.
+        assert_eq!(b2.charge_at(6, 9, t0), InboundVerdict::Pass);
         assert!(matches!(b2.charge_at(6, 1, t0), InboundVerdict::Pause(_)));
         // Still over two seconds later: a flood. Back within budget: forgiven.
         assert_eq!(b.charge_at(6, 40, t0 + Duration::from_secs(2)), InboundVerdict::Flood);
         let later = t0 + Duration::from_secs(10);
         assert_eq!(b.charge_at(6, 1, later), InboundVerdict::Pass);
         // Bytes count as well as frames.
-        assert!(matches!(b.charge_at(5000, 1, later), InboundVerdict::Pause(_)));
+        assert!(matches!(b.charge_at(3000, 1, later), InboundVerdict::Pause(_)));
+        // And a debt over the flood allowance in one read is a flood at once.
+        assert_eq!(b.charge_at(5000, 1, later), InboundVerdict::Flood);
     }
 
     #[test]

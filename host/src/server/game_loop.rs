@@ -909,3 +909,26 @@ pub fn fatal(why: &str) -> ! {
 fn report_names(plugins: &PluginRegistry) -> std::collections::BTreeSet<String> {
     plugins.names().map(str::to_owned).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::FairRing;
+
+    #[test]
+    fn the_ring_takes_turns_by_address_group_then_by_session() {
+        let mut ring = FairRing::default();
+        // One address with four sessions, then two addresses with one each.
+        for s in 1..=4 {
+            ring.push_back("10.0.0.1", s);
+        }
+        ring.push_back("10.0.0.2", 5);
+        ring.push_back("10.0.0.3", 6);
+        assert_eq!(ring.len(), 6);
+        let mut order = vec![];
+        while let Some(s) = ring.pop_front() {
+            order.push(s);
+        }
+        assert_eq!(order, [1, 5, 6, 2, 3, 4]);
+        assert_eq!(ring.len(), 0);
+    }
+}
