@@ -255,7 +255,8 @@ pub struct Config {
     pub command_rate_per_ip: u32,
     /// Origins (e.g. "https://play.example.com") whose pages may open a websocket, besides
     /// the portal's own page; a browser handshake from any other Origin is refused with 403.
-    /// Clients that send no Origin (not browsers) are not affected. Default [].
+    /// Clients that send no Origin (not browsers) are not affected. Behind a reverse proxy that
+    /// rewrites the `Host` header, list the public origin here. Default [].
     pub allowed_origins: Vec<String>,
     /// Failed logins to one account, from any address, before further attempts on it are
     /// refused for `login_throttle_timeout_secs` (0 = off). Default 10.

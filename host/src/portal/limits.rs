@@ -317,11 +317,6 @@ impl ConnectionGuard {
     pub fn login_mark(&self) -> LoginMark {
         LoginMark { slot: self.slot.clone() }
     }
-
-    /// The address group this connection counts in.
-    pub fn group(&self) -> IpAddr {
-        self.slot.ip
-    }
 }
 
 impl LoginMark {
