@@ -27,6 +27,9 @@ const IAC: u8 = 255;
 const SB: u8 = 250;
 const SE: u8 = 240;
 const NAWS: u8 = 31;
+const DO: u8 = 253;
+const DONT: u8 = 254;
+const MSSP: u8 = 70;
 
 /// A TCP connection to `addr` from the loopback address `from`.
 async fn tcp_from(addr: SocketAddr, from: IpAddr) -> TcpStream {
@@ -302,12 +305,22 @@ async fn many_naws_changes_reach_the_server_as_few_flag_inputs_with_the_latest_v
     read_until(&mut t, &mut seen, "was created").await;
     t.write_all(b"connect Nia secret123\r\n").await.unwrap();
     read_until(&mut t, &mut seen, "Limbo").await;
+    seen.clear();
     kill_server(&host).await;
-    let mut resizes = vec![];
-    for w in 100..200u16 {
-        resizes.extend(naws(w, 50));
+    // Each resize in a read of its own (as a client resizing in a loop sends them): each is
+    // followed by an MSSP request, whose answer shows the portal has read it.
+    for (k, w) in (100..200u16).enumerate() {
+        let mut bytes = naws(w, 50);
+        // (Turned off first: a repeated DO for an option already on is not answered.)
+        bytes.extend([IAC, DONT, MSSP, IAC, DO, MSSP]);
+        t.write_all(&bytes).await.unwrap();
+        let mut buf = [0u8; 4096];
+        while String::from_utf8_lossy(&seen).matches("UPTIME").count() <= k {
+            let n = tokio::time::timeout(WAIT, t.read(&mut buf)).await.expect("MSSP").unwrap();
+            assert!(n > 0, "closed");
+            seen.extend_from_slice(&buf[..n]);
+        }
     }
-    t.write_all(&resizes).await.unwrap();
     t.write_all(b"sessdata\r\n").await.unwrap();
     seen.clear();
     read_until(&mut t, &mut seen, "\"SCREENWIDTH\"").await;

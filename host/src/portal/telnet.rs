@@ -425,6 +425,14 @@ async fn serve_session(
     let mut flags_sent: Option<tokio::time::Instant> = None;
     let mut flags_due: Option<tokio::time::Instant> = None;
     let ending = 'session: loop {
+        // A flag update still waiting goes first: input never overtakes a change made before it.
+        if !forward.is_empty() && flags_due.take().is_some() {
+            flags_sent = Some(tokio::time::Instant::now());
+            let flags = conn.changed_flags();
+            if !flags.is_empty() && hub.send(HubEvent::Flags { sessid, flags }).await.is_err() {
+                break 'session Ending::ClientGone;
+            }
+        }
         for msg in forward.drain(..) {
             match limits::check_rates(&mut rate, &slot) {
                 RateVerdict::Pass => {
