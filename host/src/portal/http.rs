@@ -540,6 +540,30 @@ mod tests {
     }
 
     #[test]
+    fn every_websocket_frame_is_counted_whatever_pieces_it_arrives_in() {
+        // A masked text frame "hi", a masked ping with no payload, a 200-byte binary frame
+        // (16-bit length), then a continuation fragment.
+        let mut bytes = vec![0x81, 0x82, 1, 2, 3, 4, b'h' ^ 1, b'i' ^ 2, 0x89, 0x80, 9, 9, 9, 9];
+        bytes.extend([0x02, 0xfe, 0, 200, 0, 0, 0, 0]);
+        bytes.extend([0u8; 200]);
+        bytes.extend([0x80, 0x81, 0, 0, 0, 0, b'x']);
+        assert_eq!(FrameScan::default().feed(&bytes), 4);
+        let mut scan = FrameScan::default();
+        let one_at_a_time: u64 = bytes.iter().map(|b| scan.feed(std::slice::from_ref(b))).sum();
+        assert_eq!(one_at_a_time, 4);
+    }
+
+    #[test]
+    fn a_head_whose_lines_end_in_bare_lfs_is_complete() {
+        assert_eq!(find_blank_line(b"GET / HTTP/1.1\nHost: x\n\nrest"), Some(24));
+        assert_eq!(find_blank_line(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"), Some(27));
+        assert_eq!(find_blank_line(b"GET / HTTP/1.1\r\nHost: x\n\r\n"), Some(26));
+        assert_eq!(find_blank_line(b"GET / HTTP/1.1\r\nHost: x\r\n"), None);
+        let head = parse_head(b"GET /x HTTP/1.1\nHost: a:1\n\n").expect("parsed");
+        assert_eq!((head.path.as_str(), head.host.as_deref()), ("/x", Some("a:1")));
+    }
+
+    #[test]
     fn upgrade_requests_are_told_from_page_requests() {
         let up = head(
             "GET /?abc HTTP/1.1\r\nHost: x\r\nUpgrade: WebSocket\r\nConnection: Upgrade\r\n\r\n",
