@@ -504,6 +504,8 @@ async fn serve_session(
         let _ = conn.out.stop_compression().await;
         let _ = tokio::time::timeout(WRITE_TIMEOUT, conn.out.wr.shutdown()).await;
         let _ = hub.send(HubEvent::Closed { sessid }).await;
+        // The connection's place is free from now: the wait below holds nothing back.
+        drop(slot);
         // Read (and drop) what the client still sends until it closes too, briefly: a socket
         // closed with unread input is reset, and the reset can overtake the text saying why.
         let drained = async { while matches!(rd.read(&mut buf).await, Ok(n) if n > 0) {} };

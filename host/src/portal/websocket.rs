@@ -605,6 +605,8 @@ async fn serve_session(
         let sent = write(&mut sink, Message::Close(Some(frame))).await;
         let closed = Box::pin(hub.send(HubEvent::Closed { sessid }));
         let _ = closed.await;
+        // The connection's place is free from now: the wait below holds nothing back.
+        drop(_slot);
         if sent {
             // Wait (briefly) for the client's close: a socket closed with unread input is
             // reset, and a reset can reach a client still sending (a flooder) before the
