@@ -247,7 +247,7 @@ impl Hub {
     }
 
     /// Process events until shutdown completes; with a login timeout, sweep for connections
-    /// that have not logged in every quarter of it (at most every 5 s).
+    /// that have not logged in every quarter of it (between 0.25 s and 5 s).
     pub async fn run(mut self, mut inbox: mpsc::Receiver<HubEvent>) {
         let timeout = std::time::Duration::from_secs(self.cfg.login_timeout_secs);
         let every = (timeout / 4)
