@@ -535,7 +535,7 @@ async fn addrflood(secs: u64, conns: usize) {
     show("alone", &alone);
     show("under the flood", &flooded);
     println!(
-        "  the flood: {} lines written in {secs} s ({:.0}/s), {} connections ended (disconnected or reconnected)",
+        "  the flood: {} lines handed to the flooders' sockets in {secs} s ({:.0}/s; most never read: the portal closes a flooder at its first over-budget read), {} connections ended and were reopened",
         lines.load(Ordering::Relaxed),
         lines.load(Ordering::Relaxed) as f64 / secs as f64,
         reconnects.load(Ordering::Relaxed)
