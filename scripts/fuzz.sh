@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Run every fuzz target for a bounded time each (default 60 s): websocket payloads, the link
 # codec, markup rendering (and the ANSI output holding no control character from a text run),
-# the command parser, the config loader and the telnet input path.
+# the command parser, the config loader, the telnet input path and the websocket frame counter.
 #
 #   scripts/fuzz.sh [SECONDS] [TARGET...]
 #
@@ -16,7 +16,7 @@ secs="${1:-60}"
 shift || true
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-    targets=(wire link markup ansi_controls parser config telnet)
+    targets=(wire link markup ansi_controls parser config telnet wsframes)
 fi
 
 if ! cargo +nightly --version >/dev/null 2>&1; then

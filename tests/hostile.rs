@@ -18,7 +18,7 @@ const BOUND: Duration = Duration::from_secs(2);
 const MODULES: &[&str] = &["unloggedin", "account", "character", "hostile"];
 /// The healthy players here send back to back (closed loop) to measure what the hostile module
 /// costs them, so the per-session command rate (tested in limits.rs) is off.
-const CONFIG: &str = "cmdset_character = [\"character\", \"hostile\"]\ncommand_rate = 0";
+const CONFIG: &str = "cmdset_character = [\"character\", \"hostile\"]\ncommand_rate = 0\ncommand_rate_per_ip = 0\ninbound_frames_per_sec = 0\ninbound_frames_per_sec_per_ip = 0";
 
 const UNTRAPPED: &str = "An untrapped error occurred.";
 
@@ -443,7 +443,7 @@ async fn until_version(c: &mut Client, version: &str) {
 }
 
 const TROUBLE: &[&str] = &["unloggedin", "account", "character", "trouble"];
-const TROUBLE_CONFIG: &str = "cmdset_character = [\"character\", \"trouble\"]\ncommand_rate = 0";
+const TROUBLE_CONFIG: &str = "cmdset_character = [\"character\", \"trouble\"]\ncommand_rate = 0\ncommand_rate_per_ip = 0\ninbound_frames_per_sec = 0\ninbound_frames_per_sec_per_ip = 0";
 
 /// Copy every module of `host`'s folder into `to`, with `trouble` taken from `trouble`.
 fn copy_modules(from: &Path, to: &Path, trouble: &Path) {

@@ -5,6 +5,7 @@
 
 mod support;
 
+mod capacity;
 mod cmdsets;
 mod crash;
 mod crash_state;

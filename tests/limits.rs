@@ -234,10 +234,16 @@ async fn connections_still_in_their_handshake_are_capped_per_address_and_in_tota
     assert!(started.elapsed() < Duration::from_secs(30), "closed by the cap, not the deadline");
     // ... while another address plays.
     let _player = client_from(&host, "127.30.0.2").await;
-    // Two silent ones from a third address reach the total: a fourth address is closed at once.
+    // Two silent ones from a third address reach the total: a newcomer from a fourth address
+    // takes the place of the oldest handshake of the address holding most (the first one).
     silent.push(silent_from(&host, "127.30.0.3").await);
     silent.push(silent_from(&host, "127.30.0.3").await);
-    assert!(closed_by_portal(silent_from(&host, "127.30.0.4").await).await, "over the total");
+    let mut newcomer = vec![silent_from(&host, "127.30.0.4").await];
+    assert!(closed_by_portal(silent.remove(0)).await, "the oldest of the heaviest address");
+    // Now the fourth address holds one, the others two each: a second one from it would hold
+    // as many as they do, so it is closed at once instead of taking a place.
+    newcomer.push(silent_from(&host, "127.30.0.4").await);
+    assert!(closed_by_portal(newcomer.pop().unwrap()).await, "no address evicts an equal one");
     // A silent connection that gives up frees its place (as soon as the portal has seen it go:
     // until then an attempt may still be closed at once, so attempts repeat within the wait).
     drop(silent.pop());
@@ -293,11 +299,14 @@ async fn a_command_flood_is_throttled_with_evennias_text_while_another_client_is
 
 #[tokio::test]
 async fn a_client_that_never_reads_is_disconnected_and_portal_memory_stays_bounded() {
-    // The talker speaks faster than the command rate allows, and the sleeper takes all of it
-    // (no budget for output others cause): those limits are not the ones tested.
+    // The talker speaks faster than the command rate and the inbound byte budget allow, and the
+    // sleeper takes all of it (no budget for output others cause): those limits are not the ones
+    // tested.
     let host = Host::start(
         GAME,
-        "outbox_bytes = 262144\ncommand_rate = 0\nothers_output_bytes_per_sec = 0",
+        "outbox_bytes = 262144\ncommand_rate = 0\nothers_output_bytes_per_sec = 0\ninbound_bytes_per_sec = 0\n\
+         inbound_bytes_per_sec_per_ip = 0\ninbound_frames_per_sec = 0\ninbound_frames_per_sec_per_ip = 0\n\
+         command_rate_per_ip = 0",
     );
     let sleeper = Client::connect_with(
         &host.url,
@@ -471,8 +480,12 @@ async fn behind_a_trusted_proxy_the_limits_see_the_forwarded_address() {
 async fn unrecognised_input_is_logged_clipped_and_at_most_once_per_interval() {
     // 2.6 MB arrive in one burst: the portal holds them until the server acknowledges, which may
     // take longer than the burst on a busy machine, so the per-session input byte budget (1 MiB
-    // by default, tested on its own above) is raised here.
-    let host = Host::start(GAME, "queued_input_bytes_per_session = 16777216\n");
+    // by default, tested on its own above) is raised here, and the inbound byte budget (tested
+    // in capacity.rs) lifted.
+    let host = Host::start(
+        GAME,
+        "queued_input_bytes_per_session = 16777216\ninbound_bytes_per_sec = 0\ninbound_bytes_per_sec_per_ip = 0\n",
+    );
     let mut c = host.client().await;
     let before = host.log().len();
     let junk: Vec<String> = (0..4000).map(|i| format!("x{i:08}")).collect();

@@ -14,7 +14,7 @@ const MODULES: &[&str] = &["unloggedin", "account", "character", "trouble"];
 // The clients here send commands back to back, faster than a player can type: the command
 // rate (a limit tested in tests/limits.rs) is off for them.
 const CHARACTER_WITH_TROUBLE: &str =
-    "cmdset_character = [\"character\", \"trouble\"]\ncommand_rate = 0";
+    "cmdset_character = [\"character\", \"trouble\"]\ncommand_rate = 0\ncommand_rate_per_ip = 0\ninbound_frames_per_sec = 0\ninbound_frames_per_sec_per_ip = 0";
 
 /// Publish a module by writing it beside the folder and renaming it into place.
 fn publish_by_rename(host: &Host, src: &Path, name: &str) {

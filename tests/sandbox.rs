@@ -13,6 +13,9 @@ const MODULES: &[&str] = &["unloggedin", "account", "character", "trouble"];
 const CONFIG: &str = r#"
 cmdset_character = ["character", "trouble"]
 command_rate = 0
+command_rate_per_ip = 0
+inbound_frames_per_sec = 0
+inbound_frames_per_sec_per_ip = 0
 guest_deadline_ms = 50
 guest_memory_mib = 16
 "#;

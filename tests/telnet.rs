@@ -40,7 +40,7 @@ const MODULES: &[&str] = &["unloggedin", "account", "character", "trouble"];
 // Nothing here tests the guest deadline (tests/hostile.rs does): a generous one keeps a loaded
 // CI machine from failing a `look` and with it a telnet test.
 const CONFIG: &str =
-    "cmdset_character = [\"character\", \"trouble\"]\ncommand_rate = 0\nguest_deadline_ms = 2000";
+    "cmdset_character = [\"character\", \"trouble\"]\ncommand_rate = 0\nguest_deadline_ms = 2000\ncommand_rate_per_ip = 0\ninbound_frames_per_sec = 0\ninbound_frames_per_sec_per_ip = 0";
 
 /// What one test client says about itself.
 #[derive(Clone)]
@@ -671,7 +671,10 @@ fn rss_kib(pid: u32) -> u64 {
 
 #[tokio::test]
 async fn a_hostile_client_cannot_grow_the_portals_memory() {
-    let host = Host::start(MODULES, CONFIG);
+    // 32 MiB arrive as fast as the portal reads them: the inbound byte budget (which would
+    // disconnect this client long before, tests/capacity.rs) is lifted to test the buffers.
+    let config = format!("{CONFIG}\ninbound_bytes_per_sec = 0\ninbound_bytes_per_sec_per_ip = 0");
+    let host = Host::start(MODULES, &config);
     let status = host.cli(&["status"]);
     let portal: u32 =
         status.split("portal pid ").nth(1).unwrap().split(';').next().unwrap().parse().unwrap();

@@ -24,7 +24,7 @@ fn tintin() -> PathBuf {
 fn tintin_creates_an_account_logs_in_looks_says_and_quits() {
     // A generous guest deadline: the deadline is tests/hostile.rs's subject, and a loaded CI
     // machine must not fail tintin's `look`.
-    let host = Host::start(GAME, "command_rate = 0\nguest_deadline_ms = 2000");
+    let host = Host::start(GAME, "command_rate = 0\nguest_deadline_ms = 2000\ncommand_rate_per_ip = 0\ninbound_frames_per_sec = 0\ninbound_frames_per_sec_per_ip = 0");
     let addr = host.telnet.expect("telnet is on");
     let log = host.dir.path().join("tintin.log");
     let script = host.dir.path().join("play.tin");

@@ -239,6 +239,52 @@ pub struct Config {
     /// Seconds between summary lines for suppressed log lines about untrusted input; one
     /// detailed line per interval. Default 10.
     pub log_summary_secs: u64,
+
+    /// Seconds a connection may stay without logging in before it is closed with "login
+    /// timeout exceeded" (0 = never). Default 300.
+    pub login_timeout_secs: u64,
+    /// Open connections not logged in, all addresses together: their own share of
+    /// `max_connections`, so strangers cannot hold the slots players need (0 = only
+    /// `max_connections` applies). Default 1000.
+    pub max_unauthenticated_connections: usize,
+    /// Per-address limits (connections, handshakes, inbound budgets, login throttles, the game
+    /// loop's turns) count IPv4 addresses by this prefix length: 32 = each address, 24 = each
+    /// /24 network. Default 32.
+    pub ipv4_prefix_len: u8,
+    /// The same for IPv6 (one host is usually given a whole /64). Default 64.
+    pub ipv6_prefix_len: u8,
+    /// Bytes per second one connection may send (read-time budget counting everything: frames,
+    /// pings, fragments, telnet negotiations), with a burst of twice that; a connection over it
+    /// is read no further until the budget refills. 0 = unlimited. Default 65536.
+    pub inbound_bytes_per_sec: u32,
+    /// Frames per second one connection may send (websocket frames of any kind, continuation
+    /// fragments and pings included; telnet lines, negotiations and subnegotiations), with a
+    /// burst of twice that; paused like the byte budget. 0 = unlimited. Default 100.
+    pub inbound_frames_per_sec: u32,
+    /// The byte budget of one address (all its connections together). 0 = unlimited.
+    /// Default 262144.
+    pub inbound_bytes_per_sec_per_ip: u32,
+    /// The frame budget of one address (all its connections together). 0 = unlimited.
+    /// Default 400.
+    pub inbound_frames_per_sec_per_ip: u32,
+    /// Seconds a connection may keep sending over its (or its address's) inbound budget before
+    /// it is disconnected with the reason. Default 5.
+    pub inbound_flood_secs: u64,
+    /// Least milliseconds between two protocol-flag updates (telnet NAWS, TTYPE, ...) a
+    /// connection passes to the server; changes in between are merged, latest value kept.
+    /// Default 500.
+    pub flags_interval_ms: u64,
+    /// Inbound messages per second from one address, all its sessions together (0 =
+    /// unlimited); more are dropped with the "too fast" text. Default 200.
+    pub command_rate_per_ip: u32,
+    /// Origins (e.g. "https://play.example.com") whose pages may open a websocket, besides
+    /// the portal's own page; a browser handshake from any other Origin is refused with 403.
+    /// Clients that send no Origin (not browsers) are not affected. Behind a reverse proxy that
+    /// rewrites the `Host` header, list the public origin here. Default [].
+    pub allowed_origins: Vec<String>,
+    /// Failed logins to one account, from any address, before further attempts on it are
+    /// refused for `login_throttle_timeout_secs` (0 = off). Default 10.
+    pub login_throttle_account_limit: u32,
 }
 
 /// One line of documentation per key, in file order (kept in step with the struct by a test).
@@ -324,6 +370,19 @@ const KEY_DOCS: &[(&str, &str)] = &[
     ("creation_throttle_timeout_secs", "Seconds the creation throttle remembers an account creation."),
     ("log_input_chars", "Characters of untrusted input quoted in one log line."),
     ("log_summary_secs", "Seconds between summary lines for suppressed log lines about untrusted input."),
+    ("login_timeout_secs", "Seconds a connection may stay without logging in before it is closed with \"login timeout exceeded\" (0 = never)."),
+    ("max_unauthenticated_connections", "Open connections not logged in, all addresses together: their own share of max_connections (0 = only max_connections applies)."),
+    ("ipv4_prefix_len", "Per-address limits count IPv4 addresses by this prefix length (32 = each address, 24 = each /24)."),
+    ("ipv6_prefix_len", "Per-address limits count IPv6 addresses by this prefix length."),
+    ("inbound_bytes_per_sec", "Bytes per second one connection may send, everything counted (burst: twice that); over it the connection is read no further until the budget refills (0 = unlimited)."),
+    ("inbound_frames_per_sec", "Frames per second one connection may send: websocket frames of any kind (fragments, pings) and telnet lines and negotiations (burst: twice that; 0 = unlimited)."),
+    ("inbound_bytes_per_sec_per_ip", "The inbound byte budget of one address, all its connections together (0 = unlimited)."),
+    ("inbound_frames_per_sec_per_ip", "The inbound frame budget of one address, all its connections together (0 = unlimited)."),
+    ("inbound_flood_secs", "Seconds a connection may keep sending over its inbound budget before it is disconnected with the reason."),
+    ("flags_interval_ms", "Least milliseconds between two protocol-flag updates (telnet NAWS, TTYPE, ...) passed to the server; changes in between are merged."),
+    ("command_rate_per_ip", "Inbound messages per second from one address, all its sessions together (0 = unlimited); more are dropped with a warning."),
+    ("allowed_origins", "Origins whose pages may open a websocket besides the portal's own page; other browser origins get 403 (no Origin header: allowed)."),
+    ("login_throttle_account_limit", "Failed logins to one account, from any address, before further attempts on it are refused for login_throttle_timeout_secs (0 = off)."),
 ];
 
 impl Default for Config {
@@ -410,6 +469,19 @@ impl Default for Config {
             creation_throttle_timeout_secs: 600,
             log_input_chars: 200,
             log_summary_secs: 10,
+            login_timeout_secs: 300,
+            max_unauthenticated_connections: 1000,
+            ipv4_prefix_len: 32,
+            ipv6_prefix_len: 64,
+            inbound_bytes_per_sec: 65536,
+            inbound_frames_per_sec: 100,
+            inbound_bytes_per_sec_per_ip: 262_144,
+            inbound_frames_per_sec_per_ip: 400,
+            inbound_flood_secs: 5,
+            flags_interval_ms: 500,
+            command_rate_per_ip: 200,
+            allowed_origins: vec![],
+            login_throttle_account_limit: 10,
         }
     }
 }
@@ -527,7 +599,42 @@ impl Config {
                     .into(),
             ));
         }
+        if !(8..=32).contains(&self.ipv4_prefix_len) || !(16..=128).contains(&self.ipv6_prefix_len)
+        {
+            return Err(ConfigError::Invalid(
+                "ipv4_prefix_len must be 8-32 and ipv6_prefix_len 16-128".into(),
+            ));
+        }
+        if self.inbound_flood_secs == 0 {
+            return Err(ConfigError::Invalid("inbound_flood_secs must be positive".into()));
+        }
         Ok(())
+    }
+
+    /// The address group `ip` counts in for every per-address limit: IPv4 by
+    /// `ipv4_prefix_len`, IPv6 by `ipv6_prefix_len` (an IPv4-mapped IPv6 address counts as its
+    /// IPv4 address), so one host's many addresses share one allowance.
+    pub fn address_group(&self, ip: IpAddr) -> IpAddr {
+        match ip {
+            IpAddr::V4(v4) => IpAddr::V4(mask_v4(v4, self.ipv4_prefix_len)),
+            IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+                Some(v4) => IpAddr::V4(mask_v4(v4, self.ipv4_prefix_len)),
+                None => {
+                    let bits = u32::from(self.ipv6_prefix_len.min(128));
+                    let mask = u128::MAX.checked_shl(128 - bits).unwrap_or(0);
+                    IpAddr::V6((u128::from(v6) & mask).into())
+                }
+            },
+        }
+    }
+
+    /// [`Config::address_group`] of an address given as text (a session's address); text that
+    /// is not an address is its own group.
+    pub fn address_group_text(&self, address: &str) -> String {
+        match address.parse::<IpAddr>() {
+            Ok(ip) => self.address_group(ip).to_string(),
+            Err(_) => address.to_string(),
+        }
     }
 
     /// The documented default config file that `mudhost init` writes: every key, its meaning
@@ -561,9 +668,34 @@ impl Config {
     }
 }
 
+fn mask_v4(ip: std::net::Ipv4Addr, prefix: u8) -> std::net::Ipv4Addr {
+    let bits = u32::from(prefix.min(32));
+    let mask = u32::MAX.checked_shl(32 - bits).unwrap_or(0);
+    (u32::from(ip) & mask).into()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn addresses_are_grouped_by_prefix_ipv6_by_64_and_ipv4_as_configured() {
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        let cfg = Config::default();
+        assert_eq!(cfg.address_group(ip("203.0.113.7")), ip("203.0.113.7"));
+        assert_eq!(cfg.address_group(ip("2001:db8:1:2:aaaa::1")), ip("2001:db8:1:2::"));
+        assert_eq!(
+            cfg.address_group(ip("2001:db8:1:2:ffff:1:2:3")),
+            cfg.address_group(ip("2001:db8:1:2::9"))
+        );
+        assert_ne!(cfg.address_group(ip("2001:db8:1:3::1")), ip("2001:db8:1:2::"));
+        let slash24 = Config { ipv4_prefix_len: 24, ..Config::default() };
+        assert_eq!(slash24.address_group(ip("203.0.113.7")), ip("203.0.113.0"));
+        assert_eq!(slash24.address_group(ip("::ffff:203.0.113.9")), ip("203.0.113.0"));
+        assert_eq!(slash24.address_group_text("203.0.113.200"), "203.0.113.0");
+        assert!(Config { ipv4_prefix_len: 33, ..Config::default() }.validate().is_err());
+        assert!(Config { ipv6_prefix_len: 8, ..Config::default() }.validate().is_err());
+    }
 
     #[test]
     fn folders_of_a_config_given_by_a_relative_path_are_absolute() {

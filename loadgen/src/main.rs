@@ -28,6 +28,10 @@
 //!   database (`inventory`, the garden). Fails (non-zero exit) on any difference.
 //! - `logins N`: N clients at once each create an account and log in, with the default argon2id
 //!   cost; reports failures and the server's RSS (baseline, peak sampled from /proc, after).
+//! - `addrflood SECS [CONNS]`: with the default limits, one address floods `look` lines as fast
+//!   as its CONNS (4) telnet connections take them (reconnecting whenever it is disconnected),
+//!   while a player from another address sends `echoback` ten times a second; reports that
+//!   player's round trip p50/p99 alone and under the flood, and what became of the flood.
 
 mod perf;
 #[path = "../../tests/support.rs"]
@@ -40,12 +44,13 @@ use std::time::{Duration, Instant};
 use support::{Client, Host};
 
 const MODULES: &[&str] = &["unloggedin", "account", "character", "trouble"];
-/// Benchmark clients send commands back to back, faster than any player types: no command rate.
-const BASE_CONFIG: &str = "cmdset_character = [\"character\", \"trouble\"]\ncommand_rate = 0";
+/// Benchmark clients send commands back to back, faster than any player types: no command rate,
+/// no inbound budget (each client is on an address of its own, so per-address limits are moot).
+const BASE_CONFIG: &str = "cmdset_character = [\"character\", \"trouble\"]\ncommand_rate = 0\ncommand_rate_per_ip = 0\ninbound_frames_per_sec = 0\ninbound_frames_per_sec_per_ip = 0\ninbound_bytes_per_sec = 0\ninbound_bytes_per_sec_per_ip = 0";
 /// And a deadline a busy shared machine cannot turn into failed commands (a failed command has
 /// no answer to wait for). The fairness scenario keeps the default deadline: it is what it measures.
 const CONFIG: &str =
-    "cmdset_character = [\"character\", \"trouble\"]\ncommand_rate = 0\nguest_deadline_ms = 2000";
+    "cmdset_character = [\"character\", \"trouble\"]\ncommand_rate = 0\nguest_deadline_ms = 2000\ncommand_rate_per_ip = 0\ninbound_frames_per_sec = 0\ninbound_frames_per_sec_per_ip = 0\ninbound_bytes_per_sec = 0\ninbound_bytes_per_sec_per_ip = 0";
 
 #[tokio::main]
 async fn main() {
@@ -69,7 +74,8 @@ async fn main() {
         Some("soak") => soak(num(1, 100) as usize, num(2, 30) as usize, num(3, 10) as usize).await,
         Some("roomsets") => roomsets(num(1, 2000) as usize).await,
         Some("hookcost") => hookcost(num(1, 2000) as usize).await,
-        _ => eprintln!("usage: mudhost-loadgen restart [N] | hotreload [N] [R] | throughput [N] [SECS] | fairness [N] [R] | look|echo|say [N] [SECS] [RATE] | idle [N] | logins [N] | soak [N] [R] [K] | roomsets [K] | hookcost [K]"),
+        Some("addrflood") => addrflood(num(1, 10), num(2, 4) as usize).await,
+        _ => eprintln!("usage: mudhost-loadgen restart [N] | hotreload [N] [R] | throughput [N] [SECS] | fairness [N] [R] | look|echo|say [N] [SECS] [RATE] | idle [N] | logins [N] | roomsets [K] | hookcost [K] | soak [N] [R] [K] | addrflood [SECS] [CONNS]"),
     }
 }
 
@@ -604,4 +610,92 @@ async fn soak(n: usize, rounds: usize, kills: usize) {
         println!("    {e}");
     }
     assert!(errors.is_empty(), "soak: {} differences", errors.len());
+}
+
+/// Round trips of `echoback` from `c`, ten a second, for `secs`.
+async fn round_trips(c: &mut Client, secs: u64, tag: &str) -> Vec<Duration> {
+    let mut lat = vec![];
+    let end = Instant::now() + Duration::from_secs(secs);
+    let mut k = 0u64;
+    while Instant::now() < end {
+        let t0 = Instant::now();
+        c.send_text(&format!("echoback {tag}{k}")).await;
+        c.expect_text(&format!("echoback v1: {tag}{k}")).await;
+        lat.push(t0.elapsed());
+        k += 1;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    lat.sort();
+    lat
+}
+
+async fn addrflood(secs: u64, conns: usize) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    println!(
+        "addrflood: one address floods `look` on {conns} telnet connections for {secs} s; a player elsewhere sends echoback 10/s (default limits)"
+    );
+    // The game's limits as shipped: they are what is measured.
+    let host = Host::start(MODULES, "cmdset_character = [\"character\", \"trouble\"]");
+    let mut honest = Client::player(&host.url, "Honest").await;
+    let alone = round_trips(&mut honest, 3, "a").await;
+    let telnet = host.telnet.expect("telnet on");
+    let stop = Arc::new(AtomicBool::new(false));
+    let (lines, reconnects) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+    let mut flooders = vec![];
+    for _ in 0..conns {
+        let (stop, lines, reconnects) = (stop.clone(), lines.clone(), reconnects.clone());
+        flooders.push(tokio::spawn(async move {
+            let burst = b"look\r\n".repeat(256);
+            while !stop.load(Ordering::Relaxed) {
+                let sock = tokio::net::TcpSocket::new_v4().unwrap();
+                sock.bind("127.2.0.1:0".parse().unwrap()).unwrap();
+                let Ok(conn) = sock.connect(telnet).await else { continue };
+                let (mut rd, mut wr) = conn.into_split();
+                // Read and drop whatever comes back, so the flood is not stopped as a slow reader.
+                let drain = tokio::spawn(async move {
+                    let mut buf = vec![0u8; 65536];
+                    while matches!(rd.read(&mut buf).await, Ok(n) if n > 0) {}
+                });
+                while !stop.load(Ordering::Relaxed) {
+                    let sent =
+                        tokio::time::timeout(Duration::from_secs(1), wr.write_all(&burst)).await;
+                    match sent {
+                        Ok(Ok(())) => {
+                            lines.fetch_add(256, Ordering::Relaxed);
+                        }
+                        Ok(Err(_)) => break,
+                        // Not read for a second: the portal has paused this connection.
+                        Err(_) => {}
+                    }
+                    if drain.is_finished() {
+                        break;
+                    }
+                }
+                drain.abort();
+                reconnects.fetch_add(1, Ordering::Relaxed);
+            }
+        }));
+    }
+    let flooded = round_trips(&mut honest, secs, "f").await;
+    stop.store(true, Ordering::Relaxed);
+    for f in flooders {
+        let _ = f.await;
+    }
+    let show = |name: &str, l: &[Duration]| {
+        println!(
+            "  {name}: {} round trips, p50 {:.1?}, p99 {:.1?}, max {:.1?}",
+            l.len(),
+            percentile(l, 0.5),
+            percentile(l, 0.99),
+            l.last().unwrap()
+        )
+    };
+    show("alone", &alone);
+    show("under the flood", &flooded);
+    println!(
+        "  the flood: {} lines handed to the flooders' sockets in {secs} s ({:.0}/s; most never read: the portal closes a flooder at its first over-budget read), {} connections ended and were reopened",
+        lines.load(Ordering::Relaxed),
+        lines.load(Ordering::Relaxed) as f64 / secs as f64,
+        reconnects.load(Ordering::Relaxed)
+    );
 }

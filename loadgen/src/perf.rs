@@ -367,7 +367,10 @@ pub async fn idle(n: usize) {
     drop(echo);
 
     // The default total cap (5,000) is an operator's choice; this measures up to the fd limit.
-    let host = Host::start(crate::MODULES, &format!("{}\nmax_connections = 0", crate::CONFIG));
+    let host = Host::start(
+        crate::MODULES,
+        &format!("{}\nmax_connections = 0\nmax_unauthenticated_connections = 0", crate::CONFIG),
+    );
     let (portal, server) = (crate::portal_pid(&host), host.server_pid());
     let hold: Option<u64> =
         std::env::var("MUDHOST_IDLE_HOLD_SECS").ok().and_then(|s| s.parse().ok());

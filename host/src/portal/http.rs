@@ -21,6 +21,81 @@ pub struct Replayed {
     /// How much of `head` has been replayed.
     pos: usize,
     stream: TcpStream,
+    /// Once the handshake is done: every byte read and every websocket frame header in it,
+    /// counted as it is read (pings, continuation fragments and all).
+    meter: Option<Box<(FrameScan, std::sync::Arc<Meter>)>>,
+}
+
+/// What a connection has read since the session loop last looked: bytes and websocket frames.
+#[derive(Debug, Default)]
+pub struct Meter {
+    bytes: std::sync::atomic::AtomicU64,
+    frames: std::sync::atomic::AtomicU64,
+}
+
+impl Meter {
+    /// (bytes, frames) read since the last call.
+    pub fn take(&self) -> (u64, u64) {
+        use std::sync::atomic::Ordering::Relaxed;
+        (self.bytes.swap(0, Relaxed), self.frames.swap(0, Relaxed))
+    }
+}
+
+/// Finds websocket frame headers in the bytes a client sends (RFC 6455 §5.2), skipping
+/// payloads, so every frame is counted where tungstenite would only show whole messages.
+#[derive(Debug, Default)]
+pub struct FrameScan {
+    header: [u8; 14],
+    have: usize,
+    payload_left: u64,
+}
+
+impl FrameScan {
+    /// Scan `data`; returns the number of frame headers completed in it.
+    pub fn feed(&mut self, mut data: &[u8]) -> u64 {
+        let mut frames = 0;
+        while !data.is_empty() {
+            if self.payload_left > 0 {
+                let skip = self.payload_left.min(data.len() as u64);
+                self.payload_left -= skip;
+                data = &data[skip as usize..];
+                continue;
+            }
+            self.header[self.have] = data[0];
+            self.have += 1;
+            data = &data[1..];
+            if self.have < 2 {
+                continue;
+            }
+            let len7 = self.header[1] & 0x7f;
+            let ext = match len7 {
+                126 => 2,
+                127 => 8,
+                _ => 0,
+            };
+            let mask = if self.header[1] & 0x80 != 0 { 4 } else { 0 };
+            if self.have < 2 + ext + mask {
+                continue;
+            }
+            self.payload_left = match ext {
+                0 => u64::from(len7),
+                n => self.header[2..2 + n].iter().fold(0u64, |acc, b| acc << 8 | u64::from(*b)),
+            };
+            self.have = 0;
+            frames += 1;
+        }
+        frames
+    }
+}
+
+impl Replayed {
+    /// Start counting what is read (after the handshake): the returned meter is shared with
+    /// the session loop, which charges it to the connection's inbound budget.
+    pub fn meter(&mut self) -> std::sync::Arc<Meter> {
+        let meter = std::sync::Arc::new(Meter::default());
+        self.meter = Some(Box::new((FrameScan::default(), meter.clone())));
+        meter
+    }
 }
 
 impl AsyncRead for Replayed {
@@ -39,7 +114,18 @@ impl AsyncRead for Replayed {
             }
             return Poll::Ready(Ok(()));
         }
-        Pin::new(&mut this.stream).poll_read(cx, buf)
+        let before = buf.filled().len();
+        let polled = Pin::new(&mut this.stream).poll_read(cx, buf);
+        if let Some(m) = this.meter.as_mut() {
+            let new = &buf.filled()[before..];
+            if !new.is_empty() {
+                use std::sync::atomic::Ordering::Relaxed;
+                let frames = m.0.feed(new);
+                m.1.bytes.fetch_add(new.len() as u64, Relaxed);
+                m.1.frames.fetch_add(frames, Relaxed);
+            }
+        }
+        polled
     }
 }
 
@@ -115,6 +201,7 @@ async fn read_head<R: AsyncRead + Unpin>(
         };
         // Only the new bytes (and the three before them) can complete the blank line.
         let from = buf.len().saturating_sub(3);
+        // (A bare-LF blank line is found from there too: it needs at most three bytes.)
         buf.extend_from_slice(&chunk[..n]);
         if let Some(end) = find_blank_line(&buf[from..]) {
             if from + end > max {
@@ -128,9 +215,21 @@ async fn read_head<R: AsyncRead + Unpin>(
     }
 }
 
-/// Offset just past the first `\r\n\r\n`.
+/// Offset just past the first blank line: `\r\n\r\n`, or a head that ends its lines in bare
+/// LFs (`\n\n`, `\n\r\n`), which HTTP parsers accept too (RFC 9112 §2.2).
 fn find_blank_line(bytes: &[u8]) -> Option<usize> {
-    bytes.windows(4).position(|w| w == b"\r\n\r\n").map(|i| i + 4)
+    let lf = bytes.iter().enumerate().filter(|(_, b)| **b == b'\n').map(|(i, _)| i);
+    let mut prev: Option<usize> = None;
+    for i in lf {
+        if let Some(p) = prev {
+            // Only a CR (or nothing) between two LFs: an empty line.
+            if i == p + 1 || (i == p + 2 && bytes[p + 1] == b'\r') {
+                return Some(i + 1);
+            }
+        }
+        prev = Some(i);
+    }
+    None
 }
 
 /// The parts of a request that routing needs.
@@ -139,6 +238,8 @@ struct Head {
     method: String,
     path: String,
     upgrade: bool,
+    /// The `Host` header, when it is a plain host[:port] (the page's own origin).
+    host: Option<String>,
 }
 
 /// Parse a complete request head; `None` if it is not HTTP/1.x.
@@ -154,7 +255,24 @@ fn parse_head(bytes: &[u8]) -> Option<Head> {
             && std::str::from_utf8(h.value)
                 .is_ok_and(|v| v.split(',').any(|p| p.trim().eq_ignore_ascii_case("websocket")))
     });
-    Some(Head { method: req.method?.to_owned(), path: req.path?.to_owned(), upgrade })
+    let host = req
+        .headers
+        .iter()
+        .find(|h| h.name.eq_ignore_ascii_case("host"))
+        .and_then(|h| std::str::from_utf8(h.value).ok())
+        .map(str::trim)
+        .filter(|h| is_plain_host(h))
+        .map(str::to_owned);
+    Some(Head { method: req.method?.to_owned(), path: req.path?.to_owned(), upgrade, host })
+}
+
+/// A `host[:port]` made only of the characters a host name, an IPv4 or a bracketed IPv6 address
+/// and a port use: safe to put into a header, and nothing a CSP source list would misread.
+pub fn is_plain_host(h: &str) -> bool {
+    !h.is_empty()
+        && h.len() <= 255
+        && h.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']'))
 }
 
 /// Read the head of a new connection and route it. Everything (head and any answer) must be
@@ -171,7 +289,7 @@ pub async fn route(mut stream: TcpStream, cfg: &Config, deadline: Instant) -> Ro
                     "Request Header Fields Too Large",
                     "text/plain",
                     b"request head too large\n",
-                    false,
+                    true,
                 );
                 let _ = tokio::time::timeout_at(deadline, stream.write_all(&resp)).await;
             }
@@ -179,7 +297,7 @@ pub async fn route(mut stream: TcpStream, cfg: &Config, deadline: Instant) -> Ro
         }
     };
     let Some(head) = parse_head(&bytes) else {
-        let resp = response(400, "Bad Request", "text/plain", b"not an HTTP request\n", false);
+        let resp = response(400, "Bad Request", "text/plain", b"not an HTTP request\n", true);
         let _ = tokio::time::timeout_at(deadline, stream.write_all(&resp)).await;
         return Routed::Done;
     };
@@ -188,6 +306,7 @@ pub async fn route(mut stream: TcpStream, cfg: &Config, deadline: Instant) -> Ro
             head: (!bytes.is_empty()).then(|| bytes.into_boxed_slice()),
             pos: 0,
             stream,
+            meter: None,
         });
     }
     let resp = answer(&head, &cfg.server_name);
@@ -216,6 +335,9 @@ mod assets {
 /// The whole HTTP response for a plain (non-upgrade) request.
 fn answer(head: &Head, server_name: &str) -> Vec<u8> {
     let with_body = head.method != "HEAD";
+    let response = |code, reason, content_type, body: &[u8], with_body| {
+        response_for(head.host.as_deref(), code, reason, content_type, body, with_body)
+    };
     if head.method != "GET" && head.method != "HEAD" {
         let mut r = response(405, "Method Not Allowed", "text/plain", b"only GET and HEAD\n", true);
         // Allow goes among the headers, before the blank line.
@@ -246,19 +368,42 @@ fn answer(head: &Head, server_name: &str) -> Vec<u8> {
     }
 }
 
-/// What the page may do: only its own scripts and styles, a websocket back to this host, links
-/// out. The MXP links the portal renders carry an inline `onclick`; the client script handles
-/// their clicks instead, so no inline script is ever allowed.
-const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self' ws: wss:; \
-                   img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+/// What the page may do: only its own scripts and styles, a websocket back to this host (the
+/// one the page was asked from: `host`), links out. The MXP links the portal renders carry an
+/// inline `onclick`; the client script handles their clicks instead, so no inline script is ever
+/// allowed.
+fn csp(host: Option<&str>) -> String {
+    let connect = match host.filter(|h| is_plain_host(h)) {
+        Some(h) => format!("'self' ws://{h} wss://{h}"),
+        None => "'self'".to_string(),
+    };
+    format!(
+        "default-src 'none'; script-src 'self'; style-src 'self'; connect-src {connect}; \
+         img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+    )
+}
 
-/// An HTTP/1.1 response that closes the connection.
+/// An HTTP/1.1 response that closes the connection (no `Host` known: the CSP allows only
+/// `'self'`).
 fn response(code: u16, reason: &str, content_type: &str, body: &[u8], with_body: bool) -> Vec<u8> {
+    response_for(None, code, reason, content_type, body, with_body)
+}
+
+/// An HTTP/1.1 response that closes the connection, for a request to `host`.
+fn response_for(
+    host: Option<&str>,
+    code: u16,
+    reason: &str,
+    content_type: &str,
+    body: &[u8],
+    with_body: bool,
+) -> Vec<u8> {
     let mut out = format!(
         "HTTP/1.1 {code} {reason}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\
          Cache-Control: no-cache\r\nX-Content-Type-Options: nosniff\r\nReferrer-Policy: no-referrer\r\n\
-         Content-Security-Policy: {CSP}\r\nConnection: close\r\n\r\n",
-        body.len()
+         Content-Security-Policy: {}\r\nConnection: close\r\n\r\n",
+        body.len(),
+        csp(host)
     )
     .into_bytes();
     if with_body {
@@ -392,6 +537,30 @@ mod tests {
             }
         });
         assert_eq!(read_head(&mut server, 8192, deadline).await, Err(HeadError::TimedOut));
+    }
+
+    #[test]
+    fn every_websocket_frame_is_counted_whatever_pieces_it_arrives_in() {
+        // A masked text frame "hi", a masked ping with no payload, a 200-byte binary frame
+        // (16-bit length), then a continuation fragment.
+        let mut bytes = vec![0x81, 0x82, 1, 2, 3, 4, b'h' ^ 1, b'i' ^ 2, 0x89, 0x80, 9, 9, 9, 9];
+        bytes.extend([0x02, 0xfe, 0, 200, 0, 0, 0, 0]);
+        bytes.extend([0u8; 200]);
+        bytes.extend([0x80, 0x81, 0, 0, 0, 0, b'x']);
+        assert_eq!(FrameScan::default().feed(&bytes), 4);
+        let mut scan = FrameScan::default();
+        let one_at_a_time: u64 = bytes.iter().map(|b| scan.feed(std::slice::from_ref(b))).sum();
+        assert_eq!(one_at_a_time, 4);
+    }
+
+    #[test]
+    fn a_head_whose_lines_end_in_bare_lfs_is_complete() {
+        assert_eq!(find_blank_line(b"GET / HTTP/1.1\nHost: x\n\nrest"), Some(24));
+        assert_eq!(find_blank_line(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"), Some(27));
+        assert_eq!(find_blank_line(b"GET / HTTP/1.1\r\nHost: x\n\r\n"), Some(26));
+        assert_eq!(find_blank_line(b"GET / HTTP/1.1\r\nHost: x\r\n"), None);
+        let head = parse_head(b"GET /x HTTP/1.1\nHost: a:1\n\n").expect("parsed");
+        assert_eq!((head.path.as_str(), head.host.as_deref()), ("/x", Some("a:1")));
     }
 
     #[test]

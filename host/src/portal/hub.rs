@@ -27,7 +27,7 @@ use serde_json::Value;
 use tokio::sync::{mpsc, oneshot};
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
-use super::limits::{self, Outbox};
+use super::limits::{self, LoginMark, Outbox};
 use super::markup::{self, RenderFlags};
 use super::supervisor::SupervisorCmd;
 use crate::config::Config;
@@ -117,6 +117,8 @@ pub enum HubEvent {
         browser: Option<String>,
         subprotocol: String,
         outbox: Outbox,
+        /// Tells the connection limits when the session logs in or out.
+        mark: LoginMark,
         reply: oneshot::Sender<Sessid>,
     },
     /// A telnet connection finished its opening negotiation; `flags` are its protocol flags.
@@ -124,6 +126,8 @@ pub enum HubEvent {
         address: String,
         flags: BTreeMap<String, Value>,
         outbox: Outbox,
+        /// Tells the connection limits when the session logs in or out.
+        mark: LoginMark,
         reply: oneshot::Sender<Sessid>,
     },
     /// A decoded inbound message.
@@ -154,6 +158,11 @@ struct PortalSession {
     data: SessionData,
     /// The connection's outbox; None once the client has gone.
     outbox: Option<Outbox>,
+    /// The connection's place in the limits, told whether the session is logged in.
+    mark: Option<LoginMark>,
+    /// When the session last was without a login (connected, or logged out; unix ms): the
+    /// login timeout counts from it.
+    unauth_since: u64,
     /// Whether the current server knows this session (else it is "fresh" at the next sync).
     announced: bool,
     /// Inputs not yet acknowledged by a server, in order; resent to a new server.
@@ -273,6 +282,8 @@ pub struct Hub {
     stopping: bool,
     server_starts: u64,
     stop_waiters: Vec<oneshot::Sender<String>>,
+    /// Rate limit of the "input queue full" log line (a client can cause one per input).
+    queue_full_log: crate::logline::LogLimiter,
 }
 
 /// Text shown to a player whose input was running when the server died twice in a row.
@@ -292,6 +303,10 @@ const CONFIRM_EVERY: u64 = 32;
 
 /// Most sessions' data in one hand-over frame (the frames are also kept under a byte budget).
 const SYNC_CHUNK_SESSIONS: usize = 512;
+
+/// Close reason (and telnet text) for a connection that did not log in within
+/// `login_timeout_secs`, worded as Evennia's "idle timeout exceeded".
+pub const LOGIN_TIMEOUT_TEXT: &str = "login timeout exceeded";
 
 /// Text shown when a session's input queue is full.
 pub const QUEUE_FULL_TEXT: &str =
@@ -321,12 +336,27 @@ impl Hub {
             stopping: false,
             server_starts: 0,
             stop_waiters: vec![],
+            queue_full_log: crate::logline::LogLimiter::new(),
         }
     }
 
-    /// Process events until shutdown completes.
+    /// Process events until shutdown completes; with a login timeout, sweep for connections
+    /// that have not logged in every quarter of it (between 0.25 s and 5 s).
     pub async fn run(mut self, mut inbox: mpsc::Receiver<HubEvent>) {
-        while let Some(event) = inbox.recv().await {
+        let timeout = std::time::Duration::from_secs(self.cfg.login_timeout_secs);
+        let every = (timeout / 4)
+            .clamp(std::time::Duration::from_millis(250), std::time::Duration::from_secs(5));
+        let mut sweep = tokio::time::interval(every);
+        sweep.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            let event = tokio::select! {
+                ev = inbox.recv() => ev,
+                _ = sweep.tick(), if !timeout.is_zero() => {
+                    self.login_sweep();
+                    continue;
+                }
+            };
+            let Some(event) = event else { break };
             if self.handle(event) {
                 break;
             }
@@ -346,14 +376,14 @@ impl Hub {
     /// Handle one event; true when the portal should exit.
     fn handle(&mut self, event: HubEvent) -> bool {
         match event {
-            HubEvent::Connected { address, csessid, browser, subprotocol, outbox, reply } => {
+            HubEvent::Connected { address, csessid, browser, subprotocol, outbox, mark, reply } => {
                 let sessid = self.next_sessid;
                 let data =
                     new_session_data(sessid, address, csessid, browser.as_deref(), &subprotocol);
-                self.connect(data, outbox);
+                self.connect(data, outbox, mark);
                 let _ = reply.send(sessid);
             }
-            HubEvent::ConnectedTelnet { address, mut flags, outbox, reply } => {
+            HubEvent::ConnectedTelnet { address, mut flags, outbox, mark, reply } => {
                 flags.values_mut().for_each(sanitize_client_value);
                 let sessid = self.next_sessid;
                 let now = now_ms();
@@ -367,7 +397,7 @@ impl Hub {
                     cmd_last_visible: now,
                     ..Default::default()
                 };
-                self.connect(data, outbox);
+                self.connect(data, outbox, mark);
                 let _ = reply.send(sessid);
             }
             HubEvent::Input { sessid, mut msg } => {
@@ -458,7 +488,7 @@ impl Hub {
     }
 
     /// A new session: allocate its sessid (the next one), tell the server, start its queue.
-    fn connect(&mut self, data: SessionData, outbox: Outbox) {
+    fn connect(&mut self, data: SessionData, outbox: Outbox, mark: LoginMark) {
         let sessid = self.next_sessid;
         self.next_sessid += 1;
         let announced = self.to_server(PortalMsg::Connect(data.clone()));
@@ -472,6 +502,8 @@ impl Hub {
             PortalSession {
                 data,
                 outbox: Some(outbox),
+                mark: Some(mark),
+                unauth_since: now_ms(),
                 announced,
                 pending: VecDeque::new(),
                 pending_bytes: 0,
@@ -488,6 +520,18 @@ impl Hub {
     fn flags(&mut self, sessid: Sessid, flags: BTreeMap<String, Value>) {
         let Some(s) = self.sessions.get_mut(&sessid) else { return };
         s.data.protocol_flags.extend(flags.clone());
+        // With no server at all, nothing queued has been sent anywhere: a flag update waiting
+        // last in the queue takes the new values (latest wins) instead of queueing another.
+        if self.server.is_none() && s.closed.is_none() {
+            if let Some((_, last)) = s.pending.back_mut().filter(|(_, m)| m.cmd == PORTAL_FLAGS_CMD)
+            {
+                let before = limits::msg_bytes(last);
+                last.kwargs.extend(flags);
+                s.pending_bytes =
+                    (s.pending_bytes + limits::msg_bytes(last)).saturating_sub(before);
+                return;
+            }
+        }
         // A full queue keeps the mirror's flags only (the player is not told about a resize);
         // the next server gets them with the session table.
         if s.pending.len() >= self.cfg.queued_inputs_per_session {
@@ -510,6 +554,7 @@ impl Hub {
             return;
         }
         s.outbox = None;
+        s.mark = None;
         if !s.announced && s.pending.is_empty() {
             self.sessions.remove(&sessid);
             return;
@@ -581,7 +626,12 @@ impl Hub {
             return;
         }
         if s.pending.len() >= cap {
-            tracing::warn!(sessid, cap, "input queue full; input refused");
+            let interval = std::time::Duration::from_secs(self.cfg.log_summary_secs.max(1));
+            if let crate::logline::LogVerdict::Log { suppressed } =
+                self.queue_full_log.check(interval)
+            {
+                tracing::warn!(sessid, cap, suppressed, "input queue full; input refused");
+            }
             s.send(Msg::text(QUEUE_FULL_TEXT));
             return;
         }
@@ -758,6 +808,12 @@ impl Hub {
         }
         for data in e.syncs {
             if let Some(s) = self.sessions.get_mut(&data.sessid) {
+                if let Some(m) = &s.mark {
+                    m.set(data.logged_in);
+                }
+                if s.data.logged_in && !data.logged_in {
+                    s.unauth_since = now_ms();
+                }
                 s.data = data;
                 // Flag updates the server has not run yet are newer than this sync.
                 for (_, msg) in s.pending.iter().filter(|(_, m)| m.cmd == PORTAL_FLAGS_CMD) {
@@ -798,6 +854,29 @@ impl Hub {
         }
         if let Some(reason) = e.reload {
             self.reload(&reason);
+        }
+    }
+
+    /// Close connections that have not logged in within `login_timeout_secs` of connecting, with
+    /// [`LOGIN_TIMEOUT_TEXT`]: idle strangers cannot hold the game's connections.
+    fn login_sweep(&mut self) {
+        let timeout_ms = self.cfg.login_timeout_secs.saturating_mul(1000);
+        let now = now_ms();
+        let expired: Vec<Sessid> = self
+            .sessions
+            .values()
+            .filter(|s| s.closed.is_none() && s.outbox.is_some() && !s.data.logged_in)
+            .filter(|s| now.saturating_sub(s.unauth_since) >= timeout_ms)
+            .map(|s| s.data.sessid)
+            .collect();
+        if !expired.is_empty() {
+            tracing::info!(
+                sessions = expired.len(),
+                "closing connections that did not log in in time"
+            );
+        }
+        for sessid in expired {
+            self.drop_session(sessid, LOGIN_TIMEOUT_TEXT);
         }
     }
 

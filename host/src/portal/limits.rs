@@ -1,6 +1,11 @@
 //! What an anonymous client may cost the portal: connections (total, per address, and a rate per
-//! address), commands per second per session, bytes queued towards a connection, the real client
-//! address behind a trusted reverse proxy. (The idle timeout is the server's: `Game::idle_sessions`.)
+//! address; connections not logged in have a share of their own), handshakes in progress (a full
+//! table makes room by closing the oldest of the address holding most), commands per second per
+//! session and per address, inbound bytes and frames per second per connection and per address
+//! (charged as they are read), bytes queued towards a connection, the real client address behind
+//! a trusted reverse proxy. "Per address" means per address group (`Config::address_group`: an
+//! IPv6 /64, an IPv4 address or /24). (The idle timeout is the server's: `Game::idle_sweep`; the
+//! login timeout is the hub's.)
 //!
 //! Texts are Evennia's where Evennia has them (EVENNIA-REFERENCE.md §limits).
 
@@ -27,6 +32,23 @@ pub const SERVER_FULL_TEXT: &str = "The server is full. Please try again later."
 pub const INPUT_BUDGET_REASON: &str = "too much input queued: input byte budget exceeded";
 /// Close reason for a connection whose queued output went over its byte budget.
 pub const OUTPUT_BUDGET_REASON: &str = "output queue overflow: client too slow";
+/// Close reason (and telnet text) for a connection that kept sending over its inbound budget.
+pub const INPUT_FLOOD_REASON: &str =
+    "input flood: more bytes or frames per second than allowed; disconnecting";
+
+/// Log a refused connection, at most one line per `log_summary_secs` (with a count of the
+/// ones not logged): a flood of refused connections cannot fill the disk.
+pub fn log_refused(cfg: &Config, kind: &str, address: IpAddr, text: &str) {
+    static LIMITER: Mutex<crate::logline::LogLimiter> =
+        Mutex::new(crate::logline::LogLimiter::new());
+    let verdict = LIMITER
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .check(Duration::from_secs(cfg.log_summary_secs.max(1)));
+    if let crate::logline::LogVerdict::Log { suppressed } = verdict {
+        tracing::info!(kind, %address, suppressed, "connection refused: {text}");
+    }
+}
 
 /// Evennia's queued-connection text (sic: no space after the first full stop); `wait` is shown
 /// the way Python prints a float.
@@ -42,15 +64,23 @@ pub fn queued_text(server_name: &str, wait: Duration) -> String {
 /// Per-address connection state: open connections, handshakes in progress and the rate bucket.
 struct Address {
     open: usize,
-    handshaking: usize,
+    /// Handshakes in progress, oldest first: (id, what closes it when evicted).
+    handshaking: VecDeque<(u64, Arc<tokio::sync::Notify>)>,
     /// Connections the address may still open at once; negative while connections are queued.
     tokens: f64,
     refilled: Instant,
+    /// The inbound budgets all the address's connections share: (bytes, frames).
+    inbound: (Bucket, Bucket),
+    /// Inbound messages of all the address's sessions.
+    commands: CommandRate,
 }
 
 struct Table {
     total: usize,
+    /// Open connections not logged in.
+    unauthenticated: usize,
     handshakes: usize,
+    next_handshake: u64,
     addresses: HashMap<IpAddr, Address>,
 }
 
@@ -74,16 +104,38 @@ pub enum Admission {
 /// Holds one connection's slot; dropping it frees the slot.
 #[derive(Debug)]
 pub struct ConnectionGuard {
+    slot: Arc<Slot>,
+}
+
+/// One admitted connection's place in the table, shared by its guard and its [`LoginMark`].
+#[derive(Debug)]
+struct Slot {
     table: Arc<Mutex<Table>>,
+    /// The address group it counts in.
     ip: IpAddr,
+    /// Logged in (counted out of `unauthenticated`); changed only under the table's lock.
+    logged_in: std::sync::atomic::AtomicBool,
+    /// The guard has gone: the slot is free and a late mark changes nothing.
+    released: std::sync::atomic::AtomicBool,
+}
+
+/// Tells the connection limits whether a connection is logged in (the hub learns it from the
+/// server's syncs): a connection not logged in counts against
+/// `max_unauthenticated_connections`.
+#[derive(Debug, Clone)]
+pub struct LoginMark {
+    slot: Arc<Slot>,
 }
 
 /// Holds one handshake's place, from the accept until the connection is admitted (or its page
-/// is served, or it fails); dropping it frees the place.
+/// is served, or it fails); dropping it frees the place. [`HandshakeGuard::evicted`] completes
+/// when a newcomer from a lighter address took the place over.
 #[derive(Debug)]
 pub struct HandshakeGuard {
     table: Arc<Mutex<Table>>,
     ip: IpAddr,
+    id: u64,
+    evict: Arc<tokio::sync::Notify>,
 }
 
 impl Table {
@@ -92,11 +144,16 @@ impl Table {
     fn address(&mut self, ip: IpAddr, cfg: &Config, now: Instant) -> &mut Address {
         self.forget_idle(cfg, now);
         let burst = cfg.connection_burst_per_ip.max(1) as f64;
-        self.addresses.entry(ip).or_insert(Address {
+        self.addresses.entry(ip).or_insert_with(|| Address {
             open: 0,
-            handshaking: 0,
+            handshaking: VecDeque::new(),
             tokens: burst,
             refilled: now,
+            inbound: (
+                Bucket::new(cfg.inbound_bytes_per_sec_per_ip, now),
+                Bucket::new(cfg.inbound_frames_per_sec_per_ip, now),
+            ),
+            commands: CommandRate::new(cfg.command_rate_per_ip),
         })
     }
 
@@ -111,7 +168,7 @@ impl Table {
             (cfg.connection_rate_per_ip as f64, cfg.connection_burst_per_ip.max(1) as f64);
         self.addresses.retain(|_, a| {
             a.open > 0
-                || a.handshaking > 0
+                || !a.handshaking.is_empty()
                 || a.tokens + now.duration_since(a.refilled).as_secs_f64() * rate < burst
         });
     }
@@ -133,33 +190,53 @@ impl ConnectionLimits {
             cfg,
             table: Arc::new(Mutex::new(Table {
                 total: 0,
+                unauthenticated: 0,
                 handshakes: 0,
+                next_handshake: 0,
                 addresses: HashMap::new(),
             })),
         }
     }
 
     /// A place for the handshake of a connection just accepted from `peer` (the TCP peer: the
-    /// forwarded address is not known before the request head), or None when the address or
-    /// the portal already has as many handshakes in progress as it allows: the connection is
-    /// then closed at once, so clients that connect and trickle (or send nothing) cannot hold
-    /// sockets beyond the caps while they wait for the handshake deadline.
+    /// forwarded address is not known before the request head), or None when the address
+    /// already has as many handshakes in progress as it allows: the connection is then closed
+    /// at once, so clients that connect and trickle (or send nothing) cannot hold sockets
+    /// beyond the caps while they wait for the handshake deadline. When the portal's total is
+    /// reached, the newcomer takes the place of the oldest handshake of the address (group)
+    /// holding the most, if that is more than the newcomer's own would then hold: silent
+    /// connections from a few addresses cannot keep everyone else out for the whole deadline.
     pub fn begin_handshake(&self, peer: IpAddr) -> Option<HandshakeGuard> {
         let cfg = &self.cfg;
         let now = Instant::now();
+        let trusted = cfg.trusted_proxies.contains(&peer);
+        let group = cfg.address_group(canonical(peer));
         let mut t = self.table.lock().unwrap_or_else(|e| e.into_inner());
-        if cfg.max_handshakes > 0 && t.handshakes >= cfg.max_handshakes {
-            return None;
-        }
-        let a = t.address(peer, cfg, now);
+        let mine = t.address(group, cfg, now).handshaking.len();
         // A trusted proxy brings many clients' handshakes: only the total applies to it.
-        let capped = cfg.max_handshakes_per_ip > 0 && !cfg.trusted_proxies.contains(&peer);
-        if capped && a.handshaking >= cfg.max_handshakes_per_ip {
+        if cfg.max_handshakes_per_ip > 0 && !trusted && mine >= cfg.max_handshakes_per_ip {
             return None;
         }
-        a.handshaking += 1;
+        if cfg.max_handshakes > 0 && t.handshakes >= cfg.max_handshakes {
+            let heaviest = t
+                .addresses
+                .iter_mut()
+                .filter(|(ip, _)| **ip != group)
+                .max_by_key(|(_, a)| a.handshaking.len())
+                .map(|(_, a)| a)?;
+            if heaviest.handshaking.len() <= mine + 1 {
+                return None;
+            }
+            let (_, evict) = heaviest.handshaking.pop_front()?;
+            evict.notify_one();
+            t.handshakes -= 1;
+        }
+        let id = t.next_handshake;
+        t.next_handshake += 1;
+        let evict = Arc::new(tokio::sync::Notify::new());
+        t.address(group, cfg, now).handshaking.push_back((id, evict.clone()));
         t.handshakes += 1;
-        Some(HandshakeGuard { table: self.table.clone(), ip: peer })
+        Some(HandshakeGuard { table: self.table.clone(), ip: group, id, evict })
     }
 
     /// Admit (possibly after a wait) or refuse a connection from `ip`.
@@ -169,10 +246,16 @@ impl ConnectionLimits {
 
     fn admit_at(&self, ip: IpAddr, now: Instant) -> Admission {
         let cfg = &self.cfg;
+        let ip = cfg.address_group(canonical(ip));
         // Poisoning only follows a panic while holding the lock, which cannot leave the counts
         // inconsistent (every critical section is plain arithmetic).
         let mut t = self.table.lock().unwrap_or_else(|e| e.into_inner());
         if cfg.max_connections > 0 && t.total >= cfg.max_connections {
+            return Admission::Refused(SERVER_FULL_TEXT);
+        }
+        if cfg.max_unauthenticated_connections > 0
+            && t.unauthenticated >= cfg.max_unauthenticated_connections
+        {
             return Admission::Refused(SERVER_FULL_TEXT);
         }
         let burst = cfg.connection_burst_per_ip.max(1) as f64;
@@ -193,33 +276,201 @@ impl ConnectionLimits {
         }
         a.open += 1;
         t.total += 1;
-        Admission::Admitted { wait, guard: ConnectionGuard { table: self.table.clone(), ip } }
+        t.unauthenticated += 1;
+        let slot = Arc::new(Slot {
+            table: self.table.clone(),
+            ip,
+            logged_in: false.into(),
+            released: false.into(),
+        });
+        Admission::Admitted { wait, guard: ConnectionGuard { slot } }
     }
 
-    /// Open connections: (all, from `ip`).
+    /// Open connections: (all, from `ip`'s address group).
     pub fn open(&self, ip: IpAddr) -> (usize, usize) {
+        let group = self.cfg.address_group(canonical(ip));
         let t = self.table.lock().unwrap_or_else(|e| e.into_inner());
-        (t.total, t.addresses.get(&ip).map_or(0, |a| a.open))
+        (t.total, t.addresses.get(&group).map_or(0, |a| a.open))
+    }
+}
+
+impl HandshakeGuard {
+    /// Completes when a newcomer took this handshake's place (the connection is to close).
+    pub async fn evicted(&self) {
+        self.evict.notified().await
     }
 }
 
 impl Drop for HandshakeGuard {
     fn drop(&mut self) {
         let mut t = self.table.lock().unwrap_or_else(|e| e.into_inner());
+        // An evicted handshake has already given its place to the newcomer.
+        let Some(a) = t.addresses.get_mut(&self.ip) else { return };
+        let Some(pos) = a.handshaking.iter().position(|(id, _)| *id == self.id) else { return };
+        a.handshaking.remove(pos);
         t.handshakes = t.handshakes.saturating_sub(1);
-        if let Some(a) = t.addresses.get_mut(&self.ip) {
-            a.handshaking = a.handshaking.saturating_sub(1);
+    }
+}
+
+impl ConnectionGuard {
+    /// A handle through which the hub tells whether this connection is logged in.
+    pub fn login_mark(&self) -> LoginMark {
+        LoginMark { slot: self.slot.clone() }
+    }
+}
+
+impl LoginMark {
+    /// The connection logged in (true) or out (false).
+    pub fn set(&self, logged_in: bool) {
+        use std::sync::atomic::Ordering::Relaxed;
+        let mut t = self.slot.table.lock().unwrap_or_else(|e| e.into_inner());
+        if self.slot.released.load(Relaxed) || self.slot.logged_in.load(Relaxed) == logged_in {
+            return;
+        }
+        self.slot.logged_in.store(logged_in, Relaxed);
+        if logged_in {
+            t.unauthenticated = t.unauthenticated.saturating_sub(1);
+        } else {
+            t.unauthenticated += 1;
         }
     }
 }
 
 impl Drop for ConnectionGuard {
     fn drop(&mut self) {
-        let mut t = self.table.lock().unwrap_or_else(|e| e.into_inner());
+        use std::sync::atomic::Ordering::Relaxed;
+        let mut t = self.slot.table.lock().unwrap_or_else(|e| e.into_inner());
+        self.slot.released.store(true, Relaxed);
         t.total = t.total.saturating_sub(1);
-        if let Some(a) = t.addresses.get_mut(&self.ip) {
+        if !self.slot.logged_in.load(Relaxed) {
+            t.unauthenticated = t.unauthenticated.saturating_sub(1);
+        }
+        if let Some(a) = t.addresses.get_mut(&self.slot.ip) {
             a.open = a.open.saturating_sub(1);
         }
+    }
+}
+
+// --- inbound budgets ---------------------------------------------------------------------------
+
+/// A token bucket of `rate` per second holding at most two seconds' worth; 0 = unlimited.
+#[derive(Debug)]
+struct Bucket {
+    rate: f64,
+    tokens: f64,
+    refilled: Instant,
+}
+
+impl Bucket {
+    fn new(rate: u32, now: Instant) -> Bucket {
+        Bucket { rate: rate as f64, tokens: 2.0 * rate as f64, refilled: now }
+    }
+
+    /// Take `n`; the time until the bucket is out of debt again (zero: not in debt).
+    fn charge(&mut self, n: u64, now: Instant) -> Duration {
+        if self.rate <= 0.0 {
+            return Duration::ZERO;
+        }
+        let elapsed = now.saturating_duration_since(self.refilled).as_secs_f64();
+        self.tokens = (self.tokens + elapsed * self.rate).min(2.0 * self.rate);
+        self.refilled = now;
+        self.tokens -= n as f64;
+        if self.tokens >= 0.0 {
+            Duration::ZERO
+        } else {
+            Duration::from_secs_f64(-self.tokens / self.rate)
+        }
+    }
+}
+
+/// One connection's inbound budget: its own bytes and frames per second and its address's,
+/// charged as they are read.
+#[derive(Debug)]
+pub struct InboundBudget {
+    table: Arc<Mutex<Table>>,
+    group: IpAddr,
+    bytes: Bucket,
+    frames: Bucket,
+    flood_after: Duration,
+    /// Since when every read has found the budget in debt.
+    over_since: Option<Instant>,
+}
+
+/// What to do after a read was charged.
+#[derive(Debug, PartialEq, Eq)]
+pub enum InboundVerdict {
+    /// Within budget: read on.
+    Pass,
+    /// Over budget: read nothing more for this long.
+    Pause(Duration),
+    /// Over budget for longer than `inbound_flood_secs`: disconnect with
+    /// [`INPUT_FLOOD_REASON`].
+    Flood,
+}
+
+impl InboundBudget {
+    /// The budget of a connection admitted with `guard`.
+    pub fn new(cfg: &Config, guard: &ConnectionGuard) -> InboundBudget {
+        let now = Instant::now();
+        InboundBudget {
+            table: guard.slot.table.clone(),
+            group: guard.slot.ip,
+            bytes: Bucket::new(cfg.inbound_bytes_per_sec, now),
+            frames: Bucket::new(cfg.inbound_frames_per_sec, now),
+            flood_after: Duration::from_secs(cfg.inbound_flood_secs.max(1)),
+            over_since: None,
+        }
+    }
+
+    /// Charge what was just read: `bytes` off the wire, `frames` frames (or telnet lines and
+    /// negotiations).
+    pub fn charge(&mut self, bytes: u64, frames: u64) -> InboundVerdict {
+        self.charge_at(bytes, frames, Instant::now())
+    }
+
+    fn charge_at(&mut self, bytes: u64, frames: u64, now: Instant) -> InboundVerdict {
+        if bytes == 0 && frames == 0 {
+            return InboundVerdict::Pass;
+        }
+        let mut pause = self.bytes.charge(bytes, now).max(self.frames.charge(frames, now));
+        {
+            let mut t = self.table.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(a) = t.addresses.get_mut(&self.group) {
+                pause =
+                    pause.max(a.inbound.0.charge(bytes, now)).max(a.inbound.1.charge(frames, now));
+            }
+        }
+        if pause.is_zero() {
+            self.over_since = None;
+            return InboundVerdict::Pass;
+        }
+        // Over by more than the flood allowance in one go, or over for that long: a flood.
+        let since = *self.over_since.get_or_insert(now);
+        if pause >= self.flood_after || now.duration_since(since) >= self.flood_after {
+            InboundVerdict::Flood
+        } else {
+            InboundVerdict::Pause(pause)
+        }
+    }
+}
+
+/// The per-address command rate of a connection admitted with `guard` (every session of the
+/// address shares it): like [`CommandRate::check`].
+pub fn check_address_rate(guard: &ConnectionGuard) -> RateVerdict {
+    let mut t = guard.slot.table.lock().unwrap_or_else(|e| e.into_inner());
+    match t.addresses.get_mut(&guard.slot.ip) {
+        Some(a) => a.commands.check(),
+        None => RateVerdict::Pass,
+    }
+}
+
+/// A session's command rate and its address's together: a message passes only if both allow
+/// it (the per-session count is taken first, so a session over its own rate does not use up
+/// its address's).
+pub fn check_rates(rate: &mut CommandRate, guard: &ConnectionGuard) -> RateVerdict {
+    match rate.check() {
+        RateVerdict::Pass => check_address_rate(guard),
+        other => other,
     }
 }
 
@@ -550,12 +801,122 @@ mod tests {
         // The proxy passes the per-address cap but not the total (2 taken + 3).
         let via_proxy: Vec<_> =
             (0..3).map(|_| limits.begin_handshake(proxy).expect("proxy")).collect();
-        assert!(
-            limits.begin_handshake("10.0.0.2".parse().unwrap()).is_none(),
-            "the total is reached"
-        );
+        assert_eq!(limits.table.lock().unwrap().handshakes, 5);
         drop(via_proxy);
         assert!(limits.begin_handshake("10.0.0.2".parse().unwrap()).is_some());
+    }
+
+    #[test]
+    fn a_full_handshake_table_evicts_the_oldest_of_the_heaviest_address_for_a_lighter_one() {
+        let limits = ConnectionLimits::new(cfg(|c| {
+            c.max_handshakes_per_ip = 4;
+            c.max_handshakes = 6;
+        }));
+        let heavy: IpAddr = "10.0.0.1".parse().unwrap();
+        let medium: IpAddr = "10.0.0.2".parse().unwrap();
+        let held: Vec<_> = (0..4).map(|_| limits.begin_handshake(heavy).unwrap()).collect();
+        let _m: Vec<_> = (0..2).map(|_| limits.begin_handshake(medium).unwrap()).collect();
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        // A newcomer from a third address takes the place of the heavy address's oldest.
+        let newcomer = limits.begin_handshake("10.0.0.3".parse().unwrap()).expect("room made");
+        rt.block_on(async {
+            tokio::time::timeout(Duration::from_secs(1), held[0].evicted()).await.expect("evicted")
+        });
+        assert!(rt.block_on(async {
+            tokio::time::timeout(Duration::from_millis(20), held[1].evicted()).await.is_err()
+        }));
+        assert_eq!(limits.table.lock().unwrap().handshakes, 6);
+        // The evicted guard's drop frees nothing twice; the medium address (2, newcomer 3)
+        // cannot evict the heavy one (3) to reach 3 itself.
+        drop(held);
+        assert_eq!(limits.table.lock().unwrap().handshakes, 3);
+        let (_x, _y, _z) = (
+            limits.begin_handshake(heavy).unwrap(),
+            limits.begin_handshake(heavy).unwrap(),
+            limits.begin_handshake(heavy).unwrap(),
+        );
+        assert!(limits.begin_handshake(medium).is_none(), "no address evicts an equal one");
+        drop(newcomer);
+    }
+
+    #[test]
+    fn connections_not_logged_in_have_their_own_share_and_logging_in_frees_it() {
+        let limits = ConnectionLimits::new(cfg(|c| {
+            c.max_connections = 10;
+            c.max_unauthenticated_connections = 2;
+            c.connection_rate_per_ip = 0;
+        }));
+        let admit = |ip: &str| match limits.admit(ip.parse().unwrap()) {
+            Admission::Admitted { guard, .. } => Some(guard),
+            Admission::Refused(_) => None,
+        };
+        let a = admit("10.0.0.1").unwrap();
+        let b = admit("10.0.0.2").unwrap();
+        assert!(admit("10.0.0.3").is_none(), "two strangers already");
+        let mark = a.login_mark();
+        mark.set(true);
+        let c = admit("10.0.0.3").expect("a login frees a stranger's share");
+        mark.set(false);
+        assert!(admit("10.0.0.4").is_none());
+        drop((a, b));
+        mark.set(true);
+        assert_eq!(limits.table.lock().unwrap().unauthenticated, 1, "a late mark changes nothing");
+        drop(c);
+        assert_eq!(limits.table.lock().unwrap().unauthenticated, 0);
+    }
+
+    #[test]
+    fn per_address_limits_count_an_ipv6_64_or_an_ipv4_24_as_one_address() {
+        let limits = ConnectionLimits::new(cfg(|c| {
+            c.max_connections_per_ip = 2;
+            c.connection_rate_per_ip = 0;
+            c.ipv4_prefix_len = 24;
+        }));
+        let admitted = |ip: &str| match limits.admit(ip.parse().unwrap()) {
+            Admission::Admitted { guard, .. } => {
+                std::mem::forget(guard);
+                true
+            }
+            Admission::Refused(_) => false,
+        };
+        assert!(admitted("2001:db8::1") && admitted("2001:db8::ffff:2"));
+        assert!(!admitted("2001:db8::3:3:3"), "the same /64");
+        assert!(admitted("2001:db8:0:1::1"), "another /64");
+        assert!(admitted("192.0.2.1") && admitted("192.0.2.200"));
+        assert!(!admitted("192.0.2.77"), "the same /24");
+    }
+
+    #[test]
+    fn inbound_budgets_pause_a_connection_over_them_and_call_a_sustained_excess_a_flood() {
+        let limits = ConnectionLimits::new(cfg(|c| {
+            c.inbound_frames_per_sec = 10;
+            c.inbound_bytes_per_sec = 1000;
+            c.inbound_frames_per_sec_per_ip = 15;
+            c.inbound_flood_secs = 2;
+            c.connection_rate_per_ip = 0;
+        }));
+        let guard = |ip: &str| match limits.admit(ip.parse().unwrap()) {
+            Admission::Admitted { guard, .. } => guard,
+            other => panic!("{other:?}"),
+        };
+        let (g, g2) = (guard("10.0.0.1"), guard("10.0.0.1"));
+        let mut b = InboundBudget::new(&limits.cfg, &g);
+        let mut b2 = InboundBudget::new(&limits.cfg, &g2);
+        let t0 = Instant::now();
+        // A burst of two seconds' worth passes; the next frame waits a tenth of a second.
+        assert_eq!(b.charge_at(100, 20, t0), InboundVerdict::Pass);
+        assert_eq!(b.charge_at(6, 1, t0), InboundVerdict::Pause(Duration::from_millis(100)));
+        // Its address's budget (30 burst, 21 used) holds back the second connection too.
+        assert_eq!(b2.charge_at(6, 9, t0), InboundVerdict::Pass);
+        assert!(matches!(b2.charge_at(6, 1, t0), InboundVerdict::Pause(_)));
+        // Still over two seconds later: a flood. Back within budget: forgiven.
+        assert_eq!(b.charge_at(6, 40, t0 + Duration::from_secs(2)), InboundVerdict::Flood);
+        let later = t0 + Duration::from_secs(10);
+        assert_eq!(b.charge_at(6, 1, later), InboundVerdict::Pass);
+        // Bytes count as well as frames.
+        assert!(matches!(b.charge_at(3000, 1, later), InboundVerdict::Pause(_)));
+        // And a debt over the flood allowance in one read is a flood at once.
+        assert_eq!(b.charge_at(5000, 1, later), InboundVerdict::Flood);
     }
 
     #[test]

@@ -31,7 +31,10 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, oneshot};
 
 use super::hub::{HubEvent, OutMsg, Outbound};
-use super::limits::{self, Admission, CommandRate, ConnectionLimits, OutboxReceiver, RateVerdict};
+use super::limits::{
+    self, Admission, CommandRate, ConnectionGuard, ConnectionLimits, InboundBudget, InboundVerdict,
+    OutboxReceiver, RateVerdict,
+};
 use super::markup::{self, RenderFlags};
 use super::websocket::accept_until_shutdown;
 use super::websocket::TOO_LONG_TEXT;
@@ -293,9 +296,9 @@ async fn connection(
     let (mut rd, mut wr) = stream.into_split();
     // Telnet has no proxy header: the peer is the client.
     let address = limits::client_address(peer, None, &cfg.trusted_proxies);
-    let _slot = match limits.admit(address) {
+    let slot = match limits.admit(address) {
         Admission::Refused(text) => {
-            tracing::info!(%peer, "telnet connection refused: {text}");
+            limits::log_refused(&cfg, "telnet", address, text);
             let _ =
                 tokio::time::timeout(WRITE_TIMEOUT, wr.write_all(format!("{text}\r\n").as_bytes()))
                     .await;
@@ -332,6 +335,7 @@ async fn connection(
         return;
     }
     let mut buf = vec![0u8; READ_CHUNK];
+    let mut budget = InboundBudget::new(&cfg, &slot);
 
     // The handshake: wait (briefly) for the answers that shape the first screen. Input typed
     // meanwhile is kept, up to the session's input queue size.
@@ -345,8 +349,19 @@ async fn connection(
             },
             _ = tokio::time::sleep_until(deadline) => break,
         };
+        let before = early.inputs.len();
         if !conn.receive(&buf[..n], &mut early).await {
             return;
+        }
+        let frames = conn.neg.take_frames() + (early.inputs.len() - before) as u64;
+        match budget.charge(n as u64, frames) {
+            InboundVerdict::Pass => {}
+            // Paused here too: the session starts a little later.
+            InboundVerdict::Pause(d) => tokio::time::sleep(d).await,
+            InboundVerdict::Flood => {
+                conn.text(limits::INPUT_FLOOD_REASON).await;
+                return;
+            }
         }
         early.inputs.truncate(cfg.queued_inputs_per_session);
     }
@@ -359,6 +374,7 @@ async fn connection(
         address: address.to_string(),
         flags: conn.reported.clone(),
         outbox: out_tx,
+        mark: slot.login_mark(),
         reply: reply_tx,
     };
     if hub.send(connected).await.is_err() {
@@ -366,11 +382,28 @@ async fn connection(
     }
     let Ok(sessid) = reply_rx.await else { return };
     let span = tracing::info_span!("session", sessid);
+    let session = Session { sessid, slot, budget, out_rx };
     tracing::Instrument::instrument(
-        serve_session(conn, rd, buf, sessid, peer, early.inputs, out_rx),
+        serve_session(conn, rd, buf, session, peer, early.inputs),
         span,
     )
     .await;
+}
+
+/// A telnet session's handles: its id, its place under the limits and its budgets, its outbox.
+struct Session {
+    sessid: Sessid,
+    slot: ConnectionGuard,
+    budget: InboundBudget,
+    out_rx: OutboxReceiver,
+}
+
+/// Completes at `until`, or never.
+async fn until(t: Option<tokio::time::Instant>) {
+    match t {
+        Some(t) => tokio::time::sleep_until(t).await,
+        None => std::future::pending().await,
+    }
 }
 
 /// The connection's life once it is a session: bytes in, outbox out.
@@ -378,18 +411,33 @@ async fn serve_session(
     mut conn: Conn,
     mut rd: tokio::net::tcp::OwnedReadHalf,
     mut buf: Vec<u8>,
-    sessid: Sessid,
+    session: Session,
     peer: SocketAddr,
     early: Vec<Msg>,
-    mut out_rx: OutboxReceiver,
 ) {
     tracing::debug!(%peer, "telnet connected");
+    let Session { sessid, slot, mut budget, mut out_rx } = session;
     let hub = conn.hub.clone();
     let mut rate = CommandRate::new(conn.cfg.command_rate);
     let mut forward = early;
+    // Over the inbound budget: nothing more is read until then.
+    let mut paused: Option<tokio::time::Instant> = None;
+    // Flag changes go to the server at most once per `flags_interval_ms`, merged (latest value
+    // wins): a client resizing (or faking resizes) in a loop makes few inputs.
+    let flags_interval = Duration::from_millis(conn.cfg.flags_interval_ms);
+    let mut flags_sent: Option<tokio::time::Instant> = None;
+    let mut flags_due: Option<tokio::time::Instant> = None;
     let ending = 'session: loop {
+        // A flag update still waiting goes first: input never overtakes a change made before it.
+        if !forward.is_empty() && flags_due.take().is_some() {
+            flags_sent = Some(tokio::time::Instant::now());
+            let flags = conn.changed_flags();
+            if !flags.is_empty() && hub.send(HubEvent::Flags { sessid, flags }).await.is_err() {
+                break 'session Ending::ClientGone;
+            }
+        }
         for msg in forward.drain(..) {
-            match rate.check() {
+            match limits::check_rates(&mut rate, &slot) {
                 RateVerdict::Pass => {
                     if hub.send(HubEvent::Input { sessid, msg }).await.is_err() {
                         break 'session Ending::ClientGone;
@@ -404,7 +452,16 @@ async fn serve_session(
             }
         }
         tokio::select! {
-            r = rd.read(&mut buf) => {
+            _ = until(paused), if paused.is_some() => paused = None,
+            _ = until(flags_due), if flags_due.is_some() => {
+                flags_due = None;
+                flags_sent = Some(tokio::time::Instant::now());
+                let flags = conn.changed_flags();
+                if !flags.is_empty() && hub.send(HubEvent::Flags { sessid, flags }).await.is_err() {
+                    break Ending::ClientGone;
+                }
+            }
+            r = rd.read(&mut buf), if paused.is_none() => {
                 let n = match r {
                     Ok(0) | Err(_) => break Ending::ClientGone,
                     Ok(n) => n,
@@ -413,11 +470,18 @@ async fn serve_session(
                 if !conn.receive(&buf[..n], &mut inbound).await {
                     break Ending::ClientGone;
                 }
-                if inbound.flags_changed {
-                    let flags = conn.changed_flags();
-                    if !flags.is_empty() && hub.send(HubEvent::Flags { sessid, flags }).await.is_err() {
-                        break Ending::ClientGone;
+                let frames = conn.neg.take_frames() + inbound.inputs.len() as u64;
+                match budget.charge(n as u64, frames) {
+                    InboundVerdict::Pass => {}
+                    InboundVerdict::Pause(d) => paused = Some(tokio::time::Instant::now() + d),
+                    InboundVerdict::Flood => {
+                        tracing::info!("inbound flood; disconnecting");
+                        break Ending::Close(limits::INPUT_FLOOD_REASON.into());
                     }
+                }
+                if inbound.flags_changed && flags_due.is_none() {
+                    let now = tokio::time::Instant::now();
+                    flags_due = Some(flags_sent.map_or(now, |t| (t + flags_interval).max(now)));
                 }
                 forward = inbound.inputs;
             }
@@ -442,7 +506,18 @@ async fn serve_session(
         }
         let _ = conn.out.stop_compression().await;
         let _ = tokio::time::timeout(WRITE_TIMEOUT, conn.out.wr.shutdown()).await;
+        let _ = hub.send(HubEvent::Closed { sessid }).await;
+        // The connection's place is free from now: the wait below holds nothing back.
+        drop(slot);
+        // Read (and drop) what the client still sends until it closes too, briefly: a socket
+        // closed with unread input is reset, and the reset can overtake the text saying why.
+        let drained = async { while matches!(rd.read(&mut buf).await, Ok(n) if n > 0) {} };
+        let _ = tokio::time::timeout(CLOSE_LINGER, drained).await;
+    } else {
+        let _ = hub.send(HubEvent::Closed { sessid }).await;
     }
-    let _ = hub.send(HubEvent::Closed { sessid }).await;
     tracing::debug!("telnet closed");
 }
+
+/// How long a connection we close waits for the client to close its side.
+const CLOSE_LINGER: Duration = Duration::from_secs(1);

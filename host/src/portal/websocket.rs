@@ -19,7 +19,10 @@ use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
 use super::http::{self, Routed};
 use super::hub::{HubEvent, OutMsg, Outbound, SHUTDOWN_TEXT};
-use super::limits::{self, Admission, CommandRate, ConnectionLimits, OutboxReceiver, RateVerdict};
+use super::limits::{
+    self, Admission, CommandRate, ConnectionLimits, InboundBudget, InboundVerdict, OutboxReceiver,
+    RateVerdict,
+};
 use super::subprotocol::{self, Format};
 use super::wire;
 use crate::config::Config;
@@ -203,6 +206,38 @@ struct Handshake {
     format: Format,
     /// The `X-Forwarded-For` header (believed only from a trusted proxy).
     forwarded_for: Option<String>,
+    /// Origins allowed besides the page's own (`allowed_origins`).
+    allowed_origins: Vec<String>,
+}
+
+/// Told (HTTP 403) to a browser whose page is on an origin not allowed to connect.
+pub const ORIGIN_REFUSED_TEXT: &str = "This page's origin may not connect to this game.";
+
+/// Whether a handshake's `Origin` may connect. No Origin is not a browser (MUD clients,
+/// scripts): allowed, the other limits apply. A browser may connect from the page's own origin
+/// (http or https on the host named by the `Host` header) and from the configured ones; any
+/// other, "null" (a sandboxed or local page) included, is refused, so another site's page
+/// cannot use its visitors' browsers (and addresses) to connect.
+fn origin_allowed(origin: Option<&str>, host: Option<&str>, allowed: &[String]) -> bool {
+    let Some(origin) = origin.map(str::trim) else { return true };
+    if allowed.iter().any(|a| a.trim_end_matches('/').eq_ignore_ascii_case(origin)) {
+        return true;
+    }
+    let Some((scheme, rest)) = origin.split_once("://") else { return false };
+    matches!(scheme.to_ascii_lowercase().as_str(), "http" | "https")
+        && host.is_some_and(|h| rest.eq_ignore_ascii_case(h.trim()))
+}
+
+/// An error answer to a handshake, well-formed: its body announced with its length.
+#[allow(clippy::result_large_err)]
+fn refusal(status: StatusCode, text: String) -> ErrorResponse {
+    let len = text.len();
+    let mut r = ErrorResponse::new(Some(text));
+    *r.status_mut() = status;
+    r.headers_mut().insert("content-type", HeaderValue::from_static("text/plain; charset=utf-8"));
+    r.headers_mut().insert("content-length", HeaderValue::from(len));
+    r.headers_mut().insert("connection", HeaderValue::from_static("close"));
+    r
 }
 
 /// Choose the subprotocol (`subprotocol.rs`): the first we speak in our order of preference,
@@ -216,6 +251,12 @@ fn choose_subprotocol(
     hs: &mut Handshake,
 ) -> Result<Response, ErrorResponse> {
     hs.query = req.uri().query().map(str::to_owned);
+    let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
+    if !origin_allowed(header("origin"), header("host"), &hs.allowed_origins) {
+        let origin = crate::logline::clip(header("origin").unwrap_or(""), 100);
+        tracing::debug!(%origin, "websocket handshake from a page on another origin; refused");
+        return Err(refusal(StatusCode::FORBIDDEN, format!("{ORIGIN_REFUSED_TEXT}\n")));
+    }
     // Several headers are one comma-separated list; the right-most entries are the nearest hops.
     let forwarded: Vec<&str> =
         req.headers().get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok()).collect();
@@ -242,9 +283,7 @@ fn choose_subprotocol(
             // for a protocol would misread any other), with what we do speak.
             let offered = crate::logline::clip(&offered.join(", "), 200);
             tracing::debug!(%offered, "no websocket subprotocol we speak offered; refused");
-            let mut refusal = ErrorResponse::new(Some(subprotocol::refusal_text()));
-            *refusal.status_mut() = StatusCode::BAD_REQUEST;
-            return Err(refusal);
+            return Err(refusal(StatusCode::BAD_REQUEST, subprotocol::refusal_text()));
         }
         None => {}
     }
@@ -292,6 +331,8 @@ struct Opened {
     format: Format,
     sessid: crate::link::Sessid,
     outbox: OutboxReceiver,
+    /// What the connection reads, counted as it is read.
+    meter: Arc<http::Meter>,
     /// The connection's place under the connection caps, held for its life.
     _slot: limits::ConnectionGuard,
 }
@@ -319,48 +360,23 @@ async fn opening(
         tracing::debug!(%peer, "too many handshakes in progress from this address or in all; closed at once");
         return None;
     };
-    let _ = stream.set_nodelay(true);
-    // One deadline for the request head and the whole handshake: a client trickling bytes
-    // cannot hold its task (or its buffer) longer than that.
-    let deadline = tokio::time::Instant::now() + Duration::from_millis(cfg.handshake_timeout_ms);
-    let stream = match http::route(stream, cfg, deadline).await {
-        Routed::Upgrade(stream) => stream,
-        Routed::Done => return None,
-    };
-    // Buffers start small and grow on demand up to the frame cap: the defaults (128 KiB read
-    // buffer per connection) cost 160 MiB of portal memory at 1000 players, and even 4 KiB is
-    // the largest item of an idle connection. Clients send short frames (a command line); a
-    // longer one is read in more, smaller reads. Written frames gather in the write buffer (it
-    // grows only as far as a burst needs) until `write_queued` flushes: one system call per
-    // burst instead of one per frame.
-    let ws_cfg = WebSocketConfig::default()
-        .read_buffer_size(READ_BUFFER_BYTES)
-        .write_buffer_size(WRITE_BUFFER_BYTES)
-        .max_message_size(Some(cfg.max_frame_bytes))
-        .max_frame_size(Some(cfg.max_frame_bytes));
-    let mut hs = Handshake::default();
-    #[allow(clippy::result_large_err)]
-    let accept = tokio_tungstenite::accept_hdr_async_with_config(
-        stream,
-        |req: &Request, resp: Response| choose_subprotocol(req, resp, &mut hs),
-        Some(ws_cfg),
-    );
-    let mut ws = match tokio::time::timeout_at(deadline, accept).await {
-        Ok(Ok(ws)) => ws,
-        Ok(Err(e)) => {
-            tracing::debug!(%peer, cause = %e, "websocket handshake failed");
-            return None;
-        }
-        Err(_) => {
-            tracing::debug!(%peer, "websocket handshake timed out");
-            return None;
+    // A newcomer from a lighter address may take this handshake's place: then it just ends.
+    let shaken = async {
+        tokio::select! {
+            ws = handshake(stream, peer, cfg) => ws,
+            _ = handshaking.evicted() => {
+                tracing::debug!(%peer, "handshake gave its place to a newcomer; closed");
+                None
+            }
         }
     };
+    let (mut ws, hs) = shaken.await?;
     drop(handshaking);
+    let meter = ws.get_mut().meter();
     let address = limits::client_address(peer, hs.forwarded_for.as_deref(), &cfg.trusted_proxies);
     let slot = match limits.admit(address) {
         Admission::Refused(text) => {
-            tracing::info!(%peer, %address, "connection refused: {text}");
+            limits::log_refused(cfg, "websocket", address, text);
             if write(&mut ws, hs.format.notice(text)).await {
                 let close = CloseFrame { code: CloseCode::Again, reason: text.to_string().into() };
                 write(&mut ws, Message::Close(Some(close))).await;
@@ -390,11 +406,71 @@ async fn opening(
         browser,
         subprotocol: hs.format.name().to_string(),
         outbox: out_tx,
+        mark: slot.login_mark(),
         reply: reply_tx,
     };
     hub.send(connected).await.ok()?;
     let sessid = reply_rx.await.ok()?;
-    Some(Opened { ws, format: hs.format, sessid, outbox: out_rx, _slot: slot })
+    Some(Opened { ws, format: hs.format, sessid, outbox: out_rx, meter, _slot: slot })
+}
+
+/// The request head and the websocket handshake, within `handshake_timeout_ms`; None if the
+/// connection was answered otherwise (a page, a refusal) or failed.
+async fn handshake(
+    stream: TcpStream,
+    peer: SocketAddr,
+    cfg: &Config,
+) -> Option<(tokio_tungstenite::WebSocketStream<http::Replayed>, Handshake)> {
+    let _ = stream.set_nodelay(true);
+    // One deadline for the request head and the whole handshake: a client trickling bytes
+    // cannot hold its task (or its buffer) longer than that.
+    let deadline = tokio::time::Instant::now() + Duration::from_millis(cfg.handshake_timeout_ms);
+    let stream = match http::route(stream, cfg, deadline).await {
+        Routed::Upgrade(stream) => stream,
+        Routed::Done => return None,
+    };
+    // Buffers start small and grow on demand up to the frame cap: the defaults (128 KiB read
+    // buffer per connection) cost 160 MiB of portal memory at 1000 players, and even 4 KiB is
+    // the largest item of an idle connection. Clients send short frames (a command line); a
+    // longer one is read in more, smaller reads. Written frames gather in the write buffer (it
+    // grows only as far as a burst needs) until `write_queued` flushes: one system call per
+    // burst instead of one per frame.
+    let ws_cfg = WebSocketConfig::default()
+        .read_buffer_size(READ_BUFFER_BYTES)
+        .write_buffer_size(WRITE_BUFFER_BYTES)
+        .max_message_size(Some(cfg.max_frame_bytes))
+        .max_frame_size(Some(cfg.max_frame_bytes));
+    let mut hs = Handshake { allowed_origins: cfg.allowed_origins.clone(), ..Default::default() };
+    #[allow(clippy::result_large_err)]
+    let accept = tokio_tungstenite::accept_hdr_async_with_config(
+        stream,
+        |req: &Request, resp: Response| choose_subprotocol(req, resp, &mut hs),
+        Some(ws_cfg),
+    );
+    let ws = match tokio::time::timeout_at(deadline, accept).await {
+        Ok(Ok(ws)) => ws,
+        Ok(Err(e)) => {
+            tracing::debug!(%peer, cause = %e, "websocket handshake failed");
+            return None;
+        }
+        Err(_) => {
+            tracing::debug!(%peer, "websocket handshake timed out");
+            return None;
+        }
+    };
+    Some((ws, hs))
+}
+
+/// Completes at `until` (boxed, and only while paused: an idle session's task does not carry
+/// a timer).
+fn resume(
+    until: Option<tokio::time::Instant>,
+) -> futures_util::future::Either<std::pin::Pin<Box<tokio::time::Sleep>>, std::future::Pending<()>>
+{
+    match until {
+        Some(t) => futures_util::future::Either::Left(Box::pin(tokio::time::sleep_until(t))),
+        None => futures_util::future::Either::Right(std::future::pending()),
+    }
 }
 
 /// The connection's life after the handshake: frames in, outbox out, pings. Its log lines
@@ -408,7 +484,7 @@ async fn serve_session(
     cfg: Arc<Config>,
     hub: mpsc::Sender<HubEvent>,
 ) {
-    let Opened { ws, format, sessid, outbox: mut out_rx, _slot } = opened;
+    let Opened { ws, format, sessid, outbox: mut out_rx, meter, _slot } = opened;
     tracing::debug!(%peer, sessid, "websocket connected");
 
     let (mut sink, mut frames) = ws.split();
@@ -419,10 +495,25 @@ async fn serve_session(
     let max_chars = cfg.max_input_chars;
     let max_depth = cfg.max_input_depth;
     let mut rate = CommandRate::new(cfg.command_rate);
+    let mut budget = InboundBudget::new(&cfg, &_slot);
+    // Over the inbound budget: nothing more is read until then (the client's own TCP window
+    // holds what it sends meanwhile); output still goes out.
+    let mut paused: Option<tokio::time::Instant> = None;
 
     let ending = loop {
         tokio::select! {
-            frame = frames.next() => {
+            _ = resume(paused), if paused.is_some() => paused = None,
+            frame = frames.next(), if paused.is_none() => {
+                // Every byte and frame read (pings and fragments too) costs budget.
+                let (bytes, frame_count) = meter.take();
+                match budget.charge(bytes, frame_count) {
+                    InboundVerdict::Pass => {}
+                    InboundVerdict::Pause(d) => paused = Some(tokio::time::Instant::now() + d),
+                    InboundVerdict::Flood => {
+                        tracing::info!(sessid, "inbound flood; disconnecting");
+                        break Ending::Close(CloseCode::Policy, limits::INPUT_FLOOD_REASON.into());
+                    }
+                }
                 let decoded = match frame {
                     Some(Ok(m @ (Message::Text(_) | Message::Binary(_)))) => match format.decode(&m, max_depth) {
                         Ok(None) => continue,
@@ -446,7 +537,7 @@ async fn serve_session(
                     }
                 };
                 last_heard = Instant::now();
-                let reply = match (rate.check(), decoded) {
+                let reply = match (limits::check_rates(&mut rate, &_slot), decoded) {
                     (RateVerdict::Drop, _) => continue,
                     (RateVerdict::DropAndWarn, _) => Some(limits::COMMAND_RATE_TEXT.to_string()),
                     (RateVerdict::Pass, Err(e)) => {
@@ -513,12 +604,33 @@ async fn serve_session(
             end -= 1;
         }
         let frame = CloseFrame { code, reason: reason[..end].to_string().into() };
-        write(&mut sink, Message::Close(Some(frame))).await;
+        let sent = write(&mut sink, Message::Close(Some(frame))).await;
+        let closed = Box::pin(hub.send(HubEvent::Closed { sessid }));
+        let _ = closed.await;
+        // The connection's place is free from now: the wait below holds nothing back.
+        drop(_slot);
+        if sent {
+            // Wait (briefly) for the client's close: a socket closed with unread input is
+            // reset, and a reset can reach a client still sending (a flooder) before the
+            // close frame that says why.
+            let drained = async {
+                while let Some(Ok(m)) = frames.next().await {
+                    if m.is_close() {
+                        break;
+                    }
+                }
+            };
+            let _ = tokio::time::timeout(CLOSE_LINGER, Box::pin(drained)).await;
+        }
+    } else {
+        let closed = Box::pin(hub.send(HubEvent::Closed { sessid }));
+        let _ = closed.await;
     }
-    let closed = Box::pin(hub.send(HubEvent::Closed { sessid }));
-    let _ = closed.await;
     tracing::debug!(sessid, "websocket closed");
 }
+
+/// How long a connection we close waits for the client's side of the close.
+const CLOSE_LINGER: Duration = Duration::from_secs(1);
 
 #[cfg(test)]
 mod tests {

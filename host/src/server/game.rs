@@ -112,6 +112,8 @@ pub struct Game {
 struct Attempt {
     login: bool,
     address: String,
+    /// The account a login names, if it exists (for the per-account throttle).
+    account: Option<u64>,
 }
 
 /// What [`Game::checkpoint`] remembers, so that a failed guest call can be undone entirely.
@@ -521,13 +523,13 @@ impl Game {
         if self.world.account_by_name(name).is_some() {
             return Err(format!("Sorry, there is already an account with the name '{name}'."));
         }
-        let address = s.data.address.clone();
+        let address = self.cfg.address_group_text(&s.data.address);
         let pending = self.attempts_from(false, &address);
         if self.throttles.creation.check(&self.world, &address, now_ms(), pending) {
             return Err(CREATION_THROTTLE_TEXT.into());
         }
         // Counted from now on, so concurrent requests see it; stored if the account is created.
-        self.attempts.insert(sessid, Attempt { login: false, address });
+        self.attempts.insert(sessid, Attempt { login: false, address, account: None });
         let ack = self.held_ack.take();
         self.deferred.push(Deferred::HashPassword { sessid, name: name.into(), password, ack });
         Ok(())
@@ -635,18 +637,26 @@ impl Game {
         if self.auth_pending.contains(&sessid) {
             return Err("Your previous login is still being checked.".into());
         }
-        let address = s.data.address.clone();
+        let address = self.cfg.address_group_text(&s.data.address);
+        let now = now_ms();
         let pending = self.attempts_from(true, &address);
-        if self.throttles.login.check(&self.world, &address, now_ms(), pending) {
+        if self.throttles.login.check(&self.world, &address, now, pending) {
             return Err(LOGIN_THROTTLE_TEXT.into());
         }
-        // Counted as a failure from now on, so a burst of concurrent guesses checks at most the
-        // limit; stored as one in `finish_login` if the password is wrong.
-        self.attempts.insert(sessid, Attempt { login: true, address });
         let (account, hash) = match self.world.account_by_name(name.trim()) {
             Some(a) => (Some(a.id), Some(a.password_hash.clone())),
             None => (None, None),
         };
+        // Guesses at one account from many addresses are held back too.
+        if let Some(uid) = account {
+            let pending = self.attempts.values().filter(|a| a.account == Some(uid)).count() as u32;
+            if self.throttles.login_account.check(&self.world, &account_key(uid), now, pending) {
+                return Err(LOGIN_THROTTLE_TEXT.into());
+            }
+        }
+        // Counted as a failure from now on, so a burst of concurrent guesses checks at most the
+        // limit; stored as one in `finish_login` if the password is wrong.
+        self.attempts.insert(sessid, Attempt { login: true, address, account });
         self.auth_pending.insert(sessid);
         let ack = self.held_ack.take();
         self.deferred.push(Deferred::CheckPassword { sessid, account, hash, password, ack });
@@ -668,7 +678,13 @@ impl Game {
         }
         match uid {
             Some(uid) => self.login(sessid, uid),
-            None => self.msg_session(sessid, "|RUsername and/or password is incorrect.|n"),
+            None => {
+                // The account's own count: failures only (a busy answer checked nothing).
+                if let Some(uid) = account {
+                    self.throttles.login_account.record(&self.world, &account_key(uid), now_ms());
+                }
+                self.msg_session(sessid, "|RUsername and/or password is incorrect.|n")
+            }
         }
     }
 
@@ -1135,4 +1151,9 @@ impl Game {
         };
         self.msg_session(sessid, &text);
     }
+}
+
+/// The per-account login throttle's key for account `uid` (apart from addresses by the `#`).
+fn account_key(uid: u64) -> String {
+    format!("#{uid}")
 }

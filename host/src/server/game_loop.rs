@@ -3,8 +3,9 @@
 //! back as an event.
 //!
 //! Inputs are scheduled, not run on arrival: each session has its own queue, and the loop serves
-//! sessions round-robin, one input per session per round, so one client's flood cannot hold up
-//! everyone else. A session whose input is still being completed off the loop (a password check)
+//! address groups round-robin and, within a group, its sessions round-robin, one input per turn
+//! ([`FairRing`]), so one client's flood — or one address's hundred flooding sessions — cannot
+//! hold up everyone else. A session whose input is still being completed off the loop (a password check)
 //! is *busy*: its later inputs, and its disconnect, wait until it is done. A session whose
 //! commands keep running past the guest deadline is slowed down.
 //!
@@ -121,6 +122,50 @@ struct SessionQueue {
     overruns: u32,
     /// Not to be served before this moment (slowed for overrunning).
     not_before: Option<Instant>,
+    /// The session's address group (`Config::address_group`): whose turns it shares.
+    group: String,
+}
+
+/// Ready sessions in service order, fair across address groups first: each turn goes to the
+/// group at the front, to its first session; the group then goes to the back (if it has more
+/// ready sessions), and so does the session within its group. An address with a hundred
+/// sessions gets one turn per round, as an address with one does.
+#[derive(Default)]
+struct FairRing {
+    order: VecDeque<String>,
+    groups: HashMap<String, VecDeque<Sessid>>,
+    len: usize,
+}
+
+impl FairRing {
+    fn push_back(&mut self, group: &str, sessid: Sessid) {
+        let members = match self.groups.get_mut(group) {
+            Some(m) => m,
+            None => {
+                self.order.push_back(group.to_string());
+                self.groups.entry(group.to_string()).or_default()
+            }
+        };
+        members.push_back(sessid);
+        self.len += 1;
+    }
+
+    fn pop_front(&mut self) -> Option<Sessid> {
+        let group = self.order.pop_front()?;
+        let members = self.groups.get_mut(&group)?;
+        let sessid = members.pop_front();
+        if members.is_empty() {
+            self.groups.remove(&group);
+        } else {
+            self.order.push_back(group);
+        }
+        self.len -= usize::from(sessid.is_some());
+        sessid
+    }
+
+    fn len(&self) -> usize {
+        self.len
+    }
 }
 
 /// The outbox's ids: the next to use, the last the portal confirmed, the last deleted; and the
@@ -173,7 +218,7 @@ pub struct GameLoop {
     resent: super::resent::Resent,
     queues: HashMap<Sessid, SessionQueue>,
     /// Sessions with work to do, in service order.
-    ring: VecDeque<Sessid>,
+    ring: FairRing,
     inflight: Option<InflightMarker>,
     /// The unit of work marked in flight: `(sessid, seq)` of an input, a disconnect or a
     /// deferred completion, `(sessid, 0)` for work on a session without an input, `(0, 0)` none.
@@ -240,7 +285,7 @@ impl GameLoop {
             applied,
             resent,
             queues: HashMap::new(),
-            ring: VecDeque::new(),
+            ring: FairRing::default(),
             inflight,
             marked: (0, 0),
             overran: false,
@@ -347,11 +392,20 @@ impl GameLoop {
     }
 
     fn enqueue(&mut self, sessid: Sessid, work: Work) {
-        let q = self.queues.entry(sessid).or_default();
+        if !self.queues.contains_key(&sessid) {
+            let game = self.game();
+            let group = game
+                .sessions
+                .get(sessid)
+                .map(|s| game.cfg.address_group_text(&s.data.address))
+                .unwrap_or_default();
+            self.queues.insert(sessid, SessionQueue { group, ..Default::default() });
+        }
+        let Some(q) = self.queues.get_mut(&sessid) else { return };
         q.work.push_back(work);
         if !q.busy && !q.ready {
             q.ready = true;
-            self.ring.push_back(sessid);
+            self.ring.push_back(&q.group, sessid);
         }
     }
 
@@ -369,7 +423,7 @@ impl GameLoop {
             match q.not_before {
                 Some(t) if t > now => {
                     earliest = Some(earliest.map_or(t, |e| e.min(t)));
-                    self.ring.push_back(sessid);
+                    self.ring.push_back(&q.group, sessid);
                 }
                 _ => return Ok(sessid),
             }
@@ -474,7 +528,7 @@ impl GameLoop {
                     self.queues.remove(&sessid);
                 }
             } else {
-                self.ring.push_back(sessid);
+                self.ring.push_back(&q.group, sessid);
             }
         }
     }
@@ -516,7 +570,7 @@ impl GameLoop {
             q.busy = false;
             if !q.work.is_empty() && !q.ready {
                 q.ready = true;
-                self.ring.push_back(sessid);
+                self.ring.push_back(&q.group, sessid);
             }
         }
     }
@@ -985,5 +1039,23 @@ mod tests {
             }
         }
         assert_eq!(outputs, 40, "nothing was lost");
+    }
+
+    #[test]
+    fn the_ring_takes_turns_by_address_group_then_by_session() {
+        let mut ring = FairRing::default();
+        // One address with four sessions, then two addresses with one each.
+        for s in 1..=4 {
+            ring.push_back("10.0.0.1", s);
+        }
+        ring.push_back("10.0.0.2", 5);
+        ring.push_back("10.0.0.3", 6);
+        assert_eq!(ring.len(), 6);
+        let mut order = vec![];
+        while let Some(s) = ring.pop_front() {
+            order.push(s);
+        }
+        assert_eq!(order, [1, 5, 6, 2, 3, 4]);
+        assert_eq!(ring.len(), 0);
     }
 }

@@ -1,5 +1,6 @@
-//! Login and account-creation throttles per client address (Evennia's LOGIN_THROTTLE and
-//! CREATION_THROTTLE), kept in the game database so a server restart does not reset them.
+//! Login and account-creation throttles per client address group (Evennia's LOGIN_THROTTLE and
+//! CREATION_THROTTLE), and a login throttle per account (failures from any address), kept in the
+//! game database so a server restart does not reset them.
 //!
 //! Atomic by construction: the game loop handles one event at a time, and an attempt counts
 //! *from when it is accepted for checking* (the game keeps it as pending, see `Game::attempts`),
@@ -45,6 +46,8 @@ pub struct Throttle {
 pub struct Throttles {
     /// Failed (or still being checked) logins.
     pub login: Throttle,
+    /// Failed logins to one account (keyed `#<account id>`), from any address.
+    pub login_account: Throttle,
     /// Accounts created (or being created).
     pub creation: Throttle,
 }
@@ -59,6 +62,11 @@ impl Throttles {
             login: Throttle {
                 kind: "login",
                 limit: cfg.login_throttle_limit,
+                timeout_ms: cfg.login_throttle_timeout_secs.saturating_mul(1000),
+            },
+            login_account: Throttle {
+                kind: "login-account",
+                limit: cfg.login_throttle_account_limit,
                 timeout_ms: cfg.login_throttle_timeout_secs.saturating_mul(1000),
             },
             creation: Throttle {

@@ -96,6 +96,8 @@ pub struct Negotiator {
     pub nogoahead: bool,
     /// The client is told not to echo (password input).
     pub echo_off: bool,
+    /// Commands and subnegotiations received, for the inbound budget.
+    frames: u64,
 }
 
 impl Negotiator {
@@ -141,6 +143,7 @@ impl Negotiator {
             gmcp: false,
             nogoahead: false,
             echo_off: false,
+            frames: 0,
         }
     }
 
@@ -164,6 +167,11 @@ impl Negotiator {
     /// Whether the answers that shape the first screen (terminal type, window size) are in.
     pub fn handshake_done(&self) -> bool {
         self.ttype_done && self.naws_done
+    }
+
+    /// Telnet commands and subnegotiations received since the last call.
+    pub fn take_frames(&mut self) -> u64 {
+        std::mem::take(&mut self.frames)
     }
 
     /// The session flags negotiated so far (Evennia's telnet protocol flags).
@@ -223,6 +231,19 @@ impl Negotiator {
     /// Parse bytes from the client.
     pub fn receive(&mut self, data: &[u8], out: &mut Vec<Event>) {
         let events = self.parser.receive(data);
+        // Every command and subnegotiation is a frame of the inbound budget: each costs work
+        // (an answer, a zlib stream, a flag update), however few bytes it takes.
+        self.frames += events
+            .iter()
+            .filter(|e| {
+                matches!(
+                    e,
+                    TelnetEvents::Negotiation(_)
+                        | TelnetEvents::Subnegotiation(_)
+                        | TelnetEvents::IAC(_)
+                )
+            })
+            .count() as u64;
         if events.is_empty() {
             self.unproductive += data.len();
             if self.unproductive > self.max_subnegotiation {
