@@ -52,6 +52,8 @@
 pub mod args;
 pub mod host;
 mod object;
+#[cfg(all(feature = "testing", not(target_arch = "wasm32")))]
+pub mod testing;
 pub mod text;
 
 pub use object::{Account, Obj};
@@ -61,9 +63,29 @@ pub use object::{Account, Obj};
 #[doc(hidden)]
 #[allow(missing_docs, clippy::all)]
 pub mod bindings {
-    #[cfg(all(feature = "input-hook", feature = "session-class"))]
-    compile_error!("a module is one plugin kind: enable `input-hook` or `session-class`, not both");
+    // A module is exactly one plugin kind. Two kinds at once nearly always means cargo unified
+    // the SDK's features over crates of different kinds built in one `cargo build`; before this
+    // check that built, and the cmdset crate silently exported nothing.
+    #[cfg(any(
+        all(feature = "cmdset", feature = "input-hook"),
+        all(feature = "cmdset", feature = "session-class"),
+        all(feature = "input-hook", feature = "session-class"),
+    ))]
+    compile_error!(
+        "mudhost-sdk: more than one plugin kind enabled (features `cmdset`, `input-hook`, \
+         `session-class`; a module is exactly one). Either crates of different kinds were built \
+         in one cargo invocation, which unifies the SDK's features (build each kind in its own \
+         `cargo build` / `mudhost build`), or a hook crate depends on the SDK without \
+         `default-features = false` (the default feature is `cmdset`)."
+    );
 
+    #[cfg(not(any(feature = "cmdset", feature = "input-hook", feature = "session-class")))]
+    compile_error!(
+        "mudhost-sdk: no plugin kind enabled: turn on one of the features `cmdset` (the \
+         default), `input-hook` or `session-class`."
+    );
+
+    // One world is still generated when the kind is ambiguous, so the error above is the only one.
     #[cfg(not(any(feature = "input-hook", feature = "session-class")))]
     wit_bindgen::generate!({
         path: "../wit",
@@ -80,7 +102,7 @@ pub mod bindings {
         export_macro_name: "__export_raw",
     });
 
-    #[cfg(all(feature = "session-class", not(feature = "input-hook")))]
+    #[cfg(feature = "session-class")]
     wit_bindgen::generate!({
         path: "../wit",
         world: "session-class-module",
@@ -99,7 +121,7 @@ pub use bindings::mudhost::game::types::{
     AccountId, CmdsetHolder, CmdsetInfo, CommandInfo, HookResult, Invocation, LogLevel, MergeType,
     Message, ObjectId, Sessid, SessionInfo,
 };
-#[cfg(feature = "input-hook")]
+#[cfg(all(feature = "input-hook", not(feature = "session-class")))]
 pub use hooks::InputHook;
 #[cfg(feature = "session-class")]
 pub use hooks::SessionClass;
