@@ -5,6 +5,7 @@
 
 mod support;
 
+mod authoring;
 mod cmdsets;
 mod crash;
 mod hooks;
