@@ -20,4 +20,5 @@ mod session_class;
 mod subprotocols;
 mod telnet;
 mod tintin;
+mod tour;
 mod webclient;

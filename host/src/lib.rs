@@ -21,6 +21,7 @@ pub mod config;
 pub mod link;
 pub mod logline;
 pub mod portal;
+pub mod scaffold;
 pub mod server;
 pub mod shutdown;
 pub mod store;
