@@ -577,7 +577,11 @@ mod tests {
             let dep = &manifest["dependencies"]["mudhost-sdk"];
             assert_eq!(dep["path"].as_str(), Some("../mudhost-sdk/sdk"));
             let test_dep = &manifest["dev-dependencies"]["mudhost-sdk"];
-            assert!(test_dep["features"].as_array().unwrap().iter().any(|f| f == "testing"));
+            assert!(test_dep["features"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|f| f.as_str() == Some("testing")));
             if kind != Kind::Cmdset {
                 // Defaults would add the cmdset kind: two kinds, a compile error.
                 for d in [dep, test_dep] {
