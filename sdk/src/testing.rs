@@ -523,15 +523,24 @@ impl TestHost {
     }
 
     /// The invocation the host would pass for `C` typed with `args` by `sessid` (args as
-    /// Evennia keeps them: a space before non-empty arguments). Change fields (`cmdname` for an
+    /// Evennia keeps them: a space before non-empty arguments). A system command (`__` key) is
+    /// never typed by name: its `raw` line is `args` alone (the unmatched line for
+    /// `__nomatch_command`, empty for `__noinput_command`). Change fields (`cmdname` for an
     /// alias, `matches` for a command lent by an object) and pass it to [`TestHost::run`].
     pub fn invocation<C: Command>(&self, sessid: Sessid, args: &str) -> Invocation {
+        let raw = if C::KEY.starts_with("__") {
+            args.to_string()
+        } else if args.is_empty() {
+            C::KEY.to_string()
+        } else {
+            format!("{} {args}", C::KEY)
+        };
         let args = if args.is_empty() { String::new() } else { format!(" {args}") };
         let session = self.session_info(sessid).unwrap_or_else(|| panic!("no session {sessid}"));
         Invocation {
             key: C::KEY.into(),
             cmdname: C::KEY.into(),
-            raw: format!("{}{args}", C::KEY),
+            raw,
             args,
             session,
             matches: vec![],
