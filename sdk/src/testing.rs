@@ -76,6 +76,9 @@ struct SessData {
     info: SessionInfo,
     ndb: BTreeMap<String, String>,
     sent: Vec<Sent>,
+    /// Why it was disconnected: a closed session is gone for the host functions, but what it
+    /// was sent stays readable.
+    closed: Option<String>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -101,8 +104,6 @@ struct State {
     objects: BTreeMap<ObjectId, ObjData>,
     accounts: BTreeMap<AccountId, AccountData>,
     sessions: BTreeMap<Sessid, SessData>,
-    /// Sessions disconnected, with the reason.
-    closed: BTreeMap<Sessid, String>,
     start_location: ObjectId,
     /// The session a call runs for (the caller).
     current: Option<Sessid>,
@@ -126,7 +127,6 @@ impl State {
             objects: BTreeMap::new(),
             accounts: BTreeMap::new(),
             sessions: BTreeMap::new(),
-            closed: BTreeMap::new(),
             start_location: 0,
             current: None,
             default_caller: None,
@@ -177,13 +177,23 @@ impl State {
     }
 
     fn send(&mut self, sessid: Sessid, sent: Sent) {
-        if let Some(s) = self.sessions.get_mut(&sessid) {
+        if let Some(s) = self.sessions.get_mut(&sessid).filter(|s| s.closed.is_none()) {
             s.sent.push(sent);
         }
     }
 
+    /// A connected session.
+    fn live(&self, sessid: Sessid) -> Option<&SessData> {
+        self.sessions.get(&sessid).filter(|s| s.closed.is_none())
+    }
+
     fn infos(&self, keep: impl Fn(&SessionInfo) -> bool) -> Vec<SessionInfo> {
-        self.sessions.values().map(|s| s.info.clone()).filter(|i| keep(i)).collect()
+        self.sessions
+            .values()
+            .filter(|s| s.closed.is_none())
+            .map(|s| s.info.clone())
+            .filter(|i| keep(i))
+            .collect()
     }
 
     fn msg_object(&mut self, obj: ObjectId, text: &str) {
@@ -212,8 +222,8 @@ impl State {
     }
 
     fn close(&mut self, sessid: Sessid, reason: &str) {
-        if self.sessions.remove(&sessid).is_some() {
-            self.closed.insert(sessid, reason.into());
+        if let Some(s) = self.sessions.get_mut(&sessid).filter(|s| s.closed.is_none()) {
+            s.closed = Some(reason.into());
         }
     }
 }
@@ -422,7 +432,8 @@ impl TestHost {
                 cmd_total: 0,
                 protocol_flags: vec![],
             };
-            s.sessions.insert(sessid, SessData { info, ndb: BTreeMap::new(), sent: vec![] });
+            let data = SessData { info, ndb: BTreeMap::new(), sent: vec![], closed: None };
+            s.sessions.insert(sessid, data);
             s.default_caller.get_or_insert(sessid);
             sessid
         })
@@ -462,7 +473,7 @@ impl TestHost {
 
     /// A session as the host would pass it (None once it is disconnected).
     pub fn session_info(&self, sessid: Sessid) -> Option<SessionInfo> {
-        with(|s| s.sessions.get(&sessid).map(|d| d.info.clone()))
+        with(|s| s.live(sessid).map(|d| d.info.clone()))
     }
 
     /// The character a session puppets.
@@ -472,7 +483,7 @@ impl TestHost {
 
     /// Why a session was disconnected, if it was.
     pub fn disconnected(&self, sessid: Sessid) -> Option<String> {
-        with(|s| s.closed.get(&sessid).cloned())
+        with(|s| s.sessions.get(&sessid).and_then(|d| d.closed.clone()))
     }
 
     /// A session's ndb value.
@@ -523,19 +534,24 @@ impl TestHost {
     }
 
     /// The invocation the host would pass for `C` typed with `args` by `sessid` (args as
-    /// Evennia keeps them: a space before non-empty arguments). A system command (`__` key) is
+    /// Evennia keeps them: a space before non-empty arguments, none before `/switches`). A system command (`__` key) is
     /// never typed by name: its `raw` line is `args` alone (the unmatched line for
     /// `__nomatch_command`, empty for `__noinput_command`). Change fields (`cmdname` for an
     /// alias, `matches` for a command lent by an object) and pass it to [`TestHost::run`].
     pub fn invocation<C: Command>(&self, sessid: Sessid, args: &str) -> Invocation {
         let raw = if C::KEY.starts_with("__") {
             args.to_string()
-        } else if args.is_empty() {
-            C::KEY.to_string()
+        } else if args.is_empty() || args.starts_with('/') {
+            format!("{}{args}", C::KEY)
         } else {
             format!("{} {args}", C::KEY)
         };
-        let args = if args.is_empty() { String::new() } else { format!(" {args}") };
+        // `quit/all`: switches follow the name directly.
+        let args = if args.is_empty() || args.starts_with('/') {
+            args.to_string()
+        } else {
+            format!(" {args}")
+        };
         let session = self.session_info(sessid).unwrap_or_else(|| panic!("no session {sessid}"));
         Invocation {
             key: C::KEY.into(),
@@ -687,7 +703,7 @@ pub(crate) mod imports {
 
     pub fn announce_all(text: &str) {
         with(|s| {
-            let all: Vec<Sessid> = s.sessions.keys().copied().collect();
+            let all: Vec<Sessid> = s.infos(|_| true).iter().map(|i| i.sessid).collect();
             for sid in all {
                 s.send(sid, Sent::Text(text.into()));
             }
@@ -709,7 +725,7 @@ pub(crate) mod imports {
     }
 
     pub fn get_session(session: Sessid) -> Option<SessionInfo> {
-        with(|s| s.sessions.get(&session).map(|d| d.info.clone()))
+        with(|s| s.live(session).map(|d| d.info.clone()))
     }
 
     pub fn get_sessions(include_unloggedin: bool) -> Vec<SessionInfo> {
@@ -1009,7 +1025,7 @@ pub(crate) mod imports {
     pub fn disconnect_session(session: Sessid, reason: &str) -> Result<(), String> {
         with(|s| {
             let caller = s.current.and_then(|c| s.sessions.get(&c)).map(|d| d.info.clone());
-            let target = s.sessions.get(&session).ok_or("No such session.")?.info.account;
+            let target = s.live(session).ok_or("No such session.")?.info.account;
             let allowed = caller.as_ref().is_some_and(|c| {
                 c.sessid == session || (c.account.is_some() && c.account == target)
             }) || s.superuser(caller.and_then(|c| c.account));
@@ -1027,7 +1043,7 @@ pub(crate) mod imports {
                 return Err("Only a superuser may disconnect everyone.".into());
             }
             let reason = if reason.is_empty() { "You have been disconnected." } else { reason };
-            let all: Vec<Sessid> = s.sessions.keys().copied().collect();
+            let all: Vec<Sessid> = s.infos(|_| true).iter().map(|i| i.sessid).collect();
             for sid in all {
                 s.close(sid, reason);
             }
@@ -1120,7 +1136,7 @@ pub(crate) mod imports {
     pub fn session_data(session: Sessid) -> Result<String, String> {
         with(|s| {
             let caller = s.caller_account();
-            let target = s.sessions.get(&session).ok_or("No such session.")?;
+            let target = s.live(session).ok_or("No such session.")?;
             if target.info.account != caller && !s.superuser(caller) && s.caller() != session {
                 return Err("You may only inspect your own sessions.".into());
             }
