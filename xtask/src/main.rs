@@ -72,11 +72,8 @@ fn root() -> PathBuf {
 }
 
 fn find_root() -> Result<PathBuf, String> {
-    if let Some(dir) = std::env::var_os("CARGO_MANIFEST_DIR") {
-        let root = Path::new(&dir).parent().map(Path::to_owned);
-        if let Some(root) = root.filter(|r| r.join("xtask/Cargo.toml").is_file()) {
-            return Ok(root);
-        }
+    if let Some(root) = root_from_manifest_dir(std::env::var_os("CARGO_MANIFEST_DIR")) {
+        return Ok(root);
     }
     let out = cargo()
         .args(["locate-project", "--workspace", "--message-format", "plain"])
@@ -88,6 +85,12 @@ fn find_root() -> Result<PathBuf, String> {
         Some(root) if root.join("xtask/Cargo.toml").is_file() => Ok(root.to_owned()),
         _ => Err("not inside the mudhost checkout (run `cargo xtask` from it)".into()),
     }
+}
+
+/// The checkout whose xtask package is in `dir` (cargo run's `CARGO_MANIFEST_DIR`), if it is one.
+fn root_from_manifest_dir(dir: Option<std::ffi::OsString>) -> Option<PathBuf> {
+    let root = Path::new(&dir?).parent()?.to_owned();
+    root.join("xtask/Cargo.toml").is_file().then_some(root)
 }
 
 fn cargo() -> Command {
@@ -236,7 +239,7 @@ fn test(rest: &[String]) -> Result<(), String> {
     fuzz_briefly()
 }
 
-/// The SDK's own tests, then the example modules' native unit tests (their commands run against
+/// The SDK's and the task runner's own tests, then the example modules' native unit tests (their commands run against
 /// the SDK's test host, feature `testing`). One cargo run per plugin kind, as for the wasm builds:
 /// cargo would unify the SDK's kind features across crates of different kinds.
 fn guest_unit_tests() -> Result<(), String> {
@@ -384,4 +387,28 @@ fn bench(rest: &[String]) -> Result<(), String> {
         )?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_moved_checkout_acts_on_itself_not_where_xtask_was_built() {
+        // A copy of the checkout elsewhere: `cargo run` there names its own xtask folder.
+        let copy = std::env::temp_dir().join(format!("xtask-moved-{}", std::process::id()));
+        std::fs::create_dir_all(copy.join("xtask")).unwrap();
+        std::fs::write(copy.join("xtask/Cargo.toml"), "").unwrap();
+        let found = root_from_manifest_dir(Some(copy.join("xtask").into_os_string()));
+        std::fs::remove_dir_all(&copy).unwrap();
+        assert_eq!(found, Some(copy));
+        // Not a checkout: no root from it (the current directory's workspace is asked instead).
+        assert_eq!(root_from_manifest_dir(Some(std::env::temp_dir().into_os_string())), None);
+        assert_eq!(root_from_manifest_dir(None), None);
+    }
+
+    #[test]
+    fn cargo_build_and_cargo_test_give_the_host_the_same_dependency_features() {
+        same_features().unwrap();
+    }
 }
