@@ -33,9 +33,16 @@
 //! # fn main() {}
 //! ```
 //!
-//! Build it as a `cdylib` crate with
-//! `cargo build --profile guest --target wasm32-wasip2`; the module name the host uses is the file
-//! stem of the `.wasm`.
+//! `mudhost new NAME` makes such a crate (a `cdylib` with the `guest` profile and a first unit
+//! test) and `mudhost build` builds it for `wasm32-wasip2` into the game's `modules/`; the module
+//! name the host uses is the file stem of the `.wasm`. The plugin kind is an SDK feature, exactly
+//! one of `cmdset` (the default), `input-hook`, `session-class`: a hook crate depends on the SDK
+//! with `default-features = false`, and crates of different kinds are built in separate cargo
+//! runs (cargo would unify the features, which is a compile error naming the cause).
+//!
+//! Commands are unit-tested natively with the feature `testing` (a dev-dependency): the module
+//! `testing` then has `TestHost`, an in-memory fake of the host, with Evennia's
+//! `call(cmd, args, expected)`.
 //!
 //! The host API is in [`host`] (one typed function per WIT import) and, more conveniently, on the
 //! handles [`Obj`] and [`Account`] and on [`Invocation`] / [`SessionInfo`]. Pure helpers that game
