@@ -239,16 +239,19 @@ fn test(rest: &[String]) -> Result<(), String> {
     fuzz_briefly()
 }
 
-/// The SDK's and the task runner's own tests, then the example modules' native unit tests (their commands run against
-/// the SDK's test host, feature `testing`). One cargo run per plugin kind, as for the wasm builds:
-/// cargo would unify the SDK's kind features across crates of different kinds.
+/// The SDK's and the task runner's own tests, then the example modules' native unit tests (their
+/// commands run against the SDK's test host, feature `testing`). One cargo run per plugin kind,
+/// as for the wasm builds: cargo would unify the SDK's kind features across crates of different
+/// kinds.
 fn guest_unit_tests() -> Result<(), String> {
     status(cargo().current_dir(root()).args([
         "test",
         "-p",
         "mudhost-sdk",
+        "-p",
+        "xtask",
         "--features",
-        "testing",
+        "mudhost-sdk/testing",
     ]))?;
     for crates in [GAME_MODULES, GAME_INPUT_HOOKS, GAME_SESSION_CLASSES] {
         let mut cmd = cargo();
