@@ -5,6 +5,7 @@
 
 mod support;
 
+mod authoring;
 mod capacity;
 mod cmdsets;
 mod crash;
@@ -23,4 +24,5 @@ mod startup;
 mod subprotocols;
 mod telnet;
 mod tintin;
+mod tour;
 mod webclient;

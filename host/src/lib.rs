@@ -23,6 +23,7 @@ pub mod link;
 pub mod lockfile;
 pub mod logline;
 pub mod portal;
+pub mod scaffold;
 pub mod server;
 pub mod shutdown;
 pub mod store;

@@ -65,6 +65,32 @@ enum Command {
         /// Folder to create.
         dir: PathBuf,
     },
+    /// Create a module crate NAME (in DIR, default the current folder) that builds on its own,
+    /// with a first command and its unit test; the SDK is written beside it once.
+    New {
+        /// The module's name (its crate and .wasm are named after it).
+        name: String,
+        /// The plugin kind.
+        #[arg(long, value_enum, default_value_t = mudhost::scaffold::Kind::Cmdset)]
+        kind: mudhost::scaffold::Kind,
+        /// The folder to create it in.
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+    },
+    /// Build the module crate in DIR (default the current folder) for wasm32-wasip2 and put its
+    /// .wasm in the game's modules folder (the config's; a running game loads it at once).
+    Build {
+        /// The module crate's folder.
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+        /// The game's config; without it, mudhost.toml in the current folder, else in the
+        /// crate's parent folder.
+        #[arg(long, env = "MUDHOST_CONFIG")]
+        config: Option<PathBuf>,
+        /// The modules folder to install into (instead of the config's).
+        #[arg(long)]
+        modules: Option<PathBuf>,
+    },
     /// Run the server process (started by the portal; not for direct use).
     #[command(hide = true)]
     Server {
@@ -158,6 +184,25 @@ fn main() -> anyhow::Result<()> {
             control(&rt, &game, &format!("stop {}", reason.join(" ")))
         }
         Command::Status { game } => control(&rt, &game, "status"),
+        Command::New { name, kind, dir } => {
+            let krate = mudhost::scaffold::new_module(&dir, &name, kind)?;
+            println!(
+                "{kind} module crate ready: {} (cargo test there runs its unit test; \
+                 `mudhost build {}` puts it in the game)",
+                krate.display(),
+                krate.display()
+            );
+            Ok(())
+        }
+        Command::Build { dir, config, modules } => {
+            let modules = match modules {
+                Some(m) => m,
+                None => build_config(config, &dir)?.modules_dir,
+            };
+            let installed = mudhost::scaffold::build_module(&dir, &modules)?;
+            println!("installed {}", installed.display());
+            Ok(())
+        }
         Command::Init { dir } => {
             std::fs::create_dir_all(dir.join("modules"))?;
             std::fs::create_dir_all(dir.join("data"))?;
@@ -179,6 +224,22 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// The config `mudhost build` installs for: the one named, else `mudhost.toml` in the current
+/// folder, else in the crate's parent folder (a game folder holding its module crates).
+fn build_config(config: Option<PathBuf>, krate: &std::path::Path) -> anyhow::Result<Config> {
+    let parent = std::path::absolute(krate)?.parent().map(|p| p.join("mudhost.toml"));
+    let found = config
+        .or_else(|| Some(PathBuf::from("mudhost.toml")).filter(|p| p.is_file()))
+        .or_else(|| parent.filter(|p| p.is_file()));
+    let Some(path) = found else {
+        anyhow::bail!(
+            "no game config: run in the game folder, or pass --config (or --modules) to say \
+             where the module goes"
+        );
+    };
+    Ok(Config::load(Some(&path))?)
 }
 
 fn control(rt: &tokio::runtime::Runtime, game: &GameArgs, line: &str) -> anyhow::Result<()> {

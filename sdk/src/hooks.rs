@@ -87,7 +87,7 @@ impl HookResult {
 /// input functions, in the order of the game's `input_hooks`, and passes, rewrites, splits or
 /// swallows it. Keep it quick: it runs for every message. A hook that panics or overruns is
 /// skipped for that message (the message passes on unchanged).
-#[cfg(feature = "input-hook")]
+#[cfg(all(feature = "input-hook", not(feature = "session-class")))]
 pub trait InputHook {
     /// Decide what becomes of one inbound message of `session`.
     fn data_in(msg: &Message, session: &SessionInfo) -> HookResult;
@@ -116,7 +116,7 @@ pub trait SessionClass {
 
 /// Export this module as an input hook: `input_hook!(Nick)` with `Nick: InputHook`, after the
 /// module's [`cmdset!`](crate::cmdset). Build with the SDK feature `input-hook`.
-#[cfg(feature = "input-hook")]
+#[cfg(all(feature = "input-hook", not(feature = "session-class")))]
 #[macro_export]
 macro_rules! input_hook {
     ($hook:ty) => {

@@ -16,7 +16,12 @@
 //! A module cannot wait: `std::thread::sleep`, polling and clock subscriptions end the command at
 //! once, as does reading `wasi:random` (std's `HashMap` still works, with a fixed seed).
 
+// The real host's imports; in native builds with the `testing` feature, the test host's fake
+// (`crate::testing`), so commands can run in `cargo test` (without it they abort the test binary).
+#[cfg(not(all(feature = "testing", not(target_arch = "wasm32"))))]
 use crate::bindings::mudhost::game::host as raw;
+#[cfg(all(feature = "testing", not(target_arch = "wasm32")))]
+use crate::testing::imports as raw;
 use crate::{AccountId, LogLevel, ObjectId, Sessid, SessionInfo};
 
 // --- output -------------------------------------------------------------------------------------

@@ -33,9 +33,16 @@
 //! # fn main() {}
 //! ```
 //!
-//! Build it as a `cdylib` crate with
-//! `cargo build --profile guest --target wasm32-wasip2`; the module name the host uses is the file
-//! stem of the `.wasm`.
+//! `mudhost new NAME` makes such a crate (a `cdylib` with the `guest` profile and a first unit
+//! test) and `mudhost build` builds it for `wasm32-wasip2` into the game's `modules/`; the module
+//! name the host uses is the file stem of the `.wasm`. The plugin kind is an SDK feature, exactly
+//! one of `cmdset` (the default), `input-hook`, `session-class`: a hook crate depends on the SDK
+//! with `default-features = false`, and crates of different kinds are built in separate cargo
+//! runs (cargo would unify the features, which is a compile error naming the cause).
+//!
+//! Commands are unit-tested natively with the feature `testing` (a dev-dependency): the module
+//! `testing` then has `TestHost`, an in-memory fake of the host, with Evennia's
+//! `call(cmd, args, expected)`.
 //!
 //! The host API is in [`host`] (one typed function per WIT import) and, more conveniently, on the
 //! handles [`Obj`] and [`Account`] and on [`Invocation`] / [`SessionInfo`]. Pure helpers that game
@@ -52,6 +59,8 @@
 pub mod args;
 pub mod host;
 mod object;
+#[cfg(all(feature = "testing", not(target_arch = "wasm32")))]
+pub mod testing;
 pub mod text;
 
 pub use object::{Account, Obj};
@@ -61,9 +70,29 @@ pub use object::{Account, Obj};
 #[doc(hidden)]
 #[allow(missing_docs, clippy::all)]
 pub mod bindings {
-    #[cfg(all(feature = "input-hook", feature = "session-class"))]
-    compile_error!("a module is one plugin kind: enable `input-hook` or `session-class`, not both");
+    // A module is exactly one plugin kind. Two kinds at once nearly always means cargo unified
+    // the SDK's features over crates of different kinds built in one `cargo build`; before this
+    // check that built, and the cmdset crate silently exported nothing.
+    #[cfg(any(
+        all(feature = "cmdset", feature = "input-hook"),
+        all(feature = "cmdset", feature = "session-class"),
+        all(feature = "input-hook", feature = "session-class"),
+    ))]
+    compile_error!(
+        "mudhost-sdk: more than one plugin kind enabled (features `cmdset`, `input-hook`, \
+         `session-class`; a module is exactly one). Either crates of different kinds were built \
+         in one cargo invocation, which unifies the SDK's features (build each kind in its own \
+         `cargo build` / `mudhost build`), or a hook crate depends on the SDK without \
+         `default-features = false` (the default feature is `cmdset`)."
+    );
 
+    #[cfg(not(any(feature = "cmdset", feature = "input-hook", feature = "session-class")))]
+    compile_error!(
+        "mudhost-sdk: no plugin kind enabled: turn on one of the features `cmdset` (the \
+         default), `input-hook` or `session-class`."
+    );
+
+    // One world is still generated when the kind is ambiguous, so the error above is the only one.
     #[cfg(not(any(feature = "input-hook", feature = "session-class")))]
     wit_bindgen::generate!({
         path: "../wit",
@@ -80,7 +109,7 @@ pub mod bindings {
         export_macro_name: "__export_raw",
     });
 
-    #[cfg(all(feature = "session-class", not(feature = "input-hook")))]
+    #[cfg(feature = "session-class")]
     wit_bindgen::generate!({
         path: "../wit",
         world: "session-class-module",
@@ -99,7 +128,7 @@ pub use bindings::mudhost::game::types::{
     AccountId, CmdsetHolder, CmdsetInfo, CommandInfo, HookResult, Invocation, LogLevel, MergeType,
     Message, ObjectId, Sessid, SessionInfo,
 };
-#[cfg(feature = "input-hook")]
+#[cfg(all(feature = "input-hook", not(feature = "session-class")))]
 pub use hooks::InputHook;
 #[cfg(feature = "session-class")]
 pub use hooks::SessionClass;

@@ -4,9 +4,12 @@
 //!   modules, create `game/` if missing, copy the modules in, start the host on ws://127.0.0.1:4002.
 //! - `cargo xtask test`: install the system packages tests drive when missing
 //!   (`scripts/test-deps.sh`: tintin++, Chromium and its WebDriver), add the target, build the
-//!   modules (including the misbehaving ones the tests load), then run every test.
+//!   modules (including the misbehaving ones the tests load), then run every test: the host's,
+//!   the SDK's, and the example modules' native unit tests (against the SDK's test host).
 //! - `cargo xtask guests`: only build the modules.
 //! - `cargo xtask deps`: only install the system packages the tests drive, when missing.
+//! - `cargo xtask features`: only check that `cargo build` and `cargo test` give the host's
+//!   dependencies the same features (so switching between run and test rebuilds nothing).
 //! - `cargo xtask bench [scenario args]`: release builds, then the load generator's scenarios
 //!   (restart, hot reload, throughput, logins, the crash soak) and `cargo bench`. Figures are printed, never asserted.
 
@@ -33,11 +36,12 @@ fn main() -> ExitCode {
     let result = match task {
         "guests" => build_guests(true).map(|_| ()),
         "deps" => test_packages(),
+        "features" => same_features(),
         "run" => run(rest),
         "test" => test(rest),
         "bench" => bench(rest),
         _ => {
-            eprintln!("usage: cargo xtask <run|test|guests|deps|bench> [args]");
+            eprintln!("usage: cargo xtask <run|test|guests|deps|features|bench> [args]");
             return ExitCode::from(2);
         }
     };
@@ -50,8 +54,43 @@ fn main() -> ExitCode {
     }
 }
 
+/// The checkout xtask acts on, found at run time (never compiled in: a copied or moved checkout
+/// whose xtask binary is still fresh must act on itself, not on the checkout it was built in).
+/// `cargo xtask` is `cargo run -p xtask`, which gives the running program the package's folder in
+/// `CARGO_MANIFEST_DIR`; without it (the binary run directly), the workspace of the current
+/// directory as `cargo locate-project --workspace` finds it.
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in the workspace").to_owned()
+    static ROOT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    ROOT.get_or_init(|| match find_root() {
+        Ok(root) => root,
+        Err(e) => {
+            eprintln!("xtask: {e}");
+            std::process::exit(2);
+        }
+    })
+    .clone()
+}
+
+fn find_root() -> Result<PathBuf, String> {
+    if let Some(root) = root_from_manifest_dir(std::env::var_os("CARGO_MANIFEST_DIR")) {
+        return Ok(root);
+    }
+    let out = cargo()
+        .args(["locate-project", "--workspace", "--message-format", "plain"])
+        .output()
+        .map_err(|e| format!("cannot run cargo locate-project: {e}"))?;
+    let manifest = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let root = Path::new(&manifest).parent().filter(|_| out.status.success());
+    match root {
+        Some(root) if root.join("xtask/Cargo.toml").is_file() => Ok(root.to_owned()),
+        _ => Err("not inside the mudhost checkout (run `cargo xtask` from it)".into()),
+    }
+}
+
+/// The checkout whose xtask package is in `dir` (cargo run's `CARGO_MANIFEST_DIR`), if it is one.
+fn root_from_manifest_dir(dir: Option<std::ffi::OsString>) -> Option<PathBuf> {
+    let root = Path::new(&dir?).parent()?.to_owned();
+    root.join("xtask/Cargo.toml").is_file().then_some(root)
 }
 
 fn cargo() -> Command {
@@ -190,23 +229,45 @@ fn test(rest: &[String]) -> Result<(), String> {
     lint()?;
     let out = build_guests(true)?;
     let mut cmd = cargo();
-    // The host (unit and integration tests) and the SDK's native unit tests; guest crates are
-    // cdylibs for wasm32 and are exercised through the host's integration tests.
-    cmd.current_dir(root()).env("MUDHOST_GUEST_DIR", &out).args([
-        "test",
-        "-p",
-        "mudhost",
-        "-p",
-        "mudhost-sdk",
-    ]);
+    // The host alone (unit and integration tests): the same package set as `cargo xtask run`'s
+    // build, so the two resolve the same features and switching between them rebuilds nothing
+    // (see `same_features`).
+    cmd.current_dir(root()).env("MUDHOST_GUEST_DIR", &out).args(["test", "-p", "mudhost"]);
     cmd.args(rest);
     status(&mut cmd)?;
+    guest_unit_tests()?;
     fuzz_briefly()
+}
+
+/// The SDK's and the task runner's own tests, then the example modules' native unit tests (their
+/// commands run against the SDK's test host, feature `testing`). One cargo run per plugin kind,
+/// as for the wasm builds: cargo would unify the SDK's kind features across crates of different
+/// kinds.
+fn guest_unit_tests() -> Result<(), String> {
+    status(cargo().current_dir(root()).args([
+        "test",
+        "-p",
+        "mudhost-sdk",
+        "-p",
+        "xtask",
+        "--features",
+        "mudhost-sdk/testing",
+    ]))?;
+    for crates in [GAME_MODULES, GAME_INPUT_HOOKS, GAME_SESSION_CLASSES] {
+        let mut cmd = cargo();
+        cmd.current_dir(root()).arg("test");
+        for c in crates {
+            cmd.args(["-p", c]);
+        }
+        status(&mut cmd)?;
+    }
+    Ok(())
 }
 
 /// The code is formatted and lint-free: `cargo fmt --check` over the workspace and `cargo clippy
 /// --all-targets -D warnings` over the host, the SDK, the task runner and the load generator.
 fn lint() -> Result<(), String> {
+    same_features()?;
     status(cargo().current_dir(root()).args(["fmt", "--all", "--check"]))?;
     status(cargo().current_dir(root()).args([
         "clippy",
@@ -223,6 +284,46 @@ fn lint() -> Result<(), String> {
         "-D",
         "warnings",
     ]))
+}
+
+/// The host's dependencies resolve the same features with and without its test-only
+/// dependencies (what `cargo build` / `cargo run` and `cargo test` each see), so switching
+/// between `cargo xtask run` and `cargo xtask test` rebuilds nothing. `host/Cargo.toml` turns on
+/// what the test-only dependencies would add; this names any crate that drifted.
+fn same_features() -> Result<(), String> {
+    let tree = |edges: &str| -> Result<std::collections::BTreeMap<String, String>, String> {
+        let out = cargo()
+            .current_dir(root())
+            .args(["tree", "-p", "mudhost", "-e", edges, "--prefix", "none", "-f", "{p}|{f}"])
+            .output()
+            .map_err(|e| format!("cannot run cargo tree: {e}"))?;
+        if !out.status.success() {
+            return Err(format!("cargo tree failed: {}", String::from_utf8_lossy(&out.stderr)));
+        }
+        Ok(String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| l.split_once('|'))
+            .map(|(p, f)| (p.replace(" (*)", ""), f.replace(" (*)", "").trim().to_string()))
+            .collect())
+    };
+    let build = tree("normal,build")?;
+    let test = tree("normal,build,dev")?;
+    let drifted: Vec<String> = build
+        .iter()
+        .filter_map(|(p, f)| {
+            let t = test.get(p)?;
+            (t != f).then(|| format!("{p}: build [{f}], test [{t}]"))
+        })
+        .collect();
+    if drifted.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "the host's dependencies get other features under `cargo test` than under `cargo \
+             build` (switching would rebuild them); turn these on in host/Cargo.toml:\n  {}",
+            drifted.join("\n  ")
+        ))
+    }
 }
 
 /// Run each fuzz target for a short budget (MUDHOST_FUZZ_SECS, default 20; 0 skips) — only
@@ -290,4 +391,28 @@ fn bench(rest: &[String]) -> Result<(), String> {
         )?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_moved_checkout_acts_on_itself_not_where_xtask_was_built() {
+        // A copy of the checkout elsewhere: `cargo run` there names its own xtask folder.
+        let copy = std::env::temp_dir().join(format!("xtask-moved-{}", std::process::id()));
+        std::fs::create_dir_all(copy.join("xtask")).unwrap();
+        std::fs::write(copy.join("xtask/Cargo.toml"), "").unwrap();
+        let found = root_from_manifest_dir(Some(copy.join("xtask").into_os_string()));
+        std::fs::remove_dir_all(&copy).unwrap();
+        assert_eq!(found, Some(copy));
+        // Not a checkout: no root from it (the current directory's workspace is asked instead).
+        assert_eq!(root_from_manifest_dir(Some(std::env::temp_dir().into_os_string())), None);
+        assert_eq!(root_from_manifest_dir(None), None);
+    }
+
+    #[test]
+    fn cargo_build_and_cargo_test_give_the_host_the_same_dependency_features() {
+        same_features().unwrap();
+    }
 }

@@ -437,3 +437,126 @@ cmdset! {
     key: "AccountCmdSet", priority: -10, merge_type: Union,
     commands: [OocLook, Ooc, Ic, CharCreate, CharDelete, Password, Sessions, Who, Quit, Help, Reload, Modules, Perm],
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mudhost_sdk::testing::TestHost;
+
+    /// Anna logged in, out of character, with no character yet.
+    fn ooc() -> (TestHost, Account, u64) {
+        let host = TestHost::new();
+        let anna = host.account("Anna");
+        let s = host.session();
+        host.login(s, anna);
+        (host, anna, s)
+    }
+
+    #[test]
+    fn the_ooc_look_lists_sessions_and_characters() {
+        let (host, anna, _) = ooc();
+        let screen = host.call::<OocLook>("", RULE);
+        assert!(screen.contains("Account Anna (you are Out-of-Character)"), "{screen}");
+        assert!(screen.contains("* 1 websocket (127.0.0.1)"), "{screen}");
+        assert!(screen.contains("You don't have a character yet."), "{screen}");
+        host.character(anna, "Anna", None);
+        // One character, auto-puppet: Evennia's short form.
+        host.call::<OocLook>("", "You are out-of-character (OOC).");
+        host.call::<OocLook>("anna", "Anna\nThis is a character.");
+        host.call::<OocLook>("bob", "You cannot see this Character.");
+    }
+
+    #[test]
+    fn characters_are_created_within_the_limit_played_and_left() {
+        let (host, anna, s) = ooc();
+        host.call::<CharCreate>("", "Usage: charcreate <charname> [= description]");
+        host.call::<CharCreate>(
+            "Bob = A tall man.",
+            "Created new character Bob. Use ic Bob to enter the game as this character.",
+        );
+        host.call::<CharCreate>("Carl", "You may only have a maximum of 1 character.");
+        host.call::<Ic>("carl", "That is not a valid character choice.");
+        host.call::<Ic>("bob", "You become Bob.");
+        let bob = anna.characters()[0];
+        assert_eq!(host.puppet_of(s), Some(bob));
+        assert_eq!(anna.attr("_last_puppet"), Some(bob.id().to_string()));
+        host.call::<OocLook>("", "You currently have no ability to look around.");
+        host.call::<Ooc>("", "You go OOC.");
+        host.call::<Ooc>("", "You are already OOC.");
+        host.call::<Ic>("", "You become Bob.");
+    }
+
+    #[test]
+    fn a_character_in_play_is_not_deleted() {
+        let (host, anna, s) = ooc();
+        let bob = host.character(anna, "Bob", Some(host.limbo()));
+        host.call::<CharDelete>("carl", "You have no such character to delete.");
+        host.puppet(s, bob);
+        host.call::<CharDelete>("bob", "You cannot delete a character that is being played.");
+        host.call::<Ooc>("", "You go OOC.");
+        host.call::<CharDelete>("bob", "Character 'Bob' was permanently deleted.");
+        assert!(anna.characters().is_empty());
+    }
+
+    #[test]
+    fn sessions_and_who_list_who_is_connected() {
+        let (host, _, _) = ooc();
+        host.player("Bob", host.limbo());
+        host.advance(3_600_000);
+        let mine = host.call::<Sessions>("", "Your current session(s):");
+        assert!(mine.contains("websocket") && mine.contains("None"), "{mine}");
+        let who = host.call::<Who>("", "Accounts:");
+        assert!(who.contains("Anna") && who.contains("Bob") && who.contains("1h"), "{who}");
+        assert!(who.ends_with("2 unique accounts logged in."), "{who}");
+    }
+
+    #[test]
+    fn quit_closes_this_session_or_all_of_them() {
+        let (host, anna, first) = ooc();
+        let second = host.session();
+        host.login(second, anna);
+        host.call_as::<Quit>(second, "", "Quitting. One session is still connected.");
+        assert_eq!(host.disconnected(second).as_deref(), Some("quit"));
+        let third = host.session();
+        host.login(third, anna);
+        host.call_as::<Quit>(third, "/all", "Quitting all sessions.");
+        for s in [first, third] {
+            assert_eq!(host.disconnected(s).as_deref(), Some("quit/all"));
+        }
+    }
+
+    #[test]
+    fn help_lists_the_commands_and_shows_one() {
+        let (host, _, _) = ooc();
+        host.set_commands(CmdSet::commands());
+        let all = host.call::<Help>("", RULE);
+        assert!(all.contains("chardelete - Delete a character - this cannot be undone!"), "{all}");
+        host.call::<Help>("puppet", &format!("{RULE}\nHelp for ic (aliases: puppet)"));
+        host.call::<Help>("fly", "No help entry found for 'fly'.");
+    }
+
+    #[test]
+    fn admin_commands_act_for_a_superuser() {
+        let host = TestHost::new();
+        let root = host.superuser("Root");
+        let s = host.session();
+        host.login(s, root);
+        host.account("Bob");
+        host.call::<Perm>("bob", "Permissions on Bob: Player");
+        host.call::<Perm>("bob = builder", "Permission 'Builder' given to Bob (the Account).");
+        host.call::<Perm>("nobody", "Could not find account 'nobody'.");
+        host.call::<Modules>("", "No modules loaded.");
+        host.set_module_report(vec!["account abc (compiled, WIT 0.2.1)".into()]);
+        host.call::<Modules>("", "Modules:\naccount abc");
+        host.call::<Reload>("for the update.", "");
+        assert_eq!(host.reloads(), ["for the update"]);
+    }
+
+    #[test]
+    fn a_password_change_needs_both_passwords() {
+        let (host, _, _) = ooc();
+        host.call::<Password>("newpassword", "Usage: password <oldpass> = <newpass>");
+        host.call::<Password>("wrong = newpassword", "The specified old password isn't correct.");
+        host.call::<Password>("password = newpassword", "Password changed.");
+    }
+}

@@ -76,3 +76,52 @@ impl Command for Look {
 }
 
 cmdset! { key: "BoxCmdSet", priority: 0, merge_type: Union, commands: [Open, Close, Look] }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mudhost_sdk::testing::TestHost;
+
+    /// A garden with the box, and a player standing in it.
+    fn garden() -> (TestHost, Obj) {
+        let host = TestHost::new();
+        let garden = host.room("The Garden", "");
+        let the_box = host.object("box", "thing", Some(garden));
+        host.player("Anna", garden);
+        (host, the_box)
+    }
+
+    #[test]
+    fn the_box_opens_and_closes_once_each() {
+        let (host, the_box) = garden();
+        host.call::<Look>("", "The box is closed.");
+        host.call::<Open>("box", "You open the box.");
+        host.call::<Open>("box", "The box is already open.");
+        assert_eq!(host.attr(the_box, "open").as_deref(), Some("yes"));
+        host.call::<Look>("", "The box is open. It is empty.");
+        host.call::<Close>("box", "You close the box.");
+        host.call::<Close>("box", "The box is already closed.");
+    }
+
+    #[test]
+    fn only_the_box_can_be_opened_and_only_near_it() {
+        let (host, _) = garden();
+        host.call::<Open>("chest", "Open what?");
+        let tower = host.room("The Tower", "");
+        let bob = host.player("Bob", tower);
+        host.call_as::<Open>(bob, "box", "You don't see a box here.");
+    }
+
+    #[test]
+    fn a_box_lending_its_commands_is_the_one_opened() {
+        let (host, near) = garden();
+        let tower = host.room("The Tower", "");
+        let far = host.object("box", "thing", Some(tower));
+        let caller = host.session_info(1).unwrap().sessid;
+        let mut inv = host.invocation::<Open>(caller, "box");
+        inv.matches = vec![far.to_string()];
+        host.run::<Open>(inv, "You open the box.");
+        assert_eq!(host.attr(far, "open").as_deref(), Some("yes"));
+        assert_eq!(host.attr(near, "open"), None);
+    }
+}

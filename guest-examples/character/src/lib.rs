@@ -319,3 +319,97 @@ cmdset! {
     at_load: build_world,
     commands: [Look, Say, Pose, Go, TraverseExit, Get, Drop, Inventory],
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mudhost_sdk::testing::TestHost;
+
+    /// The example world built, Anna in Limbo.
+    fn world() -> TestHost {
+        let host = TestHost::new();
+        build_world();
+        host.player("Anna", host.limbo());
+        host
+    }
+
+    #[test]
+    fn the_world_is_built_once_however_often_the_module_loads() {
+        let host = world();
+        let count = |key: &str| Obj::search(key, None).len();
+        build_world();
+        build_world();
+        assert_eq!(
+            (count("The Garden"), count("garden"), count("box"), count("pebble")),
+            (1, 1, 1, 1)
+        );
+        let the_box = Obj::search("box", None)[0];
+        assert_eq!(host.cmdsets(CmdsetHolder::Object(the_box.id())), ["box"]);
+    }
+
+    #[test]
+    fn look_shows_the_room_its_exits_and_what_is_in_it() {
+        let host = world();
+        let text = host.call::<Look>("", "Limbo\nWelcome to mudhost's example world!");
+        assert!(text.ends_with("Exits: garden and tower"), "{text}");
+        host.call::<Look>("me", "Anna\nThis is a character.");
+        host.call::<Look>("tower", "tower\nThis is an exit.");
+        host.call::<Look>("dragon", "Could not find 'dragon'.");
+    }
+
+    #[test]
+    fn going_through_an_exit_moves_and_tells_both_rooms() {
+        let host = world();
+        let limbo = host.limbo();
+        let bob = host.player("Bob", limbo);
+        host.call::<Go>("", "Go where?");
+        host.call::<Go>("nowhere", "You can't go that way.");
+        let arrived = host.call::<Go>("garden", "The Garden\nRoses climb a crumbling wall");
+        assert!(arrived.contains("You see: box and pebble"), "{arrived}");
+        assert_eq!(host.output(bob), ["Anna is leaving Limbo, heading for The Garden."]);
+        // Typing the exit's name: the host runs `__exit_command` with the exit.
+        let garden = Obj::search("The Garden", None)[0];
+        let back = Obj::search("limbo", Some(garden))[0];
+        let mut inv = host.invocation::<TraverseExit>(1, "");
+        inv.matches = vec![back.to_string()];
+        host.run::<TraverseExit>(inv, "Limbo");
+        assert_eq!(host.output(bob).last().unwrap(), "Anna arrives to Limbo from The Garden.");
+    }
+
+    #[test]
+    fn things_are_picked_up_carried_and_dropped() {
+        let host = world();
+        host.call::<Go>("garden", "The Garden");
+        let bob = host.player("Bob", Obj::search("The Garden", None)[0]);
+        host.call::<Inventory>("", "You are not carrying anything.");
+        host.call::<Get>("pebble", "You pick up pebble.");
+        assert_eq!(host.output(bob), ["Anna picks up pebble."]);
+        host.call::<Get>("pebble", "Could not find 'pebble'.");
+        host.call::<Get>("limbo", "You can't get that.");
+        host.call::<Inventory>("", "You are carrying:\n pebble");
+        host.call::<Drop>("book", "You aren't carrying book.");
+        host.call::<Drop>("pebble", "You drop pebble.");
+        host.call::<Inventory>("", "You are not carrying anything.");
+    }
+
+    #[test]
+    fn say_and_pose_reach_the_room() {
+        let host = world();
+        let bob = host.player("Bob", host.limbo());
+        host.call::<Say>("", "Say what?");
+        host.call::<Say>("hello there", "You say, \"hello there\"");
+        host.call::<Pose>("waves.", "Anna waves.");
+        host.call::<Pose>("'s hat is red.", "Anna's hat is red.");
+        assert_eq!(
+            host.output(bob),
+            ["Anna says, \"hello there\"", "Anna waves.", "Anna's hat is red."]
+        );
+    }
+
+    #[test]
+    fn commands_need_a_puppet() {
+        let host = TestHost::new();
+        let s = host.session();
+        host.call_as::<Look>(s, "", "You are not puppeting a character.");
+    }
+}

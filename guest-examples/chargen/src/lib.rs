@@ -151,3 +151,70 @@ impl Command for Abort {
 
 cmdset! { key: "ChargenCmdSet", priority: 10, merge_type: Union, commands: [Name, Desc, Confirm, Abort] }
 session_class!(Chargen);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mudhost_sdk::testing::TestHost;
+    use mudhost_sdk::CmdsetHolder;
+
+    fn typed(host: &TestHost, s: u64, line: &str) -> HookResult {
+        let info = host.session_info(s).unwrap();
+        host.as_session(s, || Chargen::data_in(&Message::text(line), &info))
+    }
+
+    /// The prompt line data_out adds, if any.
+    fn prompt(host: &TestHost, s: u64) -> Option<String> {
+        let info = host.session_info(s).unwrap();
+        let out = host.as_session(s, || Chargen::data_out(&info, vec![Message::text("x")]));
+        out.get(1).and_then(|m| m.args_json().first().and_then(|v| v.as_str().map(str::to_owned)))
+    }
+
+    #[test]
+    fn chargen_walks_one_session_from_name_to_a_played_character() {
+        let host = TestHost::new();
+        let anna = host.account("Anna");
+        let (s, other) = (host.session(), host.session());
+        host.login(s, anna);
+        host.login(other, anna);
+        let started = typed(&host, s, "charcreate");
+        assert!(
+            matches!(&started, HookResult::Swallow(Some(t)) if t.contains("Character creation")),
+            "{started:?}"
+        );
+        assert_eq!(host.cmdsets(CmdsetHolder::Session(s)), ["chargen"]);
+        assert!(host.cmdsets(CmdsetHolder::Session(other)).is_empty(), "only this session");
+        assert_eq!(prompt(&host, s).as_deref(), Some("[chargen: name]"));
+        assert_eq!(prompt(&host, other), None);
+        assert!(
+            matches!(typed(&host, s, "charcreate"), HookResult::Swallow(Some(t)) if t.contains("already"))
+        );
+
+        host.call::<Desc>("tall", "Choose a name first: name <name>");
+        host.call::<Name>("", "Usage: name <name>");
+        host.call::<Name>("Bob", "Name: Bob. Now describe your character: desc <text>.");
+        host.call::<Desc>("A tall man.", "Bob: A tall man.\nType confirm to create this character");
+        assert_eq!(prompt(&host, s).as_deref(), Some("[chargen: confirm]"));
+        host.call::<Confirm>("", "Created new character Bob.||You become Bob.");
+        let bob = anna.characters()[0];
+        assert_eq!(host.puppet_of(s), Some(bob));
+        assert_eq!(host.attr(bob, "desc").as_deref(), Some("A tall man."));
+        assert!(host.cmdsets(CmdsetHolder::Session(s)).is_empty(), "chargen is over");
+        assert_eq!(prompt(&host, s), None);
+    }
+
+    #[test]
+    fn chargen_can_be_aborted_and_needs_a_login() {
+        let host = TestHost::new();
+        let s = host.session();
+        assert!(matches!(typed(&host, s, "charcreate"), HookResult::Pass), "not logged in");
+        let anna = host.account("Anna");
+        host.login(s, anna);
+        assert!(matches!(typed(&host, s, "charcreate bob"), HookResult::Pass), "the account's");
+        typed(&host, s, "charcreate");
+        host.call::<Confirm>("", "Choose a name and a description first.");
+        host.call::<Abort>("", "Character creation aborted.");
+        assert!(host.cmdsets(CmdsetHolder::Session(s)).is_empty());
+        assert_eq!(host.ndb(s, STEP), None);
+    }
+}

@@ -126,3 +126,55 @@ impl Command for Nick {
 
 cmdset! { key: "NickCmdSet", priority: 0, merge_type: Union, commands: [Nick] }
 input_hook!(Expand);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mudhost_sdk::testing::TestHost;
+
+    /// What the hook makes of a typed line for session `s`.
+    fn typed(host: &TestHost, s: u64, line: &str) -> HookResult {
+        let info = host.session_info(s).unwrap();
+        host.as_session(s, || Expand::data_in(&Message::text(line), &info))
+    }
+
+    fn rewritten(result: HookResult) -> Option<String> {
+        match result {
+            HookResult::Rewrite(m) => m.text_line(),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn a_nick_is_defined_expanded_listed_and_deleted() {
+        let host = TestHost::new();
+        let s = host.player("Anna", host.limbo());
+        host.call::<Nick>("", "No nicks defined.");
+        host.call::<Nick>("gg = say good game", "Inputline-nick 'gg' mapped to 'say good game'.");
+        assert_eq!(rewritten(typed(&host, s, "gg")).as_deref(), Some("say good game"));
+        assert_eq!(rewritten(typed(&host, s, "GG now")).as_deref(), Some("say good game now"));
+        assert!(matches!(typed(&host, s, "look"), HookResult::Pass));
+        host.call::<Nick>(
+            "gg = say gg all",
+            "Inputline-nick 'gg' updated to map to 'say gg all' (was 'say good game').",
+        );
+        let list = host.call::<Nick>("", "Defined Nicks:");
+        assert!(list.contains("gg") && list.contains("say gg all"), "{list}");
+        host.call::<Nick>("/delete gg", "Nick 'gg' (say gg all) was cleared.");
+        host.call::<Nick>("/delete gg", "No nick 'gg' found to delete.");
+        assert!(matches!(typed(&host, s, "gg"), HookResult::Pass));
+    }
+
+    #[test]
+    fn bad_nicks_are_refused_and_the_nick_command_is_never_expanded() {
+        let host = TestHost::new();
+        let s = host.player("Anna", host.limbo());
+        host.call::<Nick>("two words = look", "A nick is a single word.");
+        host.call::<Nick>("just text", "Usage: nick <string> = [<replacement>]");
+        host.call::<Nick>("nick = look", "Inputline-nick 'nick' mapped to 'look'.");
+        assert!(matches!(typed(&host, s, "nick = x"), HookResult::Pass));
+        // Before login there is no account to read nicks from.
+        let guest = host.session();
+        assert!(matches!(typed(&host, guest, "nick"), HookResult::Pass));
+    }
+}

@@ -45,3 +45,45 @@ impl InputHook for Guard {
 
 cmdset! { key: "SpamGuardCmdSet", priority: 0, merge_type: Union, commands: [] }
 input_hook!(Guard);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mudhost_sdk::testing::TestHost;
+
+    fn typed(host: &TestHost, s: u64, line: &str) -> HookResult {
+        let info = host.session_info(s).unwrap();
+        host.as_session(s, || Guard::data_in(&Message::text(line), &info))
+    }
+
+    #[test]
+    fn a_line_repeated_too_often_is_swallowed_until_the_window_passes() {
+        let host = TestHost::new();
+        let s = host.player("Anna", host.limbo());
+        for _ in 0..MAX_REPEATS {
+            assert!(matches!(typed(&host, s, "say hi"), HookResult::Pass));
+            host.advance(100);
+        }
+        assert!(matches!(typed(&host, s, "say hi"), HookResult::Swallow(Some(t)) if t == NOTICE));
+        // Another line passes and starts a new count; keepalives are not counted.
+        assert!(matches!(typed(&host, s, "look"), HookResult::Pass));
+        assert!(matches!(typed(&host, s, "idle"), HookResult::Pass));
+        for _ in 1..MAX_REPEATS {
+            assert!(matches!(typed(&host, s, "look"), HookResult::Pass));
+        }
+        assert!(matches!(typed(&host, s, "look"), HookResult::Swallow(_)));
+        host.advance(WINDOW_MS);
+        assert!(matches!(typed(&host, s, "look"), HookResult::Pass));
+    }
+
+    #[test]
+    fn each_session_is_counted_on_its_own() {
+        let host = TestHost::new();
+        let (a, b) = (host.player("Anna", host.limbo()), host.player("Bob", host.limbo()));
+        for _ in 0..MAX_REPEATS {
+            typed(&host, a, "say hi");
+        }
+        assert!(matches!(typed(&host, b, "say hi"), HookResult::Pass));
+        assert!(matches!(typed(&host, a, "say hi"), HookResult::Swallow(_)));
+    }
+}

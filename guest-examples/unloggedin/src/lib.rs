@@ -186,3 +186,70 @@ cmdset! {
     key: "UnloggedinCmdSet", priority: 0, merge_type: Union,
     commands: [Look, Connect, Create, Help, Quit, NoMatch, NoInput],
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mudhost_sdk::testing::{Sent, TestHost};
+
+    #[test]
+    fn look_and_help_show_the_connection_screen_and_the_help() {
+        let host = TestHost::new();
+        host.session();
+        let screen = host.call::<Look>("", "==============================================================\n Welcome to mudhost, an example game!");
+        assert!(screen.contains("connect <username> <password>"), "{screen}");
+        let help = host.call::<Help>("", "You are not yet logged into the game.");
+        assert!(help.contains("create Anna c67jHL8p"), "{help}");
+    }
+
+    #[test]
+    fn create_needs_a_name_and_a_password_then_creates_the_account() {
+        let host = TestHost::new();
+        host.session();
+        host.call::<Create>("anna", "Usage (without <>): create <name> <password>");
+        host.call::<Create>("Anna secret", "This password is too short.");
+        host.call::<Create>("Anna password123", "A new account 'Anna' was created. Welcome!");
+        host.call::<Create>(
+            "anna password123",
+            "Sorry, there is already an account with the name 'anna'.",
+        );
+    }
+
+    #[test]
+    fn connect_with_a_name_alone_asks_for_the_password_without_echo() {
+        let host = TestHost::new();
+        let s = host.session();
+        host.account("Anna");
+        host.call::<Connect>("Anna", "");
+        let asked = Sent::Oob(
+            "prompt".into(),
+            r#"["Password: "]"#.into(),
+            r#"{"options":{"echo":false}}"#.into(),
+        );
+        assert!(host.sent(s).contains(&asked), "{:?}", host.sent(s));
+        // Whatever comes next is the password, even a line that is no command.
+        host.call::<NoMatch>("password", "");
+        assert!(host.session_info(s).unwrap().logged_in);
+        assert_eq!(host.ndb(s, PENDING_LOGIN), None);
+    }
+
+    #[test]
+    fn a_wrong_password_is_refused_and_an_empty_one_aborts() {
+        let host = TestHost::new();
+        let s = host.session();
+        host.account("Anna");
+        host.call::<Connect>("Anna wrong", "Username and/or password is incorrect.");
+        host.call::<Connect>("Anna", "");
+        host.call::<NoInput>("", "Login aborted.");
+        assert!(!host.session_info(s).unwrap().logged_in);
+    }
+
+    #[test]
+    fn unknown_input_is_named_and_quit_disconnects() {
+        let host = TestHost::new();
+        let s = host.session();
+        host.call::<NoMatch>("xyzzy", "Command 'xyzzy' is not available. Type \"help\" for help.");
+        host.call::<Quit>("", "");
+        assert_eq!(host.disconnected(s).as_deref(), Some("Good bye! Disconnecting."));
+    }
+}

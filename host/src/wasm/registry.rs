@@ -91,13 +91,15 @@ pub fn role_mismatch(cfg: &crate::config::Config, name: &str, kind: ModuleKind) 
     };
     if cfg.input_hooks.iter().any(|h| h == name) && kind != ModuleKind::InputHook {
         return Some(format!(
-            "input_hooks names '{name}', which is {}, not an input hook: it is skipped as a hook",
+            "input_hooks names '{name}', which is {}, not an input hook: it is skipped as a hook \
+             (an input hook is built with the SDK feature `input-hook` and `input_hook!`)",
             what(kind)
         ));
     }
     if cfg.session_class == name && kind != ModuleKind::SessionClass {
         return Some(format!(
-            "session_class is '{name}', which is {}, not a session class: no session class runs",
+            "session_class is '{name}', which is {}, not a session class: no session class runs \
+             (a session class is built with the SDK feature `session-class` and `session_class!`)",
             what(kind)
         ));
     }
@@ -411,8 +413,17 @@ fn check_interface(
     let named = named.unwrap_or(version).to_string();
     if !ty.exports(engine).any(|(n, _)| n.starts_with(&format!("{WIT_PACKAGE}/cmdset@"))) {
         let exported: Vec<&str> = ty.exports(engine).map(|(n, _)| n).collect();
+        // Say why it most likely happened: an author cannot guess it from "exports: nothing".
+        let cause = if exported.is_empty() {
+            "; likely cause: its crate declares no cmdset (no `cmdset!`), or it was built in one \
+             cargo invocation with a crate of another plugin kind, which unified the SDK's kind \
+             features (an SDK without the `cmdset` feature built that silently): build each \
+             module crate alone (`mudhost build DIR`)"
+        } else {
+            "; likely cause: it was not built with the mudhost SDK's `cmdset!`"
+        };
         return Err(PluginError::Interface(format!(
-            "does not export {WIT_PACKAGE}/cmdset@{WIT_VERSION} (exports: {})",
+            "does not export {WIT_PACKAGE}/cmdset@{WIT_VERSION} (exports: {}){cause}",
             if exported.is_empty() { "nothing".to_string() } else { exported.join(", ") }
         )));
     }
