@@ -106,7 +106,7 @@ pub use hooks::SessionClass;
 
 /// Version of the `mudhost:game` WIT package this SDK was built against. The host refuses modules
 /// built against an incompatible version and names both versions.
-pub const WIT_VERSION: &str = "0.2.1";
+pub const WIT_VERSION: &str = "0.3.0";
 /// Version of this SDK crate.
 pub const SDK_VERSION: &str = env!("CARGO_PKG_VERSION");
 
