@@ -18,5 +18,6 @@ mod session;
 mod session_class;
 mod subprotocols;
 mod telnet;
+mod timers;
 mod tintin;
 mod webclient;

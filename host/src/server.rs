@@ -12,6 +12,7 @@ pub mod inputfuncs;
 pub mod plugins;
 pub mod session;
 pub mod throttle;
+pub mod timers;
 
 use std::collections::HashMap;
 use std::io::Write;
