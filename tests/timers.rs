@@ -85,6 +85,20 @@ async fn the_gate_closes_itself_once_after_a_sigkill_during_its_ten_seconds() {
     through_and_shut(&mut root, &mut bob).await;
 }
 
+#[tokio::test]
+async fn a_gate_closing_whose_commit_the_server_dies_after_is_seen_once_and_not_run_again() {
+    // The server dies right after the firing's transaction commits, before its frame is sent:
+    // the next server resends the stored frame and must not fire the timer again.
+    let host = Host::start_with_env(
+        &[GAME, &["box", "gate"]].concat(),
+        "",
+        &[("MUDHOST_FAILPOINT", "after-commit:timer:close gate")],
+    );
+    let (mut root, mut bob) = open_gate(&host).await;
+    through_and_shut(&mut root, &mut bob).await;
+    assert!(host.log().contains("failpoint: the server dies now"), "the failpoint fired");
+}
+
 fn timer_game() -> Host {
     Host::start(
         &[GAME, &["timertest"]].concat(),
@@ -171,4 +185,25 @@ async fn timers_over_the_module_quota_or_under_the_minimum_interval_are_refused_
     let id = list.trim_start_matches("timers: ").split(' ').next().unwrap().to_string();
     assert_eq!(answer(&mut c, &format!("tcancel {id}"), "cancelled").await, "cancelled: true");
     assert!(answer(&mut c, "tdelay 60000 c", "timer").await.ends_with("scheduled"));
+}
+
+#[tokio::test]
+async fn thousands_of_timers_due_at_once_do_not_hold_up_players_commands() {
+    // One firing per round (timer_firings_per_round): a player's command waits for at most one.
+    let host = timer_game_with("timer_firings_per_round = 1");
+    let mut c = host.player("Tess").await;
+    assert_eq!(answer(&mut c, "tmany 3000 300", "scheduled").await, "3002 timers scheduled");
+    assert_eq!(c.expect_text("fired").await, "fired first #1");
+    // 3000 firings are still to run before `last`; the player's command is served between them.
+    c.send_text("look").await;
+    let mut order = vec![];
+    while order.len() < 2 {
+        let t = c.next_text().await.expect("a text");
+        if t.starts_with("Limbo") {
+            order.push("look");
+        } else if t.starts_with("fired last") {
+            order.push("last");
+        }
+    }
+    assert_eq!(order, ["look", "last"]);
 }

@@ -88,6 +88,26 @@ impl Command for Fail {
     }
 }
 
+/// `tmany <n> <ms>`: one-shots due together in `ms`: `first`, then `n` quiet ones (counted,
+/// not announced), then `last` (in id order, which is firing order for timers due together).
+struct Many;
+impl Command for Many {
+    const KEY: &'static str = "tmany";
+    const HELP: &'static str = "Schedule many timers due at once.";
+    fn func(inv: &Invocation) -> CmdResult {
+        let (n, rest) = ms_and_rest(inv)?;
+        let ms: u64 = rest.parse().map_err(|_| "due in how long?".to_string())?;
+        let at = Duration::from_millis(ms);
+        host::delay(at, "first", None, Persistence::Memory)?;
+        for _ in 0..n {
+            host::delay(at, "quiet", None, Persistence::Memory)?;
+        }
+        host::delay(at, "last", None, Persistence::Memory)?;
+        inv.msg(format!("{} timers scheduled", n + 2));
+        Ok(())
+    }
+}
+
 /// `tlist`: this module's timers, one line each: `<id> <payload> in <ms until due>`.
 struct List;
 impl Command for List {
@@ -126,11 +146,13 @@ fn on_timer(timer: Timer) {
             panic!("timer handler trapping on purpose");
         }
     }
-    host::announce_all(format!("fired {} #{n}", timer.payload));
+    if timer.payload != "quiet" {
+        host::announce_all(format!("fired {} #{n}", timer.payload));
+    }
 }
 
 cmdset! {
     key: "TimerTest", priority: 0, merge_type: Union,
     at_timer: on_timer,
-    commands: [Delay, MemDelay, Repeat, TrapFor, Fail, List, Cancel],
+    commands: [Delay, MemDelay, Repeat, TrapFor, Fail, Many, List, Cancel],
 }

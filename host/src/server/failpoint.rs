@@ -9,6 +9,9 @@
 //! - `truncated-frame`: the same, but after sending the first half of the frame;
 //! - `poison`: die as soon as the input starts running, every time (no marker): an input that
 //!   kills every server it reaches, for the quarantine test.
+//!
+//! `TEXT` of the form `timer:PAYLOAD` names instead the first timer firing with that payload
+//! (`after-commit` and `truncated-frame`: die once the firing's round has committed).
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -68,6 +71,19 @@ pub fn for_input(msg: &Msg) -> Option<Kind> {
     }
     if armed.kind == Kind::Poison {
         die();
+    }
+    if armed.marker.exists() {
+        return None;
+    }
+    let _ = std::fs::write(&armed.marker, b"fired");
+    Some(armed.kind)
+}
+
+/// The failpoint to fire for this timer firing, if it is the one (and it has not fired yet).
+pub fn for_timer(payload: &str) -> Option<Kind> {
+    let armed = ARMED.get()?.as_ref()?;
+    if armed.kind == Kind::Poison || armed.text.strip_prefix("timer:") != Some(payload) {
+        return None;
     }
     if armed.marker.exists() {
         return None;

@@ -175,7 +175,7 @@ pub struct GameLoop {
     /// Set by the command handler when a guest call overran its deadline.
     pub(super) overran: bool,
     /// A test failpoint to fire when the current unit of work commits.
-    failpoint: Option<super::failpoint::Kind>,
+    pub(super) failpoint: Option<super::failpoint::Kind>,
     /// When the pending `Wake` timer fires, if one is pending.
     wake_at: Option<Instant>,
     /// Module timers' firing state (`server/timers.rs`).

@@ -82,6 +82,9 @@ impl GameLoop {
         if let Err(e) = advanced {
             super::game_loop::fatal(&format!("cannot advance a timer: {e}"));
         }
+        if let Some(kind) = super::failpoint::for_timer(&timer.payload) {
+            self.failpoint = Some(kind);
+        }
         let info = timer_info(&timer);
         let game = self.take_game();
         let (game, result) = {

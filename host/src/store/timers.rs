@@ -312,6 +312,22 @@ mod tests {
     }
 
     #[test]
+    fn deleting_an_object_cancels_the_timers_bound_to_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut w = WorldStore::open(&dir.path().join("w.db")).unwrap();
+        let m: Arc<str> = Arc::from("game");
+        w.begin().unwrap();
+        let gate = w.create_object("gate", "exit", None).unwrap();
+        let bound = w.timer_add(&m, 500, None, "close", Some(gate), true).unwrap();
+        let free = w.timer_add(&m, 500, None, "other", None, true).unwrap();
+        w.delete_object(gate).unwrap();
+        w.commit().unwrap();
+        assert!(w.timer(bound).is_none());
+        assert!(w.timer(free).is_some());
+        assert_eq!(w.timer_count("game"), 1);
+    }
+
+    #[test]
     fn timers_survive_reopening_and_a_rolled_back_one_does_not_exist() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("w.db");
