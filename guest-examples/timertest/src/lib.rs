@@ -108,6 +108,47 @@ impl Command for Many {
     }
 }
 
+/// `tbench <n> <interval ms>`: n persistent repeating `bench` timers (the load generator's
+/// `timers` scenario spreads them over one interval by sending this in steps).
+struct Bench;
+impl Command for Bench {
+    const KEY: &'static str = "tbench";
+    const HELP: &'static str = "Schedule repeating benchmark timers.";
+    fn func(inv: &Invocation) -> CmdResult {
+        let (n, rest) = ms_and_rest(inv)?;
+        let interval: u64 = rest.parse().map_err(|_| "interval?".to_string())?;
+        for _ in 0..n {
+            host::repeat(Duration::from_millis(interval), "bench", None, Persistence::Persistent)?;
+        }
+        inv.msg(format!("bench {n} scheduled"));
+        Ok(())
+    }
+}
+
+/// Lateness (ms) of every `bench` firing since the last `tlate`, kept in the module's instance
+/// (it lives on between successful calls).
+static LATENESS: std::sync::Mutex<Vec<u64>> = std::sync::Mutex::new(Vec::new());
+
+/// `tlate`: count, p50, p99 and max lateness of the `bench` firings since the last `tlate`.
+struct Late;
+impl Command for Late {
+    const KEY: &'static str = "tlate";
+    const HELP: &'static str = "Report and reset the benchmark timers' lateness.";
+    fn func(inv: &Invocation) -> CmdResult {
+        let mut v = std::mem::take(&mut *LATENESS.lock().unwrap_or_else(|e| e.into_inner()));
+        v.sort_unstable();
+        let at = |p: f64| v.get(((v.len().max(1) - 1) as f64 * p).round() as usize).copied();
+        inv.msg(format!(
+            "late: n={} p50={} p99={} max={}",
+            v.len(),
+            at(0.5).unwrap_or(0),
+            at(0.99).unwrap_or(0),
+            v.last().copied().unwrap_or(0)
+        ));
+        Ok(())
+    }
+}
+
 /// `tlist`: this module's timers, one line each: `<id> <payload> in <ms until due>`.
 struct List;
 impl Command for List {
@@ -137,6 +178,11 @@ impl Command for Cancel {
 }
 
 fn on_timer(timer: Timer) {
+    if timer.payload == "bench" {
+        let late = host::now_ms().saturating_sub(timer.due_ms);
+        LATENESS.lock().unwrap_or_else(|e| e.into_inner()).push(late);
+        return;
+    }
     let limbo = Obj::start_location();
     let key = format!("fired:{}", timer.payload);
     let n = limbo.attr(&key).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0) + 1;
@@ -154,5 +200,5 @@ fn on_timer(timer: Timer) {
 cmdset! {
     key: "TimerTest", priority: 0, merge_type: Union,
     at_timer: on_timer,
-    commands: [Delay, MemDelay, Repeat, TrapFor, Fail, Many, List, Cancel],
+    commands: [Delay, MemDelay, Repeat, TrapFor, Fail, Many, Bench, Late, List, Cancel],
 }
