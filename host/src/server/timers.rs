@@ -32,14 +32,16 @@ pub struct TimerState {
 }
 
 impl GameLoop {
-    /// How long until the next timer is due (zero if one is due now); None when there is no timer
-    /// or firings wait for the sessions.
+    /// How long until the next timer is due (at least 1 ms); None when there is no timer or
+    /// firings wait for the sessions.
     pub(super) fn timer_wait(&mut self) -> Option<Duration> {
         if !self.timers.synced {
             return None;
         }
         let due = self.game().world.timer_next_due()?;
-        Some(Duration::from_millis(due.saturating_sub(super::now_ms())))
+        // At least 1 ms: the clock has millisecond steps, and a wake-up in the same millisecond
+        // would find nothing due and spin until the next one.
+        Some(Duration::from_millis(due.saturating_sub(super::now_ms()).max(1)))
     }
 
     /// Run the due firings, at most `timer_firings_per_round`, in one transaction (each firing in
