@@ -572,6 +572,12 @@ mod tests {
     }
 
     #[test]
+    fn zero_timer_firings_per_round_is_refused() {
+        let cfg = Config { timer_firings_per_round: 0, ..Config::default() };
+        assert!(cfg.validate().is_err());
+    }
+
+    #[test]
     fn unknown_keys_are_refused() {
         assert!(toml::from_str::<Config>("no_such_key = 1").is_err());
     }
