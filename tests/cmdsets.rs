@@ -293,7 +293,7 @@ async fn a_module_built_against_wit_0_2_0_serves_on_this_host_beside_current_one
         .find(|l| l.starts_with("character_0_2_0 "))
         .unwrap_or_else(|| panic!("{report}"));
     assert!(line.contains("WIT 0.2.0"), "{line}");
-    assert!(report.lines().any(|l| l.starts_with("box ") && l.contains("WIT 0.2.1")), "{report}");
+    assert!(report.lines().any(|l| l.starts_with("box ") && l.contains("WIT 0.3.0")), "{report}");
     // Its look lists the room through the 0.2.0 import; its exits move you.
     let limbo = answer(&mut root, "look", "Limbo").await;
     assert!(
@@ -304,6 +304,50 @@ async fn a_module_built_against_wit_0_2_0_serves_on_this_host_beside_current_one
     assert_eq!(
         bob.expect_text("Root is leaving").await,
         "Root is leaving Limbo, heading for The Garden."
+    );
+}
+
+/// The example input hook (nick) and session class (chargen) as built against WIT 0.2.1, before
+/// 0.3.0: their exports are found by their 0.2 names and their host calls reach the current host.
+#[tokio::test]
+async fn an_input_hook_and_a_session_class_built_against_wit_0_2_1_serve_on_this_host() {
+    let host = Host::start_prepared(
+        &["unloggedin", "account", "character", "box", "nick", "chargen"],
+        "input_hooks = [\"nick\"]\nsession_class = \"chargen\"\n\
+         cmdset_account = [\"account\", \"nick\"]\nmultisession_mode = 2\n\
+         max_nr_characters = 3\nmax_nr_simultaneous_puppets = 3\nauto_puppet_on_login = false",
+        &[],
+        |dir| {
+            for m in ["nick", "chargen"] {
+                let fixture = Path::new(env!("CARGO_MANIFEST_DIR"))
+                    .join(format!("../tests/fixtures/{m}_0_2_1.wasm"));
+                std::fs::copy(fixture, dir.join(format!("modules/{m}.wasm"))).unwrap();
+            }
+        },
+    );
+    host.create_from("Root", "127.10.5.7").await;
+    let mut c = host.login_from("Root", "127.10.5.7").await;
+    let report = answer(&mut c, "modules", "Modules:").await;
+    for m in ["nick ", "chargen "] {
+        let line = report.lines().find(|l| l.starts_with(m)).unwrap_or_else(|| panic!("{report}"));
+        assert!(line.contains("WIT 0.2.1"), "{line}");
+    }
+    // The 0.2.1 session class runs its hooks and its per-session cmdset.
+    let started = answer(&mut c, "charcreate", "Character creation").await;
+    assert!(started.contains("in this session only"), "{started}");
+    assert_eq!(c.expect_oob("prompt").await[1][0], "[chargen: name]");
+    assert_eq!(
+        answer(&mut c, "name Bea", "Name").await,
+        "Name: Bea. Now describe your character: desc <text>."
+    );
+    // The 0.2.1 input hook rewrites input before the parser.
+    assert_eq!(
+        answer(&mut c, "nick nb = name Cid", "Inputline").await,
+        "Inputline-nick 'nb' mapped to 'name Cid'."
+    );
+    assert_eq!(
+        answer(&mut c, "nb", "Name").await,
+        "Name: Cid. Now describe your character: desc <text>."
     );
 }
 
@@ -329,7 +373,7 @@ async fn a_module_built_against_wit_0_1_0_loads_and_serves_beside_current_ones()
         .unwrap_or_else(|| panic!("{report}"));
     assert!(line.contains("WIT 0.1.0") && line.contains("LegacyCmdSet"), "{line}");
     assert!(
-        report.lines().any(|l| l.starts_with("character ") && l.contains("WIT 0.2.1")),
+        report.lines().any(|l| l.starts_with("character ") && l.contains("WIT 0.3.0")),
         "{report}"
     );
     // Its host calls (ndb, current session) work as they did, next to current commands.

@@ -23,6 +23,7 @@ mod session_class;
 mod startup;
 mod subprotocols;
 mod telnet;
+mod timers;
 mod tintin;
 mod tour;
 mod webclient;

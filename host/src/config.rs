@@ -168,6 +168,12 @@ pub struct Config {
     pub guest_aliases_per_cmdset: usize,
     /// Largest module file accepted, bytes. Default 16777216 (16 MiB).
     pub guest_module_bytes: u64,
+    /// Most timers one module may have scheduled at once (persistent and not). Default 10000.
+    pub timer_max_per_module: usize,
+    /// Shortest interval of a repeating timer, milliseconds. Default 100.
+    pub timer_min_interval_ms: u64,
+    /// Most timer firings the game loop runs before it serves players' inputs again. Default 64.
+    pub timer_firings_per_round: usize,
     /// Watch the modules folder with file events (inotify). Turn off where events are missing or
     /// broken, and rely on `module_poll_ms`. Default true.
     pub module_events: bool,
@@ -345,6 +351,9 @@ const KEY_DOCS: &[(&str, &str)] = &[
     ("guest_commands_per_cmdset", "Most commands one cmdset may declare."),
     ("guest_aliases_per_cmdset", "Most aliases one cmdset may declare, over all its commands."),
     ("guest_module_bytes", "Largest module file accepted, bytes."),
+    ("timer_max_per_module", "Most timers one module may have scheduled at once (persistent and not); `timer-delay` / `timer-repeat` beyond it return an error naming the limit."),
+    ("timer_min_interval_ms", "Shortest interval of a repeating timer, milliseconds; a shorter one is refused with an error naming the limit."),
+    ("timer_firings_per_round", "Most timer firings the game loop runs before it serves players' inputs again, so timers cannot starve players."),
     ("module_events", "Watch the modules folder with file events (inotify). Turn off where events are missing or broken, and rely on `module_poll_ms`."),
     ("module_poll_ms", "Interval of the modules-folder poll that backs up file events (filesystems without change events, replaced folders), milliseconds; 0 turns polling off."),
     ("argon2_memory_kib", "Argon2id memory cost in KiB (OWASP minimum 19456)."),
@@ -444,6 +453,9 @@ impl Default for Config {
             guest_commands_per_cmdset: 1000,
             guest_aliases_per_cmdset: 5000,
             guest_module_bytes: 16 * 1024 * 1024,
+            timer_max_per_module: 10_000,
+            timer_min_interval_ms: 100,
+            timer_firings_per_round: 64,
             module_events: true,
             module_poll_ms: 2000,
             argon2_memory_kib: 19456,
@@ -534,6 +546,11 @@ impl Config {
         if self.guest_messages_per_session_per_call >= self.outbox_frames {
             return Err(ConfigError::Invalid(
                 "guest_messages_per_session_per_call must be below outbox_frames, or one command could get a player disconnected as a slow client".into(),
+            ));
+        }
+        if self.timer_firings_per_round == 0 {
+            return Err(ConfigError::Invalid(
+                "timer_firings_per_round must be at least 1, or timers never fire".into(),
             ));
         }
         if !self.module_events && self.module_poll_ms == 0 {
@@ -748,6 +765,12 @@ mod tests {
         };
         assert!(off.validate().is_ok());
         assert!(Config { max_name_chars: 1, ..Config::default() }.validate().is_err());
+    }
+
+    #[test]
+    fn zero_timer_firings_per_round_is_refused() {
+        let cfg = Config { timer_firings_per_round: 0, ..Config::default() };
+        assert!(cfg.validate().is_err());
     }
 
     #[test]

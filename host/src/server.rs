@@ -13,6 +13,7 @@ pub mod plugins;
 pub mod resent;
 pub mod session;
 pub mod throttle;
+pub mod timers;
 
 use std::io::Write;
 use std::sync::atomic::AtomicBool;

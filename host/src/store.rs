@@ -18,6 +18,7 @@
 //! transaction as the world changes it reports, and deleted once the portal confirms it.
 
 mod cmdsets;
+mod timers;
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -27,6 +28,7 @@ use rusqlite::{params, Connection, ErrorCode, OptionalExtension, Params};
 use rustc_hash::FxHashMap;
 
 pub use cmdsets::{Holder, StackEntry};
+pub use timers::{next_tick, Timer};
 
 /// Database failures. The game loop logs them; a guest sees a short error value.
 #[derive(Debug, thiserror::Error)]
@@ -201,6 +203,8 @@ pub struct WorldStore {
     /// Bumped whenever a cmdset stack changes or an object carrying one moves (see
     /// [`WorldStore::cmdset_generation`]).
     cmdset_gen: u64,
+    /// Module timers (persistent ones are also in the `timers` table).
+    timers: timers::Timers,
 }
 
 /// One in-memory change, recorded so that it can be reverted.
@@ -241,6 +245,8 @@ enum Undo {
         holder: Holder,
         old: Option<Vec<StackEntry>>,
     },
+    /// A timer change.
+    Timer(timers::TimerUndo),
 }
 
 /// An open savepoint; pass it back to [`WorldStore::release`] or [`WorldStore::rollback_to`].
@@ -292,6 +298,7 @@ impl WorldStore {
         db.busy_timeout(std::time::Duration::from_secs(10))?;
         db.execute_batch(SCHEMA)?;
         cmdsets::migrate(&db)?;
+        timers::migrate(&db)?;
         let db = Db { conn: db, spoiled: RefCell::new(None), in_tx: Cell::new(false) };
         let mut store = WorldStore {
             db,
@@ -304,9 +311,11 @@ impl WorldStore {
             undo: None,
             stacks: HashMap::new(),
             cmdset_gen: 0,
+            timers: Default::default(),
         };
         store.load()?;
         store.load_stacks()?;
+        store.load_timers()?;
         Ok(store)
     }
 
@@ -544,6 +553,7 @@ impl WorldStore {
                     None => self.stacks.remove(&holder),
                 };
             }
+            Undo::Timer(u) => self.revert_timer(u),
         }
     }
 
@@ -824,6 +834,7 @@ impl WorldStore {
         self.db
             .execute("DELETE FROM attributes WHERE owner = 'o' AND id = ?1", params![id as i64])?;
         self.drop_stack(Holder::Object(id))?;
+        self.drop_timers_of(id)?;
         if let Some(o) = self.objects.remove(&id) {
             self.record(Undo::ObjectDeleted(Box::new(o)));
         }

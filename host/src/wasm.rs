@@ -10,7 +10,9 @@
 pub mod bindings;
 pub mod cache;
 pub mod compat;
+pub mod compat_v0_2;
 pub mod host_api;
+pub mod host_timers;
 pub mod registry;
 pub mod wasi;
 pub mod watcher;
@@ -34,8 +36,10 @@ use crate::server::game::Game;
 pub use registry::{LoadedModule, PluginRegistry};
 
 /// Version of the WIT package this host implements (`mudhost:game@…`).
-pub const WIT_VERSION: &str = "0.2.1";
-/// The previous version, still accepted for cmdset modules.
+pub const WIT_VERSION: &str = "0.3.0";
+/// The previous version, still accepted for every plugin kind (0.2.0 modules match it by semver).
+pub const WIT_VERSION_V0_2: &str = "0.2.1";
+/// The version before that, still accepted for cmdset modules.
 pub const WIT_VERSION_COMPAT: &str = "0.1.0";
 /// The WIT package name, without version.
 pub const WIT_PACKAGE: &str = "mudhost:game";
@@ -490,9 +494,14 @@ pub fn new_linker(engine: &Engine) -> anyhow::Result<Linker<HostCtx>> {
     let mut linker = Linker::new(engine);
     wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
     wasi::restrict(&mut linker)?;
-    // Both versions of `host`: a 0.1.0 module imports `mudhost:game/host@0.1.0`, a current one
-    // `…@0.2.1` (or `…@0.2.0`, matched by semver); both reach the same implementation.
+    // Every version of `host`: a 0.1.0 module imports `mudhost:game/host@0.1.0`, a 0.2.x one
+    // `…@0.2.1` (or `…@0.2.0`, matched by semver), a current one `…@0.3.0`; all reach the same
+    // implementation.
     bindings::Plugins::add_to_linker::<HostCtx, wasmtime::component::HasSelf<HostCtx>>(
+        &mut linker,
+        |c| c,
+    )?;
+    bindings::v0_2::Plugins::add_to_linker::<HostCtx, wasmtime::component::HasSelf<HostCtx>>(
         &mut linker,
         |c| c,
     )?;

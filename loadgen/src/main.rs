@@ -26,6 +26,10 @@
 //!   answer must have arrived exactly once, and each player's view (in character, carrying the
 //!   pebble or not) must match the server's session table (`look`, `who`: no ghosts) and the
 //!   database (`inventory`, the garden). Fails (non-zero exit) on any difference.
+//! - `timers N [SECS]`: N persistent repeating timers (the `timertest` module's `bench`), spread
+//!   evenly over a 10 s interval (N/10 firings a second), beside 50 players each sending `look`
+//!   every 100 ms for SECS (default 20); reports the players' command latency percentiles and the
+//!   firings' lateness (firing time minus due time, measured in the handler).
 //! - `logins N`: N clients at once each create an account and log in, with the default argon2id
 //!   cost; reports failures and the server's RSS (baseline, peak sampled from /proc, after).
 //! - `addrflood SECS [CONNS]`: with the default limits, one address floods `look` lines as fast
@@ -75,7 +79,8 @@ async fn main() {
         Some("roomsets") => roomsets(num(1, 2000) as usize).await,
         Some("hookcost") => hookcost(num(1, 2000) as usize).await,
         Some("addrflood") => addrflood(num(1, 10), num(2, 4) as usize).await,
-        _ => eprintln!("usage: mudhost-loadgen restart [N] | hotreload [N] [R] | throughput [N] [SECS] | fairness [N] [R] | look|echo|say [N] [SECS] [RATE] | idle [N] | logins [N] | roomsets [K] | hookcost [K] | soak [N] [R] [K] | addrflood [SECS] [CONNS]"),
+        Some("timers") => timers(num(1, 10_000) as usize, num(2, 20)).await,
+        _ => eprintln!("usage: mudhost-loadgen restart [N] | hotreload [N] [R] | throughput [N] [SECS] | fairness [N] [R] | look|echo|say [N] [SECS] [RATE] | idle [N] | logins [N] | roomsets [K] | hookcost [K] | soak [N] [R] [K] | addrflood [SECS] [CONNS] | timers [N] [SECS]"),
     }
 }
 
@@ -698,4 +703,75 @@ async fn addrflood(secs: u64, conns: usize) {
         lines.load(Ordering::Relaxed) as f64 / secs as f64,
         reconnects.load(Ordering::Relaxed)
     );
+}
+
+async fn timers(n: usize, secs: u64) {
+    const INTERVAL_MS: usize = 10_000;
+    const STEPS: usize = 100;
+    println!("timers: {n} repeating timers every {INTERVAL_MS} ms beside 50 players, {secs} s");
+    let host = Host::start(
+        &["unloggedin", "account", "character", "timertest"],
+        &format!(
+            "cmdset_character = [\"character\", \"timertest\"]\ncommand_rate = 0\n\
+             guest_deadline_ms = 2000\ntimer_max_per_module = {n}\ncommand_rate_per_ip = 0\n\
+             inbound_frames_per_sec_per_ip = 0\ninbound_bytes_per_sec_per_ip = 0"
+        ),
+    );
+    let mut admin = Client::player(&host.url, "Timekeeper").await;
+    // Spread the timers over one interval: a share every interval / STEPS.
+    let share = n.div_ceil(STEPS);
+    let mut left = n;
+    let started = Instant::now();
+    for step in 0..STEPS {
+        let k = share.min(left);
+        if k == 0 {
+            break;
+        }
+        admin.send_text(&format!("tbench {k} {INTERVAL_MS}")).await;
+        admin.expect_text("scheduled").await;
+        left -= k;
+        let next = started + Duration::from_millis(((step + 1) * INTERVAL_MS / STEPS) as u64);
+        tokio::time::sleep_until(next.into()).await;
+    }
+    // Reset the lateness record, then measure players and firings together.
+    admin.send_text("tlate").await;
+    admin.expect_text("late:").await;
+    let clients = players(&host.url, 50, "T").await;
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut tasks = vec![];
+    for mut c in clients {
+        let stop = stop.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut times = vec![];
+            while !stop.load(Ordering::Relaxed) {
+                let t0 = Instant::now();
+                c.send_text("look").await;
+                c.expect_text("Limbo").await;
+                times.push(t0.elapsed());
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            times
+        }));
+    }
+    let server = host.server_pid();
+    let cpu0 = perf::cpu_us(server);
+    tokio::time::sleep(Duration::from_secs(secs)).await;
+    let cpu = perf::cpu_us(server) - cpu0;
+    stop.store(true, Ordering::Relaxed);
+    let mut times = vec![];
+    for t in tasks {
+        times.extend(t.await.expect("player task"));
+    }
+    times.sort();
+    admin.send_text("tlate").await;
+    let late = admin.expect_text("late:").await;
+    println!(
+        "  players: {} commands, p50 {:.1?}, p99 {:.1?}, max {:.1?}",
+        times.len(),
+        percentile(&times, 0.5),
+        percentile(&times, 0.99),
+        times.last().unwrap()
+    );
+    println!("  firings (ms): {}", late.trim_start_matches("late: "));
+    println!("  server CPU: {:.0} % of one core", cpu / 1e6 / secs as f64 * 100.0);
 }

@@ -400,6 +400,84 @@ pub fn account_search(name: &str) -> Option<AccountId> {
     raw::account_search(name)
 }
 
+// --- timers (WIT 0.3.0) ------------------------------------------------------------------------
+
+/// A one-shot or repeating timer of this module (see [`delay`], [`repeat`]).
+pub use crate::TimerInfo as Timer;
+
+/// How a timer is kept: [`Persistence::Persistent`] timers are stored in the world database and
+/// survive reloads, crashes and cold starts; [`Persistence::Memory`] ones last until the server
+/// process stops (a reload included).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Persistence {
+    /// Stored with the world.
+    Persistent,
+    /// In memory until the server stops.
+    Memory,
+}
+
+/// Call this module's timer handler once, `after` from now, with `payload` (Evennia's
+/// `utils.delay`). Bound to an object (`on`), the timer is cancelled when the object is deleted.
+/// The handler is the `at_timer` entry of [`cmdset!`](crate::cmdset):
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use mudhost_sdk::host::{self, Persistence, Timer};
+///
+/// fn open_gate(gate: mudhost_sdk::Obj) -> Result<(), String> {
+///     gate.set_attr("open", "yes")?;
+///     // Close it again in 10 seconds, also if the server restarts meanwhile.
+///     host::delay(Duration::from_secs(10), "close", Some(gate), Persistence::Persistent)?;
+///     Ok(())
+/// }
+///
+/// fn at_timer(timer: Timer) {
+///     if timer.payload == "close" {
+///         if let Some(gate) = timer.obj.map(mudhost_sdk::Obj) {
+///             let _ = gate.del_attr("open");
+///         }
+///     }
+/// }
+/// # fn main() {}
+/// ```
+///
+/// Like every change a command makes, the timer exists only if the command succeeds. Refused
+/// (`Err` naming the limit) beyond the game's `timer_max_per_module`. Returns the timer's id.
+pub fn delay(
+    after: std::time::Duration,
+    payload: &str,
+    on: Option<crate::Obj>,
+    keep: Persistence,
+) -> Result<u64, String> {
+    let ms = u64::try_from(after.as_millis()).unwrap_or(u64::MAX);
+    raw::timer_delay(ms, payload, on.map(|o| o.0), keep == Persistence::Persistent)
+}
+
+/// Call this module's timer handler every `interval`, first one interval from now (Evennia's
+/// `TickerHandler.add`, a `Script` with `interval` and `at_repeat`). Ticks keep to the original
+/// schedule; ticks missed while the server was down or busy are not made up (the timer fires once,
+/// then at its next tick). Refused below the game's `timer_min_interval_ms`, and as [`delay`].
+pub fn repeat(
+    interval: std::time::Duration,
+    payload: &str,
+    on: Option<crate::Obj>,
+    keep: Persistence,
+) -> Result<u64, String> {
+    let ms = u64::try_from(interval.as_millis()).unwrap_or(u64::MAX);
+    raw::timer_repeat(ms, payload, on.map(|o| o.0), keep == Persistence::Persistent)
+}
+
+/// Cancel one of this module's timers (Evennia's `TickerHandler.remove`, stopping a `Script`);
+/// false if there is no such timer.
+pub fn cancel(id: u64) -> bool {
+    raw::timer_cancel(id)
+}
+
+/// This module's timers, soonest first.
+pub fn timers() -> Vec<Timer> {
+    raw::timer_list()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

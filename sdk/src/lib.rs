@@ -126,7 +126,7 @@ pub use bindings::exports::mudhost::game::cmdset::Guest;
 pub use bindings::mudhost::game::host::MultisessionPolicy;
 pub use bindings::mudhost::game::types::{
     AccountId, CmdsetHolder, CmdsetInfo, CommandInfo, HookResult, Invocation, LogLevel, MergeType,
-    Message, ObjectId, Sessid, SessionInfo,
+    Message, ObjectId, Sessid, SessionInfo, TimerInfo,
 };
 #[cfg(all(feature = "input-hook", not(feature = "session-class")))]
 pub use hooks::InputHook;
@@ -135,7 +135,7 @@ pub use hooks::SessionClass;
 
 /// Version of the `mudhost:game` WIT package this SDK was built against. The host refuses modules
 /// built against an incompatible version and names both versions.
-pub const WIT_VERSION: &str = "0.2.1";
+pub const WIT_VERSION: &str = "0.3.0";
 /// Version of this SDK crate.
 pub const SDK_VERSION: &str = env!("CARGO_PKG_VERSION");
 
@@ -276,11 +276,13 @@ macro_rules! __export_cmdset_module {
 /// # }
 /// # type Say = Look; type Pose = Look;
 /// fn build_world() { /* create rooms unless they exist */ }
+/// fn on_timer(_timer: mudhost_sdk::TimerInfo) { /* see host::delay */ }
 ///
 /// mudhost_sdk::cmdset! {
 ///     key: "CharacterCmdSet", priority: 0, merge_type: Union,
 ///     no_exits: false,               // optional, in this order: duplicates, no_exits, no_objs
 ///     at_load: build_world,          // optional: run after every load (must be idempotent)
+///     at_timer: on_timer,            // optional: this module's timers fire here
 ///     commands: [Look, Say, Pose],
 /// }
 /// # fn main() { assert_eq!(CmdSet::info().no_exits, Some(false)); }
@@ -289,7 +291,10 @@ macro_rules! __export_cmdset_module {
 /// It defines `pub struct CmdSet` with `CmdSet::info()` and `CmdSet::commands()` (handy for a
 /// `help` command), implements the `cmdset` export by dispatching on the invocation's key, and
 /// exports it. `merge_type` is one of `Union`, `Intersect`, `Replace`, `Remove`. An optional
-/// `key_mergetypes: [("OtherCmdSet", Replace)]` (after `at_load`) is Evennia's `key_mergetypes`.
+/// `key_mergetypes: [("OtherCmdSet", Replace)]` (after `at_timer`) is Evennia's `key_mergetypes`.
+/// `at_timer` receives the firings of the module's timers ([`host::delay`], [`host::repeat`]:
+/// Evennia's `utils.delay` callback, a `Script`'s `at_repeat`); without it a firing is logged
+/// as unhandled. A firing runs like a command with no caller: `msg_caller` reaches nobody.
 #[macro_export]
 macro_rules! cmdset {
     (
@@ -298,6 +303,7 @@ macro_rules! cmdset {
         $(no_exits: $no_exits:expr,)?
         $(no_objs: $no_objs:expr,)?
         $(at_load: $at_load:expr,)?
+        $(at_timer: $at_timer:expr,)?
         $(key_mergetypes: [$(($kmkey:expr, $kmtype:ident)),* $(,)?],)?
         commands: [$($cmd:ty),* $(,)?] $(,)?
     ) => {
@@ -345,12 +351,27 @@ macro_rules! cmdset {
                 )*
                 $crate::__unknown_command(&inv);
             }
+
+            fn at_timer(timer: $crate::TimerInfo) {
+                $crate::cmdset!(@timer timer $($at_timer)?);
+            }
         }
 
         $crate::__export_cmdset_module!(CmdSet);
     };
+    (@timer $t:ident) => { $crate::__unhandled_timer(&$t) };
+    (@timer $t:ident $f:expr) => { ($f)($t) };
     (@opt) => { ::core::option::Option::None };
     (@opt $v:expr) => { ::core::option::Option::Some($v) };
+}
+
+/// Called by [`cmdset!`] when a timer fires in a module without an `at_timer` handler.
+#[doc(hidden)]
+pub fn __unhandled_timer(timer: &TimerInfo) {
+    host::log(
+        LogLevel::Warn,
+        format!("timer {} fired but this module has no at_timer handler", timer.id),
+    );
 }
 
 /// Called by [`cmdset!`] when the host asks for a key the set does not have (a host bug).

@@ -17,14 +17,14 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
 /// Guest crates built for every game (the example game): cmdset modules.
-const GAME_MODULES: &[&str] = &["unloggedin", "account", "character", "box"];
+const GAME_MODULES: &[&str] = &["unloggedin", "account", "character", "box", "gate"];
 /// Example hook modules. Each plugin kind is built in its own cargo run, because the SDK picks the
 /// module's WIT world by feature and cargo unifies features within one run.
 const GAME_INPUT_HOOKS: &[&str] = &["nick", "spamguard"];
 const GAME_SESSION_CLASSES: &[&str] = &["chargen"];
 /// Guest crates only the tests load, by plugin kind.
 const TEST_MODULES: &[&str] =
-    &["trouble", "wrong-world", "load-panic", "wrong-version", "hostile", "provtest"];
+    &["trouble", "wrong-world", "load-panic", "wrong-version", "hostile", "provtest", "timertest"];
 const TEST_INPUT_HOOKS: &[&str] = &["hooktest"];
 const TEST_SESSION_CLASSES: &[&str] = &["classprobe"];
 /// The guest target.

@@ -30,6 +30,9 @@ struct Open;
 impl Command for Open {
     const KEY: &'static str = "open";
     const HELP: &'static str = "Open the box.\n\nUsage:\n  open box";
+    /// Only `open` alone or `open box`: other arguments (`open gate`) are left to other `open`
+    /// commands instead of making the parser ask which one was meant.
+    const ARG_REGEX: Option<&'static str> = Some(r"(?i)^\s*$|^\s+box\s*$");
     fn func(inv: &Invocation) -> CmdResult {
         let b = the_box(inv)?;
         if !inv.args_trimmed().eq_ignore_ascii_case("box") {

@@ -233,6 +233,11 @@ impl Command for TraverseExit {
 /// mover sees where they arrived.
 fn traverse(inv: &Invocation, me: Obj, exit: Obj) -> CmdResult {
     let room = me.location().ok_or("You can't go that way.")?;
+    // A door (an exit with a `door` attribute, like the `gate` module's gate) lets you through
+    // only while it has an `open` attribute.
+    if exit.attr("door").is_some() && exit.attr("open").is_none() {
+        return Err(format!("The {} is closed.", exit.name()));
+    }
     let dest =
         exit.attr_obj("destination").filter(|d| d.exists()).ok_or("That exit leads nowhere.")?;
     me.move_to(Some(dest))?;

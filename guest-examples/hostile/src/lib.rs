@@ -321,6 +321,8 @@ impl mudhost_sdk::Guest for ManyAliases {
     fn execute(inv: Invocation) {
         <Fine as Command>::run(&inv)
     }
+
+    fn at_timer(_timer: mudhost_sdk::TimerInfo) {}
 }
 
 #[cfg(feature = "many-aliases")]

@@ -20,6 +20,8 @@ impl Guest for LoadPanic {
     fn execute(_inv: Invocation) {
         unreachable!("never loaded")
     }
+
+    fn at_timer(_timer: mudhost_sdk::TimerInfo) {}
 }
 
 export_cmdset!(LoadPanic);

@@ -23,6 +23,9 @@
 //! `MUDHOST_CLOCK_OFFSET_FILE=PATH` is the test seam of the wall clock: the host adds the number
 //! of milliseconds written in that file (read at each reading of the clock) to the time it reads,
 //! so a test can step the wall clock forwards or backwards under a running game.
+//!
+//! `TEXT` of the form `timer:PAYLOAD` names instead the first timer firing with that payload
+//! (`after-commit` and `truncated-frame`: die once the firing's round has committed).
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -189,6 +192,20 @@ pub fn clock_offset_ms() -> i64 {
 
 /// Environment variable naming the file of the wall clock's test offset.
 pub const CLOCK_ENV: &str = "MUDHOST_CLOCK_OFFSET_FILE";
+
+/// The failpoint to fire for this timer firing, if it is the one (and it has not fired yet).
+pub fn for_timer(payload: &str) -> Option<Kind> {
+    let armed = ARMED.get()?.as_ref()?;
+    let What::Loop(kind) = armed.kind else { return None };
+    if matches!(kind, Kind::Poison | Kind::PoisonUnit(_))
+        || armed.text.strip_prefix("timer:") != Some(payload)
+        || armed.marker.exists()
+    {
+        return None;
+    }
+    let _ = std::fs::write(&armed.marker, b"fired");
+    Some(kind)
+}
 
 /// Die the way a `kill -9` would: no unwinding, no flushing, no goodbye.
 pub fn die() -> ! {

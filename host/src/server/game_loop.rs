@@ -226,12 +226,14 @@ pub struct GameLoop {
     /// Set by the command handler when a guest call overran its deadline.
     pub(super) overran: bool,
     /// A test failpoint to fire when the current unit of work commits.
-    failpoint: Option<super::failpoint::Kind>,
+    pub(super) failpoint: Option<super::failpoint::Kind>,
     /// A test failpoint of an input whose completion was deferred (a password check): fired
     /// when that completion arrives (`during-check`) or commits (`after-commit`).
     completion_failpoint: Option<((Sessid, u64), super::failpoint::Kind)>,
     /// When the pending `Wake` timer fires, if one is pending.
     wake_at: Option<Instant>,
+    /// Module timers' firing state (`server/timers.rs`).
+    pub(super) timers: super::timers::TimerState,
 }
 
 impl GameLoop {
@@ -292,6 +294,7 @@ impl GameLoop {
             failpoint: None,
             completion_failpoint: None,
             wake_at: None,
+            timers: Default::default(),
         };
         this.refresh_module_report();
         this
@@ -330,12 +333,22 @@ impl GameLoop {
                     Err(mpsc::error::TryRecvError::Disconnected) => return Exit::LinkLost,
                 }
             }
+            // Due timer firings (a bounded number), then the players' ready inputs: each round
+            // serves both, so neither can starve the other.
+            let fired = self.run_timers();
             let wait = match self.next_ready() {
                 Ok(sessid) => {
                     self.run_batch(sessid);
                     continue;
                 }
                 Err(wait) => wait,
+            };
+            if fired {
+                continue;
+            }
+            let wait = match (wait, self.timer_wait()) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
             };
             if let Some(d) = wait {
                 self.wake_after(d);
@@ -607,6 +620,7 @@ impl GameLoop {
                     );
                     if last {
                         after = Some(ServerMsg::Synced);
+                        self.timers.synced = true;
                     }
                 }
                 PortalMsg::Reload { reason } => {
@@ -714,7 +728,7 @@ impl GameLoop {
         }
     }
 
-    fn begin(&mut self) {
+    pub(super) fn begin(&mut self) {
         if let Err(e) = self.game().world.begin() {
             fatal(&format!("cannot start a database transaction: {e}"));
         }
@@ -722,7 +736,7 @@ impl GameLoop {
 
     /// End a unit of work: run host-queued commands (so a session's queued `look` comes before
     /// its next input), start deferred work, and complete the input's ack.
-    fn end_unit(&mut self) {
+    pub(super) fn end_unit(&mut self) {
         self.run_queued();
         self.run_session_class();
         self.start_deferred();
@@ -730,7 +744,7 @@ impl GameLoop {
     }
 
     /// End a transaction: store its effects in the outbox, commit, then send them (and `after`).
-    fn commit_and_send(&mut self, after: Option<ServerMsg>) {
+    pub(super) fn commit_and_send(&mut self, after: Option<ServerMsg>) {
         let effects = self.game().take_effects();
         self.out_mark = 0;
         let frames = if effects.is_empty() { vec![] } else { self.store_effects(effects) };

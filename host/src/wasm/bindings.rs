@@ -1,6 +1,7 @@
-//! Rust bindings of the WIT: the current package (`mudhost:game@0.2.1`, all three plugin kinds;
-//! wasmtime matches a 0.2.0 module's imports and exports to these by semver) and the previous
-//! one (`mudhost:game@0.1.0`, cmdset modules only), so old modules keep working.
+//! Rust bindings of the WIT: the current package (`mudhost:game@0.3.0`, all plugin kinds) and the
+//! previous ones, so old modules keep working: `mudhost:game@0.2.1` (all three plugin kinds;
+//! wasmtime matches a 0.2.0 module's imports and exports to these by semver) and
+//! `mudhost:game@0.1.0` (cmdset modules only).
 //!
 //! Imports are trappable: a host function returns `wasmtime::Result<T>`, and an `Err` (a quota
 //! the guest went over, see [`super::QuotaExceeded`]) ends the guest call instead of being
@@ -9,18 +10,19 @@
 //! The current package is bound through one host-side world that imports `host` and exports all
 //! three plugin interfaces; a module exports only some of them, so the registry finds each export
 //! by name (`GuestIndices::new` on the module's pre-instance) rather than through a per-world
-//! struct. The 0.1.0 bindings share the current `types` (the records 0.1.0 uses are unchanged),
-//! and their `host` trait is implemented by delegating to the current one ([`super::compat`]).
+//! struct. The old bindings share the current `types` (the records they use are unchanged), and
+//! their `host` traits are implemented by delegating to the current one ([`super::compat`],
+//! [`super::compat_v0_2`]).
 
 wasmtime::component::bindgen!({
     path: "../wit",
     inline: "
         package mudhost:host-side;
         world plugins {
-            import mudhost:game/host@0.2.1;
-            export mudhost:game/cmdset@0.2.1;
-            export mudhost:game/input-hook@0.2.1;
-            export mudhost:game/session-class@0.2.1;
+            import mudhost:game/host@0.3.0;
+            export mudhost:game/cmdset@0.3.0;
+            export mudhost:game/input-hook@0.3.0;
+            export mudhost:game/session-class@0.3.0;
         }
     ",
     world: "plugins",
@@ -38,4 +40,26 @@ pub mod v0_1 {
         imports: { default: trappable },
         with: { "mudhost:game/types@0.1.0": crate::wasm::bindings::types },
     });
+}
+
+/// Bindings of `mudhost:game@0.2.1` (kept in `wit/compat/0.2.1/`): one host-side world, as for
+/// the current version, so a 0.2.x module of any kind finds its exports by their 0.2 names.
+pub mod v0_2 {
+    wasmtime::component::bindgen!({
+        path: "../wit/compat/0.2.1",
+        inline: "
+            package mudhost:host-side-v0-2;
+            world plugins {
+                import mudhost:game/host@0.2.1;
+                export mudhost:game/cmdset@0.2.1;
+                export mudhost:game/input-hook@0.2.1;
+                export mudhost:game/session-class@0.2.1;
+            }
+        ",
+        world: "plugins",
+        imports: { default: trappable },
+        with: { "mudhost:game/types@0.2.1": crate::wasm::bindings::types },
+    });
+
+    pub use self::exports::mudhost::game::{cmdset, input_hook, session_class};
 }

@@ -767,6 +767,34 @@ impl Host for HostCtx {
         self.name("an account name", &name)?;
         Ok(self.game.world.account_by_name(&name).map(|a| a.id))
     }
+
+    fn timer_delay(
+        &mut self,
+        delay_ms: u64,
+        payload: String,
+        obj: Option<u64>,
+        persistent: bool,
+    ) -> Trappable<Result<u64, String>> {
+        Ok(self.timer_schedule(delay_ms, None, payload, obj, persistent))
+    }
+
+    fn timer_repeat(
+        &mut self,
+        interval_ms: u64,
+        payload: String,
+        obj: Option<u64>,
+        persistent: bool,
+    ) -> Trappable<Result<u64, String>> {
+        Ok(self.timer_schedule(interval_ms, Some(interval_ms), payload, obj, persistent))
+    }
+
+    fn timer_cancel(&mut self, id: u64) -> Trappable<bool> {
+        self.timer_cancel_own(id)
+    }
+
+    fn timer_list(&mut self) -> Trappable<Vec<types::TimerInfo>> {
+        Ok(self.timer_list_own())
+    }
 }
 
 /// The game's name for a WIT cmdset holder.

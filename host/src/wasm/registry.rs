@@ -3,7 +3,7 @@
 //! Loading is two steps so the slow one can run off the game loop:
 //! 1. [`prepare`] (any thread): read the file, compile it or load it from the on-disk cache,
 //!    check which plugin kind it is (cmdset, input hook, session class) and at which WIT version
-//!    (the current one, or 0.1.0 for cmdset modules), pre-instantiate.
+//!    (the current one, 0.2.x for every kind, or 0.1.0 for cmdset modules), pre-instantiate.
 //! 2. [`PluginRegistry::install`] (game loop): a smoke call of `info` builds the cmdset, `at-load`
 //!    runs, and the module is swapped in between two commands.
 //!
@@ -30,7 +30,7 @@ use super::bindings::{self, types as wit};
 use super::cache::ModuleCache;
 use super::{
     classify, escape_line, GuestError, GuestLimits, GuestQuotas, HostCtx, LiveInstance,
-    WIT_PACKAGE, WIT_VERSION, WIT_VERSION_COMPAT,
+    WIT_PACKAGE, WIT_VERSION, WIT_VERSION_COMPAT, WIT_VERSION_V0_2,
 };
 use crate::cmd::{CmdSet, CommandDef, MergeType};
 use crate::link::Sessid;
@@ -49,7 +49,7 @@ pub enum PluginError {
     #[error("compile failed: {0}")]
     Compile(String),
     /// Built against another WIT version.
-    #[error("interface check failed: built against WIT {WIT_PACKAGE}@{found}, but this host implements {WIT_PACKAGE}@{WIT_VERSION} (and {WIT_PACKAGE}@{WIT_VERSION_COMPAT} for cmdset modules)")]
+    #[error("interface check failed: built against WIT {WIT_PACKAGE}@{found}, but this host implements {WIT_PACKAGE}@{WIT_VERSION} (and {WIT_PACKAGE}@{WIT_VERSION_V0_2}, and {WIT_PACKAGE}@{WIT_VERSION_COMPAT} for cmdset modules)")]
     Version {
         /// The version the module names.
         found: String,
@@ -109,7 +109,7 @@ pub fn role_mismatch(cfg: &crate::config::Config, name: &str, kind: ModuleKind) 
 /// What kind of plugin a module is (which world it implements).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ModuleKind {
-    /// A cmdset only (`cmdset-module`, current or 0.1.0).
+    /// A cmdset only (`cmdset-module`, current, 0.2.x or 0.1.0).
     Cmdset,
     /// An input hook with its cmdset (`input-hook-module`).
     InputHook,
@@ -121,7 +121,96 @@ pub enum ModuleKind {
 #[derive(Clone)]
 enum CmdsetExport {
     Current(bindings::cmdset::GuestIndices),
+    V0_2(bindings::v0_2::cmdset::GuestIndices),
     V0_1(bindings::v0_1::exports::mudhost::game::cmdset::GuestIndices),
+}
+
+/// The `input-hook` export of a module, at the WIT version the module was built against.
+#[derive(Clone)]
+enum HookExport {
+    Current(bindings::input_hook::GuestIndices),
+    V0_2(bindings::v0_2::input_hook::GuestIndices),
+}
+
+/// The `session-class` export of a module, at the WIT version the module was built against.
+#[derive(Clone)]
+enum ClassExport {
+    Current(bindings::session_class::GuestIndices),
+    V0_2(bindings::v0_2::session_class::GuestIndices),
+}
+
+/// A session class's hooks, loaded from its instance for one call, whatever WIT version it was
+/// built against (the argument and result types are shared between the versions).
+pub enum SessionClassGuest {
+    /// Built against the current WIT.
+    Current(bindings::session_class::Guest),
+    /// Built against 0.2.x.
+    V0_2(bindings::v0_2::session_class::Guest),
+}
+
+impl SessionClassGuest {
+    /// `at-sync`.
+    pub fn call_at_sync(
+        &self,
+        store: &mut Store<HostCtx>,
+        session: &wit::SessionInfo,
+    ) -> wasmtime::Result<()> {
+        match self {
+            Self::Current(g) => g.call_at_sync(store, session),
+            Self::V0_2(g) => g.call_at_sync(store, session),
+        }
+    }
+
+    /// `at-login`.
+    pub fn call_at_login(
+        &self,
+        store: &mut Store<HostCtx>,
+        session: &wit::SessionInfo,
+    ) -> wasmtime::Result<()> {
+        match self {
+            Self::Current(g) => g.call_at_login(store, session),
+            Self::V0_2(g) => g.call_at_login(store, session),
+        }
+    }
+
+    /// `at-disconnect`.
+    pub fn call_at_disconnect(
+        &self,
+        store: &mut Store<HostCtx>,
+        session: &wit::SessionInfo,
+        reason: &str,
+    ) -> wasmtime::Result<()> {
+        match self {
+            Self::Current(g) => g.call_at_disconnect(store, session, reason),
+            Self::V0_2(g) => g.call_at_disconnect(store, session, reason),
+        }
+    }
+
+    /// `data-in`.
+    pub fn call_data_in(
+        &self,
+        store: &mut Store<HostCtx>,
+        msg: &wit::Message,
+        session: &wit::SessionInfo,
+    ) -> wasmtime::Result<wit::HookResult> {
+        match self {
+            Self::Current(g) => g.call_data_in(store, msg, session),
+            Self::V0_2(g) => g.call_data_in(store, msg, session),
+        }
+    }
+
+    /// `data-out`.
+    pub fn call_data_out(
+        &self,
+        store: &mut Store<HostCtx>,
+        session: &wit::SessionInfo,
+        messages: &[wit::Message],
+    ) -> wasmtime::Result<Vec<wit::Message>> {
+        match self {
+            Self::Current(g) => g.call_data_out(store, session, messages),
+            Self::V0_2(g) => g.call_data_out(store, session, messages),
+        }
+    }
 }
 
 /// A module's pre-instance and the exports the host calls, looked up once at load.
@@ -129,8 +218,8 @@ enum CmdsetExport {
 struct Exports {
     pre: InstancePre<HostCtx>,
     cmdset: CmdsetExport,
-    hook: Option<bindings::input_hook::GuestIndices>,
-    class: Option<bindings::session_class::GuestIndices>,
+    hook: Option<HookExport>,
+    class: Option<ClassExport>,
     /// The WIT version the component names.
     built_against: String,
 }
@@ -157,6 +246,7 @@ impl Exports {
     ) -> wasmtime::Result<wit::CmdsetInfo> {
         match &self.cmdset {
             CmdsetExport::Current(ix) => ix.load(&mut *store, inst)?.call_info(store),
+            CmdsetExport::V0_2(ix) => ix.load(&mut *store, inst)?.call_info(store),
             CmdsetExport::V0_1(ix) => ix.load(&mut *store, inst)?.call_info(store),
         }
     }
@@ -164,6 +254,7 @@ impl Exports {
     fn at_load(&self, inst: &Instance, store: &mut Store<HostCtx>) -> wasmtime::Result<()> {
         match &self.cmdset {
             CmdsetExport::Current(ix) => ix.load(&mut *store, inst)?.call_at_load(store),
+            CmdsetExport::V0_2(ix) => ix.load(&mut *store, inst)?.call_at_load(store),
             CmdsetExport::V0_1(ix) => ix.load(&mut *store, inst)?.call_at_load(store),
         }
     }
@@ -175,6 +266,7 @@ impl Exports {
     ) -> wasmtime::Result<Vec<(String, wit::MergeType)>> {
         match &self.cmdset {
             CmdsetExport::Current(ix) => ix.load(&mut *store, inst)?.call_key_mergetypes(store),
+            CmdsetExport::V0_2(ix) => ix.load(&mut *store, inst)?.call_key_mergetypes(store),
             CmdsetExport::V0_1(_) => Ok(vec![]),
         }
     }
@@ -187,6 +279,7 @@ impl Exports {
     ) -> wasmtime::Result<()> {
         match &self.cmdset {
             CmdsetExport::Current(ix) => ix.load(&mut *store, inst)?.call_execute(store, inv),
+            CmdsetExport::V0_2(ix) => ix.load(&mut *store, inst)?.call_execute(store, inv),
             CmdsetExport::V0_1(ix) => ix.load(&mut *store, inst)?.call_execute(store, inv),
         }
     }
@@ -209,7 +302,7 @@ pub struct LoadedModule {
     /// Which plugin kind it is.
     pub kind: ModuleKind,
     /// The WIT version it was built against (as the component names it: 0.2.0 for a module
-    /// built before 0.2.1, which this host serves as 0.2.1).
+    /// built before 0.2.1, which this host serves through its 0.2.1 bindings).
     pub version: String,
     exports: Exports,
     /// The instance kept from the last successful call (taken out while a call runs).
@@ -257,6 +350,10 @@ impl Loader {
             .instantiate_pre(&component)
             .map_err(|e| PluginError::Interface(short(&e)))?;
         let iface = |e: wasmtime::Error| PluginError::Interface(short(&e));
+        let has = |name: &str| {
+            let full = format!("{WIT_PACKAGE}/{name}@{version}");
+            component.get_export_index(None, &full).is_some()
+        };
         let exports = if version == WIT_VERSION_COMPAT {
             Exports {
                 cmdset: CmdsetExport::V0_1(
@@ -268,22 +365,45 @@ impl Loader {
                 pre,
                 built_against,
             }
+        } else if version == WIT_VERSION_V0_2 {
+            // A 0.2.x module: its exports by their 0.2 names, through the 0.2.1 bindings.
+            Exports {
+                cmdset: CmdsetExport::V0_2(
+                    bindings::v0_2::cmdset::GuestIndices::new(&pre).map_err(iface)?,
+                ),
+                hook: if has("input-hook") {
+                    Some(HookExport::V0_2(
+                        bindings::v0_2::input_hook::GuestIndices::new(&pre).map_err(iface)?,
+                    ))
+                } else {
+                    None
+                },
+                class: if has("session-class") {
+                    Some(ClassExport::V0_2(
+                        bindings::v0_2::session_class::GuestIndices::new(&pre).map_err(iface)?,
+                    ))
+                } else {
+                    None
+                },
+                pre,
+                built_against,
+            }
         } else {
-            let has = |name: &str| {
-                let full = format!("{WIT_PACKAGE}/{name}@{WIT_VERSION}");
-                component.get_export_index(None, &full).is_some()
-            };
             Exports {
                 cmdset: CmdsetExport::Current(
                     bindings::cmdset::GuestIndices::new(&pre).map_err(iface)?,
                 ),
                 hook: if has("input-hook") {
-                    Some(bindings::input_hook::GuestIndices::new(&pre).map_err(iface)?)
+                    Some(HookExport::Current(
+                        bindings::input_hook::GuestIndices::new(&pre).map_err(iface)?,
+                    ))
                 } else {
                     None
                 },
                 class: if has("session-class") {
-                    Some(bindings::session_class::GuestIndices::new(&pre).map_err(iface)?)
+                    Some(ClassExport::Current(
+                        bindings::session_class::GuestIndices::new(&pre).map_err(iface)?,
+                    ))
                 } else {
                     None
                 },
@@ -377,7 +497,7 @@ pub fn module_name(path: &Path) -> Option<String> {
     (path.extension()? == "wasm").then(|| path.file_stem()?.to_str().map(str::to_owned))?
 }
 
-/// Which of our two WIT versions a component is served as ([`WIT_VERSION`] or
+/// Which of our WIT versions a component is served as ([`WIT_VERSION`], [`WIT_VERSION_V0_2`] or
 /// [`WIT_VERSION_COMPAT`]), and the version it names (compatible with that one). Refuse
 /// components that name any other version of our package (the message names the versions), mix
 /// versions, or do not export the cmdset interface at all.
@@ -396,14 +516,16 @@ fn check_interface(
         let version = rest.split_once('@').map_or("", |(_, v)| v);
         let ours = if compatible(version, WIT_VERSION) {
             WIT_VERSION
+        } else if compatible(version, WIT_VERSION_V0_2) {
+            WIT_VERSION_V0_2
         } else if compatible(version, WIT_VERSION_COMPAT) {
             WIT_VERSION_COMPAT
         } else {
             return Err(PluginError::Version { found: version.to_string() });
         };
-        if found.is_some_and(|f| f != ours) {
+        if let Some(f) = found.filter(|f| *f != ours) {
             return Err(PluginError::Interface(format!(
-                "mixes {WIT_PACKAGE}@{WIT_VERSION} and {WIT_PACKAGE}@{WIT_VERSION_COMPAT} interfaces"
+                "mixes {WIT_PACKAGE}@{f} and {WIT_PACKAGE}@{ours} interfaces"
             )));
         }
         found = Some(ours);
@@ -727,7 +849,14 @@ impl PluginRegistry {
     ) -> (Game, Option<Result<T, GuestError>>) {
         let Some(ix) = module.exports.hook.clone() else { return (game, None) };
         let (game, r) = self.call_atomic(module, game, caller, |inst, store| {
-            let r = ix.load(&mut *store, inst)?.call_data_in(store, msg, session)?;
+            let r = match &ix {
+                HookExport::Current(ix) => {
+                    ix.load(&mut *store, inst)?.call_data_in(&mut *store, msg, session)?
+                }
+                HookExport::V0_2(ix) => {
+                    ix.load(&mut *store, inst)?.call_data_in(&mut *store, msg, session)?
+                }
+            };
             check(r).map_err(|e| wasmtime::Error::new(super::QuotaExceeded(e)))
         });
         (game, Some(r))
@@ -740,12 +869,31 @@ impl PluginRegistry {
         module: &LoadedModule,
         game: Game,
         caller: Sessid,
-        f: impl FnOnce(&bindings::session_class::Guest, &mut Store<HostCtx>) -> wasmtime::Result<R>,
+        f: impl FnOnce(&SessionClassGuest, &mut Store<HostCtx>) -> wasmtime::Result<R>,
     ) -> (Game, Option<Result<R, GuestError>>) {
         let Some(ix) = module.exports.class.clone() else { return (game, None) };
         let (game, r) = self.call_atomic(module, game, caller, |inst, store| {
-            let guest = ix.load(&mut *store, inst)?;
+            let guest = match &ix {
+                ClassExport::Current(ix) => SessionClassGuest::Current(ix.load(&mut *store, inst)?),
+                ClassExport::V0_2(ix) => SessionClassGuest::V0_2(ix.load(&mut *store, inst)?),
+            };
             f(&guest, store)
+        });
+        (game, Some(r))
+    }
+
+    /// One firing of a module's timer: its `at-timer` (same sandbox, quotas and atomicity as a
+    /// command, no calling session). None when the module cannot receive firings (built against
+    /// a WIT before 0.3.0, which had no timers).
+    pub fn timer_fire(
+        &self,
+        module: &LoadedModule,
+        game: Game,
+        timer: &wit::TimerInfo,
+    ) -> (Game, Option<Result<(), GuestError>>) {
+        let CmdsetExport::Current(ix) = module.exports.cmdset.clone() else { return (game, None) };
+        let (game, r) = self.call_atomic(module, game, 0, |inst, store| {
+            ix.load(&mut *store, inst)?.call_at_timer(&mut *store, timer)
         });
         (game, Some(r))
     }
@@ -983,11 +1131,13 @@ mod tests {
 
     #[test]
     fn versions_are_compatible_by_semver_rules() {
-        assert!(compatible("0.2.0", WIT_VERSION));
-        assert!(compatible("0.2.7", WIT_VERSION));
+        assert!(compatible("0.3.0", WIT_VERSION));
+        assert!(compatible("0.3.7", WIT_VERSION));
+        assert!(compatible("0.2.0", WIT_VERSION_V0_2));
         assert!(compatible("0.1.3", WIT_VERSION_COMPAT));
+        assert!(!compatible("0.2.1", WIT_VERSION));
         assert!(!compatible("0.1.0", WIT_VERSION));
-        assert!(!compatible("0.3.0", WIT_VERSION));
+        assert!(!compatible("0.4.0", WIT_VERSION));
         assert!(!compatible("1.2.0", WIT_VERSION));
         assert!(!compatible("", WIT_VERSION));
     }

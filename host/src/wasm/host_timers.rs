@@ -1,0 +1,73 @@
+//! The timer imports (`timer-delay`, `timer-repeat`, `timer-cancel`, `timer-list`): checks and
+//! quotas, then the world store's timers (`store/timers.rs`). A timer belongs to the module that
+//! scheduled it: a module sees and cancels only its own.
+
+use super::bindings::types::TimerInfo;
+use super::HostCtx;
+use crate::store::Timer;
+
+impl HostCtx {
+    /// Schedule a timer for the calling module: `delay_ms` from now, repeating every
+    /// `interval_ms` if given. An `Err` names the refused limit.
+    pub(super) fn timer_schedule(
+        &mut self,
+        delay_ms: u64,
+        interval_ms: Option<u64>,
+        payload: String,
+        obj: Option<u64>,
+        persistent: bool,
+    ) -> Result<u64, String> {
+        let cfg = &self.game.cfg;
+        let (max, min_interval) = (cfg.timer_max_per_module, cfg.timer_min_interval_ms);
+        if interval_ms.is_some_and(|i| i < min_interval) {
+            return Err(format!(
+                "a repeating timer's interval must be at least timer_min_interval_ms ({min_interval} ms)"
+            ));
+        }
+        if payload.len() > self.quotas.attr_value_bytes {
+            return Err(format!(
+                "quota: the timer payload is over guest_attr_value_bytes ({} bytes)",
+                self.quotas.attr_value_bytes
+            ));
+        }
+        if self.game.world.timer_count(&self.module) >= max {
+            return Err(format!(
+                "quota: this module already has timer_max_per_module ({max}) timers"
+            ));
+        }
+        if obj.is_some_and(|o| self.game.world.object(o).is_none()) {
+            return Err(format!("no object #{}", obj.unwrap_or_default()));
+        }
+        let due = crate::server::now_ms().saturating_add(delay_ms);
+        let module = self.module.clone();
+        self.game
+            .world
+            .timer_add(&module, due, interval_ms, &payload, obj, persistent)
+            .map_err(|e| e.to_string())
+    }
+
+    /// Cancel one of the calling module's timers.
+    pub(super) fn timer_cancel_own(&mut self, id: u64) -> wasmtime::Result<bool> {
+        if self.game.world.timer(id).is_none_or(|t| t.module != self.module) {
+            return Ok(false);
+        }
+        Ok(self.game.world.timer_remove(id)?.is_some())
+    }
+
+    /// The calling module's timers, soonest first.
+    pub(super) fn timer_list_own(&mut self) -> Vec<TimerInfo> {
+        self.game.world.timers_of(&self.module).into_iter().map(timer_info).collect()
+    }
+}
+
+/// A timer as the WIT shows it.
+pub fn timer_info(t: &Timer) -> TimerInfo {
+    TimerInfo {
+        id: t.id,
+        due_ms: t.due_ms,
+        interval_ms: t.interval_ms,
+        payload: t.payload.clone(),
+        obj: t.obj,
+        persistent: t.persistent,
+    }
+}
