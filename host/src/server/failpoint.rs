@@ -113,10 +113,8 @@ pub fn init(data_dir: &Path) {
             }
         };
         let marker = data_dir.join("failpoint.fired");
-        let every_time = matches!(
-            kind,
-            What::Loop(Kind::Poison | Kind::PoisonUnit(_)) | What::PortalPanic
-        );
+        let every_time =
+            matches!(kind, What::Loop(Kind::Poison | Kind::PoisonUnit(_)) | What::PortalPanic);
         if marker.exists() && !every_time {
             return None;
         }
