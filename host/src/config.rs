@@ -65,7 +65,8 @@ pub struct Config {
     pub cmdset_session: Vec<String>,
     /// Modules whose cmdsets every account has. Default ["account"].
     pub cmdset_account: Vec<String>,
-    /// Modules whose cmdsets every puppeted character has. Default ["character"].
+    /// Modules whose cmdsets every puppeted character has. Default ["character", "builder"]
+    /// (the builder commands are locked to Builder and above).
     pub cmdset_character: Vec<String>,
     /// Input-hook modules (Evennia's INPUT_HOOKS), in order: each sees every inbound message
     /// before the input functions, on the output of the one before. Default [].
@@ -291,6 +292,19 @@ pub struct Config {
     /// Failed logins to one account, from any address, before further attempts on it are
     /// refused for `login_throttle_timeout_secs` (0 = off). Default 10.
     pub login_throttle_account_limit: u32,
+
+    // --- Building: prototypes (`server/prototypes.rs`) ---
+    /// Folder of prototype files (`.toml` / `.json`, Evennia's prototype keys) that `spawn`
+    /// uses; read again whenever a file in it changes. Default "prototypes".
+    pub prototypes_dir: PathBuf,
+    /// Largest prototype file read, bytes; a bigger file is refused by name. Default 65536.
+    pub prototype_file_bytes: usize,
+    /// Most prototype files read from the folder (and most prototypes in all); beyond it the
+    /// rest are refused by name. Default 256.
+    pub prototype_files: usize,
+    /// Longest chain of `prototype_parent`s one prototype may have (a cycle is refused at any
+    /// length). Default 8.
+    pub prototype_parent_depth: usize,
 }
 
 /// One line of documentation per key, in file order (kept in step with the struct by a test).
@@ -392,6 +406,11 @@ const KEY_DOCS: &[(&str, &str)] = &[
     ("command_rate_per_ip", "Inbound messages per second from one address, all its sessions together (0 = unlimited); more are dropped with a warning."),
     ("allowed_origins", "Origins whose pages may open a websocket besides the portal's own page; other browser origins get 403 (no Origin header: allowed)."),
     ("login_throttle_account_limit", "Failed logins to one account, from any address, before further attempts on it are refused for login_throttle_timeout_secs (0 = off)."),
+    // Building: prototypes.
+    ("prototypes_dir", "Folder of prototype files (.toml / .json) for `spawn`, read again when a file in it changes."),
+    ("prototype_file_bytes", "Largest prototype file read, in bytes; a bigger one is refused by name."),
+    ("prototype_files", "Most prototype files read from the folder (and most prototypes in all); the rest are refused by name."),
+    ("prototype_parent_depth", "Longest chain of prototype_parent a prototype may have (cycles are refused at any length)."),
 ];
 
 impl Default for Config {
@@ -414,7 +433,7 @@ impl Default for Config {
             cmdset_unloggedin: vec!["unloggedin".into()],
             cmdset_session: vec![],
             cmdset_account: vec!["account".into()],
-            cmdset_character: vec!["character".into()],
+            cmdset_character: vec!["character".into(), "builder".into()],
             input_hooks: vec![],
             session_class: String::new(),
             in_game_errors: false,
@@ -494,6 +513,10 @@ impl Default for Config {
             command_rate_per_ip: 200,
             allowed_origins: vec![],
             login_throttle_account_limit: 10,
+            prototypes_dir: "prototypes".into(),
+            prototype_file_bytes: 64 * 1024,
+            prototype_files: 256,
+            prototype_parent_depth: 8,
         }
     }
 }
@@ -521,6 +544,7 @@ impl Config {
         let absolute = |p: PathBuf| std::path::absolute(&p).unwrap_or(p);
         cfg.modules_dir = absolute(base.join(&cfg.modules_dir));
         cfg.data_dir = absolute(base.join(&cfg.data_dir));
+        cfg.prototypes_dir = absolute(base.join(&cfg.prototypes_dir));
         cfg.validate()?;
         Ok(cfg)
     }

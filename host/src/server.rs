@@ -10,6 +10,7 @@ pub mod game_loop;
 pub mod inflight;
 pub mod inputfuncs;
 pub mod plugins;
+pub mod prototypes;
 pub mod resent;
 pub mod session;
 pub mod throttle;

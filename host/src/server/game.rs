@@ -105,6 +105,8 @@ pub struct Game {
     /// The merged cmdset of the session a guest call runs for (a command, or a hook called for a
     /// session), for `caller-commands`.
     pub current_cmdset: Option<Arc<crate::cmd::CmdSet>>,
+    /// The prototypes folder, for the building imports (`server/prototypes.rs`).
+    pub prototypes: super::prototypes::Prototypes,
 }
 
 /// A login or account creation being checked off the loop (see `Game::attempts`).
@@ -193,6 +195,7 @@ impl Game {
     /// A game with no sessions over an opened world.
     pub fn new(cfg: Arc<Config>, world: WorldStore) -> Game {
         let throttles = Throttles::new(&cfg, &world);
+        let prototypes = super::prototypes::Prototypes::new(&cfg);
         Game {
             cfg,
             sessions: SessionHandler::default(),
@@ -212,6 +215,7 @@ impl Game {
             dropped_outputs: 0,
             class_events: Vec::new(),
             current_cmdset: None,
+            prototypes,
         }
     }
 
