@@ -6,6 +6,8 @@
 mod support;
 
 mod authoring;
+// Building: the builder commands and prototypes.
+mod building;
 mod capacity;
 mod cmdsets;
 mod crash;
