@@ -439,6 +439,27 @@ mod tests {
     }
 
     #[test]
+    fn the_example_prototypes_parse_and_the_chief_inherits_from_the_goblin() {
+        let (_d, mut p) = folder(
+            &[
+                (
+                    "goblin.toml",
+                    include_str!("../../../guest-examples/builder/prototypes/goblin.toml"),
+                ),
+                (
+                    "goblin_chief.json",
+                    include_str!("../../../guest-examples/builder/prototypes/goblin_chief.json"),
+                ),
+            ],
+            |_| {},
+        );
+        let chief = p.get("goblin_chief").unwrap();
+        assert_eq!(chief["attrs"], serde_json::json!({"hp": 30, "strength": 3}));
+        assert_eq!(chief["aliases"], serde_json::json!(["gob"]));
+        assert!(p.catalog().problems.is_empty());
+    }
+
+    #[test]
     fn a_wide_diamond_of_parents_resolves_each_prototype_once() {
         // 30 levels, each prototype naming the two of the level below twice: without memoising,
         // 4^30 visits.
