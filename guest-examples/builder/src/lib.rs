@@ -912,6 +912,58 @@ mod tests {
         assert!(objdefs("  ").is_empty());
     }
 
+    use mudhost_sdk::testing::TestHost;
+
+    /// Anna in Limbo.
+    fn limbo() -> TestHost {
+        let host = TestHost::new();
+        host.player("Anna", host.limbo());
+        host
+    }
+
+    #[test]
+    fn dig_makes_a_room_with_exits_both_ways() {
+        let host = limbo();
+        let text = host.call::<Dig>("Orchard = orchard;o, back;b", "Created room Orchard(#");
+        assert!(text.contains("Created Exit back from Orchard to Limbo: back(#"), "{text}");
+        let orchard = Obj::search("Orchard", None)[0];
+        let to = Obj::search("orchard", Some(host.limbo()))[0];
+        let back = Obj::search("back", Some(orchard))[0];
+        assert_eq!(to.attr_obj("destination"), Some(orchard));
+        assert_eq!(to.attr("aliases").as_deref(), Some("o"));
+        assert_eq!(back.attr_obj("destination"), Some(host.limbo()));
+        host.call::<Dig>("", "Usage: dig[/teleport]");
+        host.call::<Dig>(";orch = north", "You must supply a new room name.");
+    }
+
+    #[test]
+    fn spawn_applies_a_prototype_and_its_parent() {
+        let host = limbo();
+        host.prototype("goblin", r#"{"key": "goblin", "desc": "A goblin.", "attrs": {"hp": 10}}"#);
+        host.prototype("chief", r#"{"prototype_parent": "goblin", "key": "chief", "attrs": {"hp": 30}, "mood": "grim"}"#);
+        host.call::<Spawn>("chief", "Spawned chief(#");
+        let chief = Obj::search("chief", Some(host.limbo()))[0];
+        assert_eq!(chief.attr("desc").as_deref(), Some("A goblin."));
+        assert_eq!(chief.attr("hp").as_deref(), Some("30"));
+        assert_eq!(chief.attr("mood").as_deref(), Some("grim"));
+        assert_eq!(chief.attr("prototype_key").as_deref(), Some("chief"));
+        host.call::<Spawn>("dragon", "No prototype named 'dragon' was found.");
+        host.call::<Spawn>("/list", "+--");
+    }
+
+    #[test]
+    fn destroy_refuses_the_caller_and_limbo() {
+        let host = limbo();
+        host.call::<Destroy>("me", "Object Anna is controlled by an active account.");
+        host.call::<Destroy>(
+            "here",
+            "You are trying to delete Limbo, which is set as DEFAULT_HOME.",
+        );
+        host.call::<Create>("pebble", "You create a new thing: pebble.");
+        host.call::<Destroy>("pebble", "pebble was destroyed.");
+        assert!(Obj::search("pebble", None).is_empty());
+    }
+
     #[test]
     fn set_keeps_json_as_json_and_notes_plain_text() {
         assert_eq!(typed("10"), ("10".into(), None));
