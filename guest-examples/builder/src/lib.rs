@@ -363,13 +363,16 @@ impl Command for Create {
             return Err("Usage: create[/drop] <newname>[;alias;alias...] [:typeclass.path]".into());
         }
         let drop = sw.iter().any(|s| s == "drop");
+        // One answer for the whole list: a long list must not run into the per-command message
+        // quota, and the first refusal (the object quota included) ends it.
+        let mut lines = vec![];
         for def in defs {
             let kind = def.option.clone().unwrap_or_else(|| "thing".into());
             let obj = match host::build_object(&def.name, &kind, Some(me.id())) {
                 Ok(id) => Obj(id),
                 Err(e) => {
-                    inv.msg(e);
-                    continue;
+                    lines.push(e);
+                    break;
                 }
             };
             add_aliases(obj, &def.aliases)?;
@@ -378,7 +381,7 @@ impl Command for Create {
                     obj.move_to(Some(room))?;
                 }
             }
-            inv.msg(if def.aliases.is_empty() {
+            lines.push(if def.aliases.is_empty() {
                 format!("You create a new {kind}: {}.", obj.name())
             } else {
                 format!(
@@ -388,6 +391,7 @@ impl Command for Create {
                 )
             });
         }
+        inv.msg(lines.join("\n"));
         Ok(())
     }
 }
@@ -470,21 +474,19 @@ impl Command for Destroy {
             return Err("Usage: destroy[/switches] [obj, obj2, obj3, [dbref-dbref],...]".into());
         }
         let mut objs = vec![];
+        let mut text = String::new();
         for name in names {
             match search(me, name) {
                 Ok(o) if !objs.contains(&o) => objs.push(o),
                 Ok(_) => {}
                 Err(e) => {
-                    inv.msg(e);
-                    inv.msg(" (Objects to destroy must either be local or specified with a unique #dbref.)");
+                    text += &format!("\n{e}\n (Objects to destroy must either be local or specified with a unique #dbref.)");
                 }
             }
         }
         let override_ = sw.iter().any(|s| s == "override");
-        let text: String = objs.into_iter().map(|o| destroy(me, o, override_)).collect();
-        if !text.is_empty() {
-            inv.msg(text.trim());
-        }
+        text.extend(objs.into_iter().map(|o| destroy(me, o, override_)));
+        inv.msg(text.trim_start_matches('\n'));
         Ok(())
     }
 }
