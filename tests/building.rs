@@ -349,6 +349,14 @@ async fn hostile_sizes_are_refused_with_a_clear_text_and_the_builder_carries_on(
         answer(&mut bob, &format!("dig {long}"), "too long").await,
         "Error creating room: The name is too long (over guest_name_bytes, 256 bytes)."
     );
+    assert_eq!(
+        answer(&mut bob, "create Mallory:character", "charcreate").await,
+        "Characters are made with charcreate, not built."
+    );
+    assert_eq!(
+        answer(&mut bob, "create gem:sparkly-thing", "kind").await,
+        "'sparkly-thing' is not a kind of object (letters, digits and _)."
+    );
     assert!(answer(&mut bob, &format!("tel {long}"), "too long")
         .await
         .ends_with("is too long for a name (at most 256 bytes)."));

@@ -809,7 +809,7 @@ impl Host for HostCtx {
         kind: String,
         location: Option<u64>,
     ) -> Trappable<Result<u64, String>> {
-        Ok(self.build_object_checked(&key, &kind, location))
+        self.build_object_checked(&key, &kind, location)
     }
 
     fn prototype_list(&mut self) -> Trappable<PrototypeCatalog> {

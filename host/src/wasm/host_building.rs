@@ -15,13 +15,30 @@ impl HostCtx {
         }
     }
 
-    /// `object-create` with its refusals as text (see the WIT).
+    /// `object-create` with its refusals as text (see the WIT). A failing database is no refusal
+    /// but a host fault: it ends the call (which is undone), and the log says why.
     pub(super) fn build_object_checked(
         &mut self,
         key: &str,
         kind: &str,
         location: Option<u64>,
-    ) -> Result<u64, String> {
+    ) -> wasmtime::Result<Result<u64, String>> {
+        Ok(match self.build_checks(key, kind, location) {
+            Err(refusal) => Err(refusal),
+            Ok(()) => {
+                let id =
+                    self.game.world.create_object(key.trim(), kind, location).map_err(|e| {
+                        tracing::error!(module = %self.module, cause = %e, "build-object failed");
+                        wasmtime::Error::msg(format!("build-object: {e}"))
+                    })?;
+                self.used.objects += 1;
+                Ok(id)
+            }
+        })
+    }
+
+    /// Why `build-object` refuses these arguments, if it does.
+    fn build_checks(&self, key: &str, kind: &str, location: Option<u64>) -> Result<(), String> {
         let max = self.quotas.name_bytes;
         let trimmed = key.trim();
         if trimmed.is_empty() {
@@ -37,7 +54,8 @@ impl HostCtx {
             && kind.len() <= max
             && kind.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
         if !kind_ok {
-            return Err(format!("'{kind}' is not a kind of object (letters, digits and _)."));
+            let shown: String = kind.chars().take(40).collect();
+            return Err(format!("'{shown}' is not a kind of object (letters, digits and _)."));
         }
         if kind == "character" {
             return Err("Characters are made with charcreate, not built.".into());
@@ -53,12 +71,7 @@ impl HostCtx {
                 self.quotas.objects_per_call
             ));
         }
-        let id = self.game.world.create_object(trimmed, kind, location).map_err(|e| {
-            tracing::error!(module = %self.module, cause = %e, "build-object failed");
-            "The object could not be created (the server log says why).".to_string()
-        })?;
-        self.used.objects += 1;
-        Ok(id)
+        Ok(())
     }
 
     /// The prototypes folder as it is now.
