@@ -11,10 +11,11 @@
 //! (`prototype_parent_depth`); a cycle of parents is refused at any length, and resolving a
 //! prototype visits each prototype at most once.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::Read;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use serde_json::{Map, Value};
@@ -39,12 +40,19 @@ impl Prototype {
     }
 }
 
+/// What identifies a file's content without reading it: size, modification time, inode.
+type Stamp = (u64, Option<SystemTime>, u64);
+
 /// What a file held when it was last parsed.
 #[derive(Debug)]
 struct Cached {
-    stamp: (u64, Option<SystemTime>, u64),
+    stamp: Stamp,
     parsed: Result<Vec<Prototype>, String>,
 }
+
+/// The folder's prototype files in name order, each with its stamp (None: not a readable
+/// file), and how many more there were beyond `prototype_files`.
+type Listing = (Vec<(PathBuf, Option<Stamp>)>, Vec<PathBuf>);
 
 /// The prototypes folder and what was parsed from it.
 #[derive(Debug)]
@@ -54,6 +62,9 @@ pub struct Prototypes {
     files: usize,
     depth: usize,
     cache: HashMap<PathBuf, Cached>,
+    /// The last catalog and the listing it was built from: while the folder lists the same
+    /// stamps, it is handed out again (a call costs a directory read and a stat per file).
+    last: Option<(Listing, Arc<Catalog>)>,
 }
 
 /// The folder as it is now: prototypes by key, and one line per thing refused.
@@ -74,50 +85,66 @@ impl Prototypes {
             files: cfg.prototype_files,
             depth: cfg.prototype_parent_depth,
             cache: HashMap::new(),
+            last: None,
         }
     }
 
-    /// Look at the folder and return every prototype in it (files changed since the last call
-    /// parsed again). A missing folder is an empty catalog.
-    pub fn catalog(&mut self) -> Catalog {
-        let mut catalog = Catalog::default();
+    /// The folder's `.toml` / `.json` files now (a missing folder lists none).
+    fn listing(&self) -> Listing {
         let Ok(read) = std::fs::read_dir(&self.dir) else {
-            self.cache.clear();
-            return catalog;
+            return (vec![], vec![]);
         };
         let mut paths: Vec<PathBuf> = read
             .filter_map(|e| e.ok().map(|e| e.path()))
             .filter(|p| matches!(extension(p), Some("toml" | "json")))
             .collect();
         paths.sort();
-        if paths.len() > self.files {
-            for p in &paths[self.files..] {
-                catalog.problems.push(format!(
-                    "{}: not read: over prototype_files ({} files)",
-                    relative(&self.dir, p),
-                    self.files
-                ));
+        let surplus = paths.split_off(paths.len().min(self.files));
+        let stamped = paths
+            .into_iter()
+            .map(|p| {
+                let stamp = std::fs::metadata(&p)
+                    .ok()
+                    .filter(|m| m.is_file())
+                    .map(|m| (m.len(), m.modified().ok(), m.ino()));
+                (p, stamp)
+            })
+            .collect();
+        (stamped, surplus)
+    }
+
+    /// Look at the folder and return every prototype in it (files changed since the last call
+    /// parsed again, the whole catalog reused when nothing changed).
+    pub fn catalog(&mut self) -> Arc<Catalog> {
+        let listing = self.listing();
+        if let Some((last, catalog)) = &self.last {
+            if *last == listing {
+                return catalog.clone();
             }
-            paths.truncate(self.files);
         }
-        self.cache.retain(|p, _| paths.contains(p));
-        for path in paths {
-            let name = relative(&self.dir, &path);
-            let parsed = match std::fs::metadata(&path) {
-                Err(e) => Err(format!("cannot be read: {e}")),
-                Ok(meta) if !meta.is_file() => continue,
-                Ok(meta) => {
-                    let stamp = (meta.len(), meta.modified().ok(), meta.ino());
-                    match self.cache.get(&path) {
-                        Some(c) if c.stamp == stamp => c.parsed.clone(),
-                        _ => {
-                            let parsed = self.parse_file(&path, &name, meta.len());
-                            self.cache
-                                .insert(path.clone(), Cached { stamp, parsed: parsed.clone() });
-                            parsed
-                        }
+        let mut catalog = Catalog::default();
+        for p in &listing.1 {
+            catalog.problems.push(format!(
+                "{}: not read: over prototype_files ({} files)",
+                relative(&self.dir, p),
+                self.files
+            ));
+        }
+        let listed: HashSet<&PathBuf> = listing.0.iter().map(|(p, _)| p).collect();
+        self.cache.retain(|p, _| listed.contains(p));
+        for (path, stamp) in &listing.0 {
+            let name = relative(&self.dir, path);
+            let parsed = match stamp {
+                None => Err("cannot be read as a file".to_string()),
+                Some(stamp) => match self.cache.get(path) {
+                    Some(c) if c.stamp == *stamp => c.parsed.clone(),
+                    _ => {
+                        let parsed = self.parse_file(path, &name, stamp.0);
+                        self.cache
+                            .insert(path.clone(), Cached { stamp: *stamp, parsed: parsed.clone() });
+                        parsed
                     }
-                }
+                },
             };
             match parsed {
                 Err(e) => catalog.problems.push(format!("{name}: {e}")),
@@ -140,6 +167,8 @@ impl Prototypes {
                 }
             }
         }
+        let catalog = Arc::new(catalog);
+        self.last = Some((listing, catalog.clone()));
         catalog
     }
 

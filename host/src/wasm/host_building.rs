@@ -93,7 +93,7 @@ impl HostCtx {
                 file: p.file.clone(),
             })
             .collect();
-        PrototypeCatalog { entries, problems: catalog.problems }
+        PrototypeCatalog { entries, problems: catalog.problems.clone() }
     }
 
     /// One prototype with its parents applied, as JSON text.
