@@ -772,7 +772,14 @@ impl Command for Spawn {
             inv.msg(text.replace('|', "||"));
             return Ok(());
         }
-        let location = if has("noloc") { None } else { me.location() };
+        // A prototype's own `location` (a #dbref) wins; else here, unless /noloc.
+        let location = match proto.get("location").map(text_of) {
+            Some(l) => Some(Obj::parse(&l).filter(|o| o.exists()).ok_or_else(|| {
+                format!("Prototype '{key}': location '{l}' is not an object (#dbref).")
+            })?),
+            None if has("noloc") => None,
+            None => me.location(),
+        };
         let obj = spawn(&proto, location)?;
         inv.msg(format!("Spawned {}.", shown(obj)));
         Ok(())
@@ -949,6 +956,12 @@ mod tests {
         assert_eq!(chief.attr("hp").as_deref(), Some("30"));
         assert_eq!(chief.attr("mood").as_deref(), Some("grim"));
         assert_eq!(chief.attr("prototype_key").as_deref(), Some("chief"));
+        let vault = host.room("Vault", "");
+        host.prototype("coin", &format!(r#"{{"key": "coin", "location": "{vault}"}}"#));
+        host.call::<Spawn>("coin", "Spawned coin(#");
+        assert_eq!(Obj::search("coin", Some(vault)).len(), 1);
+        host.prototype("lost", r##"{"key": "lost", "location": "#999"}"##);
+        host.call::<Spawn>("lost", "Prototype 'lost': location '#999' is not an object (#dbref).");
         host.call::<Spawn>("dragon", "No prototype named 'dragon' was found.");
         host.call::<Spawn>("/list", "+--");
     }
