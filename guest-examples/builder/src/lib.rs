@@ -306,13 +306,12 @@ fn open_exit(def: &ObjDef, location: Obj, destination: Obj) -> Result<String, St
     let existing = Obj::search(&def.name, Some(location));
     match existing[..] {
         [] => {
-            let exit = new_exit(def, location, destination)?;
+            new_exit(def, location, destination)?;
             let aliases = if def.aliases.is_empty() {
                 String::new()
             } else {
                 format!(" (aliases: {})", def.aliases.join(", "))
             };
-            let _ = exit;
             Ok(format!(
                 "Created new Exit '{}' from {} to {}{aliases}.",
                 def.name,
