@@ -187,6 +187,14 @@ fn main() -> anyhow::Result<()> {
             rt.block_on(tracing::Instrument::instrument(mudhost::server::run(link), span))
         }
         Command::Reload { game, reason } => {
+            // The file is read here first (to find the game): a broken one refuses the reload
+            // before the game is asked, as the portal would.
+            if let Err(e) = load_config(&game) {
+                anyhow::bail!(
+                    "reload refused: {e:#}. The game goes on with the old config (it was not \
+                     asked to reload); fix the file and reload again."
+                );
+            }
             control(&rt, &game, &format!("reload {}", reason.join(" ")))
         }
         Command::Stop { game, reason } => {

@@ -920,7 +920,7 @@ impl Hub {
         if self.stopping {
             return "shutting down; reload ignored".into();
         }
-        if !self.server.as_ref().is_some_and(|s| !s.leaving) {
+        if self.server.as_ref().is_none_or(|s| s.leaving) {
             return "the server is not connected; it is restarted automatically".into();
         }
         let config_note = match self.reread_config() {
@@ -931,7 +931,11 @@ impl Hub {
                     "{RELOAD_REFUSED} {why}. The game goes on with the old config; fix the file and reload again."
                 );
                 if let Some(s) = by.and_then(|id| self.sessions.get(&id)) {
-                    s.send(Msg::text(&text));
+                    s.send(Msg::text(format!(
+                        "|rReload refused:|n {}. The game goes on with the old config; fix the file and reload again.",
+                        // Literal bars (a TOML error's snippet has them), not markup.
+                        why.replace('|', "||")
+                    )));
                 }
                 return text;
             }
@@ -959,8 +963,7 @@ impl Hub {
             return Ok(String::new());
         };
         let file = source.load().map_err(|e| e.to_string())?;
-        let applied =
-            super::live_config::apply(&self.cfg, file).map_err(|e| e.to_string())?;
+        let applied = super::live_config::apply(&self.cfg, file).map_err(|e| e.to_string())?;
         if !applied.restart.is_empty() {
             tracing::warn!(
                 keys = %applied.restart.join(", "),

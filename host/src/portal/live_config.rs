@@ -128,6 +128,8 @@ pub fn apply(running: &Config, file: Config) -> Result<Applied, ConfigError> {
             live.push(key.clone());
         }
     }
+    live.sort();
+    restart.sort();
     let config: Config = serde_json::from_value(Value::Object(new))
         .map_err(|e| ConfigError::Invalid(format!("cannot merge the re-read config: {e}")))?;
     Ok(Applied { config, live, restart })
