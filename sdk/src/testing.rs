@@ -283,7 +283,9 @@ impl State {
             ));
         }
         if self.timers.len() >= max {
-            return Err(format!("quota: this module already has timer_max_per_module ({max}) timers"));
+            return Err(format!(
+                "quota: this module already has timer_max_per_module ({max}) timers"
+            ));
         }
         if obj.is_some_and(|o| !self.objects.contains_key(&o)) {
             return Err(format!("no object #{}", obj.unwrap_or_default()));
@@ -1547,8 +1549,13 @@ mod tests {
     #[should_panic(expected = "has no handler")]
     fn a_due_timer_without_a_handler_fails_the_test() {
         let host = TestHost::new();
-        crate::host::delay(std::time::Duration::from_secs(1), "x", None, crate::host::Persistence::Memory)
-            .unwrap();
+        crate::host::delay(
+            std::time::Duration::from_secs(1),
+            "x",
+            None,
+            crate::host::Persistence::Memory,
+        )
+        .unwrap();
         host.advance(1000);
     }
 
