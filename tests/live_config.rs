@@ -167,11 +167,13 @@ async fn a_broken_mudhost_toml_at_reload_keeps_the_game_running_with_the_old_con
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success() && stderr.contains("multisession_mode"), "{stderr}");
 
-    // Fixed, it applies; the server was not restarted before.
+    // Fixed, it applies; the server was not restarted before. The in-game reload tells the
+    // superuser what it applied.
     std::fs::write(host.config_path(), good).unwrap();
     assert_eq!(host.server_pid(), pid, "no restart while the file was broken");
     change_config(&host, "cmdset_character = [\"character\", \"trouble\"]");
-    host.cli(&["reload"]);
+    root.send_text("reload").await;
+    assert_eq!(answer(&mut root, "Root").await, "Reloading; config applied: cmdset_character.");
     assert_eq!(echo(&mut bob, "Bob", "now").await, "echoback v1: now");
 }
 

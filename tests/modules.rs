@@ -58,6 +58,28 @@ async fn mudhost_modules_lists_a_loaded_module_and_a_rejected_one_with_its_error
     let shown = root.expect_text("Modules:").await;
     assert!(shown.lines().any(|l| l == line), "{shown}");
     assert!(shown.lines().any(|l| l == rejected), "{shown}");
+
+    // A broken update of a loaded module: the old version serves, its line shows the error.
+    std::fs::write(host.modules_dir().join("account.wasm"), NOT_WASM).unwrap();
+    let deadline = std::time::Instant::now() + support::WAIT;
+    let account = loop {
+        let report = host.cli(&["modules"]);
+        let account = report.lines().find(|l| l.starts_with("account ")).unwrap().to_string();
+        if account.contains("; last error: ") {
+            break account;
+        }
+        assert!(std::time::Instant::now() < deadline, "the failed update never showed: {report}");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert!(account.contains("account.wasm"), "{account}");
+    assert!(account.contains("compile failed"), "{account}");
+    assert!(!host
+        .cli(&["modules"])
+        .lines()
+        .any(|l| l.starts_with("REJECTED") && l.contains("account.wasm")));
+    root.send_text("modules").await;
+    let shown = root.expect_text("Modules:").await;
+    assert!(shown.lines().any(|l| l == account), "the old account module still serves: {shown}");
 }
 
 #[tokio::test]

@@ -953,6 +953,12 @@ impl Hub {
         tracing::info!(%reason, "server reload requested");
         let _ = self.supervisor.send(SupervisorCmd::ExpectExit);
         self.next_start = StartKind::Reload;
+        // The superuser who typed `reload` learns what the config changed, as the CLI does.
+        if let Some(s) =
+            by.and_then(|id| self.sessions.get(&id)).filter(|_| !config_note.is_empty())
+        {
+            s.send(Msg::text(format!("Reloading{config_note}.")));
+        }
         format!("reloading{config_note}")
     }
 
