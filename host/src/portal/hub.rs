@@ -920,9 +920,8 @@ impl Hub {
         if self.stopping {
             return "shutting down; reload ignored".into();
         }
-        if self.server.as_ref().is_none_or(|s| s.leaving) {
-            return "the server is not connected; it is restarted automatically".into();
-        }
+        // Read even when no server is connected (a crash restart's backoff, a reload under
+        // way): the next server to start gets the new config.
         let config_note = match self.reread_config() {
             Ok(note) => note,
             Err(why) => {
@@ -940,8 +939,10 @@ impl Hub {
                 return text;
             }
         };
-        let Some(server) = self.server.as_mut() else {
-            return "the server is not connected; it is restarted automatically".into();
+        let Some(server) = self.server.as_mut().filter(|s| !s.leaving) else {
+            return format!(
+                "the server is not connected; it is restarted automatically{config_note}"
+            );
         };
         let _ = server.tx.send(PortalMsg::Reload { reason: reason.into() });
         server.leaving = true;
