@@ -1227,4 +1227,19 @@ mod tests {
         assert_eq!(module_name(Path::new("/m/notes.txt")), None);
         assert_eq!(module_name(Path::new("/m/.character.wasm.tmp")), None);
     }
+
+    #[test]
+    fn report_times_are_utc_calendar_times_and_slots_name_every_role() {
+        assert_eq!(utc_time(0), "1970-01-01 00:00:00 UTC");
+        assert_eq!(utc_time(951_782_400_000), "2000-02-29 00:00:00 UTC");
+        assert_eq!(utc_time(1_796_395_245_999), "2026-12-04 14:40:45 UTC");
+        let cfg = crate::config::Config {
+            input_hooks: vec!["nick".into()],
+            cmdset_account: vec!["account".into(), "nick".into()],
+            session_class: "nick".into(),
+            ..Default::default()
+        };
+        assert_eq!(slots_of(&cfg, "nick"), "cmdset_account, input_hooks, session_class");
+        assert_eq!(slots_of(&cfg, "box"), "none");
+    }
 }
