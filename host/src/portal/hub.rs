@@ -914,8 +914,9 @@ impl Hub {
     }
 
     /// Restart the server with the config re-read (`live_config`); `by` is the session whose
-    /// command asked, told if the config refuses the reload. The answer is one line; it starts
-    /// with [`RELOAD_REFUSED`] when nothing was done.
+    /// command asked, told what the config changed or why it refuses the reload. The answer
+    /// starts with [`RELOAD_REFUSED`] when nothing was done (a TOML error's snippet makes it
+    /// several lines).
     fn reload(&mut self, reason: &str, by: Option<Sessid>) -> String {
         if self.stopping {
             return "shutting down; reload ignored".into();
