@@ -601,10 +601,10 @@ impl Config {
                 "telnet_subnegotiation_bytes must be at least 64".into(),
             ));
         }
-        if !(1..=crate::link::MAX_INPUT_DEPTH).contains(&self.max_input_depth) {
+        if !(1..=crate::shared::limits::MAX_INPUT_DEPTH).contains(&self.max_input_depth) {
             return Err(ConfigError::Invalid(format!(
                 "max_input_depth must be 1-{}",
-                crate::link::MAX_INPUT_DEPTH
+                crate::shared::limits::MAX_INPUT_DEPTH
             )));
         }
         if self.outbox_bytes == 0

@@ -10,6 +10,8 @@
 //! - [`wasm`]: the wasmtime engine, bindings, host imports, plugin registry and reload watcher.
 //! - [`store`]: the world store (SQLite).
 //! - [`config`]: the TOML configuration.
+//! - [`shared`]: leaves below both processes — the clock, the in-flight marker, input bounds.
+//! - [`failpoint`]: fault injection for the crash tests, read by both processes.
 //! - [`logline`]: clipped, rate-limited log lines about untrusted input.
 //! - [`shutdown`]: the shutdown signal shared by the portal's tasks.
 //! - [`lockfile`]: the exclusive locks that keep one portal per game and one server per database.
@@ -19,12 +21,14 @@
 
 pub mod cmd;
 pub mod config;
+pub mod failpoint;
 pub mod link;
 pub mod lockfile;
 pub mod logline;
 pub mod portal;
 pub mod scaffold;
 pub mod server;
+pub mod shared;
 pub mod shutdown;
 pub mod store;
 pub mod wasm;

@@ -20,6 +20,7 @@ use serde_json::{Map, Value};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use crate::config::Config;
+use crate::shared::limits::MAX_INPUT_DEPTH;
 
 /// Version of the link protocol; both sides must agree exactly.
 pub const LINK_VERSION: u32 = 2;
@@ -39,8 +40,7 @@ pub const MAX_HELLO_BYTES: usize = 4096;
 /// levels around it, so everything the portal accepts also decodes here.
 pub const MAX_LINK_DEPTH: usize = 256;
 
-/// Upper bound for the configurable input nesting depth (kept well under [`MAX_LINK_DEPTH`]).
-pub const MAX_INPUT_DEPTH: usize = 128;
+const _: () = assert!(MAX_INPUT_DEPTH + 16 <= MAX_LINK_DEPTH, "input must decode on the link");
 
 /// Environment variable through which the portal hands the link secret to its server child.
 pub const SECRET_ENV: &str = "MUDHOST_LINK_SECRET";

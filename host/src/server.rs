@@ -4,10 +4,8 @@
 
 pub mod accounts;
 pub mod cmdhandler;
-pub mod failpoint;
 pub mod game;
 pub mod game_loop;
-pub mod inflight;
 pub mod inputfuncs;
 pub mod plugins;
 pub mod resent;
@@ -22,20 +20,16 @@ use std::sync::Arc;
 use anyhow::{bail, Context};
 use tokio::sync::mpsc;
 
+// The failpoints and the clock are shared with the portal; imported here so the server's files
+// keep reaching them as `super::failpoint` and `super::now_ms`.
+use crate::failpoint;
 use crate::link::{self, LinkAddr, PortalMsg, ServerMsg, StartKind, LINK_VERSION};
+use crate::shared::clock::now_ms;
+use crate::shared::inflight;
 use crate::store::WorldStore;
 use crate::wasm::{self, GuestLimits, GuestQuotas, PluginRegistry};
 use game::Game;
 use game_loop::{Exit, GameEvent, GameLoop};
-
-/// Milliseconds since the Unix epoch (plus the test offset of `failpoint::clock_offset_ms`).
-pub fn now_ms() -> u64 {
-    let wall = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0);
-    wall.saturating_add_signed(failpoint::clock_offset_ms())
-}
 
 /// Events queued towards the game loop before the link reader waits.
 const EVENT_QUEUE: usize = 4096;

@@ -35,7 +35,7 @@ use crate::link::{
     Effects, Msg, PortalMsg, ProtocolFlags, ServerMsg, Sessid, SessionData, StartKind,
     PORTAL_FLAGS_CMD,
 };
-use crate::server::now_ms;
+use crate::shared::clock::now_ms;
 use crate::shutdown::ShutdownTrigger;
 
 /// One outbound message, shared by every connection it goes to, with its encoding made once: a
@@ -619,7 +619,7 @@ impl Hub {
     }
 
     fn input(&mut self, sessid: Sessid, msg: Msg) {
-        crate::server::failpoint::portal_input(&msg);
+        crate::failpoint::portal_input(&msg);
         let cap = self.cfg.queued_inputs_per_session;
         let Some(s) = self.sessions.get_mut(&sessid) else { return };
         if s.closed.is_some() {

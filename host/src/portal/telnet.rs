@@ -65,7 +65,7 @@ pub async fn serve(
     alive: mpsc::Sender<()>,
     limits: ConnectionLimits,
 ) {
-    STARTED.get_or_init(|| crate::server::now_ms() / 1000);
+    STARTED.get_or_init(|| crate::shared::clock::now_ms() / 1000);
     accept_until_shutdown("telnet", listener, shutdown, alive, move |stream, peer| {
         connection(stream, peer, cfg.clone(), hub.clone(), limits.clone())
     })
@@ -203,7 +203,8 @@ impl Conn {
             Ok(()) => rx.await.unwrap_or(0),
             Err(_) => 0,
         };
-        let uptime = STARTED.get().copied().unwrap_or_else(|| crate::server::now_ms() / 1000);
+        let uptime =
+            STARTED.get().copied().unwrap_or_else(|| crate::shared::clock::now_ms() / 1000);
         let vars = [
             ("NAME", self.cfg.server_name.clone()),
             ("PLAYERS", players.to_string()),
