@@ -32,3 +32,7 @@ pub mod shared;
 pub mod shutdown;
 pub mod store;
 pub mod wasm;
+
+// The layer check (a test over the source files, not code of the host).
+#[cfg(test)]
+mod layers;

@@ -7,6 +7,7 @@ pub mod http;
 pub mod hub;
 pub mod limits;
 pub mod markup;
+pub mod outbox;
 pub mod subprotocol;
 pub mod supervisor;
 pub mod telnet;

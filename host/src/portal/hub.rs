@@ -20,16 +20,16 @@
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use tokio::sync::{mpsc, oneshot};
-use tokio_tungstenite::tungstenite::Utf8Bytes;
 
-use super::limits::{self, LoginMark, Outbox};
+use super::limits::{self, LoginMark};
 use super::markup::{self, RenderFlags};
-use super::supervisor::SupervisorCmd;
+use super::outbox::{msg_bytes, OutMsg, Outbound, Outbox};
+use super::supervisor::{SupervisorCmd, SupervisorEvent};
 use crate::config::Config;
 use crate::link::{
     Effects, Msg, PortalMsg, ProtocolFlags, ServerMsg, Sessid, SessionData, StartKind,
@@ -38,64 +38,8 @@ use crate::link::{
 use crate::shared::clock::now_ms;
 use crate::shutdown::ShutdownTrigger;
 
-/// One outbound message, shared by every connection it goes to, with its encoding made once: a
-/// room's broadcast is rendered and serialised once per distinct set of render flags, not once
-/// per player.
-#[derive(Debug)]
-pub struct OutMsg {
-    /// The message.
-    pub msg: Msg,
-    /// How its text is rendered.
-    pub flags: RenderFlags,
-    /// Approximate size in memory (and as JSON or GMCP, for messages that are not text).
-    pub bytes: usize,
-    v1: OnceLock<Utf8Bytes>,
-    ansi: OnceLock<String>,
-}
-
-impl OutMsg {
-    /// A message to render with `flags`.
-    pub fn new(msg: Msg, flags: RenderFlags) -> Arc<OutMsg> {
-        let bytes = limits::msg_bytes(&msg);
-        Arc::new(OutMsg { msg, flags, bytes, v1: OnceLock::new(), ansi: OnceLock::new() })
-    }
-
-    /// The Evennia v1 JSON frame, rendered by the first connection that asks.
-    pub fn v1_frame(&self) -> Utf8Bytes {
-        self.v1.get_or_init(|| super::wire::encode_v1(&self.msg, self.flags).into()).clone()
-    }
-
-    /// The first argument, when it is a string, rendered as ANSI (`text` and `prompt` on
-    /// terminals), by the first connection that asks.
-    pub fn ansi_text(&self) -> Option<&str> {
-        let text = self.msg.args.first()?.as_str()?;
-        Some(self.ansi.get_or_init(|| super::markup::to_ansi(text, self.flags)).as_str())
-    }
-
-    /// Bytes this message takes as a connection with `rendering` sends it (rendering it if
-    /// no connection has yet): what outbox budgets count.
-    pub fn sent_bytes(&self, rendering: limits::Rendering) -> usize {
-        match rendering {
-            limits::Rendering::Html => self.v1_frame().len(),
-            limits::Rendering::Ansi if matches!(self.msg.cmd.as_str(), "text" | "prompt") => {
-                self.ansi_text().map_or(self.bytes, |t| t.len() + 16)
-            }
-            limits::Rendering::Ansi => self.bytes,
-        }
-    }
-}
-
 /// The close reason every client gets when the portal shuts down.
 pub const SHUTDOWN_TEXT: &str = "Server shutting down.";
-
-/// What a connection task is asked to do.
-#[derive(Debug)]
-pub enum Outbound {
-    /// Send a message.
-    Msg(Arc<OutMsg>),
-    /// Tell the player `reason` (if not empty) and close.
-    Close(String),
-}
 
 /// Admin requests from the control socket, signals, or the game.
 #[derive(Debug, Clone)]
@@ -152,6 +96,15 @@ pub enum HubEvent {
     ServerStopped,
     /// An admin request; the reply is one line of text.
     Control { cmd: ControlCmd, reply: Option<oneshot::Sender<String>> },
+}
+
+impl From<SupervisorEvent> for HubEvent {
+    fn from(e: SupervisorEvent) -> HubEvent {
+        match e {
+            SupervisorEvent::Spawned { pid } => HubEvent::ServerSpawned { pid },
+            SupervisorEvent::Stopped => HubEvent::ServerStopped,
+        }
+    }
 }
 
 struct PortalSession {
@@ -525,10 +478,9 @@ impl Hub {
         if self.server.is_none() && s.closed.is_none() {
             if let Some((_, last)) = s.pending.back_mut().filter(|(_, m)| m.cmd == PORTAL_FLAGS_CMD)
             {
-                let before = limits::msg_bytes(last);
+                let before = msg_bytes(last);
                 last.kwargs.extend(flags);
-                s.pending_bytes =
-                    (s.pending_bytes + limits::msg_bytes(last)).saturating_sub(before);
+                s.pending_bytes = (s.pending_bytes + msg_bytes(last)).saturating_sub(before);
                 return;
             }
         }
@@ -635,7 +587,7 @@ impl Hub {
             s.send(Msg::text(QUEUE_FULL_TEXT));
             return;
         }
-        let size = limits::msg_bytes(&msg);
+        let size = msg_bytes(&msg);
         if s.pending_bytes + size > self.cfg.queued_input_bytes_per_session {
             tracing::warn!(
                 sessid,
@@ -839,7 +791,7 @@ impl Hub {
             if let Some(s) = self.sessions.get_mut(&sessid) {
                 if let Some(pos) = s.pending.iter().position(|(q, _)| *q == seq) {
                     if let Some((_, msg)) = s.pending.remove(pos) {
-                        s.pending_bytes = s.pending_bytes.saturating_sub(limits::msg_bytes(&msg));
+                        s.pending_bytes = s.pending_bytes.saturating_sub(msg_bytes(&msg));
                     }
                 }
                 if s.closed == Some(seq) {

@@ -30,12 +30,13 @@ use tokio::net::tcp::OwnedWriteHalf;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, oneshot};
 
-use super::hub::{HubEvent, OutMsg, Outbound};
+use super::hub::HubEvent;
 use super::limits::{
     self, Admission, CommandRate, ConnectionGuard, ConnectionLimits, InboundBudget, InboundVerdict,
-    OutboxReceiver, RateVerdict,
+    RateVerdict,
 };
 use super::markup::{self, RenderFlags};
+use super::outbox::{self, OutMsg, Outbound, OutboxReceiver, Rendering};
 use super::websocket::accept_until_shutdown;
 use super::websocket::TOO_LONG_TEXT;
 use crate::config::Config;
@@ -367,8 +368,7 @@ async fn connection(
         early.inputs.truncate(cfg.queued_inputs_per_session);
     }
 
-    let (out_tx, out_rx) =
-        limits::outbox(cfg.outbox_frames, cfg.outbox_bytes, limits::Rendering::Ansi);
+    let (out_tx, out_rx) = outbox::outbox(cfg.outbox_frames, cfg.outbox_bytes, Rendering::Ansi);
     let (reply_tx, reply_rx) = oneshot::channel();
     conn.reported = conn.neg.flags().clone();
     let connected = HubEvent::ConnectedTelnet {

@@ -18,11 +18,11 @@ use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
 use super::http::{self, Routed};
-use super::hub::{HubEvent, OutMsg, Outbound, SHUTDOWN_TEXT};
+use super::hub::{HubEvent, SHUTDOWN_TEXT};
 use super::limits::{
-    self, Admission, CommandRate, ConnectionLimits, InboundBudget, InboundVerdict, OutboxReceiver,
-    RateVerdict,
+    self, Admission, CommandRate, ConnectionLimits, InboundBudget, InboundVerdict, RateVerdict,
 };
+use super::outbox::{self, OutMsg, Outbound, OutboxReceiver, Rendering};
 use super::subprotocol::{self, Format};
 use super::wire;
 use crate::config::Config;
@@ -396,9 +396,8 @@ async fn opening(
         }
     };
     let (csessid, browser) = parse_query(hs.query.as_deref());
-    let rendering =
-        if hs.format == Format::V1 { limits::Rendering::Html } else { limits::Rendering::Ansi };
-    let (out_tx, out_rx) = limits::outbox(cfg.outbox_frames, cfg.outbox_bytes, rendering);
+    let rendering = if hs.format == Format::V1 { Rendering::Html } else { Rendering::Ansi };
+    let (out_tx, out_rx) = outbox::outbox(cfg.outbox_frames, cfg.outbox_bytes, rendering);
     let (reply_tx, reply_rx) = oneshot::channel();
     let connected = HubEvent::Connected {
         address: address.to_string(),

@@ -27,7 +27,7 @@ use wasmtime::component::{Instance, InstancePre};
 use wasmtime::Store;
 
 use super::bindings::{self, types as wit};
-use super::cache::ModuleCache;
+use super::cache::{hex, ModuleCache};
 use super::{
     classify, escape_line, GuestError, GuestLimits, GuestQuotas, HostCtx, LiveInstance,
     WIT_PACKAGE, WIT_VERSION, WIT_VERSION_COMPAT, WIT_VERSION_V0_2,
@@ -561,11 +561,6 @@ fn compatible(version: &str, ours: &str) -> bool {
     let (maj, min) = parts(version);
     let (hmaj, hmin) = parts(ours);
     maj == hmaj && (hmaj != "0" || min == hmin)
-}
-
-/// Lower-case hex of some bytes.
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The first line of a wasmtime error chain, short enough for one log line.
