@@ -695,6 +695,16 @@ fn mask_v4(ip: std::net::Ipv4Addr, prefix: u8) -> std::net::Ipv4Addr {
 mod tests {
     use super::*;
 
+    /// `cfg` is refused with a text that names `key` and says `why`.
+    fn refused(cfg: Config, key: &str, why: &str) {
+        match cfg.validate() {
+            Err(ConfigError::Invalid(text)) => {
+                assert!(text.contains(key) && text.contains(why), "{key}, {why:?}: {text}")
+            }
+            other => panic!("{key}: expected a refusal, got {other:?}"),
+        }
+    }
+
     #[test]
     fn addresses_are_grouped_by_prefix_ipv6_by_64_and_ipv4_as_configured() {
         let ip = |s: &str| s.parse::<IpAddr>().unwrap();
@@ -710,8 +720,8 @@ mod tests {
         assert_eq!(slash24.address_group(ip("203.0.113.7")), ip("203.0.113.0"));
         assert_eq!(slash24.address_group(ip("::ffff:203.0.113.9")), ip("203.0.113.0"));
         assert_eq!(slash24.address_group_text("203.0.113.200"), "203.0.113.0");
-        assert!(Config { ipv4_prefix_len: 33, ..Config::default() }.validate().is_err());
-        assert!(Config { ipv6_prefix_len: 8, ..Config::default() }.validate().is_err());
+        refused(Config { ipv4_prefix_len: 33, ..Config::default() }, "ipv4_prefix_len", "8-32");
+        refused(Config { ipv6_prefix_len: 8, ..Config::default() }, "ipv6_prefix_len", "16-128");
     }
 
     #[test]
@@ -750,32 +760,38 @@ mod tests {
     #[test]
     fn a_per_session_message_quota_at_or_above_the_outbox_is_refused() {
         let cfg = Config { guest_messages_per_session_per_call: 1024, ..Config::default() };
-        assert!(cfg.validate().is_err());
+        refused(cfg, "guest_messages_per_session_per_call", "below outbox_frames");
         assert!(Config::default().validate().is_ok());
     }
 
     #[test]
     fn an_empty_others_output_burst_and_too_short_a_name_limit_are_refused() {
         let cfg = Config { others_output_burst_bytes: 0, ..Config::default() };
-        assert!(cfg.validate().is_err());
+        refused(cfg, "others_output_burst_bytes", "must be positive");
         let off = Config {
             others_output_bytes_per_sec: 0,
             others_output_burst_bytes: 0,
             ..Config::default()
         };
         assert!(off.validate().is_ok());
-        assert!(Config { max_name_chars: 1, ..Config::default() }.validate().is_err());
+        refused(Config { max_name_chars: 1, ..Config::default() }, "max_name_chars", "at least 2");
     }
 
     #[test]
     fn zero_timer_firings_per_round_is_refused() {
         let cfg = Config { timer_firings_per_round: 0, ..Config::default() };
-        assert!(cfg.validate().is_err());
+        refused(cfg, "timer_firings_per_round", "at least 1");
     }
 
     #[test]
     fn unknown_keys_are_refused() {
-        assert!(toml::from_str::<Config>("no_such_key = 1").is_err());
+        let err = Config::parse("no_such_key = 1", Path::new("game/mudhost.toml")).unwrap_err();
+        assert!(matches!(err, ConfigError::Parse { .. }), "{err:?}");
+        let text = err.to_string();
+        assert!(
+            text.contains("mudhost.toml") && text.contains("unknown field `no_such_key`"),
+            "{text}"
+        );
     }
 
     #[test]
@@ -786,11 +802,11 @@ mod tests {
             ..Config::default()
         };
         assert!(with(0, 1).validate().is_ok());
-        assert!(with(1, 2).validate().is_err());
-        assert!(with(0, 0).validate().is_err());
+        refused(with(1, 2), "max_nr_simultaneous_puppets", "multisession_mode 0 and 1");
+        refused(with(0, 0), "max_nr_simultaneous_puppets", "multisession_mode 0 and 1");
         assert!(with(2, 0).validate().is_ok());
         assert!(with(3, 5).validate().is_ok());
-        assert!(with(4, 1).validate().is_err());
+        refused(with(4, 1), "multisession_mode", "0-3");
     }
 
     #[test]
@@ -801,7 +817,7 @@ mod tests {
             ..Config::default()
         };
         assert!(with(256, 4096).validate().is_ok());
-        assert!(with(31, 4096).validate().is_err());
-        assert!(with(256, 1023).validate().is_err());
+        refused(with(31, 4096), "session_flag_value_bytes", "at least 32");
+        refused(with(256, 1023), "session_flag_bytes", "at least 1024");
     }
 }

@@ -674,8 +674,11 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn garbage_frames_are_errors_not_panics() {
+    async fn garbage_frames_are_errors_not_panics_and_the_next_frame_still_reads() {
         let mut x: u64 = 0x9e3779b97f4a7c15;
+        let good =
+            encode_frame(&PortalMsg::Input { sessid: 1, seq: 2, msg: Msg::text("ok") }).unwrap();
+        let mut refused = 0;
         for len in 0..2000usize {
             let mut body = Vec::with_capacity(len % 300);
             for _ in 0..len % 300 {
@@ -687,10 +690,20 @@ mod tests {
             let mut frame = (body.len() as u32).to_be_bytes().to_vec();
             frame.extend(&body);
             let mut r = &frame[..];
-            let _ = read_frame::<_, PortalMsg>(&mut r).await;
+            refused += usize::from(read_frame::<_, ServerMsg>(&mut r).await.is_err());
+            // A garbage body is consumed whole, so the frame after it reads intact.
+            frame.extend(&good);
             let mut r = &frame[..];
-            let _ = read_frame::<_, ServerMsg>(&mut r).await;
+            refused += usize::from(read_frame::<_, PortalMsg>(&mut r).await.is_err());
+            match read_frame::<_, PortalMsg>(&mut r).await {
+                Ok(Some(PortalMsg::Input { sessid: 1, seq: 2, msg })) => {
+                    assert_eq!(msg, Msg::text("ok"))
+                }
+                other => panic!("the frame after {len} garbage bytes read as {other:?}"),
+            }
         }
+        // Random bytes are almost never a valid message: the decoder refuses them.
+        assert!(refused > 3000, "only {refused} of 4000 garbage frames were refused");
     }
 
     #[test]
