@@ -28,7 +28,8 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::limits::{self, LoginMark};
 use super::markup::{self, RenderFlags};
-use super::outbox::{msg_bytes, OutMsg, Outbound, Outbox};
+use super::outbox::{msg_bytes, CloseReason, OutMsg, Outbound, Outbox};
+use super::subprotocol::Format;
 use super::supervisor::{SupervisorCmd, SupervisorEvent};
 use crate::config::Config;
 use crate::link::{
@@ -37,9 +38,6 @@ use crate::link::{
 };
 use crate::shared::clock::now_ms;
 use crate::shutdown::ShutdownTrigger;
-
-/// The close reason every client gets when the portal shuts down.
-pub const SHUTDOWN_TEXT: &str = "Server shutting down.";
 
 /// Admin requests from the control socket, signals, or the game.
 #[derive(Debug, Clone)]
@@ -59,7 +57,8 @@ pub enum HubEvent {
         address: String,
         csessid: Option<String>,
         browser: Option<String>,
-        subprotocol: String,
+        /// The websocket format the handshake chose.
+        format: Format,
         outbox: Outbox,
         /// Tells the connection limits when the session logs in or out.
         mark: LoginMark,
@@ -317,7 +316,7 @@ impl Hub {
         // Close every connection; their tasks flush the close frames.
         for (_, s) in std::mem::take(&mut self.sessions) {
             if let Some(o) = s.outbox {
-                let _ = o.try_send(Outbound::Close(SHUTDOWN_TEXT.into()));
+                let _ = o.try_send(Outbound::Close(CloseReason::Shutdown));
             }
         }
         for w in self.stop_waiters.drain(..) {
@@ -329,10 +328,9 @@ impl Hub {
     /// Handle one event; true when the portal should exit.
     fn handle(&mut self, event: HubEvent) -> bool {
         match event {
-            HubEvent::Connected { address, csessid, browser, subprotocol, outbox, mark, reply } => {
+            HubEvent::Connected { address, csessid, browser, format, outbox, mark, reply } => {
                 let sessid = self.next_sessid;
-                let data =
-                    new_session_data(sessid, address, csessid, browser.as_deref(), &subprotocol);
+                let data = new_session_data(sessid, address, csessid, browser.as_deref(), format);
                 self.connect(data, outbox, mark);
                 let _ = reply.send(sessid);
             }
@@ -783,7 +781,7 @@ impl Hub {
         for (sessid, reason) in e.disconnects {
             if let Some(s) = self.sessions.remove(&sessid) {
                 if let Some(o) = s.outbox {
-                    let _ = o.try_send(Outbound::Close(reason));
+                    let _ = o.try_send(Outbound::Close(reason.into()));
                 }
             }
         }
@@ -962,7 +960,7 @@ fn new_session_data(
     address: String,
     csessid: Option<String>,
     browser: Option<&str>,
-    subprotocol: &str,
+    format: Format,
 ) -> SessionData {
     let now = now_ms();
     let mut flags = ProtocolFlags::default();
@@ -974,8 +972,7 @@ fn new_session_data(
         ("NOCOLOR", false.into()),
         ("LOCALECHO", false.into()),
         ("UTF-8", true.into()),
-        // The terminal subprotocol has no out-of-band channel.
-        ("OOB", (subprotocol != super::subprotocol::TERMINAL_MUDSTANDARDS).into()),
+        ("OOB", format.supports_oob().into()),
         ("TRUECOLOR", true.into()),
         ("XTERM256", true.into()),
         ("ANSI", true.into()),
@@ -986,8 +983,9 @@ fn new_session_data(
     flags.insert(
         "CLIENTNAME",
         Value::from(format!(
-            "Evennia Webclient (websocket:{} [{subprotocol}])",
-            markup::neutralize_client_text(browser.unwrap_or(""))
+            "Evennia Webclient (websocket:{} [{}])",
+            markup::neutralize_client_text(browser.unwrap_or("")),
+            format.name()
         )),
     );
     SessionData {
@@ -1007,6 +1005,16 @@ fn new_session_data(
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn the_oob_flag_follows_the_format_not_its_name() {
+        for (format, oob) in [(Format::V1, true), (Format::Json, true), (Format::Terminal, false)] {
+            let d = new_session_data(1, "127.0.0.1".into(), None, None, format);
+            assert_eq!(d.protocol_flags.get("OOB"), Some(&Value::Bool(oob)), "{format:?}");
+            let name = d.protocol_flags.get("CLIENTNAME").and_then(Value::as_str).unwrap_or("");
+            assert!(name.ends_with(&format!("[{}])", format.name())), "{name}");
+        }
+    }
 
     #[test]
     fn every_string_a_client_sends_is_cleaned_at_any_depth_keys_included() {

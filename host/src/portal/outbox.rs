@@ -66,8 +66,51 @@ impl OutMsg {
 pub enum Outbound {
     /// Send a message.
     Msg(Arc<OutMsg>),
-    /// Tell the player `reason` (if not empty) and close.
-    Close(String),
+    /// Tell the player why (if there is a text) and close.
+    Close(CloseReason),
+}
+
+/// The close reason every client gets when the portal shuts down.
+pub const SHUTDOWN_TEXT: &str = "Server shutting down.";
+
+/// Why a connection is closed. The kind, not the text, decides the websocket close code: a
+/// portal shutting down is "going away" (1001), so clients know to come back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CloseReason {
+    /// The portal is shutting down ([`SHUTDOWN_TEXT`]).
+    Shutdown,
+    /// Any other close, with the text the player is told (possibly empty).
+    Text(String),
+}
+
+impl CloseReason {
+    /// The text the player is told.
+    pub fn text(&self) -> &str {
+        match self {
+            CloseReason::Shutdown => SHUTDOWN_TEXT,
+            CloseReason::Text(t) => t,
+        }
+    }
+
+    /// The text, owned.
+    pub fn into_text(self) -> String {
+        match self {
+            CloseReason::Shutdown => SHUTDOWN_TEXT.to_string(),
+            CloseReason::Text(t) => t,
+        }
+    }
+}
+
+impl From<String> for CloseReason {
+    fn from(text: String) -> CloseReason {
+        CloseReason::Text(text)
+    }
+}
+
+impl From<&str> for CloseReason {
+    fn from(text: &str) -> CloseReason {
+        CloseReason::Text(text.to_string())
+    }
 }
 
 /// Approximate bytes a message holds (and its encoded frame takes): strings by length, other
@@ -101,7 +144,7 @@ pub enum Rendering {
 fn outbound_bytes(o: &Outbound, rendering: Rendering) -> usize {
     match o {
         Outbound::Msg(m) => m.sent_bytes(rendering),
-        Outbound::Close(reason) => 16 + reason.len(),
+        Outbound::Close(reason) => 16 + reason.text().len(),
     }
 }
 

@@ -494,7 +494,7 @@ async fn serve_session(
                         break Ending::ClientGone;
                     }
                 }
-                Some(Outbound::Close(reason)) => break Ending::Close(reason),
+                Some(Outbound::Close(reason)) => break Ending::Close(reason.into_text()),
                 // The hub dropped us: our outbox overflowed (a slow client).
                 None => break Ending::Close(limits::OUTPUT_BUDGET_REASON.into()),
             },
