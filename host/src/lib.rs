@@ -1,6 +1,7 @@
 //! mudhost: a MUD server host whose game logic is sandboxed WebAssembly components.
 //!
-//! Module map (see ARCHITECTURE.md for the path of one input and one output):
+//! Module map (see ARCHITECTURE.md for the path of one input and one output, and its Layers
+//! section for which module may import which; `layers.rs` checks it):
 //! - [`portal`]: the portal process — websocket listener, portal sessions and sessid allocation,
 //!   the session mirror and input queue, supervision of the server process, the control socket.
 //! - [`link`]: the portal ⇄ server protocol — typed messages and their framing.

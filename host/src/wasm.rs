@@ -2,10 +2,13 @@
 //! guest calls.
 //!
 //! One `Engine` and one `Linker` live for the whole server process; each loaded module keeps one
-//! pre-instantiated component. Every guest call gets a fresh `Store` (≈13 µs with the pooling
-//! allocator on this hardware) under an epoch deadline and a memory cap, so a trap costs only that
-//! store and no state leaks between calls. Persistent state lives in the host, reached through the
-//! `host` imports implemented in [`host_api`].
+//! pre-instantiated component and, between calls, one live instance with its `Store`
+//! ([`LiveInstance`]): a call runs on the kept instance under an epoch deadline and a memory cap
+//! (the per-call quotas and usage are reset first), and any failure — trap, deadline, memory,
+//! quota, a write past the stderr cap — discards that instance and store, so the next call gets a
+//! fresh one (SPEC §9) and no state of a failed call leaks into the next. A guest's own memory
+//! (statics) thus lives on between successful calls; persistent game state lives in the host,
+//! reached through the `host` imports implemented in [`host_api`].
 
 pub mod bindings;
 pub mod cache;
