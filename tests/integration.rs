@@ -28,3 +28,7 @@ mod timers;
 mod tintin;
 mod tour;
 mod webclient;
+
+// Live config and the module report.
+mod live_config;
+mod modules;
