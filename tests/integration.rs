@@ -14,6 +14,7 @@ mod crash;
 mod crash_state;
 mod hooks;
 mod hostile;
+mod house;
 mod limits;
 mod multisession;
 mod output_safety;

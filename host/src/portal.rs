@@ -8,6 +8,7 @@ pub mod hub;
 pub mod limits;
 pub mod live_config;
 pub mod markup;
+pub mod outbox;
 pub mod subprotocol;
 pub mod supervisor;
 pub mod telnet;
@@ -71,12 +72,12 @@ pub async fn run_from(
                 lock_path.display()
             )
         })?;
-    crate::server::failpoint::init(&cfg.data_dir);
+    crate::failpoint::init(&cfg.data_dir);
     std::fs::set_permissions(&cfg.data_dir, std::fs::Permissions::from_mode(0o700))
         .context("making the data folder private")?;
     std::fs::create_dir_all(&cfg.modules_dir).context("creating the modules folder")?;
     let secret = link_secret(&cfg)?;
-    crate::server::inflight::reset(&cfg.data_dir).context("creating the in-flight marker")?;
+    crate::shared::inflight::reset(&cfg.data_dir).context("creating the in-flight marker")?;
 
     let control_path = cfg.control_socket();
     let ask = Duration::from_millis(cfg.control_timeout_ms);
@@ -212,8 +213,8 @@ fn same_secret(a: &str, b: &str) -> bool {
 
 /// Read (and clear) the input the server was running when it died, if any.
 pub fn inflight_marker(data_dir: &std::path::Path) -> Option<(crate::link::Sessid, u64)> {
-    let running = crate::server::inflight::read(data_dir);
-    if let Err(e) = crate::server::inflight::reset(data_dir) {
+    let running = crate::shared::inflight::read(data_dir);
+    if let Err(e) = crate::shared::inflight::reset(data_dir) {
         tracing::warn!(cause = %e, "cannot reset the in-flight marker");
     }
     running

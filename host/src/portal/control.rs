@@ -20,7 +20,7 @@ const MAX_LINE: usize = 4096;
 /// Largest answer a client reads (the module report of a big game fits many times over).
 const MAX_ANSWER: u64 = 4 * 1024 * 1024;
 
-/// The request for the module report, answered from [`crate::server::MODULE_REPORT_FILE`]
+/// The request for the module report, answered from [`crate::shared::files::MODULE_REPORT_FILE`]
 /// (the server rewrites it whenever a module loads, fails or goes), not by the hub.
 const MODULES: &str = "modules";
 
@@ -117,7 +117,7 @@ pub async fn request(socket: &Path, line: &str, timeout: Duration) -> anyhow::Re
 
 /// The server's last module report, or why there is none.
 fn module_report(data_dir: &Path) -> String {
-    match std::fs::read_to_string(data_dir.join(crate::server::MODULE_REPORT_FILE)) {
+    match std::fs::read_to_string(data_dir.join(crate::shared::files::MODULE_REPORT_FILE)) {
         Ok(text) => text.trim_end().to_string(),
         Err(_) => "error: no module report yet: the server has not loaded its modules".into(),
     }

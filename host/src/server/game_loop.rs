@@ -32,7 +32,7 @@ use crate::wasm::PluginRegistry;
 
 use super::accounts::HashPool;
 use super::game::{Deferred, Game, QueuedCommand};
-use super::inflight::InflightMarker;
+use crate::shared::inflight::InflightMarker;
 
 /// Everything the game loop reacts to.
 pub enum GameEvent {

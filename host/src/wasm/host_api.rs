@@ -606,7 +606,7 @@ impl Host for HostCtx {
     }
 
     fn now_ms(&mut self) -> Trappable<u64> {
-        Ok(crate::server::now_ms())
+        Ok(crate::shared::clock::now_ms())
     }
 
     fn log(&mut self, level: LogLevel, message: String) -> Trappable<()> {

@@ -27,7 +27,7 @@ use wasmtime::component::{Instance, InstancePre};
 use wasmtime::Store;
 
 use super::bindings::{self, types as wit};
-use super::cache::ModuleCache;
+use super::cache::{hex, ModuleCache};
 use super::{
     classify, escape_line, GuestError, GuestLimits, GuestQuotas, HostCtx, LiveInstance,
     WIT_PACKAGE, WIT_VERSION, WIT_VERSION_COMPAT, WIT_VERSION_V0_2,
@@ -565,11 +565,6 @@ fn compatible(version: &str, ours: &str) -> bool {
     maj == hmaj && (hmaj != "0" || min == hmin)
 }
 
-/// Lower-case hex of some bytes.
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// Most command names a module's report line lists (the count is always given).
 const REPORT_COMMANDS: usize = 40;
 
@@ -789,7 +784,7 @@ impl PluginRegistry {
                 cache_file: prepared.cache_file,
                 kind: ex.kind(),
                 version: ex.version().to_string(),
-                loaded_at_ms: crate::server::now_ms(),
+                loaded_at_ms: crate::shared::clock::now_ms(),
                 exports: ex,
                 idle: std::sync::Mutex::new(None),
             }),
