@@ -51,7 +51,6 @@ pub fn write_module_report(data_dir: &std::path::Path, lines: &[String]) {
     }
 }
 
-
 /// Events queued towards the game loop before the link reader waits.
 const EVENT_QUEUE: usize = 4096;
 
