@@ -174,6 +174,30 @@ pub struct Config {
     pub timer_min_interval_ms: u64,
     /// Most timer firings the game loop runs before it serves players' inputs again. Default 64.
     pub timer_firings_per_round: usize,
+    // Channels, help, execute
+    /// Most channels the game may have (`channel/create` beyond it is refused). Default 200.
+    pub channel_max_count: usize,
+    /// Longest channel name or alias, characters. Default 32.
+    pub channel_name_chars: usize,
+    /// Longest channel message or description, characters. Default 2000.
+    pub channel_message_chars: usize,
+    /// Messages kept per channel for `channel/history`; older ones are deleted. Default 200.
+    pub channel_history_size: usize,
+    /// Most accounts subscribed to one channel. Default 5000.
+    pub channel_max_subscribers: usize,
+    /// Folder of help topic files (Markdown with front matter), read when `help` asks, so a file
+    /// added while the game runs is found. Default "help".
+    pub help_dir: PathBuf,
+    /// Largest help topic file, bytes; a larger one is skipped with a warning. Default 65536.
+    pub help_topic_bytes: u64,
+    /// Most help topic files read from `help_dir`; the rest are skipped with a warning.
+    /// Default 1000.
+    pub help_max_topics: usize,
+    /// Deepest chain of `execute-cmd` (a command making a character run a command that makes one
+    /// run a command ...). Default 5.
+    pub execute_cmd_max_depth: usize,
+    /// Most command lines `execute-cmd` may run in one unit of work (all depths). Default 50.
+    pub execute_cmd_max_per_unit: usize,
     /// Watch the modules folder with file events (inotify). Turn off where events are missing or
     /// broken, and rely on `module_poll_ms`. Default true.
     pub module_events: bool,
@@ -354,6 +378,16 @@ const KEY_DOCS: &[(&str, &str)] = &[
     ("timer_max_per_module", "Most timers one module may have scheduled at once (persistent and not); `timer-delay` / `timer-repeat` beyond it return an error naming the limit."),
     ("timer_min_interval_ms", "Shortest interval of a repeating timer, milliseconds; a shorter one is refused with an error naming the limit."),
     ("timer_firings_per_round", "Most timer firings the game loop runs before it serves players' inputs again, so timers cannot starve players."),
+    ("channel_max_count", "Most channels the game may have; `channel/create` beyond it is refused naming this key."),
+    ("channel_name_chars", "Longest channel name or alias, characters; longer is refused naming this key."),
+    ("channel_message_chars", "Longest channel message or description, characters; longer is refused naming this key."),
+    ("channel_history_size", "Messages kept per channel for `channel/history`; older ones are deleted."),
+    ("channel_max_subscribers", "Most accounts subscribed to one channel; a subscription beyond it is refused naming this key."),
+    ("help_dir", "Folder of help topic files (Markdown with front matter: key, aliases, category, locks), read when `help` asks, so a file added while the game runs is found."),
+    ("help_topic_bytes", "Largest help topic file, bytes; a larger one is skipped with a warning in the log."),
+    ("help_max_topics", "Most help topic files read from `help_dir`; the rest are skipped with a warning in the log."),
+    ("execute_cmd_max_depth", "Deepest chain of `execute-cmd` (a command making a character run a command that makes one run a command ...); deeper is refused naming this key."),
+    ("execute_cmd_max_per_unit", "Most command lines `execute-cmd` may run in one unit of work, all depths together; more are refused naming this key."),
     ("module_events", "Watch the modules folder with file events (inotify). Turn off where events are missing or broken, and rely on `module_poll_ms`."),
     ("module_poll_ms", "Interval of the modules-folder poll that backs up file events (filesystems without change events, replaced folders), milliseconds; 0 turns polling off."),
     ("argon2_memory_kib", "Argon2id memory cost in KiB (OWASP minimum 19456)."),
@@ -456,6 +490,16 @@ impl Default for Config {
             timer_max_per_module: 10_000,
             timer_min_interval_ms: 100,
             timer_firings_per_round: 64,
+            channel_max_count: 200,
+            channel_name_chars: 32,
+            channel_message_chars: 2000,
+            channel_history_size: 200,
+            channel_max_subscribers: 5000,
+            help_dir: "help".into(),
+            help_topic_bytes: 64 * 1024,
+            help_max_topics: 1000,
+            execute_cmd_max_depth: 5,
+            execute_cmd_max_per_unit: 50,
             module_events: true,
             module_poll_ms: 2000,
             argon2_memory_kib: 19456,
@@ -521,6 +565,7 @@ impl Config {
         let absolute = |p: PathBuf| std::path::absolute(&p).unwrap_or(p);
         cfg.modules_dir = absolute(base.join(&cfg.modules_dir));
         cfg.data_dir = absolute(base.join(&cfg.data_dir));
+        cfg.help_dir = absolute(base.join(&cfg.help_dir));
         cfg.validate()?;
         Ok(cfg)
     }

@@ -3,10 +3,13 @@
 //! loop until the portal asks it to reload or shut down (or goes away).
 
 pub mod accounts;
+pub mod channels;
 pub mod cmdhandler;
+pub mod execute;
 pub mod failpoint;
 pub mod game;
 pub mod game_loop;
+pub mod help;
 pub mod inflight;
 pub mod inputfuncs;
 pub mod plugins;
