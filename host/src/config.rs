@@ -63,7 +63,7 @@ pub struct Config {
     pub cmdset_unloggedin: Vec<String>,
     /// Modules whose cmdsets every logged-in session has. Default [].
     pub cmdset_session: Vec<String>,
-    /// Modules whose cmdsets every account has. Default ["account"].
+    /// Modules whose cmdsets every account has. Default ["account", "comms"] (comms: the channels).
     pub cmdset_account: Vec<String>,
     /// Modules whose cmdsets every puppeted character has. Default ["character"].
     pub cmdset_character: Vec<String>,
@@ -447,7 +447,7 @@ impl Default for Config {
             max_nr_simultaneous_puppets: 1,
             cmdset_unloggedin: vec!["unloggedin".into()],
             cmdset_session: vec![],
-            cmdset_account: vec!["account".into()],
+            cmdset_account: vec!["account".into(), "comms".into()],
             cmdset_character: vec!["character".into()],
             input_hooks: vec![],
             session_class: String::new(),

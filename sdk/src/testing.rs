@@ -33,6 +33,8 @@
 //! screen after `connect`, `look` after puppeting) are not reproduced: a fake login or puppet
 //! only changes the session. Each test thread has its own world, made fresh by [`TestHost::new`].
 
+mod comms;
+
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::marker::PhantomData;
@@ -117,6 +119,8 @@ struct State {
     logs: Vec<(LogLevel, String)>,
     room_messages: Vec<(ObjectId, String)>,
     reloads: Vec<String>,
+    /// Channels, help topics, executed lines (`testing/comms.rs`).
+    comms: comms::CommsState,
 }
 
 impl State {
@@ -144,6 +148,7 @@ impl State {
             logs: Vec::new(),
             room_messages: Vec::new(),
             reloads: Vec::new(),
+            comms: Default::default(),
         };
         s.start_location = s.create("Limbo", "room", None);
         s
@@ -664,6 +669,12 @@ pub(crate) mod imports {
     use super::*;
 
     pub use crate::bindings::mudhost::game::host::{ContentsPacked, ObjectBrief};
+
+    pub use super::comms::{
+        channel_ban, channel_bans, channel_create, channel_history, channel_list, channel_mute,
+        channel_send, channel_sub, channel_unsub, channel_who, execute_cmd, help_topics,
+    };
+    pub use crate::bindings::mudhost::game::host::{ChannelInfo, HelpTopic};
 
     pub fn msg_caller(text: &str) {
         with(|s| {
