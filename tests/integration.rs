@@ -27,3 +27,7 @@ mod timers;
 mod tintin;
 mod tour;
 mod webclient;
+
+// Channels, help, execute
+mod comms;
+mod help;

@@ -160,7 +160,8 @@ impl Command for Help {
         let topics = host::help_topics();
         let query = inv.args_trimmed().to_lowercase();
         if query.is_empty() {
-            let cmds = by_category(commands.iter().map(|c| (c.help_category.clone(), c.key.clone())));
+            let cmds =
+                by_category(commands.iter().map(|c| (c.help_category.clone(), c.key.clone())));
             let tops = by_category(topics.iter().map(|t| (t.category.clone(), t.key.clone())));
             inv.msg(index(&cmds, &tops, false));
             return Ok(());

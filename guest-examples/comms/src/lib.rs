@@ -70,7 +70,8 @@ impl Command for Channel {
                 if name.is_empty() {
                     return Err("To create: channel/create name[;aliases] [= description]".into());
                 }
-                let aliases: Vec<String> = names.filter(|a| !a.is_empty()).map(String::from).collect();
+                let aliases: Vec<String> =
+                    names.filter(|a| !a.is_empty()).map(String::from).collect();
                 host::channel_create(name, &aliases, rhs.unwrap_or(""))?;
                 inv.msg(format!("Created (and joined) new channel '{name}'."));
             }
@@ -92,7 +93,9 @@ impl Command for Channel {
             }
             "unsub" | "leave" => {
                 let name = host::channel_unsub(needs_name(lhs)?)?;
-                inv.msg(format!("You un-subscribed from channel {name}. All aliases were cleared."));
+                inv.msg(format!(
+                    "You un-subscribed from channel {name}. All aliases were cleared."
+                ));
             }
             "who" => {
                 let name = needs_name(lhs)?;
@@ -157,7 +160,8 @@ fn canonical(name: &str) -> String {
     host::channel_list()
         .into_iter()
         .find(|c| {
-            c.name.eq_ignore_ascii_case(name) || c.aliases.iter().any(|a| a.eq_ignore_ascii_case(name))
+            c.name.eq_ignore_ascii_case(name)
+                || c.aliases.iter().any(|a| a.eq_ignore_ascii_case(name))
         })
         .map(|c| c.name)
         .unwrap_or_else(|| name.to_string())
@@ -168,7 +172,8 @@ fn show_channel(inv: &Invocation, name: &str) -> CmdResult {
     let c = host::channel_list()
         .into_iter()
         .find(|c| {
-            c.name.eq_ignore_ascii_case(name) || c.aliases.iter().any(|a| a.eq_ignore_ascii_case(name))
+            c.name.eq_ignore_ascii_case(name)
+                || c.aliases.iter().any(|a| a.eq_ignore_ascii_case(name))
         })
         .ok_or_else(|| {
             format!("No channel found matching '{name}' (could also be due to missing access).")
@@ -259,7 +264,10 @@ mod tests {
         let ann = host.player("Ann", room);
         let bob = host.player("Bob", room);
         for s in [ann, bob] {
-            host.subscribe(host.session_info(s).unwrap().account.map(mudhost_sdk::Account).unwrap(), "public");
+            host.subscribe(
+                host.session_info(s).unwrap().account.map(mudhost_sdk::Account).unwrap(),
+                "public",
+            );
         }
         host.call_as::<Channel>(ann, " public = hello", "");
         assert_eq!(host.output(bob), ["[public] Ann: hello"]);
@@ -271,7 +279,11 @@ mod tests {
         let host = TestHost::new();
         let room = host.room("Hall", "");
         let ann = host.player("Ann", room);
-        host.call_as::<Channel>(ann, "/create ooc;o = Out of character", "Created (and joined) new channel 'ooc'.");
+        host.call_as::<Channel>(
+            ann,
+            "/create ooc;o = Out of character",
+            "Created (and joined) new channel 'ooc'.",
+        );
         host.take_output(ann);
         host.call_as::<Channel>(ann, " o = hi", "[ooc] Ann: hi");
         host.call_as::<Channel>(ann, "/history ooc", "[ooc] Ann: hi");

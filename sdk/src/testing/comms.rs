@@ -71,8 +71,13 @@ fn find<'a>(s: &'a mut State, name: &str) -> Result<&'a mut FakeChannel, String>
     s.comms
         .channels
         .iter_mut()
-        .find(|c| c.name.eq_ignore_ascii_case(name) || c.aliases.iter().any(|a| a.eq_ignore_ascii_case(name)))
-        .ok_or_else(|| format!("No channel found matching '{name}' (could also be due to missing access)."))
+        .find(|c| {
+            c.name.eq_ignore_ascii_case(name)
+                || c.aliases.iter().any(|a| a.eq_ignore_ascii_case(name))
+        })
+        .ok_or_else(|| {
+            format!("No channel found matching '{name}' (could also be due to missing access).")
+        })
 }
 
 fn me(s: &State) -> Result<AccountId, String> {
@@ -111,7 +116,8 @@ pub fn channel_create(name: &str, aliases: &[String], description: &str) -> Resu
         let name = name.trim();
         let taken = |n: &str| {
             s.comms.channels.iter().any(|c| {
-                c.name.eq_ignore_ascii_case(n) || c.aliases.iter().any(|a| a.eq_ignore_ascii_case(n))
+                c.name.eq_ignore_ascii_case(n)
+                    || c.aliases.iter().any(|a| a.eq_ignore_ascii_case(n))
             })
         };
         for n in std::iter::once(name).chain(aliases.iter().map(String::as_str)) {
@@ -159,7 +165,8 @@ pub fn channel_mute(channel: &str, muted: bool) -> Result<String, String> {
     with(|s| {
         let m = me(s)?;
         let c = find(s, channel)?;
-        let sub = c.subs.get_mut(&m).ok_or_else(|| format!("Not listening to channel {}.", c.name))?;
+        let sub =
+            c.subs.get_mut(&m).ok_or_else(|| format!("Not listening to channel {}.", c.name))?;
         if *sub == muted {
             let state = if muted { "muted" } else { "unmuted" };
             return Err(format!("Channel {} was already {state}.", c.name));
@@ -179,7 +186,9 @@ pub fn channel_who(channel: &str) -> Result<Vec<String>, String> {
         let subs: Vec<(AccountId, bool)> = c.subs.iter().map(|(a, m)| (*a, *m)).collect();
         Ok(subs
             .into_iter()
-            .map(|(a, muted)| format!("{}{}", account_name(s, a), if muted { "(muting)" } else { "" }))
+            .map(|(a, muted)| {
+                format!("{}{}", account_name(s, a), if muted { "(muting)" } else { "" })
+            })
             .collect())
     })
 }
@@ -199,7 +208,10 @@ pub fn channel_history(channel: &str, count: u32) -> Result<Vec<String>, String>
 pub fn channel_ban(channel: &str, account: &str, banned: bool) -> Result<String, String> {
     with(|s| {
         let m = me(s)?;
-        let admin = s.accounts.get(&m).is_some_and(|a| a.superuser || a.permission == "Admin" || a.permission == "Developer");
+        let admin = s
+            .accounts
+            .get(&m)
+            .is_some_and(|a| a.superuser || a.permission == "Admin" || a.permission == "Developer");
         let target = s
             .accounts
             .iter()
@@ -241,9 +253,13 @@ pub fn channel_send(channel: &str, text: &str) -> Result<(), String> {
         }
         let line = format!("[{}] {sender}: {}", c.name, text.trim());
         c.history.push(line.clone());
-        let listening: BTreeSet<AccountId> = c.subs.iter().filter(|(_, m)| !**m).map(|(a, _)| *a).collect();
-        let to: Vec<u64> =
-            s.infos(|i| i.account.is_some_and(|a| listening.contains(&a))).iter().map(|i| i.sessid).collect();
+        let listening: BTreeSet<AccountId> =
+            c.subs.iter().filter(|(_, m)| !**m).map(|(a, _)| *a).collect();
+        let to: Vec<u64> = s
+            .infos(|i| i.account.is_some_and(|a| listening.contains(&a)))
+            .iter()
+            .map(|i| i.sessid)
+            .collect();
         for id in to {
             s.send(id, Sent::Text(line.clone()));
         }
