@@ -106,7 +106,7 @@ impl HelpCache {
         self.files = files;
         if changed {
             let mut sorted: Vec<Topic> = self.files.values().map(|(_, _, t)| t.clone()).collect();
-            sorted.sort_by(|a, b| a.key.to_lowercase().cmp(&b.key.to_lowercase()));
+            sorted.sort_by_key(|t| t.key.to_lowercase());
             self.sorted = sorted;
         }
         &self.sorted
