@@ -51,15 +51,15 @@ fn grid(groups: &[(String, Vec<String>)], lone_title: bool) -> Vec<String> {
         let mut row = String::new();
         for e in entries {
             let len = row.chars().count();
-            if len > 0 && len + e.chars().count() > WIDTH {
+            // The next column start at least two spaces (Evennia's separator) after the row.
+            let start = if len == 0 { 0 } else { (len + 2).div_ceil(col) * col };
+            if len > 0 && start + e.chars().count() > WIDTH {
                 rows.push(format!("|G{}", row.trim_end()));
                 row.clear();
             }
             let len = row.chars().count();
             if len > 0 {
-                // Align to the next column.
-                let next = len.div_ceil(col) * col;
-                row.push_str(&" ".repeat(next - len));
+                row.push_str(&" ".repeat((len + 2).div_ceil(col) * col - len));
             }
             row.push_str(e);
         }
@@ -228,6 +228,19 @@ impl Command for Help {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn grid_entries_never_touch() {
+        let entries: Vec<String> =
+            ["buildertest", "burst", "tellaccount", "who", "a", "b"].map(String::from).to_vec();
+        let rows = grid(&[("general".into(), entries.clone())], false).join(" ");
+        for e in &entries {
+            assert!(
+                rows.split_whitespace().any(|w| w.trim_start_matches("|G") == e),
+                "{e} in {rows}"
+            );
+        }
+    }
 
     #[test]
     fn similar_names_score_high_and_others_low() {
