@@ -33,6 +33,8 @@
 //! screen after `connect`, `look` after puppeting) are not reproduced: a fake login or puppet
 //! only changes the session. Each test thread has its own world, made fresh by [`TestHost::new`].
 
+// Channels, help, execute: the fakes of their imports.
+#[path = "testing_comms.rs"]
 mod comms;
 
 use std::cell::RefCell;
@@ -119,7 +121,7 @@ struct State {
     logs: Vec<(LogLevel, String)>,
     room_messages: Vec<(ObjectId, String)>,
     reloads: Vec<String>,
-    /// Channels, help topics, executed lines (`testing/comms.rs`).
+    /// Channels, help topics, executed lines (`testing_comms.rs`).
     comms: comms::CommsState,
 }
 
