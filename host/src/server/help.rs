@@ -46,6 +46,8 @@ pub struct HelpCache {
     files: HashMap<String, (u64, Option<SystemTime>, Topic)>,
     /// The topics in key order, rebuilt when a file changed.
     sorted: Vec<Topic>,
+    /// Skips already logged (bounded: one per file name and limit).
+    warned: std::collections::HashSet<String>,
 }
 
 impl std::fmt::Debug for HelpCache {
@@ -59,32 +61,52 @@ impl HelpCache {
     pub fn topics(&mut self, cfg: &Config) -> &[Topic] {
         let dir = &cfg.help_dir;
         let mut seen: Vec<(String, u64, Option<SystemTime>)> = Vec::new();
+        let mut warnings = Vec::new();
         if let Ok(rd) = std::fs::read_dir(dir) {
-            let mut names: Vec<String> = rd
+            // The entry's own metadata (a stat relative to the open folder); a symlink is
+            // followed with a stat of its path.
+            let mut entries: Vec<(String, std::fs::Metadata)> = rd
                 .take(cfg.help_max_topics.saturating_mul(4).max(16))
                 .filter_map(|e| e.ok())
-                .filter_map(|e| e.file_name().into_string().ok())
-                .filter(|n| n.ends_with(".md") && !n.starts_with('.'))
+                .filter_map(|e| {
+                    let name = e.file_name().into_string().ok()?;
+                    if !name.ends_with(".md") || name.starts_with('.') {
+                        return None;
+                    }
+                    let meta = match e.file_type().ok()?.is_symlink() {
+                        true => std::fs::metadata(e.path()).ok()?,
+                        false => e.metadata().ok()?,
+                    };
+                    meta.is_file().then_some((name, meta))
+                })
                 .collect();
-            names.sort();
-            if names.len() > cfg.help_max_topics {
-                tracing::warn!(
-                    dir = %dir.display(),
-                    "more than help_max_topics ({}) help files; the rest are skipped",
-                    cfg.help_max_topics
-                );
-                names.truncate(cfg.help_max_topics);
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            if entries.len() > cfg.help_max_topics {
+                warnings.push(format!(
+                    "more than help_max_topics ({}) help files in {}; the rest are skipped",
+                    cfg.help_max_topics,
+                    dir.display()
+                ));
+                entries.truncate(cfg.help_max_topics);
             }
-            for name in names {
-                let Ok(meta) = std::fs::metadata(dir.join(&name)) else { continue };
-                if !meta.is_file() {
-                    continue;
-                }
+            for (name, meta) in entries {
                 if meta.len() > cfg.help_topic_bytes {
-                    tracing::warn!(file = %name, "help file over help_topic_bytes ({} bytes); skipped", cfg.help_topic_bytes);
+                    warnings.push(format!(
+                        "help file {name} is over help_topic_bytes ({} bytes); skipped",
+                        cfg.help_topic_bytes
+                    ));
                     continue;
                 }
                 seen.push((name, meta.len(), meta.modified().ok()));
+            }
+        }
+        // Each skip is logged once, not at every `help`.
+        if self.warned.len() > 1024 {
+            self.warned.clear();
+        }
+        for w in warnings {
+            if self.warned.insert(w.clone()) {
+                tracing::warn!("{w}");
             }
         }
         let mut changed = seen.len() != self.files.len();
@@ -214,6 +236,36 @@ mod tests {
         assert_eq!(
             (t.key.as_str(), t.category.as_str(), t.text.as_str()),
             ("rules", "General", "Just text.")
+        );
+    }
+}
+
+/// Figures, not checks of behaviour: `cargo test -p mudhost --lib measure_ -- --ignored --nocapture`.
+#[cfg(test)]
+mod measure {
+    #[test]
+    #[ignore]
+    fn measure_help_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        for i in 0..1000 {
+            std::fs::write(
+                dir.path().join(format!("t{i:04}.md")),
+                format!("---\nkey: Topic {i}\ncategory: C{}\n---\n{}", i % 10, "text ".repeat(200)),
+            )
+            .unwrap();
+        }
+        let cfg = crate::config::Config { help_dir: dir.path().into(), ..Default::default() };
+        let mut cache = super::HelpCache::default();
+        let t = std::time::Instant::now();
+        assert_eq!(cache.topics(&cfg).len(), 1000);
+        let first = t.elapsed();
+        let t = std::time::Instant::now();
+        for _ in 0..100 {
+            assert_eq!(cache.topics(&cfg).len(), 1000);
+        }
+        eprintln!(
+            "MEASURE help 1000 files: first read {first:?}, unchanged re-check {:?} per call",
+            t.elapsed() / 100
         );
     }
 }

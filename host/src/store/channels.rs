@@ -365,3 +365,33 @@ mod tests {
         s.commit().unwrap();
     }
 }
+
+/// Figures, not checks of behaviour: `cargo test -p mudhost --lib measure_ -- --ignored --nocapture`.
+#[cfg(test)]
+mod measure {
+    use super::*;
+    #[test]
+    #[ignore]
+    fn measure_channel_send_store_work() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = WorldStore::open(&dir.path().join("w.sqlite3")).unwrap();
+        s.begin().unwrap();
+        let id = s.channel_find("public").unwrap().unwrap().id;
+        for i in 0..5000u64 {
+            s.channel_subscribe(id, i + 1).unwrap();
+        }
+        s.commit().unwrap();
+        let t = std::time::Instant::now();
+        for i in 0..1000u64 {
+            s.begin().unwrap();
+            let subs = s.channel_subscribers(id).unwrap();
+            assert_eq!(subs.len(), 5000);
+            s.channel_history_add(id, i, "[public] Ann: hello there", 200).unwrap();
+            s.commit().unwrap();
+        }
+        eprintln!(
+            "MEASURE channel send store work, 5000 subscribers, history 200: {:?} per message",
+            t.elapsed() / 1000
+        );
+    }
+}
