@@ -536,9 +536,15 @@ pub fn channel_send(channel: &str, text: &str) -> Result<(), String> {
     raw::channel_send(channel, text)
 }
 
-/// The game's help topics (the `help` folder's Markdown files) the caller may read, by key.
+/// The game's help topics (the `help` folder's Markdown files) the caller may read, by key:
+/// names and categories; [`help_topic_text`] fetches one's text.
 pub fn help_topics() -> Vec<HelpTopic> {
     raw::help_topics()
+}
+
+/// One help topic's text, by key or alias, if the caller may read it.
+pub fn help_topic_text(topic: &str) -> Option<String> {
+    raw::help_topic_text(topic)
 }
 
 /// Make a character run a command line as if its player typed it (Evennia's `execute_cmd`): it

@@ -674,7 +674,8 @@ pub(crate) mod imports {
 
     pub use super::comms::{
         channel_ban, channel_bans, channel_create, channel_history, channel_list, channel_mute,
-        channel_send, channel_sub, channel_unsub, channel_who, execute_cmd, help_topics,
+        channel_send, channel_sub, channel_unsub, channel_who, execute_cmd, help_topic_text,
+        help_topics,
     };
     pub use crate::bindings::mudhost::game::host::{ChannelInfo, HelpTopic};
 

@@ -23,7 +23,7 @@ pub(super) struct FakeChannel {
 /// The fake's comms state.
 pub(super) struct CommsState {
     channels: Vec<FakeChannel>,
-    help: Vec<HelpTopic>,
+    help: Vec<(HelpTopic, String)>,
     executed: Vec<(ObjectId, String)>,
 }
 
@@ -46,8 +46,9 @@ impl Default for CommsState {
 }
 
 impl TestHost {
-    /// The help topics `help-topics` returns (as if read from the game's help folder).
-    pub fn set_help_topics(&self, topics: Vec<HelpTopic>) {
+    /// The help topics `help-topics` returns, each with its text (as if read from the game's
+    /// help folder).
+    pub fn set_help_topics(&self, topics: Vec<(HelpTopic, String)>) {
         with(|s| s.comms.help = topics)
     }
 
@@ -268,7 +269,21 @@ pub fn channel_send(channel: &str, text: &str) -> Result<(), String> {
 }
 
 pub fn help_topics() -> Vec<HelpTopic> {
-    with(|s| s.comms.help.clone())
+    with(|s| s.comms.help.iter().map(|(t, _)| t.clone()).collect())
+}
+
+pub fn help_topic_text(topic: &str) -> Option<String> {
+    let topic = topic.trim();
+    with(|s| {
+        s.comms
+            .help
+            .iter()
+            .find(|(t, _)| {
+                t.key.eq_ignore_ascii_case(topic)
+                    || t.aliases.iter().any(|a| a.eq_ignore_ascii_case(topic))
+            })
+            .map(|(_, text)| text.clone())
+    })
 }
 
 pub fn execute_cmd(obj: ObjectId, line: &str) -> Result<(), String> {

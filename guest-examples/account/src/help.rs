@@ -139,11 +139,11 @@ fn similarity(a: &str, b: &str) -> f64 {
     1.0 - prev[b.len()] as f64 / longest as f64
 }
 
-/// What `help` can show: a command or a topic, with its names.
+/// What `help` can show: a command (with its text) or a topic (its text fetched when shown).
 struct Found {
     key: String,
     aliases: Vec<String>,
-    text: String,
+    text: Option<String>,
     category: String,
 }
 
@@ -172,13 +172,13 @@ impl Command for Help {
             .map(|c| Found {
                 key: c.key.clone(),
                 aliases: c.aliases.clone(),
-                text: c.help.clone(),
+                text: Some(c.help.clone()),
                 category: c.help_category.clone(),
             })
             .chain(topics.iter().map(|t| Found {
                 key: t.key.clone(),
                 aliases: t.aliases.clone(),
-                text: t.text.clone(),
+                text: None,
                 category: t.category.clone(),
             }))
             .collect();
@@ -188,7 +188,11 @@ impl Command for Help {
                 .collect::<Vec<_>>()
         };
         if let Some(f) = found.iter().find(|f| names(f).contains(&query)) {
-            inv.msg(entry(Some(&f.key), &f.aliases, &f.text, &[]));
+            let text = match &f.text {
+                Some(t) => t.clone(),
+                None => host::help_topic_text(&f.key).unwrap_or_default(),
+            };
+            inv.msg(entry(Some(&f.key), &f.aliases, &text, &[]));
             return Ok(());
         }
         // A category: its commands and topics.

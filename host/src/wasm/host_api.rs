@@ -859,6 +859,11 @@ impl Host for HostCtx {
         Ok(self.comms_help_topics())
     }
 
+    fn help_topic_text(&mut self, topic: String) -> Trappable<Option<String>> {
+        self.name("a help topic", &topic)?;
+        Ok(self.comms_help_text(&topic))
+    }
+
     fn execute_cmd(&mut self, obj: u64, line: String) -> Trappable<Result<(), String>> {
         self.comms_execute(obj, line)
     }

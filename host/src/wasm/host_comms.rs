@@ -361,9 +361,26 @@ impl HostCtx {
                 key: t.key.clone(),
                 aliases: t.aliases.clone(),
                 category: t.category.clone(),
-                text: t.text.clone(),
             })
             .collect()
+    }
+
+    /// `help-topic-text`: one readable topic's text.
+    pub(super) fn comms_help_text(&mut self, topic: &str) -> Option<String> {
+        let (superuser, permission) = self.game.lock_caller(self.caller);
+        let who = crate::cmd::LockCaller { superuser, permission: permission.as_deref() };
+        let cfg = self.game.cfg.clone();
+        let topic = topic.trim();
+        self.game
+            .help
+            .topics(&cfg)
+            .iter()
+            .filter(|t| t.lock.allows(&who))
+            .find(|t| {
+                t.key.eq_ignore_ascii_case(topic)
+                    || t.aliases.iter().any(|a| a.eq_ignore_ascii_case(topic))
+            })
+            .map(|t| t.text.clone())
     }
 
     /// `execute-cmd`: queue the line for the session puppeting `obj`, within the limits.
