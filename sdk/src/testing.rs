@@ -29,7 +29,9 @@
 //! attribute, as the host reads exit aliases), accounts (name, password, superuser flag,
 //! permission, attributes), sessions (login, puppet, ndb), cmdset stacks on every holder, a fake
 //! clock ([`TestHost::advance`]) and everything sent, per session ([`TestHost::output`]) and per
-//! room ([`TestHost::room_messages`]). The host's own answers that no module writes (the login
+//! room ([`TestHost::room_messages`]). Channels, help topics and `execute-cmd` are faked in `testing_comms.rs`
+//! (channels delivered as the host does; help topics set by [`TestHost::set_help_topics`];
+//! executed lines recorded, not run: [`TestHost::executed`]). The host's own answers that no module writes (the login
 //! screen after `connect`, `look` after puppeting) are not reproduced: a fake login or puppet
 //! only changes the session. Each test thread has its own world, made fresh by [`TestHost::new`].
 

@@ -129,22 +129,6 @@ impl WorldStore {
         Ok(self.db.last_insert_rowid() as u64)
     }
 
-    /// Delete a channel with its subscriptions, bans and history.
-    pub fn channel_delete(&mut self, id: u64) -> Result<(), StoreError> {
-        for table in ["channel_subs", "channel_bans", "channel_history"] {
-            self.db.execute(&format!("DELETE FROM {table} WHERE channel = ?1"), params![id])?;
-        }
-        self.db.execute("DELETE FROM channels WHERE id = ?1", params![id])?;
-        self.channels_changed();
-        Ok(())
-    }
-
-    /// How many channels there are.
-    pub fn channel_count(&self) -> Result<usize, StoreError> {
-        let n: i64 = self.db.query_row("SELECT COUNT(*) FROM channels", [], |r| r.get(0))?;
-        Ok(n as usize)
-    }
-
     /// The subscribers of a channel: `(account, muted)`, by account id.
     pub fn channel_subscribers(&self, id: u64) -> Result<Vec<(u64, bool)>, StoreError> {
         let rows = self
@@ -180,7 +164,7 @@ impl WorldStore {
         Ok(rows)
     }
 
-    /// Subscribe (unmuted) or, with `muted` Some, set the mute of an existing subscription.
+    /// Subscribe an account (unmuted); subscribing again changes nothing.
     pub fn channel_subscribe(&mut self, id: u64, account: u64) -> Result<(), StoreError> {
         self.db.execute(
             "INSERT OR IGNORE INTO channel_subs (channel, account, muted) VALUES (?1, ?2, 0)",
