@@ -2,7 +2,7 @@
 //! `comms` module: `public` reaches every session of every subscribed account (in and out of
 //! character), channel nicks (`pub hello`), history kept through a reload and a SIGKILL, bans
 //! and mutes by the owner, every channel limit refused naming its key; `ponder` and `force`
-//! make a character run a command, and `execute-cmd`'s depth and per-unit bounds stop a loop and
+//! make a character (or an NPC no one puppets) run a command, and `execute-cmd`'s depth and per-unit bounds stop a loop and
 //! a fan, and a failing executed command undoes the command that ran it.
 //!
 //! Every account is created from its own loopback address, so per-address throttles never count
@@ -238,6 +238,27 @@ async fn execute_cmd_depth_is_a_config_key() {
         answer(&mut root, "force me = force me = force me = say too deep", "deeper").await;
     assert_eq!(refused, "execute-cmd is nested deeper than execute_cmd_max_depth (2)");
     assert_eq!(seen_texts(&root, "too deep\""), 0, "the innermost say never ran");
+}
+
+#[tokio::test]
+async fn force_makes_an_npc_no_one_puppets_speak_to_the_room() {
+    let host = Host::start(
+        &[GAME, &["comms", "hostile"]].concat(),
+        "cmdset_character = [\"character\", \"hostile\"]",
+    );
+    let mut root = host.player_from("Root", "127.25.8.1").await;
+    let mut ann = host.player_from("Ann", "127.25.8.2").await;
+    answer(&mut root, "npc Golem", "npc Golem made").await;
+    assert_eq!(
+        answer(&mut root, "force Golem = say I live", "You have forced").await,
+        "You have forced Golem to: say I live"
+    );
+    assert_eq!(ann.expect_text("Golem says").await, "Golem says, \"I live\"");
+    assert_eq!(root.expect_text("Golem says").await, "Golem says, \"I live\"");
+    // `force` is an account command: the NPC has no such command, and nothing breaks.
+    answer(&mut root, "force Golem = force Ann = say no", "You have forced").await;
+    assert_eq!(answer(&mut ann, "say still here", "You say").await, "You say, \"still here\"");
+    assert_eq!(seen_texts(&ann, "\"no\""), 0);
 }
 
 #[tokio::test]

@@ -547,9 +547,10 @@ pub fn help_topic_text(topic: &str) -> Option<String> {
     raw::help_topic_text(topic)
 }
 
-/// Make a character run a command line as if its player typed it (Evennia's `execute_cmd`): it
-/// runs right after this command returns, for the session puppeting `obj`, in the same atomic
-/// unit (if it fails, this command is undone too). Bounded by the game's
+/// Make a character or NPC run a command line as if typed (Evennia's `execute_cmd`): it runs
+/// right after this command returns, for the session puppeting `obj` (an NPC no session puppets
+/// runs it with its own cmdsets and no permissions), in the same atomic unit (if it fails, this
+/// command is undone too). Bounded by the game's
 /// `execute_cmd_max_depth` and `execute_cmd_max_per_unit` (an `Err` naming the key).
 pub fn execute_cmd(obj: crate::Obj, line: &str) -> Result<(), String> {
     raw::execute_cmd(obj.0, line)

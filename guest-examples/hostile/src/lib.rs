@@ -302,6 +302,20 @@ impl Command for ExecFan {
     }
 }
 
+/// `npc <name>`: a character no one puppets, in the caller's room (for `force`).
+struct Npc;
+impl Command for Npc {
+    const KEY: &'static str = "npc";
+    const HELP: &'static str = "Create an unpuppeted character in your room.";
+    fn func(inv: &Invocation) -> CmdResult {
+        let room = inv.puppet().and_then(|p| p.location());
+        let name = inv.args_trimmed();
+        Obj::create(name, "character", room);
+        inv.msg(format!("npc {name} made"));
+        Ok(())
+    }
+}
+
 /// `execundo`: leave a `leftover` in the room, then make the caller run `exit` (which fails):
 /// the executed line's failure must undo the leftover too.
 struct ExecUndo;
@@ -335,7 +349,7 @@ mudhost_sdk::cmdset! {
     key: "HostileCmdSet", priority: 1, merge_type: Union,
     at_load: at_load,
     commands: [Sleep, Random, HashSeed, Exit, Flood, Exclude, Spawn, BigAttr, NdbFill, LogForge, LogFlood, StderrFlood, Oob, MassCreate, Fine,
-        ExecLoop, ExecFan, ExecUndo],
+        ExecLoop, ExecFan, ExecUndo, Npc],
 }
 
 /// The `many-aliases` build: one command declaring 150,000 aliases.

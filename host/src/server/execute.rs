@@ -1,6 +1,7 @@
-//! `execute-cmd` (Evennia's `execute_cmd`): a command makes a character run a command line as if
-//! its player typed it. The line is queued by the import and run right after the calling command
-//! returns, for the session puppeting the character, inside the calling command's checkpoint:
+//! `execute-cmd` (Evennia's `execute_cmd`): a command makes a character or NPC run a command line
+//! as if typed. The line is queued by the import and run right after the calling command returns,
+//! for the session puppeting the character (an NPC with its own cmdsets, see
+//! `GameLoop::run_object_line`), inside the calling command's checkpoint:
 //! the calling command and every line it (transitively) executes form one atomic unit, so a
 //! failure anywhere undoes all of it. Running the lines after the call, not inside the import,
 //! keeps every guest call un-nested (a module's instance is never re-entered, savepoints never
@@ -15,11 +16,21 @@ use crate::wasm::{GuestError, LoadedModule};
 use super::game::Game;
 use super::game_loop::GameLoop;
 
+/// Who runs an executed line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Runner {
+    /// The session puppeting the character: its commands, locks and output.
+    Session(Sessid),
+    /// An object no session puppets (an NPC): its own cmdset stack (and the character slot for a
+    /// character), no permissions, its own output going nowhere.
+    Object(u64),
+}
+
 /// The lines queued by `execute-cmd` and the state of the unit running them.
 #[derive(Debug, Default)]
 pub struct ExecQueue {
-    /// Lines queued by the command that is running: `(session, line)`.
-    pending: Vec<(Sessid, String)>,
+    /// Lines queued by the command that is running, each for whom it runs.
+    pending: Vec<(Runner, String)>,
     /// Depth of the command running now: 0 for a typed command, 1 for a line it executed, ...
     depth: usize,
     /// Lines executed in the current unit, all depths.
@@ -66,10 +77,11 @@ impl Game {
         if self.world.object(obj).is_none() {
             return Err(format!("no object #{obj}"));
         }
-        let Some(sessid) = self.sessions.from_puppet(obj).map(|s| s.sessid()).min() else {
-            return Err(format!("#{obj} is not puppeted: execute-cmd runs a line for the session puppeting a character"));
+        let runner = match self.sessions.from_puppet(obj).map(|s| s.sessid()).min() {
+            Some(sessid) => Runner::Session(sessid),
+            None => Runner::Object(obj),
         };
-        self.exec.pending.push((sessid, line));
+        self.exec.pending.push((runner, line));
         Ok(())
     }
 }
@@ -113,11 +125,14 @@ impl GameLoop {
     /// unit.
     fn run_executed(&mut self, depth: usize) -> Result<(), GuestError> {
         let lines = std::mem::take(&mut self.game().exec.pending);
-        for (sessid, line) in lines {
+        for (runner, line) in lines {
             let game = self.game();
             game.exec.depth = depth;
             game.exec.count += 1;
-            self.run_command_line(sessid, &line);
+            match runner {
+                Runner::Session(sessid) => self.run_command_line(sessid, &line),
+                Runner::Object(obj) => self.run_object_line(obj, &line),
+            }
             if let Some(e) = self.game().exec.failed.take() {
                 return Err(e);
             }
@@ -126,6 +141,64 @@ impl GameLoop {
             }
         }
         Ok(())
+    }
+
+    /// Run a line for an object no session puppets (Evennia's `obj.execute_cmd` on an NPC): the
+    /// modules of the object's own cmdset stack, after the character slot's for a character
+    /// (not the sets of objects near it, nor exits), parsed with no permissions; the guest sees
+    /// a session of id 0 puppeting the object, so its `msg-caller` reaches nobody, while what it
+    /// says to the room is heard.
+    fn run_object_line(&mut self, obj: u64, line: &str) {
+        let game = self.game();
+        let Some(o) = game.world.object(obj) else { return };
+        let mut modules: Vec<String> =
+            if o.kind == "character" { game.cfg.cmdset_character.clone() } else { vec![] };
+        modules.extend(
+            game.world
+                .cmdset_stack(crate::store::Holder::Object(obj))
+                .iter()
+                .map(|e| e.module.clone()),
+        );
+        let stack: Vec<Arc<crate::cmd::CmdSet>> =
+            modules.iter().filter_map(|m| self.plugins.get(m)).map(|m| m.cmdset.clone()).collect();
+        if stack.is_empty() {
+            return;
+        }
+        let set = self.merged(stack);
+        let nobody = crate::cmd::LockCaller { superuser: false, permission: None };
+        let can_use = |c: &crate::cmd::CommandDef| c.lock.allows(&nobody);
+        let line = line.trim();
+        use crate::cmd::parser::{self, ParseOutcome};
+        let (cmd, cmdname, args, matches) = match parser::parse(line, &set, &can_use) {
+            ParseOutcome::NoInput(Some(cmd)) => {
+                (cmd.clone(), cmd.key.clone(), String::new(), vec![])
+            }
+            ParseOutcome::Match(m) => (m.cmd, m.cmdname, m.args, vec![]),
+            ParseOutcome::NoMatch { system: Some(cmd), .. } => {
+                (cmd.clone(), cmd.key.clone(), line.to_string(), vec![])
+            }
+            ParseOutcome::MultiMatch { system: Some(cmd), candidates, .. } => {
+                let keys = candidates.iter().map(|c| c.key.clone()).collect();
+                (cmd.clone(), cmd.key.clone(), line.to_string(), keys)
+            }
+            _ => return,
+        };
+        let Some(module) = self.plugins.get(&cmd.module).cloned() else { return };
+        let inv = Invocation {
+            key: cmd.key.clone(),
+            cmdname,
+            args,
+            raw: line.to_string(),
+            session: object_session(obj),
+            matches,
+        };
+        let game = self.take_game();
+        let (game, result) = self.run_guest_command(&module, game, 0, &inv);
+        self.put_game(game);
+        if let Err(e) = result {
+            tracing::error!(obj, module = %module.name, cmd = %cmd.key, cause = %e, "executed command failed");
+            self.executed_line_failed(&e);
+        }
     }
 
     /// An executed line's command failed: remember it for the unit (which is undone and reports
@@ -139,5 +212,25 @@ impl GameLoop {
             game.exec.failed = Some(e.clone());
         }
         true
+    }
+}
+
+/// The session an object's executed command sees: id 0 (no session, so `msg-caller` reaches
+/// nobody) puppeting the object, logged in to no account.
+fn object_session(obj: u64) -> crate::wasm::bindings::types::SessionInfo {
+    crate::wasm::bindings::types::SessionInfo {
+        sessid: 0,
+        address: String::new(),
+        protocol_key: "execute-cmd".into(),
+        csessid: None,
+        logged_in: false,
+        account: None,
+        account_name: None,
+        puppet: Some(obj),
+        conn_time: 0,
+        cmd_last: 0,
+        cmd_last_visible: 0,
+        cmd_total: 0,
+        protocol_flags: vec![],
     }
 }
