@@ -262,6 +262,17 @@ async fn force_makes_an_npc_no_one_puppets_speak_to_the_room() {
 }
 
 #[tokio::test]
+async fn a_timer_makes_a_character_run_a_command() {
+    let host = Host::start(
+        &[GAME, &["comms", "hostile"]].concat(),
+        "cmdset_character = [\"character\", \"hostile\"]",
+    );
+    let mut ann = host.player_from("Ann", "127.25.9.1").await;
+    answer(&mut ann, "execlater", "execlater scheduled").await;
+    assert_eq!(ann.expect_text("You say").await, "You say, \"tick\"");
+}
+
+#[tokio::test]
 async fn a_failing_executed_command_undoes_the_command_that_ran_it() {
     let host = Host::start(
         &[GAME, &["comms", "hostile"]].concat(),

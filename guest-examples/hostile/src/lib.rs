@@ -302,6 +302,30 @@ impl Command for ExecFan {
     }
 }
 
+/// `execlater`: in a moment, a timer makes the caller's character say "tick" (execute-cmd from
+/// `at-timer`).
+struct ExecLater;
+impl Command for ExecLater {
+    const KEY: &'static str = "execlater";
+    const HELP: &'static str = "Make your character say tick from a timer.";
+    fn func(inv: &Invocation) -> CmdResult {
+        let me = inv.puppet().ok_or("not puppeting")?;
+        host::delay(Duration::from_millis(200), "say tick", Some(me), host::Persistence::Memory)?;
+        inv.msg("execlater scheduled");
+        Ok(())
+    }
+}
+
+/// A firing of `execlater`'s timer: the character runs the payload.
+#[cfg(not(feature = "many-aliases"))]
+fn at_timer(timer: mudhost_sdk::TimerInfo) {
+    if let Some(me) = timer.obj.map(Obj) {
+        if let Err(e) = host::execute_cmd(me, &timer.payload) {
+            host::log(LogLevel::Warn, format!("execlater: {e}"));
+        }
+    }
+}
+
 /// `npc <name>`: a character no one puppets, in the caller's room (for `force`).
 struct Npc;
 impl Command for Npc {
@@ -348,8 +372,9 @@ fn at_load() {}
 mudhost_sdk::cmdset! {
     key: "HostileCmdSet", priority: 1, merge_type: Union,
     at_load: at_load,
+    at_timer: at_timer,
     commands: [Sleep, Random, HashSeed, Exit, Flood, Exclude, Spawn, BigAttr, NdbFill, LogForge, LogFlood, StderrFlood, Oob, MassCreate, Fine,
-        ExecLoop, ExecFan, ExecUndo, Npc],
+        ExecLoop, ExecFan, ExecUndo, Npc, ExecLater],
 }
 
 /// The `many-aliases` build: one command declaring 150,000 aliases.

@@ -35,7 +35,7 @@ pub struct ExecQueue {
     depth: usize,
     /// Lines executed in the current unit, all depths.
     count: usize,
-    /// A command is running (only commands may execute lines: a timer or hook has nobody to
+    /// A command or timer firing is running (only they may execute lines: a hook has no unit to
     /// run them after it).
     in_command: bool,
     /// An executed line's command failed: the unit is undone.
@@ -61,7 +61,7 @@ impl Game {
             (self.cfg.execute_cmd_max_depth, self.cfg.execute_cmd_max_per_unit);
         if !self.exec.in_command {
             return Err(
-                "execute-cmd runs lines only from a command (not from a timer or hook)".into()
+                "execute-cmd runs lines only from a command or a timer (not from a hook)".into()
             );
         }
         if self.exec.depth >= max_depth {
@@ -104,7 +104,40 @@ impl GameLoop {
         game.exec.count = 0;
         game.exec.in_command = true;
         let cp = game.checkpoint();
-        let (mut game, mut result) = self.plugins.execute_in_unit(module, game, sessid, inv);
+        let (game, result) = self.plugins.execute_in_unit(module, game, sessid, inv);
+        self.finish_unit(game, cp, result)
+    }
+
+    /// A timer firing (`at-timer`), in a checkpoint together with the lines it executes, as a
+    /// command: an NPC's behaviour on a timer can make it act. None when the module cannot
+    /// receive firings.
+    pub(super) fn run_guest_timer(
+        &mut self,
+        module: &Arc<LoadedModule>,
+        game: Game,
+        timer: &crate::wasm::bindings::types::TimerInfo,
+    ) -> (Game, Option<Result<(), GuestError>>) {
+        let mut game = game;
+        game.exec.count = 0;
+        game.exec.in_command = true;
+        let cp = game.checkpoint();
+        let (mut game, result) = self.plugins.timer_fire_in_unit(module, game, timer);
+        let Some(result) = result else {
+            game.exec.in_command = false;
+            game.keep(cp);
+            return (game, None);
+        };
+        let (game, result) = self.finish_unit(game, cp, result);
+        (game, Some(result))
+    }
+
+    /// After the unit's first call: run the lines it executed, then keep or undo the whole unit.
+    fn finish_unit(
+        &mut self,
+        mut game: Game,
+        cp: super::game::Checkpoint,
+        mut result: Result<(), GuestError>,
+    ) -> (Game, Result<(), GuestError>) {
         if result.is_ok() && game.exec.pending_len() > 0 {
             self.put_game(game);
             result = self.run_executed(1);

@@ -912,6 +912,21 @@ impl PluginRegistry {
         (game, Some(r))
     }
 
+    /// A timer firing with no checkpoint of its own: its caller (`server/execute.rs`) keeps or
+    /// undoes it together with the command lines it executes. None as [`Self::timer_fire`].
+    pub fn timer_fire_in_unit(
+        &self,
+        module: &LoadedModule,
+        game: Game,
+        timer: &wit::TimerInfo,
+    ) -> (Game, Option<Result<(), GuestError>>) {
+        let CmdsetExport::Current(ix) = module.exports.cmdset.clone() else { return (game, None) };
+        let (game, r) = self.call_kept(module, game, 0, |inst, store| {
+            ix.load(&mut *store, inst)?.call_at_timer(&mut *store, timer)
+        });
+        (game, Some(r))
+    }
+
     /// A guest call inside a checkpoint: kept if it succeeds, undone entirely if it fails.
     fn call_atomic<R>(
         &self,
