@@ -28,6 +28,10 @@ mod tintin;
 mod tour;
 mod webclient;
 
+// Live config and the module report.
+mod live_config;
+mod modules;
+
 // Channels, help, execute
 mod comms;
 mod help;

@@ -265,6 +265,10 @@ pub struct Effects {
     /// a frame that is resent. Last, and absent when none.
     #[serde(default)]
     pub reload: Option<String>,
+    /// The session whose command asked for `reload`: told if the portal refuses the reload
+    /// (an invalid config file). Last, and absent when none.
+    #[serde(default)]
+    pub reload_by: Option<Sessid>,
 }
 
 /// A session's command counters (see [`SessionData`]), sent on their own after a command that
@@ -357,6 +361,7 @@ impl Effects {
         cur.disconnects = self.disconnects;
         cur.counters = self.counters;
         cur.reload = self.reload;
+        cur.reload_by = self.reload_by;
         parts.push(cur);
         parts
     }

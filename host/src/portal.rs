@@ -6,6 +6,7 @@ pub mod control;
 pub mod http;
 pub mod hub;
 pub mod limits;
+pub mod live_config;
 pub mod markup;
 pub mod subprotocol;
 pub mod supervisor;
@@ -41,6 +42,15 @@ pub const LISTENING_PREFIX: &str = "mudhost portal listening on ws://";
 
 /// Run the portal (and, through the supervisor, the server) until shutdown.
 pub async fn run(cfg: Config) -> anyhow::Result<()> {
+    run_from(cfg, None).await
+}
+
+/// [`run`], with where `cfg` came from: each reload reads the config from there again
+/// (`live_config`); without it a reload keeps the config the portal started with.
+pub async fn run_from(
+    cfg: Config,
+    source: Option<live_config::ConfigSource>,
+) -> anyhow::Result<()> {
     let cfg = Arc::new(cfg);
     raise_fd_limit();
     // Everything this process and its server create (database, sockets, cache) is private to
@@ -105,7 +115,10 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
     let (trigger, shutdown) = shutdown::channel();
     let (hub_tx, hub_rx) = mpsc::channel(HUB_QUEUE);
     let (sup_tx, sup_rx) = mpsc::unbounded_channel();
-    let hub = Hub::new(cfg.clone(), sup_tx, trigger.clone());
+    let mut hub = Hub::new(cfg.clone(), sup_tx, trigger.clone());
+    if let Some(source) = source {
+        hub = hub.with_config_source(source);
+    }
     let hub_task = tokio::spawn(hub.run(hub_rx));
 
     let exe = std::env::current_exe().context("finding the mudhost executable")?;
@@ -118,7 +131,12 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
         hub_tx.clone(),
     ));
     tokio::spawn(link_listener.serve(hub_tx.clone(), shutdown.clone(), Arc::new(secret)));
-    tokio::spawn(control::serve(control_listener, hub_tx.clone(), shutdown.clone()));
+    tokio::spawn(control::serve(
+        control_listener,
+        hub_tx.clone(),
+        shutdown.clone(),
+        cfg.data_dir.clone(),
+    ));
     tokio::spawn(stop_on_signals(hub_tx.clone(), shutdown.clone()));
     let (alive_tx, mut alive_rx) = mpsc::channel::<()>(1);
     let conn_limits = limits::ConnectionLimits::new(cfg.clone());

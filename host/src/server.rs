@@ -40,6 +40,27 @@ pub fn now_ms() -> u64 {
     wall.saturating_add_signed(failpoint::clock_offset_ms())
 }
 
+/// The module report's file in the data folder (`mudhost modules` reads it through the portal).
+pub const MODULE_REPORT_FILE: &str = "modules.txt";
+
+/// Write the module report (a header naming this process and the time, then one line per
+/// module) where the portal's control socket finds it; replaced whole, so a reader never sees
+/// half of it. A failure is logged: the game itself does not need the file.
+pub fn write_module_report(data_dir: &std::path::Path, lines: &[String]) {
+    let text = format!(
+        "modules of server pid {} as of {}:\n{}\n",
+        std::process::id(),
+        crate::wasm::registry::utc_time(now_ms()),
+        lines.join("\n")
+    );
+    let tmp = data_dir.join(format!("{MODULE_REPORT_FILE}.tmp"));
+    let written = std::fs::write(&tmp, text)
+        .and_then(|()| std::fs::rename(&tmp, data_dir.join(MODULE_REPORT_FILE)));
+    if let Err(e) = written {
+        tracing::warn!(cause = %e, "cannot write the module report for `mudhost modules`");
+    }
+}
+
 /// Events queued towards the game loop before the link reader waits.
 const EVENT_QUEUE: usize = 4096;
 

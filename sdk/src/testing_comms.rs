@@ -81,8 +81,13 @@ fn find<'a>(s: &'a mut State, name: &str) -> Result<&'a mut FakeChannel, String>
         })
 }
 
+/// The calling session's account (none during a timer firing, which has no caller).
+fn caller_account(s: &State) -> Option<AccountId> {
+    s.current.and_then(|c| s.sessions.get(&c)).and_then(|d| d.info.account)
+}
+
 fn me(s: &State) -> Result<AccountId, String> {
-    s.caller_account().ok_or_else(|| "You must be logged in to use channels.".to_string())
+    caller_account(s).ok_or_else(|| "You must be logged in to use channels.".to_string())
 }
 
 fn account_name(s: &State, id: AccountId) -> String {
@@ -91,7 +96,7 @@ fn account_name(s: &State, id: AccountId) -> String {
 
 pub fn channel_list() -> Vec<ChannelInfo> {
     with(|s| {
-        let m = s.caller_account();
+        let m = caller_account(s);
         let mut out: Vec<ChannelInfo> = s
             .comms
             .channels

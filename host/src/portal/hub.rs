@@ -284,6 +284,10 @@ pub struct Hub {
     stop_waiters: Vec<oneshot::Sender<String>>,
     /// Rate limit of the "input queue full" log line (a client can cause one per input).
     queue_full_log: crate::logline::LogLimiter,
+    /// Where the config came from: a reload reads it again (`live_config`).
+    config_source: Option<super::live_config::ConfigSource>,
+    /// Keys changed in the file that wait for a full restart (shown by `status`).
+    restart_pending: Vec<String>,
 }
 
 /// Text shown to a player whose input was running when the server died twice in a row.
@@ -297,6 +301,12 @@ pub const SESSION_POISON_TEXT: &str =
 
 /// The close reason of such a session.
 pub const SESSION_POISON_REASON: &str = "the server failed twice while handling this session";
+
+/// How a refused reload's answer starts (`mudhost reload` exits with an error on it).
+pub const RELOAD_REFUSED: &str = "error: reload refused:";
+
+/// Names the config keys whose change waits for a full restart (reload answers, `status`).
+pub const RESTART_NOTE: &str = "needs a restart (mudhost stop, then start) to apply:";
 
 /// Applied effects frames between two confirmations to the server.
 const CONFIRM_EVERY: u64 = 32;
@@ -337,7 +347,15 @@ impl Hub {
             server_starts: 0,
             stop_waiters: vec![],
             queue_full_log: crate::logline::LogLimiter::new(),
+            config_source: None,
+            restart_pending: vec![],
         }
+    }
+
+    /// Re-read the config from `source` at each reload (see `live_config`).
+    pub fn with_config_source(mut self, source: super::live_config::ConfigSource) -> Hub {
+        self.config_source = Some(source);
+        self
     }
 
     /// Process events until shutdown completes; with a login timeout, sweep for connections
@@ -469,7 +487,7 @@ impl Hub {
             }
             HubEvent::Control { cmd, reply } => {
                 let answer = match cmd {
-                    ControlCmd::Reload(reason) => self.reload(&reason),
+                    ControlCmd::Reload(reason) => self.reload(&reason, None),
                     ControlCmd::Stop(reason) => {
                         self.stop(&reason);
                         if let Some(r) = reply {
@@ -744,7 +762,7 @@ impl Hub {
                 }
             }
             ServerMsg::RequestReload { reason } => {
-                self.reload(&reason);
+                self.reload(&reason, None);
             }
             ServerMsg::RequestShutdown { reason } => self.stop(&reason),
             ServerMsg::Hello { .. } => tracing::warn!("duplicate hello from the server; ignored"),
@@ -853,7 +871,7 @@ impl Hub {
             self.close(sessid);
         }
         if let Some(reason) = e.reload {
-            self.reload(&reason);
+            self.reload(&reason, e.reload_by);
         }
     }
 
@@ -895,12 +913,37 @@ impl Hub {
         }
     }
 
-    fn reload(&mut self, reason: &str) -> String {
+    /// Restart the server with the config re-read (`live_config`); `by` is the session whose
+    /// command asked, told what the config changed or why it refuses the reload. The answer
+    /// starts with [`RELOAD_REFUSED`] when nothing was done (a TOML error's snippet makes it
+    /// several lines).
+    fn reload(&mut self, reason: &str, by: Option<Sessid>) -> String {
         if self.stopping {
             return "shutting down; reload ignored".into();
         }
+        // Read even when no server is connected (a crash restart's backoff, a reload under
+        // way): the next server to start gets the new config.
+        let config_note = match self.reread_config() {
+            Ok(note) => note,
+            Err(why) => {
+                tracing::error!("reload refused: {why}; the game goes on with the old config");
+                let text = format!(
+                    "{RELOAD_REFUSED} {why}. The game goes on with the old config; fix the file and reload again."
+                );
+                if let Some(s) = by.and_then(|id| self.sessions.get(&id)) {
+                    s.send(Msg::text(format!(
+                        "|rReload refused:|n {}. The game goes on with the old config; fix the file and reload again.",
+                        // Literal bars (a TOML error's snippet has them), not markup.
+                        why.replace('|', "||")
+                    )));
+                }
+                return text;
+            }
+        };
         let Some(server) = self.server.as_mut().filter(|s| !s.leaving) else {
-            return "the server is not connected; it is restarted automatically".into();
+            return format!(
+                "the server is not connected; it is restarted automatically{config_note}"
+            );
         };
         let _ = server.tx.send(PortalMsg::Reload { reason: reason.into() });
         server.leaving = true;
@@ -912,7 +955,42 @@ impl Hub {
         tracing::info!(%reason, "server reload requested");
         let _ = self.supervisor.send(SupervisorCmd::ExpectExit);
         self.next_start = StartKind::Reload;
-        "reloading".into()
+        // The superuser who typed `reload` learns what the config changed, as the CLI does.
+        if let Some(s) =
+            by.and_then(|id| self.sessions.get(&id)).filter(|_| !config_note.is_empty())
+        {
+            s.send(Msg::text(format!("Reloading{config_note}.")));
+        }
+        format!("reloading{config_note}")
+    }
+
+    /// Read the config file again and make it the one the next server gets (keys only the
+    /// portal holds keep their value; see `live_config`). Returns a note for the caller.
+    fn reread_config(&mut self) -> Result<String, String> {
+        let Some(source) = &self.config_source else {
+            return Ok(String::new());
+        };
+        let file = source.load().map_err(|e| e.to_string())?;
+        let applied = super::live_config::apply(&self.cfg, file).map_err(|e| e.to_string())?;
+        if !applied.restart.is_empty() {
+            tracing::warn!(
+                keys = %applied.restart.join(", "),
+                "config keys changed that take effect only after a full restart (mudhost stop, then start); their old values stay in use"
+            );
+        }
+        if !applied.live.is_empty() {
+            tracing::info!(keys = %applied.live.join(", "), "config re-read: changed keys apply from this reload");
+        }
+        let mut note = String::new();
+        if !applied.live.is_empty() {
+            note += &format!("; config applied: {}", applied.live.join(", "));
+        }
+        if !applied.restart.is_empty() {
+            note += &format!("; {RESTART_NOTE} {}", applied.restart.join(", "));
+        }
+        self.restart_pending = applied.restart;
+        self.cfg = Arc::new(applied.config);
+        Ok(note)
     }
 
     fn stop(&mut self, reason: &str) {
@@ -938,8 +1016,13 @@ impl Hub {
         };
         let queued: usize = self.sessions.values().map(|s| s.pending.len()).sum();
         let open = self.sessions.values().filter(|s| s.closed.is_none()).count();
+        let pending = if self.restart_pending.is_empty() {
+            String::new()
+        } else {
+            format!("; {RESTART_NOTE} {}", self.restart_pending.join(", "))
+        };
         format!(
-            "portal pid {}; server {server}; sessions {}; queued inputs {queued}; server starts {}; next sessid {}",
+            "portal pid {}; server {server}; sessions {}; queued inputs {queued}; server starts {}; next sessid {}{pending}",
             std::process::id(),
             open,
             self.server_starts,

@@ -55,7 +55,7 @@ pub enum Deferred {
         ack: Option<(Sessid, u64)>,
     },
     /// Ask the portal to restart the server.
-    Reload { reason: String },
+    Reload { reason: String, by: Sessid },
 }
 
 /// A command the host runs on a session's behalf after the current call (connection screen,
@@ -273,8 +273,9 @@ impl Game {
     }
 
     /// Ask the portal for a reload with the current event's effects (see [`Effects::reload`]).
-    pub fn request_reload_effect(&mut self, reason: String) {
+    pub fn request_reload_effect(&mut self, reason: String, by: Sessid) {
         self.effects.reload = Some(reason);
+        self.effects.reload_by = Some(by);
     }
 
     /// Work to start off the loop.
@@ -899,7 +900,7 @@ impl Game {
         if !superuser {
             return Err("Only a superuser may reload the server.".into());
         }
-        self.deferred.push(Deferred::Reload { reason });
+        self.deferred.push(Deferred::Reload { reason, by: sessid });
         Ok(())
     }
 }
