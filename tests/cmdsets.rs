@@ -28,6 +28,16 @@ fn start(extra: &str) -> Host {
     Host::start(MODULES, &format!("cmdset_account = [\"account\", \"trouble\"]\n{extra}"))
 }
 
+/// The `help` index (Evennia's layout: the commands' keys in a grid, by category).
+async fn help_index(c: &mut Client) -> String {
+    answer(c, "help", "help").await
+}
+
+/// Whether a command's key is listed in a `help` index.
+fn listed(help: &str, key: &str) -> bool {
+    help.split_whitespace().any(|w| w == key)
+}
+
 /// Send a line and wait for the answer starting with `prefix` (skipping room chatter).
 async fn answer(c: &mut Client, line: &str, prefix: &str) -> String {
     c.send_text(line).await;
@@ -163,8 +173,8 @@ async fn every_exit_in_the_room_is_a_command_that_moves_you_unless_a_set_says_no
     assert!(answer(&mut root, "garden now", NOT_AVAILABLE)
         .await
         .starts_with("Command 'garden now' is not available."));
-    let help = answer(&mut root, "help", "---").await;
-    assert!(!help.contains("\n  garden"), "{help}");
+    let help = help_index(&mut root).await;
+    assert!(!listed(&help, "garden"), "{help}");
     // A set saying no_exits takes the exits' commands away; `go` still works.
     answer(&mut root, "cmdsetop addtemp session provtest_noexits", "cmdsetop").await;
     assert!(answer(&mut root, "garden", NOT_AVAILABLE)
@@ -234,8 +244,8 @@ async fn locks_follow_the_account_permission_which_an_admin_grants_and_which_per
     assert!(answer(&mut bob, "perm Root = Developer", NOT_AVAILABLE)
         .await
         .starts_with("Command 'perm"));
-    let help = answer(&mut bob, "help", "---").await;
-    assert!(!help.contains("buildertest") && !help.contains("perm "), "{help}");
+    let help = help_index(&mut bob).await;
+    assert!(!listed(&help, "buildertest") && !listed(&help, "perm"), "{help}");
     assert_eq!(answer(&mut root, "perm Bob", "Permissions").await, "Permissions on Bob: Player");
     assert!(answer(&mut root, "perm Bob = Wizard", "'Wizard'")
         .await
@@ -245,8 +255,8 @@ async fn locks_follow_the_account_permission_which_an_admin_grants_and_which_per
         "Permission 'Builder' given to Bob (the Account)."
     );
     assert_eq!(answer(&mut bob, "buildertest", "builder").await, "builder ok");
-    let help = answer(&mut bob, "help", "---").await;
-    assert!(help.contains("buildertest"), "{help}");
+    let help = help_index(&mut bob).await;
+    assert!(listed(&help, "buildertest"), "{help}");
     // Builder is below Developer: still no admin command.
     assert!(answer(&mut bob, "perm Root = Player", NOT_AVAILABLE).await.starts_with("Command"));
 
@@ -259,15 +269,15 @@ async fn locks_follow_the_account_permission_which_an_admin_grants_and_which_per
 async fn help_lists_commands_from_every_provider_the_caller_can_use() {
     let host = start("");
     let mut c = host.player_from("Root", "127.10.4.1").await;
-    let help = answer(&mut c, "help", "---").await;
+    let help = help_index(&mut c).await;
     // Account (help, who), character (look, say) and test module (ok) commands.
     for key in ["help", "who", "look", "say", "ok"] {
-        assert!(help.contains(&format!("\n  {key} - ")), "{key} missing from:\n{help}");
+        assert!(listed(&help, key), "{key} missing from:\n{help}");
     }
-    assert!(!help.contains("open -"), "no box nearby");
+    assert!(!listed(&help, "open"), "no box nearby");
     answer(&mut c, "go garden", "The Garden").await;
-    let help = answer(&mut c, "help", "---").await;
-    assert!(help.contains("\n  open - Open the box."), "{help}");
+    let help = help_index(&mut c).await;
+    assert!(listed(&help, "open"), "{help}");
     assert!(answer(&mut c, "help open", "---").await.contains("Usage:\n  open box"));
 }
 
@@ -382,5 +392,5 @@ async fn a_module_built_against_wit_0_1_0_loads_and_serves_beside_current_ones()
     assert!(answer(&mut c, "oldping", "oldpong").await.starts_with("oldpong 2 from session "));
     assert!(answer(&mut c, "look", "Limbo").await.starts_with("Limbo"));
     // Its commands are in the merged help too.
-    assert!(answer(&mut c, "help", "---").await.contains("\n  oldping - "));
+    assert!(listed(&help_index(&mut c).await, "oldping"));
 }

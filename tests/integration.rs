@@ -34,3 +34,7 @@ mod webclient;
 // Live config and the module report.
 mod live_config;
 mod modules;
+
+// Channels, help, execute
+mod comms;
+mod help;

@@ -254,6 +254,9 @@ pub struct CommandDef {
     /// The object that lends it, for a command from a cmdset on an object near the caller or an
     /// exit's command (Evennia's `cmd.obj`); None for the caller's own commands.
     pub carrier: Option<Carrier>,
+    /// A channel's generated command (Evennia's channel nick, `pub hello`): it runs the game's
+    /// [`CMD_CHANNEL`] system command with this channel's name.
+    pub channel: Option<String>,
 }
 
 /// The object a lent command comes from.
@@ -270,6 +273,9 @@ pub struct Carrier {
 /// The system command an exit's generated command runs (the game's traversal): Evennia's exits
 /// carry an ExitCmdSet whose command moves the caller; here the game supplies that behaviour once.
 pub const CMD_EXIT: &str = "__exit_command";
+
+/// The system command a channel's generated command runs (the game's channel speech).
+pub const CMD_CHANNEL: &str = "__channel_command";
 
 impl CommandDef {
     /// Build from raw metadata; lower-cases key/aliases; a bad arg regex is an Err(String).
@@ -314,6 +320,7 @@ impl CommandDef {
             locks: locks.to_string(),
             module,
             carrier: None,
+            channel: None,
         })
     }
 
@@ -329,6 +336,7 @@ impl CommandDef {
             locks: self.locks.clone(),
             module: self.module.clone(),
             carrier: Some(carrier),
+            channel: self.channel.clone(),
         }
     }
 

@@ -94,8 +94,8 @@ config! {
         cmdset_unloggedin: Vec<String> = vec!["unloggedin".into()],
         /// Modules whose cmdsets every logged-in session has.
         cmdset_session: Vec<String> = vec![],
-        /// Modules whose cmdsets every account has.
-        cmdset_account: Vec<String> = vec!["account".into()],
+        /// Modules whose cmdsets every account has (comms: the channels).
+        cmdset_account: Vec<String> = vec!["account".into(), "comms".into()],
         /// Modules whose cmdsets every puppeted character has (the builder commands are locked
         /// to Builder and above).
         cmdset_character: Vec<String> = vec!["character".into(), "builder".into()],
@@ -331,6 +331,30 @@ config! {
         /// Longest chain of `prototype_parent`s one prototype may have (a cycle is refused at any
         /// length).
         prototype_parent_depth: usize = 8,
+
+        // --- Channels, help, execute (`server/channels.rs`, `server/help.rs`, `server/execute.rs`) ---
+        /// Most channels the game may have (`channel/create` beyond it is refused naming this key).
+        channel_max_count: usize = 200,
+        /// Longest channel name or alias, characters.
+        channel_name_chars: usize = 32,
+        /// Longest channel message or description, characters.
+        channel_message_chars: usize = 2000,
+        /// Messages kept per channel for `channel/history`; older ones are deleted.
+        channel_history_size: usize = 200,
+        /// Most accounts subscribed to one channel.
+        channel_max_subscribers: usize = 5000,
+        /// Folder of help topic files (Markdown with front matter: key, aliases, category, locks),
+        /// read when `help` asks, so a file added while the game runs is found.
+        help_dir: PathBuf = "help".into(),
+        /// Largest help topic file, bytes; a larger one is skipped with a warning.
+        help_topic_bytes: u64 = 64 * 1024,
+        /// Most help topic files read from `help_dir`; the rest are skipped with a warning.
+        help_max_topics: usize = 1000,
+        /// Deepest chain of `execute-cmd` (a command making a character run a command that makes
+        /// one run a command ...).
+        execute_cmd_max_depth: usize = 5,
+        /// Most command lines `execute-cmd` may run in one unit of work (all depths).
+        execute_cmd_max_per_unit: usize = 50,
     }
 }
 
@@ -358,6 +382,7 @@ impl Config {
         cfg.modules_dir = absolute(base.join(&cfg.modules_dir));
         cfg.data_dir = absolute(base.join(&cfg.data_dir));
         cfg.prototypes_dir = absolute(base.join(&cfg.prototypes_dir));
+        cfg.help_dir = absolute(base.join(&cfg.help_dir));
         cfg.validate()?;
         Ok(cfg)
     }

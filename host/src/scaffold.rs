@@ -30,6 +30,7 @@ const SDK_SOURCES: &[(&str, &str)] = &[
     ("object.rs", include_str!("../../sdk/src/object.rs")),
     ("text.rs", include_str!("../../sdk/src/text.rs")),
     ("testing.rs", include_str!("../../sdk/src/testing.rs")),
+    ("testing_comms.rs", include_str!("../../sdk/src/testing_comms.rs")),
 ];
 const SDK_MANIFEST: &str = include_str!("../../sdk/Cargo.toml");
 const WIT: &str = include_str!("../../wit/mudhost.wit");

@@ -3,9 +3,12 @@
 //! loop until the portal asks it to reload or shut down (or goes away).
 
 pub mod accounts;
+pub mod channels;
 pub mod cmdhandler;
+pub mod execute;
 pub mod game;
 pub mod game_loop;
+pub mod help;
 pub mod inputfuncs;
 pub mod plugins;
 pub mod prototypes;

@@ -17,6 +17,7 @@
 //! The store also holds the server's **outbox**: every effects frame is stored in the same
 //! transaction as the world changes it reports, and deleted once the portal confirms it.
 
+mod channels;
 mod cmdsets;
 mod timers;
 
@@ -27,6 +28,7 @@ use std::path::Path;
 use rusqlite::{params, Connection, ErrorCode, OptionalExtension, Params};
 use rustc_hash::FxHashMap;
 
+pub use channels::{Channel, PUBLIC_CHANNEL};
 pub use cmdsets::{Holder, StackEntry};
 pub use timers::{next_tick, Timer};
 
@@ -247,6 +249,9 @@ enum Undo {
     },
     /// A timer change.
     Timer(timers::TimerUndo),
+    /// Channel subscriptions changed (the rows come back with the savepoint; the generated
+    /// channel commands must be rebuilt).
+    Channels,
 }
 
 /// An open savepoint; pass it back to [`WorldStore::release`] or [`WorldStore::rollback_to`].
@@ -299,6 +304,7 @@ impl WorldStore {
         db.execute_batch(SCHEMA)?;
         cmdsets::migrate(&db)?;
         timers::migrate(&db)?;
+        channels::migrate(&db)?;
         let db = Db { conn: db, spoiled: RefCell::new(None), in_tx: Cell::new(false) };
         let mut store = WorldStore {
             db,
@@ -554,6 +560,7 @@ impl WorldStore {
                 };
             }
             Undo::Timer(u) => self.revert_timer(u),
+            Undo::Channels => self.cmdset_gen += 1,
         }
     }
 

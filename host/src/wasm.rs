@@ -16,6 +16,7 @@ pub mod compat;
 pub mod compat_v0_2;
 pub mod host_api;
 pub mod host_building;
+pub mod host_comms;
 pub mod host_timers;
 pub mod memcap;
 pub mod registry;
@@ -265,7 +266,7 @@ impl WasiView for HostCtx {
 }
 
 /// Why a guest call failed.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum GuestError {
     /// The call ran past its wall-clock deadline.
     #[error("guest ran past its {0:?} deadline")]

@@ -514,6 +514,84 @@ pub fn prototype_get(key: &str) -> Result<String, String> {
     raw::prototype_get(key)
 }
 
+// --- channels, help, execute (WIT 0.3.0) -------------------------------------------------------
+
+pub use raw::{ChannelInfo, HelpTopic};
+
+/// Every channel, by name, as the calling account sees it (subscribed, muted, owner, count).
+pub fn channel_list() -> Vec<ChannelInfo> {
+    raw::channel_list()
+}
+
+/// Create a channel owned by the calling account, which joins it (Evennia's `channel/create`).
+/// Refused (`Err` with the text to show, naming the limit) over the game's channel limits or
+/// when the name or an alias is taken.
+pub fn channel_create(name: &str, aliases: &[String], description: &str) -> Result<(), String> {
+    raw::channel_create(name, aliases, description)
+}
+
+/// Subscribe the calling account to a channel (by name or alias); returns the channel's name.
+pub fn channel_sub(channel: &str) -> Result<String, String> {
+    raw::channel_sub(channel)
+}
+
+/// End the calling account's subscription; returns the channel's name.
+pub fn channel_unsub(channel: &str) -> Result<String, String> {
+    raw::channel_unsub(channel)
+}
+
+/// Mute (`true`) or unmute the calling account's subscription; returns the channel's name.
+pub fn channel_mute(channel: &str, muted: bool) -> Result<String, String> {
+    raw::channel_mute(channel, muted)
+}
+
+/// The subscribers' names, marked `(muting)` / `(offline)` as Evennia does.
+pub fn channel_who(channel: &str) -> Result<Vec<String>, String> {
+    raw::channel_who(channel)
+}
+
+/// The channel's last `count` messages, oldest first, as they were delivered.
+pub fn channel_history(channel: &str, count: u32) -> Result<Vec<String>, String> {
+    raw::channel_history(channel, count)
+}
+
+/// Ban (`true`) or unban an account by name (the channel's owner, an Admin or a superuser);
+/// returns the account's name.
+pub fn channel_ban(channel: &str, account: &str, banned: bool) -> Result<String, String> {
+    raw::channel_ban(channel, account, banned)
+}
+
+/// The accounts banned from a channel (owner, Admin or superuser).
+pub fn channel_bans(channel: &str) -> Result<Vec<String>, String> {
+    raw::channel_bans(channel)
+}
+
+/// Say `text` on a channel: `[channel] Account: text` reaches every session of every subscribed
+/// account that has not muted it, and joins the history.
+pub fn channel_send(channel: &str, text: &str) -> Result<(), String> {
+    raw::channel_send(channel, text)
+}
+
+/// The game's help topics (the `help` folder's Markdown files) the caller may read, by key:
+/// names and categories; [`help_topic_text`] fetches one's text.
+pub fn help_topics() -> Vec<HelpTopic> {
+    raw::help_topics()
+}
+
+/// One help topic's text, by key or alias, if the caller may read it.
+pub fn help_topic_text(topic: &str) -> Option<String> {
+    raw::help_topic_text(topic)
+}
+
+/// Make a character or NPC run a command line as if typed (Evennia's `execute_cmd`): it runs
+/// right after this command returns, for the session puppeting `obj` (an NPC no session puppets
+/// runs it with its own cmdsets and no permissions), in the same atomic unit (if it fails, this
+/// command is undone too). Bounded by the game's
+/// `execute_cmd_max_depth` and `execute_cmd_max_per_unit` (an `Err` naming the key).
+pub fn execute_cmd(obj: crate::Obj, line: &str) -> Result<(), String> {
+    raw::execute_cmd(obj.0, line)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

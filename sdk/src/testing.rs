@@ -29,7 +29,9 @@
 //! attribute, as the host reads exit aliases), accounts (name, password, superuser flag,
 //! permission, attributes), sessions (login, puppet, ndb), cmdset stacks on every holder, a fake
 //! clock ([`TestHost::advance`]) and everything sent, per session ([`TestHost::output`]) and per
-//! room ([`TestHost::room_messages`]). The host's own answers that no module writes (the login
+//! room ([`TestHost::room_messages`]). Channels, help topics and `execute-cmd` are faked in `testing_comms.rs`
+//! (channels delivered as the host does; help topics set by [`TestHost::set_help_topics`];
+//! executed lines recorded, not run: [`TestHost::executed`]). The host's own answers that no module writes (the login
 //! screen after `connect`, `look` after puppeting) are not reproduced: a fake login or puppet
 //! only changes the session. Each test thread has its own world, made fresh by [`TestHost::new`].
 //!
@@ -43,6 +45,10 @@
 //! host.call::<Open>(" gate", "You open the gate.");
 //! host.advance(10_000); // due timers fire, in order, through at_timer
 //! ```
+
+// Channels, help, execute: the fakes of their imports.
+#[path = "testing_comms.rs"]
+mod comms;
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -149,6 +155,8 @@ struct State {
     timer_handler: Option<fn(TimerInfo)>,
     /// A timer is firing: there is no caller, and `msg_caller` reaches nobody (as on the host).
     firing: bool,
+    /// Channels, help topics, executed lines (`testing_comms.rs`).
+    comms: comms::CommsState,
 }
 
 impl State {
@@ -182,6 +190,7 @@ impl State {
             timer_limits: (TIMER_MAX, TIMER_MIN_INTERVAL_MS),
             timer_handler: None,
             firing: false,
+            comms: Default::default(),
         };
         s.start_location = s.create("Limbo", "room", None);
         s
@@ -816,6 +825,13 @@ pub(crate) mod imports {
     use super::*;
 
     pub use crate::bindings::mudhost::game::host::{ContentsPacked, ObjectBrief};
+
+    pub use super::comms::{
+        channel_ban, channel_bans, channel_create, channel_history, channel_list, channel_mute,
+        channel_send, channel_sub, channel_unsub, channel_who, execute_cmd, help_topic_text,
+        help_topics,
+    };
+    pub use crate::bindings::mudhost::game::host::{ChannelInfo, HelpTopic};
 
     pub fn msg_caller(text: &str) {
         with(|s| {

@@ -17,7 +17,16 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
 /// Guest crates built for every game (the example game): cmdset modules.
-const GAME_MODULES: &[&str] = &["unloggedin", "account", "character", "box", "gate", "builder"];
+const GAME_MODULES: &[&str] = &[
+    "unloggedin",
+    "account",
+    "character",
+    "box",
+    "gate",
+    "builder",
+    // Channels, help, execute
+    "comms",
+];
 /// Example hook modules. Each plugin kind is built in its own cargo run, because the SDK picks the
 /// module's WIT world by feature and cargo unifies features within one run.
 const GAME_INPUT_HOOKS: &[&str] = &["nick", "spamguard"];

@@ -272,6 +272,88 @@ impl Command for Fine {
     }
 }
 
+// Channels, help, execute: execute-cmd attacks.
+
+/// `execloop`: a command that makes its caller run itself again, forever (stopped by
+/// `execute_cmd_max_depth`); says the refusal it gets.
+struct ExecLoop;
+impl Command for ExecLoop {
+    const KEY: &'static str = "execloop";
+    const HELP: &'static str = "Run execloop again through execute-cmd.";
+    fn func(inv: &Invocation) -> CmdResult {
+        let me = inv.puppet().ok_or("not puppeting")?;
+        inv.msg("execloop ran");
+        host::execute_cmd(me, "execloop").map_err(|e| format!("execloop refused: {e}"))
+    }
+}
+
+/// `execfan`: a command that runs itself twice, so the lines double at every depth (stopped by
+/// `execute_cmd_max_per_unit` before the depth bound).
+struct ExecFan;
+impl Command for ExecFan {
+    const KEY: &'static str = "execfan";
+    const HELP: &'static str = "Run execfan twice through execute-cmd.";
+    fn func(inv: &Invocation) -> CmdResult {
+        let me = inv.puppet().ok_or("not puppeting")?;
+        for _ in 0..2 {
+            host::execute_cmd(me, "execfan").map_err(|e| format!("execfan refused: {e}"))?;
+        }
+        Ok(())
+    }
+}
+
+/// `execlater`: in a moment, a timer makes the caller's character say "tick" (execute-cmd from
+/// `at-timer`).
+struct ExecLater;
+impl Command for ExecLater {
+    const KEY: &'static str = "execlater";
+    const HELP: &'static str = "Make your character say tick from a timer.";
+    fn func(inv: &Invocation) -> CmdResult {
+        let me = inv.puppet().ok_or("not puppeting")?;
+        host::delay(Duration::from_millis(200), "say tick", Some(me), host::Persistence::Memory)?;
+        inv.msg("execlater scheduled");
+        Ok(())
+    }
+}
+
+/// A firing of `execlater`'s timer: the character runs the payload.
+#[cfg(not(feature = "many-aliases"))]
+fn at_timer(timer: mudhost_sdk::TimerInfo) {
+    if let Some(me) = timer.obj.map(Obj) {
+        if let Err(e) = host::execute_cmd(me, &timer.payload) {
+            host::log(LogLevel::Warn, format!("execlater: {e}"));
+        }
+    }
+}
+
+/// `npc <name>`: a character no one puppets, in the caller's room (for `force`).
+struct Npc;
+impl Command for Npc {
+    const KEY: &'static str = "npc";
+    const HELP: &'static str = "Create an unpuppeted character in your room.";
+    fn func(inv: &Invocation) -> CmdResult {
+        let room = inv.puppet().and_then(|p| p.location());
+        let name = inv.args_trimmed();
+        Obj::create(name, "character", room);
+        inv.msg(format!("npc {name} made"));
+        Ok(())
+    }
+}
+
+/// `execundo`: leave a `leftover` in the room, then make the caller run `exit` (which fails):
+/// the executed line's failure must undo the leftover too.
+struct ExecUndo;
+impl Command for ExecUndo {
+    const KEY: &'static str = "execundo";
+    const HELP: &'static str = "Create a leftover, then execute a failing command.";
+    fn func(inv: &Invocation) -> CmdResult {
+        let me = inv.puppet().ok_or("not puppeting")?;
+        Obj::create("leftover", "thing", me.location());
+        inv.msg("leftover made");
+        host::execute_cmd(me, "exit 3")
+    }
+}
+
 /// The `sleepy-load` build's load hook.
 #[cfg(feature = "sleepy-load")]
 fn sleepy_load() {
@@ -290,7 +372,9 @@ fn at_load() {}
 mudhost_sdk::cmdset! {
     key: "HostileCmdSet", priority: 1, merge_type: Union,
     at_load: at_load,
-    commands: [Sleep, Random, HashSeed, Exit, Flood, Exclude, Spawn, BigAttr, NdbFill, LogForge, LogFlood, StderrFlood, Oob, MassCreate, Fine],
+    at_timer: at_timer,
+    commands: [Sleep, Random, HashSeed, Exit, Flood, Exclude, Spawn, BigAttr, NdbFill, LogForge, LogFlood, StderrFlood, Oob, MassCreate, Fine,
+        ExecLoop, ExecFan, ExecUndo, Npc, ExecLater],
 }
 
 /// The `many-aliases` build: one command declaring 150,000 aliases.

@@ -190,6 +190,12 @@ impl GameLoop {
                 self.merged(stack)
             };
         }
+        // Each channel the account subscribes to gets a command, run by `__channel_command`.
+        if let Some(chan) = set.get(crate::cmd::CMD_CHANNEL).map(|c| c.module.clone()) {
+            if let Some(channels) = key.account.and_then(|a| self.channel_cmdset(a, &chan)) {
+                set = self.merged(vec![set, channels]);
+            }
+        }
         if self.session_merges.len() > 2 * self.game().sessions.len() + 64 {
             let live: std::collections::HashSet<Sessid> =
                 self.game().sessions.ids().into_iter().collect();
@@ -268,12 +274,13 @@ impl GameLoop {
         let Some(session) = self.game().sessions.get(sessid).map(session_info) else { return };
         // A lent command learns its object as `#id` (Evennia's `self.obj`); an exit's command runs
         // the game's `__exit_command` with the exit.
-        let (key, matches) = match &cmd.carrier {
-            Some(c) => (
+        let (key, matches) = match (&cmd.carrier, &cmd.channel) {
+            (_, Some(channel)) => (crate::cmd::CMD_CHANNEL.to_string(), vec![channel.clone()]),
+            (Some(c), None) => (
                 if c.exit { CMD_EXIT.to_string() } else { cmd.key.clone() },
                 vec![format!("#{}", c.id)],
             ),
-            None => (cmd.key.clone(), matches),
+            (None, None) => (cmd.key.clone(), matches),
         };
         let inv = Invocation {
             key,
@@ -292,12 +299,17 @@ impl GameLoop {
             let _span =
                 tracing::debug_span!("guest", sessid, module = %module.name, cmd = %cmd.key)
                     .entered();
-            self.plugins.execute(&module, game, sessid, &inv)
+            self.run_guest_command(&module, game, sessid, &inv)
         };
         self.put_game(game);
         if let Err(e) = result {
             if matches!(e, crate::wasm::GuestError::Deadline(_)) {
                 self.overran = true;
+            }
+            // A line run by `execute-cmd` fails its whole unit, reported by the command that ran it.
+            if self.executed_line_failed(&e) {
+                tracing::error!(sessid, module = %module.name, cmd = %cmd.key, cause = %e, "executed command failed");
+                return;
             }
             tracing::error!(sessid, module = %module.name, cmd = %cmd.key, cause = %e, "command failed");
             let game = self.game();

@@ -107,6 +107,10 @@ pub struct Game {
     pub current_cmdset: Option<Arc<crate::cmd::CmdSet>>,
     /// The prototypes folder, for the building imports (`server/prototypes.rs`).
     pub prototypes: super::prototypes::Prototypes,
+    /// The help folder's topics, re-read as its files change (`help-topics`).
+    pub help: super::help::HelpCache,
+    /// Command lines queued by `execute-cmd` and the unit running them.
+    pub exec: super::execute::ExecQueue,
 }
 
 /// A login or account creation being checked off the loop (see `Game::attempts`).
@@ -130,6 +134,7 @@ pub struct Checkpoint {
     attempts: BTreeMap<Sessid, Attempt>,
     dropped_outputs: usize,
     class_events: usize,
+    exec_pending: usize,
 }
 
 impl Game {
@@ -153,6 +158,7 @@ impl Game {
             attempts: self.attempts.clone(),
             dropped_outputs: self.dropped_outputs,
             class_events: self.class_events.len(),
+            exec_pending: self.exec.pending_len(),
         }
     }
 
@@ -184,6 +190,7 @@ impl Game {
         self.attempts = cp.attempts;
         self.dropped_outputs = cp.dropped_outputs;
         self.class_events.truncate(cp.class_events);
+        self.exec.truncate(cp.exec_pending);
     }
 
     /// Whether the ack of the input being processed is still held (false: a deferred job, such
@@ -216,6 +223,8 @@ impl Game {
             class_events: Vec::new(),
             current_cmdset: None,
             prototypes,
+            help: Default::default(),
+            exec: Default::default(),
         }
     }
 
@@ -589,6 +598,7 @@ impl Game {
             if self.cfg.auto_create_character_with_account {
                 self.create_character(uid, name)?;
             }
+            self.world.channel_join_defaults(uid, self.cfg.channel_max_subscribers)?;
             Ok(uid)
         });
         match created {

@@ -91,7 +91,7 @@ impl GameLoop {
         let game = self.take_game();
         let (game, result) = {
             let _span = tracing::debug_span!("guest", module = %module.name, timer = id).entered();
-            self.plugins.timer_fire(&module, game, &info)
+            self.run_guest_timer(&module, game, &info)
         };
         self.put_game(game);
         match result {

@@ -10,7 +10,9 @@
 use std::collections::HashSet;
 
 use super::bindings::mudhost::game::host::{BuildLimits, PrototypeCatalog};
-use super::bindings::mudhost::game::host::{ContentsPacked, Host, MultisessionPolicy, ObjectBrief};
+use super::bindings::mudhost::game::host::{
+    ChannelInfo, ContentsPacked, HelpTopic, Host, MultisessionPolicy, ObjectBrief,
+};
 use super::bindings::types::{self, CmdsetHolder, CommandInfo, LogLevel, SessionInfo};
 use super::{escape_line, GuestQuotas, HostCtx, QuotaExceeded};
 use crate::link::Sessid;
@@ -94,7 +96,7 @@ impl HostCtx {
 
     /// Queue `text` for every session in `to`, counting messages and bytes against the call's
     /// quotas first, so an over-quota call sends nothing of this batch.
-    fn deliver(&mut self, to: Vec<Sessid>, text: String) -> Trappable<()> {
+    pub(super) fn deliver(&mut self, to: Vec<Sessid>, text: String) -> Trappable<()> {
         let text = clamp(text, self.q().text_bytes);
         let n = to.len();
         let messages = self.used.messages.saturating_add(n);
@@ -736,7 +738,9 @@ impl Host for HostCtx {
         Ok(set
             .commands
             .iter()
-            .filter(|c| !c.is_system() && !c.is_exit() && c.lock.allows(&who))
+            .filter(|c| {
+                !c.is_system() && !c.is_exit() && c.channel.is_none() && c.lock.allows(&who)
+            })
             .map(|c| CommandInfo {
                 key: c.key.clone(),
                 aliases: c.aliases.clone(),
@@ -818,6 +822,74 @@ impl Host for HostCtx {
 
     fn prototype_get(&mut self, key: String) -> Trappable<Result<String, String>> {
         Ok(self.prototype_json(&key))
+    }
+
+    // Channels, help, execute (`host_comms.rs`)
+    fn channel_list(&mut self) -> Trappable<Vec<ChannelInfo>> {
+        Ok(self.comms_list().unwrap_or_default())
+    }
+
+    fn channel_create(
+        &mut self,
+        name: String,
+        aliases: Vec<String>,
+        description: String,
+    ) -> Trappable<Result<(), String>> {
+        Ok(self.comms_create(name, aliases, description))
+    }
+
+    fn channel_sub(&mut self, channel: String) -> Trappable<Result<String, String>> {
+        Ok(self.comms_sub(channel))
+    }
+
+    fn channel_unsub(&mut self, channel: String) -> Trappable<Result<String, String>> {
+        Ok(self.comms_unsub(channel))
+    }
+
+    fn channel_mute(&mut self, channel: String, muted: bool) -> Trappable<Result<String, String>> {
+        Ok(self.comms_mute(channel, muted))
+    }
+
+    fn channel_who(&mut self, channel: String) -> Trappable<Result<Vec<String>, String>> {
+        Ok(self.comms_who(channel))
+    }
+
+    fn channel_history(
+        &mut self,
+        channel: String,
+        count: u32,
+    ) -> Trappable<Result<Vec<String>, String>> {
+        Ok(self.comms_history(channel, count))
+    }
+
+    fn channel_ban(
+        &mut self,
+        channel: String,
+        account: String,
+        banned: bool,
+    ) -> Trappable<Result<String, String>> {
+        Ok(self.comms_ban(channel, account, banned))
+    }
+
+    fn channel_bans(&mut self, channel: String) -> Trappable<Result<Vec<String>, String>> {
+        Ok(self.comms_bans(channel))
+    }
+
+    fn channel_send(&mut self, channel: String, text: String) -> Trappable<Result<(), String>> {
+        self.comms_send(channel, text)
+    }
+
+    fn help_topics(&mut self) -> Trappable<Vec<HelpTopic>> {
+        Ok(self.comms_help_topics())
+    }
+
+    fn help_topic_text(&mut self, topic: String) -> Trappable<Option<String>> {
+        self.name("a help topic", &topic)?;
+        Ok(self.comms_help_text(&topic))
+    }
+
+    fn execute_cmd(&mut self, obj: u64, line: String) -> Trappable<Result<(), String>> {
+        self.comms_execute(obj, line)
     }
 }
 

@@ -909,6 +909,20 @@ impl PluginRegistry {
         self.call_atomic(module, game, caller, |inst, store| ex.execute(inst, store, inv))
     }
 
+    /// Run one command with no checkpoint of its own: a command line `execute-cmd` runs inside
+    /// the checkpoint of the command that asked for it, or that command itself with its lines
+    /// (`server/execute.rs`), whose caller keeps or undoes the whole unit.
+    pub fn execute_in_unit(
+        &self,
+        module: &LoadedModule,
+        game: Game,
+        caller: Sessid,
+        inv: &wit::Invocation,
+    ) -> (Game, Result<(), GuestError>) {
+        let ex = &module.exports;
+        self.call_kept(module, game, caller, |inst, store| ex.execute(inst, store, inv))
+    }
+
     /// An input hook's `data-in` (same sandbox, quotas and atomicity as a command). None when the
     /// module is not an input hook.
     /// `check` validates the answer inside the call, so an unusable answer undoes the call too.
@@ -967,6 +981,21 @@ impl PluginRegistry {
     ) -> (Game, Option<Result<(), GuestError>>) {
         let CmdsetExport::Current(ix) = module.exports.cmdset.clone() else { return (game, None) };
         let (game, r) = self.call_atomic(module, game, 0, |inst, store| {
+            ix.load(&mut *store, inst)?.call_at_timer(&mut *store, timer)
+        });
+        (game, Some(r))
+    }
+
+    /// A timer firing with no checkpoint of its own: its caller (`server/execute.rs`) keeps or
+    /// undoes it together with the command lines it executes. None as [`Self::timer_fire`].
+    pub fn timer_fire_in_unit(
+        &self,
+        module: &LoadedModule,
+        game: Game,
+        timer: &wit::TimerInfo,
+    ) -> (Game, Option<Result<(), GuestError>>) {
+        let CmdsetExport::Current(ix) = module.exports.cmdset.clone() else { return (game, None) };
+        let (game, r) = self.call_kept(module, game, 0, |inst, store| {
             ix.load(&mut *store, inst)?.call_at_timer(&mut *store, timer)
         });
         (game, Some(r))
