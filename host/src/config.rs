@@ -174,6 +174,14 @@ pub struct Config {
     pub timer_min_interval_ms: u64,
     /// Most timer firings the game loop runs before it serves players' inputs again. Default 64.
     pub timer_firings_per_round: usize,
+    /// Most tags one object may carry. Default 64.
+    pub world_tags_per_object: usize,
+    /// Longest tag key or tag category, bytes. Default 128.
+    pub world_tag_bytes: usize,
+    /// Most aliases one object may have. Default 32.
+    pub world_aliases_per_object: usize,
+    /// Longest lock string `lock-add` accepts, and most bytes of locks one object may hold. Default 2048.
+    pub world_lock_bytes: usize,
     /// Watch the modules folder with file events (inotify). Turn off where events are missing or
     /// broken, and rely on `module_poll_ms`. Default true.
     pub module_events: bool,
@@ -354,6 +362,10 @@ const KEY_DOCS: &[(&str, &str)] = &[
     ("timer_max_per_module", "Most timers one module may have scheduled at once (persistent and not); `timer-delay` / `timer-repeat` beyond it return an error naming the limit."),
     ("timer_min_interval_ms", "Shortest interval of a repeating timer, milliseconds; a shorter one is refused with an error naming the limit."),
     ("timer_firings_per_round", "Most timer firings the game loop runs before it serves players' inputs again, so timers cannot starve players."),
+    ("world_tags_per_object", "Most tags one object may carry; `tag-add` beyond it returns an error naming the limit."),
+    ("world_tag_bytes", "Longest tag key or tag category, bytes; a longer one is refused with an error naming the limit."),
+    ("world_aliases_per_object", "Most aliases one object may have; `alias-add` beyond it returns an error naming the limit."),
+    ("world_lock_bytes", "Longest lock string `lock-add` accepts, and most bytes of lock expressions one object may hold, bytes; beyond it the lock is refused with an error naming the limit."),
     ("module_events", "Watch the modules folder with file events (inotify). Turn off where events are missing or broken, and rely on `module_poll_ms`."),
     ("module_poll_ms", "Interval of the modules-folder poll that backs up file events (filesystems without change events, replaced folders), milliseconds; 0 turns polling off."),
     ("argon2_memory_kib", "Argon2id memory cost in KiB (OWASP minimum 19456)."),
@@ -456,6 +468,10 @@ impl Default for Config {
             timer_max_per_module: 10_000,
             timer_min_interval_ms: 100,
             timer_firings_per_round: 64,
+            world_tags_per_object: 64,
+            world_tag_bytes: 128,
+            world_aliases_per_object: 32,
+            world_lock_bytes: 2048,
             module_events: true,
             module_poll_ms: 2000,
             argon2_memory_kib: 19456,

@@ -13,6 +13,7 @@ pub mod compat;
 pub mod compat_v0_2;
 pub mod host_api;
 pub mod host_timers;
+pub mod host_world;
 pub mod registry;
 pub mod wasi;
 pub mod watcher;
