@@ -27,3 +27,5 @@ mod timers;
 mod tintin;
 mod tour;
 mod webclient;
+// World model
+mod world;

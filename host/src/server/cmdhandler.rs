@@ -271,7 +271,8 @@ impl GameLoop {
             // ExitCommand): its `err_traverse` attribute, else Evennia's `at_failed_traverse`.
             let game = self.game();
             if !game.access(c.id, crate::server::locks::Accessor::Object(me), "traverse") {
-                let text = game.world.object(c.id).and_then(|o| o.attrs.get("err_traverse").cloned());
+                let text =
+                    game.world.object(c.id).and_then(|o| o.attrs.get("err_traverse").cloned());
                 game.msg_session(sessid, text.as_deref().unwrap_or("You cannot go there."));
                 return;
             }

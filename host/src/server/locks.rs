@@ -37,9 +37,11 @@ fn kind_defaults(kind: &str) -> &'static [Lock] {
 impl Game {
     /// The account an object acts for: the one puppeting it, else the one owning it.
     fn lock_account_of(&self, obj: u64) -> Option<&Account> {
-        let uid = self.sessions.from_puppet(obj).find_map(|s| s.data.uid).or_else(|| {
-            self.world.object(obj)?.attrs.get(OWNER_ATTR)?.parse().ok()
-        })?;
+        let uid = self
+            .sessions
+            .from_puppet(obj)
+            .find_map(|s| s.data.uid)
+            .or_else(|| self.world.object(obj)?.attrs.get(OWNER_ATTR)?.parse().ok())?;
         self.world.account(uid)
     }
 

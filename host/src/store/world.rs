@@ -154,7 +154,8 @@ impl WorldStore {
             index_add(&mut self.world.kind_index, &kind, id);
         }
         let mut tags: FxHashMap<u64, Vec<Tag>> = FxHashMap::default();
-        let mut st = self.db.prepare("SELECT obj, key, category FROM tags ORDER BY obj, category, key")?;
+        let mut st =
+            self.db.prepare("SELECT obj, key, category FROM tags ORDER BY obj, category, key")?;
         for r in st.query_map([], |r| Ok((r.get::<_, u64>(0)?, r.get(1)?, r.get(2)?)))? {
             let (obj, key, category) = r?;
             tags.entry(obj).or_default().push(Tag { key, category });

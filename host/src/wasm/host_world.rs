@@ -28,7 +28,9 @@ impl HostCtx {
     fn tag_checked(&self, key: &str, category: Option<&str>) -> Result<crate::store::Tag, String> {
         let max = self.game.cfg.world_tag_bytes;
         if key.len() > max || category.is_some_and(|c| c.len() > max) {
-            return Err(format!("quota: a tag key or category is over world_tag_bytes ({max} bytes)"));
+            return Err(format!(
+                "quota: a tag key or category is over world_tag_bytes ({max} bytes)"
+            ));
         }
         if key.trim().is_empty() {
             return Err("a tag key cannot be empty".into());
@@ -55,7 +57,9 @@ impl HostCtx {
         }
         let max = self.game.cfg.world_tags_per_object;
         if !self.game.world.has_tag(obj, &t) && self.game.world.tags(obj).len() >= max {
-            return Err(format!("quota: the object already has world_tags_per_object ({max}) tags"));
+            return Err(format!(
+                "quota: the object already has world_tags_per_object ({max}) tags"
+            ));
         }
         self.game.world.tag_add(obj, t).map(|_| ()).map_err(|e| e.to_string())
     }
@@ -211,7 +215,9 @@ impl HostCtx {
                     world.set_object_attr(obj, &key, None).map_err(|e| e.to_string())?;
                 }
                 // Stored compact, as serde writes it: the same value always reads back the same.
-                world.set_typed_attr(obj, &category, &key, Some(&v.to_string())).map_err(|e| e.to_string())
+                world
+                    .set_typed_attr(obj, &category, &key, Some(&v.to_string()))
+                    .map_err(|e| e.to_string())
             }
         }
     }
