@@ -37,6 +37,8 @@ use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::marker::PhantomData;
 
+// A file beside this one (not `testing/world.rs`): `mudhost new` copies the SDK's `src/` flat.
+#[path = "testing_world.rs"]
 mod world;
 
 use crate::bindings::mudhost::game::host::MultisessionPolicy;
