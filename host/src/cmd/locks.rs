@@ -81,7 +81,7 @@ pub enum LockFn {
         side: Side,
         /// The tag's key.
         key: String,
-        /// Its category (None: any... as Evennia: the uncategorised tag).
+        /// Its category (None: the uncategorised tag).
         category: Option<String>,
     },
     /// `holds()`: the accessor carries the locked object; `holds(X)`: something with id or key X.
