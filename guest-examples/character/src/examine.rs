@@ -106,7 +106,7 @@ pub fn examine_text(obj: Obj) -> String {
     let widest = body
         .iter()
         .flat_map(|b| b.split('\n'))
-        .map(|l| mudhost_sdk::text::display_width(l))
+        .map(mudhost_sdk::text::display_width)
         .max()
         .unwrap_or(0)
         .min(WIDTH);
