@@ -215,11 +215,15 @@ async fn an_exit_locked_with_traverse_false_refuses_passage_to_players_but_not_t
     assert_eq!(answer(&mut bob, "garden", "go there").await, "You cannot go there.");
     assert_eq!(answer(&mut bob, "go garden", "go there").await, "You cannot go there.");
     assert!(answer(&mut root, "garden", "The Garden").await.starts_with("The Garden"));
-    // The exit's aliases name its command too.
     answer(&mut root, "limbo", "Limbo").await;
+    // The exit's own refusal text (Evennia's `err_traverse`).
+    answer(&mut root, r#"wsetj garden err_traverse - "The path is overgrown.""#, "set").await;
+    assert_eq!(answer(&mut bob, "garden", "overgrown").await, "The path is overgrown.");
+    assert_eq!(answer(&mut bob, "go garden", "overgrown").await, "The path is overgrown.");
+    // The exit's aliases name its command too.
     answer(&mut root, "wlock garden traverse:perm(Builder)", "locks").await;
     answer(&mut root, "walias garden path", "aliases").await;
-    assert_eq!(answer(&mut bob, "path", "go there").await, "You cannot go there.");
+    assert_eq!(answer(&mut bob, "path", "overgrown").await, "The path is overgrown.");
     answer(&mut root, "perm Bob = Builder", "Permission").await;
     assert!(answer(&mut bob, "path", "The Garden").await.starts_with("The Garden"));
 }
@@ -292,4 +296,27 @@ async fn tag_alias_and_lock_limits_are_refused_naming_their_config_keys() {
         .await
         .starts_with("locks of pebble: get:not all()"));
     assert_eq!(answer(&mut bob, "get pebble", "get").await, "You can't get that.");
+}
+
+/// The host checks an exit's `traverse` lock itself: the example character module as built
+/// against WIT 0.2.0 knows nothing of locks, and its exit command still never runs for a player
+/// the lock holds.
+#[tokio::test]
+async fn the_host_holds_a_player_at_a_locked_exit_even_when_the_games_exit_command_checks_nothing()
+{
+    let host = Host::start_prepared(
+        &["unloggedin", "account", "worldtest"],
+        "cmdset_character = [\"character_0_2_0\", \"worldtest\"]\ncommand_rate_per_ip = 0",
+        &[],
+        |dir| {
+            let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../tests/fixtures/character_0_2_0.wasm");
+            std::fs::copy(fixture, dir.join("modules/character_0_2_0.wasm")).unwrap();
+        },
+    );
+    let (mut root, mut bob) = root_and_bob(&host).await;
+    answer(&mut root, "wlock garden traverse:false()", "locks").await;
+    assert_eq!(answer(&mut bob, "garden", "go there").await, "You cannot go there.");
+    assert!(answer(&mut bob, "look", "Limbo").await.starts_with("Limbo"));
+    assert!(answer(&mut root, "garden", "The Garden").await.starts_with("The Garden"));
 }
