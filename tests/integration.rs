@@ -38,3 +38,6 @@ mod modules;
 // Channels, help, execute
 mod comms;
 mod help;
+
+// World model
+mod world;

@@ -2,6 +2,7 @@
 //! sets a caller can reach are merged into one ([`merge`]) and each input line is parsed against
 //! the merged set ([`parser`]). Everything here is pure logic: no I/O, no WASM, no sessions.
 
+pub mod locks;
 pub mod merge;
 pub mod parser;
 
@@ -41,7 +42,7 @@ pub fn permission_name(perm: &str) -> Option<&'static str> {
 }
 
 /// Rank of a permission in the hierarchy (None: not a hierarchy permission).
-fn permission_rank(perm: &str) -> Option<usize> {
+pub(crate) fn permission_rank(perm: &str) -> Option<usize> {
     let name = permission_name(perm)?;
     PERMISSION_HIERARCHY.iter().position(|h| *h == name)
 }
@@ -130,14 +131,14 @@ impl CmdLock {
 
 /// Lock expression tokens: words, `(`, `)`, and function argument text.
 #[derive(Debug, PartialEq)]
-enum Tok {
+pub(crate) enum Tok {
     Word(String),
     Call(String, String),
     Open,
     Close,
 }
 
-fn tokenize(expr: &str) -> Vec<Tok> {
+pub(crate) fn tokenize(expr: &str) -> Vec<Tok> {
     let mut out = vec![];
     let chars: Vec<char> = expr.chars().collect();
     let mut i = 0;

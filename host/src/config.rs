@@ -355,6 +355,18 @@ config! {
         execute_cmd_max_depth: usize = 5,
         /// Most command lines `execute-cmd` may run in one unit of work (all depths).
         execute_cmd_max_per_unit: usize = 50,
+
+        // --- The world model (`store/world.rs`, `cmd/locks.rs`) ---
+        /// Most tags one object may carry; `tag-add` beyond it returns an error naming the limit.
+        world_tags_per_object: usize = 64,
+        /// Longest tag key or tag category, bytes; a longer one is refused naming the limit.
+        world_tag_bytes: usize = 128,
+        /// Most aliases one object may have; `alias-add` beyond it returns an error naming the
+        /// limit.
+        world_aliases_per_object: usize = 32,
+        /// Longest lock string `lock-add` accepts, and most bytes of lock expressions one object
+        /// may hold.
+        world_lock_bytes: usize = 2048,
     }
 }
 

@@ -31,6 +31,8 @@ const SDK_SOURCES: &[(&str, &str)] = &[
     ("text.rs", include_str!("../../sdk/src/text.rs")),
     ("testing.rs", include_str!("../../sdk/src/testing.rs")),
     ("testing_comms.rs", include_str!("../../sdk/src/testing_comms.rs")),
+    ("testing_world.rs", include_str!("../../sdk/src/testing_world.rs")),
+    ("world.rs", include_str!("../../sdk/src/world.rs")),
 ];
 const SDK_MANIFEST: &str = include_str!("../../sdk/Cargo.toml");
 const WIT: &str = include_str!("../../wit/mudhost.wit");

@@ -10,6 +10,7 @@ pub mod game;
 pub mod game_loop;
 pub mod help;
 pub mod inputfuncs;
+pub mod locks;
 pub mod plugins;
 pub mod prototypes;
 pub mod resent;

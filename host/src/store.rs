@@ -20,6 +20,7 @@
 mod channels;
 mod cmdsets;
 mod timers;
+mod world;
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -31,6 +32,7 @@ use rustc_hash::FxHashMap;
 pub use channels::{Channel, PUBLIC_CHANNEL};
 pub use cmdsets::{Holder, StackEntry};
 pub use timers::{next_tick, Timer};
+pub use world::{tag, Tag};
 
 /// Database failures. The game loop logs them; a guest sees a short error value.
 #[derive(Debug, thiserror::Error)]
@@ -207,6 +209,8 @@ pub struct WorldStore {
     cmdset_gen: u64,
     /// Module timers (persistent ones are also in the `timers` table).
     timers: timers::Timers,
+    /// Tags, aliases, locks, typed attributes and the search indexes.
+    world: world::WorldModel,
 }
 
 /// One in-memory change, recorded so that it can be reverted.
@@ -252,6 +256,8 @@ enum Undo {
     /// Channel subscriptions changed (the rows come back with the savepoint; the generated
     /// channel commands must be rebuilt).
     Channels,
+    /// A tag, alias, lock or typed attribute change.
+    World(world::WorldUndo),
 }
 
 /// An open savepoint; pass it back to [`WorldStore::release`] or [`WorldStore::rollback_to`].
@@ -305,6 +311,7 @@ impl WorldStore {
         cmdsets::migrate(&db)?;
         timers::migrate(&db)?;
         channels::migrate(&db)?;
+        world::migrate(&db)?;
         let db = Db { conn: db, spoiled: RefCell::new(None), in_tx: Cell::new(false) };
         let mut store = WorldStore {
             db,
@@ -318,10 +325,12 @@ impl WorldStore {
             stacks: HashMap::new(),
             cmdset_gen: 0,
             timers: Default::default(),
+            world: Default::default(),
         };
         store.load()?;
         store.load_stacks()?;
         store.load_timers()?;
+        store.load_world_model()?;
         Ok(store)
     }
 
@@ -512,6 +521,7 @@ impl WorldStore {
                 }
             }
             Undo::ObjectCreated(id) => {
+                self.unindex_object(id);
                 if let Some(o) = self.objects.remove(&id) {
                     if let Some(l) = o.location.and_then(|l| self.objects.get_mut(&l)) {
                         l.contents.retain(|&c| c != id);
@@ -520,7 +530,8 @@ impl WorldStore {
             }
             Undo::ObjectKey { id, old } => {
                 if let Some(o) = self.objects.get_mut(&id) {
-                    o.key = old;
+                    let now = std::mem::replace(&mut o.key, old);
+                    self.reindex_key(id, &now);
                 }
             }
             Undo::ObjectMoved { id, location, index } => {
@@ -537,7 +548,9 @@ impl WorldStore {
                 }
             }
             Undo::ObjectDeleted(o) => {
-                self.objects.insert(o.id, *o);
+                let id = o.id;
+                self.objects.insert(id, *o);
+                self.index_object(id);
             }
             Undo::ObjectAttr { id, key, old } => {
                 if let Some(o) = self.objects.get_mut(&id) {
@@ -561,6 +574,7 @@ impl WorldStore {
             }
             Undo::Timer(u) => self.revert_timer(u),
             Undo::Channels => self.cmdset_gen += 1,
+            Undo::World(u) => self.revert_world(u),
         }
     }
 
@@ -755,6 +769,7 @@ impl WorldStore {
                 attrs: HashMap::new(),
             },
         );
+        self.index_object(id);
         if let Some(l) = location {
             self.objects.get_mut(&l).expect("checked above").contents.push(id);
             if self.lends_commands(id) {
@@ -770,6 +785,7 @@ impl WorldStore {
         let obj = self.objects.get_mut(&id).ok_or(StoreError::NoObject(id))?;
         self.db.execute("UPDATE objects SET key = ?1 WHERE id = ?2", params![key, id as i64])?;
         let old = std::mem::replace(&mut obj.key, key.into());
+        self.reindex_key(id, &old);
         self.record(Undo::ObjectKey { id, old });
         if self.lends_commands(id) {
             // An exit's command is named after it; a lent command shows its object's name.
@@ -842,6 +858,8 @@ impl WorldStore {
             .execute("DELETE FROM attributes WHERE owner = 'o' AND id = ?1", params![id as i64])?;
         self.drop_stack(Holder::Object(id))?;
         self.drop_timers_of(id)?;
+        self.drop_world_model_of(id)?;
+        self.unindex_object(id);
         if let Some(o) = self.objects.remove(&id) {
             self.record(Undo::ObjectDeleted(Box::new(o)));
         }
@@ -871,31 +889,6 @@ impl WorldStore {
             self.cmdset_gen += 1;
         }
         Ok(())
-    }
-
-    /// Objects whose key equals `key` (ignoring case), inside `location` or anywhere.
-    pub fn search(&self, key: &str, location: Option<u64>) -> Vec<u64> {
-        let key = key.trim().to_lowercase();
-        let matches = |o: &Object| o.key.to_lowercase() == key;
-        match location {
-            Some(l) => self
-                .objects
-                .get(&l)
-                .map(|l| {
-                    l.contents
-                        .iter()
-                        .filter(|c| self.objects.get(c).is_some_and(matches))
-                        .copied()
-                        .collect()
-                })
-                .unwrap_or_default(),
-            None => {
-                let mut v: Vec<u64> =
-                    self.objects.values().filter(|o| matches(o)).map(|o| o.id).collect();
-                v.sort_unstable();
-                v
-            }
-        }
     }
 }
 

@@ -18,6 +18,7 @@ pub mod host_api;
 pub mod host_building;
 pub mod host_comms;
 pub mod host_timers;
+pub mod host_world;
 pub mod memcap;
 pub mod registry;
 pub mod wasi;

@@ -62,6 +62,7 @@ mod object;
 #[cfg(all(feature = "testing", not(target_arch = "wasm32")))]
 pub mod testing;
 pub mod text;
+pub mod world;
 
 pub use object::{Account, Obj};
 

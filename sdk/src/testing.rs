@@ -54,6 +54,10 @@ use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::marker::PhantomData;
 
+// A file beside this one (not `testing/world.rs`): `mudhost new` copies the SDK's `src/` flat.
+#[path = "testing_world.rs"]
+mod world;
+
 use crate::bindings::mudhost::game::host::MultisessionPolicy;
 use crate::{
     Account, AccountId, CmdsetHolder, Command, CommandInfo, Invocation, LogLevel, Obj, ObjectId,
@@ -415,6 +419,7 @@ impl TestHost {
     /// Evennia's default multisession policy (mode 0, one character, auto-puppet).
     pub fn new() -> TestHost {
         STATE.with(|s| *s.borrow_mut() = Some(State::new()));
+        world::reset();
         TestHost { _thread: PhantomData }
     }
 
@@ -825,6 +830,12 @@ pub(crate) mod imports {
     use super::*;
 
     pub use crate::bindings::mudhost::game::host::{ContentsPacked, ObjectBrief};
+    // World model: tags, aliases, search, attributes, locks (`testing/world.rs`).
+    pub use super::world::{
+        access, alias_add, alias_remove, aliases, attr_get_json, attr_list, attr_set_json,
+        lock_add, lock_remove, locks, search_kind, search_tag, tag_add, tag_remove, tags,
+    };
+    pub use crate::bindings::mudhost::game::host::{AttrEntry, Tag};
 
     pub use super::comms::{
         channel_ban, channel_bans, channel_create, channel_history, channel_list, channel_mute,
@@ -1111,7 +1122,7 @@ pub(crate) mod imports {
 
     pub fn object_search(key: &str, location: Option<ObjectId>) -> Vec<ObjectId> {
         let key = key.trim().to_lowercase();
-        with(|s| {
+        let found: Vec<ObjectId> = with(|s| {
             s.objects
                 .iter()
                 .filter(|(_, o)| location.is_none() || o.location == location)
@@ -1123,7 +1134,20 @@ pub(crate) mod imports {
                 })
                 .map(|(id, _)| *id)
                 .collect()
-        })
+        });
+        // Object aliases (`alias-add`) too.
+        let by_alias = with(|s| {
+            s.objects
+                .iter()
+                .filter(|(_, o)| location.is_none() || o.location == location)
+                .map(|(id, _)| *id)
+                .collect::<Vec<_>>()
+        });
+        let mut all = found;
+        all.extend(by_alias.into_iter().filter(|id| world::has_alias(*id, &key)));
+        all.sort_unstable();
+        all.dedup();
+        all
     }
 
     pub fn object_delete(obj: ObjectId) -> Result<(), String> {

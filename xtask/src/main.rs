@@ -32,8 +32,17 @@ const GAME_MODULES: &[&str] = &[
 const GAME_INPUT_HOOKS: &[&str] = &["nick", "spamguard"];
 const GAME_SESSION_CLASSES: &[&str] = &["chargen"];
 /// Guest crates only the tests load, by plugin kind.
-const TEST_MODULES: &[&str] =
-    &["trouble", "wrong-world", "load-panic", "wrong-version", "hostile", "provtest", "timertest"];
+const TEST_MODULES: &[&str] = &[
+    "trouble",
+    "wrong-world",
+    "load-panic",
+    "wrong-version",
+    "hostile",
+    "provtest",
+    "timertest",
+    // World model
+    "worldtest",
+];
 const TEST_INPUT_HOOKS: &[&str] = &["hooktest"];
 const TEST_SESSION_CLASSES: &[&str] = &["classprobe"];
 /// The guest target.

@@ -4,6 +4,9 @@
 use mudhost_sdk::text::iter_to_str;
 use mudhost_sdk::{cmdset, host, CmdResult, CmdsetHolder, Command, Invocation, LogLevel, Obj};
 
+mod examine;
+use examine::Examine;
+
 // --- the world ----------------------------------------------------------------------------------
 
 const LIMBO_DESC: &str = "Welcome to |wmudhost|n's example world! This grey, featureless place is \
@@ -24,6 +27,29 @@ fn build_world() {
         build_rooms(limbo);
     }
     place_box();
+    place_statue();
+}
+
+const STATUE_DESC: &str = "A marble statue of a gardener leaning on a spade, green with moss.";
+
+/// The statue in the garden cannot be picked up (its lock `get:false()`, checked by `get`); the
+/// pebble can (`get:all()`). Locks are set on every load: setting one again changes nothing.
+fn place_statue() {
+    let Some(garden) = Obj::search("The Garden", None).into_iter().find(|o| o.is("room")) else {
+        return;
+    };
+    let statue = Obj::search("statue", None).into_iter().find(|o| o.is("thing"));
+    let statue = statue.unwrap_or_else(|| {
+        let s = Obj::create("statue", "thing", Some(garden));
+        check(s.set_attr("desc", STATUE_DESC));
+        check(s.alias_add("marble statue"));
+        check(s.tag_add("heavy", Some("weight")));
+        s
+    });
+    check(statue.lock_add("get:false()"));
+    for pebble in Obj::search("pebble", None).into_iter().filter(|o| o.is("thing")) {
+        check(pebble.lock_add("get:all()"));
+    }
 }
 
 /// The box in the garden carries the `box` module's cmdset (open box, close box, its own look):
@@ -233,6 +259,10 @@ impl Command for TraverseExit {
 /// mover sees where they arrived.
 fn traverse(inv: &Invocation, me: Obj, exit: Obj) -> CmdResult {
     let room = me.location().ok_or("You can't go that way.")?;
+    // The exit's `traverse` lock (Evennia's ExitCommand): its `err_traverse`, else Evennia's text.
+    if !exit.access(me, "traverse") {
+        return Err(exit.attr("err_traverse").unwrap_or_else(|| "You cannot go there.".into()));
+    }
     // A door (an exit with a `door` attribute, like the `gate` module's gate) lets you through
     // only while it has an `open` attribute.
     if exit.attr("door").is_some() && exit.attr("open").is_none() {
@@ -265,8 +295,13 @@ impl Command for Get {
         if obj == me {
             return Err("You can't get yourself.".into());
         }
-        if matches!(obj.kind().as_deref(), Some("character" | "exit" | "room")) {
-            return Err("You can't get that.".into());
+        // The object's `get` lock (Evennia's `obj.access(caller, "get")`; characters, rooms and
+        // exits default to `get:false()`), and never a character, room or exit, superusers
+        // included.
+        let kind = obj.kind();
+        if matches!(kind.as_deref(), Some("character" | "exit" | "room")) || !obj.access(me, "get")
+        {
+            return Err(obj.attr("get_err_msg").unwrap_or_else(|| "You can't get that.".into()));
         }
         obj.move_to(Some(me)).map_err(|_| "This can't be picked up.")?;
         let name = obj.name();
@@ -322,7 +357,7 @@ impl Command for Inventory {
 cmdset! {
     key: "CharacterCmdSet", priority: 0, merge_type: Union,
     at_load: build_world,
-    commands: [Look, Say, Pose, Go, TraverseExit, Get, Drop, Inventory],
+    commands: [Look, Say, Pose, Go, TraverseExit, Get, Drop, Inventory, Examine],
 }
 
 #[cfg(test)]
@@ -370,7 +405,7 @@ mod tests {
         host.call::<Go>("", "Go where?");
         host.call::<Go>("nowhere", "You can't go that way.");
         let arrived = host.call::<Go>("garden", "The Garden\nRoses climb a crumbling wall");
-        assert!(arrived.contains("You see: box and pebble"), "{arrived}");
+        assert!(arrived.contains("You see: box, pebble, and statue"), "{arrived}");
         assert_eq!(host.output(bob), ["Anna is leaving Limbo, heading for The Garden."]);
         // Typing the exit's name: the host runs `__exit_command` with the exit.
         let garden = Obj::search("The Garden", None)[0];
@@ -395,6 +430,37 @@ mod tests {
         host.call::<Drop>("book", "You aren't carrying book.");
         host.call::<Drop>("pebble", "You drop pebble.");
         host.call::<Inventory>("", "You are not carrying anything.");
+    }
+
+    #[test]
+    fn the_statue_cannot_be_picked_up_and_the_pebble_can() {
+        let host = world();
+        host.call::<Go>("garden", "The Garden");
+        host.call::<Get>("statue", "You can't get that.");
+        host.call::<Get>("marble statue", "You can't get that.");
+        host.call::<Get>("pebble", "You pick up pebble.");
+        let statue = Obj::search("statue", None)[0];
+        assert_eq!(statue.locks()[0], "get:false()");
+    }
+
+    #[test]
+    fn examine_lists_key_aliases_locks_tags_and_attributes() {
+        let host = world();
+        host.call::<Go>("garden", "The Garden");
+        let statue = Obj::search("statue", None)[0];
+        statue.set_attr_json("weight", Some("stats"), &serde_json::json!(800)).unwrap();
+        let text = host.call::<Examine>("statue", "-");
+        for line in [
+            &format!("Name/key: statue ({statue})"),
+            "Aliases: marble statue",
+            "Location: The Garden (#",
+            "Locks: get:false()",
+            "Tags: heavy[weight]",
+            "Persistent Attributes: \n  desc=A marble statue",
+            "weight[stats]=800 [type: int]",
+        ] {
+            assert!(text.contains(line), "{line:?} in {text}");
+        }
     }
 
     #[test]

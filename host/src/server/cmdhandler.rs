@@ -272,6 +272,17 @@ impl GameLoop {
             return;
         };
         let Some(session) = self.game().sessions.get(sessid).map(session_info) else { return };
+        if let (Some(c), Some(me)) = (cmd.carrier.as_ref().filter(|c| c.exit), session.puppet) {
+            // The exit's `traverse` lock, checked before the game's traversal runs (Evennia's
+            // ExitCommand): its `err_traverse` attribute, else Evennia's `at_failed_traverse`.
+            let game = self.game();
+            if !game.access(c.id, crate::server::locks::Accessor::Object(me), "traverse") {
+                let text =
+                    game.world.object(c.id).and_then(|o| o.attrs.get("err_traverse").cloned());
+                game.msg_session(sessid, text.as_deref().unwrap_or("You cannot go there."));
+                return;
+            }
+        }
         // A lent command learns its object as `#id` (Evennia's `self.obj`); an exit's command runs
         // the game's `__exit_command` with the exit.
         let (key, matches) = match (&cmd.carrier, &cmd.channel) {

@@ -766,8 +766,9 @@ impl Game {
             return refuse(self, "You are already puppeting this object.".into());
         }
         let superuser = self.world.account(uid).is_some_and(|a| a.is_superuser);
-        let owner = self.world.object(obj).and_then(|o| o.attrs.get(OWNER_ATTR).cloned());
-        if !superuser && owner != Some(uid.to_string()) {
+        // The object's `puppet` lock (a character's default: its owner, or a Developer).
+        let accessor = super::locks::Accessor::Account(uid);
+        if !superuser && !self.access(obj, accessor, "puppet") {
             return refuse(self, format!("You don't have permission to puppet '{key}'."));
         }
         let holders: Vec<(Sessid, Option<u64>)> = self

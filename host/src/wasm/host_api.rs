@@ -11,7 +11,7 @@ use std::collections::HashSet;
 
 use super::bindings::mudhost::game::host::{BuildLimits, PrototypeCatalog};
 use super::bindings::mudhost::game::host::{
-    ChannelInfo, ContentsPacked, HelpTopic, Host, MultisessionPolicy, ObjectBrief,
+    AttrEntry, ChannelInfo, ContentsPacked, HelpTopic, Host, MultisessionPolicy, ObjectBrief, Tag,
 };
 use super::bindings::types::{self, CmdsetHolder, CommandInfo, LogLevel, SessionInfo};
 use super::{escape_line, GuestQuotas, HostCtx, QuotaExceeded};
@@ -549,7 +549,11 @@ impl Host for HostCtx {
 
     fn object_attr_get(&mut self, obj: u64, key: String) -> Trappable<Option<String>> {
         self.name("an attribute key", &key)?;
-        Ok(self.game.world.object(obj).and_then(|o| o.attrs.get(&key).cloned()))
+        let world = &self.game.world;
+        Ok(world.object(obj).and_then(|o| o.attrs.get(&key).cloned()).or_else(|| {
+            // A typed value of the default category, as its JSON text (`attr-set-json`).
+            world.typed_attr(obj, "", &key).map(str::to_string)
+        }))
     }
 
     fn object_attr_set(
@@ -572,7 +576,14 @@ impl Host for HostCtx {
                 self.q().attr_value_bytes
             )));
         }
-        Ok(self.game.world.set_object_attr(obj, &key, value.as_deref()).map_err(|e| e.to_string()))
+        let set = self.game.world.set_object_attr(obj, &key, value.as_deref());
+        if set.is_ok() && self.game.world.typed_attr(obj, "", &key).is_some() {
+            // One value per attribute: the string replaces a typed value of the same key.
+            if let Err(e) = self.game.world.set_typed_attr(obj, "", &key, None) {
+                return Ok(Err(e.to_string()));
+            }
+        }
+        Ok(set.map_err(|e| e.to_string()))
     }
 
     fn start_location(&mut self) -> Trappable<u64> {
@@ -890,6 +901,94 @@ impl Host for HostCtx {
 
     fn execute_cmd(&mut self, obj: u64, line: String) -> Trappable<Result<(), String>> {
         self.comms_execute(obj, line)
+    }
+
+    // World model: tags, aliases, search, attributes, locks (`host_world.rs`).
+
+    fn tag_add(
+        &mut self,
+        obj: u64,
+        key: String,
+        category: Option<String>,
+    ) -> Trappable<Result<(), String>> {
+        Ok(self.world_tag_add(obj, key, category))
+    }
+
+    fn tag_remove(
+        &mut self,
+        obj: u64,
+        key: String,
+        category: Option<String>,
+    ) -> Trappable<Result<bool, String>> {
+        Ok(self.world_tag_remove(obj, key, category))
+    }
+
+    fn tags(&mut self, obj: u64) -> Trappable<Vec<Tag>> {
+        Ok(self.world_tags(obj))
+    }
+
+    fn search_tag(
+        &mut self,
+        key: String,
+        category: Option<String>,
+        location: Option<u64>,
+    ) -> Trappable<Vec<u64>> {
+        self.world_search_tag(key, category, location)
+    }
+
+    fn alias_add(&mut self, obj: u64, alias: String) -> Trappable<Result<(), String>> {
+        Ok(self.world_alias_add(obj, alias))
+    }
+
+    fn alias_remove(&mut self, obj: u64, alias: String) -> Trappable<Result<bool, String>> {
+        Ok(self.world_alias_remove(obj, alias))
+    }
+
+    fn aliases(&mut self, obj: u64) -> Trappable<Vec<String>> {
+        Ok(self.game.world.aliases(obj).to_vec())
+    }
+
+    fn search_kind(&mut self, kind: String, location: Option<u64>) -> Trappable<Vec<u64>> {
+        self.world_search_kind(kind, location)
+    }
+
+    fn attr_get_json(
+        &mut self,
+        obj: u64,
+        key: String,
+        category: Option<String>,
+    ) -> Trappable<Option<String>> {
+        self.world_attr_get_json(obj, key, category)
+    }
+
+    fn attr_set_json(
+        &mut self,
+        obj: u64,
+        key: String,
+        category: Option<String>,
+        value_json: Option<String>,
+    ) -> Trappable<Result<(), String>> {
+        Ok(self.world_attr_set_json(obj, key, category, value_json))
+    }
+
+    fn attr_list(&mut self, obj: u64) -> Trappable<Vec<AttrEntry>> {
+        Ok(self.world_attr_list(obj))
+    }
+
+    fn lock_add(&mut self, obj: u64, lockstring: String) -> Trappable<Result<(), String>> {
+        Ok(self.world_lock_add(obj, lockstring))
+    }
+
+    fn lock_remove(&mut self, obj: u64, access_type: String) -> Trappable<Result<bool, String>> {
+        Ok(self.world_lock_remove(obj, access_type))
+    }
+
+    fn locks(&mut self, obj: u64) -> Trappable<Vec<String>> {
+        Ok(self.world_locks(obj))
+    }
+
+    fn access(&mut self, obj: u64, accessor: u64, access_type: String) -> Trappable<bool> {
+        self.world_access(obj, accessor, access_type)
     }
 }
 

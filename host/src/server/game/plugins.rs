@@ -136,11 +136,13 @@ impl Game {
                 let Some(obj) = self.world.object(id) else { continue };
                 let is_exit = obj.kind == "exit";
                 if is_exit && obj.location == puppet.location {
-                    let aliases = obj
+                    let mut aliases = obj
                         .attrs
                         .get(crate::store::EXIT_ALIASES_ATTR)
                         .map(|a| exit_aliases(a))
                         .unwrap_or_default();
+                    // Its object aliases (`alias-add`) name its command too.
+                    aliases.extend(self.world.aliases(id).iter().cloned());
                     exit_objects.push(ExitBrief { id, name: obj.key.clone(), aliases });
                 }
                 if obj.kind == "character" || !self.world.carries_cmdsets(id) {

@@ -1,0 +1,299 @@
+//! The world-model imports (`tag-*`, `alias-*`, `search-*`, `attr-*-json`, `attr-list`,
+//! `lock-*`, `locks`, `access`): their checks and limits, then the world store
+//! (`store/world.rs`) and the game's locks (`server/locks.rs`). Imports returning `result`
+//! answer a bad or over-limit request with an `Err` naming the limit; the others end the call
+//! for a name over `guest_name_bytes`, as the other imports do.
+
+use super::bindings::mudhost::game::host::{AttrEntry, Tag as WitTag};
+use super::host_api::json_depth;
+use super::{HostCtx, QuotaExceeded};
+use crate::server::locks::Accessor;
+use crate::store::{tag, OWNER_ATTR};
+
+type Trappable<T> = wasmtime::Result<T>;
+
+impl HostCtx {
+    /// End the call for a name over `guest_name_bytes`.
+    fn world_name(&self, what: &str, value: &str) -> Trappable<()> {
+        if value.len() > self.quotas.name_bytes {
+            return Err(wasmtime::Error::new(QuotaExceeded(format!(
+                "{what} is over guest_name_bytes ({} bytes)",
+                self.quotas.name_bytes
+            ))));
+        }
+        Ok(())
+    }
+
+    /// A tag's key and category checked against `world_tag_bytes`.
+    fn tag_checked(&self, key: &str, category: Option<&str>) -> Result<crate::store::Tag, String> {
+        let max = self.game.cfg.world_tag_bytes;
+        if key.len() > max || category.is_some_and(|c| c.len() > max) {
+            return Err(format!(
+                "quota: a tag key or category is over world_tag_bytes ({max} bytes)"
+            ));
+        }
+        if key.trim().is_empty() {
+            return Err("a tag key cannot be empty".into());
+        }
+        Ok(tag(key, category))
+    }
+
+    /// Limit a list handed to the guest to `guest_list_items` entries.
+    fn world_list(&self, mut ids: Vec<u64>) -> Vec<u64> {
+        ids.truncate(self.quotas.list_items);
+        ids
+    }
+
+    pub(super) fn world_tag_add(
+        &mut self,
+        obj: u64,
+        key: String,
+        category: Option<String>,
+    ) -> Result<(), String> {
+        let t = self.tag_checked(&key, category.as_deref())?;
+        let world = &mut self.game.world;
+        if world.object(obj).is_none() {
+            return Err(format!("no object #{obj}"));
+        }
+        let max = self.game.cfg.world_tags_per_object;
+        if !self.game.world.has_tag(obj, &t) && self.game.world.tags(obj).len() >= max {
+            return Err(format!(
+                "quota: the object already has world_tags_per_object ({max}) tags"
+            ));
+        }
+        self.game.world.tag_add(obj, t).map(|_| ()).map_err(|e| e.to_string())
+    }
+
+    pub(super) fn world_tag_remove(
+        &mut self,
+        obj: u64,
+        key: String,
+        category: Option<String>,
+    ) -> Result<bool, String> {
+        let t = self.tag_checked(&key, category.as_deref())?;
+        self.game.world.tag_remove(obj, &t).map_err(|e| e.to_string())
+    }
+
+    pub(super) fn world_tags(&mut self, obj: u64) -> Vec<WitTag> {
+        let tags = self.game.world.tags(obj);
+        tags.iter()
+            .map(|t| WitTag {
+                key: t.key.clone(),
+                category: Some(t.category.clone()).filter(|c| !c.is_empty()),
+            })
+            .collect()
+    }
+
+    pub(super) fn world_search_tag(
+        &mut self,
+        key: String,
+        category: Option<String>,
+        location: Option<u64>,
+    ) -> Trappable<Vec<u64>> {
+        self.world_name("a tag key", &key)?;
+        self.world_name("a tag category", category.as_deref().unwrap_or_default())?;
+        let ids = self.game.world.search_tag(&tag(&key, category.as_deref()), location);
+        Ok(self.world_list(ids))
+    }
+
+    pub(super) fn world_alias_add(&mut self, obj: u64, alias: String) -> Result<(), String> {
+        if alias.len() > self.quotas.name_bytes {
+            return Err(format!(
+                "quota: the alias is over guest_name_bytes ({} bytes)",
+                self.quotas.name_bytes
+            ));
+        }
+        if alias.trim().is_empty() {
+            return Err("an alias cannot be empty".into());
+        }
+        if self.game.world.object(obj).is_none() {
+            return Err(format!("no object #{obj}"));
+        }
+        let max = self.game.cfg.world_aliases_per_object;
+        let has = self.game.world.aliases(obj).iter().any(|a| a.eq_ignore_ascii_case(alias.trim()));
+        if !has && self.game.world.aliases(obj).len() >= max {
+            return Err(format!(
+                "quota: the object already has world_aliases_per_object ({max}) aliases"
+            ));
+        }
+        self.game.world.alias_add(obj, &alias).map(|_| ()).map_err(|e| e.to_string())
+    }
+
+    pub(super) fn world_alias_remove(&mut self, obj: u64, alias: String) -> Result<bool, String> {
+        if alias.len() > self.quotas.name_bytes {
+            return Ok(false);
+        }
+        self.game.world.alias_remove(obj, &alias).map_err(|e| e.to_string())
+    }
+
+    pub(super) fn world_search_kind(
+        &mut self,
+        kind: String,
+        location: Option<u64>,
+    ) -> Trappable<Vec<u64>> {
+        self.world_name("an object kind", &kind)?;
+        let ids = self.game.world.search_kind(&kind, location);
+        Ok(self.world_list(ids))
+    }
+
+    pub(super) fn world_attr_get_json(
+        &mut self,
+        obj: u64,
+        key: String,
+        category: Option<String>,
+    ) -> Trappable<Option<String>> {
+        self.world_name("an attribute key", &key)?;
+        self.world_name("an attribute category", category.as_deref().unwrap_or_default())?;
+        let world = &self.game.world;
+        let category = category.unwrap_or_default();
+        if let Some(v) = world.typed_attr(obj, &category, &key) {
+            return Ok(Some(v.to_string()));
+        }
+        if !category.is_empty() {
+            return Ok(None);
+        }
+        Ok(world
+            .object(obj)
+            .and_then(|o| o.attrs.get(&key))
+            .map(|s| serde_json::Value::String(s.clone()).to_string()))
+    }
+
+    pub(super) fn world_attr_set_json(
+        &mut self,
+        obj: u64,
+        key: String,
+        category: Option<String>,
+        value: Option<String>,
+    ) -> Result<(), String> {
+        let q = self.quotas;
+        if key.len() > q.name_bytes || category.as_ref().is_some_and(|c| c.len() > q.name_bytes) {
+            return Err(format!(
+                "quota: the attribute key or category is over guest_name_bytes ({} bytes)",
+                q.name_bytes
+            ));
+        }
+        let category = category.unwrap_or_default();
+        if category.is_empty() && key == OWNER_ATTR {
+            return Err(format!("'{key}' is set by the host (character-create)."));
+        }
+        if self.game.world.object(obj).is_none() {
+            return Err(format!("no object #{obj}"));
+        }
+        let world = &mut self.game.world;
+        let Some(text) = value else {
+            if category.is_empty() && world.object(obj).is_some_and(|o| o.attrs.contains_key(&key))
+            {
+                world.set_object_attr(obj, &key, None).map_err(|e| e.to_string())?;
+            }
+            return world.set_typed_attr(obj, &category, &key, None).map_err(|e| e.to_string());
+        };
+        if text.len() > q.attr_value_bytes {
+            return Err(format!(
+                "quota: the attribute value is over guest_attr_value_bytes ({} bytes)",
+                q.attr_value_bytes
+            ));
+        }
+        // Depth first: serde recurses into what it parses.
+        if json_depth(&text) > q.json_depth {
+            return Err(format!(
+                "quota: the attribute value nests deeper than guest_json_depth ({})",
+                q.json_depth
+            ));
+        }
+        let parsed: serde_json::Value =
+            serde_json::from_str(&text).map_err(|e| format!("the value is not valid JSON: {e}"))?;
+        match parsed {
+            // The default category's strings are the plain attributes old modules read.
+            serde_json::Value::String(s) if category.is_empty() => {
+                world.set_typed_attr(obj, "", &key, None).map_err(|e| e.to_string())?;
+                world.set_object_attr(obj, &key, Some(&s)).map_err(|e| e.to_string())
+            }
+            v => {
+                if category.is_empty()
+                    && world.object(obj).is_some_and(|o| o.attrs.contains_key(&key))
+                {
+                    world.set_object_attr(obj, &key, None).map_err(|e| e.to_string())?;
+                }
+                // Stored compact, as serde writes it: the same value always reads back the same.
+                world
+                    .set_typed_attr(obj, &category, &key, Some(&v.to_string()))
+                    .map_err(|e| e.to_string())
+            }
+        }
+    }
+
+    pub(super) fn world_attr_list(&mut self, obj: u64) -> Vec<AttrEntry> {
+        let world = &self.game.world;
+        let Some(o) = world.object(obj) else { return vec![] };
+        let mut out: Vec<AttrEntry> = o
+            .attrs
+            .iter()
+            .map(|(k, v)| AttrEntry {
+                key: k.clone(),
+                category: None,
+                value_json: serde_json::Value::String(v.clone()).to_string(),
+            })
+            .collect();
+        out.extend(world.typed_attrs(obj).into_iter().flatten().map(|((c, k), v)| AttrEntry {
+            key: k.clone(),
+            category: Some(c.clone()).filter(|c| !c.is_empty()),
+            value_json: v.clone(),
+        }));
+        out.sort_by(|a, b| (&a.category, &a.key).cmp(&(&b.category, &b.key)));
+        out
+    }
+
+    pub(super) fn world_lock_add(&mut self, obj: u64, lockstring: String) -> Result<(), String> {
+        let max = self.game.cfg.world_lock_bytes;
+        if lockstring.len() > max {
+            return Err(format!("quota: the lock string is over world_lock_bytes ({max} bytes)"));
+        }
+        if self.game.world.object(obj).is_none() {
+            return Err(format!("no object #{obj}"));
+        }
+        let add = crate::cmd::locks::parse_lockstring(&lockstring)?;
+        if add.is_empty() {
+            return Err("Lock: the lock string is empty.".into());
+        }
+        let kept: usize = self
+            .game
+            .world
+            .locks(obj)
+            .iter()
+            .filter(|l| !add.iter().any(|a| a.access_type == l.access_type))
+            .map(|l| l.access_type.len() + l.source.len())
+            .sum();
+        let added: usize = add.iter().map(|l| l.access_type.len() + l.source.len()).sum();
+        if kept + added > max {
+            return Err(format!(
+                "quota: the object's locks would be over world_lock_bytes ({max} bytes)"
+            ));
+        }
+        self.game.world.locks_add(obj, add).map_err(|e| e.to_string())
+    }
+
+    pub(super) fn world_lock_remove(
+        &mut self,
+        obj: u64,
+        access_type: String,
+    ) -> Result<bool, String> {
+        if access_type.len() > self.game.cfg.world_lock_bytes {
+            return Ok(false);
+        }
+        self.game.world.lock_remove(obj, &access_type).map_err(|e| e.to_string())
+    }
+
+    pub(super) fn world_locks(&mut self, obj: u64) -> Vec<String> {
+        self.game.lockstrings(obj)
+    }
+
+    pub(super) fn world_access(
+        &mut self,
+        obj: u64,
+        accessor: u64,
+        access_type: String,
+    ) -> Trappable<bool> {
+        self.world_name("an access type", &access_type)?;
+        Ok(self.game.access(obj, Accessor::Object(accessor), &access_type))
+    }
+}
