@@ -174,6 +174,13 @@ pub struct Config {
     pub timer_min_interval_ms: u64,
     /// Most timer firings the game loop runs before it serves players' inputs again. Default 64.
     pub timer_firings_per_round: usize,
+    // Object classes
+    /// Deepest nesting of object-class hooks (a hook whose host call runs another hook counts one
+    /// deeper); a host import that would go deeper fails its guest call. Default 4.
+    pub objclass_max_depth: usize,
+    /// Most classed objects that hear one room message through `at-msg-receive`; the others
+    /// do not. Default 16.
+    pub objclass_max_fanout: usize,
     /// Watch the modules folder with file events (inotify). Turn off where events are missing or
     /// broken, and rely on `module_poll_ms`. Default true.
     pub module_events: bool,
@@ -354,6 +361,9 @@ const KEY_DOCS: &[(&str, &str)] = &[
     ("timer_max_per_module", "Most timers one module may have scheduled at once (persistent and not); `timer-delay` / `timer-repeat` beyond it return an error naming the limit."),
     ("timer_min_interval_ms", "Shortest interval of a repeating timer, milliseconds; a shorter one is refused with an error naming the limit."),
     ("timer_firings_per_round", "Most timer firings the game loop runs before it serves players' inputs again, so timers cannot starve players."),
+    // Object classes
+    ("objclass_max_depth", "Deepest nesting of object-class hooks (a hook whose host call runs another hook is one deeper); a host import that would go deeper fails its guest call, which is undone as a whole."),
+    ("objclass_max_fanout", "Most classed objects that hear one room message through `at-msg-receive`; the others do not hear it."),
     ("module_events", "Watch the modules folder with file events (inotify). Turn off where events are missing or broken, and rely on `module_poll_ms`."),
     ("module_poll_ms", "Interval of the modules-folder poll that backs up file events (filesystems without change events, replaced folders), milliseconds; 0 turns polling off."),
     ("argon2_memory_kib", "Argon2id memory cost in KiB (OWASP minimum 19456)."),
@@ -456,6 +466,8 @@ impl Default for Config {
             timer_max_per_module: 10_000,
             timer_min_interval_ms: 100,
             timer_firings_per_round: 64,
+            objclass_max_depth: 4,
+            objclass_max_fanout: 16,
             module_events: true,
             module_poll_ms: 2000,
             argon2_memory_kib: 19456,

@@ -9,6 +9,7 @@ pub mod game;
 pub mod game_loop;
 pub mod inflight;
 pub mod inputfuncs;
+pub mod objclass;
 pub mod plugins;
 pub mod resent;
 pub mod session;

@@ -18,6 +18,7 @@
 //! transaction as the world changes it reports, and deleted once the portal confirms it.
 
 mod cmdsets;
+mod objclass;
 mod timers;
 
 use std::cell::{Cell, RefCell};
@@ -205,6 +206,8 @@ pub struct WorldStore {
     cmdset_gen: u64,
     /// Module timers (persistent ones are also in the `timers` table).
     timers: timers::Timers,
+    /// Object classes: the module each classed object is bound to (also in `objclasses`).
+    classes: FxHashMap<u64, std::sync::Arc<str>>,
 }
 
 /// One in-memory change, recorded so that it can be reverted.
@@ -247,6 +250,11 @@ enum Undo {
     },
     /// A timer change.
     Timer(timers::TimerUndo),
+    /// An object's class as it was (None: it had none).
+    Class {
+        id: u64,
+        old: Option<std::sync::Arc<str>>,
+    },
 }
 
 /// An open savepoint; pass it back to [`WorldStore::release`] or [`WorldStore::rollback_to`].
@@ -299,6 +307,7 @@ impl WorldStore {
         db.execute_batch(SCHEMA)?;
         cmdsets::migrate(&db)?;
         timers::migrate(&db)?;
+        objclass::migrate(&db)?;
         let db = Db { conn: db, spoiled: RefCell::new(None), in_tx: Cell::new(false) };
         let mut store = WorldStore {
             db,
@@ -312,10 +321,12 @@ impl WorldStore {
             stacks: HashMap::new(),
             cmdset_gen: 0,
             timers: Default::default(),
+            classes: FxHashMap::default(),
         };
         store.load()?;
         store.load_stacks()?;
         store.load_timers()?;
+        store.load_classes()?;
         Ok(store)
     }
 
@@ -554,6 +565,7 @@ impl WorldStore {
                 };
             }
             Undo::Timer(u) => self.revert_timer(u),
+            Undo::Class { id, old } => self.revert_class(id, old),
         }
     }
 
@@ -835,6 +847,7 @@ impl WorldStore {
             .execute("DELETE FROM attributes WHERE owner = 'o' AND id = ?1", params![id as i64])?;
         self.drop_stack(Holder::Object(id))?;
         self.drop_timers_of(id)?;
+        self.drop_class_of(id)?;
         if let Some(o) = self.objects.remove(&id) {
             self.record(Undo::ObjectDeleted(Box::new(o)));
         }

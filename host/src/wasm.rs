@@ -12,6 +12,7 @@ pub mod cache;
 pub mod compat;
 pub mod compat_v0_2;
 pub mod host_api;
+pub mod host_objclass;
 pub mod host_timers;
 pub mod registry;
 pub mod wasi;
