@@ -14,6 +14,8 @@ mod hooks;
 mod hostile;
 mod limits;
 mod multisession;
+// Object classes
+mod objclass;
 mod output_safety;
 mod reload;
 mod restart;
