@@ -28,6 +28,7 @@ const SDK_SOURCES: &[(&str, &str)] = &[
     ("hooks.rs", include_str!("../../sdk/src/hooks.rs")),
     ("host.rs", include_str!("../../sdk/src/host.rs")),
     ("object.rs", include_str!("../../sdk/src/object.rs")),
+    ("objclass.rs", include_str!("../../sdk/src/objclass.rs")),
     ("text.rs", include_str!("../../sdk/src/text.rs")),
     ("testing.rs", include_str!("../../sdk/src/testing.rs")),
 ];
