@@ -32,6 +32,9 @@ pub struct ClassState {
     pub runner: Option<Arc<ClassRunner>>,
     /// Hooks running now, one inside the other.
     pub depth: usize,
+    /// When the hooks run by the current outermost hook point must be done: they share one
+    /// `guest_deadline_ms`, so a fan-out of slow hooks cannot hold the game loop for many.
+    pub budget_end: Option<std::time::Instant>,
 }
 
 /// A hook failed or went past a bound: the guest call that caused it must fail (the message is
@@ -66,9 +69,23 @@ fn hook<R>(
             ))),
         );
     }
+    let now = std::time::Instant::now();
+    let deadline = std::time::Duration::from_millis(game.cfg.guest_deadline_ms);
+    let end = *game.objclass.budget_end.get_or_insert(now + deadline);
+    let budget = end.saturating_duration_since(now);
+    if budget.is_zero() {
+        return (
+            game,
+            Err(HookFailed(format!(
+                "{what} of #{obj} (class '{class}'): the hooks of one host call ran past \
+                 guest_deadline_ms ({} ms)",
+                deadline.as_millis()
+            ))),
+        );
+    }
     game.objclass.depth += 1;
     let _span = tracing::debug_span!("objclass", class = %class, hook = what, obj).entered();
-    let (mut game, r) = runner.call(&class, game, f);
+    let (mut game, r) = runner.call(&class, game, budget, f);
     game.objclass.depth -= 1;
     let r = match r {
         None => Ok(None),
@@ -249,6 +266,7 @@ pub fn post_puppet_look(mut game: Game, sessid: crate::link::Sessid) -> Game {
     };
     let cp = game.checkpoint();
     let (mut game, text) = appearance(game, room, puppet);
+    game.objclass.budget_end = None;
     let text = match text {
         Ok(t) => {
             game.keep(cp);

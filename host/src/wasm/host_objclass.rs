@@ -14,7 +14,12 @@ impl HostCtx {
     /// Run a hook point with the game taken out of the store; a failed hook fails the call.
     fn with_hooks<T>(&mut self, f: impl FnOnce(Game) -> Hooked<T>) -> wasmtime::Result<T> {
         let game = self.game.take();
-        let (game, r) = f(game);
+        // Called from a hook, the hooks it runs share that hook point's deadline.
+        let outermost = game.objclass.depth == 0;
+        let (mut game, r) = f(game);
+        if outermost {
+            game.objclass.budget_end = None;
+        }
         self.game = GameSlot(Some(game));
         r.map_err(|HookFailed(why)| wasmtime::Error::msg(format!("object-class hook: {why}")))
     }

@@ -45,20 +45,23 @@ impl ClassRunner {
         &self,
         name: &str,
         game: Game,
+        budget: std::time::Duration,
         f: impl FnOnce(&ObjectClassGuest, &mut Store<HostCtx>) -> wasmtime::Result<R>,
     ) -> (Game, Option<Result<R, GuestError>>) {
         let Some(module) = self.modules.get(name) else { return (game, None) };
         let Some(ix) = module.exports.objclass.clone() else { return (game, None) };
+        // The hooks one host call runs share one deadline (see `server::objclass`).
+        let limits = GuestLimits { deadline: budget.min(self.limits.deadline), ..self.limits };
         let kept = module.idle.lock().unwrap_or_else(|p| p.into_inner()).take();
         let mut inst = match kept {
             Some(mut inst) => {
-                inst.enter(game, 0, self.limits, self.quotas);
+                inst.enter(game, 0, limits, self.quotas);
                 inst
             }
             None => match LiveInstance::new(
                 &self.engine,
                 &module.exports.pre,
-                self.limits,
+                limits,
                 self.quotas,
                 game,
                 0,
@@ -67,7 +70,7 @@ impl ClassRunner {
                 Ok(inst) => inst,
                 Err(failed) => {
                     let (game, e) = *failed;
-                    return (game, Some(Err(classify(e, self.limits, self.quotas, ""))));
+                    return (game, Some(Err(classify(e, limits, self.quotas, ""))));
                 }
             },
         };
@@ -81,7 +84,7 @@ impl ClassRunner {
             let flat = escape_line(&flat, self.quotas.log_line_bytes);
             tracing::warn!(module = %module.name, "guest stderr (object class hook): {flat}");
         }
-        let result = result.map_err(|e| classify(e, self.limits, self.quotas, &err_text));
+        let result = result.map_err(|e| classify(e, limits, self.quotas, &err_text));
         let game = inst.leave();
         if result.is_ok() && err_text.is_empty() {
             *module.idle.lock().unwrap_or_else(|p| p.into_inner()) = Some(inst);
