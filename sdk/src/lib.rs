@@ -1,7 +1,7 @@
 //! Guest SDK for mudhost: write game commands in Rust, build them for `wasm32-wasip2`, drop the
 //! `.wasm` into the game's `modules/` folder.
 //!
-//! A module is one of three plugin kinds, each with a trait and one macro:
+//! A module is one of four plugin kinds, each with a trait and one macro:
 //!
 //! - a **cmdset** (Evennia's command set): each command is a type implementing [`Command`];
 //!   [`cmdset!`] declares the set and exports it;
