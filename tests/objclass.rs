@@ -146,18 +146,33 @@ async fn a_hook_that_traps_or_overruns_undoes_the_whole_move_and_the_mover_sees_
     assert_eq!(answer(&mut anna, "garden", "error").await, UNTRAPPED, "still bound: traps");
 }
 
-#[tokio::test]
-async fn hooks_nested_past_objclass_max_depth_fail_the_command_as_a_whole() {
-    let host = Host::start(TEST, &format!("{OBJTEST}\nobjclass_max_depth = 3"));
+/// Two echoes that answer each other twice: echo1 hears the say (hook 1) and echoes, echo2 hears
+/// that (hook 2, inside hook 1) and echoes, echo1 hears that (hook 3) and stops.
+async fn echo_chain(depth: usize) -> (Vec<String>, Vec<String>) {
+    let host = Host::start(TEST, &format!("{OBJTEST}\nobjclass_max_depth = {depth}"));
     let mut anna = player(&host, "Anna").await;
     let mut bob = player(&host, "Bob").await;
-    answer(&mut anna, "objspawn echo1=echo:1", "Spawned").await;
-    answer(&mut anna, "objspawn echo2=echo:1", "Spawned").await;
-    // Each echo repeats what it hears to the other: echo1, echo2, echo1, then echo2 would be a
-    // fourth nested hook.
-    let said = texts_until(&mut anna, "say hi", "error").await;
-    assert_eq!(said, [UNTRAPPED], "the say and its echoes are undone together");
-    let seen = until_look(&mut bob).await;
+    answer(&mut anna, "objspawn echo1=echo:2", "Spawned").await;
+    answer(&mut anna, "objspawn echo2=echo:2", "Spawned").await;
+    anna.send_text("say hi").await;
+    let said = anna.next_text().await.expect("an answer");
+    (vec![said], until_look(&mut bob).await)
+}
+
+#[tokio::test]
+async fn hooks_nested_past_objclass_max_depth_fail_the_command_as_a_whole() {
+    // Three nested hooks are within a depth of 3: the say and both echoes are heard.
+    let (said, seen) = echo_chain(3).await;
+    assert_eq!(said, ["You say, \"hi\""]);
+    let expected = [
+        "Anna says, \"hi\"",
+        "echo1 echoes: Anna says, \"hi\"",
+        "echo2 echoes: echo1 echoes: Anna says, \"hi\"",
+    ];
+    assert_eq!(&seen[..3], expected, "{seen:?}");
+    // With a depth of 2, the third hook is refused: the say and its echoes are undone together.
+    let (said, seen) = echo_chain(2).await;
+    assert_eq!(said, [UNTRAPPED]);
     assert!(seen.iter().all(|t| !t.contains("says") && !t.contains("echoes")), "{seen:?}");
 }
 

@@ -7,8 +7,9 @@
 //!   returns (the deadline ends it);
 //! - `listen`: hearing a room message containing `ping`, it tells the room `KEY hears.` (leaving
 //!   out every object of this class, so no chain starts);
-//! - `echo`: it repeats every room message it hears to the room, leaving out only itself, so
-//!   two echoes in a room answer each other until the depth bound stops them.
+//! - `echo` = N: it repeats a room message it hears to the room, leaving out only itself, while
+//!   the message holds fewer than N echoes: two echoes in a room answer each other N times, each
+//!   answer a hook nested one deeper.
 //!
 //! Commands: `objclassify TARGET=ATTR:VALUE` (TARGET `me`, `here` or an object's key anywhere)
 //! sets the attribute and binds the object to this class; `objspawn KEY=ATTR:VALUE` creates a
@@ -113,7 +114,8 @@ impl ObjectClass for Probe {
                 .collect();
             room.msg_contents(format!("{} hears.", this.name()), &ours);
         }
-        if this.attr("echo").is_some() {
+        let max: usize = this.attr("echo").and_then(|n| n.parse().ok()).unwrap_or(0);
+        if text.matches("echoes:").count() < max {
             room.msg_contents(format!("{} echoes: {text}", this.name()), &[this]);
         }
     }
