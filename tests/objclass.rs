@@ -126,6 +126,19 @@ async fn an_exit_whose_pre_traverse_hook_refuses_keeps_the_traveller_where_they_
 }
 
 #[tokio::test]
+async fn the_source_hears_the_leave_hook_and_the_destination_the_traverse_hook() {
+    let host = Host::start(TEST, OBJTEST);
+    let mut anna = player(&host, "Anna").await;
+    let mut bob = player(&host, "Bob").await;
+    answer(&mut anna, "objclassify here=announce_leave:1", "Class").await;
+    answer(&mut anna, "objclassify garden=announce_traverse:1", "Class").await;
+    let went = texts_until(&mut anna, "garden", "Roses climb").await;
+    assert!(went.contains(&"Anna came through garden.".to_string()), "{went:?}");
+    assert!(!went.iter().any(|t| t.contains("leaves")), "she has left: {went:?}");
+    assert_eq!(bob.expect_text("leaves").await, "Anna leaves Limbo.");
+}
+
+#[tokio::test]
 async fn a_hook_that_traps_or_overruns_undoes_the_whole_move_and_the_mover_sees_an_error() {
     let host = Host::start(TEST, OBJTEST);
     let mut anna = player(&host, "Anna").await;

@@ -3,6 +3,9 @@
 //!
 //! - `refuse_move` (on the mover): `at_pre_move` refuses with that text;
 //! - `refuse_traverse` (on an exit): `at_pre_traverse` refuses with that text;
+//! - `announce_leave` (on a room): `at_object_leave` tells the room `NAME leaves ROOM.`;
+//! - `announce_traverse` (on an exit): `at_traverse` tells the destination
+//!   `NAME came through EXIT.`;
 //! - `trap_on_receive` / `spin_on_receive` (on a room): `at_object_receive` panics / never
 //!   returns (the deadline ends it);
 //! - `listen`: hearing a room message containing `ping`, it tells the room `KEY hears.` (leaving
@@ -101,6 +104,19 @@ impl ObjectClass for Probe {
             loop {
                 n = std::hint::black_box(n.wrapping_add(1));
             }
+        }
+    }
+
+    fn at_object_leave(this: Obj, obj: Obj, _destination: Option<Obj>) {
+        if this.attr("announce_leave").is_some() {
+            this.msg_contents(format!("{} leaves {}.", obj.name(), this.name()), &[]);
+        }
+    }
+
+    fn at_traverse(this: Obj, traverser: Obj, destination: Obj) {
+        if this.attr("announce_traverse").is_some() {
+            let text = format!("{} came through {}.", traverser.name(), this.name());
+            destination.msg_contents(text, &[]);
         }
     }
 
