@@ -17,6 +17,8 @@ mod hostile;
 mod house;
 mod limits;
 mod multisession;
+// Object classes
+mod objclass;
 mod output_safety;
 mod reload;
 mod restart;

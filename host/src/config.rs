@@ -367,6 +367,15 @@ config! {
         /// Longest lock string `lock-add` accepts, and most bytes of lock expressions one object
         /// may hold.
         world_lock_bytes: usize = 2048,
+
+        // --- Object classes (`server/objclass.rs`) ---
+        /// Deepest nesting of object-class hooks (a hook whose host call runs another hook counts
+        /// one deeper); a host import that would go deeper fails its guest call, which is undone
+        /// as a whole.
+        objclass_max_depth: usize = 4,
+        /// Most classed objects that hear one room message through `at-msg-receive`; the others
+        /// do not hear it.
+        objclass_max_fanout: usize = 16,
     }
 }
 

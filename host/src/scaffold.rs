@@ -28,6 +28,7 @@ const SDK_SOURCES: &[(&str, &str)] = &[
     ("hooks.rs", include_str!("../../sdk/src/hooks.rs")),
     ("host.rs", include_str!("../../sdk/src/host.rs")),
     ("object.rs", include_str!("../../sdk/src/object.rs")),
+    ("objclass.rs", include_str!("../../sdk/src/objclass.rs")),
     ("text.rs", include_str!("../../sdk/src/text.rs")),
     ("testing.rs", include_str!("../../sdk/src/testing.rs")),
     ("testing_comms.rs", include_str!("../../sdk/src/testing_comms.rs")),
@@ -49,6 +50,8 @@ pub enum Kind {
     InputHook,
     /// The session class (Evennia's SERVER_SESSION_CLASS) and its per-session commands.
     SessionClass,
+    /// An object class (Evennia's typeclass): hooks for the objects bound to it.
+    ObjectClass,
 }
 
 impl fmt::Display for Kind {
@@ -64,6 +67,7 @@ impl Kind {
             Kind::Cmdset => "cmdset",
             Kind::InputHook => "input-hook",
             Kind::SessionClass => "session-class",
+            Kind::ObjectClass => "object-class",
         }
     }
 
@@ -362,7 +366,49 @@ mod tests {{
 }}
 "#
         ),
+        Kind::ObjectClass => object_class_source(&module, &cmdset_key, &command, &test_hello),
     }
+}
+
+/// The source of a new object-class crate.
+fn object_class_source(module: &str, cmdset_key: &str, command: &str, test_hello: &str) -> String {
+    format!(
+        r#"//! The `{module}` module: an object class (Evennia's typeclass). Bind an object to it with
+//! `obj.set_class(Some("{module}"))` (from any module, e.g. a building command); the host then
+//! calls its hooks for that object.
+
+use mudhost_sdk::{{cmdset, object_class, CmdResult, Command, Invocation, Obj, ObjectClass}};
+
+{command}
+/// Tells the room who arrives in an object of this class (a room).
+struct Announcer;
+impl ObjectClass for Announcer {{
+    fn at_object_receive(this: Obj, arrived: Obj, _source: Option<Obj>) {{
+        this.msg_contents(format!("{{}} arrives.", arrived.name()), &[arrived]);
+    }}
+}}
+
+cmdset! {{ key: "{cmdset_key}", priority: 0, merge_type: Union, commands: [Hello] }}
+object_class!(Announcer);
+
+#[cfg(test)]
+mod tests {{
+    use super::*;
+    use mudhost_sdk::testing::TestHost;
+
+{test_hello}
+    #[test]
+    fn an_arrival_is_announced_to_the_room() {{
+        let host = TestHost::new();
+        let hall = host.room("Hall", "");
+        let bob = host.player("Bob", hall);
+        let anna = host.object("Anna", "character", Some(hall));
+        host.as_hook(|| Announcer::at_object_receive(hall, anna, None));
+        assert_eq!(host.output(bob), ["Anna arrives."]);
+    }}
+}}
+"#
+    )
 }
 
 /// Write `text` to `path` unless it already holds exactly that; true if written.
@@ -567,9 +613,12 @@ mod tests {
     #[test]
     fn a_new_crate_has_its_own_workspace_cdylib_guest_profile_and_stack_flag() {
         let dir = tempfile::tempdir().unwrap();
-        for (name, kind) in
-            [("rooms", Kind::Cmdset), ("hook", Kind::InputHook), ("sc", Kind::SessionClass)]
-        {
+        for (name, kind) in [
+            ("rooms", Kind::Cmdset),
+            ("hook", Kind::InputHook),
+            ("sc", Kind::SessionClass),
+            ("oc", Kind::ObjectClass),
+        ] {
             let krate = new_module(dir.path(), name, kind).unwrap();
             let manifest: toml::Table =
                 toml::from_str(&std::fs::read_to_string(krate.join("Cargo.toml")).unwrap())

@@ -11,6 +11,7 @@ pub mod game_loop;
 pub mod help;
 pub mod inputfuncs;
 pub mod locks;
+pub mod objclass;
 pub mod plugins;
 pub mod prototypes;
 pub mod resent;

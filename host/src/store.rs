@@ -19,6 +19,7 @@
 
 mod channels;
 mod cmdsets;
+mod objclass;
 mod timers;
 mod world;
 
@@ -211,6 +212,8 @@ pub struct WorldStore {
     timers: timers::Timers,
     /// Tags, aliases, locks, typed attributes and the search indexes.
     world: world::WorldModel,
+    /// Object classes: the module each classed object is bound to (also in `objclasses`).
+    classes: FxHashMap<u64, std::sync::Arc<str>>,
 }
 
 /// One in-memory change, recorded so that it can be reverted.
@@ -258,6 +261,11 @@ enum Undo {
     Channels,
     /// A tag, alias, lock or typed attribute change.
     World(world::WorldUndo),
+    /// An object's class as it was (None: it had none).
+    Class {
+        id: u64,
+        old: Option<std::sync::Arc<str>>,
+    },
 }
 
 /// An open savepoint; pass it back to [`WorldStore::release`] or [`WorldStore::rollback_to`].
@@ -312,6 +320,7 @@ impl WorldStore {
         timers::migrate(&db)?;
         channels::migrate(&db)?;
         world::migrate(&db)?;
+        objclass::migrate(&db)?;
         let db = Db { conn: db, spoiled: RefCell::new(None), in_tx: Cell::new(false) };
         let mut store = WorldStore {
             db,
@@ -326,11 +335,13 @@ impl WorldStore {
             cmdset_gen: 0,
             timers: Default::default(),
             world: Default::default(),
+            classes: FxHashMap::default(),
         };
         store.load()?;
         store.load_stacks()?;
         store.load_timers()?;
         store.load_world_model()?;
+        store.load_classes()?;
         Ok(store)
     }
 
@@ -575,6 +586,7 @@ impl WorldStore {
             Undo::Timer(u) => self.revert_timer(u),
             Undo::Channels => self.cmdset_gen += 1,
             Undo::World(u) => self.revert_world(u),
+            Undo::Class { id, old } => self.revert_class(id, old),
         }
     }
 
@@ -860,6 +872,7 @@ impl WorldStore {
         self.drop_timers_of(id)?;
         self.drop_world_model_of(id)?;
         self.unindex_object(id);
+        self.drop_class_of(id)?;
         if let Some(o) = self.objects.remove(&id) {
             self.record(Undo::ObjectDeleted(Box::new(o)));
         }

@@ -17,6 +17,7 @@ pub mod compat_v0_2;
 pub mod host_api;
 pub mod host_building;
 pub mod host_comms;
+pub mod host_objclass;
 pub mod host_timers;
 pub mod host_world;
 pub mod memcap;

@@ -400,6 +400,34 @@ pub fn account_search(name: &str) -> Option<AccountId> {
     raw::account_search(name)
 }
 
+// Object classes
+// --- object classes (WIT 0.3.0) ----------------------------------------------------------------
+
+/// Bind an object to an object-class module (Evennia's typeclass) by module name, or unbind it
+/// (`None`); the class's `at_object_creation` runs at once. `Err` if the module is not a loaded
+/// object class. See [`crate::objclass`].
+pub fn object_set_class(obj: ObjectId, class: Option<&str>) -> Result<(), String> {
+    raw::object_set_class(obj, class)
+}
+
+/// The module name of an object's class, if it has one.
+pub fn object_class(obj: ObjectId) -> Option<String> {
+    raw::object_class(obj)
+}
+
+/// What `looker` sees looking at `obj`: its class's `return_appearance`, or Evennia's default
+/// (name, description, exits, characters, things).
+pub fn object_appearance(obj: ObjectId, looker: ObjectId) -> String {
+    raw::object_appearance(obj, looker)
+}
+
+/// Move `obj` through `exit` to the exit's `destination` attribute, with the exit's
+/// `at_pre_traverse` (which may refuse: its text is the `Err`) and `at_traverse` and the move's
+/// hooks.
+pub fn object_traverse(obj: ObjectId, exit: ObjectId) -> Result<(), String> {
+    raw::object_traverse(obj, exit)
+}
+
 // --- timers (WIT 0.3.0) ------------------------------------------------------------------------
 
 /// A one-shot or repeating timer of this module (see [`delay`], [`repeat`]).

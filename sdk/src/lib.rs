@@ -1,7 +1,7 @@
 //! Guest SDK for mudhost: write game commands in Rust, build them for `wasm32-wasip2`, drop the
 //! `.wasm` into the game's `modules/` folder.
 //!
-//! A module is one of three plugin kinds, each with a trait and one macro:
+//! A module is one of four plugin kinds, each with a trait and one macro:
 //!
 //! - a **cmdset** (Evennia's command set): each command is a type implementing [`Command`];
 //!   [`cmdset!`] declares the set and exports it;
@@ -9,7 +9,10 @@
 //!   [`input_hook!`] beside the module's cmdset (build with the SDK feature `input-hook`);
 //! - a **session class** (Evennia's SERVER_SESSION_CLASS): a type implementing [`SessionClass`],
 //!   exported with [`session_class!`] beside the module's cmdset, which is the per-session cmdset
-//!   the class adds to sessions (build with the SDK feature `session-class`).
+//!   the class adds to sessions (build with the SDK feature `session-class`);
+//! - an **object class** (Evennia's typeclass): a type implementing `ObjectClass` (module
+//!   [`objclass`]), exported with `object_class!` beside the module's cmdset: hooks for the
+//!   objects bound to it with [`Obj::set_class`] (build with the SDK feature `object-class`).
 //!
 //! A cmdset module:
 //!
@@ -78,23 +81,31 @@ pub mod bindings {
         all(feature = "cmdset", feature = "input-hook"),
         all(feature = "cmdset", feature = "session-class"),
         all(feature = "input-hook", feature = "session-class"),
+        all(feature = "object-class", feature = "cmdset"),
+        all(feature = "object-class", feature = "input-hook"),
+        all(feature = "object-class", feature = "session-class"),
     ))]
     compile_error!(
         "mudhost-sdk: more than one plugin kind enabled (features `cmdset`, `input-hook`, \
-         `session-class`; a module is exactly one). Either crates of different kinds were built \
+         `session-class`, `object-class`; a module is exactly one). Either crates of different kinds were built \
          in one cargo invocation, which unifies the SDK's features (build each kind in its own \
          `cargo build` / `mudhost build`), or a hook crate depends on the SDK without \
          `default-features = false` (the default feature is `cmdset`)."
     );
 
-    #[cfg(not(any(feature = "cmdset", feature = "input-hook", feature = "session-class")))]
+    #[cfg(not(any(
+        feature = "cmdset",
+        feature = "input-hook",
+        feature = "session-class",
+        feature = "object-class"
+    )))]
     compile_error!(
         "mudhost-sdk: no plugin kind enabled: turn on one of the features `cmdset` (the \
-         default), `input-hook` or `session-class`."
+         default), `input-hook`, `session-class` or `object-class`."
     );
 
     // One world is still generated when the kind is ambiguous, so the error above is the only one.
-    #[cfg(not(any(feature = "input-hook", feature = "session-class")))]
+    #[cfg(not(any(feature = "input-hook", feature = "session-class", feature = "object-class")))]
     wit_bindgen::generate!({
         path: "../wit",
         world: "cmdset-module",
@@ -103,6 +114,7 @@ pub mod bindings {
     });
 
     #[cfg(all(feature = "input-hook", not(feature = "session-class")))]
+    #[cfg(not(feature = "object-class"))]
     wit_bindgen::generate!({
         path: "../wit",
         world: "input-hook-module",
@@ -110,16 +122,29 @@ pub mod bindings {
         export_macro_name: "__export_raw",
     });
 
-    #[cfg(feature = "session-class")]
+    #[cfg(all(feature = "session-class", not(feature = "object-class")))]
     wit_bindgen::generate!({
         path: "../wit",
         world: "session-class-module",
         pub_export_macro: true,
         export_macro_name: "__export_raw",
     });
+
+    // Object classes
+    #[cfg(feature = "object-class")]
+    wit_bindgen::generate!({
+        path: "../wit",
+        world: "object-class-module",
+        pub_export_macro: true,
+        export_macro_name: "__export_raw",
+    });
 }
 
 mod hooks;
+// Object classes
+pub mod objclass;
+#[cfg(feature = "object-class")]
+pub use objclass::ObjectClass;
 
 /// The raw `cmdset` export trait, for modules that do not use [`cmdset!`] (see [`export_cmdset!`]).
 pub use bindings::exports::mudhost::game::cmdset::Guest;
@@ -250,7 +275,7 @@ macro_rules! export_cmdset {
 /// Used by [`cmdset!`]: a cmdset module is exported with its cmdset; a hook module is exported
 /// by its hook macro, which adds the hook's interface.
 #[doc(hidden)]
-#[cfg(not(any(feature = "input-hook", feature = "session-class")))]
+#[cfg(not(any(feature = "input-hook", feature = "session-class", feature = "object-class")))]
 #[macro_export]
 macro_rules! __export_cmdset_module {
     ($ty:ident) => {
@@ -259,7 +284,7 @@ macro_rules! __export_cmdset_module {
 }
 
 #[doc(hidden)]
-#[cfg(any(feature = "input-hook", feature = "session-class"))]
+#[cfg(any(feature = "input-hook", feature = "session-class", feature = "object-class"))]
 #[macro_export]
 macro_rules! __export_cmdset_module {
     ($ty:ident) => {};

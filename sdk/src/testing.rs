@@ -161,6 +161,8 @@ struct State {
     firing: bool,
     /// Channels, help topics, executed lines (`testing_comms.rs`).
     comms: comms::CommsState,
+    /// Object classes by object (recorded only).
+    classes: BTreeMap<ObjectId, String>,
 }
 
 impl State {
@@ -195,6 +197,7 @@ impl State {
             timer_handler: None,
             firing: false,
             comms: Default::default(),
+            classes: BTreeMap::new(),
         };
         s.start_location = s.create("Limbo", "room", None);
         s
@@ -678,6 +681,15 @@ impl TestHost {
     }
 
     // --- running code ---------------------------------------------------------------------
+
+    /// Run code as the host runs an object-class hook or a timer firing: with no calling session
+    /// (`msg_caller` then has nobody to reach and panics, as a test should notice).
+    pub fn as_hook<R>(&self, f: impl FnOnce() -> R) -> R {
+        let before = with(|s| s.current.take());
+        let result = f();
+        with(|s| s.current = before);
+        result
+    }
 
     /// Run any code as if a session had called it (host functions act for that session).
     pub fn as_session<R>(&self, sessid: Sessid, f: impl FnOnce() -> R) -> R {
@@ -1574,6 +1586,72 @@ pub(crate) mod imports {
 
     pub fn timer_list() -> Vec<TimerInfo> {
         with(|s| s.timer_list())
+    }
+
+    // Object classes: the class is only recorded (no hook of another module runs here), the
+    // appearance is the host's default, a traverse is a plain move to the exit's destination.
+    pub fn object_set_class(obj: ObjectId, class: Option<&str>) -> Result<(), String> {
+        with(|s| {
+            if !s.objects.contains_key(&obj) {
+                return Err(format!("no object #{obj}"));
+            }
+            match class {
+                Some(c) => s.classes.insert(obj, c.into()),
+                None => s.classes.remove(&obj),
+            };
+            Ok(())
+        })
+    }
+
+    pub fn object_class(obj: ObjectId) -> Option<String> {
+        with(|s| s.classes.get(&obj).cloned())
+    }
+
+    pub fn object_appearance(obj: ObjectId, looker: ObjectId) -> String {
+        with(|s| {
+            let Some(target) = s.objects.get(&obj) else { return format!("#{obj}") };
+            let desc = target.attrs.get("desc").cloned().unwrap_or_else(|| {
+                match target.kind.as_str() {
+                    "room" => "This is a room.",
+                    "character" => "This is a character.",
+                    "exit" => "This is an exit.",
+                    _ => "You see nothing special.",
+                }
+                .into()
+            });
+            let mut text = format!("|c{}|n\n{desc}", target.key);
+            let (mut exits, mut characters, mut things) = (vec![], vec![], vec![]);
+            for id in s.contents(obj).into_iter().filter(|id| *id != looker) {
+                let o = &s.objects[&id];
+                match o.kind.as_str() {
+                    "exit" => exits.push(o.key.clone()),
+                    "character" => characters.push(o.key.clone()),
+                    _ => things.push(o.key.clone()),
+                }
+            }
+            things.sort();
+            for (label, names) in
+                [("Exits", exits), ("Characters", characters), ("You see", things)]
+            {
+                if !names.is_empty() {
+                    text += &format!("\n|w{label}:|n {}", crate::text::iter_to_str(names));
+                }
+            }
+            text
+        })
+    }
+
+    pub fn object_traverse(obj: ObjectId, exit: ObjectId) -> Result<(), String> {
+        let dest = with(|s| {
+            let e = s.objects.get(&exit).filter(|e| e.kind == "exit");
+            let e = e.ok_or_else(|| format!("#{exit} is not an exit"))?;
+            e.attrs
+                .get("destination")
+                .and_then(|d| d.trim().trim_start_matches('#').parse::<ObjectId>().ok())
+                .filter(|d| s.objects.contains_key(d))
+                .ok_or_else(|| "That exit leads nowhere.".to_string())
+        })?;
+        object_move(obj, Some(dest))
     }
 }
 

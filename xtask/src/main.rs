@@ -31,6 +31,8 @@ const GAME_MODULES: &[&str] = &[
 /// module's WIT world by feature and cargo unifies features within one run.
 const GAME_INPUT_HOOKS: &[&str] = &["nick", "spamguard"];
 const GAME_SESSION_CLASSES: &[&str] = &["chargen"];
+// Object classes
+const GAME_OBJECT_CLASSES: &[&str] = &["gardener"];
 /// Guest crates only the tests load, by plugin kind.
 const TEST_MODULES: &[&str] = &[
     "trouble",
@@ -45,6 +47,7 @@ const TEST_MODULES: &[&str] = &[
 ];
 const TEST_INPUT_HOOKS: &[&str] = &["hooktest"];
 const TEST_SESSION_CLASSES: &[&str] = &["classprobe"];
+const TEST_OBJECT_CLASSES: &[&str] = &["objtest"];
 /// The guest target.
 const TARGET: &str = "wasm32-wasip2";
 
@@ -172,10 +175,11 @@ fn build_guests(with_test_modules: bool) -> Result<PathBuf, String> {
         status(Command::new("rustup").args(["target", "add", TARGET]))?;
     }
     std::fs::create_dir_all(modules_out_dir()).map_err(|e| e.to_string())?;
-    let kinds: [(&[&str], &[&str]); 3] = [
+    let kinds: [(&[&str], &[&str]); 4] = [
         (GAME_MODULES, TEST_MODULES),
         (GAME_INPUT_HOOKS, TEST_INPUT_HOOKS),
         (GAME_SESSION_CLASSES, TEST_SESSION_CLASSES),
+        (GAME_OBJECT_CLASSES, TEST_OBJECT_CLASSES),
     ];
     for (game, test) in kinds {
         let mut crates: Vec<&str> = game.to_vec();
@@ -221,7 +225,12 @@ fn run(rest: &[String]) -> Result<(), String> {
             cargo().current_dir(root()).args(["run", "-p", "mudhost", "--", "init"]).arg(&game),
         )?;
     }
-    for m in GAME_MODULES.iter().chain(GAME_INPUT_HOOKS).chain(GAME_SESSION_CLASSES) {
+    for m in GAME_MODULES
+        .iter()
+        .chain(GAME_INPUT_HOOKS)
+        .chain(GAME_SESSION_CLASSES)
+        .chain(GAME_OBJECT_CLASSES)
+    {
         let from = out.join(format!("{m}.wasm"));
         let to = game.join("modules").join(format!("{m}.wasm"));
         // Copy beside, then rename: a running host sees only the complete file.
@@ -283,7 +292,7 @@ fn guest_unit_tests() -> Result<(), String> {
         "--features",
         "mudhost-sdk/testing",
     ]))?;
-    for crates in [GAME_MODULES, GAME_INPUT_HOOKS, GAME_SESSION_CLASSES] {
+    for crates in [GAME_MODULES, GAME_INPUT_HOOKS, GAME_SESSION_CLASSES, GAME_OBJECT_CLASSES] {
         let mut cmd = cargo();
         cmd.current_dir(root()).arg("test");
         for c in crates {

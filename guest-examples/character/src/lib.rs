@@ -1,7 +1,6 @@
 //! The character cmdset: in-character commands of a puppeted character (Evennia's
 //! CharacterCmdSet), and the example world, built at load time.
 
-use mudhost_sdk::text::iter_to_str;
 use mudhost_sdk::{cmdset, host, CmdResult, CmdsetHolder, Command, Invocation, LogLevel, Obj};
 
 mod examine;
@@ -121,41 +120,6 @@ fn me(inv: &Invocation) -> Result<Obj, String> {
     inv.puppet().ok_or_else(|| "You are not puppeting a character.".to_string())
 }
 
-/// Evennia's default description per kind.
-fn default_desc(obj: Obj) -> &'static str {
-    match obj.kind().as_deref() {
-        Some("room") => "This is a room.",
-        Some("character") => "This is a character.",
-        Some("exit") => "This is an exit.",
-        _ => "You see nothing special.",
-    }
-}
-
-/// Evennia's `return_appearance`: name, description, exits, characters and things inside.
-fn appearance(target: Obj, looker: Obj) -> String {
-    let mut text = format!(
-        "|c{}|n\n{}",
-        target.name(),
-        target.attr("desc").as_deref().unwrap_or(default_desc(target))
-    );
-    let (mut exits, mut characters, mut things) = (vec![], vec![], vec![]);
-    // One host call for the whole room, not two per object in it.
-    for obj in target.contents_briefs().into_iter().filter(|o| o.id != looker.id()) {
-        match obj.kind.as_str() {
-            "exit" => exits.push(obj.key),
-            "character" => characters.push(obj.key),
-            _ => things.push(obj.key),
-        }
-    }
-    things.sort();
-    for (label, names) in [("Exits", exits), ("Characters", characters), ("You see", things)] {
-        if !names.is_empty() {
-            text += &format!("\n|w{label}:|n {}", iter_to_str(names));
-        }
-    }
-    text
-}
-
 // --- commands -----------------------------------------------------------------------------------
 
 /// Look at the room or at something.
@@ -174,7 +138,8 @@ impl Command for Look {
             ("me" | "self", _) => me,
             _ => Obj::find(arg, &room.into_iter().chain([me]).collect::<Vec<_>>())?,
         };
-        inv.msg(appearance(target, me));
+        // The target's class may show it its own way (`return_appearance`); else Evennia's default.
+        inv.msg(target.appearance(me));
         Ok(())
     }
 }
@@ -270,11 +235,12 @@ fn traverse(inv: &Invocation, me: Obj, exit: Obj) -> CmdResult {
     }
     let dest =
         exit.attr_obj("destination").filter(|d| d.exists()).ok_or("That exit leads nowhere.")?;
-    me.move_to(Some(dest))?;
+    // The host runs the exit's and the move's object-class hooks, which may refuse.
+    me.traverse(exit)?;
     let (name, from, to) = (me.name(), room.name(), dest.name());
     room.msg_contents(format!("{name} is leaving {from}, heading for {to}."), &[me]);
     dest.msg_contents(format!("{name} arrives to {to} from {from}."), &[me]);
-    inv.msg(appearance(dest, me));
+    inv.msg(dest.appearance(me));
     Ok(())
 }
 

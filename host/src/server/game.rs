@@ -66,6 +66,8 @@ pub enum QueuedCommand {
     System { key: &'static str, fallback: &'static str },
     /// A command line, as if typed.
     Line(String),
+    /// The look after puppeting: the room's appearance (`server/objclass.rs`), not a parsed line.
+    PuppetLook,
 }
 
 /// All game state. Moved into a guest call's store and back, so no locks are needed.
@@ -111,6 +113,8 @@ pub struct Game {
     pub help: super::help::HelpCache,
     /// Command lines queued by `execute-cmd` and the unit running them.
     pub exec: super::execute::ExecQueue,
+    /// Object classes: the loaded class modules and the hooks' nesting (`server/objclass.rs`).
+    pub objclass: super::objclass::ClassState,
 }
 
 /// A login or account creation being checked off the loop (see `Game::attempts`).
@@ -225,6 +229,7 @@ impl Game {
             prototypes,
             help: Default::default(),
             exec: Default::default(),
+            objclass: Default::default(),
         }
     }
 
@@ -848,7 +853,7 @@ impl Game {
         }
         // at_post_puppet: Evennia's `self.msg`, so every session sharing the character hears it.
         self.msg_object(obj, &format!("\nYou become |c{key}|n.\n"));
-        self.queue_command(sessid, QueuedCommand::Line("look".into()));
+        self.queue_command(sessid, QueuedCommand::PuppetLook);
         if !already_in_world {
             if let Some(loc) = self.world.object(obj).and_then(|o| o.location) {
                 self.msg_contents(loc, &format!("{key} has entered the game."), &[obj]);

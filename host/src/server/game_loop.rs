@@ -858,6 +858,10 @@ impl GameLoop {
                         self.run_system_command(sessid, key, fallback)
                     }
                     QueuedCommand::Line(line) => self.run_command_line(sessid, &line),
+                    QueuedCommand::PuppetLook => {
+                        let game = self.take_game();
+                        self.put_game(super::objclass::post_puppet_look(game, sessid));
+                    }
                 }
                 self.mark(unit.0, unit.1);
             }
@@ -961,9 +965,11 @@ impl GameLoop {
         let report = self.plugins.report(&cfg);
         crate::server::write_module_report(&cfg.data_dir, &report);
         let names = report_names(&self.plugins);
+        let classes = self.plugins.class_runner(None);
         let game = self.game();
         game.module_report = report;
         game.loaded_modules = names;
+        game.objclass.runner = Some(classes);
     }
 
     /// The merged cmdset for a stack of sets, cached by identity until modules change.

@@ -8,8 +8,8 @@
 //! squeezed into a return value the WIT signature does not have.
 //!
 //! The current package is bound through one host-side world that imports `host` and exports all
-//! three plugin interfaces; a module exports only some of them, so the registry finds each export
-//! by name (`GuestIndices::new` on the module's pre-instance) rather than through a per-world
+//! four plugin interfaces (the object class is new in 0.3.0); a module exports only some of
+//! them, so the registry finds each export by name (`GuestIndices::new` on the module's pre-instance) rather than through a per-world
 //! struct. The old bindings share the current `types` (the records they use are unchanged), and
 //! their `host` traits are implemented by delegating to the current one ([`super::compat`],
 //! [`super::compat_v0_2`]).
@@ -23,13 +23,14 @@ wasmtime::component::bindgen!({
             export mudhost:game/cmdset@0.3.0;
             export mudhost:game/input-hook@0.3.0;
             export mudhost:game/session-class@0.3.0;
+            export mudhost:game/object-class@0.3.0;
         }
     ",
     world: "plugins",
     imports: { default: trappable },
 });
 
-pub use self::exports::mudhost::game::{cmdset, input_hook, session_class};
+pub use self::exports::mudhost::game::{cmdset, input_hook, object_class, session_class};
 pub use self::mudhost::game::types;
 
 /// Bindings of `mudhost:game@0.1.0` (kept in `wit/compat/0.1.0/`).

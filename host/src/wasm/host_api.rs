@@ -258,7 +258,13 @@ impl Host for HostCtx {
         }
         let exclude: HashSet<u64> = exclude.into_iter().collect();
         let to = self.game.contents_recipients(location, &exclude);
-        self.deliver(to, text)
+        if !self.game.world.any_classes() {
+            return self.deliver(to, text);
+        }
+        // Object classes: the classed objects in the room hear what was sent.
+        let heard = clamp(text.clone(), self.q().text_bytes);
+        self.deliver(to, text)?;
+        self.msg_receive_hooks(location, &heard, &exclude)
     }
 
     fn announce_all(&mut self, text: String) -> Trappable<()> {
@@ -532,7 +538,7 @@ impl Host for HostCtx {
     }
 
     fn object_move(&mut self, obj: u64, destination: Option<u64>) -> Trappable<Result<(), String>> {
-        Ok(self.game.world.move_object(obj, destination).map_err(|e| e.to_string()))
+        self.move_with_hooks(obj, destination)
     }
 
     fn object_search(&mut self, key: String, location: Option<u64>) -> Trappable<Vec<u64>> {
@@ -989,6 +995,32 @@ impl Host for HostCtx {
 
     fn access(&mut self, obj: u64, accessor: u64, access_type: String) -> Trappable<bool> {
         self.world_access(obj, accessor, access_type)
+    }
+
+    // Object classes
+    fn object_set_class(
+        &mut self,
+        obj: u64,
+        class: Option<String>,
+    ) -> Trappable<Result<(), String>> {
+        if let Some(c) = &class {
+            if let Err(e) = self.name_value("a class module name", c) {
+                return Ok(Err(e));
+            }
+        }
+        self.set_class(obj, class)
+    }
+
+    fn object_class(&mut self, obj: u64) -> Trappable<Option<String>> {
+        Ok(self.game.world.object_class(obj).map(|c| c.to_string()))
+    }
+
+    fn object_appearance(&mut self, obj: u64, looker: u64) -> Trappable<String> {
+        self.appearance(obj, looker)
+    }
+
+    fn object_traverse(&mut self, obj: u64, exit: u64) -> Trappable<Result<(), String>> {
+        self.traverse(obj, exit)
     }
 }
 

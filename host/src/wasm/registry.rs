@@ -36,6 +36,10 @@ use crate::cmd::{CmdSet, CommandDef, MergeType};
 use crate::link::Sessid;
 use crate::server::game::Game;
 
+// Object classes
+pub mod objclass;
+pub use objclass::{ClassRunner, ObjectClassGuest};
+
 /// A load step that failed, for the one-line rejection message.
 #[derive(Debug, thiserror::Error)]
 pub enum PluginError {
@@ -88,6 +92,7 @@ pub fn role_mismatch(cfg: &crate::config::Config, name: &str, kind: ModuleKind) 
         ModuleKind::Cmdset => "a cmdset module",
         ModuleKind::InputHook => "an input hook",
         ModuleKind::SessionClass => "a session class",
+        ModuleKind::ObjectClass => "an object class",
     };
     if cfg.input_hooks.iter().any(|h| h == name) && kind != ModuleKind::InputHook {
         return Some(format!(
@@ -115,6 +120,8 @@ pub enum ModuleKind {
     InputHook,
     /// A session class with its cmdset (`session-class-module`).
     SessionClass,
+    /// An object class (Evennia's typeclass) with its cmdset (`object-class-module`, 0.3.0 on).
+    ObjectClass,
 }
 
 /// The `cmdset` export of a module, at the WIT version the module was built against.
@@ -220,13 +227,17 @@ struct Exports {
     cmdset: CmdsetExport,
     hook: Option<HookExport>,
     class: Option<ClassExport>,
+    /// The `object-class` export (only modules built against 0.3.0 or later have one).
+    objclass: Option<bindings::object_class::GuestIndices>,
     /// The WIT version the component names.
     built_against: String,
 }
 
 impl Exports {
     fn kind(&self) -> ModuleKind {
-        if self.class.is_some() {
+        if self.objclass.is_some() {
+            ModuleKind::ObjectClass
+        } else if self.class.is_some() {
             ModuleKind::SessionClass
         } else if self.hook.is_some() {
             ModuleKind::InputHook
@@ -364,6 +375,7 @@ impl Loader {
                 ),
                 hook: None,
                 class: None,
+                objclass: None,
                 pre,
                 built_against,
             }
@@ -387,6 +399,7 @@ impl Loader {
                 } else {
                     None
                 },
+                objclass: None,
                 pre,
                 built_against,
             }
@@ -406,6 +419,11 @@ impl Loader {
                     Some(ClassExport::Current(
                         bindings::session_class::GuestIndices::new(&pre).map_err(iface)?,
                     ))
+                } else {
+                    None
+                },
+                objclass: if has("object-class") {
+                    Some(bindings::object_class::GuestIndices::new(&pre).map_err(iface)?)
                 } else {
                     None
                 },
@@ -738,10 +756,28 @@ impl PluginRegistry {
                 return (game, false);
             }
         };
+        let loaded = Arc::new(LoadedModule {
+            name: name.clone(),
+            path: prepared.path.clone(),
+            hash: prepared.hash.clone(),
+            from_cache: prepared.from_cache,
+            cmdset: Arc::new(cmdset),
+            cache_file: prepared.cache_file.clone(),
+            kind: ex.kind(),
+            version: ex.version().to_string(),
+            loaded_at_ms: crate::shared::clock::now_ms(),
+            exports: ex.clone(),
+            idle: std::sync::Mutex::new(None),
+        });
+        // An object class's `at-load` may bind objects to itself: its hooks are reachable then.
+        if ex.objclass.is_some() {
+            game.objclass.runner = Some(self.class_runner(Some(&loaded)));
+        }
         let (mut game, hook) =
             self.call_pre(&ex.pre, &name, game, 0, |inst, store| ex.at_load(inst, store));
         if let Err(e) = hook {
             game.undo(cp);
+            game.objclass.runner = Some(self.class_runner(None));
             self.reject(&prepared.path, &PluginError::LoadHook(e.to_string()));
             return (game, false);
         }
@@ -757,8 +793,8 @@ impl PluginRegistry {
             source = if prepared.from_cache { "cache" } else { "compiled" },
             kind = ?ex.kind(),
             wit = ex.version(),
-            cmdset = %cmdset.key,
-            commands = cmdset.commands.len(),
+            cmdset = %loaded.cmdset.key,
+            commands = loaded.cmdset.commands.len(),
             "module loaded"
         );
         if let Some(problem) = role_mismatch(&game.cfg, &name, ex.kind()) {
@@ -773,22 +809,8 @@ impl PluginRegistry {
         {
             self.previous.insert(name.to_string(), file);
         }
-        self.modules.insert(
-            name.to_string(),
-            Arc::new(LoadedModule {
-                name,
-                path: prepared.path,
-                hash: prepared.hash,
-                from_cache: prepared.from_cache,
-                cmdset: Arc::new(cmdset),
-                cache_file: prepared.cache_file,
-                kind: ex.kind(),
-                version: ex.version().to_string(),
-                loaded_at_ms: crate::shared::clock::now_ms(),
-                exports: ex,
-                idle: std::sync::Mutex::new(None),
-            }),
-        );
+        self.modules.insert(name.to_string(), loaded);
+        game.objclass.runner = Some(self.class_runner(None));
         self.generation += 1;
         if self.started {
             self.prune_cache();
@@ -861,6 +883,7 @@ impl PluginRegistry {
                     ModuleKind::Cmdset => "cmdset",
                     ModuleKind::InputHook => "input hook",
                     ModuleKind::SessionClass => "session class",
+                    ModuleKind::ObjectClass => "object class",
                 };
                 let error = self
                     .errors
