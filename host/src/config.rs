@@ -166,7 +166,8 @@ pub struct Config {
     pub guest_commands_per_cmdset: usize,
     /// Most aliases one cmdset may declare, over all its commands. Default 5000.
     pub guest_aliases_per_cmdset: usize,
-    /// Largest module file accepted, bytes. Default 16777216 (16 MiB).
+    /// Largest module file accepted, bytes (a Python module is about 18 MiB). Default 67108864
+    /// (64 MiB).
     pub guest_module_bytes: u64,
     /// Most timers one module may have scheduled at once (persistent and not). Default 10000.
     pub timer_max_per_module: usize,
@@ -291,6 +292,21 @@ pub struct Config {
     /// Failed logins to one account, from any address, before further attempts on it are
     /// refused for `login_throttle_timeout_secs` (0 = off). Default 10.
     pub login_throttle_account_limit: u32,
+
+    /// Bytes one guest call may draw from `wasi:random` (a deterministic stream per module,
+    /// see `wasm/wasi.rs`); more ends the call with a quota error. Default 65536.
+    pub guest_random_bytes_per_call: usize,
+    /// Linear-memory caps of single modules in MiB, by module name, above or below
+    /// `guest_memory_mib` (a Python module's runtime needs more than a Rust one's), e.g.
+    /// `guest_module_memory_mib = { pyhello = 96 }`. Default {}.
+    pub guest_module_memory_mib: std::collections::BTreeMap<String, u64>,
+    /// Threads compiling modules at once (start-up and hot loads), each off the game loop.
+    /// Default 2.
+    pub module_compile_threads: usize,
+    /// A module file larger than this that is not in the compile cache does not hold the start:
+    /// the game serves (connection screen and the other modules) while it compiles, and it is
+    /// installed like a hot load when ready (bytes). Default 4194304 (4 MiB).
+    pub module_background_compile_bytes: u64,
 }
 
 /// One line of documentation per key, in file order (kept in step with the struct by a test).
@@ -392,6 +408,10 @@ const KEY_DOCS: &[(&str, &str)] = &[
     ("command_rate_per_ip", "Inbound messages per second from one address, all its sessions together (0 = unlimited); more are dropped with a warning."),
     ("allowed_origins", "Origins whose pages may open a websocket besides the portal's own page; other browser origins get 403 (no Origin header: allowed)."),
     ("login_throttle_account_limit", "Failed logins to one account, from any address, before further attempts on it are refused for login_throttle_timeout_secs (0 = off)."),
+    ("guest_random_bytes_per_call", "Bytes one guest call may draw from wasi:random (a deterministic stream per module, not a secret); more ends the call with a quota error."),
+    ("guest_module_memory_mib", "Linear-memory caps of single modules in MiB by module name, e.g. { pyhello = 96 } (a Python module's runtime needs more than a Rust one's); others get guest_memory_mib."),
+    ("module_compile_threads", "Threads compiling modules at once (start-up and hot loads), off the game loop."),
+    ("module_background_compile_bytes", "A module file larger than this (bytes) that is not in the compile cache does not hold the start: the game serves while it compiles, and it is installed like a hot load when ready."),
 ];
 
 impl Default for Config {
@@ -452,7 +472,7 @@ impl Default for Config {
             guest_json_depth: 32,
             guest_commands_per_cmdset: 1000,
             guest_aliases_per_cmdset: 5000,
-            guest_module_bytes: 16 * 1024 * 1024,
+            guest_module_bytes: 64 * 1024 * 1024,
             timer_max_per_module: 10_000,
             timer_min_interval_ms: 100,
             timer_firings_per_round: 64,
@@ -494,6 +514,10 @@ impl Default for Config {
             command_rate_per_ip: 200,
             allowed_origins: vec![],
             login_throttle_account_limit: 10,
+            guest_random_bytes_per_call: 64 * 1024,
+            guest_module_memory_mib: Default::default(),
+            module_compile_threads: 2,
+            module_background_compile_bytes: 4 * 1024 * 1024,
         }
     }
 }
@@ -535,6 +559,12 @@ impl Config {
             return Err(ConfigError::Invalid(
                 "multisession_mode 0 and 1 need max_nr_simultaneous_puppets = 1".into(),
             ));
+        }
+        if self.module_compile_threads == 0 {
+            return Err(ConfigError::Invalid("module_compile_threads must be at least 1".into()));
+        }
+        if self.guest_module_memory_mib.values().any(|m| *m == 0) {
+            return Err(ConfigError::Invalid("guest_module_memory_mib values must be positive".into()));
         }
         if self.guest_deadline_ms == 0 || self.guest_memory_mib == 0 {
             return Err(ConfigError::Invalid("guest limits must be positive".into()));

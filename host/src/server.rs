@@ -106,17 +106,20 @@ pub async fn run(link_addr: LinkAddr) -> anyhow::Result<()> {
         memory_bytes: (cfg.guest_memory_mib * 1024 * 1024) as usize,
         instances: cfg.guest_instance_pool,
     };
-    let engine = wasm::new_engine(limits).context("creating the wasm engine")?;
+    // Pool slots fit the largest per-module cap; each call is held to its module's own.
+    let pool = GuestLimits { memory_bytes: wasm::pool_memory_bytes(&cfg), ..limits };
+    let engine = wasm::new_engine(pool).context("creating the wasm engine")?;
     let linker = wasm::new_linker(&engine).context("linking the host API")?;
     let ticker_stop = Arc::new(AtomicBool::new(false));
     wasm::start_epoch_ticker(engine.clone(), ticker_stop.clone());
-    let plugins = PluginRegistry::new(
+    let mut plugins = PluginRegistry::new(
         engine,
         linker,
         limits,
         GuestQuotas::from_config(&cfg),
         cfg.module_cache_dir(),
     );
+    plugins.set_module_memory(wasm::module_memory_caps(&cfg));
     let (plugins, game) = load_modules(plugins, game).await?;
 
     let (ev_tx, ev_rx) = mpsc::channel::<GameEvent>(EVENT_QUEUE);

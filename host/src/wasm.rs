@@ -101,6 +101,8 @@ pub struct GuestQuotas {
     pub aliases_per_cmdset: usize,
     /// Largest module file, bytes.
     pub module_bytes: u64,
+    /// `wasi:random` bytes one call may draw.
+    pub random_bytes_per_call: usize,
 }
 
 impl GuestQuotas {
@@ -123,6 +125,7 @@ impl GuestQuotas {
             commands_per_cmdset: cfg.guest_commands_per_cmdset,
             aliases_per_cmdset: cfg.guest_aliases_per_cmdset,
             module_bytes: cfg.guest_module_bytes,
+            random_bytes_per_call: cfg.guest_random_bytes_per_call,
         }
     }
 }
@@ -161,6 +164,18 @@ pub struct QuotaExceeded(pub String);
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub struct Forbidden(pub String);
+
+/// The memory caps of single modules (`guest_module_memory_mib`), bytes.
+pub fn module_memory_caps(cfg: &Config) -> std::collections::BTreeMap<String, usize> {
+    cfg.guest_module_memory_mib.iter().map(|(m, mib)| (m.clone(), (*mib * 1024 * 1024) as usize)).collect()
+}
+
+/// The size of the pool's memory slots: the largest cap any module has (each store's limiter
+/// then holds a module to its own cap).
+pub fn pool_memory_bytes(cfg: &Config) -> usize {
+    let common = (cfg.guest_memory_mib * 1024 * 1024) as usize;
+    module_memory_caps(cfg).into_values().fold(common, usize::max)
+}
 
 /// Build the engine. Each knob says its default and why we differ.
 pub fn new_engine(limits: GuestLimits) -> anyhow::Result<Engine> {
@@ -251,6 +266,8 @@ pub struct HostCtx {
     pub quotas: GuestQuotas,
     /// What this call has used so far (zero at the start of every call).
     pub used: CallUsage,
+    /// The instance's deterministic `wasi:random` stream (`wasm/wasi.rs`).
+    pub random: wasi::SeededRandom,
     wasi: WasiCtx,
     table: ResourceTable,
     limits: StoreLimits,
@@ -339,6 +356,7 @@ fn new_store(
     let ctx = HostCtx {
         game: GameSlot(Some(game)),
         caller,
+        random: wasi::SeededRandom::new(&module),
         module,
         quotas,
         used: CallUsage::default(),
@@ -393,6 +411,7 @@ impl LiveInstance {
         ctx.caller = caller;
         ctx.quotas = quotas;
         ctx.used = CallUsage::default();
+        ctx.random.new_call();
         self.store.set_epoch_deadline(limits.deadline_ticks());
     }
 

@@ -483,6 +483,8 @@ pub struct PluginRegistry {
     errors: BTreeMap<String, String>,
     stats: LoadStats,
     generation: u64,
+    /// Memory caps of single modules (`guest_module_memory_mib`), bytes.
+    module_memory: BTreeMap<String, usize>,
     /// Set once the startup load is over: from then on every install or unload prunes the cache
     /// (during the startup load, pruning would delete the entries of modules not yet loaded).
     started: bool,
@@ -592,9 +594,25 @@ impl PluginRegistry {
             errors: BTreeMap::new(),
             stats: LoadStats::default(),
             generation: 0,
+            module_memory: BTreeMap::new(),
             started: false,
             previous: BTreeMap::new(),
         }
+    }
+
+    /// Give single modules their own memory caps (`guest_module_memory_mib`, bytes); the engine's
+    /// pool slots must be at least the largest (see [`crate::wasm::pool_memory_bytes`]).
+    pub fn set_module_memory(&mut self, caps: BTreeMap<String, usize>) {
+        self.module_memory = caps;
+    }
+
+    /// The limits of one module's calls: the common ones, with its own memory cap if it has one.
+    fn limits_for(&self, module: &str) -> GuestLimits {
+        let mut limits = self.limits;
+        if let Some(bytes) = self.module_memory.get(module) {
+            limits.memory_bytes = *bytes;
+        }
+        limits
     }
 
     /// The engine (for the epoch ticker).
@@ -947,7 +965,7 @@ impl PluginRegistry {
         let kept = module.idle.lock().unwrap_or_else(|p| p.into_inner()).take();
         let mut inst = match kept {
             Some(mut inst) => {
-                inst.enter(game, caller, self.limits, self.quotas);
+                inst.enter(game, caller, self.limits_for(&module.name), self.quotas);
                 inst
             }
             None => match self.instantiate(&module.exports.pre, &module.name, game, caller) {
@@ -977,7 +995,7 @@ impl PluginRegistry {
             LiveInstance::new(
                 &self.loader.engine,
                 pre,
-                self.limits,
+                self.limits_for(module),
                 self.quotas,
                 game,
                 caller,
@@ -996,7 +1014,7 @@ impl PluginRegistry {
         };
         retried.map_err(|failed| {
             let (game, e) = *failed;
-            Box::new((game, classify(e, self.limits, self.quotas, "")))
+            Box::new((game, classify(e, self.limits_for(module), self.quotas, "")))
         })
     }
 
@@ -1026,7 +1044,8 @@ impl PluginRegistry {
             let flat = escape_line(&flat, self.quotas.log_line_bytes);
             tracing::warn!(module = %module, sessid = caller, "guest stderr: {flat}");
         }
-        let result = result.map_err(|e| classify(e, self.limits, self.quotas, &err_text));
+        let limits = self.limits_for(module);
+        let result = result.map_err(|e| classify(e, limits, self.quotas, &err_text));
         (inst.leave(), result, err_text.is_empty())
     }
 }
