@@ -564,7 +564,9 @@ impl Config {
             return Err(ConfigError::Invalid("module_compile_threads must be at least 1".into()));
         }
         if self.guest_module_memory_mib.values().any(|m| *m == 0) {
-            return Err(ConfigError::Invalid("guest_module_memory_mib values must be positive".into()));
+            return Err(ConfigError::Invalid(
+                "guest_module_memory_mib values must be positive".into(),
+            ));
         }
         if self.guest_deadline_ms == 0 || self.guest_memory_mib == 0 {
             return Err(ConfigError::Invalid("guest limits must be positive".into()));

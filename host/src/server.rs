@@ -120,7 +120,7 @@ pub async fn run(link_addr: LinkAddr) -> anyhow::Result<()> {
         cfg.module_cache_dir(),
     );
     plugins.set_module_memory(wasm::module_memory_caps(&cfg));
-    let (plugins, game) = load_modules(plugins, game).await?;
+    let (plugins, game, deferred) = load_modules(plugins, game).await?;
 
     let (ev_tx, ev_rx) = mpsc::channel::<GameEvent>(EVENT_QUEUE);
 
@@ -156,7 +156,8 @@ pub async fn run(link_addr: LinkAddr) -> anyhow::Result<()> {
     }
     let poll =
         (cfg.module_poll_ms > 0).then(|| std::time::Duration::from_millis(cfg.module_poll_ms));
-    let _watcher = wasm::watcher::watch(&cfg.modules_dir, &plugins, ev_tx.clone(), cfg.module_events, poll)
+    let compile = wasm::watcher::Compiling { threads: cfg.module_compile_threads, deferred };
+    let _watcher = wasm::watcher::watch(&cfg.modules_dir, &plugins, ev_tx.clone(), cfg.module_events, poll, compile)
         .map_err(|e| tracing::error!(dir = %cfg.modules_dir.display(), cause = %e, "cannot watch the modules folder; hot reload is off"))
         .ok();
 
@@ -198,20 +199,26 @@ pub async fn run(link_addr: LinkAddr) -> anyhow::Result<()> {
 /// done on this thread, which drives tokio. So a module that panics, writes to stderr, sleeps or
 /// spins at a start is rejected with a hot load's one-line error, under the same deadline and
 /// memory cap, and the game serves.
+///
+/// Modules compile on up to `module_compile_threads` threads at once; a big one that is not in
+/// the compile cache (over `module_background_compile_bytes`: a Python module) is not waited
+/// for: its path is returned, and the watcher compiles it while the game serves.
 async fn load_modules(
     mut plugins: PluginRegistry,
     mut game: Game,
-) -> anyhow::Result<(PluginRegistry, Game)> {
+) -> anyhow::Result<(PluginRegistry, Game, Vec<std::path::PathBuf>)> {
     let (tx, rx) = tokio::sync::oneshot::channel();
     std::thread::Builder::new()
         .name("load".into())
         .spawn(move || {
-            let loaded = (|| -> anyhow::Result<(PluginRegistry, Game)> {
+            let loaded = (|| -> anyhow::Result<(PluginRegistry, Game, Vec<std::path::PathBuf>)> {
                 game.world.begin()?;
                 let dir = game.cfg.modules_dir.clone();
-                let mut game = plugins.load_dir(&dir, game);
+                let (threads, big) =
+                    (game.cfg.module_compile_threads, game.cfg.module_background_compile_bytes);
+                let (mut game, deferred) = plugins.load_dir_deferring(&dir, game, threads, big);
                 game.world.commit()?;
-                Ok((plugins, game))
+                Ok((plugins, game, deferred))
             })();
             let _ = tx.send(loaded);
         })

@@ -167,7 +167,10 @@ pub struct Forbidden(pub String);
 
 /// The memory caps of single modules (`guest_module_memory_mib`), bytes.
 pub fn module_memory_caps(cfg: &Config) -> std::collections::BTreeMap<String, usize> {
-    cfg.guest_module_memory_mib.iter().map(|(m, mib)| (m.clone(), (*mib * 1024 * 1024) as usize)).collect()
+    cfg.guest_module_memory_mib
+        .iter()
+        .map(|(m, mib)| (m.clone(), (*mib * 1024 * 1024) as usize))
+        .collect()
 }
 
 /// The size of the pool's memory slots: the largest cap any module has (each store's limiter

@@ -334,6 +334,45 @@ pub struct Loader {
 }
 
 impl Loader {
+    /// Whether the compile cache holds a verified-looking entry for this file's current bytes
+    /// (the entry is checked in full when it is loaded).
+    pub fn is_cached(&self, path: &Path) -> bool {
+        match read_module_file(path, self.max_module_bytes) {
+            Ok(bytes) => self.cache.entry_path(&hex(&Sha256::digest(&bytes))).is_file(),
+            Err(_) => false,
+        }
+    }
+
+    /// [`Loader::prepare`] for every path, on up to `threads` threads at once (wasmtime compiles
+    /// one module on one thread here, so this is what uses more cores); results in path order.
+    pub fn prepare_all(
+        &self,
+        paths: &[PathBuf],
+        threads: usize,
+    ) -> Vec<Result<Prepared, PluginError>> {
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let slots: Vec<std::sync::Mutex<Option<Result<Prepared, PluginError>>>> =
+            paths.iter().map(|_| std::sync::Mutex::new(None)).collect();
+        std::thread::scope(|scope| {
+            for _ in 0..threads.clamp(1, paths.len().max(1)) {
+                scope.spawn(|| loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(path) = paths.get(i) else { break };
+                    let result = self.prepare(path);
+                    *slots[i].lock().unwrap_or_else(|p| p.into_inner()) = Some(result);
+                });
+            }
+        });
+        slots
+            .into_iter()
+            .map(|s| {
+                s.into_inner().unwrap_or_else(|p| p.into_inner()).unwrap_or_else(|| {
+                    Err(PluginError::Compile("the compile thread panicked".into()))
+                })
+            })
+            .collect()
+    }
+
     /// Step 1 of loading: check and read the file, compile it (or load it from the verified
     /// cache), check the interface, pre-instantiate.
     pub fn prepare(&self, path: &Path) -> Result<Prepared, PluginError> {
@@ -772,7 +811,22 @@ impl PluginRegistry {
     }
 
     /// Load every `.wasm` in a folder synchronously (startup), in name order.
-    pub fn load_dir(&mut self, dir: &Path, mut game: Game) -> Game {
+    pub fn load_dir(&mut self, dir: &Path, game: Game) -> Game {
+        self.load_dir_deferring(dir, game, 1, u64::MAX).0
+    }
+
+    /// The start-up load: every `.wasm` in the folder is compiled (or taken from the cache) on
+    /// up to `threads` threads at once and installed in name order — except a file larger than
+    /// `background_bytes` that is not in the compile cache (a Python module takes most of a
+    /// minute to compile): it is returned instead, for the watcher to compile while the game
+    /// serves and install like a hot load.
+    pub fn load_dir_deferring(
+        &mut self,
+        dir: &Path,
+        mut game: Game,
+        threads: usize,
+        background_bytes: u64,
+    ) -> (Game, Vec<PathBuf>) {
         let mut paths: Vec<PathBuf> = match std::fs::read_dir(dir) {
             Ok(rd) => rd
                 .filter_map(|e| e.ok().map(|e| e.path()))
@@ -784,10 +838,18 @@ impl PluginRegistry {
             }
         };
         paths.sort();
-        for path in paths {
-            match self.loader.prepare(&path) {
+        let (now, later): (Vec<PathBuf>, Vec<PathBuf>) = paths.into_iter().partition(|p| {
+            let big = std::fs::metadata(p).map(|m| m.len() > background_bytes).unwrap_or(false);
+            !big || self.loader.is_cached(p)
+        });
+        for path in &later {
+            tracing::info!(file = %path.display(), "module compiles in the background; the game serves meanwhile");
+        }
+        let prepared = self.loader.prepare_all(&now, threads);
+        for (path, p) in now.iter().zip(prepared) {
+            match p {
                 Ok(p) => game = self.install(p, game).0,
-                Err(e) => self.reject(&path, &e),
+                Err(e) => self.reject(path, &e),
             }
         }
         self.prune_cache();
@@ -804,7 +866,7 @@ impl PluginRegistry {
                 "{key} names '{name}', but no module '{name}' is loaded: it is skipped until {name}.wasm loads"
             );
         }
-        game
+        (game, later)
     }
 
     /// One line per loaded module and per load error, for admins.
