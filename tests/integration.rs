@@ -15,6 +15,8 @@ mod hostile;
 mod limits;
 mod multisession;
 mod output_safety;
+// Python guests (componentize-py).
+mod python;
 mod reload;
 mod restart;
 mod sandbox;

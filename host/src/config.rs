@@ -307,6 +307,10 @@ pub struct Config {
     /// the game serves (connection screen and the other modules) while it compiles, and it is
     /// installed like a hot load when ready (bytes). Default 4194304 (4 MiB).
     pub module_background_compile_bytes: u64,
+    /// A compile cache folder shared by several games (relative to the config file); "" = the
+    /// game's own `data_dir/module-cache`. A shared cache is never pruned by a server (others
+    /// may use its entries): its owner empties it. Default "".
+    pub module_cache_dir: PathBuf,
 }
 
 /// One line of documentation per key, in file order (kept in step with the struct by a test).
@@ -412,6 +416,7 @@ const KEY_DOCS: &[(&str, &str)] = &[
     ("guest_module_memory_mib", "Linear-memory caps of single modules in MiB by module name, e.g. { pyhello = 96 } (a Python module's runtime needs more than a Rust one's); others get guest_memory_mib."),
     ("module_compile_threads", "Threads compiling modules at once (start-up and hot loads), off the game loop."),
     ("module_background_compile_bytes", "A module file larger than this (bytes) that is not in the compile cache does not hold the start: the game serves while it compiles, and it is installed like a hot load when ready."),
+    ("module_cache_dir", "A compile cache folder shared by several games (relative to the config file; never pruned by a server, since others may use its entries); \"\" = the game's own data_dir/module-cache."),
 ];
 
 impl Default for Config {
@@ -518,6 +523,7 @@ impl Default for Config {
             guest_module_memory_mib: Default::default(),
             module_compile_threads: 2,
             module_background_compile_bytes: 4 * 1024 * 1024,
+            module_cache_dir: PathBuf::new(),
         }
     }
 }
@@ -545,6 +551,9 @@ impl Config {
         let absolute = |p: PathBuf| std::path::absolute(&p).unwrap_or(p);
         cfg.modules_dir = absolute(base.join(&cfg.modules_dir));
         cfg.data_dir = absolute(base.join(&cfg.data_dir));
+        if !cfg.module_cache_dir.as_os_str().is_empty() {
+            cfg.module_cache_dir = absolute(base.join(&cfg.module_cache_dir));
+        }
         cfg.validate()?;
         Ok(cfg)
     }
@@ -713,6 +722,9 @@ impl Config {
 
     /// Folder of the compiled-module cache.
     pub fn module_cache_dir(&self) -> PathBuf {
+        if !self.module_cache_dir.as_os_str().is_empty() {
+            return self.module_cache_dir.clone();
+        }
         self.data_dir.join("module-cache")
     }
 }

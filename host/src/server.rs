@@ -120,6 +120,9 @@ pub async fn run(link_addr: LinkAddr) -> anyhow::Result<()> {
         cfg.module_cache_dir(),
     );
     plugins.set_module_memory(wasm::module_memory_caps(&cfg));
+    if !cfg.module_cache_dir.as_os_str().is_empty() {
+        plugins.share_cache();
+    }
     let (plugins, game, deferred) = load_modules(plugins, game).await?;
 
     let (ev_tx, ev_rx) = mpsc::channel::<GameEvent>(EVENT_QUEUE);

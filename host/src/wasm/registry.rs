@@ -654,6 +654,11 @@ impl PluginRegistry {
         limits
     }
 
+    /// The compile cache is shared with other games (`module_cache_dir`): never prune it.
+    pub fn share_cache(&mut self) {
+        self.loader.cache.set_shared();
+    }
+
     /// The engine (for the epoch ticker).
     pub fn engine(&self) -> &Engine {
         &self.loader.engine
