@@ -300,6 +300,10 @@ pub struct Config {
     /// `guest_memory_mib` (a Python module's runtime needs more than a Rust one's), e.g.
     /// `guest_module_memory_mib = { pyhello = 96 }`. Default {}.
     pub guest_module_memory_mib: std::collections::BTreeMap<String, u64>,
+    /// Wall-clock budgets of single modules' calls in milliseconds, by module name, instead of
+    /// `guest_deadline_ms` (a Python command costs a few times a Rust one's), e.g.
+    /// `guest_module_deadline_ms = { pyhello = 200 }`. Default {}.
+    pub guest_module_deadline_ms: std::collections::BTreeMap<String, u64>,
     /// Threads compiling modules at once (start-up and hot loads), each off the game loop.
     /// Default 2.
     pub module_compile_threads: usize,
@@ -414,6 +418,7 @@ const KEY_DOCS: &[(&str, &str)] = &[
     ("login_throttle_account_limit", "Failed logins to one account, from any address, before further attempts on it are refused for login_throttle_timeout_secs (0 = off)."),
     ("guest_random_bytes_per_call", "Bytes one guest call may draw from wasi:random (a deterministic stream per module, not a secret); more ends the call with a quota error."),
     ("guest_module_memory_mib", "Linear-memory caps of single modules in MiB by module name, e.g. { pyhello = 96 } (a Python module's runtime needs more than a Rust one's); others get guest_memory_mib."),
+    ("guest_module_deadline_ms", "Wall-clock budgets of single modules' calls in milliseconds by module name, e.g. { pyhello = 200 } (a Python command costs a few times a Rust one's); others get guest_deadline_ms."),
     ("module_compile_threads", "Threads compiling modules at once (start-up and hot loads), off the game loop."),
     ("module_background_compile_bytes", "A module file larger than this (bytes) that is not in the compile cache does not hold the start: the game serves while it compiles, and it is installed like a hot load when ready."),
     ("module_cache_dir", "A compile cache folder shared by several games (relative to the config file; never pruned by a server, since others may use its entries); \"\" = the game's own data_dir/module-cache."),
@@ -521,6 +526,7 @@ impl Default for Config {
             login_throttle_account_limit: 10,
             guest_random_bytes_per_call: 64 * 1024,
             guest_module_memory_mib: Default::default(),
+            guest_module_deadline_ms: Default::default(),
             module_compile_threads: 2,
             module_background_compile_bytes: 4 * 1024 * 1024,
             module_cache_dir: PathBuf::new(),
@@ -572,9 +578,15 @@ impl Config {
         if self.module_compile_threads == 0 {
             return Err(ConfigError::Invalid("module_compile_threads must be at least 1".into()));
         }
-        if self.guest_module_memory_mib.values().any(|m| *m == 0) {
+        if self
+            .guest_module_memory_mib
+            .values()
+            .chain(self.guest_module_deadline_ms.values())
+            .any(|m| *m == 0)
+        {
             return Err(ConfigError::Invalid(
-                "guest_module_memory_mib values must be positive".into(),
+                "guest_module_memory_mib and guest_module_deadline_ms values must be positive"
+                    .into(),
             ));
         }
         if self.guest_deadline_ms == 0 || self.guest_memory_mib == 0 {

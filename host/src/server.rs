@@ -120,6 +120,12 @@ pub async fn run(link_addr: LinkAddr) -> anyhow::Result<()> {
         cfg.module_cache_dir(),
     );
     plugins.set_module_memory(wasm::module_memory_caps(&cfg));
+    plugins.set_module_deadlines(
+        cfg.guest_module_deadline_ms
+            .iter()
+            .map(|(m, ms)| (m.clone(), std::time::Duration::from_millis(*ms)))
+            .collect(),
+    );
     if !cfg.module_cache_dir.as_os_str().is_empty() {
         plugins.share_cache();
     }

@@ -401,7 +401,13 @@ impl LiveInstance {
     ) -> Result<LiveInstance, Box<(Game, wasmtime::Error)>> {
         let (mut store, stderr) = new_store(engine, limits, quotas, game, caller, module);
         match pre.instantiate(&mut store) {
-            Ok(instance) => Ok(LiveInstance { store, instance, stderr }),
+            Ok(instance) => {
+                // Instantiating (and a start function) had a deadline of its own; the call
+                // gets a whole one, so a module whose instance takes long to make (a Python
+                // runtime's) is not failed for it when its instance was discarded before.
+                store.set_epoch_deadline(limits.deadline_ticks());
+                Ok(LiveInstance { store, instance, stderr })
+            }
             Err(e) => Err(Box::new((store.into_data().game.take(), e))),
         }
     }

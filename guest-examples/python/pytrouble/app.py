@@ -39,7 +39,7 @@ class CmdHog(Command):
         mark(inv, "hog")
         hoard = []
         while True:
-            hoard.append(bytearray(1024 * 1024))
+            hoard.append(bytearray(32 * 1024 * 1024))
 
 
 class CmdMark(Command):

@@ -524,6 +524,8 @@ pub struct PluginRegistry {
     generation: u64,
     /// Memory caps of single modules (`guest_module_memory_mib`), bytes.
     module_memory: BTreeMap<String, usize>,
+    /// Deadlines of single modules (`guest_module_deadline_ms`).
+    module_deadline: BTreeMap<String, std::time::Duration>,
     /// Set once the startup load is over: from then on every install or unload prunes the cache
     /// (during the startup load, pruning would delete the entries of modules not yet loaded).
     started: bool,
@@ -634,6 +636,7 @@ impl PluginRegistry {
             stats: LoadStats::default(),
             generation: 0,
             module_memory: BTreeMap::new(),
+            module_deadline: BTreeMap::new(),
             started: false,
             previous: BTreeMap::new(),
         }
@@ -645,11 +648,20 @@ impl PluginRegistry {
         self.module_memory = caps;
     }
 
-    /// The limits of one module's calls: the common ones, with its own memory cap if it has one.
+    /// Give single modules their own call deadlines (`guest_module_deadline_ms`).
+    pub fn set_module_deadlines(&mut self, deadlines: BTreeMap<String, std::time::Duration>) {
+        self.module_deadline = deadlines;
+    }
+
+    /// The limits of one module's calls: the common ones, with its own memory cap and deadline
+    /// if it has them.
     fn limits_for(&self, module: &str) -> GuestLimits {
         let mut limits = self.limits;
         if let Some(bytes) = self.module_memory.get(module) {
             limits.memory_bytes = *bytes;
+        }
+        if let Some(deadline) = self.module_deadline.get(module) {
+            limits.deadline = *deadline;
         }
         limits
     }
