@@ -140,12 +140,14 @@ async fn a_failing_python_command_is_undone_with_one_log_line_and_the_next_call_
     drop(patient_screen(&host).await);
     let mut anna = host.player("Anna").await;
     assert!(anna.ask("pymark").await.contains("pytrouble mark: None"));
-    // An exception, the deadline, the memory cap: each after setting an attribute and sending
+    // An exception, the deadline, the memory cap, the randomness quota: each after setting an attribute and sending
     // a message. The player sees only the untrapped-error text; the attribute is not set.
     for (cmd, what, log_says) in [
         ("pyboom", "raise", "exploded on purpose"),
         ("pyspin", "spin", "deadline"),
         ("pyhog", "hog", "memory cap"),
+        // 4 MiB of os.urandom in small draws: over guest_random_bytes_per_call.
+        ("pygreedy", "draw", "guest_random_bytes_per_call"),
     ] {
         let answer = anna.ask(cmd).await;
         assert!(answer.contains("An untrapped error occurred."), "{cmd}: {answer}");

@@ -42,6 +42,16 @@ class CmdHog(Command):
             hoard.append(bytearray(32 * 1024 * 1024))
 
 
+class CmdGreedy(Command):
+    key = "pygreedy"
+
+    def func(self, inv):
+        mark(inv, "draw")
+        # 4 MiB in small draws (one big draw would hit the memory cap first).
+        for _ in range(1024):
+            os.urandom(4096)
+
+
 class CmdMark(Command):
     key = "pymark"
     help = "Show the pytrouble attribute (what the last command left)."
@@ -62,7 +72,7 @@ class CmdRandom(Command):
 
 class PyTroubleCmdSet(CmdSet):
     key = "PyTroubleCmdSet"
-    commands = [CmdBoom, CmdSpin, CmdHog, CmdMark, CmdRandom]
+    commands = [CmdBoom, CmdSpin, CmdHog, CmdGreedy, CmdMark, CmdRandom]
 
 
 Cmdset = cmdset(PyTroubleCmdSet)
