@@ -377,6 +377,7 @@ fn fuzz_briefly() -> Result<(), String> {
 
 fn bench(rest: &[String]) -> Result<(), String> {
     let out = build_guests(true)?;
+    python_guests(false, false)?;
     status(cargo().current_dir(root()).args([
         "build",
         "--release",
