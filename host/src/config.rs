@@ -830,6 +830,21 @@ mod tests {
     }
 
     #[test]
+    fn per_module_limits_parse_and_zero_ones_and_no_compile_thread_are_refused() {
+        let cfg: Config = toml::from_str(
+            "guest_module_memory_mib = { pyhello = 128 }\nguest_module_deadline_ms = { pyhello = 200 }",
+        )
+        .unwrap();
+        assert_eq!(cfg.guest_module_memory_mib.get("pyhello"), Some(&128));
+        assert!(cfg.validate().is_ok());
+        let zero: Config = toml::from_str("guest_module_memory_mib = { pyhello = 0 }").unwrap();
+        assert!(zero.validate().is_err());
+        let zero: Config = toml::from_str("guest_module_deadline_ms = { pyhello = 0 }").unwrap();
+        assert!(zero.validate().is_err());
+        assert!(Config { module_compile_threads: 0, ..Config::default() }.validate().is_err());
+    }
+
+    #[test]
     fn unknown_keys_are_refused() {
         assert!(toml::from_str::<Config>("no_such_key = 1").is_err());
     }

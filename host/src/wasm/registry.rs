@@ -1227,6 +1227,35 @@ fn short_name(name: &str) -> String {
 mod tests {
     use super::*;
 
+    /// Compiling on several threads still gives each file its own result, in path order.
+    #[test]
+    fn prepare_all_answers_each_path_in_order_whatever_the_threads() {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = Engine::default();
+        let loader = Loader {
+            linker: Linker::new(&engine),
+            cache: ModuleCache::new(dir.path().join("cache"), &engine),
+            engine,
+            max_module_bytes: 16,
+        };
+        let big = dir.path().join("big.wasm");
+        std::fs::write(&big, [0u8; 64]).unwrap();
+        let junk = dir.path().join("junk.wasm");
+        std::fs::write(&junk, b"not wasm").unwrap();
+        let paths = vec![big, dir.path().join("missing.wasm"), junk, dir.path().join("x.txt")];
+        for threads in [1, 2, 8] {
+            let results = loader.prepare_all(&paths, threads);
+            let errs: Vec<String> = results
+                .into_iter()
+                .map(|r| r.err().map(|e| e.to_string()).unwrap_or_default())
+                .collect();
+            assert!(errs[0].contains("guest_module_bytes"), "{errs:?}");
+            assert!(errs[1].starts_with("read failed"), "{errs:?}");
+            assert!(errs[2].starts_with("compile failed"), "{errs:?}");
+            assert!(errs[3].contains("not a .wasm file"), "{errs:?}");
+        }
+    }
+
     #[test]
     fn versions_are_compatible_by_semver_rules() {
         assert!(compatible("0.3.0", WIT_VERSION));
