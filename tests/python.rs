@@ -23,8 +23,8 @@ const COMPILE_WAIT: Duration = Duration::from_secs(600);
 /// clients (50 from their own addresses, back to back) are not held to the command rates.
 fn config(extra: &str) -> String {
     format!(
-        "guest_module_memory_mib = {{ pyhello = 128, pysay = 128, pyhook = 128, pytrouble = 128 }}\n\
-         guest_module_deadline_ms = {{ pyhello = 1000, pysay = 1000, pyhook = 1000, pytrouble = 1000 }}\n\
+        "guest_module_memory_mib = {{ pyhello = 128, pysay = 128, pyhook = 128, pytrouble = 128, pyclass = 128 }}\n\
+         guest_module_deadline_ms = {{ pyhello = 1000, pysay = 1000, pyhook = 1000, pytrouble = 1000, pyclass = 1000 }}\n\
          command_rate = 0\ncommand_rate_per_ip = 0\ninbound_frames_per_sec = 0\n\
          inbound_frames_per_sec_per_ip = 0\n{extra}"
     )
@@ -199,6 +199,26 @@ async fn a_python_input_hook_rewrites_and_swallows_lines() {
     assert!(anna.ask("mute").await.contains("The Python hook swallowed that."));
     // Other lines pass unchanged.
     assert!(anna.ask("look").await.contains("Limbo"));
+}
+
+#[tokio::test]
+async fn a_python_session_class_greets_at_login_and_rewrites_output() {
+    let host = Host::start(
+        &["unloggedin", "account", "character", "pyclass"],
+        &config(&format!(
+            "{}cmdset_character = [\"character\", \"pyclass\"]\nsession_class = \"pyclass\"",
+            shared_cache()
+        )),
+    );
+    drop(patient_screen(&host).await);
+    let mut c = Client::connect_from(&host.url, fresh_loopback()).await;
+    c.expect_text("connect").await;
+    c.send_text("create Cleo password123").await;
+    c.expect_text("was created").await;
+    c.send_text("connect Cleo password123").await;
+    c.expect_text("A Python session class greets you.").await;
+    c.send_text("pyclassmark").await;
+    c.expect_text("marked by the session class").await;
 }
 
 #[tokio::test]

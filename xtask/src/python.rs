@@ -32,6 +32,7 @@ const GAME: &[PyModule] = &[
 /// Python modules only the tests load.
 const TEST: &[PyModule] = &[
     PyModule { name: "pytrouble", world: "cmdset-module", folders: &["pytrouble"] },
+    PyModule { name: "pyclass", world: "session-class-module", folders: &["pyclass"] },
     // pyhello answering "Greetings" instead of "Hello", for the hot-swap test.
     PyModule { name: "pyhello_v2", world: "cmdset-module", folders: &["pyhello", "pyhello/v2"] },
 ];
