@@ -101,7 +101,7 @@ pub fn build(root: &Path, out: &Path, with_test_modules: bool, bin: &Path) -> Re
                     COMPONENTIZE_PY.hash(&mut h);
                     m.world.hash(&mut h);
                     hash_tree(&root.join("wit"), &mut h);
-                    hash_tree(&root.join("sdk-python"), &mut h);
+                    hash_tree(&root.join("sdk-python/mudhost"), &mut h);
                     for f in m.folders {
                         hash_tree(&examples.join(f), &mut h);
                     }
