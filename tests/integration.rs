@@ -6,12 +6,15 @@
 mod support;
 
 mod authoring;
+// Building: the builder commands and prototypes.
+mod building;
 mod capacity;
 mod cmdsets;
 mod crash;
 mod crash_state;
 mod hooks;
 mod hostile;
+mod house;
 mod limits;
 mod multisession;
 mod output_safety;
@@ -29,3 +32,7 @@ mod timers;
 mod tintin;
 mod tour;
 mod webclient;
+
+// Live config and the module report.
+mod live_config;
+mod modules;

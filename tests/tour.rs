@@ -1,7 +1,7 @@
-//! The README's tour, run as written: a game names a module in a cmdset slot, `mudhost new`
-//! makes the module's crate in a folder of its own, its unit test passes under `cargo test`,
-//! `mudhost build` puts it in the running game's `modules/`, and a player plays its first
-//! command over a websocket without anyone reconnecting.
+//! The README's tour, run as written: `mudhost new` makes the module's crate in a folder of its
+//! own, its unit test passes under `cargo test`, the running game names it in a cmdset slot
+//! (`mudhost reload` applies the edit), `mudhost build` puts it in the game's `modules/`, and a
+//! player plays its first command over a websocket without anyone reconnecting.
 
 use crate::support;
 
@@ -44,9 +44,7 @@ fn wait_log(host: &Host, needles: &[&str]) {
 
 #[tokio::test]
 async fn the_readme_tour_takes_a_new_module_from_nothing_to_a_played_command() {
-    // The game names the module in its character slot before it exists (it is skipped until it
-    // loads).
-    let host = Host::start(GAME, "cmdset_character = [\"character\", \"greeter\"]");
+    let host = Host::start(GAME, "");
 
     // 1. mudhost new greeter: a crate that builds outside any workspace, the SDK beside it.
     let work = tempfile::tempdir().unwrap();
@@ -67,6 +65,14 @@ async fn the_readme_tour_takes_a_new_module_from_nothing_to_a_played_command() {
     let mut anna = host.player_from("Anna", &fresh_loopback().to_string()).await;
     anna.send_text("greeter Bob").await;
     anna.expect_text("Command 'greeter Bob' is not available.").await;
+
+    // The game names the module in its character slot before it exists (it is skipped until it
+    // loads); `mudhost reload` applies the edit while Anna stays connected.
+    let config = std::fs::read_to_string(host.config_path()).unwrap();
+    let slot = "cmdset_character = [\"character\", \"greeter\"]";
+    std::fs::write(host.config_path(), format!("{config}\n{slot}\n")).unwrap();
+    assert_eq!(host.cli(&["reload"]), "reloading; config applied: cmdset_character");
+    anna.expect_text("Server restarted").await;
 
     // 3. mudhost build: wasm32-wasip2, guest profile, into the game's modules/. The client keeps
     // reading meanwhile (answering the portal's pings, as a real client does).

@@ -1,6 +1,7 @@
 //! mudhost: a MUD server host whose game logic is sandboxed WebAssembly components.
 //!
-//! Module map (see ARCHITECTURE.md for the path of one input and one output):
+//! Module map (see ARCHITECTURE.md for the path of one input and one output, and its Layers
+//! section for which module may import which; `layers.rs` checks it):
 //! - [`portal`]: the portal process — websocket listener, portal sessions and sessid allocation,
 //!   the session mirror and input queue, supervision of the server process, the control socket.
 //! - [`link`]: the portal ⇄ server protocol — typed messages and their framing.
@@ -10,6 +11,8 @@
 //! - [`wasm`]: the wasmtime engine, bindings, host imports, plugin registry and reload watcher.
 //! - [`store`]: the world store (SQLite).
 //! - [`config`]: the TOML configuration.
+//! - [`shared`]: leaves below both processes — the clock, the in-flight marker, input bounds.
+//! - [`failpoint`]: fault injection for the crash tests, read by both processes.
 //! - [`logline`]: clipped, rate-limited log lines about untrusted input.
 //! - [`shutdown`]: the shutdown signal shared by the portal's tasks.
 //! - [`lockfile`]: the exclusive locks that keep one portal per game and one server per database.
@@ -19,12 +22,18 @@
 
 pub mod cmd;
 pub mod config;
+pub mod failpoint;
 pub mod link;
 pub mod lockfile;
 pub mod logline;
 pub mod portal;
 pub mod scaffold;
 pub mod server;
+pub mod shared;
 pub mod shutdown;
 pub mod store;
 pub mod wasm;
+
+// The layer check (a test over the source files, not code of the host).
+#[cfg(test)]
+mod layers;

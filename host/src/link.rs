@@ -20,6 +20,7 @@ use serde_json::{Map, Value};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use crate::config::Config;
+use crate::shared::limits::MAX_INPUT_DEPTH;
 
 /// Version of the link protocol; both sides must agree exactly.
 pub const LINK_VERSION: u32 = 2;
@@ -39,8 +40,7 @@ pub const MAX_HELLO_BYTES: usize = 4096;
 /// levels around it, so everything the portal accepts also decodes here.
 pub const MAX_LINK_DEPTH: usize = 256;
 
-/// Upper bound for the configurable input nesting depth (kept well under [`MAX_LINK_DEPTH`]).
-pub const MAX_INPUT_DEPTH: usize = 128;
+const _: () = assert!(MAX_INPUT_DEPTH + 16 <= MAX_LINK_DEPTH, "input must decode on the link");
 
 /// Environment variable through which the portal hands the link secret to its server child.
 pub const SECRET_ENV: &str = "MUDHOST_LINK_SECRET";
@@ -265,6 +265,10 @@ pub struct Effects {
     /// a frame that is resent. Last, and absent when none.
     #[serde(default)]
     pub reload: Option<String>,
+    /// The session whose command asked for `reload`: told if the portal refuses the reload
+    /// (an invalid config file). Last, and absent when none.
+    #[serde(default)]
+    pub reload_by: Option<Sessid>,
 }
 
 /// A session's command counters (see [`SessionData`]), sent on their own after a command that
@@ -357,6 +361,7 @@ impl Effects {
         cur.disconnects = self.disconnects;
         cur.counters = self.counters;
         cur.reload = self.reload;
+        cur.reload_by = self.reload_by;
         parts.push(cur);
         parts
     }
@@ -674,8 +679,11 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn garbage_frames_are_errors_not_panics() {
+    async fn garbage_frames_are_errors_not_panics_and_the_next_frame_still_reads() {
         let mut x: u64 = 0x9e3779b97f4a7c15;
+        let good =
+            encode_frame(&PortalMsg::Input { sessid: 1, seq: 2, msg: Msg::text("ok") }).unwrap();
+        let mut refused = 0;
         for len in 0..2000usize {
             let mut body = Vec::with_capacity(len % 300);
             for _ in 0..len % 300 {
@@ -687,10 +695,20 @@ mod tests {
             let mut frame = (body.len() as u32).to_be_bytes().to_vec();
             frame.extend(&body);
             let mut r = &frame[..];
-            let _ = read_frame::<_, PortalMsg>(&mut r).await;
+            refused += usize::from(read_frame::<_, ServerMsg>(&mut r).await.is_err());
+            // A garbage body is consumed whole, so the frame after it reads intact.
+            frame.extend(&good);
             let mut r = &frame[..];
-            let _ = read_frame::<_, ServerMsg>(&mut r).await;
+            refused += usize::from(read_frame::<_, PortalMsg>(&mut r).await.is_err());
+            match read_frame::<_, PortalMsg>(&mut r).await {
+                Ok(Some(PortalMsg::Input { sessid: 1, seq: 2, msg })) => {
+                    assert_eq!(msg, Msg::text("ok"))
+                }
+                other => panic!("the frame after {len} garbage bytes read as {other:?}"),
+            }
         }
+        // Random bytes are almost never a valid message: the decoder refuses them.
+        assert!(refused > 3000, "only {refused} of 4000 garbage frames were refused");
     }
 
     #[test]

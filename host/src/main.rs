@@ -41,7 +41,8 @@ enum Command {
         #[arg(long)]
         modules: Option<PathBuf>,
     },
-    /// Restart the server process of a running game; players stay connected.
+    /// Restart the server process of a running game with mudhost.toml read again; players stay
+    /// connected. An invalid file refuses the reload (exit status 1) and the game goes on.
     Reload {
         #[command(flatten)]
         game: GameArgs,
@@ -57,6 +58,12 @@ enum Command {
     },
     /// Show whether a game is running, its processes and sessions.
     Status {
+        #[command(flatten)]
+        game: GameArgs,
+    },
+    /// List the running game's modules: kind, slots, WIT version, hash, commands, load time and
+    /// last error (a rejected module shows its error).
+    Modules {
         #[command(flatten)]
         game: GameArgs,
     },
@@ -161,15 +168,17 @@ fn main() -> anyhow::Result<()> {
     match command {
         Command::Start { game, ws_addr, modules } => {
             init_tracing("portal");
-            let mut cfg = load_config(&game)?;
-            if let Some(a) = ws_addr {
-                cfg.ws_addr = a;
-            }
-            if let Some(m) = modules {
-                cfg.modules_dir = m;
-            }
+            // Kept so that each reload reads the config again the same way (live config).
+            let source = mudhost::portal::live_config::ConfigSource {
+                path: game.config.clone(),
+                data_dir: game.data.clone(),
+                ws_addr,
+                modules_dir: modules,
+            };
+            let cfg = source.load()?;
             let span = tracing::info_span!("portal");
-            rt.block_on(tracing::Instrument::instrument(mudhost::portal::run(cfg), span))
+            let portal = mudhost::portal::run_from(cfg, Some(source));
+            rt.block_on(tracing::Instrument::instrument(portal, span))
         }
         Command::Server { link } => {
             init_tracing("server");
@@ -178,12 +187,21 @@ fn main() -> anyhow::Result<()> {
             rt.block_on(tracing::Instrument::instrument(mudhost::server::run(link), span))
         }
         Command::Reload { game, reason } => {
+            // The file is read here first (to find the game): a broken one refuses the reload
+            // before the game is asked, as the portal would.
+            if let Err(e) = load_config(&game) {
+                anyhow::bail!(
+                    "reload refused: {e:#}. The game goes on with the old config (it was not \
+                     asked to reload); fix the file and reload again."
+                );
+            }
             control(&rt, &game, &format!("reload {}", reason.join(" ")))
         }
         Command::Stop { game, reason } => {
             control(&rt, &game, &format!("stop {}", reason.join(" ")))
         }
         Command::Status { game } => control(&rt, &game, "status"),
+        Command::Modules { game } => control(&rt, &game, "modules"),
         Command::New { name, kind, dir } => {
             let krate = mudhost::scaffold::new_module(&dir, &name, kind)?;
             println!(
@@ -250,6 +268,10 @@ fn control(rt: &tokio::runtime::Runtime, game: &GameArgs, line: &str) -> anyhow:
         line.trim(),
         timeout,
     ))?;
+    // A refused request (a reload with an invalid config) fails the command: scripts see it.
+    if let Some(why) = answer.strip_prefix("error: ") {
+        anyhow::bail!("{why}");
+    }
     println!("{answer}");
     Ok(())
 }

@@ -6,7 +6,9 @@ pub mod control;
 pub mod http;
 pub mod hub;
 pub mod limits;
+pub mod live_config;
 pub mod markup;
+pub mod outbox;
 pub mod subprotocol;
 pub mod supervisor;
 pub mod telnet;
@@ -41,6 +43,15 @@ pub const LISTENING_PREFIX: &str = "mudhost portal listening on ws://";
 
 /// Run the portal (and, through the supervisor, the server) until shutdown.
 pub async fn run(cfg: Config) -> anyhow::Result<()> {
+    run_from(cfg, None).await
+}
+
+/// [`run`], with where `cfg` came from: each reload reads the config from there again
+/// (`live_config`); without it a reload keeps the config the portal started with.
+pub async fn run_from(
+    cfg: Config,
+    source: Option<live_config::ConfigSource>,
+) -> anyhow::Result<()> {
     let cfg = Arc::new(cfg);
     raise_fd_limit();
     // Everything this process and its server create (database, sockets, cache) is private to
@@ -61,12 +72,12 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
                 lock_path.display()
             )
         })?;
-    crate::server::failpoint::init(&cfg.data_dir);
+    crate::failpoint::init(&cfg.data_dir);
     std::fs::set_permissions(&cfg.data_dir, std::fs::Permissions::from_mode(0o700))
         .context("making the data folder private")?;
     std::fs::create_dir_all(&cfg.modules_dir).context("creating the modules folder")?;
     let secret = link_secret(&cfg)?;
-    crate::server::inflight::reset(&cfg.data_dir).context("creating the in-flight marker")?;
+    crate::shared::inflight::reset(&cfg.data_dir).context("creating the in-flight marker")?;
 
     let control_path = cfg.control_socket();
     let ask = Duration::from_millis(cfg.control_timeout_ms);
@@ -105,7 +116,10 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
     let (trigger, shutdown) = shutdown::channel();
     let (hub_tx, hub_rx) = mpsc::channel(HUB_QUEUE);
     let (sup_tx, sup_rx) = mpsc::unbounded_channel();
-    let hub = Hub::new(cfg.clone(), sup_tx, trigger.clone());
+    let mut hub = Hub::new(cfg.clone(), sup_tx, trigger.clone());
+    if let Some(source) = source {
+        hub = hub.with_config_source(source);
+    }
     let hub_task = tokio::spawn(hub.run(hub_rx));
 
     let exe = std::env::current_exe().context("finding the mudhost executable")?;
@@ -118,7 +132,12 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
         hub_tx.clone(),
     ));
     tokio::spawn(link_listener.serve(hub_tx.clone(), shutdown.clone(), Arc::new(secret)));
-    tokio::spawn(control::serve(control_listener, hub_tx.clone(), shutdown.clone()));
+    tokio::spawn(control::serve(
+        control_listener,
+        hub_tx.clone(),
+        shutdown.clone(),
+        cfg.data_dir.clone(),
+    ));
     tokio::spawn(stop_on_signals(hub_tx.clone(), shutdown.clone()));
     let (alive_tx, mut alive_rx) = mpsc::channel::<()>(1);
     let conn_limits = limits::ConnectionLimits::new(cfg.clone());
@@ -194,8 +213,8 @@ fn same_secret(a: &str, b: &str) -> bool {
 
 /// Read (and clear) the input the server was running when it died, if any.
 pub fn inflight_marker(data_dir: &std::path::Path) -> Option<(crate::link::Sessid, u64)> {
-    let running = crate::server::inflight::read(data_dir);
-    if let Err(e) = crate::server::inflight::reset(data_dir) {
+    let running = crate::shared::inflight::read(data_dir);
+    if let Err(e) = crate::shared::inflight::reset(data_dir) {
         tracing::warn!(cause = %e, "cannot reset the in-flight marker");
     }
     running

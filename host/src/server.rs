@@ -4,12 +4,11 @@
 
 pub mod accounts;
 pub mod cmdhandler;
-pub mod failpoint;
 pub mod game;
 pub mod game_loop;
-pub mod inflight;
 pub mod inputfuncs;
 pub mod plugins;
+pub mod prototypes;
 pub mod resent;
 pub mod session;
 pub mod throttle;
@@ -22,19 +21,34 @@ use std::sync::Arc;
 use anyhow::{bail, Context};
 use tokio::sync::mpsc;
 
+// The failpoints and the clock are shared with the portal; imported here so the server's files
+// keep reaching them as `super::failpoint` and `super::now_ms`.
+use crate::failpoint;
 use crate::link::{self, LinkAddr, PortalMsg, ServerMsg, StartKind, LINK_VERSION};
+use crate::shared::clock::now_ms;
+use crate::shared::files::MODULE_REPORT_FILE;
+use crate::shared::inflight;
 use crate::store::WorldStore;
 use crate::wasm::{self, GuestLimits, GuestQuotas, PluginRegistry};
 use game::Game;
 use game_loop::{Exit, GameEvent, GameLoop};
 
-/// Milliseconds since the Unix epoch (plus the test offset of `failpoint::clock_offset_ms`).
-pub fn now_ms() -> u64 {
-    let wall = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0);
-    wall.saturating_add_signed(failpoint::clock_offset_ms())
+/// Write the module report (a header naming this process and the time, then one line per
+/// module) where the portal's control socket finds it; replaced whole, so a reader never sees
+/// half of it. A failure is logged: the game itself does not need the file.
+pub fn write_module_report(data_dir: &std::path::Path, lines: &[String]) {
+    let text = format!(
+        "modules of server pid {} as of {}:\n{}\n",
+        std::process::id(),
+        crate::wasm::registry::utc_time(now_ms()),
+        lines.join("\n")
+    );
+    let tmp = data_dir.join(format!("{MODULE_REPORT_FILE}.tmp"));
+    let written = std::fs::write(&tmp, text)
+        .and_then(|()| std::fs::rename(&tmp, data_dir.join(MODULE_REPORT_FILE)));
+    if let Err(e) = written {
+        tracing::warn!(cause = %e, "cannot write the module report for `mudhost modules`");
+    }
 }
 
 /// Events queued towards the game loop before the link reader waits.

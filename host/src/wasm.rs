@@ -2,17 +2,22 @@
 //! guest calls.
 //!
 //! One `Engine` and one `Linker` live for the whole server process; each loaded module keeps one
-//! pre-instantiated component. Every guest call gets a fresh `Store` (≈13 µs with the pooling
-//! allocator on this hardware) under an epoch deadline and a memory cap, so a trap costs only that
-//! store and no state leaks between calls. Persistent state lives in the host, reached through the
-//! `host` imports implemented in [`host_api`].
+//! pre-instantiated component and, between calls, one live instance with its `Store`
+//! ([`LiveInstance`]): a call runs on the kept instance under an epoch deadline and a memory cap
+//! (the per-call quotas and usage are reset first), and any failure — trap, deadline, memory,
+//! quota, a write past the stderr cap — discards that instance and store, so the next call gets a
+//! fresh one (SPEC §9) and no state of a failed call leaks into the next. A guest's own memory
+//! (statics) thus lives on between successful calls; persistent game state lives in the host,
+//! reached through the `host` imports implemented in [`host_api`].
 
 pub mod bindings;
 pub mod cache;
 pub mod compat;
 pub mod compat_v0_2;
 pub mod host_api;
+pub mod host_building;
 pub mod host_timers;
+pub mod memcap;
 pub mod registry;
 pub mod wasi;
 pub mod watcher;
@@ -22,10 +27,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use wasmtime::component::{Linker, ResourceTable};
-use wasmtime::{
-    Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, StoreLimits,
-    StoreLimitsBuilder, Trap,
-};
+use wasmtime::{Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, Trap};
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
@@ -273,7 +275,7 @@ pub struct HostCtx {
     pub random: wasi::SeededRandom,
     wasi: WasiCtx,
     table: ResourceTable,
-    limits: StoreLimits,
+    limits: memcap::MemoryCap,
 }
 
 impl WasiView for HostCtx {
@@ -331,7 +333,8 @@ impl wasmtime_wasi::HostMonotonicClock for FrozenMonotonicClock {
 }
 
 /// Text of the error a guest's stderr write gets once it is past its capacity (wasmtime-wasi's
-/// `MemoryOutputPipe`); recognised to report a log quota instead of a bare trap.
+/// `MemoryOutputPipe`, which has no typed error for it); recognised to report a log quota
+/// instead of a bare trap.
 const STDERR_FULL: &str = "write beyond capacity of MemoryOutputPipe";
 
 /// Make the store for one call: empty WASI context (no files, env, args, sockets or name lookup;
@@ -365,10 +368,7 @@ fn new_store(
         used: CallUsage::default(),
         wasi,
         table: ResourceTable::new(),
-        limits: StoreLimitsBuilder::new()
-            .memory_size(limits.memory_bytes)
-            .trap_on_grow_failure(true)
-            .build(),
+        limits: memcap::MemoryCap::new(limits.memory_bytes),
     };
     let mut store = Store::new(engine, ctx);
     store.limiter(|c| &mut c.limits);
@@ -453,8 +453,10 @@ fn classify(
     stderr: &str,
 ) -> GuestError {
     tracing::debug!("guest call failed: {err:?}");
-    let grow_refused =
-        err.chain().any(|c| c.to_string().contains("forcing trap when growing memory"));
+    let grow_refused = err.downcast_ref::<memcap::MemoryRefused>().is_some();
+    // wasmtime-wasi's `MemoryOutputPipe` refuses a write past its capacity with an untyped
+    // `StreamError::Trap(format_err!(..))`: it offers no type or code to recognise, so its text
+    // is matched here (a typed refusal would need an output stream of our own).
     let stderr_full = err.chain().any(|c| c.to_string().contains(STDERR_FULL));
     if let Some(q) = err.downcast_ref::<QuotaExceeded>() {
         return GuestError::Quota(q.0.clone());

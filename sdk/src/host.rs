@@ -478,6 +478,42 @@ pub fn timers() -> Vec<Timer> {
     raw::timer_list()
 }
 
+// --- Building (WIT 0.3.0) ----------------------------------------------------------------------
+
+/// The limits a builder command checks input against (see [`building_limits`]).
+pub use crate::bindings::mudhost::game::host::BuildLimits;
+/// The prototypes folder as [`prototype_list`] sees it.
+pub use crate::bindings::mudhost::game::host::{PrototypeCatalog, PrototypeEntry};
+
+/// The game's limits on names (object names, search texts, attribute keys) and attribute values:
+/// a command checks its input against them to refuse it with a clear text, where passing it on
+/// would end the command.
+pub fn building_limits() -> BuildLimits {
+    raw::building_limits()
+}
+
+/// Create an object for a builder: like [`Obj::create`](crate::Obj::create), but a bad name
+/// (empty, with a line break or control character, over the name limit), the kind "character",
+/// a location that does not exist or the per-command object quota come back as `Err` with a text
+/// for the builder.
+pub fn build_object(key: &str, kind: &str, location: Option<ObjectId>) -> Result<ObjectId, String> {
+    raw::build_object(key, kind, location)
+}
+
+/// Every prototype in the game's prototypes folder, and what in it could not be used (read
+/// again whenever a file changed).
+pub fn prototype_list() -> PrototypeCatalog {
+    raw::prototype_list()
+}
+
+/// One prototype (any case) with its parents applied, as a JSON object text with Evennia's keys
+/// (`key`, `aliases`, `desc`, `attrs`, `tags`, `locks`, `typeclass`, `prototype_*`, and any other
+/// key as an attribute). `Err` is Evennia's "No prototype named '...' was found." or why the
+/// parents cannot be applied.
+pub fn prototype_get(key: &str) -> Result<String, String> {
+    raw::prototype_get(key)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

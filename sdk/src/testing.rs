@@ -32,6 +32,17 @@
 //! room ([`TestHost::room_messages`]). The host's own answers that no module writes (the login
 //! screen after `connect`, `look` after puppeting) are not reproduced: a fake login or puppet
 //! only changes the session. Each test thread has its own world, made fresh by [`TestHost::new`].
+//!
+//! Timers ([`crate::host::delay`], [`crate::host::repeat`], `cancel`, `timers`) are kept with
+//! the host's limits and fire when the fake clock passes them: give the test host the module's
+//! handler once, then move the clock.
+//!
+//! ```ignore
+//! let host = TestHost::new();
+//! host.timer_handler(<CmdSet as mudhost_sdk::Guest>::at_timer);
+//! host.call::<Open>(" gate", "You open the gate.");
+//! host.advance(10_000); // due timers fire, in order, through at_timer
+//! ```
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -40,13 +51,23 @@ use std::marker::PhantomData;
 use crate::bindings::mudhost::game::host::MultisessionPolicy;
 use crate::{
     Account, AccountId, CmdsetHolder, Command, CommandInfo, Invocation, LogLevel, Obj, ObjectId,
-    Sessid, SessionInfo,
+    Sessid, SessionInfo, TimerInfo,
 };
 
 /// Evennia's permission hierarchy, lowest first.
 const PERMISSIONS: [&str; 5] = ["Player", "Helper", "Builder", "Admin", "Developer"];
 /// The fake clock's start: a fixed time, so texts that show durations are repeatable.
 const START_MS: u64 = 1_700_000_000_000;
+
+/// The host's defaults for timers (`timer_max_per_module`, `timer_min_interval_ms`,
+/// `guest_attr_value_bytes` for payloads); see [`TestHost::set_timer_limits`].
+const TIMER_MAX: usize = 10_000;
+const TIMER_MIN_INTERVAL_MS: u64 = 100;
+const TIMER_PAYLOAD_BYTES: usize = 64 * 1024;
+
+/// Firings one [`TestHost::advance`] runs at most: a repeating timer cannot make a test spin
+/// forever (a year of 100 ms ticks is far more than any test means).
+const MAX_FIRINGS_PER_ADVANCE: usize = 1_000_000;
 
 /// One thing sent to a session.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -117,6 +138,17 @@ struct State {
     logs: Vec<(LogLevel, String)>,
     room_messages: Vec<(ObjectId, String)>,
     reloads: Vec<String>,
+    /// Prototypes by lower-case key, as JSON objects (`TestHost::prototype`).
+    prototypes: BTreeMap<String, serde_json::Map<String, serde_json::Value>>,
+    /// The module's timers by id.
+    timers: BTreeMap<u64, TimerInfo>,
+    next_timer: u64,
+    /// `timer_max_per_module`, `timer_min_interval_ms`.
+    timer_limits: (usize, u64),
+    /// The module's `at_timer`, given by [`TestHost::timer_handler`].
+    timer_handler: Option<fn(TimerInfo)>,
+    /// A timer is firing: there is no caller, and `msg_caller` reaches nobody (as on the host).
+    firing: bool,
 }
 
 impl State {
@@ -144,6 +176,12 @@ impl State {
             logs: Vec::new(),
             room_messages: Vec::new(),
             reloads: Vec::new(),
+            prototypes: BTreeMap::new(),
+            timers: BTreeMap::new(),
+            next_timer: 1,
+            timer_limits: (TIMER_MAX, TIMER_MIN_INTERVAL_MS),
+            timer_handler: None,
+            firing: false,
         };
         s.start_location = s.create("Limbo", "room", None);
         s
@@ -219,6 +257,48 @@ impl State {
             .filter(|(_, o)| o.attrs.get("owner_account") == Some(&id))
             .map(|(id, _)| *id)
             .collect()
+    }
+
+    fn timer_list(&self) -> Vec<TimerInfo> {
+        let mut list: Vec<TimerInfo> = self.timers.values().cloned().collect();
+        list.sort_by_key(|t| (t.due_ms, t.id));
+        list
+    }
+
+    /// Schedule a timer with the host's checks and error texts (`wasm/host_timers.rs`).
+    fn timer_add(
+        &mut self,
+        delay_ms: u64,
+        interval_ms: Option<u64>,
+        payload: &str,
+        obj: Option<ObjectId>,
+        persistent: bool,
+    ) -> Result<u64, String> {
+        let (max, min_interval) = self.timer_limits;
+        if interval_ms.is_some_and(|i| i < min_interval) {
+            return Err(format!(
+                "a repeating timer's interval must be at least timer_min_interval_ms ({min_interval} ms)"
+            ));
+        }
+        if payload.len() > TIMER_PAYLOAD_BYTES {
+            return Err(format!(
+                "quota: the timer payload is over guest_attr_value_bytes ({TIMER_PAYLOAD_BYTES} bytes)"
+            ));
+        }
+        if self.timers.len() >= max {
+            return Err(format!(
+                "quota: this module already has timer_max_per_module ({max}) timers"
+            ));
+        }
+        if obj.is_some_and(|o| !self.objects.contains_key(&o)) {
+            return Err(format!("no object #{}", obj.unwrap_or_default()));
+        }
+        let id = self.next_timer;
+        self.next_timer += 1;
+        let due_ms = self.now_ms.saturating_add(delay_ms);
+        let payload = payload.to_string();
+        self.timers.insert(id, TimerInfo { id, due_ms, interval_ms, payload, obj, persistent });
+        Ok(id)
     }
 
     fn close(&mut self, sessid: Sessid, reason: &str) {
@@ -518,9 +598,69 @@ impl TestHost {
         with(|s| s.now_ms)
     }
 
-    /// Move the fake clock forward.
+    /// Move the fake clock forward by `ms`, firing every timer that falls due on the way, in
+    /// due order (ties by id), each with the clock at its due time and no caller, through the
+    /// handler given to [`TestHost::timer_handler`] (a one-shot is gone before it runs, a
+    /// repeating timer is due again one interval later). Due timers without a handler panic:
+    /// the test would otherwise pass without the module's timer code ever running.
+    #[track_caller]
     pub fn advance(&self, ms: u64) {
-        with(|s| s.now_ms += ms);
+        let target = with(|s| s.now_ms.saturating_add(ms));
+        for _ in 0..MAX_FIRINGS_PER_ADVANCE {
+            let fire = with(|s| {
+                let (&id, t) = s.timers.iter().min_by_key(|(id, t)| (t.due_ms, **id))?;
+                if t.due_ms > target {
+                    return None;
+                }
+                let fired = t.clone();
+                s.now_ms = s.now_ms.max(fired.due_ms);
+                match fired.interval_ms {
+                    Some(every) => {
+                        if let Some(t) = s.timers.get_mut(&id) {
+                            t.due_ms = t.due_ms.saturating_add(every.max(1));
+                        }
+                    }
+                    None => {
+                        s.timers.remove(&id);
+                    }
+                }
+                let handler = s.timer_handler.unwrap_or_else(|| {
+                    panic!(
+                        "timer {id} ({:?}) is due but the test host has no handler: call \
+                         host.timer_handler(<CmdSet as mudhost_sdk::Guest>::at_timer) first",
+                        fired.payload
+                    )
+                });
+                Some((handler, fired))
+            });
+            let Some((handler, timer)) = fire else {
+                with(|s| s.now_ms = s.now_ms.max(target));
+                return;
+            };
+            let before = with(|s| (s.current.take(), std::mem::replace(&mut s.firing, true)));
+            handler(timer);
+            with(|s| (s.current, s.firing) = before);
+        }
+        panic!("more than {MAX_FIRINGS_PER_ADVANCE} timer firings in one advance({ms})");
+    }
+
+    // --- timers ---------------------------------------------------------------------------
+
+    /// The module's timer handler (`at_timer`), which [`TestHost::advance`] fires due timers
+    /// through: `host.timer_handler(<CmdSet as mudhost_sdk::Guest>::at_timer)`.
+    pub fn timer_handler(&self, handler: fn(TimerInfo)) {
+        with(|s| s.timer_handler = Some(handler));
+    }
+
+    /// The module's timers, soonest first (what `host::timers` answers).
+    pub fn timers(&self) -> Vec<TimerInfo> {
+        with(|s| s.timer_list())
+    }
+
+    /// The game's `timer_max_per_module` and `timer_min_interval_ms` (host defaults: 10000 and
+    /// 100), to test a module against other limits.
+    pub fn set_timer_limits(&self, max_per_module: usize, min_interval_ms: u64) {
+        with(|s| s.timer_limits = (max_per_module, min_interval_ms));
     }
 
     // --- running code ---------------------------------------------------------------------
@@ -655,6 +795,18 @@ impl TestHost {
     pub fn reloads(&self) -> Vec<String> {
         with(|s| s.reloads.clone())
     }
+
+    /// Put a prototype in the fake prototypes folder (a JSON object with Evennia's keys; its
+    /// `prototype_key` is `key`). Replaces one of the same key, as editing its file would.
+    pub fn prototype(&self, key: &str, json: &str) {
+        let serde_json::Value::Object(mut data) =
+            serde_json::from_str(json).expect("a JSON object")
+        else {
+            panic!("a prototype is a JSON object: {json}");
+        };
+        data.insert("prototype_key".into(), key.to_lowercase().into());
+        with(|s| s.prototypes.insert(key.to_lowercase(), data));
+    }
 }
 
 /// The host imports, one function per import with the signature the bindings give it, on the
@@ -667,6 +819,10 @@ pub(crate) mod imports {
 
     pub fn msg_caller(text: &str) {
         with(|s| {
+            // A timer firing has no caller: its `msg_caller` reaches nobody, as on the host.
+            if s.firing && s.current.is_none() {
+                return;
+            }
             let c = s.caller();
             s.send(c, Sent::Text(text.into()))
         })
@@ -963,6 +1119,8 @@ pub(crate) mod imports {
             for inner in s.objects.values_mut().filter(|i| i.location == Some(obj)) {
                 inner.location = o.location;
             }
+            // Timers bound to it go with it.
+            s.timers.retain(|_, t| t.obj != Some(obj));
             Ok(())
         })
     }
@@ -1232,6 +1390,151 @@ pub(crate) mod imports {
             s.accounts.iter().find(|(_, a)| a.name.eq_ignore_ascii_case(name)).map(|(id, _)| *id)
         })
     }
+
+    // --- Building: the host's rules, on the fake world ---
+
+    /// The host's defaults.
+    pub fn building_limits() -> crate::host::BuildLimits {
+        crate::host::BuildLimits { name_bytes: 256, attr_value_bytes: 64 * 1024 }
+    }
+
+    pub fn build_object(
+        key: &str,
+        kind: &str,
+        location: Option<ObjectId>,
+    ) -> Result<ObjectId, String> {
+        if key.trim().is_empty() {
+            return Err("The name must not be empty.".into());
+        }
+        if key.len() > 256 {
+            return Err("The name is too long (over guest_name_bytes, 256 bytes).".into());
+        }
+        if key.chars().any(char::is_control) {
+            return Err("The name must not hold a line break or control character.".into());
+        }
+        if kind.is_empty() || !kind.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            return Err(format!("'{kind}' is not a kind of object (letters, digits and _)."));
+        }
+        if kind == "character" {
+            return Err("Characters are made with charcreate, not built.".into());
+        }
+        with(|s| {
+            if let Some(l) = location.filter(|l| !s.objects.contains_key(l)) {
+                return Err(format!("There is no object #{l} to put it in."));
+            }
+            Ok(s.create(key.trim(), kind, location))
+        })
+    }
+
+    pub fn prototype_list() -> crate::host::PrototypeCatalog {
+        with(|s| crate::host::PrototypeCatalog {
+            entries: s
+                .prototypes
+                .iter()
+                .map(|(k, p)| crate::host::PrototypeEntry {
+                    key: k.clone(),
+                    desc: p.get("prototype_desc").and_then(|d| d.as_str()).unwrap_or("").into(),
+                    tags: vec![],
+                    file: format!("{k}.json"),
+                })
+                .collect(),
+            problems: vec![],
+        })
+    }
+
+    /// Parents applied as the host does (left to right, `attrs` merged, `tags` joined), cycles
+    /// refused; no depth limit.
+    pub fn prototype_get(key: &str) -> Result<String, String> {
+        use serde_json::{Map, Value};
+        fn resolve(
+            all: &BTreeMap<String, Map<String, Value>>,
+            key: &str,
+            path: &mut Vec<String>,
+        ) -> Result<Map<String, Value>, String> {
+            if path.iter().any(|k| k == key) {
+                path.push(key.into());
+                return Err(format!(
+                    "Prototype '{}' has a cycle of parents: {}.",
+                    path[0],
+                    path.join(" -> ")
+                ));
+            }
+            let proto = all.get(key).ok_or_else(|| match path.last() {
+                Some(child) => {
+                    format!("Prototype '{child}' has a parent '{key}' that was not found.")
+                }
+                None => format!("No prototype named '{key}' was found."),
+            })?;
+            path.push(key.into());
+            let mut merged = Map::new();
+            let parents = match proto.get("prototype_parent") {
+                Some(Value::String(p)) => vec![p.to_lowercase()],
+                Some(Value::Array(a)) => {
+                    a.iter().filter_map(|p| p.as_str()).map(str::to_lowercase).collect()
+                }
+                _ => vec![],
+            };
+            for layer in parents
+                .iter()
+                .map(|p| resolve(all, p, path))
+                .collect::<Result<Vec<_>, _>>()?
+                .iter()
+                .chain([proto])
+            {
+                for (k, v) in layer {
+                    match (k.as_str(), merged.get_mut(k), v) {
+                        ("attrs", Some(Value::Object(old)), Value::Object(new)) => {
+                            old.extend(new.clone());
+                        }
+                        ("tags", Some(Value::Array(old)), Value::Array(new)) => {
+                            old.extend(
+                                new.iter()
+                                    .filter(|t| !old.contains(t))
+                                    .cloned()
+                                    .collect::<Vec<_>>(),
+                            );
+                        }
+                        _ => {
+                            merged.insert(k.clone(), v.clone());
+                        }
+                    }
+                }
+            }
+            path.pop();
+            Ok(merged)
+        }
+        let key = key.trim().to_lowercase();
+        let mut merged = with(|s| resolve(&s.prototypes, &key, &mut vec![]))?;
+        merged.remove("prototype_parent");
+        merged.insert("prototype_key".into(), key.into());
+        Ok(Value::Object(merged).to_string())
+    }
+
+    pub fn timer_delay(
+        delay_ms: u64,
+        payload: &str,
+        obj: Option<ObjectId>,
+        persistent: bool,
+    ) -> Result<u64, String> {
+        with(|s| s.timer_add(delay_ms, None, payload, obj, persistent))
+    }
+
+    pub fn timer_repeat(
+        interval_ms: u64,
+        payload: &str,
+        obj: Option<ObjectId>,
+        persistent: bool,
+    ) -> Result<u64, String> {
+        with(|s| s.timer_add(interval_ms, Some(interval_ms), payload, obj, persistent))
+    }
+
+    pub fn timer_cancel(id: u64) -> bool {
+        with(|s| s.timers.remove(&id).is_some())
+    }
+
+    pub fn timer_list() -> Vec<TimerInfo> {
+        with(|s| s.timer_list())
+    }
 }
 
 #[cfg(test)]
@@ -1308,6 +1611,87 @@ mod tests {
             assert_eq!(coin.location(), None);
         });
         assert_eq!(host.ndb(s, "k").as_deref(), Some("v"));
+    }
+
+    thread_local! {
+        static FIRED: RefCell<Vec<(u64, String, u64)>> = const { RefCell::new(Vec::new()) };
+    }
+
+    /// A timer handler recording (due, payload, clock) and writing to the caller (nobody).
+    fn record(t: TimerInfo) {
+        crate::host::msg_caller("nobody hears this");
+        FIRED.with(|f| f.borrow_mut().push((t.due_ms, t.payload, crate::host::now_ms())));
+    }
+
+    fn fired() -> Vec<(u64, String, u64)> {
+        FIRED.with(|f| std::mem::take(&mut *f.borrow_mut()))
+    }
+
+    #[test]
+    fn timers_fire_in_due_order_on_the_fake_clock_and_repeat_on_schedule() {
+        use crate::host::{self, Persistence::Memory};
+        use std::time::Duration;
+        let host = TestHost::new();
+        host.timer_handler(record);
+        let s = host.session();
+        let t0 = host.now_ms();
+        let tick = host
+            .as_session(s, || host::repeat(Duration::from_millis(300), "tick", None, Memory))
+            .unwrap();
+        host.as_session(s, || host::delay(Duration::from_millis(500), "once", None, Memory))
+            .unwrap();
+        host.advance(299);
+        assert!(fired().is_empty());
+        host.advance(601);
+        assert_eq!(
+            fired(),
+            [
+                (t0 + 300, "tick".into(), t0 + 300),
+                (t0 + 500, "once".into(), t0 + 500),
+                (t0 + 600, "tick".into(), t0 + 600),
+                (t0 + 900, "tick".into(), t0 + 900),
+            ]
+        );
+        assert_eq!(host.now_ms(), t0 + 900);
+        assert!(host.output(s).is_empty(), "a firing has no caller");
+        assert_eq!(host.timers().len(), 1);
+        assert!(host.as_session(s, || host::cancel(tick)));
+        assert!(!host.as_session(s, || host::cancel(tick)));
+        host.advance(10_000);
+        assert!(fired().is_empty());
+    }
+
+    #[test]
+    fn timers_are_refused_as_the_host_refuses_them() {
+        use crate::host::{self, Persistence::Persistent};
+        use std::time::Duration;
+        let host = TestHost::new();
+        host.set_timer_limits(1, 100);
+        let err = host::repeat(Duration::from_millis(10), "x", None, Persistent).unwrap_err();
+        assert_eq!(
+            err,
+            "a repeating timer's interval must be at least timer_min_interval_ms (100 ms)"
+        );
+        let err = host::delay(Duration::ZERO, "x", Some(Obj(999)), Persistent).unwrap_err();
+        assert_eq!(err, "no object #999");
+        host::delay(Duration::ZERO, "x", None, Persistent).unwrap();
+        let err = host::delay(Duration::ZERO, "y", None, Persistent).unwrap_err();
+        assert_eq!(err, "quota: this module already has timer_max_per_module (1) timers");
+        assert_eq!(host::timers().len(), 1);
+    }
+
+    #[test]
+    #[should_panic(expected = "has no handler")]
+    fn a_due_timer_without_a_handler_fails_the_test() {
+        let host = TestHost::new();
+        crate::host::delay(
+            std::time::Duration::from_secs(1),
+            "x",
+            None,
+            crate::host::Persistence::Memory,
+        )
+        .unwrap();
+        host.advance(1000);
     }
 
     #[test]

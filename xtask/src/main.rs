@@ -19,7 +19,7 @@ use std::process::{Command, ExitCode};
 mod python;
 
 /// Guest crates built for every game (the example game): cmdset modules.
-const GAME_MODULES: &[&str] = &["unloggedin", "account", "character", "box", "gate"];
+const GAME_MODULES: &[&str] = &["unloggedin", "account", "character", "box", "gate", "builder"];
 /// Example hook modules. Each plugin kind is built in its own cargo run, because the SDK picks the
 /// module's WIT world by feature and cargo unifies features within one run.
 const GAME_INPUT_HOOKS: &[&str] = &["nick", "spamguard"];
@@ -230,6 +230,18 @@ fn run(rest: &[String]) -> Result<(), String> {
         let tmp = to.with_extension("wasm.tmp");
         std::fs::copy(&from, &tmp).map_err(|e| format!("copying {}: {e}", from.display()))?;
         std::fs::rename(&tmp, &to).map_err(|e| format!("installing {}: {e}", to.display()))?;
+    }
+    // The builder's example prototypes, once: afterwards the game's copies are the author's.
+    let prototypes = game.join("prototypes");
+    if !prototypes.exists() {
+        std::fs::create_dir_all(&prototypes).map_err(|e| e.to_string())?;
+        let examples = root().join("guest-examples/builder/prototypes");
+        for e in std::fs::read_dir(&examples).map_err(|e| e.to_string())? {
+            let from = e.map_err(|e| e.to_string())?.path();
+            if let Some(name) = from.file_name() {
+                std::fs::copy(&from, prototypes.join(name)).map_err(|e| e.to_string())?;
+            }
+        }
     }
     let mut cmd = cargo();
     cmd.current_dir(root()).args(["run", "-p", "mudhost", "--", "start", "--config"]);

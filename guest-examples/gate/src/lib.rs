@@ -95,3 +95,94 @@ cmdset! {
     at_timer: at_timer,
     commands: [Open],
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mudhost_sdk::testing::TestHost;
+    use mudhost_sdk::{Guest, Sessid};
+
+    /// The garden (as the character module builds it) with the gate built, and Anna standing
+    /// in it; her `open` runs as the gate's lent command.
+    fn garden() -> (TestHost, Obj, Obj, Sessid) {
+        let host = TestHost::new();
+        host.timer_handler(<CmdSet as Guest>::at_timer);
+        let garden = host.room("The Garden", "Roses.");
+        build();
+        let gate = Obj::search("gate", Some(garden)).into_iter().next().expect("the gate");
+        let anna = host.player("Anna", garden);
+        (host, garden, gate, anna)
+    }
+
+    /// `open gate` as typed near the gate: the command comes from the gate.
+    fn open(host: &TestHost, who: Sessid, gate: Obj, expected: &str) -> String {
+        let mut inv = host.invocation::<Open>(who, "gate");
+        inv.matches = vec![format!("#{}", gate.id())];
+        host.run::<Open>(inv, expected)
+    }
+
+    #[test]
+    fn the_gate_is_built_closed_and_lends_its_command() {
+        let (host, _, gate, _) = garden();
+        assert_eq!(gate.attr("door").as_deref(), Some("gate"));
+        assert_eq!(gate.attr("open"), None);
+        assert_eq!(host.cmdsets(CmdsetHolder::Object(gate.id())), ["gate"]);
+        let orchard = gate.attr("destination").and_then(|d| Obj::parse(&format!("#{d}")));
+        assert_eq!(orchard.map(|o| o.name()).as_deref(), Some("The Orchard"));
+        build();
+        assert_eq!(Obj::search("gate", None).len(), 1, "building again adds no second gate");
+    }
+
+    #[test]
+    fn the_gate_closes_ten_seconds_after_opening() {
+        let (host, garden, gate, anna) = garden();
+        let bob = host.player("Bob", garden);
+        open(&host, anna, gate, "You open the gate.");
+        assert_eq!(gate.attr("open").as_deref(), Some("yes"));
+        assert_eq!(host.output(bob), ["Anna opens the gate."]);
+        let timers = host.timers();
+        assert_eq!(timers.len(), 1);
+        assert_eq!(timers[0].obj, Some(gate.id()));
+        assert!(timers[0].persistent, "a reload must not leave the gate open");
+
+        host.advance(9_999);
+        assert_eq!(gate.attr("open").as_deref(), Some("yes"), "still open at 9.999 s");
+        host.advance(1);
+        assert_eq!(gate.attr("open"), None, "closed at 10 s");
+        assert_eq!(host.take_output(bob).last().map(String::as_str), Some("The gate swings shut."));
+        assert_eq!(host.output(anna).last().map(String::as_str), Some("The gate swings shut."));
+        assert!(host.timers().is_empty(), "a one-shot timer is gone once fired");
+    }
+
+    #[test]
+    fn an_open_gate_cannot_be_opened_again_and_only_one_timer_runs() {
+        let (host, _, gate, anna) = garden();
+        open(&host, anna, gate, "You open the gate.");
+        host.advance(5_000);
+        open(&host, anna, gate, "The gate is already open.");
+        assert_eq!(host.timers().len(), 1);
+        host.advance(5_000);
+        assert_eq!(gate.attr("open"), None, "closed ten seconds after the first opening");
+        open(&host, anna, gate, "You open the gate.");
+    }
+
+    #[test]
+    fn a_deleted_gate_takes_its_timer_with_it() {
+        let (host, _, gate, anna) = garden();
+        open(&host, anna, gate, "You open the gate.");
+        host.as_session(anna, || gate.delete()).unwrap();
+        assert!(host.timers().is_empty());
+        host.advance(20_000);
+    }
+
+    #[test]
+    fn open_needs_a_character_and_a_gate() {
+        let (host, _, gate, anna) = garden();
+        let mut inv = host.invocation::<Open>(anna, "gate");
+        inv.matches = vec![];
+        host.run::<Open>(inv, "You don't see a gate here.");
+        let stranger = host.session();
+        open(&host, stranger, gate, "You are not puppeting a character.");
+        assert!(host.timers().is_empty());
+    }
+}

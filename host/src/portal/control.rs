@@ -1,5 +1,7 @@
-//! The control socket in the game's data folder: `mudhost reload`, `stop` and `status` send one
-//! line (`reload [reason]`, `stop [reason]`, `status`) and read one line back.
+//! The control socket in the game's data folder: `mudhost reload`, `stop`, `status` and
+//! `modules` send one line (`reload [reason]`, `stop [reason]`, `status`, `modules`) and read
+//! the answer until the portal closes the connection (one line; the module report has one per
+//! module). An answer starting with `error: ` says the request was refused.
 
 use std::path::Path;
 use std::time::Duration;
@@ -15,6 +17,13 @@ use crate::shutdown::Shutdown;
 /// Longest request line accepted.
 const MAX_LINE: usize = 4096;
 
+/// Largest answer a client reads (the module report of a big game fits many times over).
+const MAX_ANSWER: u64 = 4 * 1024 * 1024;
+
+/// The request for the module report, answered from [`crate::shared::files::MODULE_REPORT_FILE`]
+/// (the server rewrites it whenever a module loads, fails or goes), not by the hub.
+const MODULES: &str = "modules";
+
 /// Parse one request line.
 pub fn parse_request(line: &str) -> Option<ControlCmd> {
     let line = line.trim();
@@ -29,7 +38,12 @@ pub fn parse_request(line: &str) -> Option<ControlCmd> {
 }
 
 /// Serve the control socket until shutdown.
-pub async fn serve(listener: UnixListener, hub: mpsc::Sender<HubEvent>, mut shutdown: Shutdown) {
+pub async fn serve(
+    listener: UnixListener,
+    hub: mpsc::Sender<HubEvent>,
+    mut shutdown: Shutdown,
+    data_dir: std::path::PathBuf,
+) {
     let mut backoff = super::websocket::AcceptBackoff::default();
     loop {
         let stream = tokio::select! {
@@ -55,6 +69,7 @@ pub async fn serve(listener: UnixListener, hub: mpsc::Sender<HubEvent>, mut shut
             }
         }
         let hub = hub.clone();
+        let data_dir = data_dir.clone();
         tokio::spawn(async move {
             let (rd, mut wr) = stream.into_split();
             let mut line = String::new();
@@ -63,12 +78,16 @@ pub async fn serve(listener: UnixListener, hub: mpsc::Sender<HubEvent>, mut shut
                 return;
             }
             let answer = match parse_request(&line) {
+                _ if line.trim() == MODULES => module_report(&data_dir),
                 Some(cmd) => {
                     let (tx, rx) = oneshot::channel();
                     let _ = hub.send(HubEvent::Control { cmd, reply: Some(tx) }).await;
                     rx.await.unwrap_or_else(|_| "stopped".into())
                 }
-                None => format!("unknown request {:?}; use reload, stop or status", line.trim()),
+                None => format!(
+                    "unknown request {:?}; use reload, stop, status or modules",
+                    line.trim()
+                ),
             };
             let _ = wr.write_all(format!("{answer}\n").as_bytes()).await;
         });
@@ -84,7 +103,7 @@ pub async fn request(socket: &Path, line: &str, timeout: Duration) -> anyhow::Re
         })?;
         stream.write_all(format!("{line}\n").as_bytes()).await?;
         let mut answer = String::new();
-        BufReader::new(stream).read_line(&mut answer).await?;
+        stream.take(MAX_ANSWER).read_to_string(&mut answer).await?;
         anyhow::Ok(answer.trim_end().to_string())
     };
     tokio::time::timeout(timeout, exchange).await.map_err(|_| {
@@ -94,6 +113,14 @@ pub async fn request(socket: &Path, line: &str, timeout: Duration) -> anyhow::Re
             timeout.as_millis()
         )
     })?
+}
+
+/// The server's last module report, or why there is none.
+fn module_report(data_dir: &Path) -> String {
+    match std::fs::read_to_string(data_dir.join(crate::shared::files::MODULE_REPORT_FILE)) {
+        Ok(text) => text.trim_end().to_string(),
+        Err(_) => "error: no module report yet: the server has not loaded its modules".into(),
+    }
 }
 
 #[cfg(test)]

@@ -20,82 +20,24 @@
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use tokio::sync::{mpsc, oneshot};
-use tokio_tungstenite::tungstenite::Utf8Bytes;
 
-use super::limits::{self, LoginMark, Outbox};
+use super::limits::{self, LoginMark};
 use super::markup::{self, RenderFlags};
-use super::supervisor::SupervisorCmd;
+use super::outbox::{msg_bytes, CloseReason, OutMsg, Outbound, Outbox};
+use super::subprotocol::Format;
+use super::supervisor::{SupervisorCmd, SupervisorEvent};
 use crate::config::Config;
 use crate::link::{
     Effects, Msg, PortalMsg, ProtocolFlags, ServerMsg, Sessid, SessionData, StartKind,
     PORTAL_FLAGS_CMD,
 };
-use crate::server::now_ms;
+use crate::shared::clock::now_ms;
 use crate::shutdown::ShutdownTrigger;
-
-/// One outbound message, shared by every connection it goes to, with its encoding made once: a
-/// room's broadcast is rendered and serialised once per distinct set of render flags, not once
-/// per player.
-#[derive(Debug)]
-pub struct OutMsg {
-    /// The message.
-    pub msg: Msg,
-    /// How its text is rendered.
-    pub flags: RenderFlags,
-    /// Approximate size in memory (and as JSON or GMCP, for messages that are not text).
-    pub bytes: usize,
-    v1: OnceLock<Utf8Bytes>,
-    ansi: OnceLock<String>,
-}
-
-impl OutMsg {
-    /// A message to render with `flags`.
-    pub fn new(msg: Msg, flags: RenderFlags) -> Arc<OutMsg> {
-        let bytes = limits::msg_bytes(&msg);
-        Arc::new(OutMsg { msg, flags, bytes, v1: OnceLock::new(), ansi: OnceLock::new() })
-    }
-
-    /// The Evennia v1 JSON frame, rendered by the first connection that asks.
-    pub fn v1_frame(&self) -> Utf8Bytes {
-        self.v1.get_or_init(|| super::wire::encode_v1(&self.msg, self.flags).into()).clone()
-    }
-
-    /// The first argument, when it is a string, rendered as ANSI (`text` and `prompt` on
-    /// terminals), by the first connection that asks.
-    pub fn ansi_text(&self) -> Option<&str> {
-        let text = self.msg.args.first()?.as_str()?;
-        Some(self.ansi.get_or_init(|| super::markup::to_ansi(text, self.flags)).as_str())
-    }
-
-    /// Bytes this message takes as a connection with `rendering` sends it (rendering it if
-    /// no connection has yet): what outbox budgets count.
-    pub fn sent_bytes(&self, rendering: limits::Rendering) -> usize {
-        match rendering {
-            limits::Rendering::Html => self.v1_frame().len(),
-            limits::Rendering::Ansi if matches!(self.msg.cmd.as_str(), "text" | "prompt") => {
-                self.ansi_text().map_or(self.bytes, |t| t.len() + 16)
-            }
-            limits::Rendering::Ansi => self.bytes,
-        }
-    }
-}
-
-/// The close reason every client gets when the portal shuts down.
-pub const SHUTDOWN_TEXT: &str = "Server shutting down.";
-
-/// What a connection task is asked to do.
-#[derive(Debug)]
-pub enum Outbound {
-    /// Send a message.
-    Msg(Arc<OutMsg>),
-    /// Tell the player `reason` (if not empty) and close.
-    Close(String),
-}
 
 /// Admin requests from the control socket, signals, or the game.
 #[derive(Debug, Clone)]
@@ -115,7 +57,8 @@ pub enum HubEvent {
         address: String,
         csessid: Option<String>,
         browser: Option<String>,
-        subprotocol: String,
+        /// The websocket format the handshake chose.
+        format: Format,
         outbox: Outbox,
         /// Tells the connection limits when the session logs in or out.
         mark: LoginMark,
@@ -152,6 +95,15 @@ pub enum HubEvent {
     ServerStopped,
     /// An admin request; the reply is one line of text.
     Control { cmd: ControlCmd, reply: Option<oneshot::Sender<String>> },
+}
+
+impl From<SupervisorEvent> for HubEvent {
+    fn from(e: SupervisorEvent) -> HubEvent {
+        match e {
+            SupervisorEvent::Spawned { pid } => HubEvent::ServerSpawned { pid },
+            SupervisorEvent::Stopped => HubEvent::ServerStopped,
+        }
+    }
 }
 
 struct PortalSession {
@@ -284,6 +236,10 @@ pub struct Hub {
     stop_waiters: Vec<oneshot::Sender<String>>,
     /// Rate limit of the "input queue full" log line (a client can cause one per input).
     queue_full_log: crate::logline::LogLimiter,
+    /// Where the config came from: a reload reads it again (`live_config`).
+    config_source: Option<super::live_config::ConfigSource>,
+    /// Keys changed in the file that wait for a full restart (shown by `status`).
+    restart_pending: Vec<String>,
 }
 
 /// Text shown to a player whose input was running when the server died twice in a row.
@@ -297,6 +253,12 @@ pub const SESSION_POISON_TEXT: &str =
 
 /// The close reason of such a session.
 pub const SESSION_POISON_REASON: &str = "the server failed twice while handling this session";
+
+/// How a refused reload's answer starts (`mudhost reload` exits with an error on it).
+pub const RELOAD_REFUSED: &str = "error: reload refused:";
+
+/// Names the config keys whose change waits for a full restart (reload answers, `status`).
+pub const RESTART_NOTE: &str = "needs a restart (mudhost stop, then start) to apply:";
 
 /// Applied effects frames between two confirmations to the server.
 const CONFIRM_EVERY: u64 = 32;
@@ -337,7 +299,15 @@ impl Hub {
             server_starts: 0,
             stop_waiters: vec![],
             queue_full_log: crate::logline::LogLimiter::new(),
+            config_source: None,
+            restart_pending: vec![],
         }
+    }
+
+    /// Re-read the config from `source` at each reload (see `live_config`).
+    pub fn with_config_source(mut self, source: super::live_config::ConfigSource) -> Hub {
+        self.config_source = Some(source);
+        self
     }
 
     /// Process events until shutdown completes; with a login timeout, sweep for connections
@@ -364,7 +334,7 @@ impl Hub {
         // Close every connection; their tasks flush the close frames.
         for (_, s) in std::mem::take(&mut self.sessions) {
             if let Some(o) = s.outbox {
-                let _ = o.try_send(Outbound::Close(SHUTDOWN_TEXT.into()));
+                let _ = o.try_send(Outbound::Close(CloseReason::Shutdown));
             }
         }
         for w in self.stop_waiters.drain(..) {
@@ -376,10 +346,9 @@ impl Hub {
     /// Handle one event; true when the portal should exit.
     fn handle(&mut self, event: HubEvent) -> bool {
         match event {
-            HubEvent::Connected { address, csessid, browser, subprotocol, outbox, mark, reply } => {
+            HubEvent::Connected { address, csessid, browser, format, outbox, mark, reply } => {
                 let sessid = self.next_sessid;
-                let data =
-                    new_session_data(sessid, address, csessid, browser.as_deref(), &subprotocol);
+                let data = new_session_data(sessid, address, csessid, browser.as_deref(), format);
                 self.connect(data, outbox, mark);
                 let _ = reply.send(sessid);
             }
@@ -469,7 +438,7 @@ impl Hub {
             }
             HubEvent::Control { cmd, reply } => {
                 let answer = match cmd {
-                    ControlCmd::Reload(reason) => self.reload(&reason),
+                    ControlCmd::Reload(reason) => self.reload(&reason, None),
                     ControlCmd::Stop(reason) => {
                         self.stop(&reason);
                         if let Some(r) = reply {
@@ -525,10 +494,9 @@ impl Hub {
         if self.server.is_none() && s.closed.is_none() {
             if let Some((_, last)) = s.pending.back_mut().filter(|(_, m)| m.cmd == PORTAL_FLAGS_CMD)
             {
-                let before = limits::msg_bytes(last);
+                let before = msg_bytes(last);
                 last.kwargs.extend(flags);
-                s.pending_bytes =
-                    (s.pending_bytes + limits::msg_bytes(last)).saturating_sub(before);
+                s.pending_bytes = (s.pending_bytes + msg_bytes(last)).saturating_sub(before);
                 return;
             }
         }
@@ -619,7 +587,7 @@ impl Hub {
     }
 
     fn input(&mut self, sessid: Sessid, msg: Msg) {
-        crate::server::failpoint::portal_input(&msg);
+        crate::failpoint::portal_input(&msg);
         let cap = self.cfg.queued_inputs_per_session;
         let Some(s) = self.sessions.get_mut(&sessid) else { return };
         if s.closed.is_some() {
@@ -635,7 +603,7 @@ impl Hub {
             s.send(Msg::text(QUEUE_FULL_TEXT));
             return;
         }
-        let size = limits::msg_bytes(&msg);
+        let size = msg_bytes(&msg);
         if s.pending_bytes + size > self.cfg.queued_input_bytes_per_session {
             tracing::warn!(
                 sessid,
@@ -744,7 +712,7 @@ impl Hub {
                 }
             }
             ServerMsg::RequestReload { reason } => {
-                self.reload(&reason);
+                self.reload(&reason, None);
             }
             ServerMsg::RequestShutdown { reason } => self.stop(&reason),
             ServerMsg::Hello { .. } => tracing::warn!("duplicate hello from the server; ignored"),
@@ -831,7 +799,7 @@ impl Hub {
         for (sessid, reason) in e.disconnects {
             if let Some(s) = self.sessions.remove(&sessid) {
                 if let Some(o) = s.outbox {
-                    let _ = o.try_send(Outbound::Close(reason));
+                    let _ = o.try_send(Outbound::Close(reason.into()));
                 }
             }
         }
@@ -839,7 +807,7 @@ impl Hub {
             if let Some(s) = self.sessions.get_mut(&sessid) {
                 if let Some(pos) = s.pending.iter().position(|(q, _)| *q == seq) {
                     if let Some((_, msg)) = s.pending.remove(pos) {
-                        s.pending_bytes = s.pending_bytes.saturating_sub(limits::msg_bytes(&msg));
+                        s.pending_bytes = s.pending_bytes.saturating_sub(msg_bytes(&msg));
                     }
                 }
                 if s.closed == Some(seq) {
@@ -853,7 +821,7 @@ impl Hub {
             self.close(sessid);
         }
         if let Some(reason) = e.reload {
-            self.reload(&reason);
+            self.reload(&reason, e.reload_by);
         }
     }
 
@@ -895,12 +863,37 @@ impl Hub {
         }
     }
 
-    fn reload(&mut self, reason: &str) -> String {
+    /// Restart the server with the config re-read (`live_config`); `by` is the session whose
+    /// command asked, told what the config changed or why it refuses the reload. The answer
+    /// starts with [`RELOAD_REFUSED`] when nothing was done (a TOML error's snippet makes it
+    /// several lines).
+    fn reload(&mut self, reason: &str, by: Option<Sessid>) -> String {
         if self.stopping {
             return "shutting down; reload ignored".into();
         }
+        // Read even when no server is connected (a crash restart's backoff, a reload under
+        // way): the next server to start gets the new config.
+        let config_note = match self.reread_config() {
+            Ok(note) => note,
+            Err(why) => {
+                tracing::error!("reload refused: {why}; the game goes on with the old config");
+                let text = format!(
+                    "{RELOAD_REFUSED} {why}. The game goes on with the old config; fix the file and reload again."
+                );
+                if let Some(s) = by.and_then(|id| self.sessions.get(&id)) {
+                    s.send(Msg::text(format!(
+                        "|rReload refused:|n {}. The game goes on with the old config; fix the file and reload again.",
+                        // Literal bars (a TOML error's snippet has them), not markup.
+                        why.replace('|', "||")
+                    )));
+                }
+                return text;
+            }
+        };
         let Some(server) = self.server.as_mut().filter(|s| !s.leaving) else {
-            return "the server is not connected; it is restarted automatically".into();
+            return format!(
+                "the server is not connected; it is restarted automatically{config_note}"
+            );
         };
         let _ = server.tx.send(PortalMsg::Reload { reason: reason.into() });
         server.leaving = true;
@@ -912,7 +905,42 @@ impl Hub {
         tracing::info!(%reason, "server reload requested");
         let _ = self.supervisor.send(SupervisorCmd::ExpectExit);
         self.next_start = StartKind::Reload;
-        "reloading".into()
+        // The superuser who typed `reload` learns what the config changed, as the CLI does.
+        if let Some(s) =
+            by.and_then(|id| self.sessions.get(&id)).filter(|_| !config_note.is_empty())
+        {
+            s.send(Msg::text(format!("Reloading{config_note}.")));
+        }
+        format!("reloading{config_note}")
+    }
+
+    /// Read the config file again and make it the one the next server gets (keys only the
+    /// portal holds keep their value; see `live_config`). Returns a note for the caller.
+    fn reread_config(&mut self) -> Result<String, String> {
+        let Some(source) = &self.config_source else {
+            return Ok(String::new());
+        };
+        let file = source.load().map_err(|e| e.to_string())?;
+        let applied = super::live_config::apply(&self.cfg, file).map_err(|e| e.to_string())?;
+        if !applied.restart.is_empty() {
+            tracing::warn!(
+                keys = %applied.restart.join(", "),
+                "config keys changed that take effect only after a full restart (mudhost stop, then start); their old values stay in use"
+            );
+        }
+        if !applied.live.is_empty() {
+            tracing::info!(keys = %applied.live.join(", "), "config re-read: changed keys apply from this reload");
+        }
+        let mut note = String::new();
+        if !applied.live.is_empty() {
+            note += &format!("; config applied: {}", applied.live.join(", "));
+        }
+        if !applied.restart.is_empty() {
+            note += &format!("; {RESTART_NOTE} {}", applied.restart.join(", "));
+        }
+        self.restart_pending = applied.restart;
+        self.cfg = Arc::new(applied.config);
+        Ok(note)
     }
 
     fn stop(&mut self, reason: &str) {
@@ -938,8 +966,13 @@ impl Hub {
         };
         let queued: usize = self.sessions.values().map(|s| s.pending.len()).sum();
         let open = self.sessions.values().filter(|s| s.closed.is_none()).count();
+        let pending = if self.restart_pending.is_empty() {
+            String::new()
+        } else {
+            format!("; {RESTART_NOTE} {}", self.restart_pending.join(", "))
+        };
         format!(
-            "portal pid {}; server {server}; sessions {}; queued inputs {queued}; server starts {}; next sessid {}",
+            "portal pid {}; server {server}; sessions {}; queued inputs {queued}; server starts {}; next sessid {}{pending}",
             std::process::id(),
             open,
             self.server_starts,
@@ -1010,7 +1043,7 @@ fn new_session_data(
     address: String,
     csessid: Option<String>,
     browser: Option<&str>,
-    subprotocol: &str,
+    format: Format,
 ) -> SessionData {
     let now = now_ms();
     let mut flags = ProtocolFlags::default();
@@ -1022,8 +1055,7 @@ fn new_session_data(
         ("NOCOLOR", false.into()),
         ("LOCALECHO", false.into()),
         ("UTF-8", true.into()),
-        // The terminal subprotocol has no out-of-band channel.
-        ("OOB", (subprotocol != super::subprotocol::TERMINAL_MUDSTANDARDS).into()),
+        ("OOB", format.supports_oob().into()),
         ("TRUECOLOR", true.into()),
         ("XTERM256", true.into()),
         ("ANSI", true.into()),
@@ -1034,8 +1066,9 @@ fn new_session_data(
     flags.insert(
         "CLIENTNAME",
         Value::from(format!(
-            "Evennia Webclient (websocket:{} [{subprotocol}])",
-            markup::neutralize_client_text(browser.unwrap_or(""))
+            "Evennia Webclient (websocket:{} [{}])",
+            markup::neutralize_client_text(browser.unwrap_or("")),
+            format.name()
         )),
     );
     SessionData {
@@ -1055,6 +1088,16 @@ fn new_session_data(
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn the_oob_flag_follows_the_format_not_its_name() {
+        for (format, oob) in [(Format::V1, true), (Format::Json, true), (Format::Terminal, false)] {
+            let d = new_session_data(1, "127.0.0.1".into(), None, None, format);
+            assert_eq!(d.protocol_flags.get("OOB"), Some(&Value::Bool(oob)), "{format:?}");
+            let name = d.protocol_flags.get("CLIENTNAME").and_then(Value::as_str).unwrap_or("");
+            assert!(name.ends_with(&format!("[{}])", format.name())), "{name}");
+        }
+    }
 
     #[test]
     fn every_string_a_client_sends_is_cleaned_at_any_depth_keys_included() {

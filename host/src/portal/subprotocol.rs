@@ -20,8 +20,8 @@
 use serde_json::{json, Map, Value};
 use tokio_tungstenite::tungstenite::Message;
 
-use super::hub::OutMsg;
 use super::markup::RenderFlags;
+use super::outbox::OutMsg;
 use super::wire::{self, FrameError, V1_EVENNIA};
 use crate::link::Msg;
 

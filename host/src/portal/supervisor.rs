@@ -8,7 +8,6 @@ use std::time::{Duration, Instant};
 use tokio::process::Command;
 use tokio::sync::mpsc;
 
-use super::hub::HubEvent;
 use crate::link::LinkAddr;
 
 /// Requests from the hub.
@@ -20,6 +19,19 @@ pub enum SupervisorCmd {
     Stop,
 }
 
+/// What the supervisor tells whoever started it (the hub, which turns these into its own
+/// events: the supervisor need not know the hub).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SupervisorEvent {
+    /// A server process was started.
+    Spawned {
+        /// Its process id.
+        pid: u32,
+    },
+    /// The server has stopped for good (shutdown).
+    Stopped,
+}
+
 /// How long a server asked to exit may take before it is killed.
 const EXIT_GRACE: Duration = Duration::from_secs(15);
 /// Longest wait between crash restarts.
@@ -28,13 +40,13 @@ const MAX_BACKOFF: Duration = Duration::from_secs(10);
 const STABLE_RUN: Duration = Duration::from_secs(30);
 
 /// Run the supervision loop until shutdown.
-pub async fn supervise(
+pub async fn supervise<E: From<SupervisorEvent>>(
     exe: PathBuf,
     link: LinkAddr,
     secret: String,
     base_backoff: Duration,
     mut cmds: mpsc::UnboundedReceiver<SupervisorCmd>,
-    hub: mpsc::Sender<HubEvent>,
+    hub: mpsc::Sender<E>,
 ) {
     let mut backoff = base_backoff;
     let mut stopping = false;
@@ -70,7 +82,7 @@ pub async fn supervise(
         let started = Instant::now();
         let pid = child.id().unwrap_or(0);
         tracing::info!(pid, "server process started");
-        let _ = hub.send(HubEvent::ServerSpawned { pid }).await;
+        let _ = hub.send(SupervisorEvent::Spawned { pid }.into()).await;
         let mut expected = false;
         let mut deadline: Option<tokio::time::Instant> = None;
         let status = loop {
@@ -102,7 +114,7 @@ pub async fn supervise(
             Err(e) => tracing::error!(pid, cause = %e, "cannot wait for the server process"),
         }
         if stopping {
-            let _ = hub.send(HubEvent::ServerStopped).await;
+            let _ = hub.send(SupervisorEvent::Stopped.into()).await;
             return;
         }
         if expected {
@@ -120,7 +132,7 @@ pub async fn supervise(
         tokio::select! {
             _ = tokio::time::sleep(backoff) => {}
             cmd = cmds.recv() => if matches!(cmd, Some(SupervisorCmd::Stop) | None) {
-                let _ = hub.send(HubEvent::ServerStopped).await;
+                let _ = hub.send(SupervisorEvent::Stopped.into()).await;
                 return;
             }
         }

@@ -30,12 +30,13 @@ use tokio::net::tcp::OwnedWriteHalf;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, oneshot};
 
-use super::hub::{HubEvent, OutMsg, Outbound};
+use super::hub::HubEvent;
 use super::limits::{
     self, Admission, CommandRate, ConnectionGuard, ConnectionLimits, InboundBudget, InboundVerdict,
-    OutboxReceiver, RateVerdict,
+    RateVerdict,
 };
 use super::markup::{self, RenderFlags};
+use super::outbox::{self, OutMsg, Outbound, OutboxReceiver, Rendering};
 use super::websocket::accept_until_shutdown;
 use super::websocket::TOO_LONG_TEXT;
 use crate::config::Config;
@@ -65,7 +66,7 @@ pub async fn serve(
     alive: mpsc::Sender<()>,
     limits: ConnectionLimits,
 ) {
-    STARTED.get_or_init(|| crate::server::now_ms() / 1000);
+    STARTED.get_or_init(|| crate::shared::clock::now_ms() / 1000);
     accept_until_shutdown("telnet", listener, shutdown, alive, move |stream, peer| {
         connection(stream, peer, cfg.clone(), hub.clone(), limits.clone())
     })
@@ -203,7 +204,8 @@ impl Conn {
             Ok(()) => rx.await.unwrap_or(0),
             Err(_) => 0,
         };
-        let uptime = STARTED.get().copied().unwrap_or_else(|| crate::server::now_ms() / 1000);
+        let uptime =
+            STARTED.get().copied().unwrap_or_else(|| crate::shared::clock::now_ms() / 1000);
         let vars = [
             ("NAME", self.cfg.server_name.clone()),
             ("PLAYERS", players.to_string()),
@@ -366,8 +368,7 @@ async fn connection(
         early.inputs.truncate(cfg.queued_inputs_per_session);
     }
 
-    let (out_tx, out_rx) =
-        limits::outbox(cfg.outbox_frames, cfg.outbox_bytes, limits::Rendering::Ansi);
+    let (out_tx, out_rx) = outbox::outbox(cfg.outbox_frames, cfg.outbox_bytes, Rendering::Ansi);
     let (reply_tx, reply_rx) = oneshot::channel();
     conn.reported = conn.neg.flags().clone();
     let connected = HubEvent::ConnectedTelnet {
@@ -493,7 +494,7 @@ async fn serve_session(
                         break Ending::ClientGone;
                     }
                 }
-                Some(Outbound::Close(reason)) => break Ending::Close(reason),
+                Some(Outbound::Close(reason)) => break Ending::Close(reason.into_text()),
                 // The hub dropped us: our outbox overflowed (a slow client).
                 None => break Ending::Close(limits::OUTPUT_BUDGET_REASON.into()),
             },

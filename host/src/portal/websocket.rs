@@ -18,10 +18,12 @@ use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
 use super::http::{self, Routed};
-use super::hub::{HubEvent, OutMsg, Outbound, SHUTDOWN_TEXT};
+use super::hub::HubEvent;
 use super::limits::{
-    self, Admission, CommandRate, ConnectionLimits, InboundBudget, InboundVerdict, OutboxReceiver,
-    RateVerdict,
+    self, Admission, CommandRate, ConnectionLimits, InboundBudget, InboundVerdict, RateVerdict,
+};
+use super::outbox::{
+    self, CloseReason, OutMsg, Outbound, OutboxReceiver, Rendering, SHUTDOWN_TEXT,
 };
 use super::subprotocol::{self, Format};
 use super::wire;
@@ -72,6 +74,15 @@ where
 /// Most bytes one read from a client takes (and the read buffer's starting size).
 const READ_BUFFER_BYTES: usize = 512;
 
+/// How a connection told to close ends: a portal shutting down is "going away" (1001), so
+/// clients know to come back; any other close is normal.
+fn closing(reason: CloseReason) -> Ending {
+    match reason {
+        CloseReason::Shutdown => Ending::Close(CloseCode::Away, SHUTDOWN_TEXT.into()),
+        CloseReason::Text(text) => Ending::Close(CloseCode::Normal, text),
+    }
+}
+
 /// Frames gathered before tungstenite writes them out without waiting for a flush.
 const WRITE_BUFFER_BYTES: usize = 64 * 1024;
 
@@ -83,7 +94,7 @@ async fn write_queued<S>(
     format: Format,
     first: Arc<OutMsg>,
     queue: &mut OutboxReceiver,
-) -> Result<Option<String>, ()>
+) -> Result<Option<CloseReason>, ()>
 where
     S: futures_util::Sink<Message, Error = WsError> + Unpin,
 {
@@ -396,15 +407,14 @@ async fn opening(
         }
     };
     let (csessid, browser) = parse_query(hs.query.as_deref());
-    let rendering =
-        if hs.format == Format::V1 { limits::Rendering::Html } else { limits::Rendering::Ansi };
-    let (out_tx, out_rx) = limits::outbox(cfg.outbox_frames, cfg.outbox_bytes, rendering);
+    let rendering = if hs.format == Format::V1 { Rendering::Html } else { Rendering::Ansi };
+    let (out_tx, out_rx) = outbox::outbox(cfg.outbox_frames, cfg.outbox_bytes, rendering);
     let (reply_tx, reply_rx) = oneshot::channel();
     let connected = HubEvent::Connected {
         address: address.to_string(),
         csessid,
         browser,
-        subprotocol: hs.format.name().to_string(),
+        format: hs.format,
         outbox: out_tx,
         mark: slot.login_mark(),
         reply: reply_tx,
@@ -574,15 +584,12 @@ async fn serve_session(
             out = out_rx.recv() => match out {
                 Some(Outbound::Msg(out)) => match Box::pin(write_queued(&mut sink, format, out, &mut out_rx)).await {
                     Ok(None) => {}
-                    Ok(Some(reason)) if reason == SHUTDOWN_TEXT => break Ending::Close(CloseCode::Away, reason),
-                    Ok(Some(reason)) => break Ending::Close(CloseCode::Normal, reason),
+                    Ok(Some(reason)) => break closing(reason),
                     Err(()) => break Ending::ClientGone,
                 },
                 // As Evennia's websocket protocol: the reason goes only in the close frame (a
                 // text frame too would show e.g. a quit's goodbye twice).
-                // A portal shutting down is "going away" (1001), so clients know to come back.
-                Some(Outbound::Close(reason)) if reason == SHUTDOWN_TEXT => break Ending::Close(CloseCode::Away, reason),
-                Some(Outbound::Close(reason)) => break Ending::Close(CloseCode::Normal, reason),
+                Some(Outbound::Close(reason)) => break closing(reason),
                 // The hub dropped us: our outbox overflowed (a slow client).
                 None => break Ending::Close(CloseCode::Policy, limits::OUTPUT_BUDGET_REASON.into()),
             },

@@ -29,7 +29,7 @@ pub enum FrameError {
 
 /// Nesting the decoders themselves accept before the depth check (they recurse; this keeps the
 /// recursion shallow enough for any task stack, debug builds included).
-const DECODE_DEPTH: usize = crate::link::MAX_INPUT_DEPTH + 2;
+const DECODE_DEPTH: usize = crate::shared::limits::MAX_INPUT_DEPTH + 2;
 
 /// Parse client JSON. serde_json stops at 128 levels by itself; deeper input is refused as too
 /// deep (reported against `max_depth`).

@@ -55,7 +55,7 @@ pub enum Deferred {
         ack: Option<(Sessid, u64)>,
     },
     /// Ask the portal to restart the server.
-    Reload { reason: String },
+    Reload { reason: String, by: Sessid },
 }
 
 /// A command the host runs on a session's behalf after the current call (connection screen,
@@ -105,6 +105,8 @@ pub struct Game {
     /// The merged cmdset of the session a guest call runs for (a command, or a hook called for a
     /// session), for `caller-commands`.
     pub current_cmdset: Option<Arc<crate::cmd::CmdSet>>,
+    /// The prototypes folder, for the building imports (`server/prototypes.rs`).
+    pub prototypes: super::prototypes::Prototypes,
 }
 
 /// A login or account creation being checked off the loop (see `Game::attempts`).
@@ -193,6 +195,7 @@ impl Game {
     /// A game with no sessions over an opened world.
     pub fn new(cfg: Arc<Config>, world: WorldStore) -> Game {
         let throttles = Throttles::new(&cfg, &world);
+        let prototypes = super::prototypes::Prototypes::new(&cfg);
         Game {
             cfg,
             sessions: SessionHandler::default(),
@@ -212,6 +215,7 @@ impl Game {
             dropped_outputs: 0,
             class_events: Vec::new(),
             current_cmdset: None,
+            prototypes,
         }
     }
 
@@ -264,8 +268,9 @@ impl Game {
     }
 
     /// Ask the portal for a reload with the current event's effects (see [`Effects::reload`]).
-    pub fn request_reload_effect(&mut self, reason: String) {
+    pub fn request_reload_effect(&mut self, reason: String, by: Sessid) {
         self.effects.reload = Some(reason);
+        self.effects.reload_by = Some(by);
     }
 
     /// Work to start off the loop.
@@ -889,7 +894,7 @@ impl Game {
         if !superuser {
             return Err("Only a superuser may reload the server.".into());
         }
-        self.deferred.push(Deferred::Reload { reason });
+        self.deferred.push(Deferred::Reload { reason, by: sessid });
         Ok(())
     }
 }

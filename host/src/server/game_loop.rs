@@ -32,7 +32,7 @@ use crate::wasm::PluginRegistry;
 
 use super::accounts::HashPool;
 use super::game::{Deferred, Game, QueuedCommand};
-use super::inflight::InflightMarker;
+use crate::shared::inflight::InflightMarker;
 
 /// Everything the game loop reacts to.
 pub enum GameEvent {
@@ -939,7 +939,7 @@ impl GameLoop {
                 }
                 // Part of the command's effects, stored and sent with them: asking at once would
                 // reload before the command commits, and again when a crash replays it.
-                Deferred::Reload { reason } => self.game().request_reload_effect(reason),
+                Deferred::Reload { reason, by } => self.game().request_reload_effect(reason, by),
             }
         }
     }
@@ -955,8 +955,11 @@ impl GameLoop {
     }
 
     /// Keep the admin report and the loaded-module list in the game up to date.
+    /// The report is also written to the data folder for `mudhost modules`.
     fn refresh_module_report(&mut self) {
-        let report = self.plugins.report();
+        let cfg = self.game().cfg.clone();
+        let report = self.plugins.report(&cfg);
+        crate::server::write_module_report(&cfg.data_dir, &report);
         let names = report_names(&self.plugins);
         let game = self.game();
         game.module_report = report;

@@ -18,8 +18,6 @@ use sha2::{Digest, Sha256};
 use wasmtime::component::Component;
 use wasmtime::Engine;
 
-use super::registry::hex;
-
 /// First bytes of every entry (format version 1).
 const MAGIC: &[u8; 8] = b"MHCWASM1";
 /// Header: magic, then the SHA-256 of the artifact that follows.
@@ -48,6 +46,11 @@ impl Hasher for ShaHasher {
     fn finish(&self) -> u64 {
         unreachable!("only the digest is read")
     }
+}
+
+/// Lower-case hex of some bytes (cache keys; the registry's module digests too).
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The engine fingerprint: 16 hex digits over the wasmtime version and the engine's

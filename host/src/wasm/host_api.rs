@@ -9,6 +9,7 @@
 
 use std::collections::HashSet;
 
+use super::bindings::mudhost::game::host::{BuildLimits, PrototypeCatalog};
 use super::bindings::mudhost::game::host::{ContentsPacked, Host, MultisessionPolicy, ObjectBrief};
 use super::bindings::types::{self, CmdsetHolder, CommandInfo, LogLevel, SessionInfo};
 use super::{escape_line, GuestQuotas, HostCtx, QuotaExceeded};
@@ -605,7 +606,7 @@ impl Host for HostCtx {
     }
 
     fn now_ms(&mut self) -> Trappable<u64> {
-        Ok(crate::server::now_ms())
+        Ok(crate::shared::clock::now_ms())
     }
 
     fn log(&mut self, level: LogLevel, message: String) -> Trappable<()> {
@@ -794,6 +795,29 @@ impl Host for HostCtx {
 
     fn timer_list(&mut self) -> Trappable<Vec<types::TimerInfo>> {
         Ok(self.timer_list_own())
+    }
+
+    // --- Building (`host_building.rs`) ---
+
+    fn building_limits(&mut self) -> Trappable<BuildLimits> {
+        Ok(self.building_limits_now())
+    }
+
+    fn build_object(
+        &mut self,
+        key: String,
+        kind: String,
+        location: Option<u64>,
+    ) -> Trappable<Result<u64, String>> {
+        self.build_object_checked(&key, &kind, location)
+    }
+
+    fn prototype_list(&mut self) -> Trappable<PrototypeCatalog> {
+        Ok(self.prototype_catalog())
+    }
+
+    fn prototype_get(&mut self, key: String) -> Trappable<Result<String, String>> {
+        Ok(self.prototype_json(&key))
     }
 }
 

@@ -38,7 +38,7 @@ impl HostCtx {
         if obj.is_some_and(|o| self.game.world.object(o).is_none()) {
             return Err(format!("no object #{}", obj.unwrap_or_default()));
         }
-        let due = crate::server::now_ms().saturating_add(delay_ms);
+        let due = crate::shared::clock::now_ms().saturating_add(delay_ms);
         let module = self.module.clone();
         self.game
             .world

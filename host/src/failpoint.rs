@@ -20,9 +20,8 @@
 //!   (`disconnect`, `login` — a login's completion —, `connect`, `restore`, `sweep`), for the
 //!   quarantine of work that is not a text input.
 //!
-//! `MUDHOST_CLOCK_OFFSET_FILE=PATH` is the test seam of the wall clock: the host adds the number
-//! of milliseconds written in that file (read at each reading of the clock) to the time it reads,
-//! so a test can step the wall clock forwards or backwards under a running game.
+//! Both processes read it (the portal for `portal-panic`), so it sits below both, beside the link.
+//! The wall clock's test seam is [`crate::shared::clock`]'s.
 //!
 //! `TEXT` of the form `timer:PAYLOAD` names instead the first timer firing with that payload
 //! (`after-commit` and `truncated-frame`: die once the firing's round has committed).
@@ -177,19 +176,6 @@ pub fn for_unit(unit: Unit) {
         die();
     }
 }
-
-/// The test offset of the wall clock in milliseconds (see the module docs); 0 without the
-/// variable, which is read once.
-pub fn clock_offset_ms() -> i64 {
-    static FILE: OnceLock<Option<PathBuf>> = OnceLock::new();
-    let Some(path) = FILE.get_or_init(|| std::env::var_os(CLOCK_ENV).map(PathBuf::from)) else {
-        return 0;
-    };
-    std::fs::read_to_string(path).ok().and_then(|t| t.trim().parse().ok()).unwrap_or(0)
-}
-
-/// Environment variable naming the file of the wall clock's test offset.
-pub const CLOCK_ENV: &str = "MUDHOST_CLOCK_OFFSET_FILE";
 
 /// The failpoint to fire for this timer firing, if it is the one (and it has not fired yet).
 pub fn for_timer(payload: &str) -> Option<Kind> {

@@ -2,12 +2,16 @@
 //! server's death. It is a 16-byte file in the data folder, mapped into the server's memory, so
 //! marking an input costs two memory writes, not a system call; after a crash the portal reads
 //! it to find the input that was running (see `portal::hub`, poison-input quarantine).
+//!
+//! Part of the link's contract, so it is a shared leaf: sessids are plain `u64`s here (the
+//! link's `Sessid`), so that it imports nothing of the crate.
 
 use std::path::Path;
 
 use memmap2::MmapMut;
 
-use crate::link::Sessid;
+/// A portal-assigned session id (`link::Sessid`).
+type Sessid = u64;
 
 /// File name of the marker inside the data folder.
 pub const FILE_NAME: &str = "inflight";
