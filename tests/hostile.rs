@@ -120,18 +120,21 @@ async fn an_at_load_that_sleeps_is_rejected_without_stalling_players() {
 }
 
 #[tokio::test]
-async fn wasi_random_is_off_and_hash_seeds_are_fixed() {
+async fn wasi_random_is_a_stream_of_the_module_and_hash_seeds_are_fixed() {
     let host = Host::start(MODULES, CONFIG);
     let (mut bad, mut good) = two_players(&host, "Gambler", "Banker").await;
-    attack_and_check(&mut bad, &mut good, "random", UNTRAPPED).await;
-    let line = failure(&host.log(), "random");
-    assert!(line.contains("wasi:random is off"), "{line}");
-    // std's HashMap seeding still works, from a fixed seed: an instance (kept between calls)
-    // goes through the same keys as every other instance of the module. A trap discards the
-    // instance, and the fresh one repeats the sequence.
+    // wasi:random answers from the module's own deterministic stream (no ambient randomness):
+    // it goes on within an instance, and a fresh instance (a trap discards the kept one)
+    // draws the same sequence again. So does std's HashMap seeding (a fixed seed).
+    let (r1, _) = timed(&mut bad, "random", "random").await;
+    let (r2, _) = timed(&mut bad, "random", "random").await;
+    assert_ne!(r1, r2, "the stream goes on");
     let (a, _) = timed(&mut bad, "hashseed", "hashseed").await;
     let (b, _) = timed(&mut bad, "hashseed", "hashseed").await;
-    attack_and_check(&mut bad, &mut good, "random", UNTRAPPED).await;
+    attack_and_check(&mut bad, &mut good, "exit 3", UNTRAPPED).await;
+    let (r3, _) = timed(&mut bad, "random", "random").await;
+    let (r4, _) = timed(&mut bad, "random", "random").await;
+    assert_eq!((r1, r2), (r3, r4), "a fresh instance repeats the stream");
     let (c, _) = timed(&mut bad, "hashseed", "hashseed").await;
     let (d, _) = timed(&mut bad, "hashseed", "hashseed").await;
     assert_eq!((a, b), (c, d));

@@ -20,6 +20,8 @@ mod multisession;
 // Object classes
 mod objclass;
 mod output_safety;
+// Python guests (componentize-py).
+mod python;
 mod reload;
 mod restart;
 mod sandbox;

@@ -199,8 +199,8 @@ config! {
         guest_commands_per_cmdset: usize = 1000,
         /// Most aliases one cmdset may declare, over all its commands.
         guest_aliases_per_cmdset: usize = 5000,
-        /// Largest module file accepted, bytes.
-        guest_module_bytes: u64 = 16 * 1024 * 1024,
+        /// Largest module file accepted, bytes (a Python module is about 18 MiB).
+        guest_module_bytes: u64 = 64 * 1024 * 1024,
         /// Most timers one module may have scheduled at once (persistent and not).
         timer_max_per_module: usize = 10_000,
         /// Shortest interval of a repeating timer, milliseconds.
@@ -376,6 +376,28 @@ config! {
         /// Most classed objects that hear one room message through `at-msg-receive`; the others
         /// do not hear it.
         objclass_max_fanout: usize = 16,
+
+        // --- Python guests and big modules (`wasm/wasi.rs`, `wasm/watcher.rs`) ---
+        /// Bytes one guest call may draw from wasi:random (a deterministic stream per module,
+        /// not a secret; see `wasm/wasi.rs`); more ends the call with a quota error.
+        guest_random_bytes_per_call: usize = 64 * 1024,
+        /// Linear-memory caps of single modules in MiB by module name, e.g. { pyhello = 128 }
+        /// (a Python module's runtime needs more than a Rust one's); others get guest_memory_mib.
+        guest_module_memory_mib: std::collections::BTreeMap<String, u64> = Default::default(),
+        /// Wall-clock budgets of single modules' calls in milliseconds by module name, e.g.
+        /// { pyhello = 200 } (a Python command costs a few times a Rust one's); others get
+        /// guest_deadline_ms.
+        guest_module_deadline_ms: std::collections::BTreeMap<String, u64> = Default::default(),
+        /// Threads compiling modules at once (start-up and hot loads), off the game loop.
+        module_compile_threads: usize = 2,
+        /// A module file larger than this (bytes) that is not in the compile cache does not hold
+        /// the start: the game serves while it compiles, and it is installed like a hot load
+        /// when ready.
+        module_background_compile_bytes: u64 = 4 * 1024 * 1024,
+        /// A compile cache folder shared by several games (relative to the config file; never
+        /// pruned by a server, since others may use its entries); "" = the game's own
+        /// data_dir/module-cache.
+        module_cache_dir: PathBuf = PathBuf::new(),
     }
 }
 
@@ -404,6 +426,9 @@ impl Config {
         cfg.data_dir = absolute(base.join(&cfg.data_dir));
         cfg.prototypes_dir = absolute(base.join(&cfg.prototypes_dir));
         cfg.help_dir = absolute(base.join(&cfg.help_dir));
+        if !cfg.module_cache_dir.as_os_str().is_empty() {
+            cfg.module_cache_dir = absolute(base.join(&cfg.module_cache_dir));
+        }
         cfg.validate()?;
         Ok(cfg)
     }
@@ -417,6 +442,20 @@ impl Config {
         if self.multisession_mode < 2 && self.max_nr_simultaneous_puppets != 1 {
             return Err(ConfigError::Invalid(
                 "multisession_mode 0 and 1 need max_nr_simultaneous_puppets = 1".into(),
+            ));
+        }
+        if self.module_compile_threads == 0 {
+            return Err(ConfigError::Invalid("module_compile_threads must be at least 1".into()));
+        }
+        if self
+            .guest_module_memory_mib
+            .values()
+            .chain(self.guest_module_deadline_ms.values())
+            .any(|m| *m == 0)
+        {
+            return Err(ConfigError::Invalid(
+                "guest_module_memory_mib and guest_module_deadline_ms values must be positive"
+                    .into(),
             ));
         }
         if self.guest_deadline_ms == 0 || self.guest_memory_mib == 0 {
@@ -580,6 +619,9 @@ impl Config {
 
     /// Folder of the compiled-module cache.
     pub fn module_cache_dir(&self) -> PathBuf {
+        if !self.module_cache_dir.as_os_str().is_empty() {
+            return self.module_cache_dir.clone();
+        }
         self.data_dir.join("module-cache")
     }
 }
@@ -734,6 +776,21 @@ mod tests {
     fn zero_timer_firings_per_round_is_refused() {
         let cfg = Config { timer_firings_per_round: 0, ..Config::default() };
         refused(cfg, "timer_firings_per_round", "at least 1");
+    }
+
+    #[test]
+    fn per_module_limits_parse_and_zero_ones_and_no_compile_thread_are_refused() {
+        let cfg: Config = toml::from_str(
+            "guest_module_memory_mib = { pyhello = 128 }\nguest_module_deadline_ms = { pyhello = 200 }",
+        )
+        .unwrap();
+        assert_eq!(cfg.guest_module_memory_mib.get("pyhello"), Some(&128));
+        assert!(cfg.validate().is_ok());
+        let zero: Config = toml::from_str("guest_module_memory_mib = { pyhello = 0 }").unwrap();
+        assert!(zero.validate().is_err());
+        let zero: Config = toml::from_str("guest_module_deadline_ms = { pyhello = 0 }").unwrap();
+        assert!(zero.validate().is_err());
+        assert!(Config { module_compile_threads: 0, ..Config::default() }.validate().is_err());
     }
 
     #[test]

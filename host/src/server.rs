@@ -125,18 +125,30 @@ pub async fn run(link_addr: LinkAddr) -> anyhow::Result<()> {
         memory_bytes: (cfg.guest_memory_mib * 1024 * 1024) as usize,
         instances: cfg.guest_instance_pool,
     };
-    let engine = wasm::new_engine(limits).context("creating the wasm engine")?;
+    // Pool slots fit the largest per-module cap; each call is held to its module's own.
+    let pool = GuestLimits { memory_bytes: wasm::pool_memory_bytes(&cfg), ..limits };
+    let engine = wasm::new_engine(pool).context("creating the wasm engine")?;
     let linker = wasm::new_linker(&engine).context("linking the host API")?;
     let ticker_stop = Arc::new(AtomicBool::new(false));
     wasm::start_epoch_ticker(engine.clone(), ticker_stop.clone());
-    let plugins = PluginRegistry::new(
+    let mut plugins = PluginRegistry::new(
         engine,
         linker,
         limits,
         GuestQuotas::from_config(&cfg),
         cfg.module_cache_dir(),
     );
-    let (plugins, game) = load_modules(plugins, game).await?;
+    plugins.set_module_memory(wasm::module_memory_caps(&cfg));
+    plugins.set_module_deadlines(
+        cfg.guest_module_deadline_ms
+            .iter()
+            .map(|(m, ms)| (m.clone(), std::time::Duration::from_millis(*ms)))
+            .collect(),
+    );
+    if !cfg.module_cache_dir.as_os_str().is_empty() {
+        plugins.share_cache();
+    }
+    let (plugins, game, deferred) = load_modules(plugins, game).await?;
 
     let (ev_tx, ev_rx) = mpsc::channel::<GameEvent>(EVENT_QUEUE);
 
@@ -172,7 +184,8 @@ pub async fn run(link_addr: LinkAddr) -> anyhow::Result<()> {
     }
     let poll =
         (cfg.module_poll_ms > 0).then(|| std::time::Duration::from_millis(cfg.module_poll_ms));
-    let _watcher = wasm::watcher::watch(&cfg.modules_dir, &plugins, ev_tx.clone(), cfg.module_events, poll)
+    let compile = wasm::watcher::Compiling { threads: cfg.module_compile_threads, deferred };
+    let _watcher = wasm::watcher::watch(&cfg.modules_dir, &plugins, ev_tx.clone(), cfg.module_events, poll, compile)
         .map_err(|e| tracing::error!(dir = %cfg.modules_dir.display(), cause = %e, "cannot watch the modules folder; hot reload is off"))
         .ok();
 
@@ -214,20 +227,26 @@ pub async fn run(link_addr: LinkAddr) -> anyhow::Result<()> {
 /// done on this thread, which drives tokio. So a module that panics, writes to stderr, sleeps or
 /// spins at a start is rejected with a hot load's one-line error, under the same deadline and
 /// memory cap, and the game serves.
+///
+/// Modules compile on up to `module_compile_threads` threads at once; a big one that is not in
+/// the compile cache (over `module_background_compile_bytes`: a Python module) is not waited
+/// for: its path is returned, and the watcher compiles it while the game serves.
 async fn load_modules(
     mut plugins: PluginRegistry,
     mut game: Game,
-) -> anyhow::Result<(PluginRegistry, Game)> {
+) -> anyhow::Result<(PluginRegistry, Game, Vec<std::path::PathBuf>)> {
     let (tx, rx) = tokio::sync::oneshot::channel();
     std::thread::Builder::new()
         .name("load".into())
         .spawn(move || {
-            let loaded = (|| -> anyhow::Result<(PluginRegistry, Game)> {
+            let loaded = (|| -> anyhow::Result<(PluginRegistry, Game, Vec<std::path::PathBuf>)> {
                 game.world.begin()?;
                 let dir = game.cfg.modules_dir.clone();
-                let mut game = plugins.load_dir(&dir, game);
+                let (threads, big) =
+                    (game.cfg.module_compile_threads, game.cfg.module_background_compile_bytes);
+                let (mut game, deferred) = plugins.load_dir_deferring(&dir, game, threads, big);
                 game.world.commit()?;
-                Ok((plugins, game))
+                Ok((plugins, game, deferred))
             })();
             let _ = tx.send(loaded);
         })

@@ -106,6 +106,8 @@ pub struct GuestQuotas {
     pub aliases_per_cmdset: usize,
     /// Largest module file, bytes.
     pub module_bytes: u64,
+    /// `wasi:random` bytes one call may draw.
+    pub random_bytes_per_call: usize,
 }
 
 impl GuestQuotas {
@@ -128,6 +130,7 @@ impl GuestQuotas {
             commands_per_cmdset: cfg.guest_commands_per_cmdset,
             aliases_per_cmdset: cfg.guest_aliases_per_cmdset,
             module_bytes: cfg.guest_module_bytes,
+            random_bytes_per_call: cfg.guest_random_bytes_per_call,
         }
     }
 }
@@ -166,6 +169,21 @@ pub struct QuotaExceeded(pub String);
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub struct Forbidden(pub String);
+
+/// The memory caps of single modules (`guest_module_memory_mib`), bytes.
+pub fn module_memory_caps(cfg: &Config) -> std::collections::BTreeMap<String, usize> {
+    cfg.guest_module_memory_mib
+        .iter()
+        .map(|(m, mib)| (m.clone(), (*mib * 1024 * 1024) as usize))
+        .collect()
+}
+
+/// The size of the pool's memory slots: the largest cap any module has (each store's limiter
+/// then holds a module to its own cap).
+pub fn pool_memory_bytes(cfg: &Config) -> usize {
+    let common = (cfg.guest_memory_mib * 1024 * 1024) as usize;
+    module_memory_caps(cfg).into_values().fold(common, usize::max)
+}
 
 /// Build the engine. Each knob says its default and why we differ.
 pub fn new_engine(limits: GuestLimits) -> anyhow::Result<Engine> {
@@ -256,6 +274,8 @@ pub struct HostCtx {
     pub quotas: GuestQuotas,
     /// What this call has used so far (zero at the start of every call).
     pub used: CallUsage,
+    /// The instance's deterministic `wasi:random` stream (`wasm/wasi.rs`).
+    pub random: wasi::SeededRandom,
     wasi: WasiCtx,
     table: ResourceTable,
     limits: memcap::MemoryCap,
@@ -345,6 +365,7 @@ fn new_store(
     let ctx = HostCtx {
         game: GameSlot(Some(game)),
         caller,
+        random: wasi::SeededRandom::new(&module),
         module,
         quotas,
         used: CallUsage::default(),
@@ -383,7 +404,13 @@ impl LiveInstance {
     ) -> Result<LiveInstance, Box<(Game, wasmtime::Error)>> {
         let (mut store, stderr) = new_store(engine, limits, quotas, game, caller, module);
         match pre.instantiate(&mut store) {
-            Ok(instance) => Ok(LiveInstance { store, instance, stderr }),
+            Ok(instance) => {
+                // Instantiating (and a start function) had a deadline of its own; the call
+                // gets a whole one, so a module whose instance takes long to make (a Python
+                // runtime's) is not failed for it when its instance was discarded before.
+                store.set_epoch_deadline(limits.deadline_ticks());
+                Ok(LiveInstance { store, instance, stderr })
+            }
             Err(e) => Err(Box::new((store.into_data().game.take(), e))),
         }
     }
@@ -396,6 +423,7 @@ impl LiveInstance {
         ctx.caller = caller;
         ctx.quotas = quotas;
         ctx.used = CallUsage::default();
+        ctx.random.new_call();
         self.store.set_epoch_deadline(limits.deadline_ticks());
     }
 

@@ -16,6 +16,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
+mod python;
+
 /// Guest crates built for every game (the example game): cmdset modules.
 const GAME_MODULES: &[&str] = &[
     "unloggedin",
@@ -55,7 +57,7 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let (task, rest) = args.split_first().map(|(t, r)| (t.as_str(), r)).unwrap_or(("help", &[]));
     let result = match task {
-        "guests" => build_guests(true).map(|_| ()),
+        "guests" => build_guests(true).and_then(|_| python_guests(false, true)),
         "deps" => test_packages(),
         "features" => same_features(),
         "run" => run(rest),
@@ -217,6 +219,24 @@ fn build_guests(with_test_modules: bool) -> Result<PathBuf, String> {
     Ok(modules_out_dir())
 }
 
+/// Build the Python modules (`guest-examples/python/`, `xtask/src/python.rs`): with `install`,
+/// componentize-py is installed into the checkout's venv first; without, they are skipped (with
+/// a note) when it is not installed.
+fn python_guests(install: bool, with_test_modules: bool) -> Result<(), String> {
+    let bin = if install {
+        python::install(&root())?
+    } else {
+        match python::componentize_py(&root()) {
+            Some(bin) => bin,
+            None => {
+                eprintln!("xtask: componentize-py is not installed (`cargo xtask test` installs it); Python modules skipped");
+                return Ok(());
+            }
+        }
+    };
+    python::build(&root(), &modules_out_dir(), with_test_modules, &bin)
+}
+
 fn run(rest: &[String]) -> Result<(), String> {
     let out = build_guests(false)?;
     let game = root().join("game");
@@ -267,6 +287,7 @@ fn test(rest: &[String]) -> Result<(), String> {
     test_packages()?;
     lint()?;
     let out = build_guests(true)?;
+    python_guests(true, true)?;
     let mut cmd = cargo();
     // The host alone (unit and integration tests): the same package set as `cargo xtask run`'s
     // build, so the two resolve the same features and switching between them rebuilds nothing
@@ -395,6 +416,7 @@ fn fuzz_briefly() -> Result<(), String> {
 
 fn bench(rest: &[String]) -> Result<(), String> {
     let out = build_guests(true)?;
+    python_guests(false, false)?;
     status(cargo().current_dir(root()).args([
         "build",
         "--release",

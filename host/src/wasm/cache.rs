@@ -32,6 +32,8 @@ const WASMTIME: &str = "wasmtime-48.0.8";
 pub struct ModuleCache {
     dir: PathBuf,
     fingerprint: String,
+    /// Shared with other games (`module_cache_dir`): never pruned here.
+    shared: bool,
 }
 
 /// Feeds `Hash` output into SHA-256, so the engine fingerprint is stable across runs (std's
@@ -77,7 +79,13 @@ impl ModuleCache {
         if let Err(e) = std::fs::create_dir_all(&dir) {
             tracing::warn!(dir = %dir.display(), cause = %e, "cannot create the module cache folder");
         }
-        ModuleCache { dir, fingerprint: engine_fingerprint(engine) }
+        ModuleCache { dir, fingerprint: engine_fingerprint(engine), shared: false }
+    }
+
+    /// Mark the cache as shared with other games (`module_cache_dir`): [`ModuleCache::prune`]
+    /// then leaves it alone, since another game may use any entry.
+    pub fn set_shared(&mut self) {
+        self.shared = true;
     }
 
     /// The cache folder.
@@ -143,6 +151,9 @@ impl ModuleCache {
 
     /// Delete every entry (and leftover temporary file) not in `keep`.
     pub fn prune(&self, keep: &BTreeSet<PathBuf>) {
+        if self.shared {
+            return;
+        }
         let Ok(rd) = std::fs::read_dir(&self.dir) else { return };
         for entry in rd.filter_map(Result::ok) {
             let path = entry.path();
@@ -171,7 +182,7 @@ impl ModuleCache {
 }
 
 /// Largest cache entry read (compiled code is a few times larger than its module; modules are
-/// at most `guest_module_bytes`, 16 MiB by default).
+/// at most `guest_module_bytes`, 64 MiB by default; a Python module's code is about 35 MiB).
 const MAX_ENTRY_BYTES: u64 = 512 * 1024 * 1024;
 
 /// Read and verify an entry; the artifact without its header. Entries are files this cache

@@ -347,6 +347,45 @@ pub struct Loader {
 }
 
 impl Loader {
+    /// Whether the compile cache holds a verified-looking entry for this file's current bytes
+    /// (the entry is checked in full when it is loaded).
+    pub fn is_cached(&self, path: &Path) -> bool {
+        match read_module_file(path, self.max_module_bytes) {
+            Ok(bytes) => self.cache.entry_path(&hex(&Sha256::digest(&bytes))).is_file(),
+            Err(_) => false,
+        }
+    }
+
+    /// [`Loader::prepare`] for every path, on up to `threads` threads at once (wasmtime compiles
+    /// one module on one thread here, so this is what uses more cores); results in path order.
+    pub fn prepare_all(
+        &self,
+        paths: &[PathBuf],
+        threads: usize,
+    ) -> Vec<Result<Prepared, PluginError>> {
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let slots: Vec<std::sync::Mutex<Option<Result<Prepared, PluginError>>>> =
+            paths.iter().map(|_| std::sync::Mutex::new(None)).collect();
+        std::thread::scope(|scope| {
+            for _ in 0..threads.clamp(1, paths.len().max(1)) {
+                scope.spawn(|| loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(path) = paths.get(i) else { break };
+                    let result = self.prepare(path);
+                    *slots[i].lock().unwrap_or_else(|p| p.into_inner()) = Some(result);
+                });
+            }
+        });
+        slots
+            .into_iter()
+            .map(|s| {
+                s.into_inner().unwrap_or_else(|p| p.into_inner()).unwrap_or_else(|| {
+                    Err(PluginError::Compile("the compile thread panicked".into()))
+                })
+            })
+            .collect()
+    }
+
     /// Step 1 of loading: check and read the file, compile it (or load it from the verified
     /// cache), check the interface, pre-instantiate.
     pub fn prepare(&self, path: &Path) -> Result<Prepared, PluginError> {
@@ -503,6 +542,10 @@ pub struct PluginRegistry {
     errors: BTreeMap<String, String>,
     stats: LoadStats,
     generation: u64,
+    /// Memory caps of single modules (`guest_module_memory_mib`), bytes.
+    module_memory: BTreeMap<String, usize>,
+    /// Deadlines of single modules (`guest_module_deadline_ms`).
+    module_deadline: BTreeMap<String, std::time::Duration>,
     /// Set once the startup load is over: from then on every install or unload prunes the cache
     /// (during the startup load, pruning would delete the entries of modules not yet loaded).
     started: bool,
@@ -667,9 +710,40 @@ impl PluginRegistry {
             errors: BTreeMap::new(),
             stats: LoadStats::default(),
             generation: 0,
+            module_memory: BTreeMap::new(),
+            module_deadline: BTreeMap::new(),
             started: false,
             previous: BTreeMap::new(),
         }
+    }
+
+    /// Give single modules their own memory caps (`guest_module_memory_mib`, bytes); the engine's
+    /// pool slots must be at least the largest (see [`crate::wasm::pool_memory_bytes`]).
+    pub fn set_module_memory(&mut self, caps: BTreeMap<String, usize>) {
+        self.module_memory = caps;
+    }
+
+    /// Give single modules their own call deadlines (`guest_module_deadline_ms`).
+    pub fn set_module_deadlines(&mut self, deadlines: BTreeMap<String, std::time::Duration>) {
+        self.module_deadline = deadlines;
+    }
+
+    /// The limits of one module's calls: the common ones, with its own memory cap and deadline
+    /// if it has them.
+    fn limits_for(&self, module: &str) -> GuestLimits {
+        let mut limits = self.limits;
+        if let Some(bytes) = self.module_memory.get(module) {
+            limits.memory_bytes = *bytes;
+        }
+        if let Some(deadline) = self.module_deadline.get(module) {
+            limits.deadline = *deadline;
+        }
+        limits
+    }
+
+    /// The compile cache is shared with other games (`module_cache_dir`): never prune it.
+    pub fn share_cache(&mut self) {
+        self.loader.cache.set_shared();
     }
 
     /// The engine (for the epoch ticker).
@@ -834,7 +908,22 @@ impl PluginRegistry {
     }
 
     /// Load every `.wasm` in a folder synchronously (startup), in name order.
-    pub fn load_dir(&mut self, dir: &Path, mut game: Game) -> Game {
+    pub fn load_dir(&mut self, dir: &Path, game: Game) -> Game {
+        self.load_dir_deferring(dir, game, 1, u64::MAX).0
+    }
+
+    /// The start-up load: every `.wasm` in the folder is compiled (or taken from the cache) on
+    /// up to `threads` threads at once and installed in name order — except a file larger than
+    /// `background_bytes` that is not in the compile cache (a Python module takes most of a
+    /// minute to compile): it is returned instead, for the watcher to compile while the game
+    /// serves and install like a hot load.
+    pub fn load_dir_deferring(
+        &mut self,
+        dir: &Path,
+        mut game: Game,
+        threads: usize,
+        background_bytes: u64,
+    ) -> (Game, Vec<PathBuf>) {
         let mut paths: Vec<PathBuf> = match std::fs::read_dir(dir) {
             Ok(rd) => rd
                 .filter_map(|e| e.ok().map(|e| e.path()))
@@ -846,10 +935,18 @@ impl PluginRegistry {
             }
         };
         paths.sort();
-        for path in paths {
-            match self.loader.prepare(&path) {
+        let (now, later): (Vec<PathBuf>, Vec<PathBuf>) = paths.into_iter().partition(|p| {
+            let big = std::fs::metadata(p).map(|m| m.len() > background_bytes).unwrap_or(false);
+            !big || self.loader.is_cached(p)
+        });
+        for path in &later {
+            tracing::info!(file = %path.display(), "module compiles in the background; the game serves meanwhile");
+        }
+        let prepared = self.loader.prepare_all(&now, threads);
+        for (path, p) in now.iter().zip(prepared) {
+            match p {
                 Ok(p) => game = self.install(p, game).0,
-                Err(e) => self.reject(&path, &e),
+                Err(e) => self.reject(path, &e),
             }
         }
         self.prune_cache();
@@ -866,7 +963,7 @@ impl PluginRegistry {
                 "{key} names '{name}', but no module '{name}' is loaded: it is skipped until {name}.wasm loads"
             );
         }
-        game
+        (game, later)
     }
 
     /// One line per loaded module and per load error, for admins (the in-game `modules`,
@@ -1073,7 +1170,7 @@ impl PluginRegistry {
         let kept = module.idle.lock().unwrap_or_else(|p| p.into_inner()).take();
         let mut inst = match kept {
             Some(mut inst) => {
-                inst.enter(game, caller, self.limits, self.quotas);
+                inst.enter(game, caller, self.limits_for(&module.name), self.quotas);
                 inst
             }
             None => match self.instantiate(&module.exports.pre, &module.name, game, caller) {
@@ -1103,7 +1200,7 @@ impl PluginRegistry {
             LiveInstance::new(
                 &self.loader.engine,
                 pre,
-                self.limits,
+                self.limits_for(module),
                 self.quotas,
                 game,
                 caller,
@@ -1122,7 +1219,7 @@ impl PluginRegistry {
         };
         retried.map_err(|failed| {
             let (game, e) = *failed;
-            Box::new((game, classify(e, self.limits, self.quotas, "")))
+            Box::new((game, classify(e, self.limits_for(module), self.quotas, "")))
         })
     }
 
@@ -1152,7 +1249,8 @@ impl PluginRegistry {
             let flat = escape_line(&flat, self.quotas.log_line_bytes);
             tracing::warn!(module = %module, sessid = caller, "guest stderr: {flat}");
         }
-        let result = result.map_err(|e| classify(e, self.limits, self.quotas, &err_text));
+        let limits = self.limits_for(module);
+        let result = result.map_err(|e| classify(e, limits, self.quotas, &err_text));
         (inst.leave(), result, err_text.is_empty())
     }
 }
@@ -1254,6 +1352,35 @@ fn short_name(name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Compiling on several threads still gives each file its own result, in path order.
+    #[test]
+    fn prepare_all_answers_each_path_in_order_whatever_the_threads() {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = Engine::default();
+        let loader = Loader {
+            linker: Linker::new(&engine),
+            cache: ModuleCache::new(dir.path().join("cache"), &engine),
+            engine,
+            max_module_bytes: 16,
+        };
+        let big = dir.path().join("big.wasm");
+        std::fs::write(&big, [0u8; 64]).unwrap();
+        let junk = dir.path().join("junk.wasm");
+        std::fs::write(&junk, b"not wasm").unwrap();
+        let paths = vec![big, dir.path().join("missing.wasm"), junk, dir.path().join("x.txt")];
+        for threads in [1, 2, 8] {
+            let results = loader.prepare_all(&paths, threads);
+            let errs: Vec<String> = results
+                .into_iter()
+                .map(|r| r.err().map(|e| e.to_string()).unwrap_or_default())
+                .collect();
+            assert!(errs[0].contains("guest_module_bytes"), "{errs:?}");
+            assert!(errs[1].starts_with("read failed"), "{errs:?}");
+            assert!(errs[2].starts_with("compile failed"), "{errs:?}");
+            assert!(errs[3].contains("not a .wasm file"), "{errs:?}");
+        }
+    }
 
     #[test]
     fn versions_are_compatible_by_semver_rules() {

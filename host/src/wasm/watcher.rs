@@ -11,12 +11,18 @@
 //! `module_poll_ms` does the same comparison by file signature (size, mtime, inode), for
 //! filesystems that deliver no change events (network and some container filesystems) and as a
 //! backstop for any event that was missed.
+//!
+//! Compiles run on a pool of `module_compile_threads` threads, so a big module (a Python one
+//! compiles for most of a minute) does not hold up a small one changed after it. One file is
+//! never compiled twice at once: a change to a file whose compile is still running waits for it,
+//! so its versions are installed in order. The start-up load hands over the big modules it did
+//! not wait for ([`Compiling::deferred`]); they are compiled here while the game serves.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc as std_mpsc;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use notify::event::{AccessKind, AccessMode, EventKind, ModifyKind};
@@ -83,7 +89,15 @@ fn module_files(dir: &Path) -> Vec<PathBuf> {
     }
 }
 
-/// Start watching `dir`; changed modules are compiled on a background thread and reported to the
+/// How modules are compiled off the game loop.
+pub struct Compiling {
+    /// Compile threads (`module_compile_threads`).
+    pub threads: usize,
+    /// Files the start-up load left to compile in the background (loaded as soon as ready).
+    pub deferred: Vec<PathBuf>,
+}
+
+/// Start watching `dir`; changed modules are compiled on background threads and reported to the
 /// game loop through `events`. `file_events` turns inotify on; `poll` (None = off) is the
 /// interval of the scan that backs it up (or replaces it).
 pub fn watch(
@@ -92,12 +106,14 @@ pub fn watch(
     events: mpsc::Sender<GameEvent>,
     file_events: bool,
     poll: Option<Duration>,
+    compiling: Compiling,
 ) -> std::io::Result<ModuleWatcher> {
     let (tx, rx) = std_mpsc::channel();
     let watcher = notify::recommended_watcher(move |res| {
         let _ = tx.send(Msg::Fs(res));
     })
     .map_err(std::io::Error::other)?;
+    let busy = Arc::new(Mutex::new(HashSet::new()));
     // Without file events the watcher object is kept (so the code paths stay one) but never
     // asked to watch anything.
     let mut state = State {
@@ -108,8 +124,9 @@ pub fn watch(
         known: HashMap::new(),
         pending: HashMap::new(),
         file_events,
-        loader: plugins.loader().clone(),
-        events,
+        events: events.clone(),
+        jobs: start_compilers(plugins.loader(), events, compiling.threads, busy.clone())?,
+        busy,
     };
     if let Some(parent) = state.parent.as_ref().filter(|_| file_events) {
         // Best effort: without it a replaced folder is still found by the poll.
@@ -118,10 +135,16 @@ pub fn watch(
         }
     }
     state.rewatch();
-    // What is on disk now was loaded at startup: only later changes count.
+    // What is on disk now was loaded at startup (only later changes count), but for the files
+    // the start left to compile here: they are due at once.
+    let deferred: HashSet<PathBuf> = compiling.deferred.into_iter().collect();
     for path in module_files(&state.dir) {
         if let Some(s) = sig(&path) {
-            state.known.insert(path, s);
+            if deferred.contains(&path) {
+                state.pending.insert(path, (Instant::now(), Some(s)));
+            } else {
+                state.known.insert(path, s);
+            }
         }
     }
     let stop = Arc::new(AtomicBool::new(false));
@@ -145,8 +168,45 @@ struct State {
     pending: HashMap<PathBuf, (Instant, Option<Sig>)>,
     /// Whether inotify watches are set up at all.
     file_events: bool,
-    loader: Loader,
     events: mpsc::Sender<GameEvent>,
+    /// Files to compile, for the compile threads.
+    jobs: std_mpsc::Sender<PathBuf>,
+    /// Files being compiled now (a compile thread removes its file when it has reported it).
+    busy: Arc<Mutex<HashSet<PathBuf>>>,
+}
+
+/// Start the compile threads: each takes a file, prepares it and reports the result to the game
+/// loop. They end when the watcher (the sender) is gone.
+fn start_compilers(
+    loader: &Loader,
+    events: mpsc::Sender<GameEvent>,
+    threads: usize,
+    busy: Arc<Mutex<HashSet<PathBuf>>>,
+) -> std::io::Result<std_mpsc::Sender<PathBuf>> {
+    let (tx, rx) = std_mpsc::channel::<PathBuf>();
+    let rx = Arc::new(Mutex::new(rx));
+    for i in 0..threads.max(1) {
+        let (loader, events, rx, busy) = (loader.clone(), events.clone(), rx.clone(), busy.clone());
+        std::thread::Builder::new().name(format!("module-compile-{i}")).spawn(move || loop {
+            let next = rx.lock().unwrap_or_else(|p| p.into_inner()).recv();
+            let Ok(path) = next else { return };
+            let started = Instant::now();
+            let event = match loader.prepare(&path) {
+                Ok(p) => {
+                    tracing::debug!(file = %path.display(), took = ?started.elapsed(), "module compiled");
+                    GameEvent::ModuleReady(Box::new(p))
+                }
+                Err(error) => GameEvent::ModuleFailed { path: path.clone(), error },
+            };
+            let sent = events.blocking_send(event);
+            // Only once its result is queued may the file's next version be compiled.
+            busy.lock().unwrap_or_else(|p| p.into_inner()).remove(&path);
+            if sent.is_err() {
+                return;
+            }
+        })?;
+    }
+    Ok(tx)
 }
 
 impl State {
@@ -260,6 +320,11 @@ impl State {
         for path in ready {
             let Some((_, queued)) = self.pending.remove(&path) else { continue };
             let Some(name) = module_name(&path) else { continue };
+            if self.busy.lock().unwrap_or_else(|p| p.into_inner()).contains(&path) {
+                // Its previous version is still compiling: this one goes after it.
+                self.pending.insert(path, (now + DEBOUNCE, queued));
+                continue;
+            }
             let current = sig(&path);
             if current != queued {
                 // Still changing: wait for it to be quiet.
@@ -273,14 +338,11 @@ impl State {
                         continue;
                     }
                     self.known.insert(path.clone(), s);
-                    let started = Instant::now();
-                    match self.loader.prepare(&path) {
-                        Ok(p) => {
-                            tracing::debug!(file = %path.display(), took = ?started.elapsed(), "module compiled");
-                            GameEvent::ModuleReady(Box::new(p))
-                        }
-                        Err(error) => GameEvent::ModuleFailed { path, error },
+                    self.busy.lock().unwrap_or_else(|p| p.into_inner()).insert(path.clone());
+                    if self.jobs.send(path).is_err() {
+                        return false;
                     }
+                    continue;
                 }
                 None => {
                     // Unloading a name that is not loaded is a no-op on the game loop.
