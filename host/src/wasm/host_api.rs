@@ -9,10 +9,10 @@
 
 use std::collections::HashSet;
 
-use super::bindings::mudhost::game::host::{BuildLimits, PrototypeCatalog};
 use super::bindings::mudhost::game::host::{
     AttrEntry, ChannelInfo, ContentsPacked, HelpTopic, Host, MultisessionPolicy, ObjectBrief, Tag,
 };
+use super::bindings::mudhost::game::host::{BuildLimits, PrototypeCatalog};
 use super::bindings::types::{self, CmdsetHolder, CommandInfo, LogLevel, SessionInfo};
 use super::{escape_line, GuestQuotas, HostCtx, QuotaExceeded};
 use crate::link::Sessid;

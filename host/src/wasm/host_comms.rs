@@ -328,7 +328,7 @@ impl HostCtx {
         };
         let keep = self.game.cfg.channel_history_size;
         if let Err(e) =
-            self.game.world.channel_history_add(c.id, crate::server::now_ms(), &line, keep)
+            self.game.world.channel_history_add(c.id, crate::shared::clock::now_ms(), &line, keep)
         {
             return Ok(Err(e.to_string()));
         }
