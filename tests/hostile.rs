@@ -409,7 +409,8 @@ async fn fifos_devices_and_oversized_files_are_refused_without_blocking() {
     assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
     std::os::unix::fs::symlink("/dev/zero", modules.join("zero.wasm")).unwrap();
     let huge = std::fs::File::create(modules.join("huge.wasm")).unwrap();
-    huge.set_len(17 * 1024 * 1024).unwrap();
+    // One MiB over the default `guest_module_bytes` (64 MiB; sparse, so it costs no disk).
+    huge.set_len(65 * 1024 * 1024).unwrap();
     drop(huge);
     // Hot reload sees them (file events or the poll) and refuses each.
     for (file, why) in [

@@ -92,7 +92,7 @@ async fn ic_where_an_object_lends_its_own_look_shows_the_room_not_a_multimatch()
     assert!(back.iter().all(|t| !t.contains("More than one match")), "{back:?}");
     let room = back.last().unwrap();
     assert!(room.starts_with("The Garden\nRoses climb"), "{room}");
-    assert!(room.contains("You see: box and pebble"), "{room}");
+    assert!(room.contains("You see: box, pebble, and statue"), "{room}");
 }
 
 #[tokio::test]
