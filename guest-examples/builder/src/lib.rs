@@ -665,11 +665,8 @@ impl Command for Set {
             Some((a, c)) => (a, Some(c.trim()).filter(|c| !c.is_empty())),
             None => (attrs, None),
         };
-        let attrs: Vec<String> = attrs
-            .split('/')
-            .map(|a| a.trim().to_lowercase())
-            .filter(|a| !a.is_empty())
-            .collect();
+        let attrs: Vec<String> =
+            attrs.split('/').map(|a| a.trim().to_lowercase()).filter(|a| !a.is_empty()).collect();
         if attrs.is_empty() {
             return Err(
                 "No valid attributes were found. Usage: set obj/attr[:category] = value. Use empty value to clear."
@@ -698,13 +695,16 @@ impl Command for Set {
                 if let Some(note) = note {
                     inv.msg(note);
                 }
-                let verb = if obj.attr_json(attr, category).is_some() { "Modified" } else { "Created" };
+                let verb =
+                    if obj.attr_json(attr, category).is_some() { "Modified" } else { "Created" };
                 // The host checks size and nesting; a refusal keeps the old value.
                 obj.set_attr_json_text(attr, category, &json)?;
                 out += &format!("\n{verb} attribute {name}/|w{attr}|n [category:{cat}] = {value}");
             } else {
                 out += &match obj.attr_json(attr, category) {
-                    Some(v) => format!("\nAttribute {name}/|w{attr}|n [category:{cat}] = {}", text_of(&v)),
+                    Some(v) => {
+                        format!("\nAttribute {name}/|w{attr}|n [category:{cat}] = {}", text_of(&v))
+                    }
                     None => {
                         format!("\nAttribute {name}/|w{attr}|n [category:{cat}] does not exist.")
                     }
@@ -745,6 +745,9 @@ fn list_attrs(inv: &Invocation, obj: Obj) -> CmdResult {
 fn typed(value: &str) -> (String, Option<String>) {
     match serde_json::from_str::<Value>(value) {
         Ok(_) => (value.trim().to_string(), None),
+        // JSON nested too deep to read here is JSON all the same: the host refuses it by its
+        // `guest_json_depth`, instead of it being kept as a string.
+        Err(e) if e.to_string().contains("recursion limit") => (value.trim().to_string(), None),
         Err(_) => (
             Value::String(value.to_string()).to_string(),
             Some(format!(
@@ -901,7 +904,10 @@ impl Command for Lock {
                         format!("deleted lock {l}")
                     } else {
                         // Only the kind's default is left: nothing of the object's own to delete.
-                        format!("{} has only its default lock {l}, which cannot be deleted.", obj.name())
+                        format!(
+                            "{} has only its default lock {l}, which cannot be deleted.",
+                            obj.name()
+                        )
                     }
                 }
                 Some(l) => l,
@@ -982,9 +988,7 @@ impl Command for Find {
             format!("|g{} - {path}|n", shown(o))
         };
         let location = |o: Obj| {
-            o.location()
-                .map(|l| format!(" (|wlocation|n: |g{}|n)", shown(l)))
-                .unwrap_or_default()
+            o.location().map(|l| format!(" (|wlocation|n: |g{}|n)", shown(l))).unwrap_or_default()
         };
         let text = if lhs.starts_with('#') {
             let mut text = format!("|wExact dbref match|n{restrictions}:");
@@ -1001,9 +1005,7 @@ impl Command for Find {
         } else {
             let found: Vec<Obj> = Obj::search(lhs, None).into_iter().filter(keep).collect();
             match found[..] {
-                [] => format!(
-                    "|wNo Matches|n{restrictions}:\n   |RNo matches found for '{lhs}'|n"
-                ),
+                [] => format!("|wNo Matches|n{restrictions}:\n   |RNo matches found for '{lhs}'|n"),
                 [o] => {
                     let loc = if has("loc") { location(o) } else { String::new() };
                     format!("|wOne Match|n{restrictions}:\n   {}{loc}", line(o))
@@ -1180,7 +1182,9 @@ fn spawn(proto: &Map<String, Value>, location: Option<Obj>) -> Result<Obj, Strin
     }
     let place = location.map(|l| l.id());
     let build = |kind: &str| {
-        host::build_object(&key, kind, place).map(Obj).map_err(|e| format!("Prototype '{pkey}': {e}"))
+        host::build_object(&key, kind, place)
+            .map(Obj)
+            .map_err(|e| format!("Prototype '{pkey}': {e}"))
     };
     // A loaded object class binds the object; else the typeclass names its kind (a word) or is
     // kept as an attribute, as before object classes.
@@ -1332,6 +1336,8 @@ mod tests {
         let (text, note) = typed("a red ball");
         assert_eq!(text, "\"a red ball\"");
         assert!(note.unwrap().contains("was converted to a string"));
+        let deep = format!("{}{}", "[".repeat(300), "]".repeat(300));
+        assert_eq!(typed(&deep), (deep.clone(), None));
     }
 
     #[test]
