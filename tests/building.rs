@@ -297,7 +297,11 @@ async fn spawn_uses_prototypes_with_parents_and_a_prototype_edited_while_the_gam
 
 #[tokio::test]
 async fn a_player_is_told_command_not_found_for_every_builder_command() {
-    let host = Host::start(MODULES, "");
+    // One address types every line: no per-address rate limit in the way.
+    let host = Host::start(
+        MODULES,
+        "command_rate = 0\ncommand_rate_per_ip = 0\ninbound_frames_per_sec = 0\ninbound_frames_per_sec_per_ip = 0",
+    );
     let mut root = host.player_from("Root", "127.12.1.1").await;
     let mut carl = host.player_from("Carl", "127.12.1.2").await;
     for line in [
@@ -315,14 +319,21 @@ async fn a_player_is_told_command_not_found_for_every_builder_command() {
         "set here/x = 1",
         "spawn goblin",
         "spawn/list",
+        "tag here = x",
+        "tag/search x",
+        "lock here = get:all()",
+        "lock/del here/get",
+        "find Limbo",
+        "locate Limbo",
     ] {
         let got = answer(&mut carl, line, "Command").await;
         assert!(got.starts_with("Command '") && got.contains("is not available"), "{line}: {got}");
     }
-    // The help index: one text (a Player's commands are all in one category, so no header).
-    let help = carl.ask("help").await;
-    assert!(help.contains("look") && help.contains("say"), "{help}");
-    assert!(!help.contains("dig") && !help.contains("spawn"), "{help}");
+    // The character module's plain help list (no `comms` module here): none of them in it.
+    let help = answer(&mut carl, "help", "look").await;
+    for cmd in ["dig", "spawn", "tag", "lock", "find", "set"] {
+        assert!(!help.split_whitespace().any(|w| w == cmd), "{cmd} in {help}");
+    }
     // The superuser has them all.
     assert!(answer(&mut root, "create pebble", "You create").await.contains("pebble"));
 }
@@ -386,5 +397,215 @@ async fn hostile_sizes_are_refused_with_a_clear_text_and_the_builder_carries_on(
     assert_eq!(
         answer(&mut bob, "create pebble", "You create").await,
         "You create a new thing: pebble."
+    );
+}
+
+// --- the builder on the world model: aliases, tags, locks, typed attributes, find ---------------
+
+/// The superuser, Bob (a Builder) and Carl (a Player), all in Limbo.
+async fn root_builder_and_player(host: &Host) -> (Client, Client, Client) {
+    let (root, bob) = root_and_builder(host).await;
+    let carl = host.player_from("Carl", "127.12.2.3").await;
+    (root, bob, carl)
+}
+
+#[tokio::test]
+async fn a_builder_tags_a_thing_and_finds_it_by_tag_by_alias_and_by_kind() {
+    let host = Host::start(MODULES, "");
+    let (_root, mut bob) = root_and_builder(&host).await;
+    let made = answer(&mut bob, "create/drop rock;rk", "You create").await;
+    assert_eq!(made, "You create a new thing: rock (aliases: rk).");
+    let rock = dbref(&answer(&mut bob, "desc rk = A rock.", "description").await, "rock");
+
+    assert_eq!(
+        answer(&mut bob, "tag rock = mossy:texture", "tag").await,
+        "Added tag 'mossy' (category: texture) to rock."
+    );
+    assert_eq!(answer(&mut bob, "tag rk = grey", "tag").await, "Added tag 'grey' to rock.");
+    assert_eq!(
+        answer(&mut bob, "tag rock", "rock").await,
+        "Tags on rock: 'grey', 'mossy' (category: texture)"
+    );
+    assert_eq!(
+        answer(&mut bob, "tag/search mossy:texture", "Found").await,
+        format!("Found 1 object with tag 'mossy' (category: 'texture'):\n rock({rock})")
+    );
+    assert_eq!(
+        answer(&mut bob, "tag/search mossy", "No objects").await,
+        "No objects found with tag 'mossy'."
+    );
+    // By name or alias anywhere, by kind, by #dbref.
+    let limbo = dbref(&answer(&mut bob, "find/room Limbo", "Match").await, "Limbo");
+    answer(&mut bob, "dig Rk", "Created room").await;
+    let both = answer(&mut bob, "find rk", "Matches").await;
+    assert!(both.starts_with("2 Matches:\n   rock(#"), "{both}");
+    assert!(both.contains(&format!("rock({rock}) - thing")) && both.contains("Rk(#"), "{both}");
+    assert!(answer(&mut bob, "find/room rk", "Match")
+        .await
+        .starts_with("One Match(room):\n   Rk(#"));
+    assert_eq!(
+        answer(&mut bob, "find/exit rock", "Matches").await,
+        "No Matches(exit):\n   No matches found for 'rock'"
+    );
+    assert_eq!(
+        answer(&mut bob, &format!("locate {rock}"), "match").await,
+        format!("Exact dbref match(loc):\n   rock({rock}) - thing (location: Limbo({limbo}))")
+    );
+    assert_eq!(
+        answer(&mut bob, "find rock = x", "Invalid").await,
+        "Invalid dbref range provided (not a number)."
+    );
+    // Untagged: no longer found.
+    assert_eq!(
+        answer(&mut bob, "tag/del rock = mossy:texture", "Removed").await,
+        "Removed tag 'mossy' (category: texture) from rock."
+    );
+    assert_eq!(
+        answer(&mut bob, "tag/search mossy:texture", "No objects").await,
+        "No objects found with tag 'mossy (category: texture)'."
+    );
+    assert_eq!(
+        answer(&mut bob, "tag/del rock", "Cleared").await,
+        "Cleared all tags from rock: grey"
+    );
+    assert_eq!(answer(&mut bob, "tag rock", "No tags").await, "No tags attached to rock.");
+    assert_eq!(
+        answer(&mut bob, "tag", "Usage").await,
+        "Usage: tag[/switches] <obj> [= <tag>[:<category>]]"
+    );
+}
+
+#[tokio::test]
+async fn a_builder_locks_a_thing_get_false_and_a_players_get_is_refused() {
+    let host = Host::start(MODULES, "");
+    let (_root, mut bob, mut carl) = root_builder_and_player(&host).await;
+    answer(&mut bob, "create/drop gem", "You create").await;
+
+    assert_eq!(
+        answer(&mut bob, "lock gem = get:false()", "lock").await,
+        "Added lock 'get:false()' to gem."
+    );
+    assert_eq!(answer(&mut carl, "get gem", "get").await, "You can't get that.");
+    assert_eq!(answer(&mut bob, "lock gem/get", "get").await, "get:false()");
+    assert!(answer(&mut bob, "lock gem", "get:").await.starts_with("get:false()\n"));
+    // An unreadable lock string: the host's reason, and the lock as it was.
+    let refused = answer(&mut bob, "lock gem = get:frobnicate()", "frobnicate").await;
+    assert!(refused.contains("unknown lock function 'frobnicate()'"), "{refused}");
+    assert_eq!(answer(&mut bob, "lock gem/get", "get").await, "get:false()");
+    assert_eq!(
+        answer(&mut bob, "lock gem/fly", "no lock").await,
+        "gem has no lock of access type 'fly'."
+    );
+    assert_eq!(
+        answer(&mut bob, "lock/del gem = get:all()", "Switch").await,
+        "Switch(es) del can not be used with a lock assignment. Use e.g. lock/del objname/locktype instead."
+    );
+    assert_eq!(answer(&mut bob, "lock/del gem/get", "deleted").await, "deleted lock get:false()");
+    assert_eq!(answer(&mut carl, "get gem", "pick").await, "You pick up gem.");
+}
+
+#[tokio::test]
+async fn a_thing_created_with_an_alias_is_got_by_a_player_by_that_alias() {
+    let host = Host::start(MODULES, "");
+    let (_root, mut bob, mut carl) = root_builder_and_player(&host).await;
+    answer(&mut bob, "create/drop pebble;peb", "You create").await;
+    assert_eq!(answer(&mut carl, "get peb", "pick").await, "You pick up pebble.");
+    // `name` adds aliases the same way.
+    answer(&mut bob, "create/drop rock", "You create").await;
+    answer(&mut bob, "name rock = boulder;bould", "name changed").await;
+    assert_eq!(answer(&mut carl, "get bould", "pick").await, "You pick up boulder.");
+    let ex = answer(&mut bob, "examine Carl", "Name/key").await;
+    assert!(ex.contains("Content: pebble(#") && ex.contains("boulder(#"), "{ex}");
+}
+
+#[tokio::test]
+async fn set_stores_a_typed_number_that_examine_shows_typed_and_set_alone_lists_attributes() {
+    let host = Host::start(MODULES, "");
+    let (_root, mut bob) = root_and_builder(&host).await;
+    answer(&mut bob, "create/drop rock", "You create").await;
+    answer(&mut bob, "set rock/weight = 30", "attribute").await;
+    answer(&mut bob, "set rock/label = \"x\"", "attribute").await;
+    assert_eq!(
+        answer(&mut bob, "set rock/hp:stats = 5", "attribute").await,
+        "Created attribute rock/hp [category:stats] = 5"
+    );
+    assert_eq!(
+        answer(&mut bob, "set rock/hp:stats", "Attribute").await,
+        "Attribute rock/hp [category:stats] = 5"
+    );
+    assert_eq!(
+        answer(&mut bob, "set rock/hp", "Attribute").await,
+        "Attribute rock/hp [category:None] does not exist."
+    );
+    let ex = answer(&mut bob, "examine rock", "Name/key").await;
+    for line in ["weight=30 [type: int]", "label=x", "hp[stats]=5 [type: int]"] {
+        assert!(ex.contains(line), "{line:?} in {ex}");
+    }
+    assert!(!ex.contains("label=x [type"), "{ex}");
+    let all = answer(&mut bob, "set rock", "Attribute").await;
+    for line in [
+        "Attribute rock/label [category:None] = x",
+        "Attribute rock/weight [category:None] = 30",
+        "Attribute rock/hp [category:stats] = 5",
+    ] {
+        assert!(all.contains(line), "{line:?} in {all}");
+    }
+    // Too deep for guest_json_depth (32): refused, the old value kept; also when too deep for
+    // the module's own JSON reader.
+    for depth in [40, 300] {
+        let deep = format!("{}1{}", "[".repeat(depth), "]".repeat(depth));
+        assert_eq!(
+            answer(&mut bob, &format!("set rock/weight = {deep}"), "depth").await,
+            "quota: the attribute value nests deeper than guest_json_depth (32)"
+        );
+    }
+    assert_eq!(
+        answer(&mut bob, "set rock/weight", "Attribute").await,
+        "Attribute rock/weight [category:None] = 30"
+    );
+}
+
+#[tokio::test]
+async fn spawn_gives_a_prototypes_tags_and_locks_as_real_ones_and_binds_its_object_class() {
+    let host = Host::start(&["unloggedin", "account", "character", "builder", "gardener"], "");
+    let protos = host.dir.path().join("prototypes");
+    std::fs::create_dir_all(&protos).unwrap();
+    std::fs::write(
+        protos.join("idol.toml"),
+        "key = \"idol\"\naliases = [\"statuette\"]\ntags = [\"treasure\", \"gold:metal\"]\n\
+         locks = \"get:false()\"\nattrs = { weight = 3 }\n",
+    )
+    .unwrap();
+    std::fs::write(protos.join("scarecrow.toml"), "key = \"gardener\"\ntypeclass = \"gardener\"\n")
+        .unwrap();
+    std::fs::write(protos.join("cursed.toml"), "key = \"cursed\"\nlocks = \"get:frobnicate()\"\n")
+        .unwrap();
+    let (_root, mut bob, mut carl) = root_builder_and_player(&host).await;
+
+    let spawned = answer(&mut bob, "spawn idol", "Spawned").await;
+    let idol = dbref(&spawned, "idol");
+    assert_eq!(
+        answer(&mut bob, "tag/search gold:metal", "Found").await,
+        format!("Found 1 object with tag 'gold' (category: 'metal'):\n idol({idol})")
+    );
+    assert!(answer(&mut bob, "tag/search treasure", "Found").await.contains(&idol));
+    assert_eq!(answer(&mut carl, "get statuette", "get").await, "You can't get that.");
+    let ex = answer(&mut bob, "examine idol", "Name/key").await;
+    assert!(ex.contains("weight=3 [type: int]") && ex.contains("Locks: get:false()"), "{ex}");
+
+    // A loaded object class binds the spawned object, and examine shows it.
+    answer(&mut bob, "spawn scarecrow", "Spawned gardener").await;
+    let ex = answer(&mut bob, "examine gardener", "Name/key").await;
+    assert!(ex.contains("Typeclass: gardener"), "{ex}");
+    // The prototype's attributes are set after the class's creation hook (Evennia's spawner).
+    assert!(ex.contains("prototype_key=scarecrow"), "{ex}");
+
+    // A lock the host cannot read: refused with its reason, nothing left behind.
+    let refused = answer(&mut bob, "spawn cursed", "cursed").await;
+    assert!(refused.starts_with("Prototype 'cursed': "), "{refused}");
+    assert!(refused.contains("unknown lock function 'frobnicate()'"), "{refused}");
+    assert_eq!(
+        answer(&mut bob, "find cursed", "Matches").await,
+        "No Matches:\n   No matches found for 'cursed'"
     );
 }

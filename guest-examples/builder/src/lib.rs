@@ -1,10 +1,11 @@
 //! The builder commands (Evennia's building.py): `dig`, `open`, `create`, `desc`, `name`,
-//! `destroy`, `teleport`, `set` and `spawn` (from the game's prototypes folder), each locked to
-//! Builder and above, with Evennia's switches and texts.
+//! `destroy`, `teleport`, `set`, `tag`, `lock`, `find` and `spawn` (from the game's prototypes
+//! folder), each locked to Builder and above, with Evennia's switches and texts.
 //!
-//! Aliases, tags and locks are kept in plain attributes (`aliases`, `;`-separated, which the host
-//! already reads for exits; `tags`, `locks`) until the world model has them as such, and `set`
-//! stores every value as text (a JSON value as its JSON text).
+//! They work on the host's world model: aliases are object aliases (found by every search, and
+//! an exit's command answers to them), tags and locks are real tags and locks (a lock is
+//! enforced where the game or the host checks it), `set` stores typed JSON attributes, and a
+//! prototype's `typeclass` naming a loaded object class binds the spawned object to it.
 
 use mudhost_sdk::args::split_eq;
 use mudhost_sdk::host;
@@ -75,21 +76,13 @@ fn check_len(text: &str) -> CmdResult {
     Ok(())
 }
 
-/// Add aliases to an object's `aliases` attribute (kept, `;`-separated; exits answer to them).
+/// Give an object aliases (the host's object aliases: every search finds it by them, and an
+/// exit's command answers to them). `Err` is the host's refusal (too many, too long).
 fn add_aliases(obj: Obj, aliases: &[String]) -> CmdResult {
-    if aliases.is_empty() {
-        return Ok(());
-    }
-    let mut all: Vec<String> = obj
-        .attr("aliases")
-        .map(|a| a.split(';').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect())
-        .unwrap_or_default();
     for a in aliases {
-        if !all.iter().any(|x| x.eq_ignore_ascii_case(a)) {
-            all.push(a.clone());
-        }
+        obj.alias_add(a)?;
     }
-    obj.set_attr("aliases", all.join(";"))
+    Ok(())
 }
 
 /// `me`, `self`, `here` and `#dbref`, which every search understands.
@@ -642,62 +635,78 @@ impl Command for Teleport {
 
 const SET_USAGE: &str = "Usage: set obj/attr[:category] = value. Use empty value to clear.";
 
-/// `set obj/attr = value`, `set obj/attr`, `set/delete obj/attr` (or an empty value).
+/// `set obj/attr[:category] = value`, `set obj/attr`, `set/delete obj/attr` (or an empty
+/// value), `set obj` (every attribute). Values are typed JSON attributes.
 struct Set;
 impl Command for Set {
     const KEY: &'static str = "set";
     const ALIASES: &'static [&'static str] = &["@set"];
     const LOCKS: &'static str = LOCK;
     const HELP_CATEGORY: &'static str = CATEGORY;
-    const HELP: &'static str = "set attribute on an object\n\nUsage:\n  set <obj>/<attr> = <value>\n  set <obj>/<attr> =\n  set/delete <obj>/<attr>\n  set <obj>/<attr>\n\nSets attributes on objects. The second example form clears a previously\nset attribute, as does the /delete switch; the last form shows it.\n\nThe value is read as JSON where it is JSON (numbers, true/false, \"quoted\nstrings\", [lists] and {objects}); anything else is kept as a string, with\na note. Examples:\n   set self/foo = \"bar\"\n   set box/hp = 10\n   set box/loot = [\"coin\", \"gem\"]";
+    const HELP: &'static str = "set attribute on an object\n\nUsage:\n  set <obj>/<attr>[:category] = <value>\n  set <obj>/<attr>[:category] =\n  set/delete <obj>/<attr>[:category]\n  set <obj>/<attr>[:category]\n  set <obj>\n\nSets attributes on objects. The second example form clears a previously\nset attribute, as does the /delete switch; the fourth form shows it, the\nlast lists every attribute of the object.\n\nThe value is stored typed: JSON is kept as JSON (numbers, true/false,\n\"quoted strings\", [lists] and {objects}); anything else is kept as a\nstring, with a note. Examples:\n   set self/foo = \"bar\"\n   set box/hp = 10\n   set box/loot = [\"coin\", \"gem\"]\n   set box/hp:stats = 10";
     fn func(inv: &Invocation) -> CmdResult {
         let me = me(inv)?;
         let (sw, rest) = inv.switches();
         let (lhs, rhs) = split_eq(rest);
-        let Some((objname, attrs)) = lhs.split_once('/') else {
+        if lhs.is_empty() {
             return Err(SET_USAGE.into());
+        }
+        let Some((objname, attrs)) = lhs.split_once('/') else {
+            // `set obj`: every attribute of the object.
+            let obj = search(me, lhs)?;
+            if rhs.is_some() {
+                return Err(SET_USAGE.into());
+            }
+            return list_attrs(inv, obj);
         };
         let obj = search(me, objname)?;
-        let attrs: Vec<String> = attrs
-            .split('/')
-            .map(|a| a.split(':').next().unwrap_or_default().trim().to_lowercase())
-            .filter(|a| !a.is_empty())
-            .collect();
+        // `attr1/attr2:category`: one category for all (Evennia's ObjManipCommand option).
+        let (attrs, category) = match attrs.rsplit_once(':') {
+            Some((a, c)) => (a, Some(c.trim()).filter(|c| !c.is_empty())),
+            None => (attrs, None),
+        };
+        let attrs: Vec<String> =
+            attrs.split('/').map(|a| a.trim().to_lowercase()).filter(|a| !a.is_empty()).collect();
         if attrs.is_empty() {
             return Err(
                 "No valid attributes were found. Usage: set obj/attr[:category] = value. Use empty value to clear."
                     .into(),
             );
         }
-        for a in &attrs {
+        for a in attrs.iter().map(String::as_str).chain(category) {
             check_len(a)?;
         }
         let name = obj.name();
+        let cat = category.unwrap_or("None");
         let mut out = String::new();
         let delete = sw.iter().any(|s| s == "delete") || rhs == Some("");
         for attr in &attrs {
             if delete {
-                out += &if obj.attr(attr).is_some() {
-                    obj.del_attr(attr)?;
-                    format!("\nDeleted attribute {name}/|w{attr}|n [category:None].")
+                out += &if obj.attr_json(attr, category).is_some() {
+                    obj.del_attr_json(attr, category)?;
+                    format!("\nDeleted attribute {name}/|w{attr}|n [category:{cat}].")
                 } else {
                     format!(
-                        "\nNo attribute {name}/|w{attr}|n [category: None] was found to delete."
+                        "\nNo attribute {name}/|w{attr}|n [category: {cat}] was found to delete."
                     )
                 };
             } else if let Some(value) = rhs {
-                let (stored, note) = typed(value);
+                let (json, note) = typed(value);
                 if let Some(note) = note {
                     inv.msg(note);
                 }
-                let verb = if obj.attr(attr).is_some() { "Modified" } else { "Created" };
-                obj.set_attr(attr, &stored)?;
-                out += &format!("\n{verb} attribute {name}/|w{attr}|n [category:None] = {value}");
+                let verb =
+                    if obj.attr_json(attr, category).is_some() { "Modified" } else { "Created" };
+                // The host checks size and nesting; a refusal keeps the old value.
+                obj.set_attr_json_text(attr, category, &json)?;
+                out += &format!("\n{verb} attribute {name}/|w{attr}|n [category:{cat}] = {value}");
             } else {
-                out += &match obj.attr(attr) {
-                    Some(v) => format!("\nAttribute {name}/|w{attr}|n [category:None] = {v}"),
+                out += &match obj.attr_json(attr, category) {
+                    Some(v) => {
+                        format!("\nAttribute {name}/|w{attr}|n [category:{cat}] = {}", text_of(&v))
+                    }
                     None => {
-                        format!("\nAttribute {name}/|w{attr}|n [category:None] does not exist.")
+                        format!("\nAttribute {name}/|w{attr}|n [category:{cat}] does not exist.")
                     }
                 };
             }
@@ -707,18 +716,324 @@ impl Command for Set {
     }
 }
 
-/// What `set` stores for a typed value: a JSON string as its text, other JSON as its JSON text,
-/// anything else as typed with Evennia's note.
+/// `set obj`: one line per attribute (every category), as `set obj/attr` shows one.
+fn list_attrs(inv: &Invocation, obj: Obj) -> CmdResult {
+    let name = obj.name();
+    let lines: Vec<String> = obj
+        .attrs()
+        .into_iter()
+        .map(|a| {
+            let value = serde_json::from_str::<Value>(&a.value_json)
+                .map(|v| text_of(&v))
+                .unwrap_or(a.value_json);
+            let cat = a.category.as_deref().unwrap_or("None");
+            format!("Attribute {name}/|w{}|n [category:{cat}] = {value}", a.key)
+        })
+        .collect();
+    if lines.is_empty() {
+        return Err(
+            "No valid attributes were found. Usage: set obj/attr[:category] = value. Use empty value to clear."
+                .into(),
+        );
+    }
+    inv.msg(lines.join("\n"));
+    Ok(())
+}
+
+/// The JSON text `set` stores for a typed value: JSON as it is, anything else as a JSON string
+/// with Evennia's note.
 fn typed(value: &str) -> (String, Option<String>) {
     match serde_json::from_str::<Value>(value) {
-        Ok(Value::String(s)) => (s, None),
-        Ok(v) => (v.to_string(), None),
+        Ok(_) => (value.trim().to_string(), None),
+        // JSON nested too deep to read here is JSON all the same: the host refuses it by its
+        // `guest_json_depth`, instead of it being kept as a string.
+        Err(e) if e.to_string().contains("recursion limit") => (value.trim().to_string(), None),
         Err(_) => (
-            value.to_string(),
+            Value::String(value.to_string()).to_string(),
             Some(format!(
                 "|RNote: name \"|r{value}|R\" was converted to a string. Make sure this is acceptable."
             )),
         ),
+    }
+}
+
+// --- tag ----------------------------------------------------------------------------------------
+
+const TAG_USAGE: &str = "Usage: tag[/switches] <obj> [= <tag>[:<category>]]";
+
+/// `tag obj = key[:category]`, `tag obj`, `tag/del obj [= key[:category]]`, `tag/search key`.
+struct Tag;
+impl Command for Tag {
+    const KEY: &'static str = "tag";
+    const ALIASES: &'static [&'static str] = &["@tag", "tags", "@tags"];
+    const LOCKS: &'static str = LOCK;
+    const HELP_CATEGORY: &'static str = CATEGORY;
+    const HELP: &'static str = "handles the tags of an object\n\nUsage:\n  tag[/del] <obj> [= <tag>[:<category>]]\n  tag/search <tag>[:<category]\n\nSwitches:\n  search - return all objects with a given Tag\n  del - remove the given tag. If no tag is specified,\n        clear all tags on object.\n\nManipulates and lists tags on objects. Tags allow for quick\ngrouping of and searching for objects.  If only <obj> is given,\nlist all tags on the object.  If /search is used, list objects\nwith the given tag.\nThe category can be used for grouping tags themselves, but it\nshould be used with restrain - tags on their own are usually\nenough to for most grouping schemes.";
+    fn func(inv: &Invocation) -> CmdResult {
+        let me = me(inv)?;
+        let (sw, rest) = inv.switches();
+        let rest = rest.trim();
+        if rest.is_empty() {
+            return Err(TAG_USAGE.into());
+        }
+        let has = |s: &str| sw.iter().any(|x| x == s);
+        if has("search") {
+            let (tag, category) = tag_and_category(rest);
+            if tag.is_empty() {
+                return Err(TAG_USAGE.into());
+            }
+            check_len(tag)?;
+            let found = Obj::search_tag(tag, category, None);
+            inv.msg(tag_search_text(tag, category, &found));
+            return Ok(());
+        }
+        let (lhs, rhs) = split_eq(rest);
+        let obj = search_global(me, lhs)?;
+        let name = obj.name();
+        let text = match rhs.filter(|r| !r.is_empty()) {
+            Some(rhs) if has("del") => {
+                let (tag, category) = tag_and_category(rhs);
+                if obj.tag_remove(tag, category)? {
+                    format!("Removed tag '{tag}'{} from {name}.", cat_note(category))
+                } else {
+                    format!("No tag '{tag}'{} to delete on {name}.", cat_note(category))
+                }
+            }
+            None if has("del") => {
+                let mut old: Vec<String> = obj
+                    .tags()
+                    .into_iter()
+                    .map(|t| format!("{}{}", t.key, cat_note(t.category.as_deref())))
+                    .collect();
+                if old.is_empty() {
+                    format!("No Tags to clear on {name}.")
+                } else {
+                    for t in obj.tags() {
+                        obj.tag_remove(&t.key, t.category.as_deref())?;
+                    }
+                    old.sort();
+                    format!("Cleared all tags from {name}: {}", old.join(", "))
+                }
+            }
+            Some(rhs) => {
+                let (tag, category) = tag_and_category(rhs);
+                obj.tag_add(tag, category)?;
+                format!("Added tag '{tag}'{} to {name}.", cat_note(category))
+            }
+            None => {
+                let tags = obj.tags();
+                let mut shown: Vec<String> = tags
+                    .iter()
+                    .map(|t| format!("'{}'{}", t.key, cat_note(t.category.as_deref())))
+                    .collect();
+                shown.sort();
+                match shown.len() {
+                    0 => format!("No tags attached to {name}."),
+                    1 => format!("Tag on {name}: {}", shown[0]),
+                    _ => format!("Tags on {name}: {}", shown.join(", ")),
+                }
+            }
+        };
+        inv.msg(text);
+        Ok(())
+    }
+}
+
+/// `key:category` (Evennia splits at the first colon).
+fn tag_and_category(text: &str) -> (&str, Option<&str>) {
+    match text.split_once(':') {
+        Some((t, c)) => (t.trim(), Some(c.trim()).filter(|c| !c.is_empty())),
+        None => (text.trim(), None),
+    }
+}
+
+/// `" (category: c)"`, or nothing for an uncategorised tag.
+fn cat_note(category: Option<&str>) -> String {
+    category.map(|c| format!(" (category: {c})")).unwrap_or_default()
+}
+
+/// The `tag/search` answer (Evennia's texts).
+fn tag_search_text(tag: &str, category: Option<&str>, found: &[Obj]) -> String {
+    if found.is_empty() {
+        return format!("No objects found with tag '{tag}{}'.", cat_note(category));
+    }
+    let catstr = match category {
+        Some(c) => format!(" (category: '|w{c}|n')"),
+        None if found.len() == 1 => String::new(),
+        None => " (may have different tag categories)".into(),
+    };
+    let names: Vec<String> = found.iter().map(|o| shown(*o)).collect();
+    format!(
+        "Found |w{}|n object{} with tag '|w{tag}|n'{catstr}:\n {}",
+        found.len(),
+        if found.len() > 1 { "s" } else { "" },
+        names.join(", ")
+    )
+}
+
+// --- lock ---------------------------------------------------------------------------------------
+
+const LOCK_USAGE: &str =
+    "Usage: lock <object>[ = <lockstring>] or lock[/switch] <object>/<access_type>";
+
+/// `lock obj = get:false()`, `lock obj`, `lock obj/get`, `lock/del obj/get`.
+struct Lock;
+impl Command for Lock {
+    const KEY: &'static str = "lock";
+    const ALIASES: &'static [&'static str] = &["@lock", "locks", "@locks"];
+    const LOCKS: &'static str = LOCK;
+    const HELP_CATEGORY: &'static str = CATEGORY;
+    const HELP: &'static str = "assign a lock definition to an object\n\nUsage:\n  lock <object>[ = <lockstring>]\n  or\n  lock[/switch] <object>/<access_type>\n\nSwitch:\n  del - delete given access type\n  view - view lock associated with given access type (default)\n\nIf no lockstring is given, shows all locks on\nobject.\n\nLockstring is of the form\n   access_type:[NOT] func1(args)[ AND|OR][ NOT] func2(args) ...]\nWhere func1, func2 ... valid lockfuncs with or without arguments.\nSeparator expressions need not be capitalized.\n\nFor example:\n   'get: id(25) or perm(Admin)'\nThe 'get' lock access_type is checked e.g. by the 'get' command.\nAn object locked with this example lock will only be possible to pick up\nby Admins or by an object with id=25.\n\nYou can add several access_types after one another by separating\nthem by ';', i.e:\n   'get:id(25); delete:perm(Builder)'";
+    fn func(inv: &Invocation) -> CmdResult {
+        let me = me(inv)?;
+        let (sw, rest) = inv.switches();
+        let rest = rest.trim();
+        if rest.is_empty() {
+            return Err(LOCK_USAGE.into());
+        }
+        let (lhs, rhs) = split_eq(rest);
+        if let Some((objname, access_type)) = lhs.split_once('/') {
+            let obj = search(me, objname)?;
+            let access_type = access_type.trim();
+            let prefix = format!("{}:", access_type.to_lowercase());
+            let lockdef = obj.locks().into_iter().find(|l| l.to_lowercase().starts_with(&prefix));
+            let text = match lockdef {
+                None => format!("{} has no lock of access type '{access_type}'.", obj.name()),
+                Some(l) if sw.iter().any(|s| s == "del") => {
+                    if obj.lock_remove(access_type)? {
+                        format!("deleted lock {l}")
+                    } else {
+                        // Only the kind's default is left: nothing of the object's own to delete.
+                        format!(
+                            "{} has only its default lock {l}, which cannot be deleted.",
+                            obj.name()
+                        )
+                    }
+                }
+                Some(l) => l,
+            };
+            inv.msg(text);
+            return Ok(());
+        }
+        if let Some(lockdef) = rhs.filter(|r| !r.is_empty()) {
+            if !sw.is_empty() {
+                return Err(format!(
+                    "Switch(es) |w{}|n can not be used with a lock assignment. Use e.g. |wlock/del objname/locktype|n instead.",
+                    sw.join(", ")
+                ));
+            }
+            let obj = search(me, lhs)?;
+            let lockdef = lockdef.replace(['\'', '"'], "");
+            // The host reads the lock string and refuses it, with the reason, if it cannot.
+            obj.lock_add(&lockdef)?;
+            inv.msg(format!("Added lock '{lockdef}' to {}.", obj.name()));
+            return Ok(());
+        }
+        let obj = search(me, lhs)?;
+        inv.msg(obj.locks().join("\n"));
+        Ok(())
+    }
+}
+
+// --- find ---------------------------------------------------------------------------------------
+
+const FIND_USAGE: &str = "Usage: find <string> [= low [-high]]";
+
+/// `find[/room|/exit|/char|/loc|/exact] <name, alias or #dbref> [= low[-high]]`, `locate`.
+struct Find;
+impl Command for Find {
+    const KEY: &'static str = "find";
+    const ALIASES: &'static [&'static str] = &["@find", "search", "@search", "locate", "@locate"];
+    const LOCKS: &'static str = LOCK;
+    const HELP_CATEGORY: &'static str = CATEGORY;
+    const HELP: &'static str = "search the database for objects\n\nUsage:\n  find[/switches] <name or dbref> [= dbrefmin[-dbrefmax]]\n  locate - this is a shorthand for using the /loc switch.\n\nSwitches:\n  room       - only look for rooms\n  exit       - only look for exits\n  char       - only look for characters\n  exact      - only exact matches are returned (always the case here)\n  loc        - display object location if exists and match has one result\n\nSearches the whole world for objects whose name or alias is the given\nname (any case), or for an exact #dbref. The switches limit matches to\ncertain kinds of objects. Dbrefmin and dbrefmax limit matches to within\nthe given dbrefs range, or above if only one is given. To find objects\nby tag, use tag/search.";
+    fn func(inv: &Invocation) -> CmdResult {
+        me(inv)?;
+        let (mut sw, rest) = inv.switches();
+        if inv.cmdname.trim_start_matches('@').eq_ignore_ascii_case("locate") {
+            sw.push("loc".into());
+        }
+        let (lhs, rhs) = split_eq(rest.trim());
+        if lhs.is_empty() {
+            return Err(FIND_USAGE.into());
+        }
+        check_len(lhs)?;
+        let has = |s: &str| sw.iter().any(|x| x == s);
+        let range = match rhs.filter(|r| !r.trim().is_empty()) {
+            Some(r) => Some(dbref_range(r).ok_or("Invalid dbref range provided (not a number).")?),
+            None => None,
+        };
+        let kinds: Vec<&str> = [("room", "room"), ("exit", "exit"), ("char", "character")]
+            .into_iter()
+            .filter(|(s, _)| has(s))
+            .map(|(_, k)| k)
+            .collect();
+        let keep = |o: &Obj| {
+            (kinds.is_empty() || kinds.iter().any(|k| o.is(k)))
+                && range.is_none_or(|(lo, hi)| (lo..=hi).contains(&o.id()))
+        };
+        // Evennia's `(#low-#high, switches)`; the range only when one was given.
+        let mut parts: Vec<String> = range
+            .map(|(lo, hi)| match hi {
+                u64::MAX => format!("#{lo}-"),
+                hi => format!("#{lo}-#{hi}"),
+            })
+            .into_iter()
+            .collect();
+        parts.extend(sw.iter().cloned());
+        let restrictions =
+            if parts.is_empty() { String::new() } else { format!("({})", parts.join(", ")) };
+        let line = |o: Obj| {
+            let path = o.class().or_else(|| o.kind()).unwrap_or_default();
+            format!("|g{} - {path}|n", shown(o))
+        };
+        let location = |o: Obj| {
+            o.location().map(|l| format!(" (|wlocation|n: |g{}|n)", shown(l))).unwrap_or_default()
+        };
+        let text = if lhs.starts_with('#') {
+            let mut text = format!("|wExact dbref match|n{restrictions}:");
+            match Obj::parse(lhs).filter(|o| o.exists()) {
+                Some(o) if keep(&o) => {
+                    text += &format!("\n   {}", line(o));
+                    if has("loc") {
+                        text += &location(o);
+                    }
+                }
+                _ => text += "\n   |RNo match found.|n",
+            }
+            text
+        } else {
+            let found: Vec<Obj> = Obj::search(lhs, None).into_iter().filter(keep).collect();
+            match found[..] {
+                [] => format!("|wNo Matches|n{restrictions}:\n   |RNo matches found for '{lhs}'|n"),
+                [o] => {
+                    let loc = if has("loc") { location(o) } else { String::new() };
+                    format!("|wOne Match|n{restrictions}:\n   {}{loc}", line(o))
+                }
+                ref many => {
+                    let lines: Vec<String> =
+                        many.iter().map(|o| format!("\n   {}", line(*o))).collect();
+                    format!("|w{} Matches|n{restrictions}:{}", many.len(), lines.concat())
+                }
+            }
+        };
+        inv.msg(text);
+        Ok(())
+    }
+}
+
+/// `#3-#10`, `3 10`, `#5` (from 5 up): the bounds of `find`'s dbref range.
+fn dbref_range(text: &str) -> Option<(u64, u64)> {
+    let mut bounds: Vec<u64> = text
+        .split(|c: char| c == '-' || c.is_whitespace())
+        .filter(|p| !p.is_empty())
+        .map(|p| p.trim_start_matches('#').parse().ok())
+        .collect::<Option<_>>()?;
+    bounds.sort_unstable();
+    match bounds[..] {
+        [lo] => Some((lo, u64::MAX)),
+        [lo, .., hi] => Some((lo, hi)),
+        [] => None,
     }
 }
 
@@ -752,7 +1067,7 @@ impl Command for Spawn {
     const ALIASES: &'static [&'static str] = &["@spawn"];
     const LOCKS: &'static str = LOCK;
     const HELP_CATEGORY: &'static str = CATEGORY;
-    const HELP: &'static str = "spawn objects from prototype\n\nUsage:\n  spawn[/noloc] <prototype_key>\n  spawn/list\n  spawn/show <prototype_key>\n\nSwitches:\n  noloc - allow location to be None if not specified explicitly. Otherwise,\n          location will default to caller's current location.\n  list - list available prototypes.\n  show, examine - inspect prototype by key, its parents applied.\n\nPrototypes are .toml or .json files in the game's prototypes folder, read\nagain when they change. Keys: prototype_key, prototype_parent (a key or a\nlist, inherited left to right), prototype_desc, prototype_tags, key,\naliases, desc, attrs (a table), tags, locks, typeclass; any other key is an\nattribute.";
+    const HELP: &'static str = "spawn objects from prototype\n\nUsage:\n  spawn[/noloc] <prototype_key>\n  spawn/list\n  spawn/show <prototype_key>\n\nSwitches:\n  noloc - allow location to be None if not specified explicitly. Otherwise,\n          location will default to caller's current location.\n  list - list available prototypes.\n  show, examine - inspect prototype by key, its parents applied.\n\nPrototypes are .toml or .json files in the game's prototypes folder, read\nagain when they change. Keys: prototype_key, prototype_parent (a key or a\nlist, inherited left to right), prototype_desc, prototype_tags, key,\naliases, desc, attrs (a table), tags, locks, typeclass; any other key is an\nattribute. Tags (key or key:category) and locks become the object's own;\na typeclass naming a loaded object class binds the object to it.";
     fn func(inv: &Invocation) -> CmdResult {
         let me = me(inv)?;
         let (sw, rest) = inv.switches();
@@ -823,42 +1138,29 @@ fn list_of(v: Option<&Value>) -> Vec<String> {
     }
 }
 
-/// Create an object from a resolved prototype. Everything is checked before the object is made,
-/// so a bad prototype leaves nothing half-built.
+/// The kinds a prototype's `typeclass` names directly (no object class is looked for).
+const KINDS: &[&str] = &["thing", "room", "exit"];
+
+/// Create an object from a resolved prototype (Evennia's spawner: the object class first, so
+/// its `at_object_creation` runs, then the prototype's aliases, tags, locks and attributes over
+/// it). Sizes are checked before the object is made; a refusal of the host after that (a bad
+/// lock string, too many tags, JSON nested too deep) deletes the object again, so a bad
+/// prototype leaves nothing half-built.
 fn spawn(proto: &Map<String, Value>, location: Option<Obj>) -> Result<Obj, String> {
     let limits = host::building_limits();
     let pkey = proto.get("prototype_key").map(text_of).unwrap_or_default();
     let key = proto.get("key").map(text_of).unwrap_or_else(|| pkey.clone());
-    let kind = match proto.get("typeclass").and_then(Value::as_str) {
-        Some(t) if !t.is_empty() && t.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') => {
-            t.to_lowercase()
-        }
-        _ => "thing".into(),
-    };
-    let mut attrs: Vec<(String, String)> = vec![("prototype_key".into(), pkey.clone())];
-    if let Some(t) = proto.get("typeclass").filter(|_| kind == "thing") {
-        attrs.push(("typeclass".into(), text_of(t)));
-    }
+    let typeclass = proto.get("typeclass").and_then(Value::as_str).map(str::trim);
+    let mut attrs: Vec<(String, Value)> = vec![("prototype_key".into(), pkey.clone().into())];
     if let Some(d) = proto.get("desc") {
-        attrs.push(("desc".into(), text_of(d)));
-    }
-    let aliases = list_of(proto.get("aliases"));
-    if !aliases.is_empty() {
-        attrs.push(("aliases".into(), aliases.join(";")));
-    }
-    let tags = list_of(proto.get("tags"));
-    if !tags.is_empty() {
-        attrs.push(("tags".into(), tags.join(",")));
-    }
-    if let Some(l) = proto.get("locks") {
-        attrs.push(("locks".into(), text_of(l)));
+        attrs.push(("desc".into(), text_of(d).into()));
     }
     if let Some(Value::Object(a)) = proto.get("attrs") {
-        attrs.extend(a.iter().map(|(k, v)| (k.to_lowercase(), text_of(v))));
+        attrs.extend(a.iter().map(|(k, v)| (k.to_lowercase(), v.clone())));
     }
     for (k, v) in proto {
         if !NOT_ATTRS.contains(&k.as_str()) && !k.starts_with("ndb_") {
-            attrs.push((k.to_lowercase(), text_of(v)));
+            attrs.push((k.to_lowercase(), v.clone()));
         }
     }
     let destination = match proto.get("destination").map(text_of) {
@@ -871,27 +1173,75 @@ fn spawn(proto: &Map<String, Value>, location: Option<Obj>) -> Result<Obj, Strin
         if k.is_empty() || k.len() > limits.name_bytes as usize || k == "owner" {
             return Err(format!("Prototype '{pkey}': '{k}' cannot be an attribute name."));
         }
-        if v.len() > limits.attr_value_bytes as usize {
+        if v.to_string().len() > limits.attr_value_bytes as usize {
             return Err(format!(
                 "Prototype '{pkey}': the value of '{k}' is over {} bytes.",
                 limits.attr_value_bytes
             ));
         }
     }
-    let obj = Obj(host::build_object(&key, &kind, location.map(|l| l.id()))
-        .map_err(|e| format!("Prototype '{pkey}': {e}"))?);
-    for (k, v) in &attrs {
-        obj.set_attr(k, v)?;
-    }
-    if let Some(d) = destination {
-        obj.set_attr("destination", d.id().to_string())?;
+    let place = location.map(|l| l.id());
+    let build = |kind: &str| {
+        host::build_object(&key, kind, place)
+            .map(Obj)
+            .map_err(|e| format!("Prototype '{pkey}': {e}"))
+    };
+    // A loaded object class binds the object; else the typeclass names its kind (a word) or is
+    // kept as an attribute, as before object classes.
+    let obj = match typeclass.filter(|t| !t.is_empty()) {
+        None => build("thing")?,
+        Some(t) if KINDS.contains(&t.to_lowercase().as_str()) => build(&t.to_lowercase())?,
+        Some(t) => {
+            let obj = build("thing")?;
+            match obj.set_class(Some(t)) {
+                Ok(()) => obj,
+                Err(_) if t.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') => {
+                    obj.delete()?;
+                    build(&t.to_lowercase())?
+                }
+                Err(_) => {
+                    attrs.push(("typeclass".into(), t.into()));
+                    obj
+                }
+            }
+        }
+    };
+    if let Err(e) = dress(obj, proto, &attrs, destination) {
+        // Nothing half-built: the object goes again (its tags, locks and attributes with it).
+        let _ = obj.delete();
+        return Err(format!("Prototype '{pkey}': {e}"));
     }
     Ok(obj)
 }
 
+/// Give a spawned object the prototype's aliases, tags (`key` or `key:category`), locks and
+/// attributes (typed: a number stays a number).
+fn dress(
+    obj: Obj,
+    proto: &Map<String, Value>,
+    attrs: &[(String, Value)],
+    destination: Option<Obj>,
+) -> CmdResult {
+    add_aliases(obj, &list_of(proto.get("aliases")))?;
+    for tag in list_of(proto.get("tags")) {
+        let (key, category) = tag_and_category(&tag);
+        obj.tag_add(key, category)?;
+    }
+    if let Some(l) = proto.get("locks").map(text_of).filter(|l| !l.trim().is_empty()) {
+        obj.lock_add(&l)?;
+    }
+    for (k, v) in attrs {
+        obj.set_attr_json(k, None, v)?;
+    }
+    if let Some(d) = destination {
+        obj.set_attr("destination", d.id().to_string())?;
+    }
+    Ok(())
+}
+
 cmdset! {
     key: "BuilderCmdSet", priority: 0, merge_type: Union,
-    commands: [Dig, Open, Create, Desc, Name, Destroy, Teleport, Set, Spawn],
+    commands: [Dig, Open, Create, Desc, Name, Destroy, Teleport, Set, Tag, Lock, Find, Spawn],
 }
 
 #[cfg(test)]
@@ -938,7 +1288,7 @@ mod tests {
         let to = Obj::search("orchard", Some(host.limbo()))[0];
         let back = Obj::search("back", Some(orchard))[0];
         assert_eq!(to.attr_obj("destination"), Some(orchard));
-        assert_eq!(to.attr("aliases").as_deref(), Some("o"));
+        assert_eq!(to.aliases(), ["o"]);
         assert_eq!(back.attr_obj("destination"), Some(host.limbo()));
         host.call::<Dig>("", "Usage: dig[/teleport]");
         host.call::<Dig>(";orch = north", "You must supply a new room name.");
@@ -952,7 +1302,7 @@ mod tests {
         host.call::<Spawn>("chief", "Spawned chief(#");
         let chief = Obj::search("chief", Some(host.limbo()))[0];
         assert_eq!(chief.attr("desc").as_deref(), Some("A goblin."));
-        assert_eq!(chief.attr("hp").as_deref(), Some("30"));
+        assert_eq!(chief.attr_json("hp", None), Some(serde_json::json!(30)));
         assert_eq!(chief.attr("mood").as_deref(), Some("grim"));
         assert_eq!(chief.attr("prototype_key").as_deref(), Some("chief"));
         let vault = host.room("Vault", "");
@@ -981,10 +1331,21 @@ mod tests {
     #[test]
     fn set_keeps_json_as_json_and_notes_plain_text() {
         assert_eq!(typed("10"), ("10".into(), None));
-        assert_eq!(typed("\"bar\""), ("bar".into(), None));
-        assert_eq!(typed("[1, \"a\"]"), ("[1,\"a\"]".into(), None));
+        assert_eq!(typed("\"bar\""), ("\"bar\"".into(), None));
+        assert_eq!(typed("[1, \"a\"]"), ("[1, \"a\"]".into(), None));
         let (text, note) = typed("a red ball");
-        assert_eq!(text, "a red ball");
+        assert_eq!(text, "\"a red ball\"");
         assert!(note.unwrap().contains("was converted to a string"));
+        let deep = format!("{}{}", "[".repeat(300), "]".repeat(300));
+        assert_eq!(typed(&deep), (deep.clone(), None));
+    }
+
+    #[test]
+    fn find_reads_evennias_dbref_ranges() {
+        assert_eq!(dbref_range("#3-#10"), Some((3, 10)));
+        assert_eq!(dbref_range("10 3"), Some((3, 10)));
+        assert_eq!(dbref_range("#5"), Some((5, u64::MAX)));
+        assert_eq!(dbref_range("#x"), None);
+        assert_eq!(dbref_range("-"), None);
     }
 }

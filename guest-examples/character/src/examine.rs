@@ -55,8 +55,8 @@ pub fn examine_text(obj: Obj) -> String {
     if !aliases.is_empty() {
         fields.push(("Aliases", aliases.join(", ")));
     }
-    // An object class, when the game gives objects one.
-    if let Some(class) = obj.attr("typeclass").or_else(|| obj.attr("class")) {
+    // The object class it is bound to (Evennia's typeclass).
+    if let Some(class) = obj.class() {
         fields.push(("Typeclass", class));
     }
     if let Some(loc) = obj.location() {
