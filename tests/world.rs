@@ -180,6 +180,9 @@ async fn examine_lists_an_objects_attributes_for_a_builder_and_is_not_a_players_
     // A room: its exits, characters and things.
     let room = answer(&mut bob, "examine", "Name/key").await;
     assert!(room.contains("Exits: limbo(#") && room.contains("Characters: Bob(#"), "{room}");
+    // A thing carrying a cmdset: the box lends `open`/`look`.
+    let boxed = answer(&mut bob, "examine box", "Name/key").await;
+    assert!(boxed.lines().any(|l| l.starts_with("Stored Cmdset(s): box")), "{boxed}");
 }
 
 #[tokio::test]

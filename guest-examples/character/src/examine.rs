@@ -1,8 +1,8 @@
 //! `examine`: everything the world keeps about an object, for builders (Evennia's `examine`,
 //! its layout as far as this world has the fields: key, aliases, class, location, destination,
-//! locks, tags, attributes, exits, characters and contents).
+//! locks, tags, attributes, stored cmdsets, exits, characters and contents).
 
-use mudhost_sdk::{CmdResult, Command, Invocation, Obj};
+use mudhost_sdk::{host, CmdResult, CmdsetHolder, Command, Invocation, Obj};
 
 /// Evennia's `utils.crop` at its default width: long values end in `[...]`.
 const WIDTH: usize = 78;
@@ -86,6 +86,11 @@ pub fn examine_text(obj: Obj) -> String {
     attrs.sort();
     if !attrs.is_empty() {
         fields.push(("Persistent Attributes", format!("\n  {}", attrs.join("\n  "))));
+    }
+    // The cmdsets stored on the object (Evennia's "Stored Cmdset(s)"), by module.
+    let cmdsets = host::cmdset_list(CmdsetHolder::Object(obj.id()));
+    if !cmdsets.is_empty() {
+        fields.push(("Stored Cmdset(s)", cmdsets.join(", ")));
     }
     let (mut exits, mut chars, mut things) = (vec![], vec![], vec![]);
     for b in obj.contents_briefs() {
