@@ -30,6 +30,8 @@
 //!   evenly over a 10 s interval (N/10 firings a second), beside 50 players each sending `look`
 //!   every 100 ms for SECS (default 20); reports the players' command latency percentiles and the
 //!   firings' lateness (firing time minus due time, measured in the handler).
+//! - `pycost K`: one player sends K commands one after another of a Rust command and of the
+//!   Python `pyhello` (guest-examples/python); reports the server's CPU µs per command of each.
 //! - `logins N`: N clients at once each create an account and log in, with the default argon2id
 //!   cost; reports failures and the server's RSS (baseline, peak sampled from /proc, after).
 //! - `addrflood SECS [CONNS]`: with the default limits, one address floods `look` lines as fast
@@ -78,9 +80,10 @@ async fn main() {
         Some("soak") => soak(num(1, 100) as usize, num(2, 30) as usize, num(3, 10) as usize).await,
         Some("roomsets") => roomsets(num(1, 2000) as usize).await,
         Some("hookcost") => hookcost(num(1, 2000) as usize).await,
+        Some("pycost") => pycost(num(1, 2000) as usize).await,
         Some("addrflood") => addrflood(num(1, 10), num(2, 4) as usize).await,
         Some("timers") => timers(num(1, 10_000) as usize, num(2, 20)).await,
-        _ => eprintln!("usage: mudhost-loadgen restart [N] | hotreload [N] [R] | throughput [N] [SECS] | fairness [N] [R] | look|echo|say [N] [SECS] [RATE] | idle [N] | logins [N] | roomsets [K] | hookcost [K] | soak [N] [R] [K] | addrflood [SECS] [CONNS] | timers [N] [SECS]"),
+        _ => eprintln!("usage: mudhost-loadgen restart [N] | hotreload [N] [R] | throughput [N] [SECS] | fairness [N] [R] | look|echo|say [N] [SECS] [RATE] | idle [N] | logins [N] | roomsets [K] | hookcost [K] | pycost [K] | soak [N] [R] [K] | addrflood [SECS] [CONNS] | timers [N] [SECS]"),
     }
 }
 
@@ -459,6 +462,47 @@ async fn hookcost(k: usize) {
         println!(
             "  input_hooks = [{}]: server CPU {:.1} µs/command, wall {:.1} µs/command",
             list.join(", "),
+            cpu / k as f64,
+            wall.as_secs_f64() * 1e6 / k as f64
+        );
+    }
+}
+
+/// One player, K commands one after another of a Rust command (`echoback`, the `trouble`
+/// module) and of the Python `pyhello`: the server's CPU per command of each, over websockets.
+async fn pycost(k: usize) {
+    println!("pycost: one player, {k} commands each of Rust `echoback` and Python `pyhello`");
+    if !support::guest_dir().join("pyhello.wasm").is_file() {
+        println!("  skipped: no pyhello.wasm (`cargo xtask test` installs componentize-py, then `cargo xtask guests` builds it)");
+        return;
+    }
+    let mut modules = MODULES.to_vec();
+    modules.push("pyhello");
+    // The Python runtime needs more memory than the default cap; compiled at start (~1 min).
+    let host = Host::start(
+        &modules,
+        &format!(
+            "{CONFIG}\ncmdset_character = [\"character\", \"trouble\", \"pyhello\"]\n\
+             guest_module_memory_mib = {{ pyhello = 128 }}\nguest_module_deadline_ms = {{ pyhello = 1000 }}\n\
+             module_background_compile_bytes = 1000000000"
+        )
+        .replacen("cmdset_character = [\"character\", \"trouble\"]\n", "", 1),
+    );
+    let mut c = players(&host.url, 1, "P").await.pop().expect("one player");
+    let pid = host.server_pid();
+    for (line, answer) in [("echoback", "echoback"), ("pyhello", "from Python")] {
+        for i in 0..100 {
+            c.send_text(&format!("{line} warm{i}")).await;
+            c.expect_text(answer).await;
+        }
+        let (cpu0, t0) = (perf::cpu_us(pid), Instant::now());
+        for i in 0..k {
+            c.send_text(&format!("{line} {i}")).await;
+            c.expect_text(answer).await;
+        }
+        let (cpu, wall) = (perf::cpu_us(pid) - cpu0, t0.elapsed());
+        println!(
+            "  {line}: server CPU {:.1} µs/command, wall {:.1} µs/command",
             cpu / k as f64,
             wall.as_secs_f64() * 1e6 / k as f64
         );

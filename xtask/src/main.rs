@@ -434,6 +434,7 @@ fn bench(rest: &[String]) -> Result<(), String> {
             vec!["throughput".into(), "1000".into(), "10".into()],
             vec!["logins".into(), "200".into()],
             vec!["soak".into(), "100".into(), "30".into(), "10".into()],
+            vec!["pycost".into(), "2000".into()],
         ]
     } else {
         vec![rest.to_vec()]
