@@ -352,21 +352,13 @@ pub fn strip_markup(text: &str) -> String {
             Some('/') => out.push('\n'),
             Some('-') => out.push('\t'),
             Some('_') => out.push(' '),
-            Some('[') => skip_colour(&mut chars),
-            Some(d) if d.is_ascii_digit() => {
-                // |500: three digits in all.
-                for _ in 0..2 {
-                    chars.next_if(char::is_ascii_digit);
+            // A background colour: the same codes after `|[`.
+            Some('[') => {
+                if let Some(first) = chars.next() {
+                    skip_colour(first, &mut chars);
                 }
             }
-            Some('=') => {
-                chars.next_if(char::is_ascii_lowercase);
-            }
-            Some('#') => {
-                for _ in 0..6 {
-                    chars.next_if(char::is_ascii_hexdigit);
-                }
-            }
+            Some(first @ ('0'..='9' | '=' | '#')) => skip_colour(first, &mut chars),
             Some(c) if c.is_ascii_alphabetic() || "*^>".contains(c) => {}
             Some(other) => {
                 out.push('|');
@@ -378,18 +370,19 @@ pub fn strip_markup(text: &str) -> String {
     out
 }
 
-/// A background colour after `|[`: a letter, three digits, `=x` or `#rrggbb`.
-fn skip_colour(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
-    match chars.next() {
-        Some(d) if d.is_ascii_digit() => {
+/// The rest of a colour code whose first character is `first`: a letter alone, three digits
+/// (`500`), `=x` or `#rrggbb`.
+fn skip_colour(first: char, chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
+    match first {
+        d if d.is_ascii_digit() => {
             for _ in 0..2 {
                 chars.next_if(char::is_ascii_digit);
             }
         }
-        Some('=') => {
+        '=' => {
             chars.next_if(char::is_ascii_lowercase);
         }
-        Some('#') => {
+        '#' => {
             for _ in 0..6 {
                 chars.next_if(char::is_ascii_hexdigit);
             }

@@ -1090,24 +1090,10 @@ impl PluginRegistry {
         (game, Some(r))
     }
 
-    /// One firing of a module's timer: its `at-timer` (same sandbox, quotas and atomicity as a
-    /// command, no calling session). None when the module cannot receive firings (built against
-    /// a WIT before 0.3.0, which had no timers).
-    pub fn timer_fire(
-        &self,
-        module: &LoadedModule,
-        game: Game,
-        timer: &wit::TimerInfo,
-    ) -> (Game, Option<Result<(), GuestError>>) {
-        let CmdsetExport::Current(ix) = module.exports.cmdset.clone() else { return (game, None) };
-        let (game, r) = self.call_atomic(module, game, 0, |inst, store| {
-            ix.load(&mut *store, inst)?.call_at_timer(&mut *store, timer)
-        });
-        (game, Some(r))
-    }
-
-    /// A timer firing with no checkpoint of its own: its caller (`server/execute.rs`) keeps or
-    /// undoes it together with the command lines it executes. None as [`Self::timer_fire`].
+    /// One firing of a module's timer: its `at-timer` (same sandbox and quotas as a command, no
+    /// calling session), with no checkpoint of its own: its caller (`server/execute.rs`) keeps or
+    /// undoes it together with the command lines it executes, as one unit. None when the module
+    /// cannot receive firings (built against a WIT before 0.3.0, which had no timers).
     pub fn timer_fire_in_unit(
         &self,
         module: &LoadedModule,
