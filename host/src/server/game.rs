@@ -16,9 +16,9 @@ use super::now_ms;
 use super::session::SessionHandler;
 use super::throttle::{Throttles, CREATION_THROTTLE_TEXT, LOGIN_THROTTLE_TEXT};
 
-mod plugins;
+mod providers;
 
-pub use plugins::{ClassEvent, CmdsetHolder, ProviderModules};
+pub use providers::{ClassEvent, CmdsetHolder, ProviderModules};
 
 /// Most outbound messages one game event may produce; more are dropped with a log line so a
 /// runaway guest cannot flood memory.
@@ -713,7 +713,7 @@ impl Game {
     pub fn hashing_busy(&mut self, sessid: Sessid) {
         self.auth_pending.remove(&sessid);
         self.attempts.remove(&sessid);
-        self.msg_session(sessid, &format!("|R{}|n", super::accounts::BUSY_TEXT));
+        self.msg_session(sessid, &format!("|R{}|n", super::hashing::BUSY_TEXT));
     }
 
     /// Log a session in (Evennia's SessionHandler.login + Account.at_post_login).
