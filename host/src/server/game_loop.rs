@@ -30,8 +30,8 @@ use crate::link::{self, Effects, Msg, PortalMsg, ServerMsg, Sessid, TARGET_FRAME
 use crate::wasm::registry::{PluginError, Prepared};
 use crate::wasm::PluginRegistry;
 
-use super::hashing::HashPool;
 use super::game::{Deferred, Game, QueuedCommand};
+use super::hashing::HashPool;
 use crate::shared::inflight::InflightMarker;
 
 /// Everything the game loop reacts to.
