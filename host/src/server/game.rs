@@ -544,3 +544,84 @@ impl Game {
         serde_json::to_string(&t.data).map_err(|e| e.to_string())
     }
 }
+
+#[cfg(test)]
+pub(super) mod tests {
+    use super::*;
+
+    /// A game over a fresh database (kept while the returned folder lives), in an event's
+    /// transaction as the game loop runs it.
+    pub(in crate::server::game) fn game_with(cfg: Config) -> (tempfile::TempDir, Game) {
+        let dir = tempfile::tempdir().unwrap();
+        let mut world = WorldStore::open(&dir.path().join("w.db")).unwrap();
+        world.begin().unwrap();
+        (dir, Game::new(Arc::new(cfg), world))
+    }
+
+    /// A new connection from `address`, its connection-screen command dropped.
+    pub(in crate::server::game) fn connect(game: &mut Game, sessid: Sessid, address: &str) {
+        game.connect(SessionData {
+            sessid,
+            address: address.into(),
+            protocol_key: "websocket".into(),
+            ..Default::default()
+        });
+        game.take_queued();
+    }
+
+    /// An account (with its character, as the config says) created from session `sessid`
+    /// after its password was hashed; its id.
+    pub(in crate::server::game) fn account(game: &mut Game, sessid: Sessid, name: &str) -> u64 {
+        game.finish_create_account(sessid, name, Ok("hash".into()));
+        game.world.account_by_name(name).expect("the account was created").id
+    }
+
+    /// The texts of the event's outputs, per session.
+    pub(in crate::server::game) fn texts(effects: &Effects) -> Vec<(Sessid, String)> {
+        effects.outputs.iter().filter_map(|(s, m)| Some((*s, m.first_str()?.to_string()))).collect()
+    }
+
+    #[test]
+    fn undo_takes_back_a_failed_calls_output_world_changes_and_login_request() {
+        let (_dir, mut game) = game_with(Config::default());
+        connect(&mut game, 1, "10.0.0.1");
+        game.hold_ack((1, 1));
+        game.msg_session(1, "before");
+        let cp = game.checkpoint();
+        game.msg_session(1, "during");
+        let room = game.world.create_object("shed", "room", None).unwrap();
+        game.request_create_account(1, "alice", "password1".into()).unwrap();
+        assert!(!game.ack_is_held(), "the hashing job took the ack");
+        game.undo(cp);
+        assert!(game.world.object(room).is_none());
+        assert!(game.take_deferred().is_empty());
+        assert!(game.ack_is_held());
+        let effects = game.take_effects();
+        assert_eq!(texts(&effects), vec![(1, "before".to_string())]);
+        assert_eq!(effects.acks, vec![(1, 1)]);
+        // The creation attempt was forgotten too: nothing is pending for the address.
+        assert_eq!(game.logins.pending_from(false, "10.0.0.1"), 0);
+    }
+
+    #[test]
+    fn keep_keeps_a_calls_output_and_world_changes() {
+        let (_dir, mut game) = game_with(Config::default());
+        connect(&mut game, 1, "10.0.0.1");
+        let cp = game.checkpoint();
+        game.msg_session(1, "kept");
+        let room = game.world.create_object("shed", "room", None).unwrap();
+        game.keep(cp);
+        assert!(game.world.object(room).is_some());
+        assert_eq!(texts(&game.take_effects()), vec![(1, "kept".to_string())]);
+    }
+
+    #[test]
+    fn output_to_a_session_that_is_gone_is_dropped() {
+        let (_dir, mut game) = game_with(Config::default());
+        connect(&mut game, 1, "10.0.0.1");
+        game.portal_disconnect(1);
+        game.msg_session(1, "lost");
+        game.push_outputs(1, vec![Msg::text("goodbye")]);
+        assert_eq!(texts(&game.take_effects()), vec![(1, "goodbye".to_string())]);
+    }
+}
