@@ -214,10 +214,11 @@ mod tests {
         assert_eq!(cfg.guest_module_memory_mib.get("pyhello"), Some(&128));
         assert!(cfg.validate().is_ok());
         let zero: Config = toml::from_str("guest_module_memory_mib = { pyhello = 0 }").unwrap();
-        assert!(zero.validate().is_err());
+        refused(zero, "guest_module_memory_mib", "must be positive");
         let zero: Config = toml::from_str("guest_module_deadline_ms = { pyhello = 0 }").unwrap();
-        assert!(zero.validate().is_err());
-        assert!(Config { module_compile_threads: 0, ..Config::default() }.validate().is_err());
+        refused(zero, "guest_module_deadline_ms", "must be positive");
+        let none = Config { module_compile_threads: 0, ..Config::default() };
+        refused(none, "module_compile_threads", "at least 1");
     }
 
     #[test]

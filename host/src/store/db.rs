@@ -103,7 +103,7 @@ fn spoils(e: &rusqlite::Error) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use rusqlite::Connection;
+    use rusqlite::{Connection, ErrorCode};
 
     use crate::store::tests::temp_store;
     use crate::store::{StoreError, WorldStore};
@@ -118,7 +118,11 @@ mod tests {
         s.db.query_row(&format!("PRAGMA max_page_count = {pages}"), [], |_| Ok(())).unwrap();
         let sp = s.savepoint().unwrap();
         let big = "x".repeat(1 << 20);
-        assert!(s.set_object_attr(limbo, "big", Some(&big)).is_err());
+        let full = s.set_object_attr(limbo, "big", Some(&big));
+        assert!(
+            matches!(&full, Err(StoreError::Sql(e)) if e.sqlite_error_code() == Some(ErrorCode::DiskFull)),
+            "{full:?}"
+        );
         let _ = s.rollback_to(sp);
         // Later calls of the same event: whatever they write must not commit on its own.
         if let Ok(sp) = s.savepoint() {
@@ -146,7 +150,11 @@ mod tests {
         let other = Connection::open(dir.path().join("w.db")).unwrap();
         other.execute_batch("BEGIN EXCLUSIVE").unwrap();
         s.begin().unwrap();
-        assert!(s.set_object_attr(limbo, "k", Some("v")).is_err(), "busy");
+        let busy = s.set_object_attr(limbo, "k", Some("v"));
+        assert!(
+            matches!(&busy, Err(StoreError::Sql(e)) if e.sqlite_error_code() == Some(ErrorCode::DatabaseBusy)),
+            "{busy:?}"
+        );
         assert!(matches!(s.commit(), Err(StoreError::Spoiled(_))));
         other.execute_batch("COMMIT").unwrap();
         s.begin().unwrap();
