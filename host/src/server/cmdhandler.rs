@@ -379,3 +379,38 @@ impl GameLoop {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stack_of_the_same_sets_is_merged_once_until_the_modules_change() {
+        let mut cache = CmdCache::default();
+        let (a, b) = (Arc::new(CmdSet::empty("A")), Arc::new(CmdSet::empty("B")));
+        let first = cache.merged(1, vec![a.clone(), b.clone()]);
+        let again = cache.merged(1, vec![a.clone(), b.clone()]);
+        assert!(Arc::ptr_eq(&first, &again), "the same sets: the cached merge");
+        // Equal sets that are not the same ones merge anew: identity, not contents, is the key.
+        let other = cache.merged(1, vec![Arc::new(CmdSet::empty("A")), b.clone()]);
+        assert!(!Arc::ptr_eq(&first, &other));
+        let reloaded = cache.merged(2, vec![a, b]);
+        assert!(!Arc::ptr_eq(&first, &reloaded), "a module changed: merged again");
+    }
+
+    #[test]
+    fn a_lent_set_is_built_once_per_carrier_and_module_until_the_world_or_modules_change() {
+        let mut lent = LentSets::default();
+        let module: Arc<str> = "box".into();
+        let make = || CmdSet::empty("x");
+        let one = lent.get((1, 1), LentBy::Object(5), &module, make);
+        let again = lent.get((1, 1), LentBy::Object(5), &module, || panic!("built once"));
+        assert!(Arc::ptr_eq(&one, &again));
+        let other = lent.get((1, 1), LentBy::Object(6), &module, make);
+        assert!(!Arc::ptr_eq(&one, &other), "each carrier lends its own");
+        let exits = lent.get((1, 1), LentBy::Exits(Some(5)), &module, make);
+        assert!(!Arc::ptr_eq(&one, &exits), "a room's exits are not the room's own set");
+        let changed = lent.get((2, 1), LentBy::Object(5), &module, make);
+        assert!(!Arc::ptr_eq(&one, &changed), "the world's cmdsets changed: built again");
+    }
+}

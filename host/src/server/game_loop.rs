@@ -26,13 +26,16 @@
 //!    portal has not confirmed, so every input is applied and answered exactly once whatever
 //!    moment the server dies at (see [`crate::link`]).
 
+pub mod failpoints;
 pub mod outbox;
+pub mod password_jobs;
 pub mod scheduler;
 
 use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
 
+use crate::failpoint::{self, Kind, Unit};
 use crate::link::{self, PortalMsg, ServerMsg, Sessid};
 use crate::wasm::registry::{PluginError, Prepared};
 use crate::wasm::PluginRegistry;
@@ -40,7 +43,9 @@ use crate::wasm::PluginRegistry;
 use super::accounts::HashPool;
 use super::game::{Deferred, Game, QueuedCommand};
 use crate::shared::inflight::InflightMarker;
+use failpoints::Failpoints;
 use outbox::Outbox;
+use password_jobs::{password_job, JobKind, PasswordJob};
 use scheduler::{Scheduler, Work, SLOWED_TEXT};
 
 /// Everything the game loop reacts to.
@@ -126,11 +131,8 @@ pub struct GameLoop {
     resent: super::resent::Resent,
     /// A guest call of the current input overran its deadline (see `note_guest_error`).
     overran: bool,
-    /// A test failpoint to fire when the current unit of work commits.
-    failpoint: Option<super::failpoint::Kind>,
-    /// A test failpoint of an input whose completion was deferred (a password check): fired
-    /// when that completion arrives (`during-check`) or commits (`after-commit`).
-    completion_failpoint: Option<((Sessid, u64), super::failpoint::Kind)>,
+    /// Test failpoints armed for the current unit or a deferred completion.
+    failpoints: Failpoints,
     /// Module timers' firing state (`server/timers.rs`).
     pub(super) timers: super::timers::TimerState,
 }
@@ -196,8 +198,7 @@ impl GameLoop {
             applied,
             resent,
             overran: false,
-            failpoint: None,
-            completion_failpoint: None,
+            failpoints: Failpoints::default(),
             timers: Default::default(),
         };
         this.refresh_module_report();
@@ -366,20 +367,18 @@ impl GameLoop {
             match work {
                 Work::Input { msg, .. } => {
                     self.overran = false;
-                    if let Some(kind) = super::failpoint::for_input(&msg) {
-                        self.failpoint = Some(kind);
+                    if let Some(kind) = failpoint::for_input(&msg) {
+                        self.failpoints.arm(kind);
                     }
                     self.input(sessid, msg);
                     let deferred = !self.game().ack_is_held();
                     if deferred {
-                        if let Some(kind) = self.failpoint.take() {
-                            self.completion_failpoint = Some(((sessid, seq), kind));
-                        }
+                        self.failpoints.defer_to((sessid, seq));
                     }
                     self.after_input(sessid, deferred);
                 }
                 Work::Disconnect { .. } => {
-                    super::failpoint::for_unit(super::failpoint::Unit::Disconnect);
+                    failpoint::for_unit(Unit::Disconnect);
                     self.game().portal_disconnect(sessid);
                     self.scheduler.forget(sessid);
                     self.applied.remove(&sessid);
@@ -415,8 +414,8 @@ impl GameLoop {
     }
 
     /// Fire a test failpoint when the current unit of work commits.
-    pub(super) fn arm_failpoint(&mut self, kind: super::failpoint::Kind) {
-        self.failpoint = Some(kind);
+    pub(super) fn arm_failpoint(&mut self, kind: Kind) {
+        self.failpoints.arm(kind);
     }
 
     /// The session's deferred work is done: it may be served again.
@@ -434,7 +433,7 @@ impl GameLoop {
             GameEvent::Portal(msg) => match msg {
                 PortalMsg::Connect(data) => {
                     self.mark(data.sessid, 0);
-                    super::failpoint::for_unit(super::failpoint::Unit::Connect);
+                    failpoint::for_unit(Unit::Connect);
                     self.game().connect(data)
                 }
                 PortalMsg::SyncAll { sessions, fresh, last } => {
@@ -442,10 +441,10 @@ impl GameLoop {
                     for data in sessions {
                         self.mark(data.sessid, 0);
                         if fresh.contains(&data.sessid) {
-                            super::failpoint::for_unit(super::failpoint::Unit::Connect);
+                            failpoint::for_unit(Unit::Connect);
                             self.game().connect(data);
                         } else if let Some(data) = self.resent.bring_up_to_date(data) {
-                            super::failpoint::for_unit(super::failpoint::Unit::Restore);
+                            failpoint::for_unit(Unit::Restore);
                             self.game().restore(data);
                         }
                     }
@@ -480,7 +479,7 @@ impl GameLoop {
             },
             GameEvent::PasswordChecked { sessid, account, ok, ack } => {
                 self.mark_completion(sessid, ack);
-                super::failpoint::for_unit(super::failpoint::Unit::Login);
+                failpoint::for_unit(Unit::Login);
                 self.completion_failpoint_for(ack);
                 let game = self.game();
                 game.push_ack(ack);
@@ -520,7 +519,7 @@ impl GameLoop {
             GameEvent::IdleSweep => {
                 for id in self.game().idle_sessions() {
                     self.mark(id, 0);
-                    super::failpoint::for_unit(super::failpoint::Unit::Sweep);
+                    failpoint::for_unit(Unit::Sweep);
                     self.game().idle_disconnect(id);
                 }
             }
@@ -554,14 +553,8 @@ impl GameLoop {
 
     /// A deferred completion arrived: fire its input's test failpoint, if it has one.
     fn completion_failpoint_for(&mut self, ack: Option<(Sessid, u64)>) {
-        let Some((of, kind)) = self.completion_failpoint else { return };
-        if ack != Some(of) {
-            return;
-        }
-        self.completion_failpoint = None;
-        match kind {
-            super::failpoint::Kind::DuringCheck => super::failpoint::die(),
-            kind => self.failpoint = Some(kind),
+        if self.failpoints.completion_arrived(ack) {
+            failpoint::die();
         }
     }
 
@@ -589,16 +582,14 @@ impl GameLoop {
         let world =
             &mut self.game.as_mut().expect("the game is only absent during a guest call").world;
         let frames = self.outbox.commit(world, effects).unwrap_or_else(|e| fatal(&e.to_string()));
-        match self.failpoint.take() {
-            Some(super::failpoint::Kind::AfterCommit | super::failpoint::Kind::Poison) => {
-                super::failpoint::die()
-            }
-            Some(super::failpoint::Kind::DuringCheck | super::failpoint::Kind::PoisonUnit(_)) => {}
-            Some(super::failpoint::Kind::TruncatedFrame) => {
+        match self.failpoints.take_at_commit() {
+            Some(Kind::AfterCommit | Kind::Poison) => failpoint::die(),
+            Some(Kind::DuringCheck | Kind::PoisonUnit(_)) => {}
+            Some(Kind::TruncatedFrame) => {
                 if let Some(f) = frames.first() {
                     let _ = self.outbox.send_bytes(&f[..f.len() / 2]);
                 }
-                super::failpoint::die();
+                failpoint::die();
             }
             None => {}
         }
@@ -641,75 +632,33 @@ impl GameLoop {
         }
     }
 
-    /// Start off-loop work the event asked for.
+    /// Start off-loop work the event asked for: password jobs go to the hashing pool (answered
+    /// at once when its queue is full).
     fn start_deferred(&mut self) {
-        for job in self.game().take_deferred() {
-            match job {
-                Deferred::CheckPassword { sessid, account, hash, password, ack } => {
-                    let events = self.events.clone();
-                    let job = Box::new(move |hasher: &mut super::accounts::PasswordHasher| {
-                        let ok = hasher.verify(hash.as_deref(), &password);
-                        let _ = events.blocking_send(GameEvent::PasswordChecked {
-                            sessid,
-                            account,
-                            ok,
-                            ack,
-                        });
-                    });
-                    if self.hasher.submit(job).is_err() {
-                        self.hashing_busy(sessid, ack);
-                    }
+        for work in self.game().take_deferred() {
+            // Part of the command's effects, stored and sent with them: asking at once would
+            // reload before the command commits, and again when a crash replays it.
+            if let Deferred::Reload { reason, by } = work {
+                self.game().request_reload_effect(reason, by);
+                continue;
+            }
+            let Some(PasswordJob { sessid, ack, kind, run }) =
+                password_job(work, self.events.clone())
+            else {
+                continue;
+            };
+            if self.hasher.submit(run).is_ok() {
+                continue;
+            }
+            match kind {
+                JobKind::Login => self.hashing_busy(sessid, ack),
+                JobKind::Change => {
+                    tracing::warn!(sessid, "password hashing queue full; password change refused");
+                    let game = self.game();
+                    game.push_ack(ack);
+                    game.msg_session(sessid, &format!("|R{}|n", super::accounts::BUSY_TEXT));
+                    self.unbusy(ack);
                 }
-                Deferred::HashPassword { sessid, name, password, ack } => {
-                    let events = self.events.clone();
-                    let job = Box::new(move |hasher: &mut super::accounts::PasswordHasher| {
-                        let hash = hasher.hash(&password);
-                        let _ = events.blocking_send(GameEvent::PasswordHashed {
-                            sessid,
-                            name,
-                            hash,
-                            ack,
-                        });
-                    });
-                    if self.hasher.submit(job).is_err() {
-                        self.hashing_busy(sessid, ack);
-                    }
-                }
-                Deferred::ChangePassword { sessid, uid, hash, old, new, invalid, ack } => {
-                    let events = self.events.clone();
-                    let job = Box::new(move |hasher: &mut super::accounts::PasswordHasher| {
-                        // Evennia's order: a wrong old password is reported before a bad new one.
-                        let outcome = if !hasher.verify(Some(&hash), &old) {
-                            Err("The specified old password isn't correct.".to_string())
-                        } else if let Some(why) = invalid {
-                            Err(why)
-                        } else {
-                            hasher.hash(&new).map_err(|e| {
-                                tracing::error!(sessid, cause = %e, "password hashing failed");
-                                "|rAn error occurred. Please e-mail an admin if the problem persists.|n".to_string()
-                            })
-                        };
-                        let _ = events.blocking_send(GameEvent::PasswordChanged {
-                            sessid,
-                            uid,
-                            outcome,
-                            ack,
-                        });
-                    });
-                    if self.hasher.submit(job).is_err() {
-                        tracing::warn!(
-                            sessid,
-                            "password hashing queue full; password change refused"
-                        );
-                        let game = self.game();
-                        game.push_ack(ack);
-                        game.msg_session(sessid, &format!("|R{}|n", super::accounts::BUSY_TEXT));
-                        self.unbusy(ack);
-                    }
-                }
-                // Part of the command's effects, stored and sent with them: asking at once would
-                // reload before the command commits, and again when a crash replays it.
-                Deferred::Reload { reason, by } => self.game().request_reload_effect(reason, by),
             }
         }
     }
@@ -730,7 +679,7 @@ impl GameLoop {
         let cfg = self.game().cfg.clone();
         let report = self.plugins.report(&cfg);
         crate::server::write_module_report(&cfg.data_dir, &report);
-        let names = report_names(&self.plugins);
+        let names = self.plugins.names().map(str::to_owned).collect();
         let classes = self.plugins.class_runner(None);
         let game = self.game();
         game.module_report = report;
@@ -745,8 +694,4 @@ impl GameLoop {
 pub fn fatal(why: &str) -> ! {
     tracing::error!("fatal: {why}; the server exits and the portal restarts it");
     std::process::exit(70)
-}
-
-fn report_names(plugins: &PluginRegistry) -> std::collections::BTreeSet<String> {
-    plugins.names().map(str::to_owned).collect()
 }
