@@ -2,7 +2,7 @@
 //! race over world state. Slow work (password hashing, module compiles) runs elsewhere and comes
 //! back as an event.
 //!
-//! The path of one input, as this file reads from top to bottom:
+//! The path of one input, in the order of this file's methods:
 //!
 //! 1. `run` takes in the events that have arrived; `accept` puts an input (or a disconnect) in
 //!    its session's queue in the [`Scheduler`] (`game_loop/scheduler.rs`: per-session queues,
@@ -309,7 +309,7 @@ impl GameLoop {
 
     /// Queue a session's work; a session is served in the turns of its address group.
     fn enqueue(&mut self, sessid: Sessid, work: Work) {
-        let Some(game) = self.game.as_ref() else { return };
+        let game = self.game.as_ref().expect("the game is only absent during a guest call");
         self.scheduler.enqueue(sessid, work, || {
             game.sessions
                 .get(sessid)
@@ -558,6 +558,7 @@ impl GameLoop {
         }
     }
 
+    /// Start the database transaction of a batch, an event or a round of timer firings.
     pub(super) fn begin(&mut self) {
         if let Err(e) = self.game().world.begin() {
             fatal(&format!("cannot start a database transaction: {e}"));
