@@ -29,10 +29,6 @@ mod client;
 mod others;
 mod server_link;
 
-pub use admin::{RELOAD_REFUSED, RESTART_NOTE};
-pub use others::OTHERS_OUTPUT_DROPPED_TEXT;
-pub use server_link::{POISON_TEXT, SESSION_POISON_REASON, SESSION_POISON_TEXT};
-
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 

@@ -19,9 +19,8 @@ mod inbound;
 mod rate;
 
 pub use address::client_address;
-pub use handshake::HandshakeGuard;
 pub use inbound::{InboundBudget, InboundVerdict};
-pub use rate::{check_address_rate, check_rates, CommandRate, RateVerdict};
+pub use rate::{check_rates, CommandRate, RateVerdict};
 
 use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;

@@ -22,7 +22,8 @@ mod safety;
 
 pub use ansi::to_ansi;
 pub use html::to_html;
-pub use safety::{is_safe_link_url, is_unsafe_control, neutralize_client_text, without_controls};
+pub(crate) use safety::{is_safe_link_url, without_controls};
+pub use safety::{is_unsafe_control, neutralize_client_text};
 
 /// How outbound text is rendered for a client.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
