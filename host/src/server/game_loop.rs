@@ -25,10 +25,10 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
 
+use super::{PluginRegistry, Prepared};
 use crate::cmd::CmdSet;
 use crate::link::{self, Effects, Msg, PortalMsg, ServerMsg, Sessid, TARGET_FRAME_BYTES};
-use crate::wasm::registry::{PluginError, Prepared};
-use crate::wasm::PluginRegistry;
+use crate::wasm::registry::PluginError;
 
 use super::accounts::HashPool;
 use super::game::{Deferred, Game, QueuedCommand};

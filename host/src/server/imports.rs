@@ -1,234 +1,70 @@
-//! The `host` imports guests call. Each is thin glue onto a [`Game`](crate::server::game::Game)
-//! method; a guest mistake comes back as an error value, never a trap.
+//! The `host` imports guests call, implemented for the sandbox's store data holding the
+//! [`Game`]: the sandbox (`wasm/`) is generic over that data and links whatever implements the
+//! imports, so it knows nothing of the game; the imports live here, beside the state they touch.
+//! Each is thin glue onto a `Game` method or one of the group files below; a guest mistake comes
+//! back as an error value, never a trap.
 //!
-//! Every import is bounded ([`GuestQuotas`]): names, texts and lists it accepts have a size limit,
-//! and the call as a whole may send so many messages and bytes, create so many objects and log so
-//! much. Imports that return `result<_, string>` answer an over-quota request with an `Err`
-//! naming the quota; the others end the call with [`QuotaExceeded`] (the game loop then reports
-//! it like any other failed call). Host work per import is linear in its inputs or better.
+//! Every import is bounded ([`GuestQuotas`](crate::wasm::GuestQuotas)): names, texts and lists
+//! it accepts have a size limit, and the call as a whole may send so many messages and bytes,
+//! create so many objects and log so much. Imports that return `result<_, string>` answer an
+//! over-quota request with an `Err` naming the quota; the others end the call with
+//! [`QuotaExceeded`](crate::wasm::QuotaExceeded) (the game loop then reports it like any other
+//! failed call). Host work per import is linear in its inputs or better.
+
+pub mod building;
+pub mod comms;
+pub mod convert;
+pub mod objclass;
+pub mod sessions;
+pub mod timers;
+pub mod world;
 
 use std::collections::HashSet;
+use std::sync::Arc;
 
-use super::bindings::mudhost::game::host::{
+use crate::config::Config;
+use crate::server::game::{Checkpoint, CmdsetHolder as GameHolder, Game};
+use crate::store::Holder;
+use crate::wasm::bindings::mudhost::game::host::{
     AttrEntry, ChannelInfo, ContentsPacked, HelpTopic, Host, MultisessionPolicy, ObjectBrief, Tag,
 };
-use super::bindings::mudhost::game::host::{BuildLimits, PrototypeCatalog};
-use super::bindings::types::{self, CmdsetHolder, CommandInfo, LogLevel, SessionInfo};
-use super::{escape_line, GuestQuotas, HostCtx, QuotaExceeded};
-use crate::link::Sessid;
-use crate::server::game::CmdsetHolder as GameHolder;
-use crate::server::session::ServerSession;
-use crate::store::Holder;
+use crate::wasm::bindings::mudhost::game::host::{BuildLimits, PrototypeCatalog};
+use crate::wasm::bindings::types::{self, CmdsetHolder, CommandInfo, LogLevel, SessionInfo};
+use crate::wasm::import_checks::{clamp, json_depth, over};
+use crate::wasm::{escape_line, ClassRunner, HostCtx, HostData};
+use convert::{no_session, session_info};
 
 /// Result of an import that ends the call when the guest goes over a quota.
 type Trappable<T> = wasmtime::Result<T>;
 
-/// Cut a text to `max` bytes (at a character boundary) with a note, as one message may carry.
-fn clamp(text: String, max: usize) -> String {
-    if text.len() <= max {
-        return text;
-    }
-    let mut end = max;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}\n[output truncated]", &text[..end])
-}
+/// The game is the data of every guest call: a call is atomic through the game's checkpoints.
+impl HostData for Game {
+    type Checkpoint = Checkpoint;
 
-/// The end-the-call error for a quota.
-fn over(what: String) -> wasmtime::Error {
-    wasmtime::Error::new(QuotaExceeded(what))
-}
-
-/// Nesting depth of a JSON text (brackets outside strings), without parsing it: a deeply nested
-/// text is refused before serde recurses into it.
-pub fn json_depth(text: &str) -> usize {
-    let (mut depth, mut max, mut in_str, mut escaped) = (0usize, 0usize, false, false);
-    for b in text.bytes() {
-        if in_str {
-            match b {
-                _ if escaped => escaped = false,
-                b'\\' => escaped = true,
-                b'"' => in_str = false,
-                _ => {}
-            }
-            continue;
-        }
-        match b {
-            b'"' => in_str = true,
-            b'[' | b'{' => {
-                depth += 1;
-                max = max.max(depth);
-            }
-            b']' | b'}' => depth = depth.saturating_sub(1),
-            _ => {}
-        }
-    }
-    max
-}
-
-impl HostCtx {
-    fn q(&self) -> GuestQuotas {
-        self.quotas
+    fn checkpoint(&mut self) -> Checkpoint {
+        Game::checkpoint(self)
     }
 
-    /// Refuse (end the call) a name over `guest_name_bytes`.
-    fn name(&self, what: &str, value: &str) -> Trappable<()> {
-        if value.len() > self.q().name_bytes {
-            return Err(over(format!(
-                "{what} is over guest_name_bytes ({} bytes)",
-                self.q().name_bytes
-            )));
-        }
-        Ok(())
+    fn keep(&mut self, cp: Checkpoint) {
+        Game::keep(self, cp)
     }
 
-    /// Refuse (with an error value) a name over `guest_name_bytes`.
-    fn name_value(&self, what: &str, value: &str) -> Result<(), String> {
-        if value.len() > self.q().name_bytes {
-            return Err(format!(
-                "quota: {what} is over guest_name_bytes ({} bytes)",
-                self.q().name_bytes
-            ));
-        }
-        Ok(())
+    fn undo(&mut self, cp: Checkpoint) {
+        Game::undo(self, cp)
     }
 
-    /// Queue `text` for every session in `to`, counting messages and bytes against the call's
-    /// quotas first, so an over-quota call sends nothing of this batch.
-    pub(super) fn deliver(&mut self, to: Vec<Sessid>, text: String) -> Trappable<()> {
-        let text = clamp(text, self.q().text_bytes);
-        let n = to.len();
-        let messages = self.used.messages.saturating_add(n);
-        let bytes = self.used.output_bytes.saturating_add(n.saturating_mul(text.len()));
-        if messages > self.q().messages_per_call {
-            return Err(over(format!(
-                "output over guest_messages_per_call ({} messages)",
-                self.q().messages_per_call
-            )));
-        }
-        if bytes > self.q().output_bytes_per_call {
-            return Err(over(format!(
-                "output over guest_output_bytes_per_call ({} bytes)",
-                self.q().output_bytes_per_call
-            )));
-        }
-        let per_session = self.q().messages_per_session_per_call;
-        if to.iter().any(|id| self.used.per_session.get(id).copied().unwrap_or(0) >= per_session) {
-            return Err(over(format!(
-                "output to one session over guest_messages_per_session_per_call ({per_session} messages)"
-            )));
-        }
-        self.used.messages = messages;
-        self.used.output_bytes = bytes;
-        for id in to {
-            *self.used.per_session.entry(id).or_default() += 1;
-            self.game.msg_session(id, &text);
-        }
-        Ok(())
+    fn config(&self) -> &Config {
+        &self.cfg
     }
 
-    /// Count one password-hashing request against the call's quota.
-    fn auth_request(&mut self) -> Result<(), String> {
-        if self.used.auth_requests >= self.q().auth_requests_per_call {
-            return Err(format!(
-                "quota: over guest_auth_requests_per_call ({} create-account/login per command)",
-                self.q().auth_requests_per_call
-            ));
-        }
-        self.used.auth_requests += 1;
-        Ok(())
-    }
-
-    /// The checks of every call that starts a password hash: the per-call auth quota, the
-    /// account name's size (when one is given) and each password's size.
-    fn auth_checks(&mut self, name: Option<&str>, passwords: &[&str]) -> Result<(), String> {
-        self.auth_request()?;
-        if let Some(name) = name {
-            self.name_value("the account name", name)?;
-        }
-        if passwords.iter().any(|p| p.len() > self.q().text_bytes) {
-            return Err(format!(
-                "quota: the password is over guest_text_bytes ({} bytes)",
-                self.q().text_bytes
-            ));
-        }
-        Ok(())
-    }
-
-    /// The calling session's ndb size (keys plus values) if `key` were set to `value`.
-    fn ndb_size_after(&self, key: &str, value: &str) -> usize {
-        let Some(s) = self.game.sessions.get(self.caller) else { return 0 };
-        let others: usize =
-            s.data.ndb.iter().filter(|(k, _)| *k != key).map(|(k, v)| k.len() + v.len()).sum();
-        others + key.len() + value.len()
+    fn set_class_runner(&mut self, runner: Arc<ClassRunner<Game>>) {
+        self.objclass.runner = Some(runner);
     }
 }
 
-/// Convert a session to its WIT view.
-pub fn session_info(s: &ServerSession) -> SessionInfo {
-    let d = &s.data;
-    SessionInfo {
-        sessid: d.sessid,
-        address: d.address.clone(),
-        protocol_key: d.protocol_key.clone(),
-        csessid: d.csessid.clone(),
-        logged_in: d.logged_in,
-        account: d.uid,
-        account_name: d.uname.clone(),
-        puppet: d.puid,
-        conn_time: d.conn_time,
-        cmd_last: d.cmd_last,
-        cmd_last_visible: d.cmd_last_visible,
-        cmd_total: d.cmd_total,
-        protocol_flags: d
-            .protocol_flags
-            .iter()
-            .map(|(k, v)| (k.to_string(), flag_json(v)))
-            .collect(),
-    }
-}
+impl types::Host for HostCtx<Game> {}
 
-/// A flag's value as JSON text. Flags are mostly booleans and short plain strings, built into
-/// every invocation: those skip the general serializer.
-fn flag_json(v: &serde_json::Value) -> String {
-    match v {
-        serde_json::Value::Bool(b) => (if *b { "true" } else { "false" }).to_string(),
-        serde_json::Value::String(s)
-            if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\' && b < 0x7f) =>
-        {
-            let mut out = String::with_capacity(s.len() + 2);
-            out.push('"');
-            out.push_str(s);
-            out.push('"');
-            out
-        }
-        other => other.to_string(),
-    }
-}
-
-/// The view of "no session" given to load hooks, which run outside any command.
-fn no_session() -> SessionInfo {
-    SessionInfo {
-        sessid: 0,
-        address: String::new(),
-        protocol_key: String::new(),
-        csessid: None,
-        logged_in: false,
-        account: None,
-        account_name: None,
-        puppet: None,
-        conn_time: 0,
-        cmd_last: 0,
-        cmd_last_visible: 0,
-        cmd_total: 0,
-        protocol_flags: vec![],
-    }
-}
-
-impl types::Host for HostCtx {}
-
-impl Host for HostCtx {
+impl Host for HostCtx<Game> {
     fn msg_caller(&mut self, text: String) -> Trappable<()> {
         let to = self.game.sessions.get(self.caller).map(|s| s.sessid()).into_iter().collect();
         self.deliver(to, text)
@@ -1030,41 +866,5 @@ fn game_holder(h: CmdsetHolder) -> GameHolder {
         CmdsetHolder::Session(id) => GameHolder::Session(id),
         CmdsetHolder::Account(id) => GameHolder::World(Holder::Account(id)),
         CmdsetHolder::Object(id) => GameHolder::World(Holder::Object(id)),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn flag_values_are_the_json_the_serializer_writes() {
-        for v in [
-            serde_json::json!(true),
-            serde_json::json!(false),
-            serde_json::json!("utf-8"),
-            serde_json::json!("Evennia Webclient (websocket: [v1.evennia.com])"),
-            serde_json::json!("quote \" and backslash \\"),
-            serde_json::json!("tab\tand é"),
-            serde_json::json!({"0": 80}),
-            serde_json::json!(null),
-            serde_json::json!(12),
-        ] {
-            assert_eq!(flag_json(&v), v.to_string(), "{v:?}");
-        }
-    }
-
-    #[test]
-    fn json_depth_counts_brackets_outside_strings() {
-        assert_eq!(json_depth("[]"), 1);
-        assert_eq!(json_depth("[[1], {\"a\": [2]}]"), 3);
-        assert_eq!(json_depth("[\"[[[[\", \"\\\"[[\"]"), 1);
-        assert_eq!(json_depth(&"[".repeat(1000)), 1000);
-    }
-
-    #[test]
-    fn clamp_cuts_at_a_character_boundary_with_a_note() {
-        assert_eq!(clamp("abc".into(), 3), "abc");
-        assert_eq!(clamp("aéb".into(), 2), "a\n[output truncated]");
     }
 }
