@@ -310,3 +310,26 @@ async fn idle_sweeps(timeout_secs: u64, events: mpsc::Sender<GameEvent>) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wasm::registry::PluginError;
+    use crate::wasm::watcher::ModuleEvent;
+
+    #[test]
+    fn the_watchers_events_reach_the_game_loop_as_its_own_until_it_is_gone() {
+        let (tx, mut rx) = mpsc::channel(4);
+        let sink = module_sink(tx);
+        assert!(sink(ModuleEvent::Removed { name: "box".into() }));
+        let error = PluginError::Read("gone".into());
+        assert!(sink(ModuleEvent::Failed { path: "/m/x.wasm".into(), error }));
+        assert!(matches!(rx.try_recv(), Ok(GameEvent::ModuleRemoved { name }) if name == "box"));
+        assert!(matches!(
+            rx.try_recv(),
+            Ok(GameEvent::ModuleFailed { path, .. }) if path == std::path::Path::new("/m/x.wasm")
+        ));
+        drop(rx);
+        assert!(!sink(ModuleEvent::Removed { name: "box".into() }), "the watcher is told to stop");
+    }
+}

@@ -31,7 +31,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use wasmtime::component::{HasSelf, Linker, ResourceTable};
+use wasmtime::component::{HasSelf, Instance, Linker, ResourceTable};
 use wasmtime::{Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, Trap};
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
@@ -411,7 +411,7 @@ fn new_store<D: HostData>(
 /// as a Python module's globals do in Evennia.
 pub struct LiveInstance<D: 'static> {
     store: Store<HostCtx<D>>,
-    instance: wasmtime::component::Instance,
+    instance: Instance,
     stderr: MemoryOutputPipe,
 }
 
@@ -456,7 +456,7 @@ impl<D: HostData> LiveInstance<D> {
     /// Run one call on the instance.
     pub fn call<R>(
         &mut self,
-        f: impl FnOnce(&wasmtime::component::Instance, &mut Store<HostCtx<D>>) -> wasmtime::Result<R>,
+        f: impl FnOnce(&Instance, &mut Store<HostCtx<D>>) -> wasmtime::Result<R>,
     ) -> wasmtime::Result<R> {
         f(&self.instance, &mut self.store)
     }
@@ -580,6 +580,16 @@ mod tests {
         assert_eq!(escape_line("x\x1b[2Ky", 100), "x\\u{1b}[2Ky");
         assert_eq!(escape_line("abcdef", 3), "abc [cut]");
         assert_eq!(escape_line("ééé", 5), "éé [cut]");
+    }
+
+    #[test]
+    fn the_slot_hands_back_the_data_put_in_and_changed_through_it() {
+        let mut slot = GameSlot(Some(1u32));
+        *slot += 1;
+        assert_eq!(slot.take(), 2);
+        assert!(slot.0.is_none(), "empty between calls");
+        slot.put(7);
+        assert_eq!(*slot, 7);
     }
 
     #[test]

@@ -11,10 +11,12 @@
 //! [`QuotaExceeded`](crate::wasm::QuotaExceeded) (the game loop then reports it like any other
 //! failed call). Host work per import is linear in its inputs or better.
 
+pub mod accounts;
 pub mod building;
 pub mod comms;
 pub mod convert;
 pub mod objclass;
+pub mod objects;
 pub mod sessions;
 pub mod timers;
 pub mod world;
@@ -30,8 +32,8 @@ use crate::wasm::bindings::mudhost::game::host::{
 };
 use crate::wasm::bindings::mudhost::game::host::{BuildLimits, PrototypeCatalog};
 use crate::wasm::bindings::types::{self, CmdsetHolder, CommandInfo, LogLevel, SessionInfo};
-use crate::wasm::import_checks::{clamp, json_depth, over};
-use crate::wasm::{escape_line, ClassRunner, HostCtx, HostData};
+use crate::wasm::import_checks::{clamp, over};
+use crate::wasm::{ClassRunner, HostCtx, HostData};
 use convert::{no_session, session_info};
 
 /// Result of an import that ends the call when the guest goes over a quota.
@@ -115,58 +117,7 @@ impl Host for HostCtx<Game> {
         args_json: String,
         kwargs_json: String,
     ) -> Trappable<Result<(), String>> {
-        let q = self.q();
-        if cmdname.trim().is_empty() {
-            return Ok(Err("the out-of-band command name is empty".into()));
-        }
-        if let Err(e) = self.name_value("the out-of-band command name", &cmdname) {
-            return Ok(Err(e));
-        }
-        let size = args_json.len() + kwargs_json.len();
-        if size > q.text_bytes {
-            return Ok(Err(format!(
-                "quota: out-of-band arguments are over guest_text_bytes ({} bytes)",
-                q.text_bytes
-            )));
-        }
-        if json_depth(&args_json).max(json_depth(&kwargs_json)) > q.json_depth {
-            return Ok(Err(format!(
-                "quota: out-of-band arguments nest deeper than guest_json_depth ({})",
-                q.json_depth
-            )));
-        }
-        if self.used.messages + 1 > q.messages_per_call
-            || self.used.output_bytes + size > q.output_bytes_per_call
-        {
-            return Ok(Err(format!(
-                "quota: output over guest_messages_per_call ({}) or guest_output_bytes_per_call ({} bytes)",
-                q.messages_per_call, q.output_bytes_per_call
-            )));
-        }
-        let args: Vec<serde_json::Value> = match serde_json::from_str(&args_json) {
-            Ok(a) => a,
-            Err(e) => return Ok(Err(format!("args are not a JSON array: {e}"))),
-        };
-        let kwargs: serde_json::Map<String, serde_json::Value> =
-            match serde_json::from_str(&kwargs_json) {
-                Ok(k) => k,
-                Err(e) => return Ok(Err(format!("kwargs are not a JSON object: {e}"))),
-            };
-        if self.used.per_session.get(&session).copied().unwrap_or(0)
-            >= q.messages_per_session_per_call
-        {
-            return Ok(Err(format!(
-                "quota: output to one session over guest_messages_per_session_per_call ({} messages)",
-                q.messages_per_session_per_call
-            )));
-        }
-        if self.game.sessions.get(session).is_some() {
-            self.used.messages += 1;
-            self.used.output_bytes += size;
-            *self.used.per_session.entry(session).or_default() += 1;
-        }
-        self.game.send(session, crate::link::Msg::oob(cmdname, args, kwargs));
-        Ok(Ok(()))
+        self.queue_oob(session, cmdname, args_json, kwargs_json)
     }
 
     fn current_session(&mut self) -> Trappable<SessionInfo> {
@@ -259,17 +210,7 @@ impl Host for HostCtx<Game> {
         key: String,
         value: Option<String>,
     ) -> Trappable<()> {
-        self.name("an attribute key", &key)?;
-        if value.as_ref().is_some_and(|v| v.len() > self.q().attr_value_bytes) {
-            return Err(over(format!(
-                "an attribute value is over guest_attr_value_bytes ({} bytes)",
-                self.q().attr_value_bytes
-            )));
-        }
-        if let Err(e) = self.game.world.set_account_attr(account, &key, value.as_deref()) {
-            tracing::warn!(module = %self.module, account, cause = %e, "account-attr-set failed");
-        }
-        Ok(())
+        self.set_account_attr(account, key, value)
     }
 
     fn puppet(&mut self, obj: u64) -> Trappable<Result<(), String>> {
@@ -286,24 +227,7 @@ impl Host for HostCtx<Game> {
         kind: String,
         location: Option<u64>,
     ) -> Trappable<u64> {
-        self.name("an object key", &key)?;
-        self.name("an object kind", &kind)?;
-        if self.used.objects >= self.q().objects_per_call {
-            return Err(over(format!(
-                "objects created over guest_objects_per_call ({})",
-                self.q().objects_per_call
-            )));
-        }
-        Ok(match self.game.world.create_object(&key, &kind, location) {
-            Ok(id) => {
-                self.used.objects += 1;
-                id
-            }
-            Err(e) => {
-                tracing::error!(module = %self.module, cause = %e, "object-create failed");
-                0
-            }
-        })
+        self.create_object_counted(key, kind, location)
     }
 
     fn object_exists(&mut self, obj: u64) -> Trappable<bool> {
@@ -315,17 +239,7 @@ impl Host for HostCtx<Game> {
     }
 
     fn object_set_key(&mut self, obj: u64, key: String) -> Trappable<Result<(), String>> {
-        if let Err(e) = self.name_value("an object key", &key) {
-            return Ok(Err(e));
-        }
-        // A character is renamed under the rules it was created with.
-        if self.game.world.object(obj).is_some_and(|o| o.kind == "character") {
-            let max = self.game.cfg.max_name_chars;
-            if let Err(e) = crate::server::game::validate_character_name(&key, max) {
-                return Ok(Err(e));
-            }
-        }
-        Ok(self.game.world.set_object_key(obj, &key).map_err(|e| e.to_string()))
+        self.rename_object(obj, key)
     }
 
     fn object_kind(&mut self, obj: u64) -> Trappable<Option<String>> {
@@ -341,36 +255,11 @@ impl Host for HostCtx<Game> {
     }
 
     fn object_contents_briefs(&mut self, obj: u64) -> Trappable<Vec<ObjectBrief>> {
-        let world = &self.game.world;
-        let Some(container) = world.object(obj) else { return Ok(vec![]) };
-        let mut briefs = Vec::with_capacity(container.contents.len());
-        briefs.extend(world.contents(container).map(|o| ObjectBrief {
-            id: o.id,
-            key: o.key.clone(),
-            kind: o.kind.clone(),
-        }));
-        Ok(briefs)
+        self.contents_briefs(obj)
     }
 
     fn object_contents_packed(&mut self, obj: u64) -> Trappable<ContentsPacked> {
-        let world = &self.game.world;
-        let Some(container) = world.object(obj) else {
-            return Ok(ContentsPacked { ids: vec![], text: String::new(), ends: vec![] });
-        };
-        let n = container.contents.len();
-        let (mut ids, mut ends) = (Vec::with_capacity(n), Vec::with_capacity(2 * n));
-        // A guess (a short key and kind each) instead of a second pass over the objects.
-        let mut text = String::with_capacity(16 * n);
-        for o in world.contents(container) {
-            ids.push(o.id);
-            // Keys and kinds are bounded by `guest_name_bytes`, and a room by what the store
-            // holds: far from 4 GiB, but an offset past it is clamped rather than wrapped.
-            text.push_str(&o.key);
-            ends.push(u32::try_from(text.len()).unwrap_or(u32::MAX));
-            text.push_str(&o.kind);
-            ends.push(u32::try_from(text.len()).unwrap_or(u32::MAX));
-        }
-        Ok(ContentsPacked { ids, text, ends })
+        self.contents_packed(obj)
     }
 
     fn object_move(&mut self, obj: u64, destination: Option<u64>) -> Trappable<Result<(), String>> {
@@ -390,12 +279,7 @@ impl Host for HostCtx<Game> {
     }
 
     fn object_attr_get(&mut self, obj: u64, key: String) -> Trappable<Option<String>> {
-        self.name("an attribute key", &key)?;
-        let world = &self.game.world;
-        Ok(world.object(obj).and_then(|o| o.attrs.get(&key).cloned()).or_else(|| {
-            // A typed value of the default category, as its JSON text (`attr-set-json`).
-            world.typed_attr(obj, "", &key).map(str::to_string)
-        }))
+        self.attr_text(obj, key)
     }
 
     fn object_attr_set(
@@ -404,28 +288,7 @@ impl Host for HostCtx<Game> {
         key: String,
         value: Option<String>,
     ) -> Trappable<Result<(), String>> {
-        if let Err(e) = self.name_value("an attribute key", &key) {
-            return Ok(Err(e));
-        }
-        // Ownership decides puppet rights and counts towards MAX_NR_CHARACTERS: only the host's
-        // character-create sets it.
-        if key == crate::store::OWNER_ATTR {
-            return Ok(Err(format!("'{key}' is set by the host (character-create).")));
-        }
-        if value.as_ref().is_some_and(|v| v.len() > self.q().attr_value_bytes) {
-            return Ok(Err(format!(
-                "quota: the attribute value is over guest_attr_value_bytes ({} bytes)",
-                self.q().attr_value_bytes
-            )));
-        }
-        let set = self.game.world.set_object_attr(obj, &key, value.as_deref());
-        if set.is_ok() && self.game.world.typed_attr(obj, "", &key).is_some() {
-            // One value per attribute: the string replaces a typed value of the same key.
-            if let Err(e) = self.game.world.set_typed_attr(obj, "", &key, None) {
-                return Ok(Err(e.to_string()));
-            }
-        }
-        Ok(set.map_err(|e| e.to_string()))
+        self.set_attr_text(obj, key, value)
     }
 
     fn start_location(&mut self) -> Trappable<u64> {
@@ -465,25 +328,7 @@ impl Host for HostCtx<Game> {
     }
 
     fn log(&mut self, level: LogLevel, message: String) -> Trappable<()> {
-        // Escaped and cut before counting: the quota is on what reaches the log.
-        let line = escape_line(&message, self.q().log_line_bytes);
-        let used = self.used.log_bytes.saturating_add(line.len());
-        if used > self.q().log_bytes_per_call {
-            return Err(over(format!(
-                "log over guest_log_bytes_per_call ({} bytes)",
-                self.q().log_bytes_per_call
-            )));
-        }
-        self.used.log_bytes = used;
-        let (m, sessid) = (&*self.module, self.caller);
-        match level {
-            LogLevel::Trace => tracing::trace!(module = m, sessid, "guest: {line}"),
-            LogLevel::Debug => tracing::debug!(module = m, sessid, "guest: {line}"),
-            LogLevel::Info => tracing::info!(module = m, sessid, "guest: {line}"),
-            LogLevel::Warn => tracing::warn!(module = m, sessid, "guest: {line}"),
-            LogLevel::Error => tracing::error!(module = m, sessid, "guest: {line}"),
-        }
-        Ok(())
+        self.guest_log(level, message)
     }
 
     fn get_multisession_policy(&mut self) -> Trappable<MultisessionPolicy> {
@@ -530,16 +375,7 @@ impl Host for HostCtx<Game> {
         key: String,
         description: Option<String>,
     ) -> Trappable<Result<u64, String>> {
-        if let Err(e) = self.name_value("the character name", &key) {
-            return Ok(Err(e));
-        }
-        if description.as_ref().is_some_and(|d| d.len() > self.q().attr_value_bytes) {
-            return Ok(Err(format!(
-                "quota: the description is over guest_attr_value_bytes ({} bytes)",
-                self.q().attr_value_bytes
-            )));
-        }
-        Ok(self.game.character_create(self.caller, &key, description.as_deref()))
+        self.create_character(key, description)
     }
 
     fn character_delete(&mut self, obj: u64) -> Trappable<Result<(), String>> {
@@ -585,25 +421,7 @@ impl Host for HostCtx<Game> {
     }
 
     fn caller_commands(&mut self) -> Trappable<Vec<CommandInfo>> {
-        let Some(set) = self.game.current_cmdset.clone() else { return Ok(vec![]) };
-        let (superuser, permission) = self.game.lock_caller(self.caller);
-        let who = crate::cmd::LockCaller { superuser, permission: permission.as_deref() };
-        Ok(set
-            .commands
-            .iter()
-            .filter(|c| {
-                !c.is_system() && !c.is_exit() && c.channel.is_none() && c.lock.allows(&who)
-            })
-            .map(|c| CommandInfo {
-                key: c.key.clone(),
-                aliases: c.aliases.clone(),
-                help: c.help.clone(),
-                arg_regex: Some(c.arg_regex.as_str().to_string())
-                    .filter(|r| r != crate::cmd::DEFAULT_ARG_REGEX),
-                locks: c.locks.clone(),
-                help_category: c.help_category.clone(),
-            })
-            .collect())
+        self.commands_for_caller()
     }
 
     fn account_permission(&mut self, account: u64) -> Trappable<Option<String>> {
@@ -654,7 +472,7 @@ impl Host for HostCtx<Game> {
         Ok(self.timer_list_own())
     }
 
-    // --- Building (`host_building.rs`) ---
+    // --- Building (`imports/building.rs`) ---
 
     fn building_limits(&mut self) -> Trappable<BuildLimits> {
         Ok(self.building_limits_now())
@@ -677,7 +495,7 @@ impl Host for HostCtx<Game> {
         Ok(self.prototype_json(&key))
     }
 
-    // Channels, help, execute (`host_comms.rs`)
+    // Channels, help, execute (`imports/comms.rs`)
     fn channel_list(&mut self) -> Trappable<Vec<ChannelInfo>> {
         Ok(self.comms_list().unwrap_or_default())
     }
@@ -745,7 +563,7 @@ impl Host for HostCtx<Game> {
         self.comms_execute(obj, line)
     }
 
-    // World model: tags, aliases, search, attributes, locks (`host_world.rs`).
+    // World model: tags, aliases, search, attributes, locks (`imports/world.rs`).
 
     fn tag_add(
         &mut self,
@@ -866,5 +684,29 @@ fn game_holder(h: CmdsetHolder) -> GameHolder {
         CmdsetHolder::Session(id) => GameHolder::Session(id),
         CmdsetHolder::Account(id) => GameHolder::World(Holder::Account(id)),
         CmdsetHolder::Object(id) => GameHolder::World(Holder::Object(id)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::WorldStore;
+
+    /// The sandbox keeps or undoes a call through `HostData` alone: it must reach the game's
+    /// checkpoints, world included.
+    #[test]
+    fn a_call_undone_through_host_data_leaves_nothing_and_a_kept_one_stays() {
+        let dir = tempfile::tempdir().unwrap();
+        let world = WorldStore::open(&dir.path().join("w.sqlite3")).unwrap();
+        let mut game = Game::new(Arc::new(Config::default()), world);
+        let cp = HostData::checkpoint(&mut game);
+        let undone = game.world.create_object("pebble", "thing", None).unwrap();
+        HostData::undo(&mut game, cp);
+        assert!(game.world.object(undone).is_none(), "the undone call's object is gone");
+        let cp = HostData::checkpoint(&mut game);
+        let kept = game.world.create_object("stone", "thing", None).unwrap();
+        HostData::keep(&mut game, cp);
+        assert!(game.world.object(kept).is_some(), "the kept call's object stays");
+        assert!(std::ptr::eq(HostData::config(&game), &*game.cfg), "the game's own config");
     }
 }

@@ -1,8 +1,10 @@
 //! The checks every host import applies to a guest's request, whatever the embedder's data:
-//! names and texts within their quotas, JSON nesting, the per-call counters. Generic over the
-//! store data, so they stay with the sandbox; the imports themselves are the embedder's.
+//! names and texts within their quotas, JSON nesting, the per-call counters, the guest's log.
+//! Generic over the store data, so they stay with the sandbox; the imports themselves are the
+//! embedder's.
 
-use super::{GuestQuotas, HostCtx, QuotaExceeded};
+use super::bindings::types::LogLevel;
+use super::{escape_line, GuestQuotas, HostCtx, QuotaExceeded};
 
 /// Result of an import that ends the call when the guest goes over a quota.
 type Trappable<T> = wasmtime::Result<T>;
@@ -102,6 +104,30 @@ impl<D> HostCtx<D> {
                 "quota: the password is over guest_text_bytes ({} bytes)",
                 self.q().text_bytes
             ));
+        }
+        Ok(())
+    }
+
+    /// `log`: one escaped, cut line in the server log, counted against
+    /// `guest_log_bytes_per_call`.
+    pub fn guest_log(&mut self, level: LogLevel, message: String) -> Trappable<()> {
+        // Escaped and cut before counting: the quota is on what reaches the log.
+        let line = escape_line(&message, self.q().log_line_bytes);
+        let used = self.used.log_bytes.saturating_add(line.len());
+        if used > self.q().log_bytes_per_call {
+            return Err(over(format!(
+                "log over guest_log_bytes_per_call ({} bytes)",
+                self.q().log_bytes_per_call
+            )));
+        }
+        self.used.log_bytes = used;
+        let (m, sessid) = (&*self.module, self.caller);
+        match level {
+            LogLevel::Trace => tracing::trace!(module = m, sessid, "guest: {line}"),
+            LogLevel::Debug => tracing::debug!(module = m, sessid, "guest: {line}"),
+            LogLevel::Info => tracing::info!(module = m, sessid, "guest: {line}"),
+            LogLevel::Warn => tracing::warn!(module = m, sessid, "guest: {line}"),
+            LogLevel::Error => tracing::error!(module = m, sessid, "guest: {line}"),
         }
         Ok(())
     }
