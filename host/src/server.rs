@@ -2,12 +2,12 @@
 //! the configuration and the session table, loads the world and the modules, and runs the game
 //! loop until the portal asks it to reload or shut down (or goes away).
 
-pub mod accounts;
 pub mod channels;
 pub mod cmdhandler;
 pub mod execute;
 pub mod game;
 pub mod game_loop;
+pub mod hashing;
 pub mod help;
 pub mod imports;
 pub mod inputfuncs;

@@ -30,8 +30,8 @@ use crate::cmd::CmdSet;
 use crate::link::{self, Effects, Msg, PortalMsg, ServerMsg, Sessid, TARGET_FRAME_BYTES};
 use crate::wasm::registry::PluginError;
 
-use super::accounts::HashPool;
 use super::game::{Deferred, Game, QueuedCommand};
+use super::hashing::HashPool;
 use crate::shared::inflight::InflightMarker;
 
 /// Everything the game loop reacts to.
@@ -881,7 +881,7 @@ impl GameLoop {
             match job {
                 Deferred::CheckPassword { sessid, account, hash, password, ack } => {
                     let events = self.events.clone();
-                    let job = Box::new(move |hasher: &mut super::accounts::PasswordHasher| {
+                    let job = Box::new(move |hasher: &mut super::hashing::PasswordHasher| {
                         let ok = hasher.verify(hash.as_deref(), &password);
                         let _ = events.blocking_send(GameEvent::PasswordChecked {
                             sessid,
@@ -896,7 +896,7 @@ impl GameLoop {
                 }
                 Deferred::HashPassword { sessid, name, password, ack } => {
                     let events = self.events.clone();
-                    let job = Box::new(move |hasher: &mut super::accounts::PasswordHasher| {
+                    let job = Box::new(move |hasher: &mut super::hashing::PasswordHasher| {
                         let hash = hasher.hash(&password);
                         let _ = events.blocking_send(GameEvent::PasswordHashed {
                             sessid,
@@ -911,7 +911,7 @@ impl GameLoop {
                 }
                 Deferred::ChangePassword { sessid, uid, hash, old, new, invalid, ack } => {
                     let events = self.events.clone();
-                    let job = Box::new(move |hasher: &mut super::accounts::PasswordHasher| {
+                    let job = Box::new(move |hasher: &mut super::hashing::PasswordHasher| {
                         // Evennia's order: a wrong old password is reported before a bad new one.
                         let outcome = if !hasher.verify(Some(&hash), &old) {
                             Err("The specified old password isn't correct.".to_string())
@@ -937,7 +937,7 @@ impl GameLoop {
                         );
                         let game = self.game();
                         game.push_ack(ack);
-                        game.msg_session(sessid, &format!("|R{}|n", super::accounts::BUSY_TEXT));
+                        game.msg_session(sessid, &format!("|R{}|n", super::hashing::BUSY_TEXT));
                         self.unbusy(ack);
                     }
                 }
