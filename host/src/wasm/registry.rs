@@ -1,11 +1,13 @@
-//! The plugin registry: which modules are loaded, their cmdsets, and their load errors.
+//! The plugin registry: which modules are loaded, their cmdsets, and their load errors; generic
+//! over the data its guest calls carry (see [`HostData`]).
 //!
 //! Loading is two steps so the slow one can run off the game loop:
-//! 1. [`prepare`] (any thread): read the file, compile it or load it from the on-disk cache,
-//!    check which plugin kind it is (cmdset, input hook, session class) and at which WIT version
-//!    (the current one, 0.2.x for every kind, or 0.1.0 for cmdset modules), pre-instantiate.
-//! 2. [`PluginRegistry::install`] (game loop): a smoke call of `info` builds the cmdset, `at-load`
-//!    runs, and the module is swapped in between two commands.
+//! 1. [`Loader::prepare`] (any thread, `registry/loader.rs`): read the file, compile it or load
+//!    it from the on-disk cache, check which plugin kind it is (cmdset, input hook, session
+//!    class, object class) and at which WIT version (the current one, 0.2.x for every kind, or
+//!    0.1.0 for cmdset modules), pre-instantiate.
+//! 2. [`PluginRegistry::install`] (game loop): a smoke call of `info` builds the cmdset
+//!    (`registry/cmdset.rs`), `at-load` runs, and the module is swapped in between two commands.
 //!
 //! A module that fails any step is rejected with one log line naming the file, the step and the
 //! reason, and the previous version (if any) keeps serving.
@@ -13,6 +15,10 @@
 //! Module files are checked before they are read: only regular files (a symlink to one is fine)
 //! no larger than `guest_module_bytes`, opened without blocking (a FIFO named `x.wasm` must not
 //! hang the loader). The compile cache ([`super::cache`]) is verified before it is trusted.
+//!
+//! The other jobs have files of their own: a module's exports per WIT version
+//! (`registry/exports.rs`), guest calls on kept instances (`registry/calls.rs`), object-class
+//! hooks (`registry/objclass.rs`) and the admins' module report (`registry/report.rs`).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
