@@ -54,6 +54,7 @@ pub fn json_depth(text: &str) -> usize {
 }
 
 impl<D> HostCtx<D> {
+    /// The quotas of this call.
     pub fn q(&self) -> GuestQuotas {
         self.quotas
     }

@@ -118,6 +118,7 @@ pub(super) struct Exports<D: 'static> {
 }
 
 impl<D: 'static> Exports<D> {
+    /// Which plugin kind the exports make.
     pub(super) fn kind(&self) -> ModuleKind {
         if self.objclass.is_some() {
             ModuleKind::ObjectClass
@@ -130,10 +131,12 @@ impl<D: 'static> Exports<D> {
         }
     }
 
+    /// The WIT version the component names.
     pub(super) fn version(&self) -> &str {
         &self.built_against
     }
 
+    /// `cmdset.info`: the cmdset metadata.
     pub(super) fn info(
         &self,
         inst: &Instance,
@@ -146,6 +149,7 @@ impl<D: 'static> Exports<D> {
         }
     }
 
+    /// `cmdset.at-load`.
     pub(super) fn at_load(
         &self,
         inst: &Instance,
@@ -158,6 +162,7 @@ impl<D: 'static> Exports<D> {
         }
     }
 
+    /// `cmdset.key-mergetypes` (none before 0.2).
     pub(super) fn key_mergetypes(
         &self,
         inst: &Instance,
@@ -170,6 +175,7 @@ impl<D: 'static> Exports<D> {
         }
     }
 
+    /// `cmdset.execute`: one command.
     pub(super) fn execute(
         &self,
         inst: &Instance,
