@@ -2,7 +2,8 @@
 //! [`Game`]: the sandbox (`wasm/`) is generic over that data and links whatever implements the
 //! imports, so it knows nothing of the game; the imports live here, beside the state they touch.
 //! Each is thin glue onto a `Game` method or one of the group files below; a guest mistake comes
-//! back as an error value, never a trap.
+//! back as an error value, never a trap. `HostData` for the game (what the sandbox needs of it)
+//! is in `imports/game_data.rs`.
 //!
 //! Every import is bounded ([`GuestQuotas`](crate::wasm::GuestQuotas)): names, texts and lists
 //! it accepts have a size limit, and the call as a whole may send so many messages and bytes,
@@ -15,17 +16,14 @@ pub mod accounts;
 pub mod building;
 pub mod comms;
 pub mod convert;
+pub mod game_data;
 pub mod objclass;
 pub mod objects;
 pub mod sessions;
 pub mod timers;
 pub mod world;
 
-use std::collections::HashSet;
-use std::sync::Arc;
-
-use crate::config::Config;
-use crate::server::game::{Checkpoint, CmdsetHolder as GameHolder, Game};
+use crate::server::game::{CmdsetHolder as GameHolder, Game};
 use crate::store::Holder;
 use crate::wasm::bindings::mudhost::game::host::{
     AttrEntry, ChannelInfo, ContentsPacked, HelpTopic, Host, MultisessionPolicy, ObjectBrief, Tag,
@@ -33,36 +31,12 @@ use crate::wasm::bindings::mudhost::game::host::{
 use crate::wasm::bindings::mudhost::game::host::{BuildLimits, PrototypeCatalog};
 use crate::wasm::bindings::types::{self, CmdsetHolder, CommandInfo, LogLevel, SessionInfo};
 use crate::wasm::import_checks::{clamp, over};
-use crate::wasm::{ClassRunner, HostCtx, HostData};
+use crate::wasm::HostCtx;
 use convert::{no_session, session_info};
+use std::collections::HashSet;
 
 /// Result of an import that ends the call when the guest goes over a quota.
 type Trappable<T> = wasmtime::Result<T>;
-
-/// The game is the data of every guest call: a call is atomic through the game's checkpoints.
-impl HostData for Game {
-    type Checkpoint = Checkpoint;
-
-    fn checkpoint(&mut self) -> Checkpoint {
-        Game::checkpoint(self)
-    }
-
-    fn keep(&mut self, cp: Checkpoint) {
-        Game::keep(self, cp)
-    }
-
-    fn undo(&mut self, cp: Checkpoint) {
-        Game::undo(self, cp)
-    }
-
-    fn config(&self) -> &Config {
-        &self.cfg
-    }
-
-    fn set_class_runner(&mut self, runner: Arc<ClassRunner<Game>>) {
-        self.objclass.runner = Some(runner);
-    }
-}
 
 impl types::Host for HostCtx<Game> {}
 
@@ -684,29 +658,5 @@ fn game_holder(h: CmdsetHolder) -> GameHolder {
         CmdsetHolder::Session(id) => GameHolder::Session(id),
         CmdsetHolder::Account(id) => GameHolder::World(Holder::Account(id)),
         CmdsetHolder::Object(id) => GameHolder::World(Holder::Object(id)),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::store::WorldStore;
-
-    /// The sandbox keeps or undoes a call through `HostData` alone: it must reach the game's
-    /// checkpoints, world included.
-    #[test]
-    fn a_call_undone_through_host_data_leaves_nothing_and_a_kept_one_stays() {
-        let dir = tempfile::tempdir().unwrap();
-        let world = WorldStore::open(&dir.path().join("w.sqlite3")).unwrap();
-        let mut game = Game::new(Arc::new(Config::default()), world);
-        let cp = HostData::checkpoint(&mut game);
-        let undone = game.world.create_object("pebble", "thing", None).unwrap();
-        HostData::undo(&mut game, cp);
-        assert!(game.world.object(undone).is_none(), "the undone call's object is gone");
-        let cp = HostData::checkpoint(&mut game);
-        let kept = game.world.create_object("stone", "thing", None).unwrap();
-        HostData::keep(&mut game, cp);
-        assert!(game.world.object(kept).is_some(), "the kept call's object stays");
-        assert!(std::ptr::eq(HostData::config(&game), &*game.cfg), "the game's own config");
     }
 }
