@@ -2,10 +2,11 @@
 //! what the builder commands need beyond the object imports. Every refusal is an error value
 //! with a text for the builder, never the end of the call.
 
-use super::bindings::mudhost::game::host::{BuildLimits, PrototypeCatalog, PrototypeEntry};
-use super::HostCtx;
+use crate::server::game::Game;
+use crate::wasm::bindings::mudhost::game::host::{BuildLimits, PrototypeCatalog, PrototypeEntry};
+use crate::wasm::HostCtx;
 
-impl HostCtx {
+impl HostCtx<Game> {
     /// The limits a builder command checks its input against.
     pub(super) fn building_limits_now(&self) -> BuildLimits {
         let clip = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);

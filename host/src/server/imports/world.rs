@@ -4,15 +4,16 @@
 //! answer a bad or over-limit request with an `Err` naming the limit; the others end the call
 //! for a name over `guest_name_bytes`, as the other imports do.
 
-use super::bindings::mudhost::game::host::{AttrEntry, Tag as WitTag};
-use super::host_api::json_depth;
-use super::{HostCtx, QuotaExceeded};
+use crate::server::game::Game;
 use crate::server::locks::Accessor;
 use crate::store::{tag, OWNER_ATTR};
+use crate::wasm::bindings::mudhost::game::host::{AttrEntry, Tag as WitTag};
+use crate::wasm::import_checks::json_depth;
+use crate::wasm::{HostCtx, QuotaExceeded};
 
 type Trappable<T> = wasmtime::Result<T>;
 
-impl HostCtx {
+impl HostCtx<Game> {
     /// End the call for a name over `guest_name_bytes`.
     fn world_name(&self, what: &str, value: &str) -> Trappable<()> {
         if value.len() > self.quotas.name_bytes {

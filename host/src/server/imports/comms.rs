@@ -5,17 +5,18 @@
 
 use std::collections::HashSet;
 
-use super::bindings::mudhost::game::host::{ChannelInfo, HelpTopic};
-use super::{HostCtx, QuotaExceeded};
 use crate::link::Sessid;
+use crate::server::game::Game;
 use crate::store::Channel;
+use crate::wasm::bindings::mudhost::game::host::{ChannelInfo, HelpTopic};
+use crate::wasm::{HostCtx, QuotaExceeded};
 
 /// Evennia's refusal for a channel name that matches nothing.
 fn no_channel(name: &str) -> String {
     format!("No channel found matching '{name}' (could also be due to missing access).")
 }
 
-impl HostCtx {
+impl HostCtx<Game> {
     /// The calling session's account, or the refusal a session not logged in gets.
     fn comms_account(&self) -> Result<u64, String> {
         self.game

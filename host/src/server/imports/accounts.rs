@@ -1,0 +1,46 @@
+//! The account imports with checks of their own: account attributes and character creation.
+
+use super::Trappable;
+use crate::server::game::Game;
+use crate::wasm::import_checks::over;
+use crate::wasm::HostCtx;
+
+impl HostCtx<Game> {
+    /// `account-attr-set`: key and value within their quotas.
+    pub(super) fn set_account_attr(
+        &mut self,
+        account: u64,
+        key: String,
+        value: Option<String>,
+    ) -> Trappable<()> {
+        self.name("an attribute key", &key)?;
+        if value.as_ref().is_some_and(|v| v.len() > self.q().attr_value_bytes) {
+            return Err(over(format!(
+                "an attribute value is over guest_attr_value_bytes ({} bytes)",
+                self.q().attr_value_bytes
+            )));
+        }
+        if let Err(e) = self.game.world.set_account_attr(account, &key, value.as_deref()) {
+            tracing::warn!(module = %self.module, account, cause = %e, "account-attr-set failed");
+        }
+        Ok(())
+    }
+
+    /// `character-create` for the caller's account: name and description within their quotas.
+    pub(super) fn create_character(
+        &mut self,
+        key: String,
+        description: Option<String>,
+    ) -> Trappable<Result<u64, String>> {
+        if let Err(e) = self.name_value("the character name", &key) {
+            return Ok(Err(e));
+        }
+        if description.as_ref().is_some_and(|d| d.len() > self.q().attr_value_bytes) {
+            return Ok(Err(format!(
+                "quota: the description is over guest_attr_value_bytes ({} bytes)",
+                self.q().attr_value_bytes
+            )));
+        }
+        Ok(self.game.character_create(self.caller, &key, description.as_deref()))
+    }
+}
