@@ -429,8 +429,20 @@ async fn fifos_devices_and_oversized_files_are_refused_without_blocking() {
     let before = host.log().len();
     host.launch();
     host.client().await;
-    let log = host.log()[before..].to_string();
-    assert_eq!(log.matches("file refused").count(), 3, "{log}");
+    // The listeners serve while modules load, so the refusals may be logged after the client
+    // connects: wait for them, then check each file was refused once.
+    let deadline = Instant::now() + WAIT;
+    let log = loop {
+        let log = host.log()[before..].to_string();
+        if log.matches("file refused").count() >= 3 || Instant::now() > deadline {
+            break log;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    for file in ["fifo.wasm", "zero.wasm", "huge.wasm"] {
+        let refused = log.lines().filter(|l| l.contains("file refused") && l.contains(file));
+        assert_eq!(refused.count(), 1, "{file}:\n{log}");
+    }
 }
 
 /// Ask `echoback` until it answers with `version`.
