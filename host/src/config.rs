@@ -377,7 +377,7 @@ config! {
         /// may hold.
         world_lock_bytes: usize = 2048,
 
-        // --- Object classes (`server/objclass.rs`) ---
+        // --- Object classes (`server/game/objclass.rs`) ---
         /// Deepest nesting of object-class hooks (a hook whose host call runs another hook counts
         /// one deeper); a host import that would go deeper fails its guest call, which is undone
         /// as a whole.

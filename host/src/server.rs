@@ -12,8 +12,6 @@ pub mod help;
 pub mod hooks;
 pub mod imports;
 pub mod inputfuncs;
-pub mod locks;
-pub mod objclass;
 pub mod prototypes;
 pub mod resent;
 pub mod session;

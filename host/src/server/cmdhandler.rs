@@ -324,7 +324,7 @@ impl GameLoop {
             // The exit's `traverse` lock, checked before the game's traversal runs (Evennia's
             // ExitCommand): its `err_traverse` attribute, else Evennia's `at_failed_traverse`.
             let game = self.game();
-            if !game.access(c.id, crate::server::locks::Accessor::Object(me), "traverse") {
+            if !game.access(c.id, crate::server::game::locks::Accessor::Object(me), "traverse") {
                 let text =
                     game.world.object(c.id).and_then(|o| o.attrs.get("err_traverse").cloned());
                 game.msg_session(sessid, text.as_deref().unwrap_or("You cannot go there."));

@@ -6,7 +6,8 @@
 //! the session lifecycle. The rest of `Game` lives beside it: the event's journal
 //! (`journal.rs`), logins and accounts (`logins.rs`), characters and puppeting
 //! (`characters.rs`) under the multisession policy (`multisession.rs`), the idle sweep
-//! (`idle.rs`), cmdset providers and permissions (`providers.rs`).
+//! (`idle.rs`), cmdset providers and permissions (`providers.rs`), object locks (`locks.rs`),
+//! the object-class hook points (`objclass.rs`).
 //!
 //! Texts are Evennia's (see EVENNIA-REFERENCE.md §6).
 
@@ -25,8 +26,10 @@ use super::throttle::Throttles;
 mod characters;
 mod idle;
 mod journal;
+pub mod locks;
 mod logins;
 mod multisession;
+pub mod objclass;
 mod providers;
 
 pub use characters::validate_character_name;
@@ -71,8 +74,8 @@ pub struct Game {
     pub help: super::help::HelpCache,
     /// Command lines queued by `execute-cmd` and the unit running them.
     pub exec: super::execute::ExecQueue,
-    /// Object classes: the loaded class modules and the hooks' nesting (`server/objclass.rs`).
-    pub objclass: super::objclass::ClassState,
+    /// Object classes: the loaded class modules and the hooks' nesting (`server/game/objclass.rs`).
+    pub objclass: objclass::ClassState,
 }
 
 /// What [`Game::checkpoint`] remembers, so that a failed guest call can be undone entirely.

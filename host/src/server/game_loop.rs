@@ -618,7 +618,7 @@ impl GameLoop {
                     QueuedCommand::Line(line) => self.run_command_line(sessid, &line),
                     QueuedCommand::PuppetLook => {
                         let game = self.take_game();
-                        self.put_game(super::objclass::post_puppet_look(game, sessid));
+                        self.put_game(super::game::objclass::post_puppet_look(game, sessid));
                     }
                 }
                 self.mark(unit.0, unit.1);
