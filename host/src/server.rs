@@ -12,6 +12,7 @@ pub mod help;
 pub mod hooks;
 pub mod imports;
 pub mod inputfuncs;
+pub mod protocol_flags;
 pub mod prototypes;
 pub mod resent;
 pub mod session;

@@ -319,7 +319,7 @@ impl Game {
     pub fn connect(&mut self, mut data: SessionData) {
         let sessid = data.sessid;
         let cap = self.cfg.session_flag_value_bytes;
-        if super::inputfuncs::bound_flags(&mut data.protocol_flags, cap) {
+        if super::protocol_flags::bound_flags(&mut data.protocol_flags, cap) {
             self.touch(sessid);
         }
         tracing::info!(sessid, address = %data.address, "session connected");
@@ -349,7 +349,7 @@ impl Game {
             self.touch(data.sessid);
         }
         let sessid = data.sessid;
-        if super::inputfuncs::bound_flags(
+        if super::protocol_flags::bound_flags(
             &mut data.protocol_flags,
             self.cfg.session_flag_value_bytes,
         ) {
