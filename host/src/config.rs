@@ -341,7 +341,7 @@ config! {
         /// length).
         prototype_parent_depth: usize = 8,
 
-        // --- Channels, help, execute (`server/channels.rs`, `server/help.rs`, `server/execute.rs`) ---
+        // --- Channels, help, execute (`server/channels.rs`, `server/help.rs`, `server/game_loop/execute.rs`) ---
         /// Most channels the game may have (`channel/create` beyond it is refused naming this key).
         channel_max_count: usize = 200,
         /// Longest channel name or alias, characters.

@@ -24,6 +24,7 @@ use super::session::SessionHandler;
 use super::throttle::Throttles;
 
 mod characters;
+mod exec_queue;
 mod idle;
 mod journal;
 pub mod locks;
@@ -33,6 +34,7 @@ pub mod objclass;
 mod providers;
 
 pub use characters::validate_character_name;
+pub use exec_queue::{ExecQueue, Runner};
 pub use idle::{IdleClock, IDLE_TIMEOUT_REASON};
 pub use journal::{
     ClassEvent, Deferred, Journal, JournalMark, QueuedCommand, MAX_OUTPUTS_PER_EVENT,
@@ -73,7 +75,7 @@ pub struct Game {
     /// The help folder's topics, re-read as its files change (`help-topics`).
     pub help: super::help::HelpCache,
     /// Command lines queued by `execute-cmd` and the unit running them.
-    pub exec: super::execute::ExecQueue,
+    pub exec: ExecQueue,
     /// Object classes: the loaded class modules and the hooks' nesting (`server/game/objclass.rs`).
     pub objclass: objclass::ClassState,
 }

@@ -1,8 +1,8 @@
 //! The world-model imports (`tag-*`, `alias-*`, `search-*`, `attr-*-json`, `attr-list`,
 //! `lock-*`, `locks`, `access`): their checks and limits, then the world store
-//! (`store/world.rs`) and the game's locks (`server/locks.rs`). Imports returning `result`
-//! answer a bad or over-limit request with an `Err` naming the limit; the others end the call
-//! for a name over `guest_name_bytes`, as the other imports do.
+//! (`store/world.rs`) and the game's locks (`server/game/locks.rs`). Imports returning
+//! `result` answer a bad or over-limit request with an `Err` naming the limit; the others end
+//! the call for a name over `guest_name_bytes`, as the other imports do.
 
 use crate::server::game::locks::Accessor;
 use crate::server::game::Game;

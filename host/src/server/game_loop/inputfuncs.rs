@@ -10,9 +10,9 @@ use crate::config::Config;
 use crate::link::{Msg, Sessid};
 use crate::logline::{clip, LogLimiter, LogVerdict};
 
-use super::game_loop::GameLoop;
-use super::now_ms;
-use super::protocol_flags::{bounded_flag, flags_bytes};
+use super::GameLoop;
+use crate::server::now_ms;
+use crate::server::protocol_flags::{bounded_flag, flags_bytes};
 
 /// Rate limit of the "input command not recognized" log line: the input is the client's.
 static UNKNOWN_INPUT_LOG: Mutex<LogLimiter> = Mutex::new(LogLimiter::new());
