@@ -341,7 +341,7 @@ config! {
         /// length).
         prototype_parent_depth: usize = 8,
 
-        // --- Channels, help, execute (`server/channels.rs`, `server/help.rs`, `server/execute.rs`) ---
+        // --- Channels, help, execute (`server/channels.rs`, `server/help.rs`, `server/game_loop/execute.rs`) ---
         /// Most channels the game may have (`channel/create` beyond it is refused naming this key).
         channel_max_count: usize = 200,
         /// Longest channel name or alias, characters.
@@ -377,7 +377,7 @@ config! {
         /// may hold.
         world_lock_bytes: usize = 2048,
 
-        // --- Object classes (`server/objclass.rs`) ---
+        // --- Object classes (`server/game/objclass.rs`) ---
         /// Deepest nesting of object-class hooks (a hook whose host call runs another hook counts
         /// one deeper); a host import that would go deeper fails its guest call, which is undone
         /// as a whole.

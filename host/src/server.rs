@@ -3,22 +3,17 @@
 //! loop until the portal asks it to reload or shut down (or goes away).
 
 pub mod channels;
-pub mod cmdhandler;
-pub mod execute;
 pub mod game;
 pub mod game_loop;
 pub mod hashing;
 pub mod help;
 pub mod hooks;
 pub mod imports;
-pub mod inputfuncs;
-pub mod locks;
-pub mod objclass;
+pub mod protocol_flags;
 pub mod prototypes;
 pub mod resent;
 pub mod session;
 pub mod throttle;
-pub mod timers;
 
 use std::io::Write;
 use std::sync::atomic::AtomicBool;

@@ -6,7 +6,8 @@
 //! the session lifecycle. The rest of `Game` lives beside it: the event's journal
 //! (`journal.rs`), logins and accounts (`logins.rs`), characters and puppeting
 //! (`characters.rs`) under the multisession policy (`multisession.rs`), the idle sweep
-//! (`idle.rs`), cmdset providers and permissions (`providers.rs`).
+//! (`idle.rs`), cmdset providers and permissions (`providers.rs`), object locks (`locks.rs`),
+//! the object-class hook points (`objclass.rs`).
 //!
 //! Texts are Evennia's (see EVENNIA-REFERENCE.md §6).
 
@@ -23,13 +24,17 @@ use super::session::SessionHandler;
 use super::throttle::Throttles;
 
 mod characters;
+mod exec_queue;
 mod idle;
 mod journal;
+pub mod locks;
 mod logins;
 mod multisession;
+pub mod objclass;
 mod providers;
 
 pub use characters::validate_character_name;
+pub use exec_queue::{ExecQueue, Runner};
 pub use idle::{IdleClock, IDLE_TIMEOUT_REASON};
 pub use journal::{
     ClassEvent, Deferred, Journal, JournalMark, QueuedCommand, MAX_OUTPUTS_PER_EVENT,
@@ -70,9 +75,9 @@ pub struct Game {
     /// The help folder's topics, re-read as its files change (`help-topics`).
     pub help: super::help::HelpCache,
     /// Command lines queued by `execute-cmd` and the unit running them.
-    pub exec: super::execute::ExecQueue,
-    /// Object classes: the loaded class modules and the hooks' nesting (`server/objclass.rs`).
-    pub objclass: super::objclass::ClassState,
+    pub exec: ExecQueue,
+    /// Object classes: the loaded class modules and the hooks' nesting (`server/game/objclass.rs`).
+    pub objclass: objclass::ClassState,
 }
 
 /// What [`Game::checkpoint`] remembers, so that a failed guest call can be undone entirely.
@@ -316,7 +321,7 @@ impl Game {
     pub fn connect(&mut self, mut data: SessionData) {
         let sessid = data.sessid;
         let cap = self.cfg.session_flag_value_bytes;
-        if super::inputfuncs::bound_flags(&mut data.protocol_flags, cap) {
+        if super::protocol_flags::bound_flags(&mut data.protocol_flags, cap) {
             self.touch(sessid);
         }
         tracing::info!(sessid, address = %data.address, "session connected");
@@ -346,7 +351,7 @@ impl Game {
             self.touch(data.sessid);
         }
         let sessid = data.sessid;
-        if super::inputfuncs::bound_flags(
+        if super::protocol_flags::bound_flags(
             &mut data.protocol_flags,
             self.cfg.session_flag_value_bytes,
         ) {

@@ -8,14 +8,14 @@
 //!    its session's queue in the [`Scheduler`] (`game_loop/scheduler.rs`: per-session queues,
 //!    served round-robin by address group then by session, busy and slowed sessions skipped) and
 //!    handles every other event at once (`handle`, one transaction each).
-//! 2. Each round runs the due module timers (`server/timers.rs`), then `run_batch` serves the
+//! 2. Each round runs the due module timers (`game_loop/timers.rs`), then `run_batch` serves the
 //!    sessions the scheduler says are ready in one database transaction: up to [`MAX_BATCH`]
 //!    units, or until the batch has run [`BATCH_TIME`].
 //! 3. `serve` runs one unit: marks it in flight, holds its ack, and calls `input`
-//!    (`server/inputfuncs.rs`): the input hooks and the session class's `data-in`
+//!    (`game_loop/inputfuncs.rs`): the input hooks and the session class's `data-in`
 //!    (`server/hooks.rs`), then the input function; `text` runs a command line in the command
-//!    handler (`server/cmdhandler.rs`: merged cmdset, parse, the guest call, run with the lines
-//!    it executes as one checkpointed unit by `server/execute.rs`).
+//!    handler (`game_loop/cmdhandler.rs`: merged cmdset, parse, the guest call, run with the
+//!    lines it executes as one checkpointed unit by `game_loop/execute.rs`).
 //! 4. `after_input` tells the scheduler whether the session is now busy (its ack waits on a
 //!    password check) and whether it overran the guest deadline (slowed down).
 //! 5. `end_unit`: the commands the host queued (connection screens, looks), the session class's
@@ -26,10 +26,14 @@
 //!    portal has not confirmed, so every input is applied and answered exactly once whatever
 //!    moment the server dies at (see [`crate::link`]).
 
+pub mod cmdhandler;
+pub mod execute;
 pub mod failpoints;
+pub mod inputfuncs;
 pub mod outbox;
 pub mod password_jobs;
 pub mod scheduler;
+pub mod timers;
 
 use std::time::{Duration, Instant};
 
@@ -112,8 +116,8 @@ pub struct GameLoop {
     game: Option<Game>,
     /// The loaded modules.
     pub(super) plugins: PluginRegistry,
-    /// The command handler's merged cmdsets and lent sets (`server/cmdhandler.rs`).
-    pub(super) cmds: super::cmdhandler::CmdCache,
+    /// The command handler's merged cmdsets and lent sets (`game_loop/cmdhandler.rs`).
+    pub(super) cmds: cmdhandler::CmdCache,
     /// Outputs before this position have been through the session class's `data-out`.
     pub(super) out_mark: usize,
     /// Which session's work runs next.
@@ -133,8 +137,8 @@ pub struct GameLoop {
     overran: bool,
     /// Test failpoints armed for the current unit or a deferred completion.
     failpoints: Failpoints,
-    /// Module timers' firing state (`server/timers.rs`).
-    pub(super) timers: super::timers::TimerState,
+    /// Module timers' firing state (`game_loop/timers.rs`).
+    pub(super) timers: timers::TimerState,
 }
 
 /// What a game loop is made of (see [`GameLoop::new`]).
@@ -618,7 +622,7 @@ impl GameLoop {
                     QueuedCommand::Line(line) => self.run_command_line(sessid, &line),
                     QueuedCommand::PuppetLook => {
                         let game = self.take_game();
-                        self.put_game(super::objclass::post_puppet_look(game, sessid));
+                        self.put_game(super::game::objclass::post_puppet_look(game, sessid));
                     }
                 }
                 self.mark(unit.0, unit.1);

@@ -70,7 +70,7 @@ impl Game {
         }
         let superuser = self.world.account(uid).is_some_and(|a| a.is_superuser);
         // The object's `puppet` lock (a character's default: its owner, or a Developer).
-        let accessor = crate::server::locks::Accessor::Account(uid);
+        let accessor = super::locks::Accessor::Account(uid);
         if !superuser && !self.access(obj, accessor, "puppet") {
             return refuse(self, format!("You don't have permission to puppet '{key}'."));
         }

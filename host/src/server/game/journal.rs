@@ -50,7 +50,8 @@ pub enum QueuedCommand {
     System { key: &'static str, fallback: &'static str },
     /// A command line, as if typed.
     Line(String),
-    /// The look after puppeting: the room's appearance (`server/objclass.rs`), not a parsed line.
+    /// The look after puppeting: the room's appearance (`server/game/objclass.rs`), not a parsed
+    /// line.
     PuppetLook,
 }
 

@@ -1,7 +1,7 @@
 //! The channel, help and execute imports (`channel-*`, `help-topics`, `execute-cmd`): who may do
 //! what, the limits (each refusal names its config key), then the world store's channels
 //! (`store/channels.rs`), the help folder (`server/help.rs`) or the game's queue of executed
-//! lines (`server/execute.rs`).
+//! lines (`server/game/exec_queue.rs`).
 
 use std::collections::HashSet;
 

@@ -1,13 +1,13 @@
 //! The object-class imports (`object-set-class`, `object-class`, `object-appearance`,
 //! `object-traverse`) and the hook points inside `object-move` and `msg-contents`: the game is
-//! taken out of the calling store for the hooks (`server/objclass.rs`) and put back. A hook that
-//! fails, or a nesting past `objclass_max_depth`, ends the calling guest call with an error, so
-//! the whole call is undone.
+//! taken out of the calling store for the hooks (`server/game/objclass.rs`) and put back. A hook
+//! that fails, or a nesting past `objclass_max_depth`, ends the calling guest call with an error,
+//! so the whole call is undone.
 
 use std::collections::HashSet;
 
+use crate::server::game::objclass::{self, HookFailed, Hooked};
 use crate::server::game::Game;
-use crate::server::objclass::{self, HookFailed, Hooked};
 use crate::wasm::HostCtx;
 
 impl HostCtx<Game> {

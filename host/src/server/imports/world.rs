@@ -1,11 +1,11 @@
 //! The world-model imports (`tag-*`, `alias-*`, `search-*`, `attr-*-json`, `attr-list`,
 //! `lock-*`, `locks`, `access`): their checks and limits, then the world store
-//! (`store/world.rs`) and the game's locks (`server/locks.rs`). Imports returning `result`
-//! answer a bad or over-limit request with an `Err` naming the limit; the others end the call
-//! for a name over `guest_name_bytes`, as the other imports do.
+//! (`store/world.rs`) and the game's locks (`server/game/locks.rs`). Imports returning
+//! `result` answer a bad or over-limit request with an `Err` naming the limit; the others end
+//! the call for a name over `guest_name_bytes`, as the other imports do.
 
+use crate::server::game::locks::Accessor;
 use crate::server::game::Game;
-use crate::server::locks::Accessor;
 use crate::store::{tag, OWNER_ATTR};
 use crate::wasm::bindings::mudhost::game::host::{AttrEntry, Tag as WitTag};
 use crate::wasm::import_checks::json_depth;

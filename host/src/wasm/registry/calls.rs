@@ -27,7 +27,7 @@ impl<D: HostData> PluginRegistry<D> {
 
     /// Run one command with no checkpoint of its own: a command line `execute-cmd` runs inside
     /// the checkpoint of the command that asked for it, or that command itself with its lines
-    /// (`server/execute.rs`), whose caller keeps or undoes the whole unit.
+    /// (`server/game_loop/execute.rs`), whose caller keeps or undoes the whole unit.
     pub fn execute_in_unit(
         &self,
         module: &LoadedModule<D>,
@@ -87,9 +87,9 @@ impl<D: HostData> PluginRegistry<D> {
     }
 
     /// One firing of a module's timer: its `at-timer` (same sandbox and quotas as a command, no
-    /// calling session), with no checkpoint of its own: its caller (`server/execute.rs`) keeps or
-    /// undoes it together with the command lines it executes, as one unit. None when the module
-    /// cannot receive firings (built against a WIT before 0.3.0, which had no timers).
+    /// calling session), with no checkpoint of its own: its caller (`server/game_loop/execute.rs`)
+    /// keeps or undoes it together with the command lines it executes, as one unit. None when the
+    /// module cannot receive firings (built against a WIT before 0.3.0, which had no timers).
     pub fn timer_fire_in_unit(
         &self,
         module: &LoadedModule<D>,

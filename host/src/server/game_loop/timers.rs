@@ -17,8 +17,8 @@
 
 use std::time::Duration;
 
-use super::game_loop::GameLoop;
-use super::imports::convert::timer_info;
+use super::GameLoop;
+use crate::server::imports::convert::timer_info;
 use crate::store::next_tick;
 
 /// How long a firing for a module that is not loaded waits before it is tried again.
@@ -41,7 +41,7 @@ impl GameLoop {
         let due = self.game().world.timer_next_due()?;
         // At least 1 ms: the clock has millisecond steps, and a wake-up in the same millisecond
         // would find nothing due and spin until the next one.
-        Some(Duration::from_millis(due.saturating_sub(super::now_ms()).max(1)))
+        Some(Duration::from_millis(due.saturating_sub(crate::server::now_ms()).max(1)))
     }
 
     /// Run the due firings, at most `timer_firings_per_round`, in one transaction (each firing in
@@ -50,7 +50,7 @@ impl GameLoop {
         if !self.timers.synced {
             return false;
         }
-        let now = super::now_ms();
+        let now = crate::server::now_ms();
         if self.game().world.timer_next_due().is_none_or(|d| d > now) {
             return false;
         }
@@ -71,7 +71,7 @@ impl GameLoop {
         let Some(module) = self.plugins.get(&timer.module).cloned() else {
             let retry = now + RETRY_UNLOADED.as_millis() as u64;
             if let Err(e) = self.game().world.timer_set_due(id, retry, false) {
-                super::game_loop::fatal(&format!("cannot reschedule a timer: {e}"));
+                super::fatal(&format!("cannot reschedule a timer: {e}"));
             }
             return;
         };
@@ -82,9 +82,9 @@ impl GameLoop {
             None => self.game().world.timer_remove(id).map(|_| ()),
         };
         if let Err(e) = advanced {
-            super::game_loop::fatal(&format!("cannot advance a timer: {e}"));
+            super::fatal(&format!("cannot advance a timer: {e}"));
         }
-        if let Some(kind) = super::failpoint::for_timer(&timer.payload) {
+        if let Some(kind) = crate::failpoint::for_timer(&timer.payload) {
             self.arm_failpoint(kind);
         }
         let info = timer_info(&timer);

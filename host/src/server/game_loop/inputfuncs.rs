@@ -10,8 +10,9 @@ use crate::config::Config;
 use crate::link::{Msg, Sessid};
 use crate::logline::{clip, LogLimiter, LogVerdict};
 
-use super::game_loop::GameLoop;
-use super::now_ms;
+use super::GameLoop;
+use crate::server::now_ms;
+use crate::server::protocol_flags::{bounded_flag, flags_bytes};
 
 /// Rate limit of the "input command not recognized" log line: the input is the client's.
 static UNKNOWN_INPUT_LOG: Mutex<LogLimiter> = Mutex::new(LogLimiter::new());
@@ -261,57 +262,6 @@ impl GameLoop {
 pub const FLAGS_FULL_TEXT: &str =
     "Your client options were not changed: they would take more room than a session may keep.";
 
-/// A protocol flag value as a session keeps it (Evennia keeps short strings): a string is cut
-/// to `max` bytes at a character boundary; a list or map longer than that as JSON becomes its
-/// cut JSON text.
-fn bounded_flag(value: Value, max: usize) -> Value {
-    let cut = |mut text: String| {
-        if text.len() > max {
-            let mut end = max;
-            while !text.is_char_boundary(end) {
-                end -= 1;
-            }
-            text.truncate(end);
-        }
-        Value::String(text)
-    };
-    match value {
-        Value::String(text) => cut(text),
-        Value::Array(_) | Value::Object(_) => {
-            let text = value.to_string();
-            if text.len() <= max {
-                value
-            } else {
-                cut(text)
-            }
-        }
-        scalar => scalar,
-    }
-}
-
-/// Cut every flag value of a session handed to the server (a new connection, a hand-over) to
-/// `max` bytes; true if one was cut. The portal fills them from what a client sent (its
-/// browser string, its terminal type), so they are bounded like the ones a client sets.
-pub(super) fn bound_flags(flags: &mut crate::link::ProtocolFlags, max: usize) -> bool {
-    let cut: Vec<(String, Value)> = flags
-        .iter()
-        .filter_map(|(k, v)| {
-            let b = bounded_flag(v.clone(), max);
-            (b != *v).then(|| (k.to_string(), b))
-        })
-        .collect();
-    let changed = !cut.is_empty();
-    for (k, v) in cut {
-        flags.insert(k, v);
-    }
-    changed
-}
-
-/// Bytes a session's protocol flags take (names and encoded values).
-fn flags_bytes(flags: &crate::link::ProtocolFlags) -> usize {
-    flags.iter().map(|(k, v)| k.len() + crate::link::encoded_len(v)).sum()
-}
-
 /// Drop the `options` and `cmdid` kwargs the webclient adds to everything.
 fn strip_options(mut kwargs: Map<String, Value>) -> Map<String, Value> {
     kwargs.remove("options");
@@ -396,16 +346,6 @@ fn py_str(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn flag_values_are_cut_at_a_character_boundary_and_small_structures_kept() {
-        assert_eq!(bounded_flag(json!("ab"), 4), json!("ab"));
-        assert_eq!(bounded_flag(json!("abcdef"), 4), json!("abcd"));
-        assert_eq!(bounded_flag(json!("aéé"), 4), json!("aé"), "é is two bytes");
-        assert_eq!(bounded_flag(json!({"0": 80}), 32), json!({"0": 80}));
-        assert_eq!(bounded_flag(json!([1, 2, 3, 4, 5]), 4), json!("[1,2"));
-        assert_eq!(bounded_flag(json!(true), 1), json!(true));
-    }
 
     #[test]
     fn echo_formats_values_as_python_does() {

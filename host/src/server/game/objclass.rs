@@ -18,8 +18,8 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use super::game::Game;
-use super::ClassRunner;
+use super::Game;
+use crate::server::ClassRunner;
 
 /// The attribute of an exit naming where it leads (an object id, `#` optional), as the example
 /// game's exits store it.
@@ -52,7 +52,7 @@ fn hook<R>(
     what: &'static str,
     f: impl FnOnce(
         &crate::wasm::registry::ObjectClassGuest,
-        &mut super::GuestStore,
+        &mut crate::server::GuestStore,
     ) -> wasmtime::Result<R>,
 ) -> Hooked<Option<R>> {
     let Some(class) = game.world.object_class(obj).cloned() else { return (game, Ok(None)) };

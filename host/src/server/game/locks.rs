@@ -7,7 +7,7 @@
 
 use std::sync::OnceLock;
 
-use super::game::Game;
+use super::Game;
 use crate::cmd::locks::{default_lockstring, parse_lockstring, Lock, LockEnv, Side};
 use crate::store::{tag, Account, OWNER_ATTR};
 

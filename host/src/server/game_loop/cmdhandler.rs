@@ -5,13 +5,13 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::imports::convert::session_info;
 use crate::cmd::parser::{self, ParseOutcome};
 use crate::cmd::{Carrier, CmdSet, CommandDef, LockCaller, CMD_EXIT};
 use crate::link::Sessid;
+use crate::server::imports::convert::session_info;
 use crate::wasm::bindings::types::Invocation;
 
-use super::game_loop::GameLoop;
+use super::GameLoop;
 
 /// Priority of the exits' generated commands (Evennia's ExitCmdSet: above every default set).
 const EXIT_CMDSET_PRIORITY: i32 = 101;
@@ -256,7 +256,7 @@ impl GameLoop {
     /// Let the guest call about to run for `sessid` (a command or a hook) see that session's
     /// merged cmdset through `caller-commands` (nothing when it has none). `put_game` clears it
     /// when the call is over.
-    pub(super) fn expose_caller_cmdset(&mut self, sessid: Sessid) {
+    pub(in crate::server) fn expose_caller_cmdset(&mut self, sessid: Sessid) {
         let set = self.merged_cmdset(sessid).and_then(Result::ok);
         self.game().current_cmdset = set;
     }
@@ -324,7 +324,7 @@ impl GameLoop {
             // The exit's `traverse` lock, checked before the game's traversal runs (Evennia's
             // ExitCommand): its `err_traverse` attribute, else Evennia's `at_failed_traverse`.
             let game = self.game();
-            if !game.access(c.id, crate::server::locks::Accessor::Object(me), "traverse") {
+            if !game.access(c.id, crate::server::game::locks::Accessor::Object(me), "traverse") {
                 let text =
                     game.world.object(c.id).and_then(|o| o.attrs.get("err_traverse").cloned());
                 game.msg_session(sessid, text.as_deref().unwrap_or("You cannot go there."));
