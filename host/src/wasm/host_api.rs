@@ -3,9 +3,11 @@
 //!
 //! Every import is bounded ([`GuestQuotas`]): names, texts and lists it accepts have a size limit,
 //! and the call as a whole may send so many messages and bytes, create so many objects and log so
-//! much. Imports that return `result<_, string>` answer an over-quota request with an `Err`
-//! naming the quota; the others end the call with [`QuotaExceeded`] (the game loop then reports
-//! it like any other failed call). Host work per import is linear in its inputs or better.
+//! much. Imports that return `result<_, host-error>` answer an over-quota request with
+//! `host-error.quota` naming the quota; the others end the call with [`QuotaExceeded`] (the game
+//! loop then reports it like any other failed call). A failure of the host itself (the database)
+//! is never answered as a refusal: it ends the call ([`HostFailure`]). Host work per import is
+//! linear in its inputs or better.
 
 use std::collections::HashSet;
 
@@ -13,7 +15,8 @@ use super::bindings::mudhost::game::host::{
     AttrEntry, ChannelInfo, ContentsPacked, HelpTopic, Host, MultisessionPolicy, ObjectBrief, Tag,
 };
 use super::bindings::mudhost::game::host::{BuildLimits, PrototypeCatalog};
-use super::bindings::types::{self, CmdsetHolder, CommandInfo, LogLevel, SessionInfo};
+use super::bindings::types::{self, CmdsetHolder, CommandInfo, HostError, LogLevel, SessionInfo};
+use super::bindings::{answer, refuse_or_fail, HostFailure};
 use super::{escape_line, GuestQuotas, HostCtx, QuotaExceeded};
 use crate::link::Sessid;
 use crate::server::game::CmdsetHolder as GameHolder;
@@ -84,12 +87,12 @@ impl HostCtx {
     }
 
     /// Refuse (with an error value) a name over `guest_name_bytes`.
-    fn name_value(&self, what: &str, value: &str) -> Result<(), String> {
+    fn name_value(&self, what: &str, value: &str) -> Result<(), HostError> {
         if value.len() > self.q().name_bytes {
-            return Err(format!(
-                "quota: {what} is over guest_name_bytes ({} bytes)",
+            return Err(HostError::Quota(format!(
+                "{what} is over guest_name_bytes ({} bytes)",
                 self.q().name_bytes
-            ));
+            )));
         }
         Ok(())
     }
@@ -129,12 +132,12 @@ impl HostCtx {
     }
 
     /// Count one password-hashing request against the call's quota.
-    fn auth_request(&mut self) -> Result<(), String> {
+    fn auth_request(&mut self) -> Result<(), HostError> {
         if self.used.auth_requests >= self.q().auth_requests_per_call {
-            return Err(format!(
-                "quota: over guest_auth_requests_per_call ({} create-account/login per command)",
+            return Err(HostError::Quota(format!(
+                "over guest_auth_requests_per_call ({} create-account/login per command)",
                 self.q().auth_requests_per_call
-            ));
+            )));
         }
         self.used.auth_requests += 1;
         Ok(())
@@ -142,16 +145,16 @@ impl HostCtx {
 
     /// The checks of every call that starts a password hash: the per-call auth quota, the
     /// account name's size (when one is given) and each password's size.
-    fn auth_checks(&mut self, name: Option<&str>, passwords: &[&str]) -> Result<(), String> {
+    fn auth_checks(&mut self, name: Option<&str>, passwords: &[&str]) -> Result<(), HostError> {
         self.auth_request()?;
         if let Some(name) = name {
             self.name_value("the account name", name)?;
         }
         if passwords.iter().any(|p| p.len() > self.q().text_bytes) {
-            return Err(format!(
-                "quota: the password is over guest_text_bytes ({} bytes)",
+            return Err(HostError::Quota(format!(
+                "the password is over guest_text_bytes ({} bytes)",
                 self.q().text_bytes
-            ));
+            )));
         }
         Ok(())
     }
@@ -278,51 +281,57 @@ impl Host for HostCtx {
         cmdname: String,
         args_json: String,
         kwargs_json: String,
-    ) -> Trappable<Result<(), String>> {
+    ) -> Trappable<Result<(), HostError>> {
         let q = self.q();
         if cmdname.trim().is_empty() {
-            return Ok(Err("the out-of-band command name is empty".into()));
+            return Ok(Err(HostError::Invalid("the out-of-band command name is empty".into())));
         }
         if let Err(e) = self.name_value("the out-of-band command name", &cmdname) {
             return Ok(Err(e));
         }
         let size = args_json.len() + kwargs_json.len();
         if size > q.text_bytes {
-            return Ok(Err(format!(
-                "quota: out-of-band arguments are over guest_text_bytes ({} bytes)",
+            return Ok(Err(HostError::Quota(format!(
+                "out-of-band arguments are over guest_text_bytes ({} bytes)",
                 q.text_bytes
-            )));
+            ))));
         }
         if json_depth(&args_json).max(json_depth(&kwargs_json)) > q.json_depth {
-            return Ok(Err(format!(
-                "quota: out-of-band arguments nest deeper than guest_json_depth ({})",
+            return Ok(Err(HostError::Quota(format!(
+                "out-of-band arguments nest deeper than guest_json_depth ({})",
                 q.json_depth
-            )));
+            ))));
         }
         if self.used.messages + 1 > q.messages_per_call
             || self.used.output_bytes + size > q.output_bytes_per_call
         {
-            return Ok(Err(format!(
-                "quota: output over guest_messages_per_call ({}) or guest_output_bytes_per_call ({} bytes)",
+            return Ok(Err(HostError::Quota(format!(
+                "output over guest_messages_per_call ({}) or guest_output_bytes_per_call ({} bytes)",
                 q.messages_per_call, q.output_bytes_per_call
-            )));
+            ))));
         }
         let args: Vec<serde_json::Value> = match serde_json::from_str(&args_json) {
             Ok(a) => a,
-            Err(e) => return Ok(Err(format!("args are not a JSON array: {e}"))),
+            Err(e) => {
+                return Ok(Err(HostError::Invalid(format!("args are not a JSON array: {e}"))))
+            }
         };
         let kwargs: serde_json::Map<String, serde_json::Value> =
             match serde_json::from_str(&kwargs_json) {
                 Ok(k) => k,
-                Err(e) => return Ok(Err(format!("kwargs are not a JSON object: {e}"))),
+                Err(e) => {
+                    return Ok(Err(HostError::Invalid(format!(
+                        "kwargs are not a JSON object: {e}"
+                    ))))
+                }
             };
         if self.used.per_session.get(&session).copied().unwrap_or(0)
             >= q.messages_per_session_per_call
         {
-            return Ok(Err(format!(
-                "quota: output to one session over guest_messages_per_session_per_call ({} messages)",
+            return Ok(Err(HostError::Quota(format!(
+                "output to one session over guest_messages_per_session_per_call ({} messages)",
                 q.messages_per_session_per_call
-            )));
+            ))));
         }
         if self.game.sessions.get(session).is_some() {
             self.used.messages += 1;
@@ -386,18 +395,25 @@ impl Host for HostCtx {
         Ok(())
     }
 
-    fn create_account(&mut self, name: String, password: String) -> Trappable<Result<(), String>> {
+    fn create_account(
+        &mut self,
+        name: String,
+        password: String,
+    ) -> Trappable<Result<(), HostError>> {
         if let Err(e) = self.auth_checks(Some(&name), &[&password]) {
             return Ok(Err(e));
         }
-        Ok(self.game.request_create_account(self.caller, &name, password))
+        Ok(self
+            .game
+            .request_create_account(self.caller, &name, password)
+            .map_err(HostError::Refused))
     }
 
-    fn login(&mut self, name: String, password: String) -> Trappable<Result<(), String>> {
+    fn login(&mut self, name: String, password: String) -> Trappable<Result<(), HostError>> {
         if let Err(e) = self.auth_checks(Some(&name), &[&password]) {
             return Ok(Err(e));
         }
-        Ok(self.game.request_login(self.caller, &name, password))
+        Ok(self.game.request_login(self.caller, &name, password).map_err(HostError::Refused))
     }
 
     fn account_name(&mut self, account: u64) -> Trappable<Option<String>> {
@@ -422,7 +438,7 @@ impl Host for HostCtx {
         account: u64,
         key: String,
         value: Option<String>,
-    ) -> Trappable<()> {
+    ) -> Trappable<Result<(), HostError>> {
         self.name("an attribute key", &key)?;
         if value.as_ref().is_some_and(|v| v.len() > self.q().attr_value_bytes) {
             return Err(over(format!(
@@ -430,18 +446,15 @@ impl Host for HostCtx {
                 self.q().attr_value_bytes
             )));
         }
-        if let Err(e) = self.game.world.set_account_attr(account, &key, value.as_deref()) {
-            tracing::warn!(module = %self.module, account, cause = %e, "account-attr-set failed");
-        }
-        Ok(())
+        refuse_or_fail(self.game.world.set_account_attr(account, &key, value.as_deref()))
     }
 
-    fn puppet(&mut self, obj: u64) -> Trappable<Result<(), String>> {
-        Ok(self.game.puppet(self.caller, obj))
+    fn puppet(&mut self, obj: u64) -> Trappable<Result<(), HostError>> {
+        Ok(self.game.puppet(self.caller, obj).map_err(HostError::Refused))
     }
 
-    fn unpuppet(&mut self) -> Trappable<Result<(), String>> {
-        Ok(self.game.unpuppet(self.caller))
+    fn unpuppet(&mut self) -> Trappable<Result<(), HostError>> {
+        Ok(self.game.unpuppet(self.caller).map_err(HostError::Refused))
     }
 
     fn object_create(
@@ -458,16 +471,15 @@ impl Host for HostCtx {
                 self.q().objects_per_call
             )));
         }
-        Ok(match self.game.world.create_object(&key, &kind, location) {
-            Ok(id) => {
-                self.used.objects += 1;
-                id
-            }
-            Err(e) => {
-                tracing::error!(module = %self.module, cause = %e, "object-create failed");
-                0
-            }
-        })
+        // It fails only when the database does: the host's failure, which ends the call (it
+        // used to answer id 0, an object that does not exist).
+        let id = self
+            .game
+            .world
+            .create_object(&key, &kind, location)
+            .map_err(|e| wasmtime::Error::new(HostFailure(format!("object-create: {e}"))))?;
+        self.used.objects += 1;
+        Ok(id)
     }
 
     fn object_exists(&mut self, obj: u64) -> Trappable<bool> {
@@ -478,7 +490,7 @@ impl Host for HostCtx {
         Ok(self.game.world.object(obj).map(|o| o.key.clone()))
     }
 
-    fn object_set_key(&mut self, obj: u64, key: String) -> Trappable<Result<(), String>> {
+    fn object_set_key(&mut self, obj: u64, key: String) -> Trappable<Result<(), HostError>> {
         if let Err(e) = self.name_value("an object key", &key) {
             return Ok(Err(e));
         }
@@ -486,10 +498,10 @@ impl Host for HostCtx {
         if self.game.world.object(obj).is_some_and(|o| o.kind == "character") {
             let max = self.game.cfg.max_name_chars;
             if let Err(e) = crate::server::game::validate_character_name(&key, max) {
-                return Ok(Err(e));
+                return Ok(Err(HostError::Invalid(e)));
             }
         }
-        Ok(self.game.world.set_object_key(obj, &key).map_err(|e| e.to_string()))
+        refuse_or_fail(self.game.world.set_object_key(obj, &key))
     }
 
     fn object_kind(&mut self, obj: u64) -> Trappable<Option<String>> {
@@ -537,7 +549,11 @@ impl Host for HostCtx {
         Ok(ContentsPacked { ids, text, ends })
     }
 
-    fn object_move(&mut self, obj: u64, destination: Option<u64>) -> Trappable<Result<(), String>> {
+    fn object_move(
+        &mut self,
+        obj: u64,
+        destination: Option<u64>,
+    ) -> Trappable<Result<(), HostError>> {
         self.move_with_hooks(obj, destination)
     }
 
@@ -546,11 +562,11 @@ impl Host for HostCtx {
         Ok(self.game.world.search(&key, location))
     }
 
-    fn object_delete(&mut self, obj: u64) -> Trappable<Result<(), String>> {
+    fn object_delete(&mut self, obj: u64) -> Trappable<Result<(), HostError>> {
         if self.game.sessions.from_puppet(obj).next().is_some() {
-            return Ok(Err("That object is being puppeted.".into()));
+            return Ok(Err(HostError::Refused("That object is being puppeted.".into())));
         }
-        Ok(self.game.world.delete_object(obj).map_err(|e| e.to_string()))
+        refuse_or_fail(self.game.world.delete_object(obj))
     }
 
     fn object_attr_get(&mut self, obj: u64, key: String) -> Trappable<Option<String>> {
@@ -567,57 +583,59 @@ impl Host for HostCtx {
         obj: u64,
         key: String,
         value: Option<String>,
-    ) -> Trappable<Result<(), String>> {
+    ) -> Trappable<Result<(), HostError>> {
         if let Err(e) = self.name_value("an attribute key", &key) {
             return Ok(Err(e));
         }
         // Ownership decides puppet rights and counts towards MAX_NR_CHARACTERS: only the host's
         // character-create sets it.
         if key == crate::store::OWNER_ATTR {
-            return Ok(Err(format!("'{key}' is set by the host (character-create).")));
+            return Ok(Err(HostError::Invalid(format!(
+                "'{key}' is set by the host (character-create)."
+            ))));
         }
         if value.as_ref().is_some_and(|v| v.len() > self.q().attr_value_bytes) {
-            return Ok(Err(format!(
-                "quota: the attribute value is over guest_attr_value_bytes ({} bytes)",
+            return Ok(Err(HostError::Quota(format!(
+                "the attribute value is over guest_attr_value_bytes ({} bytes)",
                 self.q().attr_value_bytes
-            )));
+            ))));
         }
         let set = self.game.world.set_object_attr(obj, &key, value.as_deref());
         if set.is_ok() && self.game.world.typed_attr(obj, "", &key).is_some() {
             // One value per attribute: the string replaces a typed value of the same key.
-            if let Err(e) = self.game.world.set_typed_attr(obj, "", &key, None) {
-                return Ok(Err(e.to_string()));
+            if let Err(e) = refuse_or_fail(self.game.world.set_typed_attr(obj, "", &key, None))? {
+                return Ok(Err(e));
             }
         }
-        Ok(set.map_err(|e| e.to_string()))
+        refuse_or_fail(set)
     }
 
     fn start_location(&mut self) -> Trappable<u64> {
         Ok(self.game.world.start_location())
     }
 
-    fn session_cmdset_add(&mut self, module: String) -> Trappable<Result<(), String>> {
+    fn session_cmdset_add(&mut self, module: String) -> Trappable<Result<(), HostError>> {
         if let Err(e) = self.name_value("the module name", &module) {
             return Ok(Err(e));
         }
-        Ok(self.game.session_cmdset_add(self.caller, module))
+        Ok(self.game.session_cmdset_add(self.caller, module).map_err(HostError::NotFound))
     }
 
-    fn session_cmdset_remove(&mut self, module: String) -> Trappable<Result<(), String>> {
+    fn session_cmdset_remove(&mut self, module: String) -> Trappable<Result<(), HostError>> {
         if let Err(e) = self.name_value("the module name", &module) {
             return Ok(Err(e));
         }
-        Ok(self.game.session_cmdset_remove(self.caller, &module))
+        Ok(self.game.session_cmdset_remove(self.caller, &module).map_err(HostError::NotFound))
     }
 
-    fn server_reload(&mut self, reason: String) -> Trappable<Result<(), String>> {
+    fn server_reload(&mut self, reason: String) -> Trappable<Result<(), HostError>> {
         if reason.len() > self.q().text_bytes {
-            return Ok(Err(format!(
-                "quota: the reason is over guest_text_bytes ({} bytes)",
+            return Ok(Err(HostError::Quota(format!(
+                "the reason is over guest_text_bytes ({} bytes)",
                 self.q().text_bytes
-            )));
+            ))));
         }
-        Ok(self.game.request_reload(self.caller, reason))
+        Ok(self.game.request_reload(self.caller, reason).map_err(HostError::Denied))
     }
 
     fn module_report(&mut self) -> Trappable<Vec<String>> {
@@ -665,14 +683,14 @@ impl Host for HostCtx {
         &mut self,
         session: u64,
         reason: String,
-    ) -> Trappable<Result<(), String>> {
+    ) -> Trappable<Result<(), HostError>> {
         let reason = clamp(reason, self.q().text_bytes);
-        Ok(self.game.disconnect_checked(self.caller, session, &reason))
+        Ok(self.game.disconnect_checked(self.caller, session, &reason).map_err(HostError::Refused))
     }
 
-    fn disconnect_all(&mut self, reason: String) -> Trappable<Result<(), String>> {
+    fn disconnect_all(&mut self, reason: String) -> Trappable<Result<(), HostError>> {
         let reason = clamp(reason, self.q().text_bytes);
-        Ok(self.game.disconnect_all(self.caller, &reason))
+        Ok(self.game.disconnect_all(self.caller, &reason).map_err(HostError::Denied))
     }
 
     fn disconnect_duplicates(&mut self, reason: String) -> Trappable<u32> {
@@ -693,32 +711,39 @@ impl Host for HostCtx {
         &mut self,
         key: String,
         description: Option<String>,
-    ) -> Trappable<Result<u64, String>> {
+    ) -> Trappable<Result<u64, HostError>> {
         if let Err(e) = self.name_value("the character name", &key) {
             return Ok(Err(e));
         }
         if description.as_ref().is_some_and(|d| d.len() > self.q().attr_value_bytes) {
-            return Ok(Err(format!(
-                "quota: the description is over guest_attr_value_bytes ({} bytes)",
+            return Ok(Err(HostError::Quota(format!(
+                "the description is over guest_attr_value_bytes ({} bytes)",
                 self.q().attr_value_bytes
-            )));
+            ))));
         }
-        Ok(self.game.character_create(self.caller, &key, description.as_deref()))
+        Ok(self
+            .game
+            .character_create(self.caller, &key, description.as_deref())
+            .map_err(HostError::Refused))
     }
 
-    fn character_delete(&mut self, obj: u64) -> Trappable<Result<(), String>> {
-        Ok(self.game.character_delete(self.caller, obj))
+    fn character_delete(&mut self, obj: u64) -> Trappable<Result<(), HostError>> {
+        Ok(self.game.character_delete(self.caller, obj).map_err(HostError::Refused))
     }
 
-    fn session_data(&mut self, session: u64) -> Trappable<Result<String, String>> {
-        Ok(self.game.session_data(self.caller, session))
+    fn session_data(&mut self, session: u64) -> Trappable<Result<String, HostError>> {
+        Ok(self.game.session_data(self.caller, session).map_err(HostError::Refused))
     }
 
-    fn account_set_password(&mut self, old: String, new: String) -> Trappable<Result<(), String>> {
+    fn account_set_password(
+        &mut self,
+        old: String,
+        new: String,
+    ) -> Trappable<Result<(), HostError>> {
         if let Err(e) = self.auth_checks(None, &[&old, &new]) {
             return Ok(Err(e));
         }
-        Ok(self.game.request_password_change(self.caller, old, new))
+        Ok(self.game.request_password_change(self.caller, old, new).map_err(HostError::Refused))
     }
 
     fn cmdset_add(
@@ -726,22 +751,25 @@ impl Host for HostCtx {
         holder: CmdsetHolder,
         module: String,
         persistent: bool,
-    ) -> Trappable<Result<(), String>> {
+    ) -> Trappable<Result<(), HostError>> {
         if let Err(e) = self.name_value("the module name", &module) {
             return Ok(Err(e));
         }
-        Ok(self.game.cmdset_add(game_holder(holder), &module, persistent))
+        Ok(self
+            .game
+            .cmdset_add(game_holder(holder), &module, persistent)
+            .map_err(HostError::Refused))
     }
 
     fn cmdset_remove(
         &mut self,
         holder: CmdsetHolder,
         module: String,
-    ) -> Trappable<Result<(), String>> {
+    ) -> Trappable<Result<(), HostError>> {
         if let Err(e) = self.name_value("the module name", &module) {
             return Ok(Err(e));
         }
-        Ok(self.game.cmdset_remove(game_holder(holder), &module))
+        Ok(self.game.cmdset_remove(game_holder(holder), &module).map_err(HostError::Refused))
     }
 
     fn cmdset_list(&mut self, holder: CmdsetHolder) -> Trappable<Vec<String>> {
@@ -778,11 +806,14 @@ impl Host for HostCtx {
         &mut self,
         account: u64,
         permission: String,
-    ) -> Trappable<Result<(), String>> {
+    ) -> Trappable<Result<(), HostError>> {
         if let Err(e) = self.name_value("the permission", &permission) {
             return Ok(Err(e));
         }
-        Ok(self.game.set_account_permission(self.caller, account, &permission))
+        Ok(self
+            .game
+            .set_account_permission(self.caller, account, &permission)
+            .map_err(HostError::Refused))
     }
 
     fn account_search(&mut self, name: String) -> Trappable<Option<u64>> {
@@ -796,8 +827,8 @@ impl Host for HostCtx {
         payload: String,
         obj: Option<u64>,
         persistent: bool,
-    ) -> Trappable<Result<u64, String>> {
-        Ok(self.timer_schedule(delay_ms, None, payload, obj, persistent))
+    ) -> Trappable<Result<u64, HostError>> {
+        answer(self.timer_schedule(delay_ms, None, payload, obj, persistent))
     }
 
     fn timer_repeat(
@@ -806,8 +837,8 @@ impl Host for HostCtx {
         payload: String,
         obj: Option<u64>,
         persistent: bool,
-    ) -> Trappable<Result<u64, String>> {
-        Ok(self.timer_schedule(interval_ms, Some(interval_ms), payload, obj, persistent))
+    ) -> Trappable<Result<u64, HostError>> {
+        answer(self.timer_schedule(interval_ms, Some(interval_ms), payload, obj, persistent))
     }
 
     fn timer_cancel(&mut self, id: u64) -> Trappable<bool> {
@@ -829,7 +860,7 @@ impl Host for HostCtx {
         key: String,
         kind: String,
         location: Option<u64>,
-    ) -> Trappable<Result<u64, String>> {
+    ) -> Trappable<Result<u64, HostError>> {
         self.build_object_checked(&key, &kind, location)
     }
 
@@ -837,13 +868,13 @@ impl Host for HostCtx {
         Ok(self.prototype_catalog())
     }
 
-    fn prototype_get(&mut self, key: String) -> Trappable<Result<String, String>> {
+    fn prototype_get(&mut self, key: String) -> Trappable<Result<String, HostError>> {
         Ok(self.prototype_json(&key))
     }
 
     // Channels, help, execute (`host_comms.rs`)
     fn channel_list(&mut self) -> Trappable<Vec<ChannelInfo>> {
-        Ok(self.comms_list().unwrap_or_default())
+        self.comms_list()
     }
 
     fn channel_create(
@@ -851,32 +882,36 @@ impl Host for HostCtx {
         name: String,
         aliases: Vec<String>,
         description: String,
-    ) -> Trappable<Result<(), String>> {
-        Ok(self.comms_create(name, aliases, description))
+    ) -> Trappable<Result<(), HostError>> {
+        answer(self.comms_create(name, aliases, description))
     }
 
-    fn channel_sub(&mut self, channel: String) -> Trappable<Result<String, String>> {
-        Ok(self.comms_sub(channel))
+    fn channel_sub(&mut self, channel: String) -> Trappable<Result<String, HostError>> {
+        answer(self.comms_sub(channel))
     }
 
-    fn channel_unsub(&mut self, channel: String) -> Trappable<Result<String, String>> {
-        Ok(self.comms_unsub(channel))
+    fn channel_unsub(&mut self, channel: String) -> Trappable<Result<String, HostError>> {
+        answer(self.comms_unsub(channel))
     }
 
-    fn channel_mute(&mut self, channel: String, muted: bool) -> Trappable<Result<String, String>> {
-        Ok(self.comms_mute(channel, muted))
+    fn channel_mute(
+        &mut self,
+        channel: String,
+        muted: bool,
+    ) -> Trappable<Result<String, HostError>> {
+        answer(self.comms_mute(channel, muted))
     }
 
-    fn channel_who(&mut self, channel: String) -> Trappable<Result<Vec<String>, String>> {
-        Ok(self.comms_who(channel))
+    fn channel_who(&mut self, channel: String) -> Trappable<Result<Vec<String>, HostError>> {
+        answer(self.comms_who(channel))
     }
 
     fn channel_history(
         &mut self,
         channel: String,
         count: u32,
-    ) -> Trappable<Result<Vec<String>, String>> {
-        Ok(self.comms_history(channel, count))
+    ) -> Trappable<Result<Vec<String>, HostError>> {
+        answer(self.comms_history(channel, count))
     }
 
     fn channel_ban(
@@ -884,15 +919,15 @@ impl Host for HostCtx {
         channel: String,
         account: String,
         banned: bool,
-    ) -> Trappable<Result<String, String>> {
-        Ok(self.comms_ban(channel, account, banned))
+    ) -> Trappable<Result<String, HostError>> {
+        answer(self.comms_ban(channel, account, banned))
     }
 
-    fn channel_bans(&mut self, channel: String) -> Trappable<Result<Vec<String>, String>> {
-        Ok(self.comms_bans(channel))
+    fn channel_bans(&mut self, channel: String) -> Trappable<Result<Vec<String>, HostError>> {
+        answer(self.comms_bans(channel))
     }
 
-    fn channel_send(&mut self, channel: String, text: String) -> Trappable<Result<(), String>> {
+    fn channel_send(&mut self, channel: String, text: String) -> Trappable<Result<(), HostError>> {
         self.comms_send(channel, text)
     }
 
@@ -905,7 +940,7 @@ impl Host for HostCtx {
         Ok(self.comms_help_text(&topic))
     }
 
-    fn execute_cmd(&mut self, obj: u64, line: String) -> Trappable<Result<(), String>> {
+    fn execute_cmd(&mut self, obj: u64, line: String) -> Trappable<Result<(), HostError>> {
         self.comms_execute(obj, line)
     }
 
@@ -916,8 +951,8 @@ impl Host for HostCtx {
         obj: u64,
         key: String,
         category: Option<String>,
-    ) -> Trappable<Result<(), String>> {
-        Ok(self.world_tag_add(obj, key, category))
+    ) -> Trappable<Result<(), HostError>> {
+        answer(self.world_tag_add(obj, key, category))
     }
 
     fn tag_remove(
@@ -925,8 +960,8 @@ impl Host for HostCtx {
         obj: u64,
         key: String,
         category: Option<String>,
-    ) -> Trappable<Result<bool, String>> {
-        Ok(self.world_tag_remove(obj, key, category))
+    ) -> Trappable<Result<bool, HostError>> {
+        answer(self.world_tag_remove(obj, key, category))
     }
 
     fn tags(&mut self, obj: u64) -> Trappable<Vec<Tag>> {
@@ -942,12 +977,12 @@ impl Host for HostCtx {
         self.world_search_tag(key, category, location)
     }
 
-    fn alias_add(&mut self, obj: u64, alias: String) -> Trappable<Result<(), String>> {
-        Ok(self.world_alias_add(obj, alias))
+    fn alias_add(&mut self, obj: u64, alias: String) -> Trappable<Result<(), HostError>> {
+        answer(self.world_alias_add(obj, alias))
     }
 
-    fn alias_remove(&mut self, obj: u64, alias: String) -> Trappable<Result<bool, String>> {
-        Ok(self.world_alias_remove(obj, alias))
+    fn alias_remove(&mut self, obj: u64, alias: String) -> Trappable<Result<bool, HostError>> {
+        answer(self.world_alias_remove(obj, alias))
     }
 
     fn aliases(&mut self, obj: u64) -> Trappable<Vec<String>> {
@@ -973,20 +1008,20 @@ impl Host for HostCtx {
         key: String,
         category: Option<String>,
         value_json: Option<String>,
-    ) -> Trappable<Result<(), String>> {
-        Ok(self.world_attr_set_json(obj, key, category, value_json))
+    ) -> Trappable<Result<(), HostError>> {
+        answer(self.world_attr_set_json(obj, key, category, value_json))
     }
 
     fn attr_list(&mut self, obj: u64) -> Trappable<Vec<AttrEntry>> {
         Ok(self.world_attr_list(obj))
     }
 
-    fn lock_add(&mut self, obj: u64, lockstring: String) -> Trappable<Result<(), String>> {
-        Ok(self.world_lock_add(obj, lockstring))
+    fn lock_add(&mut self, obj: u64, lockstring: String) -> Trappable<Result<(), HostError>> {
+        answer(self.world_lock_add(obj, lockstring))
     }
 
-    fn lock_remove(&mut self, obj: u64, access_type: String) -> Trappable<Result<bool, String>> {
-        Ok(self.world_lock_remove(obj, access_type))
+    fn lock_remove(&mut self, obj: u64, access_type: String) -> Trappable<Result<bool, HostError>> {
+        answer(self.world_lock_remove(obj, access_type))
     }
 
     fn locks(&mut self, obj: u64) -> Trappable<Vec<String>> {
@@ -1002,7 +1037,7 @@ impl Host for HostCtx {
         &mut self,
         obj: u64,
         class: Option<String>,
-    ) -> Trappable<Result<(), String>> {
+    ) -> Trappable<Result<(), HostError>> {
         if let Some(c) = &class {
             if let Err(e) = self.name_value("a class module name", c) {
                 return Ok(Err(e));
@@ -1019,7 +1054,7 @@ impl Host for HostCtx {
         self.appearance(obj, looker)
     }
 
-    fn object_traverse(&mut self, obj: u64, exit: u64) -> Trappable<Result<(), String>> {
+    fn object_traverse(&mut self, obj: u64, exit: u64) -> Trappable<Result<(), HostError>> {
         self.traverse(obj, exit)
     }
 }

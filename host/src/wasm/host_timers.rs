@@ -2,13 +2,14 @@
 //! quotas, then the world store's timers (`store/timers.rs`). A timer belongs to the module that
 //! scheduled it: a module sees and cancels only its own.
 
-use super::bindings::types::TimerInfo;
+use super::bindings::types::{HostError, TimerInfo};
+use super::bindings::Answer;
 use super::HostCtx;
 use crate::store::Timer;
 
 impl HostCtx {
     /// Schedule a timer for the calling module: `delay_ms` from now, repeating every
-    /// `interval_ms` if given. An `Err` names the refused limit.
+    /// `interval_ms` if given. A refusal names the refused limit.
     pub(super) fn timer_schedule(
         &mut self,
         delay_ms: u64,
@@ -16,34 +17,36 @@ impl HostCtx {
         payload: String,
         obj: Option<u64>,
         persistent: bool,
-    ) -> Result<u64, String> {
+    ) -> Answer<u64> {
         let cfg = &self.game.cfg;
         let (max, min_interval) = (cfg.timer_max_per_module, cfg.timer_min_interval_ms);
         if interval_ms.is_some_and(|i| i < min_interval) {
-            return Err(format!(
+            return Err(HostError::Invalid(format!(
                 "a repeating timer's interval must be at least timer_min_interval_ms ({min_interval} ms)"
-            ));
+            ))
+            .into());
         }
         if payload.len() > self.quotas.attr_value_bytes {
-            return Err(format!(
-                "quota: the timer payload is over guest_attr_value_bytes ({} bytes)",
+            return Err(HostError::Quota(format!(
+                "the timer payload is over guest_attr_value_bytes ({} bytes)",
                 self.quotas.attr_value_bytes
-            ));
+            ))
+            .into());
         }
         if self.game.world.timer_count(&self.module) >= max {
-            return Err(format!(
-                "quota: this module already has timer_max_per_module ({max}) timers"
-            ));
+            return Err(HostError::Quota(format!(
+                "this module already has timer_max_per_module ({max}) timers"
+            ))
+            .into());
         }
         if obj.is_some_and(|o| self.game.world.object(o).is_none()) {
-            return Err(format!("no object #{}", obj.unwrap_or_default()));
+            return Err(
+                HostError::NotFound(format!("no object #{}", obj.unwrap_or_default())).into()
+            );
         }
         let due = crate::shared::clock::now_ms().saturating_add(delay_ms);
         let module = self.module.clone();
-        self.game
-            .world
-            .timer_add(&module, due, interval_ms, &payload, obj, persistent)
-            .map_err(|e| e.to_string())
+        Ok(self.game.world.timer_add(&module, due, interval_ms, &payload, obj, persistent)?)
     }
 
     /// Cancel one of the calling module's timers.

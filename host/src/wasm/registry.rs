@@ -30,7 +30,7 @@ use super::bindings::{self, types as wit};
 use super::cache::{hex, ModuleCache};
 use super::{
     classify, escape_line, GuestError, GuestLimits, GuestQuotas, HostCtx, LiveInstance,
-    WIT_PACKAGE, WIT_VERSION, WIT_VERSION_COMPAT, WIT_VERSION_V0_2,
+    WIT_PACKAGE, WIT_VERSION, WIT_VERSION_COMPAT, WIT_VERSION_V0_2, WIT_VERSION_V0_3,
 };
 use crate::cmd::{CmdSet, CommandDef, MergeType};
 use crate::link::Sessid;
@@ -53,7 +53,7 @@ pub enum PluginError {
     #[error("compile failed: {0}")]
     Compile(String),
     /// Built against another WIT version.
-    #[error("interface check failed: built against WIT {WIT_PACKAGE}@{found}, but this host implements {WIT_PACKAGE}@{WIT_VERSION} (and {WIT_PACKAGE}@{WIT_VERSION_V0_2}, and {WIT_PACKAGE}@{WIT_VERSION_COMPAT} for cmdset modules)")]
+    #[error("interface check failed: built against WIT {WIT_PACKAGE}@{found}, but this host implements {WIT_PACKAGE}@{WIT_VERSION} (and {WIT_PACKAGE}@{WIT_VERSION_V0_3}, {WIT_PACKAGE}@{WIT_VERSION_V0_2}, and {WIT_PACKAGE}@{WIT_VERSION_COMPAT} for cmdset modules)")]
     Version {
         /// The version the module names.
         found: String,
@@ -560,7 +560,8 @@ pub fn module_name(path: &Path) -> Option<String> {
     (path.extension()? == "wasm").then(|| path.file_stem()?.to_str().map(str::to_owned))?
 }
 
-/// Which of our WIT versions a component is served as ([`WIT_VERSION`], [`WIT_VERSION_V0_2`] or
+/// Which of our WIT versions a component is served as ([`WIT_VERSION`], [`WIT_VERSION_V0_3`],
+/// [`WIT_VERSION_V0_2`] or
 /// [`WIT_VERSION_COMPAT`]), and the version it names (compatible with that one). Refuse
 /// components that name any other version of our package (the message names the versions), mix
 /// versions, or do not export the cmdset interface at all.
@@ -579,6 +580,9 @@ fn check_interface(
         let version = rest.split_once('@').map_or("", |(_, v)| v);
         let ours = if compatible(version, WIT_VERSION) {
             WIT_VERSION
+        } else if compatible(version, WIT_VERSION_V0_3) {
+            // Served as the current version: the same exports (`bindings::cmdset`, ...).
+            WIT_VERSION_V0_3
         } else if compatible(version, WIT_VERSION_V0_2) {
             WIT_VERSION_V0_2
         } else if compatible(version, WIT_VERSION_COMPAT) {
@@ -1370,13 +1374,15 @@ mod tests {
 
     #[test]
     fn versions_are_compatible_by_semver_rules() {
-        assert!(compatible("0.3.0", WIT_VERSION));
-        assert!(compatible("0.3.7", WIT_VERSION));
+        assert!(compatible("0.4.0", WIT_VERSION));
+        assert!(compatible("0.4.7", WIT_VERSION));
+        assert!(compatible("0.3.2", WIT_VERSION_V0_3));
         assert!(compatible("0.2.0", WIT_VERSION_V0_2));
         assert!(compatible("0.1.3", WIT_VERSION_COMPAT));
         assert!(!compatible("0.2.1", WIT_VERSION));
         assert!(!compatible("0.1.0", WIT_VERSION));
-        assert!(!compatible("0.4.0", WIT_VERSION));
+        assert!(!compatible("0.3.0", WIT_VERSION));
+        assert!(!compatible("0.5.0", WIT_VERSION));
         assert!(!compatible("1.2.0", WIT_VERSION));
         assert!(!compatible("", WIT_VERSION));
     }

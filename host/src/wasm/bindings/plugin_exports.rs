@@ -1,0 +1,121 @@
+//! The plugin exports of a module built against the current WIT (0.4.0) or against 0.3.0, behind
+//! one type each. 0.4.0 changed only the `host` imports (refusals became `host-error`), so the
+//! exports are the same functions with the same types under other names: [`cmdset`],
+//! [`input_hook`], [`session_class`] and [`object_class`] look a module's export up under either
+//! name and call it, and the registry serves both versions as the current one.
+
+/// One plugin interface served at 0.4.0 or 0.3.0: its `GuestIndices` (found once per module)
+/// and `Guest` (loaded per instance), each with the generated functions' signatures.
+macro_rules! either_version {
+    ($(#[$doc:meta])* $iface:ident {
+        $( fn $call:ident($($arg:ident: $ty:ty),*) -> $ret:ty; )*
+    }) => {
+        $(#[$doc])*
+        pub mod $iface {
+            use super::super::exports::mudhost::game::$iface as v0_4;
+            use super::super::v0_3::$iface as v0_3;
+            #[allow(unused_imports)]
+            use crate::wasm::bindings::types;
+            use wasmtime::component::{Instance, InstancePre};
+            use wasmtime::AsContextMut;
+
+            /// Where the export's functions are in a module, under the name of its version.
+            #[derive(Clone)]
+            pub enum GuestIndices {
+                /// Exported as `mudhost:game/…@0.4.0`.
+                V0_4(v0_4::GuestIndices),
+                /// Exported as `mudhost:game/…@0.3.0`.
+                V0_3(v0_3::GuestIndices),
+            }
+
+            impl GuestIndices {
+                /// Find the export in a module: under its 0.4.0 name, else its 0.3.0 name (the
+                /// error is the 0.4.0 lookup's, naming the current version).
+                pub fn new<T>(pre: &InstancePre<T>) -> wasmtime::Result<Self> {
+                    match v0_4::GuestIndices::new(pre) {
+                        Ok(ix) => Ok(Self::V0_4(ix)),
+                        Err(e) => v0_3::GuestIndices::new(pre).map(Self::V0_3).map_err(|_| e),
+                    }
+                }
+
+                /// The export's functions in one instance (type-checked).
+                pub fn load(
+                    &self,
+                    store: impl AsContextMut,
+                    instance: &Instance,
+                ) -> wasmtime::Result<Guest> {
+                    Ok(match self {
+                        Self::V0_4(ix) => Guest::V0_4(ix.load(store, instance)?),
+                        Self::V0_3(ix) => Guest::V0_3(ix.load(store, instance)?),
+                    })
+                }
+            }
+
+            /// The export's functions in one instance, at the module's version.
+            pub enum Guest {
+                /// A 0.4.0 module's.
+                V0_4(v0_4::Guest),
+                /// A 0.3.0 module's.
+                V0_3(v0_3::Guest),
+            }
+
+            impl Guest {
+                $(
+                    /// Call the export of this name.
+                    pub fn $call<S: AsContextMut>(&self, store: S, $($arg: $ty),*) -> wasmtime::Result<$ret> {
+                        match self {
+                            Self::V0_4(g) => g.$call(store, $($arg),*),
+                            Self::V0_3(g) => g.$call(store, $($arg),*),
+                        }
+                    }
+                )*
+            }
+        }
+    };
+}
+
+either_version! {
+    /// `cmdset`, exported by every module.
+    cmdset {
+        fn call_info() -> types::CmdsetInfo;
+        fn call_at_load() -> ();
+        fn call_key_mergetypes() -> Vec<(String, types::MergeType)>;
+        fn call_execute(inv: &types::Invocation) -> ();
+        fn call_at_timer(timer: &types::TimerInfo) -> ();
+    }
+}
+
+either_version! {
+    /// `input-hook`.
+    input_hook {
+        fn call_data_in(msg: &types::Message, session: &types::SessionInfo) -> types::HookResult;
+    }
+}
+
+either_version! {
+    /// `session-class`.
+    session_class {
+        fn call_at_sync(session: &types::SessionInfo) -> ();
+        fn call_at_login(session: &types::SessionInfo) -> ();
+        fn call_at_disconnect(session: &types::SessionInfo, reason: &str) -> ();
+        fn call_data_in(msg: &types::Message, session: &types::SessionInfo) -> types::HookResult;
+        fn call_data_out(
+            session: &types::SessionInfo,
+            messages: &[types::Message]
+        ) -> Vec<types::Message>;
+    }
+}
+
+either_version! {
+    /// `object-class`.
+    object_class {
+        fn call_at_object_creation(this: u64) -> ();
+        fn call_at_pre_move(this: u64, destination: Option<u64>) -> Result<(), String>;
+        fn call_at_object_receive(this: u64, obj: u64, source: Option<u64>) -> ();
+        fn call_at_object_leave(this: u64, obj: u64, destination: Option<u64>) -> ();
+        fn call_at_pre_traverse(this: u64, traverser: u64) -> Result<(), String>;
+        fn call_at_traverse(this: u64, traverser: u64, destination: u64) -> ();
+        fn call_return_appearance(this: u64, looker: u64, default: &str) -> String;
+        fn call_at_msg_receive(this: u64, text: &str, from: Option<u64>) -> ();
+    }
+}
