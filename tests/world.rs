@@ -267,9 +267,9 @@ async fn a_failed_command_leaves_no_tag_alias_lock_or_attribute_behind() {
 const LIMITS: &str = "world_tags_per_object = 2\nworld_tag_bytes = 8\nworld_aliases_per_object = 1\nworld_lock_bytes = 40";
 
 /// Go over each world limit, name a missing object and write an unreadable lock, as Bob; the
-/// refusals as the worldtest module shows them, in order.
-async fn limits_refused(host: &Host) -> Vec<String> {
-    let (_root, mut bob) = root_and_bob(host).await;
+/// refusals as the worldtest module shows them, in order (and Root, still connected).
+async fn limits_refused(host: &Host) -> (Vec<String>, Client) {
+    let (root, mut bob) = root_and_bob(host).await;
     answer(&mut bob, "garden", "The Garden").await;
     answer(&mut bob, "wtag pebble a", "tagged").await;
     answer(&mut bob, "wtag pebble b", "tagged").await;
@@ -292,7 +292,7 @@ async fn limits_refused(host: &Host) -> Vec<String> {
         .await
         .starts_with("locks of pebble: get:not all()"));
     assert_eq!(answer(&mut bob, "get pebble", "get").await, "You can't get that.");
-    refusals
+    (refusals, root)
 }
 
 #[tokio::test]
@@ -300,7 +300,7 @@ async fn tag_alias_and_lock_limits_are_refused_naming_their_config_keys() {
     let host = world_game(LIMITS);
     // The module matches on the refusal's case (`host-error`), not on its text.
     assert_eq!(
-        limits_refused(&host).await,
+        limits_refused(&host).await.0,
         [
             "tag refused (quota): the object already has world_tags_per_object (2) tags",
             "tag refused (quota): a tag key or category is over world_tag_bytes (8 bytes)",
@@ -328,8 +328,9 @@ async fn a_module_built_against_wit_0_3_0_gets_each_refusal_as_the_text_it_got()
             std::fs::copy(fixture, dir.join("modules/worldtest.wasm")).unwrap();
         },
     );
+    let (refusals, mut root) = limits_refused(&host).await;
     assert_eq!(
-        limits_refused(&host).await,
+        refusals,
         [
             "tag refused: quota: the object already has world_tags_per_object (2) tags",
             "tag refused: quota: a tag key or category is over world_tag_bytes (8 bytes)",
@@ -339,7 +340,6 @@ async fn a_module_built_against_wit_0_3_0_gets_each_refusal_as_the_text_it_got()
             "tag refused: no object #99999",
         ]
     );
-    let mut root = host.player_from("Root", "127.41.1.1").await;
     let report = answer(&mut root, "modules", "Modules:").await;
     let line =
         report.lines().find(|l| l.starts_with("worldtest ")).unwrap_or_else(|| panic!("{report}"));
