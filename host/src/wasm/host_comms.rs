@@ -42,8 +42,7 @@ impl HostCtx {
         if name.chars().count() > max {
             return Err(HostError::Invalid(format!(
                 "{what} is longer than channel_name_chars ({max} characters)."
-            ))
-            .into());
+            )));
         }
         Ok(())
     }

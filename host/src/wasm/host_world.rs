@@ -37,8 +37,7 @@ impl HostCtx {
         if key.len() > max || category.is_some_and(|c| c.len() > max) {
             return Err(HostError::Quota(format!(
                 "a tag key or category is over world_tag_bytes ({max} bytes)"
-            ))
-            .into());
+            )));
         }
         if key.trim().is_empty() {
             return Err(HostError::Invalid("a tag key cannot be empty".into()));
