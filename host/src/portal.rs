@@ -4,15 +4,15 @@
 
 pub mod control;
 pub mod http;
-pub mod hub;
-pub mod limits;
+pub(crate) mod hub;
+pub(crate) mod limits;
 pub mod live_config;
 pub mod markup;
-pub mod outbox;
-pub mod subprotocol;
-pub mod supervisor;
+pub(crate) mod outbox;
+pub(crate) mod subprotocol;
+pub(crate) mod supervisor;
 pub mod telnet;
-pub mod websocket;
+pub(crate) mod websocket;
 pub mod wire;
 
 use std::io::Write;
@@ -212,7 +212,7 @@ fn same_secret(a: &str, b: &str) -> bool {
 }
 
 /// Read (and clear) the input the server was running when it died, if any.
-pub fn inflight_marker(data_dir: &std::path::Path) -> Option<(crate::link::Sessid, u64)> {
+pub(crate) fn inflight_marker(data_dir: &std::path::Path) -> Option<(crate::link::Sessid, u64)> {
     let running = crate::shared::inflight::read(data_dir);
     if let Err(e) = crate::shared::inflight::reset(data_dir) {
         tracing::warn!(cause = %e, "cannot reset the in-flight marker");

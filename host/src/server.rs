@@ -2,17 +2,17 @@
 //! the configuration and the session table, loads the world and the modules, and runs the game
 //! loop until the portal asks it to reload or shut down (or goes away).
 
-pub mod accounts;
 pub mod channels;
 pub mod cmdhandler;
 pub mod execute;
 pub mod game;
 pub mod game_loop;
+pub mod hashing;
 pub mod help;
+pub mod hooks;
 pub mod inputfuncs;
 pub mod locks;
 pub mod objclass;
-pub mod plugins;
 pub mod prototypes;
 pub mod resent;
 pub mod session;
@@ -36,7 +36,7 @@ use crate::shared::inflight;
 use crate::store::WorldStore;
 use crate::wasm::{self, GuestLimits, GuestQuotas, PluginRegistry};
 use game::Game;
-use game_loop::{Exit, GameEvent, GameLoop};
+use game_loop::{Exit, GameEvent, GameLoop, LoopSetup};
 
 /// Write the module report (a header naming this process and the time, then one line per
 /// module) where the portal's control socket finds it; replaced whole, so a reader never sees
@@ -192,17 +192,17 @@ pub async fn run(link_addr: LinkAddr) -> anyhow::Result<()> {
     let inflight = inflight::InflightMarker::open(&cfg.data_dir)
         .map_err(|e| tracing::warn!(cause = %e, "no in-flight marker; poison input cannot be singled out"))
         .ok();
-    let game_loop = GameLoop::new(
+    let game_loop = GameLoop::new(LoopSetup {
         game,
         plugins,
-        wr,
-        ev_tx,
-        tokio::runtime::Handle::current(),
+        link: wr,
+        events: ev_tx,
+        rt: tokio::runtime::Handle::current(),
         resent,
         outbox_next,
-        applied_outbox,
+        confirmed: applied_outbox,
         inflight,
-    );
+    });
     let (done_tx, done_rx) = tokio::sync::oneshot::channel();
     std::thread::Builder::new().name("game".into()).spawn(move || {
         let _ = done_tx.send(game_loop.run(ev_rx));

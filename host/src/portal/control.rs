@@ -25,7 +25,7 @@ const MAX_ANSWER: u64 = 4 * 1024 * 1024;
 const MODULES: &str = "modules";
 
 /// Parse one request line.
-pub fn parse_request(line: &str) -> Option<ControlCmd> {
+pub(crate) fn parse_request(line: &str) -> Option<ControlCmd> {
     let line = line.trim();
     let (verb, rest) = line.split_once(' ').unwrap_or((line, ""));
     let rest = rest.trim().to_string();

@@ -15,7 +15,7 @@ use crate::config::Config;
 /// A connection whose request head has been read, replayed to the websocket handshake: the
 /// buffered bytes first, then the rest of the socket. The buffer is freed once replayed, so an
 /// open connection does not keep its request head for its whole life.
-pub struct Replayed {
+pub(crate) struct Replayed {
     /// Bytes read before the handshake and not yet replayed.
     head: Option<Box<[u8]>>,
     /// How much of `head` has been replayed.
@@ -163,7 +163,7 @@ impl AsyncWrite for Replayed {
 const MAX_HEADERS: usize = 64;
 
 /// What became of a new connection.
-pub enum Routed {
+pub(crate) enum Routed {
     /// A websocket upgrade: do the handshake on this stream.
     Upgrade(Replayed),
     /// Answered (a page, an error) or dropped (timeout, bad bytes, gone); nothing more to do.
@@ -268,7 +268,7 @@ fn parse_head(bytes: &[u8]) -> Option<Head> {
 
 /// A `host[:port]` made only of the characters a host name, an IPv4 or a bracketed IPv6 address
 /// and a port use: safe to put into a header, and nothing a CSP source list would misread.
-pub fn is_plain_host(h: &str) -> bool {
+pub(crate) fn is_plain_host(h: &str) -> bool {
     !h.is_empty()
         && h.len() <= 255
         && h.bytes()
@@ -277,7 +277,7 @@ pub fn is_plain_host(h: &str) -> bool {
 
 /// Read the head of a new connection and route it. Everything (head and any answer) must be
 /// done by `deadline`.
-pub async fn route(mut stream: TcpStream, cfg: &Config, deadline: Instant) -> Routed {
+pub(crate) async fn route(mut stream: TcpStream, cfg: &Config, deadline: Instant) -> Routed {
     let peer = stream.peer_addr().ok();
     let bytes = match read_head(&mut stream, cfg.http_head_bytes, deadline).await {
         Ok(b) => b,

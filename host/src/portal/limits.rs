@@ -8,13 +8,28 @@
 //! login timeout is the hub's.)
 //!
 //! Texts are Evennia's where Evennia has them (EVENNIA-REFERENCE.md §limits).
+//!
+//! This file holds the connection table (admission, the share not logged in, the guards);
+//! handshakes in progress are in `handshake.rs`, inbound budgets in `inbound.rs`, command rates
+//! in `rate.rs`, the client's address in `address.rs`.
+
+mod address;
+mod handshake;
+mod inbound;
+mod rate;
+
+pub use address::client_address;
+pub use inbound::{InboundBudget, InboundVerdict};
+pub use rate::{check_rates, CommandRate, RateVerdict};
 
 use std::collections::{HashMap, VecDeque};
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::config::Config;
+use address::canonical;
+use inbound::Bucket;
 
 /// Evennia's COMMAND_RATE_WARNING.
 pub const COMMAND_RATE_TEXT: &str = "You entered commands too fast. Wait a moment and try again.";
@@ -53,8 +68,6 @@ pub fn queued_text(server_name: &str, wait: Duration) -> String {
         "{server_name} DoS protection is active.You are queued to connect in {secs:?} seconds ..."
     )
 }
-
-// --- connections -------------------------------------------------------------------------------
 
 /// Per-address connection state: open connections, handshakes in progress and the rate bucket.
 struct Address {
@@ -122,17 +135,6 @@ pub struct LoginMark {
     slot: Arc<Slot>,
 }
 
-/// Holds one handshake's place, from the accept until the connection is admitted (or its page
-/// is served, or it fails); dropping it frees the place. [`HandshakeGuard::evicted`] completes
-/// when a newcomer from a lighter address took the place over.
-#[derive(Debug)]
-pub struct HandshakeGuard {
-    table: Arc<Mutex<Table>>,
-    ip: IpAddr,
-    id: u64,
-    evict: Arc<tokio::sync::Notify>,
-}
-
 impl Table {
     /// The state of `ip` (new: nothing open, a full rate bucket), after forgetting idle addresses
     /// if the table is over its size.
@@ -193,47 +195,6 @@ impl ConnectionLimits {
         }
     }
 
-    /// A place for the handshake of a connection just accepted from `peer` (the TCP peer: the
-    /// forwarded address is not known before the request head), or None when the address
-    /// already has as many handshakes in progress as it allows: the connection is then closed
-    /// at once, so clients that connect and trickle (or send nothing) cannot hold sockets
-    /// beyond the caps while they wait for the handshake deadline. When the portal's total is
-    /// reached, the newcomer takes the place of the oldest handshake of the address (group)
-    /// holding the most, if that is more than the newcomer's own would then hold: silent
-    /// connections from a few addresses cannot keep everyone else out for the whole deadline.
-    pub fn begin_handshake(&self, peer: IpAddr) -> Option<HandshakeGuard> {
-        let cfg = &self.cfg;
-        let now = Instant::now();
-        let trusted = cfg.trusted_proxies.contains(&peer);
-        let group = cfg.address_group(canonical(peer));
-        let mut t = self.table.lock().unwrap_or_else(|e| e.into_inner());
-        let mine = t.address(group, cfg, now).handshaking.len();
-        // A trusted proxy brings many clients' handshakes: only the total applies to it.
-        if cfg.max_handshakes_per_ip > 0 && !trusted && mine >= cfg.max_handshakes_per_ip {
-            return None;
-        }
-        if cfg.max_handshakes > 0 && t.handshakes >= cfg.max_handshakes {
-            let heaviest = t
-                .addresses
-                .iter_mut()
-                .filter(|(ip, _)| **ip != group)
-                .max_by_key(|(_, a)| a.handshaking.len())
-                .map(|(_, a)| a)?;
-            if heaviest.handshaking.len() <= mine + 1 {
-                return None;
-            }
-            let (_, evict) = heaviest.handshaking.pop_front()?;
-            evict.notify_one();
-            t.handshakes -= 1;
-        }
-        let id = t.next_handshake;
-        t.next_handshake += 1;
-        let evict = Arc::new(tokio::sync::Notify::new());
-        t.address(group, cfg, now).handshaking.push_back((id, evict.clone()));
-        t.handshakes += 1;
-        Some(HandshakeGuard { table: self.table.clone(), ip: group, id, evict })
-    }
-
     /// Admit (possibly after a wait) or refuse a connection from `ip`.
     pub fn admit(&self, ip: IpAddr) -> Admission {
         self.admit_at(ip, Instant::now())
@@ -289,24 +250,6 @@ impl ConnectionLimits {
     }
 }
 
-impl HandshakeGuard {
-    /// Completes when a newcomer took this handshake's place (the connection is to close).
-    pub async fn evicted(&self) {
-        self.evict.notified().await
-    }
-}
-
-impl Drop for HandshakeGuard {
-    fn drop(&mut self) {
-        let mut t = self.table.lock().unwrap_or_else(|e| e.into_inner());
-        // An evicted handshake has already given its place to the newcomer.
-        let Some(a) = t.addresses.get_mut(&self.ip) else { return };
-        let Some(pos) = a.handshaking.iter().position(|(id, _)| *id == self.id) else { return };
-        a.handshaking.remove(pos);
-        t.handshakes = t.handshakes.saturating_sub(1);
-    }
-}
-
 impl ConnectionGuard {
     /// A handle through which the hub tells whether this connection is logged in.
     pub fn login_mark(&self) -> LoginMark {
@@ -346,223 +289,11 @@ impl Drop for ConnectionGuard {
     }
 }
 
-// --- inbound budgets ---------------------------------------------------------------------------
-
-/// A token bucket of `rate` per second holding at most two seconds' worth; 0 = unlimited.
-#[derive(Debug)]
-struct Bucket {
-    rate: f64,
-    tokens: f64,
-    refilled: Instant,
-}
-
-impl Bucket {
-    fn new(rate: u32, now: Instant) -> Bucket {
-        Bucket { rate: rate as f64, tokens: 2.0 * rate as f64, refilled: now }
-    }
-
-    /// Take `n`; the time until the bucket is out of debt again (zero: not in debt).
-    fn charge(&mut self, n: u64, now: Instant) -> Duration {
-        if self.rate <= 0.0 {
-            return Duration::ZERO;
-        }
-        let elapsed = now.saturating_duration_since(self.refilled).as_secs_f64();
-        self.tokens = (self.tokens + elapsed * self.rate).min(2.0 * self.rate);
-        self.refilled = now;
-        self.tokens -= n as f64;
-        if self.tokens >= 0.0 {
-            Duration::ZERO
-        } else {
-            Duration::from_secs_f64(-self.tokens / self.rate)
-        }
-    }
-}
-
-/// One connection's inbound budget: its own bytes and frames per second and its address's,
-/// charged as they are read.
-#[derive(Debug)]
-pub struct InboundBudget {
-    table: Arc<Mutex<Table>>,
-    group: IpAddr,
-    bytes: Bucket,
-    frames: Bucket,
-    flood_after: Duration,
-    /// Since when every read has found the budget in debt.
-    over_since: Option<Instant>,
-}
-
-/// What to do after a read was charged.
-#[derive(Debug, PartialEq, Eq)]
-pub enum InboundVerdict {
-    /// Within budget: read on.
-    Pass,
-    /// Over budget: read nothing more for this long.
-    Pause(Duration),
-    /// Over budget for longer than `inbound_flood_secs`: disconnect with
-    /// [`INPUT_FLOOD_REASON`].
-    Flood,
-}
-
-impl InboundBudget {
-    /// The budget of a connection admitted with `guard`.
-    pub fn new(cfg: &Config, guard: &ConnectionGuard) -> InboundBudget {
-        let now = Instant::now();
-        InboundBudget {
-            table: guard.slot.table.clone(),
-            group: guard.slot.ip,
-            bytes: Bucket::new(cfg.inbound_bytes_per_sec, now),
-            frames: Bucket::new(cfg.inbound_frames_per_sec, now),
-            flood_after: Duration::from_secs(cfg.inbound_flood_secs.max(1)),
-            over_since: None,
-        }
-    }
-
-    /// Charge what was just read: `bytes` off the wire, `frames` frames (or telnet lines and
-    /// negotiations).
-    pub fn charge(&mut self, bytes: u64, frames: u64) -> InboundVerdict {
-        self.charge_at(bytes, frames, Instant::now())
-    }
-
-    fn charge_at(&mut self, bytes: u64, frames: u64, now: Instant) -> InboundVerdict {
-        if bytes == 0 && frames == 0 {
-            return InboundVerdict::Pass;
-        }
-        let mut pause = self.bytes.charge(bytes, now).max(self.frames.charge(frames, now));
-        {
-            let mut t = self.table.lock().unwrap_or_else(|e| e.into_inner());
-            if let Some(a) = t.addresses.get_mut(&self.group) {
-                pause =
-                    pause.max(a.inbound.0.charge(bytes, now)).max(a.inbound.1.charge(frames, now));
-            }
-        }
-        if pause.is_zero() {
-            self.over_since = None;
-            return InboundVerdict::Pass;
-        }
-        // Over by more than the flood allowance in one go, or over for that long: a flood.
-        let since = *self.over_since.get_or_insert(now);
-        if pause >= self.flood_after || now.duration_since(since) >= self.flood_after {
-            InboundVerdict::Flood
-        } else {
-            InboundVerdict::Pause(pause)
-        }
-    }
-}
-
-/// The per-address command rate of a connection admitted with `guard` (every session of the
-/// address shares it): like [`CommandRate::check`].
-pub fn check_address_rate(guard: &ConnectionGuard) -> RateVerdict {
-    let mut t = guard.slot.table.lock().unwrap_or_else(|e| e.into_inner());
-    match t.addresses.get_mut(&guard.slot.ip) {
-        Some(a) => a.commands.check(),
-        None => RateVerdict::Pass,
-    }
-}
-
-/// A session's command rate and its address's together: a message passes only if both allow
-/// it (the per-session count is taken first, so a session over its own rate does not use up
-/// its address's).
-pub fn check_rates(rate: &mut CommandRate, guard: &ConnectionGuard) -> RateVerdict {
-    match rate.check() {
-        RateVerdict::Pass => check_address_rate(guard),
-        other => other,
-    }
-}
-
-/// The address throttles and logs should see: the peer itself, or — when the peer is a trusted
-/// reverse proxy — the right-most `X-Forwarded-For` entry that is not itself a trusted proxy
-/// (entries further left are written by the client and cannot be believed).
-pub fn client_address(peer: SocketAddr, forwarded_for: Option<&str>, trusted: &[IpAddr]) -> IpAddr {
-    let peer_ip = canonical(peer.ip());
-    if !trusted.iter().any(|t| canonical(*t) == peer_ip) {
-        return peer_ip;
-    }
-    let Some(header) = forwarded_for else { return peer_ip };
-    let mut found = peer_ip;
-    for entry in header.rsplit(',') {
-        let Some(ip) = parse_forwarded_entry(entry) else { break };
-        found = ip;
-        if !trusted.iter().any(|t| canonical(*t) == ip) {
-            break;
-        }
-    }
-    found
-}
-
-/// One `X-Forwarded-For` entry: an address, possibly `[v6]:port` or `v4:port`.
-fn parse_forwarded_entry(entry: &str) -> Option<IpAddr> {
-    let e = entry.trim();
-    if let Ok(ip) = e.parse::<IpAddr>() {
-        return Some(canonical(ip));
-    }
-    e.parse::<SocketAddr>().ok().map(|s| canonical(s.ip()))
-}
-
-/// IPv4-mapped IPv6 addresses count as their IPv4 address.
-fn canonical(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(IpAddr::V6(v6)),
-        v4 => v4,
-    }
-}
-
-// --- commands ----------------------------------------------------------------------------------
-
-/// Evennia's command rate: at most `rate` inbound messages per one-second window, the window
-/// restarting when more than a second has passed since it began.
-#[derive(Debug)]
-pub struct CommandRate {
-    rate: u32,
-    window: Instant,
-    count: u32,
-}
-
-/// What to do with one inbound message.
-#[derive(Debug, PartialEq, Eq)]
-pub enum RateVerdict {
-    /// Pass it on.
-    Pass,
-    /// Drop it and tell the player (the first drop of a window).
-    DropAndWarn,
-    /// Drop it silently (already warned in this window).
-    Drop,
-}
-
-impl CommandRate {
-    /// `rate` messages per second; 0 = unlimited.
-    pub fn new(rate: u32) -> CommandRate {
-        CommandRate { rate, window: Instant::now(), count: 0 }
-    }
-
-    /// Count one inbound message.
-    pub fn check(&mut self) -> RateVerdict {
-        self.check_at(Instant::now())
-    }
-
-    fn check_at(&mut self, now: Instant) -> RateVerdict {
-        if self.rate == 0 {
-            return RateVerdict::Pass;
-        }
-        if now.duration_since(self.window) > Duration::from_secs(1) {
-            self.window = now;
-            self.count = 0;
-        }
-        self.count += 1;
-        if self.count <= self.rate {
-            RateVerdict::Pass
-        } else if self.count == self.rate + 1 {
-            RateVerdict::DropAndWarn
-        } else {
-            RateVerdict::Drop
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn cfg(f: impl FnOnce(&mut Config)) -> Arc<Config> {
+    pub(super) fn cfg(f: impl FnOnce(&mut Config)) -> Arc<Config> {
         let mut c = Config::default();
         f(&mut c);
         Arc::new(c)
@@ -582,61 +313,6 @@ mod tests {
         drop(a);
         assert!(matches!(limits.admit(ip), Admission::Admitted { .. }));
         drop(b);
-    }
-
-    #[test]
-    fn handshakes_in_progress_are_capped_per_address_and_in_total_except_a_trusted_proxy() {
-        let proxy: IpAddr = "10.0.0.9".parse().unwrap();
-        let limits = ConnectionLimits::new(cfg(|c| {
-            c.max_handshakes_per_ip = 2;
-            c.max_handshakes = 5;
-            c.trusted_proxies = vec![proxy];
-        }));
-        let ip: IpAddr = "10.0.0.1".parse().unwrap();
-        let a = limits.begin_handshake(ip).expect("first");
-        let _b = limits.begin_handshake(ip).expect("second");
-        assert!(limits.begin_handshake(ip).is_none(), "third from one address");
-        drop(a);
-        let _c = limits.begin_handshake(ip).expect("a finished handshake frees its place");
-        // The proxy passes the per-address cap but not the total (2 taken + 3).
-        let via_proxy: Vec<_> =
-            (0..3).map(|_| limits.begin_handshake(proxy).expect("proxy")).collect();
-        assert_eq!(limits.table.lock().unwrap().handshakes, 5);
-        drop(via_proxy);
-        assert!(limits.begin_handshake("10.0.0.2".parse().unwrap()).is_some());
-    }
-
-    #[test]
-    fn a_full_handshake_table_evicts_the_oldest_of_the_heaviest_address_for_a_lighter_one() {
-        let limits = ConnectionLimits::new(cfg(|c| {
-            c.max_handshakes_per_ip = 4;
-            c.max_handshakes = 6;
-        }));
-        let heavy: IpAddr = "10.0.0.1".parse().unwrap();
-        let medium: IpAddr = "10.0.0.2".parse().unwrap();
-        let held: Vec<_> = (0..4).map(|_| limits.begin_handshake(heavy).unwrap()).collect();
-        let _m: Vec<_> = (0..2).map(|_| limits.begin_handshake(medium).unwrap()).collect();
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-        // A newcomer from a third address takes the place of the heavy address's oldest.
-        let newcomer = limits.begin_handshake("10.0.0.3".parse().unwrap()).expect("room made");
-        rt.block_on(async {
-            tokio::time::timeout(Duration::from_secs(1), held[0].evicted()).await.expect("evicted")
-        });
-        assert!(rt.block_on(async {
-            tokio::time::timeout(Duration::from_millis(20), held[1].evicted()).await.is_err()
-        }));
-        assert_eq!(limits.table.lock().unwrap().handshakes, 6);
-        // The evicted guard's drop frees nothing twice; the medium address (2, newcomer 3)
-        // cannot evict the heavy one (3) to reach 3 itself.
-        drop(held);
-        assert_eq!(limits.table.lock().unwrap().handshakes, 3);
-        let (_x, _y, _z) = (
-            limits.begin_handshake(heavy).unwrap(),
-            limits.begin_handshake(heavy).unwrap(),
-            limits.begin_handshake(heavy).unwrap(),
-        );
-        assert!(limits.begin_handshake(medium).is_none(), "no address evicts an equal one");
-        drop(newcomer);
     }
 
     #[test]
@@ -684,39 +360,6 @@ mod tests {
         assert!(admitted("2001:db8:0:1::1"), "another /64");
         assert!(admitted("192.0.2.1") && admitted("192.0.2.200"));
         assert!(!admitted("192.0.2.77"), "the same /24");
-    }
-
-    #[test]
-    fn inbound_budgets_pause_a_connection_over_them_and_call_a_sustained_excess_a_flood() {
-        let limits = ConnectionLimits::new(cfg(|c| {
-            c.inbound_frames_per_sec = 10;
-            c.inbound_bytes_per_sec = 1000;
-            c.inbound_frames_per_sec_per_ip = 15;
-            c.inbound_flood_secs = 2;
-            c.connection_rate_per_ip = 0;
-        }));
-        let guard = |ip: &str| match limits.admit(ip.parse().unwrap()) {
-            Admission::Admitted { guard, .. } => guard,
-            other => panic!("{other:?}"),
-        };
-        let (g, g2) = (guard("10.0.0.1"), guard("10.0.0.1"));
-        let mut b = InboundBudget::new(&limits.cfg, &g);
-        let mut b2 = InboundBudget::new(&limits.cfg, &g2);
-        let t0 = Instant::now();
-        // A burst of two seconds' worth passes; the next frame waits a tenth of a second.
-        assert_eq!(b.charge_at(100, 20, t0), InboundVerdict::Pass);
-        assert_eq!(b.charge_at(6, 1, t0), InboundVerdict::Pause(Duration::from_millis(100)));
-        // Its address's budget (30 burst, 21 used) holds back the second connection too.
-        assert_eq!(b2.charge_at(6, 9, t0), InboundVerdict::Pass);
-        assert!(matches!(b2.charge_at(6, 1, t0), InboundVerdict::Pause(_)));
-        // Still over two seconds later: a flood. Back within budget: forgiven.
-        assert_eq!(b.charge_at(6, 40, t0 + Duration::from_secs(2)), InboundVerdict::Flood);
-        let later = t0 + Duration::from_secs(10);
-        assert_eq!(b.charge_at(6, 1, later), InboundVerdict::Pass);
-        // Bytes count as well as frames.
-        assert!(matches!(b.charge_at(3000, 1, later), InboundVerdict::Pause(_)));
-        // And a debt over the flood allowance in one read is a flood at once.
-        assert_eq!(b.charge_at(5000, 1, later), InboundVerdict::Flood);
     }
 
     #[test]
@@ -773,49 +416,5 @@ mod tests {
             "mudhost DoS protection is active.You are queued to connect in 0.5 seconds ..."
         );
         assert!(queued_text("x", Duration::from_secs(2)).contains("in 2.0 seconds"));
-    }
-
-    #[test]
-    fn the_command_rate_drops_the_excess_and_warns_once_per_window() {
-        let mut r = CommandRate::new(3);
-        let t0 = Instant::now();
-        let v: Vec<_> = (0..5).map(|_| r.check_at(t0)).collect();
-        assert_eq!(
-            v,
-            [
-                RateVerdict::Pass,
-                RateVerdict::Pass,
-                RateVerdict::Pass,
-                RateVerdict::DropAndWarn,
-                RateVerdict::Drop
-            ]
-        );
-        assert_eq!(r.check_at(t0 + Duration::from_millis(1001)), RateVerdict::Pass);
-        assert_eq!(CommandRate::new(0).check_at(t0), RateVerdict::Pass);
-    }
-
-    #[test]
-    fn forwarded_for_is_believed_only_from_a_trusted_proxy() {
-        let proxy: IpAddr = "10.0.0.9".parse().unwrap();
-        let from_proxy: SocketAddr = "10.0.0.9:4000".parse().unwrap();
-        let direct: SocketAddr = "203.0.113.5:4000".parse().unwrap();
-        let xff = Some("1.2.3.4, 198.51.100.7");
-        assert_eq!(
-            client_address(from_proxy, xff, &[proxy]),
-            "198.51.100.7".parse::<IpAddr>().unwrap()
-        );
-        assert_eq!(client_address(direct, xff, &[proxy]), "203.0.113.5".parse::<IpAddr>().unwrap());
-        assert_eq!(client_address(from_proxy, None, &[proxy]), proxy);
-        // A chain of trusted proxies is skipped; garbage stops the walk at the last good entry.
-        let chain = Some("198.51.100.7, 10.0.0.9");
-        assert_eq!(
-            client_address(from_proxy, chain, &[proxy]),
-            "198.51.100.7".parse::<IpAddr>().unwrap()
-        );
-        assert_eq!(client_address(from_proxy, Some("nonsense"), &[proxy]), proxy);
-        assert_eq!(
-            client_address(from_proxy, Some("[2001:db8::1]:55"), &[proxy]),
-            "2001:db8::1".parse::<IpAddr>().unwrap()
-        );
     }
 }

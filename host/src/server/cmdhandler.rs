@@ -2,6 +2,7 @@
 //! puppet, and the objects near the puppet), merge them (cached per session until a provider or
 //! a module changes), parse the line, and run the matched command in its module.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::cmd::parser::{self, ParseOutcome};
@@ -28,12 +29,12 @@ fn lent_cmdset(set: &CmdSet, carrier: &Carrier) -> CmdSet {
 
 /// The sets objects lend (one per module and carrier) and the exits' generated sets (one per
 /// room and traversal module), built once and shared by every session near them, so sessions in
-/// one room merge to one shared set (`GameLoop::merged` caches by the sets' identity). Emptied
+/// one room merge to one shared set (`CmdCache::merged` caches by the sets' identity). Emptied
 /// whenever the world's cmdsets or the modules change (names, exits and stacks may have).
 #[derive(Default)]
 pub struct LentSets {
     generation: (u64, u64),
-    sets: std::collections::HashMap<(LentBy, Arc<str>), Arc<CmdSet>>,
+    sets: HashMap<(LentBy, Arc<str>), Arc<CmdSet>>,
 }
 
 /// What a shared lent set belongs to.
@@ -84,6 +85,47 @@ pub struct MergeKey {
     location: Option<u64>,
 }
 
+/// Most stacks whose merge is kept before the cache is emptied and refilled as needed.
+const MERGED_MAX: usize = 1000;
+
+/// The command handler's caches: merged cmdsets by the identity of the sets they merge, each
+/// session's merged cmdset with what it was computed from, and the sets objects lend.
+#[derive(Default)]
+pub struct CmdCache {
+    /// Merges by the fingerprint of their stack (`cmd::merge::fingerprint`), with the stack.
+    merged: HashMap<u64, (Vec<Arc<CmdSet>>, Arc<CmdSet>)>,
+    /// The module registry's generation the merges were made under.
+    merged_generation: u64,
+    /// Each session's merged cmdset and what it was computed from.
+    sessions: HashMap<Sessid, (MergeKey, Arc<CmdSet>)>,
+    /// Sets lent by objects and the exits' generated sets, shared by every session near them.
+    lent: LentSets,
+}
+
+impl CmdCache {
+    /// The merged cmdset for a stack of sets, cached by the sets' identity until modules change
+    /// (`generation`: the module registry's).
+    pub fn merged(&mut self, generation: u64, stack: Vec<Arc<CmdSet>>) -> Arc<CmdSet> {
+        if self.merged_generation != generation {
+            self.merged.clear();
+            self.merged_generation = generation;
+        }
+        let key = crate::cmd::merge::fingerprint(&stack);
+        if let Some((sets, merged)) = self.merged.get(&key) {
+            if sets.len() == stack.len() && sets.iter().zip(&stack).all(|(a, b)| Arc::ptr_eq(a, b))
+            {
+                return merged.clone();
+            }
+        }
+        let merged = Arc::new(crate::cmd::merge::merge_stack(&stack));
+        if self.merged.len() > MERGED_MAX {
+            self.merged.clear();
+        }
+        self.merged.insert(key, (stack, merged.clone()));
+        merged
+    }
+}
+
 impl GameLoop {
     fn merge_key(&mut self, sessid: Sessid) -> Option<MergeKey> {
         let plugins = self.plugins.generation();
@@ -98,6 +140,12 @@ impl GameLoop {
             puppet,
             location: puppet.and_then(|p| game.world.object(p)).and_then(|o| o.location),
         })
+    }
+
+    /// The merged cmdset for a stack of sets (see [`CmdCache::merged`]).
+    pub(super) fn merged(&mut self, stack: Vec<Arc<CmdSet>>) -> Arc<CmdSet> {
+        let generation = self.plugins.generation();
+        self.cmds.merged(generation, stack)
     }
 
     /// The session's merged cmdset from every provider (Evennia's get_and_merge_cmdsets); None
@@ -127,7 +175,7 @@ impl GameLoop {
         sessid: Sessid,
     ) -> Option<Result<Arc<CmdSet>, Vec<String>>> {
         let key = self.merge_key(sessid)?;
-        if let Some((k, set)) = self.session_merges.get(&sessid) {
+        if let Some((k, set)) = self.cmds.sessions.get(&sessid) {
             if *k == key {
                 return Some(Ok(set.clone()));
             }
@@ -156,7 +204,7 @@ impl GameLoop {
             let Some(m) = self.plugins.get(name) else { continue };
             let by = LentBy::Object(carrier.id);
             stack.push(
-                self.lent_sets.get(generation, by, &m.name, || lent_cmdset(&m.cmdset, carrier)),
+                self.cmds.lent.get(generation, by, &m.name, || lent_cmdset(&m.cmdset, carrier)),
             );
         }
         if stack.len() > own_sets {
@@ -169,7 +217,7 @@ impl GameLoop {
             let module = traverse.module.clone();
             let exits = &providers.exit_objects;
             let exit_set =
-                self.lent_sets.get(generation, LentBy::Exits(key.location), &module, || CmdSet {
+                self.cmds.lent.get(generation, LentBy::Exits(key.location), &module, || CmdSet {
                     priority: EXIT_CMDSET_PRIORITY,
                     duplicates: Some(true),
                     commands: exits
@@ -196,12 +244,12 @@ impl GameLoop {
                 set = self.merged(vec![set, channels]);
             }
         }
-        if self.session_merges.len() > 2 * self.game().sessions.len() + 64 {
+        if self.cmds.sessions.len() > 2 * self.game().sessions.len() + 64 {
             let live: std::collections::HashSet<Sessid> =
                 self.game().sessions.ids().into_iter().collect();
-            self.session_merges.retain(|id, _| live.contains(id));
+            self.cmds.sessions.retain(|id, _| live.contains(id));
         }
-        self.session_merges.insert(sessid, (key, set.clone()));
+        self.cmds.sessions.insert(sessid, (key, set.clone()));
         Some(Ok(set))
     }
 
@@ -314,9 +362,7 @@ impl GameLoop {
         };
         self.put_game(game);
         if let Err(e) = result {
-            if matches!(e, crate::wasm::GuestError::Deadline(_)) {
-                self.overran = true;
-            }
+            self.note_guest_error(&e);
             // A line run by `execute-cmd` fails its whole unit, reported by the command that ran it.
             if self.executed_line_failed(&e) {
                 tracing::error!(sessid, module = %module.name, cmd = %cmd.key, cause = %e, "executed command failed");
@@ -331,5 +377,40 @@ impl GameLoop {
             };
             game.msg_session(sessid, &text);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stack_of_the_same_sets_is_merged_once_until_the_modules_change() {
+        let mut cache = CmdCache::default();
+        let (a, b) = (Arc::new(CmdSet::empty("A")), Arc::new(CmdSet::empty("B")));
+        let first = cache.merged(1, vec![a.clone(), b.clone()]);
+        let again = cache.merged(1, vec![a.clone(), b.clone()]);
+        assert!(Arc::ptr_eq(&first, &again), "the same sets: the cached merge");
+        // Equal sets that are not the same ones merge anew: identity, not contents, is the key.
+        let other = cache.merged(1, vec![Arc::new(CmdSet::empty("A")), b.clone()]);
+        assert!(!Arc::ptr_eq(&first, &other));
+        let reloaded = cache.merged(2, vec![a, b]);
+        assert!(!Arc::ptr_eq(&first, &reloaded), "a module changed: merged again");
+    }
+
+    #[test]
+    fn a_lent_set_is_built_once_per_carrier_and_module_until_the_world_or_modules_change() {
+        let mut lent = LentSets::default();
+        let module: Arc<str> = "box".into();
+        let make = || CmdSet::empty("x");
+        let one = lent.get((1, 1), LentBy::Object(5), &module, make);
+        let again = lent.get((1, 1), LentBy::Object(5), &module, || panic!("built once"));
+        assert!(Arc::ptr_eq(&one, &again));
+        let other = lent.get((1, 1), LentBy::Object(6), &module, make);
+        assert!(!Arc::ptr_eq(&one, &other), "each carrier lends its own");
+        let exits = lent.get((1, 1), LentBy::Exits(Some(5)), &module, make);
+        assert!(!Arc::ptr_eq(&one, &exits), "a room's exits are not the room's own set");
+        let changed = lent.get((2, 1), LentBy::Object(5), &module, make);
+        assert!(!Arc::ptr_eq(&one, &changed), "the world's cmdsets changed: built again");
     }
 }

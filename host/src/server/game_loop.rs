@@ -2,37 +2,51 @@
 //! race over world state. Slow work (password hashing, module compiles) runs elsewhere and comes
 //! back as an event.
 //!
-//! Inputs are scheduled, not run on arrival: each session has its own queue, and the loop serves
-//! address groups round-robin and, within a group, its sessions round-robin, one input per turn
-//! ([`FairRing`]), so one client's flood — or one address's hundred flooding sessions — cannot
-//! hold up everyone else. A session whose input is still being completed off the loop (a password check)
-//! is *busy*: its later inputs, and its disconnect, wait until it is done. A session whose
-//! commands keep running past the guest deadline is slowed down.
+//! The path of one input, in the order of this file's methods:
 //!
-//! Input hooks and the session class's `data-in` run where an input is dispatched
-//! ([`GameLoop::input`]); the session class's lifecycle hooks and `data-out` run at the end of
-//! each unit of work (`server/plugins.rs`).
-//!
-//! Work runs in batches: the inputs served in one pass (up to [`MAX_BATCH`], or until the batch has
-//! run [`BATCH_TIME`]) share one database transaction, which also stores their effects frame in
-//! the outbox (see [`crate::link`]); other events get a transaction each. A frame is sent only
-//! after its commit, and a new server resends what the portal has not confirmed, so every input
-//! is applied and answered exactly once whatever moment the server dies at.
+//! 1. `run` takes in the events that have arrived; `accept` puts an input (or a disconnect) in
+//!    its session's queue in the [`Scheduler`] (`game_loop/scheduler.rs`: per-session queues,
+//!    served round-robin by address group then by session, busy and slowed sessions skipped) and
+//!    handles every other event at once (`handle`, one transaction each).
+//! 2. Each round runs the due module timers (`server/timers.rs`), then `run_batch` serves the
+//!    sessions the scheduler says are ready in one database transaction: up to [`MAX_BATCH`]
+//!    units, or until the batch has run [`BATCH_TIME`].
+//! 3. `serve` runs one unit: marks it in flight, holds its ack, and calls `input`
+//!    (`server/inputfuncs.rs`): the input hooks and the session class's `data-in`
+//!    (`server/hooks.rs`), then the input function; `text` runs a command line in the command
+//!    handler (`server/cmdhandler.rs`: merged cmdset, parse, the guest call, run with the lines
+//!    it executes as one checkpointed unit by `server/execute.rs`).
+//! 4. `after_input` tells the scheduler whether the session is now busy (its ack waits on a
+//!    password check) and whether it overran the guest deadline (slowed down).
+//! 5. `end_unit`: the commands the host queued (connection screens, looks), the session class's
+//!    lifecycle hooks and `data-out`, off-loop work started, the ack released.
+//! 6. `commit_and_send`: the batch's effects go through the [`Outbox`] (`game_loop/outbox.rs`):
+//!    stored with the commit (or kept aside when nothing was written), then sent to the portal
+//!    in one write. A frame is sent only after its commit, and a new server resends what the
+//!    portal has not confirmed, so every input is applied and answered exactly once whatever
+//!    moment the server dies at (see [`crate::link`]).
 
-use std::collections::{HashMap, VecDeque};
-use std::sync::Arc;
+pub mod failpoints;
+pub mod outbox;
+pub mod password_jobs;
+pub mod scheduler;
+
 use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
 
-use crate::cmd::CmdSet;
-use crate::link::{self, Effects, Msg, PortalMsg, ServerMsg, Sessid, TARGET_FRAME_BYTES};
+use crate::failpoint::{self, Kind, Unit};
+use crate::link::{self, PortalMsg, ServerMsg, Sessid};
 use crate::wasm::registry::{PluginError, Prepared};
 use crate::wasm::PluginRegistry;
 
-use super::accounts::HashPool;
 use super::game::{Deferred, Game, QueuedCommand};
+use super::hashing::HashPool;
 use crate::shared::inflight::InflightMarker;
+use failpoints::Failpoints;
+use outbox::Outbox;
+use password_jobs::{password_job, JobKind, PasswordJob};
+use scheduler::{Scheduler, Work, SLOWED_TEXT};
 
 /// Everything the game loop reacts to.
 pub enum GameEvent {
@@ -92,166 +106,73 @@ const MAX_BATCH: usize = 64;
 /// A batch takes no more units once it has run this long.
 const BATCH_TIME: Duration = Duration::from_millis(2);
 
-/// Confirmed outbox frames are deleted in batches of this many (one DELETE per batch).
-const PRUNE_BATCH: u64 = 32;
-
-/// Consecutive deadline overruns after which a session's commands are slowed.
-const OVERRUNS_BEFORE_SLOWING: u32 = 2;
-/// Longest pause imposed between two commands of a session that keeps overrunning.
-const MAX_SLOWDOWN: Duration = Duration::from_millis(500);
-
-/// What the player whose commands are slowed is told (once per streak).
-pub const SLOWED_TEXT: &str =
-    "Your commands keep running past their time limit; your next commands are delayed so that other players are not held up.";
-
-/// One unit of a session's queued work.
-enum Work {
-    Input { seq: u64, msg: Msg },
-    Disconnect { seq: u64 },
-}
-
-/// A session's queued work and scheduling state.
-#[derive(Default)]
-struct SessionQueue {
-    work: VecDeque<Work>,
-    /// An earlier input of this session is being completed off the loop.
-    busy: bool,
-    /// In the ready ring.
-    ready: bool,
-    /// Consecutive commands cut off at the deadline.
-    overruns: u32,
-    /// Not to be served before this moment (slowed for overrunning).
-    not_before: Option<Instant>,
-    /// The session's address group (`Config::address_group`): whose turns it shares.
-    group: String,
-}
-
-/// Ready sessions in service order, fair across address groups first: each turn goes to the
-/// group at the front, to its first session; the group then goes to the back (if it has more
-/// ready sessions), and so does the session within its group. An address with a hundred
-/// sessions gets one turn per round, as an address with one does.
-#[derive(Default)]
-struct FairRing {
-    order: VecDeque<String>,
-    groups: HashMap<String, VecDeque<Sessid>>,
-    len: usize,
-}
-
-impl FairRing {
-    fn push_back(&mut self, group: &str, sessid: Sessid) {
-        let members = match self.groups.get_mut(group) {
-            Some(m) => m,
-            None => {
-                self.order.push_back(group.to_string());
-                self.groups.entry(group.to_string()).or_default()
-            }
-        };
-        members.push_back(sessid);
-        self.len += 1;
-    }
-
-    fn pop_front(&mut self) -> Option<Sessid> {
-        let group = self.order.pop_front()?;
-        let members = self.groups.get_mut(&group)?;
-        let sessid = members.pop_front();
-        if members.is_empty() {
-            self.groups.remove(&group);
-        } else {
-            self.order.push_back(group);
-        }
-        self.len -= usize::from(sessid.is_some());
-        sessid
-    }
-
-    fn len(&self) -> usize {
-        self.len
-    }
-}
-
-/// The outbox's ids: the next to use, the last the portal confirmed, the last deleted; and the
-/// frames sent without being stored.
-///
-/// A transaction that wrote nothing to the world (a `look`, a `say`: output and acks only) sends
-/// its frames without storing them: if the server dies before the portal has them, the portal
-/// still holds the inputs unacknowledged and the next server runs them again, which is safe
-/// because they changed nothing. They are kept here until the portal confirms them, and the
-/// next transaction that does write stores them first, in order: a stored frame acknowledging a
-/// later input of a session must never be resent without the frames before it, or the new server
-/// would take that session's earlier inputs for applied.
-struct OutboxIds {
-    next: u64,
-    confirmed: u64,
-    pruned: u64,
-    unstored: std::collections::VecDeque<(u64, Vec<u8>)>,
-    unstored_bytes: usize,
-}
-
-/// Frames (or bytes) sent unstored beyond which they are stored at once, whatever the portal's
-/// confirmations do.
-const MAX_UNSTORED_FRAMES: usize = 256;
-const MAX_UNSTORED_BYTES: usize = 4 << 20;
-
 /// The game thread's state.
 pub struct GameLoop {
+    /// The game, between guest calls (each call moves it into its store and hands it back).
     game: Option<Game>,
+    /// The loaded modules.
     pub(super) plugins: PluginRegistry,
-    merged: HashMap<u64, (Vec<Arc<CmdSet>>, Arc<CmdSet>)>,
-    merged_generation: u64,
-    /// Each session's merged cmdset and what it was computed from (see `cmdhandler`).
-    pub(super) session_merges: HashMap<Sessid, (super::cmdhandler::MergeKey, Arc<CmdSet>)>,
-    /// Sets lent by objects and the exits' generated sets, shared by every session near them
-    /// (see `cmdhandler::LentSets`).
-    pub(super) lent_sets: super::cmdhandler::LentSets,
+    /// The command handler's merged cmdsets and lent sets (`server/cmdhandler.rs`).
+    pub(super) cmds: super::cmdhandler::CmdCache,
     /// Outputs before this position have been through the session class's `data-out`.
     pub(super) out_mark: usize,
-    /// The link towards the portal, written from this thread.
-    out: link::LinkWriter,
+    /// Which session's work runs next.
+    scheduler: Scheduler,
+    /// The effects frames towards the portal and the in-flight mark.
+    outbox: Outbox,
     events: mpsc::Sender<GameEvent>,
     rt: tokio::runtime::Handle,
     hasher: HashPool,
-    outbox: OutboxIds,
     /// Highest seq per session whose effects are already committed (from frames resent at
     /// start-up): the portal's replay of those inputs is skipped.
-    applied: HashMap<Sessid, u64>,
+    applied: std::collections::HashMap<Sessid, u64>,
     /// The session changes of the frames resent at start-up, applied to the handed-over
     /// sessions (`SyncAll`), which the portal sent before it had applied those frames.
     resent: super::resent::Resent,
-    queues: HashMap<Sessid, SessionQueue>,
-    /// Sessions with work to do, in service order.
-    ring: FairRing,
-    inflight: Option<InflightMarker>,
-    /// The unit of work marked in flight: `(sessid, seq)` of an input, a disconnect or a
-    /// deferred completion, `(sessid, 0)` for work on a session without an input, `(0, 0)` none.
-    marked: (Sessid, u64),
-    /// Set by the command handler when a guest call overran its deadline.
-    pub(super) overran: bool,
-    /// A test failpoint to fire when the current unit of work commits.
-    pub(super) failpoint: Option<super::failpoint::Kind>,
-    /// A test failpoint of an input whose completion was deferred (a password check): fired
-    /// when that completion arrives (`during-check`) or commits (`after-commit`).
-    completion_failpoint: Option<((Sessid, u64), super::failpoint::Kind)>,
-    /// When the pending `Wake` timer fires, if one is pending.
-    wake_at: Option<Instant>,
+    /// A guest call of the current input overran its deadline (see `note_guest_error`).
+    overran: bool,
+    /// Test failpoints armed for the current unit or a deferred completion.
+    failpoints: Failpoints,
     /// Module timers' firing state (`server/timers.rs`).
     pub(super) timers: super::timers::TimerState,
 }
 
+/// What a game loop is made of (see [`GameLoop::new`]).
+pub struct LoopSetup {
+    /// The game, its world loaded.
+    pub game: Game,
+    /// The modules, already loaded.
+    pub plugins: PluginRegistry,
+    /// The link towards the portal, written from the game thread.
+    pub link: link::LinkWriter,
+    /// Where the loop's events are sent: the loop hands it to its own timers and off-loop jobs.
+    pub events: mpsc::Sender<GameEvent>,
+    /// The runtime the loop's wake-up timers run on.
+    pub rt: tokio::runtime::Handle,
+    /// What the frames resent at start-up committed (acks and session changes).
+    pub resent: super::resent::Resent,
+    /// The next outbox id.
+    pub outbox_next: u64,
+    /// The last outbox id the portal has applied.
+    pub confirmed: u64,
+    /// The in-flight marker, if it could be opened.
+    pub inflight: Option<InflightMarker>,
+}
+
 impl GameLoop {
-    /// A loop over a game whose modules are already loaded. `resent` is what the frames resent
-    /// at start-up committed (acks and session changes); `outbox_next` is the next outbox id and
-    /// `confirmed` the last one the portal has applied.
-    #[allow(clippy::too_many_arguments)]
-    pub fn new(
-        game: Game,
-        plugins: PluginRegistry,
-        out: link::LinkWriter,
-        events: mpsc::Sender<GameEvent>,
-        rt: tokio::runtime::Handle,
-        mut resent: super::resent::Resent,
-        outbox_next: u64,
-        confirmed: u64,
-        inflight: Option<InflightMarker>,
-    ) -> GameLoop {
+    /// A loop over a game whose modules are already loaded.
+    pub fn new(setup: LoopSetup) -> GameLoop {
+        let LoopSetup {
+            mut game,
+            plugins,
+            link,
+            events,
+            rt,
+            mut resent,
+            outbox_next,
+            confirmed,
+            inflight,
+        } = setup;
         let cfg = &game.cfg;
         let hasher = HashPool::new(
             cfg.hash_threads,
@@ -261,39 +182,23 @@ impl GameLoop {
         );
         let applied = std::mem::take(&mut resent.applied);
         let busy_timeout = Duration::from_millis(cfg.db_busy_timeout_ms);
-        let mut game = game;
         if let Err(e) = game.world.set_busy_timeout(busy_timeout) {
             tracing::warn!(cause = %e, "cannot set the database busy timeout");
         }
         let mut this = GameLoop {
             game: Some(game),
             plugins,
-            merged: HashMap::new(),
-            merged_generation: 0,
-            session_merges: HashMap::new(),
-            lent_sets: Default::default(),
+            cmds: Default::default(),
             out_mark: 0,
-            out,
+            scheduler: Scheduler::default(),
+            outbox: Outbox::new(link, outbox_next, confirmed, inflight),
             events,
             rt,
             hasher,
-            outbox: OutboxIds {
-                next: outbox_next,
-                confirmed,
-                pruned: 0,
-                unstored: Default::default(),
-                unstored_bytes: 0,
-            },
             applied,
             resent,
-            queues: HashMap::new(),
-            ring: FairRing::default(),
-            inflight,
-            marked: (0, 0),
             overran: false,
-            failpoint: None,
-            completion_failpoint: None,
-            wake_at: None,
+            failpoints: Failpoints::default(),
             timers: Default::default(),
         };
         this.refresh_module_report();
@@ -336,7 +241,7 @@ impl GameLoop {
             // Due timer firings (a bounded number), then the players' ready inputs: each round
             // serves both, so neither can starve the other.
             let fired = self.run_timers();
-            let wait = match self.next_ready() {
+            let wait = match self.scheduler.next_ready() {
                 Ok(sessid) => {
                     self.run_batch(sessid);
                     continue;
@@ -369,11 +274,9 @@ impl GameLoop {
     /// a `Wake` event. (A timer awaited on this thread through `Handle::block_on` was measured to
     /// wake up to 150 ms late, so the timer runs on the runtime and wakes the loop like any event.)
     fn wake_after(&mut self, d: Duration) {
-        let due = Instant::now() + d;
-        if self.wake_at.is_some_and(|w| w <= due && w > Instant::now()) {
+        if !self.scheduler.wake_needed(d) {
             return;
         }
-        self.wake_at = Some(due);
         let events = self.events.clone();
         self.rt.spawn(async move {
             tokio::time::sleep(d).await;
@@ -393,55 +296,26 @@ impl GameLoop {
                 None
             }
             GameEvent::Portal(PortalMsg::Applied { upto }) => {
-                self.outbox.confirmed = self.outbox.confirmed.max(upto);
+                self.outbox.confirm(upto);
                 None
             }
             GameEvent::Wake => {
-                self.wake_at = None;
+                self.scheduler.woke();
                 None
             }
             other => self.handle(other),
         }
     }
 
+    /// Queue a session's work; a session is served in the turns of its address group.
     fn enqueue(&mut self, sessid: Sessid, work: Work) {
-        if !self.queues.contains_key(&sessid) {
-            let game = self.game();
-            let group = game
-                .sessions
+        let game = self.game.as_ref().expect("the game is only absent during a guest call");
+        self.scheduler.enqueue(sessid, work, || {
+            game.sessions
                 .get(sessid)
                 .map(|s| game.cfg.address_group_text(&s.data.address))
-                .unwrap_or_default();
-            self.queues.insert(sessid, SessionQueue { group, ..Default::default() });
-        }
-        let Some(q) = self.queues.get_mut(&sessid) else { return };
-        q.work.push_back(work);
-        if !q.busy && !q.ready {
-            q.ready = true;
-            self.ring.push_back(&q.group, sessid);
-        }
-    }
-
-    /// The next session to serve, or how long to wait for one (None: until an event arrives).
-    fn next_ready(&mut self) -> Result<Sessid, Option<Duration>> {
-        let now = Instant::now();
-        let mut earliest: Option<Instant> = None;
-        for _ in 0..self.ring.len() {
-            let Some(sessid) = self.ring.pop_front() else { break };
-            let Some(q) = self.queues.get_mut(&sessid) else { continue };
-            if q.busy || q.work.is_empty() {
-                q.ready = false;
-                continue;
-            }
-            match q.not_before {
-                Some(t) if t > now => {
-                    earliest = Some(earliest.map_or(t, |e| e.min(t)));
-                    self.ring.push_back(&q.group, sessid);
-                }
-                _ => return Ok(sessid),
-            }
-        }
-        Err(earliest.map(|t| t.saturating_duration_since(now)))
+                .unwrap_or_default()
+        });
     }
 
     /// Serve ready sessions, round-robin, in one transaction and one effects frame: a batch ends
@@ -459,48 +333,30 @@ impl GameLoop {
             if units >= MAX_BATCH || started.elapsed() >= BATCH_TIME {
                 break;
             }
-            next = self.next_ready().ok();
+            next = self.scheduler.next_ready().ok();
         }
         self.commit_and_send(None);
         self.mark(0, 0);
     }
 
-    /// Mark the unit of work being run in the in-flight file (see `marked`), so that work that
-    /// kills the server twice in a row is singled out and dropped by the portal.
+    /// Mark the unit of work being run in the in-flight file, so that work that kills the
+    /// server twice in a row is singled out and dropped by the portal; `(0, 0)` for none.
     pub(super) fn mark(&mut self, sessid: Sessid, seq: u64) {
-        if self.marked == (sessid, seq) {
-            return;
-        }
-        self.marked = (sessid, seq);
-        if let Some(m) = self.inflight.as_mut() {
-            if sessid == 0 {
-                m.clear();
-            } else {
-                m.set(sessid, seq);
-            }
-        }
+        self.outbox.mark(sessid, seq);
     }
 
     /// Mark work done for `sessid` inside the current unit (a queued command, a session-class
     /// hook): the unit's own mark if it is the same session, else the session itself. Returns
     /// the mark to restore afterwards.
     pub(super) fn mark_for(&mut self, sessid: Sessid) -> (Sessid, u64) {
-        let unit = self.marked;
-        if unit.0 != sessid {
-            self.mark(sessid, 0);
-        }
-        unit
+        self.outbox.mark_for(sessid)
     }
 
     /// Run one unit of a session's work inside the current transaction, then put the session
     /// back in the ring if it has more.
     fn serve(&mut self, sessid: Sessid) {
-        let Some(work) = self.queues.get_mut(&sessid).and_then(|q| q.work.pop_front()) else {
-            return;
-        };
-        let seq = match &work {
-            Work::Input { seq, .. } | Work::Disconnect { seq } => *seq,
-        };
+        let Some(work) = self.scheduler.take_work(sessid) else { return };
+        let seq = work.seq();
         let replayed = self.applied.get(&sessid).is_some_and(|&a| seq <= a);
         if replayed {
             // Its effects were committed before this server started and have been resent.
@@ -511,62 +367,36 @@ impl GameLoop {
             match work {
                 Work::Input { msg, .. } => {
                     self.overran = false;
-                    if let Some(kind) = super::failpoint::for_input(&msg) {
-                        self.failpoint = Some(kind);
+                    if let Some(kind) = failpoint::for_input(&msg) {
+                        self.failpoints.arm(kind);
                     }
                     self.input(sessid, msg);
                     let deferred = !self.game().ack_is_held();
                     if deferred {
-                        if let Some(kind) = self.failpoint.take() {
-                            self.completion_failpoint = Some(((sessid, seq), kind));
-                        }
+                        self.failpoints.defer_to((sessid, seq));
                     }
                     self.after_input(sessid, deferred);
                 }
                 Work::Disconnect { .. } => {
-                    super::failpoint::for_unit(super::failpoint::Unit::Disconnect);
+                    failpoint::for_unit(Unit::Disconnect);
                     self.game().portal_disconnect(sessid);
-                    self.queues.remove(&sessid);
+                    self.scheduler.forget(sessid);
                     self.applied.remove(&sessid);
                 }
             }
             self.end_unit();
         }
         let gone = self.game().sessions.get(sessid).is_none();
-        if let Some(q) = self.queues.get_mut(&sessid) {
-            if q.busy || q.work.is_empty() {
-                q.ready = false;
-                if gone && q.work.is_empty() && !q.busy {
-                    // Disconnected from the server side: nothing more will come for it.
-                    self.queues.remove(&sessid);
-                }
-            } else {
-                self.ring.push_back(&q.group, sessid);
-            }
-        }
+        self.scheduler.served(sessid, gone);
     }
 
     /// Bookkeeping after one input: busy while its ack is with a deferred job; slowed while its
-    /// commands keep overrunning.
+    /// commands keep overrunning (the player told when the slow-down starts).
     fn after_input(&mut self, sessid: Sessid, deferred: bool) {
         let overran = std::mem::take(&mut self.overran);
         let deadline = Duration::from_millis(self.game().cfg.guest_deadline_ms.max(1));
-        let Some(q) = self.queues.get_mut(&sessid) else { return };
-        q.busy = deferred;
-        if !overran {
-            q.overruns = 0;
-            q.not_before = None;
-            return;
-        }
-        q.overruns += 1;
-        if q.overruns < OVERRUNS_BEFORE_SLOWING {
-            return;
-        }
-        let factor = 1u32 << (q.overruns - OVERRUNS_BEFORE_SLOWING).min(8);
-        let pause = (deadline * 2 * factor).min(MAX_SLOWDOWN);
-        q.not_before = Some(Instant::now() + pause);
-        let first = q.overruns == OVERRUNS_BEFORE_SLOWING;
-        if first {
+        let slowed = self.scheduler.after_input(sessid, deferred, overran, deadline);
+        if let Some(pause) = slowed {
             tracing::warn!(
                 sessid,
                 pause_ms = pause.as_millis() as u64,
@@ -576,16 +406,22 @@ impl GameLoop {
         }
     }
 
+    /// A guest call failed: one that overran its deadline counts towards slowing its session.
+    pub(super) fn note_guest_error(&mut self, e: &crate::wasm::GuestError) {
+        if matches!(e, crate::wasm::GuestError::Deadline(_)) {
+            self.overran = true;
+        }
+    }
+
+    /// Fire a test failpoint when the current unit of work commits.
+    pub(super) fn arm_failpoint(&mut self, kind: Kind) {
+        self.failpoints.arm(kind);
+    }
+
     /// The session's deferred work is done: it may be served again.
     fn unbusy(&mut self, ack: Option<(Sessid, u64)>) {
         let Some((sessid, _)) = ack else { return };
-        if let Some(q) = self.queues.get_mut(&sessid) {
-            q.busy = false;
-            if !q.work.is_empty() && !q.ready {
-                q.ready = true;
-                self.ring.push_back(&q.group, sessid);
-            }
-        }
+        self.scheduler.unbusy(sessid);
     }
 
     /// Handle one non-queued event inside one transaction, then send its effects.
@@ -597,7 +433,7 @@ impl GameLoop {
             GameEvent::Portal(msg) => match msg {
                 PortalMsg::Connect(data) => {
                     self.mark(data.sessid, 0);
-                    super::failpoint::for_unit(super::failpoint::Unit::Connect);
+                    failpoint::for_unit(Unit::Connect);
                     self.game().connect(data)
                 }
                 PortalMsg::SyncAll { sessions, fresh, last } => {
@@ -605,10 +441,10 @@ impl GameLoop {
                     for data in sessions {
                         self.mark(data.sessid, 0);
                         if fresh.contains(&data.sessid) {
-                            super::failpoint::for_unit(super::failpoint::Unit::Connect);
+                            failpoint::for_unit(Unit::Connect);
                             self.game().connect(data);
                         } else if let Some(data) = self.resent.bring_up_to_date(data) {
-                            super::failpoint::for_unit(super::failpoint::Unit::Restore);
+                            failpoint::for_unit(Unit::Restore);
                             self.game().restore(data);
                         }
                     }
@@ -643,7 +479,7 @@ impl GameLoop {
             },
             GameEvent::PasswordChecked { sessid, account, ok, ack } => {
                 self.mark_completion(sessid, ack);
-                super::failpoint::for_unit(super::failpoint::Unit::Login);
+                failpoint::for_unit(Unit::Login);
                 self.completion_failpoint_for(ack);
                 let game = self.game();
                 game.push_ack(ack);
@@ -683,7 +519,7 @@ impl GameLoop {
             GameEvent::IdleSweep => {
                 for id in self.game().idle_sessions() {
                     self.mark(id, 0);
-                    super::failpoint::for_unit(super::failpoint::Unit::Sweep);
+                    failpoint::for_unit(Unit::Sweep);
                     self.game().idle_disconnect(id);
                 }
             }
@@ -717,17 +553,12 @@ impl GameLoop {
 
     /// A deferred completion arrived: fire its input's test failpoint, if it has one.
     fn completion_failpoint_for(&mut self, ack: Option<(Sessid, u64)>) {
-        let Some((of, kind)) = self.completion_failpoint else { return };
-        if ack != Some(of) {
-            return;
-        }
-        self.completion_failpoint = None;
-        match kind {
-            super::failpoint::Kind::DuringCheck => super::failpoint::die(),
-            kind => self.failpoint = Some(kind),
+        if self.failpoints.completion_arrived(ack) {
+            failpoint::die();
         }
     }
 
+    /// Start the database transaction of a batch, an event or a round of timer firings.
     pub(super) fn begin(&mut self) {
         if let Err(e) = self.game().world.begin() {
             fatal(&format!("cannot start a database transaction: {e}"));
@@ -743,101 +574,28 @@ impl GameLoop {
         self.game().release_ack();
     }
 
-    /// End a transaction: store its effects in the outbox, commit, then send them (and `after`).
+    /// End a transaction: store its effects in the outbox, commit, then send them (and `after`)
+    /// in one write. A server that cannot store, commit or reach the portal must not stay "up"
+    /// and silent: it exits, so the portal restarts it and replays whatever was not acknowledged.
     pub(super) fn commit_and_send(&mut self, after: Option<ServerMsg>) {
         let effects = self.game().take_effects();
         self.out_mark = 0;
-        let frames = if effects.is_empty() { vec![] } else { self.store_effects(effects) };
-        if self.outbox.confirmed >= self.outbox.pruned + PRUNE_BATCH {
-            let upto = self.outbox.confirmed;
-            if let Err(e) = self.game().world.outbox_prune(upto) {
-                tracing::warn!(cause = %e, "cannot prune the outbox");
-            }
-            self.outbox.pruned = upto;
-        }
-        if let Err(e) = self.game().world.commit() {
-            // Memory and database may now disagree: only a restart (which reloads the world and
-            // gets the unacknowledged input replayed) is safe. A busy, full or failing database
-            // is not the fault of the work being run: it is unmarked, so that its replay after
-            // the restart is not taken for poison and dropped.
-            self.mark(0, 0);
-            fatal(&format!("cannot commit a game event: {e}"));
-        }
-        match self.failpoint.take() {
-            Some(super::failpoint::Kind::AfterCommit | super::failpoint::Kind::Poison) => {
-                super::failpoint::die()
-            }
-            Some(super::failpoint::Kind::DuringCheck | super::failpoint::Kind::PoisonUnit(_)) => {}
-            Some(super::failpoint::Kind::TruncatedFrame) => {
+        let world =
+            &mut self.game.as_mut().expect("the game is only absent during a guest call").world;
+        let frames = self.outbox.commit(world, effects).unwrap_or_else(|e| fatal(&e.to_string()));
+        match self.failpoints.take_at_commit() {
+            Some(Kind::AfterCommit | Kind::Poison) => failpoint::die(),
+            Some(Kind::DuringCheck | Kind::PoisonUnit(_)) => {}
+            Some(Kind::TruncatedFrame) => {
                 if let Some(f) = frames.first() {
-                    self.send_frame(&f[..f.len() / 2]);
+                    let _ = self.outbox.send_bytes(&f[..f.len() / 2]);
                 }
-                super::failpoint::die();
+                failpoint::die();
             }
             None => {}
         }
-        // Everything for the portal in one write.
-        let mut frames = frames.into_iter();
-        let mut batch = frames.next().unwrap_or_default();
-        for frame in frames {
-            batch.extend_from_slice(&frame);
-        }
-        if let Some(msg) = after {
-            if let Err(e) = link::encode_frame_into(&mut batch, &msg) {
-                fatal(&format!("cannot encode a link message: {e}"));
-            }
-        }
-        if !batch.is_empty() {
-            self.send_frame(&batch);
-        }
-    }
-
-    /// Encode an event's effects (in parts if large, [`encode_effects_frames`]) and put them in
-    /// the outbox, or keep them aside unstored when the transaction wrote nothing else (see
-    /// [`OutboxIds`]).
-    fn store_effects(&mut self, effects: Effects) -> Vec<Vec<u8>> {
-        let frames = encode_effects_frames(self.outbox.next, effects);
-        let confirmed = self.outbox.confirmed;
-        while self.outbox.unstored.front().is_some_and(|(id, _)| *id <= confirmed) {
-            if let Some((_, f)) = self.outbox.unstored.pop_front() {
-                self.outbox.unstored_bytes -= f.len();
-            }
-        }
-        let store = self.game().world.written_in_transaction()
-            || self.outbox.unstored.len() >= MAX_UNSTORED_FRAMES
-            || self.outbox.unstored_bytes >= MAX_UNSTORED_BYTES;
-        if store {
-            for (id, frame) in std::mem::take(&mut self.outbox.unstored) {
-                self.put_in_outbox(id, &frame);
-            }
-            self.outbox.unstored_bytes = 0;
-        }
-        for frame in &frames {
-            let id = self.outbox.next;
-            self.outbox.next += 1;
-            if store {
-                self.put_in_outbox(id, frame);
-            } else {
-                self.outbox.unstored_bytes += frame.len();
-                self.outbox.unstored.push_back((id, frame.clone()));
-            }
-        }
-        frames
-    }
-
-    fn put_in_outbox(&mut self, id: u64, frame: &[u8]) {
-        if let Err(e) = self.game().world.outbox_put(id, frame) {
-            fatal(&format!("cannot store an effects frame in the outbox: {e}"));
-        }
-    }
-
-    /// Send frames to the portal; waits while the link is backed up. A server that cannot reach
-    /// the portal must not stay "up" and silent: it exits, so the portal restarts it and replays
-    /// whatever was not acknowledged.
-    fn send_frame(&mut self, frames: &[u8]) {
-        use std::io::Write;
-        if let Err(e) = self.out.write_all(frames) {
-            fatal(&format!("link write failed: {e}"));
+        if let Err(e) = self.outbox.send(frames, after) {
+            fatal(&e.to_string());
         }
     }
 
@@ -875,75 +633,33 @@ impl GameLoop {
         }
     }
 
-    /// Start off-loop work the event asked for.
+    /// Start off-loop work the event asked for: password jobs go to the hashing pool (answered
+    /// at once when its queue is full).
     fn start_deferred(&mut self) {
-        for job in self.game().take_deferred() {
-            match job {
-                Deferred::CheckPassword { sessid, account, hash, password, ack } => {
-                    let events = self.events.clone();
-                    let job = Box::new(move |hasher: &mut super::accounts::PasswordHasher| {
-                        let ok = hasher.verify(hash.as_deref(), &password);
-                        let _ = events.blocking_send(GameEvent::PasswordChecked {
-                            sessid,
-                            account,
-                            ok,
-                            ack,
-                        });
-                    });
-                    if self.hasher.submit(job).is_err() {
-                        self.hashing_busy(sessid, ack);
-                    }
+        for work in self.game().take_deferred() {
+            // Part of the command's effects, stored and sent with them: asking at once would
+            // reload before the command commits, and again when a crash replays it.
+            if let Deferred::Reload { reason, by } = work {
+                self.game().request_reload_effect(reason, by);
+                continue;
+            }
+            let Some(PasswordJob { sessid, ack, kind, run }) =
+                password_job(work, self.events.clone())
+            else {
+                continue;
+            };
+            if self.hasher.submit(run).is_ok() {
+                continue;
+            }
+            match kind {
+                JobKind::Login => self.hashing_busy(sessid, ack),
+                JobKind::Change => {
+                    tracing::warn!(sessid, "password hashing queue full; password change refused");
+                    let game = self.game();
+                    game.push_ack(ack);
+                    game.msg_session(sessid, &format!("|R{}|n", super::hashing::BUSY_TEXT));
+                    self.unbusy(ack);
                 }
-                Deferred::HashPassword { sessid, name, password, ack } => {
-                    let events = self.events.clone();
-                    let job = Box::new(move |hasher: &mut super::accounts::PasswordHasher| {
-                        let hash = hasher.hash(&password);
-                        let _ = events.blocking_send(GameEvent::PasswordHashed {
-                            sessid,
-                            name,
-                            hash,
-                            ack,
-                        });
-                    });
-                    if self.hasher.submit(job).is_err() {
-                        self.hashing_busy(sessid, ack);
-                    }
-                }
-                Deferred::ChangePassword { sessid, uid, hash, old, new, invalid, ack } => {
-                    let events = self.events.clone();
-                    let job = Box::new(move |hasher: &mut super::accounts::PasswordHasher| {
-                        // Evennia's order: a wrong old password is reported before a bad new one.
-                        let outcome = if !hasher.verify(Some(&hash), &old) {
-                            Err("The specified old password isn't correct.".to_string())
-                        } else if let Some(why) = invalid {
-                            Err(why)
-                        } else {
-                            hasher.hash(&new).map_err(|e| {
-                                tracing::error!(sessid, cause = %e, "password hashing failed");
-                                "|rAn error occurred. Please e-mail an admin if the problem persists.|n".to_string()
-                            })
-                        };
-                        let _ = events.blocking_send(GameEvent::PasswordChanged {
-                            sessid,
-                            uid,
-                            outcome,
-                            ack,
-                        });
-                    });
-                    if self.hasher.submit(job).is_err() {
-                        tracing::warn!(
-                            sessid,
-                            "password hashing queue full; password change refused"
-                        );
-                        let game = self.game();
-                        game.push_ack(ack);
-                        game.msg_session(sessid, &format!("|R{}|n", super::accounts::BUSY_TEXT));
-                        self.unbusy(ack);
-                    }
-                }
-                // Part of the command's effects, stored and sent with them: asking at once would
-                // reload before the command commits, and again when a crash replays it.
-                Deferred::Reload { reason, by } => self.game().request_reload_effect(reason, by),
             }
         }
     }
@@ -964,61 +680,13 @@ impl GameLoop {
         let cfg = self.game().cfg.clone();
         let report = self.plugins.report(&cfg);
         crate::server::write_module_report(&cfg.data_dir, &report);
-        let names = report_names(&self.plugins);
+        let names = self.plugins.names().map(str::to_owned).collect();
         let classes = self.plugins.class_runner(None);
         let game = self.game();
         game.module_report = report;
         game.loaded_modules = names;
         game.objclass.runner = Some(classes);
     }
-
-    /// The merged cmdset for a stack of sets, cached by identity until modules change.
-    pub(super) fn merged(&mut self, stack: Vec<Arc<CmdSet>>) -> Arc<CmdSet> {
-        if self.merged_generation != self.plugins.generation() {
-            self.merged.clear();
-            self.merged_generation = self.plugins.generation();
-        }
-        let key = crate::cmd::merge::fingerprint(&stack);
-        if let Some((sets, merged)) = self.merged.get(&key) {
-            if sets.len() == stack.len() && sets.iter().zip(&stack).all(|(a, b)| Arc::ptr_eq(a, b))
-            {
-                return merged.clone();
-            }
-        }
-        let merged = Arc::new(crate::cmd::merge::merge_stack(&stack));
-        if self.merged.len() > 1000 {
-            self.merged.clear();
-        }
-        self.merged.insert(key, (stack, merged.clone()));
-        merged
-    }
-}
-
-/// Encode an event's effects as frames with consecutive outbox ids from `first_id`: one frame if
-/// it fits [`TARGET_FRAME_BYTES`], else parts (see [`Effects::split`]), so that no amount of
-/// output or session data makes a frame the link refuses. Encoded whole first: almost every
-/// event fits one frame, and measuring before encoding would encode twice. A part that still
-/// cannot be encoded is dropped with an error line, never a fatal exit.
-pub fn encode_effects_frames(first_id: u64, effects: Effects) -> Vec<Vec<u8>> {
-    let msg = ServerMsg::Effects { id: first_id, effects };
-    let whole = link::encode_frame(&msg);
-    let ServerMsg::Effects { effects, .. } = msg else { unreachable!("built above") };
-    match whole {
-        Ok(frame) if frame.len() <= TARGET_FRAME_BYTES => return vec![frame],
-        Ok(_) => {}
-        Err(e) => tracing::warn!(cause = %e, "an effects frame is too large for one frame; split"),
-    }
-    let mut frames = vec![];
-    for part in effects.split(TARGET_FRAME_BYTES) {
-        let id = first_id + frames.len() as u64;
-        match link::encode_frame(&ServerMsg::Effects { id, effects: part }) {
-            Ok(f) => frames.push(f),
-            Err(e) => {
-                tracing::error!(cause = %e, "a part of an effects frame cannot be encoded; dropped")
-            }
-        }
-    }
-    frames
 }
 
 /// Stop the server process at once after an error it cannot continue from safely. The portal
@@ -1027,58 +695,4 @@ pub fn encode_effects_frames(first_id: u64, effects: Effects) -> Vec<Vec<u8>> {
 pub fn fatal(why: &str) -> ! {
     tracing::error!("fatal: {why}; the server exits and the portal restarts it");
     std::process::exit(70)
-}
-
-fn report_names(plugins: &PluginRegistry) -> std::collections::BTreeSet<String> {
-    plugins.names().map(str::to_owned).collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn effects_larger_than_a_link_frame_are_split_not_fatal() {
-        // 40 outputs of 2 MiB: 80 MiB, more than a link frame may carry.
-        let text = "x".repeat(2 << 20);
-        let effects = Effects {
-            acks: vec![(1, 7)],
-            outputs: (0..40).map(|_| (1, Msg::text(text.clone()))).collect(),
-            ..Default::default()
-        };
-        let frames = encode_effects_frames(10, effects);
-        assert!(frames.len() > 1);
-        let mut outputs = 0;
-        for (i, f) in frames.iter().enumerate() {
-            assert!(f.len() - 4 <= link::MAX_FRAME_BYTES);
-            match link::decode_body::<ServerMsg>(&f[4..]).unwrap() {
-                ServerMsg::Effects { id, effects } => {
-                    assert_eq!(id, 10 + i as u64, "consecutive ids");
-                    outputs += effects.outputs.len();
-                    let last = i == frames.len() - 1;
-                    assert_eq!(effects.acks.is_empty(), !last, "the ack rides in the last part");
-                }
-                other => panic!("{other:?}"),
-            }
-        }
-        assert_eq!(outputs, 40, "nothing was lost");
-    }
-
-    #[test]
-    fn the_ring_takes_turns_by_address_group_then_by_session() {
-        let mut ring = FairRing::default();
-        // One address with four sessions, then two addresses with one each.
-        for s in 1..=4 {
-            ring.push_back("10.0.0.1", s);
-        }
-        ring.push_back("10.0.0.2", 5);
-        ring.push_back("10.0.0.3", 6);
-        assert_eq!(ring.len(), 6);
-        let mut order = vec![];
-        while let Some(s) = ring.pop_front() {
-            order.push(s);
-        }
-        assert_eq!(order, [1, 5, 6, 2, 3, 4]);
-        assert_eq!(ring.len(), 0);
-    }
 }

@@ -85,7 +85,7 @@ impl GameLoop {
             super::game_loop::fatal(&format!("cannot advance a timer: {e}"));
         }
         if let Some(kind) = super::failpoint::for_timer(&timer.payload) {
-            self.failpoint = Some(kind);
+            self.arm_failpoint(kind);
         }
         let info = timer_info(&timer);
         let game = self.take_game();

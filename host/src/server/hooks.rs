@@ -97,9 +97,7 @@ impl GameLoop {
                 vec![]
             }
             Some(Err(e)) => {
-                if matches!(e, crate::wasm::GuestError::Deadline(_)) {
-                    self.overran = true;
-                }
+                self.note_guest_error(&e);
                 tracing::error!(sessid, module = %module.name, cause = %e, "input hook failed; the message passes on unchanged");
                 vec![msg]
             }

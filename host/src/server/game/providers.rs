@@ -1,29 +1,12 @@
-//! The parts of the game state the plugin kinds need: cmdset stacks on every provider (session,
-//! account, object), account permissions for locks, the session-class lifecycle events, and access
-//! to the event's outputs for the session class's `data-out`.
+//! The game's cmdset providers and permissions: cmdset stacks on every provider (session,
+//! account, object), the modules a session gets from them for the merge, and account
+//! permissions for locks.
 
 use crate::cmd::{permission_name, Carrier, LockCaller};
-use crate::link::{Msg, Sessid};
-use crate::server::session::ServerSession;
+use crate::link::Sessid;
 use crate::store::Holder;
 
 use super::Game;
-
-/// A session lifecycle event for the session class (Evennia's ServerSession hooks).
-#[derive(Debug, Clone)]
-pub enum ClassEvent {
-    /// Connected, or restored after a server restart (`at-sync`).
-    Sync,
-    /// Logged in (`at-login`).
-    Login,
-    /// Gone (`at-disconnect`): the session as it was, since it is no longer in the table.
-    Disconnect {
-        /// The session at the moment it was removed.
-        session: Box<ServerSession>,
-        /// The disconnect reason (may be empty).
-        reason: String,
-    },
-}
 
 /// A cmdset holder as the host API names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,55 +18,6 @@ pub enum CmdsetHolder {
 }
 
 impl Game {
-    /// Queue a lifecycle event for the session class, if one is configured, with the place in
-    /// the event's output where it happened (what the hook sends goes there: an `at-login` text
-    /// comes before the puppeting texts that followed the login, as in Evennia).
-    pub(super) fn class_event(&mut self, sessid: Sessid, event: ClassEvent) {
-        if !self.cfg.session_class.is_empty() {
-            let at = self.effects.outputs.len();
-            self.class_events.push((sessid, event, at));
-        }
-    }
-
-    /// The session-class events queued so far, oldest first, with their output positions.
-    pub fn take_class_events(&mut self) -> Vec<(Sessid, ClassEvent, usize)> {
-        std::mem::take(&mut self.class_events)
-    }
-
-    /// Move the outputs queued from position `from` on to position `to` (`to <= from`).
-    pub fn move_outputs(&mut self, from: usize, to: usize) {
-        let outputs = &mut self.effects.outputs;
-        if from >= outputs.len() || to >= from {
-            return;
-        }
-        let moved: Vec<_> = outputs.drain(from..).collect();
-        outputs.splice(to..to, moved);
-    }
-
-    /// Number of outbound messages the current event has queued.
-    pub fn outputs_len(&self) -> usize {
-        self.effects.outputs.len()
-    }
-
-    /// Take the outbound messages queued from position `from` on (for `data-out`).
-    pub fn split_outputs(&mut self, from: usize) -> Vec<(Sessid, Msg)> {
-        let from = from.min(self.effects.outputs.len());
-        self.effects.outputs.split_off(from)
-    }
-
-    /// Put back outbound messages of a session after `data-out`. Unlike [`Game::send`] this does
-    /// not require the session to still exist: messages queued before a disconnect in the same
-    /// event (a "Goodbye") are still delivered, as they would be without a session class.
-    pub fn push_outputs(&mut self, sessid: Sessid, msgs: Vec<Msg>) {
-        for m in msgs {
-            if self.effects.outputs.len() >= super::MAX_OUTPUTS_PER_EVENT {
-                self.dropped_outputs += 1;
-                continue;
-            }
-            self.effects.outputs.push((sessid, m));
-        }
-    }
-
     /// Who a session is for lock checks: superuser flag and account permission.
     pub fn lock_caller(&self, sessid: Sessid) -> (bool, Option<String>) {
         let account =
