@@ -728,7 +728,7 @@ impl Host for HostCtx {
     }
 
     fn character_delete(&mut self, obj: u64) -> Trappable<Result<(), HostError>> {
-        Ok(self.game.character_delete(self.caller, obj).map_err(HostError::Refused))
+        answer(self.game.character_delete(self.caller, obj))
     }
 
     fn session_data(&mut self, session: u64) -> Trappable<Result<String, HostError>> {
@@ -755,10 +755,7 @@ impl Host for HostCtx {
         if let Err(e) = self.name_value("the module name", &module) {
             return Ok(Err(e));
         }
-        Ok(self
-            .game
-            .cmdset_add(game_holder(holder), &module, persistent)
-            .map_err(HostError::Refused))
+        answer(self.game.cmdset_add(game_holder(holder), &module, persistent))
     }
 
     fn cmdset_remove(
@@ -769,7 +766,7 @@ impl Host for HostCtx {
         if let Err(e) = self.name_value("the module name", &module) {
             return Ok(Err(e));
         }
-        Ok(self.game.cmdset_remove(game_holder(holder), &module).map_err(HostError::Refused))
+        answer(self.game.cmdset_remove(game_holder(holder), &module))
     }
 
     fn cmdset_list(&mut self, holder: CmdsetHolder) -> Trappable<Vec<String>> {
@@ -810,10 +807,7 @@ impl Host for HostCtx {
         if let Err(e) = self.name_value("the permission", &permission) {
             return Ok(Err(e));
         }
-        Ok(self
-            .game
-            .set_account_permission(self.caller, account, &permission)
-            .map_err(HostError::Refused))
+        answer(self.game.set_account_permission(self.caller, account, &permission))
     }
 
     fn account_search(&mut self, name: String) -> Trappable<Option<u64>> {

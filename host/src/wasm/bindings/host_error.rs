@@ -85,6 +85,20 @@ impl From<StoreError> for Refusal {
     }
 }
 
+/// A game rule's refusal text (Evennia's, for the player): the `refused` case.
+impl From<&str> for Refusal {
+    fn from(text: &str) -> Self {
+        Self::Guest(HostError::Refused(text.to_string()))
+    }
+}
+
+/// A game rule's refusal text (Evennia's, for the player): the `refused` case.
+impl From<String> for Refusal {
+    fn from(text: String) -> Self {
+        Self::Guest(HostError::Refused(text))
+    }
+}
+
 /// The work of an import that may be refused or fail: see [`answer`].
 pub type Answer<T> = Result<T, Refusal>;
 
@@ -134,5 +148,7 @@ mod tests {
         assert!(answer(failed).unwrap_err().downcast_ref::<HostFailure>().is_some());
         let missing: Answer<()> = Err(StoreError::NoAccount(1).into());
         assert!(matches!(answer(missing), Ok(Err(HostError::NotFound(_)))));
+        let rule: Answer<()> = Err("You cannot.".into());
+        assert!(matches!(answer(rule), Ok(Err(HostError::Refused(t))) if t == "You cannot."));
     }
 }
