@@ -119,3 +119,35 @@ either_version! {
         fn call_at_msg_receive(this: u64, text: &str, from: Option<u64>) -> ();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+    use std::time::Duration;
+
+    use wasmtime::component::{Component, InstancePre};
+
+    use crate::wasm::{new_engine, new_linker, GuestLimits, HostCtx};
+
+    /// A fixture module, compiled and linked against every version of `host`.
+    fn pre(fixture: &str) -> InstancePre<HostCtx> {
+        let limits =
+            GuestLimits { deadline: Duration::from_secs(1), memory_bytes: 64 << 20, instances: 2 };
+        let engine = new_engine(limits).unwrap();
+        let linker = new_linker(&engine).unwrap();
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures").join(fixture);
+        linker.instantiate_pre(&Component::from_file(&engine, path).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn a_0_3_0_modules_exports_are_found_under_their_0_3_0_names_and_others_are_not() {
+        let v0_3 = pre("worldtest_0_3_0.wasm");
+        let cmdset = super::cmdset::GuestIndices::new(&v0_3).unwrap();
+        assert!(matches!(cmdset, super::cmdset::GuestIndices::V0_3(_)));
+        // A cmdset module exports no object class: the error names the current version.
+        let missing = super::object_class::GuestIndices::new(&v0_3).err().unwrap();
+        assert!(format!("{missing:#}").contains("0.4.0"), "{missing:#}");
+        // A 0.2.1 module is neither (it is served through its own bindings).
+        assert!(super::input_hook::GuestIndices::new(&pre("nick_0_2_1.wasm")).is_err());
+    }
+}
