@@ -3,7 +3,7 @@
 //! scheduled it: a module sees and cancels only its own.
 
 use super::bindings::types::{HostError, TimerInfo};
-use super::bindings::Answer;
+use super::bindings::{store_failure, Answer};
 use super::HostCtx;
 use crate::store::Timer;
 
@@ -54,7 +54,7 @@ impl HostCtx {
         if self.game.world.timer(id).is_none_or(|t| t.module != self.module) {
             return Ok(false);
         }
-        Ok(self.game.world.timer_remove(id)?.is_some())
+        Ok(self.game.world.timer_remove(id).map_err(store_failure)?.is_some())
     }
 
     /// The calling module's timers, soonest first.
