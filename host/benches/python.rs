@@ -14,10 +14,11 @@ use std::time::{Duration, Instant};
 use mudhost::config::Config;
 use mudhost::link::SessionData;
 use mudhost::server::game::Game;
+use mudhost::server::imports::convert::session_info;
+use mudhost::server::PluginRegistry;
 use mudhost::store::WorldStore;
 use mudhost::wasm::bindings::types::Invocation;
-use mudhost::wasm::host_api::session_info;
-use mudhost::wasm::{self, GuestLimits, GuestQuotas, PluginRegistry};
+use mudhost::wasm::{self, GuestLimits, GuestQuotas};
 
 fn module_path(name: &str) -> PathBuf {
     std::env::var_os("MUDHOST_GUEST_DIR")

@@ -6,9 +6,10 @@
 //!   the session mirror and input queue, supervision of the server process, the control socket.
 //! - [`link`]: the portal ⇄ server protocol — typed messages and their framing.
 //! - [`server`]: the server process — session handler, accounts, puppeting, input functions,
-//!   command handler and the game loop.
+//!   command handler, the game loop and the host imports guests call.
 //! - [`cmd`]: cmdset merging and command parsing (pure logic).
-//! - [`wasm`]: the wasmtime engine, bindings, host imports, plugin registry and reload watcher.
+//! - [`wasm`]: the sandbox, generic over the data its calls carry — the wasmtime engine,
+//!   bindings, plugin registry and reload watcher.
 //! - [`store`]: the world store (SQLite).
 //! - [`config`]: the TOML configuration.
 //! - [`shared`]: leaves below both processes — the clock, the in-flight marker, input bounds.

@@ -10,6 +10,7 @@ pub mod game_loop;
 pub mod hashing;
 pub mod help;
 pub mod hooks;
+pub mod imports;
 pub mod inputfuncs;
 pub mod locks;
 pub mod objclass;
@@ -34,9 +35,20 @@ use crate::shared::clock::now_ms;
 use crate::shared::files::MODULE_REPORT_FILE;
 use crate::shared::inflight;
 use crate::store::WorldStore;
-use crate::wasm::{self, GuestLimits, GuestQuotas, PluginRegistry};
+use crate::wasm::{self, GuestLimits, GuestQuotas};
 use game::Game;
 use game_loop::{Exit, GameEvent, GameLoop, LoopSetup};
+
+/// The plugin registry of this server: the sandbox's, over the game as its store data.
+pub type PluginRegistry = wasm::PluginRegistry<Game>;
+/// A loaded module of this server.
+pub type LoadedModule = wasm::LoadedModule<Game>;
+/// A compiled module ready to install on the game loop.
+pub type Prepared = wasm::registry::Prepared<Game>;
+/// The loaded object classes, as the game keeps them.
+pub type ClassRunner = wasm::ClassRunner<Game>;
+/// The store of a guest call made by this server.
+pub type GuestStore = wasmtime::Store<wasm::HostCtx<Game>>;
 
 /// Write the module report (a header naming this process and the time, then one line per
 /// module) where the portal's control socket finds it; replaced whole, so a reader never sees
@@ -54,6 +66,19 @@ pub fn write_module_report(data_dir: &std::path::Path, lines: &[String]) {
     if let Err(e) = written {
         tracing::warn!(cause = %e, "cannot write the module report for `mudhost modules`");
     }
+}
+
+/// The watcher's events as the game loop's (sent from the watcher's threads, which may block).
+fn module_sink(events: mpsc::Sender<GameEvent>) -> wasm::watcher::ModuleSink<Game> {
+    use wasm::watcher::ModuleEvent;
+    Arc::new(move |event| {
+        let event = match event {
+            ModuleEvent::Ready(prepared) => GameEvent::ModuleReady(prepared),
+            ModuleEvent::Failed { path, error } => GameEvent::ModuleFailed { path, error },
+            ModuleEvent::Removed { name } => GameEvent::ModuleRemoved { name },
+        };
+        events.blocking_send(event).is_ok()
+    })
 }
 
 /// Events queued towards the game loop before the link reader waits.
@@ -185,7 +210,7 @@ pub async fn run(link_addr: LinkAddr) -> anyhow::Result<()> {
     let poll =
         (cfg.module_poll_ms > 0).then(|| std::time::Duration::from_millis(cfg.module_poll_ms));
     let compile = wasm::watcher::Compiling { threads: cfg.module_compile_threads, deferred };
-    let _watcher = wasm::watcher::watch(&cfg.modules_dir, &plugins, ev_tx.clone(), cfg.module_events, poll, compile)
+    let _watcher = wasm::watcher::watch(&cfg.modules_dir, &plugins, module_sink(ev_tx.clone()), cfg.module_events, poll, compile)
         .map_err(|e| tracing::error!(dir = %cfg.modules_dir.display(), cause = %e, "cannot watch the modules folder; hot reload is off"))
         .ok();
 
@@ -283,5 +308,28 @@ async fn idle_sweeps(timeout_secs: u64, events: mpsc::Sender<GameEvent>) {
         if events.send(GameEvent::IdleSweep).await.is_err() {
             return;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wasm::registry::PluginError;
+    use crate::wasm::watcher::ModuleEvent;
+
+    #[test]
+    fn the_watchers_events_reach_the_game_loop_as_its_own_until_it_is_gone() {
+        let (tx, mut rx) = mpsc::channel(4);
+        let sink = module_sink(tx);
+        assert!(sink(ModuleEvent::Removed { name: "box".into() }));
+        let error = PluginError::Read("gone".into());
+        assert!(sink(ModuleEvent::Failed { path: "/m/x.wasm".into(), error }));
+        assert!(matches!(rx.try_recv(), Ok(GameEvent::ModuleRemoved { name }) if name == "box"));
+        assert!(matches!(
+            rx.try_recv(),
+            Ok(GameEvent::ModuleFailed { path, .. }) if path == std::path::Path::new("/m/x.wasm")
+        ));
+        drop(rx);
+        assert!(!sink(ModuleEvent::Removed { name: "box".into() }), "the watcher is told to stop");
     }
 }

@@ -8,19 +8,21 @@
 //! quota, a write past the stderr cap — discards that instance and store, so the next call gets a
 //! fresh one (SPEC §9) and no state of a failed call leaks into the next. A guest's own memory
 //! (statics) thus lives on between successful calls; persistent game state lives in the host,
-//! reached through the `host` imports implemented in [`host_api`].
+//! reached through the `host` imports.
+//!
+//! The sandbox is generic over the data a call carries (`D`, the embedder's: the server's
+//! `Game`), as wasmtime's `Store<T>` is: it moves `D` into the store for a call and hands it back
+//! after, and knows of it only what [`HostData`] says (a checkpoint to keep or undo a call, the
+//! config). The `host` imports are implemented by the embedder for `HostCtx<D>`
+//! (`server/imports/`), beside the state they touch; [`new_linker`] links whatever implements
+//! them.
 
 pub mod bindings;
 pub mod cache;
 pub mod compat;
 pub mod compat_v0_2;
 pub mod compat_v0_3;
-pub mod host_api;
-pub mod host_building;
-pub mod host_comms;
-pub mod host_objclass;
-pub mod host_timers;
-pub mod host_world;
+pub mod import_checks;
 pub mod memcap;
 pub mod registry;
 pub mod wasi;
@@ -30,16 +32,34 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use wasmtime::component::{Linker, ResourceTable};
+use wasmtime::component::{HasSelf, Instance, Linker, ResourceTable};
 use wasmtime::{Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, Trap};
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use crate::config::Config;
 use crate::link::Sessid;
-use crate::server::game::Game;
 
-pub use registry::{LoadedModule, PluginRegistry};
+pub use registry::{ClassRunner, LoadedModule, PluginRegistry};
+
+/// What the sandbox needs of the data a guest call carries (the embedder's: the server's game),
+/// which it moves into the store for each call and takes back after. Nothing else of it is
+/// known here: the host imports, which do know it, are the embedder's.
+pub trait HostData: Sized + Send + 'static {
+    /// A point a call can be undone to.
+    type Checkpoint;
+    /// Start an atomic step (a module's load, an atomic call).
+    fn checkpoint(&mut self) -> Self::Checkpoint;
+    /// Keep everything done since `cp`.
+    fn keep(&mut self, cp: Self::Checkpoint);
+    /// Undo everything done since `cp`.
+    fn undo(&mut self, cp: Self::Checkpoint);
+    /// The config a module's roles are read from (for the warnings of a misconfigured role).
+    fn config(&self) -> &Config;
+    /// Hand over the loaded object classes (replaced whenever modules change), so the host
+    /// imports can run their hooks.
+    fn set_class_runner(&mut self, runner: Arc<ClassRunner<Self>>);
+}
 
 /// Version of the WIT package this host implements (`mudhost:game@…`).
 pub const WIT_VERSION: &str = "0.4.0";
@@ -242,33 +262,39 @@ pub fn start_epoch_ticker(engine: Engine, stop: Arc<AtomicBool>) {
 /// The game inside a store: moved in for each call and taken back afterwards, so host imports
 /// reach it without locks. Empty between the calls of an instance kept for reuse; host imports
 /// run only during a call, so they always find it.
-pub struct GameSlot(Option<Game>);
+pub struct GameSlot<D>(Option<D>);
 
-impl GameSlot {
-    /// Take the game back after a call.
-    fn take(&mut self) -> Game {
+impl<D> GameSlot<D> {
+    /// Take the game out (after a call, or for a host import to hand it to another instance
+    /// for an object-class hook).
+    pub fn take(&mut self) -> D {
         self.0.take().expect("the game is in the store after a call")
+    }
+
+    /// Put the game (back) in.
+    pub fn put(&mut self, data: D) {
+        self.0 = Some(data);
     }
 }
 
-impl std::ops::Deref for GameSlot {
-    type Target = Game;
-    fn deref(&self) -> &Game {
+impl<D> std::ops::Deref for GameSlot<D> {
+    type Target = D;
+    fn deref(&self) -> &D {
         self.0.as_ref().expect("the game is in the store during a call")
     }
 }
 
-impl std::ops::DerefMut for GameSlot {
-    fn deref_mut(&mut self) -> &mut Game {
+impl<D> std::ops::DerefMut for GameSlot<D> {
+    fn deref_mut(&mut self) -> &mut D {
         self.0.as_mut().expect("the game is in the store during a call")
     }
 }
 
 /// Host state of a guest instance's store: the game during a call plus the sandbox's own
 /// bookkeeping, reset for every call.
-pub struct HostCtx {
+pub struct HostCtx<D> {
     /// The whole game state, owned by the call that runs.
-    pub game: GameSlot,
+    pub game: GameSlot<D>,
     /// Session that entered the command (0 for module load hooks).
     pub caller: Sessid,
     /// Name of the module being called, for logs.
@@ -284,7 +310,7 @@ pub struct HostCtx {
     limits: memcap::MemoryCap,
 }
 
-impl WasiView for HostCtx {
+impl<D: Send + 'static> WasiView for HostCtx<D> {
     fn ctx(&mut self) -> WasiCtxView<'_> {
         WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
     }
@@ -349,14 +375,14 @@ const STDERR_FULL: &str = "write beyond capacity of MemoryOutputPipe";
 /// Make the store for one call: empty WASI context (no files, env, args, sockets or name lookup;
 /// frozen clocks), stderr captured for the log (up to the call's log quota), memory cap and
 /// deadline set.
-fn new_store(
+fn new_store<D: HostData>(
     engine: &Engine,
     limits: GuestLimits,
     quotas: GuestQuotas,
-    game: Game,
+    game: D,
     caller: Sessid,
     module: Arc<str>,
-) -> (Store<HostCtx>, MemoryOutputPipe) {
+) -> (Store<HostCtx<D>>, MemoryOutputPipe) {
     let stderr = MemoryOutputPipe::new(quotas.log_bytes_per_call.max(1));
     let wasi = WasiCtx::builder()
         .stderr(stderr.clone())
@@ -389,25 +415,25 @@ fn new_store(
 /// instance is discarded and recreated after a trap). Reusing it saves making a store and an
 /// instance, and dropping them, on every call; guest memory (statics) lives on between calls,
 /// as a Python module's globals do in Evennia.
-pub struct LiveInstance {
-    store: Store<HostCtx>,
-    instance: wasmtime::component::Instance,
+pub struct LiveInstance<D: 'static> {
+    store: Store<HostCtx<D>>,
+    instance: Instance,
     stderr: MemoryOutputPipe,
 }
 
-impl LiveInstance {
+impl<D: HostData> LiveInstance<D> {
     /// A new instance of `pre` holding `game` for its first call (the game is in the store while
     /// instantiating: a start function may call host imports); on failure the game comes back
     /// with the error.
     pub fn new(
         engine: &Engine,
-        pre: &wasmtime::component::InstancePre<HostCtx>,
+        pre: &wasmtime::component::InstancePre<HostCtx<D>>,
         limits: GuestLimits,
         quotas: GuestQuotas,
-        game: Game,
+        game: D,
         caller: Sessid,
         module: Arc<str>,
-    ) -> Result<LiveInstance, Box<(Game, wasmtime::Error)>> {
+    ) -> Result<LiveInstance<D>, Box<(D, wasmtime::Error)>> {
         let (mut store, stderr) = new_store(engine, limits, quotas, game, caller, module);
         match pre.instantiate(&mut store) {
             Ok(instance) => {
@@ -423,7 +449,7 @@ impl LiveInstance {
 
     /// Make a kept instance ready for another call: the game moves in, and the call gets its
     /// own caller, quotas, usage counters and deadline.
-    pub fn enter(&mut self, game: Game, caller: Sessid, limits: GuestLimits, quotas: GuestQuotas) {
+    pub fn enter(&mut self, game: D, caller: Sessid, limits: GuestLimits, quotas: GuestQuotas) {
         let ctx = self.store.data_mut();
         ctx.game = GameSlot(Some(game));
         ctx.caller = caller;
@@ -436,7 +462,7 @@ impl LiveInstance {
     /// Run one call on the instance.
     pub fn call<R>(
         &mut self,
-        f: impl FnOnce(&wasmtime::component::Instance, &mut Store<HostCtx>) -> wasmtime::Result<R>,
+        f: impl FnOnce(&Instance, &mut Store<HostCtx<D>>) -> wasmtime::Result<R>,
     ) -> wasmtime::Result<R> {
         f(&self.instance, &mut self.store)
     }
@@ -448,7 +474,7 @@ impl LiveInstance {
     }
 
     /// Take the game back after a call.
-    pub fn leave(&mut self) -> Game {
+    pub fn leave(&mut self) -> D {
         self.store.data_mut().game.take()
     }
 }
@@ -531,27 +557,23 @@ fn first_line(s: &str) -> String {
 }
 
 /// Link the host imports and WASI (with the empty context above, blocking and ambient functions
-/// replaced by [`wasi::restrict`]) once per engine.
-pub fn new_linker(engine: &Engine) -> anyhow::Result<Linker<HostCtx>> {
+/// replaced by [`wasi::restrict`]) once per engine. The imports are the embedder's: whatever
+/// implements the current `host` interface for `HostCtx<D>` (the old versions delegate to it,
+/// [`compat`], [`compat_v0_2`]).
+pub fn new_linker<D: HostData>(engine: &Engine) -> anyhow::Result<Linker<HostCtx<D>>>
+where
+    HostCtx<D>: bindings::mudhost::game::host::Host + bindings::types::Host,
+{
     let mut linker = Linker::new(engine);
     wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
     wasi::restrict(&mut linker)?;
     // Every version of `host`: a 0.1.0 module imports `mudhost:game/host@0.1.0`, a 0.2.x one
     // `…@0.2.1` (or `…@0.2.0`, matched by semver), a 0.3.0 one `…@0.3.0`, a current one
     // `…@0.4.0`; all reach the same implementation.
-    bindings::Plugins::add_to_linker::<HostCtx, wasmtime::component::HasSelf<HostCtx>>(
-        &mut linker,
-        |c| c,
-    )?;
-    bindings::v0_3::Plugins::add_to_linker::<HostCtx, wasmtime::component::HasSelf<HostCtx>>(
-        &mut linker,
-        |c| c,
-    )?;
-    bindings::v0_2::Plugins::add_to_linker::<HostCtx, wasmtime::component::HasSelf<HostCtx>>(
-        &mut linker,
-        |c| c,
-    )?;
-    bindings::v0_1::CmdsetModule::add_to_linker::<HostCtx, wasmtime::component::HasSelf<HostCtx>>(
+    bindings::Plugins::add_to_linker::<HostCtx<D>, HasSelf<HostCtx<D>>>(&mut linker, |c| c)?;
+    bindings::v0_3::Plugins::add_to_linker::<HostCtx<D>, HasSelf<HostCtx<D>>>(&mut linker, |c| c)?;
+    bindings::v0_2::Plugins::add_to_linker::<HostCtx<D>, HasSelf<HostCtx<D>>>(&mut linker, |c| c)?;
+    bindings::v0_1::CmdsetModule::add_to_linker::<HostCtx<D>, HasSelf<HostCtx<D>>>(
         &mut linker,
         |c| c,
     )?;
@@ -568,6 +590,16 @@ mod tests {
         assert_eq!(escape_line("x\x1b[2Ky", 100), "x\\u{1b}[2Ky");
         assert_eq!(escape_line("abcdef", 3), "abc [cut]");
         assert_eq!(escape_line("ééé", 5), "éé [cut]");
+    }
+
+    #[test]
+    fn the_slot_hands_back_the_data_put_in_and_changed_through_it() {
+        let mut slot = GameSlot(Some(1u32));
+        *slot += 1;
+        assert_eq!(slot.take(), 2);
+        assert!(slot.0.is_none(), "empty between calls");
+        slot.put(7);
+        assert_eq!(*slot, 7);
     }
 
     #[test]

@@ -5,11 +5,11 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use super::imports::convert::session_info;
 use crate::cmd::parser::{self, ParseOutcome};
 use crate::cmd::{Carrier, CmdSet, CommandDef, LockCaller, CMD_EXIT};
 use crate::link::Sessid;
 use crate::wasm::bindings::types::Invocation;
-use crate::wasm::host_api::session_info;
 
 use super::game_loop::GameLoop;
 

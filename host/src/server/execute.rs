@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use crate::link::Sessid;
 use crate::wasm::bindings::types::Invocation;
-use crate::wasm::{GuestError, LoadedModule};
+use crate::{server::LoadedModule, wasm::GuestError};
 
 use super::game::Game;
 use super::game_loop::GameLoop;

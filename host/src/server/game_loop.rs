@@ -35,10 +35,10 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
 
+use super::{PluginRegistry, Prepared};
 use crate::failpoint::{self, Kind, Unit};
 use crate::link::{self, PortalMsg, ServerMsg, Sessid};
-use crate::wasm::registry::{PluginError, Prepared};
-use crate::wasm::PluginRegistry;
+use crate::wasm::registry::PluginError;
 
 use super::game::{Deferred, Game, QueuedCommand};
 use super::hashing::HashPool;

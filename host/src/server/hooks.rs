@@ -14,10 +14,10 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
+use super::imports::convert::session_info;
 use crate::link::{Msg, Sessid};
 use crate::wasm::bindings::types::{HookResult, Message};
-use crate::wasm::host_api::session_info;
-use crate::wasm::{GuestQuotas, LoadedModule};
+use crate::{server::LoadedModule, wasm::GuestQuotas};
 
 use super::game::ClassEvent;
 use super::game_loop::GameLoop;
@@ -305,5 +305,5 @@ fn checked_result(r: HookResult, q: &GuestQuotas) -> Result<Outcome, String> {
 
 /// Nesting depth of a JSON text (brackets outside strings), counted before parsing.
 fn json_depth(text: &str) -> usize {
-    crate::wasm::host_api::json_depth(text)
+    crate::wasm::import_checks::json_depth(text)
 }

@@ -19,8 +19,8 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use super::game::Game;
+use super::ClassRunner;
 use crate::wasm::bindings::types::HostError;
-use crate::wasm::registry::ClassRunner;
 
 /// The attribute of an exit naming where it leads (an object id, `#` optional), as the example
 /// game's exits store it.
@@ -53,7 +53,7 @@ fn hook<R>(
     what: &'static str,
     f: impl FnOnce(
         &crate::wasm::registry::ObjectClassGuest,
-        &mut wasmtime::Store<crate::wasm::HostCtx>,
+        &mut super::GuestStore,
     ) -> wasmtime::Result<R>,
 ) -> Hooked<Option<R>> {
     let Some(class) = game.world.object_class(obj).cloned() else { return (game, Ok(None)) };

@@ -18,8 +18,8 @@
 use std::time::Duration;
 
 use super::game_loop::GameLoop;
+use super::imports::convert::timer_info;
 use crate::store::next_tick;
-use crate::wasm::host_timers::timer_info;
 
 /// How long a firing for a module that is not loaded waits before it is tried again.
 const RETRY_UNLOADED: Duration = Duration::from_secs(1);

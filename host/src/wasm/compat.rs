@@ -12,7 +12,10 @@ use super::HostCtx;
 /// Result of an import that ends the call when the guest goes over a quota.
 type Trappable<T> = wasmtime::Result<T>;
 
-impl v0_1::Host for HostCtx {
+impl<D: Send + 'static> v0_1::Host for HostCtx<D>
+where
+    HostCtx<D>: Host,
+{
     fn msg_caller(&mut self, text: String) -> Trappable<()> {
         <Self as Host>::msg_caller(self, text)
     }

@@ -53,7 +53,10 @@ impl From<current::PrototypeCatalog> for v0_3::PrototypeCatalog {
     }
 }
 
-impl v0_3::Host for HostCtx {
+impl<D: Send + 'static> v0_3::Host for HostCtx<D>
+where
+    HostCtx<D>: Host,
+{
     fn msg_caller(&mut self, text: String) -> Trappable<()> {
         <Self as Host>::msg_caller(self, text)
     }

@@ -1,11 +1,13 @@
-//! The plugin registry: which modules are loaded, their cmdsets, and their load errors.
+//! The plugin registry: which modules are loaded, their cmdsets, and their load errors; generic
+//! over the data its guest calls carry (see [`HostData`]).
 //!
 //! Loading is two steps so the slow one can run off the game loop:
-//! 1. [`prepare`] (any thread): read the file, compile it or load it from the on-disk cache,
-//!    check which plugin kind it is (cmdset, input hook, session class) and at which WIT version
-//!    (the current one, 0.2.x for every kind, or 0.1.0 for cmdset modules), pre-instantiate.
-//! 2. [`PluginRegistry::install`] (game loop): a smoke call of `info` builds the cmdset, `at-load`
-//!    runs, and the module is swapped in between two commands.
+//! 1. [`Loader::prepare`] (any thread, `registry/loader.rs`): read the file, compile it or load
+//!    it from the on-disk cache, check which plugin kind it is (cmdset, input hook, session
+//!    class, object class) and at which WIT version (the current one, 0.2.x for every kind, or
+//!    0.1.0 for cmdset modules), pre-instantiate.
+//! 2. [`PluginRegistry::install`] (game loop): a smoke call of `info` builds the cmdset
+//!    (`registry/cmdset.rs`), `at-load` runs, and the module is swapped in between two commands.
 //!
 //! A module that fails any step is rejected with one log line naming the file, the step and the
 //! reason, and the previous version (if any) keeps serving.
@@ -13,32 +15,36 @@
 //! Module files are checked before they are read: only regular files (a symlink to one is fine)
 //! no larger than `guest_module_bytes`, opened without blocking (a FIFO named `x.wasm` must not
 //! hang the loader). The compile cache ([`super::cache`]) is verified before it is trusted.
+//!
+//! The other jobs have files of their own: a module's exports per WIT version
+//! (`registry/exports.rs`), guest calls on kept instances (`registry/calls.rs`), object-class
+//! hooks (`registry/objclass.rs`) and the admins' module report (`registry/report.rs`).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use sha2::{Digest, Sha256};
-use wasmtime::component::{Component, Linker};
+use wasmtime::component::Linker;
 use wasmtime::Engine;
 
-use wasmtime::component::{Instance, InstancePre};
-use wasmtime::Store;
+use super::cache::ModuleCache;
+use super::{GuestLimits, GuestQuotas, HostCtx, HostData, LiveInstance};
+use super::{WIT_PACKAGE, WIT_VERSION, WIT_VERSION_COMPAT, WIT_VERSION_V0_2, WIT_VERSION_V0_3};
+use crate::cmd::CmdSet;
 
-use super::bindings::{self, types as wit};
-use super::cache::{hex, ModuleCache};
-use super::{
-    classify, escape_line, GuestError, GuestLimits, GuestQuotas, HostCtx, LiveInstance,
-    WIT_PACKAGE, WIT_VERSION, WIT_VERSION_COMPAT, WIT_VERSION_V0_2, WIT_VERSION_V0_3,
-};
-use crate::cmd::{CmdSet, CommandDef, MergeType};
-use crate::link::Sessid;
-use crate::server::game::Game;
-
+mod calls;
+mod cmdset;
+use cmdset::build_cmdset;
+mod exports;
+mod loader;
 // Object classes
 pub mod objclass;
+mod report;
+
+pub use exports::SessionClassGuest;
+pub use loader::{read_module_file, Loader, Prepared};
 pub use objclass::{ClassRunner, ObjectClassGuest};
+pub use report::{slots_of, utc_time};
 
 /// A load step that failed, for the one-line rejection message.
 #[derive(Debug, thiserror::Error)]
@@ -67,21 +73,6 @@ pub enum PluginError {
     /// `at-load` trapped.
     #[error("load hook failed: {0}")]
     LoadHook(String),
-}
-
-/// A compiled, interface-checked module ready to be installed on the game loop.
-pub struct Prepared {
-    /// Module name (file stem).
-    pub name: String,
-    /// Source file.
-    pub path: PathBuf,
-    /// First 12 hex digits of the file's SHA-256.
-    pub hash: String,
-    /// Whether the compiled code came from the on-disk cache.
-    pub from_cache: bool,
-    /// The compile-cache entry holding its code (kept when the cache is pruned).
-    pub cache_file: PathBuf,
-    exports: Exports,
 }
 
 /// Why a module cannot serve in the role the config gives it (named in `input_hooks` but not an
@@ -124,180 +115,8 @@ pub enum ModuleKind {
     ObjectClass,
 }
 
-/// The `cmdset` export of a module, at the WIT version the module was built against.
-#[derive(Clone)]
-enum CmdsetExport {
-    Current(bindings::cmdset::GuestIndices),
-    V0_2(bindings::v0_2::cmdset::GuestIndices),
-    V0_1(bindings::v0_1::exports::mudhost::game::cmdset::GuestIndices),
-}
-
-/// The `input-hook` export of a module, at the WIT version the module was built against.
-#[derive(Clone)]
-enum HookExport {
-    Current(bindings::input_hook::GuestIndices),
-    V0_2(bindings::v0_2::input_hook::GuestIndices),
-}
-
-/// The `session-class` export of a module, at the WIT version the module was built against.
-#[derive(Clone)]
-enum ClassExport {
-    Current(bindings::session_class::GuestIndices),
-    V0_2(bindings::v0_2::session_class::GuestIndices),
-}
-
-/// A session class's hooks, loaded from its instance for one call, whatever WIT version it was
-/// built against (the argument and result types are shared between the versions).
-pub enum SessionClassGuest {
-    /// Built against the current WIT.
-    Current(bindings::session_class::Guest),
-    /// Built against 0.2.x.
-    V0_2(bindings::v0_2::session_class::Guest),
-}
-
-impl SessionClassGuest {
-    /// `at-sync`.
-    pub fn call_at_sync(
-        &self,
-        store: &mut Store<HostCtx>,
-        session: &wit::SessionInfo,
-    ) -> wasmtime::Result<()> {
-        match self {
-            Self::Current(g) => g.call_at_sync(store, session),
-            Self::V0_2(g) => g.call_at_sync(store, session),
-        }
-    }
-
-    /// `at-login`.
-    pub fn call_at_login(
-        &self,
-        store: &mut Store<HostCtx>,
-        session: &wit::SessionInfo,
-    ) -> wasmtime::Result<()> {
-        match self {
-            Self::Current(g) => g.call_at_login(store, session),
-            Self::V0_2(g) => g.call_at_login(store, session),
-        }
-    }
-
-    /// `at-disconnect`.
-    pub fn call_at_disconnect(
-        &self,
-        store: &mut Store<HostCtx>,
-        session: &wit::SessionInfo,
-        reason: &str,
-    ) -> wasmtime::Result<()> {
-        match self {
-            Self::Current(g) => g.call_at_disconnect(store, session, reason),
-            Self::V0_2(g) => g.call_at_disconnect(store, session, reason),
-        }
-    }
-
-    /// `data-in`.
-    pub fn call_data_in(
-        &self,
-        store: &mut Store<HostCtx>,
-        msg: &wit::Message,
-        session: &wit::SessionInfo,
-    ) -> wasmtime::Result<wit::HookResult> {
-        match self {
-            Self::Current(g) => g.call_data_in(store, msg, session),
-            Self::V0_2(g) => g.call_data_in(store, msg, session),
-        }
-    }
-
-    /// `data-out`.
-    pub fn call_data_out(
-        &self,
-        store: &mut Store<HostCtx>,
-        session: &wit::SessionInfo,
-        messages: &[wit::Message],
-    ) -> wasmtime::Result<Vec<wit::Message>> {
-        match self {
-            Self::Current(g) => g.call_data_out(store, session, messages),
-            Self::V0_2(g) => g.call_data_out(store, session, messages),
-        }
-    }
-}
-
-/// A module's pre-instance and the exports the host calls, looked up once at load.
-#[derive(Clone)]
-struct Exports {
-    pre: InstancePre<HostCtx>,
-    cmdset: CmdsetExport,
-    hook: Option<HookExport>,
-    class: Option<ClassExport>,
-    /// The `object-class` export (only modules built against 0.3.0 or later have one).
-    objclass: Option<bindings::object_class::GuestIndices>,
-    /// The WIT version the component names.
-    built_against: String,
-}
-
-impl Exports {
-    fn kind(&self) -> ModuleKind {
-        if self.objclass.is_some() {
-            ModuleKind::ObjectClass
-        } else if self.class.is_some() {
-            ModuleKind::SessionClass
-        } else if self.hook.is_some() {
-            ModuleKind::InputHook
-        } else {
-            ModuleKind::Cmdset
-        }
-    }
-
-    fn version(&self) -> &str {
-        &self.built_against
-    }
-
-    fn info(
-        &self,
-        inst: &Instance,
-        store: &mut Store<HostCtx>,
-    ) -> wasmtime::Result<wit::CmdsetInfo> {
-        match &self.cmdset {
-            CmdsetExport::Current(ix) => ix.load(&mut *store, inst)?.call_info(store),
-            CmdsetExport::V0_2(ix) => ix.load(&mut *store, inst)?.call_info(store),
-            CmdsetExport::V0_1(ix) => ix.load(&mut *store, inst)?.call_info(store),
-        }
-    }
-
-    fn at_load(&self, inst: &Instance, store: &mut Store<HostCtx>) -> wasmtime::Result<()> {
-        match &self.cmdset {
-            CmdsetExport::Current(ix) => ix.load(&mut *store, inst)?.call_at_load(store),
-            CmdsetExport::V0_2(ix) => ix.load(&mut *store, inst)?.call_at_load(store),
-            CmdsetExport::V0_1(ix) => ix.load(&mut *store, inst)?.call_at_load(store),
-        }
-    }
-
-    fn key_mergetypes(
-        &self,
-        inst: &Instance,
-        store: &mut Store<HostCtx>,
-    ) -> wasmtime::Result<Vec<(String, wit::MergeType)>> {
-        match &self.cmdset {
-            CmdsetExport::Current(ix) => ix.load(&mut *store, inst)?.call_key_mergetypes(store),
-            CmdsetExport::V0_2(ix) => ix.load(&mut *store, inst)?.call_key_mergetypes(store),
-            CmdsetExport::V0_1(_) => Ok(vec![]),
-        }
-    }
-
-    fn execute(
-        &self,
-        inst: &Instance,
-        store: &mut Store<HostCtx>,
-        inv: &wit::Invocation,
-    ) -> wasmtime::Result<()> {
-        match &self.cmdset {
-            CmdsetExport::Current(ix) => ix.load(&mut *store, inst)?.call_execute(store, inv),
-            CmdsetExport::V0_2(ix) => ix.load(&mut *store, inst)?.call_execute(store, inv),
-            CmdsetExport::V0_1(ix) => ix.load(&mut *store, inst)?.call_execute(store, inv),
-        }
-    }
-}
-
 /// A module serving commands.
-pub struct LoadedModule {
+pub struct LoadedModule<D: 'static> {
     /// Module name (file stem), as cmdset slots refer to it.
     pub name: Arc<str>,
     /// Source file.
@@ -317,9 +136,9 @@ pub struct LoadedModule {
     pub version: String,
     /// When this version was installed (unix milliseconds), for the module report.
     pub loaded_at_ms: u64,
-    exports: Exports,
+    exports: exports::Exports<D>,
     /// The instance kept from the last successful call (taken out while a call runs).
-    idle: std::sync::Mutex<Option<LiveInstance>>,
+    idle: std::sync::Mutex<Option<LiveInstance<D>>>,
 }
 
 /// Counters an admin (and a test) can read.
@@ -333,212 +152,12 @@ pub struct LoadStats {
     pub rejected: u64,
 }
 
-/// What step 1 of loading needs; cheap to clone, so the watcher thread has its own.
-#[derive(Clone)]
-pub struct Loader {
-    /// The engine modules are compiled for.
-    pub engine: Engine,
-    /// The linker they are checked and pre-instantiated against.
-    pub linker: Linker<HostCtx>,
-    /// The verified compile cache.
-    pub cache: ModuleCache,
-    /// Largest module file accepted.
-    pub max_module_bytes: u64,
-}
-
-impl Loader {
-    /// Whether the compile cache holds a verified-looking entry for this file's current bytes
-    /// (the entry is checked in full when it is loaded).
-    pub fn is_cached(&self, path: &Path) -> bool {
-        match read_module_file(path, self.max_module_bytes) {
-            Ok(bytes) => self.cache.entry_path(&hex(&Sha256::digest(&bytes))).is_file(),
-            Err(_) => false,
-        }
-    }
-
-    /// [`Loader::prepare`] for every path, on up to `threads` threads at once (wasmtime compiles
-    /// one module on one thread here, so this is what uses more cores); results in path order.
-    pub fn prepare_all(
-        &self,
-        paths: &[PathBuf],
-        threads: usize,
-    ) -> Vec<Result<Prepared, PluginError>> {
-        let next = std::sync::atomic::AtomicUsize::new(0);
-        let slots: Vec<std::sync::Mutex<Option<Result<Prepared, PluginError>>>> =
-            paths.iter().map(|_| std::sync::Mutex::new(None)).collect();
-        std::thread::scope(|scope| {
-            for _ in 0..threads.clamp(1, paths.len().max(1)) {
-                scope.spawn(|| loop {
-                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    let Some(path) = paths.get(i) else { break };
-                    let result = self.prepare(path);
-                    *slots[i].lock().unwrap_or_else(|p| p.into_inner()) = Some(result);
-                });
-            }
-        });
-        slots
-            .into_iter()
-            .map(|s| {
-                s.into_inner().unwrap_or_else(|p| p.into_inner()).unwrap_or_else(|| {
-                    Err(PluginError::Compile("the compile thread panicked".into()))
-                })
-            })
-            .collect()
-    }
-
-    /// Step 1 of loading: check and read the file, compile it (or load it from the verified
-    /// cache), check the interface, pre-instantiate.
-    pub fn prepare(&self, path: &Path) -> Result<Prepared, PluginError> {
-        let name = module_name(path).ok_or_else(|| PluginError::Read("not a .wasm file".into()))?;
-        let bytes = read_module_file(path, self.max_module_bytes)?;
-        let digest = hex(&Sha256::digest(&bytes));
-        let (component, from_cache, cache_file) = self
-            .cache
-            .load_or_compile(&self.engine, &name, path, &digest, &bytes)
-            .map_err(|e| PluginError::Compile(short(&e)))?;
-        let (version, built_against) = check_interface(&self.engine, &component)?;
-        let pre = self
-            .linker
-            .instantiate_pre(&component)
-            .map_err(|e| PluginError::Interface(short(&e)))?;
-        let iface = |e: wasmtime::Error| PluginError::Interface(short(&e));
-        let has = |name: &str| {
-            let full = format!("{WIT_PACKAGE}/{name}@{version}");
-            component.get_export_index(None, &full).is_some()
-        };
-        let exports = if version == WIT_VERSION_COMPAT {
-            Exports {
-                cmdset: CmdsetExport::V0_1(
-                    bindings::v0_1::exports::mudhost::game::cmdset::GuestIndices::new(&pre)
-                        .map_err(iface)?,
-                ),
-                hook: None,
-                class: None,
-                objclass: None,
-                pre,
-                built_against,
-            }
-        } else if version == WIT_VERSION_V0_2 {
-            // A 0.2.x module: its exports by their 0.2 names, through the 0.2.1 bindings.
-            Exports {
-                cmdset: CmdsetExport::V0_2(
-                    bindings::v0_2::cmdset::GuestIndices::new(&pre).map_err(iface)?,
-                ),
-                hook: if has("input-hook") {
-                    Some(HookExport::V0_2(
-                        bindings::v0_2::input_hook::GuestIndices::new(&pre).map_err(iface)?,
-                    ))
-                } else {
-                    None
-                },
-                class: if has("session-class") {
-                    Some(ClassExport::V0_2(
-                        bindings::v0_2::session_class::GuestIndices::new(&pre).map_err(iface)?,
-                    ))
-                } else {
-                    None
-                },
-                objclass: None,
-                pre,
-                built_against,
-            }
-        } else {
-            Exports {
-                cmdset: CmdsetExport::Current(
-                    bindings::cmdset::GuestIndices::new(&pre).map_err(iface)?,
-                ),
-                hook: if has("input-hook") {
-                    Some(HookExport::Current(
-                        bindings::input_hook::GuestIndices::new(&pre).map_err(iface)?,
-                    ))
-                } else {
-                    None
-                },
-                class: if has("session-class") {
-                    Some(ClassExport::Current(
-                        bindings::session_class::GuestIndices::new(&pre).map_err(iface)?,
-                    ))
-                } else {
-                    None
-                },
-                objclass: if has("object-class") {
-                    Some(bindings::object_class::GuestIndices::new(&pre).map_err(iface)?)
-                } else {
-                    None
-                },
-                pre,
-                built_against,
-            }
-        };
-        Ok(Prepared {
-            name,
-            path: path.to_owned(),
-            hash: digest[..12].to_string(),
-            from_cache,
-            cache_file,
-            exports,
-        })
-    }
-}
-
-/// Read a module file if it is a regular file (or a symlink to one) within `max` bytes. The file
-/// is opened non-blocking and checked again once open, so a FIFO or device swapped in between the
-/// two checks cannot block the loader either.
-pub fn read_module_file(path: &Path, max: u64) -> Result<Vec<u8>, PluginError> {
-    use std::os::unix::fs::OpenOptionsExt;
-    // `metadata` follows symlinks: a link to a regular file is accepted, a link to /dev/zero not.
-    let meta = std::fs::metadata(path).map_err(|e| PluginError::Read(e.to_string()))?;
-    check_file_meta(&meta, max)?;
-    let mut file = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
-        .open(path)
-        .map_err(|e| PluginError::Read(e.to_string()))?;
-    check_file_meta(&file.metadata().map_err(|e| PluginError::Read(e.to_string()))?, max)?;
-    let mut bytes = Vec::with_capacity(meta.len() as usize);
-    // Read one byte past the limit, so a file that grew after the check is still refused.
-    (&mut file)
-        .take(max + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| PluginError::Read(e.to_string()))?;
-    if bytes.len() as u64 > max {
-        return Err(PluginError::File(format!("larger than guest_module_bytes ({max} bytes)")));
-    }
-    Ok(bytes)
-}
-
-fn check_file_meta(meta: &std::fs::Metadata, max: u64) -> Result<(), PluginError> {
-    use std::os::unix::fs::FileTypeExt;
-    let ft = meta.file_type();
-    if !ft.is_file() {
-        let kind = if ft.is_fifo() {
-            "a FIFO"
-        } else if ft.is_char_device() || ft.is_block_device() {
-            "a device"
-        } else if ft.is_socket() {
-            "a socket"
-        } else if ft.is_dir() {
-            "a folder"
-        } else {
-            "not a regular file"
-        };
-        return Err(PluginError::File(format!("{kind}, not a regular file")));
-    }
-    if meta.len() > max {
-        return Err(PluginError::File(format!(
-            "{} bytes, larger than guest_module_bytes ({max} bytes)",
-            meta.len()
-        )));
-    }
-    Ok(())
-}
-
 /// Loaded modules by name, with their last load errors.
-pub struct PluginRegistry {
-    loader: Loader,
+pub struct PluginRegistry<D: 'static> {
+    loader: Loader<D>,
     limits: GuestLimits,
     quotas: GuestQuotas,
-    modules: BTreeMap<String, Arc<LoadedModule>>,
+    modules: BTreeMap<String, Arc<LoadedModule<D>>>,
     errors: BTreeMap<String, String>,
     stats: LoadStats,
     generation: u64,
@@ -560,147 +179,11 @@ pub fn module_name(path: &Path) -> Option<String> {
     (path.extension()? == "wasm").then(|| path.file_stem()?.to_str().map(str::to_owned))?
 }
 
-/// Which of our WIT versions a component is served as ([`WIT_VERSION`], [`WIT_VERSION_V0_3`],
-/// [`WIT_VERSION_V0_2`] or
-/// [`WIT_VERSION_COMPAT`]), and the version it names (compatible with that one). Refuse
-/// components that name any other version of our package (the message names the versions), mix
-/// versions, or do not export the cmdset interface at all.
-fn check_interface(
-    engine: &Engine,
-    component: &Component,
-) -> Result<(&'static str, String), PluginError> {
-    let ty = component.component_type();
-    let names = ty.imports(engine).map(|(n, _)| n).chain(ty.exports(engine).map(|(n, _)| n));
-    let mut found: Option<&'static str> = None;
-    let mut named: Option<&str> = None;
-    for name in names {
-        let Some(rest) = name.strip_prefix(WIT_PACKAGE).and_then(|r| r.strip_prefix('/')) else {
-            continue;
-        };
-        let version = rest.split_once('@').map_or("", |(_, v)| v);
-        let ours = if compatible(version, WIT_VERSION) {
-            WIT_VERSION
-        } else if compatible(version, WIT_VERSION_V0_3) {
-            // Served as the current version: the same exports (`bindings::cmdset`, ...).
-            WIT_VERSION_V0_3
-        } else if compatible(version, WIT_VERSION_V0_2) {
-            WIT_VERSION_V0_2
-        } else if compatible(version, WIT_VERSION_COMPAT) {
-            WIT_VERSION_COMPAT
-        } else {
-            return Err(PluginError::Version { found: version.to_string() });
-        };
-        if let Some(f) = found.filter(|f| *f != ours) {
-            return Err(PluginError::Interface(format!(
-                "mixes {WIT_PACKAGE}@{f} and {WIT_PACKAGE}@{ours} interfaces"
-            )));
-        }
-        found = Some(ours);
-        named = Some(version);
-    }
-    let version = found.unwrap_or(WIT_VERSION);
-    let named = named.unwrap_or(version).to_string();
-    if !ty.exports(engine).any(|(n, _)| n.starts_with(&format!("{WIT_PACKAGE}/cmdset@"))) {
-        let exported: Vec<&str> = ty.exports(engine).map(|(n, _)| n).collect();
-        // Say why it most likely happened: an author cannot guess it from "exports: nothing".
-        let cause = if exported.is_empty() {
-            "; likely cause: its crate declares no cmdset (no `cmdset!`), or it was built in one \
-             cargo invocation with a crate of another plugin kind, which unified the SDK's kind \
-             features (an SDK without the `cmdset` feature built that silently): build each \
-             module crate alone (`mudhost build DIR`)"
-        } else {
-            "; likely cause: it was not built with the mudhost SDK's `cmdset!`"
-        };
-        return Err(PluginError::Interface(format!(
-            "does not export {WIT_PACKAGE}/cmdset@{WIT_VERSION} (exports: {}){cause}",
-            if exported.is_empty() { "nothing".to_string() } else { exported.join(", ") }
-        )));
-    }
-    Ok((version, named))
-}
-
-/// Same major and, for 0.x versions, same minor: semver compatibility of `version` with `ours`.
-fn compatible(version: &str, ours: &str) -> bool {
-    let parts = |v: &str| -> (String, String) {
-        let mut it = v.split('.');
-        (it.next().unwrap_or("").to_string(), it.next().unwrap_or("").to_string())
-    };
-    let (maj, min) = parts(version);
-    let (hmaj, hmin) = parts(ours);
-    maj == hmaj && (hmaj != "0" || min == hmin)
-}
-
-/// Most command names a module's report line lists (the count is always given).
-const REPORT_COMMANDS: usize = 40;
-
-/// The command keys of a cmdset, for the module report (at most [`REPORT_COMMANDS`]).
-fn command_list(set: &CmdSet) -> String {
-    let mut keys: Vec<&str> = set.commands.iter().map(|c| c.key.as_str()).collect();
-    keys.sort_unstable();
-    keys.dedup();
-    let more = keys.len().saturating_sub(REPORT_COMMANDS);
-    keys.truncate(REPORT_COMMANDS);
-    let mut list = keys.join(", ");
-    if more > 0 {
-        list += &format!(", and {more} more");
-    }
-    list
-}
-
-/// The config keys that name module `name` (its roles), or "none".
-pub fn slots_of(cfg: &crate::config::Config, name: &str) -> String {
-    let lists = [
-        ("cmdset_unloggedin", &cfg.cmdset_unloggedin),
-        ("cmdset_session", &cfg.cmdset_session),
-        ("cmdset_account", &cfg.cmdset_account),
-        ("cmdset_character", &cfg.cmdset_character),
-        ("input_hooks", &cfg.input_hooks),
-    ];
-    let mut slots: Vec<&str> =
-        lists.iter().filter(|(_, l)| l.iter().any(|m| m == name)).map(|(k, _)| *k).collect();
-    if cfg.session_class == name {
-        slots.push("session_class");
-    }
-    if slots.is_empty() {
-        "none".into()
-    } else {
-        slots.join(", ")
-    }
-}
-
-/// Unix milliseconds as `YYYY-MM-DD HH:MM:SS UTC` (the proleptic Gregorian calendar).
-pub fn utc_time(ms: u64) -> String {
-    let secs = ms / 1000;
-    let (days, rem) = ((secs / 86_400) as i64, secs % 86_400);
-    // Howard Hinnant's days-to-civil.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
-}
-
-/// The first line of a wasmtime error chain, short enough for one log line.
-fn short(err: &wasmtime::Error) -> String {
-    let s = format!("{err:#}");
-    s.lines().next().unwrap_or("").chars().take(400).collect()
-}
-
-impl PluginRegistry {
+impl<D: HostData> PluginRegistry<D> {
     /// An empty registry using the given engine and linker.
     pub fn new(
         engine: Engine,
-        linker: Linker<HostCtx>,
+        linker: Linker<HostCtx<D>>,
         limits: GuestLimits,
         quotas: GuestQuotas,
         cache_dir: PathBuf,
@@ -756,7 +239,7 @@ impl PluginRegistry {
     }
 
     /// What background compiles need (the watcher clones it).
-    pub fn loader(&self) -> &Loader {
+    pub fn loader(&self) -> &Loader<D> {
         &self.loader
     }
 
@@ -778,7 +261,7 @@ impl PluginRegistry {
     }
 
     /// A loaded module by name.
-    pub fn get(&self, name: &str) -> Option<&Arc<LoadedModule>> {
+    pub fn get(&self, name: &str) -> Option<&Arc<LoadedModule<D>>> {
         self.modules.get(name)
     }
 
@@ -815,7 +298,7 @@ impl PluginRegistry {
     ///
     /// Both calls are one atomic step: a module that is rejected leaves nothing behind (objects
     /// its `at-load` created, output it sent).
-    pub fn install(&mut self, prepared: Prepared, mut game: Game) -> (Game, bool) {
+    pub fn install(&mut self, prepared: Prepared<D>, mut game: D) -> (D, bool) {
         let name: Arc<str> = prepared.name.as_str().into();
         let ex = prepared.exports.clone();
         let cp = game.checkpoint();
@@ -849,13 +332,13 @@ impl PluginRegistry {
         });
         // An object class's `at-load` may bind objects to itself: its hooks are reachable then.
         if ex.objclass.is_some() {
-            game.objclass.runner = Some(self.class_runner(Some(&loaded)));
+            game.set_class_runner(self.class_runner(Some(&loaded)));
         }
         let (mut game, hook) =
             self.call_pre(&ex.pre, &name, game, 0, |inst, store| ex.at_load(inst, store));
         if let Err(e) = hook {
             game.undo(cp);
-            game.objclass.runner = Some(self.class_runner(None));
+            game.set_class_runner(self.class_runner(None));
             self.reject(&prepared.path, &PluginError::LoadHook(e.to_string()));
             return (game, false);
         }
@@ -875,7 +358,7 @@ impl PluginRegistry {
             commands = loaded.cmdset.commands.len(),
             "module loaded"
         );
-        if let Some(problem) = role_mismatch(&game.cfg, &name, ex.kind()) {
+        if let Some(problem) = role_mismatch(game.config(), &name, ex.kind()) {
             tracing::warn!(module = %name, "{problem}");
         }
         self.errors.remove(&*name);
@@ -888,7 +371,7 @@ impl PluginRegistry {
             self.previous.insert(name.to_string(), file);
         }
         self.modules.insert(name.to_string(), loaded);
-        game.objclass.runner = Some(self.class_runner(None));
+        game.set_class_runner(self.class_runner(None));
         self.generation += 1;
         if self.started {
             self.prune_cache();
@@ -912,7 +395,7 @@ impl PluginRegistry {
     }
 
     /// Load every `.wasm` in a folder synchronously (startup), in name order.
-    pub fn load_dir(&mut self, dir: &Path, game: Game) -> Game {
+    pub fn load_dir(&mut self, dir: &Path, game: D) -> D {
         self.load_dir_deferring(dir, game, 1, u64::MAX).0
     }
 
@@ -924,10 +407,10 @@ impl PluginRegistry {
     pub fn load_dir_deferring(
         &mut self,
         dir: &Path,
-        mut game: Game,
+        mut game: D,
         threads: usize,
         background_bytes: u64,
-    ) -> (Game, Vec<PathBuf>) {
+    ) -> (D, Vec<PathBuf>) {
         let mut paths: Vec<PathBuf> = match std::fs::read_dir(dir) {
             Ok(rd) => rd
                 .filter_map(|e| e.ok().map(|e| e.path()))
@@ -955,7 +438,7 @@ impl PluginRegistry {
         }
         self.prune_cache();
         self.started = true;
-        let cfg = &game.cfg;
+        let cfg = game.config();
         let hooks = cfg.input_hooks.iter().map(|h| (h, "input_hooks"));
         let class =
             (!cfg.session_class.is_empty()).then_some((&cfg.session_class, "session_class"));
@@ -969,443 +452,16 @@ impl PluginRegistry {
         }
         (game, later)
     }
-
-    /// One line per loaded module and per load error, for admins (the in-game `modules`,
-    /// `mudhost modules`): kind, where the compiled code came from, WIT version, hash, cmdset,
-    /// commands, the config slots naming it, load time, and its last load error (a newer
-    /// version that was rejected while this one keeps serving); a module that never loaded
-    /// has a `REJECTED` line with its error and slots.
-    pub fn report(&self, cfg: &crate::config::Config) -> Vec<String> {
-        let mut lines: Vec<String> = self
-            .modules
-            .values()
-            .map(|m| {
-                let kind = match m.kind {
-                    ModuleKind::Cmdset => "cmdset",
-                    ModuleKind::InputHook => "input hook",
-                    ModuleKind::SessionClass => "session class",
-                    ModuleKind::ObjectClass => "object class",
-                };
-                let error = self
-                    .errors
-                    .get(&*m.name)
-                    .map(|e| format!("; last error: {e}"))
-                    .unwrap_or_default();
-                format!(
-                    "{} {} ({kind}, {}, WIT {}): cmdset {} prio {} with {} commands ({}); slots: {}; loaded {}{error}",
-                    m.name,
-                    m.hash,
-                    if m.from_cache { "from cache" } else { "compiled" },
-                    m.version,
-                    m.cmdset.key,
-                    m.cmdset.priority,
-                    m.cmdset.commands.len(),
-                    command_list(&m.cmdset),
-                    slots_of(cfg, &m.name),
-                    utc_time(m.loaded_at_ms),
-                )
-            })
-            .collect();
-        lines.extend(
-            self.errors
-                .iter()
-                .filter(|(name, _)| !self.modules.contains_key(*name))
-                .map(|(name, e)| format!("REJECTED {e}; slots: {}", slots_of(cfg, name))),
-        );
-        let s = self.stats;
-        lines.push(format!(
-            "compiled {}, loaded from cache {}, rejected {}",
-            s.compiled, s.cache_hits, s.rejected
-        ));
-        lines
-    }
-
-    /// Run one command of a loaded module for session `caller`. The call is atomic: if it fails
-    /// (trap, deadline, memory, quota), everything it changed is undone and its output dropped.
-    pub fn execute(
-        &self,
-        module: &LoadedModule,
-        game: Game,
-        caller: Sessid,
-        inv: &wit::Invocation,
-    ) -> (Game, Result<(), GuestError>) {
-        let ex = &module.exports;
-        self.call_atomic(module, game, caller, |inst, store| ex.execute(inst, store, inv))
-    }
-
-    /// Run one command with no checkpoint of its own: a command line `execute-cmd` runs inside
-    /// the checkpoint of the command that asked for it, or that command itself with its lines
-    /// (`server/execute.rs`), whose caller keeps or undoes the whole unit.
-    pub fn execute_in_unit(
-        &self,
-        module: &LoadedModule,
-        game: Game,
-        caller: Sessid,
-        inv: &wit::Invocation,
-    ) -> (Game, Result<(), GuestError>) {
-        let ex = &module.exports;
-        self.call_kept(module, game, caller, |inst, store| ex.execute(inst, store, inv))
-    }
-
-    /// An input hook's `data-in` (same sandbox, quotas and atomicity as a command). None when the
-    /// module is not an input hook.
-    /// `check` validates the answer inside the call, so an unusable answer undoes the call too.
-    pub fn hook_data_in<T>(
-        &self,
-        module: &LoadedModule,
-        game: Game,
-        caller: Sessid,
-        msg: &wit::Message,
-        session: &wit::SessionInfo,
-        check: impl FnOnce(wit::HookResult) -> Result<T, String>,
-    ) -> (Game, Option<Result<T, GuestError>>) {
-        let Some(ix) = module.exports.hook.clone() else { return (game, None) };
-        let (game, r) = self.call_atomic(module, game, caller, |inst, store| {
-            let r = match &ix {
-                HookExport::Current(ix) => {
-                    ix.load(&mut *store, inst)?.call_data_in(&mut *store, msg, session)?
-                }
-                HookExport::V0_2(ix) => {
-                    ix.load(&mut *store, inst)?.call_data_in(&mut *store, msg, session)?
-                }
-            };
-            check(r).map_err(|e| wasmtime::Error::new(super::QuotaExceeded(e)))
-        });
-        (game, Some(r))
-    }
-
-    /// One call of a session class's hook (same sandbox, quotas and atomicity as a command).
-    /// None when the module is not a session class.
-    pub fn class_call<R>(
-        &self,
-        module: &LoadedModule,
-        game: Game,
-        caller: Sessid,
-        f: impl FnOnce(&SessionClassGuest, &mut Store<HostCtx>) -> wasmtime::Result<R>,
-    ) -> (Game, Option<Result<R, GuestError>>) {
-        let Some(ix) = module.exports.class.clone() else { return (game, None) };
-        let (game, r) = self.call_atomic(module, game, caller, |inst, store| {
-            let guest = match &ix {
-                ClassExport::Current(ix) => SessionClassGuest::Current(ix.load(&mut *store, inst)?),
-                ClassExport::V0_2(ix) => SessionClassGuest::V0_2(ix.load(&mut *store, inst)?),
-            };
-            f(&guest, store)
-        });
-        (game, Some(r))
-    }
-
-    /// One firing of a module's timer: its `at-timer` (same sandbox and quotas as a command, no
-    /// calling session), with no checkpoint of its own: its caller (`server/execute.rs`) keeps or
-    /// undoes it together with the command lines it executes, as one unit. None when the module
-    /// cannot receive firings (built against a WIT before 0.3.0, which had no timers).
-    pub fn timer_fire_in_unit(
-        &self,
-        module: &LoadedModule,
-        game: Game,
-        timer: &wit::TimerInfo,
-    ) -> (Game, Option<Result<(), GuestError>>) {
-        let CmdsetExport::Current(ix) = module.exports.cmdset.clone() else { return (game, None) };
-        let (game, r) = self.call_kept(module, game, 0, |inst, store| {
-            ix.load(&mut *store, inst)?.call_at_timer(&mut *store, timer)
-        });
-        (game, Some(r))
-    }
-
-    /// A guest call inside a checkpoint: kept if it succeeds, undone entirely if it fails.
-    fn call_atomic<R>(
-        &self,
-        module: &LoadedModule,
-        mut game: Game,
-        caller: Sessid,
-        f: impl FnOnce(&Instance, &mut Store<HostCtx>) -> wasmtime::Result<R>,
-    ) -> (Game, Result<R, GuestError>) {
-        let cp = game.checkpoint();
-        let (mut game, result) = self.call_kept(module, game, caller, f);
-        match &result {
-            Ok(_) => game.keep(cp),
-            Err(_) => game.undo(cp),
-        }
-        (game, result)
-    }
-
-    /// Instantiate in a fresh store, call `f`, log guest stderr, and hand the game back (the
-    /// instance is dropped: for load-time calls, before the module is installed).
-    fn call_pre<R>(
-        &self,
-        pre: &InstancePre<HostCtx>,
-        module: &Arc<str>,
-        game: Game,
-        caller: Sessid,
-        f: impl FnOnce(&Instance, &mut Store<HostCtx>) -> wasmtime::Result<R>,
-    ) -> (Game, Result<R, GuestError>) {
-        let mut inst = match self.instantiate(pre, module, game, caller) {
-            Ok(inst) => inst,
-            Err(failed) => return (failed.0, Err(failed.1)),
-        };
-        let result = inst.call(f);
-        let (game, result, _) = self.finish(&mut inst, module, caller, result);
-        (game, result)
-    }
-
-    /// Call `f` on the module's kept instance, or on a new one; keep the instance for the next
-    /// call only if this one succeeded without writing to stderr (a trap, deadline, memory or
-    /// quota failure discards it: the next call gets a fresh one).
-    fn call_kept<R>(
-        &self,
-        module: &LoadedModule,
-        game: Game,
-        caller: Sessid,
-        f: impl FnOnce(&Instance, &mut Store<HostCtx>) -> wasmtime::Result<R>,
-    ) -> (Game, Result<R, GuestError>) {
-        let kept = module.idle.lock().unwrap_or_else(|p| p.into_inner()).take();
-        let mut inst = match kept {
-            Some(mut inst) => {
-                inst.enter(game, caller, self.limits_for(&module.name), self.quotas);
-                inst
-            }
-            None => match self.instantiate(&module.exports.pre, &module.name, game, caller) {
-                Ok(inst) => inst,
-                Err(failed) => return (failed.0, Err(failed.1)),
-            },
-        };
-        let result = inst.call(f);
-        let (game, result, clean) = self.finish(&mut inst, &module.name, caller, result);
-        if result.is_ok() && clean {
-            *module.idle.lock().unwrap_or_else(|p| p.into_inner()) = Some(inst);
-        }
-        (game, result)
-    }
-
-    /// A new instance of `pre` holding the game. If the instance pool (`guest_instance_pool`) is
-    /// full of kept instances — a game with more modules than the pool — they are let go and the
-    /// instantiation tried once more.
-    fn instantiate(
-        &self,
-        pre: &InstancePre<HostCtx>,
-        module: &Arc<str>,
-        game: Game,
-        caller: Sessid,
-    ) -> Result<LiveInstance, Box<(Game, GuestError)>> {
-        let make = |game| {
-            LiveInstance::new(
-                &self.loader.engine,
-                pre,
-                self.limits_for(module),
-                self.quotas,
-                game,
-                caller,
-                module.clone(),
-            )
-        };
-        let pool_full =
-            |e: &wasmtime::Error| e.chain().any(|c| c.is::<wasmtime::PoolConcurrencyLimitError>());
-        let retried = match make(game) {
-            Ok(inst) => return Ok(inst),
-            Err(failed) if pool_full(&failed.1) && self.release_kept_instances() > 0 => {
-                tracing::debug!(module = %module, "instance pool full; kept instances let go");
-                make(failed.0)
-            }
-            Err(failed) => Err(failed),
-        };
-        retried.map_err(|failed| {
-            let (game, e) = *failed;
-            Box::new((game, classify(e, self.limits_for(module), self.quotas, "")))
-        })
-    }
-
-    /// Drop every module's kept instance (their pool slots free up; the next call of each module
-    /// makes a fresh one); returns how many.
-    pub fn release_kept_instances(&self) -> usize {
-        self.modules
-            .values()
-            .filter(|m| m.idle.lock().unwrap_or_else(|p| p.into_inner()).take().is_some())
-            .count()
-    }
-
-    /// After a call: log what the guest wrote to stderr (one line), classify a failure, and take
-    /// the game back. The flag says whether stderr stayed empty.
-    fn finish<R>(
-        &self,
-        inst: &mut LiveInstance,
-        module: &Arc<str>,
-        caller: Sessid,
-        result: wasmtime::Result<R>,
-    ) -> (Game, Result<R, GuestError>, bool) {
-        let err_text = inst.stderr();
-        if !err_text.is_empty() {
-            // One log line per call: the guest's own line breaks become " | ", and anything else
-            // that could end or fake a log line is escaped.
-            let flat = err_text.trim_end().replace('\n', " | ");
-            let flat = escape_line(&flat, self.quotas.log_line_bytes);
-            tracing::warn!(module = %module, sessid = caller, "guest stderr: {flat}");
-        }
-        let limits = self.limits_for(module);
-        let result = result.map_err(|e| classify(e, limits, self.quotas, &err_text));
-        (inst.leave(), result, err_text.is_empty())
-    }
-}
-
-/// Turn a module's metadata into a cmdset, validating every command against the cmdset quotas
-/// (a refusal names the limit and its config key).
-fn build_cmdset(
-    info: wit::CmdsetInfo,
-    key_mergetypes: Vec<(String, wit::MergeType)>,
-    module: &Arc<str>,
-    q: &GuestQuotas,
-) -> Result<CmdSet, String> {
-    if key_mergetypes.len() > q.list_items
-        || key_mergetypes.iter().any(|(k, _)| k.len() > q.name_bytes)
-    {
-        return Err(format!(
-            "key-mergetypes over guest_list_items ({}) or a key over guest_name_bytes ({} bytes)",
-            q.list_items, q.name_bytes
-        ));
-    }
-    if info.key.trim().is_empty() {
-        return Err("cmdset key is empty".into());
-    }
-    if info.key.len() > q.name_bytes {
-        return Err(format!("cmdset key is over guest_name_bytes ({} bytes)", q.name_bytes));
-    }
-    if info.commands.len() > q.commands_per_cmdset {
-        return Err(format!(
-            "{} commands, over guest_commands_per_cmdset ({})",
-            info.commands.len(),
-            q.commands_per_cmdset
-        ));
-    }
-    let aliases: usize = info.commands.iter().map(|c| c.aliases.len()).sum();
-    if aliases > q.aliases_per_cmdset {
-        return Err(format!(
-            "{aliases} aliases, over guest_aliases_per_cmdset ({})",
-            q.aliases_per_cmdset
-        ));
-    }
-    let mut commands = Vec::with_capacity(info.commands.len());
-    for c in info.commands {
-        if c.key.trim().is_empty() {
-            return Err("a command has an empty key".into());
-        }
-        if std::iter::once(&c.key).chain(&c.aliases).any(|n| n.len() > q.name_bytes) {
-            return Err(format!(
-                "command {:?}: a name is over guest_name_bytes ({} bytes)",
-                short_name(&c.key),
-                q.name_bytes
-            ));
-        }
-        if c.help.len() > q.text_bytes
-            || c.arg_regex.as_ref().is_some_and(|r| r.len() > q.name_bytes)
-        {
-            return Err(format!(
-                "command {:?}: help over guest_text_bytes ({} bytes) or arg_regex over guest_name_bytes ({} bytes)",
-                short_name(&c.key),
-                q.text_bytes,
-                q.name_bytes
-            ));
-        }
-        let def = CommandDef::new(
-            &c.key,
-            &c.aliases,
-            &c.help,
-            &c.help_category,
-            c.arg_regex.as_deref(),
-            &c.locks,
-            module.clone(),
-        )
-        .map_err(|e| format!("command {:?}: {e}", c.key))?;
-        commands.push(Arc::new(def));
-    }
-    let merge_type = |m: wit::MergeType| match m {
-        wit::MergeType::Union => MergeType::Union,
-        wit::MergeType::Intersect => MergeType::Intersect,
-        wit::MergeType::Replace => MergeType::Replace,
-        wit::MergeType::Remove => MergeType::Remove,
-    };
-    Ok(CmdSet {
-        key: info.key,
-        priority: info.priority,
-        merge_type: merge_type(info.merge_type),
-        key_mergetypes: key_mergetypes.into_iter().map(|(k, m)| (k, merge_type(m))).collect(),
-        duplicates: info.duplicates,
-        no_exits: info.no_exits,
-        no_objs: info.no_objs,
-        commands,
-        index: Default::default(),
-    })
-}
-
-/// A name cut short for an error message.
-fn short_name(name: &str) -> String {
-    name.chars().take(40).collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// Compiling on several threads still gives each file its own result, in path order.
-    #[test]
-    fn prepare_all_answers_each_path_in_order_whatever_the_threads() {
-        let dir = tempfile::tempdir().unwrap();
-        let engine = Engine::default();
-        let loader = Loader {
-            linker: Linker::new(&engine),
-            cache: ModuleCache::new(dir.path().join("cache"), &engine),
-            engine,
-            max_module_bytes: 16,
-        };
-        let big = dir.path().join("big.wasm");
-        std::fs::write(&big, [0u8; 64]).unwrap();
-        let junk = dir.path().join("junk.wasm");
-        std::fs::write(&junk, b"not wasm").unwrap();
-        let paths = vec![big, dir.path().join("missing.wasm"), junk, dir.path().join("x.txt")];
-        for threads in [1, 2, 8] {
-            let results = loader.prepare_all(&paths, threads);
-            let errs: Vec<String> = results
-                .into_iter()
-                .map(|r| r.err().map(|e| e.to_string()).unwrap_or_default())
-                .collect();
-            assert!(errs[0].contains("guest_module_bytes"), "{errs:?}");
-            assert!(errs[1].starts_with("read failed"), "{errs:?}");
-            assert!(errs[2].starts_with("compile failed"), "{errs:?}");
-            assert!(errs[3].contains("not a .wasm file"), "{errs:?}");
-        }
-    }
-
-    #[test]
-    fn versions_are_compatible_by_semver_rules() {
-        assert!(compatible("0.4.0", WIT_VERSION));
-        assert!(compatible("0.4.7", WIT_VERSION));
-        assert!(compatible("0.3.2", WIT_VERSION_V0_3));
-        assert!(compatible("0.2.0", WIT_VERSION_V0_2));
-        assert!(compatible("0.1.3", WIT_VERSION_COMPAT));
-        assert!(!compatible("0.2.1", WIT_VERSION));
-        assert!(!compatible("0.1.0", WIT_VERSION));
-        assert!(!compatible("0.3.0", WIT_VERSION));
-        assert!(!compatible("0.5.0", WIT_VERSION));
-        assert!(!compatible("1.2.0", WIT_VERSION));
-        assert!(!compatible("", WIT_VERSION));
-    }
-
     #[test]
     fn module_names_are_wasm_file_stems() {
         assert_eq!(module_name(Path::new("/m/character.wasm")).as_deref(), Some("character"));
         assert_eq!(module_name(Path::new("/m/notes.txt")), None);
         assert_eq!(module_name(Path::new("/m/.character.wasm.tmp")), None);
-    }
-
-    #[test]
-    fn report_times_are_utc_calendar_times_and_slots_name_every_role() {
-        assert_eq!(utc_time(0), "1970-01-01 00:00:00 UTC");
-        assert_eq!(utc_time(951_782_400_000), "2000-02-29 00:00:00 UTC");
-        assert_eq!(utc_time(1_796_395_245_999), "2026-12-04 14:40:45 UTC");
-        let cfg = crate::config::Config {
-            input_hooks: vec!["nick".into()],
-            cmdset_account: vec!["account".into(), "nick".into()],
-            session_class: "nick".into(),
-            ..Default::default()
-        };
-        assert_eq!(slots_of(&cfg, "nick"), "cmdset_account, input_hooks, session_class");
-        assert_eq!(slots_of(&cfg, "box"), "none");
     }
 }

@@ -50,14 +50,14 @@ const FIXED_SEED: (u64, u64) = (0x243f_6a88_85a3_08d3, 0x1319_8a2e_0370_7344);
 
 /// Replace the blocking and random WASI functions of a linker that already holds wasmtime-wasi's
 /// p2 implementation.
-pub fn restrict(linker: &mut Linker<HostCtx>) -> wasmtime::Result<()> {
+pub fn restrict<D: Send + 'static>(linker: &mut Linker<HostCtx<D>>) -> wasmtime::Result<()> {
     linker.allow_shadowing(true);
     let result = replace_all(linker);
     linker.allow_shadowing(false);
     result
 }
 
-fn replace_all(linker: &mut Linker<HostCtx>) -> wasmtime::Result<()> {
+fn replace_all<D: Send + 'static>(linker: &mut Linker<HostCtx<D>>) -> wasmtime::Result<()> {
     for (iface, func) in BLOCKING {
         let what = format!("{iface}.{func} would wait; modules may not sleep, poll or block");
         refuse(linker, iface, func, what)?;
@@ -85,8 +85,8 @@ fn replace_all(linker: &mut Linker<HostCtx>) -> wasmtime::Result<()> {
 }
 
 /// Define `iface.func` as a function that fails the call with `message`.
-fn refuse(
-    linker: &mut Linker<HostCtx>,
+fn refuse<D: Send + 'static>(
+    linker: &mut Linker<HostCtx<D>>,
     iface: &str,
     func: &str,
     message: String,
@@ -159,7 +159,7 @@ mod tests {
     #[test]
     fn the_replaced_interfaces_are_the_ones_wasmtime_wasi_links() {
         let engine = wasmtime::Engine::default();
-        let mut linker: Linker<HostCtx> = Linker::new(&engine);
+        let mut linker: Linker<HostCtx<()>> = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker).unwrap();
         // Re-opening an existing instance without shadowing and defining a new name works; but
         // redefining an existing function is refused, which proves the name exists already.

@@ -27,11 +27,31 @@ use std::time::{Duration, Instant, SystemTime};
 
 use notify::event::{AccessKind, AccessMode, EventKind, ModifyKind};
 use notify::{RecommendedWatcher, RecursiveMode, Watcher};
-use tokio::sync::mpsc;
 
-use super::registry::{module_name, Loader};
-use super::PluginRegistry;
-use crate::server::game_loop::GameEvent;
+use super::registry::{module_name, Loader, PluginError, Prepared};
+use super::{HostData, PluginRegistry};
+
+/// What the watcher reports to its embedder (the game loop installs, rejects or unloads).
+pub enum ModuleEvent<D: 'static> {
+    /// A changed module compiled and checked, ready to install.
+    Ready(Box<Prepared<D>>),
+    /// A changed module that failed to load.
+    Failed {
+        /// The module file.
+        path: PathBuf,
+        /// Why it failed.
+        error: PluginError,
+    },
+    /// A module file was deleted.
+    Removed {
+        /// The module's name.
+        name: String,
+    },
+}
+
+/// Where the watcher's events go; answers false once the receiver is gone (the watcher and its
+/// compile threads then stop). Called on the watcher's threads, so it may block.
+pub type ModuleSink<D> = Arc<dyn Fn(ModuleEvent<D>) -> bool + Send + Sync>;
 
 /// Quiet time after the last event on a file before it is loaded. Only complete-file events
 /// start a load, and the file's signature must still match when the time is up, so this only
@@ -100,10 +120,10 @@ pub struct Compiling {
 /// Start watching `dir`; changed modules are compiled on background threads and reported to the
 /// game loop through `events`. `file_events` turns inotify on; `poll` (None = off) is the
 /// interval of the scan that backs it up (or replaces it).
-pub fn watch(
+pub fn watch<D: HostData>(
     dir: &Path,
-    plugins: &PluginRegistry,
-    events: mpsc::Sender<GameEvent>,
+    plugins: &PluginRegistry<D>,
+    events: ModuleSink<D>,
     file_events: bool,
     poll: Option<Duration>,
     compiling: Compiling,
@@ -155,7 +175,7 @@ pub fn watch(
     Ok(ModuleWatcher { stop })
 }
 
-struct State {
+struct State<D: 'static> {
     dir: PathBuf,
     parent: Option<PathBuf>,
     /// The folder being watched (None: not there, or not watched yet).
@@ -168,7 +188,7 @@ struct State {
     pending: HashMap<PathBuf, (Instant, Option<Sig>)>,
     /// Whether inotify watches are set up at all.
     file_events: bool,
-    events: mpsc::Sender<GameEvent>,
+    events: ModuleSink<D>,
     /// Files to compile, for the compile threads.
     jobs: std_mpsc::Sender<PathBuf>,
     /// Files being compiled now (a compile thread removes its file when it has reported it).
@@ -177,9 +197,9 @@ struct State {
 
 /// Start the compile threads: each takes a file, prepares it and reports the result to the game
 /// loop. They end when the watcher (the sender) is gone.
-fn start_compilers(
-    loader: &Loader,
-    events: mpsc::Sender<GameEvent>,
+fn start_compilers<D: HostData>(
+    loader: &Loader<D>,
+    events: ModuleSink<D>,
     threads: usize,
     busy: Arc<Mutex<HashSet<PathBuf>>>,
 ) -> std::io::Result<std_mpsc::Sender<PathBuf>> {
@@ -194,14 +214,14 @@ fn start_compilers(
             let event = match loader.prepare(&path) {
                 Ok(p) => {
                     tracing::debug!(file = %path.display(), took = ?started.elapsed(), "module compiled");
-                    GameEvent::ModuleReady(Box::new(p))
+                    ModuleEvent::Ready(Box::new(p))
                 }
-                Err(error) => GameEvent::ModuleFailed { path: path.clone(), error },
+                Err(error) => ModuleEvent::Failed { path: path.clone(), error },
             };
-            let sent = events.blocking_send(event);
+            let sent = events(event);
             // Only once its result is queued may the file's next version be compiled.
             busy.lock().unwrap_or_else(|p| p.into_inner()).remove(&path);
-            if sent.is_err() {
+            if !sent {
                 return;
             }
         })?;
@@ -209,7 +229,7 @@ fn start_compilers(
     Ok(tx)
 }
 
-impl State {
+impl<D: HostData> State<D> {
     fn run(mut self, rx: std_mpsc::Receiver<Msg>, poll: Option<Duration>, stop: Arc<AtomicBool>) {
         let mut next_poll = poll.map(|p| Instant::now() + p);
         while !stop.load(Ordering::Relaxed) {
@@ -347,10 +367,10 @@ impl State {
                 None => {
                     // Unloading a name that is not loaded is a no-op on the game loop.
                     self.known.remove(&path);
-                    GameEvent::ModuleRemoved { name }
+                    ModuleEvent::Removed { name }
                 }
             };
-            if self.events.blocking_send(event).is_err() {
+            if !(self.events)(event) {
                 return false;
             }
         }

@@ -125,18 +125,20 @@ mod tests {
     use std::path::Path;
     use std::time::Duration;
 
-    use wasmtime::component::{Component, InstancePre};
+    use wasmtime::component::{Component, InstancePre, Linker};
 
-    use crate::wasm::{new_engine, new_linker, GuestLimits, HostCtx};
+    use crate::wasm::{new_engine, GuestLimits};
 
-    /// A fixture module, compiled and linked against every version of `host`.
-    fn pre(fixture: &str) -> InstancePre<HostCtx> {
+    /// A fixture module, compiled, its imports linked to traps: finding exports needs no host.
+    fn pre(fixture: &str) -> InstancePre<()> {
         let limits =
             GuestLimits { deadline: Duration::from_secs(1), memory_bytes: 64 << 20, instances: 2 };
         let engine = new_engine(limits).unwrap();
-        let linker = new_linker(&engine).unwrap();
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures").join(fixture);
-        linker.instantiate_pre(&Component::from_file(&engine, path).unwrap()).unwrap()
+        let component = Component::from_file(&engine, path).unwrap();
+        let mut linker = Linker::new(&engine);
+        linker.define_unknown_imports_as_traps(&component).unwrap();
+        linker.instantiate_pre(&component).unwrap()
     }
 
     #[test]

@@ -7,31 +7,32 @@
 //! the same class is already running further up): an instance is never re-entered.
 //!
 //! [`ClassRunner`] is a snapshot of the loaded object-class modules with what a call needs (the
-//! engine, limits, quotas), kept in the [`Game`] and replaced whenever modules change.
+//! engine, limits, quotas), handed to the game ([`HostData::set_class_runner`]) and replaced
+//! whenever modules change.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use wasmtime::{Engine, Store};
 
-use super::{bindings, LoadedModule, PluginRegistry};
-use crate::server::game::Game;
+use super::{LoadedModule, PluginRegistry};
+use crate::wasm::bindings;
 use crate::wasm::{
-    classify, escape_line, GuestError, GuestLimits, GuestQuotas, HostCtx, LiveInstance,
+    classify, escape_line, GuestError, GuestLimits, GuestQuotas, HostCtx, HostData, LiveInstance,
 };
 
 /// An object class's hooks, loaded from its instance for one call.
 pub type ObjectClassGuest = bindings::object_class::Guest;
 
 /// The loaded object-class modules and what calling them needs.
-pub struct ClassRunner {
+pub struct ClassRunner<D: 'static> {
     engine: Engine,
     limits: GuestLimits,
     quotas: GuestQuotas,
-    modules: HashMap<Arc<str>, Arc<LoadedModule>>,
+    modules: HashMap<Arc<str>, Arc<LoadedModule<D>>>,
 }
 
-impl ClassRunner {
+impl<D: HostData> ClassRunner<D> {
     /// Whether `name` is a loaded object-class module.
     pub fn has(&self, name: &str) -> bool {
         self.modules.contains_key(name)
@@ -40,17 +41,17 @@ impl ClassRunner {
     /// Call one hook of the class module `name` with `game`, as no session (hooks have no
     /// caller). None when no such class is loaded (the object then has no behaviour). The call
     /// is not a checkpoint of its own: the caller undoes the unit it belongs to if it fails
-    /// (see `server::objclass`).
+    /// (see the embedder's object-class hook points).
     pub fn call<R>(
         &self,
         name: &str,
-        game: Game,
+        game: D,
         budget: std::time::Duration,
-        f: impl FnOnce(&ObjectClassGuest, &mut Store<HostCtx>) -> wasmtime::Result<R>,
-    ) -> (Game, Option<Result<R, GuestError>>) {
+        f: impl FnOnce(&ObjectClassGuest, &mut Store<HostCtx<D>>) -> wasmtime::Result<R>,
+    ) -> (D, Option<Result<R, GuestError>>) {
         let Some(module) = self.modules.get(name) else { return (game, None) };
         let Some(ix) = module.exports.objclass.clone() else { return (game, None) };
-        // The hooks one host call runs share one deadline (see `server::objclass`).
+        // The hooks one host call runs share one deadline (the embedder gives the budget left).
         let limits = GuestLimits { deadline: budget.min(self.limits.deadline), ..self.limits };
         let kept = module.idle.lock().unwrap_or_else(|p| p.into_inner()).take();
         let mut inst = match kept {
@@ -93,10 +94,10 @@ impl ClassRunner {
     }
 }
 
-impl PluginRegistry {
+impl<D: HostData> PluginRegistry<D> {
     /// A snapshot of the loaded object-class modules, for the game (see [`ClassRunner`]);
     /// `extra` is a module about to be installed, so its `at-load` can bind objects to it.
-    pub fn class_runner(&self, extra: Option<&Arc<LoadedModule>>) -> Arc<ClassRunner> {
+    pub fn class_runner(&self, extra: Option<&Arc<LoadedModule<D>>>) -> Arc<ClassRunner<D>> {
         let modules = self
             .modules
             .values()

@@ -6,13 +6,13 @@
 
 use std::collections::HashSet;
 
-use super::bindings::types::HostError;
-use super::bindings::{refuse_or_fail, store_failure};
-use super::{GameSlot, HostCtx};
 use crate::server::game::Game;
 use crate::server::objclass::{self, HookFailed, Hooked};
+use crate::wasm::bindings::types::HostError;
+use crate::wasm::bindings::{refuse_or_fail, store_failure};
+use crate::wasm::HostCtx;
 
-impl HostCtx {
+impl HostCtx<Game> {
     /// Run a hook point with the game taken out of the store; a failed hook fails the call.
     fn with_hooks<T>(&mut self, f: impl FnOnce(Game) -> Hooked<T>) -> wasmtime::Result<T> {
         let game = self.game.take();
@@ -22,7 +22,7 @@ impl HostCtx {
         if outermost {
             game.objclass.budget_end = None;
         }
-        self.game = GameSlot(Some(game));
+        self.game.put(game);
         r.map_err(|HookFailed(why)| wasmtime::Error::msg(format!("object-class hook: {why}")))
     }
 

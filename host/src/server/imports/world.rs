@@ -5,17 +5,18 @@
 //! call for a name over `guest_name_bytes`, as the other imports do. A database failure ends the
 //! call ([`Answer`]).
 
-use super::bindings::mudhost::game::host::{AttrEntry, Tag as WitTag};
-use super::bindings::types::HostError;
-use super::bindings::Answer;
-use super::host_api::json_depth;
-use super::{HostCtx, QuotaExceeded};
+use crate::server::game::Game;
 use crate::server::locks::Accessor;
 use crate::store::{tag, OWNER_ATTR};
+use crate::wasm::bindings::mudhost::game::host::{AttrEntry, Tag as WitTag};
+use crate::wasm::bindings::types::HostError;
+use crate::wasm::bindings::Answer;
+use crate::wasm::import_checks::json_depth;
+use crate::wasm::{HostCtx, QuotaExceeded};
 
 type Trappable<T> = wasmtime::Result<T>;
 
-impl HostCtx {
+impl HostCtx<Game> {
     /// End the call for a name over `guest_name_bytes`.
     fn world_name(&self, what: &str, value: &str) -> Trappable<()> {
         if value.len() > self.quotas.name_bytes {

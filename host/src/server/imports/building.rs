@@ -2,12 +2,13 @@
 //! what the builder commands need beyond the object imports. Every refusal is a `host-error`
 //! with a text for the builder, never the end of the call; a database failure ends it.
 
-use super::bindings::mudhost::game::host::{BuildLimits, PrototypeCatalog, PrototypeEntry};
-use super::bindings::types::HostError;
-use super::bindings::HostFailure;
-use super::HostCtx;
+use crate::server::game::Game;
+use crate::wasm::bindings::mudhost::game::host::{BuildLimits, PrototypeCatalog, PrototypeEntry};
+use crate::wasm::bindings::types::HostError;
+use crate::wasm::bindings::HostFailure;
+use crate::wasm::HostCtx;
 
-impl HostCtx {
+impl HostCtx<Game> {
     /// The limits a builder command checks its input against.
     pub(super) fn building_limits_now(&self) -> BuildLimits {
         let clip = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);

@@ -5,12 +5,13 @@
 
 use std::collections::HashSet;
 
-use super::bindings::mudhost::game::host::{ChannelInfo, HelpTopic};
-use super::bindings::types::HostError;
-use super::bindings::{store_failure, Answer};
-use super::{HostCtx, QuotaExceeded};
 use crate::link::Sessid;
+use crate::server::game::Game;
 use crate::store::Channel;
+use crate::wasm::bindings::mudhost::game::host::{ChannelInfo, HelpTopic};
+use crate::wasm::bindings::types::HostError;
+use crate::wasm::bindings::{store_failure, Answer};
+use crate::wasm::{HostCtx, QuotaExceeded};
 
 /// Evennia's refusal for a channel name that matches nothing.
 fn no_channel(name: &str) -> HostError {
@@ -19,7 +20,7 @@ fn no_channel(name: &str) -> HostError {
     ))
 }
 
-impl HostCtx {
+impl HostCtx<Game> {
     /// The calling session's account, or the refusal a session not logged in gets.
     fn comms_account(&self) -> Result<u64, HostError> {
         self.game
@@ -339,7 +340,7 @@ impl HostCtx {
     ) -> wasmtime::Result<Result<(), HostError>> {
         let (me, c) = match self.comms_subscribed(&name) {
             Ok(x) => x,
-            Err(e) => return super::bindings::answer(Err(e)),
+            Err(e) => return crate::wasm::bindings::answer(Err(e)),
         };
         let max = self.game.cfg.channel_message_chars;
         let text = text.trim();

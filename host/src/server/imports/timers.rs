@@ -2,12 +2,14 @@
 //! quotas, then the world store's timers (`store/timers.rs`). A timer belongs to the module that
 //! scheduled it: a module sees and cancels only its own.
 
-use super::bindings::types::{HostError, TimerInfo};
-use super::bindings::{store_failure, Answer};
-use super::HostCtx;
-use crate::store::Timer;
+use super::convert::timer_info;
+use crate::server::game::Game;
+use crate::wasm::bindings::types::HostError;
+use crate::wasm::bindings::types::TimerInfo;
+use crate::wasm::bindings::{store_failure, Answer};
+use crate::wasm::HostCtx;
 
-impl HostCtx {
+impl HostCtx<Game> {
     /// Schedule a timer for the calling module: `delay_ms` from now, repeating every
     /// `interval_ms` if given. A refusal names the refused limit.
     pub(super) fn timer_schedule(
@@ -60,17 +62,5 @@ impl HostCtx {
     /// The calling module's timers, soonest first.
     pub(super) fn timer_list_own(&mut self) -> Vec<TimerInfo> {
         self.game.world.timers_of(&self.module).into_iter().map(timer_info).collect()
-    }
-}
-
-/// A timer as the WIT shows it.
-pub fn timer_info(t: &Timer) -> TimerInfo {
-    TimerInfo {
-        id: t.id,
-        due_ms: t.due_ms,
-        interval_ms: t.interval_ms,
-        payload: t.payload.clone(),
-        obj: t.obj,
-        persistent: t.persistent,
     }
 }
