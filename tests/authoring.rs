@@ -53,7 +53,7 @@ async fn a_component_exporting_nothing_is_refused_with_its_likely_cause_in_the_m
     let line = report.lines().find(|l| l.contains("empty")).unwrap_or_else(|| panic!("{report}"));
     assert!(line.starts_with("REJECTED"), "{line}");
     for part in [
-        "does not export mudhost:game/cmdset@0.3.0 (exports: nothing)",
+        "does not export mudhost:game/cmdset@0.4.0 (exports: nothing)",
         "likely cause: its crate declares no cmdset (no `cmdset!`), or it was built in one cargo \
          invocation with a crate of another plugin kind",
         "build each module crate alone (`mudhost build DIR`)",

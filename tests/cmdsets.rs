@@ -303,7 +303,7 @@ async fn a_module_built_against_wit_0_2_0_serves_on_this_host_beside_current_one
         .find(|l| l.starts_with("character_0_2_0 "))
         .unwrap_or_else(|| panic!("{report}"));
     assert!(line.contains("WIT 0.2.0"), "{line}");
-    assert!(report.lines().any(|l| l.starts_with("box ") && l.contains("WIT 0.3.0")), "{report}");
+    assert!(report.lines().any(|l| l.starts_with("box ") && l.contains("WIT 0.4.0")), "{report}");
     // Its look lists the room through the 0.2.0 import; its exits move you.
     let limbo = answer(&mut root, "look", "Limbo").await;
     assert!(
@@ -383,7 +383,7 @@ async fn a_module_built_against_wit_0_1_0_loads_and_serves_beside_current_ones()
         .unwrap_or_else(|| panic!("{report}"));
     assert!(line.contains("WIT 0.1.0") && line.contains("LegacyCmdSet"), "{line}");
     assert!(
-        report.lines().any(|l| l.starts_with("character ") && l.contains("WIT 0.3.0")),
+        report.lines().any(|l| l.starts_with("character ") && l.contains("WIT 0.4.0")),
         "{report}"
     );
     // Its host calls (ndb, current session) work as they did, next to current commands.

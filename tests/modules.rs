@@ -30,7 +30,7 @@ async fn mudhost_modules_lists_a_loaded_module_and_a_rejected_one_with_its_error
     assert!(hash.len() == 12 && hash.chars().all(|c| c.is_ascii_hexdigit()), "{line}");
     for part in [
         "(cmdset, ",
-        "WIT 0.3.0): cmdset ",
+        "WIT 0.4.0): cmdset ",
         "commands (",
         " look,",
         "; slots: cmdset_character; loaded 20",

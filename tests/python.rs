@@ -114,7 +114,7 @@ async fn a_python_cmdset_loaded_at_start_answers_its_command_and_its_say_speaks_
     anna.expect_text("Say what?").await;
     let log = host.log();
     let loaded = log.lines().find(|l| l.contains("module loaded") && l.contains("module=pyhello"));
-    assert!(loaded.is_some_and(|l| l.contains("wit=\"0.3.0\"")), "{log}");
+    assert!(loaded.is_some_and(|l| l.contains("wit=\"0.4.0\"")), "{log}");
 }
 
 #[tokio::test]

@@ -150,7 +150,7 @@ async fn broken_modules_are_rejected_with_the_step_and_the_reason_and_the_old_ve
     for (module, step) in [
         ("wrong_world", "interface check failed"),
         ("load_panic", "metadata check failed: guest panicked: load-time panic"),
-        ("wrong_version", "built against WIT mudhost:game@0.9.0, but this host implements mudhost:game@0.3.0 (and mudhost:game@0.2.1, and mudhost:game@0.1.0 for cmdset modules)"),
+        ("wrong_version", "built against WIT mudhost:game@0.9.0, but this host implements mudhost:game@0.4.0 (and mudhost:game@0.3.0, mudhost:game@0.2.1, and mudhost:game@0.1.0 for cmdset modules)"),
     ] {
         publish_by_rename(&host, &guest(module), module);
         let line = wait_log(&host, &format!("{module}.wasm"));

@@ -137,19 +137,19 @@ async fn a_typed_attribute_round_trips_and_invalid_json_is_refused() {
     );
     // Invalid JSON: refused, and the old value is kept.
     let bad = answer(&mut bob, r#"wsetj pebble stats combat {"dmg": [2, 6"#, "refused").await;
-    assert!(bad.starts_with("attribute refused: the value is not valid JSON"), "{bad}");
+    assert!(bad.starts_with("attribute refused (invalid): the value is not valid JSON"), "{bad}");
     assert!(answer(&mut bob, "wgetj pebble stats combat", "stats =")
         .await
         .contains(r#""dmg":[2,6]"#));
     let deep = answer(&mut bob, "wsetbig pebble deep depth 40", "refused").await;
     assert_eq!(
         deep,
-        "attribute refused: quota: the attribute value nests deeper than guest_json_depth (32)"
+        "attribute refused (quota): the attribute value nests deeper than guest_json_depth (32)"
     );
     let big = answer(&mut bob, "wsetbig pebble big bytes 70000", "refused").await;
     assert_eq!(
         big,
-        "attribute refused: quota: the attribute value is over guest_attr_value_bytes (65536 bytes)"
+        "attribute refused (quota): the attribute value is over guest_attr_value_bytes (65536 bytes)"
     );
 }
 
@@ -263,42 +263,113 @@ async fn a_failed_command_leaves_no_tag_alias_lock_or_attribute_behind() {
     );
 }
 
-#[tokio::test]
-async fn tag_alias_and_lock_limits_are_refused_naming_their_config_keys() {
-    let host = world_game(
-        "world_tags_per_object = 2\nworld_tag_bytes = 8\nworld_aliases_per_object = 1\nworld_lock_bytes = 40",
-    );
-    let (_root, mut bob) = root_and_bob(&host).await;
+/// The world limits' configuration for [`limits_refused`].
+const LIMITS: &str = "world_tags_per_object = 2\nworld_tag_bytes = 8\nworld_aliases_per_object = 1\nworld_lock_bytes = 40";
+
+/// Go over each world limit, name a missing object and write an unreadable lock, as Bob; the
+/// refusals as the worldtest module shows them, in order (and Root, still connected).
+async fn limits_refused(host: &Host) -> (Vec<String>, Client) {
+    let (root, mut bob) = root_and_bob(host).await;
     answer(&mut bob, "garden", "The Garden").await;
     answer(&mut bob, "wtag pebble a", "tagged").await;
     answer(&mut bob, "wtag pebble b", "tagged").await;
     // Tagging it again is not a new tag.
     assert_eq!(answer(&mut bob, "wtag pebble a", "tag").await, "tagged pebble");
-    assert_eq!(
+    let mut refusals = vec![
         answer(&mut bob, "wtag pebble c", "refused").await,
-        "tag refused: quota: the object already has world_tags_per_object (2) tags"
-    );
-    assert_eq!(
         answer(&mut bob, "wtag box abcdefghi", "refused").await,
-        "tag refused: quota: a tag key or category is over world_tag_bytes (8 bytes)"
-    );
+    ];
     answer(&mut bob, "walias pebble stone", "aliases").await;
-    assert_eq!(
-        answer(&mut bob, "walias pebble rock", "refused").await,
-        "alias refused: quota: the object already has world_aliases_per_object (1) aliases"
-    );
-    assert_eq!(
-        answer(&mut bob, "wlock pebble get:perm(Builder) or perm(Admin) or id(1)", "refused").await,
-        "lock refused: quota: the lock string is over world_lock_bytes (40 bytes)"
-    );
-    assert_eq!(
-        answer(&mut bob, "wlock pebble get:frobnicate()", "refused").await,
-        "lock refused: Lock: get: unknown lock function 'frobnicate()'"
-    );
+    for line in [
+        "walias pebble rock",
+        "wlock pebble get:perm(Builder) or perm(Admin) or id(1)",
+        "wlock pebble get:frobnicate()",
+        "wtag #99999 shiny",
+    ] {
+        refusals.push(answer(&mut bob, line, "refused").await);
+    }
     assert!(answer(&mut bob, "wlock pebble get:not all()", "locks")
         .await
         .starts_with("locks of pebble: get:not all()"));
     assert_eq!(answer(&mut bob, "get pebble", "get").await, "You can't get that.");
+    (refusals, root)
+}
+
+#[tokio::test]
+async fn tag_alias_and_lock_limits_are_refused_naming_their_config_keys() {
+    let host = world_game(LIMITS);
+    // The module matches on the refusal's case (`host-error`), not on its text.
+    assert_eq!(
+        limits_refused(&host).await.0,
+        [
+            "tag refused (quota): the object already has world_tags_per_object (2) tags",
+            "tag refused (quota): a tag key or category is over world_tag_bytes (8 bytes)",
+            "alias refused (quota): the object already has world_aliases_per_object (1) aliases",
+            "lock refused (quota): the lock string is over world_lock_bytes (40 bytes)",
+            "lock refused (invalid): Lock: get: unknown lock function 'frobnicate()'",
+            "tag refused (not found): no object #99999",
+        ]
+    );
+}
+
+/// The worldtest module as built against WIT 0.3.0 (`tests/fixtures/worldtest_0_3_0.wasm`),
+/// before refusals became `host-error`: it gets each refusal as the very text it got then.
+#[tokio::test]
+async fn a_module_built_against_wit_0_3_0_gets_each_refusal_as_the_text_it_got() {
+    let host = Host::start_prepared(
+        GAME,
+        &format!(
+            "cmdset_character = [\"character\", \"worldtest\"]\ncommand_rate_per_ip = 0\n{LIMITS}"
+        ),
+        &[],
+        |dir| {
+            let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../tests/fixtures/worldtest_0_3_0.wasm");
+            std::fs::copy(fixture, dir.join("modules/worldtest.wasm")).unwrap();
+        },
+    );
+    let (refusals, mut root) = limits_refused(&host).await;
+    assert_eq!(
+        refusals,
+        [
+            "tag refused: quota: the object already has world_tags_per_object (2) tags",
+            "tag refused: quota: a tag key or category is over world_tag_bytes (8 bytes)",
+            "alias refused: quota: the object already has world_aliases_per_object (1) aliases",
+            "lock refused: quota: the lock string is over world_lock_bytes (40 bytes)",
+            "lock refused: Lock: get: unknown lock function 'frobnicate()'",
+            "tag refused: no object #99999",
+        ]
+    );
+    let report = answer(&mut root, "modules", "Modules:").await;
+    let line =
+        report.lines().find(|l| l.starts_with("worldtest ")).unwrap_or_else(|| panic!("{report}"));
+    assert!(line.contains("WIT 0.3.0"), "{line}");
+}
+
+/// A failure of the database inside an import (here a trigger refusing one row, as a full disk
+/// or a failing disk would refuse any) is the host's, not a refusal: it ends the command, which
+/// is undone, and the player sees the usual short message, never the database's text.
+#[tokio::test]
+async fn a_database_failure_in_an_import_ends_the_command_instead_of_reaching_the_module() {
+    let host = world_game("");
+    let (_root, mut bob) = root_and_bob(&host).await;
+    answer(&mut bob, "garden", "The Garden").await;
+    let db = rusqlite::Connection::open(host.dir.path().join("data/game.sqlite3")).unwrap();
+    db.execute_batch(
+        "CREATE TRIGGER failing_disk BEFORE INSERT ON tags WHEN NEW.key = 'boom' \
+         BEGIN SELECT RAISE(ABORT, 'injected database failure'); END;",
+    )
+    .unwrap();
+    drop(db);
+    bob.send_text("wtag pebble boom").await;
+    let mut seen = vec![];
+    while !seen.last().is_some_and(|t: &String| t.contains("untrapped error")) {
+        seen.push(bob.next_text().await.expect("connection open"));
+    }
+    assert_eq!(seen, ["An untrapped error occurred."]);
+    assert_eq!(answer(&mut bob, "wtags pebble", "tags of").await, "tags of pebble: ");
+    // Other tags are written as ever.
+    assert_eq!(answer(&mut bob, "wtag pebble shiny", "tag").await, "tagged pebble");
 }
 
 /// The host checks an exit's `traverse` lock itself: the example character module as built

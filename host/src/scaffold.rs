@@ -25,6 +25,7 @@ pub const SDK_DIR: &str = "mudhost-sdk";
 const SDK_SOURCES: &[(&str, &str)] = &[
     ("lib.rs", include_str!("../../sdk/src/lib.rs")),
     ("args.rs", include_str!("../../sdk/src/args.rs")),
+    ("error.rs", include_str!("../../sdk/src/error.rs")),
     ("hooks.rs", include_str!("../../sdk/src/hooks.rs")),
     ("host.rs", include_str!("../../sdk/src/host.rs")),
     ("object.rs", include_str!("../../sdk/src/object.rs")),

@@ -21,6 +21,7 @@ pub mod bindings;
 pub mod cache;
 pub mod compat;
 pub mod compat_v0_2;
+pub mod compat_v0_3;
 pub mod import_checks;
 pub mod memcap;
 pub mod registry;
@@ -61,8 +62,10 @@ pub trait HostData: Sized + Send + 'static {
 }
 
 /// Version of the WIT package this host implements (`mudhost:game@…`).
-pub const WIT_VERSION: &str = "0.3.0";
-/// The previous version, still accepted for every plugin kind (0.2.0 modules match it by semver).
+pub const WIT_VERSION: &str = "0.4.0";
+/// The previous version, still accepted for every plugin kind (refusals as texts).
+pub const WIT_VERSION_V0_3: &str = "0.3.0";
+/// An older version, still accepted for every plugin kind (0.2.0 modules match it by semver).
 pub const WIT_VERSION_V0_2: &str = "0.2.1";
 /// The version before that, still accepted for cmdset modules.
 pub const WIT_VERSION_COMPAT: &str = "0.1.0";
@@ -331,6 +334,9 @@ pub enum GuestError {
     /// The guest went over a quota (output, objects, log, value sizes, ...).
     #[error("guest over quota: {0}")]
     Quota(String),
+    /// The host itself failed inside an import (its database): not the guest's doing.
+    #[error("host failure in an import: {0}")]
+    Host(String),
     /// The guest called a function it may not use (sleep, poll, random).
     #[error("guest called a forbidden function: {0}")]
     Forbidden(String),
@@ -490,6 +496,9 @@ fn classify(
     if let Some(q) = err.downcast_ref::<QuotaExceeded>() {
         return GuestError::Quota(q.0.clone());
     }
+    if let Some(h) = err.downcast_ref::<bindings::HostFailure>() {
+        return GuestError::Host(h.0.clone());
+    }
     if let Some(f) = err.downcast_ref::<Forbidden>() {
         return GuestError::Forbidden(f.0.clone());
     }
@@ -559,9 +568,10 @@ where
     wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
     wasi::restrict(&mut linker)?;
     // Every version of `host`: a 0.1.0 module imports `mudhost:game/host@0.1.0`, a 0.2.x one
-    // `…@0.2.1` (or `…@0.2.0`, matched by semver), a current one `…@0.3.0`; all reach the same
-    // implementation.
+    // `…@0.2.1` (or `…@0.2.0`, matched by semver), a 0.3.0 one `…@0.3.0`, a current one
+    // `…@0.4.0`; all reach the same implementation.
     bindings::Plugins::add_to_linker::<HostCtx<D>, HasSelf<HostCtx<D>>>(&mut linker, |c| c)?;
+    bindings::v0_3::Plugins::add_to_linker::<HostCtx<D>, HasSelf<HostCtx<D>>>(&mut linker, |c| c)?;
     bindings::v0_2::Plugins::add_to_linker::<HostCtx<D>, HasSelf<HostCtx<D>>>(&mut linker, |c| c)?;
     bindings::v0_1::CmdsetModule::add_to_linker::<HostCtx<D>, HasSelf<HostCtx<D>>>(
         &mut linker,

@@ -10,8 +10,9 @@
 //! writes): the size of names, texts, JSON and lists it accepts; per command, the messages and
 //! bytes sent (in total and to one session), objects created, log bytes and account requests;
 //! attribute and ndb value sizes. A function returning `Result` answers an over-limit request with
-//! an `Err` naming the limit; any other function ends the command, which the player sees as
-//! "An untrapped error occurred." and the server log explains in one line.
+//! [`HostError::Quota`] naming the limit (and its other refusals with the other cases of
+//! [`HostError`]); any other function ends the command, which the player sees as "An untrapped
+//! error occurred." and the server log explains in one line. So does a failure of the host itself.
 //!
 //! A module cannot wait: `std::thread::sleep`, polling and clock subscriptions end the command at
 //! once, as does reading `wasi:random` (std's `HashMap` still works, with a fixed seed).
@@ -22,7 +23,7 @@
 use crate::bindings::mudhost::game::host as raw;
 #[cfg(all(feature = "testing", not(target_arch = "wasm32")))]
 use crate::testing::imports as raw;
-use crate::{AccountId, LogLevel, ObjectId, Sessid, SessionInfo};
+use crate::{AccountId, HostError, LogLevel, ObjectId, Sessid, SessionInfo};
 
 // --- output -------------------------------------------------------------------------------------
 
@@ -62,8 +63,8 @@ pub fn send_oob(
     cmdname: &str,
     args_json: &str,
     kwargs_json: &str,
-) -> Result<(), String> {
-    raw::send_oob(session, cmdname, args_json, kwargs_json)
+) -> Result<(), HostError> {
+    raw::send_oob(session, cmdname, args_json, kwargs_json).map_err(Into::into)
 }
 
 // --- sessions -----------------------------------------------------------------------------------
@@ -120,13 +121,13 @@ pub fn ndb_set(key: &str, value: Option<&str>) {
 // --- accounts and login -------------------------------------------------------------------------
 
 /// Start creating an account: name checks fail at once, the outcome is told to the session by the host.
-pub fn create_account(name: &str, password: &str) -> Result<(), String> {
-    raw::create_account(name, password)
+pub fn create_account(name: &str, password: &str) -> Result<(), HostError> {
+    raw::create_account(name, password).map_err(Into::into)
 }
 
 /// Start logging the calling session in: quick refusals fail at once, the host reports the outcome.
-pub fn login(name: &str, password: &str) -> Result<(), String> {
-    raw::login(name, password)
+pub fn login(name: &str, password: &str) -> Result<(), HostError> {
+    raw::login(name, password).map_err(Into::into)
 }
 
 /// An account's name.
@@ -150,21 +151,26 @@ pub fn account_attr_get(account: AccountId, key: &str) -> Option<String> {
     raw::account_attr_get(account, key)
 }
 
-/// Set (`Some`) or delete (`None`) a persistent account attribute.
-pub fn account_attr_set(account: AccountId, key: &str, value: Option<&str>) {
-    raw::account_attr_set(account, key, value)
+/// Set (`Some`) or delete (`None`) a persistent account attribute; [`HostError::NotFound`] for
+/// an account that does not exist.
+pub fn account_attr_set(
+    account: AccountId,
+    key: &str,
+    value: Option<&str>,
+) -> Result<(), HostError> {
+    raw::account_attr_set(account, key, value).map_err(Into::into)
 }
 
 // --- puppeting ----------------------------------------------------------------------------------
 
 /// Puppet an object with the calling session (Evennia's `puppet_object`); the host tells the player.
-pub fn puppet(obj: ObjectId) -> Result<(), String> {
-    raw::puppet(obj)
+pub fn puppet(obj: ObjectId) -> Result<(), HostError> {
+    raw::puppet(obj).map_err(Into::into)
 }
 
 /// Stop puppeting (go OOC).
-pub fn unpuppet() -> Result<(), String> {
-    raw::unpuppet()
+pub fn unpuppet() -> Result<(), HostError> {
+    raw::unpuppet().map_err(Into::into)
 }
 
 // --- objects ------------------------------------------------------------------------------------
@@ -185,8 +191,8 @@ pub fn object_key(obj: ObjectId) -> Option<String> {
 }
 
 /// Rename an object (a character under the same name rules as [`character_create`]).
-pub fn object_set_key(obj: ObjectId, key: &str) -> Result<(), String> {
-    raw::object_set_key(obj, key)
+pub fn object_set_key(obj: ObjectId, key: &str) -> Result<(), HostError> {
+    raw::object_set_key(obj, key).map_err(Into::into)
 }
 
 /// An object's kind ("room", "character", "exit", ...).
@@ -237,8 +243,8 @@ fn unpack_contents(packed: raw::ContentsPacked) -> Vec<ObjectBrief> {
 }
 
 /// Move an object into `destination` (`None` = nowhere).
-pub fn object_move(obj: ObjectId, destination: Option<ObjectId>) -> Result<(), String> {
-    raw::object_move(obj, destination)
+pub fn object_move(obj: ObjectId, destination: Option<ObjectId>) -> Result<(), HostError> {
+    raw::object_move(obj, destination).map_err(Into::into)
 }
 
 /// Objects whose key or alias equals `key` (case-insensitive), inside `location` or anywhere.
@@ -247,8 +253,8 @@ pub fn object_search(key: &str, location: Option<ObjectId>) -> Vec<ObjectId> {
 }
 
 /// Delete an object; its contents move to its location.
-pub fn object_delete(obj: ObjectId) -> Result<(), String> {
-    raw::object_delete(obj)
+pub fn object_delete(obj: ObjectId) -> Result<(), HostError> {
+    raw::object_delete(obj).map_err(Into::into)
 }
 
 /// Read a persistent object attribute.
@@ -257,8 +263,8 @@ pub fn object_attr_get(obj: ObjectId, key: &str) -> Option<String> {
 }
 
 /// Set (`Some`) or delete (`None`) a persistent object attribute.
-pub fn object_attr_set(obj: ObjectId, key: &str, value: Option<&str>) -> Result<(), String> {
-    raw::object_attr_set(obj, key, value)
+pub fn object_attr_set(obj: ObjectId, key: &str, value: Option<&str>) -> Result<(), HostError> {
+    raw::object_attr_set(obj, key, value).map_err(Into::into)
 }
 
 /// The room new characters start in (Evennia's START_LOCATION, "Limbo").
@@ -269,20 +275,20 @@ pub fn start_location() -> ObjectId {
 // --- cmdsets ------------------------------------------------------------------------------------
 
 /// Add a loaded cmdset module (by module name) to the calling session's cmdset stack.
-pub fn session_cmdset_add(module: &str) -> Result<(), String> {
-    raw::session_cmdset_add(module)
+pub fn session_cmdset_add(module: &str) -> Result<(), HostError> {
+    raw::session_cmdset_add(module).map_err(Into::into)
 }
 
 /// Remove a cmdset module from the calling session's cmdset stack.
-pub fn session_cmdset_remove(module: &str) -> Result<(), String> {
-    raw::session_cmdset_remove(module)
+pub fn session_cmdset_remove(module: &str) -> Result<(), HostError> {
+    raw::session_cmdset_remove(module).map_err(Into::into)
 }
 
 // --- server -------------------------------------------------------------------------------------
 
 /// Restart the server process (players stay connected). Superusers only.
-pub fn server_reload(reason: &str) -> Result<(), String> {
-    raw::server_reload(reason)
+pub fn server_reload(reason: &str) -> Result<(), HostError> {
+    raw::server_reload(reason).map_err(Into::into)
 }
 
 /// Loaded modules and load errors, one line each.
@@ -311,13 +317,13 @@ pub fn get_multisession_policy() -> crate::MultisessionPolicy {
 
 /// Disconnect a session, with a permission check (own account's sessions, or any for a
 /// superuser); the error says why not.
-pub fn disconnect_session(session: Sessid, reason: impl AsRef<str>) -> Result<(), String> {
-    raw::disconnect_session(session, reason.as_ref())
+pub fn disconnect_session(session: Sessid, reason: impl AsRef<str>) -> Result<(), HostError> {
+    raw::disconnect_session(session, reason.as_ref()).map_err(Into::into)
 }
 
 /// Disconnect every session (superusers only); an empty reason gives Evennia's default.
-pub fn disconnect_all(reason: impl AsRef<str>) -> Result<(), String> {
-    raw::disconnect_all(reason.as_ref())
+pub fn disconnect_all(reason: impl AsRef<str>) -> Result<(), HostError> {
+    raw::disconnect_all(reason.as_ref()).map_err(Into::into)
 }
 
 /// Disconnect the calling account's other sessions; returns how many were closed.
@@ -338,23 +344,23 @@ pub fn sessions_from_csessid(csessid: &str) -> Vec<SessionInfo> {
 /// Create a character for the calling account; the host enforces the character limit, unique
 /// names and the name rules (letters, digits, single spaces and `' - . _`, no markup or control
 /// characters, at most `max_name_chars`) and returns the refusal text to show the player.
-pub fn character_create(key: &str, description: Option<&str>) -> Result<ObjectId, String> {
-    raw::character_create(key, description)
+pub fn character_create(key: &str, description: Option<&str>) -> Result<ObjectId, HostError> {
+    raw::character_create(key, description).map_err(Into::into)
 }
 
 /// Delete one of the calling account's characters (refused while it is played).
-pub fn character_delete(obj: ObjectId) -> Result<(), String> {
-    raw::character_delete(obj)
+pub fn character_delete(obj: ObjectId) -> Result<(), HostError> {
+    raw::character_delete(obj).map_err(Into::into)
 }
 
 /// A session's full host-side data as JSON (own sessions, or any for a superuser).
-pub fn session_data(session: Sessid) -> Result<String, String> {
-    raw::session_data(session)
+pub fn session_data(session: Sessid) -> Result<String, HostError> {
+    raw::session_data(session).map_err(Into::into)
 }
 
 /// Start changing the calling account's password; the host tells the player the outcome.
-pub fn account_set_password(old: &str, new: &str) -> Result<(), String> {
-    raw::account_set_password(old, new)
+pub fn account_set_password(old: &str, new: &str) -> Result<(), HostError> {
+    raw::account_set_password(old, new).map_err(Into::into)
 }
 
 // --- cmdsets on every provider, permissions (WIT 0.2.0) --------------------------------------
@@ -365,13 +371,13 @@ pub fn cmdset_add(
     holder: crate::CmdsetHolder,
     module: &str,
     persistent: bool,
-) -> Result<(), String> {
-    raw::cmdset_add(holder, module, persistent)
+) -> Result<(), HostError> {
+    raw::cmdset_add(holder, module, persistent).map_err(Into::into)
 }
 
 /// Remove a module's cmdset from a holder.
-pub fn cmdset_remove(holder: crate::CmdsetHolder, module: &str) -> Result<(), String> {
-    raw::cmdset_remove(holder, module)
+pub fn cmdset_remove(holder: crate::CmdsetHolder, module: &str) -> Result<(), HostError> {
+    raw::cmdset_remove(holder, module).map_err(Into::into)
 }
 
 /// The module names on a holder's cmdset stack, bottom first.
@@ -391,8 +397,8 @@ pub fn account_permission(account: AccountId) -> Option<String> {
 }
 
 /// Set an account's permission (the caller must be a superuser or a Developer).
-pub fn account_set_permission(account: AccountId, permission: &str) -> Result<(), String> {
-    raw::account_set_permission(account, permission)
+pub fn account_set_permission(account: AccountId, permission: &str) -> Result<(), HostError> {
+    raw::account_set_permission(account, permission).map_err(Into::into)
 }
 
 /// An account by name (case-insensitive).
@@ -406,8 +412,8 @@ pub fn account_search(name: &str) -> Option<AccountId> {
 /// Bind an object to an object-class module (Evennia's typeclass) by module name, or unbind it
 /// (`None`); the class's `at_object_creation` runs at once. `Err` if the module is not a loaded
 /// object class. See [`crate::objclass`].
-pub fn object_set_class(obj: ObjectId, class: Option<&str>) -> Result<(), String> {
-    raw::object_set_class(obj, class)
+pub fn object_set_class(obj: ObjectId, class: Option<&str>) -> Result<(), HostError> {
+    raw::object_set_class(obj, class).map_err(Into::into)
 }
 
 /// The module name of an object's class, if it has one.
@@ -424,8 +430,8 @@ pub fn object_appearance(obj: ObjectId, looker: ObjectId) -> String {
 /// Move `obj` through `exit` to the exit's `destination` attribute, with the exit's
 /// `at_pre_traverse` (which may refuse: its text is the `Err`) and `at_traverse` and the move's
 /// hooks.
-pub fn object_traverse(obj: ObjectId, exit: ObjectId) -> Result<(), String> {
-    raw::object_traverse(obj, exit)
+pub fn object_traverse(obj: ObjectId, exit: ObjectId) -> Result<(), HostError> {
+    raw::object_traverse(obj, exit).map_err(Into::into)
 }
 
 // --- timers (WIT 0.3.0) ------------------------------------------------------------------------
@@ -470,15 +476,16 @@ pub enum Persistence {
 /// ```
 ///
 /// Like every change a command makes, the timer exists only if the command succeeds. Refused
-/// (`Err` naming the limit) beyond the game's `timer_max_per_module`. Returns the timer's id.
+/// ([`HostError::Quota`] naming the limit) beyond the game's `timer_max_per_module`. Returns the timer's id.
 pub fn delay(
     after: std::time::Duration,
     payload: &str,
     on: Option<crate::Obj>,
     keep: Persistence,
-) -> Result<u64, String> {
+) -> Result<u64, HostError> {
     let ms = u64::try_from(after.as_millis()).unwrap_or(u64::MAX);
     raw::timer_delay(ms, payload, on.map(|o| o.0), keep == Persistence::Persistent)
+        .map_err(Into::into)
 }
 
 /// Call this module's timer handler every `interval`, first one interval from now (Evennia's
@@ -490,9 +497,10 @@ pub fn repeat(
     payload: &str,
     on: Option<crate::Obj>,
     keep: Persistence,
-) -> Result<u64, String> {
+) -> Result<u64, HostError> {
     let ms = u64::try_from(interval.as_millis()).unwrap_or(u64::MAX);
     raw::timer_repeat(ms, payload, on.map(|o| o.0), keep == Persistence::Persistent)
+        .map_err(Into::into)
 }
 
 /// Cancel one of this module's timers (Evennia's `TickerHandler.remove`, stopping a `Script`);
@@ -524,8 +532,12 @@ pub fn building_limits() -> BuildLimits {
 /// (empty, with a line break or control character, over the name limit), the kind "character",
 /// a location that does not exist or the per-command object quota come back as `Err` with a text
 /// for the builder.
-pub fn build_object(key: &str, kind: &str, location: Option<ObjectId>) -> Result<ObjectId, String> {
-    raw::build_object(key, kind, location)
+pub fn build_object(
+    key: &str,
+    kind: &str,
+    location: Option<ObjectId>,
+) -> Result<ObjectId, HostError> {
+    raw::build_object(key, kind, location).map_err(Into::into)
 }
 
 /// Every prototype in the game's prototypes folder, and what in it could not be used (read
@@ -538,8 +550,8 @@ pub fn prototype_list() -> PrototypeCatalog {
 /// (`key`, `aliases`, `desc`, `attrs`, `tags`, `locks`, `typeclass`, `prototype_*`, and any other
 /// key as an attribute). `Err` is Evennia's "No prototype named '...' was found." or why the
 /// parents cannot be applied.
-pub fn prototype_get(key: &str) -> Result<String, String> {
-    raw::prototype_get(key)
+pub fn prototype_get(key: &str) -> Result<String, HostError> {
+    raw::prototype_get(key).map_err(Into::into)
 }
 
 // --- channels, help, execute (WIT 0.3.0) -------------------------------------------------------
@@ -554,50 +566,50 @@ pub fn channel_list() -> Vec<ChannelInfo> {
 /// Create a channel owned by the calling account, which joins it (Evennia's `channel/create`).
 /// Refused (`Err` with the text to show, naming the limit) over the game's channel limits or
 /// when the name or an alias is taken.
-pub fn channel_create(name: &str, aliases: &[String], description: &str) -> Result<(), String> {
-    raw::channel_create(name, aliases, description)
+pub fn channel_create(name: &str, aliases: &[String], description: &str) -> Result<(), HostError> {
+    raw::channel_create(name, aliases, description).map_err(Into::into)
 }
 
 /// Subscribe the calling account to a channel (by name or alias); returns the channel's name.
-pub fn channel_sub(channel: &str) -> Result<String, String> {
-    raw::channel_sub(channel)
+pub fn channel_sub(channel: &str) -> Result<String, HostError> {
+    raw::channel_sub(channel).map_err(Into::into)
 }
 
 /// End the calling account's subscription; returns the channel's name.
-pub fn channel_unsub(channel: &str) -> Result<String, String> {
-    raw::channel_unsub(channel)
+pub fn channel_unsub(channel: &str) -> Result<String, HostError> {
+    raw::channel_unsub(channel).map_err(Into::into)
 }
 
 /// Mute (`true`) or unmute the calling account's subscription; returns the channel's name.
-pub fn channel_mute(channel: &str, muted: bool) -> Result<String, String> {
-    raw::channel_mute(channel, muted)
+pub fn channel_mute(channel: &str, muted: bool) -> Result<String, HostError> {
+    raw::channel_mute(channel, muted).map_err(Into::into)
 }
 
 /// The subscribers' names, marked `(muting)` / `(offline)` as Evennia does.
-pub fn channel_who(channel: &str) -> Result<Vec<String>, String> {
-    raw::channel_who(channel)
+pub fn channel_who(channel: &str) -> Result<Vec<String>, HostError> {
+    raw::channel_who(channel).map_err(Into::into)
 }
 
 /// The channel's last `count` messages, oldest first, as they were delivered.
-pub fn channel_history(channel: &str, count: u32) -> Result<Vec<String>, String> {
-    raw::channel_history(channel, count)
+pub fn channel_history(channel: &str, count: u32) -> Result<Vec<String>, HostError> {
+    raw::channel_history(channel, count).map_err(Into::into)
 }
 
 /// Ban (`true`) or unban an account by name (the channel's owner, an Admin or a superuser);
 /// returns the account's name.
-pub fn channel_ban(channel: &str, account: &str, banned: bool) -> Result<String, String> {
-    raw::channel_ban(channel, account, banned)
+pub fn channel_ban(channel: &str, account: &str, banned: bool) -> Result<String, HostError> {
+    raw::channel_ban(channel, account, banned).map_err(Into::into)
 }
 
 /// The accounts banned from a channel (owner, Admin or superuser).
-pub fn channel_bans(channel: &str) -> Result<Vec<String>, String> {
-    raw::channel_bans(channel)
+pub fn channel_bans(channel: &str) -> Result<Vec<String>, HostError> {
+    raw::channel_bans(channel).map_err(Into::into)
 }
 
 /// Say `text` on a channel: `[channel] Account: text` reaches every session of every subscribed
 /// account that has not muted it, and joins the history.
-pub fn channel_send(channel: &str, text: &str) -> Result<(), String> {
-    raw::channel_send(channel, text)
+pub fn channel_send(channel: &str, text: &str) -> Result<(), HostError> {
+    raw::channel_send(channel, text).map_err(Into::into)
 }
 
 /// The game's help topics (the `help` folder's Markdown files) the caller may read, by key:
@@ -616,8 +628,8 @@ pub fn help_topic_text(topic: &str) -> Option<String> {
 /// runs it with its own cmdsets and no permissions), in the same atomic unit (if it fails, this
 /// command is undone too). Bounded by the game's
 /// `execute_cmd_max_depth` and `execute_cmd_max_per_unit` (an `Err` naming the key).
-pub fn execute_cmd(obj: crate::Obj, line: &str) -> Result<(), String> {
-    raw::execute_cmd(obj.0, line)
+pub fn execute_cmd(obj: crate::Obj, line: &str) -> Result<(), HostError> {
+    raw::execute_cmd(obj.0, line).map_err(Into::into)
 }
 
 #[cfg(test)]

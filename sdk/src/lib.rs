@@ -60,6 +60,7 @@
 #![warn(missing_docs)]
 
 pub mod args;
+mod error;
 pub mod host;
 mod object;
 #[cfg(all(feature = "testing", not(target_arch = "wasm32")))]
@@ -67,6 +68,7 @@ pub mod testing;
 pub mod text;
 pub mod world;
 
+pub use error::HostError;
 pub use object::{Account, Obj};
 
 /// The bindings generated from `wit/mudhost.wit` for this module's world (chosen by the SDK
@@ -161,7 +163,7 @@ pub use hooks::SessionClass;
 
 /// Version of the `mudhost:game` WIT package this SDK was built against. The host refuses modules
 /// built against an incompatible version and names both versions.
-pub const WIT_VERSION: &str = "0.3.0";
+pub const WIT_VERSION: &str = "0.4.0";
 /// Version of this SDK crate.
 pub const SDK_VERSION: &str = env!("CARGO_PKG_VERSION");
 

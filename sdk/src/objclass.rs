@@ -53,12 +53,12 @@
 //! hook of another module runs: call a hook directly (`<Gardener as ObjectClass>::at_msg_receive`)
 //! inside [`crate::testing::TestHost::as_hook`].
 
-use crate::{host, Obj};
+use crate::{host, HostError, Obj};
 
 impl Obj {
     /// Bind this object to the object-class module `class` (its `at_object_creation` runs), or
     /// unbind it (`None`).
-    pub fn set_class(self, class: Option<&str>) -> Result<(), String> {
+    pub fn set_class(self, class: Option<&str>) -> Result<(), HostError> {
         host::object_set_class(self.0, class)
     }
 
@@ -75,7 +75,7 @@ impl Obj {
 
     /// Move this object through `exit` (to its `destination`), with the exit's traverse hooks
     /// and the move's hooks; `Err` is a refusal to show.
-    pub fn traverse(self, exit: Obj) -> Result<(), String> {
+    pub fn traverse(self, exit: Obj) -> Result<(), HostError> {
         host::object_traverse(self.0, exit.0)
     }
 }

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use crate::{args, host, AccountId, ObjectId, SessionInfo};
+use crate::{args, host, AccountId, HostError, ObjectId, SessionInfo};
 
 /// An object in the game world (room, character, exit, thing), by database id.
 ///
@@ -97,7 +97,7 @@ impl Obj {
     }
 
     /// Rename the object.
-    pub fn set_key(self, key: &str) -> Result<(), String> {
+    pub fn set_key(self, key: &str) -> Result<(), HostError> {
         host::object_set_key(self.0, key)
     }
 
@@ -128,12 +128,12 @@ impl Obj {
     }
 
     /// Move the object into `destination` (`None` = nowhere).
-    pub fn move_to(self, destination: Option<Obj>) -> Result<(), String> {
+    pub fn move_to(self, destination: Option<Obj>) -> Result<(), HostError> {
         host::object_move(self.0, destination.map(|d| d.0))
     }
 
     /// Delete the object; its contents move to its location.
-    pub fn delete(self) -> Result<(), String> {
+    pub fn delete(self) -> Result<(), HostError> {
         host::object_delete(self.0)
     }
 
@@ -148,12 +148,12 @@ impl Obj {
     }
 
     /// Set a persistent attribute.
-    pub fn set_attr(self, key: &str, value: impl AsRef<str>) -> Result<(), String> {
+    pub fn set_attr(self, key: &str, value: impl AsRef<str>) -> Result<(), HostError> {
         host::object_attr_set(self.0, key, Some(value.as_ref()))
     }
 
     /// Delete a persistent attribute.
-    pub fn del_attr(self, key: &str) -> Result<(), String> {
+    pub fn del_attr(self, key: &str) -> Result<(), HostError> {
         host::object_attr_set(self.0, key, None)
     }
 
@@ -215,13 +215,13 @@ impl Account {
         host::account_attr_get(self.0, key)
     }
 
-    /// Set a persistent attribute.
-    pub fn set_attr(self, key: &str, value: impl AsRef<str>) {
+    /// Set a persistent attribute ([`HostError::NotFound`] if the account is gone).
+    pub fn set_attr(self, key: &str, value: impl AsRef<str>) -> Result<(), HostError> {
         host::account_attr_set(self.0, key, Some(value.as_ref()))
     }
 
-    /// Delete a persistent attribute.
-    pub fn del_attr(self, key: &str) {
+    /// Delete a persistent attribute ([`HostError::NotFound`] if the account is gone).
+    pub fn del_attr(self, key: &str) -> Result<(), HostError> {
         host::account_attr_set(self.0, key, None)
     }
 

@@ -60,8 +60,8 @@ mod world;
 
 use crate::bindings::mudhost::game::host::MultisessionPolicy;
 use crate::{
-    Account, AccountId, CmdsetHolder, Command, CommandInfo, Invocation, LogLevel, Obj, ObjectId,
-    Sessid, SessionInfo, TimerInfo,
+    Account, AccountId, CmdsetHolder, Command, CommandInfo, HostError, Invocation, LogLevel, Obj,
+    ObjectId, Sessid, SessionInfo, TimerInfo,
 };
 
 /// Evennia's permission hierarchy, lowest first.
@@ -289,25 +289,25 @@ impl State {
         payload: &str,
         obj: Option<ObjectId>,
         persistent: bool,
-    ) -> Result<u64, String> {
+    ) -> Result<u64, HostError> {
         let (max, min_interval) = self.timer_limits;
         if interval_ms.is_some_and(|i| i < min_interval) {
-            return Err(format!(
+            return Err(HostError::Invalid(format!(
                 "a repeating timer's interval must be at least timer_min_interval_ms ({min_interval} ms)"
-            ));
+            )));
         }
         if payload.len() > TIMER_PAYLOAD_BYTES {
-            return Err(format!(
-                "quota: the timer payload is over guest_attr_value_bytes ({TIMER_PAYLOAD_BYTES} bytes)"
-            ));
+            return Err(HostError::Quota(format!(
+                "the timer payload is over guest_attr_value_bytes ({TIMER_PAYLOAD_BYTES} bytes)"
+            )));
         }
         if self.timers.len() >= max {
-            return Err(format!(
-                "quota: this module already has timer_max_per_module ({max}) timers"
-            ));
+            return Err(HostError::Quota(format!(
+                "this module already has timer_max_per_module ({max}) timers"
+            )));
         }
         if obj.is_some_and(|o| !self.objects.contains_key(&o)) {
-            return Err(format!("no object #{}", obj.unwrap_or_default()));
+            return Err(HostError::NotFound(format!("no object #{}", obj.unwrap_or_default())));
         }
         let id = self.next_timer;
         self.next_timer += 1;
@@ -903,7 +903,7 @@ pub(crate) mod imports {
         cmdname: &str,
         args_json: &str,
         kwargs_json: &str,
-    ) -> Result<(), String> {
+    ) -> Result<(), HostError> {
         with(|s| s.send(session, Sent::Oob(cmdname.into(), args_json.into(), kwargs_json.into())));
         Ok(())
     }
@@ -957,13 +957,17 @@ pub(crate) mod imports {
         })
     }
 
-    pub fn create_account(name: &str, password: &str) -> Result<(), String> {
+    pub fn create_account(name: &str, password: &str) -> Result<(), HostError> {
         let name = name.trim();
         if password.chars().count() < 8 {
-            return Err("This password is too short. It must contain at least 8 characters.".into());
+            return Err(HostError::Refused(
+                "This password is too short. It must contain at least 8 characters.".into(),
+            ));
         }
         if account_search(name).is_some() {
-            return Err(format!("Sorry, there is already an account with the name '{name}'."));
+            return Err(HostError::Refused(format!(
+                "Sorry, there is already an account with the name '{name}'."
+            )));
         }
         with(|s| {
             let id = s.next_id;
@@ -983,7 +987,7 @@ pub(crate) mod imports {
         Ok(())
     }
 
-    pub fn login(name: &str, password: &str) -> Result<(), String> {
+    pub fn login(name: &str, password: &str) -> Result<(), HostError> {
         let found = account_search(name)
             .filter(|id| with(|s| s.accounts.get(id).is_some_and(|a| a.password == password)));
         with(|s| {
@@ -1018,25 +1022,42 @@ pub(crate) mod imports {
         with(|s| s.accounts.get(&account).and_then(|a| a.attrs.get(key).cloned()))
     }
 
-    pub fn account_attr_set(account: AccountId, key: &str, value: Option<&str>) {
+    pub fn account_attr_set(
+        account: AccountId,
+        key: &str,
+        value: Option<&str>,
+    ) -> Result<(), HostError> {
         with(|s| {
-            if let Some(a) = s.accounts.get_mut(&account) {
-                match value {
-                    Some(v) => a.attrs.insert(key.into(), v.into()),
-                    None => a.attrs.remove(key),
-                };
-            }
+            let a = s
+                .accounts
+                .get_mut(&account)
+                .ok_or_else(|| HostError::NotFound(format!("no account {account}")))?;
+            match value {
+                Some(v) => a.attrs.insert(key.into(), v.into()),
+                None => a.attrs.remove(key),
+            };
+            Ok(())
         })
     }
 
-    pub fn puppet(obj: ObjectId) -> Result<(), String> {
+    pub fn puppet(obj: ObjectId) -> Result<(), HostError> {
         with(|s| {
             let c = s.caller();
-            let account = s.session(c).info.account.ok_or("You are not logged in.")?;
-            let key = s.objects.get(&obj).map(|o| o.key.clone()).ok_or("No such object.")?;
+            let account = s
+                .session(c)
+                .info
+                .account
+                .ok_or_else(|| HostError::Refused("You are not logged in.".into()))?;
+            let key = s
+                .objects
+                .get(&obj)
+                .map(|o| o.key.clone())
+                .ok_or_else(|| HostError::Refused("No such object.".into()))?;
             let own = s.characters(account).contains(&obj);
             if !own && !s.superuser(Some(account)) {
-                return Err(format!("You don't have permission to puppet '{key}'."));
+                return Err(HostError::Refused(format!(
+                    "You don't have permission to puppet '{key}'."
+                )));
             }
             if s.objects.get(&obj).is_some_and(|o| o.location.is_none()) {
                 let start = s.start_location;
@@ -1050,10 +1071,15 @@ pub(crate) mod imports {
         })
     }
 
-    pub fn unpuppet() -> Result<(), String> {
+    pub fn unpuppet() -> Result<(), HostError> {
         with(|s| {
             let c = s.caller();
-            s.session_mut(c).info.puppet.take().map(|_| ()).ok_or("You are already OOC.".into())
+            s.session_mut(c)
+                .info
+                .puppet
+                .take()
+                .map(|_| ())
+                .ok_or_else(|| HostError::Refused("You are already OOC.".into()))
         })
     }
 
@@ -1069,12 +1095,15 @@ pub(crate) mod imports {
         with(|s| s.objects.get(&obj).map(|o| o.key.clone()))
     }
 
-    pub fn object_set_key(obj: ObjectId, key: &str) -> Result<(), String> {
+    pub fn object_set_key(obj: ObjectId, key: &str) -> Result<(), HostError> {
         if key.trim().is_empty() {
-            return Err("An object's key cannot be empty.".into());
+            return Err(HostError::Invalid("An object's key cannot be empty.".into()));
         }
         with(|s| {
-            let o = s.objects.get_mut(&obj).ok_or("No such object.")?;
+            let o = s
+                .objects
+                .get_mut(&obj)
+                .ok_or_else(|| HostError::NotFound("No such object.".into()))?;
             o.key = key.into();
             Ok(())
         })
@@ -1107,18 +1136,24 @@ pub(crate) mod imports {
         })
     }
 
-    pub fn object_move(obj: ObjectId, destination: Option<ObjectId>) -> Result<(), String> {
+    pub fn object_move(obj: ObjectId, destination: Option<ObjectId>) -> Result<(), HostError> {
         with(|s| {
             if !s.objects.contains_key(&obj) {
-                return Err("No such object.".into());
+                return Err(HostError::NotFound("No such object.".into()));
             }
             // Not into itself, nor into anything inside it.
             let mut at = destination;
             while let Some(d) = at {
                 if d == obj {
-                    return Err("An object cannot be moved into itself.".into());
+                    return Err(HostError::Invalid(
+                        "An object cannot be moved into itself.".into(),
+                    ));
                 }
-                at = s.objects.get(&d).ok_or("No such destination.")?.location;
+                at = s
+                    .objects
+                    .get(&d)
+                    .ok_or_else(|| HostError::NotFound("No such destination.".into()))?
+                    .location;
             }
             s.objects.get_mut(&obj).expect("checked").location = destination;
             Ok(())
@@ -1155,12 +1190,15 @@ pub(crate) mod imports {
         all
     }
 
-    pub fn object_delete(obj: ObjectId) -> Result<(), String> {
+    pub fn object_delete(obj: ObjectId) -> Result<(), HostError> {
         with(|s| {
             if obj == s.start_location {
-                return Err("The start location cannot be deleted.".into());
+                return Err(HostError::Refused("The start location cannot be deleted.".into()));
             }
-            let o = s.objects.remove(&obj).ok_or("No such object.")?;
+            let o = s
+                .objects
+                .remove(&obj)
+                .ok_or_else(|| HostError::NotFound("No such object.".into()))?;
             for inner in s.objects.values_mut().filter(|i| i.location == Some(obj)) {
                 inner.location = o.location;
             }
@@ -1174,9 +1212,12 @@ pub(crate) mod imports {
         with(|s| s.objects.get(&obj).and_then(|o| o.attrs.get(key).cloned()))
     }
 
-    pub fn object_attr_set(obj: ObjectId, key: &str, value: Option<&str>) -> Result<(), String> {
+    pub fn object_attr_set(obj: ObjectId, key: &str, value: Option<&str>) -> Result<(), HostError> {
         with(|s| {
-            let o = s.objects.get_mut(&obj).ok_or("No such object.")?;
+            let o = s
+                .objects
+                .get_mut(&obj)
+                .ok_or_else(|| HostError::NotFound("No such object.".into()))?;
             match value {
                 Some(v) => o.attrs.insert(key.into(), v.into()),
                 None => o.attrs.remove(key),
@@ -1189,20 +1230,20 @@ pub(crate) mod imports {
         with(|s| s.start_location)
     }
 
-    pub fn session_cmdset_add(module: &str) -> Result<(), String> {
+    pub fn session_cmdset_add(module: &str) -> Result<(), HostError> {
         let c = with(|s| s.caller());
         cmdset_add(CmdsetHolder::Session(c), module, false)
     }
 
-    pub fn session_cmdset_remove(module: &str) -> Result<(), String> {
+    pub fn session_cmdset_remove(module: &str) -> Result<(), HostError> {
         let c = with(|s| s.caller());
         cmdset_remove(CmdsetHolder::Session(c), module)
     }
 
-    pub fn server_reload(reason: &str) -> Result<(), String> {
+    pub fn server_reload(reason: &str) -> Result<(), HostError> {
         with(|s| {
             if !s.superuser(s.caller_account()) {
-                return Err("Only a superuser may reload the server.".into());
+                return Err(HostError::Denied("Only a superuser may reload the server.".into()));
             }
             s.reloads.push(reason.into());
             Ok(())
@@ -1225,25 +1266,31 @@ pub(crate) mod imports {
         with(|s| s.policy)
     }
 
-    pub fn disconnect_session(session: Sessid, reason: &str) -> Result<(), String> {
+    pub fn disconnect_session(session: Sessid, reason: &str) -> Result<(), HostError> {
         with(|s| {
             let caller = s.current.and_then(|c| s.sessions.get(&c)).map(|d| d.info.clone());
-            let target = s.live(session).ok_or("No such session.")?.info.account;
+            let target = s
+                .live(session)
+                .ok_or_else(|| HostError::Refused("No such session.".into()))?
+                .info
+                .account;
             let allowed = caller.as_ref().is_some_and(|c| {
                 c.sessid == session || (c.account.is_some() && c.account == target)
             }) || s.superuser(caller.and_then(|c| c.account));
             if !allowed {
-                return Err("You may only disconnect your own sessions.".into());
+                return Err(HostError::Refused(
+                    "You may only disconnect your own sessions.".into(),
+                ));
             }
             s.close(session, reason);
             Ok(())
         })
     }
 
-    pub fn disconnect_all(reason: &str) -> Result<(), String> {
+    pub fn disconnect_all(reason: &str) -> Result<(), HostError> {
         with(|s| {
             if !s.superuser(s.caller_account()) {
-                return Err("Only a superuser may disconnect everyone.".into());
+                return Err(HostError::Denied("Only a superuser may disconnect everyone.".into()));
             }
             let reason = if reason.is_empty() { "You have been disconnected." } else { reason };
             let all: Vec<Sessid> = s.infos(|_| true).iter().map(|i| i.sessid).collect();
@@ -1289,27 +1336,33 @@ pub(crate) mod imports {
         with(|s| s.infos(|i| i.csessid.as_deref() == Some(csessid)))
     }
 
-    pub fn character_create(key: &str, description: Option<&str>) -> Result<ObjectId, String> {
+    pub fn character_create(key: &str, description: Option<&str>) -> Result<ObjectId, HostError> {
         with(|s| {
-            let account = s.caller_account().ok_or("You are not logged in.")?;
+            let account = s
+                .caller_account()
+                .ok_or_else(|| HostError::Refused("You are not logged in.".into()))?;
             let key = key.trim();
             if key.is_empty() {
-                return Err("Usage: charcreate <charname> [= description]".into());
+                return Err(HostError::Refused(
+                    "Usage: charcreate <charname> [= description]".into(),
+                ));
             }
             let max = s.policy.max_nr_characters;
             if max > 0 && !s.superuser(Some(account)) && s.characters(account).len() >= max as usize
             {
-                return Err(format!(
+                return Err(HostError::Refused(format!(
                     "You may only have a maximum of {max} character{}.",
                     if max == 1 { "" } else { "s" }
-                ));
+                )));
             }
             let taken = s
                 .objects
                 .values()
                 .any(|o| o.kind == "character" && o.key.eq_ignore_ascii_case(key));
             if taken {
-                return Err(format!("|rA character named '|w{key}|r' already exists.|n"));
+                return Err(HostError::Refused(format!(
+                    "|rA character named '|w{key}|r' already exists.|n"
+                )));
             }
             let id = s.create(key, "character", None);
             let o = s.objects.get_mut(&id).expect("just made");
@@ -1321,27 +1374,32 @@ pub(crate) mod imports {
         })
     }
 
-    pub fn character_delete(obj: ObjectId) -> Result<(), String> {
+    pub fn character_delete(obj: ObjectId) -> Result<(), HostError> {
         let played = !sessions_from_puppet(obj).is_empty();
         with(|s| {
-            let account = s.caller_account().ok_or("You are not logged in.")?;
+            let account = s
+                .caller_account()
+                .ok_or_else(|| HostError::Refused("You are not logged in.".into()))?;
             if !s.characters(account).contains(&obj) {
-                return Err("You have no such character to delete.".into());
+                return Err(HostError::Refused("You have no such character to delete.".into()));
             }
             if played {
-                return Err("You cannot delete a character that is being played.".into());
+                return Err(HostError::Refused(
+                    "You cannot delete a character that is being played.".into(),
+                ));
             }
             s.objects.remove(&obj);
             Ok(())
         })
     }
 
-    pub fn session_data(session: Sessid) -> Result<String, String> {
+    pub fn session_data(session: Sessid) -> Result<String, HostError> {
         with(|s| {
             let caller = s.caller_account();
-            let target = s.live(session).ok_or("No such session.")?;
+            let target =
+                s.live(session).ok_or_else(|| HostError::Refused("No such session.".into()))?;
             if target.info.account != caller && !s.superuser(caller) && s.caller() != session {
-                return Err("You may only inspect your own sessions.".into());
+                return Err(HostError::Refused("You may only inspect your own sessions.".into()));
             }
             let i = &target.info;
             Ok(serde_json::json!({
@@ -1358,11 +1416,16 @@ pub(crate) mod imports {
         })
     }
 
-    pub fn account_set_password(old: &str, new: &str) -> Result<(), String> {
+    pub fn account_set_password(old: &str, new: &str) -> Result<(), HostError> {
         with(|s| {
             let c = s.caller();
-            let account = s.caller_account().ok_or("You are not logged in.")?;
-            let a = s.accounts.get_mut(&account).ok_or("You are not logged in.")?;
+            let account = s
+                .caller_account()
+                .ok_or_else(|| HostError::Refused("You are not logged in.".into()))?;
+            let a = s
+                .accounts
+                .get_mut(&account)
+                .ok_or_else(|| HostError::Refused("You are not logged in.".into()))?;
             let text = if a.password != old {
                 "The specified old password isn't correct."
             } else if new.chars().count() < 8 {
@@ -1376,7 +1439,11 @@ pub(crate) mod imports {
         })
     }
 
-    pub fn cmdset_add(holder: CmdsetHolder, module: &str, _persistent: bool) -> Result<(), String> {
+    pub fn cmdset_add(
+        holder: CmdsetHolder,
+        module: &str,
+        _persistent: bool,
+    ) -> Result<(), HostError> {
         with(|s| {
             let stack = s.cmdsets.entry(holder.into()).or_default();
             if !stack.iter().any(|m| m == module) {
@@ -1386,13 +1453,13 @@ pub(crate) mod imports {
         })
     }
 
-    pub fn cmdset_remove(holder: CmdsetHolder, module: &str) -> Result<(), String> {
+    pub fn cmdset_remove(holder: CmdsetHolder, module: &str) -> Result<(), HostError> {
         with(|s| {
             let stack = s.cmdsets.entry(holder.into()).or_default();
             let before = stack.len();
             stack.retain(|m| m != module);
             if stack.len() == before {
-                return Err(format!("No cmdset '{module}' on that stack."));
+                return Err(HostError::Refused(format!("No cmdset '{module}' on that stack.")));
             }
             Ok(())
         })
@@ -1410,20 +1477,30 @@ pub(crate) mod imports {
         with(|s| s.accounts.get(&account).map(|a| a.permission.clone()))
     }
 
-    pub fn account_set_permission(account: AccountId, permission: &str) -> Result<(), String> {
+    pub fn account_set_permission(account: AccountId, permission: &str) -> Result<(), HostError> {
         with(|s| {
             let caller = s.caller_account();
             let developer = caller
                 .and_then(|c| s.accounts.get(&c))
                 .is_some_and(|a| a.superuser || a.permission == "Developer");
             if !developer {
-                return Err("You are not allowed to change permissions.".into());
+                return Err(HostError::Refused(
+                    "You are not allowed to change permissions.".into(),
+                ));
             }
-            let perm =
-                PERMISSIONS.iter().find(|p| p.eq_ignore_ascii_case(permission.trim())).ok_or_else(
-                    || format!("No permission '{permission}' (one of {}).", PERMISSIONS.join(", ")),
-                )?;
-            let a = s.accounts.get_mut(&account).ok_or("No such account.")?;
+            let perm = PERMISSIONS
+                .iter()
+                .find(|p| p.eq_ignore_ascii_case(permission.trim()))
+                .ok_or_else(|| {
+                    HostError::Refused(format!(
+                        "No permission '{permission}' (one of {}).",
+                        PERMISSIONS.join(", ")
+                    ))
+                })?;
+            let a = s
+                .accounts
+                .get_mut(&account)
+                .ok_or_else(|| HostError::Refused("No such account.".into()))?;
             a.permission = (*perm).into();
             Ok(())
         })
@@ -1447,25 +1524,33 @@ pub(crate) mod imports {
         key: &str,
         kind: &str,
         location: Option<ObjectId>,
-    ) -> Result<ObjectId, String> {
+    ) -> Result<ObjectId, HostError> {
         if key.trim().is_empty() {
-            return Err("The name must not be empty.".into());
+            return Err(HostError::Invalid("The name must not be empty.".into()));
         }
         if key.len() > 256 {
-            return Err("The name is too long (over guest_name_bytes, 256 bytes).".into());
+            return Err(HostError::Invalid(
+                "The name is too long (over guest_name_bytes, 256 bytes).".into(),
+            ));
         }
         if key.chars().any(char::is_control) {
-            return Err("The name must not hold a line break or control character.".into());
+            return Err(HostError::Invalid(
+                "The name must not hold a line break or control character.".into(),
+            ));
         }
         if kind.is_empty() || !kind.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-            return Err(format!("'{kind}' is not a kind of object (letters, digits and _)."));
+            return Err(HostError::Invalid(format!(
+                "'{kind}' is not a kind of object (letters, digits and _)."
+            )));
         }
         if kind == "character" {
-            return Err("Characters are made with charcreate, not built.".into());
+            return Err(HostError::Invalid(
+                "Characters are made with charcreate, not built.".into(),
+            ));
         }
         with(|s| {
             if let Some(l) = location.filter(|l| !s.objects.contains_key(l)) {
-                return Err(format!("There is no object #{l} to put it in."));
+                return Err(HostError::NotFound(format!("There is no object #{l} to put it in.")));
             }
             Ok(s.create(key.trim(), kind, location))
         })
@@ -1489,7 +1574,7 @@ pub(crate) mod imports {
 
     /// Parents applied as the host does (left to right, `attrs` merged, `tags` joined), cycles
     /// refused; no depth limit.
-    pub fn prototype_get(key: &str) -> Result<String, String> {
+    pub fn prototype_get(key: &str) -> Result<String, HostError> {
         use serde_json::{Map, Value};
         fn resolve(
             all: &BTreeMap<String, Map<String, Value>>,
@@ -1549,7 +1634,9 @@ pub(crate) mod imports {
             Ok(merged)
         }
         let key = key.trim().to_lowercase();
-        let mut merged = with(|s| resolve(&s.prototypes, &key, &mut vec![]))?;
+        // No such prototype, or a parent missing, in a cycle or too deep: as the host, not found.
+        let mut merged =
+            with(|s| resolve(&s.prototypes, &key, &mut vec![])).map_err(HostError::NotFound)?;
         merged.remove("prototype_parent");
         merged.insert("prototype_key".into(), key.into());
         Ok(Value::Object(merged).to_string())
@@ -1560,7 +1647,7 @@ pub(crate) mod imports {
         payload: &str,
         obj: Option<ObjectId>,
         persistent: bool,
-    ) -> Result<u64, String> {
+    ) -> Result<u64, HostError> {
         with(|s| s.timer_add(delay_ms, None, payload, obj, persistent))
     }
 
@@ -1569,7 +1656,7 @@ pub(crate) mod imports {
         payload: &str,
         obj: Option<ObjectId>,
         persistent: bool,
-    ) -> Result<u64, String> {
+    ) -> Result<u64, HostError> {
         with(|s| s.timer_add(interval_ms, Some(interval_ms), payload, obj, persistent))
     }
 
@@ -1583,10 +1670,10 @@ pub(crate) mod imports {
 
     // Object classes: the class is only recorded (no hook of another module runs here), the
     // appearance is the host's default, a traverse is a plain move to the exit's destination.
-    pub fn object_set_class(obj: ObjectId, class: Option<&str>) -> Result<(), String> {
+    pub fn object_set_class(obj: ObjectId, class: Option<&str>) -> Result<(), HostError> {
         with(|s| {
             if !s.objects.contains_key(&obj) {
-                return Err(format!("no object #{obj}"));
+                return Err(HostError::NotFound(format!("no object #{obj}")));
             }
             match class {
                 Some(c) => s.classes.insert(obj, c.into()),
@@ -1634,15 +1721,15 @@ pub(crate) mod imports {
         })
     }
 
-    pub fn object_traverse(obj: ObjectId, exit: ObjectId) -> Result<(), String> {
+    pub fn object_traverse(obj: ObjectId, exit: ObjectId) -> Result<(), HostError> {
         let dest = with(|s| {
             let e = s.objects.get(&exit).filter(|e| e.kind == "exit");
-            let e = e.ok_or_else(|| format!("#{exit} is not an exit"))?;
+            let e = e.ok_or_else(|| HostError::Invalid(format!("#{exit} is not an exit")))?;
             e.attrs
                 .get("destination")
                 .and_then(|d| d.trim().trim_start_matches('#').parse::<ObjectId>().ok())
                 .filter(|d| s.objects.contains_key(d))
-                .ok_or_else(|| "That exit leads nowhere.".to_string())
+                .ok_or_else(|| HostError::Refused("That exit leads nowhere.".into()))
         })?;
         object_move(obj, Some(dest))
     }
@@ -1781,13 +1868,23 @@ mod tests {
         let err = host::repeat(Duration::from_millis(10), "x", None, Persistent).unwrap_err();
         assert_eq!(
             err,
-            "a repeating timer's interval must be at least timer_min_interval_ms (100 ms)"
+            HostError::Invalid(
+                "a repeating timer's interval must be at least timer_min_interval_ms (100 ms)"
+                    .into()
+            )
         );
         let err = host::delay(Duration::ZERO, "x", Some(Obj(999)), Persistent).unwrap_err();
-        assert_eq!(err, "no object #999");
+        assert_eq!(err, HostError::NotFound("no object #999".into()));
         host::delay(Duration::ZERO, "x", None, Persistent).unwrap();
         let err = host::delay(Duration::ZERO, "y", None, Persistent).unwrap_err();
-        assert_eq!(err, "quota: this module already has timer_max_per_module (1) timers");
+        assert_eq!(
+            err,
+            HostError::Quota("this module already has timer_max_per_module (1) timers".into())
+        );
+        assert_eq!(
+            err.to_string(),
+            "quota: this module already has timer_max_per_module (1) timers"
+        );
         assert_eq!(host::timers().len(), 1);
     }
 

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::{with, Sent, State, TestHost};
 use crate::bindings::mudhost::game::host::{ChannelInfo, HelpTopic};
-use crate::{AccountId, ObjectId};
+use crate::{AccountId, HostError, ObjectId};
 
 /// One fake channel.
 pub(super) struct FakeChannel {
@@ -67,7 +67,7 @@ impl TestHost {
     }
 }
 
-fn find<'a>(s: &'a mut State, name: &str) -> Result<&'a mut FakeChannel, String> {
+fn find<'a>(s: &'a mut State, name: &str) -> Result<&'a mut FakeChannel, HostError> {
     let name = name.trim();
     s.comms
         .channels
@@ -77,7 +77,9 @@ fn find<'a>(s: &'a mut State, name: &str) -> Result<&'a mut FakeChannel, String>
                 || c.aliases.iter().any(|a| a.eq_ignore_ascii_case(name))
         })
         .ok_or_else(|| {
-            format!("No channel found matching '{name}' (could also be due to missing access).")
+            HostError::NotFound(format!(
+                "No channel found matching '{name}' (could also be due to missing access)."
+            ))
         })
 }
 
@@ -86,8 +88,9 @@ fn caller_account(s: &State) -> Option<AccountId> {
     s.current.and_then(|c| s.sessions.get(&c)).and_then(|d| d.info.account)
 }
 
-fn me(s: &State) -> Result<AccountId, String> {
-    caller_account(s).ok_or_else(|| "You must be logged in to use channels.".to_string())
+fn me(s: &State) -> Result<AccountId, HostError> {
+    caller_account(s)
+        .ok_or_else(|| HostError::Denied("You must be logged in to use channels.".into()))
 }
 
 fn account_name(s: &State, id: AccountId) -> String {
@@ -116,7 +119,7 @@ pub fn channel_list() -> Vec<ChannelInfo> {
     })
 }
 
-pub fn channel_create(name: &str, aliases: &[String], description: &str) -> Result<(), String> {
+pub fn channel_create(name: &str, aliases: &[String], description: &str) -> Result<(), HostError> {
     with(|s| {
         let m = me(s)?;
         let name = name.trim();
@@ -128,7 +131,7 @@ pub fn channel_create(name: &str, aliases: &[String], description: &str) -> Resu
         };
         for n in std::iter::once(name).chain(aliases.iter().map(String::as_str)) {
             if taken(n) {
-                return Err(format!("Channel {n} already exists."));
+                return Err(HostError::Refused(format!("Channel {n} already exists.")));
             }
         }
         s.comms.channels.push(FakeChannel {
@@ -144,50 +147,57 @@ pub fn channel_create(name: &str, aliases: &[String], description: &str) -> Resu
     })
 }
 
-pub fn channel_sub(channel: &str) -> Result<String, String> {
+pub fn channel_sub(channel: &str) -> Result<String, HostError> {
     with(|s| {
         let m = me(s)?;
         let c = find(s, channel)?;
         if c.bans.contains(&m) {
-            return Err(format!("You are banned from channel {}.", c.name));
+            return Err(HostError::Denied(format!("You are banned from channel {}.", c.name)));
         }
         if c.subs.insert(m, false).is_some() {
-            return Err(format!("Already listening to channel {}.", c.name));
+            return Err(HostError::Refused(format!("Already listening to channel {}.", c.name)));
         }
         Ok(c.name.clone())
     })
 }
 
-pub fn channel_unsub(channel: &str) -> Result<String, String> {
+pub fn channel_unsub(channel: &str) -> Result<String, HostError> {
     with(|s| {
         let m = me(s)?;
         let c = find(s, channel)?;
-        c.subs.remove(&m).ok_or_else(|| format!("Not listening to channel {}.", c.name))?;
+        c.subs
+            .remove(&m)
+            .ok_or_else(|| HostError::Refused(format!("Not listening to channel {}.", c.name)))?;
         Ok(c.name.clone())
     })
 }
 
-pub fn channel_mute(channel: &str, muted: bool) -> Result<String, String> {
+pub fn channel_mute(channel: &str, muted: bool) -> Result<String, HostError> {
     with(|s| {
         let m = me(s)?;
         let c = find(s, channel)?;
-        let sub =
-            c.subs.get_mut(&m).ok_or_else(|| format!("Not listening to channel {}.", c.name))?;
+        let sub = c
+            .subs
+            .get_mut(&m)
+            .ok_or_else(|| HostError::Refused(format!("Not listening to channel {}.", c.name)))?;
         if *sub == muted {
             let state = if muted { "muted" } else { "unmuted" };
-            return Err(format!("Channel {} was already {state}.", c.name));
+            return Err(HostError::Refused(format!("Channel {} was already {state}.", c.name)));
         }
         *sub = muted;
         Ok(c.name.clone())
     })
 }
 
-pub fn channel_who(channel: &str) -> Result<Vec<String>, String> {
+pub fn channel_who(channel: &str) -> Result<Vec<String>, HostError> {
     with(|s| {
         let m = me(s)?;
         let c = find(s, channel)?;
         if !c.subs.contains_key(&m) {
-            return Err(format!("You are not subscribed to channel {}.", c.name));
+            return Err(HostError::Denied(format!(
+                "You are not subscribed to channel {}.",
+                c.name
+            )));
         }
         let subs: Vec<(AccountId, bool)> = c.subs.iter().map(|(a, m)| (*a, *m)).collect();
         Ok(subs
@@ -199,19 +209,22 @@ pub fn channel_who(channel: &str) -> Result<Vec<String>, String> {
     })
 }
 
-pub fn channel_history(channel: &str, count: u32) -> Result<Vec<String>, String> {
+pub fn channel_history(channel: &str, count: u32) -> Result<Vec<String>, HostError> {
     with(|s| {
         let m = me(s)?;
         let c = find(s, channel)?;
         if !c.subs.contains_key(&m) {
-            return Err(format!("You are not subscribed to channel {}.", c.name));
+            return Err(HostError::Denied(format!(
+                "You are not subscribed to channel {}.",
+                c.name
+            )));
         }
         let skip = c.history.len().saturating_sub(count as usize);
         Ok(c.history[skip..].to_vec())
     })
 }
 
-pub fn channel_ban(channel: &str, account: &str, banned: bool) -> Result<String, String> {
+pub fn channel_ban(channel: &str, account: &str, banned: bool) -> Result<String, HostError> {
     with(|s| {
         let m = me(s)?;
         let admin = s
@@ -223,25 +236,36 @@ pub fn channel_ban(channel: &str, account: &str, banned: bool) -> Result<String,
             .iter()
             .find(|(_, a)| a.name.eq_ignore_ascii_case(account.trim()))
             .map(|(id, a)| (*id, a.name.clone()))
-            .ok_or_else(|| format!("Could not find account '{}'.", account.trim()))?;
+            .ok_or_else(|| {
+                HostError::NotFound(format!("Could not find account '{}'.", account.trim()))
+            })?;
         let c = find(s, channel)?;
         if !admin && c.owner != Some(m) {
             let what = if banned { "ban" } else { "unban" };
-            return Err(format!("You don't have access to {what} users on channel {}", c.name));
+            return Err(HostError::Denied(format!(
+                "You don't have access to {what} users on channel {}",
+                c.name
+            )));
         }
         if banned {
             if !c.bans.insert(target.0) {
-                return Err(format!("{} is already banned from this channel.", target.1));
+                return Err(HostError::Refused(format!(
+                    "{} is already banned from this channel.",
+                    target.1
+                )));
             }
             c.subs.remove(&target.0);
         } else if !c.bans.remove(&target.0) {
-            return Err(format!("{} was not previously banned from this channel.", target.1));
+            return Err(HostError::Refused(format!(
+                "{} was not previously banned from this channel.",
+                target.1
+            )));
         }
         Ok(target.1)
     })
 }
 
-pub fn channel_bans(channel: &str) -> Result<Vec<String>, String> {
+pub fn channel_bans(channel: &str) -> Result<Vec<String>, HostError> {
     with(|s| {
         let c = find(s, channel)?;
         let bans: Vec<AccountId> = c.bans.iter().copied().collect();
@@ -249,13 +273,16 @@ pub fn channel_bans(channel: &str) -> Result<Vec<String>, String> {
     })
 }
 
-pub fn channel_send(channel: &str, text: &str) -> Result<(), String> {
+pub fn channel_send(channel: &str, text: &str) -> Result<(), HostError> {
     with(|s| {
         let m = me(s)?;
         let sender = account_name(s, m);
         let c = find(s, channel)?;
         if !c.subs.contains_key(&m) {
-            return Err(format!("You are not subscribed to channel {}.", c.name));
+            return Err(HostError::Denied(format!(
+                "You are not subscribed to channel {}.",
+                c.name
+            )));
         }
         let line = format!("[{}] {sender}: {}", c.name, text.trim());
         c.history.push(line.clone());
@@ -291,10 +318,10 @@ pub fn help_topic_text(topic: &str) -> Option<String> {
     })
 }
 
-pub fn execute_cmd(obj: ObjectId, line: &str) -> Result<(), String> {
+pub fn execute_cmd(obj: ObjectId, line: &str) -> Result<(), HostError> {
     with(|s| {
         if !s.objects.contains_key(&obj) {
-            return Err(format!("no object #{obj}"));
+            return Err(HostError::Refused(format!("no object #{obj}")));
         }
         s.comms.executed.push((obj, line.to_string()));
         Ok(())

@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::{with, State};
 use crate::bindings::mudhost::game::host::{AttrEntry, Tag};
-use crate::ObjectId;
+use crate::{HostError, ObjectId};
 
 #[derive(Default)]
 struct Fake {
@@ -38,24 +38,26 @@ pub(super) fn has_alias(obj: ObjectId, name: &str) -> bool {
     fake(|w| w.aliases.get(&obj).is_some_and(|a| a.iter().any(|a| a.to_lowercase() == name)))
 }
 
-fn exists(obj: ObjectId) -> Result<(), String> {
-    with(|s| s.objects.contains_key(&obj)).then_some(()).ok_or_else(|| format!("no object #{obj}"))
+fn exists(obj: ObjectId) -> Result<(), HostError> {
+    with(|s| s.objects.contains_key(&obj))
+        .then_some(())
+        .ok_or_else(|| HostError::NotFound(format!("no object #{obj}")))
 }
 
 fn tag_of(key: &str, category: Option<&str>) -> (String, String) {
     (category.unwrap_or_default().trim().to_lowercase(), key.trim().to_lowercase())
 }
 
-pub fn tag_add(obj: ObjectId, key: &str, category: Option<&str>) -> Result<(), String> {
+pub fn tag_add(obj: ObjectId, key: &str, category: Option<&str>) -> Result<(), HostError> {
     exists(obj)?;
     if key.trim().is_empty() {
-        return Err("a tag key cannot be empty".into());
+        return Err(HostError::Invalid("a tag key cannot be empty".into()));
     }
     fake(|w| w.tags.entry(obj).or_default().insert(tag_of(key, category)));
     Ok(())
 }
 
-pub fn tag_remove(obj: ObjectId, key: &str, category: Option<&str>) -> Result<bool, String> {
+pub fn tag_remove(obj: ObjectId, key: &str, category: Option<&str>) -> Result<bool, HostError> {
     Ok(fake(|w| w.tags.get_mut(&obj).is_some_and(|t| t.remove(&tag_of(key, category)))))
 }
 
@@ -90,11 +92,11 @@ pub fn search_tag(key: &str, category: Option<&str>, location: Option<ObjectId>)
     select(location, |id, _| fake(|w| w.tags.get(&id).is_some_and(|s| s.contains(&t))))
 }
 
-pub fn alias_add(obj: ObjectId, alias: &str) -> Result<(), String> {
+pub fn alias_add(obj: ObjectId, alias: &str) -> Result<(), HostError> {
     exists(obj)?;
     let alias = alias.trim();
     if alias.is_empty() {
-        return Err("an alias cannot be empty".into());
+        return Err(HostError::Invalid("an alias cannot be empty".into()));
     }
     fake(|w| {
         let list = w.aliases.entry(obj).or_default();
@@ -105,7 +107,7 @@ pub fn alias_add(obj: ObjectId, alias: &str) -> Result<(), String> {
     Ok(())
 }
 
-pub fn alias_remove(obj: ObjectId, alias: &str) -> Result<bool, String> {
+pub fn alias_remove(obj: ObjectId, alias: &str) -> Result<bool, HostError> {
     let alias = alias.trim().to_lowercase();
     Ok(fake(|w| {
         let Some(list) = w.aliases.get_mut(&obj) else { return false };
@@ -140,7 +142,7 @@ pub fn attr_set_json(
     key: &str,
     category: Option<&str>,
     value: Option<&str>,
-) -> Result<(), String> {
+) -> Result<(), HostError> {
     exists(obj)?;
     let category = category.unwrap_or_default().to_string();
     let slot = (category.clone(), key.to_string());
@@ -156,8 +158,8 @@ pub fn attr_set_json(
         }
         return Ok(());
     };
-    let parsed: serde_json::Value =
-        serde_json::from_str(text).map_err(|e| format!("the value is not valid JSON: {e}"))?;
+    let parsed: serde_json::Value = serde_json::from_str(text)
+        .map_err(|e| HostError::Invalid(format!("the value is not valid JSON: {e}")))?;
     match parsed {
         serde_json::Value::String(s) if category.is_empty() => {
             fake(remove_typed);
@@ -201,18 +203,19 @@ pub fn attr_list(obj: ObjectId) -> Vec<AttrEntry> {
     out
 }
 
-pub fn lock_add(obj: ObjectId, lockstring: &str) -> Result<(), String> {
+pub fn lock_add(obj: ObjectId, lockstring: &str) -> Result<(), HostError> {
     exists(obj)?;
     let mut parsed = vec![];
     for part in lockstring.split(';').map(str::trim).filter(|p| !p.is_empty()) {
-        let (kind, expr) =
-            part.split_once(':').ok_or(format!("Lock: '{part}' has no access type"))?;
+        let (kind, expr) = part
+            .split_once(':')
+            .ok_or_else(|| HostError::Invalid(format!("Lock: '{part}' has no access type")))?;
         // Read it now, so an unreadable lock is refused as the host refuses it.
-        Expr::parse(expr).map_err(|e| format!("Lock: {}: {e}", kind.trim()))?;
+        Expr::parse(expr).map_err(|e| HostError::Invalid(format!("Lock: {}: {e}", kind.trim())))?;
         parsed.push((kind.trim().to_lowercase(), expr.trim().to_string()));
     }
     if parsed.is_empty() {
-        return Err("Lock: the lock string is empty.".into());
+        return Err(HostError::Invalid("Lock: the lock string is empty.".into()));
     }
     fake(|w| {
         let locks = w.locks.entry(obj).or_default();
@@ -224,7 +227,7 @@ pub fn lock_add(obj: ObjectId, lockstring: &str) -> Result<(), String> {
     Ok(())
 }
 
-pub fn lock_remove(obj: ObjectId, access_type: &str) -> Result<bool, String> {
+pub fn lock_remove(obj: ObjectId, access_type: &str) -> Result<bool, HostError> {
     let t = access_type.trim().to_lowercase();
     Ok(fake(|w| {
         let Some(l) = w.locks.get_mut(&obj) else { return false };

@@ -23,7 +23,7 @@
 use crate::bindings::mudhost::game::host as raw;
 #[cfg(all(feature = "testing", not(target_arch = "wasm32")))]
 use crate::testing::imports as raw;
-use crate::Obj;
+use crate::{HostError, Obj};
 
 /// One attribute of an object as [`Obj::attrs`] lists it: key, category, JSON value.
 pub use raw::AttrEntry;
@@ -41,13 +41,13 @@ impl Obj {
     /// assert!(rose.has_tag("flower", Some("plants")));
     /// # Ok::<(), String>(())
     /// ```
-    pub fn tag_add(self, key: &str, category: Option<&str>) -> Result<(), String> {
-        raw::tag_add(self.0, key, category)
+    pub fn tag_add(self, key: &str, category: Option<&str>) -> Result<(), HostError> {
+        raw::tag_add(self.0, key, category).map_err(Into::into)
     }
 
     /// Remove a tag; `Ok(false)` if the object did not have it.
-    pub fn tag_remove(self, key: &str, category: Option<&str>) -> Result<bool, String> {
-        raw::tag_remove(self.0, key, category)
+    pub fn tag_remove(self, key: &str, category: Option<&str>) -> Result<bool, HostError> {
+        raw::tag_remove(self.0, key, category).map_err(Into::into)
     }
 
     /// The object's tags, by category and then key.
@@ -86,13 +86,13 @@ impl Obj {
     /// assert!(mudhost_sdk::Obj::search("Marble Statue", None).contains(&statue));
     /// # Ok::<(), String>(())
     /// ```
-    pub fn alias_add(self, alias: &str) -> Result<(), String> {
-        raw::alias_add(self.0, alias)
+    pub fn alias_add(self, alias: &str) -> Result<(), HostError> {
+        raw::alias_add(self.0, alias).map_err(Into::into)
     }
 
     /// Remove an alias (any case); `Ok(false)` if it had no such alias.
-    pub fn alias_remove(self, alias: &str) -> Result<bool, String> {
-        raw::alias_remove(self.0, alias)
+    pub fn alias_remove(self, alias: &str) -> Result<bool, HostError> {
+        raw::alias_remove(self.0, alias).map_err(Into::into)
     }
 
     /// The object's aliases, in the order they were added.
@@ -134,8 +134,8 @@ impl Obj {
         key: &str,
         category: Option<&str>,
         value: &serde_json::Value,
-    ) -> Result<(), String> {
-        raw::attr_set_json(self.0, key, category, Some(&value.to_string()))
+    ) -> Result<(), HostError> {
+        raw::attr_set_json(self.0, key, category, Some(&value.to_string())).map_err(Into::into)
     }
 
     /// Set a typed attribute from JSON text as someone typed it (a builder's `set`): the host
@@ -153,13 +153,13 @@ impl Obj {
         key: &str,
         category: Option<&str>,
         json: &str,
-    ) -> Result<(), String> {
-        raw::attr_set_json(self.0, key, category, Some(json))
+    ) -> Result<(), HostError> {
+        raw::attr_set_json(self.0, key, category, Some(json)).map_err(Into::into)
     }
 
     /// Delete a typed attribute (in the default category: the string attribute too).
-    pub fn del_attr_json(self, key: &str, category: Option<&str>) -> Result<(), String> {
-        raw::attr_set_json(self.0, key, category, None)
+    pub fn del_attr_json(self, key: &str, category: Option<&str>) -> Result<(), HostError> {
+        raw::attr_set_json(self.0, key, category, None).map_err(Into::into)
     }
 
     /// Every attribute of the object, by category and then key, values as JSON text (what
@@ -186,13 +186,13 @@ impl Obj {
     /// assert!(door.lock_add("get:frobnicate()").is_err());
     /// # Ok::<(), String>(())
     /// ```
-    pub fn lock_add(self, lockstring: &str) -> Result<(), String> {
-        raw::lock_add(self.0, lockstring)
+    pub fn lock_add(self, lockstring: &str) -> Result<(), HostError> {
+        raw::lock_add(self.0, lockstring).map_err(Into::into)
     }
 
     /// Remove the object's own lock of an access type (its kind's default applies again).
-    pub fn lock_remove(self, access_type: &str) -> Result<bool, String> {
-        raw::lock_remove(self.0, access_type)
+    pub fn lock_remove(self, access_type: &str) -> Result<bool, HostError> {
+        raw::lock_remove(self.0, access_type).map_err(Into::into)
     }
 
     /// The object's locks as `type:expression`: its own, then its kind's defaults.
@@ -209,7 +209,8 @@ impl Obj {
     ///     if !thing.access(me, "get") {
     ///         return Err("You can't get that.".into());
     ///     }
-    ///     thing.move_to(Some(me))
+    ///     // A refusal (`HostError`) becomes the command's text.
+    ///     Ok(thing.move_to(Some(me))?)
     /// }
     /// # fn main() {}
     /// ```

@@ -180,7 +180,7 @@ impl Command for Ic {
             }
         };
         // Evennia remembers the choice even when the puppeting is refused.
-        account.set_attr("_last_puppet", target.id().to_string());
+        account.set_attr("_last_puppet", target.id().to_string())?;
         // The host applies the multisession policy and has told the player of any refusal.
         let _ = host::puppet(target.id());
         Ok(())

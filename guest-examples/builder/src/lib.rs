@@ -363,7 +363,7 @@ impl Command for Create {
             let obj = match host::build_object(&def.name, &kind, Some(me.id())) {
                 Ok(id) => Obj(id),
                 Err(e) => {
-                    lines.push(e);
+                    lines.push(e.to_string());
                     break;
                 }
             };

@@ -1,7 +1,9 @@
 //! The character cmdset: in-character commands of a puppeted character (Evennia's
 //! CharacterCmdSet), and the example world, built at load time.
 
-use mudhost_sdk::{cmdset, host, CmdResult, CmdsetHolder, Command, Invocation, LogLevel, Obj};
+use mudhost_sdk::{
+    cmdset, host, CmdResult, CmdsetHolder, Command, HostError, Invocation, LogLevel, Obj,
+};
 
 mod examine;
 use examine::Examine;
@@ -82,7 +84,7 @@ fn build_rooms(limbo: Obj) {
     host::log(LogLevel::Info, "example world built");
 }
 
-fn check(result: Result<(), String>) {
+fn check(result: Result<(), HostError>) {
     if let Err(e) = result {
         host::log(LogLevel::Warn, format!("building the world: {e}"));
     }

@@ -199,7 +199,7 @@ impl Command for ChannelSay {
         if message.is_empty() {
             return show_channel(inv, channel);
         }
-        host::channel_send(channel, message)
+        Ok(host::channel_send(channel, message)?)
     }
 }
 
@@ -215,7 +215,7 @@ impl Command for Ponder {
         if thought.is_empty() {
             return Err("Usage: ponder <thought>".into());
         }
-        host::execute_cmd(me, &format!("say Hmm... {thought}"))
+        Ok(host::execute_cmd(me, &format!("say Hmm... {thought}"))?)
     }
 }
 

@@ -9,7 +9,7 @@
 use std::time::Duration;
 
 use mudhost_sdk::host::{self, Persistence, Timer};
-use mudhost_sdk::{cmdset, CmdResult, CmdsetHolder, Command, Invocation, LogLevel, Obj};
+use mudhost_sdk::{cmdset, CmdResult, CmdsetHolder, Command, HostError, Invocation, LogLevel, Obj};
 
 const ORCHARD_DESC: &str = "Old apple trees stand in rows, their branches heavy with fruit. The \
 |wgarden|n lies back through the gate.";
@@ -19,7 +19,7 @@ const OPEN_FOR: Duration = Duration::from_secs(10);
 /// The payload of the timer that closes it.
 const CLOSE: &str = "close gate";
 
-fn check(result: Result<(), String>) {
+fn check(result: Result<(), HostError>) {
     if let Err(e) = result {
         host::log(LogLevel::Warn, format!("building the gate: {e}"));
     }

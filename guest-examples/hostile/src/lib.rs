@@ -141,7 +141,7 @@ impl Command for BigAttr {
         let value = "v".repeat(bytes);
         if inv.args_trimmed().starts_with("account") {
             let account = inv.account().ok_or("No account.")?;
-            host::account_attr_set(account.0, "big", Some(&value));
+            host::account_attr_set(account.0, "big", Some(&value))?;
             inv.msg("bigattr account stored");
         } else {
             let me = inv.puppet().ok_or("No character.")?;
@@ -253,7 +253,7 @@ impl Command for MassCreate {
         for i in 0..number(inv, 300) {
             match host::create_account(&format!("Mass{i}"), "password123") {
                 Ok(()) => accepted += 1,
-                Err(e) => refusal = e,
+                Err(e) => refusal = e.to_string(),
             }
         }
         inv.msg(format!("masscreate accepted {accepted}; last refusal: {refusal}"));
@@ -350,7 +350,7 @@ impl Command for ExecUndo {
         let me = inv.puppet().ok_or("not puppeting")?;
         Obj::create("leftover", "thing", me.location());
         inv.msg("leftover made");
-        host::execute_cmd(me, "exit 3")
+        Ok(host::execute_cmd(me, "exit 3")?)
     }
 }
 

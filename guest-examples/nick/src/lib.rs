@@ -25,9 +25,9 @@ fn load(account: Account) -> Map<String, Value> {
 
 fn save(account: Account, nicks: &Map<String, Value>) -> Result<(), String> {
     if nicks.is_empty() {
-        account.del_attr(ATTR);
+        account.del_attr(ATTR)?;
     } else {
-        account.set_attr(ATTR, Value::Object(nicks.clone()).to_string());
+        account.set_attr(ATTR, Value::Object(nicks.clone()).to_string())?;
     }
     Ok(())
 }

@@ -31,7 +31,7 @@ fn parse(args: &str) -> Result<(&str, &str, &str), String> {
 
 fn bind(obj: Obj, attr: &str, value: &str) -> CmdResult {
     obj.set_attr(attr, value)?;
-    obj.set_class(Some(CLASS))
+    Ok(obj.set_class(Some(CLASS))?)
 }
 
 struct Classify;

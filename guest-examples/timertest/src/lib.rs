@@ -15,7 +15,7 @@ fn ms_and_rest(inv: &Invocation) -> Result<(u64, String), String> {
     Ok((ms, rest.trim().to_string()))
 }
 
-fn scheduled(inv: &Invocation, r: Result<u64, String>) -> CmdResult {
+fn scheduled(inv: &Invocation, r: Result<u64, mudhost_sdk::HostError>) -> CmdResult {
     let id = r.map_err(|e| format!("timer refused: {e}"))?;
     inv.msg(format!("timer {id} scheduled"));
     Ok(())

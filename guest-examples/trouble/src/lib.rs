@@ -283,7 +283,7 @@ impl Command for KickAll {
     const KEY: &'static str = "kickall";
     const HELP: &'static str = "Disconnect every session.";
     fn func(_: &Invocation) -> CmdResult {
-        mudhost_sdk::host::disconnect_all("")
+        Ok(mudhost_sdk::host::disconnect_all("")?)
     }
 }
 
@@ -504,7 +504,7 @@ impl Command for Oob {
             Some('[') => (json.to_string(), "{}".to_string()),
             Some(_) => (format!("[{json}]"), "{}".to_string()),
         };
-        mudhost_sdk::host::send_oob(inv.session.sessid, cmd, &a, &k)
+        Ok(mudhost_sdk::host::send_oob(inv.session.sessid, cmd, &a, &k)?)
     }
 }
 

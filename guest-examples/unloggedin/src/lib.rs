@@ -55,12 +55,12 @@ const PENDING_LOGIN: &str = "login_name";
 /// echoing what is typed (the portal answers with IAC WILL ECHO); the webclient shows a prompt.
 fn ask_password(inv: &Invocation, name: &str) -> CmdResult {
     host::ndb_set(PENDING_LOGIN, Some(name));
-    host::send_oob(
+    Ok(host::send_oob(
         inv.session.sessid,
         "prompt",
         r#"["Password: "]"#,
         r#"{"options":{"echo":false}}"#,
-    )
+    )?)
 }
 
 /// While a password is asked for, whatever line comes next is the password, whichever command
@@ -72,7 +72,7 @@ fn pending_password(inv: &Invocation) -> Option<CmdResult> {
     if let Err(e) =
         host::send_oob(inv.session.sessid, "text", r#"[""]"#, r#"{"options":{"echo":true}}"#)
     {
-        return Some(Err(e));
+        return Some(Err(e.into()));
     }
     let password = inv.raw.trim();
     if password.is_empty() {

@@ -1,8 +1,21 @@
 //! World-model probes for the host's tests (`tests/world.rs`): each command calls one import and
 //! shows what came back, so a test reads the host's answer as a player would. Objects are named
-//! `#id`, `here`, `me`, or by a name in the caller's room or inventory.
+//! `#id`, `here`, `me`, or by a name in the caller's room or inventory. A refusal shows its case
+//! (`tag refused (quota): ...`), matched on [`HostError`], not on its text.
 
-use mudhost_sdk::{cmdset, CmdResult, Command, Invocation, Obj};
+use mudhost_sdk::{cmdset, CmdResult, Command, HostError, Invocation, Obj};
+
+/// A refusal as the tests read it: what was refused, the case, the reason.
+fn refused(what: &str, e: HostError) -> String {
+    let case = match &e {
+        HostError::Quota(_) => "quota",
+        HostError::Invalid(_) => "invalid",
+        HostError::NotFound(_) => "not found",
+        HostError::Denied(_) => "denied",
+        HostError::Refused(_) => "refused",
+    };
+    format!("{what} refused ({case}): {}", e.reason())
+}
 
 /// The caller's character.
 fn me(inv: &Invocation) -> Result<Obj, String> {
@@ -47,7 +60,7 @@ impl Command for TagAdd {
         let w = words(inv);
         let o = obj(inv, w.first().ok_or("tag what?")?)?;
         let key = w.get(1).ok_or("tag key?")?;
-        o.tag_add(key, category(w.get(2)).as_deref()).map_err(|e| format!("tag refused: {e}"))?;
+        o.tag_add(key, category(w.get(2)).as_deref()).map_err(|e| refused("tag", e))?;
         inv.msg(format!("tagged {}", o.name()));
         Ok(())
     }
@@ -109,7 +122,7 @@ impl Command for AliasAdd {
         let args = inv.args_trimmed();
         let (name, alias) = args.split_once(' ').ok_or("walias <obj> <alias>")?;
         let o = obj(inv, name)?;
-        o.alias_add(alias.trim()).map_err(|e| format!("alias refused: {e}"))?;
+        o.alias_add(alias.trim()).map_err(|e| refused("alias", e))?;
         inv.msg(format!("aliases of {}: {}", o.name(), o.aliases().join(", ")));
         Ok(())
     }
@@ -155,8 +168,7 @@ impl Command for SetJson {
         };
         let o = obj(inv, o)?;
         let cat = category(Some(&cat));
-        o.set_attr_json_text(key, cat.as_deref(), json)
-            .map_err(|e| format!("attribute refused: {e}"))?;
+        o.set_attr_json_text(key, cat.as_deref(), json).map_err(|e| refused("attribute", e))?;
         inv.msg(format!("set {key} on {}", o.name()));
         Ok(())
     }
@@ -179,7 +191,7 @@ impl Command for SetBig {
             "depth" => format!("{}{}", "[".repeat(n), "]".repeat(n)),
             _ => format!("\"{}\"", "x".repeat(n)),
         };
-        o.set_attr_json_text(key, None, &json).map_err(|e| format!("attribute refused: {e}"))?;
+        o.set_attr_json_text(key, None, &json).map_err(|e| refused("attribute", e))?;
         inv.msg(format!("set {key} on {}", o.name()));
         Ok(())
     }
@@ -212,7 +224,7 @@ impl Command for LockAdd {
         let args = inv.args_trimmed();
         let (name, locks) = args.split_once(' ').ok_or("wlock <obj> <lockstring>")?;
         let o = obj(inv, name)?;
-        o.lock_add(locks.trim()).map_err(|e| format!("lock refused: {e}"))?;
+        o.lock_add(locks.trim()).map_err(|e| refused("lock", e))?;
         inv.msg(format!("locks of {}: {}", o.name(), o.locks().join("; ")));
         Ok(())
     }

@@ -7,10 +7,11 @@
 //!
 //! Every import is bounded ([`GuestQuotas`](crate::wasm::GuestQuotas)): names, texts and lists
 //! it accepts have a size limit, and the call as a whole may send so many messages and bytes,
-//! create so many objects and log so much. Imports that return `result<_, string>` answer an
-//! over-quota request with an `Err` naming the quota; the others end the call with
+//! create so many objects and log so much. Imports that return `result<_, host-error>` answer an
+//! over-quota request with `host-error.quota` naming the quota; the others end the call with
 //! [`QuotaExceeded`](crate::wasm::QuotaExceeded) (the game loop then reports it like any other
-//! failed call). Host work per import is linear in its inputs or better.
+//! failed call). A failure of the host itself (the database) is never answered as a refusal: it
+//! ends the call ([`HostFailure`]). Host work per import is linear in its inputs or better.
 
 pub mod accounts;
 pub mod building;
@@ -29,7 +30,10 @@ use crate::wasm::bindings::mudhost::game::host::{
     AttrEntry, ChannelInfo, ContentsPacked, HelpTopic, Host, MultisessionPolicy, ObjectBrief, Tag,
 };
 use crate::wasm::bindings::mudhost::game::host::{BuildLimits, PrototypeCatalog};
-use crate::wasm::bindings::types::{self, CmdsetHolder, CommandInfo, LogLevel, SessionInfo};
+use crate::wasm::bindings::types::{
+    self, CmdsetHolder, CommandInfo, HostError, LogLevel, SessionInfo,
+};
+use crate::wasm::bindings::{answer, refuse_or_fail};
 use crate::wasm::import_checks::{clamp, over};
 use crate::wasm::HostCtx;
 use convert::{no_session, session_info};
@@ -90,7 +94,7 @@ impl Host for HostCtx<Game> {
         cmdname: String,
         args_json: String,
         kwargs_json: String,
-    ) -> Trappable<Result<(), String>> {
+    ) -> Trappable<Result<(), HostError>> {
         self.queue_oob(session, cmdname, args_json, kwargs_json)
     }
 
@@ -147,18 +151,25 @@ impl Host for HostCtx<Game> {
         Ok(())
     }
 
-    fn create_account(&mut self, name: String, password: String) -> Trappable<Result<(), String>> {
+    fn create_account(
+        &mut self,
+        name: String,
+        password: String,
+    ) -> Trappable<Result<(), HostError>> {
         if let Err(e) = self.auth_checks(Some(&name), &[&password]) {
             return Ok(Err(e));
         }
-        Ok(self.game.request_create_account(self.caller, &name, password))
+        Ok(self
+            .game
+            .request_create_account(self.caller, &name, password)
+            .map_err(HostError::Refused))
     }
 
-    fn login(&mut self, name: String, password: String) -> Trappable<Result<(), String>> {
+    fn login(&mut self, name: String, password: String) -> Trappable<Result<(), HostError>> {
         if let Err(e) = self.auth_checks(Some(&name), &[&password]) {
             return Ok(Err(e));
         }
-        Ok(self.game.request_login(self.caller, &name, password))
+        Ok(self.game.request_login(self.caller, &name, password).map_err(HostError::Refused))
     }
 
     fn account_name(&mut self, account: u64) -> Trappable<Option<String>> {
@@ -183,16 +194,16 @@ impl Host for HostCtx<Game> {
         account: u64,
         key: String,
         value: Option<String>,
-    ) -> Trappable<()> {
+    ) -> Trappable<Result<(), HostError>> {
         self.set_account_attr(account, key, value)
     }
 
-    fn puppet(&mut self, obj: u64) -> Trappable<Result<(), String>> {
-        Ok(self.game.puppet(self.caller, obj))
+    fn puppet(&mut self, obj: u64) -> Trappable<Result<(), HostError>> {
+        Ok(self.game.puppet(self.caller, obj).map_err(HostError::Refused))
     }
 
-    fn unpuppet(&mut self) -> Trappable<Result<(), String>> {
-        Ok(self.game.unpuppet(self.caller))
+    fn unpuppet(&mut self) -> Trappable<Result<(), HostError>> {
+        Ok(self.game.unpuppet(self.caller).map_err(HostError::Refused))
     }
 
     fn object_create(
@@ -212,7 +223,7 @@ impl Host for HostCtx<Game> {
         Ok(self.game.world.object(obj).map(|o| o.key.clone()))
     }
 
-    fn object_set_key(&mut self, obj: u64, key: String) -> Trappable<Result<(), String>> {
+    fn object_set_key(&mut self, obj: u64, key: String) -> Trappable<Result<(), HostError>> {
         self.rename_object(obj, key)
     }
 
@@ -236,7 +247,11 @@ impl Host for HostCtx<Game> {
         self.contents_packed(obj)
     }
 
-    fn object_move(&mut self, obj: u64, destination: Option<u64>) -> Trappable<Result<(), String>> {
+    fn object_move(
+        &mut self,
+        obj: u64,
+        destination: Option<u64>,
+    ) -> Trappable<Result<(), HostError>> {
         self.move_with_hooks(obj, destination)
     }
 
@@ -245,11 +260,11 @@ impl Host for HostCtx<Game> {
         Ok(self.game.world.search(&key, location))
     }
 
-    fn object_delete(&mut self, obj: u64) -> Trappable<Result<(), String>> {
+    fn object_delete(&mut self, obj: u64) -> Trappable<Result<(), HostError>> {
         if self.game.sessions.from_puppet(obj).next().is_some() {
-            return Ok(Err("That object is being puppeted.".into()));
+            return Ok(Err(HostError::Refused("That object is being puppeted.".into())));
         }
-        Ok(self.game.world.delete_object(obj).map_err(|e| e.to_string()))
+        refuse_or_fail(self.game.world.delete_object(obj))
     }
 
     fn object_attr_get(&mut self, obj: u64, key: String) -> Trappable<Option<String>> {
@@ -261,7 +276,7 @@ impl Host for HostCtx<Game> {
         obj: u64,
         key: String,
         value: Option<String>,
-    ) -> Trappable<Result<(), String>> {
+    ) -> Trappable<Result<(), HostError>> {
         self.set_attr_text(obj, key, value)
     }
 
@@ -269,28 +284,28 @@ impl Host for HostCtx<Game> {
         Ok(self.game.world.start_location())
     }
 
-    fn session_cmdset_add(&mut self, module: String) -> Trappable<Result<(), String>> {
+    fn session_cmdset_add(&mut self, module: String) -> Trappable<Result<(), HostError>> {
         if let Err(e) = self.name_value("the module name", &module) {
             return Ok(Err(e));
         }
-        Ok(self.game.session_cmdset_add(self.caller, module))
+        Ok(self.game.session_cmdset_add(self.caller, module).map_err(HostError::NotFound))
     }
 
-    fn session_cmdset_remove(&mut self, module: String) -> Trappable<Result<(), String>> {
+    fn session_cmdset_remove(&mut self, module: String) -> Trappable<Result<(), HostError>> {
         if let Err(e) = self.name_value("the module name", &module) {
             return Ok(Err(e));
         }
-        Ok(self.game.session_cmdset_remove(self.caller, &module))
+        Ok(self.game.session_cmdset_remove(self.caller, &module).map_err(HostError::NotFound))
     }
 
-    fn server_reload(&mut self, reason: String) -> Trappable<Result<(), String>> {
+    fn server_reload(&mut self, reason: String) -> Trappable<Result<(), HostError>> {
         if reason.len() > self.q().text_bytes {
-            return Ok(Err(format!(
-                "quota: the reason is over guest_text_bytes ({} bytes)",
+            return Ok(Err(HostError::Quota(format!(
+                "the reason is over guest_text_bytes ({} bytes)",
                 self.q().text_bytes
-            )));
+            ))));
         }
-        Ok(self.game.request_reload(self.caller, reason))
+        Ok(self.game.request_reload(self.caller, reason).map_err(HostError::Denied))
     }
 
     fn module_report(&mut self) -> Trappable<Vec<String>> {
@@ -320,14 +335,14 @@ impl Host for HostCtx<Game> {
         &mut self,
         session: u64,
         reason: String,
-    ) -> Trappable<Result<(), String>> {
+    ) -> Trappable<Result<(), HostError>> {
         let reason = clamp(reason, self.q().text_bytes);
-        Ok(self.game.disconnect_checked(self.caller, session, &reason))
+        Ok(self.game.disconnect_checked(self.caller, session, &reason).map_err(HostError::Refused))
     }
 
-    fn disconnect_all(&mut self, reason: String) -> Trappable<Result<(), String>> {
+    fn disconnect_all(&mut self, reason: String) -> Trappable<Result<(), HostError>> {
         let reason = clamp(reason, self.q().text_bytes);
-        Ok(self.game.disconnect_all(self.caller, &reason))
+        Ok(self.game.disconnect_all(self.caller, &reason).map_err(HostError::Denied))
     }
 
     fn disconnect_duplicates(&mut self, reason: String) -> Trappable<u32> {
@@ -348,23 +363,27 @@ impl Host for HostCtx<Game> {
         &mut self,
         key: String,
         description: Option<String>,
-    ) -> Trappable<Result<u64, String>> {
+    ) -> Trappable<Result<u64, HostError>> {
         self.create_character(key, description)
     }
 
-    fn character_delete(&mut self, obj: u64) -> Trappable<Result<(), String>> {
-        Ok(self.game.character_delete(self.caller, obj))
+    fn character_delete(&mut self, obj: u64) -> Trappable<Result<(), HostError>> {
+        answer(self.game.character_delete(self.caller, obj))
     }
 
-    fn session_data(&mut self, session: u64) -> Trappable<Result<String, String>> {
-        Ok(self.game.session_data(self.caller, session))
+    fn session_data(&mut self, session: u64) -> Trappable<Result<String, HostError>> {
+        Ok(self.game.session_data(self.caller, session).map_err(HostError::Refused))
     }
 
-    fn account_set_password(&mut self, old: String, new: String) -> Trappable<Result<(), String>> {
+    fn account_set_password(
+        &mut self,
+        old: String,
+        new: String,
+    ) -> Trappable<Result<(), HostError>> {
         if let Err(e) = self.auth_checks(None, &[&old, &new]) {
             return Ok(Err(e));
         }
-        Ok(self.game.request_password_change(self.caller, old, new))
+        Ok(self.game.request_password_change(self.caller, old, new).map_err(HostError::Refused))
     }
 
     fn cmdset_add(
@@ -372,22 +391,22 @@ impl Host for HostCtx<Game> {
         holder: CmdsetHolder,
         module: String,
         persistent: bool,
-    ) -> Trappable<Result<(), String>> {
+    ) -> Trappable<Result<(), HostError>> {
         if let Err(e) = self.name_value("the module name", &module) {
             return Ok(Err(e));
         }
-        Ok(self.game.cmdset_add(game_holder(holder), &module, persistent))
+        answer(self.game.cmdset_add(game_holder(holder), &module, persistent))
     }
 
     fn cmdset_remove(
         &mut self,
         holder: CmdsetHolder,
         module: String,
-    ) -> Trappable<Result<(), String>> {
+    ) -> Trappable<Result<(), HostError>> {
         if let Err(e) = self.name_value("the module name", &module) {
             return Ok(Err(e));
         }
-        Ok(self.game.cmdset_remove(game_holder(holder), &module))
+        answer(self.game.cmdset_remove(game_holder(holder), &module))
     }
 
     fn cmdset_list(&mut self, holder: CmdsetHolder) -> Trappable<Vec<String>> {
@@ -406,11 +425,11 @@ impl Host for HostCtx<Game> {
         &mut self,
         account: u64,
         permission: String,
-    ) -> Trappable<Result<(), String>> {
+    ) -> Trappable<Result<(), HostError>> {
         if let Err(e) = self.name_value("the permission", &permission) {
             return Ok(Err(e));
         }
-        Ok(self.game.set_account_permission(self.caller, account, &permission))
+        answer(self.game.set_account_permission(self.caller, account, &permission))
     }
 
     fn account_search(&mut self, name: String) -> Trappable<Option<u64>> {
@@ -424,8 +443,8 @@ impl Host for HostCtx<Game> {
         payload: String,
         obj: Option<u64>,
         persistent: bool,
-    ) -> Trappable<Result<u64, String>> {
-        Ok(self.timer_schedule(delay_ms, None, payload, obj, persistent))
+    ) -> Trappable<Result<u64, HostError>> {
+        answer(self.timer_schedule(delay_ms, None, payload, obj, persistent))
     }
 
     fn timer_repeat(
@@ -434,8 +453,8 @@ impl Host for HostCtx<Game> {
         payload: String,
         obj: Option<u64>,
         persistent: bool,
-    ) -> Trappable<Result<u64, String>> {
-        Ok(self.timer_schedule(interval_ms, Some(interval_ms), payload, obj, persistent))
+    ) -> Trappable<Result<u64, HostError>> {
+        answer(self.timer_schedule(interval_ms, Some(interval_ms), payload, obj, persistent))
     }
 
     fn timer_cancel(&mut self, id: u64) -> Trappable<bool> {
@@ -457,7 +476,7 @@ impl Host for HostCtx<Game> {
         key: String,
         kind: String,
         location: Option<u64>,
-    ) -> Trappable<Result<u64, String>> {
+    ) -> Trappable<Result<u64, HostError>> {
         self.build_object_checked(&key, &kind, location)
     }
 
@@ -465,13 +484,13 @@ impl Host for HostCtx<Game> {
         Ok(self.prototype_catalog())
     }
 
-    fn prototype_get(&mut self, key: String) -> Trappable<Result<String, String>> {
+    fn prototype_get(&mut self, key: String) -> Trappable<Result<String, HostError>> {
         Ok(self.prototype_json(&key))
     }
 
     // Channels, help, execute (`imports/comms.rs`)
     fn channel_list(&mut self) -> Trappable<Vec<ChannelInfo>> {
-        Ok(self.comms_list().unwrap_or_default())
+        self.comms_list()
     }
 
     fn channel_create(
@@ -479,32 +498,36 @@ impl Host for HostCtx<Game> {
         name: String,
         aliases: Vec<String>,
         description: String,
-    ) -> Trappable<Result<(), String>> {
-        Ok(self.comms_create(name, aliases, description))
+    ) -> Trappable<Result<(), HostError>> {
+        answer(self.comms_create(name, aliases, description))
     }
 
-    fn channel_sub(&mut self, channel: String) -> Trappable<Result<String, String>> {
-        Ok(self.comms_sub(channel))
+    fn channel_sub(&mut self, channel: String) -> Trappable<Result<String, HostError>> {
+        answer(self.comms_sub(channel))
     }
 
-    fn channel_unsub(&mut self, channel: String) -> Trappable<Result<String, String>> {
-        Ok(self.comms_unsub(channel))
+    fn channel_unsub(&mut self, channel: String) -> Trappable<Result<String, HostError>> {
+        answer(self.comms_unsub(channel))
     }
 
-    fn channel_mute(&mut self, channel: String, muted: bool) -> Trappable<Result<String, String>> {
-        Ok(self.comms_mute(channel, muted))
+    fn channel_mute(
+        &mut self,
+        channel: String,
+        muted: bool,
+    ) -> Trappable<Result<String, HostError>> {
+        answer(self.comms_mute(channel, muted))
     }
 
-    fn channel_who(&mut self, channel: String) -> Trappable<Result<Vec<String>, String>> {
-        Ok(self.comms_who(channel))
+    fn channel_who(&mut self, channel: String) -> Trappable<Result<Vec<String>, HostError>> {
+        answer(self.comms_who(channel))
     }
 
     fn channel_history(
         &mut self,
         channel: String,
         count: u32,
-    ) -> Trappable<Result<Vec<String>, String>> {
-        Ok(self.comms_history(channel, count))
+    ) -> Trappable<Result<Vec<String>, HostError>> {
+        answer(self.comms_history(channel, count))
     }
 
     fn channel_ban(
@@ -512,15 +535,15 @@ impl Host for HostCtx<Game> {
         channel: String,
         account: String,
         banned: bool,
-    ) -> Trappable<Result<String, String>> {
-        Ok(self.comms_ban(channel, account, banned))
+    ) -> Trappable<Result<String, HostError>> {
+        answer(self.comms_ban(channel, account, banned))
     }
 
-    fn channel_bans(&mut self, channel: String) -> Trappable<Result<Vec<String>, String>> {
-        Ok(self.comms_bans(channel))
+    fn channel_bans(&mut self, channel: String) -> Trappable<Result<Vec<String>, HostError>> {
+        answer(self.comms_bans(channel))
     }
 
-    fn channel_send(&mut self, channel: String, text: String) -> Trappable<Result<(), String>> {
+    fn channel_send(&mut self, channel: String, text: String) -> Trappable<Result<(), HostError>> {
         self.comms_send(channel, text)
     }
 
@@ -533,7 +556,7 @@ impl Host for HostCtx<Game> {
         Ok(self.comms_help_text(&topic))
     }
 
-    fn execute_cmd(&mut self, obj: u64, line: String) -> Trappable<Result<(), String>> {
+    fn execute_cmd(&mut self, obj: u64, line: String) -> Trappable<Result<(), HostError>> {
         self.comms_execute(obj, line)
     }
 
@@ -544,8 +567,8 @@ impl Host for HostCtx<Game> {
         obj: u64,
         key: String,
         category: Option<String>,
-    ) -> Trappable<Result<(), String>> {
-        Ok(self.world_tag_add(obj, key, category))
+    ) -> Trappable<Result<(), HostError>> {
+        answer(self.world_tag_add(obj, key, category))
     }
 
     fn tag_remove(
@@ -553,8 +576,8 @@ impl Host for HostCtx<Game> {
         obj: u64,
         key: String,
         category: Option<String>,
-    ) -> Trappable<Result<bool, String>> {
-        Ok(self.world_tag_remove(obj, key, category))
+    ) -> Trappable<Result<bool, HostError>> {
+        answer(self.world_tag_remove(obj, key, category))
     }
 
     fn tags(&mut self, obj: u64) -> Trappable<Vec<Tag>> {
@@ -570,12 +593,12 @@ impl Host for HostCtx<Game> {
         self.world_search_tag(key, category, location)
     }
 
-    fn alias_add(&mut self, obj: u64, alias: String) -> Trappable<Result<(), String>> {
-        Ok(self.world_alias_add(obj, alias))
+    fn alias_add(&mut self, obj: u64, alias: String) -> Trappable<Result<(), HostError>> {
+        answer(self.world_alias_add(obj, alias))
     }
 
-    fn alias_remove(&mut self, obj: u64, alias: String) -> Trappable<Result<bool, String>> {
-        Ok(self.world_alias_remove(obj, alias))
+    fn alias_remove(&mut self, obj: u64, alias: String) -> Trappable<Result<bool, HostError>> {
+        answer(self.world_alias_remove(obj, alias))
     }
 
     fn aliases(&mut self, obj: u64) -> Trappable<Vec<String>> {
@@ -601,20 +624,20 @@ impl Host for HostCtx<Game> {
         key: String,
         category: Option<String>,
         value_json: Option<String>,
-    ) -> Trappable<Result<(), String>> {
-        Ok(self.world_attr_set_json(obj, key, category, value_json))
+    ) -> Trappable<Result<(), HostError>> {
+        answer(self.world_attr_set_json(obj, key, category, value_json))
     }
 
     fn attr_list(&mut self, obj: u64) -> Trappable<Vec<AttrEntry>> {
         Ok(self.world_attr_list(obj))
     }
 
-    fn lock_add(&mut self, obj: u64, lockstring: String) -> Trappable<Result<(), String>> {
-        Ok(self.world_lock_add(obj, lockstring))
+    fn lock_add(&mut self, obj: u64, lockstring: String) -> Trappable<Result<(), HostError>> {
+        answer(self.world_lock_add(obj, lockstring))
     }
 
-    fn lock_remove(&mut self, obj: u64, access_type: String) -> Trappable<Result<bool, String>> {
-        Ok(self.world_lock_remove(obj, access_type))
+    fn lock_remove(&mut self, obj: u64, access_type: String) -> Trappable<Result<bool, HostError>> {
+        answer(self.world_lock_remove(obj, access_type))
     }
 
     fn locks(&mut self, obj: u64) -> Trappable<Vec<String>> {
@@ -630,7 +653,7 @@ impl Host for HostCtx<Game> {
         &mut self,
         obj: u64,
         class: Option<String>,
-    ) -> Trappable<Result<(), String>> {
+    ) -> Trappable<Result<(), HostError>> {
         if let Some(c) = &class {
             if let Err(e) = self.name_value("a class module name", c) {
                 return Ok(Err(e));
@@ -647,7 +670,7 @@ impl Host for HostCtx<Game> {
         self.appearance(obj, looker)
     }
 
-    fn object_traverse(&mut self, obj: u64, exit: u64) -> Trappable<Result<(), String>> {
+    fn object_traverse(&mut self, obj: u64, exit: u64) -> Trappable<Result<(), HostError>> {
         self.traverse(obj, exit)
     }
 }

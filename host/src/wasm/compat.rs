@@ -1,11 +1,12 @@
-//! The `mudhost:game@0.1.0` host imports, for modules built against the previous WIT: each is the
-//! current import of the same name (same checks, same quotas), so an old module behaves exactly
-//! as it did. 0.1.0 is a subset of the current `host` interface with the same types, except the
-//! records defined in `host` itself (`multisession-policy`, `object-brief`), which are converted.
+//! The `mudhost:game@0.1.0` host imports, for modules built against that WIT: each is the 0.3.0
+//! import of the same name ([`super::compat_v0_3`]: the current one, its refusals as texts; same
+//! checks, same quotas), so an old module behaves exactly as it did. 0.1.0 is a subset of that
+//! `host` interface with the same types, except the records defined in `host` itself
+//! (`multisession-policy`, `object-brief`), which are converted.
 
-use super::bindings::mudhost::game::host::Host;
 use super::bindings::types::{LogLevel, SessionInfo};
 use super::bindings::v0_1::mudhost::game::host as v0_1;
+use super::bindings::v0_3::mudhost::game::host::Host;
 use super::HostCtx;
 
 /// Result of an import that ends the call when the guest goes over a quota.

@@ -1,11 +1,12 @@
-//! The `mudhost:game@0.2.1` host imports, for modules built against the previous WIT (a 0.2.0
-//! module's imports match them by semver): each is the current import of the same name (same
-//! checks, same quotas), so an old module behaves exactly as it did. The records defined in `host`
-//! itself are converted; the `types` records are shared (see [`super::bindings::v0_2`]).
+//! The `mudhost:game@0.2.1` host imports, for modules built against that WIT (a 0.2.0 module's
+//! imports match them by semver): each is the 0.3.0 import of the same name
+//! ([`super::compat_v0_3`]: the current one, its refusals as texts; same checks, same quotas), so
+//! an old module behaves exactly as it did. The records defined in `host` itself are converted;
+//! the `types` records are shared (see [`super::bindings::v0_2`]).
 
-use super::bindings::mudhost::game::host::Host;
 use super::bindings::types::{CmdsetHolder, CommandInfo, LogLevel, SessionInfo};
 use super::bindings::v0_2::mudhost::game::host as v0_2;
+use super::bindings::v0_3::mudhost::game::host::Host;
 use super::HostCtx;
 
 /// Result of an import that ends the call when the guest goes over a quota.

@@ -3,7 +3,7 @@
 //! Generic over the store data, so they stay with the sandbox; the imports themselves are the
 //! embedder's.
 
-use super::bindings::types::LogLevel;
+use super::bindings::types::{HostError, LogLevel};
 use super::{escape_line, GuestQuotas, HostCtx, QuotaExceeded};
 
 /// Result of an import that ends the call when the guest goes over a quota.
@@ -71,23 +71,23 @@ impl<D> HostCtx<D> {
     }
 
     /// Refuse (with an error value) a name over `guest_name_bytes`.
-    pub fn name_value(&self, what: &str, value: &str) -> Result<(), String> {
+    pub fn name_value(&self, what: &str, value: &str) -> Result<(), HostError> {
         if value.len() > self.q().name_bytes {
-            return Err(format!(
-                "quota: {what} is over guest_name_bytes ({} bytes)",
+            return Err(HostError::Quota(format!(
+                "{what} is over guest_name_bytes ({} bytes)",
                 self.q().name_bytes
-            ));
+            )));
         }
         Ok(())
     }
 
     /// Count one password-hashing request against the call's quota.
-    pub fn auth_request(&mut self) -> Result<(), String> {
+    pub fn auth_request(&mut self) -> Result<(), HostError> {
         if self.used.auth_requests >= self.q().auth_requests_per_call {
-            return Err(format!(
-                "quota: over guest_auth_requests_per_call ({} create-account/login per command)",
+            return Err(HostError::Quota(format!(
+                "over guest_auth_requests_per_call ({} create-account/login per command)",
                 self.q().auth_requests_per_call
-            ));
+            )));
         }
         self.used.auth_requests += 1;
         Ok(())
@@ -95,16 +95,16 @@ impl<D> HostCtx<D> {
 
     /// The checks of every call that starts a password hash: the per-call auth quota, the
     /// account name's size (when one is given) and each password's size.
-    pub fn auth_checks(&mut self, name: Option<&str>, passwords: &[&str]) -> Result<(), String> {
+    pub fn auth_checks(&mut self, name: Option<&str>, passwords: &[&str]) -> Result<(), HostError> {
         self.auth_request()?;
         if let Some(name) = name {
             self.name_value("the account name", name)?;
         }
         if passwords.iter().any(|p| p.len() > self.q().text_bytes) {
-            return Err(format!(
-                "quota: the password is over guest_text_bytes ({} bytes)",
+            return Err(HostError::Quota(format!(
+                "the password is over guest_text_bytes ({} bytes)",
                 self.q().text_bytes
-            ));
+            )));
         }
         Ok(())
     }

@@ -29,7 +29,7 @@ use wasmtime::Engine;
 
 use super::cache::ModuleCache;
 use super::{GuestLimits, GuestQuotas, HostCtx, HostData, LiveInstance};
-use super::{WIT_PACKAGE, WIT_VERSION, WIT_VERSION_COMPAT, WIT_VERSION_V0_2};
+use super::{WIT_PACKAGE, WIT_VERSION, WIT_VERSION_COMPAT, WIT_VERSION_V0_2, WIT_VERSION_V0_3};
 use crate::cmd::CmdSet;
 
 mod calls;
@@ -59,7 +59,7 @@ pub enum PluginError {
     #[error("compile failed: {0}")]
     Compile(String),
     /// Built against another WIT version.
-    #[error("interface check failed: built against WIT {WIT_PACKAGE}@{found}, but this host implements {WIT_PACKAGE}@{WIT_VERSION} (and {WIT_PACKAGE}@{WIT_VERSION_V0_2}, and {WIT_PACKAGE}@{WIT_VERSION_COMPAT} for cmdset modules)")]
+    #[error("interface check failed: built against WIT {WIT_PACKAGE}@{found}, but this host implements {WIT_PACKAGE}@{WIT_VERSION} (and {WIT_PACKAGE}@{WIT_VERSION_V0_3}, {WIT_PACKAGE}@{WIT_VERSION_V0_2}, and {WIT_PACKAGE}@{WIT_VERSION_COMPAT} for cmdset modules)")]
     Version {
         /// The version the module names.
         found: String,

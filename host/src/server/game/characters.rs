@@ -9,6 +9,7 @@ use crate::store::OWNER_ATTR;
 
 use super::multisession::SharedPuppet;
 use super::{Game, QueuedCommand};
+use crate::wasm::bindings::Answer;
 
 /// Character names, checked wherever a character is created or renamed: 1 to `max`
 /// printable characters — letters, digits, single spaces between words and `'`, `-`, `.`,
@@ -237,7 +238,7 @@ impl Game {
     }
 
     /// Delete one of the calling account's characters; refused while anyone puppets it.
-    pub fn character_delete(&mut self, sessid: Sessid, obj: u64) -> Result<(), String> {
+    pub fn character_delete(&mut self, sessid: Sessid, obj: u64) -> Answer<()> {
         let uid = self.account_of(sessid).ok_or("You are not logged in.")?;
         let o = self.world.object(obj).ok_or("That is not a valid character choice.")?;
         let owned = o.kind == "character" && o.attrs.get(OWNER_ATTR) == Some(&uid.to_string());
@@ -247,7 +248,8 @@ impl Game {
         if self.sessions.from_puppet(obj).next().is_some() {
             return Err("You cannot delete a character that is being played.".into());
         }
-        self.world.delete_object(obj).map_err(|e| e.to_string())?;
+        // A database failure is no refusal: `?` sorts it into the call's end.
+        self.world.delete_object(obj)?;
         let last = self.world.account(uid).and_then(|a| a.attrs.get("_last_puppet").cloned());
         if last == Some(obj.to_string()) {
             if let Err(e) = self.world.set_account_attr(uid, "_last_puppet", None) {
@@ -367,8 +369,10 @@ mod tests {
         let (_dir, mut game, uid) = two_sessions(mode(2, 1));
         let alice = the_character(&game);
         game.puppet(1, alice).unwrap();
-        let refusal = Err("You cannot delete a character that is being played.".into());
-        assert_eq!(game.character_delete(2, alice), refusal);
+        let refused = game.character_delete(2, alice).map_err(|e| format!("{e:?}"));
+        assert!(refused
+            .unwrap_err()
+            .contains("You cannot delete a character that is being played."));
         game.unpuppet(1).unwrap();
         game.character_delete(2, alice).unwrap();
         assert!(game.world.object(alice).is_none());

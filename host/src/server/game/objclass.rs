@@ -20,6 +20,7 @@ use std::sync::Arc;
 
 use super::Game;
 use crate::server::ClassRunner;
+use crate::wasm::bindings::types::HostError;
 
 /// The attribute of an exit naming where it leads (an object id, `#` optional), as the example
 /// game's exits store it.
@@ -104,17 +105,20 @@ pub fn creation(game: Game, obj: u64) -> Hooked<()> {
 /// Move `obj` into `dest` with its hooks: the mover's `at-pre-move` may refuse (its text is the
 /// error); after the move, the source's `at-object-leave` and the destination's
 /// `at-object-receive`.
-pub fn move_object(game: Game, obj: u64, dest: Option<u64>) -> Hooked<Result<(), String>> {
+pub fn move_object(game: Game, obj: u64, dest: Option<u64>) -> Hooked<Result<(), HostError>> {
     let (game, pre) = hook(game, obj, "at-pre-move", |g, s| g.call_at_pre_move(s, obj, dest));
     match pre {
         Err(e) => return (game, Err(e)),
-        Ok(Some(Err(refusal))) => return (game, Ok(Err(refusal))),
+        Ok(Some(Err(refusal))) => return (game, Ok(Err(HostError::Refused(refusal)))),
         Ok(_) => {}
     }
     let mut game = game;
     let source = game.world.object(obj).and_then(|o| o.location);
     if let Err(e) = game.world.move_object(obj, dest) {
-        return (game, Ok(Err(e.to_string())));
+        // A refusal (no such object, a move into itself) for the guest; a database failure ends
+        // the call.
+        let r = crate::wasm::bindings::store_refusal(e).map_err(|f| HookFailed(f.to_string()));
+        return (game, r.map(Err));
     }
     if let Some(src) = source {
         let (g, r) =
@@ -137,21 +141,23 @@ pub fn move_object(game: Game, obj: u64, dest: Option<u64>) -> Hooked<Result<(),
 
 /// Move `obj` through `exit` to its destination: the exit's `at-pre-traverse` may refuse, then
 /// the move with its hooks, then the exit's `at-traverse`.
-pub fn traverse(game: Game, obj: u64, exit: u64) -> Hooked<Result<(), String>> {
+pub fn traverse(game: Game, obj: u64, exit: u64) -> Hooked<Result<(), HostError>> {
     let Some(e) = game.world.object(exit).filter(|e| e.kind == "exit") else {
-        return (game, Ok(Err(format!("#{exit} is not an exit"))));
+        return (game, Ok(Err(HostError::Invalid(format!("#{exit} is not an exit")))));
     };
     let dest = e
         .attrs
         .get(DESTINATION_ATTR)
         .and_then(|d| d.trim().trim_start_matches('#').parse::<u64>().ok())
         .filter(|d| game.world.object(*d).is_some());
-    let Some(dest) = dest else { return (game, Ok(Err("That exit leads nowhere.".into()))) };
+    let Some(dest) = dest else {
+        return (game, Ok(Err(HostError::Refused("That exit leads nowhere.".into()))));
+    };
     let (game, pre) =
         hook(game, exit, "at-pre-traverse", |g, s| g.call_at_pre_traverse(s, exit, obj));
     match pre {
         Err(e) => return (game, Err(e)),
-        Ok(Some(Err(refusal))) => return (game, Ok(Err(refusal))),
+        Ok(Some(Err(refusal))) => return (game, Ok(Err(HostError::Refused(refusal)))),
         Ok(_) => {}
     }
     let (game, moved) = move_object(game, obj, Some(dest));

@@ -7,6 +7,7 @@ use crate::link::Sessid;
 use crate::store::Holder;
 
 use super::Game;
+use crate::wasm::bindings::Answer;
 
 /// A cmdset holder as the host API names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -120,7 +121,7 @@ impl Game {
         holder: CmdsetHolder,
         module: &str,
         persistent: bool,
-    ) -> Result<(), String> {
+    ) -> Answer<()> {
         if module.trim().is_empty() {
             return Err("The module name is empty.".into());
         }
@@ -138,14 +139,16 @@ impl Game {
                 self.world.bump_cmdset_generation();
                 Ok(())
             }
+            // A database failure is no refusal: `?` sorts it into the call's end.
             CmdsetHolder::World(h) => {
-                self.world.cmdset_add(h, module, persistent).map(|_| ()).map_err(|e| e.to_string())
+                self.world.cmdset_add(h, module, persistent)?;
+                Ok(())
             }
         }
     }
 
     /// Take a module's cmdset off a holder's stack.
-    pub fn cmdset_remove(&mut self, holder: CmdsetHolder, module: &str) -> Result<(), String> {
+    pub fn cmdset_remove(&mut self, holder: CmdsetHolder, module: &str) -> Answer<()> {
         let removed = match holder {
             CmdsetHolder::Session(id) => {
                 let s = self.sessions.get_mut(id).ok_or_else(|| format!("No session {id}."))?;
@@ -159,14 +162,12 @@ impl Game {
                 }
                 removed
             }
-            CmdsetHolder::World(h) => {
-                self.world.cmdset_remove(h, module).map_err(|e| e.to_string())?
-            }
+            CmdsetHolder::World(h) => self.world.cmdset_remove(h, module)?,
         };
         if removed {
             Ok(())
         } else {
-            Err(format!("There is no cmdset from '{module}' there."))
+            Err(format!("There is no cmdset from '{module}' there.").into())
         }
     }
 
@@ -176,7 +177,7 @@ impl Game {
         caller: Sessid,
         account: u64,
         perm: &str,
-    ) -> Result<(), String> {
+    ) -> Answer<()> {
         let (superuser, held) = self.lock_caller(caller);
         let developer = crate::cmd::CmdLock::parse("cmd:perm(Developer)")
             .allows(&LockCaller { superuser, permission: held.as_deref() });
@@ -189,7 +190,7 @@ impl Game {
                 crate::cmd::PERMISSION_HIERARCHY.join(", ")
             )
         })?;
-        self.world.set_account_permission(account, name).map_err(|e| e.to_string())
+        Ok(self.world.set_account_permission(account, name)?)
     }
 }
 

@@ -2,6 +2,8 @@
 
 use super::Trappable;
 use crate::server::game::Game;
+use crate::wasm::bindings::refuse_or_fail;
+use crate::wasm::bindings::types::HostError;
 use crate::wasm::import_checks::over;
 use crate::wasm::HostCtx;
 
@@ -12,7 +14,7 @@ impl HostCtx<Game> {
         account: u64,
         key: String,
         value: Option<String>,
-    ) -> Trappable<()> {
+    ) -> Trappable<Result<(), HostError>> {
         self.name("an attribute key", &key)?;
         if value.as_ref().is_some_and(|v| v.len() > self.q().attr_value_bytes) {
             return Err(over(format!(
@@ -20,10 +22,7 @@ impl HostCtx<Game> {
                 self.q().attr_value_bytes
             )));
         }
-        if let Err(e) = self.game.world.set_account_attr(account, &key, value.as_deref()) {
-            tracing::warn!(module = %self.module, account, cause = %e, "account-attr-set failed");
-        }
-        Ok(())
+        refuse_or_fail(self.game.world.set_account_attr(account, &key, value.as_deref()))
     }
 
     /// `character-create` for the caller's account: name and description within their quotas.
@@ -31,16 +30,17 @@ impl HostCtx<Game> {
         &mut self,
         key: String,
         description: Option<String>,
-    ) -> Trappable<Result<u64, String>> {
+    ) -> Trappable<Result<u64, HostError>> {
         if let Err(e) = self.name_value("the character name", &key) {
             return Ok(Err(e));
         }
         if description.as_ref().is_some_and(|d| d.len() > self.q().attr_value_bytes) {
-            return Ok(Err(format!(
-                "quota: the description is over guest_attr_value_bytes ({} bytes)",
+            return Ok(Err(HostError::Quota(format!(
+                "the description is over guest_attr_value_bytes ({} bytes)",
                 self.q().attr_value_bytes
-            )));
+            ))));
         }
-        Ok(self.game.character_create(self.caller, &key, description.as_deref()))
+        let created = self.game.character_create(self.caller, &key, description.as_deref());
+        Ok(created.map_err(HostError::Refused))
     }
 }

@@ -1,9 +1,11 @@
 //! The building imports (`building-limits`, `build-object`, `prototype-list`, `prototype-get`):
-//! what the builder commands need beyond the object imports. Every refusal is an error value
-//! with a text for the builder, never the end of the call.
+//! what the builder commands need beyond the object imports. Every refusal is a `host-error`
+//! with a text for the builder, never the end of the call; a database failure ends it.
 
 use crate::server::game::Game;
 use crate::wasm::bindings::mudhost::game::host::{BuildLimits, PrototypeCatalog, PrototypeEntry};
+use crate::wasm::bindings::types::HostError;
+use crate::wasm::bindings::HostFailure;
 use crate::wasm::HostCtx;
 
 impl HostCtx<Game> {
@@ -23,14 +25,14 @@ impl HostCtx<Game> {
         key: &str,
         kind: &str,
         location: Option<u64>,
-    ) -> wasmtime::Result<Result<u64, String>> {
+    ) -> wasmtime::Result<Result<u64, HostError>> {
         Ok(match self.build_checks(key, kind, location) {
             Err(refusal) => Err(refusal),
             Ok(()) => {
                 let id =
                     self.game.world.create_object(key.trim(), kind, location).map_err(|e| {
                         tracing::error!(module = %self.module, cause = %e, "build-object failed");
-                        wasmtime::Error::msg(format!("build-object: {e}"))
+                        wasmtime::Error::new(HostFailure(format!("build-object: {e}")))
                     })?;
                 self.used.objects += 1;
                 Ok(id)
@@ -39,38 +41,46 @@ impl HostCtx<Game> {
     }
 
     /// Why `build-object` refuses these arguments, if it does.
-    fn build_checks(&self, key: &str, kind: &str, location: Option<u64>) -> Result<(), String> {
+    fn build_checks(&self, key: &str, kind: &str, location: Option<u64>) -> Result<(), HostError> {
         let max = self.quotas.name_bytes;
         let trimmed = key.trim();
         if trimmed.is_empty() {
-            return Err("The name must not be empty.".into());
+            return Err(HostError::Invalid("The name must not be empty.".into()));
         }
         if key.len() > max {
-            return Err(format!("The name is too long (over guest_name_bytes, {max} bytes)."));
+            return Err(HostError::Invalid(format!(
+                "The name is too long (over guest_name_bytes, {max} bytes)."
+            )));
         }
         if key.chars().any(char::is_control) {
-            return Err("The name must not hold a line break or control character.".into());
+            return Err(HostError::Invalid(
+                "The name must not hold a line break or control character.".into(),
+            ));
         }
         let kind_ok = !kind.is_empty()
             && kind.len() <= max
             && kind.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
         if !kind_ok {
             let shown: String = kind.chars().take(40).collect();
-            return Err(format!("'{shown}' is not a kind of object (letters, digits and _)."));
+            return Err(HostError::Invalid(format!(
+                "'{shown}' is not a kind of object (letters, digits and _)."
+            )));
         }
         if kind == "character" {
-            return Err("Characters are made with charcreate, not built.".into());
+            return Err(HostError::Invalid(
+                "Characters are made with charcreate, not built.".into(),
+            ));
         }
         if let Some(l) = location {
             if self.game.world.object(l).is_none() {
-                return Err(format!("There is no object #{l} to put it in."));
+                return Err(HostError::NotFound(format!("There is no object #{l} to put it in.")));
             }
         }
         if self.used.objects >= self.quotas.objects_per_call {
-            return Err(format!(
-                "quota: objects created over guest_objects_per_call ({})",
+            return Err(HostError::Quota(format!(
+                "objects created over guest_objects_per_call ({})",
                 self.quotas.objects_per_call
-            ));
+            )));
         }
         Ok(())
     }
@@ -98,14 +108,15 @@ impl HostCtx<Game> {
     }
 
     /// One prototype with its parents applied, as JSON text.
-    pub(super) fn prototype_json(&mut self, key: &str) -> Result<String, String> {
+    pub(super) fn prototype_json(&mut self, key: &str) -> Result<String, HostError> {
         if key.len() > self.quotas.name_bytes {
-            return Err(format!(
+            return Err(HostError::Invalid(format!(
                 "A prototype key is at most guest_name_bytes ({} bytes).",
                 self.quotas.name_bytes
-            ));
+            )));
         }
-        let proto = self.game.prototypes.get(key)?;
+        // No such prototype, or a parent missing, in a cycle or too deep: it cannot be found.
+        let proto = self.game.prototypes.get(key).map_err(HostError::NotFound)?;
         Ok(serde_json::Value::Object(proto).to_string())
     }
 }

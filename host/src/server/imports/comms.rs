@@ -9,39 +9,41 @@ use crate::link::Sessid;
 use crate::server::game::Game;
 use crate::store::Channel;
 use crate::wasm::bindings::mudhost::game::host::{ChannelInfo, HelpTopic};
+use crate::wasm::bindings::types::HostError;
+use crate::wasm::bindings::{store_failure, Answer};
 use crate::wasm::{HostCtx, QuotaExceeded};
 
 /// Evennia's refusal for a channel name that matches nothing.
-fn no_channel(name: &str) -> String {
-    format!("No channel found matching '{name}' (could also be due to missing access).")
+fn no_channel(name: &str) -> HostError {
+    HostError::NotFound(format!(
+        "No channel found matching '{name}' (could also be due to missing access)."
+    ))
 }
 
 impl HostCtx<Game> {
     /// The calling session's account, or the refusal a session not logged in gets.
-    fn comms_account(&self) -> Result<u64, String> {
+    fn comms_account(&self) -> Result<u64, HostError> {
         self.game
             .sessions
             .get(self.caller)
             .and_then(|s| s.data.uid)
-            .ok_or_else(|| "You must be logged in to use channels.".to_string())
+            .ok_or_else(|| HostError::Denied("You must be logged in to use channels.".into()))
     }
 
     /// A channel by name or alias, or Evennia's refusal.
-    fn comms_channel(&self, name: &str) -> Result<Channel, String> {
+    fn comms_channel(&self, name: &str) -> Answer<Channel> {
         let name = name.trim();
         self.comms_name_len("the channel name", name)?;
-        self.game
-            .world
-            .channel_find(name)
-            .map_err(|e| e.to_string())?
-            .ok_or_else(|| no_channel(name))
+        Ok(self.game.world.channel_find(name)?.ok_or_else(|| no_channel(name))?)
     }
 
     /// Refuse a channel name or alias over `channel_name_chars`.
-    fn comms_name_len(&self, what: &str, name: &str) -> Result<(), String> {
+    fn comms_name_len(&self, what: &str, name: &str) -> Result<(), HostError> {
         let max = self.game.cfg.channel_name_chars;
         if name.chars().count() > max {
-            return Err(format!("{what} is longer than channel_name_chars ({max} characters)."));
+            return Err(HostError::Invalid(format!(
+                "{what} is longer than channel_name_chars ({max} characters)."
+            )));
         }
         Ok(())
     }
@@ -59,13 +61,14 @@ impl HostCtx<Game> {
         self.game.world.account(id).map(|a| a.name.clone()).unwrap_or_else(|| format!("#{id}"))
     }
 
-    /// `channel-list`.
-    pub(super) fn comms_list(&mut self) -> Result<Vec<ChannelInfo>, String> {
+    /// `channel-list`. Nothing to refuse: a database failure ends the call (it used to answer
+    /// an empty list).
+    pub(super) fn comms_list(&mut self) -> wasmtime::Result<Vec<ChannelInfo>> {
         let me = self.comms_account().ok();
         let world = &self.game.world;
         let mut out = Vec::new();
-        for c in world.channels().map_err(|e| e.to_string())? {
-            let subs = world.channel_subscribers(c.id).map_err(|e| e.to_string())?;
+        for c in world.channels().map_err(store_failure)? {
+            let subs = world.channel_subscribers(c.id).map_err(store_failure)?;
             let mine = me.and_then(|m| subs.iter().find(|(a, _)| *a == m));
             out.push(ChannelInfo {
                 owner: c.owner.map(|o| self.account_display(o)),
@@ -86,18 +89,22 @@ impl HostCtx<Game> {
         name: String,
         aliases: Vec<String>,
         description: String,
-    ) -> Result<(), String> {
+    ) -> Answer<()> {
         let me = self.comms_account()?;
         let cfg = self.game.cfg.clone();
         let name = name.trim();
         if name.is_empty() {
-            return Err("To create: channel/create name[;aliases] [= description]".into());
+            return Err(HostError::Invalid(
+                "To create: channel/create name[;aliases] [= description]".into(),
+            )
+            .into());
         }
         if aliases.len() > self.quotas.list_items {
-            return Err(format!(
-                "quota: over guest_list_items ({} aliases)",
+            return Err(HostError::Quota(format!(
+                "over guest_list_items ({} aliases)",
                 self.quotas.list_items
-            ));
+            ))
+            .into());
         }
         let aliases: Vec<String> = aliases
             .iter()
@@ -111,101 +118,112 @@ impl HostCtx<Game> {
             // A channel's name becomes a command: one word of letters, digits and `-_.'`.
             if n.starts_with("__") || !n.chars().all(|c| c.is_alphanumeric() || "-_.'".contains(c))
             {
-                return Err(format!(
+                return Err(HostError::Invalid(format!(
                     "'{n}' is not a valid channel name (letters, digits and - _ . ' only)."
-                ));
+                ))
+                .into());
             }
         }
         if description.chars().count() > cfg.channel_message_chars {
-            return Err(format!(
+            return Err(HostError::Invalid(format!(
                 "The description is longer than channel_message_chars ({} characters).",
                 cfg.channel_message_chars
-            ));
+            ))
+            .into());
         }
         let world = &mut self.game.world;
-        let existing = world.channels().map_err(|e| e.to_string())?;
+        let existing = world.channels()?;
         if existing.len() >= cfg.channel_max_count {
-            return Err(format!(
+            return Err(HostError::Refused(format!(
                 "There are already channel_max_count ({}) channels.",
                 cfg.channel_max_count
-            ));
+            ))
+            .into());
         }
         for n in std::iter::once(name).chain(aliases.iter().map(String::as_str)) {
             if existing.iter().any(|c| c.answers_to(n)) {
-                return Err(format!("Channel {n} already exists."));
+                return Err(HostError::Refused(format!("Channel {n} already exists.")).into());
             }
         }
-        let id = world
-            .channel_create(name, &aliases, &description, Some(me))
-            .map_err(|e| e.to_string())?;
-        world.channel_subscribe(id, me).map_err(|e| e.to_string())
+        let id = world.channel_create(name, &aliases, &description, Some(me))?;
+        Ok(world.channel_subscribe(id, me)?)
     }
 
     /// `channel-sub`.
-    pub(super) fn comms_sub(&mut self, name: String) -> Result<String, String> {
+    pub(super) fn comms_sub(&mut self, name: String) -> Answer<String> {
         let me = self.comms_account()?;
         let c = self.comms_channel(&name)?;
         let max = self.game.cfg.channel_max_subscribers;
         let world = &mut self.game.world;
-        if world.channel_banned(c.id, me).map_err(|e| e.to_string())? {
-            return Err(format!("You are banned from channel {}.", c.name));
+        if world.channel_banned(c.id, me)? {
+            return Err(
+                HostError::Denied(format!("You are banned from channel {}.", c.name)).into()
+            );
         }
-        if world.channel_subscription(c.id, me).map_err(|e| e.to_string())?.is_some() {
-            return Err(format!("Already listening to channel {}.", c.name));
+        if world.channel_subscription(c.id, me)?.is_some() {
+            return Err(
+                HostError::Refused(format!("Already listening to channel {}.", c.name)).into()
+            );
         }
-        if world.channel_subscribers(c.id).map_err(|e| e.to_string())?.len() >= max {
-            return Err(format!(
+        if world.channel_subscribers(c.id)?.len() >= max {
+            return Err(HostError::Refused(format!(
                 "Channel {} is full (channel_max_subscribers: {max} subscribers).",
                 c.name
-            ));
+            ))
+            .into());
         }
-        world.channel_subscribe(c.id, me).map_err(|e| e.to_string())?;
+        world.channel_subscribe(c.id, me)?;
         Ok(c.name)
     }
 
     /// `channel-unsub`.
-    pub(super) fn comms_unsub(&mut self, name: String) -> Result<String, String> {
+    pub(super) fn comms_unsub(&mut self, name: String) -> Answer<String> {
         let me = self.comms_account()?;
         let c = self.comms_channel(&name)?;
         let world = &mut self.game.world;
-        if world.channel_subscription(c.id, me).map_err(|e| e.to_string())?.is_none() {
-            return Err(format!("Not listening to channel {}.", c.name));
+        if world.channel_subscription(c.id, me)?.is_none() {
+            return Err(HostError::Refused(format!("Not listening to channel {}.", c.name)).into());
         }
-        world.channel_unsubscribe(c.id, me).map_err(|e| e.to_string())?;
+        world.channel_unsubscribe(c.id, me)?;
         Ok(c.name)
     }
 
     /// `channel-mute`.
-    pub(super) fn comms_mute(&mut self, name: String, muted: bool) -> Result<String, String> {
+    pub(super) fn comms_mute(&mut self, name: String, muted: bool) -> Answer<String> {
         let me = self.comms_account()?;
         let c = self.comms_channel(&name)?;
         let world = &mut self.game.world;
-        match world.channel_subscription(c.id, me).map_err(|e| e.to_string())? {
-            None => Err(format!("Not listening to channel {}.", c.name)),
-            Some(m) if m == muted => Err(format!(
+        match world.channel_subscription(c.id, me)? {
+            None => Err(HostError::Refused(format!("Not listening to channel {}.", c.name)).into()),
+            Some(m) if m == muted => Err(HostError::Refused(format!(
                 "Channel {} was already {}.",
                 c.name,
                 if muted { "muted" } else { "unmuted" }
-            )),
+            ))
+            .into()),
             Some(_) => {
-                world.channel_set_muted(c.id, me, muted).map_err(|e| e.to_string())?;
+                world.channel_set_muted(c.id, me, muted)?;
                 Ok(c.name)
             }
         }
     }
 
     /// The channel, if the calling account subscribes to it.
-    fn comms_subscribed(&self, name: &str) -> Result<(u64, Channel), String> {
+    fn comms_subscribed(&self, name: &str) -> Answer<(u64, Channel)> {
         let me = self.comms_account()?;
         let c = self.comms_channel(name)?;
-        if self.game.world.channel_subscription(c.id, me).map_err(|e| e.to_string())?.is_none() {
-            return Err(format!("You are not subscribed to channel {}.", c.name));
+        if self.game.world.channel_subscription(c.id, me)?.is_none() {
+            return Err(HostError::Denied(format!(
+                "You are not subscribed to channel {}.",
+                c.name
+            ))
+            .into());
         }
         Ok((me, c))
     }
 
     /// `channel-who`: one pass over the sessions for who is online.
-    pub(super) fn comms_who(&mut self, name: String) -> Result<Vec<String>, String> {
+    pub(super) fn comms_who(&mut self, name: String) -> Answer<Vec<String>> {
         let (_, c) = self.comms_subscribed(&name)?;
         let online: HashSet<u64> = self
             .game
@@ -216,7 +234,7 @@ impl HostCtx<Game> {
                 self.game.sessions.get(id).filter(|s| s.data.logged_in).and_then(|s| s.data.uid)
             })
             .collect();
-        let subs = self.game.world.channel_subscribers(c.id).map_err(|e| e.to_string())?;
+        let subs = self.game.world.channel_subscribers(c.id)?;
         let mut names: Vec<String> = subs
             .into_iter()
             .map(|(a, muted)| {
@@ -237,14 +255,10 @@ impl HostCtx<Game> {
     }
 
     /// `channel-history`.
-    pub(super) fn comms_history(
-        &mut self,
-        name: String,
-        count: u32,
-    ) -> Result<Vec<String>, String> {
+    pub(super) fn comms_history(&mut self, name: String, count: u32) -> Answer<Vec<String>> {
         let (_, c) = self.comms_subscribed(&name)?;
         let n = (count as usize).min(self.game.cfg.channel_history_size);
-        let rows = self.game.world.channel_history(c.id, n).map_err(|e| e.to_string())?;
+        let rows = self.game.world.channel_history(c.id, n)?;
         Ok(rows.into_iter().map(|(_, text)| text).collect())
     }
 
@@ -254,48 +268,64 @@ impl HostCtx<Game> {
         name: String,
         account: String,
         banned: bool,
-    ) -> Result<String, String> {
+    ) -> Answer<String> {
         let me = self.comms_account()?;
         let c = self.comms_channel(&name)?;
         if !self.comms_controls(me, &c) {
-            return Err(format!(
+            return Err(HostError::Denied(format!(
                 "You don't have access to {} users on channel {}",
                 if banned { "ban" } else { "unban" },
                 c.name
-            ));
+            ))
+            .into());
         }
         if account.len() > self.quotas.name_bytes {
-            return Err(format!(
-                "quota: the account name is over guest_name_bytes ({} bytes)",
+            return Err(HostError::Quota(format!(
+                "the account name is over guest_name_bytes ({} bytes)",
                 self.quotas.name_bytes
-            ));
+            ))
+            .into());
         }
         let target = self
             .game
             .world
             .account_by_name(account.trim())
             .map(|a| (a.id, a.name.clone()))
-            .ok_or_else(|| format!("Could not find account '{}'.", account.trim()))?;
+            .ok_or_else(|| {
+                HostError::NotFound(format!("Could not find account '{}'.", account.trim()))
+            })?;
         let world = &mut self.game.world;
-        let was = world.channel_banned(c.id, target.0).map_err(|e| e.to_string())?;
+        let was = world.channel_banned(c.id, target.0)?;
         if banned && was {
-            return Err(format!("{} is already banned from this channel.", target.1));
+            return Err(HostError::Refused(format!(
+                "{} is already banned from this channel.",
+                target.1
+            ))
+            .into());
         }
         if !banned && !was {
-            return Err(format!("{} was not previously banned from this channel.", target.1));
+            return Err(HostError::Refused(format!(
+                "{} was not previously banned from this channel.",
+                target.1
+            ))
+            .into());
         }
-        world.channel_set_banned(c.id, target.0, banned).map_err(|e| e.to_string())?;
+        world.channel_set_banned(c.id, target.0, banned)?;
         Ok(target.1)
     }
 
     /// `channel-bans`.
-    pub(super) fn comms_bans(&mut self, name: String) -> Result<Vec<String>, String> {
+    pub(super) fn comms_bans(&mut self, name: String) -> Answer<Vec<String>> {
         let me = self.comms_account()?;
         let c = self.comms_channel(&name)?;
         if !self.comms_controls(me, &c) {
-            return Err(format!("You need 'control'-access to view bans on channel {}", c.name));
+            return Err(HostError::Denied(format!(
+                "You need 'control'-access to view bans on channel {}",
+                c.name
+            ))
+            .into());
         }
-        let ids = self.game.world.channel_bans(c.id).map_err(|e| e.to_string())?;
+        let ids = self.game.world.channel_bans(c.id)?;
         Ok(ids.into_iter().map(|a| self.account_display(a)).collect())
     }
 
@@ -307,32 +337,28 @@ impl HostCtx<Game> {
         &mut self,
         name: String,
         text: String,
-    ) -> wasmtime::Result<Result<(), String>> {
+    ) -> wasmtime::Result<Result<(), HostError>> {
         let (me, c) = match self.comms_subscribed(&name) {
             Ok(x) => x,
-            Err(e) => return Ok(Err(e)),
+            Err(e) => return crate::wasm::bindings::answer(Err(e)),
         };
         let max = self.game.cfg.channel_message_chars;
         let text = text.trim();
         if text.is_empty() {
-            return Ok(Err(format!("Usage: {} <message>", c.name)));
+            return Ok(Err(HostError::Invalid(format!("Usage: {} <message>", c.name))));
         }
         if text.chars().count() > max {
-            return Ok(Err(format!(
+            return Ok(Err(HostError::Invalid(format!(
                 "Your message is longer than channel_message_chars ({max} characters)."
-            )));
+            ))));
         }
         let line = format!("[{}] {}: {text}", c.name, self.account_display(me));
-        let listening: HashSet<u64> = match self.game.world.channel_subscribers(c.id) {
-            Ok(subs) => subs.into_iter().filter(|(_, muted)| !muted).map(|(a, _)| a).collect(),
-            Err(e) => return Ok(Err(e.to_string())),
-        };
+        let subs = self.game.world.channel_subscribers(c.id).map_err(store_failure)?;
+        let listening: HashSet<u64> =
+            subs.into_iter().filter(|(_, muted)| !muted).map(|(a, _)| a).collect();
         let keep = self.game.cfg.channel_history_size;
-        if let Err(e) =
-            self.game.world.channel_history_add(c.id, crate::shared::clock::now_ms(), &line, keep)
-        {
-            return Ok(Err(e.to_string()));
-        }
+        let now = crate::shared::clock::now_ms();
+        self.game.world.channel_history_add(c.id, now, &line, keep).map_err(store_failure)?;
         let mut to: Vec<Sessid> = self
             .game
             .sessions
@@ -389,13 +415,13 @@ impl HostCtx<Game> {
         &mut self,
         obj: u64,
         line: String,
-    ) -> wasmtime::Result<Result<(), String>> {
+    ) -> wasmtime::Result<Result<(), HostError>> {
         if line.len() > self.quotas.text_bytes {
             return Err(wasmtime::Error::new(QuotaExceeded(format!(
                 "the command line is over guest_text_bytes ({} bytes)",
                 self.quotas.text_bytes
             ))));
         }
-        Ok(self.game.queue_execute(obj, line))
+        Ok(self.game.queue_execute(obj, line).map_err(HostError::Refused))
     }
 }

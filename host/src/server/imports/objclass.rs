@@ -8,6 +8,8 @@ use std::collections::HashSet;
 
 use crate::server::game::objclass::{self, HookFailed, Hooked};
 use crate::server::game::Game;
+use crate::wasm::bindings::types::HostError;
+use crate::wasm::bindings::{refuse_or_fail, store_failure};
 use crate::wasm::HostCtx;
 
 impl HostCtx<Game> {
@@ -29,9 +31,9 @@ impl HostCtx<Game> {
         &mut self,
         obj: u64,
         dest: Option<u64>,
-    ) -> wasmtime::Result<Result<(), String>> {
+    ) -> wasmtime::Result<Result<(), HostError>> {
         if !self.game.world.any_classes() {
-            return Ok(self.game.world.move_object(obj, dest).map_err(|e| e.to_string()));
+            return refuse_or_fail(self.game.world.move_object(obj, dest));
         }
         self.with_hooks(|g| objclass::move_object(g, obj, dest))
     }
@@ -57,20 +59,20 @@ impl HostCtx<Game> {
         &mut self,
         obj: u64,
         class: Option<String>,
-    ) -> wasmtime::Result<Result<(), String>> {
+    ) -> wasmtime::Result<Result<(), HostError>> {
         if self.game.world.object(obj).is_none() {
-            return Ok(Err(format!("no object #{obj}")));
+            return Ok(Err(HostError::NotFound(format!("no object #{obj}"))));
         }
         let Some(class) = class else {
-            return Ok(self.game.world.set_object_class(obj, None).map_err(|e| e.to_string()));
+            return refuse_or_fail(self.game.world.set_object_class(obj, None));
         };
         let known = self.game.objclass.runner.as_ref().is_some_and(|r| r.has(&class));
         if !known {
-            return Ok(Err(format!("'{}' is not a loaded object-class module", clip(&class))));
+            let why = format!("'{}' is not a loaded object-class module", clip(&class));
+            return Ok(Err(HostError::NotFound(why)));
         }
-        if let Err(e) = self.game.world.set_object_class(obj, Some(&class)) {
-            return Ok(Err(e.to_string()));
-        }
+        // The object was checked above: only the database can fail here.
+        self.game.world.set_object_class(obj, Some(&class)).map_err(store_failure)?;
         self.with_hooks(|g| objclass::creation(g, obj))?;
         Ok(Ok(()))
     }
@@ -85,9 +87,13 @@ impl HostCtx<Game> {
     }
 
     /// `object-traverse`.
-    pub(super) fn traverse(&mut self, obj: u64, exit: u64) -> wasmtime::Result<Result<(), String>> {
+    pub(super) fn traverse(
+        &mut self,
+        obj: u64,
+        exit: u64,
+    ) -> wasmtime::Result<Result<(), HostError>> {
         if self.game.world.object(obj).is_none() {
-            return Ok(Err(format!("no object #{obj}")));
+            return Ok(Err(HostError::NotFound(format!("no object #{obj}"))));
         }
         self.with_hooks(|g| objclass::traverse(g, obj, exit))
     }

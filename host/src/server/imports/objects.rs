@@ -4,6 +4,8 @@
 use super::Trappable;
 use crate::server::game::Game;
 use crate::wasm::bindings::mudhost::game::host::{ContentsPacked, ObjectBrief};
+use crate::wasm::bindings::types::HostError;
+use crate::wasm::bindings::{refuse_or_fail, HostFailure};
 use crate::wasm::import_checks::over;
 use crate::wasm::HostCtx;
 
@@ -24,20 +26,23 @@ impl HostCtx<Game> {
                 self.q().objects_per_call
             )));
         }
-        Ok(match self.game.world.create_object(&key, &kind, location) {
-            Ok(id) => {
-                self.used.objects += 1;
-                id
-            }
-            Err(e) => {
-                tracing::error!(module = %self.module, cause = %e, "object-create failed");
-                0
-            }
-        })
+        // It fails only when the database does: the host's failure, which ends the call (it
+        // used to answer id 0, an object that does not exist).
+        let id = self
+            .game
+            .world
+            .create_object(&key, &kind, location)
+            .map_err(|e| wasmtime::Error::new(HostFailure(format!("object-create: {e}"))))?;
+        self.used.objects += 1;
+        Ok(id)
     }
 
     /// `object-set-key`: a character is renamed under the rules it was created with.
-    pub(super) fn rename_object(&mut self, obj: u64, key: String) -> Trappable<Result<(), String>> {
+    pub(super) fn rename_object(
+        &mut self,
+        obj: u64,
+        key: String,
+    ) -> Trappable<Result<(), HostError>> {
         if let Err(e) = self.name_value("an object key", &key) {
             return Ok(Err(e));
         }
@@ -45,10 +50,10 @@ impl HostCtx<Game> {
         if self.game.world.object(obj).is_some_and(|o| o.kind == "character") {
             let max = self.game.cfg.max_name_chars;
             if let Err(e) = crate::server::game::validate_character_name(&key, max) {
-                return Ok(Err(e));
+                return Ok(Err(HostError::Invalid(e)));
             }
         }
-        Ok(self.game.world.set_object_key(obj, &key).map_err(|e| e.to_string()))
+        refuse_or_fail(self.game.world.set_object_key(obj, &key))
     }
 
     /// `object-contents-briefs`: id, key and kind of each object inside `obj`.
@@ -102,28 +107,29 @@ impl HostCtx<Game> {
         obj: u64,
         key: String,
         value: Option<String>,
-    ) -> Trappable<Result<(), String>> {
+    ) -> Trappable<Result<(), HostError>> {
         if let Err(e) = self.name_value("an attribute key", &key) {
             return Ok(Err(e));
         }
         // Ownership decides puppet rights and counts towards MAX_NR_CHARACTERS: only the host's
         // character-create sets it.
         if key == crate::store::OWNER_ATTR {
-            return Ok(Err(format!("'{key}' is set by the host (character-create).")));
+            let why = format!("'{key}' is set by the host (character-create).");
+            return Ok(Err(HostError::Invalid(why)));
         }
         if value.as_ref().is_some_and(|v| v.len() > self.q().attr_value_bytes) {
-            return Ok(Err(format!(
-                "quota: the attribute value is over guest_attr_value_bytes ({} bytes)",
+            return Ok(Err(HostError::Quota(format!(
+                "the attribute value is over guest_attr_value_bytes ({} bytes)",
                 self.q().attr_value_bytes
-            )));
+            ))));
         }
         let set = self.game.world.set_object_attr(obj, &key, value.as_deref());
         if set.is_ok() && self.game.world.typed_attr(obj, "", &key).is_some() {
             // One value per attribute: the string replaces a typed value of the same key.
-            if let Err(e) = self.game.world.set_typed_attr(obj, "", &key, None) {
-                return Ok(Err(e.to_string()));
+            if let Err(e) = refuse_or_fail(self.game.world.set_typed_attr(obj, "", &key, None))? {
+                return Ok(Err(e));
             }
         }
-        Ok(set.map_err(|e| e.to_string()))
+        refuse_or_fail(set)
     }
 }

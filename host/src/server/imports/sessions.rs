@@ -4,7 +4,7 @@
 
 use crate::link::Sessid;
 use crate::server::game::Game;
-use crate::wasm::bindings::types::CommandInfo;
+use crate::wasm::bindings::types::{CommandInfo, HostError};
 use crate::wasm::import_checks::{clamp, json_depth, over};
 use crate::wasm::HostCtx;
 
@@ -61,51 +61,56 @@ impl HostCtx<Game> {
         cmdname: String,
         args_json: String,
         kwargs_json: String,
-    ) -> Trappable<Result<(), String>> {
+    ) -> Trappable<Result<(), HostError>> {
         let q = self.q();
         if cmdname.trim().is_empty() {
-            return Ok(Err("the out-of-band command name is empty".into()));
+            return Ok(Err(HostError::Invalid("the out-of-band command name is empty".into())));
         }
         if let Err(e) = self.name_value("the out-of-band command name", &cmdname) {
             return Ok(Err(e));
         }
         let size = args_json.len() + kwargs_json.len();
         if size > q.text_bytes {
-            return Ok(Err(format!(
-                "quota: out-of-band arguments are over guest_text_bytes ({} bytes)",
+            return Ok(Err(HostError::Quota(format!(
+                "out-of-band arguments are over guest_text_bytes ({} bytes)",
                 q.text_bytes
-            )));
+            ))));
         }
         if json_depth(&args_json).max(json_depth(&kwargs_json)) > q.json_depth {
-            return Ok(Err(format!(
-                "quota: out-of-band arguments nest deeper than guest_json_depth ({})",
+            return Ok(Err(HostError::Quota(format!(
+                "out-of-band arguments nest deeper than guest_json_depth ({})",
                 q.json_depth
-            )));
+            ))));
         }
         if self.used.messages + 1 > q.messages_per_call
             || self.used.output_bytes + size > q.output_bytes_per_call
         {
-            return Ok(Err(format!(
-                "quota: output over guest_messages_per_call ({}) or guest_output_bytes_per_call ({} bytes)",
-                q.messages_per_call, q.output_bytes_per_call
-            )));
+            return Ok(Err(HostError::Quota(format!(
+                "output over guest_messages_per_call ({}) or guest_output_bytes_per_call ({} bytes)",
+                q.messages_per_call, q.output_bytes_per_call))));
         }
         let args: Vec<serde_json::Value> = match serde_json::from_str(&args_json) {
             Ok(a) => a,
-            Err(e) => return Ok(Err(format!("args are not a JSON array: {e}"))),
+            Err(e) => {
+                return Ok(Err(HostError::Invalid(format!("args are not a JSON array: {e}"))))
+            }
         };
         let kwargs: serde_json::Map<String, serde_json::Value> =
             match serde_json::from_str(&kwargs_json) {
                 Ok(k) => k,
-                Err(e) => return Ok(Err(format!("kwargs are not a JSON object: {e}"))),
+                Err(e) => {
+                    return Ok(Err(HostError::Invalid(format!(
+                        "kwargs are not a JSON object: {e}"
+                    ))))
+                }
             };
         if self.used.per_session.get(&session).copied().unwrap_or(0)
             >= q.messages_per_session_per_call
         {
-            return Ok(Err(format!(
-                "quota: output to one session over guest_messages_per_session_per_call ({} messages)",
+            return Ok(Err(HostError::Quota(format!(
+                "output to one session over guest_messages_per_session_per_call ({} messages)",
                 q.messages_per_session_per_call
-            )));
+            ))));
         }
         if self.game.sessions.get(session).is_some() {
             self.used.messages += 1;

@@ -4,12 +4,14 @@
 
 use super::convert::timer_info;
 use crate::server::game::Game;
+use crate::wasm::bindings::types::HostError;
 use crate::wasm::bindings::types::TimerInfo;
+use crate::wasm::bindings::{store_failure, Answer};
 use crate::wasm::HostCtx;
 
 impl HostCtx<Game> {
     /// Schedule a timer for the calling module: `delay_ms` from now, repeating every
-    /// `interval_ms` if given. An `Err` names the refused limit.
+    /// `interval_ms` if given. A refusal names the refused limit.
     pub(super) fn timer_schedule(
         &mut self,
         delay_ms: u64,
@@ -17,34 +19,36 @@ impl HostCtx<Game> {
         payload: String,
         obj: Option<u64>,
         persistent: bool,
-    ) -> Result<u64, String> {
+    ) -> Answer<u64> {
         let cfg = &self.game.cfg;
         let (max, min_interval) = (cfg.timer_max_per_module, cfg.timer_min_interval_ms);
         if interval_ms.is_some_and(|i| i < min_interval) {
-            return Err(format!(
+            return Err(HostError::Invalid(format!(
                 "a repeating timer's interval must be at least timer_min_interval_ms ({min_interval} ms)"
-            ));
+            ))
+            .into());
         }
         if payload.len() > self.quotas.attr_value_bytes {
-            return Err(format!(
-                "quota: the timer payload is over guest_attr_value_bytes ({} bytes)",
+            return Err(HostError::Quota(format!(
+                "the timer payload is over guest_attr_value_bytes ({} bytes)",
                 self.quotas.attr_value_bytes
-            ));
+            ))
+            .into());
         }
         if self.game.world.timer_count(&self.module) >= max {
-            return Err(format!(
-                "quota: this module already has timer_max_per_module ({max}) timers"
-            ));
+            return Err(HostError::Quota(format!(
+                "this module already has timer_max_per_module ({max}) timers"
+            ))
+            .into());
         }
         if obj.is_some_and(|o| self.game.world.object(o).is_none()) {
-            return Err(format!("no object #{}", obj.unwrap_or_default()));
+            return Err(
+                HostError::NotFound(format!("no object #{}", obj.unwrap_or_default())).into()
+            );
         }
         let due = crate::shared::clock::now_ms().saturating_add(delay_ms);
         let module = self.module.clone();
-        self.game
-            .world
-            .timer_add(&module, due, interval_ms, &payload, obj, persistent)
-            .map_err(|e| e.to_string())
+        Ok(self.game.world.timer_add(&module, due, interval_ms, &payload, obj, persistent)?)
     }
 
     /// Cancel one of the calling module's timers.
@@ -52,7 +56,7 @@ impl HostCtx<Game> {
         if self.game.world.timer(id).is_none_or(|t| t.module != self.module) {
             return Ok(false);
         }
-        Ok(self.game.world.timer_remove(id)?.is_some())
+        Ok(self.game.world.timer_remove(id).map_err(store_failure)?.is_some())
     }
 
     /// The calling module's timers, soonest first.

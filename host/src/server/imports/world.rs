@@ -1,13 +1,16 @@
 //! The world-model imports (`tag-*`, `alias-*`, `search-*`, `attr-*-json`, `attr-list`,
 //! `lock-*`, `locks`, `access`): their checks and limits, then the world store
-//! (`store/world.rs`) and the game's locks (`server/game/locks.rs`). Imports returning
-//! `result` answer a bad or over-limit request with an `Err` naming the limit; the others end
-//! the call for a name over `guest_name_bytes`, as the other imports do.
+//! (`store/world.rs`) and the game's locks (`server/game/locks.rs`). Imports returning `result`
+//! answer a bad or over-limit request with a `host-error` naming the limit; the others end the
+//! call for a name over `guest_name_bytes`, as the other imports do. A database failure ends the
+//! call ([`Answer`]).
 
 use crate::server::game::locks::Accessor;
 use crate::server::game::Game;
 use crate::store::{tag, OWNER_ATTR};
 use crate::wasm::bindings::mudhost::game::host::{AttrEntry, Tag as WitTag};
+use crate::wasm::bindings::types::HostError;
+use crate::wasm::bindings::Answer;
 use crate::wasm::import_checks::json_depth;
 use crate::wasm::{HostCtx, QuotaExceeded};
 
@@ -26,15 +29,19 @@ impl HostCtx<Game> {
     }
 
     /// A tag's key and category checked against `world_tag_bytes`.
-    fn tag_checked(&self, key: &str, category: Option<&str>) -> Result<crate::store::Tag, String> {
+    fn tag_checked(
+        &self,
+        key: &str,
+        category: Option<&str>,
+    ) -> Result<crate::store::Tag, HostError> {
         let max = self.game.cfg.world_tag_bytes;
         if key.len() > max || category.is_some_and(|c| c.len() > max) {
-            return Err(format!(
-                "quota: a tag key or category is over world_tag_bytes ({max} bytes)"
-            ));
+            return Err(HostError::Quota(format!(
+                "a tag key or category is over world_tag_bytes ({max} bytes)"
+            )));
         }
         if key.trim().is_empty() {
-            return Err("a tag key cannot be empty".into());
+            return Err(HostError::Invalid("a tag key cannot be empty".into()));
         }
         Ok(tag(key, category))
     }
@@ -50,19 +57,21 @@ impl HostCtx<Game> {
         obj: u64,
         key: String,
         category: Option<String>,
-    ) -> Result<(), String> {
+    ) -> Answer<()> {
         let t = self.tag_checked(&key, category.as_deref())?;
         let world = &mut self.game.world;
         if world.object(obj).is_none() {
-            return Err(format!("no object #{obj}"));
+            return Err(HostError::NotFound(format!("no object #{obj}")).into());
         }
         let max = self.game.cfg.world_tags_per_object;
         if !self.game.world.has_tag(obj, &t) && self.game.world.tags(obj).len() >= max {
-            return Err(format!(
-                "quota: the object already has world_tags_per_object ({max}) tags"
-            ));
+            return Err(HostError::Quota(format!(
+                "the object already has world_tags_per_object ({max}) tags"
+            ))
+            .into());
         }
-        self.game.world.tag_add(obj, t).map(|_| ()).map_err(|e| e.to_string())
+        self.game.world.tag_add(obj, t)?;
+        Ok(())
     }
 
     pub(super) fn world_tag_remove(
@@ -70,9 +79,9 @@ impl HostCtx<Game> {
         obj: u64,
         key: String,
         category: Option<String>,
-    ) -> Result<bool, String> {
+    ) -> Answer<bool> {
         let t = self.tag_checked(&key, category.as_deref())?;
-        self.game.world.tag_remove(obj, &t).map_err(|e| e.to_string())
+        Ok(self.game.world.tag_remove(obj, &t)?)
     }
 
     pub(super) fn world_tags(&mut self, obj: u64) -> Vec<WitTag> {
@@ -97,34 +106,37 @@ impl HostCtx<Game> {
         Ok(self.world_list(ids))
     }
 
-    pub(super) fn world_alias_add(&mut self, obj: u64, alias: String) -> Result<(), String> {
+    pub(super) fn world_alias_add(&mut self, obj: u64, alias: String) -> Answer<()> {
         if alias.len() > self.quotas.name_bytes {
-            return Err(format!(
-                "quota: the alias is over guest_name_bytes ({} bytes)",
+            return Err(HostError::Quota(format!(
+                "the alias is over guest_name_bytes ({} bytes)",
                 self.quotas.name_bytes
-            ));
+            ))
+            .into());
         }
         if alias.trim().is_empty() {
-            return Err("an alias cannot be empty".into());
+            return Err(HostError::Invalid("an alias cannot be empty".into()).into());
         }
         if self.game.world.object(obj).is_none() {
-            return Err(format!("no object #{obj}"));
+            return Err(HostError::NotFound(format!("no object #{obj}")).into());
         }
         let max = self.game.cfg.world_aliases_per_object;
         let has = self.game.world.aliases(obj).iter().any(|a| a.eq_ignore_ascii_case(alias.trim()));
         if !has && self.game.world.aliases(obj).len() >= max {
-            return Err(format!(
-                "quota: the object already has world_aliases_per_object ({max}) aliases"
-            ));
+            return Err(HostError::Quota(format!(
+                "the object already has world_aliases_per_object ({max}) aliases"
+            ))
+            .into());
         }
-        self.game.world.alias_add(obj, &alias).map(|_| ()).map_err(|e| e.to_string())
+        self.game.world.alias_add(obj, &alias)?;
+        Ok(())
     }
 
-    pub(super) fn world_alias_remove(&mut self, obj: u64, alias: String) -> Result<bool, String> {
+    pub(super) fn world_alias_remove(&mut self, obj: u64, alias: String) -> Answer<bool> {
         if alias.len() > self.quotas.name_bytes {
             return Ok(false);
         }
-        self.game.world.alias_remove(obj, &alias).map_err(|e| e.to_string())
+        Ok(self.game.world.alias_remove(obj, &alias)?)
     }
 
     pub(super) fn world_search_kind(
@@ -165,60 +177,64 @@ impl HostCtx<Game> {
         key: String,
         category: Option<String>,
         value: Option<String>,
-    ) -> Result<(), String> {
+    ) -> Answer<()> {
         let q = self.quotas;
         if key.len() > q.name_bytes || category.as_ref().is_some_and(|c| c.len() > q.name_bytes) {
-            return Err(format!(
-                "quota: the attribute key or category is over guest_name_bytes ({} bytes)",
+            return Err(HostError::Quota(format!(
+                "the attribute key or category is over guest_name_bytes ({} bytes)",
                 q.name_bytes
-            ));
+            ))
+            .into());
         }
         let category = category.unwrap_or_default();
         if category.is_empty() && key == OWNER_ATTR {
-            return Err(format!("'{key}' is set by the host (character-create)."));
+            return Err(HostError::Invalid(format!(
+                "'{key}' is set by the host (character-create)."
+            ))
+            .into());
         }
         if self.game.world.object(obj).is_none() {
-            return Err(format!("no object #{obj}"));
+            return Err(HostError::NotFound(format!("no object #{obj}")).into());
         }
         let world = &mut self.game.world;
         let Some(text) = value else {
             if category.is_empty() && world.object(obj).is_some_and(|o| o.attrs.contains_key(&key))
             {
-                world.set_object_attr(obj, &key, None).map_err(|e| e.to_string())?;
+                world.set_object_attr(obj, &key, None)?;
             }
-            return world.set_typed_attr(obj, &category, &key, None).map_err(|e| e.to_string());
+            return Ok(world.set_typed_attr(obj, &category, &key, None)?);
         };
         if text.len() > q.attr_value_bytes {
-            return Err(format!(
-                "quota: the attribute value is over guest_attr_value_bytes ({} bytes)",
+            return Err(HostError::Quota(format!(
+                "the attribute value is over guest_attr_value_bytes ({} bytes)",
                 q.attr_value_bytes
-            ));
+            ))
+            .into());
         }
         // Depth first: serde recurses into what it parses.
         if json_depth(&text) > q.json_depth {
-            return Err(format!(
-                "quota: the attribute value nests deeper than guest_json_depth ({})",
+            return Err(HostError::Quota(format!(
+                "the attribute value nests deeper than guest_json_depth ({})",
                 q.json_depth
-            ));
+            ))
+            .into());
         }
-        let parsed: serde_json::Value =
-            serde_json::from_str(&text).map_err(|e| format!("the value is not valid JSON: {e}"))?;
+        let parsed: serde_json::Value = serde_json::from_str(&text)
+            .map_err(|e| HostError::Invalid(format!("the value is not valid JSON: {e}")))?;
         match parsed {
             // The default category's strings are the plain attributes old modules read.
             serde_json::Value::String(s) if category.is_empty() => {
-                world.set_typed_attr(obj, "", &key, None).map_err(|e| e.to_string())?;
-                world.set_object_attr(obj, &key, Some(&s)).map_err(|e| e.to_string())
+                world.set_typed_attr(obj, "", &key, None)?;
+                Ok(world.set_object_attr(obj, &key, Some(&s))?)
             }
             v => {
                 if category.is_empty()
                     && world.object(obj).is_some_and(|o| o.attrs.contains_key(&key))
                 {
-                    world.set_object_attr(obj, &key, None).map_err(|e| e.to_string())?;
+                    world.set_object_attr(obj, &key, None)?;
                 }
                 // Stored compact, as serde writes it: the same value always reads back the same.
-                world
-                    .set_typed_attr(obj, &category, &key, Some(&v.to_string()))
-                    .map_err(|e| e.to_string())
+                Ok(world.set_typed_attr(obj, &category, &key, Some(&v.to_string()))?)
             }
         }
     }
@@ -244,17 +260,20 @@ impl HostCtx<Game> {
         out
     }
 
-    pub(super) fn world_lock_add(&mut self, obj: u64, lockstring: String) -> Result<(), String> {
+    pub(super) fn world_lock_add(&mut self, obj: u64, lockstring: String) -> Answer<()> {
         let max = self.game.cfg.world_lock_bytes;
         if lockstring.len() > max {
-            return Err(format!("quota: the lock string is over world_lock_bytes ({max} bytes)"));
+            return Err(HostError::Quota(format!(
+                "the lock string is over world_lock_bytes ({max} bytes)"
+            ))
+            .into());
         }
         if self.game.world.object(obj).is_none() {
-            return Err(format!("no object #{obj}"));
+            return Err(HostError::NotFound(format!("no object #{obj}")).into());
         }
-        let add = crate::cmd::locks::parse_lockstring(&lockstring)?;
+        let add = crate::cmd::locks::parse_lockstring(&lockstring).map_err(HostError::Invalid)?;
         if add.is_empty() {
-            return Err("Lock: the lock string is empty.".into());
+            return Err(HostError::Invalid("Lock: the lock string is empty.".into()).into());
         }
         let kept: usize = self
             .game
@@ -266,22 +285,19 @@ impl HostCtx<Game> {
             .sum();
         let added: usize = add.iter().map(|l| l.access_type.len() + l.source.len()).sum();
         if kept + added > max {
-            return Err(format!(
-                "quota: the object's locks would be over world_lock_bytes ({max} bytes)"
-            ));
+            return Err(HostError::Quota(format!(
+                "the object's locks would be over world_lock_bytes ({max} bytes)"
+            ))
+            .into());
         }
-        self.game.world.locks_add(obj, add).map_err(|e| e.to_string())
+        Ok(self.game.world.locks_add(obj, add)?)
     }
 
-    pub(super) fn world_lock_remove(
-        &mut self,
-        obj: u64,
-        access_type: String,
-    ) -> Result<bool, String> {
+    pub(super) fn world_lock_remove(&mut self, obj: u64, access_type: String) -> Answer<bool> {
         if access_type.len() > self.game.cfg.world_lock_bytes {
             return Ok(false);
         }
-        self.game.world.lock_remove(obj, &access_type).map_err(|e| e.to_string())
+        Ok(self.game.world.lock_remove(obj, &access_type)?)
     }
 
     pub(super) fn world_locks(&mut self, obj: u64) -> Vec<String> {

@@ -13,7 +13,9 @@ use super::exports::{ClassExport, CmdsetExport, Exports, HookExport};
 use super::{module_name, PluginError};
 use crate::wasm::bindings;
 use crate::wasm::cache::{hex, ModuleCache};
-use crate::wasm::{HostCtx, WIT_PACKAGE, WIT_VERSION, WIT_VERSION_COMPAT, WIT_VERSION_V0_2};
+use crate::wasm::{
+    HostCtx, WIT_PACKAGE, WIT_VERSION, WIT_VERSION_COMPAT, WIT_VERSION_V0_2, WIT_VERSION_V0_3,
+};
 
 /// A compiled, interface-checked module ready to be installed on the game loop.
 pub struct Prepared<D: 'static> {
@@ -243,8 +245,8 @@ fn check_file_meta(meta: &std::fs::Metadata, max: u64) -> Result<(), PluginError
     Ok(())
 }
 
-/// Which of our WIT versions a component is served as ([`WIT_VERSION`], [`WIT_VERSION_V0_2`] or
-/// [`WIT_VERSION_COMPAT`]), and the version it names (compatible with that one). Refuse
+/// Which of our WIT versions a component is served as ([`WIT_VERSION`], [`WIT_VERSION_V0_3`],
+/// [`WIT_VERSION_V0_2`] or [`WIT_VERSION_COMPAT`]), and the version it names (compatible with that one). Refuse
 /// components that name any other version of our package (the message names the versions), mix
 /// versions, or do not export the cmdset interface at all.
 fn check_interface(
@@ -262,6 +264,9 @@ fn check_interface(
         let version = rest.split_once('@').map_or("", |(_, v)| v);
         let ours = if compatible(version, WIT_VERSION) {
             WIT_VERSION
+        } else if compatible(version, WIT_VERSION_V0_3) {
+            // Served as the current version: the same exports (`bindings::cmdset`, ...).
+            WIT_VERSION_V0_3
         } else if compatible(version, WIT_VERSION_V0_2) {
             WIT_VERSION_V0_2
         } else if compatible(version, WIT_VERSION_COMPAT) {
@@ -350,13 +355,15 @@ mod tests {
 
     #[test]
     fn versions_are_compatible_by_semver_rules() {
-        assert!(compatible("0.3.0", WIT_VERSION));
-        assert!(compatible("0.3.7", WIT_VERSION));
+        assert!(compatible("0.4.0", WIT_VERSION));
+        assert!(compatible("0.4.7", WIT_VERSION));
+        assert!(compatible("0.3.2", WIT_VERSION_V0_3));
         assert!(compatible("0.2.0", WIT_VERSION_V0_2));
         assert!(compatible("0.1.3", WIT_VERSION_COMPAT));
         assert!(!compatible("0.2.1", WIT_VERSION));
         assert!(!compatible("0.1.0", WIT_VERSION));
-        assert!(!compatible("0.4.0", WIT_VERSION));
+        assert!(!compatible("0.3.0", WIT_VERSION));
+        assert!(!compatible("0.5.0", WIT_VERSION));
         assert!(!compatible("1.2.0", WIT_VERSION));
         assert!(!compatible("", WIT_VERSION));
     }
