@@ -204,7 +204,11 @@ mod tests {
 
     #[test]
     fn session_data_with_json_flags_round_trips() {
-        let mut d = SessionData { sessid: 4, address: "127.0.0.1".into(), ..Default::default() };
+        let mut d = SessionData {
+            sessid: Sessid::new(4),
+            address: "127.0.0.1".into(),
+            ..Default::default()
+        };
         d.protocol_flags.insert("SCREENWIDTH", serde_json::json!({"0": 80}));
         d.protocol_flags.insert("NOCOLOR", Value::Bool(true));
         d.ndb.insert("k".into(), "v".into());

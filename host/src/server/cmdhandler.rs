@@ -356,7 +356,7 @@ impl GameLoop {
             // (the subscriber formats its fields). What a guest logs carries its module and
             // session itself, and a failed call is logged with its command below.
             let _span =
-                tracing::debug_span!("guest", sessid, module = %module.name, cmd = %cmd.key)
+                tracing::debug_span!("guest", %sessid, module = %module.name, cmd = %cmd.key)
                     .entered();
             self.run_guest_command(&module, game, sessid, &inv)
         };
@@ -365,10 +365,10 @@ impl GameLoop {
             self.note_guest_error(&e);
             // A line run by `execute-cmd` fails its whole unit, reported by the command that ran it.
             if self.executed_line_failed(&e) {
-                tracing::error!(sessid, module = %module.name, cmd = %cmd.key, cause = %e, "executed command failed");
+                tracing::error!(%sessid, module = %module.name, cmd = %cmd.key, cause = %e, "executed command failed");
                 return;
             }
-            tracing::error!(sessid, module = %module.name, cmd = %cmd.key, cause = %e, "command failed");
+            tracing::error!(%sessid, module = %module.name, cmd = %cmd.key, cause = %e, "command failed");
             let game = self.game();
             let text = if game.cfg.in_game_errors {
                 format!("{UNTRAPPED_ERROR} ({e})")

@@ -226,7 +226,7 @@ impl GameLoop {
             matches,
         };
         let game = self.take_game();
-        let (game, result) = self.run_guest_command(&module, game, 0, &inv);
+        let (game, result) = self.run_guest_command(&module, game, Sessid::new(0), &inv);
         self.put_game(game);
         if let Err(e) = result {
             tracing::error!(obj, module = %module.name, cmd = %cmd.key, cause = %e, "executed command failed");

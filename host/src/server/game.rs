@@ -319,7 +319,7 @@ impl Game {
         if super::inputfuncs::bound_flags(&mut data.protocol_flags, cap) {
             self.touch(sessid);
         }
-        tracing::info!(sessid, address = %data.address, "session connected");
+        tracing::info!(%sessid, address = %data.address, "session connected");
         self.idle.seen(sessid, Instant::now());
         self.sessions.insert(data);
         self.class_event(sessid, ClassEvent::Sync);
@@ -399,7 +399,7 @@ impl Game {
                 let uid = s.data.uid.unwrap_or(0);
                 let left = self.sessions.from_account(uid).count();
                 tracing::info!(
-                    sessid,
+                    %sessid,
                     "Logged out: {name} {} ({left} sessions(s) remaining){}",
                     s.data.address,
                     if reason.is_empty() { String::new() } else { format!(" ({reason})") }
@@ -584,21 +584,21 @@ pub(super) mod tests {
     #[test]
     fn undo_takes_back_a_failed_calls_output_world_changes_and_login_request() {
         let (_dir, mut game) = game_with(Config::default());
-        connect(&mut game, 1, "10.0.0.1");
-        game.hold_ack((1, 1));
-        game.msg_session(1, "before");
+        connect(&mut game, Sessid::new(1), "10.0.0.1");
+        game.hold_ack((Sessid::new(1), 1));
+        game.msg_session(Sessid::new(1), "before");
         let cp = game.checkpoint();
-        game.msg_session(1, "during");
+        game.msg_session(Sessid::new(1), "during");
         let room = game.world.create_object("shed", "room", None).unwrap();
-        game.request_create_account(1, "alice", "password1".into()).unwrap();
+        game.request_create_account(Sessid::new(1), "alice", "password1".into()).unwrap();
         assert!(!game.ack_is_held(), "the hashing job took the ack");
         game.undo(cp);
         assert!(game.world.object(room).is_none());
         assert!(game.take_deferred().is_empty());
         assert!(game.ack_is_held());
         let effects = game.take_effects();
-        assert_eq!(texts(&effects), vec![(1, "before".to_string())]);
-        assert_eq!(effects.acks, vec![(1, 1)]);
+        assert_eq!(texts(&effects), vec![(Sessid::new(1), "before".to_string())]);
+        assert_eq!(effects.acks, vec![(Sessid::new(1), 1)]);
         // The creation attempt was forgotten too: nothing is pending for the address.
         assert_eq!(game.logins.pending_from(false, "10.0.0.1"), 0);
     }
@@ -606,22 +606,22 @@ pub(super) mod tests {
     #[test]
     fn keep_keeps_a_calls_output_and_world_changes() {
         let (_dir, mut game) = game_with(Config::default());
-        connect(&mut game, 1, "10.0.0.1");
+        connect(&mut game, Sessid::new(1), "10.0.0.1");
         let cp = game.checkpoint();
-        game.msg_session(1, "kept");
+        game.msg_session(Sessid::new(1), "kept");
         let room = game.world.create_object("shed", "room", None).unwrap();
         game.keep(cp);
         assert!(game.world.object(room).is_some());
-        assert_eq!(texts(&game.take_effects()), vec![(1, "kept".to_string())]);
+        assert_eq!(texts(&game.take_effects()), vec![(Sessid::new(1), "kept".to_string())]);
     }
 
     #[test]
     fn output_to_a_session_that_is_gone_is_dropped() {
         let (_dir, mut game) = game_with(Config::default());
-        connect(&mut game, 1, "10.0.0.1");
-        game.portal_disconnect(1);
-        game.msg_session(1, "lost");
-        game.push_outputs(1, vec![Msg::text("goodbye")]);
-        assert_eq!(texts(&game.take_effects()), vec![(1, "goodbye".to_string())]);
+        connect(&mut game, Sessid::new(1), "10.0.0.1");
+        game.portal_disconnect(Sessid::new(1));
+        game.msg_session(Sessid::new(1), "lost");
+        game.push_outputs(Sessid::new(1), vec![Msg::text("goodbye")]);
+        assert_eq!(texts(&game.take_effects()), vec![(Sessid::new(1), "goodbye".to_string())]);
     }
 }

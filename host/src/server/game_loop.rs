@@ -336,7 +336,7 @@ impl GameLoop {
             next = self.scheduler.next_ready().ok();
         }
         self.commit_and_send(None);
-        self.mark(0, 0);
+        self.mark(Sessid::new(0), 0);
     }
 
     /// Mark the unit of work being run in the in-flight file, so that work that kills the
@@ -360,7 +360,7 @@ impl GameLoop {
         let replayed = self.applied.get(&sessid).is_some_and(|&a| seq <= a);
         if replayed {
             // Its effects were committed before this server started and have been resent.
-            tracing::debug!(sessid, seq, "replayed input already applied; skipped");
+            tracing::debug!(%sessid, seq, "replayed input already applied; skipped");
         } else {
             self.mark(sessid, seq);
             self.game().hold_ack((sessid, seq));
@@ -398,7 +398,7 @@ impl GameLoop {
         let slowed = self.scheduler.after_input(sessid, deferred, overran, deadline);
         if let Some(pause) = slowed {
             tracing::warn!(
-                sessid,
+                %sessid,
                 pause_ms = pause.as_millis() as u64,
                 "session keeps overrunning; slowed"
             );
@@ -540,7 +540,7 @@ impl GameLoop {
         }
         self.end_unit();
         self.commit_and_send(after);
-        self.mark(0, 0);
+        self.mark(Sessid::new(0), 0);
         exit
     }
 
@@ -654,7 +654,7 @@ impl GameLoop {
             match kind {
                 JobKind::Login => self.hashing_busy(sessid, ack),
                 JobKind::Change => {
-                    tracing::warn!(sessid, "password hashing queue full; password change refused");
+                    tracing::warn!(%sessid, "password hashing queue full; password change refused");
                     let game = self.game();
                     game.push_ack(ack);
                     game.msg_session(sessid, &format!("|R{}|n", super::hashing::BUSY_TEXT));
@@ -667,7 +667,7 @@ impl GameLoop {
     /// The hashing queue refused a job: the request is answered at once ("busy, try again") and
     /// its input acknowledged, as if the check had run.
     fn hashing_busy(&mut self, sessid: Sessid, ack: Option<(Sessid, u64)>) {
-        tracing::warn!(sessid, "password hashing queue full; request refused");
+        tracing::warn!(%sessid, "password hashing queue full; request refused");
         let game = self.game();
         game.push_ack(ack);
         game.hashing_busy(sessid);

@@ -23,6 +23,7 @@ pub mod sessions;
 pub mod timers;
 pub mod world;
 
+use crate::link::Sessid;
 use crate::server::game::{CmdsetHolder as GameHolder, Game};
 use crate::store::Holder;
 use crate::wasm::bindings::mudhost::game::host::{
@@ -47,7 +48,8 @@ impl Host for HostCtx<Game> {
     }
 
     fn msg_session(&mut self, session: u64, text: String) -> Trappable<()> {
-        let to = self.game.sessions.get(session).map(|s| s.sessid()).into_iter().collect();
+        let to =
+            self.game.sessions.get(Sessid::new(session)).map(|s| s.sessid()).into_iter().collect();
         self.deliver(to, text)
     }
 
@@ -99,7 +101,7 @@ impl Host for HostCtx<Game> {
     }
 
     fn get_session(&mut self, session: u64) -> Trappable<Option<SessionInfo>> {
-        Ok(self.game.sessions.get(session).map(session_info))
+        Ok(self.game.sessions.get(Sessid::new(session)).map(session_info))
     }
 
     fn get_sessions(&mut self, include_unloggedin: bool) -> Trappable<Vec<SessionInfo>> {
@@ -122,7 +124,7 @@ impl Host for HostCtx<Game> {
         let reason = clamp(reason, self.q().text_bytes);
         // No result to report through in this signature: a refusal is logged
         // (`disconnect-session` reports it to the guest).
-        if let Err(e) = self.game.disconnect_checked(self.caller, session, &reason) {
+        if let Err(e) = self.game.disconnect_checked(self.caller, Sessid::new(session), &reason) {
             tracing::warn!(module = %self.module, session, cause = %e, "disconnect refused");
         }
         Ok(())
@@ -322,7 +324,7 @@ impl Host for HostCtx<Game> {
         reason: String,
     ) -> Trappable<Result<(), String>> {
         let reason = clamp(reason, self.q().text_bytes);
-        Ok(self.game.disconnect_checked(self.caller, session, &reason))
+        Ok(self.game.disconnect_checked(self.caller, Sessid::new(session), &reason))
     }
 
     fn disconnect_all(&mut self, reason: String) -> Trappable<Result<(), String>> {
@@ -357,7 +359,7 @@ impl Host for HostCtx<Game> {
     }
 
     fn session_data(&mut self, session: u64) -> Trappable<Result<String, String>> {
-        Ok(self.game.session_data(self.caller, session))
+        Ok(self.game.session_data(self.caller, Sessid::new(session)))
     }
 
     fn account_set_password(&mut self, old: String, new: String) -> Trappable<Result<(), String>> {
@@ -655,7 +657,7 @@ impl Host for HostCtx<Game> {
 /// The game's name for a WIT cmdset holder.
 fn game_holder(h: CmdsetHolder) -> GameHolder {
     match h {
-        CmdsetHolder::Session(id) => GameHolder::Session(id),
+        CmdsetHolder::Session(id) => GameHolder::Session(Sessid::new(id)),
         CmdsetHolder::Account(id) => GameHolder::World(Holder::Account(id)),
         CmdsetHolder::Object(id) => GameHolder::World(Holder::Object(id)),
     }

@@ -158,27 +158,27 @@ mod tests {
     #[test]
     fn sessions_from_one_address_are_still_different_sessions() {
         let mut h = SessionHandler::default();
-        h.insert(session(1, Some(10), Some(100)));
-        h.insert(session(2, Some(11), Some(101)));
-        assert_ne!(h.get(1), h.get(2));
+        h.insert(session(Sessid::new(1), Some(10), Some(100)));
+        h.insert(session(Sessid::new(2), Some(11), Some(101)));
+        assert_ne!(h.get(Sessid::new(1)), h.get(Sessid::new(2)));
     }
 
     #[test]
     fn sessions_from_puppet_finds_every_puppeteer() {
         let mut h = SessionHandler::default();
-        h.insert(session(1, Some(10), Some(100)));
-        h.insert(session(2, Some(10), Some(100)));
-        h.insert(session(3, Some(11), Some(101)));
+        h.insert(session(Sessid::new(1), Some(10), Some(100)));
+        h.insert(session(Sessid::new(2), Some(10), Some(100)));
+        h.insert(session(Sessid::new(3), Some(11), Some(101)));
         let ids: Vec<_> = h.from_puppet(100).map(|s| s.sessid()).collect();
-        assert_eq!(ids, vec![1, 2]);
+        assert_eq!(ids, vec![Sessid::new(1), Sessid::new(2)]);
     }
 
     #[test]
     fn account_count_counts_distinct_logged_in_accounts() {
         let mut h = SessionHandler::default();
-        h.insert(session(1, Some(10), None));
-        h.insert(session(2, Some(10), None));
-        h.insert(session(3, None, None));
+        h.insert(session(Sessid::new(1), Some(10), None));
+        h.insert(session(Sessid::new(2), Some(10), None));
+        h.insert(session(Sessid::new(3), None, None));
         assert_eq!(h.account_count(), 1);
         assert_eq!(h.all(false).count(), 2);
         assert_eq!(h.all(true).count(), 3);

@@ -231,7 +231,7 @@ impl Game {
             Ok(id)
         });
         created.map_err(|e| {
-            tracing::error!(sessid, cause = %e, "character creation failed");
+            tracing::error!(%sessid, cause = %e, "character creation failed");
             "|rAn error occurred. Please e-mail an admin if the problem persists.|n".to_string()
         })
     }
@@ -269,12 +269,12 @@ mod tests {
     fn two_sessions(cfg: Config) -> (tempfile::TempDir, Game, u64) {
         let cfg = Config { auto_puppet_on_login: false, ..cfg };
         let (dir, mut game) = game_with(cfg);
-        connect(&mut game, 1, "10.0.0.1");
-        connect(&mut game, 2, "10.0.0.2");
-        account(&mut game, 1, "root"); // the first account is the superuser, exempt from limits
-        let uid = account(&mut game, 1, "alice");
-        game.login(1, uid);
-        game.login(2, uid);
+        connect(&mut game, Sessid::new(1), "10.0.0.1");
+        connect(&mut game, Sessid::new(2), "10.0.0.2");
+        account(&mut game, Sessid::new(1), "root"); // the first account is the superuser, exempt from limits
+        let uid = account(&mut game, Sessid::new(1), "alice");
+        game.login(Sessid::new(1), uid);
+        game.login(Sessid::new(2), uid);
         game.take_effects();
         game.take_queued();
         (dir, game, uid)
@@ -296,29 +296,42 @@ mod tests {
     fn puppeting_what_another_own_session_holds_takes_it_over_in_mode_2() {
         let (_dir, mut game, _) = two_sessions(mode(2, 1));
         let alice = the_character(&game);
-        game.puppet(1, alice).unwrap();
+        game.puppet(Sessid::new(1), alice).unwrap();
         game.take_effects();
-        game.puppet(2, alice).unwrap();
-        assert_eq!((puppet_of(&game, 1), puppet_of(&game, 2)), (None, Some(alice)));
-        let told = texts(&game.take_effects());
-        assert!(
-            told.contains(&(1, "|calice|n|R is now acted from another of your sessions.|n".into()))
+        game.puppet(Sessid::new(2), alice).unwrap();
+        assert_eq!(
+            (puppet_of(&game, Sessid::new(1)), puppet_of(&game, Sessid::new(2))),
+            (None, Some(alice))
         );
-        assert!(told.contains(&(2, "Taking over |calice|n from another of your sessions.".into())));
+        let told = texts(&game.take_effects());
+        assert!(told.contains(&(
+            Sessid::new(1),
+            "|calice|n|R is now acted from another of your sessions.|n".into()
+        )));
+        assert!(told.contains(&(
+            Sessid::new(2),
+            "Taking over |calice|n from another of your sessions.".into()
+        )));
     }
 
     #[test]
     fn puppeting_what_another_own_session_holds_shares_it_in_mode_3() {
         let (_dir, mut game, _) = two_sessions(mode(3, 1));
         let alice = the_character(&game);
-        game.puppet(1, alice).unwrap();
+        game.puppet(Sessid::new(1), alice).unwrap();
         game.take_effects();
-        game.puppet(2, alice).unwrap();
-        assert_eq!((puppet_of(&game, 1), puppet_of(&game, 2)), (Some(alice), Some(alice)));
+        game.puppet(Sessid::new(2), alice).unwrap();
+        assert_eq!(
+            (puppet_of(&game, Sessid::new(1)), puppet_of(&game, Sessid::new(2))),
+            (Some(alice), Some(alice))
+        );
         let told = texts(&game.take_effects());
-        assert!(told.contains(&(2, "Sharing |calice|n with another of your sessions.".into())));
+        assert!(told.contains(&(
+            Sessid::new(2),
+            "Sharing |calice|n with another of your sessions.".into()
+        )));
         // One session leaving leaves the character in the world for the other.
-        game.unpuppet(2).unwrap();
+        game.unpuppet(Sessid::new(2)).unwrap();
         assert!(game.world.object(alice).is_some_and(|o| o.location.is_some()));
     }
 
@@ -327,38 +340,44 @@ mod tests {
         let cfg = Config { max_nr_characters: 2, ..mode(2, 1) };
         let (_dir, mut game, _) = two_sessions(cfg);
         let alice = the_character(&game);
-        let bob = game.character_create(2, "Bob", None).unwrap();
-        game.puppet(1, alice).unwrap();
+        let bob = game.character_create(Sessid::new(2), "Bob", None).unwrap();
+        game.puppet(Sessid::new(1), alice).unwrap();
         game.take_effects();
         let refusal = "You cannot control any more puppets (max 1)".to_string();
-        assert_eq!(game.puppet(2, bob), Err(refusal.clone()));
+        assert_eq!(game.puppet(Sessid::new(2), bob), Err(refusal.clone()));
         let told = texts(&game.take_effects());
-        assert_eq!(told, vec![(1, refusal.clone()), (2, refusal)]);
-        assert_eq!(puppet_of(&game, 2), None);
+        assert_eq!(told, vec![(Sessid::new(1), refusal.clone()), (Sessid::new(2), refusal)]);
+        assert_eq!(puppet_of(&game, Sessid::new(2)), None);
     }
 
     #[test]
     fn the_last_session_to_let_go_takes_the_character_out_of_the_world() {
         let (_dir, mut game, _) = two_sessions(mode(2, 1));
         let alice = the_character(&game);
-        game.puppet(1, alice).unwrap();
+        game.puppet(Sessid::new(1), alice).unwrap();
         let room = game.world.object(alice).and_then(|o| o.location).expect("in the world");
-        game.unpuppet(1).unwrap();
+        game.unpuppet(Sessid::new(1)).unwrap();
         let o = game.world.object(alice).unwrap();
         assert_eq!(o.location, None);
         assert_eq!(o.attrs.get("prelogout_location"), Some(&room.to_string()));
-        assert_eq!(game.unpuppet(1), Err("You are not puppeting anything.".into()));
+        assert_eq!(game.unpuppet(Sessid::new(1)), Err("You are not puppeting anything.".into()));
     }
 
     #[test]
     fn character_creation_keeps_to_the_limit_and_unique_valid_names() {
         let (_dir, mut game, uid) = two_sessions(Config { max_nr_characters: 2, ..mode(2, 1) });
-        assert!(game.character_create(1, "Al|rice", None).unwrap_err().contains("Character names"));
-        assert!(game.character_create(1, "ALICE", None).unwrap_err().contains("already exists"));
-        let bob = game.character_create(1, "Bob", Some(" tall ")).unwrap();
+        assert!(game
+            .character_create(Sessid::new(1), "Al|rice", None)
+            .unwrap_err()
+            .contains("Character names"));
+        assert!(game
+            .character_create(Sessid::new(1), "ALICE", None)
+            .unwrap_err()
+            .contains("already exists"));
+        let bob = game.character_create(Sessid::new(1), "Bob", Some(" tall ")).unwrap();
         assert_eq!(game.world.object(bob).unwrap().attrs.get("desc"), Some(&"tall".to_string()));
         assert_eq!(game.world.object(bob).unwrap().attrs.get(OWNER_ATTR), Some(&uid.to_string()));
-        let over = game.character_create(1, "Carol", None);
+        let over = game.character_create(Sessid::new(1), "Carol", None);
         assert_eq!(over, Err("You may only have a maximum of 2 characters.".into()));
     }
 
@@ -366,11 +385,11 @@ mod tests {
     fn a_played_character_cannot_be_deleted_and_a_deleted_one_is_no_last_puppet() {
         let (_dir, mut game, uid) = two_sessions(mode(2, 1));
         let alice = the_character(&game);
-        game.puppet(1, alice).unwrap();
+        game.puppet(Sessid::new(1), alice).unwrap();
         let refusal = Err("You cannot delete a character that is being played.".into());
-        assert_eq!(game.character_delete(2, alice), refusal);
-        game.unpuppet(1).unwrap();
-        game.character_delete(2, alice).unwrap();
+        assert_eq!(game.character_delete(Sessid::new(2), alice), refusal);
+        game.unpuppet(Sessid::new(1)).unwrap();
+        game.character_delete(Sessid::new(2), alice).unwrap();
         assert!(game.world.object(alice).is_none());
         assert_eq!(game.world.account(uid).unwrap().attrs.get("_last_puppet"), None);
     }

@@ -9,7 +9,7 @@ use crate::wasm::bindings::types::{SessionInfo, TimerInfo};
 pub fn session_info(s: &ServerSession) -> SessionInfo {
     let d = &s.data;
     SessionInfo {
-        sessid: d.sessid,
+        sessid: d.sessid.get(),
         address: d.address.clone(),
         protocol_key: d.protocol_key.clone(),
         csessid: d.csessid.clone(),
