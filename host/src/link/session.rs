@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::Sessid;
+use crate::shared::ids::{AccountId, ObjectId};
 
 /// Everything about a session that must survive a server restart (Evennia's sync data, plus the
 /// session's ndb, which Evennia loses). The portal keeps a mirror of this for every session.
@@ -26,11 +27,11 @@ pub struct SessionData {
     /// Whether the session is logged in to an account.
     pub logged_in: bool,
     /// Account id when logged in.
-    pub uid: Option<u64>,
+    pub uid: Option<AccountId>,
     /// Account name when logged in.
     pub uname: Option<String>,
     /// Puppeted object id.
-    pub puid: Option<u64>,
+    pub puid: Option<ObjectId>,
     /// Connection time, reset at login (unix ms).
     pub conn_time: u64,
     /// Last input of any kind, keepalives included (unix ms).

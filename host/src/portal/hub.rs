@@ -295,7 +295,7 @@ impl Hub {
                 self.flags(sessid, flags)
             }
             HubEvent::Players { reply } => {
-                let accounts: std::collections::BTreeSet<u64> = self
+                let accounts: std::collections::BTreeSet<crate::shared::ids::AccountId> = self
                     .sessions
                     .values()
                     .filter(|s| s.closed.is_none() && s.data.logged_in)

@@ -10,6 +10,7 @@
 //!
 //! Texts are Evennia's (see EVENNIA-REFERENCE.md §6).
 
+use crate::shared::ids::{AccountId, ObjectId};
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -236,7 +237,7 @@ impl Game {
     }
 
     /// Send text to every session of an account.
-    pub fn msg_account(&mut self, uid: u64, text: &str) {
+    pub fn msg_account(&mut self, uid: AccountId, text: &str) {
         let ids: Vec<_> = self.sessions.from_account(uid).map(|s| s.sessid()).collect();
         for id in ids {
             self.msg_session(id, text);
@@ -244,7 +245,7 @@ impl Game {
     }
 
     /// Send text to every session puppeting an object.
-    pub fn msg_object(&mut self, obj: u64, text: &str) {
+    pub fn msg_object(&mut self, obj: ObjectId, text: &str) {
         let ids: Vec<_> = self.sessions.from_puppet(obj).map(|s| s.sessid()).collect();
         for id in ids {
             self.msg_session(id, text);
@@ -252,8 +253,8 @@ impl Game {
     }
 
     /// Send text to everything in `location` except `exclude`.
-    pub fn msg_contents(&mut self, location: u64, text: &str, exclude: &[u64]) {
-        let exclude: std::collections::HashSet<u64> = exclude.iter().copied().collect();
+    pub fn msg_contents(&mut self, location: ObjectId, text: &str, exclude: &[ObjectId]) {
+        let exclude: std::collections::HashSet<ObjectId> = exclude.iter().copied().collect();
         for id in self.contents_recipients(location, &exclude) {
             self.msg_session(id, text);
         }
@@ -264,8 +265,8 @@ impl Game {
     /// the room's contents or the exclusion list (a scan of the contents per session did).
     pub fn contents_recipients(
         &self,
-        location: u64,
-        exclude: &std::collections::HashSet<u64>,
+        location: ObjectId,
+        exclude: &std::collections::HashSet<ObjectId>,
     ) -> Vec<Sessid> {
         self.sessions
             .all(true)
@@ -396,7 +397,7 @@ impl Game {
                 ClassEvent::Disconnect { session: Box::new(s.clone()), reason: reason.to_string() },
             );
             if let (true, Some(name)) = (s.data.logged_in, &s.data.uname) {
-                let uid = s.data.uid.unwrap_or(0);
+                let uid = s.data.uid.unwrap_or(AccountId::new(0));
                 let left = self.sessions.from_account(uid).count();
                 tracing::info!(
                     %sessid,
@@ -468,7 +469,7 @@ impl Game {
 /// and the character rules of the multisession policy (MAX_NR_CHARACTERS).
 impl Game {
     /// The account a session is logged in to.
-    fn account_of(&self, sessid: Sessid) -> Option<u64> {
+    fn account_of(&self, sessid: Sessid) -> Option<AccountId> {
         self.sessions.get(sessid).filter(|s| s.data.logged_in).and_then(|s| s.data.uid)
     }
 
@@ -527,8 +528,9 @@ impl Game {
     }
 
     /// Accounts with at least one logged-in session (Evennia's all_connected_accounts).
-    pub fn all_connected_accounts(&self) -> Vec<u64> {
-        let ids: BTreeSet<u64> = self.sessions.all(false).filter_map(|s| s.data.uid).collect();
+    pub fn all_connected_accounts(&self) -> Vec<AccountId> {
+        let ids: BTreeSet<AccountId> =
+            self.sessions.all(false).filter_map(|s| s.data.uid).collect();
         ids.into_iter().collect()
     }
 
@@ -571,7 +573,11 @@ pub(super) mod tests {
 
     /// An account (with its character, as the config says) created from session `sessid`
     /// after its password was hashed; its id.
-    pub(in crate::server::game) fn account(game: &mut Game, sessid: Sessid, name: &str) -> u64 {
+    pub(in crate::server::game) fn account(
+        game: &mut Game,
+        sessid: Sessid,
+        name: &str,
+    ) -> AccountId {
         game.finish_create_account(sessid, name, Ok("hash".into()));
         game.world.account_by_name(name).expect("the account was created").id
     }

@@ -42,6 +42,7 @@ use crate::wasm::registry::PluginError;
 
 use super::game::{Deferred, Game, QueuedCommand};
 use super::hashing::HashPool;
+use crate::shared::ids::AccountId;
 use crate::shared::inflight::InflightMarker;
 use failpoints::Failpoints;
 use outbox::Outbox;
@@ -53,7 +54,12 @@ pub enum GameEvent {
     /// A message from the portal.
     Portal(PortalMsg),
     /// A login's password check finished.
-    PasswordChecked { sessid: Sessid, account: Option<u64>, ok: bool, ack: Option<(Sessid, u64)> },
+    PasswordChecked {
+        sessid: Sessid,
+        account: Option<AccountId>,
+        ok: bool,
+        ack: Option<(Sessid, u64)>,
+    },
     /// A new account's password hash is ready.
     PasswordHashed {
         sessid: Sessid,
@@ -78,7 +84,7 @@ pub enum GameEvent {
     /// A password change was checked (and the new password hashed): `Err` is the text to tell.
     PasswordChanged {
         sessid: Sessid,
-        uid: u64,
+        uid: AccountId,
         outcome: Result<String, String>,
         ack: Option<(Sessid, u64)>,
     },

@@ -25,6 +25,7 @@ pub mod world;
 
 use crate::link::Sessid;
 use crate::server::game::{CmdsetHolder as GameHolder, Game};
+use crate::shared::ids::{AccountId, ObjectId};
 use crate::store::Holder;
 use crate::wasm::bindings::mudhost::game::host::{
     AttrEntry, ChannelInfo, ContentsPacked, HelpTopic, Host, MultisessionPolicy, ObjectBrief, Tag,
@@ -54,12 +55,13 @@ impl Host for HostCtx<Game> {
     }
 
     fn msg_account(&mut self, account: u64, text: String) -> Trappable<()> {
-        let to = self.game.sessions.from_account(account).map(|s| s.sessid()).collect();
+        let to =
+            self.game.sessions.from_account(AccountId::new(account)).map(|s| s.sessid()).collect();
         self.deliver(to, text)
     }
 
     fn msg_object(&mut self, obj: u64, text: String) -> Trappable<()> {
-        let to = self.game.sessions.from_puppet(obj).map(|s| s.sessid()).collect();
+        let to = self.game.sessions.from_puppet(ObjectId::new(obj)).map(|s| s.sessid()).collect();
         self.deliver(to, text)
     }
 
@@ -70,8 +72,8 @@ impl Host for HostCtx<Game> {
                 self.q().list_items
             )));
         }
-        let exclude: HashSet<u64> = exclude.into_iter().collect();
-        let to = self.game.contents_recipients(location, &exclude);
+        let exclude: HashSet<ObjectId> = exclude.into_iter().map(ObjectId::new).collect();
+        let to = self.game.contents_recipients(ObjectId::new(location), &exclude);
         if !self.game.world.any_classes() {
             return self.deliver(to, text);
         }
@@ -109,11 +111,11 @@ impl Host for HostCtx<Game> {
     }
 
     fn sessions_from_account(&mut self, account: u64) -> Trappable<Vec<SessionInfo>> {
-        Ok(self.game.sessions.from_account(account).map(session_info).collect())
+        Ok(self.game.sessions.from_account(AccountId::new(account)).map(session_info).collect())
     }
 
     fn sessions_from_puppet(&mut self, obj: u64) -> Trappable<Vec<SessionInfo>> {
-        Ok(self.game.sessions.from_puppet(obj).map(session_info).collect())
+        Ok(self.game.sessions.from_puppet(ObjectId::new(obj)).map(session_info).collect())
     }
 
     fn account_count(&mut self) -> Trappable<u32> {
@@ -164,20 +166,30 @@ impl Host for HostCtx<Game> {
     }
 
     fn account_name(&mut self, account: u64) -> Trappable<Option<String>> {
-        Ok(self.game.world.account(account).map(|a| a.name.clone()))
+        Ok(self.game.world.account(AccountId::new(account)).map(|a| a.name.clone()))
     }
 
     fn account_characters(&mut self, account: u64) -> Trappable<Vec<u64>> {
-        Ok(self.game.world.account_characters(account))
+        Ok(self
+            .game
+            .world
+            .account_characters(AccountId::new(account))
+            .into_iter()
+            .map(ObjectId::get)
+            .collect())
     }
 
     fn account_is_superuser(&mut self, account: u64) -> Trappable<bool> {
-        Ok(self.game.world.account(account).is_some_and(|a| a.is_superuser))
+        Ok(self.game.world.account(AccountId::new(account)).is_some_and(|a| a.is_superuser))
     }
 
     fn account_attr_get(&mut self, account: u64, key: String) -> Trappable<Option<String>> {
         self.name("an attribute key", &key)?;
-        Ok(self.game.world.account(account).and_then(|a| a.attrs.get(&key).cloned()))
+        Ok(self
+            .game
+            .world
+            .account(AccountId::new(account))
+            .and_then(|a| a.attrs.get(&key).cloned()))
     }
 
     fn account_attr_set(
@@ -190,7 +202,7 @@ impl Host for HostCtx<Game> {
     }
 
     fn puppet(&mut self, obj: u64) -> Trappable<Result<(), String>> {
-        Ok(self.game.puppet(self.caller, obj))
+        Ok(self.game.puppet(self.caller, ObjectId::new(obj)))
     }
 
     fn unpuppet(&mut self) -> Trappable<Result<(), String>> {
@@ -207,11 +219,11 @@ impl Host for HostCtx<Game> {
     }
 
     fn object_exists(&mut self, obj: u64) -> Trappable<bool> {
-        Ok(self.game.world.object(obj).is_some())
+        Ok(self.game.world.object(ObjectId::new(obj)).is_some())
     }
 
     fn object_key(&mut self, obj: u64) -> Trappable<Option<String>> {
-        Ok(self.game.world.object(obj).map(|o| o.key.clone()))
+        Ok(self.game.world.object(ObjectId::new(obj)).map(|o| o.key.clone()))
     }
 
     fn object_set_key(&mut self, obj: u64, key: String) -> Trappable<Result<(), String>> {
@@ -219,15 +231,20 @@ impl Host for HostCtx<Game> {
     }
 
     fn object_kind(&mut self, obj: u64) -> Trappable<Option<String>> {
-        Ok(self.game.world.object(obj).map(|o| o.kind.clone()))
+        Ok(self.game.world.object(ObjectId::new(obj)).map(|o| o.kind.clone()))
     }
 
     fn object_location(&mut self, obj: u64) -> Trappable<Option<u64>> {
-        Ok(self.game.world.object(obj).and_then(|o| o.location))
+        Ok(self.game.world.object(ObjectId::new(obj)).and_then(|o| o.location).map(ObjectId::get))
     }
 
     fn object_contents(&mut self, obj: u64) -> Trappable<Vec<u64>> {
-        Ok(self.game.world.object(obj).map(|o| o.contents.clone()).unwrap_or_default())
+        Ok(self
+            .game
+            .world
+            .object(ObjectId::new(obj))
+            .map(|o| o.contents.iter().map(|c| c.get()).collect())
+            .unwrap_or_default())
     }
 
     fn object_contents_briefs(&mut self, obj: u64) -> Trappable<Vec<ObjectBrief>> {
@@ -244,14 +261,20 @@ impl Host for HostCtx<Game> {
 
     fn object_search(&mut self, key: String, location: Option<u64>) -> Trappable<Vec<u64>> {
         self.name("a search key", &key)?;
-        Ok(self.game.world.search(&key, location))
+        Ok(self
+            .game
+            .world
+            .search(&key, location.map(ObjectId::new))
+            .into_iter()
+            .map(ObjectId::get)
+            .collect())
     }
 
     fn object_delete(&mut self, obj: u64) -> Trappable<Result<(), String>> {
-        if self.game.sessions.from_puppet(obj).next().is_some() {
+        if self.game.sessions.from_puppet(ObjectId::new(obj)).next().is_some() {
             return Ok(Err("That object is being puppeted.".into()));
         }
-        Ok(self.game.world.delete_object(obj).map_err(|e| e.to_string()))
+        Ok(self.game.world.delete_object(ObjectId::new(obj)).map_err(|e| e.to_string()))
     }
 
     fn object_attr_get(&mut self, obj: u64, key: String) -> Trappable<Option<String>> {
@@ -268,7 +291,7 @@ impl Host for HostCtx<Game> {
     }
 
     fn start_location(&mut self) -> Trappable<u64> {
-        Ok(self.game.world.start_location())
+        Ok(self.game.world.start_location().get())
     }
 
     fn session_cmdset_add(&mut self, module: String) -> Trappable<Result<(), String>> {
@@ -338,7 +361,7 @@ impl Host for HostCtx<Game> {
     }
 
     fn all_connected_accounts(&mut self) -> Trappable<Vec<u64>> {
-        Ok(self.game.all_connected_accounts())
+        Ok(self.game.all_connected_accounts().into_iter().map(AccountId::get).collect())
     }
 
     fn sessions_from_csessid(&mut self, csessid: String) -> Trappable<Vec<SessionInfo>> {
@@ -355,7 +378,7 @@ impl Host for HostCtx<Game> {
     }
 
     fn character_delete(&mut self, obj: u64) -> Trappable<Result<(), String>> {
-        Ok(self.game.character_delete(self.caller, obj))
+        Ok(self.game.character_delete(self.caller, ObjectId::new(obj)))
     }
 
     fn session_data(&mut self, session: u64) -> Trappable<Result<String, String>> {
@@ -401,7 +424,7 @@ impl Host for HostCtx<Game> {
     }
 
     fn account_permission(&mut self, account: u64) -> Trappable<Option<String>> {
-        Ok(self.game.world.account(account).map(|a| a.permission.clone()))
+        Ok(self.game.world.account(AccountId::new(account)).map(|a| a.permission.clone()))
     }
 
     fn account_set_permission(
@@ -412,12 +435,12 @@ impl Host for HostCtx<Game> {
         if let Err(e) = self.name_value("the permission", &permission) {
             return Ok(Err(e));
         }
-        Ok(self.game.set_account_permission(self.caller, account, &permission))
+        Ok(self.game.set_account_permission(self.caller, AccountId::new(account), &permission))
     }
 
     fn account_search(&mut self, name: String) -> Trappable<Option<u64>> {
         self.name("an account name", &name)?;
-        Ok(self.game.world.account_by_name(&name).map(|a| a.id))
+        Ok(self.game.world.account_by_name(&name).map(|a| a.id).map(AccountId::get))
     }
 
     fn timer_delay(
@@ -581,7 +604,7 @@ impl Host for HostCtx<Game> {
     }
 
     fn aliases(&mut self, obj: u64) -> Trappable<Vec<String>> {
-        Ok(self.game.world.aliases(obj).to_vec())
+        Ok(self.game.world.aliases(ObjectId::new(obj)).to_vec())
     }
 
     fn search_kind(&mut self, kind: String, location: Option<u64>) -> Trappable<Vec<u64>> {
@@ -642,7 +665,7 @@ impl Host for HostCtx<Game> {
     }
 
     fn object_class(&mut self, obj: u64) -> Trappable<Option<String>> {
-        Ok(self.game.world.object_class(obj).map(|c| c.to_string()))
+        Ok(self.game.world.object_class(ObjectId::new(obj)).map(|c| c.to_string()))
     }
 
     fn object_appearance(&mut self, obj: u64, looker: u64) -> Trappable<String> {
@@ -658,7 +681,7 @@ impl Host for HostCtx<Game> {
 fn game_holder(h: CmdsetHolder) -> GameHolder {
     match h {
         CmdsetHolder::Session(id) => GameHolder::Session(Sessid::new(id)),
-        CmdsetHolder::Account(id) => GameHolder::World(Holder::Account(id)),
-        CmdsetHolder::Object(id) => GameHolder::World(Holder::Object(id)),
+        CmdsetHolder::Account(id) => GameHolder::World(Holder::Account(AccountId::new(id))),
+        CmdsetHolder::Object(id) => GameHolder::World(Holder::Object(ObjectId::new(id))),
     }
 }

@@ -75,6 +75,7 @@ impl Resent {
 mod tests {
     use super::*;
     use crate::link::Effects;
+    use crate::shared::ids::ObjectId;
 
     fn frame(id: u64, effects: Effects) -> (u64, Vec<u8>) {
         (id, link::encode_frame(&ServerMsg::Effects { id, effects }).unwrap())
@@ -82,7 +83,11 @@ mod tests {
 
     #[test]
     fn resent_syncs_counters_and_disconnects_apply_in_order() {
-        let old = SessionData { sessid: Sessid::new(1), puid: Some(7), ..Default::default() };
+        let old = SessionData {
+            sessid: Sessid::new(1),
+            puid: Some(ObjectId::new(7)),
+            ..Default::default()
+        };
         let ooc = SessionData { sessid: Sessid::new(1), puid: None, ..Default::default() };
         let counted = SessionCounters {
             sessid: Sessid::new(1),
@@ -119,7 +124,15 @@ mod tests {
         assert!(resent
             .bring_up_to_date(SessionData { sessid: Sessid::new(2), ..Default::default() })
             .is_none());
-        let other = SessionData { sessid: Sessid::new(3), puid: Some(1), ..Default::default() };
-        assert_eq!(resent.bring_up_to_date(other).unwrap().puid, Some(1), "untouched");
+        let other = SessionData {
+            sessid: Sessid::new(3),
+            puid: Some(ObjectId::new(1)),
+            ..Default::default()
+        };
+        assert_eq!(
+            resent.bring_up_to_date(other).unwrap().puid,
+            Some(ObjectId::new(1)),
+            "untouched"
+        );
     }
 }

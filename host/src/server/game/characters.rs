@@ -2,6 +2,7 @@
 //! unpuppeting them under the multisession policy ([`super::multisession`]), and the rule for
 //! character names.
 
+use crate::shared::ids::{AccountId, ObjectId};
 use std::collections::BTreeSet;
 
 use crate::link::Sessid;
@@ -34,9 +35,9 @@ impl Game {
     /// Create a character owned by an account; it waits out of the world until first puppeted.
     pub(super) fn create_character(
         &mut self,
-        uid: u64,
+        uid: AccountId,
         name: &str,
-    ) -> Result<u64, crate::store::StoreError> {
+    ) -> Result<ObjectId, crate::store::StoreError> {
         let id = self.world.create_object(name, "character", None)?;
         self.world.set_object_attr(id, OWNER_ATTR, Some(&uid.to_string()))?;
         let start = self.world.start_location().to_string();
@@ -57,7 +58,7 @@ impl Game {
     /// A refusal is sent, as in Evennia, to every session of the account, and also returned
     /// (so callers must not show it again). `Err` without a message to anyone only for a
     /// missing session or object (Evennia's RuntimeErrors, which the `ic` command words).
-    pub fn puppet(&mut self, sessid: Sessid, obj: u64) -> Result<(), String> {
+    pub fn puppet(&mut self, sessid: Sessid, obj: ObjectId) -> Result<(), String> {
         let s = self.sessions.get(sessid).ok_or("Session not found")?;
         let uid = s.data.uid.filter(|_| s.data.logged_in).ok_or("You are not logged in.")?;
         let key = self.world.object(obj).ok_or("Object not found")?.key.clone();
@@ -74,7 +75,7 @@ impl Game {
         if !superuser && !self.access(obj, accessor, "puppet") {
             return refuse(self, format!("You don't have permission to puppet '{key}'."));
         }
-        let holders: Vec<(Sessid, Option<u64>)> = self
+        let holders: Vec<(Sessid, Option<AccountId>)> = self
             .sessions
             .from_puppet(obj)
             .filter(|h| h.sessid() != sessid)
@@ -84,7 +85,7 @@ impl Game {
             return refuse(self, format!("|c{key}|R is already puppeted by another Account."));
         }
         // Puppet limit: puppets held by the account's other sessions, not counting `obj`.
-        let held: BTreeSet<u64> = self
+        let held: BTreeSet<ObjectId> = self
             .sessions
             .from_account(uid)
             .filter(|h| h.sessid() != sessid)
@@ -134,11 +135,11 @@ impl Game {
                 .world
                 .object(obj)
                 .and_then(|o| o.attrs.get("prelogout_location"))
-                .and_then(|v| v.parse::<u64>().ok())
+                .and_then(|v| v.parse::<ObjectId>().ok())
                 .filter(|l| self.world.object(*l).is_some())
                 .unwrap_or(self.world.start_location());
             if let Err(e) = self.world.move_object(obj, Some(back)) {
-                tracing::warn!(obj, cause = %e, "could not restore the character's location");
+                tracing::warn!(%obj, cause = %e, "could not restore the character's location");
             }
         }
         if let Some(s) = self.sessions.get_mut(sessid) {
@@ -146,7 +147,7 @@ impl Game {
         }
         self.touch(sessid);
         if let Err(e) = self.world.set_account_attr(uid, "_last_puppet", Some(&obj.to_string())) {
-            tracing::warn!(uid, cause = %e, "could not store _last_puppet");
+            tracing::warn!(%uid, cause = %e, "could not store _last_puppet");
         }
         // at_post_puppet: Evennia's `self.msg`, so every session sharing the character hears it.
         self.msg_object(obj, &format!("\nYou become |c{key}|n.\n"));
@@ -181,7 +182,7 @@ impl Game {
                 .set_object_attr(obj, "prelogout_location", Some(&loc.to_string()))
                 .and_then(|_| self.world.move_object(obj, None));
             if let Err(e) = res {
-                tracing::warn!(obj, cause = %e, "could not store the character's location");
+                tracing::warn!(%obj, cause = %e, "could not store the character's location");
             }
         }
         Ok(())
@@ -202,7 +203,7 @@ impl Game {
         sessid: Sessid,
         key: &str,
         desc: Option<&str>,
-    ) -> Result<u64, String> {
+    ) -> Result<ObjectId, String> {
         let uid = self.account_of(sessid).ok_or("You are not logged in.")?;
         let key = key.trim();
         if key.is_empty() {
@@ -237,7 +238,7 @@ impl Game {
     }
 
     /// Delete one of the calling account's characters; refused while anyone puppets it.
-    pub fn character_delete(&mut self, sessid: Sessid, obj: u64) -> Result<(), String> {
+    pub fn character_delete(&mut self, sessid: Sessid, obj: ObjectId) -> Result<(), String> {
         let uid = self.account_of(sessid).ok_or("You are not logged in.")?;
         let o = self.world.object(obj).ok_or("That is not a valid character choice.")?;
         let owned = o.kind == "character" && o.attrs.get(OWNER_ATTR) == Some(&uid.to_string());
@@ -251,7 +252,7 @@ impl Game {
         let last = self.world.account(uid).and_then(|a| a.attrs.get("_last_puppet").cloned());
         if last == Some(obj.to_string()) {
             if let Err(e) = self.world.set_account_attr(uid, "_last_puppet", None) {
-                tracing::warn!(uid, cause = %e, "could not clear _last_puppet");
+                tracing::warn!(%uid, cause = %e, "could not clear _last_puppet");
             }
         }
         Ok(())
@@ -266,7 +267,7 @@ mod tests {
 
     /// Two sessions of one (not superuser) account, both logged in without puppeting; the
     /// account's id.
-    fn two_sessions(cfg: Config) -> (tempfile::TempDir, Game, u64) {
+    fn two_sessions(cfg: Config) -> (tempfile::TempDir, Game, AccountId) {
         let cfg = Config { auto_puppet_on_login: false, ..cfg };
         let (dir, mut game) = game_with(cfg);
         connect(&mut game, Sessid::new(1), "10.0.0.1");
@@ -284,11 +285,11 @@ mod tests {
         Config { multisession_mode, max_nr_simultaneous_puppets, ..Config::default() }
     }
 
-    fn puppet_of(game: &Game, sessid: Sessid) -> Option<u64> {
+    fn puppet_of(game: &Game, sessid: Sessid) -> Option<ObjectId> {
         game.sessions.get(sessid).and_then(|s| s.data.puid)
     }
 
-    fn the_character(game: &Game) -> u64 {
+    fn the_character(game: &Game) -> ObjectId {
         game.world.search("alice", None)[0]
     }
 

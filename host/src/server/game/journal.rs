@@ -4,6 +4,7 @@
 //! one [`Effects`] per event; [`super::Game::checkpoint`] pairs a [`JournalMark`] with the
 //! world's savepoint and the session table's journal.
 
+use crate::shared::ids::AccountId;
 use std::collections::BTreeSet;
 
 use crate::link::{Effects, Msg, Sessid, SessionCounters};
@@ -20,7 +21,7 @@ pub enum Deferred {
     /// dummy hash is checked so both cases take the same time.
     CheckPassword {
         sessid: Sessid,
-        account: Option<u64>,
+        account: Option<AccountId>,
         hash: Option<String>,
         password: String,
         ack: Option<(Sessid, u64)>,
@@ -31,7 +32,7 @@ pub enum Deferred {
     /// `invalid` is the refusal of the new password, told only if the old one is right.
     ChangePassword {
         sessid: Sessid,
-        uid: u64,
+        uid: AccountId,
         hash: String,
         old: String,
         new: String,

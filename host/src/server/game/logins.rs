@@ -2,6 +2,7 @@
 //! loop, the password work handed off the loop ([`Deferred`]) and its completion. [`Logins`]
 //! holds the bookkeeping of the checks in flight, undone with a failed guest call.
 
+use crate::shared::ids::{AccountId, ObjectId};
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::link::{Msg, Sessid};
@@ -35,7 +36,7 @@ struct Attempt {
     login: bool,
     address: String,
     /// The account a login names, if it exists (for the per-account throttle).
-    account: Option<u64>,
+    account: Option<AccountId>,
 }
 
 impl Logins {
@@ -67,7 +68,7 @@ impl Logins {
     }
 
     /// Login attempts at account `uid` accepted for checking and not completed yet.
-    pub(super) fn pending_for_account(&self, uid: u64) -> u32 {
+    pub(super) fn pending_for_account(&self, uid: AccountId) -> u32 {
         self.attempts.values().filter(|a| a.account == Some(uid)).count() as u32
     }
 }
@@ -153,7 +154,7 @@ impl Game {
         });
         match created {
             Ok(uid) => {
-                tracing::info!(%sessid, uid, account = name, superuser, "account created");
+                tracing::info!(%sessid, %uid, account = name, superuser, "account created");
                 self.msg_session(
                     sessid,
                     &format!(
@@ -219,7 +220,7 @@ impl Game {
     }
 
     /// A password check finished.
-    pub fn finish_login(&mut self, sessid: Sessid, account: Option<u64>, ok: bool) {
+    pub fn finish_login(&mut self, sessid: Sessid, account: Option<AccountId>, ok: bool) {
         self.logins.auth_pending.remove(&sessid);
         let attempt = self.logins.attempts.remove(&sessid);
         let uid = account.filter(|_| ok);
@@ -256,7 +257,7 @@ impl Game {
     }
 
     /// Log a session in (Evennia's SessionHandler.login + Account.at_post_login).
-    pub fn login(&mut self, sessid: Sessid, uid: u64) {
+    pub fn login(&mut self, sessid: Sessid, uid: AccountId) {
         let Some(name) = self.world.account(uid).map(|a| a.name.clone()) else { return };
         let Some(s) = self.sessions.get_mut(sessid) else { return };
         s.data.logged_in = true;
@@ -277,7 +278,7 @@ impl Game {
             .world
             .account(uid)
             .and_then(|a| a.attrs.get("_last_puppet"))
-            .and_then(|v| v.parse::<u64>().ok())
+            .and_then(|v| v.parse::<ObjectId>().ok())
             .filter(|id| self.world.object(*id).is_some());
         if !self.cfg.auto_puppet_on_login {
             self.queue_command(sessid, QueuedCommand::Line("look".into()));
@@ -311,17 +312,17 @@ impl Game {
     pub fn finish_password_change(
         &mut self,
         sessid: Sessid,
-        uid: u64,
+        uid: AccountId,
         outcome: Result<String, String>,
     ) {
         let text = match outcome {
             Ok(hash) => match self.world.set_account_password(uid, &hash) {
                 Ok(()) => {
-                    tracing::info!(%sessid, uid, "password changed");
+                    tracing::info!(%sessid, %uid, "password changed");
                     "Password changed.".to_string()
                 }
                 Err(e) => {
-                    tracing::error!(%sessid, uid, cause = %e, "cannot store a new password");
+                    tracing::error!(%sessid, %uid, cause = %e, "cannot store a new password");
                     "|rAn error occurred. Please e-mail an admin if the problem persists.|n"
                         .to_string()
                 }
@@ -346,7 +347,7 @@ fn validate_account_name(name: &str, max: usize) -> Result<(), String> {
 }
 
 /// The per-account login throttle's key for account `uid` (apart from addresses by the `#`).
-fn account_key(uid: u64) -> String {
+fn account_key(uid: AccountId) -> String {
     format!("#{uid}")
 }
 

@@ -84,6 +84,7 @@ pub fn password_job(work: Deferred, events: mpsc::Sender<GameEvent>) -> Option<P
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::shared::ids::AccountId;
 
     /// Run the job for `work` on a cheap hasher; the event it sends back.
     fn run(work: Deferred) -> (PasswordJob, GameEvent) {
@@ -104,17 +105,21 @@ mod tests {
         for (given, right) in [("secret", true), ("guess", false)] {
             let work = Deferred::CheckPassword {
                 sessid: Sessid::new(3),
-                account: Some(7),
+                account: Some(AccountId::new(7)),
                 hash: Some(hash_of("secret")),
                 password: given.into(),
                 ack,
             };
             let (job, event) = run(work);
             assert_eq!((job.sessid, job.ack, job.kind), (Sessid::new(3), ack, JobKind::Login));
-            let GameEvent::PasswordChecked { sessid, account: Some(7), ok, ack: a } = event else {
+            let GameEvent::PasswordChecked { sessid, account, ok, ack: a } = event else {
                 panic!("a check's answer")
             };
-            assert_eq!((sessid, ok, a), (Sessid::new(3), right, ack), "{given}");
+            assert_eq!(
+                (sessid, account, ok, a),
+                (Sessid::new(3), Some(AccountId::new(7)), right, ack),
+                "{given}"
+            );
         }
     }
 
@@ -149,7 +154,7 @@ mod tests {
     fn a_password_change_reports_a_wrong_old_password_before_a_bad_new_one() {
         let change = |old: &str, invalid: Option<&str>| Deferred::ChangePassword {
             sessid: Sessid::new(4),
-            uid: 8,
+            uid: AccountId::new(8),
             hash: hash_of("old"),
             old: old.into(),
             new: "new".into(),
@@ -157,7 +162,7 @@ mod tests {
             ack: Some((Sessid::new(4), 2)),
         };
         let outcome = |work| match run(work) {
-            (job, GameEvent::PasswordChanged { uid: 8, outcome, .. }) => {
+            (job, GameEvent::PasswordChanged { uid, outcome, .. }) if uid == AccountId::new(8) => {
                 assert_eq!(job.kind, JobKind::Change);
                 outcome
             }

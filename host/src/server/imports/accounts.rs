@@ -2,6 +2,7 @@
 
 use super::Trappable;
 use crate::server::game::Game;
+use crate::shared::ids::{AccountId, ObjectId};
 use crate::wasm::import_checks::over;
 use crate::wasm::HostCtx;
 
@@ -20,7 +21,9 @@ impl HostCtx<Game> {
                 self.q().attr_value_bytes
             )));
         }
-        if let Err(e) = self.game.world.set_account_attr(account, &key, value.as_deref()) {
+        if let Err(e) =
+            self.game.world.set_account_attr(AccountId::new(account), &key, value.as_deref())
+        {
             tracing::warn!(module = %self.module, account, cause = %e, "account-attr-set failed");
         }
         Ok(())
@@ -41,6 +44,6 @@ impl HostCtx<Game> {
                 self.q().attr_value_bytes
             )));
         }
-        Ok(self.game.character_create(self.caller, &key, description.as_deref()))
+        Ok(self.game.character_create(self.caller, &key, description.as_deref()).map(ObjectId::get))
     }
 }

@@ -7,6 +7,7 @@ use std::collections::HashSet;
 
 use crate::link::Sessid;
 use crate::server::game::Game;
+use crate::shared::ids::{AccountId, ObjectId};
 use crate::store::Channel;
 use crate::wasm::bindings::mudhost::game::host::{ChannelInfo, HelpTopic};
 use crate::wasm::{HostCtx, QuotaExceeded};
@@ -18,7 +19,7 @@ fn no_channel(name: &str) -> String {
 
 impl HostCtx<Game> {
     /// The calling session's account, or the refusal a session not logged in gets.
-    fn comms_account(&self) -> Result<u64, String> {
+    fn comms_account(&self) -> Result<AccountId, String> {
         self.game
             .sessions
             .get(self.caller)
@@ -48,14 +49,14 @@ impl HostCtx<Game> {
 
     /// Whether the calling account controls a channel: its owner, an Admin (or above) or a
     /// superuser (Evennia's `control` lock).
-    fn comms_controls(&self, account: u64, channel: &Channel) -> bool {
+    fn comms_controls(&self, account: AccountId, channel: &Channel) -> bool {
         let (superuser, permission) = self.game.lock_caller(self.caller);
         let admin = crate::cmd::CmdLock::parse("cmd:perm(Admin)")
             .allows(&crate::cmd::LockCaller { superuser, permission: permission.as_deref() });
         admin || channel.owner == Some(account)
     }
 
-    fn account_display(&self, id: u64) -> String {
+    fn account_display(&self, id: AccountId) -> String {
         self.game.world.account(id).map(|a| a.name.clone()).unwrap_or_else(|| format!("#{id}"))
     }
 
@@ -195,7 +196,7 @@ impl HostCtx<Game> {
     }
 
     /// The channel, if the calling account subscribes to it.
-    fn comms_subscribed(&self, name: &str) -> Result<(u64, Channel), String> {
+    fn comms_subscribed(&self, name: &str) -> Result<(AccountId, Channel), String> {
         let me = self.comms_account()?;
         let c = self.comms_channel(name)?;
         if self.game.world.channel_subscription(c.id, me).map_err(|e| e.to_string())?.is_none() {
@@ -207,7 +208,7 @@ impl HostCtx<Game> {
     /// `channel-who`: one pass over the sessions for who is online.
     pub(super) fn comms_who(&mut self, name: String) -> Result<Vec<String>, String> {
         let (_, c) = self.comms_subscribed(&name)?;
-        let online: HashSet<u64> = self
+        let online: HashSet<AccountId> = self
             .game
             .sessions
             .ids()
@@ -323,7 +324,7 @@ impl HostCtx<Game> {
             )));
         }
         let line = format!("[{}] {}: {text}", c.name, self.account_display(me));
-        let listening: HashSet<u64> = match self.game.world.channel_subscribers(c.id) {
+        let listening: HashSet<AccountId> = match self.game.world.channel_subscribers(c.id) {
             Ok(subs) => subs.into_iter().filter(|(_, muted)| !muted).map(|(a, _)| a).collect(),
             Err(e) => return Ok(Err(e.to_string())),
         };
@@ -396,6 +397,6 @@ impl HostCtx<Game> {
                 self.quotas.text_bytes
             ))));
         }
-        Ok(self.game.queue_execute(obj, line))
+        Ok(self.game.queue_execute(ObjectId::new(obj), line))
     }
 }

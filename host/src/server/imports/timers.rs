@@ -4,6 +4,7 @@
 
 use super::convert::timer_info;
 use crate::server::game::Game;
+use crate::shared::ids::ObjectId;
 use crate::wasm::bindings::types::TimerInfo;
 use crate::wasm::HostCtx;
 
@@ -36,14 +37,14 @@ impl HostCtx<Game> {
                 "quota: this module already has timer_max_per_module ({max}) timers"
             ));
         }
-        if obj.is_some_and(|o| self.game.world.object(o).is_none()) {
+        if obj.is_some_and(|o| self.game.world.object(ObjectId::new(o)).is_none()) {
             return Err(format!("no object #{}", obj.unwrap_or_default()));
         }
         let due = crate::shared::clock::now_ms().saturating_add(delay_ms);
         let module = self.module.clone();
         self.game
             .world
-            .timer_add(&module, due, interval_ms, &payload, obj, persistent)
+            .timer_add(&module, due, interval_ms, &payload, obj.map(ObjectId::new), persistent)
             .map_err(|e| e.to_string())
     }
 

@@ -6,6 +6,7 @@
 
 use crate::server::game::Game;
 use crate::server::locks::Accessor;
+use crate::shared::ids::ObjectId;
 use crate::store::{tag, OWNER_ATTR};
 use crate::wasm::bindings::mudhost::game::host::{AttrEntry, Tag as WitTag};
 use crate::wasm::import_checks::json_depth;
@@ -40,9 +41,8 @@ impl HostCtx<Game> {
     }
 
     /// Limit a list handed to the guest to `guest_list_items` entries.
-    fn world_list(&self, mut ids: Vec<u64>) -> Vec<u64> {
-        ids.truncate(self.quotas.list_items);
-        ids
+    fn world_list(&self, ids: Vec<ObjectId>) -> Vec<u64> {
+        ids.into_iter().take(self.quotas.list_items).map(ObjectId::get).collect()
     }
 
     pub(super) fn world_tag_add(
@@ -53,16 +53,18 @@ impl HostCtx<Game> {
     ) -> Result<(), String> {
         let t = self.tag_checked(&key, category.as_deref())?;
         let world = &mut self.game.world;
-        if world.object(obj).is_none() {
+        if world.object(ObjectId::new(obj)).is_none() {
             return Err(format!("no object #{obj}"));
         }
         let max = self.game.cfg.world_tags_per_object;
-        if !self.game.world.has_tag(obj, &t) && self.game.world.tags(obj).len() >= max {
+        if !self.game.world.has_tag(ObjectId::new(obj), &t)
+            && self.game.world.tags(ObjectId::new(obj)).len() >= max
+        {
             return Err(format!(
                 "quota: the object already has world_tags_per_object ({max}) tags"
             ));
         }
-        self.game.world.tag_add(obj, t).map(|_| ()).map_err(|e| e.to_string())
+        self.game.world.tag_add(ObjectId::new(obj), t).map(|_| ()).map_err(|e| e.to_string())
     }
 
     pub(super) fn world_tag_remove(
@@ -72,11 +74,11 @@ impl HostCtx<Game> {
         category: Option<String>,
     ) -> Result<bool, String> {
         let t = self.tag_checked(&key, category.as_deref())?;
-        self.game.world.tag_remove(obj, &t).map_err(|e| e.to_string())
+        self.game.world.tag_remove(ObjectId::new(obj), &t).map_err(|e| e.to_string())
     }
 
     pub(super) fn world_tags(&mut self, obj: u64) -> Vec<WitTag> {
-        let tags = self.game.world.tags(obj);
+        let tags = self.game.world.tags(ObjectId::new(obj));
         tags.iter()
             .map(|t| WitTag {
                 key: t.key.clone(),
@@ -93,7 +95,10 @@ impl HostCtx<Game> {
     ) -> Trappable<Vec<u64>> {
         self.world_name("a tag key", &key)?;
         self.world_name("a tag category", category.as_deref().unwrap_or_default())?;
-        let ids = self.game.world.search_tag(&tag(&key, category.as_deref()), location);
+        let ids = self
+            .game
+            .world
+            .search_tag(&tag(&key, category.as_deref()), location.map(ObjectId::new));
         Ok(self.world_list(ids))
     }
 
@@ -107,24 +112,29 @@ impl HostCtx<Game> {
         if alias.trim().is_empty() {
             return Err("an alias cannot be empty".into());
         }
-        if self.game.world.object(obj).is_none() {
+        if self.game.world.object(ObjectId::new(obj)).is_none() {
             return Err(format!("no object #{obj}"));
         }
         let max = self.game.cfg.world_aliases_per_object;
-        let has = self.game.world.aliases(obj).iter().any(|a| a.eq_ignore_ascii_case(alias.trim()));
-        if !has && self.game.world.aliases(obj).len() >= max {
+        let has = self
+            .game
+            .world
+            .aliases(ObjectId::new(obj))
+            .iter()
+            .any(|a| a.eq_ignore_ascii_case(alias.trim()));
+        if !has && self.game.world.aliases(ObjectId::new(obj)).len() >= max {
             return Err(format!(
                 "quota: the object already has world_aliases_per_object ({max}) aliases"
             ));
         }
-        self.game.world.alias_add(obj, &alias).map(|_| ()).map_err(|e| e.to_string())
+        self.game.world.alias_add(ObjectId::new(obj), &alias).map(|_| ()).map_err(|e| e.to_string())
     }
 
     pub(super) fn world_alias_remove(&mut self, obj: u64, alias: String) -> Result<bool, String> {
         if alias.len() > self.quotas.name_bytes {
             return Ok(false);
         }
-        self.game.world.alias_remove(obj, &alias).map_err(|e| e.to_string())
+        self.game.world.alias_remove(ObjectId::new(obj), &alias).map_err(|e| e.to_string())
     }
 
     pub(super) fn world_search_kind(
@@ -133,7 +143,7 @@ impl HostCtx<Game> {
         location: Option<u64>,
     ) -> Trappable<Vec<u64>> {
         self.world_name("an object kind", &kind)?;
-        let ids = self.game.world.search_kind(&kind, location);
+        let ids = self.game.world.search_kind(&kind, location.map(ObjectId::new));
         Ok(self.world_list(ids))
     }
 
@@ -147,14 +157,14 @@ impl HostCtx<Game> {
         self.world_name("an attribute category", category.as_deref().unwrap_or_default())?;
         let world = &self.game.world;
         let category = category.unwrap_or_default();
-        if let Some(v) = world.typed_attr(obj, &category, &key) {
+        if let Some(v) = world.typed_attr(ObjectId::new(obj), &category, &key) {
             return Ok(Some(v.to_string()));
         }
         if !category.is_empty() {
             return Ok(None);
         }
         Ok(world
-            .object(obj)
+            .object(ObjectId::new(obj))
             .and_then(|o| o.attrs.get(&key))
             .map(|s| serde_json::Value::String(s.clone()).to_string()))
     }
@@ -177,16 +187,19 @@ impl HostCtx<Game> {
         if category.is_empty() && key == OWNER_ATTR {
             return Err(format!("'{key}' is set by the host (character-create)."));
         }
-        if self.game.world.object(obj).is_none() {
+        if self.game.world.object(ObjectId::new(obj)).is_none() {
             return Err(format!("no object #{obj}"));
         }
         let world = &mut self.game.world;
         let Some(text) = value else {
-            if category.is_empty() && world.object(obj).is_some_and(|o| o.attrs.contains_key(&key))
+            if category.is_empty()
+                && world.object(ObjectId::new(obj)).is_some_and(|o| o.attrs.contains_key(&key))
             {
-                world.set_object_attr(obj, &key, None).map_err(|e| e.to_string())?;
+                world.set_object_attr(ObjectId::new(obj), &key, None).map_err(|e| e.to_string())?;
             }
-            return world.set_typed_attr(obj, &category, &key, None).map_err(|e| e.to_string());
+            return world
+                .set_typed_attr(ObjectId::new(obj), &category, &key, None)
+                .map_err(|e| e.to_string());
         };
         if text.len() > q.attr_value_bytes {
             return Err(format!(
@@ -206,18 +219,22 @@ impl HostCtx<Game> {
         match parsed {
             // The default category's strings are the plain attributes old modules read.
             serde_json::Value::String(s) if category.is_empty() => {
-                world.set_typed_attr(obj, "", &key, None).map_err(|e| e.to_string())?;
-                world.set_object_attr(obj, &key, Some(&s)).map_err(|e| e.to_string())
+                world
+                    .set_typed_attr(ObjectId::new(obj), "", &key, None)
+                    .map_err(|e| e.to_string())?;
+                world.set_object_attr(ObjectId::new(obj), &key, Some(&s)).map_err(|e| e.to_string())
             }
             v => {
                 if category.is_empty()
-                    && world.object(obj).is_some_and(|o| o.attrs.contains_key(&key))
+                    && world.object(ObjectId::new(obj)).is_some_and(|o| o.attrs.contains_key(&key))
                 {
-                    world.set_object_attr(obj, &key, None).map_err(|e| e.to_string())?;
+                    world
+                        .set_object_attr(ObjectId::new(obj), &key, None)
+                        .map_err(|e| e.to_string())?;
                 }
                 // Stored compact, as serde writes it: the same value always reads back the same.
                 world
-                    .set_typed_attr(obj, &category, &key, Some(&v.to_string()))
+                    .set_typed_attr(ObjectId::new(obj), &category, &key, Some(&v.to_string()))
                     .map_err(|e| e.to_string())
             }
         }
@@ -225,7 +242,7 @@ impl HostCtx<Game> {
 
     pub(super) fn world_attr_list(&mut self, obj: u64) -> Vec<AttrEntry> {
         let world = &self.game.world;
-        let Some(o) = world.object(obj) else { return vec![] };
+        let Some(o) = world.object(ObjectId::new(obj)) else { return vec![] };
         let mut out: Vec<AttrEntry> = o
             .attrs
             .iter()
@@ -235,11 +252,13 @@ impl HostCtx<Game> {
                 value_json: serde_json::Value::String(v.clone()).to_string(),
             })
             .collect();
-        out.extend(world.typed_attrs(obj).into_iter().flatten().map(|((c, k), v)| AttrEntry {
-            key: k.clone(),
-            category: Some(c.clone()).filter(|c| !c.is_empty()),
-            value_json: v.clone(),
-        }));
+        out.extend(world.typed_attrs(ObjectId::new(obj)).into_iter().flatten().map(
+            |((c, k), v)| AttrEntry {
+                key: k.clone(),
+                category: Some(c.clone()).filter(|c| !c.is_empty()),
+                value_json: v.clone(),
+            },
+        ));
         out.sort_by(|a, b| (&a.category, &a.key).cmp(&(&b.category, &b.key)));
         out
     }
@@ -249,7 +268,7 @@ impl HostCtx<Game> {
         if lockstring.len() > max {
             return Err(format!("quota: the lock string is over world_lock_bytes ({max} bytes)"));
         }
-        if self.game.world.object(obj).is_none() {
+        if self.game.world.object(ObjectId::new(obj)).is_none() {
             return Err(format!("no object #{obj}"));
         }
         let add = crate::cmd::locks::parse_lockstring(&lockstring)?;
@@ -259,7 +278,7 @@ impl HostCtx<Game> {
         let kept: usize = self
             .game
             .world
-            .locks(obj)
+            .locks(ObjectId::new(obj))
             .iter()
             .filter(|l| !add.iter().any(|a| a.access_type == l.access_type))
             .map(|l| l.access_type.len() + l.source.len())
@@ -270,7 +289,7 @@ impl HostCtx<Game> {
                 "quota: the object's locks would be over world_lock_bytes ({max} bytes)"
             ));
         }
-        self.game.world.locks_add(obj, add).map_err(|e| e.to_string())
+        self.game.world.locks_add(ObjectId::new(obj), add).map_err(|e| e.to_string())
     }
 
     pub(super) fn world_lock_remove(
@@ -281,11 +300,11 @@ impl HostCtx<Game> {
         if access_type.len() > self.game.cfg.world_lock_bytes {
             return Ok(false);
         }
-        self.game.world.lock_remove(obj, &access_type).map_err(|e| e.to_string())
+        self.game.world.lock_remove(ObjectId::new(obj), &access_type).map_err(|e| e.to_string())
     }
 
     pub(super) fn world_locks(&mut self, obj: u64) -> Vec<String> {
-        self.game.lockstrings(obj)
+        self.game.lockstrings(ObjectId::new(obj))
     }
 
     pub(super) fn world_access(
@@ -295,6 +314,10 @@ impl HostCtx<Game> {
         access_type: String,
     ) -> Trappable<bool> {
         self.world_name("an access type", &access_type)?;
-        Ok(self.game.access(obj, Accessor::Object(accessor), &access_type))
+        Ok(self.game.access(
+            ObjectId::new(obj),
+            Accessor::Object(ObjectId::new(accessor)),
+            &access_type,
+        ))
     }
 }
