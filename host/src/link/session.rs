@@ -217,4 +217,27 @@ mod tests {
         let back: SessionData = rmp_serde::from_slice(&bytes).unwrap();
         assert_eq!(back, d);
     }
+
+    #[test]
+    fn session_data_ids_travel_as_the_bare_numbers_they_replaced() {
+        let d = SessionData {
+            sessid: Sessid::new(4),
+            logged_in: true,
+            uid: Some(AccountId::new(12)),
+            puid: Some(ObjectId::new(7)),
+            ..Default::default()
+        };
+        let bytes = rmp_serde::to_vec(&d).unwrap();
+        // The same fields as plain numbers, in the same order (an older peer's or a stored
+        // frame's encoding): byte for byte what the typed ids write.
+        let plain = (4u64, "", "", BTreeMap::<String, Value>::new(), None::<String>, true);
+        let mut want = rmp_serde::to_vec(&plain).unwrap();
+        want[0] = 0x90 | 15; // the struct's 15 fields, not the tuple's 6
+        want.extend(rmp_serde::to_vec(&Some(12u64)).unwrap());
+        want.extend(rmp_serde::to_vec(&None::<String>).unwrap());
+        want.extend(rmp_serde::to_vec(&Some(7u64)).unwrap());
+        assert!(bytes.starts_with(&want), "{bytes:?} / {want:?}");
+        let back: SessionData = rmp_serde::from_slice(&bytes).unwrap();
+        assert_eq!((back.uid, back.puid), (Some(AccountId::new(12)), Some(ObjectId::new(7))));
+    }
 }
