@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use mudhost::config::Config;
-use mudhost::link::SessionData;
+use mudhost::link::{Sessid, SessionData};
 use mudhost::server::game::Game;
 use mudhost::server::imports::convert::session_info;
 use mudhost::server::PluginRegistry;
@@ -53,7 +53,11 @@ fn main() {
         GuestQuotas::default(),
         dir.path().join("cache"),
     );
-    game.sessions.insert(SessionData { sessid: 1, logged_in: true, ..Default::default() });
+    game.sessions.insert(SessionData {
+        sessid: Sessid::new(1),
+        logged_in: true,
+        ..Default::default()
+    });
 
     for (name, key) in [("trouble", "ok"), ("pyhello", "pyhello")] {
         let path = module_path(name);
@@ -84,7 +88,7 @@ fn main() {
             cmdname: key.into(),
             args: "bench".into(),
             raw: key.into(),
-            session: session_info(game.sessions.get(1).unwrap()),
+            session: session_info(game.sessions.get(Sessid::new(1)).unwrap()),
             matches: vec![],
         };
         for fresh in [false, true] {
@@ -96,7 +100,7 @@ fn main() {
                     if fresh {
                         registry.release_kept_instances();
                     }
-                    let (g, r) = registry.execute(&module, game, 1, &inv);
+                    let (g, r) = registry.execute(&module, game, Sessid::new(1), &inv);
                     r.expect("call succeeds");
                     game = g;
                     let _ = game.take_effects();

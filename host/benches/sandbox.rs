@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use mudhost::config::Config;
-use mudhost::link::SessionData;
+use mudhost::link::{Sessid, SessionData};
 use mudhost::server::game::Game;
 use mudhost::server::imports::convert::session_info;
 use mudhost::server::PluginRegistry;
@@ -59,14 +59,18 @@ fn main() {
     assert!(ok, "module installs");
     let module = registry.get("trouble").cloned().unwrap();
 
-    game.sessions.insert(SessionData { sessid: 1, logged_in: true, ..Default::default() });
+    game.sessions.insert(SessionData {
+        sessid: Sessid::new(1),
+        logged_in: true,
+        ..Default::default()
+    });
     for (key, fresh) in [("ok", false), ("counter", false), ("ok", true), ("counter", true)] {
         let inv = Invocation {
             key: key.into(),
             cmdname: key.into(),
             args: String::new(),
             raw: key.into(),
-            session: session_info(game.sessions.get(1).unwrap()),
+            session: session_info(game.sessions.get(Sessid::new(1)).unwrap()),
             matches: vec![],
         };
         let run = |n: usize, mut game: Game| -> (Game, Duration) {
@@ -75,7 +79,7 @@ fn main() {
                 if fresh {
                     registry.release_kept_instances();
                 }
-                let (g, r) = registry.execute(&module, game, 1, &inv);
+                let (g, r) = registry.execute(&module, game, Sessid::new(1), &inv);
                 r.expect("call succeeds");
                 game = g;
                 let _ = game.take_effects();

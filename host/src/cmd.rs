@@ -11,6 +11,8 @@ use std::sync::{Arc, OnceLock};
 
 use regex::{Regex, RegexBuilder};
 
+use crate::shared::ids::ObjectId;
+
 /// Compiled-size cap of one command's `arg_regex` (bytes).
 const REGEX_SIZE_LIMIT: usize = 1 << 20;
 
@@ -264,7 +266,7 @@ pub struct CommandDef {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Carrier {
     /// The object's id, given to the guest as `#id` (see [`CommandDef::lent_by`]).
-    pub id: u64,
+    pub id: ObjectId,
     /// Its name, shown in a multimatch list (" look-2 (box)").
     pub name: String,
     /// An exit's generated command: it runs the game's [`CMD_EXIT`] system command.
@@ -344,7 +346,7 @@ impl CommandDef {
     /// An exit's generated command (Evennia's ExitCmdSet command): the exit's name or one of
     /// its aliases, alone (`arg_regex` `^$`), run by `module`'s [`CMD_EXIT`].
     pub fn exit_command(
-        exit_id: u64,
+        exit_id: ObjectId,
         exit_name: &str,
         aliases: &[String],
         module: Arc<str>,

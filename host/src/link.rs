@@ -62,10 +62,8 @@ pub const SECRET_ENV: &str = "MUDHOST_LINK_SECRET";
 /// session's flags. Clients cannot send it (the hub drops it from client input).
 pub const PORTAL_FLAGS_CMD: &str = "__portal_flags";
 
-/// Portal-assigned session id: a plain `u64` while its users in both processes still pass it
-/// as one; [`crate::shared::ids::Sessid`] is the typed id it is to become (the same bytes on the
-/// wire).
-pub type Sessid = u64;
+/// Portal-assigned session id (the typed id; on the wire the bare `u64` it replaces).
+pub use crate::shared::ids::Sessid;
 
 /// One `[cmdname, args, kwargs]` message, inbound or outbound, independent of the wire protocol.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -38,6 +38,8 @@ use std::path::Path;
 use rusqlite::{params, Connection, OptionalExtension};
 use rustc_hash::FxHashMap;
 
+use crate::shared::ids::{AccountId, ObjectId};
+
 pub use accounts::{Account, OWNER_ATTR};
 pub use channels::{Channel, PUBLIC_CHANNEL};
 pub use cmdsets::{Holder, StackEntry};
@@ -54,13 +56,13 @@ pub enum StoreError {
     Sql(#[from] rusqlite::Error),
     /// The object does not exist.
     #[error("no object #{0}")]
-    NoObject(u64),
+    NoObject(ObjectId),
     /// The account does not exist.
     #[error("no account {0}")]
-    NoAccount(u64),
+    NoAccount(AccountId),
     /// A move that would put an object inside itself.
     #[error("cannot move #{0} into itself or its own contents")]
-    MoveLoop(u64),
+    MoveLoop(ObjectId),
     /// The transaction was spoiled by a database failure and was rolled back.
     #[error("the transaction was rolled back: {0}")]
     Spoiled(String),
@@ -68,10 +70,10 @@ pub enum StoreError {
 /// In-memory world backed by SQLite.
 pub struct WorldStore {
     db: Db,
-    objects: FxHashMap<u64, Object>,
-    accounts: FxHashMap<u64, Account>,
-    account_by_name: HashMap<String, u64>,
-    start_location: u64,
+    objects: FxHashMap<ObjectId, Object>,
+    accounts: FxHashMap<AccountId, Account>,
+    account_by_name: HashMap<String, AccountId>,
+    start_location: ObjectId,
     in_tx: bool,
     /// The connection's change counter when the current transaction began.
     changes_at_begin: u64,
@@ -87,40 +89,40 @@ pub struct WorldStore {
     /// Tags, aliases, locks, typed attributes and the search indexes.
     world: world::WorldModel,
     /// Object classes: the module each classed object is bound to (also in `objclasses`).
-    classes: FxHashMap<u64, std::sync::Arc<str>>,
+    classes: FxHashMap<ObjectId, std::sync::Arc<str>>,
 }
 
 /// One in-memory change, recorded so that it can be reverted.
 enum Undo {
-    AccountCreated(u64),
+    AccountCreated(AccountId),
     AccountAttr {
-        id: u64,
+        id: AccountId,
         key: String,
         old: Option<String>,
     },
     AccountPassword {
-        id: u64,
+        id: AccountId,
         old: String,
     },
-    ObjectCreated(u64),
+    ObjectCreated(ObjectId),
     ObjectKey {
-        id: u64,
+        id: ObjectId,
         old: String,
     },
     /// The object was at `location`, at position `index` of its contents.
     ObjectMoved {
-        id: u64,
-        location: Option<u64>,
+        id: ObjectId,
+        location: Option<ObjectId>,
         index: usize,
     },
     ObjectDeleted(Box<Object>),
     ObjectAttr {
-        id: u64,
+        id: ObjectId,
         key: String,
         old: Option<String>,
     },
     AccountPermission {
-        id: u64,
+        id: AccountId,
         old: String,
     },
     /// A cmdset stack as it was before a change (None: there was none).
@@ -137,7 +139,7 @@ enum Undo {
     World(world::WorldUndo),
     /// An object's class as it was (None: it had none).
     Class {
-        id: u64,
+        id: ObjectId,
         old: Option<std::sync::Arc<str>>,
     },
 }
@@ -201,7 +203,7 @@ impl WorldStore {
             objects: FxHashMap::default(),
             accounts: FxHashMap::default(),
             account_by_name: HashMap::new(),
-            start_location: 0,
+            start_location: ObjectId::new(0),
             in_tx: false,
             changes_at_begin: 0,
             undo: None,
@@ -237,7 +239,7 @@ impl WorldStore {
         for o in objs.drain(..) {
             self.objects.insert(o.id, o);
         }
-        let ids: Vec<(u64, u64)> =
+        let ids: Vec<(ObjectId, ObjectId)> =
             self.objects.values().filter_map(|o| o.location.map(|l| (l, o.id))).collect();
         let mut ids = ids;
         ids.sort_unstable_by_key(|&(_, id)| id);
@@ -273,8 +275,8 @@ impl WorldStore {
             .collect::<Result<_, _>>()?;
         for (owner, id, key, value) in attrs {
             let map = match owner.as_str() {
-                "a" => self.accounts.get_mut(&id).map(|a| &mut a.attrs),
-                _ => self.objects.get_mut(&id).map(|o| &mut o.attrs),
+                "a" => self.accounts.get_mut(&AccountId::new(id)).map(|a| &mut a.attrs),
+                _ => self.objects.get_mut(&ObjectId::new(id)).map(|o| &mut o.attrs),
             };
             if let Some(map) = map {
                 map.insert(key, value);
@@ -471,7 +473,7 @@ impl WorldStore {
     }
 
     /// The room new characters start in.
-    pub fn start_location(&self) -> u64 {
+    pub fn start_location(&self) -> ObjectId {
         self.start_location
     }
 }

@@ -454,7 +454,7 @@ mod tests {
     fn lent_commands_are_numbered_after_the_callers_own_and_name_their_object() {
         use crate::cmd::Carrier;
         let boxed = Arc::new(cmd_full("look", &[], None, "", "box").lent_by(Carrier {
-            id: 7,
+            id: crate::shared::ids::ObjectId::new(7),
             name: "box".into(),
             exit: false,
         }));

@@ -128,16 +128,18 @@ mod tests {
     use tokio::io::AsyncWriteExt;
 
     use super::*;
-    use crate::link::{PortalMsg, ServerMsg, LINK_VERSION, MAX_HELLO_BYTES};
+    use crate::link::{PortalMsg, ServerMsg, Sessid, LINK_VERSION, MAX_HELLO_BYTES};
 
     #[tokio::test]
     async fn a_frame_round_trips_through_a_pipe() {
         let (mut a, mut b) = tokio::io::duplex(1024);
-        let msg = PortalMsg::Input { sessid: 7, seq: 3, msg: Msg::text("look") };
+        let msg = PortalMsg::Input { sessid: Sessid::new(7), seq: 3, msg: Msg::text("look") };
         write_frame(&mut a, &msg).await.unwrap();
         let got: PortalMsg = read_frame(&mut b).await.unwrap().unwrap();
         match got {
-            PortalMsg::Input { sessid: 7, seq: 3, msg } => assert_eq!(msg, Msg::text("look")),
+            PortalMsg::Input { sessid, seq: 3, msg } if sessid == Sessid::new(7) => {
+                assert_eq!(msg, Msg::text("look"))
+            }
             other => panic!("unexpected {other:?}"),
         }
     }
@@ -163,8 +165,12 @@ mod tests {
     #[tokio::test]
     async fn garbage_frames_are_errors_not_panics_and_the_next_frame_still_reads() {
         let mut x: u64 = 0x9e3779b97f4a7c15;
-        let good =
-            encode_frame(&PortalMsg::Input { sessid: 1, seq: 2, msg: Msg::text("ok") }).unwrap();
+        let good = encode_frame(&PortalMsg::Input {
+            sessid: Sessid::new(1),
+            seq: 2,
+            msg: Msg::text("ok"),
+        })
+        .unwrap();
         let mut refused = 0;
         for len in 0..2000usize {
             let mut body = Vec::with_capacity(len % 300);
@@ -183,7 +189,7 @@ mod tests {
             let mut r = &frame[..];
             refused += usize::from(read_frame::<_, PortalMsg>(&mut r).await.is_err());
             match read_frame::<_, PortalMsg>(&mut r).await {
-                Ok(Some(PortalMsg::Input { sessid: 1, seq: 2, msg })) => {
+                Ok(Some(PortalMsg::Input { sessid, seq: 2, msg })) if sessid == Sessid::new(1) => {
                     assert_eq!(msg, Msg::text("ok"))
                 }
                 other => panic!("the frame after {len} garbage bytes read as {other:?}"),

@@ -106,7 +106,7 @@ impl Effects {
             let n = encoded_len(&o);
             if n > MAX_FRAME_BYTES / 2 {
                 tracing::error!(
-                    sessid = o.0,
+                    sessid = %o.0,
                     bytes = n,
                     "an output too large for the link was dropped"
                 );
@@ -119,7 +119,7 @@ impl Effects {
             let n = encoded_len(&d);
             if n > MAX_FRAME_BYTES / 2 {
                 tracing::error!(
-                    sessid = d.sessid,
+                    sessid = %d.sessid,
                     bytes = n,
                     "a session sync too large for the link was dropped"
                 );
@@ -188,16 +188,21 @@ mod tests {
             disconnects: Vec<(Sessid, String)>,
         }
         let old = EffectsBefore {
-            acks: vec![(3, 9)],
-            outputs: vec![(3, Msg::text("hi"))],
+            acks: vec![(Sessid::new(3), 9)],
+            outputs: vec![(Sessid::new(3), Msg::text("hi"))],
             syncs: vec![],
             disconnects: vec![],
         };
         let back: Effects = rmp_serde::from_slice(&rmp_serde::to_vec(&old).unwrap()).unwrap();
-        assert_eq!(back.acks, [(3, 9)]);
+        assert_eq!(back.acks, [(Sessid::new(3), 9)]);
         assert!(back.counters.is_empty());
         // And the counters round-trip.
-        let c = SessionCounters { sessid: 3, cmd_last: 10, cmd_last_visible: 8, cmd_total: 5 };
+        let c = SessionCounters {
+            sessid: Sessid::new(3),
+            cmd_last: 10,
+            cmd_last_visible: 8,
+            cmd_total: 5,
+        };
         let e = Effects { counters: vec![c], ..Default::default() };
         let back: Effects = rmp_serde::from_slice(&rmp_serde::to_vec(&e).unwrap()).unwrap();
         assert_eq!(back.counters, [c]);

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::Sessid;
+use crate::shared::ids::{AccountId, ObjectId};
 
 /// Everything about a session that must survive a server restart (Evennia's sync data, plus the
 /// session's ndb, which Evennia loses). The portal keeps a mirror of this for every session.
@@ -26,11 +27,11 @@ pub struct SessionData {
     /// Whether the session is logged in to an account.
     pub logged_in: bool,
     /// Account id when logged in.
-    pub uid: Option<u64>,
+    pub uid: Option<AccountId>,
     /// Account name when logged in.
     pub uname: Option<String>,
     /// Puppeted object id.
-    pub puid: Option<u64>,
+    pub puid: Option<ObjectId>,
     /// Connection time, reset at login (unix ms).
     pub conn_time: u64,
     /// Last input of any kind, keepalives included (unix ms).
@@ -204,12 +205,39 @@ mod tests {
 
     #[test]
     fn session_data_with_json_flags_round_trips() {
-        let mut d = SessionData { sessid: 4, address: "127.0.0.1".into(), ..Default::default() };
+        let mut d = SessionData {
+            sessid: Sessid::new(4),
+            address: "127.0.0.1".into(),
+            ..Default::default()
+        };
         d.protocol_flags.insert("SCREENWIDTH", serde_json::json!({"0": 80}));
         d.protocol_flags.insert("NOCOLOR", Value::Bool(true));
         d.ndb.insert("k".into(), "v".into());
         let bytes = rmp_serde::to_vec(&d).unwrap();
         let back: SessionData = rmp_serde::from_slice(&bytes).unwrap();
         assert_eq!(back, d);
+    }
+
+    #[test]
+    fn session_data_ids_travel_as_the_bare_numbers_they_replaced() {
+        let d = SessionData {
+            sessid: Sessid::new(4),
+            logged_in: true,
+            uid: Some(AccountId::new(12)),
+            puid: Some(ObjectId::new(7)),
+            ..Default::default()
+        };
+        let bytes = rmp_serde::to_vec(&d).unwrap();
+        // The same fields as plain numbers, in the same order (an older peer's or a stored
+        // frame's encoding): byte for byte what the typed ids write.
+        let plain = (4u64, "", "", BTreeMap::<String, Value>::new(), None::<String>, true);
+        let mut want = rmp_serde::to_vec(&plain).unwrap();
+        want[0] = 0x90 | 15; // the struct's 15 fields, not the tuple's 6
+        want.extend(rmp_serde::to_vec(&Some(12u64)).unwrap());
+        want.extend(rmp_serde::to_vec(&None::<String>).unwrap());
+        want.extend(rmp_serde::to_vec(&Some(7u64)).unwrap());
+        assert!(bytes.starts_with(&want), "{bytes:?} / {want:?}");
+        let back: SessionData = rmp_serde::from_slice(&bytes).unwrap();
+        assert_eq!((back.uid, back.puid), (Some(AccountId::new(12)), Some(ObjectId::new(7))));
     }
 }

@@ -151,7 +151,8 @@ impl PortalSession {
 pub struct Hub {
     cfg: Arc<Config>,
     sessions: BTreeMap<Sessid, PortalSession>,
-    next_sessid: Sessid,
+    /// The number the next session's id gets (from 1, never reused while the portal runs).
+    next_sessid: u64,
     server: Option<ServerLink>,
     /// Handed the sessions only once the previous link has closed, so no late frame of the old
     /// server can acknowledge input the new one has already been given.
@@ -259,14 +260,14 @@ impl Hub {
     fn handle(&mut self, event: HubEvent) -> bool {
         match event {
             HubEvent::Connected { address, csessid, browser, format, outbox, mark, reply } => {
-                let sessid = self.next_sessid;
+                let sessid = Sessid::new(self.next_sessid);
                 let data = new_session_data(sessid, address, csessid, browser.as_deref(), format);
                 self.connect(data, outbox, mark);
                 let _ = reply.send(sessid);
             }
             HubEvent::ConnectedTelnet { address, mut flags, outbox, mark, reply } => {
                 flags.values_mut().for_each(sanitize_client_value);
-                let sessid = self.next_sessid;
+                let sessid = Sessid::new(self.next_sessid);
                 let now = now_ms();
                 let data = SessionData {
                     sessid,
@@ -294,7 +295,7 @@ impl Hub {
                 self.flags(sessid, flags)
             }
             HubEvent::Players { reply } => {
-                let accounts: std::collections::BTreeSet<u64> = self
+                let accounts: std::collections::BTreeSet<crate::shared::ids::AccountId> = self
                     .sessions
                     .values()
                     .filter(|s| s.closed.is_none() && s.data.logged_in)
@@ -346,7 +347,7 @@ impl Hub {
 
     /// A new session: allocate its sessid (the next one), tell the server, start its queue.
     fn connect(&mut self, data: SessionData, outbox: Outbox, mark: LoginMark) {
-        let sessid = self.next_sessid;
+        let sessid = Sessid::new(self.next_sessid);
         self.next_sessid += 1;
         let announced = self.to_server(PortalMsg::Connect(data.clone()));
         if announced {
@@ -437,7 +438,7 @@ impl Hub {
             if let crate::logline::LogVerdict::Log { suppressed } =
                 self.queue_full_log.check(interval)
             {
-                tracing::warn!(sessid, cap, suppressed, "input queue full; input refused");
+                tracing::warn!(%sessid, cap, suppressed, "input queue full; input refused");
             }
             s.send(Msg::text(QUEUE_FULL_TEXT));
             return;
@@ -445,7 +446,7 @@ impl Hub {
         let size = msg_bytes(&msg);
         if s.pending_bytes + size > self.cfg.queued_input_bytes_per_session {
             tracing::warn!(
-                sessid,
+                %sessid,
                 bytes = s.pending_bytes,
                 "input byte budget exceeded; disconnecting"
             );

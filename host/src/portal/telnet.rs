@@ -382,7 +382,7 @@ async fn connection(
         return;
     }
     let Ok(sessid) = reply_rx.await else { return };
-    let span = tracing::info_span!("session", sessid);
+    let span = tracing::info_span!("session", %sessid);
     let session = Session { sessid, slot, budget, out_rx };
     tracing::Instrument::instrument(
         serve_session(conn, rd, buf, session, peer, early.inputs),

@@ -495,7 +495,7 @@ async fn serve_session(
     hub: mpsc::Sender<HubEvent>,
 ) {
     let Opened { ws, format, sessid, outbox: mut out_rx, meter, _slot } = opened;
-    tracing::debug!(%peer, sessid, "websocket connected");
+    tracing::debug!(%peer, %sessid, "websocket connected");
 
     let (mut sink, mut frames) = ws.split();
     let ping_every = Duration::from_secs(cfg.ws_ping_secs.max(1));
@@ -520,7 +520,7 @@ async fn serve_session(
                     InboundVerdict::Pass => {}
                     InboundVerdict::Pause(d) => paused = Some(tokio::time::Instant::now() + d),
                     InboundVerdict::Flood => {
-                        tracing::info!(sessid, "inbound flood; disconnecting");
+                        tracing::info!(%sessid, "inbound flood; disconnecting");
                         break Ending::Close(CloseCode::Policy, limits::INPUT_FLOOD_REASON.into());
                     }
                 }
@@ -542,7 +542,7 @@ async fn serve_session(
                         break Ending::Close(CloseCode::Size, format!("frame too large: {e}"))
                     }
                     Some(Err(e)) => {
-                        tracing::debug!(sessid, cause = %e, "websocket read error");
+                        tracing::debug!(%sessid, cause = %e, "websocket read error");
                         break Ending::ClientGone;
                     }
                 };
@@ -551,7 +551,7 @@ async fn serve_session(
                     (RateVerdict::Drop, _) => continue,
                     (RateVerdict::DropAndWarn, _) => Some(limits::COMMAND_RATE_TEXT.to_string()),
                     (RateVerdict::Pass, Err(e)) => {
-                        tracing::debug!(sessid, cause = %e, "malformed frame dropped");
+                        tracing::debug!(%sessid, cause = %e, "malformed frame dropped");
                         Some(e.to_string())
                     }
                     (RateVerdict::Pass, Ok(msg)) if msg.cmd == "websocket_close" => {
@@ -595,7 +595,7 @@ async fn serve_session(
             },
             _ = ping.tick() => {
                 if last_heard.elapsed() > ping_every * 2 {
-                    tracing::info!(sessid, "no answer to pings; reaping dead connection");
+                    tracing::info!(%sessid, "no answer to pings; reaping dead connection");
                     break Ending::ClientGone;
                 }
                 if !write(&mut sink, Message::Ping(Default::default())).await {
@@ -633,7 +633,7 @@ async fn serve_session(
         let closed = Box::pin(hub.send(HubEvent::Closed { sessid }));
         let _ = closed.await;
     }
-    tracing::debug!(sessid, "websocket closed");
+    tracing::debug!(%sessid, "websocket closed");
 }
 
 /// How long a connection we close waits for the client's side of the close.

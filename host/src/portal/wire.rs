@@ -142,6 +142,7 @@ pub fn encode_v1(msg: &Msg, flags: RenderFlags) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::link::Sessid;
     use serde_json::json;
 
     #[test]
@@ -285,7 +286,7 @@ mod tests {
             .flatten()
             {
                 accepted += 1;
-                let input = PortalMsg::Input { sessid: 1, seq: 2, msg: msg.clone() };
+                let input = PortalMsg::Input { sessid: Sessid::new(1), seq: 2, msg: msg.clone() };
                 let bytes = encode_frame(&input).unwrap();
                 match decode_body::<PortalMsg>(&bytes[4..]).unwrap() {
                     PortalMsg::Input { msg: back, .. } => assert_eq!(back, msg),
@@ -296,7 +297,7 @@ mod tests {
                 data.protocol_flags.extend(msg.kwargs.clone());
                 let e = crate::link::Effects {
                     syncs: vec![data.clone()],
-                    outputs: vec![(1, msg.clone())],
+                    outputs: vec![(Sessid::new(1), msg.clone())],
                     ..Default::default()
                 };
                 let bytes = encode_frame(&ServerMsg::Effects { id: 1, effects: e }).unwrap();

@@ -5,6 +5,7 @@
 //! read from the world store when the session's merged cmdset is rebuilt; a subscription change
 //! bumps the cmdset generation, so it is seen by the next command.
 
+use crate::shared::ids::AccountId;
 use std::sync::Arc;
 
 use crate::cmd::{CmdSet, CommandDef};
@@ -20,13 +21,13 @@ impl GameLoop {
     /// `__channel_command`; None when it subscribes to none.
     pub(super) fn channel_cmdset(
         &mut self,
-        account: u64,
+        account: AccountId,
         module: &Arc<str>,
     ) -> Option<Arc<CmdSet>> {
         let channels = match self.game().world.account_channels(account) {
             Ok(c) => c,
             Err(e) => {
-                tracing::error!(account, cause = %e, "cannot read the account's channels");
+                tracing::error!(%account, cause = %e, "cannot read the account's channels");
                 return None;
             }
         };

@@ -11,6 +11,7 @@
 //!
 //! Texts are Evennia's (see EVENNIA-REFERENCE.md §6).
 
+use crate::shared::ids::{AccountId, ObjectId};
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -241,7 +242,7 @@ impl Game {
     }
 
     /// Send text to every session of an account.
-    pub fn msg_account(&mut self, uid: u64, text: &str) {
+    pub fn msg_account(&mut self, uid: AccountId, text: &str) {
         let ids: Vec<_> = self.sessions.from_account(uid).map(|s| s.sessid()).collect();
         for id in ids {
             self.msg_session(id, text);
@@ -249,7 +250,7 @@ impl Game {
     }
 
     /// Send text to every session puppeting an object.
-    pub fn msg_object(&mut self, obj: u64, text: &str) {
+    pub fn msg_object(&mut self, obj: ObjectId, text: &str) {
         let ids: Vec<_> = self.sessions.from_puppet(obj).map(|s| s.sessid()).collect();
         for id in ids {
             self.msg_session(id, text);
@@ -257,8 +258,8 @@ impl Game {
     }
 
     /// Send text to everything in `location` except `exclude`.
-    pub fn msg_contents(&mut self, location: u64, text: &str, exclude: &[u64]) {
-        let exclude: std::collections::HashSet<u64> = exclude.iter().copied().collect();
+    pub fn msg_contents(&mut self, location: ObjectId, text: &str, exclude: &[ObjectId]) {
+        let exclude: std::collections::HashSet<ObjectId> = exclude.iter().copied().collect();
         for id in self.contents_recipients(location, &exclude) {
             self.msg_session(id, text);
         }
@@ -269,8 +270,8 @@ impl Game {
     /// the room's contents or the exclusion list (a scan of the contents per session did).
     pub fn contents_recipients(
         &self,
-        location: u64,
-        exclude: &std::collections::HashSet<u64>,
+        location: ObjectId,
+        exclude: &std::collections::HashSet<ObjectId>,
     ) -> Vec<Sessid> {
         self.sessions
             .all(true)
@@ -324,7 +325,7 @@ impl Game {
         if super::protocol_flags::bound_flags(&mut data.protocol_flags, cap) {
             self.touch(sessid);
         }
-        tracing::info!(sessid, address = %data.address, "session connected");
+        tracing::info!(%sessid, address = %data.address, "session connected");
         self.idle.seen(sessid, Instant::now());
         self.sessions.insert(data);
         self.class_event(sessid, ClassEvent::Sync);
@@ -401,10 +402,10 @@ impl Game {
                 ClassEvent::Disconnect { session: Box::new(s.clone()), reason: reason.to_string() },
             );
             if let (true, Some(name)) = (s.data.logged_in, &s.data.uname) {
-                let uid = s.data.uid.unwrap_or(0);
+                let uid = s.data.uid.unwrap_or(AccountId::new(0));
                 let left = self.sessions.from_account(uid).count();
                 tracing::info!(
-                    sessid,
+                    %sessid,
                     "Logged out: {name} {} ({left} sessions(s) remaining){}",
                     s.data.address,
                     if reason.is_empty() { String::new() } else { format!(" ({reason})") }
@@ -473,7 +474,7 @@ impl Game {
 /// and the character rules of the multisession policy (MAX_NR_CHARACTERS).
 impl Game {
     /// The account a session is logged in to.
-    fn account_of(&self, sessid: Sessid) -> Option<u64> {
+    fn account_of(&self, sessid: Sessid) -> Option<AccountId> {
         self.sessions.get(sessid).filter(|s| s.data.logged_in).and_then(|s| s.data.uid)
     }
 
@@ -532,8 +533,9 @@ impl Game {
     }
 
     /// Accounts with at least one logged-in session (Evennia's all_connected_accounts).
-    pub fn all_connected_accounts(&self) -> Vec<u64> {
-        let ids: BTreeSet<u64> = self.sessions.all(false).filter_map(|s| s.data.uid).collect();
+    pub fn all_connected_accounts(&self) -> Vec<AccountId> {
+        let ids: BTreeSet<AccountId> =
+            self.sessions.all(false).filter_map(|s| s.data.uid).collect();
         ids.into_iter().collect()
     }
 
@@ -576,7 +578,11 @@ pub(super) mod tests {
 
     /// An account (with its character, as the config says) created from session `sessid`
     /// after its password was hashed; its id.
-    pub(in crate::server::game) fn account(game: &mut Game, sessid: Sessid, name: &str) -> u64 {
+    pub(in crate::server::game) fn account(
+        game: &mut Game,
+        sessid: Sessid,
+        name: &str,
+    ) -> AccountId {
         game.finish_create_account(sessid, name, Ok("hash".into()));
         game.world.account_by_name(name).expect("the account was created").id
     }
@@ -589,21 +595,21 @@ pub(super) mod tests {
     #[test]
     fn undo_takes_back_a_failed_calls_output_world_changes_and_login_request() {
         let (_dir, mut game) = game_with(Config::default());
-        connect(&mut game, 1, "10.0.0.1");
-        game.hold_ack((1, 1));
-        game.msg_session(1, "before");
+        connect(&mut game, Sessid::new(1), "10.0.0.1");
+        game.hold_ack((Sessid::new(1), 1));
+        game.msg_session(Sessid::new(1), "before");
         let cp = game.checkpoint();
-        game.msg_session(1, "during");
+        game.msg_session(Sessid::new(1), "during");
         let room = game.world.create_object("shed", "room", None).unwrap();
-        game.request_create_account(1, "alice", "password1".into()).unwrap();
+        game.request_create_account(Sessid::new(1), "alice", "password1".into()).unwrap();
         assert!(!game.ack_is_held(), "the hashing job took the ack");
         game.undo(cp);
         assert!(game.world.object(room).is_none());
         assert!(game.take_deferred().is_empty());
         assert!(game.ack_is_held());
         let effects = game.take_effects();
-        assert_eq!(texts(&effects), vec![(1, "before".to_string())]);
-        assert_eq!(effects.acks, vec![(1, 1)]);
+        assert_eq!(texts(&effects), vec![(Sessid::new(1), "before".to_string())]);
+        assert_eq!(effects.acks, vec![(Sessid::new(1), 1)]);
         // The creation attempt was forgotten too: nothing is pending for the address.
         assert_eq!(game.logins.pending_from(false, "10.0.0.1"), 0);
     }
@@ -611,22 +617,22 @@ pub(super) mod tests {
     #[test]
     fn keep_keeps_a_calls_output_and_world_changes() {
         let (_dir, mut game) = game_with(Config::default());
-        connect(&mut game, 1, "10.0.0.1");
+        connect(&mut game, Sessid::new(1), "10.0.0.1");
         let cp = game.checkpoint();
-        game.msg_session(1, "kept");
+        game.msg_session(Sessid::new(1), "kept");
         let room = game.world.create_object("shed", "room", None).unwrap();
         game.keep(cp);
         assert!(game.world.object(room).is_some());
-        assert_eq!(texts(&game.take_effects()), vec![(1, "kept".to_string())]);
+        assert_eq!(texts(&game.take_effects()), vec![(Sessid::new(1), "kept".to_string())]);
     }
 
     #[test]
     fn output_to_a_session_that_is_gone_is_dropped() {
         let (_dir, mut game) = game_with(Config::default());
-        connect(&mut game, 1, "10.0.0.1");
-        game.portal_disconnect(1);
-        game.msg_session(1, "lost");
-        game.push_outputs(1, vec![Msg::text("goodbye")]);
-        assert_eq!(texts(&game.take_effects()), vec![(1, "goodbye".to_string())]);
+        connect(&mut game, Sessid::new(1), "10.0.0.1");
+        game.portal_disconnect(Sessid::new(1));
+        game.msg_session(Sessid::new(1), "lost");
+        game.push_outputs(Sessid::new(1), vec![Msg::text("goodbye")]);
+        assert_eq!(texts(&game.take_effects()), vec![(Sessid::new(1), "goodbye".to_string())]);
     }
 }

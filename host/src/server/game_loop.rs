@@ -46,6 +46,7 @@ use crate::wasm::registry::PluginError;
 
 use super::game::{Deferred, Game, QueuedCommand};
 use super::hashing::HashPool;
+use crate::shared::ids::AccountId;
 use crate::shared::inflight::InflightMarker;
 use failpoints::Failpoints;
 use outbox::Outbox;
@@ -57,7 +58,12 @@ pub enum GameEvent {
     /// A message from the portal.
     Portal(PortalMsg),
     /// A login's password check finished.
-    PasswordChecked { sessid: Sessid, account: Option<u64>, ok: bool, ack: Option<(Sessid, u64)> },
+    PasswordChecked {
+        sessid: Sessid,
+        account: Option<AccountId>,
+        ok: bool,
+        ack: Option<(Sessid, u64)>,
+    },
     /// A new account's password hash is ready.
     PasswordHashed {
         sessid: Sessid,
@@ -82,7 +88,7 @@ pub enum GameEvent {
     /// A password change was checked (and the new password hashed): `Err` is the text to tell.
     PasswordChanged {
         sessid: Sessid,
-        uid: u64,
+        uid: AccountId,
         outcome: Result<String, String>,
         ack: Option<(Sessid, u64)>,
     },
@@ -340,7 +346,7 @@ impl GameLoop {
             next = self.scheduler.next_ready().ok();
         }
         self.commit_and_send(None);
-        self.mark(0, 0);
+        self.mark(Sessid::new(0), 0);
     }
 
     /// Mark the unit of work being run in the in-flight file, so that work that kills the
@@ -364,7 +370,7 @@ impl GameLoop {
         let replayed = self.applied.get(&sessid).is_some_and(|&a| seq <= a);
         if replayed {
             // Its effects were committed before this server started and have been resent.
-            tracing::debug!(sessid, seq, "replayed input already applied; skipped");
+            tracing::debug!(%sessid, seq, "replayed input already applied; skipped");
         } else {
             self.mark(sessid, seq);
             self.game().hold_ack((sessid, seq));
@@ -402,7 +408,7 @@ impl GameLoop {
         let slowed = self.scheduler.after_input(sessid, deferred, overran, deadline);
         if let Some(pause) = slowed {
             tracing::warn!(
-                sessid,
+                %sessid,
                 pause_ms = pause.as_millis() as u64,
                 "session keeps overrunning; slowed"
             );
@@ -544,7 +550,7 @@ impl GameLoop {
         }
         self.end_unit();
         self.commit_and_send(after);
-        self.mark(0, 0);
+        self.mark(Sessid::new(0), 0);
         exit
     }
 
@@ -658,7 +664,7 @@ impl GameLoop {
             match kind {
                 JobKind::Login => self.hashing_busy(sessid, ack),
                 JobKind::Change => {
-                    tracing::warn!(sessid, "password hashing queue full; password change refused");
+                    tracing::warn!(%sessid, "password hashing queue full; password change refused");
                     let game = self.game();
                     game.push_ack(ack);
                     game.msg_session(sessid, &format!("|R{}|n", super::hashing::BUSY_TEXT));
@@ -671,7 +677,7 @@ impl GameLoop {
     /// The hashing queue refused a job: the request is answered at once ("busy, try again") and
     /// its input acknowledged, as if the check had run.
     fn hashing_busy(&mut self, sessid: Sessid, ack: Option<(Sessid, u64)>) {
-        tracing::warn!(sessid, "password hashing queue full; request refused");
+        tracing::warn!(%sessid, "password hashing queue full; request refused");
         let game = self.game();
         game.push_ack(ack);
         game.hashing_busy(sessid);

@@ -73,7 +73,7 @@ impl GameLoop {
         let game = self.take_game();
         let (game, result) = {
             let _span =
-                tracing::debug_span!("guest", sessid, module = %module.name, hook = "data-in")
+                tracing::debug_span!("guest", %sessid, module = %module.name, hook = "data-in")
                     .entered();
             match kind {
                 DataIn::Hook => {
@@ -98,7 +98,7 @@ impl GameLoop {
             }
             Some(Err(e)) => {
                 self.note_guest_error(&e);
-                tracing::error!(sessid, module = %module.name, cause = %e, "input hook failed; the message passes on unchanged");
+                tracing::error!(%sessid, module = %module.name, cause = %e, "input hook failed; the message passes on unchanged");
                 vec![msg]
             }
         }
@@ -159,7 +159,7 @@ impl GameLoop {
         let game = self.take_game();
         let (game, result) = {
             let _span =
-                tracing::debug_span!("guest", sessid, module = %module.name, hook).entered();
+                tracing::debug_span!("guest", %sessid, module = %module.name, hook).entered();
             self.plugins.class_call(module, game, sessid, |g, store| match hook {
                 "at-sync" => g.call_at_sync(store, &session),
                 "at-login" => g.call_at_login(store, &session),
@@ -168,7 +168,7 @@ impl GameLoop {
         };
         self.put_game(game);
         if let Some(Err(e)) = result {
-            tracing::error!(sessid, module = %module.name, hook, cause = %e, "session class hook failed");
+            tracing::error!(%sessid, module = %module.name, hook, cause = %e, "session class hook failed");
         }
     }
 
@@ -202,7 +202,7 @@ impl GameLoop {
             let game = self.take_game();
             let (game, result) = {
                 let _span =
-                    tracing::debug_span!("guest", sessid, module = %module.name, hook = "data-out")
+                    tracing::debug_span!("guest", %sessid, module = %module.name, hook = "data-out")
                         .entered();
                 self.plugins.class_call(module, game, sessid, |g, store| {
                     let out = g.call_data_out(&mut *store, &session, &wire)?;
@@ -215,7 +215,7 @@ impl GameLoop {
                 Some(Ok(out)) => self.game().push_outputs(sessid, out),
                 None => self.game().push_outputs(sessid, msgs),
                 Some(Err(e)) => {
-                    tracing::error!(sessid, module = %module.name, cause = %e, "data-out failed; the output passes unchanged");
+                    tracing::error!(%sessid, module = %module.name, cause = %e, "data-out failed; the output passes unchanged");
                     self.game().push_outputs(sessid, msgs);
                 }
             }

@@ -24,7 +24,9 @@ pub mod sessions;
 pub mod timers;
 pub mod world;
 
+use crate::link::Sessid;
 use crate::server::game::{CmdsetHolder as GameHolder, Game};
+use crate::shared::ids::{AccountId, ObjectId};
 use crate::store::Holder;
 use crate::wasm::bindings::mudhost::game::host::{
     AttrEntry, ChannelInfo, ContentsPacked, HelpTopic, Host, MultisessionPolicy, ObjectBrief, Tag,
@@ -51,17 +53,19 @@ impl Host for HostCtx<Game> {
     }
 
     fn msg_session(&mut self, session: u64, text: String) -> Trappable<()> {
-        let to = self.game.sessions.get(session).map(|s| s.sessid()).into_iter().collect();
+        let to =
+            self.game.sessions.get(Sessid::new(session)).map(|s| s.sessid()).into_iter().collect();
         self.deliver(to, text)
     }
 
     fn msg_account(&mut self, account: u64, text: String) -> Trappable<()> {
-        let to = self.game.sessions.from_account(account).map(|s| s.sessid()).collect();
+        let to =
+            self.game.sessions.from_account(AccountId::new(account)).map(|s| s.sessid()).collect();
         self.deliver(to, text)
     }
 
     fn msg_object(&mut self, obj: u64, text: String) -> Trappable<()> {
-        let to = self.game.sessions.from_puppet(obj).map(|s| s.sessid()).collect();
+        let to = self.game.sessions.from_puppet(ObjectId::new(obj)).map(|s| s.sessid()).collect();
         self.deliver(to, text)
     }
 
@@ -72,8 +76,8 @@ impl Host for HostCtx<Game> {
                 self.q().list_items
             )));
         }
-        let exclude: HashSet<u64> = exclude.into_iter().collect();
-        let to = self.game.contents_recipients(location, &exclude);
+        let exclude: HashSet<ObjectId> = exclude.into_iter().map(ObjectId::new).collect();
+        let to = self.game.contents_recipients(ObjectId::new(location), &exclude);
         if !self.game.world.any_classes() {
             return self.deliver(to, text);
         }
@@ -103,7 +107,7 @@ impl Host for HostCtx<Game> {
     }
 
     fn get_session(&mut self, session: u64) -> Trappable<Option<SessionInfo>> {
-        Ok(self.game.sessions.get(session).map(session_info))
+        Ok(self.game.sessions.get(Sessid::new(session)).map(session_info))
     }
 
     fn get_sessions(&mut self, include_unloggedin: bool) -> Trappable<Vec<SessionInfo>> {
@@ -111,11 +115,11 @@ impl Host for HostCtx<Game> {
     }
 
     fn sessions_from_account(&mut self, account: u64) -> Trappable<Vec<SessionInfo>> {
-        Ok(self.game.sessions.from_account(account).map(session_info).collect())
+        Ok(self.game.sessions.from_account(AccountId::new(account)).map(session_info).collect())
     }
 
     fn sessions_from_puppet(&mut self, obj: u64) -> Trappable<Vec<SessionInfo>> {
-        Ok(self.game.sessions.from_puppet(obj).map(session_info).collect())
+        Ok(self.game.sessions.from_puppet(ObjectId::new(obj)).map(session_info).collect())
     }
 
     fn account_count(&mut self) -> Trappable<u32> {
@@ -126,7 +130,7 @@ impl Host for HostCtx<Game> {
         let reason = clamp(reason, self.q().text_bytes);
         // No result to report through in this signature: a refusal is logged
         // (`disconnect-session` reports it to the guest).
-        if let Err(e) = self.game.disconnect_checked(self.caller, session, &reason) {
+        if let Err(e) = self.game.disconnect_checked(self.caller, Sessid::new(session), &reason) {
             tracing::warn!(module = %self.module, session, cause = %e, "disconnect refused");
         }
         Ok(())
@@ -173,20 +177,30 @@ impl Host for HostCtx<Game> {
     }
 
     fn account_name(&mut self, account: u64) -> Trappable<Option<String>> {
-        Ok(self.game.world.account(account).map(|a| a.name.clone()))
+        Ok(self.game.world.account(AccountId::new(account)).map(|a| a.name.clone()))
     }
 
     fn account_characters(&mut self, account: u64) -> Trappable<Vec<u64>> {
-        Ok(self.game.world.account_characters(account))
+        Ok(self
+            .game
+            .world
+            .account_characters(AccountId::new(account))
+            .into_iter()
+            .map(ObjectId::get)
+            .collect())
     }
 
     fn account_is_superuser(&mut self, account: u64) -> Trappable<bool> {
-        Ok(self.game.world.account(account).is_some_and(|a| a.is_superuser))
+        Ok(self.game.world.account(AccountId::new(account)).is_some_and(|a| a.is_superuser))
     }
 
     fn account_attr_get(&mut self, account: u64, key: String) -> Trappable<Option<String>> {
         self.name("an attribute key", &key)?;
-        Ok(self.game.world.account(account).and_then(|a| a.attrs.get(&key).cloned()))
+        Ok(self
+            .game
+            .world
+            .account(AccountId::new(account))
+            .and_then(|a| a.attrs.get(&key).cloned()))
     }
 
     fn account_attr_set(
@@ -199,7 +213,7 @@ impl Host for HostCtx<Game> {
     }
 
     fn puppet(&mut self, obj: u64) -> Trappable<Result<(), HostError>> {
-        Ok(self.game.puppet(self.caller, obj).map_err(HostError::Refused))
+        Ok(self.game.puppet(self.caller, ObjectId::new(obj)).map_err(HostError::Refused))
     }
 
     fn unpuppet(&mut self) -> Trappable<Result<(), HostError>> {
@@ -216,11 +230,11 @@ impl Host for HostCtx<Game> {
     }
 
     fn object_exists(&mut self, obj: u64) -> Trappable<bool> {
-        Ok(self.game.world.object(obj).is_some())
+        Ok(self.game.world.object(ObjectId::new(obj)).is_some())
     }
 
     fn object_key(&mut self, obj: u64) -> Trappable<Option<String>> {
-        Ok(self.game.world.object(obj).map(|o| o.key.clone()))
+        Ok(self.game.world.object(ObjectId::new(obj)).map(|o| o.key.clone()))
     }
 
     fn object_set_key(&mut self, obj: u64, key: String) -> Trappable<Result<(), HostError>> {
@@ -228,15 +242,20 @@ impl Host for HostCtx<Game> {
     }
 
     fn object_kind(&mut self, obj: u64) -> Trappable<Option<String>> {
-        Ok(self.game.world.object(obj).map(|o| o.kind.clone()))
+        Ok(self.game.world.object(ObjectId::new(obj)).map(|o| o.kind.clone()))
     }
 
     fn object_location(&mut self, obj: u64) -> Trappable<Option<u64>> {
-        Ok(self.game.world.object(obj).and_then(|o| o.location))
+        Ok(self.game.world.object(ObjectId::new(obj)).and_then(|o| o.location).map(ObjectId::get))
     }
 
     fn object_contents(&mut self, obj: u64) -> Trappable<Vec<u64>> {
-        Ok(self.game.world.object(obj).map(|o| o.contents.clone()).unwrap_or_default())
+        Ok(self
+            .game
+            .world
+            .object(ObjectId::new(obj))
+            .map(|o| o.contents.iter().map(|c| c.get()).collect())
+            .unwrap_or_default())
     }
 
     fn object_contents_briefs(&mut self, obj: u64) -> Trappable<Vec<ObjectBrief>> {
@@ -257,14 +276,20 @@ impl Host for HostCtx<Game> {
 
     fn object_search(&mut self, key: String, location: Option<u64>) -> Trappable<Vec<u64>> {
         self.name("a search key", &key)?;
-        Ok(self.game.world.search(&key, location))
+        Ok(self
+            .game
+            .world
+            .search(&key, location.map(ObjectId::new))
+            .into_iter()
+            .map(ObjectId::get)
+            .collect())
     }
 
     fn object_delete(&mut self, obj: u64) -> Trappable<Result<(), HostError>> {
-        if self.game.sessions.from_puppet(obj).next().is_some() {
+        if self.game.sessions.from_puppet(ObjectId::new(obj)).next().is_some() {
             return Ok(Err(HostError::Refused("That object is being puppeted.".into())));
         }
-        refuse_or_fail(self.game.world.delete_object(obj))
+        refuse_or_fail(self.game.world.delete_object(ObjectId::new(obj)))
     }
 
     fn object_attr_get(&mut self, obj: u64, key: String) -> Trappable<Option<String>> {
@@ -281,7 +306,7 @@ impl Host for HostCtx<Game> {
     }
 
     fn start_location(&mut self) -> Trappable<u64> {
-        Ok(self.game.world.start_location())
+        Ok(self.game.world.start_location().get())
     }
 
     fn session_cmdset_add(&mut self, module: String) -> Trappable<Result<(), HostError>> {
@@ -337,7 +362,10 @@ impl Host for HostCtx<Game> {
         reason: String,
     ) -> Trappable<Result<(), HostError>> {
         let reason = clamp(reason, self.q().text_bytes);
-        Ok(self.game.disconnect_checked(self.caller, session, &reason).map_err(HostError::Refused))
+        Ok(self
+            .game
+            .disconnect_checked(self.caller, Sessid::new(session), &reason)
+            .map_err(HostError::Refused))
     }
 
     fn disconnect_all(&mut self, reason: String) -> Trappable<Result<(), HostError>> {
@@ -351,7 +379,7 @@ impl Host for HostCtx<Game> {
     }
 
     fn all_connected_accounts(&mut self) -> Trappable<Vec<u64>> {
-        Ok(self.game.all_connected_accounts())
+        Ok(self.game.all_connected_accounts().into_iter().map(AccountId::get).collect())
     }
 
     fn sessions_from_csessid(&mut self, csessid: String) -> Trappable<Vec<SessionInfo>> {
@@ -368,11 +396,11 @@ impl Host for HostCtx<Game> {
     }
 
     fn character_delete(&mut self, obj: u64) -> Trappable<Result<(), HostError>> {
-        answer(self.game.character_delete(self.caller, obj))
+        answer(self.game.character_delete(self.caller, ObjectId::new(obj)))
     }
 
     fn session_data(&mut self, session: u64) -> Trappable<Result<String, HostError>> {
-        Ok(self.game.session_data(self.caller, session).map_err(HostError::Refused))
+        Ok(self.game.session_data(self.caller, Sessid::new(session)).map_err(HostError::Refused))
     }
 
     fn account_set_password(
@@ -418,7 +446,7 @@ impl Host for HostCtx<Game> {
     }
 
     fn account_permission(&mut self, account: u64) -> Trappable<Option<String>> {
-        Ok(self.game.world.account(account).map(|a| a.permission.clone()))
+        Ok(self.game.world.account(AccountId::new(account)).map(|a| a.permission.clone()))
     }
 
     fn account_set_permission(
@@ -429,12 +457,12 @@ impl Host for HostCtx<Game> {
         if let Err(e) = self.name_value("the permission", &permission) {
             return Ok(Err(e));
         }
-        answer(self.game.set_account_permission(self.caller, account, &permission))
+        answer(self.game.set_account_permission(self.caller, AccountId::new(account), &permission))
     }
 
     fn account_search(&mut self, name: String) -> Trappable<Option<u64>> {
         self.name("an account name", &name)?;
-        Ok(self.game.world.account_by_name(&name).map(|a| a.id))
+        Ok(self.game.world.account_by_name(&name).map(|a| a.id).map(AccountId::get))
     }
 
     fn timer_delay(
@@ -602,7 +630,7 @@ impl Host for HostCtx<Game> {
     }
 
     fn aliases(&mut self, obj: u64) -> Trappable<Vec<String>> {
-        Ok(self.game.world.aliases(obj).to_vec())
+        Ok(self.game.world.aliases(ObjectId::new(obj)).to_vec())
     }
 
     fn search_kind(&mut self, kind: String, location: Option<u64>) -> Trappable<Vec<u64>> {
@@ -663,7 +691,7 @@ impl Host for HostCtx<Game> {
     }
 
     fn object_class(&mut self, obj: u64) -> Trappable<Option<String>> {
-        Ok(self.game.world.object_class(obj).map(|c| c.to_string()))
+        Ok(self.game.world.object_class(ObjectId::new(obj)).map(|c| c.to_string()))
     }
 
     fn object_appearance(&mut self, obj: u64, looker: u64) -> Trappable<String> {
@@ -678,8 +706,8 @@ impl Host for HostCtx<Game> {
 /// The game's name for a WIT cmdset holder.
 fn game_holder(h: CmdsetHolder) -> GameHolder {
     match h {
-        CmdsetHolder::Session(id) => GameHolder::Session(id),
-        CmdsetHolder::Account(id) => GameHolder::World(Holder::Account(id)),
-        CmdsetHolder::Object(id) => GameHolder::World(Holder::Object(id)),
+        CmdsetHolder::Session(id) => GameHolder::Session(Sessid::new(id)),
+        CmdsetHolder::Account(id) => GameHolder::World(Holder::Account(AccountId::new(id))),
+        CmdsetHolder::Object(id) => GameHolder::World(Holder::Object(ObjectId::new(id))),
     }
 }

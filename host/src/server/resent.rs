@@ -75,6 +75,7 @@ impl Resent {
 mod tests {
     use super::*;
     use crate::link::Effects;
+    use crate::shared::ids::ObjectId;
 
     fn frame(id: u64, effects: Effects) -> (u64, Vec<u8>) {
         (id, link::encode_frame(&ServerMsg::Effects { id, effects }).unwrap())
@@ -82,27 +83,56 @@ mod tests {
 
     #[test]
     fn resent_syncs_counters_and_disconnects_apply_in_order() {
-        let old = SessionData { sessid: 1, puid: Some(7), ..Default::default() };
-        let ooc = SessionData { sessid: 1, puid: None, ..Default::default() };
-        let counted = SessionCounters { sessid: 1, cmd_last: 5, cmd_last_visible: 5, cmd_total: 3 };
+        let old = SessionData {
+            sessid: Sessid::new(1),
+            puid: Some(ObjectId::new(7)),
+            ..Default::default()
+        };
+        let ooc = SessionData { sessid: Sessid::new(1), puid: None, ..Default::default() };
+        let counted = SessionCounters {
+            sessid: Sessid::new(1),
+            cmd_last: 5,
+            cmd_last_visible: 5,
+            cmd_total: 3,
+        };
         let frames = [
-            frame(4, Effects { acks: vec![(1, 2)], syncs: vec![ooc], ..Default::default() }),
-            frame(5, Effects { acks: vec![(1, 3)], counters: vec![counted], ..Default::default() }),
+            frame(
+                4,
+                Effects { acks: vec![(Sessid::new(1), 2)], syncs: vec![ooc], ..Default::default() },
+            ),
+            frame(
+                5,
+                Effects {
+                    acks: vec![(Sessid::new(1), 3)],
+                    counters: vec![counted],
+                    ..Default::default()
+                },
+            ),
             frame(
                 6,
                 Effects {
-                    acks: vec![(2, 9)],
-                    disconnects: vec![(2, "bye".into())],
+                    acks: vec![(Sessid::new(2), 9)],
+                    disconnects: vec![(Sessid::new(2), "bye".into())],
                     ..Default::default()
                 },
             ),
         ];
         let mut resent = Resent::from_frames(&frames);
-        assert_eq!(resent.applied.get(&1), Some(&3));
+        assert_eq!(resent.applied.get(&Sessid::new(1)), Some(&3));
         let now = resent.bring_up_to_date(old).unwrap();
         assert_eq!((now.puid, now.cmd_total), (None, 3));
-        assert!(resent.bring_up_to_date(SessionData { sessid: 2, ..Default::default() }).is_none());
-        let other = SessionData { sessid: 3, puid: Some(1), ..Default::default() };
-        assert_eq!(resent.bring_up_to_date(other).unwrap().puid, Some(1), "untouched");
+        assert!(resent
+            .bring_up_to_date(SessionData { sessid: Sessid::new(2), ..Default::default() })
+            .is_none());
+        let other = SessionData {
+            sessid: Sessid::new(3),
+            puid: Some(ObjectId::new(1)),
+            ..Default::default()
+        };
+        assert_eq!(
+            resent.bring_up_to_date(other).unwrap().puid,
+            Some(ObjectId::new(1)),
+            "untouched"
+        );
     }
 }

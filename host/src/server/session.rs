@@ -1,6 +1,7 @@
 //! Server sessions and the session handler's queries (Evennia's ServerSessionHandler, without its
 //! bugs: sessions are keyed and compared by sessid, and `from_puppet` works).
 
+use crate::shared::ids::{AccountId, ObjectId};
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::link::{Sessid, SessionData};
@@ -109,12 +110,12 @@ impl SessionHandler {
     }
 
     /// Logged-in sessions of an account.
-    pub fn from_account(&self, uid: u64) -> impl Iterator<Item = &ServerSession> {
+    pub fn from_account(&self, uid: AccountId) -> impl Iterator<Item = &ServerSession> {
         self.sessions.values().filter(move |s| s.data.logged_in && s.data.uid == Some(uid))
     }
 
     /// Sessions puppeting an object.
-    pub fn from_puppet(&self, obj: u64) -> impl Iterator<Item = &ServerSession> {
+    pub fn from_puppet(&self, obj: ObjectId) -> impl Iterator<Item = &ServerSession> {
         self.sessions.values().filter(move |s| s.data.puid == Some(obj))
     }
 
@@ -144,7 +145,7 @@ impl SessionHandler {
 mod tests {
     use super::*;
 
-    fn session(sessid: Sessid, uid: Option<u64>, puid: Option<u64>) -> SessionData {
+    fn session(sessid: Sessid, uid: Option<AccountId>, puid: Option<ObjectId>) -> SessionData {
         SessionData {
             sessid,
             address: "127.0.0.1".into(),
@@ -158,27 +159,27 @@ mod tests {
     #[test]
     fn sessions_from_one_address_are_still_different_sessions() {
         let mut h = SessionHandler::default();
-        h.insert(session(1, Some(10), Some(100)));
-        h.insert(session(2, Some(11), Some(101)));
-        assert_ne!(h.get(1), h.get(2));
+        h.insert(session(Sessid::new(1), Some(AccountId::new(10)), Some(ObjectId::new(100))));
+        h.insert(session(Sessid::new(2), Some(AccountId::new(11)), Some(ObjectId::new(101))));
+        assert_ne!(h.get(Sessid::new(1)), h.get(Sessid::new(2)));
     }
 
     #[test]
     fn sessions_from_puppet_finds_every_puppeteer() {
         let mut h = SessionHandler::default();
-        h.insert(session(1, Some(10), Some(100)));
-        h.insert(session(2, Some(10), Some(100)));
-        h.insert(session(3, Some(11), Some(101)));
-        let ids: Vec<_> = h.from_puppet(100).map(|s| s.sessid()).collect();
-        assert_eq!(ids, vec![1, 2]);
+        h.insert(session(Sessid::new(1), Some(AccountId::new(10)), Some(ObjectId::new(100))));
+        h.insert(session(Sessid::new(2), Some(AccountId::new(10)), Some(ObjectId::new(100))));
+        h.insert(session(Sessid::new(3), Some(AccountId::new(11)), Some(ObjectId::new(101))));
+        let ids: Vec<_> = h.from_puppet(ObjectId::new(100)).map(|s| s.sessid()).collect();
+        assert_eq!(ids, vec![Sessid::new(1), Sessid::new(2)]);
     }
 
     #[test]
     fn account_count_counts_distinct_logged_in_accounts() {
         let mut h = SessionHandler::default();
-        h.insert(session(1, Some(10), None));
-        h.insert(session(2, Some(10), None));
-        h.insert(session(3, None, None));
+        h.insert(session(Sessid::new(1), Some(AccountId::new(10)), None));
+        h.insert(session(Sessid::new(2), Some(AccountId::new(10)), None));
+        h.insert(session(Sessid::new(3), None, None));
         assert_eq!(h.account_count(), 1);
         assert_eq!(h.all(false).count(), 2);
         assert_eq!(h.all(true).count(), 3);

@@ -36,7 +36,7 @@ macro_rules! id_type {
                 $name(raw)
             }
 
-            /// The bare number (for the WIT boundary and for callers not yet typed).
+            /// The bare number, where ids are plain `u64`s (the WIT, the in-flight file).
             pub const fn get(self) -> u64 {
                 self.0
             }

@@ -3,15 +3,14 @@
 //! marking an input costs two memory writes, not a system call; after a crash the portal reads
 //! it to find the input that was running (see `portal::hub`, poison-input quarantine).
 //!
-//! Part of the link's contract, so it is a shared leaf: sessids are plain `u64`s here (the
-//! link's `Sessid`), so that it imports nothing of the crate.
+//! Part of the link's contract, so it is a shared leaf: it imports nothing of the crate but the
+//! shared typed ids.
 
 use std::path::Path;
 
 use memmap2::MmapMut;
 
-/// A portal-assigned session id (`link::Sessid`).
-type Sessid = u64;
+use crate::shared::ids::Sessid;
 
 /// File name of the marker inside the data folder.
 pub const FILE_NAME: &str = "inflight";
@@ -39,7 +38,7 @@ impl InflightMarker {
 
     /// Mark `(sessid, seq)` as running.
     pub fn set(&mut self, sessid: Sessid, seq: u64) {
-        self.map[..8].copy_from_slice(&sessid.to_le_bytes());
+        self.map[..8].copy_from_slice(&sessid.get().to_le_bytes());
         self.map[8..SIZE].copy_from_slice(&seq.to_le_bytes());
     }
 
@@ -62,7 +61,7 @@ pub fn read(data_dir: &Path) -> Option<(Sessid, u64)> {
     }
     let sessid = u64::from_le_bytes(bytes[..8].try_into().ok()?);
     let seq = u64::from_le_bytes(bytes[8..SIZE].try_into().ok()?);
-    (sessid != 0).then_some((sessid, seq))
+    (sessid != 0).then_some((Sessid::new(sessid), seq))
 }
 
 #[cfg(test)]
@@ -75,8 +74,8 @@ mod tests {
         reset(dir.path()).unwrap();
         assert_eq!(read(dir.path()), None);
         let mut m = InflightMarker::open(dir.path()).unwrap();
-        m.set(7, 42);
-        assert_eq!(read(dir.path()), Some((7, 42)));
+        m.set(Sessid::new(7), 42);
+        assert_eq!(read(dir.path()), Some((Sessid::new(7), 42)));
         m.clear();
         assert_eq!(read(dir.path()), None);
     }

@@ -6,12 +6,13 @@ use std::collections::HashMap;
 use rusqlite::params;
 
 use super::{write_attr, StoreError, Undo, WorldStore};
+use crate::shared::ids::{AccountId, ObjectId};
 
 /// A player account.
 #[derive(Debug, Clone)]
 pub struct Account {
     /// Database id.
-    pub id: u64,
+    pub id: AccountId,
     /// Name as created (lookups ignore case).
     pub name: String,
     /// Argon2id PHC string.
@@ -34,7 +35,7 @@ impl WorldStore {
     }
 
     /// An account by id.
-    pub fn account(&self, id: u64) -> Option<&Account> {
+    pub fn account(&self, id: AccountId) -> Option<&Account> {
         self.accounts.get(&id)
     }
 
@@ -50,14 +51,14 @@ impl WorldStore {
         password_hash: &str,
         is_superuser: bool,
         now_ms: u64,
-    ) -> Result<u64, StoreError> {
+    ) -> Result<AccountId, StoreError> {
         // Evennia: the superuser is a Developer, everyone else starts as a Player.
         let permission = if is_superuser { "Developer" } else { "Player" };
         self.db.execute(
             "INSERT INTO accounts (name, password_hash, is_superuser, created_ms, permission) VALUES (?1, ?2, ?3, ?4, ?5)",
             params![name, password_hash, is_superuser, now_ms as i64, permission],
         )?;
-        let id = self.db.last_insert_rowid() as u64;
+        let id = AccountId::new(self.db.last_insert_rowid() as u64);
         self.record(Undo::AccountCreated(id));
         self.account_by_name.insert(name.to_lowercase(), id);
         self.accounts.insert(
@@ -77,12 +78,12 @@ impl WorldStore {
     /// Set (Some) or delete (None) an account attribute.
     pub fn set_account_attr(
         &mut self,
-        id: u64,
+        id: AccountId,
         key: &str,
         value: Option<&str>,
     ) -> Result<(), StoreError> {
         let acct = self.accounts.get_mut(&id).ok_or(StoreError::NoAccount(id))?;
-        write_attr(&self.db, "a", id, key, value)?;
+        write_attr(&self.db, "a", id.get(), key, value)?;
         let old = match value {
             Some(v) => acct.attrs.insert(key.into(), v.into()),
             None => acct.attrs.remove(key),
@@ -92,11 +93,15 @@ impl WorldStore {
     }
 
     /// Replace an account's password hash.
-    pub fn set_account_password(&mut self, id: u64, password_hash: &str) -> Result<(), StoreError> {
+    pub fn set_account_password(
+        &mut self,
+        id: AccountId,
+        password_hash: &str,
+    ) -> Result<(), StoreError> {
         let acct = self.accounts.get_mut(&id).ok_or(StoreError::NoAccount(id))?;
         self.db.execute(
             "UPDATE accounts SET password_hash = ?1 WHERE id = ?2",
-            params![password_hash, id as i64],
+            params![password_hash, id],
         )?;
         let old = std::mem::replace(&mut acct.password_hash, password_hash.into());
         self.record(Undo::AccountPassword { id, old });
@@ -104,9 +109,9 @@ impl WorldStore {
     }
 
     /// Characters owned by an account, by id order.
-    pub fn account_characters(&self, account: u64) -> Vec<u64> {
+    pub fn account_characters(&self, account: AccountId) -> Vec<ObjectId> {
         let owner = account.to_string();
-        let mut ids: Vec<u64> = self
+        let mut ids: Vec<ObjectId> = self
             .objects
             .values()
             .filter(|o| o.attrs.get(OWNER_ATTR) == Some(&owner))

@@ -7,6 +7,7 @@
 use rusqlite::{params, Connection, OptionalExtension};
 
 use super::{StoreError, Undo, WorldStore};
+use crate::shared::ids::AccountId;
 
 /// The default channel every account joins (Evennia's `DEFAULT_CHANNELS`).
 pub const PUBLIC_CHANNEL: &str = "public";
@@ -23,7 +24,7 @@ pub struct Channel {
     /// Shown by `channel/list`.
     pub description: String,
     /// The account that created it (may mute, ban and unban); none for the game's own.
-    pub owner: Option<u64>,
+    pub owner: Option<AccountId>,
 }
 
 impl Channel {
@@ -120,7 +121,7 @@ impl WorldStore {
         name: &str,
         aliases: &[String],
         description: &str,
-        owner: Option<u64>,
+        owner: Option<AccountId>,
     ) -> Result<u64, StoreError> {
         self.db.execute(
             "INSERT INTO channels (name, aliases, description, owner) VALUES (?1, ?2, ?3, ?4)",
@@ -130,7 +131,7 @@ impl WorldStore {
     }
 
     /// The subscribers of a channel: `(account, muted)`, by account id.
-    pub fn channel_subscribers(&self, id: u64) -> Result<Vec<(u64, bool)>, StoreError> {
+    pub fn channel_subscribers(&self, id: u64) -> Result<Vec<(AccountId, bool)>, StoreError> {
         let rows = self
             .db
             .prepare_cached(
@@ -142,7 +143,11 @@ impl WorldStore {
     }
 
     /// Whether an account subscribes to a channel: None = no, Some(muted).
-    pub fn channel_subscription(&self, id: u64, account: u64) -> Result<Option<bool>, StoreError> {
+    pub fn channel_subscription(
+        &self,
+        id: u64,
+        account: AccountId,
+    ) -> Result<Option<bool>, StoreError> {
         Ok(self
             .db
             .prepare_cached("SELECT muted FROM channel_subs WHERE channel = ?1 AND account = ?2")?
@@ -151,7 +156,7 @@ impl WorldStore {
     }
 
     /// The channels an account subscribes to, with whether it muted each, by name.
-    pub fn account_channels(&self, account: u64) -> Result<Vec<(Channel, bool)>, StoreError> {
+    pub fn account_channels(&self, account: AccountId) -> Result<Vec<(Channel, bool)>, StoreError> {
         let rows = self
             .db
             .prepare_cached(
@@ -165,7 +170,7 @@ impl WorldStore {
     }
 
     /// Subscribe an account (unmuted); subscribing again changes nothing.
-    pub fn channel_subscribe(&mut self, id: u64, account: u64) -> Result<(), StoreError> {
+    pub fn channel_subscribe(&mut self, id: u64, account: AccountId) -> Result<(), StoreError> {
         self.db.execute(
             "INSERT OR IGNORE INTO channel_subs (channel, account, muted) VALUES (?1, ?2, 0)",
             params![id, account],
@@ -175,7 +180,7 @@ impl WorldStore {
     }
 
     /// End a subscription.
-    pub fn channel_unsubscribe(&mut self, id: u64, account: u64) -> Result<(), StoreError> {
+    pub fn channel_unsubscribe(&mut self, id: u64, account: AccountId) -> Result<(), StoreError> {
         self.db.execute(
             "DELETE FROM channel_subs WHERE channel = ?1 AND account = ?2",
             params![id, account],
@@ -188,7 +193,7 @@ impl WorldStore {
     pub fn channel_set_muted(
         &mut self,
         id: u64,
-        account: u64,
+        account: AccountId,
         muted: bool,
     ) -> Result<(), StoreError> {
         self.db.execute(
@@ -199,7 +204,7 @@ impl WorldStore {
     }
 
     /// Whether an account is banned from a channel.
-    pub fn channel_banned(&self, id: u64, account: u64) -> Result<bool, StoreError> {
+    pub fn channel_banned(&self, id: u64, account: AccountId) -> Result<bool, StoreError> {
         Ok(self
             .db
             .prepare_cached("SELECT 1 FROM channel_bans WHERE channel = ?1 AND account = ?2")?
@@ -209,7 +214,7 @@ impl WorldStore {
     }
 
     /// The accounts banned from a channel, by id.
-    pub fn channel_bans(&self, id: u64) -> Result<Vec<u64>, StoreError> {
+    pub fn channel_bans(&self, id: u64) -> Result<Vec<AccountId>, StoreError> {
         let rows = self
             .db
             .prepare_cached("SELECT account FROM channel_bans WHERE channel = ?1 ORDER BY account")?
@@ -222,7 +227,7 @@ impl WorldStore {
     pub fn channel_set_banned(
         &mut self,
         id: u64,
-        account: u64,
+        account: AccountId,
         banned: bool,
     ) -> Result<(), StoreError> {
         if banned {
@@ -278,7 +283,7 @@ impl WorldStore {
     /// has room under `max_subscribers`.
     pub fn channel_join_defaults(
         &mut self,
-        account: u64,
+        account: AccountId,
         max_subscribers: usize,
     ) -> Result<(), StoreError> {
         let ids: Vec<u64> = self
@@ -290,7 +295,7 @@ impl WorldStore {
             if self.channel_subscribers(id)?.len() < max_subscribers {
                 self.channel_subscribe(id, account)?;
             } else {
-                tracing::warn!(channel = id, account, "a default channel is full (channel_max_subscribers); the new account was not subscribed");
+                tracing::warn!(channel = id, %account, "a default channel is full (channel_max_subscribers); the new account was not subscribed");
             }
         }
         Ok(())
@@ -362,7 +367,7 @@ mod measure {
         s.begin().unwrap();
         let id = s.channel_find("public").unwrap().unwrap().id;
         for i in 0..5000u64 {
-            s.channel_subscribe(id, i + 1).unwrap();
+            s.channel_subscribe(id, AccountId::new(i + 1)).unwrap();
         }
         s.commit().unwrap();
         let t = std::time::Instant::now();

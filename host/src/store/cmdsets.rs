@@ -6,21 +6,22 @@
 use rusqlite::{params, Connection};
 
 use super::{StoreError, Undo, WorldStore};
+use crate::shared::ids::{AccountId, ObjectId};
 
 /// Who carries a cmdset stack in the world store (sessions keep theirs in the session data).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Holder {
     /// An account: reaches every session of the account.
-    Account(u64),
+    Account(AccountId),
     /// An object: reaches its puppeteers and the characters near it.
-    Object(u64),
+    Object(ObjectId),
 }
 
 impl Holder {
     fn tag(self) -> (&'static str, u64) {
         match self {
-            Holder::Account(id) => ("a", id),
-            Holder::Object(id) => ("o", id),
+            Holder::Account(id) => ("a", id.get()),
+            Holder::Object(id) => ("o", id.get()),
         }
     }
 }
@@ -60,8 +61,12 @@ impl WorldStore {
             .collect::<Result<_, _>>()?;
         for (kind, id, module) in rows {
             let holder = match kind.as_str() {
-                "a" if self.accounts.contains_key(&id) => Holder::Account(id),
-                "o" if self.objects.contains_key(&id) => Holder::Object(id),
+                "a" if self.accounts.contains_key(&AccountId::new(id)) => {
+                    Holder::Account(AccountId::new(id))
+                }
+                "o" if self.objects.contains_key(&ObjectId::new(id)) => {
+                    Holder::Object(ObjectId::new(id))
+                }
                 _ => continue,
             };
             self.stacks.entry(holder).or_default().push(StackEntry { module, persistent: true });
@@ -75,7 +80,7 @@ impl WorldStore {
     }
 
     /// Whether an object carries any cmdset (cheap: one map lookup).
-    pub fn carries_cmdsets(&self, obj: u64) -> bool {
+    pub fn carries_cmdsets(&self, obj: ObjectId) -> bool {
         self.stacks.contains_key(&Holder::Object(obj))
     }
 
@@ -173,11 +178,15 @@ impl WorldStore {
     }
 
     /// Set an account's permission (already validated against the hierarchy).
-    pub fn set_account_permission(&mut self, id: u64, permission: &str) -> Result<(), StoreError> {
+    pub fn set_account_permission(
+        &mut self,
+        id: AccountId,
+        permission: &str,
+    ) -> Result<(), StoreError> {
         let acct = self.accounts.get_mut(&id).ok_or(StoreError::NoAccount(id))?;
         self.db.execute(
             "UPDATE accounts SET permission = ?1 WHERE id = ?2",
-            params![permission, id as i64],
+            params![permission, id],
         )?;
         let old = std::mem::replace(&mut acct.permission, permission.into());
         self.record(Undo::AccountPermission { id, old });

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use rusqlite::{params, Connection};
 
 use super::{StoreError, Undo, WorldStore};
+use crate::shared::ids::ObjectId;
 
 /// Create the `objclasses` table if it is missing.
 pub(super) fn migrate(db: &Connection) -> Result<(), StoreError> {
@@ -22,7 +23,7 @@ pub(super) fn migrate(db: &Connection) -> Result<(), StoreError> {
 impl WorldStore {
     /// Load every object's class (rows of objects that no longer exist are skipped).
     pub(super) fn load_classes(&mut self) -> Result<(), StoreError> {
-        let rows: Vec<(u64, String)> = self
+        let rows: Vec<(ObjectId, String)> = self
             .db
             .prepare("SELECT id, module FROM objclasses")?
             .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
@@ -36,7 +37,7 @@ impl WorldStore {
     }
 
     /// The module of an object's class, if it has one.
-    pub fn object_class(&self, id: u64) -> Option<&Arc<str>> {
+    pub fn object_class(&self, id: ObjectId) -> Option<&Arc<str>> {
         if self.classes.is_empty() {
             return None;
         }
@@ -49,16 +50,20 @@ impl WorldStore {
     }
 
     /// Bind an object to a class module (Some) or unbind it (None).
-    pub fn set_object_class(&mut self, id: u64, module: Option<&str>) -> Result<(), StoreError> {
+    pub fn set_object_class(
+        &mut self,
+        id: ObjectId,
+        module: Option<&str>,
+    ) -> Result<(), StoreError> {
         if !self.objects.contains_key(&id) {
             return Err(StoreError::NoObject(id));
         }
         match module {
             Some(m) => self.db.execute(
                 "INSERT OR REPLACE INTO objclasses (id, module) VALUES (?1, ?2)",
-                params![id as i64, m],
+                params![id, m],
             )?,
-            None => self.db.execute("DELETE FROM objclasses WHERE id = ?1", params![id as i64])?,
+            None => self.db.execute("DELETE FROM objclasses WHERE id = ?1", params![id])?,
         };
         let old = match module {
             Some(m) => self.classes.insert(id, Arc::from(m)),
@@ -69,7 +74,7 @@ impl WorldStore {
     }
 
     /// Forget a deleted object's class.
-    pub(super) fn drop_class_of(&mut self, id: u64) -> Result<(), StoreError> {
+    pub(super) fn drop_class_of(&mut self, id: ObjectId) -> Result<(), StoreError> {
         if self.classes.contains_key(&id) {
             self.set_object_class(id, None)?;
         }
@@ -77,7 +82,7 @@ impl WorldStore {
     }
 
     /// Undo a class change.
-    pub(super) fn revert_class(&mut self, id: u64, old: Option<Arc<str>>) {
+    pub(super) fn revert_class(&mut self, id: ObjectId, old: Option<Arc<str>>) {
         match old {
             Some(m) => self.classes.insert(id, m),
             None => self.classes.remove(&id),

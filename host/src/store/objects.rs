@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use rusqlite::params;
 
 use super::{write_attr, Holder, StoreError, Undo, WorldStore, OWNER_ATTR};
+use crate::shared::ids::ObjectId;
 
 /// The attribute naming an exit's aliases, `;`-separated (Evennia's `@open north;n`): its
 /// generated command answers to them too.
@@ -17,15 +18,15 @@ pub const EXIT_ALIASES_ATTR: &str = "aliases";
 #[derive(Debug, Clone)]
 pub struct Object {
     /// Database id.
-    pub id: u64,
+    pub id: ObjectId,
     /// Name.
     pub key: String,
     /// "room", "character", "exit" or any guest-chosen kind.
     pub kind: String,
     /// Container, if any.
-    pub location: Option<u64>,
+    pub location: Option<ObjectId>,
     /// Objects inside, in arrival order.
-    pub contents: Vec<u64>,
+    pub contents: Vec<ObjectId>,
     /// Persistent attributes.
     pub attrs: HashMap<String, String>,
 }
@@ -34,7 +35,7 @@ impl WorldStore {
     /// Cold start (Evennia's at_server_cold_start cleanup): characters that were left in the world
     /// because both processes died move out of it, remembering where they were. Returns how many.
     pub fn remove_stranded_characters(&mut self) -> Result<usize, StoreError> {
-        let stranded: Vec<(u64, u64)> = self
+        let stranded: Vec<(ObjectId, ObjectId)> = self
             .objects
             .values()
             .filter(|o| o.attrs.contains_key(OWNER_ATTR))
@@ -48,7 +49,7 @@ impl WorldStore {
     }
 
     /// An object by id.
-    pub fn object(&self, id: u64) -> Option<&Object> {
+    pub fn object(&self, id: ObjectId) -> Option<&Object> {
         self.objects.get(&id)
     }
 
@@ -62,14 +63,14 @@ impl WorldStore {
         &mut self,
         key: &str,
         kind: &str,
-        location: Option<u64>,
-    ) -> Result<u64, StoreError> {
+        location: Option<ObjectId>,
+    ) -> Result<ObjectId, StoreError> {
         let location = location.filter(|l| self.objects.contains_key(l));
         self.db.execute(
             "INSERT INTO objects (key, kind, location) VALUES (?1, ?2, ?3)",
-            params![key, kind, location.map(|l| l as i64)],
+            params![key, kind, location],
         )?;
-        let id = self.db.last_insert_rowid() as u64;
+        let id = ObjectId::new(self.db.last_insert_rowid() as u64);
         self.record(Undo::ObjectCreated(id));
         self.objects.insert(
             id,
@@ -94,9 +95,9 @@ impl WorldStore {
     }
 
     /// Rename an object.
-    pub fn set_object_key(&mut self, id: u64, key: &str) -> Result<(), StoreError> {
+    pub fn set_object_key(&mut self, id: ObjectId, key: &str) -> Result<(), StoreError> {
         let obj = self.objects.get_mut(&id).ok_or(StoreError::NoObject(id))?;
-        self.db.execute("UPDATE objects SET key = ?1 WHERE id = ?2", params![key, id as i64])?;
+        self.db.execute("UPDATE objects SET key = ?1 WHERE id = ?2", params![key, id])?;
         let old = std::mem::replace(&mut obj.key, key.into());
         self.reindex_key(id, &old);
         self.record(Undo::ObjectKey { id, old });
@@ -109,13 +110,13 @@ impl WorldStore {
 
     /// Whether an object puts commands in the merged cmdsets of characters near it: it carries
     /// a cmdset, or it is an exit (which gets a generated command).
-    fn lends_commands(&self, id: u64) -> bool {
+    fn lends_commands(&self, id: ObjectId) -> bool {
         self.stacks.contains_key(&Holder::Object(id))
             || self.objects.get(&id).is_some_and(|o| o.kind == "exit")
     }
 
     /// Move an object into `dest` (None = nowhere).
-    pub fn move_object(&mut self, id: u64, dest: Option<u64>) -> Result<(), StoreError> {
+    pub fn move_object(&mut self, id: ObjectId, dest: Option<ObjectId>) -> Result<(), StoreError> {
         if !self.objects.contains_key(&id) {
             return Err(StoreError::NoObject(id));
         }
@@ -132,10 +133,7 @@ impl WorldStore {
                 cur = self.objects.get(&c).and_then(|o| o.location);
             }
         }
-        self.db.execute(
-            "UPDATE objects SET location = ?1 WHERE id = ?2",
-            params![dest.map(|d| d as i64), id as i64],
-        )?;
+        self.db.execute("UPDATE objects SET location = ?1 WHERE id = ?2", params![dest, id])?;
         let old = self.objects.get(&id).and_then(|o| o.location);
         let mut index = 0;
         if let Some(o) = old.and_then(|o| self.objects.get_mut(&o)) {
@@ -159,16 +157,15 @@ impl WorldStore {
     }
 
     /// Delete an object; its contents move to its location.
-    pub fn delete_object(&mut self, id: u64) -> Result<(), StoreError> {
+    pub fn delete_object(&mut self, id: ObjectId) -> Result<(), StoreError> {
         let obj = self.objects.get(&id).ok_or(StoreError::NoObject(id))?.clone();
         // Last first: each move then removes the last entry of this object's contents, O(1).
         for c in obj.contents.iter().rev() {
             self.move_object(*c, obj.location)?;
         }
         self.move_object(id, None)?;
-        self.db.execute("DELETE FROM objects WHERE id = ?1", params![id as i64])?;
-        self.db
-            .execute("DELETE FROM attributes WHERE owner = 'o' AND id = ?1", params![id as i64])?;
+        self.db.execute("DELETE FROM objects WHERE id = ?1", params![id])?;
+        self.db.execute("DELETE FROM attributes WHERE owner = 'o' AND id = ?1", params![id])?;
         self.drop_stack(Holder::Object(id))?;
         self.drop_timers_of(id)?;
         self.drop_world_model_of(id)?;
@@ -178,7 +175,7 @@ impl WorldStore {
             self.record(Undo::ObjectDeleted(Box::new(o)));
         }
         if id == self.start_location {
-            tracing::warn!(id, "the start location was deleted; new characters start nowhere");
+            tracing::warn!(%id, "the start location was deleted; new characters start nowhere");
         }
         Ok(())
     }
@@ -186,12 +183,12 @@ impl WorldStore {
     /// Set (Some) or delete (None) an object attribute.
     pub fn set_object_attr(
         &mut self,
-        id: u64,
+        id: ObjectId,
         key: &str,
         value: Option<&str>,
     ) -> Result<(), StoreError> {
         let obj = self.objects.get_mut(&id).ok_or(StoreError::NoObject(id))?;
-        write_attr(&self.db, "o", id, key, value)?;
+        write_attr(&self.db, "o", id.get(), key, value)?;
         let old = match value {
             Some(v) => obj.attrs.insert(key.into(), v.into()),
             None => obj.attrs.remove(key),

@@ -14,6 +14,7 @@ use std::sync::Arc;
 use rusqlite::{params, Connection, OptionalExtension};
 
 use super::{StoreError, Undo, WorldStore};
+use crate::shared::ids::ObjectId;
 
 /// One scheduled timer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,7 +30,7 @@ pub struct Timer {
     /// The module's payload.
     pub payload: String,
     /// The object it is bound to (deleted with it).
-    pub obj: Option<u64>,
+    pub obj: Option<ObjectId>,
     /// Stored in the database.
     pub persistent: bool,
 }
@@ -40,7 +41,7 @@ pub(super) struct Timers {
     by_id: BTreeMap<u64, Timer>,
     queue: BTreeSet<(u64, u64)>,
     per_module: HashMap<Arc<str>, usize>,
-    by_obj: HashMap<u64, BTreeSet<u64>>,
+    by_obj: HashMap<ObjectId, BTreeSet<u64>>,
     next_id: u64,
 }
 
@@ -85,7 +86,7 @@ impl Timers {
 }
 
 /// A `timers` row: id, module, due time, interval, payload, bound object.
-type StoredTimer = (u64, String, u64, Option<u64>, String, Option<u64>);
+type StoredTimer = (u64, String, u64, Option<u64>, String, Option<ObjectId>);
 
 /// An undoable timer change.
 pub(super) enum TimerUndo {
@@ -158,7 +159,7 @@ impl WorldStore {
         due_ms: u64,
         interval_ms: Option<u64>,
         payload: &str,
-        obj: Option<u64>,
+        obj: Option<ObjectId>,
         persistent: bool,
     ) -> Result<u64, StoreError> {
         if let Some(o) = obj {
@@ -180,7 +181,7 @@ impl WorldStore {
                     due_ms as i64,
                     interval_ms.map(|i| i as i64),
                     payload,
-                    obj.map(|o| o as i64)
+                    obj
                 ])?;
             self.db
                 .prepare_cached(
@@ -266,7 +267,7 @@ impl WorldStore {
     }
 
     /// Remove the timers bound to an object (it is being deleted).
-    pub(super) fn drop_timers_of(&mut self, obj: u64) -> Result<(), StoreError> {
+    pub(super) fn drop_timers_of(&mut self, obj: ObjectId) -> Result<(), StoreError> {
         let Some(ids) = self.timers.by_obj.get(&obj).cloned() else { return Ok(()) };
         for id in ids {
             self.timer_remove(id)?;

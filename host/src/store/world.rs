@@ -19,6 +19,7 @@ use rustc_hash::FxHashMap;
 
 use super::{StoreError, Undo, WorldStore};
 use crate::cmd::locks::{parse_lockstring, Lock};
+use crate::shared::ids::ObjectId;
 
 /// A tag on an object: its key and category (empty: none), both lower case.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -32,30 +33,30 @@ pub struct Tag {
 /// The world model's state in memory.
 #[derive(Default)]
 pub(super) struct WorldModel {
-    tags: FxHashMap<u64, Vec<Tag>>,
-    tag_index: HashMap<Tag, BTreeSet<u64>>,
-    aliases: FxHashMap<u64, Vec<String>>,
-    alias_index: HashMap<String, BTreeSet<u64>>,
-    key_index: HashMap<String, BTreeSet<u64>>,
-    kind_index: HashMap<String, BTreeSet<u64>>,
-    locks: FxHashMap<u64, Vec<Lock>>,
+    tags: FxHashMap<ObjectId, Vec<Tag>>,
+    tag_index: HashMap<Tag, BTreeSet<ObjectId>>,
+    aliases: FxHashMap<ObjectId, Vec<String>>,
+    alias_index: HashMap<String, BTreeSet<ObjectId>>,
+    key_index: HashMap<String, BTreeSet<ObjectId>>,
+    kind_index: HashMap<String, BTreeSet<ObjectId>>,
+    locks: FxHashMap<ObjectId, Vec<Lock>>,
     /// Typed attributes by (category, key): JSON text.
-    typed: FxHashMap<u64, BTreeMap<(String, String), String>>,
+    typed: FxHashMap<ObjectId, BTreeMap<(String, String), String>>,
 }
 
 /// An undoable change: an object's previous entry (None: it had none).
 pub(super) enum WorldUndo {
-    Tags(u64, Option<Vec<Tag>>),
-    Aliases(u64, Option<Vec<String>>),
-    Locks(u64, Option<Vec<Lock>>),
-    Typed(u64, Option<BTreeMap<(String, String), String>>),
+    Tags(ObjectId, Option<Vec<Tag>>),
+    Aliases(ObjectId, Option<Vec<String>>),
+    Locks(ObjectId, Option<Vec<Lock>>),
+    Typed(ObjectId, Option<BTreeMap<(String, String), String>>),
 }
 
-fn index_add(index: &mut HashMap<String, BTreeSet<u64>>, name: &str, id: u64) {
+fn index_add(index: &mut HashMap<String, BTreeSet<ObjectId>>, name: &str, id: ObjectId) {
     index.entry(name.to_lowercase()).or_default().insert(id);
 }
 
-fn index_remove(index: &mut HashMap<String, BTreeSet<u64>>, name: &str, id: u64) {
+fn index_remove(index: &mut HashMap<String, BTreeSet<ObjectId>>, name: &str, id: ObjectId) {
     let name = name.to_lowercase();
     if let Some(set) = index.get_mut(&name) {
         set.remove(&id);
@@ -101,7 +102,7 @@ pub(super) fn migrate(db: &Connection) -> Result<(), StoreError> {
 }
 
 impl WorldModel {
-    fn set_tags(&mut self, obj: u64, tags: Option<Vec<Tag>>) {
+    fn set_tags(&mut self, obj: ObjectId, tags: Option<Vec<Tag>>) {
         if let Some(old) = self.tags.remove(&obj) {
             for t in old {
                 if let Some(set) = self.tag_index.get_mut(&t) {
@@ -120,7 +121,7 @@ impl WorldModel {
         }
     }
 
-    fn set_aliases(&mut self, obj: u64, aliases: Option<Vec<String>>) {
+    fn set_aliases(&mut self, obj: ObjectId, aliases: Option<Vec<String>>) {
         if let Some(old) = self.aliases.remove(&obj) {
             for a in old {
                 index_remove(&mut self.alias_index, &a, obj);
@@ -147,50 +148,53 @@ impl WorldStore {
     /// Read the world model's tables (startup, after the objects). Rows of objects that no
     /// longer exist are ignored.
     pub(super) fn load_world_model(&mut self) -> Result<(), StoreError> {
-        let ids: Vec<(u64, String, String)> =
+        let ids: Vec<(ObjectId, String, String)> =
             self.objects.values().map(|o| (o.id, o.key.clone(), o.kind.clone())).collect();
         for (id, key, kind) in ids {
             index_add(&mut self.world.key_index, &key, id);
             index_add(&mut self.world.kind_index, &kind, id);
         }
-        let mut tags: FxHashMap<u64, Vec<Tag>> = FxHashMap::default();
+        let mut tags: FxHashMap<ObjectId, Vec<Tag>> = FxHashMap::default();
         let mut st =
             self.db.prepare("SELECT obj, key, category FROM tags ORDER BY obj, category, key")?;
-        for r in st.query_map([], |r| Ok((r.get::<_, u64>(0)?, r.get(1)?, r.get(2)?)))? {
+        for r in st.query_map([], |r| Ok((r.get::<_, ObjectId>(0)?, r.get(1)?, r.get(2)?)))? {
             let (obj, key, category) = r?;
             tags.entry(obj).or_default().push(Tag { key, category });
         }
         drop(st);
-        let mut aliases: FxHashMap<u64, Vec<String>> = FxHashMap::default();
+        let mut aliases: FxHashMap<ObjectId, Vec<String>> = FxHashMap::default();
         let mut st = self.db.prepare("SELECT obj, alias FROM aliases ORDER BY obj, pos")?;
-        for r in st.query_map([], |r| Ok((r.get::<_, u64>(0)?, r.get(1)?)))? {
+        for r in st.query_map([], |r| Ok((r.get::<_, ObjectId>(0)?, r.get(1)?)))? {
             let (obj, alias) = r?;
             aliases.entry(obj).or_default().push(alias);
         }
         drop(st);
-        let mut locks: FxHashMap<u64, Vec<Lock>> = FxHashMap::default();
+        let mut locks: FxHashMap<ObjectId, Vec<Lock>> = FxHashMap::default();
         let mut st =
             self.db.prepare("SELECT obj, access_type, expr FROM locks ORDER BY obj, pos")?;
         for r in st.query_map([], |r| {
-            Ok((r.get::<_, u64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?))
+            Ok((r.get::<_, ObjectId>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?))
         })? {
             let (obj, kind, expr) = r?;
             // A lock stored by this host parsed when it was set; one that no longer does (edited
             // outside the game) is left out, with its reason in the log.
             match parse_lockstring(&format!("{kind}:{expr}")) {
                 Ok(mut l) => locks.entry(obj).or_default().append(&mut l),
-                Err(e) => tracing::warn!(obj, cause = %e, "a stored lock cannot be read"),
+                Err(e) => tracing::warn!(%obj, cause = %e, "a stored lock cannot be read"),
             }
         }
         drop(st);
-        let mut typed: FxHashMap<u64, BTreeMap<(String, String), String>> = FxHashMap::default();
+        let mut typed: FxHashMap<ObjectId, BTreeMap<(String, String), String>> =
+            FxHashMap::default();
         let mut st = self.db.prepare("SELECT obj, category, key, value FROM typed_attributes")?;
-        for r in st.query_map([], |r| Ok((r.get::<_, u64>(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))? {
+        for r in
+            st.query_map([], |r| Ok((r.get::<_, ObjectId>(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+        {
             let (obj, category, key, value) = r?;
             typed.entry(obj).or_default().insert((category, key), value);
         }
         drop(st);
-        let exists = |id: &u64| self.objects.contains_key(id);
+        let exists = |id: &ObjectId| self.objects.contains_key(id);
         let tags: Vec<_> = tags.into_iter().filter(|(id, _)| exists(id)).collect();
         let aliases: Vec<_> = aliases.into_iter().filter(|(id, _)| exists(id)).collect();
         let locks: FxHashMap<_, _> = locks.into_iter().filter(|(id, _)| exists(id)).collect();
@@ -207,7 +211,7 @@ impl WorldStore {
     }
 
     /// A new object joins the key and kind indexes.
-    pub(super) fn index_object(&mut self, id: u64) {
+    pub(super) fn index_object(&mut self, id: ObjectId) {
         if let Some(o) = self.objects.get(&id) {
             index_add(&mut self.world.key_index, &o.key, id);
             index_add(&mut self.world.kind_index, &o.kind, id);
@@ -215,7 +219,7 @@ impl WorldStore {
     }
 
     /// An object leaves the key and kind indexes (deleted, or its creation undone).
-    pub(super) fn unindex_object(&mut self, id: u64) {
+    pub(super) fn unindex_object(&mut self, id: ObjectId) {
         if let Some(o) = self.objects.get(&id) {
             let (key, kind) = (o.key.clone(), o.kind.clone());
             index_remove(&mut self.world.key_index, &key, id);
@@ -224,7 +228,7 @@ impl WorldStore {
     }
 
     /// An object's key changed from `old`.
-    pub(super) fn reindex_key(&mut self, id: u64, old: &str) {
+    pub(super) fn reindex_key(&mut self, id: ObjectId, old: &str) {
         index_remove(&mut self.world.key_index, old, id);
         if let Some(o) = self.objects.get(&id) {
             index_add(&mut self.world.key_index, &o.key, id);
@@ -232,7 +236,7 @@ impl WorldStore {
     }
 
     /// Drop an object's tags, aliases, locks and typed attributes (it is being deleted).
-    pub(super) fn drop_world_model_of(&mut self, id: u64) -> Result<(), StoreError> {
+    pub(super) fn drop_world_model_of(&mut self, id: ObjectId) -> Result<(), StoreError> {
         if self.world.tags.contains_key(&id) {
             self.write_tags(id, vec![])?;
         }
@@ -243,10 +247,7 @@ impl WorldStore {
             self.write_locks(id, vec![])?;
         }
         if self.world.typed.contains_key(&id) {
-            self.db.execute_cached(
-                "DELETE FROM typed_attributes WHERE obj = ?1",
-                params![id as i64],
-            )?;
+            self.db.execute_cached("DELETE FROM typed_attributes WHERE obj = ?1", params![id])?;
             let old = self.world.typed.remove(&id);
             self.record(Undo::World(WorldUndo::Typed(id, old)));
         }
@@ -282,17 +283,17 @@ impl WorldStore {
     // --- tags -------------------------------------------------------------------------------
 
     /// An object's tags, by category and then key.
-    pub fn tags(&self, id: u64) -> &[Tag] {
+    pub fn tags(&self, id: ObjectId) -> &[Tag] {
         self.world.tags.get(&id).map(Vec::as_slice).unwrap_or_default()
     }
 
     /// Whether an object has a tag.
-    pub fn has_tag(&self, id: u64, tag: &Tag) -> bool {
+    pub fn has_tag(&self, id: ObjectId, tag: &Tag) -> bool {
         self.world.tag_index.get(tag).is_some_and(|s| s.contains(&id))
     }
 
     /// Add a tag (nothing if the object has it). Returns whether it was added.
-    pub fn tag_add(&mut self, id: u64, tag: Tag) -> Result<bool, StoreError> {
+    pub fn tag_add(&mut self, id: ObjectId, tag: Tag) -> Result<bool, StoreError> {
         if !self.objects.contains_key(&id) {
             return Err(StoreError::NoObject(id));
         }
@@ -308,7 +309,7 @@ impl WorldStore {
     }
 
     /// Remove a tag. Returns whether the object had it.
-    pub fn tag_remove(&mut self, id: u64, tag: &Tag) -> Result<bool, StoreError> {
+    pub fn tag_remove(&mut self, id: ObjectId, tag: &Tag) -> Result<bool, StoreError> {
         if !self.has_tag(id, tag) {
             return Ok(false);
         }
@@ -317,20 +318,20 @@ impl WorldStore {
         Ok(true)
     }
 
-    fn write_tags(&mut self, id: u64, tags: Vec<Tag>) -> Result<(), StoreError> {
+    fn write_tags(&mut self, id: ObjectId, tags: Vec<Tag>) -> Result<(), StoreError> {
         let old = self.world.tags.get(&id).cloned();
         let old_set: BTreeSet<&Tag> = old.iter().flatten().collect();
         let new_set: BTreeSet<&Tag> = tags.iter().collect();
         for t in old_set.difference(&new_set) {
             self.db.execute_cached(
                 "DELETE FROM tags WHERE obj = ?1 AND category = ?2 AND key = ?3",
-                params![id as i64, t.category, t.key],
+                params![id, t.category, t.key],
             )?;
         }
         for t in new_set.difference(&old_set) {
             self.db.execute_cached(
                 "INSERT OR REPLACE INTO tags (obj, key, category) VALUES (?1, ?2, ?3)",
-                params![id as i64, t.key, t.category],
+                params![id, t.key, t.category],
             )?;
         }
         self.world.set_tags(id, Some(tags));
@@ -340,7 +341,7 @@ impl WorldStore {
 
     /// Objects with a tag, by id, inside `location` or anywhere: a lookup in the tag's set of
     /// objects (and, inside a location, a pass over the smaller of that set and the contents).
-    pub fn search_tag(&self, tag: &Tag, location: Option<u64>) -> Vec<u64> {
+    pub fn search_tag(&self, tag: &Tag, location: Option<ObjectId>) -> Vec<ObjectId> {
         let Some(set) = self.world.tag_index.get(tag) else { return vec![] };
         match location {
             None => set.iter().copied().collect(),
@@ -349,16 +350,16 @@ impl WorldStore {
     }
 
     /// The members of `set` inside `location`, in contents order.
-    fn in_location(&self, set: &BTreeSet<u64>, location: u64) -> Vec<u64> {
+    fn in_location(&self, set: &BTreeSet<ObjectId>, location: ObjectId) -> Vec<ObjectId> {
         let Some(loc) = self.objects.get(&location) else { return vec![] };
         if set.len() < loc.contents.len() {
-            let mut v: Vec<u64> = set
+            let mut v: Vec<ObjectId> = set
                 .iter()
                 .copied()
                 .filter(|id| self.objects.get(id).is_some_and(|o| o.location == Some(location)))
                 .collect();
             // Contents order, as a search inside a location gives.
-            let pos: HashMap<u64, usize> =
+            let pos: HashMap<ObjectId, usize> =
                 loc.contents.iter().enumerate().map(|(i, c)| (*c, i)).collect();
             v.sort_by_key(|id| pos.get(id).copied().unwrap_or(usize::MAX));
             v
@@ -370,12 +371,12 @@ impl WorldStore {
     // --- aliases and searches -----------------------------------------------------------------
 
     /// An object's aliases.
-    pub fn aliases(&self, id: u64) -> &[String] {
+    pub fn aliases(&self, id: ObjectId) -> &[String] {
         self.world.aliases.get(&id).map(Vec::as_slice).unwrap_or_default()
     }
 
     /// Give an object an alias (nothing if it has it, in any case). Returns whether it was added.
-    pub fn alias_add(&mut self, id: u64, alias: &str) -> Result<bool, StoreError> {
+    pub fn alias_add(&mut self, id: ObjectId, alias: &str) -> Result<bool, StoreError> {
         if !self.objects.contains_key(&id) {
             return Err(StoreError::NoObject(id));
         }
@@ -390,7 +391,7 @@ impl WorldStore {
     }
 
     /// Remove an alias (any case). Returns whether the object had it.
-    pub fn alias_remove(&mut self, id: u64, alias: &str) -> Result<bool, StoreError> {
+    pub fn alias_remove(&mut self, id: ObjectId, alias: &str) -> Result<bool, StoreError> {
         let alias = alias.trim().to_lowercase();
         let old = self.aliases(id);
         if !old.iter().any(|a| a.to_lowercase() == alias) {
@@ -401,12 +402,12 @@ impl WorldStore {
         Ok(true)
     }
 
-    fn write_aliases(&mut self, id: u64, aliases: Vec<String>) -> Result<(), StoreError> {
-        self.db.execute_cached("DELETE FROM aliases WHERE obj = ?1", params![id as i64])?;
+    fn write_aliases(&mut self, id: ObjectId, aliases: Vec<String>) -> Result<(), StoreError> {
+        self.db.execute_cached("DELETE FROM aliases WHERE obj = ?1", params![id])?;
         for (pos, a) in aliases.iter().enumerate() {
             self.db.execute_cached(
                 "INSERT OR REPLACE INTO aliases (obj, pos, alias) VALUES (?1, ?2, ?3)",
-                params![id as i64, pos as i64, a],
+                params![id, pos as i64, a],
             )?;
         }
         let old = self.world.aliases.get(&id).cloned();
@@ -428,7 +429,7 @@ impl WorldStore {
 
     /// Objects whose key or alias equals `name` (ignoring case), inside `location` (its contents,
     /// in order) or anywhere (by id, from the key and alias indexes: no scan).
-    pub fn search(&self, name: &str, location: Option<u64>) -> Vec<u64> {
+    pub fn search(&self, name: &str, location: Option<ObjectId>) -> Vec<ObjectId> {
         let name = name.trim().to_lowercase();
         match location {
             Some(l) => self
@@ -445,7 +446,7 @@ impl WorldStore {
             None => {
                 let keys = self.world.key_index.get(&name).into_iter().flatten();
                 let aliases = self.world.alias_index.get(&name).into_iter().flatten();
-                let all: BTreeSet<u64> = keys.chain(aliases).copied().collect();
+                let all: BTreeSet<ObjectId> = keys.chain(aliases).copied().collect();
                 all.into_iter().collect()
             }
         }
@@ -453,7 +454,7 @@ impl WorldStore {
 
     /// Objects of `kind` (ignoring case), inside `location` (contents order) or anywhere (by id,
     /// from the kind index).
-    pub fn search_kind(&self, kind: &str, location: Option<u64>) -> Vec<u64> {
+    pub fn search_kind(&self, kind: &str, location: Option<ObjectId>) -> Vec<ObjectId> {
         let kind = kind.trim().to_lowercase();
         let Some(set) = self.world.kind_index.get(&kind) else { return vec![] };
         match location {
@@ -465,12 +466,12 @@ impl WorldStore {
     // --- locks ------------------------------------------------------------------------------
 
     /// The locks set on an object (its kind's defaults are not among them).
-    pub fn locks(&self, id: u64) -> &[Lock] {
+    pub fn locks(&self, id: ObjectId) -> &[Lock] {
         self.world.locks.get(&id).map(Vec::as_slice).unwrap_or_default()
     }
 
     /// Add locks to an object, each replacing the object's lock of the same access type.
-    pub fn locks_add(&mut self, id: u64, add: Vec<Lock>) -> Result<(), StoreError> {
+    pub fn locks_add(&mut self, id: ObjectId, add: Vec<Lock>) -> Result<(), StoreError> {
         if !self.objects.contains_key(&id) {
             return Err(StoreError::NoObject(id));
         }
@@ -485,7 +486,7 @@ impl WorldStore {
     }
 
     /// Remove an object's lock of one access type. Returns whether it had one.
-    pub fn lock_remove(&mut self, id: u64, access_type: &str) -> Result<bool, StoreError> {
+    pub fn lock_remove(&mut self, id: ObjectId, access_type: &str) -> Result<bool, StoreError> {
         let access_type = access_type.trim().to_lowercase();
         if !self.locks(id).iter().any(|l| l.access_type == access_type) {
             return Ok(false);
@@ -495,12 +496,12 @@ impl WorldStore {
         Ok(true)
     }
 
-    fn write_locks(&mut self, id: u64, locks: Vec<Lock>) -> Result<(), StoreError> {
-        self.db.execute_cached("DELETE FROM locks WHERE obj = ?1", params![id as i64])?;
+    fn write_locks(&mut self, id: ObjectId, locks: Vec<Lock>) -> Result<(), StoreError> {
+        self.db.execute_cached("DELETE FROM locks WHERE obj = ?1", params![id])?;
         for (pos, l) in locks.iter().enumerate() {
             self.db.execute_cached(
                 "INSERT INTO locks (obj, pos, access_type, expr) VALUES (?1, ?2, ?3, ?4)",
-                params![id as i64, pos as i64, l.access_type, l.source],
+                params![id, pos as i64, l.access_type, l.source],
             )?;
         }
         let old = if locks.is_empty() {
@@ -515,20 +516,20 @@ impl WorldStore {
     // --- typed attributes -----------------------------------------------------------------------
 
     /// A typed attribute's JSON text, by category (empty: none) and key.
-    pub fn typed_attr(&self, id: u64, category: &str, key: &str) -> Option<&str> {
+    pub fn typed_attr(&self, id: ObjectId, category: &str, key: &str) -> Option<&str> {
         let map = self.world.typed.get(&id)?;
         map.get(&(category.to_string(), key.to_string())).map(String::as_str)
     }
 
     /// An object's typed attributes: (category, key) → JSON text, sorted.
-    pub fn typed_attrs(&self, id: u64) -> Option<&BTreeMap<(String, String), String>> {
+    pub fn typed_attrs(&self, id: ObjectId) -> Option<&BTreeMap<(String, String), String>> {
         self.world.typed.get(&id)
     }
 
     /// Set (Some: JSON text, already validated) or delete a typed attribute.
     pub fn set_typed_attr(
         &mut self,
-        id: u64,
+        id: ObjectId,
         category: &str,
         key: &str,
         json: Option<&str>,
@@ -543,11 +544,11 @@ impl WorldStore {
         match json {
             Some(v) => self.db.execute_cached(
                 "INSERT OR REPLACE INTO typed_attributes (obj, category, key, value) VALUES (?1, ?2, ?3, ?4)",
-                params![id as i64, category, key, v],
+                params![id, category, key, v],
             )?,
             None => self.db.execute_cached(
                 "DELETE FROM typed_attributes WHERE obj = ?1 AND category = ?2 AND key = ?3",
-                params![id as i64, category, key],
+                params![id, category, key],
             )?,
         };
         let old = self.world.typed.get(&id).cloned();

@@ -124,11 +124,11 @@ impl<D> HostCtx<D> {
         self.used.log_bytes = used;
         let (m, sessid) = (&*self.module, self.caller);
         match level {
-            LogLevel::Trace => tracing::trace!(module = m, sessid, "guest: {line}"),
-            LogLevel::Debug => tracing::debug!(module = m, sessid, "guest: {line}"),
-            LogLevel::Info => tracing::info!(module = m, sessid, "guest: {line}"),
-            LogLevel::Warn => tracing::warn!(module = m, sessid, "guest: {line}"),
-            LogLevel::Error => tracing::error!(module = m, sessid, "guest: {line}"),
+            LogLevel::Trace => tracing::trace!(module = m, %sessid, "guest: {line}"),
+            LogLevel::Debug => tracing::debug!(module = m, %sessid, "guest: {line}"),
+            LogLevel::Info => tracing::info!(module = m, %sessid, "guest: {line}"),
+            LogLevel::Warn => tracing::warn!(module = m, %sessid, "guest: {line}"),
+            LogLevel::Error => tracing::error!(module = m, %sessid, "guest: {line}"),
         }
         Ok(())
     }

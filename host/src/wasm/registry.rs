@@ -31,6 +31,7 @@ use super::cache::ModuleCache;
 use super::{GuestLimits, GuestQuotas, HostCtx, HostData, LiveInstance};
 use super::{WIT_PACKAGE, WIT_VERSION, WIT_VERSION_COMPAT, WIT_VERSION_V0_2, WIT_VERSION_V0_3};
 use crate::cmd::CmdSet;
+use crate::link::Sessid;
 
 mod calls;
 mod cmdset;
@@ -302,9 +303,10 @@ impl<D: HostData> PluginRegistry<D> {
         let name: Arc<str> = prepared.name.as_str().into();
         let ex = prepared.exports.clone();
         let cp = game.checkpoint();
-        let (mut game, info) = self.call_pre(&ex.pre, &name, game, 0, |inst, store| {
-            Ok((ex.info(inst, store)?, ex.key_mergetypes(inst, store)?))
-        });
+        let (mut game, info) =
+            self.call_pre(&ex.pre, &name, game, Sessid::new(0), |inst, store| {
+                Ok((ex.info(inst, store)?, ex.key_mergetypes(inst, store)?))
+            });
         let quotas = self.quotas;
         let cmdset = match info
             .map_err(|e| e.to_string())
@@ -335,7 +337,9 @@ impl<D: HostData> PluginRegistry<D> {
             game.set_class_runner(self.class_runner(Some(&loaded)));
         }
         let (mut game, hook) =
-            self.call_pre(&ex.pre, &name, game, 0, |inst, store| ex.at_load(inst, store));
+            self.call_pre(&ex.pre, &name, game, Sessid::new(0), |inst, store| {
+                ex.at_load(inst, store)
+            });
         if let Err(e) = hook {
             game.undo(cp);
             game.set_class_runner(self.class_runner(None));

@@ -114,7 +114,7 @@ mod tests {
     #[test]
     fn the_oob_flag_follows_the_format_not_its_name() {
         for (format, oob) in [(Format::V1, true), (Format::Json, true), (Format::Terminal, false)] {
-            let d = new_session_data(1, "127.0.0.1".into(), None, None, format);
+            let d = new_session_data(Sessid::new(1), "127.0.0.1".into(), None, None, format);
             assert_eq!(d.protocol_flags.get("OOB"), Some(&Value::Bool(oob)), "{format:?}");
             let name = d.protocol_flags.get("CLIENTNAME").and_then(Value::as_str).unwrap_or("");
             assert!(name.ends_with(&format!("[{}])", format.name())), "{name}");

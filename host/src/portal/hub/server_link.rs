@@ -94,7 +94,7 @@ impl Hub {
         };
         if self.suspect != Some((sessid, seq)) {
             self.suspect = Some((sessid, seq));
-            tracing::warn!(sessid, seq, "the server died while running this input");
+            tracing::warn!(%sessid, seq, "the server died while running this input");
             return;
         }
         self.suspect = None;
@@ -104,7 +104,7 @@ impl Hub {
             // next server is handed the table without it).
             let what = if seq == 0 { "work on the session" } else { "its disconnect" };
             tracing::error!(
-                sessid,
+                %sessid,
                 seq,
                 what,
                 "session dropped: the server died twice in a row while running it"
@@ -121,7 +121,7 @@ impl Hub {
         let (_, msg) = s.pending.remove(pos).expect("position is in range");
         let digest = digest(&msg);
         tracing::error!(
-            sessid,
+            %sessid,
             seq,
             digest = %digest,
             cmd = %msg.cmd.chars().take(40).collect::<String>(),
@@ -272,7 +272,7 @@ impl Hub {
                 && !s.others.take(out.sent_bytes(outbox.rendering()), &self.cfg, now)
             {
                 if s.others.tell(now) {
-                    tracing::debug!(sessid, "output caused by others over the budget; dropped");
+                    tracing::debug!(%sessid, "output caused by others over the budget; dropped");
                     let notice = OutMsg::new(Msg::text(OTHERS_OUTPUT_DROPPED_TEXT), flags);
                     if let Err(mpsc::error::TrySendError::Full(_)) =
                         outbox.try_send(Outbound::Msg(notice))
@@ -332,7 +332,7 @@ impl Hub {
         }
         for sessid in slow {
             // Dropping the outbox makes the connection task close the socket.
-            tracing::warn!(sessid, "slow client: outbound queue full; disconnecting");
+            tracing::warn!(%sessid, "slow client: outbound queue full; disconnecting");
             self.close(sessid);
         }
         if let Some(reason) = e.reload {

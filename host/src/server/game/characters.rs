@@ -2,6 +2,7 @@
 //! unpuppeting them under the multisession policy ([`super::multisession`]), and the rule for
 //! character names.
 
+use crate::shared::ids::{AccountId, ObjectId};
 use std::collections::BTreeSet;
 
 use crate::link::Sessid;
@@ -35,9 +36,9 @@ impl Game {
     /// Create a character owned by an account; it waits out of the world until first puppeted.
     pub(super) fn create_character(
         &mut self,
-        uid: u64,
+        uid: AccountId,
         name: &str,
-    ) -> Result<u64, crate::store::StoreError> {
+    ) -> Result<ObjectId, crate::store::StoreError> {
         let id = self.world.create_object(name, "character", None)?;
         self.world.set_object_attr(id, OWNER_ATTR, Some(&uid.to_string()))?;
         let start = self.world.start_location().to_string();
@@ -58,7 +59,7 @@ impl Game {
     /// A refusal is sent, as in Evennia, to every session of the account, and also returned
     /// (so callers must not show it again). `Err` without a message to anyone only for a
     /// missing session or object (Evennia's RuntimeErrors, which the `ic` command words).
-    pub fn puppet(&mut self, sessid: Sessid, obj: u64) -> Result<(), String> {
+    pub fn puppet(&mut self, sessid: Sessid, obj: ObjectId) -> Result<(), String> {
         let s = self.sessions.get(sessid).ok_or("Session not found")?;
         let uid = s.data.uid.filter(|_| s.data.logged_in).ok_or("You are not logged in.")?;
         let key = self.world.object(obj).ok_or("Object not found")?.key.clone();
@@ -75,7 +76,7 @@ impl Game {
         if !superuser && !self.access(obj, accessor, "puppet") {
             return refuse(self, format!("You don't have permission to puppet '{key}'."));
         }
-        let holders: Vec<(Sessid, Option<u64>)> = self
+        let holders: Vec<(Sessid, Option<AccountId>)> = self
             .sessions
             .from_puppet(obj)
             .filter(|h| h.sessid() != sessid)
@@ -85,7 +86,7 @@ impl Game {
             return refuse(self, format!("|c{key}|R is already puppeted by another Account."));
         }
         // Puppet limit: puppets held by the account's other sessions, not counting `obj`.
-        let held: BTreeSet<u64> = self
+        let held: BTreeSet<ObjectId> = self
             .sessions
             .from_account(uid)
             .filter(|h| h.sessid() != sessid)
@@ -135,11 +136,11 @@ impl Game {
                 .world
                 .object(obj)
                 .and_then(|o| o.attrs.get("prelogout_location"))
-                .and_then(|v| v.parse::<u64>().ok())
+                .and_then(|v| v.parse::<ObjectId>().ok())
                 .filter(|l| self.world.object(*l).is_some())
                 .unwrap_or(self.world.start_location());
             if let Err(e) = self.world.move_object(obj, Some(back)) {
-                tracing::warn!(obj, cause = %e, "could not restore the character's location");
+                tracing::warn!(%obj, cause = %e, "could not restore the character's location");
             }
         }
         if let Some(s) = self.sessions.get_mut(sessid) {
@@ -147,7 +148,7 @@ impl Game {
         }
         self.touch(sessid);
         if let Err(e) = self.world.set_account_attr(uid, "_last_puppet", Some(&obj.to_string())) {
-            tracing::warn!(uid, cause = %e, "could not store _last_puppet");
+            tracing::warn!(%uid, cause = %e, "could not store _last_puppet");
         }
         // at_post_puppet: Evennia's `self.msg`, so every session sharing the character hears it.
         self.msg_object(obj, &format!("\nYou become |c{key}|n.\n"));
@@ -182,7 +183,7 @@ impl Game {
                 .set_object_attr(obj, "prelogout_location", Some(&loc.to_string()))
                 .and_then(|_| self.world.move_object(obj, None));
             if let Err(e) = res {
-                tracing::warn!(obj, cause = %e, "could not store the character's location");
+                tracing::warn!(%obj, cause = %e, "could not store the character's location");
             }
         }
         Ok(())
@@ -203,7 +204,7 @@ impl Game {
         sessid: Sessid,
         key: &str,
         desc: Option<&str>,
-    ) -> Result<u64, String> {
+    ) -> Result<ObjectId, String> {
         let uid = self.account_of(sessid).ok_or("You are not logged in.")?;
         let key = key.trim();
         if key.is_empty() {
@@ -232,13 +233,13 @@ impl Game {
             Ok(id)
         });
         created.map_err(|e| {
-            tracing::error!(sessid, cause = %e, "character creation failed");
+            tracing::error!(%sessid, cause = %e, "character creation failed");
             "|rAn error occurred. Please e-mail an admin if the problem persists.|n".to_string()
         })
     }
 
     /// Delete one of the calling account's characters; refused while anyone puppets it.
-    pub fn character_delete(&mut self, sessid: Sessid, obj: u64) -> Answer<()> {
+    pub fn character_delete(&mut self, sessid: Sessid, obj: ObjectId) -> Answer<()> {
         let uid = self.account_of(sessid).ok_or("You are not logged in.")?;
         let o = self.world.object(obj).ok_or("That is not a valid character choice.")?;
         let owned = o.kind == "character" && o.attrs.get(OWNER_ATTR) == Some(&uid.to_string());
@@ -253,7 +254,7 @@ impl Game {
         let last = self.world.account(uid).and_then(|a| a.attrs.get("_last_puppet").cloned());
         if last == Some(obj.to_string()) {
             if let Err(e) = self.world.set_account_attr(uid, "_last_puppet", None) {
-                tracing::warn!(uid, cause = %e, "could not clear _last_puppet");
+                tracing::warn!(%uid, cause = %e, "could not clear _last_puppet");
             }
         }
         Ok(())
@@ -268,15 +269,15 @@ mod tests {
 
     /// Two sessions of one (not superuser) account, both logged in without puppeting; the
     /// account's id.
-    fn two_sessions(cfg: Config) -> (tempfile::TempDir, Game, u64) {
+    fn two_sessions(cfg: Config) -> (tempfile::TempDir, Game, AccountId) {
         let cfg = Config { auto_puppet_on_login: false, ..cfg };
         let (dir, mut game) = game_with(cfg);
-        connect(&mut game, 1, "10.0.0.1");
-        connect(&mut game, 2, "10.0.0.2");
-        account(&mut game, 1, "root"); // the first account is the superuser, exempt from limits
-        let uid = account(&mut game, 1, "alice");
-        game.login(1, uid);
-        game.login(2, uid);
+        connect(&mut game, Sessid::new(1), "10.0.0.1");
+        connect(&mut game, Sessid::new(2), "10.0.0.2");
+        account(&mut game, Sessid::new(1), "root"); // the first account is the superuser, exempt from limits
+        let uid = account(&mut game, Sessid::new(1), "alice");
+        game.login(Sessid::new(1), uid);
+        game.login(Sessid::new(2), uid);
         game.take_effects();
         game.take_queued();
         (dir, game, uid)
@@ -286,11 +287,11 @@ mod tests {
         Config { multisession_mode, max_nr_simultaneous_puppets, ..Config::default() }
     }
 
-    fn puppet_of(game: &Game, sessid: Sessid) -> Option<u64> {
+    fn puppet_of(game: &Game, sessid: Sessid) -> Option<ObjectId> {
         game.sessions.get(sessid).and_then(|s| s.data.puid)
     }
 
-    fn the_character(game: &Game) -> u64 {
+    fn the_character(game: &Game) -> ObjectId {
         game.world.search("alice", None)[0]
     }
 
@@ -298,29 +299,42 @@ mod tests {
     fn puppeting_what_another_own_session_holds_takes_it_over_in_mode_2() {
         let (_dir, mut game, _) = two_sessions(mode(2, 1));
         let alice = the_character(&game);
-        game.puppet(1, alice).unwrap();
+        game.puppet(Sessid::new(1), alice).unwrap();
         game.take_effects();
-        game.puppet(2, alice).unwrap();
-        assert_eq!((puppet_of(&game, 1), puppet_of(&game, 2)), (None, Some(alice)));
-        let told = texts(&game.take_effects());
-        assert!(
-            told.contains(&(1, "|calice|n|R is now acted from another of your sessions.|n".into()))
+        game.puppet(Sessid::new(2), alice).unwrap();
+        assert_eq!(
+            (puppet_of(&game, Sessid::new(1)), puppet_of(&game, Sessid::new(2))),
+            (None, Some(alice))
         );
-        assert!(told.contains(&(2, "Taking over |calice|n from another of your sessions.".into())));
+        let told = texts(&game.take_effects());
+        assert!(told.contains(&(
+            Sessid::new(1),
+            "|calice|n|R is now acted from another of your sessions.|n".into()
+        )));
+        assert!(told.contains(&(
+            Sessid::new(2),
+            "Taking over |calice|n from another of your sessions.".into()
+        )));
     }
 
     #[test]
     fn puppeting_what_another_own_session_holds_shares_it_in_mode_3() {
         let (_dir, mut game, _) = two_sessions(mode(3, 1));
         let alice = the_character(&game);
-        game.puppet(1, alice).unwrap();
+        game.puppet(Sessid::new(1), alice).unwrap();
         game.take_effects();
-        game.puppet(2, alice).unwrap();
-        assert_eq!((puppet_of(&game, 1), puppet_of(&game, 2)), (Some(alice), Some(alice)));
+        game.puppet(Sessid::new(2), alice).unwrap();
+        assert_eq!(
+            (puppet_of(&game, Sessid::new(1)), puppet_of(&game, Sessid::new(2))),
+            (Some(alice), Some(alice))
+        );
         let told = texts(&game.take_effects());
-        assert!(told.contains(&(2, "Sharing |calice|n with another of your sessions.".into())));
+        assert!(told.contains(&(
+            Sessid::new(2),
+            "Sharing |calice|n with another of your sessions.".into()
+        )));
         // One session leaving leaves the character in the world for the other.
-        game.unpuppet(2).unwrap();
+        game.unpuppet(Sessid::new(2)).unwrap();
         assert!(game.world.object(alice).is_some_and(|o| o.location.is_some()));
     }
 
@@ -329,38 +343,44 @@ mod tests {
         let cfg = Config { max_nr_characters: 2, ..mode(2, 1) };
         let (_dir, mut game, _) = two_sessions(cfg);
         let alice = the_character(&game);
-        let bob = game.character_create(2, "Bob", None).unwrap();
-        game.puppet(1, alice).unwrap();
+        let bob = game.character_create(Sessid::new(2), "Bob", None).unwrap();
+        game.puppet(Sessid::new(1), alice).unwrap();
         game.take_effects();
         let refusal = "You cannot control any more puppets (max 1)".to_string();
-        assert_eq!(game.puppet(2, bob), Err(refusal.clone()));
+        assert_eq!(game.puppet(Sessid::new(2), bob), Err(refusal.clone()));
         let told = texts(&game.take_effects());
-        assert_eq!(told, vec![(1, refusal.clone()), (2, refusal)]);
-        assert_eq!(puppet_of(&game, 2), None);
+        assert_eq!(told, vec![(Sessid::new(1), refusal.clone()), (Sessid::new(2), refusal)]);
+        assert_eq!(puppet_of(&game, Sessid::new(2)), None);
     }
 
     #[test]
     fn the_last_session_to_let_go_takes_the_character_out_of_the_world() {
         let (_dir, mut game, _) = two_sessions(mode(2, 1));
         let alice = the_character(&game);
-        game.puppet(1, alice).unwrap();
+        game.puppet(Sessid::new(1), alice).unwrap();
         let room = game.world.object(alice).and_then(|o| o.location).expect("in the world");
-        game.unpuppet(1).unwrap();
+        game.unpuppet(Sessid::new(1)).unwrap();
         let o = game.world.object(alice).unwrap();
         assert_eq!(o.location, None);
         assert_eq!(o.attrs.get("prelogout_location"), Some(&room.to_string()));
-        assert_eq!(game.unpuppet(1), Err("You are not puppeting anything.".into()));
+        assert_eq!(game.unpuppet(Sessid::new(1)), Err("You are not puppeting anything.".into()));
     }
 
     #[test]
     fn character_creation_keeps_to_the_limit_and_unique_valid_names() {
         let (_dir, mut game, uid) = two_sessions(Config { max_nr_characters: 2, ..mode(2, 1) });
-        assert!(game.character_create(1, "Al|rice", None).unwrap_err().contains("Character names"));
-        assert!(game.character_create(1, "ALICE", None).unwrap_err().contains("already exists"));
-        let bob = game.character_create(1, "Bob", Some(" tall ")).unwrap();
+        assert!(game
+            .character_create(Sessid::new(1), "Al|rice", None)
+            .unwrap_err()
+            .contains("Character names"));
+        assert!(game
+            .character_create(Sessid::new(1), "ALICE", None)
+            .unwrap_err()
+            .contains("already exists"));
+        let bob = game.character_create(Sessid::new(1), "Bob", Some(" tall ")).unwrap();
         assert_eq!(game.world.object(bob).unwrap().attrs.get("desc"), Some(&"tall".to_string()));
         assert_eq!(game.world.object(bob).unwrap().attrs.get(OWNER_ATTR), Some(&uid.to_string()));
-        let over = game.character_create(1, "Carol", None);
+        let over = game.character_create(Sessid::new(1), "Carol", None);
         assert_eq!(over, Err("You may only have a maximum of 2 characters.".into()));
     }
 
@@ -368,13 +388,13 @@ mod tests {
     fn a_played_character_cannot_be_deleted_and_a_deleted_one_is_no_last_puppet() {
         let (_dir, mut game, uid) = two_sessions(mode(2, 1));
         let alice = the_character(&game);
-        game.puppet(1, alice).unwrap();
-        let refused = game.character_delete(2, alice).map_err(|e| format!("{e:?}"));
+        game.puppet(Sessid::new(1), alice).unwrap();
+        let refused = game.character_delete(Sessid::new(2), alice).map_err(|e| format!("{e:?}"));
         assert!(refused
             .unwrap_err()
             .contains("You cannot delete a character that is being played."));
-        game.unpuppet(1).unwrap();
-        game.character_delete(2, alice).unwrap();
+        game.unpuppet(Sessid::new(1)).unwrap();
+        game.character_delete(Sessid::new(2), alice).unwrap();
         assert!(game.world.object(alice).is_none());
         assert_eq!(game.world.account(uid).unwrap().attrs.get("_last_puppet"), None);
     }

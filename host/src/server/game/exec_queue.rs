@@ -5,6 +5,7 @@
 
 use super::Game;
 use crate::link::Sessid;
+use crate::shared::ids::ObjectId;
 use crate::wasm::GuestError;
 
 /// Who runs an executed line.
@@ -14,7 +15,7 @@ pub enum Runner {
     Session(Sessid),
     /// An object no session puppets (an NPC): its own cmdset stack (and the character slot for a
     /// character), no permissions, its own output going nowhere.
-    Object(u64),
+    Object(ObjectId),
 }
 
 /// The lines queued by `execute-cmd` and the state of the unit running them.
@@ -47,7 +48,7 @@ impl ExecQueue {
 
 impl Game {
     /// `execute-cmd`: queue `line` for the session puppeting `obj`, or say which limit refuses.
-    pub fn queue_execute(&mut self, obj: u64, line: String) -> Result<(), String> {
+    pub fn queue_execute(&mut self, obj: ObjectId, line: String) -> Result<(), String> {
         let (max_depth, max_lines) =
             (self.cfg.execute_cmd_max_depth, self.cfg.execute_cmd_max_per_unit);
         if !self.exec.in_command {
@@ -84,12 +85,12 @@ mod tests {
     #[test]
     fn a_failed_call_s_lines_are_cut_back_to_the_length_before_it() {
         let mut q = ExecQueue::default();
-        q.pending.push((Runner::Session(1), "look".into()));
+        q.pending.push((Runner::Session(Sessid::new(1)), "look".into()));
         let before = q.pending_len();
-        q.pending.push((Runner::Object(7), "say hi".into()));
-        q.pending.push((Runner::Session(1), "north".into()));
+        q.pending.push((Runner::Object(ObjectId::new(7)), "say hi".into()));
+        q.pending.push((Runner::Session(Sessid::new(1)), "north".into()));
         assert_eq!(q.pending_len(), 3);
         q.truncate(before);
-        assert_eq!(q.pending, vec![(Runner::Session(1), "look".to_string())]);
+        assert_eq!(q.pending, vec![(Runner::Session(Sessid::new(1)), "look".to_string())]);
     }
 }

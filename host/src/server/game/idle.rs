@@ -66,7 +66,7 @@ impl Game {
 
     /// Disconnect a session found idle by [`Game::idle_sessions`].
     pub fn idle_disconnect(&mut self, sessid: Sessid) {
-        tracing::info!(sessid, "idle timeout exceeded; disconnecting");
+        tracing::info!(%sessid, "idle timeout exceeded; disconnecting");
         self.disconnect(sessid, IDLE_TIMEOUT_REASON);
     }
 
@@ -91,33 +91,41 @@ mod tests {
     fn a_session_is_idle_only_once_the_timeout_has_passed_since_it_was_seen() {
         let t0 = Instant::now();
         let mut clock = IdleClock::default();
-        clock.seen(1, t0);
-        assert!(!clock.idle_longer_than(1, MINUTE, t0 + MINUTE));
-        assert!(clock.idle_longer_than(1, MINUTE, t0 + MINUTE + Duration::from_millis(1)));
-        clock.seen(1, t0 + MINUTE);
-        assert!(!clock.idle_longer_than(1, MINUTE, t0 + MINUTE + Duration::from_millis(1)));
+        clock.seen(Sessid::new(1), t0);
+        assert!(!clock.idle_longer_than(Sessid::new(1), MINUTE, t0 + MINUTE));
+        assert!(clock.idle_longer_than(
+            Sessid::new(1),
+            MINUTE,
+            t0 + MINUTE + Duration::from_millis(1)
+        ));
+        clock.seen(Sessid::new(1), t0 + MINUTE);
+        assert!(!clock.idle_longer_than(
+            Sessid::new(1),
+            MINUTE,
+            t0 + MINUTE + Duration::from_millis(1)
+        ));
     }
 
     #[test]
     fn a_session_never_seen_or_forgotten_is_not_idle() {
         let t0 = Instant::now();
         let mut clock = IdleClock::default();
-        assert!(!clock.idle_longer_than(1, MINUTE, t0 + 10 * MINUTE));
-        clock.seen(1, t0);
-        clock.forget(1);
-        assert!(!clock.idle_longer_than(1, MINUTE, t0 + 10 * MINUTE));
+        assert!(!clock.idle_longer_than(Sessid::new(1), MINUTE, t0 + 10 * MINUTE));
+        clock.seen(Sessid::new(1), t0);
+        clock.forget(Sessid::new(1));
+        assert!(!clock.idle_longer_than(Sessid::new(1), MINUTE, t0 + 10 * MINUTE));
     }
 
     #[test]
     fn a_restored_session_keeps_its_idleness_but_never_more_than_the_timeout() {
         let now = Instant::now() + 10 * MINUTE;
         let mut clock = IdleClock::default();
-        clock.restore(1, 30 * Duration::from_secs(1), MINUTE, now);
-        assert!(!clock.idle_longer_than(1, MINUTE, now + Duration::from_secs(30)));
-        assert!(clock.idle_longer_than(1, MINUTE, now + Duration::from_secs(31)));
+        clock.restore(Sessid::new(1), 30 * Duration::from_secs(1), MINUTE, now);
+        assert!(!clock.idle_longer_than(Sessid::new(1), MINUTE, now + Duration::from_secs(30)));
+        assert!(clock.idle_longer_than(Sessid::new(1), MINUTE, now + Duration::from_secs(31)));
         // Idle for days by a wall clock that stepped: idle for the timeout, not more.
-        clock.restore(2, 1000 * MINUTE, MINUTE, now);
-        assert!(!clock.idle_longer_than(2, MINUTE, now));
-        assert!(clock.idle_longer_than(2, MINUTE, now + Duration::from_millis(1)));
+        clock.restore(Sessid::new(2), 1000 * MINUTE, MINUTE, now);
+        assert!(!clock.idle_longer_than(Sessid::new(2), MINUTE, now));
+        assert!(clock.idle_longer_than(Sessid::new(2), MINUTE, now + Duration::from_millis(1)));
     }
 }

@@ -4,6 +4,7 @@
 //! one [`Effects`] per event; [`super::Game::checkpoint`] pairs a [`JournalMark`] with the
 //! world's savepoint and the session table's journal.
 
+use crate::shared::ids::AccountId;
 use std::collections::BTreeSet;
 
 use crate::link::{Effects, Msg, Sessid, SessionCounters};
@@ -20,7 +21,7 @@ pub enum Deferred {
     /// dummy hash is checked so both cases take the same time.
     CheckPassword {
         sessid: Sessid,
-        account: Option<u64>,
+        account: Option<AccountId>,
         hash: Option<String>,
         password: String,
         ack: Option<(Sessid, u64)>,
@@ -31,7 +32,7 @@ pub enum Deferred {
     /// `invalid` is the refusal of the new password, told only if the old one is right.
     ChangePassword {
         sessid: Sessid,
-        uid: u64,
+        uid: AccountId,
         hash: String,
         old: String,
         new: String,
@@ -302,36 +303,38 @@ mod tests {
     #[test]
     fn undo_drops_exactly_what_was_added_after_the_mark() {
         let mut j = Journal::default();
-        j.push_output(1, Msg::text("before"));
-        j.push_disconnect(2, "bye".into());
-        j.queue_command(1, QueuedCommand::Line("look".into()));
-        j.defer(Deferred::Reload { reason: "r".into(), by: 1 });
-        j.class_event(1, ClassEvent::Login);
+        j.push_output(Sessid::new(1), Msg::text("before"));
+        j.push_disconnect(Sessid::new(2), "bye".into());
+        j.queue_command(Sessid::new(1), QueuedCommand::Line("look".into()));
+        j.defer(Deferred::Reload { reason: "r".into(), by: Sessid::new(1) });
+        j.class_event(Sessid::new(1), ClassEvent::Login);
         let mark = j.mark();
-        j.push_output(1, Msg::text("after"));
-        j.push_disconnect(3, "later".into());
-        j.queue_command(1, QueuedCommand::PuppetLook);
-        j.defer(Deferred::Reload { reason: "again".into(), by: 1 });
-        j.class_event(1, ClassEvent::Sync);
+        j.push_output(Sessid::new(1), Msg::text("after"));
+        j.push_disconnect(Sessid::new(3), "later".into());
+        j.queue_command(Sessid::new(1), QueuedCommand::PuppetLook);
+        j.defer(Deferred::Reload { reason: "again".into(), by: Sessid::new(1) });
+        j.class_event(Sessid::new(1), ClassEvent::Sync);
         j.undo(mark);
-        assert_eq!(j.take_queued(), vec![(1, QueuedCommand::Line("look".into()))]);
+        assert_eq!(j.take_queued(), vec![(Sessid::new(1), QueuedCommand::Line("look".into()))]);
         assert!(
             matches!(&j.take_deferred()[..], [Deferred::Reload { reason, .. }] if reason == "r")
         );
-        assert!(matches!(&j.take_class_events()[..], [(1, ClassEvent::Login, 1)]));
+        assert!(
+            matches!(&j.take_class_events()[..], [(s, ClassEvent::Login, 1)] if *s == Sessid::new(1))
+        );
         let e = j.take_effects(&sessions(&[]));
-        assert_eq!(texts(&e), vec![(1, "before".into())]);
-        assert_eq!(e.disconnects, vec![(2, "bye".to_string())]);
+        assert_eq!(texts(&e), vec![(Sessid::new(1), "before".into())]);
+        assert_eq!(e.disconnects, vec![(Sessid::new(2), "bye".to_string())]);
     }
 
     #[test]
     fn without_undo_everything_added_after_the_mark_is_kept() {
         let mut j = Journal::default();
         let _mark = j.mark();
-        j.push_output(1, Msg::text("kept"));
-        j.push_disconnect(1, "bye".into());
+        j.push_output(Sessid::new(1), Msg::text("kept"));
+        j.push_disconnect(Sessid::new(1), "bye".into());
         let e = j.take_effects(&sessions(&[]));
-        assert_eq!(texts(&e), vec![(1, "kept".into())]);
+        assert_eq!(texts(&e), vec![(Sessid::new(1), "kept".into())]);
         assert_eq!(e.disconnects.len(), 1);
     }
 
@@ -339,12 +342,12 @@ mod tests {
     fn nested_marks_undo_only_their_own_part() {
         let mut j = Journal::default();
         let outer = j.mark();
-        j.push_output(1, Msg::text("outer"));
+        j.push_output(Sessid::new(1), Msg::text("outer"));
         let inner = j.mark();
-        j.push_output(1, Msg::text("inner"));
+        j.push_output(Sessid::new(1), Msg::text("inner"));
         j.undo(inner);
         assert_eq!(j.outputs_len(), 1);
-        j.push_output(1, Msg::text("outer again"));
+        j.push_output(Sessid::new(1), Msg::text("outer again"));
         j.undo(outer);
         assert_eq!(j.outputs_len(), 0);
     }
@@ -352,57 +355,60 @@ mod tests {
     #[test]
     fn an_ack_taken_by_a_failed_call_is_held_again_after_undo() {
         let mut j = Journal::default();
-        j.hold_ack((1, 7));
+        j.hold_ack((Sessid::new(1), 7));
         let mark = j.mark();
-        assert_eq!(j.take_ack(), Some((1, 7)));
+        assert_eq!(j.take_ack(), Some((Sessid::new(1), 7)));
         assert!(!j.ack_is_held());
         j.undo(mark);
         assert!(j.ack_is_held());
-        assert_eq!(j.take_effects(&sessions(&[])).acks, vec![(1, 7)]);
+        assert_eq!(j.take_effects(&sessions(&[])).acks, vec![(Sessid::new(1), 7)]);
     }
 
     #[test]
     fn an_ack_taken_by_a_deferred_job_is_not_in_the_effects_until_pushed() {
         let mut j = Journal::default();
-        j.hold_ack((1, 7));
+        j.hold_ack((Sessid::new(1), 7));
         let ack = j.take_ack();
         assert!(j.take_effects(&sessions(&[])).acks.is_empty());
         j.push_ack(ack);
         j.push_ack(None);
-        assert_eq!(j.take_effects(&sessions(&[])).acks, vec![(1, 7)]);
+        assert_eq!(j.take_effects(&sessions(&[])).acks, vec![(Sessid::new(1), 7)]);
     }
 
     #[test]
     fn released_acks_come_after_acks_pushed_before_them() {
         let mut j = Journal::default();
-        j.push_ack(Some((2, 1)));
-        j.hold_ack((1, 7));
+        j.push_ack(Some((Sessid::new(2), 1)));
+        j.hold_ack((Sessid::new(1), 7));
         j.release_ack();
         j.release_ack();
-        assert_eq!(j.take_effects(&sessions(&[])).acks, vec![(2, 1), (1, 7)]);
+        assert_eq!(
+            j.take_effects(&sessions(&[])).acks,
+            vec![(Sessid::new(2), 1), (Sessid::new(1), 7)]
+        );
     }
 
     #[test]
     fn a_changed_session_sends_its_sync_and_a_counted_one_only_its_counters() {
         let mut j = Journal::default();
-        j.touch(1);
-        j.touch_counters(1);
-        j.touch_counters(2);
-        j.touch(9); // gone: skipped
-        let e = j.take_effects(&sessions(&[1, 2]));
-        assert_eq!(e.syncs.iter().map(|d| d.sessid).collect::<Vec<_>>(), vec![1]);
-        assert_eq!(e.counters.iter().map(|c| c.sessid).collect::<Vec<_>>(), vec![2]);
-        let again = j.take_effects(&sessions(&[1, 2]));
+        j.touch(Sessid::new(1));
+        j.touch_counters(Sessid::new(1));
+        j.touch_counters(Sessid::new(2));
+        j.touch(Sessid::new(9)); // gone: skipped
+        let e = j.take_effects(&sessions(&[Sessid::new(1), Sessid::new(2)]));
+        assert_eq!(e.syncs.iter().map(|d| d.sessid).collect::<Vec<_>>(), vec![Sessid::new(1)]);
+        assert_eq!(e.counters.iter().map(|c| c.sessid).collect::<Vec<_>>(), vec![Sessid::new(2)]);
+        let again = j.take_effects(&sessions(&[Sessid::new(1), Sessid::new(2)]));
         assert!(again.syncs.is_empty() && again.counters.is_empty());
     }
 
     #[test]
     fn a_forgotten_session_is_not_synced() {
         let mut j = Journal::default();
-        j.touch(1);
-        j.touch_counters(1);
-        j.forget(1);
-        let e = j.take_effects(&sessions(&[1]));
+        j.touch(Sessid::new(1));
+        j.touch_counters(Sessid::new(1));
+        j.forget(Sessid::new(1));
+        let e = j.take_effects(&sessions(&[Sessid::new(1)]));
         assert!(e.syncs.is_empty() && e.counters.is_empty());
     }
 
@@ -410,10 +416,10 @@ mod tests {
     fn outputs_over_the_cap_are_dropped_and_undo_restores_the_count() {
         let mut j = Journal::default();
         for _ in 0..MAX_OUTPUTS_PER_EVENT {
-            j.push_output(1, Msg::text("x"));
+            j.push_output(Sessid::new(1), Msg::text("x"));
         }
         let mark = j.mark();
-        j.push_output(1, Msg::text("over"));
+        j.push_output(Sessid::new(1), Msg::text("over"));
         assert_eq!(j.outputs_len(), MAX_OUTPUTS_PER_EVENT);
         assert_eq!(j.dropped_outputs, 1);
         j.undo(mark);
@@ -424,30 +430,32 @@ mod tests {
     fn outputs_move_back_to_where_an_event_happened() {
         let mut j = Journal::default();
         for t in ["a", "b", "c", "d"] {
-            j.push_output(1, Msg::text(t));
+            j.push_output(Sessid::new(1), Msg::text(t));
         }
         j.move_outputs(3, 1);
         j.move_outputs(9, 0); // out of range: nothing moves
         let rest = j.split_outputs(2);
         assert_eq!(rest.len(), 2);
         let e = j.take_effects(&sessions(&[]));
-        assert_eq!(texts(&e), vec![(1, "a".into()), (1, "d".into())]);
+        assert_eq!(texts(&e), vec![(Sessid::new(1), "a".into()), (Sessid::new(1), "d".into())]);
     }
 
     #[test]
     fn a_class_event_records_where_in_the_outputs_it_happened() {
         let mut j = Journal::default();
-        j.push_output(1, Msg::text("a"));
-        j.class_event(1, ClassEvent::Login);
-        assert!(matches!(&j.take_class_events()[..], [(1, ClassEvent::Login, 1)]));
+        j.push_output(Sessid::new(1), Msg::text("a"));
+        j.class_event(Sessid::new(1), ClassEvent::Login);
+        assert!(
+            matches!(&j.take_class_events()[..], [(s, ClassEvent::Login, 1)] if *s == Sessid::new(1))
+        );
         assert!(j.take_class_events().is_empty());
     }
 
     #[test]
     fn a_reload_request_rides_in_the_effects() {
         let mut j = Journal::default();
-        j.request_reload("update".into(), 4);
+        j.request_reload("update".into(), Sessid::new(4));
         let e = j.take_effects(&sessions(&[]));
-        assert_eq!((e.reload.as_deref(), e.reload_by), (Some("update"), Some(4)));
+        assert_eq!((e.reload.as_deref(), e.reload_by), (Some("update"), Some(Sessid::new(4))));
     }
 }

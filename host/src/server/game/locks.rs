@@ -5,6 +5,7 @@
 //! parse. The lock functions read the world through [`LockEnv`]; an accessor's account (for
 //! `perm`, `pid`, the superuser bypass) is the account puppeting it, else the one owning it.
 
+use crate::shared::ids::{AccountId, ObjectId};
 use std::sync::OnceLock;
 
 use super::Game;
@@ -15,9 +16,9 @@ use crate::store::{tag, Account, OWNER_ATTR};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Accessor {
     /// An object (a character, an NPC, ...).
-    Object(u64),
+    Object(ObjectId),
     /// An account (puppeting: Evennia checks `puppet` with the account as accessor).
-    Account(u64),
+    Account(AccountId),
 }
 
 /// The parsed default locks of the kinds whose defaults name no ids.
@@ -36,7 +37,7 @@ fn kind_defaults(kind: &str) -> &'static [Lock] {
 
 impl Game {
     /// The account an object acts for: the one puppeting it, else the one owning it.
-    fn lock_account_of(&self, obj: u64) -> Option<&Account> {
+    fn lock_account_of(&self, obj: ObjectId) -> Option<&Account> {
         let uid = self
             .sessions
             .from_puppet(obj)
@@ -46,7 +47,7 @@ impl Game {
     }
 
     /// The lock `obj` applies for `access_type`: its own, else its kind's default.
-    pub fn lock_for(&self, obj: u64, access_type: &str) -> Option<Lock> {
+    pub fn lock_for(&self, obj: ObjectId, access_type: &str) -> Option<Lock> {
         let o = self.world.object(obj)?;
         let access_type = access_type.trim().to_lowercase();
         if let Some(l) = self.world.locks(obj).iter().find(|l| l.access_type == access_type) {
@@ -56,17 +57,18 @@ impl Game {
     }
 
     /// An object's kind's default locks.
-    fn default_locks(&self, obj: u64, kind: &str) -> Vec<Lock> {
+    fn default_locks(&self, obj: ObjectId, kind: &str) -> Vec<Lock> {
         if kind == "character" {
             let owner = self.world.object(obj).and_then(|o| o.attrs.get(OWNER_ATTR)?.parse().ok());
-            return parse_lockstring(&default_lockstring(kind, obj, owner)).unwrap_or_default();
+            return parse_lockstring(&default_lockstring(kind, obj.get(), owner))
+                .unwrap_or_default();
         }
         kind_defaults(kind).to_vec()
     }
 
     /// An object's locks as `type:expression`: its own, then its kind's defaults for the other
     /// access types.
-    pub fn lockstrings(&self, obj: u64) -> Vec<String> {
+    pub fn lockstrings(&self, obj: ObjectId) -> Vec<String> {
         let Some(o) = self.world.object(obj) else { return vec![] };
         let own = self.world.locks(obj);
         let mut out: Vec<String> = own.iter().map(Lock::to_lockstring).collect();
@@ -80,7 +82,7 @@ impl Game {
 
     /// Whether `accessor` passes `obj`'s lock of `access_type` (Evennia's `obj.access`). No lock
     /// of that type, own or default: it passes. A missing object passes nothing.
-    pub fn access(&self, obj: u64, accessor: Accessor, access_type: &str) -> bool {
+    pub fn access(&self, obj: ObjectId, accessor: Accessor, access_type: &str) -> bool {
         if self.world.object(obj).is_none() {
             return false;
         }
@@ -98,21 +100,21 @@ impl Game {
 /// The world as the lock functions see it, for one check.
 struct Env<'a> {
     game: &'a Game,
-    obj: u64,
+    obj: ObjectId,
     accessor: Accessor,
     account: Option<&'a Account>,
 }
 
 impl Env<'_> {
     /// The accessor as an object, if it is one.
-    fn accessor_obj(&self) -> Option<u64> {
+    fn accessor_obj(&self) -> Option<ObjectId> {
         match self.accessor {
             Accessor::Object(o) => Some(o),
             Accessor::Account(_) => None,
         }
     }
 
-    fn side(&self, side: Side) -> Option<u64> {
+    fn side(&self, side: Side) -> Option<ObjectId> {
         match side {
             Side::Accessor => self.accessor_obj(),
             Side::Locked => Some(self.obj),
@@ -132,11 +134,11 @@ impl LockEnv for Env<'_> {
     /// `id(N)` names objects (`pid(N)` accounts): object and account ids are counted apart, so
     /// an account asking matches no `id`.
     fn accessor_id(&self) -> Option<u64> {
-        self.accessor_obj()
+        self.accessor_obj().map(ObjectId::get)
     }
 
     fn account_id(&self) -> Option<u64> {
-        self.account.map(|a| a.id)
+        self.account.map(|a| a.id.get())
     }
 
     fn attr(&self, side: Side, name: &str) -> Option<String> {
@@ -162,7 +164,7 @@ impl LockEnv for Env<'_> {
             return world.object(self.obj).is_some_and(|o| o.location == Some(me));
         };
         let Some(container) = world.object(me) else { return false };
-        match what.trim_start_matches('#').parse::<u64>() {
+        match what.trim_start_matches('#').parse::<ObjectId>() {
             Ok(id) => container.contents.contains(&id),
             Err(_) => !world.search(what, Some(me)).is_empty(),
         }

@@ -2,6 +2,7 @@
 //! loop, the password work handed off the loop ([`Deferred`]) and its completion. [`Logins`]
 //! holds the bookkeeping of the checks in flight, undone with a failed guest call.
 
+use crate::shared::ids::{AccountId, ObjectId};
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::link::{Msg, Sessid};
@@ -35,7 +36,7 @@ struct Attempt {
     login: bool,
     address: String,
     /// The account a login names, if it exists (for the per-account throttle).
-    account: Option<u64>,
+    account: Option<AccountId>,
 }
 
 impl Logins {
@@ -67,7 +68,7 @@ impl Logins {
     }
 
     /// Login attempts at account `uid` accepted for checking and not completed yet.
-    pub(super) fn pending_for_account(&self, uid: u64) -> u32 {
+    pub(super) fn pending_for_account(&self, uid: AccountId) -> u32 {
         self.attempts.values().filter(|a| a.account == Some(uid)).count() as u32
     }
 }
@@ -128,7 +129,7 @@ impl Game {
         let hash = match hash {
             Ok(h) => h,
             Err(e) => {
-                tracing::error!(sessid, cause = %e, "password hashing failed");
+                tracing::error!(%sessid, cause = %e, "password hashing failed");
                 self.msg_session(
                     sessid,
                     "|RAn error occurred. Please e-mail an admin if the problem persists.|n",
@@ -153,7 +154,7 @@ impl Game {
         });
         match created {
             Ok(uid) => {
-                tracing::info!(sessid, uid, account = name, superuser, "account created");
+                tracing::info!(%sessid, %uid, account = name, superuser, "account created");
                 self.msg_session(
                     sessid,
                     &format!(
@@ -163,7 +164,7 @@ impl Game {
                 true
             }
             Err(e) => {
-                tracing::error!(sessid, cause = %e, "account creation failed");
+                tracing::error!(%sessid, cause = %e, "account creation failed");
                 self.msg_session(
                     sessid,
                     "|RAn error occurred. Please e-mail an admin if the problem persists.|n",
@@ -219,7 +220,7 @@ impl Game {
     }
 
     /// A password check finished.
-    pub fn finish_login(&mut self, sessid: Sessid, account: Option<u64>, ok: bool) {
+    pub fn finish_login(&mut self, sessid: Sessid, account: Option<AccountId>, ok: bool) {
         self.logins.auth_pending.remove(&sessid);
         let attempt = self.logins.attempts.remove(&sessid);
         let uid = account.filter(|_| ok);
@@ -256,7 +257,7 @@ impl Game {
     }
 
     /// Log a session in (Evennia's SessionHandler.login + Account.at_post_login).
-    pub fn login(&mut self, sessid: Sessid, uid: u64) {
+    pub fn login(&mut self, sessid: Sessid, uid: AccountId) {
         let Some(name) = self.world.account(uid).map(|a| a.name.clone()) else { return };
         let Some(s) = self.sessions.get_mut(sessid) else { return };
         s.data.logged_in = true;
@@ -270,14 +271,14 @@ impl Game {
             self.disconnect_duplicates(sessid, DUPLICATE_REASON);
         }
         let total = self.sessions.from_account(uid).count();
-        tracing::info!(sessid, "Logged in: {name} {address} ({total} session(s) total)");
+        tracing::info!(%sessid, "Logged in: {name} {address} ({total} session(s) total)");
         self.class_event(sessid, ClassEvent::Login);
         self.send(sessid, Msg::oob("logged_in", vec![], Default::default()));
         let last = self
             .world
             .account(uid)
             .and_then(|a| a.attrs.get("_last_puppet"))
-            .and_then(|v| v.parse::<u64>().ok())
+            .and_then(|v| v.parse::<ObjectId>().ok())
             .filter(|id| self.world.object(*id).is_some());
         if !self.cfg.auto_puppet_on_login {
             self.queue_command(sessid, QueuedCommand::Line("look".into()));
@@ -311,17 +312,17 @@ impl Game {
     pub fn finish_password_change(
         &mut self,
         sessid: Sessid,
-        uid: u64,
+        uid: AccountId,
         outcome: Result<String, String>,
     ) {
         let text = match outcome {
             Ok(hash) => match self.world.set_account_password(uid, &hash) {
                 Ok(()) => {
-                    tracing::info!(sessid, uid, "password changed");
+                    tracing::info!(%sessid, %uid, "password changed");
                     "Password changed.".to_string()
                 }
                 Err(e) => {
-                    tracing::error!(sessid, uid, cause = %e, "cannot store a new password");
+                    tracing::error!(%sessid, %uid, cause = %e, "cannot store a new password");
                     "|rAn error occurred. Please e-mail an admin if the problem persists.|n"
                         .to_string()
                 }
@@ -346,7 +347,7 @@ fn validate_account_name(name: &str, max: usize) -> Result<(), String> {
 }
 
 /// The per-account login throttle's key for account `uid` (apart from addresses by the `#`).
-fn account_key(uid: u64) -> String {
+fn account_key(uid: AccountId) -> String {
     format!("#{uid}")
 }
 
@@ -363,27 +364,27 @@ mod tests {
     #[test]
     fn a_second_login_in_mode_0_disconnects_the_first() {
         let (_dir, mut game) = game_with(mode(0));
-        connect(&mut game, 1, "10.0.0.1");
-        connect(&mut game, 2, "10.0.0.2");
-        let uid = account(&mut game, 1, "alice");
-        game.login(1, uid);
+        connect(&mut game, Sessid::new(1), "10.0.0.1");
+        connect(&mut game, Sessid::new(2), "10.0.0.2");
+        let uid = account(&mut game, Sessid::new(1), "alice");
+        game.login(Sessid::new(1), uid);
         game.take_effects();
-        game.login(2, uid);
+        game.login(Sessid::new(2), uid);
         let effects = game.take_effects();
-        assert_eq!(effects.disconnects, vec![(1, DUPLICATE_REASON.to_string())]);
-        assert!(game.sessions.get(1).is_none());
-        assert_eq!(game.sessions.get(2).and_then(|s| s.data.uid), Some(uid));
+        assert_eq!(effects.disconnects, vec![(Sessid::new(1), DUPLICATE_REASON.to_string())]);
+        assert!(game.sessions.get(Sessid::new(1)).is_none());
+        assert_eq!(game.sessions.get(Sessid::new(2)).and_then(|s| s.data.uid), Some(uid));
     }
 
     #[test]
     fn a_second_login_in_modes_1_to_3_keeps_the_first() {
         for m in 1..=3 {
             let (_dir, mut game) = game_with(mode(m));
-            connect(&mut game, 1, "10.0.0.1");
-            connect(&mut game, 2, "10.0.0.2");
-            let uid = account(&mut game, 1, "alice");
-            game.login(1, uid);
-            game.login(2, uid);
+            connect(&mut game, Sessid::new(1), "10.0.0.1");
+            connect(&mut game, Sessid::new(2), "10.0.0.2");
+            let uid = account(&mut game, Sessid::new(1), "alice");
+            game.login(Sessid::new(1), uid);
+            game.login(Sessid::new(2), uid);
             assert!(game.take_effects().disconnects.is_empty(), "mode {m}");
             assert_eq!(game.sessions.from_account(uid).count(), 2, "mode {m}");
         }
@@ -392,70 +393,78 @@ mod tests {
     #[test]
     fn a_login_puppets_the_last_character_and_tells_the_client() {
         let (_dir, mut game) = game_with(Config::default());
-        connect(&mut game, 1, "10.0.0.1");
-        let uid = account(&mut game, 1, "alice");
+        connect(&mut game, Sessid::new(1), "10.0.0.1");
+        let uid = account(&mut game, Sessid::new(1), "alice");
         game.take_effects();
-        game.login(1, uid);
-        let puid = game.sessions.get(1).and_then(|s| s.data.puid).expect("puppeting");
+        game.login(Sessid::new(1), uid);
+        let puid = game.sessions.get(Sessid::new(1)).and_then(|s| s.data.puid).expect("puppeting");
         assert_eq!(game.world.object(puid).map(|o| o.key.as_str()), Some("alice"));
         let effects = game.take_effects();
         assert!(effects.outputs.iter().any(|(_, m)| m.cmd == "logged_in"));
-        assert!(texts(&effects).contains(&(1, "\nYou become |calice|n.\n".to_string())));
-        assert_eq!(game.take_queued(), vec![(1, QueuedCommand::PuppetLook)]);
+        assert!(
+            texts(&effects).contains(&(Sessid::new(1), "\nYou become |calice|n.\n".to_string()))
+        );
+        assert_eq!(game.take_queued(), vec![(Sessid::new(1), QueuedCommand::PuppetLook)]);
     }
 
     #[test]
     fn a_login_request_hands_the_check_off_with_the_ack_and_refuses_a_second_meanwhile() {
         let (_dir, mut game) = game_with(Config::default());
-        connect(&mut game, 1, "10.0.0.1");
-        let uid = account(&mut game, 1, "alice");
-        game.hold_ack((1, 4));
-        game.request_login(1, " alice ", "secret123".into()).unwrap();
+        connect(&mut game, Sessid::new(1), "10.0.0.1");
+        let uid = account(&mut game, Sessid::new(1), "alice");
+        game.hold_ack((Sessid::new(1), 4));
+        game.request_login(Sessid::new(1), " alice ", "secret123".into()).unwrap();
         let jobs = game.take_deferred();
-        let [Deferred::CheckPassword { sessid: 1, account, hash, ack, .. }] = &jobs[..] else {
+        let [Deferred::CheckPassword { sessid, account, hash, ack, .. }] = &jobs[..] else {
             panic!("{jobs:?}")
         };
-        assert_eq!((*account, hash.as_deref(), *ack), (Some(uid), Some("hash"), Some((1, 4))));
+        assert_eq!(
+            (*sessid, *account, hash.as_deref(), *ack),
+            (Sessid::new(1), Some(uid), Some("hash"), Some((Sessid::new(1), 4)))
+        );
         assert!(!game.ack_is_held());
-        let again = game.request_login(1, "alice", "secret123".into());
+        let again = game.request_login(Sessid::new(1), "alice", "secret123".into());
         assert_eq!(again, Err("Your previous login is still being checked.".into()));
         assert_eq!(game.logins.pending_for_account(uid), 1);
-        game.finish_login(1, Some(uid), true);
+        game.finish_login(Sessid::new(1), Some(uid), true);
         assert_eq!(game.logins.pending_for_account(uid), 0);
-        assert!(game.sessions.get(1).is_some_and(|s| s.data.logged_in));
+        assert!(game.sessions.get(Sessid::new(1)).is_some_and(|s| s.data.logged_in));
     }
 
     #[test]
     fn a_wrong_password_is_told_and_leaves_the_session_logged_out() {
         let (_dir, mut game) = game_with(Config::default());
-        connect(&mut game, 1, "10.0.0.1");
-        let uid = account(&mut game, 1, "alice");
+        connect(&mut game, Sessid::new(1), "10.0.0.1");
+        let uid = account(&mut game, Sessid::new(1), "alice");
         game.take_effects();
-        game.request_login(1, "alice", "wrong-one".into()).unwrap();
-        game.finish_login(1, Some(uid), false);
+        game.request_login(Sessid::new(1), "alice", "wrong-one".into()).unwrap();
+        game.finish_login(Sessid::new(1), Some(uid), false);
         let told = texts(&game.take_effects());
-        assert_eq!(told, vec![(1, "|RUsername and/or password is incorrect.|n".to_string())]);
-        assert!(game.sessions.get(1).is_some_and(|s| !s.data.logged_in));
+        assert_eq!(
+            told,
+            vec![(Sessid::new(1), "|RUsername and/or password is incorrect.|n".to_string())]
+        );
+        assert!(game.sessions.get(Sessid::new(1)).is_some_and(|s| !s.data.logged_in));
     }
 
     #[test]
     fn a_busy_hashing_pool_forgets_the_request() {
         let (_dir, mut game) = game_with(Config::default());
-        connect(&mut game, 1, "10.0.0.1");
-        game.request_login(1, "nobody", "secret123".into()).unwrap();
+        connect(&mut game, Sessid::new(1), "10.0.0.1");
+        game.request_login(Sessid::new(1), "nobody", "secret123".into()).unwrap();
         assert_eq!(game.logins.pending_from(true, "10.0.0.1"), 1);
-        game.hashing_busy(1);
+        game.hashing_busy(Sessid::new(1));
         assert_eq!(game.logins.pending_from(true, "10.0.0.1"), 0);
-        assert!(game.request_login(1, "nobody", "secret123".into()).is_ok());
+        assert!(game.request_login(Sessid::new(1), "nobody", "secret123".into()).is_ok());
     }
 
     #[test]
     fn account_creation_refuses_bad_names_short_passwords_and_taken_names() {
         let (_dir, mut game) = game_with(Config::default());
-        connect(&mut game, 1, "10.0.0.1");
-        account(&mut game, 1, "alice");
+        connect(&mut game, Sessid::new(1), "10.0.0.1");
+        account(&mut game, Sessid::new(1), "alice");
         let create = |game: &mut Game, name: &str, pw: &str| {
-            game.request_create_account(1, name, pw.into()).unwrap_err()
+            game.request_create_account(Sessid::new(1), name, pw.into()).unwrap_err()
         };
         assert!(create(&mut game, "a|rb", "password1").starts_with("Account names must be 2-"));
         assert!(create(&mut game, "bob", "short").contains("too short"));
@@ -477,29 +486,32 @@ mod tests {
     #[test]
     fn a_password_change_hands_the_check_off_and_tells_the_outcome() {
         let (_dir, mut game) = game_with(Config::default());
-        connect(&mut game, 1, "10.0.0.1");
-        let uid = account(&mut game, 1, "alice");
-        game.login(1, uid);
+        connect(&mut game, Sessid::new(1), "10.0.0.1");
+        let uid = account(&mut game, Sessid::new(1), "alice");
+        game.login(Sessid::new(1), uid);
         game.take_effects();
-        game.request_password_change(1, "old".into(), "short".into()).unwrap();
+        game.request_password_change(Sessid::new(1), "old".into(), "short".into()).unwrap();
         let jobs = game.take_deferred();
         let [Deferred::ChangePassword { uid: u, invalid: Some(_), .. }] = &jobs[..] else {
             panic!("{jobs:?}")
         };
         assert_eq!(*u, uid);
-        game.finish_password_change(1, uid, Ok("newhash".into()));
+        game.finish_password_change(Sessid::new(1), uid, Ok("newhash".into()));
         assert_eq!(game.world.account(uid).map(|a| a.password_hash.as_str()), Some("newhash"));
-        assert_eq!(texts(&game.take_effects()), vec![(1, "Password changed.".to_string())]);
+        assert_eq!(
+            texts(&game.take_effects()),
+            vec![(Sessid::new(1), "Password changed.".to_string())]
+        );
     }
 
     #[test]
     fn marks_restore_the_checks_in_flight() {
         let (_dir, mut game) = game_with(Config::default());
-        connect(&mut game, 1, "10.0.0.1");
+        connect(&mut game, Sessid::new(1), "10.0.0.1");
         let mark = game.logins.mark();
-        game.request_login(1, "nobody", "secret123".into()).unwrap();
+        game.request_login(Sessid::new(1), "nobody", "secret123".into()).unwrap();
         game.logins.undo(mark);
         assert_eq!(game.logins.pending_from(true, "10.0.0.1"), 0);
-        assert!(game.request_login(1, "nobody", "secret123".into()).is_ok());
+        assert!(game.request_login(Sessid::new(1), "nobody", "secret123".into()).is_ok());
     }
 }

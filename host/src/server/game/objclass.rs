@@ -15,6 +15,7 @@
 //! `objclass_max_depth` deep; a host import that would go deeper fails its call (same outcome as
 //! a failing hook). One room message reaches at most `objclass_max_fanout` classed objects.
 
+use crate::shared::ids::ObjectId;
 use std::collections::HashSet;
 use std::sync::Arc;
 
@@ -49,7 +50,7 @@ pub type Hooked<T> = (Game, Result<T, HookFailed>);
 /// Call one hook of `obj`'s class, if it has a loaded one (None when it has not: no call).
 fn hook<R>(
     mut game: Game,
-    obj: u64,
+    obj: ObjectId,
     what: &'static str,
     f: impl FnOnce(
         &crate::wasm::registry::ObjectClassGuest,
@@ -85,7 +86,7 @@ fn hook<R>(
         );
     }
     game.objclass.depth += 1;
-    let _span = tracing::debug_span!("objclass", class = %class, hook = what, obj).entered();
+    let _span = tracing::debug_span!("objclass", class = %class, hook = what, %obj).entered();
     let (mut game, r) = runner.call(&class, game, budget, f);
     game.objclass.depth -= 1;
     let r = match r {
@@ -97,16 +98,23 @@ fn hook<R>(
 }
 
 /// The object was bound to its class: `at-object-creation`.
-pub fn creation(game: Game, obj: u64) -> Hooked<()> {
-    let (game, r) = hook(game, obj, "at-object-creation", |g, s| g.call_at_object_creation(s, obj));
+pub fn creation(game: Game, obj: ObjectId) -> Hooked<()> {
+    let (game, r) =
+        hook(game, obj, "at-object-creation", |g, s| g.call_at_object_creation(s, obj.get()));
     (game, r.map(|_| ()))
 }
 
 /// Move `obj` into `dest` with its hooks: the mover's `at-pre-move` may refuse (its text is the
 /// error); after the move, the source's `at-object-leave` and the destination's
 /// `at-object-receive`.
-pub fn move_object(game: Game, obj: u64, dest: Option<u64>) -> Hooked<Result<(), HostError>> {
-    let (game, pre) = hook(game, obj, "at-pre-move", |g, s| g.call_at_pre_move(s, obj, dest));
+pub fn move_object(
+    game: Game,
+    obj: ObjectId,
+    dest: Option<ObjectId>,
+) -> Hooked<Result<(), HostError>> {
+    let (game, pre) = hook(game, obj, "at-pre-move", |g, s| {
+        g.call_at_pre_move(s, obj.get(), dest.map(ObjectId::get))
+    });
     match pre {
         Err(e) => return (game, Err(e)),
         Ok(Some(Err(refusal))) => return (game, Ok(Err(HostError::Refused(refusal)))),
@@ -121,16 +129,18 @@ pub fn move_object(game: Game, obj: u64, dest: Option<u64>) -> Hooked<Result<(),
         return (game, r.map(Err));
     }
     if let Some(src) = source {
-        let (g, r) =
-            hook(game, src, "at-object-leave", |g, s| g.call_at_object_leave(s, src, obj, dest));
+        let (g, r) = hook(game, src, "at-object-leave", |g, s| {
+            g.call_at_object_leave(s, src.get(), obj.get(), dest.map(ObjectId::get))
+        });
         game = g;
         if let Err(e) = r {
             return (game, Err(e));
         }
     }
     if let Some(d) = dest {
-        let (g, r) =
-            hook(game, d, "at-object-receive", |g, s| g.call_at_object_receive(s, d, obj, source));
+        let (g, r) = hook(game, d, "at-object-receive", |g, s| {
+            g.call_at_object_receive(s, d.get(), obj.get(), source.map(ObjectId::get))
+        });
         game = g;
         if let Err(e) = r {
             return (game, Err(e));
@@ -141,20 +151,21 @@ pub fn move_object(game: Game, obj: u64, dest: Option<u64>) -> Hooked<Result<(),
 
 /// Move `obj` through `exit` to its destination: the exit's `at-pre-traverse` may refuse, then
 /// the move with its hooks, then the exit's `at-traverse`.
-pub fn traverse(game: Game, obj: u64, exit: u64) -> Hooked<Result<(), HostError>> {
+pub fn traverse(game: Game, obj: ObjectId, exit: ObjectId) -> Hooked<Result<(), HostError>> {
     let Some(e) = game.world.object(exit).filter(|e| e.kind == "exit") else {
         return (game, Ok(Err(HostError::Invalid(format!("#{exit} is not an exit")))));
     };
     let dest = e
         .attrs
         .get(DESTINATION_ATTR)
-        .and_then(|d| d.trim().trim_start_matches('#').parse::<u64>().ok())
+        .and_then(|d| d.trim().trim_start_matches('#').parse::<ObjectId>().ok())
         .filter(|d| game.world.object(*d).is_some());
     let Some(dest) = dest else {
         return (game, Ok(Err(HostError::Refused("That exit leads nowhere.".into()))));
     };
-    let (game, pre) =
-        hook(game, exit, "at-pre-traverse", |g, s| g.call_at_pre_traverse(s, exit, obj));
+    let (game, pre) = hook(game, exit, "at-pre-traverse", |g, s| {
+        g.call_at_pre_traverse(s, exit.get(), obj.get())
+    });
     match pre {
         Err(e) => return (game, Err(e)),
         Ok(Some(Err(refusal))) => return (game, Ok(Err(HostError::Refused(refusal)))),
@@ -165,19 +176,21 @@ pub fn traverse(game: Game, obj: u64, exit: u64) -> Hooked<Result<(), HostError>
         Ok(Ok(())) => {}
         other => return (game, other),
     }
-    let (game, r) = hook(game, exit, "at-traverse", |g, s| g.call_at_traverse(s, exit, obj, dest));
+    let (game, r) = hook(game, exit, "at-traverse", |g, s| {
+        g.call_at_traverse(s, exit.get(), obj.get(), dest.get())
+    });
     (game, r.map(|_| Ok(())))
 }
 
 /// What `looker` sees looking at `obj`: its class's `return-appearance` (given the default to
 /// extend), or the default with no guest call.
-pub fn appearance(game: Game, obj: u64, looker: u64) -> Hooked<String> {
+pub fn appearance(game: Game, obj: ObjectId, looker: ObjectId) -> Hooked<String> {
     let default = default_appearance(&game, obj, looker);
     if game.world.object_class(obj).is_none() {
         return (game, Ok(default));
     }
     let (game, r) = hook(game, obj, "return-appearance", |g, s| {
-        g.call_return_appearance(s, obj, looker, &default)
+        g.call_return_appearance(s, obj.get(), looker.get(), &default)
     });
     (game, r.map(|text| text.unwrap_or(default)))
 }
@@ -186,16 +199,16 @@ pub fn appearance(game: Game, obj: u64, looker: u64) -> Hooked<String> {
 /// `objclass_max_fanout` of them, in contents order): their `at-msg-receive`.
 pub fn msg_receive(
     game: Game,
-    location: u64,
+    location: ObjectId,
     text: &str,
-    exclude: &HashSet<u64>,
-    from: Option<u64>,
+    exclude: &HashSet<ObjectId>,
+    from: Option<ObjectId>,
 ) -> Hooked<()> {
     if !game.world.any_classes() {
         return (game, Ok(()));
     }
     let Some(room) = game.world.object(location) else { return (game, Ok(())) };
-    let all: Vec<u64> = room
+    let all: Vec<ObjectId> = room
         .contents
         .iter()
         .copied()
@@ -204,7 +217,7 @@ pub fn msg_receive(
     let max = game.cfg.objclass_max_fanout;
     if all.len() > max {
         tracing::warn!(
-            location,
+            %location,
             classed = all.len(),
             "a room message reached more classed objects than objclass_max_fanout ({max}); \
              the others do not hear it"
@@ -212,8 +225,9 @@ pub fn msg_receive(
     }
     let mut game = game;
     for o in all.into_iter().take(max) {
-        let (g, r) =
-            hook(game, o, "at-msg-receive", |g, s| g.call_at_msg_receive(s, o, text, from));
+        let (g, r) = hook(game, o, "at-msg-receive", |g, s| {
+            g.call_at_msg_receive(s, o.get(), text, from.map(ObjectId::get))
+        });
         game = g;
         if let Err(e) = r {
             return (game, Err(e));
@@ -224,7 +238,7 @@ pub fn msg_receive(
 
 /// Evennia's default `return_appearance`: the name, the description (or the default one of its
 /// kind), then the exits, characters and things inside, the looker left out.
-pub fn default_appearance(game: &Game, obj: u64, looker: u64) -> String {
+pub fn default_appearance(game: &Game, obj: ObjectId, looker: ObjectId) -> String {
     let Some(target) = game.world.object(obj) else { return format!("#{obj}") };
     let desc = target.attrs.get("desc").map(String::as_str).unwrap_or(match target.kind.as_str() {
         "room" => "This is a room.",

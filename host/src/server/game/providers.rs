@@ -4,6 +4,7 @@
 
 use crate::cmd::{permission_name, Carrier, LockCaller};
 use crate::link::Sessid;
+use crate::shared::ids::{AccountId, ObjectId};
 use crate::store::Holder;
 
 use super::Game;
@@ -175,7 +176,7 @@ impl Game {
     pub fn set_account_permission(
         &mut self,
         caller: Sessid,
-        account: u64,
+        account: AccountId,
         perm: &str,
     ) -> Answer<()> {
         let (superuser, held) = self.lock_caller(caller);
@@ -213,7 +214,7 @@ pub struct ProviderModules {
 #[derive(Debug, Clone)]
 pub struct ExitBrief {
     /// The exit's id.
-    pub id: u64,
+    pub id: ObjectId,
     /// Its name: the command's key.
     pub name: String,
     /// The names in its `aliases` attribute.

@@ -2,6 +2,7 @@
 //! puppet, and the objects near the puppet), merge them (cached per session until a provider or
 //! a module changes), parse the line, and run the matched command in its module.
 
+use crate::shared::ids::{AccountId, ObjectId};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -41,9 +42,9 @@ pub struct LentSets {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum LentBy {
     /// The set an object (thing, room or exit) lends, by its id.
-    Object(u64),
+    Object(ObjectId),
     /// The generated commands of the exits in a room, by the room's id.
-    Exits(Option<u64>),
+    Exits(Option<ObjectId>),
 }
 
 /// Entries kept before the shared lent sets are dropped and rebuilt as needed.
@@ -79,10 +80,10 @@ pub struct MergeKey {
     /// [`crate::wasm::PluginRegistry::generation`]: a module was (re)loaded or unloaded.
     plugins: u64,
     logged_in: bool,
-    account: Option<u64>,
-    puppet: Option<u64>,
+    account: Option<AccountId>,
+    puppet: Option<ObjectId>,
     /// The puppet's location: moving changes which objects lend their cmdsets.
-    location: Option<u64>,
+    location: Option<ObjectId>,
 }
 
 /// Most stacks whose merge is kept before the cache is emptied and refilled as needed.
@@ -324,7 +325,11 @@ impl GameLoop {
             // The exit's `traverse` lock, checked before the game's traversal runs (Evennia's
             // ExitCommand): its `err_traverse` attribute, else Evennia's `at_failed_traverse`.
             let game = self.game();
-            if !game.access(c.id, crate::server::game::locks::Accessor::Object(me), "traverse") {
+            if !game.access(
+                c.id,
+                crate::server::game::locks::Accessor::Object(ObjectId::new(me)),
+                "traverse",
+            ) {
                 let text =
                     game.world.object(c.id).and_then(|o| o.attrs.get("err_traverse").cloned());
                 game.msg_session(sessid, text.as_deref().unwrap_or("You cannot go there."));
@@ -356,7 +361,7 @@ impl GameLoop {
             // (the subscriber formats its fields). What a guest logs carries its module and
             // session itself, and a failed call is logged with its command below.
             let _span =
-                tracing::debug_span!("guest", sessid, module = %module.name, cmd = %cmd.key)
+                tracing::debug_span!("guest", %sessid, module = %module.name, cmd = %cmd.key)
                     .entered();
             self.run_guest_command(&module, game, sessid, &inv)
         };
@@ -365,10 +370,10 @@ impl GameLoop {
             self.note_guest_error(&e);
             // A line run by `execute-cmd` fails its whole unit, reported by the command that ran it.
             if self.executed_line_failed(&e) {
-                tracing::error!(sessid, module = %module.name, cmd = %cmd.key, cause = %e, "executed command failed");
+                tracing::error!(%sessid, module = %module.name, cmd = %cmd.key, cause = %e, "executed command failed");
                 return;
             }
-            tracing::error!(sessid, module = %module.name, cmd = %cmd.key, cause = %e, "command failed");
+            tracing::error!(%sessid, module = %module.name, cmd = %cmd.key, cause = %e, "command failed");
             let game = self.game();
             let text = if game.cfg.in_game_errors {
                 format!("{UNTRAPPED_ERROR} ({e})")
@@ -403,14 +408,15 @@ mod tests {
         let mut lent = LentSets::default();
         let module: Arc<str> = "box".into();
         let make = || CmdSet::empty("x");
-        let one = lent.get((1, 1), LentBy::Object(5), &module, make);
-        let again = lent.get((1, 1), LentBy::Object(5), &module, || panic!("built once"));
+        let one = lent.get((1, 1), LentBy::Object(ObjectId::new(5)), &module, make);
+        let again =
+            lent.get((1, 1), LentBy::Object(ObjectId::new(5)), &module, || panic!("built once"));
         assert!(Arc::ptr_eq(&one, &again));
-        let other = lent.get((1, 1), LentBy::Object(6), &module, make);
+        let other = lent.get((1, 1), LentBy::Object(ObjectId::new(6)), &module, make);
         assert!(!Arc::ptr_eq(&one, &other), "each carrier lends its own");
-        let exits = lent.get((1, 1), LentBy::Exits(Some(5)), &module, make);
+        let exits = lent.get((1, 1), LentBy::Exits(Some(ObjectId::new(5))), &module, make);
         assert!(!Arc::ptr_eq(&one, &exits), "a room's exits are not the room's own set");
-        let changed = lent.get((2, 1), LentBy::Object(5), &module, make);
+        let changed = lent.get((2, 1), LentBy::Object(ObjectId::new(5)), &module, make);
         assert!(!Arc::ptr_eq(&one, &changed), "the world's cmdsets changed: built again");
     }
 }

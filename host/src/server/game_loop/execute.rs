@@ -7,6 +7,7 @@
 //! keeps every guest call un-nested (a module's instance is never re-entered, savepoints never
 //! nest). Bounded by `execute_cmd_max_depth` (a chain) and `execute_cmd_max_per_unit` (a fan).
 
+use crate::shared::ids::ObjectId;
 use std::sync::Arc;
 
 use crate::link::Sessid;
@@ -111,7 +112,7 @@ impl GameLoop {
     /// (not the sets of objects near it, nor exits), parsed with no permissions; the guest sees
     /// a session of id 0 puppeting the object, so its `msg-caller` reaches nobody, while what it
     /// says to the room is heard.
-    fn run_object_line(&mut self, obj: u64, line: &str) {
+    fn run_object_line(&mut self, obj: ObjectId, line: &str) {
         let game = self.game();
         let Some(o) = game.world.object(obj) else { return };
         let mut modules: Vec<String> =
@@ -156,10 +157,10 @@ impl GameLoop {
             matches,
         };
         let game = self.take_game();
-        let (game, result) = self.run_guest_command(&module, game, 0, &inv);
+        let (game, result) = self.run_guest_command(&module, game, Sessid::new(0), &inv);
         self.put_game(game);
         if let Err(e) = result {
-            tracing::error!(obj, module = %module.name, cmd = %cmd.key, cause = %e, "executed command failed");
+            tracing::error!(%obj, module = %module.name, cmd = %cmd.key, cause = %e, "executed command failed");
             self.executed_line_failed(&e);
         }
     }
@@ -180,7 +181,7 @@ impl GameLoop {
 
 /// The session an object's executed command sees: id 0 (no session, so `msg-caller` reaches
 /// nobody) puppeting the object, logged in to no account.
-fn object_session(obj: u64) -> crate::wasm::bindings::types::SessionInfo {
+fn object_session(obj: ObjectId) -> crate::wasm::bindings::types::SessionInfo {
     crate::wasm::bindings::types::SessionInfo {
         sessid: 0,
         address: String::new(),
@@ -189,7 +190,7 @@ fn object_session(obj: u64) -> crate::wasm::bindings::types::SessionInfo {
         logged_in: false,
         account: None,
         account_name: None,
-        puppet: Some(obj),
+        puppet: Some(obj.get()),
         conn_time: 0,
         cmd_last: 0,
         cmd_last_visible: 0,

@@ -69,14 +69,14 @@ mod tests {
     fn a_deferred_input_s_failpoint_waits_for_its_own_completion_and_fires_at_its_commit() {
         let mut f = Failpoints::default();
         f.arm(Kind::TruncatedFrame);
-        f.defer_to((1, 5));
+        f.defer_to((Sessid::new(1), 5));
         assert_eq!(f.take_at_commit(), None, "not at the input's own commit");
-        assert!(!f.completion_arrived(Some((2, 1))));
+        assert!(!f.completion_arrived(Some((Sessid::new(2), 1))));
         assert!(!f.completion_arrived(None));
         assert_eq!(f.take_at_commit(), None, "not at another input's completion");
-        assert!(!f.completion_arrived(Some((1, 5))));
+        assert!(!f.completion_arrived(Some((Sessid::new(1), 5))));
         assert_eq!(f.take_at_commit(), Some(Kind::TruncatedFrame));
-        assert!(!f.completion_arrived(Some((1, 5))));
+        assert!(!f.completion_arrived(Some((Sessid::new(1), 5))));
         assert_eq!(f.take_at_commit(), None, "fired once");
     }
 
@@ -84,16 +84,16 @@ mod tests {
     fn during_check_dies_when_the_completion_arrives() {
         let mut f = Failpoints::default();
         f.arm(Kind::DuringCheck);
-        f.defer_to((3, 2));
-        assert!(f.completion_arrived(Some((3, 2))));
+        f.defer_to((Sessid::new(3), 2));
+        assert!(f.completion_arrived(Some((Sessid::new(3), 2))));
         assert_eq!(f.take_at_commit(), None);
     }
 
     #[test]
     fn an_input_without_a_failpoint_defers_none() {
         let mut f = Failpoints::default();
-        f.defer_to((1, 1));
-        assert!(!f.completion_arrived(Some((1, 1))));
+        f.defer_to((Sessid::new(1), 1));
+        assert!(!f.completion_arrived(Some((Sessid::new(1), 1))));
         assert_eq!(f.take_at_commit(), None);
     }
 }

@@ -33,7 +33,7 @@ fn log_unknown_input(cfg: &Config, sessid: Sessid, cmd: &str, msg: &Msg) {
     let n = cfg.log_input_chars;
     let detail = clip(&format!("{:?}, {:?}", msg.args, msg.kwargs), n);
     tracing::info!(
-        sessid,
+        %sessid,
         "Session {sessid}: Input command not recognized:\n name: '{}'\n args, kwargs: {detail}",
         clip(cmd, n)
     );
@@ -116,7 +116,7 @@ impl GameLoop {
                     );
                     if flags_bytes(&s.data.protocol_flags) > total_cap {
                         tracing::warn!(
-                            sessid,
+                            %sessid,
                             "protocol flags over session_flag_bytes; update dropped"
                         );
                         s.data.protocol_flags = before;

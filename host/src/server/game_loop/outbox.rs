@@ -85,7 +85,7 @@ impl<W: Write> Outbox<W> {
             unstored: VecDeque::new(),
             unstored_bytes: 0,
             inflight,
-            marked: (0, 0),
+            marked: (Sessid::new(0), 0),
         }
     }
 
@@ -101,7 +101,7 @@ impl<W: Write> Outbox<W> {
         }
         self.marked = (sessid, seq);
         if let Some(m) = self.inflight.as_mut() {
-            if sessid == 0 {
+            if sessid == Sessid::new(0) {
                 m.clear();
             } else {
                 m.set(sessid, seq);
@@ -139,7 +139,7 @@ impl<W: Write> Outbox<W> {
             self.pruned = upto;
         }
         if let Err(e) = world.commit() {
-            self.mark(0, 0);
+            self.mark(Sessid::new(0), 0);
             return Err(OutboxError::Commit(e));
         }
         Ok(frames)
@@ -302,8 +302,8 @@ mod tests {
         // 40 outputs of 2 MiB: 80 MiB, more than a link frame may carry.
         let text = "x".repeat(2 << 20);
         let effects = Effects {
-            acks: vec![(1, 7)],
-            outputs: (0..40).map(|_| (1, Msg::text(text.clone()))).collect(),
+            acks: vec![(Sessid::new(1), 7)],
+            outputs: (0..40).map(|_| (Sessid::new(1), Msg::text(text.clone()))).collect(),
             ..Default::default()
         };
         let frames = encode_effects_frames(10, effects);
@@ -328,9 +328,9 @@ mod tests {
     fn a_transaction_that_writes_stores_its_frame_and_one_that_does_not_only_sends_it() {
         let (_dir, mut world) = temp_world();
         let mut outbox = Outbox::new(Writes::default(), 1, 0, None);
-        assert_eq!(transaction(&mut outbox, &mut world, true, answer(1, 1)), [1]);
+        assert_eq!(transaction(&mut outbox, &mut world, true, answer(Sessid::new(1), 1)), [1]);
         assert_eq!(stored(&world), [1]);
-        assert_eq!(transaction(&mut outbox, &mut world, false, answer(1, 2)), [2]);
+        assert_eq!(transaction(&mut outbox, &mut world, false, answer(Sessid::new(1), 2)), [2]);
         assert_eq!(stored(&world), [1], "a look is sent, not stored");
         assert_eq!(outbox.link.0.len(), 2, "both were sent");
     }
@@ -339,10 +339,10 @@ mod tests {
     fn unstored_frames_are_stored_before_the_next_writing_transaction_s_own() {
         let (_dir, mut world) = temp_world();
         let mut outbox = Outbox::new(Writes::default(), 1, 0, None);
-        transaction(&mut outbox, &mut world, false, answer(1, 1));
-        transaction(&mut outbox, &mut world, false, answer(1, 2));
+        transaction(&mut outbox, &mut world, false, answer(Sessid::new(1), 1));
+        transaction(&mut outbox, &mut world, false, answer(Sessid::new(1), 2));
         assert!(stored(&world).is_empty());
-        transaction(&mut outbox, &mut world, true, answer(1, 3));
+        transaction(&mut outbox, &mut world, true, answer(Sessid::new(1), 3));
         assert_eq!(stored(&world), [1, 2, 3], "never a later ack without the frames before it");
     }
 
@@ -350,10 +350,10 @@ mod tests {
     fn unstored_frames_the_portal_confirmed_are_forgotten() {
         let (_dir, mut world) = temp_world();
         let mut outbox = Outbox::new(Writes::default(), 1, 0, None);
-        transaction(&mut outbox, &mut world, false, answer(1, 1));
-        transaction(&mut outbox, &mut world, false, answer(1, 2));
+        transaction(&mut outbox, &mut world, false, answer(Sessid::new(1), 1));
+        transaction(&mut outbox, &mut world, false, answer(Sessid::new(1), 2));
         outbox.confirm(1);
-        transaction(&mut outbox, &mut world, true, answer(1, 3));
+        transaction(&mut outbox, &mut world, true, answer(Sessid::new(1), 3));
         assert_eq!(stored(&world), [2, 3]);
     }
 
@@ -362,10 +362,10 @@ mod tests {
         let (_dir, mut world) = temp_world();
         let mut outbox = Outbox::new(Writes::default(), 1, 0, None);
         for seq in 1..=MAX_UNSTORED_FRAMES as u64 {
-            transaction(&mut outbox, &mut world, false, answer(1, seq));
+            transaction(&mut outbox, &mut world, false, answer(Sessid::new(1), seq));
         }
         assert!(stored(&world).is_empty());
-        transaction(&mut outbox, &mut world, false, answer(1, 1000));
+        transaction(&mut outbox, &mut world, false, answer(Sessid::new(1), 1000));
         assert_eq!(stored(&world).len(), MAX_UNSTORED_FRAMES + 1);
     }
 
@@ -375,7 +375,7 @@ mod tests {
         let mut outbox = Outbox::new(Writes::default(), 1, 0, None);
         let n = PRUNE_BATCH + 2;
         for seq in 1..=n {
-            transaction(&mut outbox, &mut world, true, answer(1, seq));
+            transaction(&mut outbox, &mut world, true, answer(Sessid::new(1), seq));
         }
         outbox.confirm(PRUNE_BATCH - 1);
         transaction(&mut outbox, &mut world, false, Effects::default());
@@ -392,9 +392,9 @@ mod tests {
         let (_dir, mut world) = temp_world();
         let mut outbox = Outbox::new(Writes::default(), 7, 0, None);
         world.begin().unwrap();
-        let mut frames = outbox.commit(&mut world, answer(1, 1)).unwrap();
+        let mut frames = outbox.commit(&mut world, answer(Sessid::new(1), 1)).unwrap();
         world.begin().unwrap();
-        frames.extend(outbox.commit(&mut world, answer(2, 1)).unwrap());
+        frames.extend(outbox.commit(&mut world, answer(Sessid::new(2), 1)).unwrap());
         outbox.send(frames, Some(ServerMsg::Synced)).unwrap();
         outbox.send(vec![], None).unwrap();
         assert_eq!(outbox.link.0.len(), 1, "one write, none for nothing");
@@ -418,17 +418,21 @@ mod tests {
         let marker = InflightMarker::open(dir.path()).unwrap();
         let mut outbox = Outbox::new(Writes::default(), 1, 0, Some(marker));
         let read = || crate::shared::inflight::read(dir.path());
-        outbox.mark(5, 9);
-        assert_eq!(read(), Some((5, 9)));
+        outbox.mark(Sessid::new(5), 9);
+        assert_eq!(read(), Some((Sessid::new(5), 9)));
         // A queued command of another session inside the unit marks that session, then the
         // unit's mark is put back.
-        let unit = outbox.mark_for(6);
-        assert_eq!(read(), Some((6, 0)));
+        let unit = outbox.mark_for(Sessid::new(6));
+        assert_eq!(read(), Some((Sessid::new(6), 0)));
         outbox.mark(unit.0, unit.1);
-        assert_eq!(read(), Some((5, 9)));
-        assert_eq!(outbox.mark_for(5), (5, 9));
-        assert_eq!(read(), Some((5, 9)), "the unit's own session keeps the unit's mark");
-        outbox.mark(0, 0);
+        assert_eq!(read(), Some((Sessid::new(5), 9)));
+        assert_eq!(outbox.mark_for(Sessid::new(5)), (Sessid::new(5), 9));
+        assert_eq!(
+            read(),
+            Some((Sessid::new(5), 9)),
+            "the unit's own session keeps the unit's mark"
+        );
+        outbox.mark(Sessid::new(0), 0);
         assert_eq!(read(), None);
     }
 }

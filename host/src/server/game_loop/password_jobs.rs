@@ -68,7 +68,7 @@ pub fn password_job(work: Deferred, events: mpsc::Sender<GameEvent>) -> Option<P
                     Err(why)
                 } else {
                     hasher.hash(&new).map_err(|e| {
-                        tracing::error!(sessid, cause = %e, "password hashing failed");
+                        tracing::error!(%sessid, cause = %e, "password hashing failed");
                         "|rAn error occurred. Please e-mail an admin if the problem persists.|n"
                             .to_string()
                     })
@@ -84,6 +84,7 @@ pub fn password_job(work: Deferred, events: mpsc::Sender<GameEvent>) -> Option<P
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::shared::ids::AccountId;
 
     /// Run the job for `work` on a cheap hasher; the event it sends back.
     fn run(work: Deferred) -> (PasswordJob, GameEvent) {
@@ -100,29 +101,32 @@ mod tests {
 
     #[test]
     fn a_login_check_answers_whether_the_password_matches_with_its_ack() {
-        let ack = Some((3, 9));
+        let ack = Some((Sessid::new(3), 9));
         for (given, right) in [("secret", true), ("guess", false)] {
             let work = Deferred::CheckPassword {
-                sessid: 3,
-                account: Some(7),
+                sessid: Sessid::new(3),
+                account: Some(AccountId::new(7)),
                 hash: Some(hash_of("secret")),
                 password: given.into(),
                 ack,
             };
             let (job, event) = run(work);
-            assert_eq!((job.sessid, job.ack, job.kind), (3, ack, JobKind::Login));
-            let GameEvent::PasswordChecked { sessid: 3, account: Some(7), ok, ack: a } = event
-            else {
+            assert_eq!((job.sessid, job.ack, job.kind), (Sessid::new(3), ack, JobKind::Login));
+            let GameEvent::PasswordChecked { sessid, account, ok, ack: a } = event else {
                 panic!("a check's answer")
             };
-            assert_eq!((ok, a), (right, ack), "{given}");
+            assert_eq!(
+                (sessid, account, ok, a),
+                (Sessid::new(3), Some(AccountId::new(7)), right, ack),
+                "{given}"
+            );
         }
     }
 
     #[test]
     fn an_unknown_account_s_check_fails() {
         let work = Deferred::CheckPassword {
-            sessid: 1,
+            sessid: Sessid::new(1),
             account: None,
             hash: None,
             password: "anything".into(),
@@ -134,10 +138,10 @@ mod tests {
     #[test]
     fn a_new_account_s_hash_verifies_its_password() {
         let work = Deferred::HashPassword {
-            sessid: 2,
+            sessid: Sessid::new(2),
             name: "ann".into(),
             password: "pw1".into(),
-            ack: Some((2, 1)),
+            ack: Some((Sessid::new(2), 1)),
         };
         let GameEvent::PasswordHashed { name, hash: Ok(hash), .. } = run(work).1 else {
             panic!("a hash")
@@ -149,16 +153,16 @@ mod tests {
     #[test]
     fn a_password_change_reports_a_wrong_old_password_before_a_bad_new_one() {
         let change = |old: &str, invalid: Option<&str>| Deferred::ChangePassword {
-            sessid: 4,
-            uid: 8,
+            sessid: Sessid::new(4),
+            uid: AccountId::new(8),
             hash: hash_of("old"),
             old: old.into(),
             new: "new".into(),
             invalid: invalid.map(str::to_owned),
-            ack: Some((4, 2)),
+            ack: Some((Sessid::new(4), 2)),
         };
         let outcome = |work| match run(work) {
-            (job, GameEvent::PasswordChanged { uid: 8, outcome, .. }) => {
+            (job, GameEvent::PasswordChanged { uid, outcome, .. }) if uid == AccountId::new(8) => {
                 assert_eq!(job.kind, JobKind::Change);
                 outcome
             }
@@ -173,7 +177,7 @@ mod tests {
     #[test]
     fn a_reload_request_is_not_a_password_job() {
         let (tx, _rx) = mpsc::channel(1);
-        let work = Deferred::Reload { reason: "r".into(), by: 1 };
+        let work = Deferred::Reload { reason: "r".into(), by: Sessid::new(1) };
         assert!(password_job(work, tx).is_none());
     }
 }

@@ -276,16 +276,26 @@ mod tests {
         let mut ring = FairRing::default();
         // One address with four sessions, then two addresses with one each.
         for s in 1..=4 {
-            ring.push_back("10.0.0.1", s);
+            ring.push_back("10.0.0.1", Sessid::new(s));
         }
-        ring.push_back("10.0.0.2", 5);
-        ring.push_back("10.0.0.3", 6);
+        ring.push_back("10.0.0.2", Sessid::new(5));
+        ring.push_back("10.0.0.3", Sessid::new(6));
         assert_eq!(ring.len(), 6);
         let mut order = vec![];
         while let Some(s) = ring.pop_front() {
             order.push(s);
         }
-        assert_eq!(order, [1, 5, 6, 2, 3, 4]);
+        assert_eq!(
+            order,
+            [
+                Sessid::new(1),
+                Sessid::new(5),
+                Sessid::new(6),
+                Sessid::new(2),
+                Sessid::new(3),
+                Sessid::new(4)
+            ]
+        );
         assert_eq!(ring.len(), 0);
     }
 
@@ -293,12 +303,21 @@ mod tests {
     fn a_session_s_inputs_run_in_order_one_per_turn_between_other_sessions() {
         let mut s = Scheduler::default();
         for seq in 1..=3 {
-            s.enqueue(1, input(seq), || "a".into());
+            s.enqueue(Sessid::new(1), input(seq), || "a".into());
         }
-        s.enqueue(2, input(1), || "b".into());
-        s.enqueue(2, input(2), || "b".into());
+        s.enqueue(Sessid::new(2), input(1), || "b".into());
+        s.enqueue(Sessid::new(2), input(2), || "b".into());
         let order = serve_all(&mut s, Instant::now());
-        assert_eq!(order, [(1, 1), (2, 1), (1, 2), (2, 2), (1, 3)]);
+        assert_eq!(
+            order,
+            [
+                (Sessid::new(1), 1),
+                (Sessid::new(2), 1),
+                (Sessid::new(1), 2),
+                (Sessid::new(2), 2),
+                (Sessid::new(1), 3)
+            ]
+        );
     }
 
     #[test]
@@ -306,22 +325,26 @@ mod tests {
         let mut s = Scheduler::default();
         // Three sessions of one address with two inputs each, then one session elsewhere.
         for sessid in 1..=3 {
-            s.enqueue(sessid, input(1), || "flood".into());
-            s.enqueue(sessid, input(2), || "flood".into());
+            s.enqueue(Sessid::new(sessid), input(1), || "flood".into());
+            s.enqueue(Sessid::new(sessid), input(2), || "flood".into());
         }
-        s.enqueue(9, input(1), || "quiet".into());
-        s.enqueue(9, input(2), || "quiet".into());
+        s.enqueue(Sessid::new(9), input(1), || "quiet".into());
+        s.enqueue(Sessid::new(9), input(2), || "quiet".into());
         let order: Vec<Sessid> =
             serve_all(&mut s, Instant::now()).into_iter().map(|u| u.0).collect();
-        assert_eq!(order[..4], [1, 9, 2, 9], "the quiet session's inputs are not held up");
+        assert_eq!(
+            order[..4],
+            [Sessid::new(1), Sessid::new(9), Sessid::new(2), Sessid::new(9)],
+            "the quiet session's inputs are not held up"
+        );
         assert_eq!(order.len(), 8);
     }
 
     #[test]
     fn the_group_is_asked_for_once_when_a_session_is_first_seen() {
         let mut s = Scheduler::default();
-        s.enqueue(1, input(1), || "a".into());
-        s.enqueue(1, input(2), || panic!("the group is known"));
+        s.enqueue(Sessid::new(1), input(1), || "a".into());
+        s.enqueue(Sessid::new(1), input(2), || panic!("the group is known"));
         assert_eq!(serve_all(&mut s, Instant::now()).len(), 2);
     }
 
@@ -329,19 +352,22 @@ mod tests {
     fn a_busy_session_waits_with_its_later_inputs_and_its_disconnect_until_unbusy() {
         let mut s = Scheduler::default();
         let now = Instant::now();
-        s.enqueue(1, input(1), || "a".into());
-        s.enqueue(1, input(2), || "a".into());
-        s.enqueue(1, Work::Disconnect { seq: 3 }, || "a".into());
-        assert_eq!(s.next_ready_at(now), Ok(1));
-        assert_eq!(s.take_work(1).map(|w| w.seq()), Some(1));
+        s.enqueue(Sessid::new(1), input(1), || "a".into());
+        s.enqueue(Sessid::new(1), input(2), || "a".into());
+        s.enqueue(Sessid::new(1), Work::Disconnect { seq: 3 }, || "a".into());
+        assert_eq!(s.next_ready_at(now), Ok(Sessid::new(1)));
+        assert_eq!(s.take_work(Sessid::new(1)).map(|w| w.seq()), Some(1));
         // The input's completion is deferred (a password check).
-        s.after_input_at(now, 1, true, false, Duration::from_millis(100));
-        s.served(1, false);
+        s.after_input_at(now, Sessid::new(1), true, false, Duration::from_millis(100));
+        s.served(Sessid::new(1), false);
         assert_eq!(s.next_ready_at(now), Err(None), "nothing to serve, nothing to wait for");
-        s.enqueue(1, input(4), || "a".into());
+        s.enqueue(Sessid::new(1), input(4), || "a".into());
         assert_eq!(s.next_ready_at(now), Err(None), "still busy");
-        s.unbusy(1);
-        assert_eq!(serve_all(&mut s, now), [(1, 2), (1, 3), (1, 4)]);
+        s.unbusy(Sessid::new(1));
+        assert_eq!(
+            serve_all(&mut s, now),
+            [(Sessid::new(1), 2), (Sessid::new(1), 3), (Sessid::new(1), 4)]
+        );
     }
 
     #[test]
@@ -350,13 +376,13 @@ mod tests {
         let deadline = Duration::from_millis(50);
         let now = Instant::now();
         for seq in 1..=6 {
-            s.enqueue(1, input(seq), || "a".into());
+            s.enqueue(Sessid::new(1), input(seq), || "a".into());
         }
         let run = |s: &mut Scheduler, now: Instant, overran: bool| {
-            assert_eq!(s.next_ready_at(now), Ok(1));
-            s.take_work(1);
-            let told = s.after_input_at(now, 1, false, overran, deadline);
-            s.served(1, false);
+            assert_eq!(s.next_ready_at(now), Ok(Sessid::new(1)));
+            s.take_work(Sessid::new(1));
+            let told = s.after_input_at(now, Sessid::new(1), false, overran, deadline);
+            s.served(Sessid::new(1), false);
             told
         };
         assert_eq!(run(&mut s, now, true), None, "one overrun is forgiven");
@@ -382,33 +408,33 @@ mod tests {
     fn a_slowed_session_does_not_hold_up_the_others() {
         let mut s = Scheduler::default();
         let now = Instant::now();
-        s.enqueue(1, input(1), || "a".into());
-        s.enqueue(1, input(2), || "a".into());
-        s.enqueue(1, input(3), || "a".into());
+        s.enqueue(Sessid::new(1), input(1), || "a".into());
+        s.enqueue(Sessid::new(1), input(2), || "a".into());
+        s.enqueue(Sessid::new(1), input(3), || "a".into());
         for _ in 0..2 {
-            assert_eq!(s.next_ready_at(now), Ok(1));
-            s.take_work(1);
-            s.after_input_at(now, 1, false, true, Duration::from_millis(50));
-            s.served(1, false);
+            assert_eq!(s.next_ready_at(now), Ok(Sessid::new(1)));
+            s.take_work(Sessid::new(1));
+            s.after_input_at(now, Sessid::new(1), false, true, Duration::from_millis(50));
+            s.served(Sessid::new(1), false);
         }
-        s.enqueue(2, input(1), || "b".into());
-        assert_eq!(s.next_ready_at(now), Ok(2));
+        s.enqueue(Sessid::new(2), input(1), || "b".into());
+        assert_eq!(s.next_ready_at(now), Ok(Sessid::new(2)));
     }
 
     #[test]
     fn a_session_gone_with_nothing_left_is_forgotten() {
         let mut s = Scheduler::default();
-        s.enqueue(1, input(1), || "a".into());
-        assert_eq!(s.next_ready_at(Instant::now()), Ok(1));
-        s.take_work(1);
-        s.served(1, true);
+        s.enqueue(Sessid::new(1), input(1), || "a".into());
+        assert_eq!(s.next_ready_at(Instant::now()), Ok(Sessid::new(1)));
+        s.take_work(Sessid::new(1));
+        s.served(Sessid::new(1), true);
         assert!(s.queues.is_empty());
         // A session still connected keeps its queue (and its group) for its next input.
-        s.enqueue(2, input(1), || "b".into());
+        s.enqueue(Sessid::new(2), input(1), || "b".into());
         s.next_ready_at(Instant::now()).unwrap();
-        s.take_work(2);
-        s.served(2, false);
-        assert!(s.queues.contains_key(&2));
+        s.take_work(Sessid::new(2));
+        s.served(Sessid::new(2), false);
+        assert!(s.queues.contains_key(&Sessid::new(2)));
     }
 
     #[test]

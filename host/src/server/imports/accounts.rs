@@ -2,6 +2,7 @@
 
 use super::Trappable;
 use crate::server::game::Game;
+use crate::shared::ids::{AccountId, ObjectId};
 use crate::wasm::bindings::refuse_or_fail;
 use crate::wasm::bindings::types::HostError;
 use crate::wasm::import_checks::over;
@@ -22,7 +23,11 @@ impl HostCtx<Game> {
                 self.q().attr_value_bytes
             )));
         }
-        refuse_or_fail(self.game.world.set_account_attr(account, &key, value.as_deref()))
+        refuse_or_fail(self.game.world.set_account_attr(
+            AccountId::new(account),
+            &key,
+            value.as_deref(),
+        ))
     }
 
     /// `character-create` for the caller's account: name and description within their quotas.
@@ -41,6 +46,6 @@ impl HostCtx<Game> {
             ))));
         }
         let created = self.game.character_create(self.caller, &key, description.as_deref());
-        Ok(created.map_err(HostError::Refused))
+        Ok(created.map(ObjectId::get).map_err(HostError::Refused))
     }
 }

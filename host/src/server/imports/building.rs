@@ -3,6 +3,7 @@
 //! with a text for the builder, never the end of the call; a database failure ends it.
 
 use crate::server::game::Game;
+use crate::shared::ids::ObjectId;
 use crate::wasm::bindings::mudhost::game::host::{BuildLimits, PrototypeCatalog, PrototypeEntry};
 use crate::wasm::bindings::types::HostError;
 use crate::wasm::bindings::HostFailure;
@@ -29,13 +30,16 @@ impl HostCtx<Game> {
         Ok(match self.build_checks(key, kind, location) {
             Err(refusal) => Err(refusal),
             Ok(()) => {
-                let id =
-                    self.game.world.create_object(key.trim(), kind, location).map_err(|e| {
+                let id = self
+                    .game
+                    .world
+                    .create_object(key.trim(), kind, location.map(ObjectId::new))
+                    .map_err(|e| {
                         tracing::error!(module = %self.module, cause = %e, "build-object failed");
                         wasmtime::Error::new(HostFailure(format!("build-object: {e}")))
                     })?;
                 self.used.objects += 1;
-                Ok(id)
+                Ok(id.get())
             }
         })
     }
@@ -72,7 +76,7 @@ impl HostCtx<Game> {
             ));
         }
         if let Some(l) = location {
-            if self.game.world.object(l).is_none() {
+            if self.game.world.object(ObjectId::new(l)).is_none() {
                 return Err(HostError::NotFound(format!("There is no object #{l} to put it in.")));
             }
         }

@@ -7,6 +7,7 @@ use std::collections::HashSet;
 
 use crate::link::Sessid;
 use crate::server::game::Game;
+use crate::shared::ids::{AccountId, ObjectId};
 use crate::store::Channel;
 use crate::wasm::bindings::mudhost::game::host::{ChannelInfo, HelpTopic};
 use crate::wasm::bindings::types::HostError;
@@ -22,7 +23,7 @@ fn no_channel(name: &str) -> HostError {
 
 impl HostCtx<Game> {
     /// The calling session's account, or the refusal a session not logged in gets.
-    fn comms_account(&self) -> Result<u64, HostError> {
+    fn comms_account(&self) -> Result<AccountId, HostError> {
         self.game
             .sessions
             .get(self.caller)
@@ -50,14 +51,14 @@ impl HostCtx<Game> {
 
     /// Whether the calling account controls a channel: its owner, an Admin (or above) or a
     /// superuser (Evennia's `control` lock).
-    fn comms_controls(&self, account: u64, channel: &Channel) -> bool {
+    fn comms_controls(&self, account: AccountId, channel: &Channel) -> bool {
         let (superuser, permission) = self.game.lock_caller(self.caller);
         let admin = crate::cmd::CmdLock::parse("cmd:perm(Admin)")
             .allows(&crate::cmd::LockCaller { superuser, permission: permission.as_deref() });
         admin || channel.owner == Some(account)
     }
 
-    fn account_display(&self, id: u64) -> String {
+    fn account_display(&self, id: AccountId) -> String {
         self.game.world.account(id).map(|a| a.name.clone()).unwrap_or_else(|| format!("#{id}"))
     }
 
@@ -209,7 +210,7 @@ impl HostCtx<Game> {
     }
 
     /// The channel, if the calling account subscribes to it.
-    fn comms_subscribed(&self, name: &str) -> Answer<(u64, Channel)> {
+    fn comms_subscribed(&self, name: &str) -> Answer<(AccountId, Channel)> {
         let me = self.comms_account()?;
         let c = self.comms_channel(name)?;
         if self.game.world.channel_subscription(c.id, me)?.is_none() {
@@ -225,7 +226,7 @@ impl HostCtx<Game> {
     /// `channel-who`: one pass over the sessions for who is online.
     pub(super) fn comms_who(&mut self, name: String) -> Answer<Vec<String>> {
         let (_, c) = self.comms_subscribed(&name)?;
-        let online: HashSet<u64> = self
+        let online: HashSet<AccountId> = self
             .game
             .sessions
             .ids()
@@ -354,7 +355,7 @@ impl HostCtx<Game> {
         }
         let line = format!("[{}] {}: {text}", c.name, self.account_display(me));
         let subs = self.game.world.channel_subscribers(c.id).map_err(store_failure)?;
-        let listening: HashSet<u64> =
+        let listening: HashSet<AccountId> =
             subs.into_iter().filter(|(_, muted)| !muted).map(|(a, _)| a).collect();
         let keep = self.game.cfg.channel_history_size;
         let now = crate::shared::clock::now_ms();
@@ -422,6 +423,6 @@ impl HostCtx<Game> {
                 self.quotas.text_bytes
             ))));
         }
-        Ok(self.game.queue_execute(obj, line).map_err(HostError::Refused))
+        Ok(self.game.queue_execute(ObjectId::new(obj), line).map_err(HostError::Refused))
     }
 }

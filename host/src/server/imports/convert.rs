@@ -2,6 +2,7 @@
 //! thread's own guest calls. They name no game state, only the records they convert.
 
 use crate::server::session::ServerSession;
+use crate::shared::ids::{AccountId, ObjectId};
 use crate::store::Timer;
 use crate::wasm::bindings::types::{SessionInfo, TimerInfo};
 
@@ -9,14 +10,14 @@ use crate::wasm::bindings::types::{SessionInfo, TimerInfo};
 pub fn session_info(s: &ServerSession) -> SessionInfo {
     let d = &s.data;
     SessionInfo {
-        sessid: d.sessid,
+        sessid: d.sessid.get(),
         address: d.address.clone(),
         protocol_key: d.protocol_key.clone(),
         csessid: d.csessid.clone(),
         logged_in: d.logged_in,
-        account: d.uid,
+        account: d.uid.map(AccountId::get),
         account_name: d.uname.clone(),
-        puppet: d.puid,
+        puppet: d.puid.map(ObjectId::get),
         conn_time: d.conn_time,
         cmd_last: d.cmd_last,
         cmd_last_visible: d.cmd_last_visible,
@@ -73,7 +74,7 @@ pub fn timer_info(t: &Timer) -> TimerInfo {
         due_ms: t.due_ms,
         interval_ms: t.interval_ms,
         payload: t.payload.clone(),
-        obj: t.obj,
+        obj: t.obj.map(ObjectId::get),
         persistent: t.persistent,
     }
 }

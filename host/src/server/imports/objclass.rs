@@ -8,6 +8,7 @@ use std::collections::HashSet;
 
 use crate::server::game::objclass::{self, HookFailed, Hooked};
 use crate::server::game::Game;
+use crate::shared::ids::ObjectId;
 use crate::wasm::bindings::types::HostError;
 use crate::wasm::bindings::{refuse_or_fail, store_failure};
 use crate::wasm::HostCtx;
@@ -33,9 +34,10 @@ impl HostCtx<Game> {
         dest: Option<u64>,
     ) -> wasmtime::Result<Result<(), HostError>> {
         if !self.game.world.any_classes() {
+            let (obj, dest) = (ObjectId::new(obj), dest.map(ObjectId::new));
             return refuse_or_fail(self.game.world.move_object(obj, dest));
         }
-        self.with_hooks(|g| objclass::move_object(g, obj, dest))
+        self.with_hooks(|g| objclass::move_object(g, ObjectId::new(obj), dest.map(ObjectId::new)))
     }
 
     /// After `msg-contents` sent its text: the classed objects in the room hear it. `from` is
@@ -44,13 +46,13 @@ impl HostCtx<Game> {
         &mut self,
         location: u64,
         text: &str,
-        exclude: &HashSet<u64>,
+        exclude: &HashSet<ObjectId>,
     ) -> wasmtime::Result<()> {
         if !self.game.world.any_classes() {
             return Ok(());
         }
         let from = self.game.sessions.get(self.caller).and_then(|s| s.data.puid);
-        self.with_hooks(|g| objclass::msg_receive(g, location, text, exclude, from))
+        self.with_hooks(|g| objclass::msg_receive(g, ObjectId::new(location), text, exclude, from))
     }
 
     /// `object-set-class`: the module must be a loaded object class; its `at-object-creation`
@@ -60,11 +62,11 @@ impl HostCtx<Game> {
         obj: u64,
         class: Option<String>,
     ) -> wasmtime::Result<Result<(), HostError>> {
-        if self.game.world.object(obj).is_none() {
+        if self.game.world.object(ObjectId::new(obj)).is_none() {
             return Ok(Err(HostError::NotFound(format!("no object #{obj}"))));
         }
         let Some(class) = class else {
-            return refuse_or_fail(self.game.world.set_object_class(obj, None));
+            return refuse_or_fail(self.game.world.set_object_class(ObjectId::new(obj), None));
         };
         let known = self.game.objclass.runner.as_ref().is_some_and(|r| r.has(&class));
         if !known {
@@ -72,17 +74,25 @@ impl HostCtx<Game> {
             return Ok(Err(HostError::NotFound(why)));
         }
         // The object was checked above: only the database can fail here.
-        self.game.world.set_object_class(obj, Some(&class)).map_err(store_failure)?;
-        self.with_hooks(|g| objclass::creation(g, obj))?;
+        self.game
+            .world
+            .set_object_class(ObjectId::new(obj), Some(&class))
+            .map_err(store_failure)?;
+        self.with_hooks(|g| objclass::creation(g, ObjectId::new(obj)))?;
         Ok(Ok(()))
     }
 
     /// `object-appearance`.
     pub(super) fn appearance(&mut self, obj: u64, looker: u64) -> wasmtime::Result<String> {
-        if self.game.world.object_class(obj).is_none() {
-            return Ok(objclass::default_appearance(&self.game, obj, looker));
+        if self.game.world.object_class(ObjectId::new(obj)).is_none() {
+            return Ok(objclass::default_appearance(
+                &self.game,
+                ObjectId::new(obj),
+                ObjectId::new(looker),
+            ));
         }
-        let text = self.with_hooks(|g| objclass::appearance(g, obj, looker))?;
+        let text = self
+            .with_hooks(|g| objclass::appearance(g, ObjectId::new(obj), ObjectId::new(looker)))?;
         Ok(clamp_text(text, self.quotas.text_bytes))
     }
 
@@ -92,10 +102,10 @@ impl HostCtx<Game> {
         obj: u64,
         exit: u64,
     ) -> wasmtime::Result<Result<(), HostError>> {
-        if self.game.world.object(obj).is_none() {
+        if self.game.world.object(ObjectId::new(obj)).is_none() {
             return Ok(Err(HostError::NotFound(format!("no object #{obj}"))));
         }
-        self.with_hooks(|g| objclass::traverse(g, obj, exit))
+        self.with_hooks(|g| objclass::traverse(g, ObjectId::new(obj), ObjectId::new(exit)))
     }
 }
 

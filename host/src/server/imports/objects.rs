@@ -3,6 +3,7 @@
 
 use super::Trappable;
 use crate::server::game::Game;
+use crate::shared::ids::ObjectId;
 use crate::wasm::bindings::mudhost::game::host::{ContentsPacked, ObjectBrief};
 use crate::wasm::bindings::types::HostError;
 use crate::wasm::bindings::{refuse_or_fail, HostFailure};
@@ -31,10 +32,10 @@ impl HostCtx<Game> {
         let id = self
             .game
             .world
-            .create_object(&key, &kind, location)
+            .create_object(&key, &kind, location.map(ObjectId::new))
             .map_err(|e| wasmtime::Error::new(HostFailure(format!("object-create: {e}"))))?;
         self.used.objects += 1;
-        Ok(id)
+        Ok(id.get())
     }
 
     /// `object-set-key`: a character is renamed under the rules it was created with.
@@ -47,22 +48,22 @@ impl HostCtx<Game> {
             return Ok(Err(e));
         }
         // A character is renamed under the rules it was created with.
-        if self.game.world.object(obj).is_some_and(|o| o.kind == "character") {
+        if self.game.world.object(ObjectId::new(obj)).is_some_and(|o| o.kind == "character") {
             let max = self.game.cfg.max_name_chars;
             if let Err(e) = crate::server::game::validate_character_name(&key, max) {
                 return Ok(Err(HostError::Invalid(e)));
             }
         }
-        refuse_or_fail(self.game.world.set_object_key(obj, &key))
+        refuse_or_fail(self.game.world.set_object_key(ObjectId::new(obj), &key))
     }
 
     /// `object-contents-briefs`: id, key and kind of each object inside `obj`.
     pub(super) fn contents_briefs(&mut self, obj: u64) -> Trappable<Vec<ObjectBrief>> {
         let world = &self.game.world;
-        let Some(container) = world.object(obj) else { return Ok(vec![]) };
+        let Some(container) = world.object(ObjectId::new(obj)) else { return Ok(vec![]) };
         let mut briefs = Vec::with_capacity(container.contents.len());
         briefs.extend(world.contents(container).map(|o| ObjectBrief {
-            id: o.id,
+            id: o.id.get(),
             key: o.key.clone(),
             kind: o.kind.clone(),
         }));
@@ -72,7 +73,7 @@ impl HostCtx<Game> {
     /// `object-contents-packed`: the same, packed into one text with offsets.
     pub(super) fn contents_packed(&mut self, obj: u64) -> Trappable<ContentsPacked> {
         let world = &self.game.world;
-        let Some(container) = world.object(obj) else {
+        let Some(container) = world.object(ObjectId::new(obj)) else {
             return Ok(ContentsPacked { ids: vec![], text: String::new(), ends: vec![] });
         };
         let n = container.contents.len();
@@ -80,7 +81,7 @@ impl HostCtx<Game> {
         // A guess (a short key and kind each) instead of a second pass over the objects.
         let mut text = String::with_capacity(16 * n);
         for o in world.contents(container) {
-            ids.push(o.id);
+            ids.push(o.id.get());
             // Keys and kinds are bounded by `guest_name_bytes`, and a room by what the store
             // holds: far from 4 GiB, but an offset past it is clamped rather than wrapped.
             text.push_str(&o.key);
@@ -95,10 +96,12 @@ impl HostCtx<Game> {
     pub(super) fn attr_text(&mut self, obj: u64, key: String) -> Trappable<Option<String>> {
         self.name("an attribute key", &key)?;
         let world = &self.game.world;
-        Ok(world.object(obj).and_then(|o| o.attrs.get(&key).cloned()).or_else(|| {
-            // A typed value of the default category, as its JSON text (`attr-set-json`).
-            world.typed_attr(obj, "", &key).map(str::to_string)
-        }))
+        Ok(world.object(ObjectId::new(obj)).and_then(|o| o.attrs.get(&key).cloned()).or_else(
+            || {
+                // A typed value of the default category, as its JSON text (`attr-set-json`).
+                world.typed_attr(ObjectId::new(obj), "", &key).map(str::to_string)
+            },
+        ))
     }
 
     /// `object-attr-set`: one value per attribute (a string replaces a typed value).
@@ -123,10 +126,12 @@ impl HostCtx<Game> {
                 self.q().attr_value_bytes
             ))));
         }
-        let set = self.game.world.set_object_attr(obj, &key, value.as_deref());
-        if set.is_ok() && self.game.world.typed_attr(obj, "", &key).is_some() {
+        let set = self.game.world.set_object_attr(ObjectId::new(obj), &key, value.as_deref());
+        if set.is_ok() && self.game.world.typed_attr(ObjectId::new(obj), "", &key).is_some() {
             // One value per attribute: the string replaces a typed value of the same key.
-            if let Err(e) = refuse_or_fail(self.game.world.set_typed_attr(obj, "", &key, None))? {
+            if let Err(e) =
+                refuse_or_fail(self.game.world.set_typed_attr(ObjectId::new(obj), "", &key, None))?
+            {
                 return Ok(Err(e));
             }
         }

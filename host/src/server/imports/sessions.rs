@@ -104,7 +104,7 @@ impl HostCtx<Game> {
                     ))))
                 }
             };
-        if self.used.per_session.get(&session).copied().unwrap_or(0)
+        if self.used.per_session.get(&Sessid::new(session)).copied().unwrap_or(0)
             >= q.messages_per_session_per_call
         {
             return Ok(Err(HostError::Quota(format!(
@@ -112,12 +112,12 @@ impl HostCtx<Game> {
                 q.messages_per_session_per_call
             ))));
         }
-        if self.game.sessions.get(session).is_some() {
+        if self.game.sessions.get(Sessid::new(session)).is_some() {
             self.used.messages += 1;
             self.used.output_bytes += size;
-            *self.used.per_session.entry(session).or_default() += 1;
+            *self.used.per_session.entry(Sessid::new(session)).or_default() += 1;
         }
-        self.game.send(session, crate::link::Msg::oob(cmdname, args, kwargs));
+        self.game.send(Sessid::new(session), crate::link::Msg::oob(cmdname, args, kwargs));
         Ok(Ok(()))
     }
 

@@ -4,6 +4,7 @@
 
 use super::convert::timer_info;
 use crate::server::game::Game;
+use crate::shared::ids::ObjectId;
 use crate::wasm::bindings::types::HostError;
 use crate::wasm::bindings::types::TimerInfo;
 use crate::wasm::bindings::{store_failure, Answer};
@@ -41,14 +42,21 @@ impl HostCtx<Game> {
             ))
             .into());
         }
-        if obj.is_some_and(|o| self.game.world.object(o).is_none()) {
+        if obj.is_some_and(|o| self.game.world.object(ObjectId::new(o)).is_none()) {
             return Err(
                 HostError::NotFound(format!("no object #{}", obj.unwrap_or_default())).into()
             );
         }
         let due = crate::shared::clock::now_ms().saturating_add(delay_ms);
         let module = self.module.clone();
-        Ok(self.game.world.timer_add(&module, due, interval_ms, &payload, obj, persistent)?)
+        Ok(self.game.world.timer_add(
+            &module,
+            due,
+            interval_ms,
+            &payload,
+            obj.map(ObjectId::new),
+            persistent,
+        )?)
     }
 
     /// Cancel one of the calling module's timers.

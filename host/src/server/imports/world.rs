@@ -7,6 +7,7 @@
 
 use crate::server::game::locks::Accessor;
 use crate::server::game::Game;
+use crate::shared::ids::ObjectId;
 use crate::store::{tag, OWNER_ATTR};
 use crate::wasm::bindings::mudhost::game::host::{AttrEntry, Tag as WitTag};
 use crate::wasm::bindings::types::HostError;
@@ -47,9 +48,8 @@ impl HostCtx<Game> {
     }
 
     /// Limit a list handed to the guest to `guest_list_items` entries.
-    fn world_list(&self, mut ids: Vec<u64>) -> Vec<u64> {
-        ids.truncate(self.quotas.list_items);
-        ids
+    fn world_list(&self, ids: Vec<ObjectId>) -> Vec<u64> {
+        ids.into_iter().take(self.quotas.list_items).map(ObjectId::get).collect()
     }
 
     pub(super) fn world_tag_add(
@@ -60,17 +60,19 @@ impl HostCtx<Game> {
     ) -> Answer<()> {
         let t = self.tag_checked(&key, category.as_deref())?;
         let world = &mut self.game.world;
-        if world.object(obj).is_none() {
+        if world.object(ObjectId::new(obj)).is_none() {
             return Err(HostError::NotFound(format!("no object #{obj}")).into());
         }
         let max = self.game.cfg.world_tags_per_object;
-        if !self.game.world.has_tag(obj, &t) && self.game.world.tags(obj).len() >= max {
+        if !self.game.world.has_tag(ObjectId::new(obj), &t)
+            && self.game.world.tags(ObjectId::new(obj)).len() >= max
+        {
             return Err(HostError::Quota(format!(
                 "the object already has world_tags_per_object ({max}) tags"
             ))
             .into());
         }
-        self.game.world.tag_add(obj, t)?;
+        self.game.world.tag_add(ObjectId::new(obj), t)?;
         Ok(())
     }
 
@@ -81,11 +83,11 @@ impl HostCtx<Game> {
         category: Option<String>,
     ) -> Answer<bool> {
         let t = self.tag_checked(&key, category.as_deref())?;
-        Ok(self.game.world.tag_remove(obj, &t)?)
+        Ok(self.game.world.tag_remove(ObjectId::new(obj), &t)?)
     }
 
     pub(super) fn world_tags(&mut self, obj: u64) -> Vec<WitTag> {
-        let tags = self.game.world.tags(obj);
+        let tags = self.game.world.tags(ObjectId::new(obj));
         tags.iter()
             .map(|t| WitTag {
                 key: t.key.clone(),
@@ -102,7 +104,10 @@ impl HostCtx<Game> {
     ) -> Trappable<Vec<u64>> {
         self.world_name("a tag key", &key)?;
         self.world_name("a tag category", category.as_deref().unwrap_or_default())?;
-        let ids = self.game.world.search_tag(&tag(&key, category.as_deref()), location);
+        let ids = self
+            .game
+            .world
+            .search_tag(&tag(&key, category.as_deref()), location.map(ObjectId::new));
         Ok(self.world_list(ids))
     }
 
@@ -117,18 +122,23 @@ impl HostCtx<Game> {
         if alias.trim().is_empty() {
             return Err(HostError::Invalid("an alias cannot be empty".into()).into());
         }
-        if self.game.world.object(obj).is_none() {
+        if self.game.world.object(ObjectId::new(obj)).is_none() {
             return Err(HostError::NotFound(format!("no object #{obj}")).into());
         }
         let max = self.game.cfg.world_aliases_per_object;
-        let has = self.game.world.aliases(obj).iter().any(|a| a.eq_ignore_ascii_case(alias.trim()));
-        if !has && self.game.world.aliases(obj).len() >= max {
+        let has = self
+            .game
+            .world
+            .aliases(ObjectId::new(obj))
+            .iter()
+            .any(|a| a.eq_ignore_ascii_case(alias.trim()));
+        if !has && self.game.world.aliases(ObjectId::new(obj)).len() >= max {
             return Err(HostError::Quota(format!(
                 "the object already has world_aliases_per_object ({max}) aliases"
             ))
             .into());
         }
-        self.game.world.alias_add(obj, &alias)?;
+        self.game.world.alias_add(ObjectId::new(obj), &alias)?;
         Ok(())
     }
 
@@ -136,7 +146,7 @@ impl HostCtx<Game> {
         if alias.len() > self.quotas.name_bytes {
             return Ok(false);
         }
-        Ok(self.game.world.alias_remove(obj, &alias)?)
+        Ok(self.game.world.alias_remove(ObjectId::new(obj), &alias)?)
     }
 
     pub(super) fn world_search_kind(
@@ -145,7 +155,7 @@ impl HostCtx<Game> {
         location: Option<u64>,
     ) -> Trappable<Vec<u64>> {
         self.world_name("an object kind", &kind)?;
-        let ids = self.game.world.search_kind(&kind, location);
+        let ids = self.game.world.search_kind(&kind, location.map(ObjectId::new));
         Ok(self.world_list(ids))
     }
 
@@ -159,14 +169,14 @@ impl HostCtx<Game> {
         self.world_name("an attribute category", category.as_deref().unwrap_or_default())?;
         let world = &self.game.world;
         let category = category.unwrap_or_default();
-        if let Some(v) = world.typed_attr(obj, &category, &key) {
+        if let Some(v) = world.typed_attr(ObjectId::new(obj), &category, &key) {
             return Ok(Some(v.to_string()));
         }
         if !category.is_empty() {
             return Ok(None);
         }
         Ok(world
-            .object(obj)
+            .object(ObjectId::new(obj))
             .and_then(|o| o.attrs.get(&key))
             .map(|s| serde_json::Value::String(s.clone()).to_string()))
     }
@@ -193,16 +203,17 @@ impl HostCtx<Game> {
             ))
             .into());
         }
-        if self.game.world.object(obj).is_none() {
+        if self.game.world.object(ObjectId::new(obj)).is_none() {
             return Err(HostError::NotFound(format!("no object #{obj}")).into());
         }
         let world = &mut self.game.world;
         let Some(text) = value else {
-            if category.is_empty() && world.object(obj).is_some_and(|o| o.attrs.contains_key(&key))
+            if category.is_empty()
+                && world.object(ObjectId::new(obj)).is_some_and(|o| o.attrs.contains_key(&key))
             {
-                world.set_object_attr(obj, &key, None)?;
+                world.set_object_attr(ObjectId::new(obj), &key, None)?;
             }
-            return Ok(world.set_typed_attr(obj, &category, &key, None)?);
+            return Ok(world.set_typed_attr(ObjectId::new(obj), &category, &key, None)?);
         };
         if text.len() > q.attr_value_bytes {
             return Err(HostError::Quota(format!(
@@ -224,24 +235,29 @@ impl HostCtx<Game> {
         match parsed {
             // The default category's strings are the plain attributes old modules read.
             serde_json::Value::String(s) if category.is_empty() => {
-                world.set_typed_attr(obj, "", &key, None)?;
-                Ok(world.set_object_attr(obj, &key, Some(&s))?)
+                world.set_typed_attr(ObjectId::new(obj), "", &key, None)?;
+                Ok(world.set_object_attr(ObjectId::new(obj), &key, Some(&s))?)
             }
             v => {
                 if category.is_empty()
-                    && world.object(obj).is_some_and(|o| o.attrs.contains_key(&key))
+                    && world.object(ObjectId::new(obj)).is_some_and(|o| o.attrs.contains_key(&key))
                 {
-                    world.set_object_attr(obj, &key, None)?;
+                    world.set_object_attr(ObjectId::new(obj), &key, None)?;
                 }
                 // Stored compact, as serde writes it: the same value always reads back the same.
-                Ok(world.set_typed_attr(obj, &category, &key, Some(&v.to_string()))?)
+                Ok(world.set_typed_attr(
+                    ObjectId::new(obj),
+                    &category,
+                    &key,
+                    Some(&v.to_string()),
+                )?)
             }
         }
     }
 
     pub(super) fn world_attr_list(&mut self, obj: u64) -> Vec<AttrEntry> {
         let world = &self.game.world;
-        let Some(o) = world.object(obj) else { return vec![] };
+        let Some(o) = world.object(ObjectId::new(obj)) else { return vec![] };
         let mut out: Vec<AttrEntry> = o
             .attrs
             .iter()
@@ -251,11 +267,13 @@ impl HostCtx<Game> {
                 value_json: serde_json::Value::String(v.clone()).to_string(),
             })
             .collect();
-        out.extend(world.typed_attrs(obj).into_iter().flatten().map(|((c, k), v)| AttrEntry {
-            key: k.clone(),
-            category: Some(c.clone()).filter(|c| !c.is_empty()),
-            value_json: v.clone(),
-        }));
+        out.extend(world.typed_attrs(ObjectId::new(obj)).into_iter().flatten().map(
+            |((c, k), v)| AttrEntry {
+                key: k.clone(),
+                category: Some(c.clone()).filter(|c| !c.is_empty()),
+                value_json: v.clone(),
+            },
+        ));
         out.sort_by(|a, b| (&a.category, &a.key).cmp(&(&b.category, &b.key)));
         out
     }
@@ -268,7 +286,7 @@ impl HostCtx<Game> {
             ))
             .into());
         }
-        if self.game.world.object(obj).is_none() {
+        if self.game.world.object(ObjectId::new(obj)).is_none() {
             return Err(HostError::NotFound(format!("no object #{obj}")).into());
         }
         let add = crate::cmd::locks::parse_lockstring(&lockstring).map_err(HostError::Invalid)?;
@@ -278,7 +296,7 @@ impl HostCtx<Game> {
         let kept: usize = self
             .game
             .world
-            .locks(obj)
+            .locks(ObjectId::new(obj))
             .iter()
             .filter(|l| !add.iter().any(|a| a.access_type == l.access_type))
             .map(|l| l.access_type.len() + l.source.len())
@@ -290,18 +308,18 @@ impl HostCtx<Game> {
             ))
             .into());
         }
-        Ok(self.game.world.locks_add(obj, add)?)
+        Ok(self.game.world.locks_add(ObjectId::new(obj), add)?)
     }
 
     pub(super) fn world_lock_remove(&mut self, obj: u64, access_type: String) -> Answer<bool> {
         if access_type.len() > self.game.cfg.world_lock_bytes {
             return Ok(false);
         }
-        Ok(self.game.world.lock_remove(obj, &access_type)?)
+        Ok(self.game.world.lock_remove(ObjectId::new(obj), &access_type)?)
     }
 
     pub(super) fn world_locks(&mut self, obj: u64) -> Vec<String> {
-        self.game.lockstrings(obj)
+        self.game.lockstrings(ObjectId::new(obj))
     }
 
     pub(super) fn world_access(
@@ -311,6 +329,10 @@ impl HostCtx<Game> {
         access_type: String,
     ) -> Trappable<bool> {
         self.world_name("an access type", &access_type)?;
-        Ok(self.game.access(obj, Accessor::Object(accessor), &access_type))
+        Ok(self.game.access(
+            ObjectId::new(obj),
+            Accessor::Object(ObjectId::new(accessor)),
+            &access_type,
+        ))
     }
 }

@@ -115,6 +115,7 @@ pub fn answer<T>(r: Answer<T>) -> wasmtime::Result<Result<T, HostError>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::shared::ids::{AccountId, ObjectId};
 
     #[test]
     fn an_old_module_gets_the_quota_prefix_and_every_other_reason_as_it_is() {
@@ -127,16 +128,25 @@ mod tests {
     #[test]
     fn a_missing_object_is_a_refusal_and_a_database_failure_ends_the_call() {
         assert!(
-            matches!(store_refusal(StoreError::NoObject(9)), Ok(HostError::NotFound(t)) if t == "no object #9")
+            matches!(store_refusal(StoreError::NoObject(ObjectId::new(9))), Ok(HostError::NotFound(t)) if t == "no object #9")
         );
-        assert!(matches!(store_refusal(StoreError::NoAccount(3)), Ok(HostError::NotFound(_))));
-        assert!(matches!(store_refusal(StoreError::MoveLoop(4)), Ok(HostError::Invalid(_))));
+        assert!(matches!(
+            store_refusal(StoreError::NoAccount(AccountId::new(3))),
+            Ok(HostError::NotFound(_))
+        ));
+        assert!(matches!(
+            store_refusal(StoreError::MoveLoop(ObjectId::new(4))),
+            Ok(HostError::Invalid(_))
+        ));
         let failed = store_refusal(StoreError::Spoiled("disk full".into())).unwrap_err();
         assert!(failed.downcast_ref::<HostFailure>().is_some_and(|f| f.0.contains("disk full")));
         let sql = StoreError::Sql(rusqlite::Error::InvalidQuery);
         assert!(store_refusal(sql).unwrap_err().downcast_ref::<HostFailure>().is_some());
         assert!(matches!(refuse_or_fail::<u8>(Ok(1)), Ok(Ok(1))));
-        assert!(matches!(refuse_or_fail::<u8>(Err(StoreError::NoObject(2))), Ok(Err(_))));
+        assert!(matches!(
+            refuse_or_fail::<u8>(Err(StoreError::NoObject(ObjectId::new(2)))),
+            Ok(Err(_))
+        ));
         assert!(refuse_or_fail::<u8>(Err(StoreError::Spoiled("x".into()))).is_err());
     }
 
@@ -146,7 +156,7 @@ mod tests {
         assert!(matches!(answer(refused), Ok(Err(HostError::Denied(_)))));
         let failed: Answer<()> = Err(StoreError::Spoiled("gone".into()).into());
         assert!(answer(failed).unwrap_err().downcast_ref::<HostFailure>().is_some());
-        let missing: Answer<()> = Err(StoreError::NoAccount(1).into());
+        let missing: Answer<()> = Err(StoreError::NoAccount(AccountId::new(1)).into());
         assert!(matches!(answer(missing), Ok(Err(HostError::NotFound(_)))));
         let rule: Answer<()> = Err("You cannot.".into());
         assert!(matches!(answer(rule), Ok(Err(HostError::Refused(t))) if t == "You cannot."));

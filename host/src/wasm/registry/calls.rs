@@ -97,7 +97,7 @@ impl<D: HostData> PluginRegistry<D> {
         timer: &wit::TimerInfo,
     ) -> (D, Option<Result<(), GuestError>>) {
         let CmdsetExport::Current(ix) = module.exports.cmdset.clone() else { return (game, None) };
-        let (game, r) = self.call_kept(module, game, 0, |inst, store| {
+        let (game, r) = self.call_kept(module, game, Sessid::new(0), |inst, store| {
             ix.load(&mut *store, inst)?.call_at_timer(&mut *store, timer)
         });
         (game, Some(r))
@@ -229,7 +229,7 @@ impl<D: HostData> PluginRegistry<D> {
             // that could end or fake a log line is escaped.
             let flat = err_text.trim_end().replace('\n', " | ");
             let flat = escape_line(&flat, self.quotas.log_line_bytes);
-            tracing::warn!(module = %module, sessid = caller, "guest stderr: {flat}");
+            tracing::warn!(module = %module, sessid = %caller, "guest stderr: {flat}");
         }
         let limits = self.limits_for(module);
         let result = result.map_err(|e| classify(e, limits, self.quotas, &err_text));

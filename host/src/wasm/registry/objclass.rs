@@ -16,6 +16,7 @@ use std::sync::Arc;
 use wasmtime::{Engine, Store};
 
 use super::{LoadedModule, PluginRegistry};
+use crate::link::Sessid;
 use crate::wasm::bindings;
 use crate::wasm::{
     classify, escape_line, GuestError, GuestLimits, GuestQuotas, HostCtx, HostData, LiveInstance,
@@ -56,7 +57,7 @@ impl<D: HostData> ClassRunner<D> {
         let kept = module.idle.lock().unwrap_or_else(|p| p.into_inner()).take();
         let mut inst = match kept {
             Some(mut inst) => {
-                inst.enter(game, 0, limits, self.quotas);
+                inst.enter(game, Sessid::new(0), limits, self.quotas);
                 inst
             }
             None => match LiveInstance::new(
@@ -65,7 +66,7 @@ impl<D: HostData> ClassRunner<D> {
                 limits,
                 self.quotas,
                 game,
-                0,
+                Sessid::new(0),
                 module.name.clone(),
             ) {
                 Ok(inst) => inst,
