@@ -20,8 +20,6 @@
 pub mod bindings;
 pub mod cache;
 pub mod compat;
-pub mod compat_v0_2;
-pub mod compat_v0_3;
 pub mod import_checks;
 pub mod memcap;
 pub mod registry;
@@ -559,7 +557,7 @@ fn first_line(s: &str) -> String {
 /// Link the host imports and WASI (with the empty context above, blocking and ambient functions
 /// replaced by [`wasi::restrict`]) once per engine. The imports are the embedder's: whatever
 /// implements the current `host` interface for `HostCtx<D>` (the old versions delegate to it,
-/// [`compat`], [`compat_v0_2`]).
+/// [`compat`]).
 pub fn new_linker<D: HostData>(engine: &Engine) -> anyhow::Result<Linker<HostCtx<D>>>
 where
     HostCtx<D>: bindings::mudhost::game::host::Host + bindings::types::Host,

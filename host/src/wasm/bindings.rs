@@ -12,10 +12,9 @@
 //! four plugin interfaces; a module exports only some of them, so the registry finds each export
 //! by name (`GuestIndices::new` on the module's pre-instance) rather than through a per-world
 //! struct. The old bindings share the current `types` (the records they use are unchanged), and
-//! their `host` traits are implemented by delegating to the current one ([`super::compat`],
-//! [`super::compat_v0_2`], [`super::compat_v0_3`]). 0.3.0's exports are 0.4.0's under other
-//! names: [`cmdset`], [`input_hook`], [`session_class`] and [`object_class`] serve both
-//! (`bindings/plugin_exports.rs`).
+//! their `host` traits are implemented by delegating to the current one ([`super::compat`]).
+//! 0.3.0's exports are 0.4.0's under other names: [`cmdset`], [`input_hook`], [`session_class`] and
+//! [`object_class`] serve both (`bindings/plugin_exports.rs`).
 
 wasmtime::component::bindgen!({
     path: "../wit",
@@ -75,7 +74,7 @@ pub mod v0_2 {
 
 /// Bindings of `mudhost:game@0.3.0` (kept in `wit/compat/0.3.0/`): the same four exports as the
 /// current version (served through [`cmdset`] and its siblings) and a `host` whose refusals are
-/// texts ([`super::compat_v0_3`]).
+/// texts ([`super::compat`]).
 pub mod v0_3 {
     wasmtime::component::bindgen!({
         path: "../wit/compat/0.3.0",
