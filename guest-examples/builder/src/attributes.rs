@@ -9,6 +9,8 @@ use crate::search::{me, search, search_global};
 use crate::shared::{check_len, shown, text_of};
 use crate::{CATEGORY, LOCK};
 
+// --- set ----------------------------------------------------------------------------------------
+
 const SET_USAGE: &str = "Usage: set obj/attr[:category] = value. Use empty value to clear.";
 
 /// `set obj/attr[:category] = value`, `set obj/attr`, `set/delete obj/attr` (or an empty
@@ -133,6 +135,8 @@ fn typed(value: &str) -> (String, Option<String>) {
     }
 }
 
+// --- tag ----------------------------------------------------------------------------------------
+
 const TAG_USAGE: &str = "Usage: tag[/switches] <obj> [= <tag>[:<category>]]";
 
 /// `tag obj = key[:category]`, `tag obj`, `tag/del obj [= key[:category]]`, `tag/search key`.
@@ -244,6 +248,8 @@ fn tag_search_text(tag: &str, category: Option<&str>, found: &[Obj]) -> String {
         names.join(", ")
     )
 }
+
+// --- lock ---------------------------------------------------------------------------------------
 
 const LOCK_USAGE: &str =
     "Usage: lock <object>[ = <lockstring>] or lock[/switch] <object>/<access_type>";

@@ -8,6 +8,8 @@ use crate::search::{me, search, search_global, search_place};
 use crate::shared::{add_aliases, announce, objdefs, paren, shown};
 use crate::{CATEGORY, LOCK};
 
+// --- create -------------------------------------------------------------------------------------
+
 /// `create[/drop] pebble;peb[:kind], ...`.
 pub(crate) struct Create;
 impl Command for Create {
@@ -57,6 +59,8 @@ impl Command for Create {
     }
 }
 
+// --- desc ---------------------------------------------------------------------------------------
+
 /// `desc [<obj> =] <description>`.
 pub(crate) struct Desc;
 impl Command for Desc {
@@ -80,6 +84,8 @@ impl Command for Desc {
         Ok(())
     }
 }
+
+// --- name ---------------------------------------------------------------------------------------
 
 /// `name <obj> = <newname>[;alias;...]`.
 pub(crate) struct Name;
@@ -112,6 +118,8 @@ impl Command for Name {
         Ok(())
     }
 }
+
+// --- destroy ------------------------------------------------------------------------------------
 
 /// `destroy[/override] obj, obj2, #12`.
 pub(crate) struct Destroy;
@@ -206,6 +214,8 @@ fn destroy(me: Obj, obj: Obj, override_: bool) -> String {
     }
     text
 }
+
+// --- teleport -----------------------------------------------------------------------------------
 
 /// `tel[/switches] [<object> to||=] <target location>`.
 pub(crate) struct Teleport;

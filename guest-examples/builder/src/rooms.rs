@@ -9,6 +9,8 @@ use crate::search::{me, search_place};
 use crate::shared::{add_aliases, announce, check_len, new_exit, objdefs, paren, shown, ObjDef};
 use crate::{CATEGORY, LOCK};
 
+// --- dig ----------------------------------------------------------------------------------------
+
 const DIG_USAGE: &str = "Usage: dig[/teleport] <roomname>[;alias;alias...][:parent] [= <exit_there>[;alias;alias..][:parent]] [, <exit_back_here>[;alias;alias..][:parent]]";
 
 /// `dig Orchard;orch = orchard;o, back;b`.
@@ -79,6 +81,8 @@ impl Command for Dig {
         Ok(())
     }
 }
+
+// --- open ---------------------------------------------------------------------------------------
 
 const OPEN_USAGE: &str =
     "Usage: open <new exit>[;alias...][:typeclass][,<return exit>[;alias..][:typeclass]]] = <destination>";
