@@ -294,3 +294,38 @@ pub fn unpuppet() -> Result<(), HostError> {
             .ok_or_else(|| HostError::Refused("You are already OOC.".into()))
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accounts_are_made_and_logged_in_with_the_hosts_refusals_and_texts() {
+        let host = TestHost::new();
+        let s = host.session();
+        host.as_session(s, || {
+            let short = "This password is too short. It must contain at least 8 characters.";
+            assert_eq!(create_account("Anna", "short"), Err(HostError::Refused(short.into())));
+            create_account("Anna", "longenough").unwrap();
+            let taken = "Sorry, there is already an account with the name 'anna'.";
+            assert_eq!(create_account("anna", "longenough"), Err(HostError::Refused(taken.into())));
+            login("Anna", "wrong").unwrap();
+        });
+        assert!(!host.session_info(s).unwrap().logged_in);
+        assert!(host.output(s).iter().any(|t| t == "Username and/or password is incorrect."));
+        host.as_session(s, || login("ANNA", "longenough").unwrap());
+        assert_eq!(host.session_info(s).unwrap().account_name.as_deref(), Some("Anna"));
+    }
+
+    #[test]
+    fn a_second_character_is_refused_under_the_default_policy() {
+        let host = TestHost::new();
+        let s = host.session();
+        host.login(s, host.account("Bob"));
+        host.as_session(s, || {
+            character_create("Bob", None).unwrap();
+            let max = "You may only have a maximum of 1 character.";
+            assert_eq!(character_create("Rob", None), Err(HostError::Refused(max.into())));
+        });
+    }
+}

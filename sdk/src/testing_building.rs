@@ -142,3 +142,38 @@ pub fn prototype_get(key: &str) -> Result<String, HostError> {
     merged.insert("prototype_key".into(), key.into());
     Ok(Value::Object(merged).to_string())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_prototype_inherits_its_parents_and_a_cycle_is_not_found() {
+        let host = TestHost::new();
+        host.prototype("a", r#"{"prototype_parent": "b", "attrs": {"x": 1}, "tags": ["t1"]}"#);
+        host.prototype("b", r#"{"key": "bee", "attrs": {"y": 2}, "tags": ["t0", "t1"]}"#);
+        let a: serde_json::Value = serde_json::from_str(&prototype_get("A").unwrap()).unwrap();
+        assert_eq!(a["key"], "bee");
+        assert_eq!(a["attrs"], serde_json::json!({"x": 1, "y": 2}));
+        assert_eq!(a["tags"], serde_json::json!(["t0", "t1"]));
+        assert_eq!(a["prototype_key"], "a");
+        assert!(a.get("prototype_parent").is_none());
+        host.prototype("c", r#"{"prototype_parent": "c"}"#);
+        let cycle = "Prototype 'c' has a cycle of parents: c -> c.";
+        assert_eq!(prototype_get("c"), Err(HostError::NotFound(cycle.into())));
+    }
+
+    #[test]
+    fn building_refuses_what_the_host_refuses() {
+        let _host = TestHost::new();
+        let empty = HostError::Invalid("The name must not be empty.".into());
+        assert_eq!(build_object(" ", "thing", None), Err(empty));
+        let character =
+            HostError::Invalid("Characters are made with charcreate, not built.".into());
+        assert_eq!(build_object("Bob", "character", None), Err(character));
+        let nowhere = HostError::NotFound("There is no object #999 to put it in.".into());
+        assert_eq!(build_object("box", "thing", Some(999)), Err(nowhere));
+        let id = build_object(" box ", "thing", None).unwrap();
+        assert_eq!(crate::testing::imports::object_key(id).as_deref(), Some("box"));
+    }
+}

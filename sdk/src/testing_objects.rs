@@ -256,3 +256,22 @@ pub fn object_traverse(obj: ObjectId, exit: ObjectId) -> Result<(), HostError> {
     })?;
     object_move(obj, Some(dest))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn search_finds_keys_and_aliases_and_a_deleted_containers_contents_fall_out() {
+        let host = TestHost::new();
+        let room = host.room("Hall", "");
+        let bag = host.object("bag", "thing", Some(room));
+        host.set_attr(bag, "aliases", "sack; pouch");
+        let coin = host.object("coin", "thing", Some(bag));
+        assert_eq!(object_search(" SACK ", Some(room.0)), [bag.0]);
+        let limbo = HostError::Refused("The start location cannot be deleted.".into());
+        assert_eq!(object_delete(host.limbo().0), Err(limbo));
+        object_delete(bag.0).unwrap();
+        assert_eq!(host.location(coin), Some(room));
+    }
+}

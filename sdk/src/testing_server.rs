@@ -88,3 +88,39 @@ pub fn server_reload(reason: &str) -> Result<(), HostError> {
 pub fn log(level: LogLevel, message: &str) {
     with(|s| s.logs.push((level, message.into())))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cmdset_stack_holds_a_module_once_and_refuses_removing_a_missing_one() {
+        let host = TestHost::new();
+        let s = host.session();
+        host.as_session(s, || {
+            session_cmdset_add("menu").unwrap();
+            session_cmdset_add("menu").unwrap();
+            cmdset_add(CmdsetHolder::Object(1), "box", true).unwrap();
+        });
+        assert_eq!(host.cmdsets(CmdsetHolder::Session(s)), ["menu"]);
+        assert_eq!(host.cmdsets(CmdsetHolder::Object(1)), ["box"]);
+        host.as_session(s, || {
+            session_cmdset_remove("menu").unwrap();
+            let missing = HostError::Refused("No cmdset 'menu' on that stack.".into());
+            assert_eq!(session_cmdset_remove("menu"), Err(missing));
+        });
+        assert!(host.cmdsets(CmdsetHolder::Session(s)).is_empty());
+    }
+
+    #[test]
+    fn only_a_superuser_reloads_the_server() {
+        let host = TestHost::new();
+        let player = host.player("Anna", host.limbo());
+        let root = host.session();
+        host.login(root, host.superuser("Root"));
+        let denied = HostError::Denied("Only a superuser may reload the server.".into());
+        host.as_session(player, || assert_eq!(server_reload("x"), Err(denied)));
+        host.as_session(root, || server_reload("update").unwrap());
+        assert_eq!(host.reloads(), ["update"]);
+    }
+}

@@ -321,3 +321,25 @@ pub fn disconnect_duplicates(reason: &str) -> u32 {
         others.len() as u32
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_player_disconnects_only_their_own_sessions() {
+        let host = TestHost::new();
+        let room = host.limbo();
+        let (a, b) = (host.player("Anna", room), host.player("Bob", room));
+        host.as_session(a, || {
+            let others = HostError::Refused("You may only disconnect your own sessions.".into());
+            assert_eq!(disconnect_session(b, "bye"), Err(others));
+            disconnect_session(a, "bye").unwrap();
+        });
+        assert_eq!(host.disconnected(a).as_deref(), Some("bye"));
+        assert_eq!(host.disconnected(b), None);
+        assert!(host.session_info(a).is_none());
+        host.as_session(b, || msg_session(a, "after"));
+        assert!(host.output(a).is_empty(), "a closed session is sent nothing");
+    }
+}
