@@ -102,7 +102,7 @@ impl Run {
     }
 
     fn print(&self, label: &str) {
-        let p = |q: f64| crate::percentile(&self.latencies, q);
+        let p = |q: f64| crate::harness::percentile(&self.latencies, q);
         let per: Vec<String> = self
             .cpu_us
             .iter()
@@ -180,7 +180,7 @@ async fn measure(
     measuring.store(false, Ordering::Relaxed);
     let elapsed = t0.elapsed().as_secs_f64();
     let after: Vec<f64> = pids.iter().map(|(_, p)| cpu_us(*p)).collect();
-    let rss_mib = pids.iter().map(|(n, p)| (n.clone(), crate::rss_mib(*p))).collect();
+    let rss_mib = pids.iter().map(|(n, p)| (n.clone(), crate::harness::rss_mib(*p))).collect();
     stop.store(true, Ordering::Relaxed);
     let mut latencies = vec![];
     for t in tasks {
@@ -338,10 +338,10 @@ pub async fn compare(work: Workload, n: usize, secs: f64, pacing: Pacing) {
     bare.print("bare");
     drop(echo);
 
-    let host = Host::start(crate::MODULES, crate::CONFIG);
-    let clients = crate::players(&host.url, n, "P").await;
+    let host = Host::start(crate::harness::MODULES, crate::harness::CONFIG);
+    let clients = crate::harness::players(&host.url, n, "P").await;
     let pids = [
-        ("portal".to_string(), crate::portal_pid(&host)),
+        ("portal".to_string(), crate::harness::portal_pid(&host)),
         ("server".to_string(), host.server_pid()),
     ];
     let run = measure(clients, work, pacing, secs, &pids).await;
@@ -357,21 +357,24 @@ pub async fn compare(work: Workload, n: usize, secs: f64, pacing: Pacing) {
 pub async fn idle(n: usize) {
     println!("idle: {n} open websockets, RSS per connection");
     let echo = EchoServer::start();
-    let base = crate::rss_mib(echo.child.id());
+    let base = crate::harness::rss_mib(echo.child.id());
     let mut held = vec![];
     for i in 0..n {
         held.push(echo.client(&format!("I{i}")).await);
     }
-    let bare_kib = (crate::rss_mib(echo.child.id()) - base) * 1024.0 / n as f64;
+    let bare_kib = (crate::harness::rss_mib(echo.child.id()) - base) * 1024.0 / n as f64;
     drop(held);
     drop(echo);
 
     // The default total cap (5,000) is an operator's choice; this measures up to the fd limit.
     let host = Host::start(
-        crate::MODULES,
-        &format!("{}\nmax_connections = 0\nmax_unauthenticated_connections = 0", crate::CONFIG),
+        crate::harness::MODULES,
+        &format!(
+            "{}\nmax_connections = 0\nmax_unauthenticated_connections = 0",
+            crate::harness::CONFIG
+        ),
     );
-    let (portal, server) = (crate::portal_pid(&host), host.server_pid());
+    let (portal, server) = (crate::harness::portal_pid(&host), host.server_pid());
     let hold: Option<u64> =
         std::env::var("MUDHOST_IDLE_HOLD_SECS").ok().and_then(|s| s.parse().ok());
     if let Some(hold) = hold {
@@ -381,14 +384,15 @@ pub async fn idle(n: usize) {
     // One client first, so the baseline includes what the first connection sets up once (the
     // connection screen's module instance, lazily built tables): the figure is per connection.
     let mut held = vec![host.client().await];
-    let (portal_base, server_base) = (crate::rss_mib(portal), crate::rss_mib(server));
+    let (portal_base, server_base) =
+        (crate::harness::rss_mib(portal), crate::harness::rss_mib(server));
     for _ in 0..n {
         held.push(host.client().await);
     }
     let per_conn = |now: f64, base: f64| (now - base) * 1024.0 / n as f64;
     let (p, s) = (
-        per_conn(crate::rss_mib(portal), portal_base),
-        per_conn(crate::rss_mib(server), server_base),
+        per_conn(crate::harness::rss_mib(portal), portal_base),
+        per_conn(crate::harness::rss_mib(server), server_base),
     );
     let kib = p + s;
     // For profiling (`heaptrack -p`): time to attach before, and to look while they are held.

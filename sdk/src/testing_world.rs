@@ -397,7 +397,7 @@ fn call(f: &str, args: &[String], c: &Ctx) -> bool {
     let id = |i: usize| arg(i).trim_start_matches('#').parse::<u64>().ok();
     let rank = |p: &str| {
         let p = p.trim_end_matches(['s', 'S']);
-        super::PERMISSIONS.iter().position(|h| h.eq_ignore_ascii_case(p))
+        super::accounts::PERMISSIONS.iter().position(|h| h.eq_ignore_ascii_case(p))
     };
     let attr_of = |obj: ObjectId| {
         let a = with(|s| s.objects.get(&obj).and_then(|o| o.attrs.get(arg(0)).cloned()));
