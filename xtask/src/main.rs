@@ -325,7 +325,8 @@ fn guest_unit_tests() -> Result<(), String> {
 }
 
 /// The code is formatted and lint-free: `cargo fmt --check` over the workspace and `cargo clippy
-/// --all-targets -D warnings` over the host, the SDK, the task runner and the load generator.
+/// --all-targets -D warnings` over the host, the SDK (with and without its test host), the task
+/// runner and the load generator.
 fn lint() -> Result<(), String> {
     same_features()?;
     status(cargo().current_dir(root()).args(["fmt", "--all", "--check"]))?;
@@ -339,6 +340,19 @@ fn lint() -> Result<(), String> {
         "xtask",
         "-p",
         "mudhost-loadgen",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
+    // The SDK's native test host (feature `testing`) is code of its own that guests' unit tests
+    // compile: linted too.
+    status(cargo().current_dir(root()).args([
+        "clippy",
+        "-p",
+        "mudhost-sdk",
+        "--features",
+        "testing",
         "--all-targets",
         "--",
         "-D",
