@@ -49,6 +49,23 @@ pub(crate) fn permission_rank(perm: &str) -> Option<usize> {
     PERMISSION_HIERARCHY.iter().position(|h| *h == name)
 }
 
+/// Evennia's `perm(P)` / `perm_above(P)`: a held hierarchy permission passes at `P`'s rank or
+/// above (strictly above for `perm_above`); any other permission only by its exact name.
+pub(crate) fn holds_permission(held: Option<&str>, perm: &str, above: bool) -> bool {
+    let Some(held) = held else { return false };
+    match (permission_rank(held), permission_rank(perm)) {
+        (Some(h), Some(r)) => {
+            if above {
+                h > r
+            } else {
+                h >= r
+            }
+        }
+        // Not a hierarchy permission: held only if it is exactly that one.
+        _ => !above && held.eq_ignore_ascii_case(perm),
+    }
+}
+
 /// Who is asking, for lock checks.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct LockCaller<'a> {
@@ -110,20 +127,7 @@ impl CmdLock {
             CmdLock::All => true,
             CmdLock::Never => false,
             CmdLock::Superuser => caller.superuser,
-            CmdLock::Perm { perm, above } => {
-                let Some(held) = caller.permission else { return false };
-                match (permission_rank(held), permission_rank(perm)) {
-                    (Some(h), Some(r)) => {
-                        if *above {
-                            h > r
-                        } else {
-                            h >= r
-                        }
-                    }
-                    // Not a hierarchy permission: held only if it is exactly that one.
-                    _ => !*above && held.eq_ignore_ascii_case(perm),
-                }
-            }
+            CmdLock::Perm { perm, above } => holds_permission(caller.permission, perm, *above),
             CmdLock::Not(a) => !a.eval(caller),
             CmdLock::And(a, b) => a.eval(caller) && b.eval(caller),
             CmdLock::Or(a, b) => a.eval(caller) || b.eval(caller),

@@ -13,7 +13,7 @@
 //! `objtag(key[, category])`, `holds([id or key])`, `inside()`, `has_account()`. What they look at
 //! comes from a [`LockEnv`] (the game's world), so the evaluator stays pure.
 
-use super::{permission_rank, tokenize, Tok};
+use super::{holds_permission, tokenize, Tok};
 
 /// Deepest nesting of `not` and parentheses in one lock expression.
 pub const MAX_DEPTH: usize = 32;
@@ -149,19 +149,7 @@ fn eval_fn(f: &LockFn, env: &dyn LockEnv) -> bool {
         LockFn::All => true,
         LockFn::Never => false,
         LockFn::Superuser => env.superuser(),
-        LockFn::Perm { perm, above } => {
-            let Some(held) = env.permission() else { return false };
-            match (permission_rank(held), permission_rank(perm)) {
-                (Some(h), Some(r)) => {
-                    if *above {
-                        h > r
-                    } else {
-                        h >= r
-                    }
-                }
-                _ => !*above && held.eq_ignore_ascii_case(perm),
-            }
-        }
+        LockFn::Perm { perm, above } => holds_permission(env.permission(), perm, *above),
         LockFn::Id(n) => env.accessor_id() == Some(*n),
         LockFn::Pid(n) => env.account_id() == Some(*n),
         LockFn::Attr { side, name, value, cmp } => {
