@@ -17,6 +17,7 @@ use serde_json::{Map, Value};
 use super::imports::convert::session_info;
 use crate::link::{Msg, Sessid};
 use crate::wasm::bindings::types::{HookResult, Message};
+use crate::wasm::import_checks::json_depth;
 use crate::{server::LoadedModule, wasm::GuestQuotas};
 
 use super::game::ClassEvent;
@@ -301,9 +302,4 @@ fn checked_result(r: HookResult, q: &GuestQuotas) -> Result<Outcome, String> {
             Outcome::Swallow(answer)
         }
     })
-}
-
-/// Nesting depth of a JSON text (brackets outside strings), counted before parsing.
-fn json_depth(text: &str) -> usize {
-    crate::wasm::import_checks::json_depth(text)
 }
