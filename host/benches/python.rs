@@ -6,26 +6,15 @@
 //! installed: `cargo xtask test` installs it); `cargo xtask bench` runs it with the other
 //! benches. Without the Python module it says so and measures nothing.
 
-use std::path::PathBuf;
-use std::sync::atomic::AtomicBool;
-use std::sync::Arc;
+mod common;
+
 use std::time::{Duration, Instant};
 
-use mudhost::config::Config;
-use mudhost::link::{Sessid, SessionData};
-use mudhost::server::game::Game;
+use common::{module_path, Bench};
+use mudhost::link::Sessid;
 use mudhost::server::imports::convert::session_info;
-use mudhost::server::PluginRegistry;
-use mudhost::store::WorldStore;
 use mudhost::wasm::bindings::types::Invocation;
-use mudhost::wasm::{self, GuestLimits, GuestQuotas};
-
-fn module_path(name: &str) -> PathBuf {
-    std::env::var_os("MUDHOST_GUEST_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/wasm/modules"))
-        .join(format!("{name}.wasm"))
-}
+use mudhost::wasm::GuestLimits;
 
 fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
@@ -37,27 +26,10 @@ fn main() {
         println!("python bench: no pyhello.wasm (install componentize-py with `cargo xtask test`, then `cargo xtask guests`)");
         return;
     }
-    let dir = tempfile::tempdir().unwrap();
-    let world = WorldStore::open(&dir.path().join("bench.db")).unwrap();
-    let mut game = Game::new(Arc::new(Config::default()), world);
     // The deadline is generous here: this measures, the host's own deadline is a config key.
     let limits =
         GuestLimits { deadline: Duration::from_secs(5), memory_bytes: 128 << 20, instances: 16 };
-    let engine = wasm::new_engine(limits).unwrap();
-    let linker = wasm::new_linker(&engine).unwrap();
-    wasm::start_epoch_ticker(engine.clone(), Arc::new(AtomicBool::new(false)));
-    let mut registry = PluginRegistry::new(
-        engine.clone(),
-        linker.clone(),
-        limits,
-        GuestQuotas::default(),
-        dir.path().join("cache"),
-    );
-    game.sessions.insert(SessionData {
-        sessid: Sessid::new(1),
-        logged_in: true,
-        ..Default::default()
-    });
+    let Bench { dir: _dir, mut game, mut registry } = common::bench(limits);
 
     for (name, key) in [("trouble", "ok"), ("pyhello", "pyhello")] {
         let path = module_path(name);

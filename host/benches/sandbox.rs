@@ -6,43 +6,21 @@
 //! Run with `cargo xtask bench` (builds the guest modules first) or
 //! `cargo bench -p mudhost --bench sandbox` after `cargo xtask guests`.
 
-use std::path::PathBuf;
-use std::sync::atomic::AtomicBool;
-use std::sync::Arc;
+mod common;
+
 use std::time::{Duration, Instant};
 
-use mudhost::config::Config;
-use mudhost::link::{Sessid, SessionData};
+use common::{module_path, Bench};
+use mudhost::link::Sessid;
 use mudhost::server::game::Game;
 use mudhost::server::imports::convert::session_info;
-use mudhost::server::PluginRegistry;
-use mudhost::store::WorldStore;
 use mudhost::wasm::bindings::types::Invocation;
-use mudhost::wasm::{self, GuestLimits, GuestQuotas};
-
-fn module_path(name: &str) -> PathBuf {
-    std::env::var_os("MUDHOST_GUEST_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/wasm/modules"))
-        .join(format!("{name}.wasm"))
-}
+use mudhost::wasm::GuestLimits;
 
 fn main() {
-    let dir = tempfile::tempdir().unwrap();
-    let world = WorldStore::open(&dir.path().join("bench.db")).unwrap();
-    let mut game = Game::new(Arc::new(Config::default()), world);
     let limits =
         GuestLimits { deadline: Duration::from_millis(50), memory_bytes: 32 << 20, instances: 256 };
-    let engine = wasm::new_engine(limits).unwrap();
-    let linker = wasm::new_linker(&engine).unwrap();
-    wasm::start_epoch_ticker(engine.clone(), Arc::new(AtomicBool::new(false)));
-    let mut registry = PluginRegistry::new(
-        engine.clone(),
-        linker.clone(),
-        limits,
-        GuestQuotas::default(),
-        dir.path().join("cache"),
-    );
+    let Bench { dir: _dir, mut game, mut registry } = common::bench(limits);
 
     let path = module_path("trouble");
     let t = Instant::now();
@@ -59,11 +37,6 @@ fn main() {
     assert!(ok, "module installs");
     let module = registry.get("trouble").cloned().unwrap();
 
-    game.sessions.insert(SessionData {
-        sessid: Sessid::new(1),
-        logged_in: true,
-        ..Default::default()
-    });
     for (key, fresh) in [("ok", false), ("counter", false), ("ok", true), ("counter", true)] {
         let inv = Invocation {
             key: key.into(),
