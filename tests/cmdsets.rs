@@ -394,3 +394,29 @@ async fn a_module_built_against_wit_0_1_0_loads_and_serves_beside_current_ones()
     // Its commands are in the merged help too.
     assert!(listed(&help_index(&mut c).await, "oldping"));
 }
+
+/// `object-create` failing in the database ends the command: it used to answer id 0, an object
+/// that does not exist, and the command went on with it.
+#[tokio::test]
+async fn a_database_failure_creating_an_object_ends_the_command_instead_of_answering_a_false_id() {
+    let host = start("");
+    let mut root = host.player_from("Root", "127.10.9.1").await;
+    let db = rusqlite::Connection::open(host.dir.path().join("data/game.sqlite3")).unwrap();
+    db.execute_batch(
+        "CREATE TRIGGER failing_disk BEFORE INSERT ON objects WHEN NEW.key = 'trapdoor' \
+         BEGIN SELECT RAISE(ABORT, 'injected database failure'); END;",
+    )
+    .unwrap();
+    drop(db);
+    root.send_text("mkexit trapdoor").await;
+    let mut seen = vec![];
+    while !seen.last().is_some_and(|t: &String| t.contains("untrapped error")) {
+        seen.push(root.next_text().await.expect("connection open"));
+    }
+    assert_eq!(seen, ["An untrapped error occurred."]);
+    assert!(answer(&mut root, "trapdoor", NOT_AVAILABLE)
+        .await
+        .starts_with("Command 'trapdoor' is not available."));
+    // Other objects are created as ever.
+    assert_eq!(answer(&mut root, "mkexit portal", "exit").await, "exit portal made");
+}
