@@ -235,3 +235,26 @@ async fn spamguard_swallows_the_sixth_identical_line_with_a_notice() {
     assert_eq!(answer(&mut c, "say other", "You").await, "You say, \"other\"");
     assert_eq!(answer(&mut c, "say again", "You").await, "You say, \"again\"");
 }
+
+/// `account-attr-set` failing in the database ends the command: it used to log the failure and
+/// report success, so `nick` told the player a nick was mapped that was never stored.
+#[tokio::test]
+async fn a_database_failure_setting_an_account_attribute_ends_the_command_instead_of_reporting_success(
+) {
+    let host = start(&["nick"], r#"["nick"]"#, r#"cmdset_account = ["account", "nick"]"#);
+    let mut c = player(&host, "Ann", "127.20.4.2").await;
+    let db = rusqlite::Connection::open(host.dir.path().join("data/game.sqlite3")).unwrap();
+    db.execute_batch(
+        "CREATE TRIGGER failing_disk BEFORE INSERT ON attributes WHEN NEW.key = '_nicks' \
+         BEGIN SELECT RAISE(ABORT, 'injected database failure'); END;",
+    )
+    .unwrap();
+    drop(db);
+    c.send_text("nick gg = say good game").await;
+    let mut seen = vec![];
+    while !seen.last().is_some_and(|t: &String| t.contains("untrapped error")) {
+        seen.push(c.next_text().await.expect("connection open"));
+    }
+    assert_eq!(seen, ["An untrapped error occurred."]);
+    assert!(answer(&mut c, "gg", "Command").await.starts_with("Command 'gg' is not available."));
+}
