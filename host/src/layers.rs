@@ -7,6 +7,8 @@
 //! `config` / … → `shared` (the leaves: they name nothing else of the crate).
 //!
 //! Only code before a file's `#[cfg(test)]` module is read: tests may reach across layers.
+//!
+//! It also holds every file to [`MAX_FILE_LINES`].
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -384,4 +386,22 @@ fn the_check_finds_a_circle_and_an_upward_import() {
     assert_eq!(p, vec![vec!["portal".to_string(), "hub".into(), "X".into()]]);
     let p = named_paths("portal", "pub mod hub;\nfn f() { hub::run(); }");
     assert_eq!(p, vec![vec!["portal".to_string(), "hub".into(), "run".into()]]);
+}
+
+/// Most lines one file of `host/src` may have (the "~700", with room for a few lines of
+/// drift): a file growing past it is doing more than one job and wants dividing, as
+/// ARCHITECTURE.md's module map lists them.
+const MAX_FILE_LINES: usize = 720;
+
+#[test]
+fn no_file_is_over_the_line_limit() {
+    let mut files = BTreeMap::new();
+    modules(&Path::new(env!("CARGO_MANIFEST_DIR")).join("src"), "", &mut files);
+    assert!(files.len() > 100, "the check reads the tree: {} files", files.len());
+    let long: Vec<_> = files
+        .iter()
+        .map(|(module, text)| (module, text.lines().count()))
+        .filter(|(_, lines)| *lines > MAX_FILE_LINES)
+        .collect();
+    assert!(long.is_empty(), "files over {MAX_FILE_LINES} lines (divide them by job): {long:?}");
 }
